@@ -1,0 +1,19 @@
+//! dbt-compatible artifacts: manifest.json (v12), later run_results.json and catalog.json.
+//! Written atomically (temp file + rename) so a reader never sees half a file.
+
+pub mod manifest;
+
+pub use manifest::{ManifestMeta, manifest_json, node_context_json};
+
+use crate::error::Error;
+use std::path::Path;
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,144 @@
+//! The command line, as the user typed it (clap derive). Flag names follow dbt's so that scripts and
+//! muscle memory carry over: `kiln build --select aggregate+ --target prod --vars '{k: v}'`.
+//! Nothing outside [`crate::invocation`] reads these raw flags.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "kiln: compile, build and test dbt projects, fast",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags every command accepts, before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Directory holding dbt_project.yml (default: the current directory or the nearest parent with one).
+    #[arg(long, global = true, env = "DBT_PROJECT_DIR", value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Directory holding profiles.yml (default: $DBT_PROFILES_DIR, the project directory, ~/.dbt).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// The profile to use, instead of dbt_project.yml's `profile:`.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The target in the profile (default: the profile's `target:`).
+    #[arg(short = 't', long, global = true, env = "DBT_TARGET")]
+    pub target: Option<String>,
+    /// Variables as a YAML or JSON mapping, e.g. '{start_date: 2024-01-01}'.
+    #[arg(long, global = true, value_name = "YAML")]
+    pub vars: Option<String>,
+    /// Number of threads (overrides the profile's `threads`).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Log format: text or json (one event per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Print only errors.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Never color the output.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Where to write artifacts (default: dbt_project.yml's target-path, else `target`).
+    #[arg(long, global = true, env = "DBT_TARGET_PATH", value_name = "DIR")]
+    pub target_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Node selection, shared by every command that works on a subset of the project.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Nodes to include: names, paths, `tag:x`, graph operators (`+x`, `x+`, `@x`)...
+    /// Space-separated values are a union; `a,b` is an intersection. Repeatable.
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
+    pub select: Vec<String>,
+    /// Nodes to leave out, same grammar as --select.
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+    pub exclude: Vec<String>,
+    /// A named selector from selectors.yml.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// How tests are pulled in by selecting the nodes they test: eager, cautious, buildable, empty.
+    #[arg(long, value_enum, default_value_t = IndirectSelection::Eager)]
+    pub indirect_selection: IndirectSelection,
+    /// A directory holding a previous manifest.json, for `state:` selection.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum IndirectSelection {
+    #[default]
+    Eager,
+    Cautious,
+    Buildable,
+    Empty,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the project, check it, and write target/manifest.json (no database needed).
+    Parse,
+    /// Render every selected node to SQL under target/compiled/.
+    Compile {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Compile this SQL instead of the project's nodes and print it.
+        #[arg(long)]
+        inline: Option<String>,
+    },
+    /// List the selected nodes.
+    #[command(alias = "list")]
+    Ls {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Only these resource types (model, seed, snapshot, test, source, exposure, analysis).
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        resource_type: Vec<String>,
+        /// Leave out these resource types.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        exclude_resource_type: Vec<String>,
+        /// How to print each node.
+        #[arg(short = 'o', long, value_enum, default_value_t = LsOutput::Selector)]
+        output: LsOutput,
+        /// With --output json: only these keys.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        output_keys: Vec<String>,
+    },
+    /// Delete the project's clean-targets (target/ and dbt_packages/ by default).
+    Clean,
+    /// Check the project and profile and show what kiln found.
+    Debug,
+    /// Create a new project in a new directory.
+    Init {
+        /// Name of the project (and its directory).
+        project_name: Option<String>,
+        /// Do not write a profiles.yml.
+        #[arg(long)]
+        skip_profile_setup: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsOutput {
+    Name,
+    Path,
+    Json,
+    Selector,
+}

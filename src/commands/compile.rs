@@ -1,0 +1,128 @@
+//! `kiln compile`: render the selected nodes to SQL under target/compiled/<project>/ and write the
+//! manifest with compiled code. `--inline` compiles a snippet and prints it.
+
+use super::{Loaded, load_and_parse};
+use crate::cli::SelectArgs;
+use crate::error::{Error, Outcome};
+use crate::invocation::Invocation;
+use crate::jinja::compile::{compile_nodes, compile_shared};
+use crate::jinja::context::RenderCtx;
+use crate::jinja::jinja_error;
+use crate::project::ResourceType;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
+    let mut loaded = load_and_parse(inv, "compile")?;
+    if let Some(sql) = inline {
+        let shared = Arc::new(compile_shared(
+            &loaded.project,
+            &loaded.jenv,
+            loaded.adapter.clone(),
+            &loaded.info,
+            None,
+        ));
+        let ctx = RenderCtx::new(shared, None, None);
+        let out = loaded
+            .jenv
+            .env
+            .render_named_str("inline", sql, ctx.value())
+            .map_err(|e| {
+                jinja_error(
+                    &e,
+                    &PathBuf::from("--inline"),
+                    sql,
+                    0,
+                    "cannot compile the inline SQL",
+                    &loaded.jenv.sources,
+                )
+            })?;
+        inv.output.data(out.trim());
+        return Ok(Outcome::Success);
+    }
+    let selected: BTreeSet<String> = loaded
+        .select(select)?
+        .into_iter()
+        .filter(|id| {
+            loaded.project.nodes.get(id).is_some_and(|n| {
+                matches!(
+                    n.resource_type,
+                    ResourceType::Model
+                        | ResourceType::Analysis
+                        | ResourceType::Test
+                        | ResourceType::Snapshot
+                )
+            })
+        })
+        .collect();
+    compile_selected(&mut loaded, &selected)?;
+    write_compiled(&loaded, &selected)?;
+    loaded.write_manifest()?;
+    inv.output.info(&loaded.summary());
+    if selected.len() == 1 {
+        if let Some(n) = selected
+            .iter()
+            .next()
+            .and_then(|id| loaded.project.nodes.get(id))
+        {
+            inv.output.info(&format!("Compiled node '{}' is:", n.name));
+            inv.output
+                .data(n.compiled_code.as_deref().unwrap_or_default());
+        }
+    } else {
+        inv.output.info(&format!(
+            "Compiled {} nodes into {}",
+            selected.len(),
+            loaded.project.config.target_path() + "/compiled"
+        ));
+    }
+    Ok(Outcome::Success)
+}
+
+/// Compiles `selected` with the graph available to Jinja.
+pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
+    let graph_nodes = Arc::new(crate::artifacts::manifest::graph_context_json(
+        &loaded.project,
+    ));
+    let graph_fn: Arc<dyn Fn() -> serde_json::Value + Send + Sync> =
+        Arc::new(move || (*graph_nodes).clone());
+    let shared = Arc::new(compile_shared(
+        &loaded.project,
+        &loaded.jenv,
+        loaded.adapter.clone(),
+        &loaded.info,
+        Some(graph_fn),
+    ));
+    compile_nodes(&mut loaded.project, &loaded.jenv, shared, selected)
+}
+
+/// target/compiled/<project>/<file>: generic tests go under their YAML file's path.
+pub fn compiled_path(loaded: &Loaded, id: &str) -> Option<PathBuf> {
+    let n = loaded.project.nodes.get(id)?;
+    let mut p = PathBuf::from(loaded.project.config.target_path())
+        .join("compiled")
+        .join(&n.package_name);
+    p.push(&n.original_file_path);
+    if n.test.is_some() {
+        p.push(&n.path);
+    }
+    Some(p)
+}
+
+fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
+    for id in selected {
+        let (Some(n), Some(rel)) = (loaded.project.nodes.get(id), compiled_path(loaded, id)) else {
+            continue;
+        };
+        let Some(code) = &n.compiled_code else {
+            continue;
+        };
+        let path = loaded.project.dir.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::write(&path, code).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Each subcommand strings the pipeline stages together: load → parse-render → graph → select →
+//! compile → artifacts.
+
+mod compile;
+mod debug;
+mod init;
+mod ls;
+
+use crate::adapter::{self, Adapter};
+use crate::artifacts::{self, ManifestMeta};
+use crate::cli::{Cli, Command, SelectArgs};
+use crate::error::{Diagnostic, Error, Outcome};
+use crate::graph::{self, Graph, select};
+use crate::invocation::Invocation;
+use crate::jinja::JinjaEnv;
+use crate::jinja::parse::{InvocationInfo, parse_project};
+use crate::project::{self, Project, ResourceType};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A project loaded, rendered once and wired into a graph.
+pub struct Loaded {
+    pub project: Project,
+    pub jenv: JinjaEnv,
+    pub graph: Graph,
+    pub adapter: Arc<dyn Adapter>,
+    pub info: InvocationInfo,
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let inv = Invocation::from_cli(&cli)?;
+    match &cli.command {
+        Command::Parse => parse_cmd(&inv),
+        Command::Compile { select, inline } => compile::run(&inv, select, inline.as_deref()),
+        Command::Ls {
+            select,
+            resource_type,
+            exclude_resource_type,
+            output,
+            output_keys,
+        } => ls::run(
+            &inv,
+            select,
+            resource_type,
+            exclude_resource_type,
+            *output,
+            output_keys,
+        ),
+        Command::Clean => clean(&inv),
+        Command::Debug => debug::run(&inv),
+        Command::Init {
+            project_name,
+            skip_profile_setup,
+        } => init::run(&inv, project_name.as_deref(), *skip_profile_setup),
+    }
+}
+
+/// Loads and parses the project: every stage up to the graph.
+pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
+    let opts = inv.load_options()?;
+    let mut project = project::load(&opts)?;
+    inv.output.warnings(&project.warnings);
+    let adapter = adapter::for_target(&project.target);
+    let jenv = JinjaEnv::build(&project).map_err(Error::Diagnostics)?;
+    let info = InvocationInfo::new(command);
+    parse_project(&mut project, &jenv, adapter.clone(), &info)?;
+    let graph = graph::build(&mut project)?;
+    Ok(Loaded {
+        project,
+        jenv,
+        graph,
+        adapter,
+        info,
+    })
+}
+
+impl Loaded {
+    pub fn manifest_meta(&self) -> ManifestMeta {
+        let now = chrono::Utc::now();
+        ManifestMeta {
+            invocation_id: self.info.invocation_id.clone(),
+            generated_at: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            invocation_started_at: self
+                .info
+                .run_started_at
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+        }
+    }
+
+    /// Writes target/manifest.json.
+    pub fn write_manifest(&self) -> Result<(), Error> {
+        let m = artifacts::manifest_json(
+            &self.project,
+            &self.graph,
+            &self.jenv.builtin_macros,
+            &self.manifest_meta(),
+        );
+        let path = self.project.target_dir().join("manifest.json");
+        let bytes = serde_json::to_vec(&m)
+            .map_err(|e| Error::one(Diagnostic::error("artifact", e.to_string())))?;
+        artifacts::write_atomic(&path, &bytes)
+    }
+
+    /// The nodes a command works on.
+    pub fn select(&self, args: &SelectArgs) -> Result<BTreeSet<String>, Error> {
+        let state_manifest = match &args.state {
+            Some(dir) => {
+                let path = dir.join("manifest.json");
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::one(
+                        Diagnostic::error(
+                            "flags",
+                            format!("--state: cannot read {}: {e}", path.display()),
+                        )
+                        .with_help("point --state at the target folder of an earlier run"),
+                    )
+                })?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    Error::one(Diagnostic::error(
+                        "flags",
+                        format!("--state: {} is not valid JSON: {e}", path.display()),
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        let spec = select::SelectionSpec {
+            select: args.select.clone(),
+            exclude: args.exclude.clone(),
+            selector: args.selector.clone(),
+            indirect: args.indirect_selection,
+            state_manifest,
+        };
+        select::select(&self.project, &self.graph, &spec)
+    }
+
+    /// "Found 12 models, 3 seeds, ..." as dbt says it.
+    pub fn summary(&self) -> String {
+        let count = |rt: ResourceType| {
+            self.project
+                .nodes
+                .values()
+                .filter(|n| n.resource_type == rt)
+                .count()
+        };
+        let mut parts = vec![];
+        for (rt, one, many) in [
+            (ResourceType::Model, "model", "models"),
+            (ResourceType::Snapshot, "snapshot", "snapshots"),
+            (ResourceType::Analysis, "analysis", "analyses"),
+            (ResourceType::Seed, "seed", "seeds"),
+            (ResourceType::Test, "data test", "data tests"),
+        ] {
+            let c = count(rt);
+            if c > 0 {
+                parts.push(format!("{c} {}", if c == 1 { one } else { many }));
+            }
+        }
+        let s = self.project.sources.len();
+        if s > 0 {
+            parts.push(format!("{s} source{}", if s == 1 { "" } else { "s" }));
+        }
+        let e = self.project.exposures.len();
+        if e > 0 {
+            parts.push(format!("{e} exposure{}", if e == 1 { "" } else { "s" }));
+        }
+        let m = self.project.macros.len() + self.jenv.builtin_macros.len();
+        parts.push(format!("{m} macros"));
+        format!("Found {}", parts.join(", "))
+    }
+}
+
+fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
+    let started = std::time::Instant::now();
+    let loaded = load_and_parse(inv, "parse")?;
+    loaded.write_manifest()?;
+    inv.output.info(&loaded.summary());
+    inv.output.info(&format!(
+        "Wrote {} in {:.2}s",
+        loaded
+            .project
+            .target_dir()
+            .join("manifest.json")
+            .strip_prefix(&loaded.project.dir)
+            .map_or_else(|_| "manifest.json".into(), |p| p.display().to_string()),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(Outcome::Success)
+}
+
+/// Deletes the clean-targets; refuses anything outside the project directory.
+fn clean(inv: &Invocation) -> Result<Outcome, Error> {
+    let opts = inv.load_options()?;
+    let path = opts.project_dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let cfg: project::dbt_project::DbtProject =
+        project::yaml::from_str(std::path::Path::new("dbt_project.yml"), &text)?;
+    let root =
+        std::fs::canonicalize(&opts.project_dir).map_err(|e| Error::io(&opts.project_dir, e))?;
+    for t in cfg.clean_targets() {
+        let p = opts.project_dir.join(&t);
+        if !p.exists() {
+            continue;
+        }
+        let abs = std::fs::canonicalize(&p).map_err(|e| Error::io(&p, e))?;
+        if !abs.starts_with(&root) || abs == root {
+            return Err(Diagnostic::error(
+                "clean",
+                format!("clean-target '{t}' is outside the project directory; not deleting it"),
+            )
+            .in_file("dbt_project.yml")
+            .with_help(
+                "clean-targets must be folders inside the project, such as target and dbt_packages",
+            )
+            .into());
+        }
+        std::fs::remove_dir_all(&abs).map_err(|e| Error::io(&abs, e))?;
+        inv.output.info(&format!("Cleaned {t}/"));
+    }
+    inv.output.info("Finished cleaning all paths.");
+    Ok(Outcome::Success)
+}

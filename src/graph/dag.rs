@@ -1,0 +1,431 @@
+//! The DAG over unique_ids (nodes, sources, exposures), with BTree maps so every traversal and
+//! artifact is deterministic. Building it resolves every ref and source, and reports unknown
+//! names (with a did-you-mean), name clashes and cycles (printed as their path).
+
+use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::project::{Node, Project, RefCall, ResourceType};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    /// unique_id → the ids it depends on.
+    pub parents: BTreeMap<String, BTreeSet<String>>,
+    /// unique_id → the ids that depend on it.
+    pub children: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Graph {
+    fn add_node(&mut self, id: &str) {
+        self.parents.entry(id.to_string()).or_default();
+        self.children.entry(id.to_string()).or_default();
+    }
+
+    fn add_edge(&mut self, parent: &str, child: &str) {
+        self.add_node(parent);
+        self.add_node(child);
+        self.parents
+            .entry(child.to_string())
+            .or_default()
+            .insert(parent.to_string());
+        self.children
+            .entry(parent.to_string())
+            .or_default()
+            .insert(child.to_string());
+    }
+
+    /// All ancestors of `id` up to `depth` edges (None = unlimited), excluding `id`.
+    pub fn ancestors(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+        walk(&self.parents, id, depth)
+    }
+
+    /// All descendants of `id` up to `depth` edges (None = unlimited), excluding `id`.
+    pub fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+        walk(&self.children, id, depth)
+    }
+
+    /// Ids in dependency order (parents first); ties broken by id.
+    pub fn topo_order(&self) -> Vec<String> {
+        let mut indegree: BTreeMap<&str, usize> = self
+            .parents
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.len()))
+            .collect();
+        let mut ready: BTreeSet<&str> = indegree
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out = Vec::with_capacity(indegree.len());
+        while let Some(id) = ready.pop_first() {
+            out.push(id.to_string());
+            for c in self.children.get(id).into_iter().flatten() {
+                if let Some(d) = indegree.get_mut(c.as_str()) {
+                    *d -= 1;
+                    if *d == 0 {
+                        ready.insert(c.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn walk(
+    edges: &BTreeMap<String, BTreeSet<String>>,
+    id: &str,
+    depth: Option<usize>,
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut frontier = vec![id.to_string()];
+    let mut level = 0;
+    while !frontier.is_empty() && depth.is_none_or(|d| level < d) {
+        let mut next = vec![];
+        for n in frontier {
+            for p in edges.get(&n).into_iter().flatten() {
+                if seen.insert(p.clone()) {
+                    next.push(p.clone());
+                }
+            }
+        }
+        frontier = next;
+        level += 1;
+    }
+    seen.remove(id);
+    seen
+}
+
+/// Edit distance, for did-you-mean suggestions.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .map(|c| (levenshtein(wanted, c), c))
+        .filter(|(d, c)| *d <= 3.max(wanted.len() / 3) && *d < c.len().max(1))
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+/// Where `needle` (a ref or source name) appears in the node's file.
+fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
+    let rel = PathBuf::from(&n.original_file_path);
+    let text =
+        std::fs::read_to_string(project.dir.join(&rel)).unwrap_or_else(|_| n.raw_code.clone());
+    let quoted = [format!("'{needle}'"), format!("\"{needle}\"")];
+    let offset = quoted
+        .iter()
+        .filter_map(|q| text.find(q.as_str()))
+        .min()
+        .map_or_else(|| text.find(needle).unwrap_or(0), |o| o + 1);
+    Location::from_offset(rel, &text, offset)
+}
+
+/// Builds the graph, resolving refs and sources into `depends_on_nodes`.
+pub fn build(project: &mut Project) -> Result<Graph, Error> {
+    let mut diags = Diagnostics::default();
+    let mut g = Graph::default();
+    // Names refs can point at: models, seeds, snapshots.
+    let mut by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>> =
+        BTreeMap::new();
+    for n in project.nodes.values() {
+        if matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) {
+            by_name.entry(n.name.clone()).or_default().push((
+                n.unique_id.clone(),
+                n.resource_type,
+                n.version.clone(),
+                n.original_file_path.clone(),
+            ));
+        }
+    }
+    for (name, list) in &by_name {
+        let unversioned: Vec<_> = list.iter().filter(|(_, _, v, _)| v.is_none()).collect();
+        if unversioned.len() > 1 {
+            let files: Vec<String> = unversioned
+                .iter()
+                .map(|(_, rt, _, f)| format!("{rt} {f}"))
+                .collect();
+            diags.push(
+                Diagnostic::error(
+                    "duplicate",
+                    format!(
+                        "the name '{name}' is used by more than one node: {}",
+                        files.join(" and ")
+                    ),
+                )
+                .in_file(&unversioned[0].3)
+                .with_help(
+                    "ref() needs unique names across models, seeds and snapshots: rename one",
+                ),
+            );
+        }
+    }
+    let disabled_names: BTreeSet<String> =
+        project.disabled.values().map(|n| n.name.clone()).collect();
+    let resolve_ref = |r: &RefCall| -> Result<String, String> {
+        let list = by_name.get(&r.name);
+        let found = list.and_then(|l| {
+            l.iter().find(|(uid, _, ver, _)| {
+                r.package
+                    .as_ref()
+                    .is_none_or(|p| uid.split('.').nth(1) == Some(p.as_str()))
+                    && (r.version.is_none() || *ver == r.version)
+            })
+        });
+        match found {
+            Some((uid, ..)) => Ok(uid.clone()),
+            None if disabled_names.contains(&r.name) => Err(format!("'{}' is disabled", r.name)),
+            None => Err(String::new()),
+        }
+    };
+    let node_names: Vec<String> = by_name.keys().cloned().collect();
+    let source_ids: BTreeSet<String> = project.sources.keys().cloned().collect();
+    let source_pairs: Vec<String> = project
+        .sources
+        .values()
+        .map(|s| format!("{}.{}", s.source_name, s.name))
+        .collect();
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in project.nodes.values() {
+        g.add_node(&n.unique_id);
+        let mut out: Vec<String> = vec![];
+        for r in &n.refs {
+            match resolve_ref(r) {
+                Ok(uid) => {
+                    if !out.contains(&uid) {
+                        out.push(uid);
+                    }
+                }
+                Err(why) => {
+                    let mut d = Diagnostic::error(
+                        "unknown-ref",
+                        format!(
+                            "{} '{}' refers to '{}', which {}",
+                            n.resource_type,
+                            n.name,
+                            r.name,
+                            if why.is_empty() {
+                                "does not exist".to_string()
+                            } else {
+                                format!("is disabled ({why})")
+                            }
+                        ),
+                    )
+                    .at(locate_in_node(project, n, &r.name));
+                    if let Some(s) = did_you_mean(&r.name, node_names.iter().map(String::as_str)) {
+                        d = d.with_help(format!("did you mean '{s}'?"));
+                    } else {
+                        d = d.with_help(
+                            "ref() takes the name of a model, seed or snapshot in this project",
+                        );
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+        for (s, t) in &n.sources {
+            let uid = format!("source.{}.{s}.{t}", project.name);
+            if source_ids.contains(&uid) {
+                if !out.contains(&uid) {
+                    out.push(uid);
+                }
+            } else {
+                let mut d = Diagnostic::error(
+                    "unknown-source",
+                    format!(
+                        "{} '{}' uses source('{s}', '{t}'), which is not declared",
+                        n.resource_type, n.name
+                    ),
+                )
+                .at(locate_in_node(project, n, t));
+                let wanted = format!("{s}.{t}");
+                d = match did_you_mean(&wanted, source_pairs.iter().map(String::as_str)) {
+                    Some(m) => d.with_help(format!(
+                        "did you mean '{m}'? (sources are declared under `sources:` in a .yml file)"
+                    )),
+                    None => d.with_help("declare it under `sources:` in a properties .yml file"),
+                };
+                diags.push(d);
+            }
+        }
+        deps.insert(n.unique_id.clone(), out);
+    }
+    for s in project.sources.keys() {
+        g.add_node(s);
+    }
+    for (uid, parents) in &deps {
+        for p in parents {
+            g.add_edge(p, uid);
+        }
+        if let Some(n) = project.nodes.get_mut(uid) {
+            n.depends_on_nodes = parents.clone();
+        }
+    }
+    let exposure_ids: Vec<String> = project.exposures.keys().cloned().collect();
+    for eid in exposure_ids {
+        let Some(e) = project.exposures.get(&eid).cloned() else {
+            continue;
+        };
+        g.add_node(&eid);
+        let mut out = vec![];
+        for r in &e.refs {
+            match resolve_ref(r) {
+                Ok(uid) => out.push(uid),
+                Err(_) => diags.push(
+                    Diagnostic::error(
+                        "unknown-ref",
+                        format!(
+                            "exposure '{}' depends on '{}', which does not exist",
+                            e.name, r.name
+                        ),
+                    )
+                    .in_file(&e.original_file_path)
+                    .with_help(
+                        did_you_mean(&r.name, node_names.iter().map(String::as_str))
+                            .map_or("check the name in depends_on".into(), |s| {
+                                format!("did you mean '{s}'?")
+                            }),
+                    ),
+                ),
+            }
+        }
+        for (s, t) in &e.sources {
+            let uid = format!("source.{}.{s}.{t}", project.name);
+            if source_ids.contains(&uid) {
+                out.push(uid);
+            } else {
+                diags.push(
+                    Diagnostic::error(
+                        "unknown-source",
+                        format!(
+                            "exposure '{}' depends on source('{s}', '{t}'), which is not declared",
+                            e.name
+                        ),
+                    )
+                    .in_file(&e.original_file_path),
+                );
+            }
+        }
+        for p in &out {
+            g.add_edge(p, &eid);
+        }
+        if let Some(ex) = project.exposures.get_mut(&eid) {
+            ex.depends_on_nodes = out;
+        }
+    }
+    diags.checkpoint()?;
+    if let Some(cycle) = find_cycle(&g) {
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|id| id.rsplit('.').next().unwrap_or(id).to_string())
+            .collect();
+        let first = project
+            .nodes
+            .get(&cycle[0])
+            .map(|n| n.original_file_path.clone())
+            .unwrap_or_default();
+        return Err(Diagnostic::error(
+            "cycle",
+            format!("the graph has a cycle: {}", names.join(" → ")),
+        )
+        .in_file(first)
+        .with_help(
+            "a model cannot depend on itself, directly or through others: remove one of these refs",
+        )
+        .into());
+    }
+    Ok(g)
+}
+
+/// A cycle as its path, first node repeated at the end, if there is one.
+fn find_cycle(g: &Graph) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark: BTreeMap<&str, Mark> =
+        g.parents.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    for start in g.parents.keys() {
+        if mark.get(start.as_str()) != Some(&Mark::New) {
+            continue;
+        }
+        // Iterative DFS along child edges, keeping the active path.
+        let mut path: Vec<&str> = vec![start.as_str()];
+        let mut iters: Vec<std::collections::btree_set::Iter<'_, String>> =
+            vec![g.children[start].iter()];
+        mark.insert(start.as_str(), Mark::Active);
+        while let Some(it) = iters.last_mut() {
+            match it.next() {
+                Some(c) => match mark.get(c.as_str()).copied().unwrap_or(Mark::Done) {
+                    Mark::Active => {
+                        let pos = path.iter().position(|p| *p == c.as_str()).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            path[pos..].iter().map(ToString::to_string).collect();
+                        cycle.push(c.clone());
+                        return Some(cycle);
+                    }
+                    Mark::New => {
+                        mark.insert(c.as_str(), Mark::Active);
+                        path.push(c.as_str());
+                        iters.push(g.children[c].iter());
+                    }
+                    Mark::Done => {}
+                },
+                None => {
+                    if let Some(done) = path.pop() {
+                        mark.insert(done, Mark::Done);
+                    }
+                    iters.pop();
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycle_is_reported_as_path() {
+        let mut g = Graph::default();
+        g.add_edge("a", "b");
+        g.add_edge("b", "c");
+        g.add_edge("c", "a");
+        g.add_edge("c", "d");
+        let c = find_cycle(&g).unwrap_or_default();
+        assert_eq!(c, vec!["a", "b", "c", "a"]);
+        assert_eq!(levenshtein("custmers", "customers"), 1);
+    }
+
+    #[test]
+    fn ancestors_with_depth() {
+        let mut g = Graph::default();
+        g.add_edge("a", "b");
+        g.add_edge("b", "c");
+        assert_eq!(
+            g.ancestors("c", Some(1)).into_iter().collect::<Vec<_>>(),
+            vec!["b"]
+        );
+        assert_eq!(g.ancestors("c", None).len(), 2);
+        assert_eq!(g.topo_order(), vec!["a", "b", "c"]);
+    }
+}

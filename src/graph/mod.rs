@@ -1,0 +1,7 @@
+//! The dependency graph and node selection. Edges come from `ref()`, `source()` and tests
+//! attaching to what they test; the selection language picks the nodes a command works on.
+
+mod dag;
+pub mod select;
+
+pub use dag::{Graph, build, levenshtein};

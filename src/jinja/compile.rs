@@ -1,0 +1,277 @@
+//! The compile phase: render selected nodes with real relations, inject ephemeral models as CTEs
+//! (recursively, each once, in dependency order), and write target/compiled/.
+
+use super::context::{Phase, RenderCtx, Resolved, Shared};
+use super::parse::{InvocationInfo, shared_for};
+use super::relation::Relation;
+use super::{JinjaEnv, jinja_error};
+use crate::adapter::Adapter;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::project::{Node, Project, ResourceType};
+use minijinja::Value;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The compile-phase context shared by every render: refs resolve to the relations the parse
+/// phase settled.
+pub fn compile_shared(
+    project: &Project,
+    jenv: &JinjaEnv,
+    adapter: Arc<dyn Adapter>,
+    inv: &InvocationInfo,
+    graph: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
+) -> Shared {
+    let mut shared = shared_for(project, jenv, adapter, Phase::Compile, inv);
+    let qc = shared.adapter.quote_char();
+    for n in project.nodes.values() {
+        if !matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) {
+            continue;
+        }
+        shared.refs.entry(n.name.clone()).or_default().push((
+            n.unique_id.clone(),
+            n.package_name.clone(),
+            n.version.clone(),
+        ));
+        let mut relation = Relation::new(&n.database, &n.schema, &n.alias, shared.quote_policy, qc);
+        relation.kind = super::context::relation_kind(n);
+        let ephemeral = n.is_ephemeral().then(|| n.unique_id.clone());
+        if ephemeral.is_some() {
+            relation.rendered_override = Some(format!("__dbt__cte__{}", n.name));
+        }
+        shared.relations.insert(
+            n.unique_id.clone(),
+            Resolved {
+                relation,
+                ephemeral,
+            },
+        );
+    }
+    for s in project.sources.values() {
+        let mut relation = Relation::new(
+            &s.database,
+            &s.schema,
+            &s.identifier,
+            shared.quote_policy,
+            qc,
+        );
+        relation.rendered_override = Some(s.relation_name.clone());
+        relation.kind = Some("table".into());
+        shared.relations.insert(
+            s.unique_id.clone(),
+            Resolved {
+                relation,
+                ephemeral: None,
+            },
+        );
+    }
+    shared.graph_json = graph;
+    shared
+}
+
+/// What rendering one node produced.
+struct Rendered {
+    sql: String,
+    ephemerals: Vec<String>,
+}
+
+fn render_node(n: &Node, shared: &Arc<Shared>, jenv: &JinjaEnv) -> Result<Rendered, Diagnostic> {
+    let node = Arc::new(n.clone());
+    let this = shared
+        .relations
+        .get(&n.unique_id)
+        .map(|r| r.relation.clone());
+    let what = format!("cannot compile {} '{}'", n.resource_type, n.name);
+    let err = |e: minijinja::Error| {
+        let mut d = jinja_error(
+            &e,
+            &n.file,
+            &n.raw_code,
+            n.line_offset,
+            &what,
+            &jenv.sources,
+        );
+        // A generic test's code is generated; point at its YAML line without quoting the code.
+        if n.test.is_some() {
+            if let Some(loc) = d.location.as_mut().filter(|l| l.path == n.file) {
+                loc.line = n.line_offset + 1;
+                loc.line_text = None;
+            }
+        }
+        d
+    };
+    let ctx = if let Some(t) = &n.test {
+        // Generic tests: `{{ test_x(**_dbt_generic_test_kwargs) }}`, with `model` and any
+        // ref()/source() arguments evaluated against this node's context.
+        let base = RenderCtx::new(shared.clone(), Some(node.clone()), this.clone());
+        let mut kwargs = BTreeMap::new();
+        for (k, v) in &t.kwargs {
+            let value = match v.as_str() {
+                Some(s) if s.contains("{{") => {
+                    let expr = s
+                        .trim()
+                        .trim_start_matches("{{")
+                        .trim_end_matches("}}")
+                        .trim();
+                    jenv.env
+                        .compile_expression(expr)
+                        .and_then(|e| e.eval(base.value()))
+                        .map_err(err)?
+                }
+                Some(s) if crate::project::looks_like_ref_or_source(s) => jenv
+                    .env
+                    .compile_expression(s)
+                    .and_then(|e| e.eval(base.value()))
+                    .map_err(err)?,
+                _ => crate::jinja::to_value(v),
+            };
+            kwargs.insert(k.clone(), value);
+        }
+        let eph = base.take_recorder().ephemerals;
+        let mut extra = BTreeMap::new();
+        extra.insert("_dbt_generic_test_kwargs".to_string(), Value::from(kwargs));
+        let ctx = RenderCtx::with_extra(shared.clone(), Some(node), this, extra);
+        if let Ok(mut r) = ctx.rec.lock() {
+            r.ephemerals = eph;
+        }
+        ctx
+    } else {
+        RenderCtx::new(shared.clone(), Some(node), this)
+    };
+    let sql = jenv
+        .env
+        .render_named_str(&n.unique_id, &n.raw_code, ctx.value())
+        .map_err(err)?;
+    let rec = ctx.take_recorder();
+    Ok(Rendered {
+        sql,
+        ephemerals: rec.ephemerals,
+    })
+}
+
+/// Compiles `selected` (and the ephemeral models they need), storing `compiled_code` and the
+/// injected CTEs on each node.
+pub fn compile_nodes(
+    project: &mut Project,
+    jenv: &JinjaEnv,
+    shared: Arc<Shared>,
+    selected: &BTreeSet<String>,
+) -> Result<(), Error> {
+    // Every ephemeral model is rendered once, so any selected node can pull its CTE.
+    let mut wanted: BTreeSet<String> = selected.clone();
+    wanted.extend(
+        project
+            .nodes
+            .values()
+            .filter(|n| n.is_ephemeral())
+            .map(|n| n.unique_id.clone()),
+    );
+    let rendered: Vec<(String, Result<Rendered, Diagnostic>)> = wanted
+        .par_iter()
+        .filter_map(|uid| project.nodes.get(uid))
+        .filter(|n| n.resource_type != ResourceType::Seed)
+        .map(|n| (n.unique_id.clone(), render_node(n, &shared, jenv)))
+        .collect();
+    let mut diags = Diagnostics::default();
+    let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
+    for (uid, r) in rendered {
+        match r {
+            Ok(r) => {
+                ok.insert(uid, r);
+            }
+            Err(d) => {
+                if selected.contains(&uid) {
+                    diags.push(d);
+                }
+            }
+        }
+    }
+    diags.checkpoint()?;
+    for uid in selected {
+        let Some(r) = ok.get(uid) else { continue };
+        let mut order = vec![];
+        let mut seen = BTreeSet::new();
+        for e in &r.ephemerals {
+            collect_ephemerals(e, &ok, &mut seen, &mut order);
+        }
+        let ctes: Vec<(String, String)> = order
+            .iter()
+            .filter_map(|e| {
+                let n = project.nodes.get(e)?;
+                let body = ok.get(e)?.sql.trim().to_string();
+                Some((format!("__dbt__cte__{}", n.name), body))
+            })
+            .collect();
+        let code = inject_ctes(&r.sql, &ctes);
+        if let Some(n) = project.nodes.get_mut(uid) {
+            n.compiled_code = Some(code);
+            n.extra_ctes = ctes;
+        }
+    }
+    Ok(())
+}
+
+fn collect_ephemerals(
+    uid: &str,
+    ok: &BTreeMap<String, Rendered>,
+    seen: &mut BTreeSet<String>,
+    order: &mut Vec<String>,
+) {
+    if !seen.insert(uid.to_string()) {
+        return;
+    }
+    if let Some(r) = ok.get(uid) {
+        for child in &r.ephemerals {
+            collect_ephemerals(child, ok, seen, order);
+        }
+    }
+    order.push(uid.to_string());
+}
+
+/// Prepends `ctes` to `sql`: merged into its own `with` when it has one.
+pub fn inject_ctes(sql: &str, ctes: &[(String, String)]) -> String {
+    if ctes.is_empty() {
+        return sql.to_string();
+    }
+    let defs: Vec<String> = ctes
+        .iter()
+        .map(|(name, body)| format!("{name} as (\n{body}\n)"))
+        .collect();
+    let joined = defs.join(", ");
+    let trimmed = sql.trim_start();
+    let lead = &sql[..sql.len() - trimmed.len()];
+    let lower = trimmed.to_ascii_lowercase();
+    let starts_with_with =
+        lower.starts_with("with") && lower[4..].starts_with(|c: char| c.is_whitespace());
+    if starts_with_with {
+        let rest = trimmed[4..].trim_start();
+        if rest.to_ascii_lowercase().starts_with("recursive")
+            && rest[9..].starts_with(|c: char| c.is_whitespace())
+        {
+            return format!("{lead}with recursive {joined}, {}", rest[9..].trim_start());
+        }
+        return format!("{lead}with {joined}, {rest}");
+    }
+    format!("{lead}with {joined}\n{trimmed}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inject_ctes;
+
+    #[test]
+    fn ctes_merge_into_existing_with() {
+        let ctes = vec![("__dbt__cte__a".to_string(), "select 1".to_string())];
+        assert_eq!(
+            inject_ctes("select * from __dbt__cte__a", &ctes),
+            "with __dbt__cte__a as (\nselect 1\n)\nselect * from __dbt__cte__a"
+        );
+        assert_eq!(
+            inject_ctes("  WITH x as (select 2) select * from x", &ctes),
+            "  with __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
+        );
+    }
+}

@@ -1,0 +1,742 @@
+//! dbt's Jinja context for one render: `ref`, `source`, `config`, `this`, `model`, `var`,
+//! `target`, `adapter`, `execute`, macros by name... The same objects serve the parse phase, where
+//! `ref()`/`source()`/`config()` record what a node needs and return placeholders, and the compile
+//! phase, where they return the real relations.
+//!
+//! Macros are looked up by name through the context object itself: a name that is not a context
+//! variable resolves to a [`MacroCaller`], which evaluates the macro's file with the *same*
+//! context, so a macro sees the `this`, `config` and `ref` of the node that called it, as in dbt.
+
+use super::relation::{Policy, Relation};
+use crate::adapter::Adapter;
+use crate::project::config::Config;
+use crate::project::{Node, RefCall, ResourceType};
+use minijinja::value::{DynObject, Kwargs, Object, Rest, Value, from_args};
+use minijinja::{Error, ErrorKind, State};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The marker error `return()` raises to end a macro early.
+pub const RETURN_MARKER: &str = "__kiln_macro_return__";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Learn refs, sources and configs; `execute` is false.
+    Parse,
+    /// Produce SQL; `execute` is true.
+    Compile,
+}
+
+/// A live database, for `run_query`, `statement` and adapter introspection (execution issue).
+pub trait LiveDb: Send + Sync + std::fmt::Debug {
+    fn run_query(&self, sql: &str) -> Result<Value, String>;
+}
+
+/// Where a ref or source points, at compile time.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub relation: Relation,
+    /// unique_id of an ephemeral model whose CTE must be injected.
+    pub ephemeral: Option<String>,
+}
+
+/// What every render of one invocation shares.
+pub struct Shared {
+    pub phase: Phase,
+    pub project_name: String,
+    pub adapter: Arc<dyn Adapter>,
+    pub target: Value,
+    pub target_database: String,
+    pub target_schema: String,
+    pub vars: serde_json::Map<String, Json>,
+    /// (package, macro name) → template name.
+    pub macros: BTreeMap<(String, String), String>,
+    /// `dispatch:` search orders by macro namespace.
+    pub dispatch: BTreeMap<String, Vec<String>>,
+    pub quote_policy: Policy,
+    /// Compile phase: ref name → candidates (unique_id, package, version).
+    pub refs: BTreeMap<String, Vec<(String, String, Option<String>)>>,
+    /// Compile phase: unique_id → where it points.
+    pub relations: BTreeMap<String, Resolved>,
+    pub flags: Value,
+    pub run_started_at: Value,
+    pub invocation_id: String,
+    /// `graph`: built on first use.
+    pub graph: OnceLock<Value>,
+    pub graph_json: Option<Arc<dyn Fn() -> Json + Send + Sync>>,
+    pub db: Option<Arc<dyn LiveDb>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("phase", &self.phase)
+            .field("project", &self.project_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub fn macro_template(&self, package: &str, name: &str) -> Option<&String> {
+        self.macros.get(&(package.to_string(), name.to_string()))
+    }
+
+    /// An unqualified macro name: the root project's first, then the built-ins.
+    pub fn find_macro(&self, name: &str) -> Option<(String, &String)> {
+        if let Some(t) = self.macro_template(&self.project_name, name) {
+            return Some((self.project_name.clone(), t));
+        }
+        self.macro_template("dbt", name)
+            .map(|t| ("dbt".to_string(), t))
+    }
+
+    fn placeholder(&self, schema: &str, identifier: &str) -> Relation {
+        Relation::new(
+            &self.target_database,
+            schema,
+            identifier,
+            self.quote_policy,
+            self.adapter.quote_char(),
+        )
+    }
+}
+
+/// What a render learned.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub config: Config,
+    pub config_calls: Vec<Config>,
+    pub macros: BTreeSet<String>,
+    pub ephemerals: Vec<String>,
+    return_stack: Vec<Option<Value>>,
+    depth: usize,
+}
+
+/// The context of one render.
+#[derive(Debug)]
+pub struct RenderCtx {
+    pub shared: Arc<Shared>,
+    pub node: Option<Arc<Node>>,
+    /// Extra variables (e.g. `_dbt_generic_test_kwargs`).
+    pub extra: BTreeMap<String, Value>,
+    pub rec: Mutex<Recorder>,
+    model: OnceLock<Value>,
+    this: Option<Relation>,
+}
+
+impl RenderCtx {
+    pub fn new(shared: Arc<Shared>, node: Option<Arc<Node>>, this: Option<Relation>) -> Arc<Self> {
+        Arc::new(RenderCtx {
+            shared,
+            node,
+            extra: BTreeMap::new(),
+            rec: Mutex::new(Recorder::default()),
+            model: OnceLock::new(),
+            this,
+        })
+    }
+
+    pub fn with_extra(
+        shared: Arc<Shared>,
+        node: Option<Arc<Node>>,
+        this: Option<Relation>,
+        extra: BTreeMap<String, Value>,
+    ) -> Arc<Self> {
+        Arc::new(RenderCtx {
+            shared,
+            node,
+            extra,
+            rec: Mutex::new(Recorder::default()),
+            model: OnceLock::new(),
+            this,
+        })
+    }
+
+    pub fn value(self: &Arc<Self>) -> Value {
+        Value::from_dyn_object(DynObject::new(self.clone()))
+    }
+
+    pub fn take_recorder(&self) -> Recorder {
+        self.rec
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
+    }
+
+    fn with_rec<R>(&self, f: impl FnOnce(&mut Recorder) -> R) -> Result<R, Error> {
+        self.rec
+            .lock()
+            .map(|mut r| f(&mut r))
+            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "render state poisoned"))
+    }
+
+    fn node_config(&self) -> Config {
+        let mut c = self
+            .node
+            .as_ref()
+            .map(|n| n.config.clone())
+            .unwrap_or_default();
+        if self.shared.phase == Phase::Parse {
+            if let Ok(r) = self.rec.lock() {
+                crate::project::config::merge_into(&mut c, &r.config);
+            }
+        }
+        c
+    }
+
+    fn model_value(&self) -> Value {
+        self.model
+            .get_or_init(|| match &self.node {
+                Some(n) => crate::jinja::to_value(crate::artifacts::node_context_json(n)),
+                None => Value::from(()),
+            })
+            .clone()
+    }
+
+    fn macro_caller(self: &Arc<Self>, package: String, name: &str, template: &str) -> Value {
+        Value::from_object(MacroCaller {
+            ctx: self.clone(),
+            package,
+            name: name.to_string(),
+            template: template.to_string(),
+        })
+    }
+}
+
+fn not_callable(what: &str) -> Error {
+    Error::new(ErrorKind::InvalidOperation, format!("{what}"))
+}
+
+impl Object for RenderCtx {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        let shared = &self.shared;
+        let f = |o: CtxFn| {
+            Value::from_object(CtxCall {
+                ctx: self.clone(),
+                f: o,
+            })
+        };
+        Some(match name {
+            "ref" => f(CtxFn::Ref),
+            "source" => f(CtxFn::Source),
+            "config" => Value::from_object(ConfigObj(self.clone())),
+            "var" => f(CtxFn::Var),
+            "env_var" => f(CtxFn::EnvVar),
+            "return" => f(CtxFn::Return),
+            "is_incremental" => f(CtxFn::IsIncremental),
+            "run_query" => f(CtxFn::RunQuery),
+            "statement" => f(CtxFn::Statement),
+            "load_result" => f(CtxFn::LoadResult),
+            "store_result" | "store_raw_result" | "noop_statement" => f(CtxFn::Noop),
+            "this" => self.this.clone().map_or(Value::from(()), Relation::into_value),
+            "model" => self.model_value(),
+            "target" => shared.target.clone(),
+            "adapter" => Value::from_object(AdapterObj(self.clone())),
+            "execute" => Value::from(shared.phase == Phase::Compile),
+            "flags" => shared.flags.clone(),
+            "run_started_at" => shared.run_started_at.clone(),
+            "invocation_id" => Value::from(shared.invocation_id.clone()),
+            "project_name" => Value::from(shared.project_name.clone()),
+            "graph" => shared
+                .graph
+                .get_or_init(|| match (&shared.graph_json, shared.phase) {
+                    (Some(g), Phase::Compile) => crate::jinja::to_value(g()),
+                    _ => crate::jinja::to_value(serde_json::json!({"nodes": {}, "sources": {}, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}})),
+                })
+                .clone(),
+            "api" => Value::from_iter([("Relation", Value::from_object(RelationFactory(self.clone())))]),
+            "builtins" => Value::from_iter([
+                ("ref", f(CtxFn::Ref)),
+                ("source", f(CtxFn::Source)),
+                ("config", Value::from_object(ConfigObj(self.clone()))),
+            ]),
+            "selected_resources" => Value::from(Vec::<Value>::new()),
+            "database" => Value::from(shared.target_database.clone()),
+            "schema" => Value::from(shared.target_schema.clone()),
+            "dbt" => Value::from_object(Namespace { ctx: self.clone(), package: "dbt".into() }),
+            n if n == shared.project_name => Value::from_object(Namespace { ctx: self.clone(), package: n.to_string() }),
+            n => {
+                if let Some(v) = self.extra.get(n) {
+                    return Some(v.clone());
+                }
+                let (pkg, template) = shared.find_macro(n)?;
+                let template = template.clone();
+                self.macro_caller(pkg, n, &template)
+            }
+        })
+    }
+}
+
+/// A package's macros: `dbt.dateadd`, `my_project.cents_to_dollars`.
+#[derive(Debug)]
+struct Namespace {
+    ctx: Arc<RenderCtx>,
+    package: String,
+}
+
+impl Object for Namespace {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        let template = self.ctx.shared.macro_template(&self.package, name)?.clone();
+        Some(self.ctx.macro_caller(self.package.clone(), name, &template))
+    }
+}
+
+/// Calls a macro in its own file, with the caller's context; catches `return()`.
+#[derive(Debug)]
+pub struct MacroCaller {
+    ctx: Arc<RenderCtx>,
+    package: String,
+    name: String,
+    template: String,
+}
+
+impl Object for MacroCaller {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let tmpl = state.env().get_template(&self.template)?;
+        let uid = format!("macro.{}.{}", self.package, self.name);
+        self.ctx.with_rec(|r| {
+            if r.depth == 0 {
+                r.macros.insert(uid);
+            }
+            r.depth += 1;
+            r.return_stack.push(None);
+        })?;
+        let result = tmpl
+            .render_captured(self.ctx.value())
+            .and_then(|mut captured| {
+                captured.with_state_mut(|st| {
+                    let m = st.lookup(&self.name).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::UnknownFunction,
+                            format!("macro '{}' not found in {}", self.name, self.template),
+                        )
+                    })?;
+                    m.call(st, args)
+                })
+            });
+        let returned = self.ctx.with_rec(|r| {
+            r.depth = r.depth.saturating_sub(1);
+            r.return_stack.pop().flatten()
+        })?;
+        match returned {
+            Some(v) => Ok(v),
+            None => result,
+        }
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "name" => Some(Value::from(self.name.clone())),
+            "package_name" => Some(Value::from(self.package.clone())),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum CtxFn {
+    Ref,
+    Source,
+    Var,
+    EnvVar,
+    Return,
+    IsIncremental,
+    RunQuery,
+    Statement,
+    LoadResult,
+    Noop,
+}
+
+#[derive(Debug)]
+struct CtxCall {
+    ctx: Arc<RenderCtx>,
+    f: CtxFn,
+}
+
+impl Object for CtxCall {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let ctx = &self.ctx;
+        match self.f {
+            CtxFn::Ref => call_ref(ctx, args),
+            CtxFn::Source => call_source(ctx, args),
+            CtxFn::Var => {
+                let (name, default): (String, Option<Value>) = from_args(args)?;
+                match ctx.shared.vars.get(&name) {
+                    Some(v) => Ok(crate::jinja::to_value(v)),
+                    None => default.ok_or_else(|| {
+                        let node = ctx.node.as_ref().map_or(String::new(), |n| format!(" (in {})", n.original_file_path));
+                        Error::new(ErrorKind::UndefinedError, format!("required var '{name}' was not found{node}; set it under `vars:` in dbt_project.yml, pass --vars, or give var() a default"))
+                    }),
+                }
+            }
+            CtxFn::EnvVar => {
+                let (name, default): (String, Option<Value>) = from_args(args)?;
+                let default = default.map(|d| d.to_string());
+                super::functions::env_var_value(&name, default.as_deref(), false).map(Value::from)
+            }
+            CtxFn::Return => {
+                let (v,): (Option<Value>,) = from_args(args)?;
+                ctx.with_rec(|r| {
+                    if let Some(slot) = r.return_stack.last_mut() {
+                        *slot = Some(v.unwrap_or(Value::from(())));
+                        true
+                    } else {
+                        false
+                    }
+                })?
+                .then_some(())
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        "return() can only be used inside a macro",
+                    )
+                })?;
+                Err(Error::new(ErrorKind::InvalidOperation, RETURN_MARKER))
+            }
+            CtxFn::IsIncremental => Ok(Value::from(false)),
+            CtxFn::RunQuery => {
+                let (sql,): (String,) = from_args(args)?;
+                live(ctx, "run_query").and_then(|db| match db {
+                    Some(db) => db
+                        .run_query(&sql)
+                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e)),
+                    None => Ok(Value::from(())),
+                })
+            }
+            CtxFn::Statement => {
+                let (_name, kwargs): (Option<String>, Kwargs) = from_args(args)?;
+                let caller: Option<Value> = kwargs.get("caller")?;
+                let sql = match caller {
+                    Some(c) => c.call(state, &[])?.to_string(),
+                    None => String::new(),
+                };
+                match live(ctx, "statement blocks")? {
+                    Some(db) => db
+                        .run_query(&sql)
+                        .map(|_| Value::from(""))
+                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e)),
+                    None => Ok(Value::from("")),
+                }
+            }
+            CtxFn::LoadResult => Ok(Value::from(())),
+            CtxFn::Noop => Ok(Value::from("")),
+        }
+    }
+}
+
+/// The live database at compile time; parse time has none and behaves as dbt (nothing runs).
+fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
+    match (&ctx.shared.db, ctx.shared.phase) {
+        (Some(db), Phase::Compile) => Ok(Some(db.clone())),
+        (None, Phase::Compile) => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "{what} needs a database connection, which this command does not open; guard it with {{% if execute %}} or run `kiln run`"
+            ),
+        )),
+        _ => Ok(None),
+    }
+}
+
+fn parse_ref_args(args: &[Value]) -> Result<RefCall, Error> {
+    let (a, b, kwargs): (String, Option<String>, Kwargs) = from_args(args)?;
+    let version = kwargs
+        .get::<Option<Value>>("version")?
+        .or(kwargs.get::<Option<Value>>("v")?)
+        .map(|v| v.to_string());
+    kwargs.assert_all_used()?;
+    Ok(match b {
+        Some(name) => RefCall {
+            name,
+            package: Some(a),
+            version,
+        },
+        None => RefCall {
+            name: a,
+            package: None,
+            version,
+        },
+    })
+}
+
+fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
+    let r = parse_ref_args(args)?;
+    if ctx.shared.phase == Phase::Parse {
+        let rel = ctx.shared.placeholder(&ctx.shared.target_schema, &r.name);
+        ctx.with_rec(|rec| {
+            if !rec.refs.contains(&r) {
+                rec.refs.push(r);
+            }
+        })?;
+        return Ok(rel.into_value());
+    }
+    let candidates = ctx.shared.refs.get(&r.name).cloned().unwrap_or_default();
+    let found = candidates.iter().find(|(_, pkg, ver)| {
+        r.package.as_ref().is_none_or(|p| p == pkg) && (r.version.is_none() || ver == &r.version)
+    });
+    let Some((uid, _, _)) = found else {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("ref('{}') does not name a model, seed or snapshot", r.name),
+        ));
+    };
+    let resolved = ctx.shared.relations.get(uid).cloned().ok_or_else(|| {
+        Error::new(
+            ErrorKind::UndefinedError,
+            format!("ref('{}') points at a disabled node", r.name),
+        )
+    })?;
+    if let Some(e) = &resolved.ephemeral {
+        let e = e.clone();
+        ctx.with_rec(|rec| {
+            if !rec.ephemerals.contains(&e) {
+                rec.ephemerals.push(e);
+            }
+        })?;
+    }
+    Ok(resolved.relation.into_value())
+}
+
+fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
+    let (s, t): (String, String) = from_args(args)?;
+    if ctx.shared.phase == Phase::Parse {
+        let rel = ctx.shared.placeholder(&s, &t);
+        ctx.with_rec(|rec| {
+            let pair = (s, t);
+            if !rec.sources.contains(&pair) {
+                rec.sources.push(pair);
+            }
+        })?;
+        return Ok(rel.into_value());
+    }
+    let uid = format!("source.{}.{s}.{t}", ctx.shared.project_name);
+    ctx.shared
+        .relations
+        .get(&uid)
+        .map(|r| r.relation.clone().into_value())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                format!("source('{s}', '{t}') is not declared"),
+            )
+        })
+}
+
+/// `config(...)`, `config.get(...)`, `config.require(...)`.
+#[derive(Debug)]
+struct ConfigObj(Arc<RenderCtx>);
+
+impl Object for ConfigObj {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        if self.0.shared.phase != Phase::Parse {
+            return Ok(Value::from(""));
+        }
+        let mut layer = Config::new();
+        for a in args {
+            let j = super::functions::to_json_value(a)?;
+            if let Json::Object(m) = j {
+                for (k, v) in m {
+                    layer.insert(k, v);
+                }
+            } else if !a.is_none() {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "config() takes keyword arguments, e.g. config(materialized='table')",
+                ));
+            }
+        }
+        self.0.with_rec(|r| {
+            crate::project::config::merge_into(&mut r.config, &layer);
+            r.config_calls.push(layer);
+        })?;
+        Ok(Value::from(""))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let config = self.0.node_config();
+        let lookup = |key: &str| -> Option<Value> {
+            let key = crate::project::config::normalize_key(key);
+            config.get(&key).map(crate::jinja::to_value)
+        };
+        match method {
+            "get" => {
+                let (key, default, _rest): (String, Option<Value>, Rest<Value>) = from_args(args)?;
+                Ok(lookup(&key)
+                    .filter(|v| !v.is_none())
+                    .or(default)
+                    .unwrap_or(Value::from(())))
+            }
+            "require" => {
+                let (key,): (String,) = from_args(args)?;
+                lookup(&key).filter(|v| !v.is_none()).ok_or_else(|| {
+                    let node = self
+                        .0
+                        .node
+                        .as_ref()
+                        .map_or(String::new(), |n| format!(" for {}", n.original_file_path));
+                    Error::new(
+                        ErrorKind::UndefinedError,
+                        format!("required config '{key}' is not set{node}"),
+                    )
+                })
+            }
+            "meta_get" | "meta_require" => {
+                let (key, default): (String, Option<Value>) = from_args(args)?;
+                let v = config
+                    .get("meta")
+                    .and_then(|m| m.get(&key))
+                    .map(crate::jinja::to_value);
+                match (v, method) {
+                    (Some(v), _) => Ok(v),
+                    (None, "meta_get") => Ok(default.unwrap_or(Value::from(()))),
+                    _ => Err(Error::new(
+                        ErrorKind::UndefinedError,
+                        format!("required meta config '{key}' is not set"),
+                    )),
+                }
+            }
+            "persist_relation_docs" => Ok(Value::from(
+                config
+                    .get("persist_docs")
+                    .and_then(|p| p.get("relation"))
+                    .and_then(Json::as_bool)
+                    .unwrap_or(false),
+            )),
+            "persist_column_docs" => Ok(Value::from(
+                config
+                    .get("persist_docs")
+                    .and_then(|p| p.get("columns"))
+                    .and_then(Json::as_bool)
+                    .unwrap_or(false),
+            )),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("config has no method '{method}'"),
+            )),
+        }
+    }
+}
+
+/// `adapter.dispatch`, `adapter.quote` and friends.
+#[derive(Debug)]
+struct AdapterObj(Arc<RenderCtx>);
+
+impl Object for AdapterObj {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let ctx = &self.0;
+        let shared = &ctx.shared;
+        match method {
+            "dispatch" => {
+                let (name, namespace, kwargs): (String, Option<String>, Kwargs) = from_args(args)?;
+                let namespace = match namespace {
+                    Some(n) => Some(n),
+                    None => kwargs.get::<Option<String>>("macro_namespace")?,
+                };
+                let packages: Vec<String> = match &namespace {
+                    None => vec![shared.project_name.clone(), "dbt".into()],
+                    Some(ns) => match shared.dispatch.get(ns) {
+                        Some(order) => order.clone(),
+                        None if ns == "dbt" => vec![shared.project_name.clone(), "dbt".into()],
+                        None => vec![ns.clone()],
+                    },
+                };
+                let mut tried = vec![];
+                for pkg in &packages {
+                    for prefix in shared.adapter.dispatch_prefixes() {
+                        let candidate = format!("{prefix}__{name}");
+                        if let Some(t) = shared.macro_template(pkg, &candidate) {
+                            let t = t.clone();
+                            return Ok(ctx.macro_caller(pkg.clone(), &candidate, &t));
+                        }
+                        tried.push(format!("{pkg}.{candidate}"));
+                    }
+                }
+                Err(Error::new(
+                    ErrorKind::UnknownFunction,
+                    format!(
+                        "adapter.dispatch('{name}') found no implementation; looked for {}",
+                        tried.join(", ")
+                    ),
+                ))
+            }
+            "quote" => {
+                let (s,): (String,) = from_args(args)?;
+                Ok(Value::from(shared.adapter.quote(&s)))
+            }
+            "quote_as_configured" | "quote_seed_column" => {
+                let (s, _rest): (String, Rest<Value>) = from_args(args)?;
+                Ok(Value::from(shared.adapter.quote(&s)))
+            }
+            "type" => Ok(Value::from(shared.adapter.adapter_type())),
+            "get_relation" | "load_relation" | "load_cached_relation" => {
+                live(ctx, &format!("adapter.{method}"))?;
+                Ok(Value::from(()))
+            }
+            "get_columns_in_relation"
+            | "list_relations_without_caching"
+            | "list_relations"
+            | "get_missing_columns" => {
+                live(ctx, &format!("adapter.{method}"))?;
+                Ok(Value::from(Vec::<Value>::new()))
+            }
+            "check_schema_exists" | "already_exists" => Ok(Value::from(false)),
+            "standardize_grants_dict" => Ok(args.first().cloned().unwrap_or(Value::from(()))),
+            _ => Err(not_callable(&format!("adapter has no method '{method}'"))),
+        }
+    }
+}
+
+/// `api.Relation.create(database=, schema=, identifier=, type=)`.
+#[derive(Debug)]
+struct RelationFactory(Arc<RenderCtx>);
+
+impl Object for RelationFactory {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        if method != "create" {
+            return Err(not_callable(&format!(
+                "api.Relation has no method '{method}'"
+            )));
+        }
+        let (kwargs,): (Kwargs,) = from_args(args)?;
+        let s = |k: &str| -> Result<Option<String>, Error> { kwargs.get::<Option<String>>(k) };
+        let shared = &self.0.shared;
+        let mut r = Relation::new("", "", "", shared.quote_policy, shared.adapter.quote_char());
+        r.database = s("database")?;
+        r.schema = s("schema")?;
+        r.identifier = s("identifier")?;
+        r.kind = s("type")?;
+        Ok(r.into_value())
+    }
+}
+
+/// The Jinja name a resource type's relation-kind takes (`table`, `view`...).
+pub fn relation_kind(node: &Node) -> Option<String> {
+    match (node.resource_type, node.materialized()) {
+        (ResourceType::Seed | ResourceType::Snapshot, _) => Some("table".into()),
+        (_, "view") => Some("view".into()),
+        (_, "ephemeral") => Some("cte".into()),
+        (_, "table" | "incremental") => Some("table".into()),
+        (_, "materialized_view") => Some("materialized_view".into()),
+        _ => None,
+    }
+}

@@ -1,0 +1,228 @@
+//! dbt's stateless context functions: env_var, tojson/fromjson, toyaml/fromyaml, local_md5, zip,
+//! set, log, print, exceptions. Registered once on the environment as globals.
+
+use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
+use minijinja::{Environment, Error, ErrorKind, State};
+use std::sync::{Arc, Mutex};
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Values of `DBT_ENV_SECRET_*` variables read so far, to scrub from anything printed.
+pub fn scrub(text: &str) -> String {
+    let secrets = SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(s.as_str(), "*****");
+    }
+    out
+}
+
+/// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
+/// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
+pub fn env_var_value(
+    name: &str,
+    default: Option<&str>,
+    allow_secret: bool,
+) -> Result<String, Error> {
+    let secret = name.starts_with("DBT_ENV_SECRET");
+    if secret && !allow_secret {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "secret environment variable '{name}' can only be used in profiles.yml or packages.yml"
+            ),
+        ));
+    }
+    match std::env::var(name) {
+        Ok(v) => {
+            if secret {
+                if let Ok(mut s) = SECRETS.lock() {
+                    s.push(v.clone());
+                }
+            }
+            Ok(v)
+        }
+        Err(_) => match default {
+            Some(d) => Ok(d.to_string()),
+            None => Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!(
+                    "environment variable '{name}' is required but not set, and env_var() was given no default"
+                ),
+            )),
+        },
+    }
+}
+
+pub fn to_json_value(v: &Value) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+fn tojson(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let sort: Option<bool> = kwargs.get("sort_keys")?;
+    let mut j = to_json_value(&value)?;
+    if sort == Some(true) {
+        j = sort_json(j);
+    }
+    kwargs.assert_all_used()?;
+    Ok(j.to_string())
+}
+
+fn sort_json(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_json(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_json).collect())
+        }
+        other => other,
+    }
+}
+
+fn fromjson(s: String, default: Option<Value>) -> Result<Value, Error> {
+    match serde_json::from_str::<serde_json::Value>(&s) {
+        Ok(v) => Ok(crate::jinja::to_value(v)),
+        Err(e) => {
+            default.ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("fromjson: {e}")))
+        }
+    }
+}
+
+fn toyaml(value: Value) -> Result<String, Error> {
+    crate::project::yaml::to_string(&to_json_value(&value)?)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+}
+
+fn fromyaml(s: String, default: Option<Value>) -> Result<Value, Error> {
+    match crate::project::yaml::parse_value(&s) {
+        Ok(v) => Ok(crate::jinja::to_value(v)),
+        Err(e) => {
+            default.ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("fromyaml: {e}")))
+        }
+    }
+}
+
+pub fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    h.update(s.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn zip(args: Rest<Value>) -> Result<Value, Error> {
+    let lists: Vec<Vec<Value>> = args
+        .iter()
+        .map(|a| a.try_iter().map(Iterator::collect))
+        .collect::<Result<_, _>>()?;
+    let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+    Ok(Value::from(
+        (0..n)
+            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn set_fn(v: Value) -> Result<Value, Error> {
+    let mut out: Vec<Value> = vec![];
+    for item in v.try_iter()? {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// Where `log()` and `print()` write: stderr, so stdout stays the command's output.
+fn log(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let info: Option<bool> = kwargs.get("info")?;
+    kwargs.assert_all_used()?;
+    if info == Some(true) {
+        eprintln!("{}", scrub(&msg.to_string()));
+    }
+    Ok(String::new())
+}
+
+fn print_fn(msg: Value) -> String {
+    eprintln!("{}", scrub(&msg.to_string()));
+    String::new()
+}
+
+/// `exceptions.raise_compiler_error(msg)`, `exceptions.warn(msg)`.
+#[derive(Debug)]
+pub struct Exceptions;
+
+impl Object for Exceptions {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let (msg, _rest): (Option<Value>, Rest<Value>) = from_args(args)?;
+        let msg = msg.map(|m| m.to_string()).unwrap_or_default();
+        match method {
+            "raise_compiler_error"
+            | "raise_not_implemented"
+            | "raise_database_error"
+            | "raise_fail_fast_error"
+            | "raise_contract_error" => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("compilation error: {msg}"),
+            )),
+            "warn" => {
+                eprintln!("warning: {}", scrub(&msg));
+                Ok(Value::from(""))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("exceptions has no '{method}'"),
+            )),
+        }
+    }
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("tojson", tojson);
+    env.add_function("fromjson", fromjson);
+    env.add_function("toyaml", toyaml);
+    env.add_function("fromyaml", fromyaml);
+    env.add_function("local_md5", |s: String| md5_hex(&s));
+    env.add_function("zip", zip);
+    env.add_function("set", set_fn);
+    env.add_function("set_strict", set_fn);
+    env.add_function("log", log);
+    env.add_function("print", print_fn);
+    env.add_global("exceptions", Value::from_object(Exceptions));
+    env.add_global("modules", super::modules::modules());
+    env.add_global("dbt_version", Value::from(crate::DBT_COMPAT_VERSION));
+    env.add_filter("as_bool", |v: Value| -> bool {
+        match v.as_str() {
+            Some(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            None => v.is_true(),
+        }
+    });
+    env.add_filter("as_number", |v: Value| -> Result<Value, Error> {
+        if let Some(s) = v.as_str() {
+            if let Ok(i) = s.trim().parse::<i64>() {
+                return Ok(Value::from(i));
+            }
+            return s.trim().parse::<f64>().map(Value::from).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("'{s}' is not a number"),
+                )
+            });
+        }
+        Ok(v)
+    });
+    env.add_filter("as_text", |v: Value| v.to_string());
+    env.add_filter("as_native", |v: Value| v);
+}

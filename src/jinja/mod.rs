@@ -1,0 +1,21 @@
+//! Templating: minijinja with dbt's context, in two phases. The parse phase renders every node with
+//! recording `ref()`/`source()`/`config()` to learn the graph and configs without a database; the
+//! compile phase renders again with real relations. Macros come from the project's macro-paths and
+//! from the built-ins shipped in `builtins/` (the `dbt` package).
+
+pub mod builtins;
+pub mod compile;
+pub mod context;
+mod env;
+pub mod functions;
+pub mod modules;
+pub mod parse;
+pub mod relation;
+pub mod static_render;
+
+pub use env::{JinjaEnv, jinja_error};
+
+/// Any serialisable Rust value as a Jinja value.
+pub fn to_value<T: serde::Serialize>(v: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(v))
+}

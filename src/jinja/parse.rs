@@ -1,0 +1,432 @@
+//! The parse phase: render every model, analysis, snapshot and singular test once with recording
+//! `ref()`/`source()`/`config()`, then settle each node's final config, drop disabled nodes, check
+//! materializations and resolve database, schema and alias through dbt's `generate_*_name`
+//! macros (natively when the project does not override them).
+
+use super::context::{Phase, RenderCtx, Shared, relation_kind};
+use super::relation::{Policy, Relation};
+use super::{JinjaEnv, jinja_error};
+use crate::adapter::Adapter;
+use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::project::config::{self, merge_into};
+use crate::project::{Node, Project, ResourceType};
+use minijinja::Value;
+use rayon::prelude::*;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+/// Facts about this invocation that Jinja sees (`flags`, `run_started_at`, `invocation_id`).
+#[derive(Debug, Clone)]
+pub struct InvocationInfo {
+    pub command: String,
+    pub invocation_id: String,
+    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    pub full_refresh: bool,
+}
+
+impl InvocationInfo {
+    pub fn new(command: &str) -> Self {
+        InvocationInfo {
+            command: command.to_string(),
+            invocation_id: uuid::Uuid::new_v4().to_string(),
+            run_started_at: chrono::Utc::now(),
+            full_refresh: false,
+        }
+    }
+}
+
+const BUILTIN_MATERIALIZATIONS: &[&str] = &[
+    "view",
+    "table",
+    "ephemeral",
+    "incremental",
+    "materialized_view",
+    "snapshot",
+    "seed",
+    "test",
+];
+
+/// The quote policy: the adapter's default, overridden by dbt_project.yml `quoting:`.
+pub fn quote_policy(project: &Project, adapter: &dyn Adapter) -> Policy {
+    let mut p = adapter.default_quote_policy();
+    let q = &project.config.quoting;
+    if let Some(b) = q.get("database").and_then(Json::as_bool) {
+        p.database = b;
+    }
+    if let Some(b) = q.get("schema").and_then(Json::as_bool) {
+        p.schema = b;
+    }
+    if let Some(b) = q.get("identifier").and_then(Json::as_bool) {
+        p.identifier = b;
+    }
+    p
+}
+
+/// `target` as Jinja sees it.
+pub fn target_value(project: &Project) -> Value {
+    let t = &project.target;
+    let mut m: Map<String, Json> = t.fields.clone();
+    m.insert("name".into(), Json::from(t.name.clone()));
+    m.insert("target_name".into(), Json::from(t.name.clone()));
+    m.insert("profile_name".into(), Json::from(t.profile_name.clone()));
+    m.insert("schema".into(), Json::from(t.schema.clone()));
+    m.insert("database".into(), Json::from(t.database.clone()));
+    m.insert("type".into(), Json::from(t.adapter_type.clone()));
+    m.insert("threads".into(), Json::from(t.threads));
+    crate::jinja::to_value(Json::Object(m))
+}
+
+pub fn shared_for(
+    project: &Project,
+    jenv: &JinjaEnv,
+    adapter: Arc<dyn Adapter>,
+    phase: Phase,
+    inv: &InvocationInfo,
+) -> Shared {
+    let dispatch = project
+        .config
+        .dispatch
+        .iter()
+        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+        .collect();
+    let flags = crate::jinja::to_value(serde_json::json!({
+        "FULL_REFRESH": inv.full_refresh,
+        "STORE_FAILURES": false,
+        "WHICH": inv.command,
+        "WARN_ERROR": false,
+        "FAIL_FAST": false,
+        "USE_COLORS": false,
+        "PARTIAL_PARSE": false,
+        "EMPTY": false,
+    }));
+    Shared {
+        phase,
+        project_name: project.name.clone(),
+        quote_policy: quote_policy(project, adapter.as_ref()),
+        adapter,
+        target: target_value(project),
+        target_database: project.target.database.clone(),
+        target_schema: project.target.schema.clone(),
+        vars: project.vars.clone(),
+        macros: jenv.macros.clone(),
+        dispatch,
+        refs: BTreeMap::new(),
+        relations: BTreeMap::new(),
+        flags,
+        run_started_at: super::modules::DateTimeObj::value(inv.run_started_at),
+        invocation_id: inv.invocation_id.clone(),
+        graph: OnceLock::new(),
+        graph_json: None,
+        db: None,
+    }
+}
+
+/// Whether a node's SQL is rendered at parse time (generic tests are built from YAML instead).
+fn renders_at_parse(n: &Node) -> bool {
+    !(n.resource_type == ResourceType::Seed || n.test.is_some())
+}
+
+/// Runs the parse phase over the whole project.
+pub fn parse_project(
+    project: &mut Project,
+    jenv: &JinjaEnv,
+    adapter: Arc<dyn Adapter>,
+    inv: &InvocationInfo,
+) -> Result<(), Error> {
+    let shared = Arc::new(shared_for(
+        project,
+        jenv,
+        adapter.clone(),
+        Phase::Parse,
+        inv,
+    ));
+    let mut diags = Diagnostics::default();
+    let results: Vec<(String, Result<super::context::Recorder, Diagnostic>)> = project
+        .nodes
+        .par_iter()
+        .filter(|(_, n)| renders_at_parse(n))
+        .map(|(uid, n)| {
+            let node = Arc::new(n.clone());
+            let this = shared.placeholder_for(&node);
+            let ctx = RenderCtx::new(shared.clone(), Some(node.clone()), Some(this));
+            let r = jenv
+                .env
+                .render_named_str(&n.unique_id, &n.raw_code, ctx.value())
+                .map(|_| ctx.take_recorder())
+                .map_err(|e| {
+                    jinja_error(
+                        &e,
+                        &n.file,
+                        &n.raw_code,
+                        n.line_offset,
+                        &format!("cannot render {} '{}'", n.resource_type, n.name),
+                        &jenv.sources,
+                    )
+                });
+            (uid.clone(), r)
+        })
+        .collect();
+    for (uid, r) in results {
+        let Some(node) = project.nodes.get_mut(&uid) else {
+            continue;
+        };
+        match r {
+            Ok(rec) => {
+                node.refs = rec.refs;
+                node.sources = rec.sources;
+                merge_into(&mut node.config, &rec.config);
+                for (k, v) in &rec.config {
+                    node.unrendered_config
+                        .insert(config::normalize_key(k), v.clone());
+                }
+                node.depends_on_macros = rec.macros.into_iter().collect();
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    for n in project.nodes.values_mut().filter(|n| n.test.is_some()) {
+        n.depends_on_macros = test_macro_ids(n, &shared);
+    }
+    // Disabled nodes leave the graph, as in dbt.
+    let disabled: Vec<String> = project
+        .nodes
+        .iter()
+        .filter(|(_, n)| !config::is_enabled(&n.config))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for uid in disabled {
+        if let Some(n) = project.nodes.remove(&uid) {
+            project.disabled.insert(uid, n);
+        }
+    }
+    let disabled_sources: Vec<String> = project
+        .sources
+        .iter()
+        .filter(|(_, s)| !config::is_enabled(&s.config))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for uid in disabled_sources {
+        if let Some(s) = project.sources.remove(&uid) {
+            project.disabled_sources.insert(uid, s);
+        }
+    }
+    check_materializations(project, jenv, &mut diags);
+    diags.checkpoint()?;
+    resolve_relations(project, jenv, &shared, &mut diags);
+    diags.checkpoint()?;
+    Ok(())
+}
+
+fn test_macro_ids(n: &Node, shared: &Shared) -> Vec<String> {
+    let Some(t) = &n.test else { return vec![] };
+    let name = format!("test_{}", t.name);
+    let pkg = match &t.namespace {
+        Some(ns) => ns.clone(),
+        None => shared
+            .find_macro(&name)
+            .map_or_else(|| "dbt".to_string(), |(p, _)| p),
+    };
+    let mut out = vec![format!("macro.{pkg}.{name}")];
+    if shared.find_macro("get_where_subquery").is_some() {
+        out.push(format!(
+            "macro.{}.get_where_subquery",
+            shared
+                .find_macro("get_where_subquery")
+                .map_or("dbt".into(), |(p, _)| p)
+        ));
+    }
+    out
+}
+
+impl Shared {
+    /// `this` at parse time: the node's name in the target schema.
+    fn placeholder_for(&self, n: &Node) -> Relation {
+        let mut r = Relation::new(
+            &self.target_database,
+            &self.target_schema,
+            &n.name,
+            self.quote_policy,
+            self.adapter.quote_char(),
+        );
+        r.kind = relation_kind(n);
+        r
+    }
+}
+
+/// Unknown materializations, with the place they were configured.
+fn check_materializations(project: &Project, jenv: &JinjaEnv, diags: &mut Diagnostics) {
+    for n in project.nodes.values() {
+        if !matches!(n.resource_type, ResourceType::Model) {
+            continue;
+        }
+        let m = n.materialized();
+        if BUILTIN_MATERIALIZATIONS.contains(&m) {
+            continue;
+        }
+        let custom = jenv
+            .macros
+            .keys()
+            .any(|(_, name)| name.starts_with(&format!("materialization_{m}_")));
+        if custom {
+            continue;
+        }
+        let loc = locate_config(project, n, "materialized", m);
+        diags.push(
+            Diagnostic::error(
+                "config",
+                format!("model '{}' has unknown materialization '{m}'", n.name),
+            )
+            .at(loc)
+            .with_help(format!(
+                "use one of {}, or define it with {{% materialization {m}, default %}} in macros/",
+                BUILTIN_MATERIALIZATIONS[..5].join(", ")
+            )),
+        );
+    }
+}
+
+/// Where a config value was set: the node's own file, its properties file, or dbt_project.yml.
+pub fn locate_config(project: &Project, n: &Node, key: &str, value: &str) -> Location {
+    let mut candidates: Vec<PathBuf> = vec![PathBuf::from(&n.original_file_path)];
+    if let Some(p) = n.patch_path.as_deref().and_then(|p| p.split("://").nth(1)) {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.push(PathBuf::from("dbt_project.yml"));
+    for rel in &candidates {
+        let Ok(text) = std::fs::read_to_string(project.dir.join(rel)) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            if line.contains(key) && line.contains(value) {
+                let col = line.find(value).map_or(1, |c| c + 1);
+                return Location::from_line_col(rel, &text, i + 1, col);
+            }
+        }
+    }
+    Location::from_line_col(&n.original_file_path, &n.raw_code, 1 + n.line_offset, 1)
+}
+
+/// Fills database, schema, alias and relation_name of every node and source.
+fn resolve_relations(
+    project: &mut Project,
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    diags: &mut Diagnostics,
+) {
+    let overridden = |name: &str| {
+        [name.to_string(), format!("default__{name}")]
+            .iter()
+            .any(|n| jenv.macros.contains_key(&(project.name.clone(), n.clone())))
+    };
+    let custom_schema = overridden("generate_schema_name");
+    let custom_alias = overridden("generate_alias_name");
+    let custom_db = overridden("generate_database_name");
+    let target_schema = project.target.schema.clone();
+    let target_db = project.target.database.clone();
+    let policy = shared.quote_policy;
+    let qc = shared.adapter.quote_char();
+
+    let results: Vec<(String, Result<(String, String, String), Diagnostic>)> = project
+        .nodes
+        .par_iter()
+        .map(|(uid, n)| {
+            let call = |macro_name: &str, arg: Option<&str>| -> Result<String, Diagnostic> {
+                let node = Arc::new(n.clone());
+                let ctx = RenderCtx::new(shared.clone(), Some(node), None);
+                let mut extra_src = String::from("{{ ");
+                extra_src.push_str(macro_name);
+                extra_src.push_str("(__kiln_arg, model) }}");
+                let ctx_val = ctx.value();
+                let arg_v = arg.map_or(Value::from(()), Value::from);
+                let tmpl_ctx = minijinja::context! { __kiln_arg => arg_v, ..ctx_val };
+                jenv.env
+                    .render_named_str(&format!("<{macro_name}>"), &extra_src, tmpl_ctx)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| {
+                        jinja_error(
+                            &e,
+                            &n.file,
+                            &n.raw_code,
+                            n.line_offset,
+                            &format!("{macro_name} failed for '{}'", n.name),
+                            &jenv.sources,
+                        )
+                    })
+            };
+            let cfg_str = |k: &str| config::get_str(&n.config, k).map(|s| s.trim().to_string());
+            let is_snapshot = n.resource_type == ResourceType::Snapshot;
+            let mut custom = cfg_str("schema");
+            if n.resource_type == ResourceType::Test && custom.is_none() {
+                custom = Some("dbt_test__audit".into());
+            }
+            let schema = if is_snapshot && cfg_str("target_schema").is_some() {
+                Ok(cfg_str("target_schema").unwrap_or_default())
+            } else if custom_schema {
+                call("generate_schema_name", custom.as_deref())
+            } else {
+                Ok(match custom {
+                    Some(c) => format!("{target_schema}_{c}"),
+                    None => target_schema.clone(),
+                })
+            };
+            let db = if is_snapshot && cfg_str("target_database").is_some() {
+                Ok(cfg_str("target_database").unwrap_or_default())
+            } else if custom_db {
+                call("generate_database_name", cfg_str("database").as_deref())
+            } else {
+                Ok(cfg_str("database").unwrap_or_else(|| target_db.clone()))
+            };
+            let alias = if n.resource_type == ResourceType::Test {
+                Ok(cfg_str("alias").unwrap_or_else(|| n.alias.clone()))
+            } else if custom_alias {
+                call("generate_alias_name", cfg_str("alias").as_deref())
+            } else {
+                Ok(cfg_str("alias").unwrap_or_else(|| match &n.version {
+                    Some(v) => format!("{}_v{v}", n.name),
+                    None => n.name.clone(),
+                }))
+            };
+            let r = match (db, schema, alias) {
+                (Ok(d), Ok(s), Ok(a)) => Ok((d, s, a)),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            };
+            (uid.clone(), r)
+        })
+        .collect();
+    for (uid, r) in results {
+        let Some(n) = project.nodes.get_mut(&uid) else {
+            continue;
+        };
+        match r {
+            Ok((d, s, a)) => {
+                n.database = d;
+                n.schema = s;
+                n.alias = a;
+                let has_relation = matches!(
+                    n.resource_type,
+                    ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+                ) && !n.is_ephemeral();
+                n.relation_name = has_relation
+                    .then(|| Relation::new(&n.database, &n.schema, &n.alias, policy, qc).render());
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    for s in project.sources.values_mut() {
+        let mut p = policy;
+        for (k, slot) in [
+            ("database", &mut p.database),
+            ("schema", &mut p.schema),
+            ("identifier", &mut p.identifier),
+        ] {
+            if let Some(b) = s.quoting.get(k).and_then(Json::as_bool) {
+                *slot = b;
+            }
+        }
+        s.relation_name = shared.adapter.external_source_sql(s).unwrap_or_else(|| {
+            Relation::new(&s.database, &s.schema, &s.identifier, p, qc).render()
+        });
+    }
+}

@@ -1,0 +1,231 @@
+//! The relation object (`ref()`, `source()`, `this`, `api.Relation.create()`): a database,
+//! schema and identifier that render as the adapter quotes them, e.g. `"dev"."main"."orders"`.
+
+use minijinja::value::{Kwargs, Object, Value, from_args};
+use minijinja::{Error, ErrorKind, State};
+use std::fmt;
+use std::sync::Arc;
+
+/// Which parts are quoted / included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Policy {
+    pub const ALL: Policy = Policy {
+        database: true,
+        schema: true,
+        identifier: true,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub identifier: Option<String>,
+    /// `table`, `view`, `cte`, `external` or none.
+    pub kind: Option<String>,
+    pub quote_policy: Policy,
+    pub include_policy: Policy,
+    pub quote_char: char,
+    /// When set, the relation renders as this text instead (an ephemeral CTE name or an
+    /// external file read).
+    pub rendered_override: Option<String>,
+}
+
+impl Relation {
+    pub fn new(
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        quote_policy: Policy,
+        quote_char: char,
+    ) -> Self {
+        Relation {
+            database: Some(database.to_string()),
+            schema: Some(schema.to_string()),
+            identifier: Some(identifier.to_string()),
+            kind: None,
+            quote_policy,
+            include_policy: Policy::ALL,
+            quote_char,
+            rendered_override: None,
+        }
+    }
+
+    fn quote_part(&self, s: &str, quote: bool) -> String {
+        if quote {
+            let q = self.quote_char;
+            let escaped = s.replace(q, &format!("{q}{q}"));
+            format!("{q}{escaped}{q}")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// The full name as SQL.
+    pub fn render(&self) -> String {
+        if let Some(r) = &self.rendered_override {
+            return r.clone();
+        }
+        let mut parts = vec![];
+        if self.include_policy.database {
+            if let Some(d) = self.database.as_deref().filter(|d| !d.is_empty()) {
+                parts.push(self.quote_part(d, self.quote_policy.database));
+            }
+        }
+        if self.include_policy.schema {
+            if let Some(s) = self.schema.as_deref().filter(|s| !s.is_empty()) {
+                parts.push(self.quote_part(s, self.quote_policy.schema));
+            }
+        }
+        if self.include_policy.identifier {
+            if let Some(i) = self.identifier.as_deref().filter(|s| !s.is_empty()) {
+                parts.push(self.quote_part(i, self.quote_policy.identifier));
+            }
+        }
+        parts.join(".")
+    }
+
+    fn with_policy(&self, kwargs: &Kwargs, base: Policy) -> Result<Policy, Error> {
+        let mut p = base;
+        if let Some(v) = kwargs.get::<Option<bool>>("database")? {
+            p.database = v;
+        }
+        if let Some(v) = kwargs.get::<Option<bool>>("schema")? {
+            p.schema = v;
+        }
+        if let Some(v) = kwargs.get::<Option<bool>>("identifier")? {
+            p.identifier = v;
+        }
+        Ok(p)
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::from_object(self)
+    }
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref()
+        .map_or(Value::from(()), |s| Value::from(s.clone()))
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl Object for Relation {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "database" => opt(&self.database),
+            "schema" => opt(&self.schema),
+            "identifier" | "name" | "table" => opt(&self.identifier),
+            "type" => opt(&self.kind),
+            "is_table" => Value::from(self.kind.as_deref() == Some("table")),
+            "is_view" => Value::from(self.kind.as_deref() == Some("view")),
+            "is_cte" => Value::from(self.kind.as_deref() == Some("cte")),
+            "is_materialized_view" => {
+                Value::from(self.kind.as_deref() == Some("materialized_view"))
+            }
+            "quote_policy" => Value::from_iter([
+                ("database", self.quote_policy.database),
+                ("schema", self.quote_policy.schema),
+                ("identifier", self.quote_policy.identifier),
+            ]),
+            "path" => Value::from_iter([
+                ("database", opt(&self.database)),
+                ("schema", opt(&self.schema)),
+                ("identifier", opt(&self.identifier)),
+            ]),
+            _ => return None,
+        })
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&Relation::render(self))
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "render" => Ok(Value::from(Relation::render(self))),
+            "include" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut r = (**self).clone();
+                r.include_policy = self.with_policy(&kwargs, self.include_policy)?;
+                Ok(r.into_value())
+            }
+            "quote" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut r = (**self).clone();
+                r.quote_policy = self.with_policy(&kwargs, self.quote_policy)?;
+                Ok(r.into_value())
+            }
+            "without_identifier" => {
+                let mut r = (**self).clone();
+                r.include_policy.identifier = false;
+                Ok(r.into_value())
+            }
+            "incorporate" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut r = (**self).clone();
+                if let Some(path) = kwargs.get::<Option<Value>>("path")? {
+                    for (key, slot) in [
+                        ("database", &mut r.database),
+                        ("schema", &mut r.schema),
+                        ("identifier", &mut r.identifier),
+                    ] {
+                        if let Ok(v) = path.get_attr(key) {
+                            if !v.is_undefined() {
+                                *slot = if v.is_none() {
+                                    None
+                                } else {
+                                    Some(v.to_string())
+                                };
+                            }
+                        }
+                    }
+                }
+                if let Some(t) = kwargs.get::<Option<String>>("type")? {
+                    r.kind = Some(t);
+                }
+                r.rendered_override = None;
+                Ok(r.into_value())
+            }
+            "replace_path" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut r = (**self).clone();
+                for key in ["database", "schema", "identifier"] {
+                    if let Some(v) = kwargs.get::<Option<String>>(key)? {
+                        match key {
+                            "database" => r.database = Some(v),
+                            "schema" => r.schema = Some(v),
+                            _ => r.identifier = Some(v),
+                        }
+                    }
+                }
+                r.rendered_override = None;
+                Ok(r.into_value())
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("relations have no method '{method}'"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Rendering outside a model: `{{ env_var() }}` and `{{ var() }}` in profiles.yml and
+//! dbt_project.yml, and `{{ doc() }}` in descriptions. A small environment of its own, since
+//! none of dbt's model context applies there.
+
+use super::functions::env_var_value;
+use minijinja::value::Rest;
+use minijinja::{Environment, Error, ErrorKind, Value as JValue};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+fn config_env(cli_vars: &Map<String, Value>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_function("env_var", |name: String, default: Option<String>| {
+        env_var_value(&name, default.as_deref(), true)
+    });
+    let vars = cli_vars.clone();
+    env.add_function(
+        "var",
+        move |name: String, default: Option<JValue>| match vars.get(&name) {
+            Some(v) => Ok(crate::jinja::to_value(v)),
+            None => default.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("required var '{name}' was not provided"),
+                )
+            }),
+        },
+    );
+    env.add_filter("as_number", |v: String| -> Result<JValue, Error> {
+        if let Ok(i) = v.trim().parse::<i64>() {
+            return Ok(JValue::from(i));
+        }
+        v.trim().parse::<f64>().map(JValue::from).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("'{v}' is not a number"),
+            )
+        })
+    });
+    env.add_filter("as_bool", |v: String| -> Result<bool, Error> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("'{other}' is not a boolean"),
+            )),
+        }
+    });
+    env.add_filter("as_text", |v: JValue| v.to_string());
+    env.add_filter("as_native", |v: JValue| v);
+    env
+}
+
+fn render_value(env: &Environment<'_>, v: &Value, except: &[&str]) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            let out = env.render_str(s, ()).map_err(|e| describe(&e, s))?;
+            // `as_number` / `as_bool` results come back as text: keep numbers and booleans typed.
+            if s.contains("as_number") || s.contains("as_bool") || s.contains("as_native") {
+                serde_json::from_str(&out).unwrap_or(Value::String(out))
+            } else {
+                Value::String(out)
+            }
+        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_value(env, x, except))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                let r = if except.contains(&k.as_str()) {
+                    x.clone()
+                } else {
+                    render_value(env, x, except)?
+                };
+                out.insert(k.clone(), r);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+fn describe(e: &Error, source: &str) -> String {
+    let detail = e.detail().unwrap_or("").to_string();
+    let msg = if detail.is_empty() {
+        e.to_string()
+    } else {
+        detail
+    };
+    format!("cannot render `{}`: {msg}", source.trim())
+}
+
+/// Renders every Jinja string in a YAML value.
+pub fn render_yaml_strings(v: &Value, cli_vars: &Map<String, Value>) -> Result<Value, String> {
+    render_value(&config_env(cli_vars), v, &[])
+}
+
+/// Renders every Jinja string except under the given keys (hooks render later, per node).
+pub fn render_yaml_strings_except(
+    v: &Value,
+    cli_vars: &Map<String, Value>,
+    except: &[&str],
+) -> Result<Value, String> {
+    render_value(&config_env(cli_vars), v, except)
+}
+
+/// Renders `{{ doc('name') }}` in a description.
+pub fn render_descriptions(text: &str, docs: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut env = Environment::new();
+    let docs = docs.clone();
+    env.add_function("doc", move |args: Rest<String>| -> Result<String, Error> {
+        let name = args.last().cloned().unwrap_or_default();
+        docs.get(&name).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                format!("docs block '{name}' is not defined"),
+            )
+        })
+    });
+    env.render_str(text, ()).map_err(|e| describe(&e, text))
+}

@@ -1,0 +1,1203 @@
+//! Reads every file of a project into a [`Project`]. Problems are collected across all files and
+//! reported together; only a broken dbt_project.yml or profile stops loading early, because
+//! everything else depends on them.
+
+use super::config::{self, Config, merge_into, project_config_for};
+use super::dbt_project::DbtProject;
+use super::discover::{FoundFile, find_files};
+use super::node::*;
+use super::properties::{ColumnProps, NodeProps, PropertiesFile, SourceProps};
+use super::{MacroFile, Project, generic_tests, profiles, yaml};
+use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except};
+use indexmap::IndexMap;
+use regex::Regex;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+/// What the command line says about where and how to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub project_dir: PathBuf,
+    pub profiles_dir: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    pub threads: Option<usize>,
+    pub cli_vars: Map<String, Value>,
+    pub target_path: Option<PathBuf>,
+}
+
+/// The project directory: `--project-dir`, else the current directory or the nearest parent that
+/// holds a dbt_project.yml.
+pub fn find_project_dir(flag: Option<&Path>) -> Result<PathBuf, Diagnostic> {
+    if let Some(dir) = flag {
+        if dir.join("dbt_project.yml").is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        return Err(Diagnostic::error(
+            "project",
+            format!("no dbt_project.yml in {}", dir.display()),
+        )
+        .with_help("pass --project-dir pointing at the folder that holds dbt_project.yml, or run `kiln init`"));
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        Diagnostic::error("project", format!("cannot read the current directory: {e}"))
+    })?;
+    let mut dir: Option<&Path> = Some(&cwd);
+    while let Some(d) = dir {
+        if d.join("dbt_project.yml").is_file() {
+            return Ok(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    Err(Diagnostic::error(
+        "project",
+        format!(
+            "no dbt_project.yml in {} or any parent folder",
+            cwd.display()
+        ),
+    )
+    .with_help("run kiln inside a dbt project, pass --project-dir, or create one with `kiln init`"))
+}
+
+fn read(path: &Path) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::error("io", format!("cannot read {}: {e}", path.display())).in_file(path)
+    })
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Loads the project at `opts.project_dir`.
+pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
+    let dir = opts.project_dir.clone();
+    let project_file = dir.join("dbt_project.yml");
+    let text = read(&project_file)?;
+    let shown = PathBuf::from("dbt_project.yml");
+    // Typed parse of the text first: type errors carry their line and column.
+    let _typed: DbtProject = yaml::from_str(&shown, &text)?;
+    let raw = yaml::to_json(&shown, &text)?;
+    let rendered = render_yaml_strings_except(
+        &raw,
+        &opts.cli_vars,
+        &[
+            "on-run-start",
+            "on-run-end",
+            "pre-hook",
+            "post-hook",
+            "+pre-hook",
+            "+post-hook",
+        ],
+    )
+    .map_err(|m| Diagnostic::error("project", m).in_file(&shown))?;
+    let mut cfg: DbtProject = serde_json::from_value(rendered)
+        .map_err(|e| Diagnostic::error("project", e.to_string()).in_file(&shown))?;
+    if let Some(tp) = &opts.target_path {
+        cfg.target_path = Some(tp.display().to_string());
+    }
+    let name = cfg.name.clone();
+    if !Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$")
+        .map(|r| r.is_match(&name))
+        .unwrap_or(true)
+    {
+        return Err(Diagnostic::error(
+            "project",
+            format!("project name '{name}' is not a valid identifier"),
+        )
+        .at(Location::find(&shown, &text, "name:"))
+        .with_help("use letters, digits and underscores, starting with a letter")
+        .into());
+    }
+
+    let vars = project_vars(&cfg, &opts.cli_vars);
+    let profile_name = opts
+        .profile
+        .clone()
+        .or_else(|| cfg.profile.clone())
+        .ok_or_else(|| {
+            Diagnostic::error("profile", "dbt_project.yml does not name a profile")
+                .in_file(&shown)
+                .with_help("add `profile: <name>` naming a profile in profiles.yml")
+        })?;
+    let profiles_path = profiles::find_profiles_file(opts.profiles_dir.as_deref(), &dir)?;
+    let target = profiles::load_target(
+        &profiles_path,
+        &profile_name,
+        opts.target.as_deref(),
+        opts.threads,
+        &dir,
+        &opts.cli_vars,
+    )?;
+
+    let mut loader = Loader {
+        dir: dir.clone(),
+        name: name.clone(),
+        cfg: cfg.clone(),
+        target_db: target.database.clone(),
+        target_schema: target.schema.clone(),
+        diags: Diagnostics::default(),
+        nodes: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        exposures: BTreeMap::new(),
+        macros: BTreeMap::new(),
+        macro_files: vec![],
+        docs: BTreeMap::new(),
+        names_seen: BTreeMap::new(),
+    };
+    loader.load_all();
+    let selectors = loader.load_selectors();
+    let warnings = loader.diags.checkpoint()?;
+    Ok(Project {
+        dir,
+        config: cfg,
+        name,
+        target,
+        vars,
+        cli_vars: opts.cli_vars.clone(),
+        nodes: loader.nodes,
+        disabled: BTreeMap::new(),
+        sources: loader.sources,
+        disabled_sources: BTreeMap::new(),
+        exposures: loader.exposures,
+        macros: loader.macros,
+        macro_files: loader.macro_files,
+        docs: loader.docs,
+        selectors,
+        warnings,
+    })
+}
+
+/// Global vars, then the ones scoped to the root project, then `--vars`.
+fn project_vars(cfg: &DbtProject, cli: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in &cfg.vars {
+        if k == &cfg.name && v.is_object() {
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    if let Some(Value::Object(scoped)) = cfg.vars.get(&cfg.name) {
+        for (k, v) in scoped {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in cli {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
+static MACRO_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%-?\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)([^%]*?)-?%\}")
+        .expect("static regex")
+});
+static MACRO_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%-?\s*end(macro|test|materialization)\s*-?%\}").expect("static regex")
+});
+static DOCS_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
+        .expect("static regex")
+});
+static SNAPSHOT_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
+    )
+    .expect("static regex")
+});
+static MATERIALIZATION_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*,?\s*(?:adapter\s*=\s*['"]([A-Za-z_]+)['"])?"#).expect("static regex")
+});
+
+/// A macro defined in `source`: (kind, macro name as registered, byte range of the whole block).
+pub fn scan_macros(
+    source: &str,
+) -> Vec<(
+    String,
+    String,
+    std::ops::Range<usize>,
+    std::ops::Range<usize>,
+)> {
+    let mut out = vec![];
+    let mut pos = 0;
+    while let Some(start) = MACRO_START.captures_at(source, pos) {
+        let Some(whole) = start.get(0) else { break };
+        let kind = start[1].to_string();
+        let raw_name = start[2].to_string();
+        let name = match kind.as_str() {
+            "test" => format!("test_{raw_name}"),
+            "materialization" => {
+                let adapter = MATERIALIZATION_HEAD
+                    .captures(&start[3])
+                    .and_then(|c| c.get(1).map(|m| m.as_str().to_string()))
+                    .unwrap_or_else(|| "default".into());
+                format!("materialization_{raw_name}_{adapter}")
+            }
+            _ => raw_name,
+        };
+        let end = MACRO_END.find_at(source, whole.end());
+        let block_end = end.map_or(source.len(), |m| m.end());
+        out.push((kind, name, whole.start()..block_end, whole.range()));
+        pos = block_end.max(whole.end());
+    }
+    out
+}
+
+/// Rewrites `{% test x(...) %}` to `{% macro test_x(...) %}` and `{% materialization m, adapter='a' %}`
+/// to `{% macro materialization_m_a() %}`, keeping every line where it was.
+pub fn rewrite_macro_source(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + 64);
+    let mut last = 0;
+    for (kind, name, _block, head) in scan_macros(source) {
+        if kind == "macro" {
+            continue;
+        }
+        out.push_str(&source[last..head.start]);
+        let head_text = &source[head.clone()];
+        let open = if head_text.starts_with("{%-") {
+            "{%-"
+        } else {
+            "{%"
+        };
+        let close = if head_text.ends_with("-%}") {
+            "-%}"
+        } else {
+            "%}"
+        };
+        if kind == "test" {
+            let args_start = head_text.find('(').unwrap_or(head_text.len());
+            let args_end = head_text.rfind(')').map_or(head_text.len(), |i| i + 1);
+            let args = if args_start < args_end {
+                &head_text[args_start..args_end]
+            } else {
+                "()"
+            };
+            out.push_str(&format!("{open} macro {name}{args} {close}"));
+        } else {
+            out.push_str(&format!("{open} macro {name}() {close}"));
+        }
+        // keep line numbers stable
+        for _ in 0..head_text.matches('\n').count() {
+            out.push('\n');
+        }
+        last = head.end;
+    }
+    out.push_str(&source[last..]);
+    MACRO_END
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let whole = &c[0];
+            let open = if whole.starts_with("{%-") {
+                "{%-"
+            } else {
+                "{%"
+            };
+            let close = if whole.ends_with("-%}") { "-%}" } else { "%}" };
+            format!("{open} endmacro {close}")
+        })
+        .into_owned()
+}
+
+struct Loader {
+    dir: PathBuf,
+    name: String,
+    cfg: DbtProject,
+    target_db: String,
+    target_schema: String,
+    diags: Diagnostics,
+    nodes: BTreeMap<String, Node>,
+    sources: BTreeMap<String, SourceNode>,
+    exposures: BTreeMap<String, ExposureNode>,
+    macros: BTreeMap<String, MacroNode>,
+    macro_files: Vec<MacroFile>,
+    docs: BTreeMap<String, DocBlock>,
+    /// unique_id → file that defined it, to report duplicates.
+    names_seen: BTreeMap<String, String>,
+}
+
+impl Loader {
+    fn skip_dirs(&self) -> Vec<String> {
+        vec![
+            self.cfg.target_path(),
+            self.cfg.packages_install_path(),
+            "logs".into(),
+        ]
+    }
+
+    fn find(&self, roots: &[String], exts: &[&str]) -> Vec<FoundFile> {
+        find_files(&self.dir, roots, exts, &self.skip_dirs())
+    }
+
+    fn read_found(&mut self, f: &FoundFile) -> Option<String> {
+        match read(&f.abs) {
+            Ok(t) => Some(t),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn load_all(&mut self) {
+        self.load_macros();
+        self.load_docs();
+        let model_files = self.find(&self.cfg.model_paths(), &["sql", "py"]);
+        for f in model_files {
+            if f.extension() == "py" {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "python-model",
+                        "Python models are not supported by kiln; skipped",
+                    )
+                    .in_file(&f.original_file_path),
+                );
+                continue;
+            }
+            self.add_sql_node(ResourceType::Model, &f);
+        }
+        for f in self.find(&self.cfg.analysis_paths(), &["sql"]) {
+            self.add_sql_node(ResourceType::Analysis, &f);
+        }
+        for f in self.find(&self.cfg.test_paths(), &["sql"]) {
+            if f.path.starts_with("generic/") {
+                continue;
+            }
+            self.add_sql_node(ResourceType::Test, &f);
+        }
+        for f in self.find(&self.cfg.seed_paths(), &["csv"]) {
+            self.add_seed(&f);
+        }
+        for f in self.find(&self.cfg.snapshot_paths(), &["sql"]) {
+            self.add_snapshots(&f);
+        }
+        self.load_properties();
+    }
+
+    fn project_tree(&self, rt: ResourceType) -> Map<String, Value> {
+        match rt {
+            ResourceType::Model => self.cfg.models.clone(),
+            ResourceType::Seed => self.cfg.seeds.clone(),
+            ResourceType::Snapshot => self.cfg.snapshots.clone(),
+            ResourceType::Analysis => self.cfg.analyses.clone(),
+            ResourceType::Test => self.cfg.data_test_configs(),
+            ResourceType::Source => self.cfg.sources.clone(),
+            ResourceType::Exposure => self.cfg.exposures.clone(),
+        }
+    }
+
+    fn base_config(&self, rt: ResourceType, fqn: &[String]) -> Config {
+        let mut c = Config::new();
+        let default_mat = match rt {
+            ResourceType::Model | ResourceType::Analysis => "view",
+            ResourceType::Seed => "seed",
+            ResourceType::Snapshot => "snapshot",
+            ResourceType::Test => "test",
+            _ => "",
+        };
+        c.insert("enabled".into(), Value::Bool(true));
+        if !default_mat.is_empty() {
+            c.insert("materialized".into(), Value::from(default_mat));
+        }
+        if rt == ResourceType::Test {
+            c.insert("severity".into(), Value::from("ERROR"));
+        }
+        merge_into(&mut c, &project_config_for(&self.project_tree(rt), fqn));
+        c
+    }
+
+    fn register(&mut self, node: Node) {
+        if let Some(prev) = self.names_seen.get(&node.unique_id) {
+            self.diags.push(
+                Diagnostic::error(
+                    "duplicate",
+                    format!(
+                        "two {}s are named '{}': {} and {}",
+                        node.resource_type, node.name, prev, node.original_file_path
+                    ),
+                )
+                .in_file(&node.original_file_path)
+                .with_help("names must be unique within a project: rename one of the files"),
+            );
+            return;
+        }
+        self.names_seen
+            .insert(node.unique_id.clone(), node.original_file_path.clone());
+        self.nodes.insert(node.unique_id.clone(), node);
+    }
+
+    fn new_node(
+        &self,
+        rt: ResourceType,
+        f: &FoundFile,
+        name: String,
+        fqn: Vec<String>,
+        raw: String,
+        checksum: String,
+    ) -> Node {
+        let config = self.base_config(rt, &fqn);
+        Node {
+            unique_id: format!("{}.{}.{}", rt.as_str(), self.name, name),
+            resource_type: rt,
+            name: name.clone(),
+            package_name: self.name.clone(),
+            path: f.path.clone(),
+            original_file_path: f.original_file_path.clone(),
+            file: PathBuf::from(&f.original_file_path),
+            line_offset: 0,
+            fqn,
+            raw_code: raw,
+            checksum,
+            config,
+            unrendered_config: Config::new(),
+            description: String::new(),
+            columns: IndexMap::new(),
+            patch_path: None,
+            refs: vec![],
+            sources: vec![],
+            depends_on_macros: vec![],
+            depends_on_nodes: vec![],
+            database: self.target_db.clone(),
+            schema: self.target_schema.clone(),
+            alias: name,
+            relation_name: None,
+            test: None,
+            version: None,
+            latest_version: None,
+            constraints: vec![],
+            compiled_code: None,
+            extra_ctes: vec![],
+        }
+    }
+
+    fn fqn_for(&self, f: &FoundFile, name: &str) -> Vec<String> {
+        let mut fqn = vec![self.name.clone()];
+        fqn.extend(f.folders());
+        fqn.push(name.to_string());
+        fqn
+    }
+
+    fn add_sql_node(&mut self, rt: ResourceType, f: &FoundFile) {
+        let Some(text) = self.read_found(f) else {
+            return;
+        };
+        let name = f.stem();
+        let fqn = self.fqn_for(f, &name);
+        let checksum = sha256_hex(text.as_bytes());
+        let node = self.new_node(rt, f, name, fqn, text, checksum);
+        self.register(node);
+    }
+
+    fn add_seed(&mut self, f: &FoundFile) {
+        let bytes = match std::fs::read(&f.abs) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("io", format!("cannot read seed: {e}"))
+                        .in_file(&f.original_file_path),
+                );
+                return;
+            }
+        };
+        let name = f.stem();
+        let fqn = self.fqn_for(f, &name);
+        let node = self.new_node(
+            ResourceType::Seed,
+            f,
+            name,
+            fqn,
+            String::new(),
+            sha256_hex(&bytes),
+        );
+        self.register(node);
+    }
+
+    fn add_snapshots(&mut self, f: &FoundFile) {
+        let Some(text) = self.read_found(f) else {
+            return;
+        };
+        let mut found = false;
+        for cap in SNAPSHOT_BLOCK.captures_iter(&text) {
+            found = true;
+            let (Some(name_m), Some(body)) = (cap.get(1), cap.get(2)) else {
+                continue;
+            };
+            let name = name_m.as_str().to_string();
+            let mut fqn = self.fqn_for(f, &f.stem());
+            fqn.push(name.clone());
+            let checksum = sha256_hex(text.as_bytes());
+            let mut node = self.new_node(
+                ResourceType::Snapshot,
+                f,
+                name,
+                fqn,
+                body.as_str().to_string(),
+                checksum,
+            );
+            node.line_offset = text[..body.start()].matches('\n').count();
+            self.register(node);
+        }
+        if !found && !text.trim().is_empty() {
+            self.diags.push(
+                Diagnostic::warning(
+                    "snapshot",
+                    "no {% snapshot name %} ... {% endsnapshot %} block in this file",
+                )
+                .in_file(&f.original_file_path),
+            );
+        }
+    }
+
+    fn load_macros(&mut self) {
+        let mut files = self.find(&self.cfg.macro_paths(), &["sql"]);
+        files.extend(
+            self.find(&self.cfg.test_paths(), &["sql"])
+                .into_iter()
+                .filter(|f| f.path.starts_with("generic/")),
+        );
+        for f in files {
+            let Some(text) = self.read_found(&f) else {
+                continue;
+            };
+            let rewritten = rewrite_macro_source(&text);
+            for (_kind, name, block, _head) in scan_macros(&text) {
+                let uid = format!("macro.{}.{}", self.name, name);
+                if let Some(prev) = self.macros.get(&uid) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "duplicate",
+                            format!(
+                                "macro '{name}' is defined twice: {} and {}",
+                                prev.original_file_path, f.original_file_path
+                            ),
+                        )
+                        .at(Location::from_offset(
+                            &f.original_file_path,
+                            &text,
+                            block.start,
+                        ))
+                        .with_help("rename or remove one of them"),
+                    );
+                    continue;
+                }
+                self.macros.insert(
+                    uid.clone(),
+                    MacroNode {
+                        unique_id: uid,
+                        name,
+                        package_name: self.name.clone(),
+                        path: f.original_file_path.clone(),
+                        original_file_path: f.original_file_path.clone(),
+                        macro_sql: text[block].to_string(),
+                        depends_on_macros: vec![],
+                        description: String::new(),
+                        meta: Map::new(),
+                        arguments: vec![],
+                        template: f.original_file_path.clone(),
+                    },
+                );
+            }
+            self.macro_files.push(MacroFile {
+                template: f.original_file_path.clone(),
+                package: self.name.clone(),
+                source: rewritten,
+            });
+        }
+    }
+
+    fn load_docs(&mut self) {
+        for f in self.find(&self.cfg.docs_paths(), &["md"]) {
+            let Some(text) = self.read_found(&f) else {
+                continue;
+            };
+            for cap in DOCS_BLOCK.captures_iter(&text) {
+                let (Some(name), Some(body)) = (cap.get(1), cap.get(2)) else {
+                    continue;
+                };
+                let uid = format!("doc.{}.{}", self.name, name.as_str());
+                if let Some(prev) = self.docs.get(&uid) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "duplicate",
+                            format!(
+                                "docs block '{}' is defined twice: {} and {}",
+                                name.as_str(),
+                                prev.original_file_path,
+                                f.original_file_path
+                            ),
+                        )
+                        .at(Location::from_offset(
+                            &f.original_file_path,
+                            &text,
+                            name.start(),
+                        )),
+                    );
+                    continue;
+                }
+                self.docs.insert(
+                    uid.clone(),
+                    DocBlock {
+                        unique_id: uid,
+                        name: name.as_str().to_string(),
+                        package_name: self.name.clone(),
+                        path: f.path.clone(),
+                        original_file_path: f.original_file_path.clone(),
+                        block_contents: body.as_str().trim().to_string(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn load_selectors(&mut self) -> Option<(PathBuf, String, Value)> {
+        let path = self.dir.join("selectors.yml");
+        if !path.is_file() {
+            return None;
+        }
+        let text = match read(&path) {
+            Ok(t) => t,
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let shown = PathBuf::from("selectors.yml");
+        match yaml::to_json(&shown, &text) {
+            Ok(v) => Some((shown, text, v)),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn load_properties(&mut self) {
+        let mut roots = self.cfg.model_paths();
+        roots.extend(self.cfg.seed_paths());
+        roots.extend(self.cfg.snapshot_paths());
+        roots.extend(self.cfg.analysis_paths());
+        roots.extend(self.cfg.macro_paths());
+        roots.extend(self.cfg.test_paths());
+        let mut seen_roots = BTreeSet::new();
+        roots.retain(|r| seen_roots.insert(r.clone()));
+        let files = self.find(&roots, &["yml", "yaml"]);
+        let mut patched: BTreeMap<String, String> = BTreeMap::new();
+        let mut pending_tests = vec![];
+        for f in files {
+            let Some(text) = self.read_found(&f) else {
+                continue;
+            };
+            let shown = PathBuf::from(&f.original_file_path);
+            let props: PropertiesFile = match yaml::from_str(&shown, &text) {
+                Ok(p) => p,
+                Err(d) => {
+                    self.diags.push(d);
+                    continue;
+                }
+            };
+            let ctx = FileCtx { f: &f, text: &text };
+            for (rt, list) in [
+                (ResourceType::Model, &props.models),
+                (ResourceType::Seed, &props.seeds),
+                (ResourceType::Snapshot, &props.snapshots),
+                (ResourceType::Analysis, &props.analyses),
+            ] {
+                for p in list {
+                    self.apply_patch(rt, p, &ctx, &mut patched, &mut pending_tests);
+                }
+            }
+            for s in &props.sources {
+                self.add_source(s, &ctx, &mut pending_tests);
+            }
+            for e in &props.exposures {
+                self.add_exposure(e, &ctx);
+            }
+            for m in &props.macros {
+                let uid = format!("macro.{}.{}", self.name, m.name);
+                match self.macros.get_mut(&uid) {
+                    Some(mac) => {
+                        mac.description = m.description.clone().unwrap_or_default();
+                        mac.meta = m.meta.clone();
+                        mac.arguments = m.arguments.clone();
+                    }
+                    None => self.diags.push(
+                        Diagnostic::warning(
+                            "patch",
+                            format!(
+                                "properties describe macro '{}', which does not exist",
+                                m.name
+                            ),
+                        )
+                        .at(Location::find(
+                            &shown,
+                            &text,
+                            &format!("name: {}", m.name),
+                        )),
+                    ),
+                }
+            }
+        }
+        for t in pending_tests {
+            let tree = self.project_tree(ResourceType::Test);
+            match generic_tests::build(&t, &self.name, &tree, &self.target_db, &self.target_schema)
+            {
+                Ok(node) => self.register(node),
+                Err(d) => self.diags.push(d),
+            }
+        }
+        self.render_descriptions();
+    }
+
+    fn apply_patch(
+        &mut self,
+        rt: ResourceType,
+        p: &NodeProps,
+        ctx: &FileCtx<'_>,
+        patched: &mut BTreeMap<String, String>,
+        pending_tests: &mut Vec<generic_tests::PendingTest>,
+    ) {
+        let shown = PathBuf::from(&ctx.f.original_file_path);
+        let here = Location::find(&shown, ctx.text, &format!("name: {}", p.name));
+        // YAML-defined snapshots (dbt 1.9) create their node here.
+        if rt == ResourceType::Snapshot {
+            if let Some(rel) = &p.relation {
+                let uid = format!("snapshot.{}.{}", self.name, p.name);
+                if !self.nodes.contains_key(&uid) {
+                    let mut fqn = vec![self.name.clone()];
+                    fqn.extend(ctx.f.folders());
+                    fqn.push(p.name.clone());
+                    let raw = format!("select * from {{{{ {rel} }}}}");
+                    let mut node =
+                        self.new_node(rt, ctx.f, p.name.clone(), fqn, raw, String::new());
+                    node.line_offset = here.line.saturating_sub(1);
+                    self.register(node);
+                }
+            }
+        }
+        let uid = format!("{}.{}.{}", rt.as_str(), self.name, p.name);
+        if let Some(prev) = patched.get(&uid) {
+            self.diags.push(
+                Diagnostic::error(
+                    "duplicate",
+                    format!(
+                        "{rt} '{}' is described twice: in {prev} and {}",
+                        p.name, ctx.f.original_file_path
+                    ),
+                )
+                .at(here)
+                .with_help("keep one properties entry per node"),
+            );
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(&uid) else {
+            self.diags.push(
+                Diagnostic::warning(
+                    "patch",
+                    format!(
+                        "properties describe {rt} '{}', but no such {rt} file exists",
+                        p.name
+                    ),
+                )
+                .at(here),
+            );
+            return;
+        };
+        patched.insert(uid.clone(), ctx.f.original_file_path.clone());
+        node.patch_path = Some(format!("{}://{}", self.name, ctx.f.original_file_path));
+        node.description = p.description.clone().unwrap_or_default();
+        let mut yaml_cfg = Config::new();
+        if !p.meta.is_empty() {
+            yaml_cfg.insert("meta".into(), Value::Object(p.meta.clone()));
+        }
+        let tags = p.tags.to_vec();
+        if !tags.is_empty() {
+            yaml_cfg.insert("tags".into(), Value::from(tags));
+        }
+        if let Some(docs) = &p.docs {
+            yaml_cfg.insert("docs".into(), docs.clone());
+        }
+        for key in ["access", "group"] {
+            let v = if key == "access" { &p.access } else { &p.group };
+            if let Some(v) = v {
+                yaml_cfg.insert(key.into(), Value::from(v.clone()));
+            }
+        }
+        merge_into(&mut yaml_cfg, &p.config);
+        merge_into(&mut node.config, &yaml_cfg);
+        for (k, v) in &p.config {
+            node.unrendered_config
+                .insert(config::normalize_key(k), v.clone());
+        }
+        node.columns = columns_of(&p.columns);
+        node.constraints = p.constraints.clone();
+        node.latest_version = p.latest_version.as_ref().map(value_to_plain_string);
+        let node_uid = node.unique_id.clone();
+        let folders = ctx.f.folders();
+        let key_name = format!(
+            "{}.{}",
+            match rt {
+                ResourceType::Model => "models",
+                ResourceType::Seed => "seeds",
+                ResourceType::Snapshot => "snapshots",
+                _ => "analyses",
+            },
+            p.name
+        );
+        for t in p.all_tests() {
+            pending_tests.push(generic_tests::PendingTest::for_node(
+                t, None, &node_uid, &p.name, &key_name, &folders, ctx.f, ctx.text,
+            ));
+        }
+        for c in &p.columns {
+            for t in c.all_tests() {
+                pending_tests.push(generic_tests::PendingTest::for_node(
+                    t,
+                    Some(c),
+                    &node_uid,
+                    &p.name,
+                    &key_name,
+                    &folders,
+                    ctx.f,
+                    ctx.text,
+                ));
+            }
+        }
+    }
+
+    fn add_source(
+        &mut self,
+        s: &SourceProps,
+        ctx: &FileCtx<'_>,
+        pending_tests: &mut Vec<generic_tests::PendingTest>,
+    ) {
+        let shown = PathBuf::from(&ctx.f.original_file_path);
+        for t in &s.tables {
+            let uid = format!("source.{}.{}.{}", self.name, s.name, t.name);
+            if self.sources.contains_key(&uid) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "duplicate",
+                        format!("source table '{}.{}' is declared twice", s.name, t.name),
+                    )
+                    .at(Location::find(
+                        &shown,
+                        ctx.text,
+                        &format!("name: {}", t.name),
+                    )),
+                );
+                continue;
+            }
+            let mut fqn = vec![self.name.clone()];
+            fqn.extend(ctx.f.folders());
+            fqn.push(s.name.clone());
+            fqn.push(t.name.clone());
+            let mut config = Config::new();
+            config.insert("enabled".into(), Value::Bool(true));
+            merge_into(&mut config, &project_config_for(&self.cfg.sources, &fqn));
+            merge_into(&mut config, &s.config);
+            merge_into(&mut config, &t.config);
+            let mut meta = config
+                .get("meta")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (k, v) in s.meta.iter().chain(t.meta.iter()) {
+                meta.insert(k.clone(), v.clone());
+            }
+            let mut tags: Vec<String> = config::tags_of(&config);
+            for tag in s.tags.to_vec().into_iter().chain(t.tags.to_vec()) {
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+            let freshness = t
+                .freshness
+                .clone()
+                .or_else(|| s.freshness.clone())
+                .or_else(|| config.get("freshness").cloned());
+            let loaded_at_field = t
+                .loaded_at_field
+                .clone()
+                .or_else(|| s.loaded_at_field.clone())
+                .or_else(|| {
+                    config
+                        .get("loaded_at_field")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                });
+            let external = config
+                .get("external_location")
+                .cloned()
+                .or_else(|| meta.get("external_location").cloned());
+            let mut quoting = s.quoting.clone();
+            for (k, v) in &t.quoting {
+                quoting.insert(k.clone(), v.clone());
+            }
+            let database = config
+                .get("database")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| s.database.clone())
+                .unwrap_or_else(|| self.target_db.clone());
+            let schema = config
+                .get("schema")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| s.schema.clone())
+                .unwrap_or_else(|| s.name.clone());
+            let node = SourceNode {
+                unique_id: uid.clone(),
+                source_name: s.name.clone(),
+                name: t.name.clone(),
+                identifier: t.identifier.clone().unwrap_or_else(|| t.name.clone()),
+                database,
+                schema,
+                package_name: self.name.clone(),
+                path: ctx.f.original_file_path.clone(),
+                original_file_path: ctx.f.original_file_path.clone(),
+                fqn,
+                description: t.description.clone().unwrap_or_default(),
+                source_description: s.description.clone().unwrap_or_default(),
+                loader: s.loader.clone().unwrap_or_default(),
+                loaded_at_field,
+                loaded_at_query: t
+                    .loaded_at_query
+                    .clone()
+                    .or_else(|| s.loaded_at_query.clone()),
+                freshness,
+                quoting,
+                meta: t.meta.clone(),
+                source_meta: s.meta.clone(),
+                tags,
+                config,
+                columns: columns_of(&t.columns),
+                relation_name: String::new(),
+                external,
+            };
+            let key_name = format!("sources.{}", s.name);
+            let folders = ctx.f.folders();
+            for test in t.all_tests() {
+                pending_tests.push(generic_tests::PendingTest::for_source(
+                    test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, ctx.text,
+                ));
+            }
+            for c in &t.columns {
+                for test in c.all_tests() {
+                    pending_tests.push(generic_tests::PendingTest::for_source(
+                        test,
+                        Some(c),
+                        &uid,
+                        &s.name,
+                        &t.name,
+                        &key_name,
+                        &folders,
+                        ctx.f,
+                        ctx.text,
+                    ));
+                }
+            }
+            let _ = meta;
+            self.sources.insert(uid, node);
+        }
+    }
+
+    fn add_exposure(&mut self, e: &super::properties::ExposureProps, ctx: &FileCtx<'_>) {
+        let shown = PathBuf::from(&ctx.f.original_file_path);
+        let here = Location::find(&shown, ctx.text, &format!("name: {}", e.name));
+        let uid = format!("exposure.{}.{}", self.name, e.name);
+        let Some(kind) = e.kind.clone() else {
+            self.diags.push(
+                Diagnostic::error("exposure", format!("exposure '{}' has no `type`", e.name))
+                    .at(here)
+                    .with_help("set type to one of dashboard, notebook, analysis, ml, application"),
+            );
+            return;
+        };
+        if !["dashboard", "notebook", "analysis", "ml", "application"].contains(&kind.as_str()) {
+            self.diags.push(
+                Diagnostic::error(
+                    "exposure",
+                    format!("exposure '{}' has type '{kind}'", e.name),
+                )
+                .at(Location::find(&shown, ctx.text, &format!("type: {kind}")))
+                .with_help("type must be one of dashboard, notebook, analysis, ml, application"),
+            );
+            return;
+        }
+        let mut refs = vec![];
+        let mut sources = vec![];
+        for dep in &e.depends_on {
+            match parse_ref_or_source(dep) {
+                Some(RefOrSource::Ref(r)) => refs.push(r),
+                Some(RefOrSource::Source(s, t)) => sources.push((s, t)),
+                None => self.diags.push(
+                    Diagnostic::error(
+                        "exposure",
+                        format!(
+                            "exposure '{}' depends on '{dep}', which is not a ref() or source()",
+                            e.name
+                        ),
+                    )
+                    .at(Location::find(&shown, ctx.text, dep))
+                    .with_help(
+                        "write depends_on entries as ref('model') or source('src', 'table')",
+                    ),
+                ),
+            }
+        }
+        let mut fqn = vec![self.name.clone()];
+        fqn.extend(ctx.f.folders());
+        fqn.push(e.name.clone());
+        let mut config = Config::new();
+        config.insert("enabled".into(), Value::Bool(true));
+        merge_into(&mut config, &e.config);
+        self.exposures.insert(
+            uid.clone(),
+            ExposureNode {
+                unique_id: uid,
+                name: e.name.clone(),
+                label: e.label.clone(),
+                kind,
+                maturity: e.maturity.clone(),
+                url: e.url.clone(),
+                description: e.description.clone().unwrap_or_default(),
+                owner: e.owner.clone(),
+                refs,
+                sources,
+                depends_on_nodes: vec![],
+                meta: e.meta.clone(),
+                tags: e.tags.to_vec(),
+                config,
+                package_name: self.name.clone(),
+                path: ctx.f.path.clone(),
+                original_file_path: ctx.f.original_file_path.clone(),
+                fqn,
+            },
+        );
+    }
+
+    /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
+    fn render_descriptions(&mut self) {
+        let docs: BTreeMap<String, String> = self
+            .docs
+            .values()
+            .map(|d| (d.name.clone(), d.block_contents.clone()))
+            .collect();
+        let mut errors = vec![];
+        let mut fix = |text: &mut String, file: &str| {
+            if !text.contains("{{") {
+                return;
+            }
+            match render_descriptions(text, &docs) {
+                Ok(t) => *text = t,
+                Err(m) => errors.push(
+                    Diagnostic::error("doc", m.clone())
+                        .in_file(file)
+                        .with_help("define it with {% docs name %}...{% enddocs %} in a .md file"),
+                ),
+            }
+        };
+        for n in self.nodes.values_mut() {
+            let file = n
+                .patch_path
+                .as_deref()
+                .and_then(|p| p.split("://").nth(1))
+                .unwrap_or(&n.original_file_path)
+                .to_string();
+            fix(&mut n.description, &file);
+            for c in n.columns.values_mut() {
+                fix(&mut c.description, &file);
+            }
+        }
+        for s in self.sources.values_mut() {
+            let file = s.original_file_path.clone();
+            fix(&mut s.description, &file);
+            fix(&mut s.source_description, &file);
+            for c in s.columns.values_mut() {
+                fix(&mut c.description, &file);
+            }
+        }
+        for e in self.exposures.values_mut() {
+            let file = e.original_file_path.clone();
+            fix(&mut e.description, &file);
+        }
+        self.diags.extend(errors);
+    }
+}
+
+struct FileCtx<'a> {
+    f: &'a FoundFile,
+    text: &'a str,
+}
+
+fn columns_of(cols: &[ColumnProps]) -> IndexMap<String, ColumnInfo> {
+    cols.iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                ColumnInfo {
+                    name: c.name.clone(),
+                    description: c.description.clone().unwrap_or_default(),
+                    meta: {
+                        let mut m = c.meta.clone();
+                        if let Some(Value::Object(cm)) = c.config.get("meta") {
+                            for (k, v) in cm {
+                                m.insert(k.clone(), v.clone());
+                            }
+                        }
+                        m
+                    },
+                    data_type: c.data_type.clone(),
+                    constraints: c.constraints.clone(),
+                    quote: c.quote,
+                    tags: c.tags.to_vec(),
+                    granularity: c.granularity.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn value_to_plain_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) enum RefOrSource {
+    Ref(RefCall),
+    Source(String, String),
+}
+
+static REF_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(ref|source)\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?(?:,\s*(?:v|version)\s*=\s*['"]?([^'")\s]+)['"]?\s*)?\)\s*$"#)
+        .expect("static regex")
+});
+
+/// Parses `ref('x')`, `ref('pkg', 'x')`, `ref('x', v=2)` and `source('s', 't')` written in YAML.
+pub(crate) fn parse_ref_or_source(s: &str) -> Option<RefOrSource> {
+    let c = REF_CALL.captures(s)?;
+    let a = c.get(2)?.as_str().to_string();
+    let b = c.get(3).map(|m| m.as_str().to_string());
+    let version = c.get(4).map(|m| m.as_str().to_string());
+    if &c[1] == "source" {
+        return Some(RefOrSource::Source(a, b?));
+    }
+    Some(RefOrSource::Ref(match b {
+        Some(name) => RefCall {
+            name,
+            package: Some(a),
+            version,
+        },
+        None => RefCall {
+            name: a,
+            package: None,
+            version,
+        },
+    }))
+}

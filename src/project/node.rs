@@ -1,0 +1,256 @@
+//! The loaded project's nodes: what every later stage (graph, compile, run, artifacts) reads.
+
+use super::config::Config;
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// dbt's resource types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceType {
+    Model,
+    Seed,
+    Snapshot,
+    Analysis,
+    Test,
+    Source,
+    Exposure,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Model => "model",
+            ResourceType::Seed => "seed",
+            ResourceType::Snapshot => "snapshot",
+            ResourceType::Analysis => "analysis",
+            ResourceType::Test => "test",
+            ResourceType::Source => "source",
+            ResourceType::Exposure => "exposure",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "model" => ResourceType::Model,
+            "seed" => ResourceType::Seed,
+            "snapshot" => ResourceType::Snapshot,
+            "analysis" => ResourceType::Analysis,
+            "test" | "data_test" => ResourceType::Test,
+            "source" => ResourceType::Source,
+            "exposure" => ResourceType::Exposure,
+            _ => return None,
+        })
+    }
+
+    pub const ALL: [ResourceType; 7] = [
+        ResourceType::Model,
+        ResourceType::Seed,
+        ResourceType::Snapshot,
+        ResourceType::Analysis,
+        ResourceType::Test,
+        ResourceType::Source,
+        ResourceType::Exposure,
+    ];
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `ref()` call: `ref('pkg', 'name', version=2)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RefCall {
+    pub name: String,
+    pub package: Option<String>,
+    pub version: Option<String>,
+}
+
+/// A column as documented in properties YAML.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub description: String,
+    pub meta: Map<String, Value>,
+    pub data_type: Option<String>,
+    pub constraints: Vec<Value>,
+    pub quote: Option<bool>,
+    pub tags: Vec<String>,
+    pub granularity: Option<String>,
+}
+
+/// What makes a generic test: `unique` on `orders.id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestMetadata {
+    /// The test's name without namespace, e.g. `accepted_values`.
+    pub name: String,
+    pub namespace: Option<String>,
+    /// Arguments as written (plus `column_name` and `model`).
+    pub kwargs: Map<String, Value>,
+    pub column_name: Option<String>,
+    /// unique_id of the model, seed, snapshot or source the test is attached to.
+    pub attached_node: Option<String>,
+    /// Key in the properties file, e.g. `models.orders` or `sources.raw`.
+    pub file_key_name: String,
+}
+
+/// A model, seed, snapshot, analysis or test.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub unique_id: String,
+    pub resource_type: ResourceType,
+    pub name: String,
+    pub package_name: String,
+    /// Path relative to its resource folder (e.g. `staging/stg_orders.sql`).
+    pub path: String,
+    /// Path relative to the project (e.g. `models/staging/stg_orders.sql`).
+    pub original_file_path: String,
+    /// The file on disk, for error messages.
+    pub file: PathBuf,
+    /// 0-based line in `file` where `raw_code` starts (snapshot blocks start mid-file).
+    pub line_offset: usize,
+    pub fqn: Vec<String>,
+    pub raw_code: String,
+    /// sha256 of the file contents, hex; empty for generated nodes.
+    pub checksum: String,
+    /// The merged config.
+    pub config: Config,
+    /// Config as written, before inheritance (dbt's `unrendered_config`).
+    pub unrendered_config: Config,
+    pub description: String,
+    pub columns: IndexMap<String, ColumnInfo>,
+    /// The properties file that described this node, as `project://models/schema.yml`.
+    pub patch_path: Option<String>,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_macros: Vec<String>,
+    pub depends_on_nodes: Vec<String>,
+    pub database: String,
+    pub schema: String,
+    pub alias: String,
+    pub relation_name: Option<String>,
+    pub test: Option<TestMetadata>,
+    pub version: Option<String>,
+    pub latest_version: Option<String>,
+    pub constraints: Vec<Value>,
+    pub compiled_code: Option<String>,
+    /// CTEs of ephemeral models injected into the compiled code, in order.
+    pub extra_ctes: Vec<(String, String)>,
+}
+
+impl Node {
+    pub fn materialized(&self) -> &str {
+        self.config
+            .get("materialized")
+            .and_then(Value::as_str)
+            .unwrap_or(match self.resource_type {
+                ResourceType::Seed => "seed",
+                ResourceType::Snapshot => "snapshot",
+                ResourceType::Test => "test",
+                _ => "view",
+            })
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        super::config::tags_of(&self.config)
+    }
+
+    pub fn meta(&self) -> Map<String, Value> {
+        self.config
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.resource_type == ResourceType::Model && self.materialized() == "ephemeral"
+    }
+}
+
+/// A table declared under `sources:`.
+#[derive(Debug, Clone)]
+pub struct SourceNode {
+    pub unique_id: String,
+    pub source_name: String,
+    pub name: String,
+    pub identifier: String,
+    pub database: String,
+    pub schema: String,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub fqn: Vec<String>,
+    pub description: String,
+    pub source_description: String,
+    pub loader: String,
+    pub loaded_at_field: Option<String>,
+    pub loaded_at_query: Option<String>,
+    pub freshness: Option<Value>,
+    pub quoting: Map<String, Value>,
+    pub meta: Map<String, Value>,
+    pub source_meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub config: Config,
+    pub columns: IndexMap<String, ColumnInfo>,
+    pub relation_name: String,
+    pub external: Option<Value>,
+}
+
+/// A downstream use of the project: a dashboard, a notebook, an application.
+#[derive(Debug, Clone)]
+pub struct ExposureNode {
+    pub unique_id: String,
+    pub name: String,
+    pub label: Option<String>,
+    pub kind: String,
+    pub maturity: Option<String>,
+    pub url: Option<String>,
+    pub description: String,
+    pub owner: Map<String, Value>,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_nodes: Vec<String>,
+    pub meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub config: Config,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub fqn: Vec<String>,
+}
+
+/// A `{% macro %}` (or `{% test %}`) definition.
+#[derive(Debug, Clone)]
+pub struct MacroNode {
+    pub unique_id: String,
+    pub name: String,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub macro_sql: String,
+    pub depends_on_macros: Vec<String>,
+    pub description: String,
+    pub meta: Map<String, Value>,
+    pub arguments: Vec<Value>,
+    /// The template (file) that defines it, as registered in the Jinja environment.
+    pub template: String,
+}
+
+/// A `{% docs name %}` block.
+#[derive(Debug, Clone)]
+pub struct DocBlock {
+    pub unique_id: String,
+    pub name: String,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub block_contents: String,
+}
+
+/// Nodes keyed by unique_id, in a stable order.
+pub type NodeMap = BTreeMap<String, Node>;

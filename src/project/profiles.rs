@@ -1,0 +1,252 @@
+//! `profiles.yml`: found where dbt looks for it, the profile and target chosen, `{{ env_var() }}`
+//! rendered, and the adapter-specific fields typed. DuckDB runs now; Athena is parsed and checked
+//! now and runs in a later issue.
+
+use crate::error::{Diagnostic, Location};
+use crate::jinja::static_render::render_yaml_strings;
+use crate::project::yaml;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// The chosen target of the chosen profile, rendered and typed.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub profile_name: String,
+    pub name: String,
+    /// `duckdb` or `athena`.
+    pub adapter_type: String,
+    pub database: String,
+    pub schema: String,
+    pub threads: usize,
+    /// Every rendered field of the output, for `target.<field>` in Jinja.
+    pub fields: Map<String, Value>,
+    pub engine: EngineTarget,
+    /// The profiles.yml this came from.
+    pub profiles_path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum EngineTarget {
+    DuckDb(DuckDbTarget),
+    Athena(AthenaTarget),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DuckDbTarget {
+    /// The database file, relative to the project directory (or `:memory:`).
+    #[serde(default = "default_duckdb_path")]
+    pub path: String,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default)]
+    pub extensions: Vec<Value>,
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+    #[serde(default)]
+    pub memory_limit: Option<String>,
+    #[serde(default)]
+    pub temp_directory: Option<String>,
+    #[serde(default)]
+    pub attach: Vec<Value>,
+}
+
+fn default_duckdb_path() -> String {
+    ":memory:".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AthenaTarget {
+    pub s3_staging_dir: String,
+    #[serde(default)]
+    pub s3_data_dir: Option<String>,
+    #[serde(default)]
+    pub s3_data_naming: Option<String>,
+    pub region_name: String,
+    #[serde(default = "default_athena_catalog")]
+    pub database: String,
+    pub schema: String,
+    #[serde(default)]
+    pub work_group: Option<String>,
+    #[serde(default)]
+    pub aws_profile_name: Option<String>,
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default)]
+    pub num_retries: Option<u32>,
+    #[serde(default)]
+    pub poll_interval: Option<f64>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+}
+
+fn default_athena_catalog() -> String {
+    "awsdatacatalog".into()
+}
+
+/// Where profiles.yml is, in dbt's order: `--profiles-dir`, `$DBT_PROFILES_DIR`, the project
+/// directory, `~/.dbt/`.
+pub fn find_profiles_file(flag: Option<&Path>, project_dir: &Path) -> Result<PathBuf, Diagnostic> {
+    let mut looked = vec![];
+    let candidates: Vec<PathBuf> = if let Some(dir) = flag {
+        vec![dir.to_path_buf()]
+    } else if let Some(dir) = std::env::var_os("DBT_PROFILES_DIR") {
+        vec![PathBuf::from(dir)]
+    } else {
+        let mut c = vec![project_dir.to_path_buf()];
+        if let Some(home) = std::env::var_os("HOME") {
+            c.push(PathBuf::from(home).join(".dbt"));
+        }
+        c
+    };
+    for dir in candidates {
+        let f = dir.join("profiles.yml");
+        if f.is_file() {
+            return Ok(f);
+        }
+        looked.push(f.display().to_string());
+    }
+    Err(Diagnostic::error(
+        "profile",
+        format!("no profiles.yml found (looked in: {})", looked.join(", ")),
+    )
+    .with_help("create profiles.yml in the project directory or ~/.dbt/, or pass --profiles-dir (`kiln init` writes one)"))
+}
+
+/// Loads the target to use from `path`.
+pub fn load_target(
+    path: &Path,
+    profile_name: &str,
+    target_flag: Option<&str>,
+    threads_flag: Option<usize>,
+    project_dir: &Path,
+    cli_vars: &Map<String, Value>,
+) -> Result<Target, Diagnostic> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::error("profile", format!("cannot read {}: {e}", path.display())).in_file(path)
+    })?;
+    let doc = yaml::to_json(path, &text)?;
+    let Some(profile) = doc.get(profile_name) else {
+        let known: Vec<&str> = doc
+            .as_object()
+            .map(|m| {
+                m.keys()
+                    .map(String::as_str)
+                    .filter(|k| *k != "config")
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(Diagnostic::error(
+            "profile",
+            format!("profile '{profile_name}' is not in {}", path.display()),
+        )
+        .in_file(path)
+        .with_help(format!(
+            "profiles found: {}; set `profile:` in dbt_project.yml to one of them",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    let at_profile = Location::find(path, &text, &format!("{profile_name}:"));
+    let default_target = profile.get("target").and_then(Value::as_str);
+    let target_name = target_flag
+        .or(default_target)
+        .unwrap_or("default")
+        .to_string();
+    let outputs = profile.get("outputs").and_then(Value::as_object);
+    let Some(output) = outputs.and_then(|o| o.get(&target_name)) else {
+        let known: Vec<String> = outputs
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        return Err(Diagnostic::error(
+            "profile",
+            format!("target '{target_name}' is not among the outputs of profile '{profile_name}'"),
+        )
+        .at(at_profile)
+        .with_help(format!("targets in this profile: {}", known.join(", "))));
+    };
+    let at_target = Location::find(path, &text, &format!("{target_name}:"));
+    let rendered = render_yaml_strings(output, cli_vars).map_err(|m| {
+        Diagnostic::error("profile", format!("target '{target_name}': {m}")).at(at_target.clone())
+    })?;
+    let Some(fields) = rendered.as_object().cloned() else {
+        return Err(Diagnostic::error(
+            "profile",
+            format!("target '{target_name}' must be a mapping of settings"),
+        )
+        .at(at_target));
+    };
+    let adapter_type = fields
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let bad_field = |e: serde_json::Error| {
+        Diagnostic::error(
+            "profile",
+            format!("target '{target_name}' (type {adapter_type}): {e}"),
+        )
+        .at(at_target.clone())
+        .with_help("see the adapter's profile reference for the required settings")
+    };
+    let (engine, database, schema, threads) = match adapter_type.as_str() {
+        "duckdb" => {
+            let mut t: DuckDbTarget =
+                serde_json::from_value(rendered.clone()).map_err(bad_field)?;
+            if t.path != ":memory:" && !t.path.starts_with("md:") {
+                let p = Path::new(&t.path);
+                if p.is_relative() {
+                    t.path = project_dir.join(p).display().to_string();
+                }
+            }
+            let database = t
+                .database
+                .clone()
+                .unwrap_or_else(|| duckdb_database_name(&t.path));
+            let schema = t.schema.clone().unwrap_or_else(|| "main".into());
+            let threads = t.threads.unwrap_or(1);
+            (EngineTarget::DuckDb(t), database, schema, threads)
+        }
+        "athena" => {
+            let t: AthenaTarget = serde_json::from_value(rendered.clone()).map_err(bad_field)?;
+            let (d, s, th) = (t.database.clone(), t.schema.clone(), t.threads.unwrap_or(1));
+            (EngineTarget::Athena(t), d, s, th)
+        }
+        other => {
+            return Err(Diagnostic::error(
+                "profile",
+                format!("target '{target_name}' has type '{other}', which kiln does not support"),
+            )
+            .at(at_target)
+            .with_help("use `type: duckdb` (embedded) or `type: athena`"));
+        }
+    };
+    Ok(Target {
+        profile_name: profile_name.to_string(),
+        name: target_name,
+        adapter_type,
+        database,
+        schema,
+        threads: threads_flag.unwrap_or(threads).max(1),
+        fields,
+        engine,
+        profiles_path: path.to_path_buf(),
+    })
+}
+
+/// DuckDB names a database after its file: `warehouse/dev.duckdb` is `dev`; `:memory:` is `memory`.
+pub fn duckdb_database_name(path: &str) -> String {
+    if path == ":memory:" {
+        return "memory".into();
+    }
+    Path::new(path)
+        .file_stem()
+        .map_or_else(|| "memory".into(), |s| s.to_string_lossy().into_owned())
+}

@@ -1,0 +1,211 @@
+//! Properties YAML (`models/**/*.yml`): descriptions, columns, tests and configs of models, seeds,
+//! snapshots and analyses; sources; exposures; macro docs. Typed, so a wrong type is an error at its
+//! line; unknown keys are kept (dbt accepts them, e.g. semantic models).
+
+use super::dbt_project::OneOrMany;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct PropertiesFile {
+    #[serde(default)]
+    pub version: Option<Value>,
+    #[serde(default)]
+    pub models: Vec<NodeProps>,
+    #[serde(default)]
+    pub seeds: Vec<NodeProps>,
+    #[serde(default)]
+    pub snapshots: Vec<NodeProps>,
+    #[serde(default)]
+    pub analyses: Vec<NodeProps>,
+    #[serde(default)]
+    pub sources: Vec<SourceProps>,
+    #[serde(default)]
+    pub exposures: Vec<ExposureProps>,
+    #[serde(default)]
+    pub macros: Vec<MacroProps>,
+    /// semantic_models, metrics, groups, unit_tests, saved_queries: kept, not used yet.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// Properties of a model, seed, snapshot or analysis.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct NodeProps {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub columns: Vec<ColumnProps>,
+    #[serde(default)]
+    pub tests: Vec<Value>,
+    #[serde(default)]
+    pub data_tests: Vec<Value>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+    #[serde(default)]
+    pub tags: OneOrMany,
+    #[serde(default)]
+    pub docs: Option<Value>,
+    #[serde(default)]
+    pub versions: Vec<Value>,
+    #[serde(default)]
+    pub latest_version: Option<Value>,
+    #[serde(default)]
+    pub access: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub constraints: Vec<Value>,
+    /// YAML-defined snapshots (dbt 1.9): `relation: ref('orders')`.
+    #[serde(default)]
+    pub relation: Option<String>,
+    #[serde(default)]
+    pub deprecation_date: Option<Value>,
+}
+
+impl NodeProps {
+    /// `data_tests:` and the older `tests:` together.
+    pub fn all_tests(&self) -> impl Iterator<Item = &Value> {
+        self.data_tests.iter().chain(self.tests.iter())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ColumnProps {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub data_type: Option<String>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+    #[serde(default)]
+    pub tags: OneOrMany,
+    #[serde(default)]
+    pub constraints: Vec<Value>,
+    #[serde(default)]
+    pub tests: Vec<Value>,
+    #[serde(default)]
+    pub data_tests: Vec<Value>,
+    #[serde(default)]
+    pub quote: Option<bool>,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub granularity: Option<String>,
+}
+
+impl ColumnProps {
+    pub fn all_tests(&self) -> impl Iterator<Item = &Value> {
+        self.data_tests.iter().chain(self.tests.iter())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SourceProps {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub loader: Option<String>,
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    #[serde(default)]
+    pub loaded_at_query: Option<String>,
+    #[serde(default)]
+    pub freshness: Option<Value>,
+    #[serde(default)]
+    pub quoting: Map<String, Value>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+    #[serde(default)]
+    pub tags: OneOrMany,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub tables: Vec<SourceTableProps>,
+    #[serde(default)]
+    pub overrides: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SourceTableProps {
+    pub name: String,
+    #[serde(default)]
+    pub identifier: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    #[serde(default)]
+    pub loaded_at_query: Option<String>,
+    #[serde(default)]
+    pub freshness: Option<Value>,
+    #[serde(default)]
+    pub quoting: Map<String, Value>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+    #[serde(default)]
+    pub tags: OneOrMany,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub columns: Vec<ColumnProps>,
+    #[serde(default)]
+    pub tests: Vec<Value>,
+    #[serde(default)]
+    pub data_tests: Vec<Value>,
+    #[serde(default)]
+    pub external: Option<Value>,
+}
+
+impl SourceTableProps {
+    pub fn all_tests(&self) -> impl Iterator<Item = &Value> {
+        self.data_tests.iter().chain(self.tests.iter())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ExposureProps {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub maturity: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owner: Map<String, Value>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+    #[serde(default)]
+    pub tags: OneOrMany,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct MacroProps {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub arguments: Vec<Value>,
+    #[serde(default)]
+    pub docs: Option<Value>,
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+}
