@@ -95,11 +95,11 @@ fn render_node(n: &Node, shared: &Arc<Shared>, jenv: &JinjaEnv) -> Result<Render
             &jenv.sources,
         );
         // A generic test's code is generated; point at its YAML line without quoting the code.
-        if n.test.is_some() {
-            if let Some(loc) = d.location.as_mut().filter(|l| l.path == n.file) {
-                loc.line = n.line_offset + 1;
-                loc.line_text = None;
-            }
+        if n.test.is_some()
+            && let Some(loc) = d.location.as_mut().filter(|l| l.path == n.file)
+        {
+            loc.line = n.line_offset + 1;
+            loc.line_text = None;
         }
         d
     };

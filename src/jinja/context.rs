@@ -179,10 +179,10 @@ impl RenderCtx {
             .as_ref()
             .map(|n| n.config.clone())
             .unwrap_or_default();
-        if self.shared.phase == Phase::Parse {
-            if let Ok(r) = self.rec.lock() {
-                crate::project::config::merge_into(&mut c, &r.config);
-            }
+        if self.shared.phase == Phase::Parse
+            && let Ok(r) = self.rec.lock()
+        {
+            crate::project::config::merge_into(&mut c, &r.config);
         }
         c
     }
@@ -207,7 +207,7 @@ impl RenderCtx {
 }
 
 fn not_callable(what: &str) -> Error {
-    Error::new(ErrorKind::InvalidOperation, format!("{what}"))
+    Error::new(ErrorKind::InvalidOperation, what.to_string())
 }
 
 impl Object for RenderCtx {

@@ -35,10 +35,8 @@ pub fn env_var_value(
     }
     match std::env::var(name) {
         Ok(v) => {
-            if secret {
-                if let Ok(mut s) = SECRETS.lock() {
-                    s.push(v.clone());
-                }
+            if secret && let Ok(mut s) = SECRETS.lock() {
+                s.push(v.clone());
             }
             Ok(v)
         }

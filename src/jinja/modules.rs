@@ -394,12 +394,12 @@ fn python_repl(r: &str) -> String {
     let mut out = String::new();
     let mut chars = r.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                chars.next();
-                out.push_str(&format!("${{{d}}}"));
-                continue;
-            }
+        if c == '\\'
+            && let Some(d) = chars.peek().copied().filter(char::is_ascii_digit)
+        {
+            chars.next();
+            out.push_str(&format!("${{{d}}}"));
+            continue;
         }
         if c == '$' {
             out.push_str("$$");

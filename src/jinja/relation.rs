@@ -73,20 +73,20 @@ impl Relation {
             return r.clone();
         }
         let mut parts = vec![];
-        if self.include_policy.database {
-            if let Some(d) = self.database.as_deref().filter(|d| !d.is_empty()) {
-                parts.push(self.quote_part(d, self.quote_policy.database));
-            }
+        if self.include_policy.database
+            && let Some(d) = self.database.as_deref().filter(|d| !d.is_empty())
+        {
+            parts.push(self.quote_part(d, self.quote_policy.database));
         }
-        if self.include_policy.schema {
-            if let Some(s) = self.schema.as_deref().filter(|s| !s.is_empty()) {
-                parts.push(self.quote_part(s, self.quote_policy.schema));
-            }
+        if self.include_policy.schema
+            && let Some(s) = self.schema.as_deref().filter(|s| !s.is_empty())
+        {
+            parts.push(self.quote_part(s, self.quote_policy.schema));
         }
-        if self.include_policy.identifier {
-            if let Some(i) = self.identifier.as_deref().filter(|s| !s.is_empty()) {
-                parts.push(self.quote_part(i, self.quote_policy.identifier));
-            }
+        if self.include_policy.identifier
+            && let Some(i) = self.identifier.as_deref().filter(|s| !s.is_empty())
+        {
+            parts.push(self.quote_part(i, self.quote_policy.identifier));
         }
         parts.join(".")
     }
@@ -190,14 +190,14 @@ impl Object for Relation {
                         ("schema", &mut r.schema),
                         ("identifier", &mut r.identifier),
                     ] {
-                        if let Ok(v) = path.get_attr(key) {
-                            if !v.is_undefined() {
-                                *slot = if v.is_none() {
-                                    None
-                                } else {
-                                    Some(v.to_string())
-                                };
-                            }
+                        if let Ok(v) = path.get_attr(key)
+                            && !v.is_undefined()
+                        {
+                            *slot = if v.is_none() {
+                                None
+                            } else {
+                                Some(v.to_string())
+                            };
                         }
                     }
                 }

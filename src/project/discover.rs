@@ -76,7 +76,7 @@ pub fn find_files(
                     .strip_prefix(project_dir)
                     .map(to_slash)
                     .unwrap_or_default();
-                !skip.iter().any(|s| rel == *s)
+                !skip.contains(&rel)
             });
         for entry in walker.flatten() {
             if !entry.file_type().is_file() {

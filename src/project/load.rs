@@ -763,19 +763,18 @@ impl Loader {
         let shown = PathBuf::from(&ctx.f.original_file_path);
         let here = Location::find(&shown, ctx.text, &format!("name: {}", p.name));
         // YAML-defined snapshots (dbt 1.9) create their node here.
-        if rt == ResourceType::Snapshot {
-            if let Some(rel) = &p.relation {
-                let uid = format!("snapshot.{}.{}", self.name, p.name);
-                if !self.nodes.contains_key(&uid) {
-                    let mut fqn = vec![self.name.clone()];
-                    fqn.extend(ctx.f.folders());
-                    fqn.push(p.name.clone());
-                    let raw = format!("select * from {{{{ {rel} }}}}");
-                    let mut node =
-                        self.new_node(rt, ctx.f, p.name.clone(), fqn, raw, String::new());
-                    node.line_offset = here.line.saturating_sub(1);
-                    self.register(node);
-                }
+        if rt == ResourceType::Snapshot
+            && let Some(rel) = &p.relation
+        {
+            let uid = format!("snapshot.{}.{}", self.name, p.name);
+            if !self.nodes.contains_key(&uid) {
+                let mut fqn = vec![self.name.clone()];
+                fqn.extend(ctx.f.folders());
+                fqn.push(p.name.clone());
+                let raw = format!("select * from {{{{ {rel} }}}}");
+                let mut node = self.new_node(rt, ctx.f, p.name.clone(), fqn, raw, String::new());
+                node.line_offset = here.line.saturating_sub(1);
+                self.register(node);
             }
         }
         let uid = format!("{}.{}.{}", rt.as_str(), self.name, p.name);
