@@ -55,16 +55,47 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     }
 }
 
+/// Prints how long each stage took when `KILN_TIMINGS` is set (for benchmarks and profiling).
+pub struct StageTimer {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl StageTimer {
+    pub fn new() -> Self {
+        StageTimer { on: std::env::var_os("KILN_TIMINGS").is_some(), last: std::cell::Cell::new(std::time::Instant::now()) }
+    }
+
+    pub fn mark(&self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("timing: {stage:<20} {:>8.1} ms", (now - self.last.get()).as_secs_f64() * 1000.0);
+            self.last.set(now);
+        }
+    }
+}
+
+impl Default for StageTimer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Loads and parses the project: every stage up to the graph.
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
+    let timer = StageTimer::new();
     let opts = inv.load_options()?;
     let mut project = project::load(&opts)?;
+    timer.mark("load files");
     inv.output.warnings(&project.warnings);
     let adapter = adapter::for_target(&project.target);
     let jenv = JinjaEnv::build(&project).map_err(Error::Diagnostics)?;
+    timer.mark("jinja environment");
     let info = InvocationInfo::new(command);
     parse_project(&mut project, &jenv, adapter.clone(), &info)?;
+    timer.mark("parse render");
     let graph = graph::build(&mut project)?;
+    timer.mark("graph");
     Ok(Loaded {
         project,
         jenv,
@@ -174,7 +205,9 @@ impl Loaded {
 fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
     let loaded = load_and_parse(inv, "parse")?;
+    let timer = StageTimer::new();
     loaded.write_manifest()?;
+    timer.mark("write manifest");
     inv.output.info(&loaded.summary());
     inv.output.info(&format!(
         "Wrote {} in {:.2}s",

@@ -7,7 +7,7 @@ use super::discover::FoundFile;
 use super::load::{RefOrSource, parse_ref_or_source};
 use super::node::*;
 use super::properties::ColumnProps;
-use crate::error::{Diagnostic, Location};
+use crate::error::{Diagnostic, LineIndex, Location};
 use indexmap::IndexMap;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
@@ -67,6 +67,7 @@ impl PendingTest {
         folders: &[String],
         f: &FoundFile,
         text: &str,
+        lines: &LineIndex,
     ) -> Self {
         Self::new(
             def,
@@ -79,6 +80,7 @@ impl PendingTest {
             folders,
             f,
             text,
+            lines,
         )
     }
 
@@ -93,13 +95,14 @@ impl PendingTest {
         folders: &[String],
         f: &FoundFile,
         text: &str,
+        lines: &LineIndex,
     ) -> Self {
         let target = Target::Source {
             uid: uid.into(),
             source: source.into(),
             table: table.into(),
         };
-        Self::new(def, column, target, key_name, folders, f, text)
+        Self::new(def, column, target, key_name, folders, f, text, lines)
     }
 
     fn new(
@@ -110,6 +113,7 @@ impl PendingTest {
         folders: &[String],
         f: &FoundFile,
         text: &str,
+        lines: &LineIndex,
     ) -> Self {
         let needle = match def {
             Value::String(s) => s.clone(),
@@ -132,7 +136,7 @@ impl PendingTest {
             key_name: key_name.into(),
             folders: folders.to_vec(),
             original_file_path: f.original_file_path.clone(),
-            location: Location::from_offset(&f.original_file_path, text, offset),
+            location: lines.location(&f.original_file_path, text, offset),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::discover::{FoundFile, find_files};
 use super::node::*;
 use super::properties::{ColumnProps, NodeProps, PropertiesFile, SourceProps};
 use super::{MacroFile, Project, generic_tests, profiles, yaml};
-use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Location};
 use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except};
 use indexmap::IndexMap;
 use regex::Regex;
@@ -150,6 +150,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         macro_files: vec![],
         docs: BTreeMap::new(),
         names_seen: BTreeMap::new(),
+        test_tree: cfg.data_test_configs(),
     };
     loader.load_all();
     let selectors = loader.load_selectors();
@@ -318,6 +319,8 @@ struct Loader {
     docs: BTreeMap<String, DocBlock>,
     /// unique_id → file that defined it, to report duplicates.
     names_seen: BTreeMap<String, String>,
+    /// `data_tests:` merged over `tests:` from dbt_project.yml.
+    test_tree: Map<String, Value>,
 }
 
 impl Loader {
@@ -378,15 +381,15 @@ impl Loader {
         self.load_properties();
     }
 
-    fn project_tree(&self, rt: ResourceType) -> Map<String, Value> {
+    fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
         match rt {
-            ResourceType::Model => self.cfg.models.clone(),
-            ResourceType::Seed => self.cfg.seeds.clone(),
-            ResourceType::Snapshot => self.cfg.snapshots.clone(),
-            ResourceType::Analysis => self.cfg.analyses.clone(),
-            ResourceType::Test => self.cfg.data_test_configs(),
-            ResourceType::Source => self.cfg.sources.clone(),
-            ResourceType::Exposure => self.cfg.exposures.clone(),
+            ResourceType::Model => &self.cfg.models,
+            ResourceType::Seed => &self.cfg.seeds,
+            ResourceType::Snapshot => &self.cfg.snapshots,
+            ResourceType::Analysis => &self.cfg.analyses,
+            ResourceType::Test => &self.test_tree,
+            ResourceType::Source => &self.cfg.sources,
+            ResourceType::Exposure => &self.cfg.exposures,
         }
     }
 
@@ -406,7 +409,7 @@ impl Loader {
         if rt == ResourceType::Test {
             c.insert("severity".into(), Value::from("ERROR"));
         }
-        merge_into(&mut c, &project_config_for(&self.project_tree(rt), fqn));
+        merge_into(&mut c, &project_config_for(self.project_tree(rt), fqn));
         c
     }
 
@@ -699,7 +702,7 @@ impl Loader {
                     continue;
                 }
             };
-            let ctx = FileCtx { f: &f, text: &text };
+            let ctx = FileCtx { f: &f, text: &text, lines: LineIndex::new(&text) };
             for (rt, list) in [
                 (ResourceType::Model, &props.models),
                 (ResourceType::Seed, &props.seeds),
@@ -742,7 +745,7 @@ impl Loader {
             }
         }
         for t in pending_tests {
-            let tree = self.project_tree(ResourceType::Test);
+            let tree = &self.test_tree;
             match generic_tests::build(&t, &self.name, &tree, &self.target_db, &self.target_schema)
             {
                 Ok(node) => self.register(node),
@@ -760,8 +763,7 @@ impl Loader {
         patched: &mut BTreeMap<String, String>,
         pending_tests: &mut Vec<generic_tests::PendingTest>,
     ) {
-        let shown = PathBuf::from(&ctx.f.original_file_path);
-        let here = Location::find(&shown, ctx.text, &format!("name: {}", p.name));
+        let here = || ctx.find(&format!("name: {}", p.name));
         // YAML-defined snapshots (dbt 1.9) create their node here.
         if rt == ResourceType::Snapshot
             && let Some(rel) = &p.relation
@@ -773,7 +775,7 @@ impl Loader {
                 fqn.push(p.name.clone());
                 let raw = format!("select * from {{{{ {rel} }}}}");
                 let mut node = self.new_node(rt, ctx.f, p.name.clone(), fqn, raw, String::new());
-                node.line_offset = here.line.saturating_sub(1);
+                node.line_offset = here().line.saturating_sub(1);
                 self.register(node);
             }
         }
@@ -787,7 +789,7 @@ impl Loader {
                         p.name, ctx.f.original_file_path
                     ),
                 )
-                .at(here)
+                .at(here())
                 .with_help("keep one properties entry per node"),
             );
             return;
@@ -801,7 +803,7 @@ impl Loader {
                         p.name
                     ),
                 )
-                .at(here),
+                .at(here()),
             );
             return;
         };
@@ -848,7 +850,7 @@ impl Loader {
         );
         for t in p.all_tests() {
             pending_tests.push(generic_tests::PendingTest::for_node(
-                t, None, &node_uid, &p.name, &key_name, &folders, ctx.f, ctx.text,
+                t, None, &node_uid, &p.name, &key_name, &folders, ctx.f, ctx.text, &ctx.lines,
             ));
         }
         for c in &p.columns {
@@ -862,6 +864,7 @@ impl Loader {
                     &folders,
                     ctx.f,
                     ctx.text,
+                &ctx.lines,
                 ));
             }
         }
@@ -982,6 +985,7 @@ impl Loader {
             for test in t.all_tests() {
                 pending_tests.push(generic_tests::PendingTest::for_source(
                     test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, ctx.text,
+                &ctx.lines,
                 ));
             }
             for c in &t.columns {
@@ -996,6 +1000,7 @@ impl Loader {
                         &folders,
                         ctx.f,
                         ctx.text,
+                    &ctx.lines,
                     ));
                 }
             }
@@ -1131,6 +1136,14 @@ impl Loader {
 struct FileCtx<'a> {
     f: &'a FoundFile,
     text: &'a str,
+    lines: LineIndex,
+}
+
+impl FileCtx<'_> {
+    /// Where `needle` first appears in this file.
+    fn find(&self, needle: &str) -> Location {
+        self.lines.find(&self.f.original_file_path, self.text, needle)
+    }
 }
 
 fn columns_of(cols: &[ColumnProps]) -> IndexMap<String, ColumnInfo> {
