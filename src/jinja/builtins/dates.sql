@@ -6,14 +6,16 @@
   a column name, a function call, or a quoted literal such as "'2016-03-09'".
 
   datediff counts the datepart boundaries crossed between the two values (so from 2016-01-31 to
-  2016-02-01 is one month), as dbt's Postgres, Snowflake and DuckDB implementations do. DuckDB's
-  own date_diff, which kiln uses as dbt-duckdb does, counts weeks as whole 7-day spans instead.
+  2016-02-01 is one month), as dbt's Postgres and Snowflake implementations do, with weeks starting
+  on Monday. On DuckDB kiln uses the engine's date_diff, as dbt-duckdb does: it counts boundaries
+  for every part but week, which it counts in whole 7-day spans.
 #}
 
 {#
-  DuckDB has no implicit cast from a quoted literal to a date or timestamp, so
-  `'2016-03-09' + interval ...` is an error there; a bare quoted literal is cast to a timestamp
-  first. Any other expression (a column, a function call) is left as it is, keeping its type.
+  Neither DuckDB nor Trino casts a quoted literal to a date or timestamp implicitly, so the
+  documented `dateadd('day', 1, "'2016-03-09'")` would be an error there: a bare quoted literal is
+  cast to a timestamp first. Any other expression (a column, a function call) is left as it is,
+  keeping its type.
 #}
 {% macro kiln_timestamp_literal(expression) -%}
   {%- set text = (expression ~ '') | trim -%}
@@ -39,7 +41,7 @@
 {%- endmacro %}
 
 {% macro athena__dateadd(datepart, interval, from_date_or_timestamp) -%}
-  date_add('{{ datepart }}', {{ interval }}, {{ from_date_or_timestamp }})
+  date_add('{{ datepart }}', {{ interval }}, {{ dbt.kiln_timestamp_literal(from_date_or_timestamp) }})
 {%- endmacro %}
 
 
@@ -107,6 +109,10 @@
   date_trunc('{{ datepart }}', {{ dbt.kiln_timestamp_literal(date) }})
 {%- endmacro %}
 
+{% macro athena__date_trunc(datepart, date) -%}
+  date_trunc('{{ datepart }}', {{ dbt.kiln_timestamp_literal(date) }})
+{%- endmacro %}
+
 
 {#
   The last day (a date) of the datepart holding `date`: truncate, add one datepart, step back a
@@ -135,7 +141,15 @@
 
 {#- The date as YYYY-MM-DD; an impossible date (2023-02-30) is a compile error, as in dbt. -#}
 {% macro kiln_iso_date(year, month, day) -%}
-  {{- modules.datetime.date(year | int, month | int, day | int).strftime('%Y-%m-%d') -}}
+  {%- set y = year | int -%}
+  {%- set m = month | int -%}
+  {%- set d = day | int -%}
+  {%- set leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0 -%}
+  {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+  {%- if y < 1 or y > 9999 or m < 1 or m > 12 or d < 1 or d > month_days[m - 1] -%}
+    {{- exceptions.raise_compiler_error('date(' ~ year ~ ', ' ~ month ~ ', ' ~ day ~ ') is not a valid date: give a year, a month (1 to 12) and a day of that month') -}}
+  {%- endif -%}
+  {{- ('000' ~ y)[-4:] ~ '-' ~ ('0' ~ m)[-2:] ~ '-' ~ ('0' ~ d)[-2:] -}}
 {%- endmacro %}
 
 {% macro default__date(year, month, day) -%}

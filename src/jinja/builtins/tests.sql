@@ -144,6 +144,8 @@ select
     {{ fail_calc }} {{ error_if }} as should_error
 from (
     {{ main_sql }}
-    {% if limit is not none %}limit {{ limit }}{% endif %}
+    {%- if limit is not none %}
+    limit {{ limit }}
+    {%- endif %}
 ) dbt_internal_test
 {%- endmacro %}
