@@ -1,8 +1,47 @@
-//! manifest.json in dbt's v12 shape (stub: filled in by the manifest work).
+//! manifest.json in dbt's v12 shape (`https://schemas.getdbt.com/dbt/manifest/v12.json`).
+//!
+//! The wire format is dbt's: sixteen top-level keys (`metadata`, `nodes`, `sources`, `macros`,
+//! `docs`, `exposures`, `metrics`, `groups`, `selectors`, `disabled`, `parent_map`, `child_map`,
+//! `group_map`, `saved_queries`, `semantic_models`, `unit_tests`), resources keyed by unique_id,
+//! and for each resource the fields dbt 1.10 writes, in the order it writes them (its dataclass
+//! field order, which is also the property order of the published schema). Decisions:
+//!
+//! - **Deterministic bytes.** Maps keyed by unique_id are sorted, lists keep the project's order,
+//!   and `created_at` is a constant (0.0) instead of the wall clock, so identical projects give
+//!   identical files apart from `generated_at`, `invocation_id` and `invocation_started_at`.
+//! - **Full configs.** Every `config` lists dbt's default keys for its resource type (a model's
+//!   `incremental_strategy`, a test's `fail_calc`, ...) with the project's values over them, then
+//!   any other key the project set, so readers never have to know dbt's defaults.
+//! - **One node dict.** [`node_context_json`] (Jinja's `model`) and `graph.nodes` entries are the
+//!   same dict as the manifest's node, as in dbt; without the whole project at hand the fields
+//!   that need it (`root_path`, `primary_key` from tests) take their empty values.
+//! - **Compiled fields only once compiled.** `compiled`, `compiled_code`, `extra_ctes_injected`
+//!   and `extra_ctes` appear, and `compiled_path` is set, only for nodes `kiln compile` rendered,
+//!   as dbt drops them for nodes that were only parsed.
+//! - Resource types kiln does not model yet (metrics, groups, semantic models, saved queries, unit
+//!   tests) are written as empty maps.
 
 use crate::graph::Graph;
-use crate::project::{MacroNode, Node, Project};
-use serde_json::{Value, json};
+use crate::project::config::{self, Config, merge_into, project_config_for};
+use crate::project::{
+    ColumnInfo, DocBlock, ExposureNode, MacroNode, Node, Project, RefCall, ResourceType, SourceNode,
+};
+use md5::{Digest, Md5};
+use regex::Regex;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+/// The schema the manifest follows, as `metadata.dbt_schema_version`.
+pub const DBT_SCHEMA_VERSION: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
+
+/// `created_at` of every resource. dbt writes the parse time; a constant keeps output
+/// reproducible, and no reader we know of orders or filters on it.
+const CREATED_AT: f64 = 0.0;
+
+/// dbt copies environment variables with this prefix (prefix removed) into `metadata.env`.
+const METADATA_ENV_PREFIX: &str = "DBT_ENV_CUSTOM_ENV_";
 
 /// Invocation facts the manifest's metadata records.
 #[derive(Debug, Clone)]
@@ -12,56 +51,1328 @@ pub struct ManifestMeta {
     pub invocation_started_at: String,
 }
 
-/// The node as Jinja's `model` variable and graph.nodes entries see it.
-pub fn node_context_json(n: &Node) -> Value {
-    json!({
-        "unique_id": n.unique_id,
-        "name": n.name,
-        "resource_type": n.resource_type.as_str(),
-        "package_name": n.package_name,
-        "path": n.path,
-        "original_file_path": n.original_file_path,
-        "fqn": n.fqn,
-        "alias": n.alias,
-        "schema": n.schema,
-        "database": n.database,
-        "config": n.config,
-        "tags": n.tags(),
-        "meta": n.meta(),
-        "description": n.description,
-        "raw_code": n.raw_code,
-        "version": n.version,
-    })
-}
-
+/// The whole manifest.
 pub fn manifest_json(
     project: &Project,
     graph: &Graph,
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Value {
-    let _ = (project, graph, builtin_macros, meta);
-    json!({})
-}
-
-/// Jinja's `graph` variable: nodes, sources and exposures keyed by unique_id.
-pub fn graph_context_json(project: &Project) -> Value {
-    let nodes: serde_json::Map<String, Value> = project
+    let t0 = std::time::Instant::now();
+    let facts = Facts::of(project);
+    eprintln!("facts {:?}", t0.elapsed());
+    let nodes: Map<String, Value> = project
         .nodes
         .iter()
-        .map(|(k, n)| (k.clone(), node_context_json(n)))
+        .map(|(id, n)| (id.clone(), node_json(n, &facts)))
         .collect();
-    let sources: serde_json::Map<String, Value> = project
+    eprintln!("nodes {:?}", t0.elapsed());
+    let sources: Map<String, Value> = project
         .sources
         .iter()
-        .map(|(k, s)| {
-            (k.clone(), json!({
-                "unique_id": s.unique_id, "name": s.name, "source_name": s.source_name,
-                "identifier": s.identifier, "schema": s.schema, "database": s.database,
-                "resource_type": "source", "package_name": s.package_name, "fqn": s.fqn,
-                "meta": s.meta, "tags": s.tags, "config": s.config, "relation_name": s.relation_name,
-            }))
+        .map(|(id, s)| (id.clone(), source_json(s, Some(project))))
+        .collect();
+    let exposures: Map<String, Value> = project
+        .exposures
+        .iter()
+        .map(|(id, e)| (id.clone(), exposure_json(e)))
+        .collect();
+    eprintln!("sources {:?}", t0.elapsed());
+    let mut m = Map::new();
+    m.insert("metadata".into(), metadata_json(project, meta));
+    m.insert("nodes".into(), Value::Object(nodes));
+    m.insert("sources".into(), Value::Object(sources));
+    m.insert("macros".into(), macros_json(project, builtin_macros));
+    m.insert("docs".into(), docs_json(&project.docs));
+    m.insert("exposures".into(), Value::Object(exposures));
+    m.insert("metrics".into(), json!({}));
+    m.insert("groups".into(), json!({}));
+    m.insert("selectors".into(), selectors_json(project));
+    m.insert("disabled".into(), disabled_json(project, &facts));
+    let (parent_map, child_map) = edge_maps(project, graph);
+    m.insert("parent_map".into(), parent_map);
+    m.insert("child_map".into(), child_map);
+    m.insert("group_map".into(), json!({}));
+    m.insert("saved_queries".into(), json!({}));
+    m.insert("semantic_models".into(), json!({}));
+    m.insert("unit_tests".into(), json!({}));
+    eprintln!("all {:?}", t0.elapsed());
+    Value::Object(m)
+}
+
+/// The node as Jinja's `model` variable sees it: the manifest's node dict, minus what only the
+/// whole project can tell (see the module docs).
+pub fn node_context_json(n: &Node) -> Value {
+    node_json(n, &Facts::default())
+}
+
+/// Jinja's `graph` variable: nodes, sources and exposures keyed by unique_id, each the same dict
+/// as in the manifest.
+pub fn graph_context_json(project: &Project) -> Value {
+    let facts = Facts::of(project);
+    let nodes: Map<String, Value> = project
+        .nodes
+        .iter()
+        .map(|(id, n)| (id.clone(), node_json(n, &facts)))
+        .collect();
+    let sources: Map<String, Value> = project
+        .sources
+        .iter()
+        .map(|(id, s)| (id.clone(), source_json(s, Some(project))))
+        .collect();
+    let exposures: Map<String, Value> = project
+        .exposures
+        .iter()
+        .map(|(id, e)| (id.clone(), exposure_json(e)))
+        .collect();
+    json!({
+        "nodes": nodes,
+        "sources": sources,
+        "exposures": exposures,
+        "metrics": {},
+        "groups": {},
+        "semantic_models": {},
+        "saved_queries": {},
+    })
+}
+
+/// What a node's dict needs from the rest of the project. Empty while only the node is known.
+#[derive(Default)]
+struct Facts<'a> {
+    project: Option<&'a Project>,
+    /// unique_id of a model (or seed, snapshot) → the generic tests attached to it, enabled or
+    /// not, for `primary_key`.
+    tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
+    /// `__dbt__cte__<name>` → the ephemeral model's unique_id, for `extra_ctes[].id`.
+    cte_ids: BTreeMap<String, String>,
+}
+
+impl<'a> Facts<'a> {
+    fn of(project: &'a Project) -> Self {
+        let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+        for n in project.nodes.values().chain(project.disabled.values()) {
+            if let Some(attached) = n.test.as_ref().and_then(|t| t.attached_node.as_deref()) {
+                tests_of.entry(attached).or_default().push(n);
+            }
+        }
+        let cte_ids = project
+            .nodes
+            .values()
+            .filter(|n| n.is_ephemeral())
+            .map(|n| (format!("__dbt__cte__{}", n.name), n.unique_id.clone()))
+            .collect();
+        Facts {
+            project: Some(project),
+            tests_of,
+            cte_ids,
+        }
+    }
+
+    fn target_path(&self) -> String {
+        self.project
+            .map_or_else(|| "target".into(), |p| p.config.target_path())
+    }
+}
+
+fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
+    let adapter = crate::adapter::for_target(&project.target);
+    let policy = crate::jinja::parse::quote_policy(project, adapter.as_ref());
+    let column_quoting = project
+        .config
+        .quoting
+        .get("column")
+        .and_then(Value::as_bool);
+    let mut env_vars: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(METADATA_ENV_PREFIX)
+                .filter(|rest| !rest.is_empty())
+                .map(|rest| (rest.to_string(), v))
         })
         .collect();
-    json!({"nodes": nodes, "sources": sources, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}})
+    env_vars.sort();
+    let env: Map<String, Value> = env_vars
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(v)))
+        .collect();
+    json!({
+        "dbt_schema_version": DBT_SCHEMA_VERSION,
+        "dbt_version": crate::DBT_COMPAT_VERSION,
+        "generated_at": meta.generated_at,
+        "invocation_id": meta.invocation_id,
+        "invocation_started_at": meta.invocation_started_at,
+        "env": env,
+        "project_name": project.name,
+        "project_id": md5_hex(&project.name),
+        "user_id": null,
+        "send_anonymous_usage_stats": false,
+        "adapter_type": project.target.adapter_type,
+        "quoting": {
+            "database": policy.database,
+            "schema": policy.schema,
+            "identifier": policy.identifier,
+            "column": column_quoting,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes: models, seeds, snapshots, analyses, singular and generic tests.
+// ---------------------------------------------------------------------------------------------
+
+fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
+    let rt = n.resource_type;
+    let config = node_config_json(n);
+    let config_obj = config.as_object();
+    let config_get = |k: &str| config_obj.and_then(|c| c.get(k)).cloned();
+    let mut m = Map::new();
+    m.insert("database".into(), Value::from(n.database.clone()));
+    m.insert("schema".into(), Value::from(n.schema.clone()));
+    m.insert("name".into(), Value::from(n.name.clone()));
+    m.insert("resource_type".into(), Value::from(rt.as_str()));
+    m.insert("package_name".into(), Value::from(n.package_name.clone()));
+    m.insert("path".into(), Value::from(n.path.clone()));
+    m.insert(
+        "original_file_path".into(),
+        Value::from(n.original_file_path.clone()),
+    );
+    m.insert("unique_id".into(), Value::from(n.unique_id.clone()));
+    m.insert("fqn".into(), Value::from(n.fqn.clone()));
+    m.insert("alias".into(), Value::from(n.alias.clone()));
+    m.insert("checksum".into(), checksum_json(&n.checksum));
+    m.insert("config".into(), config.clone());
+    m.insert("tags".into(), Value::from(n.tags()));
+    m.insert("description".into(), Value::from(n.description.clone()));
+    m.insert("columns".into(), columns_json(&n.columns));
+    m.insert("meta".into(), Value::Object(n.meta()));
+    m.insert("group".into(), config_get("group").unwrap_or(Value::Null));
+    m.insert(
+        "docs".into(),
+        config_get("docs").unwrap_or_else(default_docs),
+    );
+    m.insert("patch_path".into(), opt_str(n.patch_path.as_deref()));
+    m.insert("build_path".into(), Value::Null);
+    m.insert(
+        "unrendered_config".into(),
+        Value::Object(unrendered_config(n, facts.project)),
+    );
+    m.insert("created_at".into(), json!(CREATED_AT));
+    m.insert("relation_name".into(), opt_str(n.relation_name.as_deref()));
+    m.insert("raw_code".into(), Value::from(n.raw_code.clone()));
+    m.insert("doc_blocks".into(), Value::from(n.doc_blocks.clone()));
+
+    // Seeds are not compiled: they end with where their data lives and the macros they use.
+    if rt == ResourceType::Seed {
+        // dbt writes the project's absolute path.
+        let root = facts.project.map(|p| {
+            std::fs::canonicalize(&p.dir)
+                .unwrap_or_else(|_| p.dir.clone())
+                .display()
+                .to_string()
+        });
+        m.insert("root_path".into(), opt_str(root.as_deref()));
+        m.insert(
+            "depends_on".into(),
+            json!({ "macros": n.depends_on_macros }),
+        );
+        return Value::Object(m);
+    }
+
+    m.insert("language".into(), Value::from("sql"));
+    m.insert(
+        "refs".into(),
+        Value::Array(n.refs.iter().map(ref_json).collect()),
+    );
+    m.insert("sources".into(), sources_list(&n.sources));
+    m.insert("metrics".into(), json!([]));
+    m.insert(
+        "depends_on".into(),
+        json!({ "macros": n.depends_on_macros, "nodes": n.depends_on_nodes }),
+    );
+    match &n.compiled_code {
+        Some(code) => {
+            m.insert(
+                "compiled_path".into(),
+                Value::from(compiled_path(n, &facts.target_path())),
+            );
+            m.insert("compiled".into(), Value::Bool(true));
+            m.insert("compiled_code".into(), Value::from(code.clone()));
+            m.insert("extra_ctes_injected".into(), Value::Bool(true));
+            let ctes: Vec<Value> = n
+                .extra_ctes
+                .iter()
+                .map(|(name, sql)| {
+                    let id = facts.cte_ids.get(name).cloned().unwrap_or_else(|| {
+                        let bare = name.trim_start_matches("__dbt__cte__");
+                        format!("model.{}.{bare}", n.package_name)
+                    });
+                    json!({ "id": id, "sql": format!(" {name} as (\n{sql}\n)") })
+                })
+                .collect();
+            m.insert("extra_ctes".into(), Value::Array(ctes));
+        }
+        None => {
+            m.insert("compiled_path".into(), Value::Null);
+        }
+    }
+    let contract = config_get("contract").unwrap_or_else(default_contract);
+    let enforced = contract
+        .get("enforced")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    m.insert(
+        "contract".into(),
+        json!({
+            "enforced": enforced,
+            "alias_types": contract.get("alias_types").and_then(Value::as_bool).unwrap_or(true),
+            "checksum": enforced.then(|| contract_checksum(n)),
+        }),
+    );
+
+    if rt == ResourceType::Model {
+        m.insert(
+            "access".into(),
+            config_get("access").unwrap_or_else(|| Value::from("protected")),
+        );
+        m.insert(
+            "constraints".into(),
+            Value::Array(
+                n.constraints
+                    .iter()
+                    .map(|c| constraint_json(c, true))
+                    .collect(),
+            ),
+        );
+        m.insert("version".into(), version_json(n.version.as_deref()));
+        m.insert(
+            "latest_version".into(),
+            version_json(n.latest_version.as_deref()),
+        );
+        m.insert(
+            "deprecation_date".into(),
+            opt_str(n.deprecation_date.as_deref()),
+        );
+        m.insert("primary_key".into(), Value::from(primary_key(n, facts)));
+        m.insert("time_spine".into(), Value::Null);
+    }
+    if let Some(t) = &n.test {
+        m.insert("column_name".into(), opt_str(t.column_name.as_deref()));
+        m.insert("file_key_name".into(), Value::from(t.file_key_name.clone()));
+        m.insert("attached_node".into(), opt_str(t.attached_node.as_deref()));
+        m.insert(
+            "test_metadata".into(),
+            json!({
+                "name": t.name,
+                "kwargs": t.kwargs,
+                "namespace": t.namespace,
+            }),
+        );
+    }
+    Value::Object(m)
+}
+
+/// `target/compiled/<package>/<file>`; a generic test is written under its YAML file's path.
+fn compiled_path(n: &Node, target_path: &str) -> String {
+    let base = format!(
+        "{}/compiled/{}/{}",
+        target_path.trim_end_matches('/'),
+        n.package_name,
+        n.original_file_path
+    );
+    if n.test.is_some() {
+        format!("{base}/{}", n.path)
+    } else {
+        base
+    }
+}
+
+fn checksum_json(sha256: &str) -> Value {
+    if sha256.is_empty() {
+        json!({ "name": "none", "checksum": "" })
+    } else {
+        json!({ "name": "sha256", "checksum": sha256 })
+    }
+}
+
+fn default_docs() -> Value {
+    json!({ "show": true, "node_color": null })
+}
+
+fn default_contract() -> Value {
+    json!({ "enforced": false, "alias_types": true })
+}
+
+fn opt_str(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, Value::from)
+}
+
+/// dbt's node versions are numbers when written as numbers (`v: 2`), strings otherwise.
+fn version_json(v: Option<&str>) -> Value {
+    let Some(v) = v else { return Value::Null };
+    if let Ok(i) = v.parse::<i64>() {
+        return Value::from(i);
+    }
+    match v.parse::<f64>() {
+        Ok(f) if f.is_finite() => Value::from(f),
+        _ => Value::from(v),
+    }
+}
+
+fn ref_json(r: &RefCall) -> Value {
+    json!({
+        "name": r.name,
+        "package": r.package,
+        "version": version_json(r.version.as_deref()),
+    })
+}
+
+fn sources_list(sources: &[(String, String)]) -> Value {
+    Value::Array(
+        sources
+            .iter()
+            .map(|(s, t)| json!([s, t]))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// dbt's default config keys, in its order, per resource type.
+fn config_defaults(rt: ResourceType) -> Vec<(&'static str, Value)> {
+    if rt == ResourceType::Test {
+        return vec![
+            ("enabled", json!(true)),
+            ("alias", Value::Null),
+            ("schema", json!("dbt_test__audit")),
+            ("database", Value::Null),
+            ("tags", json!([])),
+            ("meta", json!({})),
+            ("group", Value::Null),
+            ("materialized", json!("test")),
+            ("severity", json!("ERROR")),
+            ("store_failures", Value::Null),
+            ("store_failures_as", Value::Null),
+            ("where", Value::Null),
+            ("limit", Value::Null),
+            ("fail_calc", json!("count(*)")),
+            ("warn_if", json!("!= 0")),
+            ("error_if", json!("!= 0")),
+        ];
+    }
+    let materialized = match rt {
+        ResourceType::Seed => "seed",
+        ResourceType::Snapshot => "snapshot",
+        _ => "view",
+    };
+    let mut out = vec![
+        ("enabled", json!(true)),
+        ("alias", Value::Null),
+        ("schema", Value::Null),
+        ("database", Value::Null),
+        ("tags", json!([])),
+        ("meta", json!({})),
+        ("group", Value::Null),
+        ("materialized", json!(materialized)),
+        ("incremental_strategy", Value::Null),
+        ("batch_size", Value::Null),
+        ("lookback", json!(1)),
+        ("begin", Value::Null),
+        ("persist_docs", json!({})),
+        ("post-hook", json!([])),
+        ("pre-hook", json!([])),
+        ("quoting", json!({})),
+        ("column_types", json!({})),
+        ("full_refresh", Value::Null),
+        ("unique_key", Value::Null),
+        ("on_schema_change", json!("ignore")),
+        ("on_configuration_change", json!("apply")),
+        ("grants", json!({})),
+        ("packages", json!([])),
+        ("docs", default_docs()),
+        ("contract", default_contract()),
+        ("event_time", Value::Null),
+        ("concurrent_batches", Value::Null),
+    ];
+    match rt {
+        ResourceType::Model => {
+            out.push(("access", json!("protected")));
+            out.push(("freshness", Value::Null));
+        }
+        ResourceType::Seed => {
+            out.push(("delimiter", json!(",")));
+            out.push(("quote_columns", Value::Null));
+        }
+        ResourceType::Snapshot => {
+            out.push(("strategy", Value::Null));
+            out.push(("target_schema", Value::Null));
+            out.push(("target_database", Value::Null));
+            out.push(("updated_at", Value::Null));
+            out.push(("check_cols", Value::Null));
+            out.push((
+                "snapshot_meta_column_names",
+                json!({
+                    "dbt_valid_to": null,
+                    "dbt_valid_from": null,
+                    "dbt_scd_id": null,
+                    "dbt_updated_at": null,
+                    "dbt_is_deleted": null,
+                }),
+            ));
+            out.push(("dbt_valid_to_current", Value::Null));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The node's config with dbt's defaults filled in: default keys first, in dbt's order, then the
+/// project's other keys in the order they were set.
+fn node_config_json(n: &Node) -> Value {
+    let mut out = Map::new();
+    for (key, default) in config_defaults(n.resource_type) {
+        let value = match n.config.get(key) {
+            Some(v) => config_value(key, v, &default),
+            None => default,
+        };
+        out.insert(key.to_string(), value);
+    }
+    // dbt upper-cases the severity written on a generic test.
+    if n.test.is_some()
+        && let Some(Value::String(s)) = out.get_mut("severity")
+    {
+        *s = s.to_uppercase();
+    }
+    for (k, v) in &n.config {
+        if !out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// A config value in the shape dbt writes it.
+fn config_value(key: &str, value: &Value, default: &Value) -> Value {
+    match key {
+        "tags" => Value::from(str_list(value)),
+        "pre-hook" | "post-hook" => hooks_json(value),
+        "docs" | "contract" | "snapshot_meta_column_names" => {
+            let mut merged = default.as_object().cloned().unwrap_or_default();
+            if let Value::Object(given) = value {
+                for (k, v) in given {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(merged)
+        }
+        _ => value.clone(),
+    }
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(ToString::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Hooks as dbt's `{sql, transaction, index}` objects.
+fn hooks_json(v: &Value) -> Value {
+    let items = match v {
+        Value::Array(a) => a.clone(),
+        Value::Null => vec![],
+        other => vec![other.clone()],
+    };
+    let hooks = items
+        .iter()
+        .map(|h| match h {
+            Value::Object(o) => json!({
+                "sql": o.get("sql").cloned().unwrap_or_else(|| Value::from("")),
+                "transaction": o.get("transaction").and_then(Value::as_bool).unwrap_or(true),
+                "index": o.get("index").cloned().unwrap_or(Value::Null),
+            }),
+            Value::String(s) => json!({ "sql": s, "transaction": true, "index": null }),
+            other => json!({ "sql": other.to_string(), "transaction": true, "index": null }),
+        })
+        .collect();
+    Value::Array(hooks)
+}
+
+/// Config as written, before rendering: the project's dbt_project.yml settings for the node's
+/// folder, then what its properties and `config()` call set.
+fn unrendered_config(n: &Node, project: Option<&Project>) -> Map<String, Value> {
+    let mut out = Config::new();
+    if let Some(p) = project {
+        let tree = match n.resource_type {
+            ResourceType::Model => Some(&p.config.models),
+            ResourceType::Seed => Some(&p.config.seeds),
+            ResourceType::Snapshot => Some(&p.config.snapshots),
+            ResourceType::Analysis => Some(&p.config.analyses),
+            _ => None,
+        };
+        match tree {
+            Some(tree) => merge_into(&mut out, &project_config_for(tree, &n.fqn)),
+            None if n.resource_type == ResourceType::Test => merge_into(
+                &mut out,
+                &project_config_for(&p.config.data_test_configs(), &n.fqn),
+            ),
+            None => {}
+        }
+    }
+    merge_into(&mut out, &n.unrendered_config);
+    out
+}
+
+fn columns_json(columns: &indexmap::IndexMap<String, ColumnInfo>) -> Value {
+    Value::Object(
+        columns
+            .iter()
+            .map(|(name, c)| (name.clone(), column_json(c)))
+            .collect(),
+    )
+}
+
+fn column_json(c: &ColumnInfo) -> Value {
+    json!({
+        "name": c.name,
+        "description": c.description,
+        "meta": c.meta,
+        "data_type": c.data_type,
+        "constraints": c.constraints.iter().map(|k| constraint_json(k, false)).collect::<Vec<_>>(),
+        "quote": c.quote,
+        "config": { "meta": c.meta, "tags": c.tags },
+        "tags": c.tags,
+        "granularity": c.granularity,
+        "doc_blocks": c.doc_blocks,
+    })
+}
+
+/// A constraint with dbt's defaults (`warn_unenforced`, `warn_unsupported`, ...); model-level
+/// ones also list their `columns`.
+fn constraint_json(c: &Value, model_level: bool) -> Value {
+    let empty = Map::new();
+    let o = c.as_object().unwrap_or(&empty);
+    let get = |k: &str| o.get(k).cloned().unwrap_or(Value::Null);
+    let list = |k: &str| Value::from(o.get(k).map(str_list).unwrap_or_default());
+    let mut m = Map::new();
+    m.insert(
+        "type".into(),
+        o.get("type")
+            .cloned()
+            .unwrap_or_else(|| c.as_str().map_or(Value::Null, Value::from)),
+    );
+    m.insert("name".into(), get("name"));
+    m.insert("expression".into(), get("expression"));
+    m.insert(
+        "warn_unenforced".into(),
+        Value::Bool(
+            o.get("warn_unenforced")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        ),
+    );
+    m.insert(
+        "warn_unsupported".into(),
+        Value::Bool(
+            o.get("warn_unsupported")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        ),
+    );
+    m.insert("to".into(), get("to"));
+    m.insert("to_columns".into(), list("to_columns"));
+    if model_level {
+        m.insert("columns".into(), list("columns"));
+    }
+    Value::Object(m)
+}
+
+/// dbt's inferred primary key: a `primary_key` constraint (model, then column level); else the
+/// columns with both `unique` and `not_null` tests; else the columns with `unique` tests
+/// (enabled before disabled). `unique_combination_of_columns` counts as `unique`.
+fn primary_key(n: &Node, facts: &Facts<'_>) -> Vec<String> {
+    let is_pk = |c: &Value| c.get("type").and_then(Value::as_str) == Some("primary_key");
+    if let Some(c) = n.constraints.iter().find(|c| is_pk(c)) {
+        return c.get("columns").map(str_list).unwrap_or_default();
+    }
+    if let Some((name, _)) = n
+        .columns
+        .iter()
+        .find(|(_, c)| c.constraints.iter().any(is_pk))
+    {
+        return vec![name.clone()];
+    }
+    let mut unique_enabled = BTreeSet::new();
+    let mut unique_disabled = BTreeSet::new();
+    let mut not_null = BTreeSet::new();
+    for test in facts
+        .tests_of
+        .get(n.unique_id.as_str())
+        .into_iter()
+        .flatten()
+    {
+        let Some(t) = &test.test else { continue };
+        let columns = match (
+            t.kwargs.get("column_name"),
+            t.kwargs.get("combination_of_columns"),
+        ) {
+            (Some(Value::String(c)), _) => vec![c.clone()],
+            (_, Some(cols @ Value::Array(_))) => str_list(cols),
+            _ => continue,
+        };
+        for column in columns {
+            match t.name.as_str() {
+                "unique" | "unique_combination_of_columns" => {
+                    if config::is_enabled(&test.config) {
+                        unique_enabled.insert(column);
+                    } else {
+                        unique_disabled.insert(column);
+                    }
+                }
+                "not_null" => {
+                    not_null.insert(column);
+                }
+                _ => {}
+            }
+        }
+    }
+    let both: Vec<String> = not_null
+        .into_iter()
+        .filter(|c| unique_enabled.contains(c) || unique_disabled.contains(c))
+        .collect();
+    if !both.is_empty() {
+        return both;
+    }
+    if !unique_enabled.is_empty() {
+        return unique_enabled.into_iter().collect();
+    }
+    unique_disabled.into_iter().collect()
+}
+
+/// dbt's contract checksum: sha256 over each column (sorted by name) as `|name` plus Python's
+/// `str()` of its data type and constraints, then, for materializations that enforce
+/// constraints, the materialization and the model-level constraints.
+fn contract_checksum(n: &Node) -> String {
+    let mut columns: Vec<&ColumnInfo> = n.columns.values().collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut state = String::new();
+    for c in columns {
+        state.push('|');
+        state.push_str(&c.name);
+        state.push_str(c.data_type.as_deref().unwrap_or("None"));
+        state.push_str(&py_constraints(&c.constraints, false));
+    }
+    let materialized = n.materialized();
+    if matches!(materialized, "table" | "incremental") {
+        state.push_str(materialized);
+        state.push_str(&py_constraints(&n.constraints, true));
+    }
+    let mut h = Sha256::new();
+    h.update(state.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Python's `str()` of a list of dbt constraint dataclasses.
+fn py_constraints(list: &[Value], model_level: bool) -> String {
+    let class = if model_level {
+        "ModelLevelConstraint"
+    } else {
+        "ColumnLevelConstraint"
+    };
+    let items: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let c = constraint_json(c, model_level);
+            let kind = c.get("type").and_then(Value::as_str).unwrap_or_default();
+            let mut parts = vec![format!("type=<ConstraintType.{kind}: '{kind}'>")];
+            for k in ["name", "expression"] {
+                parts.push(format!("{k}={}", py_scalar(c.get(k))));
+            }
+            for k in ["warn_unenforced", "warn_unsupported"] {
+                let b = c.get(k).and_then(Value::as_bool).unwrap_or(true);
+                parts.push(format!("{k}={}", if b { "True" } else { "False" }));
+            }
+            parts.push(format!("to={}", py_scalar(c.get("to"))));
+            parts.push(format!("to_columns={}", py_list(c.get("to_columns"))));
+            if model_level {
+                parts.push(format!("columns={}", py_list(c.get("columns"))));
+            }
+            format!("{class}({})", parts.join(", "))
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn py_scalar(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "None".into(),
+        Some(Value::String(s)) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn py_list(v: Option<&Value>) -> String {
+    let items: Vec<String> = v
+        .map(str_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| py_scalar(Some(&Value::from(s.as_str()))))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources, exposures, macros, docs.
+// ---------------------------------------------------------------------------------------------
+
+/// `{warn_after: {count, period}, error_after: {count, period}, filter}`, every part present.
+fn freshness_json(v: Option<&Value>) -> Value {
+    let v = match v {
+        Some(Value::Object(o)) => Some(o),
+        Some(Value::Null) => return Value::Null,
+        _ => None,
+    };
+    let time = |k: &str| {
+        let t = v.and_then(|o| o.get(k)).and_then(Value::as_object);
+        json!({
+            "count": t.and_then(|t| t.get("count")).cloned().unwrap_or(Value::Null),
+            "period": t.and_then(|t| t.get("period")).cloned().unwrap_or(Value::Null),
+        })
+    };
+    json!({
+        "warn_after": time("warn_after"),
+        "error_after": time("error_after"),
+        "filter": v.and_then(|o| o.get("filter")).cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn source_json(s: &SourceNode, project: Option<&Project>) -> Value {
+    let freshness = freshness_json(s.freshness.as_ref());
+    let mut meta = s
+        .config
+        .get("meta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in &s.meta {
+        meta.insert(k.clone(), v.clone());
+    }
+    let mut config = Map::new();
+    config.insert("enabled".into(), Value::Bool(config::is_enabled(&s.config)));
+    config.insert(
+        "event_time".into(),
+        s.config.get("event_time").cloned().unwrap_or(Value::Null),
+    );
+    config.insert("freshness".into(), freshness.clone());
+    config.insert(
+        "loaded_at_field".into(),
+        opt_str(s.loaded_at_field.as_deref()),
+    );
+    config.insert(
+        "loaded_at_query".into(),
+        opt_str(s.loaded_at_query.as_deref()),
+    );
+    config.insert("meta".into(), Value::Object(meta.clone()));
+    config.insert("tags".into(), Value::from(s.tags.clone()));
+    for (k, v) in &s.config {
+        if !config.contains_key(k) {
+            config.insert(k.clone(), v.clone());
+        }
+    }
+    // What the YAML and dbt_project.yml set, without the `enabled: true` every source starts with.
+    let mut unrendered = project
+        .map(|p| project_config_for(&p.config.sources, &s.fqn))
+        .unwrap_or_default();
+    for (k, v) in &s.config {
+        if k == "enabled" && v == &Value::Bool(true) && !unrendered.contains_key(k) {
+            continue;
+        }
+        unrendered.insert(config::normalize_key(k), v.clone());
+    }
+    let quoting = |k: &str| s.quoting.get(k).and_then(Value::as_bool);
+    json!({
+        "database": s.database,
+        "schema": s.schema,
+        "name": s.name,
+        "resource_type": "source",
+        "package_name": s.package_name,
+        "path": s.path,
+        "original_file_path": s.original_file_path,
+        "unique_id": s.unique_id,
+        "fqn": s.fqn,
+        "source_name": s.source_name,
+        "source_description": s.source_description,
+        "loader": s.loader,
+        "identifier": s.identifier,
+        "quoting": {
+            "database": quoting("database"),
+            "schema": quoting("schema"),
+            "identifier": quoting("identifier"),
+            "column": quoting("column"),
+        },
+        "loaded_at_field": s.loaded_at_field,
+        "loaded_at_query": s.loaded_at_query,
+        "freshness": freshness,
+        // kiln records dbt-duckdb's `external_location` here; dbt's `external` is an object.
+        "external": s.external.as_ref().filter(|e| e.is_object()),
+        "description": s.description,
+        "columns": columns_json(&s.columns),
+        "meta": meta,
+        "source_meta": s.source_meta,
+        "tags": s.tags,
+        "config": config,
+        "patch_path": null,
+        "unrendered_config": unrendered,
+        "relation_name": s.relation_name,
+        "created_at": CREATED_AT,
+        "unrendered_database": null,
+        "unrendered_schema": null,
+        "doc_blocks": s.doc_blocks,
+    })
+}
+
+fn exposure_json(e: &ExposureNode) -> Value {
+    let mut owner = Map::new();
+    owner.insert(
+        "email".into(),
+        e.owner.get("email").cloned().unwrap_or(Value::Null),
+    );
+    owner.insert(
+        "name".into(),
+        e.owner.get("name").cloned().unwrap_or(Value::Null),
+    );
+    for (k, v) in &e.owner {
+        if !owner.contains_key(k) {
+            owner.insert(k.clone(), v.clone());
+        }
+    }
+    let mut config = Map::new();
+    config.insert("enabled".into(), Value::Bool(config::is_enabled(&e.config)));
+    let mut tags = config::tags_of(&e.config);
+    for t in &e.tags {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    config.insert("tags".into(), Value::from(tags));
+    let mut meta = e
+        .config
+        .get("meta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in &e.meta {
+        meta.insert(k.clone(), v.clone());
+    }
+    config.insert("meta".into(), Value::Object(meta));
+    for (k, v) in &e.config {
+        if !config.contains_key(k) {
+            config.insert(k.clone(), v.clone());
+        }
+    }
+    let unrendered: Map<String, Value> = e
+        .config
+        .iter()
+        .filter(|(k, v)| !(k.as_str() == "enabled" && **v == Value::Bool(true)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json!({
+        "name": e.name,
+        "resource_type": "exposure",
+        "package_name": e.package_name,
+        "path": e.path,
+        "original_file_path": e.original_file_path,
+        "unique_id": e.unique_id,
+        "fqn": e.fqn,
+        "type": e.kind,
+        "owner": owner,
+        "description": e.description,
+        "label": e.label,
+        "maturity": e.maturity,
+        "meta": e.meta,
+        "tags": e.tags,
+        "config": config,
+        "unrendered_config": unrendered,
+        "url": e.url,
+        "depends_on": { "macros": [], "nodes": e.depends_on_nodes },
+        "refs": e.refs.iter().map(ref_json).collect::<Vec<_>>(),
+        "sources": sources_list(&e.sources),
+        "metrics": [],
+        "created_at": CREATED_AT,
+    })
+}
+
+/// The project's macros and kiln's built-ins (package `dbt`), with the macros each one calls.
+fn macros_json(project: &Project, builtin: &[MacroNode]) -> Value {
+    // Name → unique_id, the project's own macros shadowing the built-ins as in Jinja.
+    let mut by_name: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut unqualified: BTreeMap<String, String> = BTreeMap::new();
+    for m in builtin.iter().chain(project.macros.values()) {
+        by_name.insert(
+            (m.package_name.clone(), m.name.clone()),
+            m.unique_id.clone(),
+        );
+        unqualified.insert(m.name.clone(), m.unique_id.clone());
+    }
+    let mut all: BTreeMap<&str, &MacroNode> = BTreeMap::new();
+    for m in builtin.iter().chain(project.macros.values()) {
+        all.insert(m.unique_id.as_str(), m);
+    }
+    let out: Map<String, Value> = all
+        .into_iter()
+        .map(|(id, m)| {
+            let deps = macro_calls(m, &by_name, &unqualified);
+            (id.to_string(), macro_json(m, &deps))
+        })
+        .collect();
+    Value::Object(out)
+}
+
+static JINJA_SEGMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
+/// A quoted string inside Jinja, whose text is not code.
+static JINJA_STRING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*""#).expect("static regex"));
+/// A call: optional `|` (a filter, not a macro), optional `namespace.`, the name, `(`.
+static CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\|\s*)?(?:\b([A-Za-z_][A-Za-z0-9_]*)\.)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+        .expect("static regex")
+});
+
+/// The macros `m` calls in its Jinja (`{{ }}` and `{% %}`), in order of first call: dbt's
+/// `depends_on.macros` for a macro. `package.name(...)` calls resolve in that package, bare
+/// names to the project's macro of that name, else kiln's built-in.
+fn macro_calls(
+    m: &MacroNode,
+    by_name: &BTreeMap<(String, String), String>,
+    unqualified: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for seg in JINJA_SEGMENT.find_iter(&m.macro_sql) {
+        let code = JINJA_STRING.replace_all(seg.as_str(), "''");
+        for c in CALL.captures_iter(&code) {
+            let (None, Some(name)) = (c.get(1), c.get(3).map(|x| x.as_str())) else {
+                continue;
+            };
+            let found = match c.get(2).map(|x| x.as_str()) {
+                Some(pkg) => by_name.get(&(pkg.to_string(), name.to_string())),
+                None => unqualified.get(name),
+            };
+            if let Some(id) = found
+                && *id != m.unique_id
+                && !out.contains(id)
+            {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+fn macro_json(m: &MacroNode, deps: &[String]) -> Value {
+    let arguments: Vec<Value> = m
+        .arguments
+        .iter()
+        .map(|a| match a {
+            Value::Object(o) => json!({
+                "name": o.get("name").cloned().unwrap_or_else(|| Value::from("")),
+                "type": o.get("type").cloned().unwrap_or(Value::Null),
+                "description": o.get("description").cloned().unwrap_or_else(|| Value::from("")),
+            }),
+            Value::String(name) => json!({ "name": name, "type": null, "description": "" }),
+            other => json!({ "name": other.to_string(), "type": null, "description": "" }),
+        })
+        .collect();
+    let mut docs = default_docs();
+    if let (Some(Value::Object(given)), Some(d)) = (&m.docs, docs.as_object_mut()) {
+        for (k, v) in given {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "name": m.name,
+        "resource_type": "macro",
+        "package_name": m.package_name,
+        "path": m.path,
+        "original_file_path": m.original_file_path,
+        "unique_id": m.unique_id,
+        "macro_sql": m.macro_sql,
+        "depends_on": { "macros": deps },
+        "description": m.description,
+        "meta": m.meta,
+        "docs": docs,
+        "patch_path": m.patch_path,
+        "arguments": arguments,
+        "created_at": CREATED_AT,
+        "supported_languages": null,
+    })
+}
+
+fn docs_json(docs: &BTreeMap<String, DocBlock>) -> Value {
+    Value::Object(
+        docs.iter()
+            .map(|(id, d)| {
+                (
+                    id.clone(),
+                    json!({
+                        "name": d.name,
+                        "resource_type": "doc",
+                        "package_name": d.package_name,
+                        "path": d.path,
+                        "original_file_path": d.original_file_path,
+                        "unique_id": d.unique_id,
+                        "block_contents": d.block_contents,
+                    }),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Disabled nodes and sources: unique_id → the list of disabled definitions (dbt allows several
+/// per id, one per file; kiln keeps one).
+fn disabled_json(project: &Project, facts: &Facts<'_>) -> Value {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    for (id, n) in &project.disabled {
+        out.insert(id.clone(), json!([node_json(n, facts)]));
+    }
+    for (id, s) in &project.disabled_sources {
+        out.insert(id.clone(), json!([source_json(s, Some(project))]));
+    }
+    Value::Object(out.into_iter().collect())
+}
+
+/// parent_map and child_map over every node, source and exposure; lists sorted.
+fn edge_maps(project: &Project, graph: &Graph) -> (Value, Value) {
+    let ids: BTreeSet<&str> = project
+        .nodes
+        .keys()
+        .chain(project.sources.keys())
+        .chain(project.exposures.keys())
+        .map(String::as_str)
+        .collect();
+    let list = |edges: &BTreeMap<String, BTreeSet<String>>, id: &str| -> Value {
+        Value::from(
+            edges
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter(|other| ids.contains(other.as_str()))
+                .cloned()
+                .collect::<Vec<String>>(),
+        )
+    };
+    let parents: Map<String, Value> = ids
+        .iter()
+        .map(|id| ((*id).to_string(), list(&graph.parents, id)))
+        .collect();
+    let children: Map<String, Value> = ids
+        .iter()
+        .map(|id| ((*id).to_string(), list(&graph.children, id)))
+        .collect();
+    (Value::Object(parents), Value::Object(children))
+}
+
+// ---------------------------------------------------------------------------------------------
+// selectors.yml, normalised as dbt stores it.
+// ---------------------------------------------------------------------------------------------
+
+/// `selectors.yml` as dbt keeps it in the manifest: selector name → the selector as written, its
+/// `definition` normalised (string specs such as `tag:nightly+` become `{method, value,
+/// children}` mappings, one-key mappings become `{method, value}`, a `method: selector`
+/// reference is replaced by the definition it names).
+fn selectors_json(project: &Project) -> Value {
+    let Some((_, _, raw)) = &project.selectors else {
+        return json!({});
+    };
+    let list = raw
+        .get("selectors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for sel in list {
+        let Value::Object(mut sel) = sel else {
+            continue;
+        };
+        let Some(name) = sel.get("name").and_then(Value::as_str).map(String::from) else {
+            continue;
+        };
+        let definition = sel.get("definition").cloned().unwrap_or(Value::Null);
+        let normalised = selector_definition(&definition, &out);
+        sel.insert("definition".into(), normalised);
+        out.insert(name, Value::Object(sel));
+    }
+    Value::Object(out)
+}
+
+fn selector_definition(def: &Value, earlier: &Map<String, Value>) -> Value {
+    match def {
+        Value::String(s) => selector_spec(s),
+        Value::Object(o) if o.contains_key("union") || o.contains_key("intersection") => {
+            let key = if o.contains_key("union") {
+                "union"
+            } else {
+                "intersection"
+            };
+            let items = o
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => selector_spec(s),
+                    Value::Object(_) => selector_definition(item, earlier),
+                    other => other.clone(),
+                })
+                .collect::<Vec<_>>();
+            json!({ key: items })
+        }
+        Value::Object(o) => {
+            let Some((key, value)) = o.iter().next() else {
+                return def.clone();
+            };
+            let value = match value {
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|i| selector_definition(i, earlier))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            if key == "exclude" {
+                return json!({ "exclude": value });
+            }
+            if o.len() == 1 {
+                return json!({ "method": key, "value": value });
+            }
+            if key == "method"
+                && value == "selector"
+                && let Some(d) = o
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|name| earlier.get(name))
+                    .and_then(|s| s.get("definition"))
+            {
+                return d.clone();
+            }
+            def.clone()
+        }
+        other => other.clone(),
+    }
+}
+
+static SELECTOR_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<childrens_parents>@)?(?P<parents>(?P<parents_depth>\d*)\+)?(?:(?P<method>[\w.]+):)?(?P<value>.*?)(?P<children>\+(?P<children_depth>\d*))?$",
+    )
+    .expect("static regex")
+});
+
+/// One selector string as dbt's mapping: the parts present, in dbt's order.
+fn selector_spec(raw: &str) -> Value {
+    let Some(c) = SELECTOR_SPEC.captures(raw) else {
+        return json!({ "error": "Invalid selector spec" });
+    };
+    let part = |k: &str| c.name(k).map(|m| m.as_str()).filter(|s| !s.is_empty());
+    let value = part("value").unwrap_or_default();
+    let method = part("method").map_or_else(
+        || {
+            if value.contains('/') || value.contains('\\') {
+                "path"
+            } else if [".sql", ".py", ".csv"]
+                .iter()
+                .any(|e| value.to_ascii_lowercase().ends_with(e))
+            {
+                "file"
+            } else {
+                "fqn"
+            }
+            .to_string()
+        },
+        ToString::to_string,
+    );
+    let mut m = Map::new();
+    if part("childrens_parents").is_some() {
+        m.insert("childrens_parents".into(), Value::Bool(true));
+    }
+    if part("parents").is_some() {
+        m.insert("parents".into(), Value::Bool(true));
+    }
+    if let Some(d) = part("parents_depth") {
+        m.insert("parents_depth".into(), Value::from(d));
+    }
+    m.insert("method".into(), Value::from(method));
+    if !value.is_empty() {
+        m.insert("value".into(), Value::from(value));
+    }
+    if part("children").is_some() {
+        m.insert("children".into(), Value::Bool(true));
+    }
+    if let Some(d) = part("children_depth") {
+        m.insert("children_depth".into(), Value::from(d));
+    }
+    Value::Object(m)
+}
+
+fn md5_hex(s: &str) -> String {
+    let mut h = Md5::new();
+    h.update(s.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_strings_become_dbt_mappings() {
+        assert_eq!(
+            selector_spec("tag:nightly+"),
+            json!({"method": "tag", "value": "nightly", "children": true})
+        );
+        assert_eq!(
+            selector_spec("2+models/staging"),
+            json!({"parents": true, "parents_depth": "2", "method": "path", "value": "models/staging"})
+        );
+        assert_eq!(
+            selector_spec("@orders"),
+            json!({"childrens_parents": true, "method": "fqn", "value": "orders"})
+        );
+        assert_eq!(
+            selector_spec("config.materialized:table"),
+            json!({"method": "config.materialized", "value": "table"})
+        );
+    }
+
+    #[test]
+    fn versions_are_numbers_when_numeric() {
+        assert_eq!(version_json(Some("2")), json!(2));
+        assert_eq!(version_json(Some("1.5")), json!(1.5));
+        assert_eq!(version_json(Some("beta")), json!("beta"));
+        assert_eq!(version_json(None), Value::Null);
+    }
+
+    #[test]
+    fn hooks_take_dbt_shape() {
+        assert_eq!(
+            hooks_json(&json!(["grant select", {"sql": "vacuum", "transaction": false}])),
+            json!([
+                {"sql": "grant select", "transaction": true, "index": null},
+                {"sql": "vacuum", "transaction": false, "index": null},
+            ])
+        );
+    }
+
+    #[test]
+    fn python_repr_of_constraints() {
+        assert_eq!(
+            py_constraints(&[json!({"type": "not_null"})], false),
+            "[ColumnLevelConstraint(type=<ConstraintType.not_null: 'not_null'>, name=None, \
+             expression=None, warn_unenforced=True, warn_unsupported=True, to=None, to_columns=[])]"
+        );
+        assert_eq!(py_constraints(&[], true), "[]");
+    }
 }

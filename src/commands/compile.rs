@@ -60,24 +60,41 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     write_compiled(&loaded, &selected)?;
     loaded.write_manifest()?;
     inv.output.info(&loaded.summary());
-    if selected.len() == 1 {
-        if let Some(n) = selected
-            .iter()
-            .next()
-            .and_then(|id| loaded.project.nodes.get(id))
-        {
-            inv.output.info(&format!("Compiled node '{}' is:", n.name));
-            inv.output
-                .data(n.compiled_code.as_deref().unwrap_or_default());
-        }
-    } else {
-        inv.output.info(&format!(
-            "Compiled {} nodes into {}",
-            selected.len(),
-            loaded.project.config.target_path() + "/compiled"
-        ));
+    inv.output.info(&format!(
+        "Compiled {} nodes into {}",
+        selected.len(),
+        loaded.project.config.target_path() + "/compiled"
+    ));
+    // As dbt does, print the SQL of the nodes the user named in --select (not of the tests
+    // that came along with them through indirect selection).
+    let named = named_in_selection(&select.select);
+    for n in selected
+        .iter()
+        .filter_map(|id| loaded.project.nodes.get(id))
+        .filter(|n| named.contains(n.name.as_str()))
+    {
+        inv.output.info(&format!("Compiled node '{}' is:", n.name));
+        inv.output
+            .data(n.compiled_code.as_deref().unwrap_or_default().trim());
     }
     Ok(Outcome::Success)
+}
+
+/// The bare node names in `--select` values: `+orders+` and `2+orders` name `orders`; methods
+/// (`tag:x`) and paths name none.
+fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
+    select
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .map(|t| {
+            t.trim_start_matches(['@', '+'])
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_start_matches('+')
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .trim_end_matches('+')
+        })
+        .filter(|t| !t.is_empty() && !t.contains([':', '/', '*', '.']))
+        .collect()
 }
 
 /// Compiles `selected` with the graph available to Jinja.

@@ -1,11 +1,79 @@
 //! `kiln ls`: the selected nodes, as names, paths, selectors or JSON, like `dbt ls`.
+//!
+//! Lines come in unique_id order, as dbt prints them. `--resource-type` filters after selection
+//! and defaults to every type but analyses (`all` adds them). `--output json` writes one object
+//! per line the way Python's `json.dumps` does (`", "` and `": "` separators, non-ASCII escaped),
+//! with dbt's default keys or the `--output-keys` asked for, in dbt's field order.
 
 use super::load_and_parse;
 use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
+use crate::graph::select;
 use crate::invocation::Invocation;
-use crate::project::ResourceType;
+use crate::project::{ColumnInfo, ExposureNode, Node, Project, ResourceType, SourceNode};
+use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The keys `--output json` prints unless `--output-keys` says otherwise (dbt's list).
+const DEFAULT_KEYS: [&str; 10] = [
+    "alias",
+    "name",
+    "package_name",
+    "depends_on",
+    "tags",
+    "config",
+    "resource_type",
+    "source_name",
+    "original_file_path",
+    "unique_id",
+];
+
+/// Resource types `--resource-type` accepts that kiln has no nodes of (yet).
+const OTHER_TYPES: [&str; 5] = [
+    "metric",
+    "semantic_model",
+    "saved_query",
+    "unit_test",
+    "function",
+];
+
+fn default_types() -> BTreeSet<ResourceType> {
+    ResourceType::ALL
+        .into_iter()
+        .filter(|t| *t != ResourceType::Analysis)
+        .collect()
+}
+
+/// `--resource-type` / `--exclude-resource-type` values (space- or comma-separated).
+fn parse_types(names: &[String], flag: &str) -> Result<BTreeSet<ResourceType>, Error> {
+    let mut out = BTreeSet::new();
+    for name in names.iter().flat_map(|s| s.split([',', ' '])) {
+        match name {
+            "" => {}
+            "default" => out.extend(default_types()),
+            "all" => out.extend(ResourceType::ALL),
+            n if OTHER_TYPES.contains(&n) => {}
+            n => match ResourceType::parse(n) {
+                Some(t) => {
+                    out.insert(t);
+                }
+                None => {
+                    return Err(Diagnostic::error(
+                        "flags",
+                        format!("{flag}: unknown resource type '{n}'"),
+                    )
+                    .with_help(
+                        "use model, seed, snapshot, analysis, test, source, exposure, default or all",
+                    )
+                    .into());
+                }
+            },
+        }
+    }
+    Ok(out)
+}
 
 pub fn run(
     inv: &Invocation,
@@ -15,109 +83,352 @@ pub fn run(
     output: LsOutput,
     output_keys: &[String],
 ) -> Result<Outcome, Error> {
-    let parse_types = |names: &[String]| -> Result<Vec<ResourceType>, Error> {
-        names
-            .iter()
-            .flat_map(|s| s.split(','))
-            .filter(|s| !s.is_empty() && *s != "all" && *s != "default")
-            .map(|s| {
-                ResourceType::parse(s).ok_or_else(|| {
-                    Error::one(Diagnostic::error("flags", format!("unknown resource type '{s}'")).with_help(
-                        "use one of model, seed, snapshot, analysis, test, source, exposure",
-                    ))
-                })
-            })
-            .collect()
+    let include = if resource_types.is_empty() {
+        default_types()
+    } else {
+        parse_types(resource_types, "--resource-type")?
     };
-    let include = parse_types(resource_types)?;
-    let exclude = parse_types(exclude_types)?;
+    let exclude = parse_types(exclude_types, "--exclude-resource-type")?;
+    let keys: Vec<&str> = output_keys
+        .iter()
+        .flat_map(|k| k.split([',', ' ']))
+        .filter(|k| !k.is_empty())
+        .collect();
     let loaded = load_and_parse(inv, "list")?;
-    let selected = loaded.select(select)?;
+    let spec = loaded.selection_spec(select)?;
+    let selection = select::selection(&loaded.project, &loaded.graph, &spec)?;
+    inv.output.warnings(&selection.warnings);
     let p = &loaded.project;
-    let mut lines: Vec<(String, String)> = vec![];
-    for id in &selected {
-        let (rt, name, path, fqn, value) = if let Some(n) = p.nodes.get(id) {
-            let mut v = json!({
-                "name": n.name,
-                "resource_type": n.resource_type.as_str(),
-                "package_name": n.package_name,
-                "original_file_path": n.original_file_path,
-                "unique_id": n.unique_id,
-                "alias": n.alias,
-                "config": n.config,
-                "tags": n.tags(),
-                "depends_on": {"nodes": n.depends_on_nodes, "macros": n.depends_on_macros},
-            });
-            if n.resource_type == ResourceType::Test {
-                v["alias"] = Value::from(n.alias.clone());
-            }
-            (
-                n.resource_type,
-                n.name.clone(),
-                n.original_file_path.clone(),
-                n.fqn.join("."),
-                v,
-            )
-        } else if let Some(s) = p.sources.get(id) {
-            let v = json!({
-                "name": s.name, "source_name": s.source_name, "resource_type": "source",
-                "package_name": s.package_name, "original_file_path": s.original_file_path,
-                "unique_id": s.unique_id, "config": s.config, "tags": s.tags,
-            });
-            (
-                ResourceType::Source,
-                format!("{}.{}", s.source_name, s.name),
-                s.original_file_path.clone(),
-                format!("source:{}", s.fqn.join(".")),
-                v,
-            )
-        } else if let Some(e) = p.exposures.get(id) {
-            let v = json!({
-                "name": e.name, "resource_type": "exposure", "package_name": e.package_name,
-                "original_file_path": e.original_file_path, "unique_id": e.unique_id,
-                "tags": e.tags, "depends_on": {"nodes": e.depends_on_nodes},
-            });
-            (
-                ResourceType::Exposure,
-                e.name.clone(),
-                e.original_file_path.clone(),
-                format!("exposure:{}", e.fqn.join(".")),
-                v,
-            )
-        } else {
+    let mut lines = vec![];
+    for id in &selection.ids {
+        let Some(item) = Item::find(p, id) else {
             continue;
         };
-        if (!include.is_empty() && !include.contains(&rt)) || exclude.contains(&rt) {
+        let rt = item.resource_type();
+        if !include.contains(&rt) || exclude.contains(&rt) {
             continue;
         }
-        let line = match output {
-            LsOutput::Name => name,
-            LsOutput::Path => path,
-            LsOutput::Selector => fqn,
+        lines.push(match output {
+            LsOutput::Name => item.search_name(),
+            LsOutput::Path => item.original_file_path().to_string(),
+            LsOutput::Selector => item.selector(),
             LsOutput::Json => {
-                let v = if output_keys.is_empty() {
-                    value
+                let wanted: &[&str] = if keys.is_empty() {
+                    &DEFAULT_KEYS
                 } else {
-                    let keys: Vec<&str> = output_keys.iter().flat_map(|k| k.split(',')).collect();
-                    let m: Map<String, Value> = value
-                        .as_object()
-                        .map(|o| {
-                            o.iter()
-                                .filter(|(k, _)| keys.contains(&k.as_str()))
-                                .map(|(k, v)| (k.clone(), v.clone()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    Value::Object(m)
+                    &keys
                 };
-                v.to_string()
+                let dict: Map<String, Value> = item
+                    .to_dict()
+                    .into_iter()
+                    .filter(|(k, _)| wanted.contains(&k.as_str()))
+                    .collect();
+                python_json(&Value::Object(dict))
             }
-        };
-        lines.push((id.clone(), line));
+        });
     }
-    lines.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-    for (_, l) in &lines {
-        inv.output.data(l);
+    if lines.is_empty() {
+        inv.output
+            .warnings(&[Diagnostic::warning("selection", "No nodes selected!")]);
+    }
+    for line in &lines {
+        inv.output.data(line);
     }
     Ok(Outcome::Success)
+}
+
+/// One listed resource.
+enum Item<'a> {
+    Node(&'a Node),
+    Source(&'a SourceNode),
+    Exposure(&'a ExposureNode),
+}
+
+impl<'a> Item<'a> {
+    fn find(p: &'a Project, id: &str) -> Option<Item<'a>> {
+        if let Some(n) = p.nodes.get(id) {
+            return Some(Item::Node(n));
+        }
+        if let Some(s) = p.sources.get(id) {
+            return Some(Item::Source(s));
+        }
+        p.exposures.get(id).map(Item::Exposure)
+    }
+
+    fn resource_type(&self) -> ResourceType {
+        match self {
+            Item::Node(n) => n.resource_type,
+            Item::Source(_) => ResourceType::Source,
+            Item::Exposure(_) => ResourceType::Exposure,
+        }
+    }
+
+    fn original_file_path(&self) -> &str {
+        match self {
+            Item::Node(n) => &n.original_file_path,
+            Item::Source(s) => &s.original_file_path,
+            Item::Exposure(e) => &e.original_file_path,
+        }
+    }
+
+    /// dbt's `search_name`: `source.table` for sources, `name.v2` for versioned models.
+    fn search_name(&self) -> String {
+        match self {
+            Item::Node(n) => match &n.version {
+                Some(v) => format!("{}.v{v}", n.name),
+                None => n.name.clone(),
+            },
+            Item::Source(s) => format!("{}.{}", s.source_name, s.name),
+            Item::Exposure(e) => e.name.clone(),
+        }
+    }
+
+    /// What to pass to `--select` to get this node back.
+    fn selector(&self) -> String {
+        match self {
+            Item::Node(n) => n.fqn.join("."),
+            Item::Source(s) => format!("source:{}.{}.{}", s.package_name, s.source_name, s.name),
+            Item::Exposure(e) => format!("exposure:{}.{}", e.package_name, e.name),
+        }
+    }
+
+    /// The resource as dbt's `to_dict()` gives it, keys in dbt's field order.
+    fn to_dict(&self) -> Map<String, Value> {
+        let v = match self {
+            Item::Node(n) => node_dict(n),
+            Item::Source(s) => source_dict(s),
+            Item::Exposure(e) => exposure_dict(e),
+        };
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+}
+
+fn columns_dict(columns: &IndexMap<String, ColumnInfo>) -> Value {
+    let m: Map<String, Value> = columns
+        .iter()
+        .map(|(k, c)| {
+            (
+                k.clone(),
+                json!({
+                    "name": c.name,
+                    "description": c.description,
+                    "meta": c.meta,
+                    "data_type": c.data_type,
+                    "constraints": c.constraints,
+                    "quote": c.quote,
+                    "tags": c.tags,
+                    "granularity": c.granularity,
+                }),
+            )
+        })
+        .collect();
+    Value::Object(m)
+}
+
+fn node_dict(n: &Node) -> Value {
+    let is_model = n.resource_type == ResourceType::Model;
+    let depends_on = if n.resource_type == ResourceType::Seed {
+        json!({"macros": n.depends_on_macros})
+    } else {
+        json!({"macros": n.depends_on_macros, "nodes": n.depends_on_nodes})
+    };
+    let contract = n.config.get("contract").cloned().unwrap_or(Value::Null);
+    let mut v = json!({
+        "database": n.database,
+        "schema": n.schema,
+        "name": n.name,
+        "resource_type": n.resource_type.as_str(),
+        "package_name": n.package_name,
+        "path": n.path,
+        "original_file_path": n.original_file_path,
+        "unique_id": n.unique_id,
+        "fqn": n.fqn,
+        "alias": n.alias,
+        "checksum": {
+            "name": if n.checksum.is_empty() { "none" } else { "sha256" },
+            "checksum": n.checksum,
+        },
+        "config": n.config,
+        "tags": n.tags(),
+        "description": n.description,
+        "columns": columns_dict(&n.columns),
+        "meta": n.meta(),
+        "group": n.config.get("group"),
+        "docs": n.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
+        "patch_path": n.patch_path,
+        "build_path": null,
+        "unrendered_config": n.unrendered_config,
+        "relation_name": n.relation_name,
+        "raw_code": n.raw_code,
+        "language": "sql",
+        "refs": n.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": r.version})).collect::<Vec<_>>(),
+        "sources": n.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
+        "metrics": [],
+        "depends_on": depends_on,
+        "compiled_path": null,
+        "contract": {
+            "enforced": contract.get("enforced").and_then(Value::as_bool).unwrap_or(false),
+            "alias_types": contract.get("alias_types").and_then(Value::as_bool).unwrap_or(true),
+            "checksum": null,
+        },
+    });
+    if let (Some(obj), true) = (v.as_object_mut(), is_model) {
+        obj.insert(
+            "access".into(),
+            n.config
+                .get("access")
+                .cloned()
+                .unwrap_or(Value::from("protected")),
+        );
+        obj.insert("constraints".into(), Value::from(n.constraints.clone()));
+        obj.insert("version".into(), json!(n.version));
+        obj.insert("latest_version".into(), json!(n.latest_version));
+    }
+    if let (Some(obj), Some(t)) = (v.as_object_mut(), &n.test) {
+        obj.insert("column_name".into(), json!(t.column_name));
+        obj.insert("file_key_name".into(), json!(t.file_key_name));
+        obj.insert("attached_node".into(), json!(t.attached_node));
+        obj.insert(
+            "test_metadata".into(),
+            json!({"name": t.name, "kwargs": t.kwargs, "namespace": t.namespace}),
+        );
+    }
+    v
+}
+
+fn source_dict(s: &SourceNode) -> Value {
+    json!({
+        "database": s.database,
+        "schema": s.schema,
+        "name": s.name,
+        "resource_type": "source",
+        "package_name": s.package_name,
+        "path": s.path,
+        "original_file_path": s.original_file_path,
+        "unique_id": s.unique_id,
+        "fqn": s.fqn,
+        "source_name": s.source_name,
+        "source_description": s.source_description,
+        "loader": s.loader,
+        "identifier": s.identifier,
+        "quoting": s.quoting,
+        "loaded_at_field": s.loaded_at_field,
+        "loaded_at_query": s.loaded_at_query,
+        "freshness": s.freshness,
+        "external": s.external,
+        "description": s.description,
+        "columns": columns_dict(&s.columns),
+        "meta": s.meta,
+        "source_meta": s.source_meta,
+        "tags": s.tags,
+        "config": s.config,
+        "patch_path": null,
+        "unrendered_config": {},
+        "relation_name": s.relation_name,
+    })
+}
+
+fn exposure_dict(e: &ExposureNode) -> Value {
+    json!({
+        "name": e.name,
+        "resource_type": "exposure",
+        "package_name": e.package_name,
+        "path": e.path,
+        "original_file_path": e.original_file_path,
+        "unique_id": e.unique_id,
+        "fqn": e.fqn,
+        "type": e.kind,
+        "owner": e.owner,
+        "description": e.description,
+        "label": e.label,
+        "maturity": e.maturity,
+        "meta": e.meta,
+        "tags": e.tags,
+        "config": e.config,
+        "unrendered_config": {},
+        "url": e.url,
+        "depends_on": {"macros": [], "nodes": e.depends_on_nodes},
+        "refs": e.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": r.version})).collect::<Vec<_>>(),
+        "sources": e.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
+        "metrics": [],
+    })
+}
+
+/// JSON as Python's `json.dumps` writes it by default, which is what `dbt ls` prints.
+fn python_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_python_json(&mut out, v);
+    out
+}
+
+fn write_python_json(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_python_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_json(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_str(out, k);
+                out.push_str(": ");
+                write_python_json(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A string with Python's `ensure_ascii` escaping.
+fn write_python_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_like_python() {
+        let v = json!({"a": [1, true, null], "b": {"c": "é\"\n"}, "d": "😀"});
+        assert_eq!(
+            python_json(&v),
+            r#"{"a": [1, true, null], "b": {"c": "\u00e9\"\n"}, "d": "\ud83d\ude00"}"#
+        );
+    }
 }

@@ -9,7 +9,7 @@ mod ls;
 use crate::adapter::{self, Adapter};
 use crate::artifacts::{self, ManifestMeta};
 use crate::cli::{Cli, Command, SelectArgs};
-use crate::error::{Diagnostic, Error, Outcome};
+use crate::error::{Diagnostic, Diagnostics, Error, Outcome};
 use crate::graph::{self, Graph, select};
 use crate::invocation::Invocation;
 use crate::jinja::JinjaEnv;
@@ -63,13 +63,19 @@ pub struct StageTimer {
 
 impl StageTimer {
     pub fn new() -> Self {
-        StageTimer { on: std::env::var_os("KILN_TIMINGS").is_some(), last: std::cell::Cell::new(std::time::Instant::now()) }
+        StageTimer {
+            on: std::env::var_os("KILN_TIMINGS").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
     }
 
     pub fn mark(&self, stage: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("timing: {stage:<20} {:>8.1} ms", (now - self.last.get()).as_secs_f64() * 1000.0);
+            eprintln!(
+                "timing: {stage:<20} {:>8.1} ms",
+                (now - self.last.get()).as_secs_f64() * 1000.0
+            );
             self.last.set(now);
         }
     }
@@ -88,14 +94,55 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     let mut project = project::load(&opts)?;
     timer.mark("load files");
     inv.output.warnings(&project.warnings);
+    // Every stage runs even when an earlier one found errors in some files, so that one run
+    // reports every problem of the project; the command fails at the end with all of them.
+    let mut problems = Diagnostics::default();
+    let load_errors = std::mem::take(&mut project.errors);
+    let broken_yaml: Vec<String> = load_errors
+        .iter()
+        .filter(|d| d.code == "yaml")
+        .filter_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
+        .collect();
+    problems.extend(load_errors);
     let adapter = adapter::for_target(&project.target);
-    let jenv = JinjaEnv::build(&project).map_err(Error::Diagnostics)?;
+    let jenv = match JinjaEnv::build(&project) {
+        Ok(jenv) => jenv,
+        Err(ds) => {
+            problems.extend(ds);
+            return Err(problems.into_error());
+        }
+    };
     timer.mark("jinja environment");
     let info = InvocationInfo::new(command);
-    parse_project(&mut project, &jenv, adapter.clone(), &info)?;
+    if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
+        problems.extend(e.diagnostics());
+    }
     timer.mark("parse render");
-    let graph = graph::build(&mut project)?;
+    let graph = match graph::build(&mut project) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            problems.extend(e.diagnostics().into_iter().map(|mut d| {
+                // A source may be declared in a properties file that did not parse.
+                if d.code == "unknown-source" && !broken_yaml.is_empty() {
+                    let note = format!(
+                        "{} could not be read (see its error), and may declare it",
+                        broken_yaml.join(", ")
+                    );
+                    d.help = Some(match d.help.take() {
+                        Some(h) => format!("{h}; note: {note}"),
+                        None => note,
+                    });
+                }
+                d
+            }));
+            None
+        }
+    };
     timer.mark("graph");
+    problems.checkpoint()?;
+    let Some(graph) = graph else {
+        return Err(problems.into_error());
+    };
     Ok(Loaded {
         project,
         jenv,
@@ -135,6 +182,11 @@ impl Loaded {
 
     /// The nodes a command works on.
     pub fn select(&self, args: &SelectArgs) -> Result<BTreeSet<String>, Error> {
+        select::select(&self.project, &self.graph, &self.selection_spec(args)?)
+    }
+
+    /// The selection flags resolved: `--state`'s manifest read and parsed.
+    pub fn selection_spec(&self, args: &SelectArgs) -> Result<select::SelectionSpec, Error> {
         let state_manifest = match &args.state {
             Some(dir) => {
                 let path = dir.join("manifest.json");
@@ -156,14 +208,13 @@ impl Loaded {
             }
             None => None,
         };
-        let spec = select::SelectionSpec {
+        Ok(select::SelectionSpec {
             select: args.select.clone(),
             exclude: args.exclude.clone(),
             selector: args.selector.clone(),
             indirect: args.indirect_selection,
             state_manifest,
-        };
-        select::select(&self.project, &self.graph, &spec)
+        })
     }
 
     /// "Found 12 models, 3 seeds, ..." as dbt says it.
@@ -231,6 +282,8 @@ fn clean(inv: &Invocation) -> Result<Outcome, Error> {
         project::yaml::from_str(std::path::Path::new("dbt_project.yml"), &text)?;
     let root =
         std::fs::canonicalize(&opts.project_dir).map_err(|e| Error::io(&opts.project_dir, e))?;
+    // Check every target before deleting any, so a bad entry deletes nothing.
+    let mut doomed = vec![];
     for t in cfg.clean_targets() {
         let p = opts.project_dir.join(&t);
         if !p.exists() {
@@ -238,16 +291,30 @@ fn clean(inv: &Invocation) -> Result<Outcome, Error> {
         }
         let abs = std::fs::canonicalize(&p).map_err(|e| Error::io(&p, e))?;
         if !abs.starts_with(&root) || abs == root {
-            return Err(Diagnostic::error(
+            let quoted = [format!("\"{t}\""), format!("'{t}'"), format!("- {t}")];
+            let offset = quoted
+                .iter()
+                .filter_map(|q| Some(text.find(q.as_str())? + q.find(t.as_str())?))
+                .min();
+            let d = Diagnostic::error(
                 "clean",
-                format!("clean-target '{t}' is outside the project directory; not deleting it"),
+                format!(
+                    "clean-target '{t}' is outside the project directory; not deleting anything"
+                ),
             )
-            .in_file("dbt_project.yml")
             .with_help(
                 "clean-targets must be folders inside the project, such as target and dbt_packages",
-            )
+            );
+            let shown = std::path::Path::new("dbt_project.yml");
+            return Err(match offset {
+                Some(o) => d.at(crate::error::Location::from_offset(shown, &text, o)),
+                None => d.in_file(shown),
+            }
             .into());
         }
+        doomed.push((t, abs));
+    }
+    for (t, abs) in doomed {
         std::fs::remove_dir_all(&abs).map_err(|e| Error::io(&abs, e))?;
         inv.output.info(&format!("Cleaned {t}/"));
     }

@@ -56,10 +56,21 @@ impl Location {
         }
     }
 
-    fn from_line_col_fast(path: impl Into<PathBuf>, text: &str, line_start: usize, line: usize, column: usize) -> Self {
+    fn from_line_col_fast(
+        path: impl Into<PathBuf>,
+        text: &str,
+        line_start: usize,
+        line: usize,
+        column: usize,
+    ) -> Self {
         let rest = &text[line_start..];
         let line_text = rest.split('\n').next().map(|l| l.trim_end().to_string());
-        Location { path: path.into(), line, column, line_text }
+        Location {
+            path: path.into(),
+            line,
+            column,
+            line_text,
+        }
     }
 
     /// The first place `needle` occurs in `text`, or line 1 when it does not.
@@ -215,6 +226,14 @@ impl Diagnostics {
 
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.items
+    }
+
+    /// Everything gathered, as the error a stage fails with (sorted as `checkpoint` sorts).
+    pub fn into_error(mut self) -> Error {
+        match self.checkpoint() {
+            Err(e) => e,
+            Ok(items) => Error::Diagnostics(items),
+        }
     }
 }
 

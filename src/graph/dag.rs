@@ -175,8 +175,13 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             );
         }
     }
-    let disabled_names: BTreeSet<String> =
-        project.disabled.values().map(|n| n.name.clone()).collect();
+    // Disabled nodes by name → the file that defines them.
+    let disabled_names: BTreeMap<String, String> = project
+        .disabled
+        .values()
+        .map(|n| (n.name.clone(), n.original_file_path.clone()))
+        .collect();
+    // Err holds the file of the disabled node of that name, or is empty when there is none.
     let resolve_ref = |r: &RefCall| -> Result<String, String> {
         let list = by_name.get(&r.name);
         let found = list.and_then(|l| {
@@ -189,8 +194,10 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         });
         match found {
             Some((uid, ..)) => Ok(uid.clone()),
-            None if disabled_names.contains(&r.name) => Err(format!("'{}' is disabled", r.name)),
-            None => Err(String::new()),
+            None => match disabled_names.get(&r.name) {
+                Some(file) => Err(file.clone()),
+                None => Err(String::new()),
+            },
         }
     };
     let node_names: Vec<String> = by_name.keys().cloned().collect();
@@ -211,19 +218,28 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
                         out.push(uid);
                     }
                 }
-                Err(why) => {
+                Err(disabled_in) if !disabled_in.is_empty() => {
+                    diags.push(
+                        Diagnostic::error(
+                            "disabled-ref",
+                            format!(
+                                "{} '{}' refers to '{}', which is disabled",
+                                n.resource_type, n.name, r.name
+                            ),
+                        )
+                        .at(locate_in_node(project, n, &r.name))
+                        .with_help(format!(
+                            "'{}' has enabled: false (set in {disabled_in} or its configs): enable it, or disable '{}' too, or remove this ref",
+                            r.name, n.name
+                        )),
+                    );
+                }
+                Err(_) => {
                     let mut d = Diagnostic::error(
                         "unknown-ref",
                         format!(
-                            "{} '{}' refers to '{}', which {}",
-                            n.resource_type,
-                            n.name,
-                            r.name,
-                            if why.is_empty() {
-                                "does not exist".to_string()
-                            } else {
-                                format!("is disabled ({why})")
-                            }
+                            "{} '{}' refers to '{}', which does not exist",
+                            n.resource_type, n.name, r.name
                         ),
                     )
                     .at(locate_in_node(project, n, &r.name));
@@ -258,7 +274,24 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
                     Some(m) => d.with_help(format!(
                         "did you mean '{m}'? (sources are declared under `sources:` in a .yml file)"
                     )),
-                    None => d.with_help("declare it under `sources:` in a properties .yml file"),
+                    None => {
+                        let tables: Vec<&str> = project
+                            .sources
+                            .values()
+                            .filter(|src| &src.source_name == s)
+                            .map(|src| src.name.as_str())
+                            .collect();
+                        if tables.is_empty() {
+                            d.with_help(format!(
+                                "declare source '{s}' with table '{t}' under `sources:` in a properties .yml file"
+                            ))
+                        } else {
+                            d.with_help(format!(
+                                "source '{s}' declares {}; add '{t}' to its `tables:`",
+                                tables.join(", ")
+                            ))
+                        }
+                    }
                 };
                 diags.push(d);
             }
@@ -332,27 +365,33 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
     if let Some(cycle) = find_cycle(&g) {
         let names: Vec<String> = cycle
             .iter()
-            .map(|id| id.rsplit('.').next().unwrap_or(id).to_string())
+            .map(|id| match project.nodes.get(id) {
+                Some(n) => n.name.clone(),
+                None => id.rsplit('.').next().unwrap_or(id).to_string(),
+            })
             .collect();
-        let first = project
-            .nodes
-            .get(&cycle[0])
-            .map(|n| n.original_file_path.clone())
-            .unwrap_or_default();
-        return Err(Diagnostic::error(
+        let d = Diagnostic::error(
             "cycle",
-            format!("the graph has a cycle: {}", names.join(" → ")),
+            format!(
+                "the graph has a cycle: {} (each refers to the next)",
+                names.join(" → ")
+            ),
         )
-        .in_file(first)
         .with_help(
             "a model cannot depend on itself, directly or through others: remove one of these refs",
-        )
-        .into());
+        );
+        // Point at the first ref of the cycle, in the first node's file.
+        let d = match project.nodes.get(&cycle[0]) {
+            Some(n) => d.at(locate_in_node(project, n, &names[1])),
+            None => d,
+        };
+        return Err(d.into());
     }
     Ok(g)
 }
 
-/// A cycle as its path, first node repeated at the end, if there is one.
+/// A cycle as its path along dependencies (each node depends on the next: `a → b` when a refs
+/// b), first node repeated at the end, if there is one.
 fn find_cycle(g: &Graph) -> Option<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -366,10 +405,10 @@ fn find_cycle(g: &Graph) -> Option<Vec<String>> {
         if mark.get(start.as_str()) != Some(&Mark::New) {
             continue;
         }
-        // Iterative DFS along child edges, keeping the active path.
+        // Iterative DFS along parent edges, keeping the active path.
         let mut path: Vec<&str> = vec![start.as_str()];
         let mut iters: Vec<std::collections::btree_set::Iter<'_, String>> =
-            vec![g.children[start].iter()];
+            vec![g.parents[start].iter()];
         mark.insert(start.as_str(), Mark::Active);
         while let Some(it) = iters.last_mut() {
             match it.next() {
@@ -384,7 +423,7 @@ fn find_cycle(g: &Graph) -> Option<Vec<String>> {
                     Mark::New => {
                         mark.insert(c.as_str(), Mark::Active);
                         path.push(c.as_str());
-                        iters.push(g.children[c].iter());
+                        iters.push(g.parents[c].iter());
                     }
                     Mark::Done => {}
                 },
@@ -411,8 +450,9 @@ mod tests {
         g.add_edge("b", "c");
         g.add_edge("c", "a");
         g.add_edge("c", "d");
+        // b depends on a, c on b, a on c: from a, the dependencies lead a → c → b → a.
         let c = find_cycle(&g).unwrap_or_default();
-        assert_eq!(c, vec!["a", "b", "c", "a"]);
+        assert_eq!(c, vec!["a", "c", "b", "a"]);
         assert_eq!(levenshtein("custmers", "customers"), 1);
     }
 

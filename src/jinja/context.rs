@@ -248,8 +248,8 @@ impl Object for RenderCtx {
                     _ => crate::jinja::to_value(serde_json::json!({"nodes": {}, "sources": {}, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}})),
                 })
                 .clone(),
-            "api" => Value::from_iter([("Relation", Value::from_object(RelationFactory(self.clone())))]),
-            "builtins" => Value::from_iter([
+            "api" => Value::from_pairs([("Relation", Value::from_object(RelationFactory(self.clone())))]),
+            "builtins" => Value::from_pairs([
                 ("ref", f(CtxFn::Ref)),
                 ("source", f(CtxFn::Source)),
                 ("config", Value::from_object(ConfigObj(self.clone()))),
@@ -323,9 +323,18 @@ impl Object for MacroCaller {
             r.depth = r.depth.saturating_sub(1);
             r.return_stack.pop().flatten()
         })?;
-        match returned {
-            Some(v) => Ok(v),
-            None => result,
+        match (returned, result) {
+            (Some(v), _) => Ok(v),
+            (None, Ok(v)) => Ok(v),
+            // Wrapped, so that the template calling this macro adds its own line: the
+            // diagnostic then shows both where the error arose and where the macro was called.
+            (None, Err(e)) => {
+                let outer = match e.detail() {
+                    Some(d) => Error::new(e.kind(), d.to_string()),
+                    None => Error::from(e.kind()),
+                };
+                Err(outer.with_source(e))
+            }
         }
     }
 
@@ -369,8 +378,11 @@ impl Object for CtxCall {
                 match ctx.shared.vars.get(&name) {
                     Some(v) => Ok(crate::jinja::to_value(v)),
                     None => default.ok_or_else(|| {
-                        let node = ctx.node.as_ref().map_or(String::new(), |n| format!(" (in {})", n.original_file_path));
-                        Error::new(ErrorKind::UndefinedError, format!("required var '{name}' was not found{node}; set it under `vars:` in dbt_project.yml, pass --vars, or give var() a default"))
+                        super::hinted_error(
+                            ErrorKind::UndefinedError,
+                            format!("required var '{name}' is not set"),
+                            format!("set it under `vars:` in dbt_project.yml, pass --vars '{{{name}: ...}}', or give a default: var('{name}', ...)"),
+                        )
                     }),
                 }
             }

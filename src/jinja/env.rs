@@ -58,6 +58,8 @@ impl JinjaEnv {
                         description: String::new(),
                         meta: Default::default(),
                         arguments: vec![],
+                        patch_path: None,
+                        docs: None,
                         template: f.template.clone(),
                     });
                 }
@@ -92,8 +94,31 @@ impl JinjaEnv {
     }
 }
 
+/// Advice for the analyst, attached by kiln's own context functions to the errors they raise
+/// (`env_var`, `var`, ...) and shown as the diagnostic's help instead of a generic hint.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// A Jinja error with a message and the advice to show with it.
+pub fn hinted_error(
+    kind: ErrorKind,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> JError {
+    JError::new(kind, message.into()).with_source(Hint(hint.into()))
+}
+
 /// Turns a minijinja error into a diagnostic pointing at the line the analyst wrote: in the
-/// node's own file, or in the macro file where the error arose.
+/// node's own file, or in the macro file where the error arose (then naming the line of the
+/// node that called the macro).
 pub fn jinja_error(
     e: &JError,
     file: &std::path::Path,
@@ -102,17 +127,157 @@ pub fn jinja_error(
     what: &str,
     macro_sources: &BTreeMap<String, (PathBuf, String)>,
 ) -> Diagnostic {
-    // The innermost error carries the most precise location.
-    let mut inner: &JError = e;
-    while let Some(src) = std::error::Error::source(inner).and_then(|s| s.downcast_ref::<JError>())
+    // The innermost error carries the most precise location; macro calls wrap the error of the
+    // macro (see `MacroCaller`), so the outer ones say where each macro was called.
+    let mut chain: Vec<&JError> = vec![e];
+    while let Some(src) = chain
+        .last()
+        .and_then(|last| std::error::Error::source(*last))
+        .and_then(|s| s.downcast_ref::<JError>())
     {
-        inner = src;
+        chain.push(src);
     }
+    let inner: &JError = chain.last().copied().unwrap_or(e);
     let detail = inner
         .detail()
         .map(ToString::to_string)
         .unwrap_or_else(|| inner.kind().to_string());
-    let help = match inner.kind() {
+    // minijinja says "x is unknown"; say what x is not.
+    let detail = match detail.strip_suffix(" is unknown") {
+        Some(name) if inner.kind() == ErrorKind::UnknownFunction => {
+            format!("there is no macro or function named '{name}'")
+        }
+        _ => detail,
+    };
+    let hint = std::error::Error::source(inner)
+        .and_then(|s| s.downcast_ref::<Hint>())
+        .map(|h| h.0.clone());
+    let help = hint
+        .or_else(|| macro_suggestion(inner.kind(), &detail, macro_sources))
+        .unwrap_or_else(|| generic_help(inner.kind()).to_string());
+    let located = inner
+        .name()
+        .and_then(|n| macro_sources.get(n))
+        .zip(inner.line());
+    // Where the node itself called into the macro that failed.
+    let call_site = chain
+        .iter()
+        .find(|c| {
+            c.name()
+                .is_some_and(|n| !macro_sources.contains_key(n) && !n.starts_with('<'))
+        })
+        .and_then(|c| c.line());
+    let mut d = Diagnostic::error("jinja", format!("{what}: {detail}")).with_help(help);
+    let mut column = None;
+    if inner.kind() == ErrorKind::SyntaxError && detail.contains("unexpected end of input") {
+        // minijinja points at the block that is still open when the file ends: name it.
+        let (src, line) = match located {
+            Some(((_, mtext), line)) => (mtext.as_str(), line),
+            None => (text, inner.line().unwrap_or(0)),
+        };
+        if let Some((tag, at)) = open_block_tag(src, line) {
+            d.message = format!("{what}: the {{% {tag} %}} block is never closed");
+            d.help = Some(format!(
+                "add {{% end{tag} %}} where the {tag} block should end"
+            ));
+            column = Some(at);
+        }
+    }
+    let mut d = locate(d, located, inner, file, text, line_offset, call_site);
+    if let (Some(c), Some(loc)) = (column, d.location.as_mut()) {
+        loc.column = c;
+    }
+    d
+}
+
+/// Places the diagnostic in the macro file or the node's file.
+fn locate(
+    d: Diagnostic,
+    located: Option<(&(PathBuf, String), usize)>,
+    inner: &JError,
+    file: &std::path::Path,
+    text: &str,
+    line_offset: usize,
+    call_site: Option<usize>,
+) -> Diagnostic {
+    match (located, inner.line()) {
+        (Some(((mfile, mtext), line)), _) => {
+            let col = column_of(inner, mtext, line);
+            let mut d = d.at(Location::from_line_col(mfile, mtext, line, col));
+            if mfile != file {
+                let at = call_site.map_or(String::new(), |l| format!(":{}", l + line_offset));
+                d.message = format!("{} (called from {}{at})", d.message, file.display());
+            }
+            d
+        }
+        (None, Some(line)) => {
+            let col = column_of(inner, text, line);
+            let mut loc = Location::from_line_col(file, text, line, col);
+            loc.line += line_offset;
+            d.at(loc)
+        }
+        _ => d.in_file(file),
+    }
+}
+
+/// For a call of an unknown function, the closest macro name of the project or the built-ins.
+fn macro_suggestion(
+    kind: ErrorKind,
+    detail: &str,
+    macro_sources: &BTreeMap<String, (PathBuf, String)>,
+) -> Option<String> {
+    if kind != ErrorKind::UnknownFunction {
+        return None;
+    }
+    let wanted = detail.split('\'').nth(1)?;
+    let best = macro_sources
+        .values()
+        .flat_map(|(_, text)| crate::project::scan_macros(text))
+        .map(|(_, name, _, _)| name)
+        .filter(|name| !name.contains("__"))
+        .map(|name| (crate::graph::levenshtein(wanted, &name), name))
+        .filter(|(d, _)| *d <= 2.max(wanted.len() / 4))
+        .min()?;
+    Some(format!(
+        "did you mean '{}'? (otherwise define '{wanted}' in a file under macro-paths)",
+        best.1
+    ))
+}
+
+/// The last block tag opened on `line` (1-based) of `text` (`if`, `for`, `macro`...) and its
+/// 1-based column.
+fn open_block_tag(text: &str, line: usize) -> Option<(String, usize)> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    const BLOCKS: &[&str] = &[
+        "if",
+        "for",
+        "macro",
+        "call",
+        "filter",
+        "set",
+        "raw",
+        "with",
+        "test",
+        "materialization",
+        "snapshot",
+        "docs",
+    ];
+    l.match_indices("{%")
+        .filter_map(|(i, _)| {
+            let word = l[i + 2..]
+                .trim_start_matches('-')
+                .trim_start()
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .next()?;
+            BLOCKS
+                .contains(&word)
+                .then(|| (word.to_string(), l[..i].chars().count() + 1))
+        })
+        .last()
+}
+
+fn generic_help(kind: ErrorKind) -> &'static str {
+    match kind {
         ErrorKind::SyntaxError => {
             "check the Jinja tags: every {% if %}, {% for %}, {% macro %} needs its {% end... %}, and {{ }} must be balanced"
         }
@@ -127,28 +292,6 @@ pub fn jinja_error(
             "check the arguments of the call"
         }
         _ => "fix the Jinja at this line",
-    };
-    let located = inner
-        .name()
-        .and_then(|n| macro_sources.get(n))
-        .zip(inner.line());
-    let d = Diagnostic::error("jinja", format!("{what}: {detail}")).with_help(help);
-    match (located, inner.line()) {
-        (Some(((mfile, mtext), line)), _) => {
-            let col = column_of(inner, mtext, line);
-            let mut d = d.at(Location::from_line_col(mfile, mtext, line, col));
-            if mfile != file {
-                d.message = format!("{} (called from {})", d.message, file.display());
-            }
-            d
-        }
-        (None, Some(line)) => {
-            let col = column_of(inner, text, line);
-            let mut loc = Location::from_line_col(file, text, line, col);
-            loc.line += line_offset;
-            d.at(loc)
-        }
-        _ => d.in_file(file),
     }
 }
 

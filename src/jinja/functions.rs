@@ -26,11 +26,13 @@ pub fn env_var_value(
 ) -> Result<String, Error> {
     let secret = name.starts_with("DBT_ENV_SECRET");
     if secret && !allow_secret {
-        return Err(Error::new(
+        return Err(super::hinted_error(
             ErrorKind::InvalidOperation,
             format!(
                 "secret environment variable '{name}' can only be used in profiles.yml or packages.yml"
             ),
+            "DBT_ENV_SECRET_ variables hold credentials and are never written into SQL or artifacts: \
+             use them in profiles.yml, and read a variable without the DBT_ENV_SECRET_ prefix here",
         ));
     }
     match std::env::var(name) {
@@ -42,10 +44,13 @@ pub fn env_var_value(
         }
         Err(_) => match default {
             Some(d) => Ok(d.to_string()),
-            None => Err(Error::new(
+            None => Err(super::hinted_error(
                 ErrorKind::UndefinedError,
                 format!(
                     "environment variable '{name}' is required but not set, and env_var() was given no default"
+                ),
+                format!(
+                    "set {name} in the environment, or give a default: env_var('{name}', 'value')"
                 ),
             )),
         },
@@ -63,7 +68,54 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<String, Error> {
         j = sort_json(j);
     }
     kwargs.assert_all_used()?;
-    Ok(j.to_string())
+    let mut out = String::new();
+    python_json(&j, &mut out);
+    Ok(out)
+}
+
+/// JSON as Python's `json.dumps` writes it, which is what dbt's `tojson` returns: `", "` and
+/// `": "` separators and non-ASCII characters escaped, so compiled SQL matches dbt's.
+fn python_json(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json_str(k, out);
+                out.push_str(": ");
+                python_json(x, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(x, out);
+            }
+            out.push(']');
+        }
+        serde_json::Value::String(s) => python_json_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn python_json_str(s: &str, out: &mut String) {
+    let quoted = serde_json::Value::from(s).to_string();
+    for c in quoted.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -171,9 +223,10 @@ impl Object for Exceptions {
             | "raise_not_implemented"
             | "raise_database_error"
             | "raise_fail_fast_error"
-            | "raise_contract_error" => Err(Error::new(
+            | "raise_contract_error" => Err(super::hinted_error(
                 ErrorKind::InvalidOperation,
                 format!("compilation error: {msg}"),
+                "this error was raised on purpose by exceptions.raise_compiler_error: its message says what is wrong",
             )),
             "warn" => {
                 eprintln!("warning: {}", scrub(&msg));

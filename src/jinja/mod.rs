@@ -13,7 +13,7 @@ pub mod parse;
 pub mod relation;
 pub mod static_render;
 
-pub use env::{JinjaEnv, jinja_error};
+pub use env::{Hint, JinjaEnv, hinted_error, jinja_error};
 
 /// Any serialisable Rust value as a Jinja value.
 pub fn to_value<T: serde::Serialize>(v: T) -> minijinja::Value {

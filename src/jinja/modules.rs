@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub fn modules() -> Value {
-    Value::from_iter([
+    Value::from_pairs([
         ("datetime", Value::from_object(DatetimeModule)),
         ("re", Value::from_object(ReModule)),
         ("pytz", Value::from_object(PytzModule)),
@@ -47,7 +47,7 @@ impl Object for DatetimeModule {
                 }
                 Ok(Value::from(Timedelta(secs)))
             }),
-            "timezone" => Value::from_iter([("utc", Value::from("UTC"))]),
+            "timezone" => Value::from_pairs([("utc", Value::from("UTC"))]),
             _ => return None,
         })
     }

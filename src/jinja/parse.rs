@@ -255,35 +255,57 @@ impl Shared {
     }
 }
 
-/// Unknown materializations, with the place they were configured.
+/// Unknown materializations, with the place they were configured: one diagnostic per place,
+/// naming every model it affects (a folder config in dbt_project.yml can cover many).
 fn check_materializations(project: &Project, jenv: &JinjaEnv, diags: &mut Diagnostics) {
+    let custom: Vec<String> = jenv
+        .macros
+        .keys()
+        .filter_map(|(_, name)| name.strip_prefix("materialization_"))
+        .filter_map(|rest| rest.rsplit_once('_').map(|(m, _adapter)| m.to_string()))
+        .collect();
+    // (file, line, column, materialization) → (location, model names)
+    let mut by_place: BTreeMap<(PathBuf, usize, usize, String), (Location, Vec<String>)> =
+        BTreeMap::new();
     for n in project.nodes.values() {
         if !matches!(n.resource_type, ResourceType::Model) {
             continue;
         }
         let m = n.materialized();
-        if BUILTIN_MATERIALIZATIONS.contains(&m) {
-            continue;
-        }
-        let custom = jenv
-            .macros
-            .keys()
-            .any(|(_, name)| name.starts_with(&format!("materialization_{m}_")));
-        if custom {
+        if BUILTIN_MATERIALIZATIONS.contains(&m) || custom.iter().any(|c| c == m) {
             continue;
         }
         let loc = locate_config(project, n, "materialized", m);
-        diags.push(
-            Diagnostic::error(
-                "config",
-                format!("model '{}' has unknown materialization '{m}'", n.name),
-            )
-            .at(loc)
-            .with_help(format!(
-                "use one of {}, or define it with {{% materialization {m}, default %}} in macros/",
-                BUILTIN_MATERIALIZATIONS[..5].join(", ")
-            )),
+        by_place
+            .entry((loc.path.clone(), loc.line, loc.column, m.to_string()))
+            .or_insert_with(|| (loc, vec![]))
+            .1
+            .push(format!("'{}'", n.name));
+    }
+    for ((_, _, _, m), (loc, names)) in by_place {
+        let closest = BUILTIN_MATERIALIZATIONS[..5]
+            .iter()
+            .copied()
+            .chain(custom.iter().map(String::as_str))
+            .map(|k| (crate::graph::levenshtein(&m, k), k))
+            .filter(|(d, _)| *d <= 3)
+            .min();
+        let message = match names.as_slice() {
+            [one] => format!("model {one} has unknown materialization '{m}'"),
+            many => format!(
+                "models {} have unknown materialization '{m}'",
+                many.join(", ")
+            ),
+        };
+        let known = format!(
+            "use one of {}, or define it with {{% materialization {m}, default %}} in macros/",
+            BUILTIN_MATERIALIZATIONS[..5].join(", ")
         );
+        let help = match closest {
+            Some((_, k)) => format!("did you mean '{k}'? Otherwise {known}"),
+            None => known,
+        };
+        diags.push(Diagnostic::error("config", message).at(loc).with_help(help));
     }
 }
 
@@ -384,7 +406,7 @@ fn resolve_relations(
                 call("generate_alias_name", cfg_str("alias").as_deref())
             } else {
                 Ok(cfg_str("alias").unwrap_or_else(|| match &n.version {
-                    Some(v) => format!("{}_v{v}", n.name),
+                    Some(v) => format!("{}_v{}", n.name, v.replace('.', "_")),
                     None => n.name.clone(),
                 }))
             };

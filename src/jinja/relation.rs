@@ -134,12 +134,12 @@ impl Object for Relation {
             "is_materialized_view" => {
                 Value::from(self.kind.as_deref() == Some("materialized_view"))
             }
-            "quote_policy" => Value::from_iter([
+            "quote_policy" => Value::from_pairs([
                 ("database", self.quote_policy.database),
                 ("schema", self.quote_policy.schema),
                 ("identifier", self.quote_policy.identifier),
             ]),
-            "path" => Value::from_iter([
+            "path" => Value::from_pairs([
                 ("database", opt(&self.database)),
                 ("schema", opt(&self.schema)),
                 ("identifier", opt(&self.identifier)),

@@ -53,10 +53,47 @@ fn config_env(cli_vars: &Map<String, Value>) -> Environment<'static> {
     env
 }
 
-fn render_value(env: &Environment<'_>, v: &Value, except: &[&str]) -> Result<Value, String> {
+/// A YAML string whose Jinja failed to render: which template, why, and what to do.
+#[derive(Debug, Clone)]
+pub struct RenderFailure {
+    /// The string as written in the YAML file, to find its line.
+    pub template: String,
+    pub message: String,
+    /// Advice from the function that failed (e.g. which variable to set), if it gave any.
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for RenderFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<RenderFailure> for String {
+    fn from(r: RenderFailure) -> String {
+        r.message
+    }
+}
+
+fn failure(e: &Error, source: &str) -> RenderFailure {
+    let mut inner: &Error = e;
+    while let Some(src) = std::error::Error::source(inner).and_then(|s| s.downcast_ref::<Error>()) {
+        inner = src;
+    }
+    let hint = std::error::Error::source(inner)
+        .and_then(|s| s.downcast_ref::<super::Hint>())
+        .map(|h| h.0.clone());
+    RenderFailure {
+        template: source.to_string(),
+        message: describe(inner, source),
+        hint,
+    }
+}
+
+fn render_value(env: &Environment<'_>, v: &Value, except: &[&str]) -> Result<Value, RenderFailure> {
     Ok(match v {
         Value::String(s) if s.contains("{{") || s.contains("{%") => {
-            let out = env.render_str(s, ()).map_err(|e| describe(&e, s))?;
+            let out = env.render_str(s, ()).map_err(|e| failure(&e, s))?;
             // `as_number` / `as_bool` results come back as text: keep numbers and booleans typed.
             if s.contains("as_number") || s.contains("as_bool") || s.contains("as_native") {
                 serde_json::from_str(&out).unwrap_or(Value::String(out))
@@ -96,7 +133,10 @@ fn describe(e: &Error, source: &str) -> String {
 }
 
 /// Renders every Jinja string in a YAML value.
-pub fn render_yaml_strings(v: &Value, cli_vars: &Map<String, Value>) -> Result<Value, String> {
+pub fn render_yaml_strings(
+    v: &Value,
+    cli_vars: &Map<String, Value>,
+) -> Result<Value, RenderFailure> {
     render_value(&config_env(cli_vars), v, &[])
 }
 
@@ -105,22 +145,62 @@ pub fn render_yaml_strings_except(
     v: &Value,
     cli_vars: &Map<String, Value>,
     except: &[&str],
-) -> Result<Value, String> {
+) -> Result<Value, RenderFailure> {
     render_value(&config_env(cli_vars), v, except)
 }
 
-/// Renders `{{ doc('name') }}` in a description.
-pub fn render_descriptions(text: &str, docs: &BTreeMap<String, String>) -> Result<String, String> {
+/// Renders Jinja strings with `var()` over `vars` and, when given, `target`; values under the
+/// `except` keys are left as written.
+pub fn render_yaml_strings_with(
+    v: &Value,
+    vars: &Map<String, Value>,
+    target: Option<&Value>,
+    except: &[&str],
+) -> Result<Value, RenderFailure> {
+    let mut env = config_env(vars);
+    if let Some(t) = target {
+        env.add_global("target", crate::jinja::to_value(t));
+    }
+    render_value(&env, v, except)
+}
+
+/// Renders `{{ doc('name') }}` in a description. An unknown name fails with the message
+/// "docs block 'x' is not defined" and, as hint, the closest defined name.
+pub fn render_descriptions(
+    text: &str,
+    docs: &BTreeMap<String, String>,
+) -> Result<String, RenderFailure> {
     let mut env = Environment::new();
     let docs = docs.clone();
     env.add_function("doc", move |args: Rest<String>| -> Result<String, Error> {
         let name = args.last().cloned().unwrap_or_default();
         docs.get(&name).cloned().ok_or_else(|| {
-            Error::new(
+            let closest = docs
+                .keys()
+                .map(|k| (crate::graph::levenshtein(&name, k), k))
+                .filter(|(d, _)| *d <= 2.max(name.len() / 3))
+                .min();
+            let hint = match closest {
+                Some((_, k)) => format!(
+                    "did you mean '{k}'? Otherwise define it with {{% docs {name} %}}...{{% enddocs %}} in a .md file"
+                ),
+                None => format!(
+                    "define it with {{% docs {name} %}}...{{% enddocs %}} in a .md file under the docs paths"
+                ),
+            };
+            super::hinted_error(
                 ErrorKind::UndefinedError,
                 format!("docs block '{name}' is not defined"),
+                hint,
             )
         })
     });
-    env.render_str(text, ()).map_err(|e| describe(&e, text))
+    env.render_str(text, ()).map_err(|e| {
+        let mut f = failure(&e, text);
+        if f.hint.is_some() {
+            // doc() failed: its own message says it all, without the template around it.
+            f.message = e.detail().unwrap_or_default().to_string();
+        }
+        f
+    })
 }

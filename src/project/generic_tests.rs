@@ -105,6 +105,7 @@ impl PendingTest {
         Self::new(def, column, target, key_name, folders, f, text, lines)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new(
         def: &Value,
         column: Option<&ColumnProps>,
@@ -118,6 +119,7 @@ impl PendingTest {
         let needle = match def {
             Value::String(s) => s.clone(),
             Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+            Value::Number(_) | Value::Bool(_) => format!("- {def}"),
             _ => String::new(),
         };
         let anchor = column
@@ -176,12 +178,35 @@ pub fn build(
                 other => {
                     return Err(bad(format!(
                         "the arguments of test '{k}' must be a mapping, not {other}"
+                    ))
+                    .with_help(format!(
+                        "name each argument under the test, e.g. `- {k}: {{values: [a, b]}}`, or under `arguments:`"
                     )));
                 }
             };
             (k.clone(), body)
         }
-        other => return Err(bad(format!("cannot read this test definition: {other}"))),
+        Value::Object(m) => {
+            let names: Vec<&str> = m.keys().map(String::as_str).collect();
+            return Err(bad(format!(
+                "one test entry names {} tests: {}",
+                names.len(),
+                names.join(", ")
+            ))
+            .with_help(format!(
+                "give each test its own `- ` entry: {}",
+                names
+                    .iter()
+                    .map(|n| format!("`- {n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        other => {
+            return Err(bad(format!(
+                "a test must be a test name or a mapping, not {other}"
+            )));
+        }
     };
     if full_test_name.is_empty() {
         return Err(bad("a test needs a name".into()));
@@ -325,7 +350,9 @@ pub fn build(
         }),
         version: None,
         latest_version: None,
+        deprecation_date: None,
         constraints: vec![],
+        doc_blocks: vec![],
         compiled_code: None,
         extra_ctes: vec![],
     })

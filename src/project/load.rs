@@ -9,7 +9,7 @@ use super::node::*;
 use super::properties::{ColumnProps, NodeProps, PropertiesFile, SourceProps};
 use super::{MacroFile, Project, generic_tests, profiles, yaml};
 use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Location};
-use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except};
+use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except, render_yaml_strings_with};
 use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -75,7 +75,9 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads the project at `opts.project_dir`.
+/// Loads the project at `opts.project_dir`. Only a broken dbt_project.yml or profile fails here;
+/// errors in other files are handed back in [`Project::errors`] for the command to report with
+/// those of the later stages.
 pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
     let dir = opts.project_dir.clone();
     let project_file = dir.join("dbt_project.yml");
@@ -134,7 +136,14 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         opts.threads,
         &dir,
         &opts.cli_vars,
-    )?;
+    )
+    .map_err(|d| match d.code {
+        // The name came from dbt_project.yml: point there, where it is usually fixed.
+        "unknown-profile" if opts.profile.is_none() => {
+            d.at(Location::find(&shown, &text, "profile:"))
+        }
+        _ => d,
+    })?;
 
     let mut loader = Loader {
         dir: dir.clone(),
@@ -151,10 +160,24 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         docs: BTreeMap::new(),
         names_seen: BTreeMap::new(),
         test_tree: cfg.data_test_configs(),
+        vars: vars.clone(),
+        target_fields: {
+            let mut m = target.fields.clone();
+            m.insert("name".into(), Value::from(target.name.clone()));
+            m.insert("schema".into(), Value::from(target.schema.clone()));
+            m.insert("database".into(), Value::from(target.database.clone()));
+            m.insert("type".into(), Value::from(target.adapter_type.clone()));
+            m.insert("profile_name".into(), Value::from(target.profile_name.clone()));
+            Value::Object(m)
+        },
     };
     loader.load_all();
     let selectors = loader.load_selectors();
-    let warnings = loader.diags.checkpoint()?;
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = loader
+        .diags
+        .into_vec()
+        .into_iter()
+        .partition(Diagnostic::is_error);
     Ok(Project {
         dir,
         config: cfg,
@@ -172,6 +195,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         docs: loader.docs,
         selectors,
         warnings,
+        errors,
     })
 }
 
@@ -225,6 +249,10 @@ pub fn scan_macros(
     std::ops::Range<usize>,
     std::ops::Range<usize>,
 )> {
+    // Tags inside {# comments #} are not definitions: scan a copy with comments blanked out
+    // (same length, so offsets stay valid for the original).
+    let masked = mask_comments(source);
+    let source = masked.as_str();
     let mut out = vec![];
     let mut pos = 0;
     while let Some(start) = MACRO_START.captures_at(source, pos) {
@@ -247,6 +275,28 @@ pub fn scan_macros(
         out.push((kind, name, whole.start()..block_end, whole.range()));
         pos = block_end.max(whole.end());
     }
+    out
+}
+
+/// `source` with the inside of every `{# ... #}` comment replaced by spaces (newlines kept).
+fn mask_comments(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{#") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = after.find("#}").map_or(after.len(), |e| e + 2);
+        for c in after[..end].chars() {
+            if c == '\n' {
+                out.push('\n');
+            } else {
+                // keep byte offsets: one space per UTF-8 byte
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -321,6 +371,9 @@ struct Loader {
     names_seen: BTreeMap<String, String>,
     /// `data_tests:` merged over `tests:` from dbt_project.yml.
     test_tree: Map<String, Value>,
+    /// Variables and `target` fields for Jinja in property values.
+    vars: Map<String, Value>,
+    target_fields: Value,
 }
 
 impl Loader {
@@ -471,7 +524,9 @@ impl Loader {
             test: None,
             version: None,
             latest_version: None,
+            deprecation_date: None,
             constraints: vec![],
+            doc_blocks: vec![],
             compiled_code: None,
             extra_ctes: vec![],
         }
@@ -600,6 +655,8 @@ impl Loader {
                         description: String::new(),
                         meta: Map::new(),
                         arguments: vec![],
+                        patch_path: None,
+                        docs: None,
                         template: f.original_file_path.clone(),
                     },
                 );
@@ -637,7 +694,8 @@ impl Loader {
                             &f.original_file_path,
                             &text,
                             name.start(),
-                        )),
+                        ))
+                        .with_help("docs block names are global to the project: rename or remove one of them"),
                     );
                     continue;
                 }
@@ -702,7 +760,25 @@ impl Loader {
                     continue;
                 }
             };
-            let ctx = FileCtx { f: &f, text: &text, lines: LineIndex::new(&text) };
+            // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
+            // `{{ target.name }}`), except descriptions (doc() is rendered later) and tests
+            // (rendered per test at compile time).
+            let props = if text.contains("{{") {
+                match self.render_properties(&shown, &text) {
+                    Ok(p) => p,
+                    Err(d) => {
+                        self.diags.push(d);
+                        continue;
+                    }
+                }
+            } else {
+                props
+            };
+            let ctx = FileCtx {
+                f: &f,
+                text: &text,
+                lines: LineIndex::new(&text),
+            };
             for (rt, list) in [
                 (ResourceType::Model, &props.models),
                 (ResourceType::Seed, &props.seeds),
@@ -726,6 +802,8 @@ impl Loader {
                         mac.description = m.description.clone().unwrap_or_default();
                         mac.meta = m.meta.clone();
                         mac.arguments = m.arguments.clone();
+                        mac.patch_path = Some(format!("{}://{}", self.name, f.original_file_path));
+                        mac.docs = m.docs.clone();
                     }
                     None => self.diags.push(
                         Diagnostic::warning(
@@ -746,13 +824,29 @@ impl Loader {
         }
         for t in pending_tests {
             let tree = &self.test_tree;
-            match generic_tests::build(&t, &self.name, &tree, &self.target_db, &self.target_schema)
-            {
+            match generic_tests::build(&t, &self.name, tree, &self.target_db, &self.target_schema) {
                 Ok(node) => self.register(node),
                 Err(d) => self.diags.push(d),
             }
         }
         self.render_descriptions();
+    }
+
+    fn render_properties(&self, shown: &Path, text: &str) -> Result<PropertiesFile, Diagnostic> {
+        let raw = yaml::to_json(shown, text)?;
+        let rendered = render_yaml_strings_with(
+            &raw,
+            &self.vars,
+            Some(&self.target_fields),
+            &["description", "data_tests", "tests", "pre-hook", "post-hook", "pre_hook", "post_hook", "sql_header"],
+        )
+        .map_err(|f| {
+            Diagnostic::error("yaml", f.message.clone())
+                .at(Location::find(shown, text, &f.template))
+                .with_help(f.hint.clone().unwrap_or_else(|| "property values may use var(), env_var() and target".into()))
+        })?;
+        serde_json::from_value(rendered)
+            .map_err(|e| Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown))
     }
 
     fn apply_patch(
@@ -836,6 +930,7 @@ impl Loader {
         node.columns = columns_of(&p.columns);
         node.constraints = p.constraints.clone();
         node.latest_version = p.latest_version.as_ref().map(value_to_plain_string);
+        node.deprecation_date = p.deprecation_date.as_ref().map(value_to_plain_string);
         let node_uid = node.unique_id.clone();
         let folders = ctx.f.folders();
         let key_name = format!(
@@ -864,7 +959,7 @@ impl Loader {
                     &folders,
                     ctx.f,
                     ctx.text,
-                &ctx.lines,
+                    &ctx.lines,
                 ));
             }
         }
@@ -979,13 +1074,14 @@ impl Loader {
                 columns: columns_of(&t.columns),
                 relation_name: String::new(),
                 external,
+                doc_blocks: vec![],
             };
             let key_name = format!("sources.{}", s.name);
             let folders = ctx.f.folders();
             for test in t.all_tests() {
                 pending_tests.push(generic_tests::PendingTest::for_source(
                     test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, ctx.text,
-                &ctx.lines,
+                    &ctx.lines,
                 ));
             }
             for c in &t.columns {
@@ -1000,7 +1096,7 @@ impl Loader {
                         &folders,
                         ctx.f,
                         ctx.text,
-                    &ctx.lines,
+                        &ctx.lines,
                     ));
                 }
             }
@@ -1091,19 +1187,44 @@ impl Loader {
             .values()
             .map(|d| (d.name.clone(), d.block_contents.clone()))
             .collect();
+        let doc_ids: BTreeSet<String> = self.docs.keys().cloned().collect();
+        let project = self.name.clone();
+        let dir = self.dir.clone();
         let mut errors = vec![];
-        let mut fix = |text: &mut String, file: &str| {
+        // Renders `doc()` calls in place and returns the docs blocks they named, as dbt's
+        // `doc_blocks`.
+        let mut fix = |text: &mut String, file: &str| -> Vec<String> {
             if !text.contains("{{") {
-                return;
+                return vec![];
             }
+            let used = doc_block_ids(text, &project, &doc_ids);
             match render_descriptions(text, &docs) {
                 Ok(t) => *text = t,
-                Err(m) => errors.push(
-                    Diagnostic::error("doc", m.clone())
-                        .in_file(file)
-                        .with_help("define it with {% docs name %}...{% enddocs %} in a .md file"),
-                ),
+                Err(f) => {
+                    let d = Diagnostic::error("doc", f.message.clone()).with_help(
+                        f.hint.clone().unwrap_or_else(|| {
+                            "define it with {% docs name %}...{% enddocs %} in a .md file".into()
+                        }),
+                    );
+                    // Point at the doc() call naming the missing block, else the description.
+                    let missing = f.message.split('\'').nth(1).unwrap_or_default();
+                    let at = std::fs::read_to_string(dir.join(file))
+                        .ok()
+                        .and_then(|src| {
+                            let offset = [format!("'{missing}'"), format!("\"{missing}\"")]
+                                .iter()
+                                .filter_map(|q| src.find(&format!("doc({q}")))
+                                .min()
+                                .or_else(|| src.find(text.lines().next().unwrap_or_default()))?;
+                            Some(Location::from_offset(file, &src, offset))
+                        });
+                    errors.push(match at {
+                        Some(loc) => d.at(loc),
+                        None => d.in_file(file),
+                    });
+                }
             }
+            used
         };
         for n in self.nodes.values_mut() {
             let file = n
@@ -1112,17 +1233,17 @@ impl Loader {
                 .and_then(|p| p.split("://").nth(1))
                 .unwrap_or(&n.original_file_path)
                 .to_string();
-            fix(&mut n.description, &file);
+            n.doc_blocks = fix(&mut n.description, &file);
             for c in n.columns.values_mut() {
-                fix(&mut c.description, &file);
+                c.doc_blocks = fix(&mut c.description, &file);
             }
         }
         for s in self.sources.values_mut() {
             let file = s.original_file_path.clone();
-            fix(&mut s.description, &file);
+            s.doc_blocks = fix(&mut s.description, &file);
             fix(&mut s.source_description, &file);
             for c in s.columns.values_mut() {
-                fix(&mut c.description, &file);
+                c.doc_blocks = fix(&mut c.description, &file);
             }
         }
         for e in self.exposures.values_mut() {
@@ -1142,7 +1263,8 @@ struct FileCtx<'a> {
 impl FileCtx<'_> {
     /// Where `needle` first appears in this file.
     fn find(&self, needle: &str) -> Location {
-        self.lines.find(&self.f.original_file_path, self.text, needle)
+        self.lines
+            .find(&self.f.original_file_path, self.text, needle)
     }
 }
 
@@ -1168,10 +1290,34 @@ fn columns_of(cols: &[ColumnProps]) -> IndexMap<String, ColumnInfo> {
                     quote: c.quote,
                     tags: c.tags.to_vec(),
                     granularity: c.granularity.clone(),
+                    doc_blocks: vec![],
                 },
             )
         })
         .collect()
+}
+
+static DOC_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\bdoc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)"#)
+        .expect("static regex")
+});
+
+/// The docs blocks `text` names through `doc('name')` or `doc('package', 'name')`, as unique_ids,
+/// in order of use; names that resolve to no block are left out, as dbt does.
+fn doc_block_ids(text: &str, project: &str, known: &BTreeSet<String>) -> Vec<String> {
+    let mut out = vec![];
+    for c in DOC_CALL.captures_iter(text) {
+        let (package, name) = match (c.get(1), c.get(2)) {
+            (Some(p), Some(n)) => (p.as_str(), n.as_str()),
+            (Some(n), None) => (project, n.as_str()),
+            _ => continue,
+        };
+        let uid = format!("doc.{package}.{name}");
+        if known.contains(&uid) {
+            out.push(uid);
+        }
+    }
+    out
 }
 
 pub(crate) fn value_to_plain_string(v: &Value) -> String {
@@ -1212,4 +1358,24 @@ pub(crate) fn parse_ref_or_source(s: &str) -> Option<RefOrSource> {
             version,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macros_in_comments_are_not_definitions() {
+        let src = "{# {% macro old() %}{% endmacro %} é #}\n{% macro a(x) %}{{ x }}{% endmacro %}\n{% test t(model) %}select 1{% endtest %}";
+        let names: Vec<String> = scan_macros(src).into_iter().map(|m| m.1).collect();
+        assert_eq!(names, vec!["a", "test_t"]);
+        let found = scan_macros(src);
+        assert_eq!(
+            &src[found[0].2.clone()],
+            "{% macro a(x) %}{{ x }}{% endmacro %}"
+        );
+        assert!(
+            rewrite_macro_source(src).contains("{% macro test_t(model) %}select 1{% endmacro %}")
+        );
+    }
 }

@@ -60,6 +60,10 @@ pub struct Project {
     pub selectors: Option<(PathBuf, String, Value)>,
     /// Non-fatal problems found while loading.
     pub warnings: Vec<Diagnostic>,
+    /// Errors in files (YAML, duplicates, ...) that leave the rest of the project loadable: the
+    /// later stages still run, so one run reports every problem, and the command then fails
+    /// with all of them.
+    pub errors: Vec<Diagnostic>,
 }
 
 impl Project {

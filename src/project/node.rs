@@ -81,6 +81,8 @@ pub struct ColumnInfo {
     pub quote: Option<bool>,
     pub tags: Vec<String>,
     pub granularity: Option<String>,
+    /// unique_ids of the docs blocks its description uses through `doc()`.
+    pub doc_blocks: Vec<String>,
 }
 
 /// What makes a generic test: `unique` on `orders.id`.
@@ -136,7 +138,10 @@ pub struct Node {
     pub test: Option<TestMetadata>,
     pub version: Option<String>,
     pub latest_version: Option<String>,
+    pub deprecation_date: Option<String>,
     pub constraints: Vec<Value>,
+    /// unique_ids of the docs blocks its description uses through `doc()`.
+    pub doc_blocks: Vec<String>,
     pub compiled_code: Option<String>,
     /// CTEs of ephemeral models injected into the compiled code, in order.
     pub extra_ctes: Vec<(String, String)>,
@@ -199,6 +204,8 @@ pub struct SourceNode {
     pub columns: IndexMap<String, ColumnInfo>,
     pub relation_name: String,
     pub external: Option<Value>,
+    /// unique_ids of the docs blocks its description uses through `doc()`.
+    pub doc_blocks: Vec<String>,
 }
 
 /// A downstream use of the project: a dashboard, a notebook, an application.
@@ -237,6 +244,10 @@ pub struct MacroNode {
     pub description: String,
     pub meta: Map<String, Value>,
     pub arguments: Vec<Value>,
+    /// The properties file that documents it, as `project://macros/schema.yml`.
+    pub patch_path: Option<String>,
+    /// `docs:` from its properties (`show`, `node_color`).
+    pub docs: Option<Value>,
     /// The template (file) that defines it, as registered in the Jinja environment.
     pub template: String,
 }

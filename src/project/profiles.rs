@@ -92,6 +92,19 @@ fn default_athena_catalog() -> String {
 /// directory, `~/.dbt/`.
 pub fn find_profiles_file(flag: Option<&Path>, project_dir: &Path) -> Result<PathBuf, Diagnostic> {
     let mut looked = vec![];
+    let help = if let Some(dir) = flag {
+        format!(
+            "--profiles-dir {} holds no profiles.yml: point it at the folder that does",
+            dir.display()
+        )
+    } else if let Some(dir) = std::env::var_os("DBT_PROFILES_DIR") {
+        format!(
+            "DBT_PROFILES_DIR={} holds no profiles.yml: point it at the folder that does, or unset it",
+            PathBuf::from(dir).display()
+        )
+    } else {
+        "create profiles.yml in the project directory or ~/.dbt/, or pass --profiles-dir (`kiln init` writes one)".to_string()
+    };
     let candidates: Vec<PathBuf> = if let Some(dir) = flag {
         vec![dir.to_path_buf()]
     } else if let Some(dir) = std::env::var_os("DBT_PROFILES_DIR") {
@@ -114,7 +127,7 @@ pub fn find_profiles_file(flag: Option<&Path>, project_dir: &Path) -> Result<Pat
         "profile",
         format!("no profiles.yml found (looked in: {})", looked.join(", ")),
     )
-    .with_help("create profiles.yml in the project directory or ~/.dbt/, or pass --profiles-dir (`kiln init` writes one)"))
+    .with_help(help))
 }
 
 /// Loads the target to use from `path`.
@@ -141,7 +154,7 @@ pub fn load_target(
             })
             .unwrap_or_default();
         return Err(Diagnostic::error(
-            "profile",
+            "unknown-profile",
             format!("profile '{profile_name}' is not in {}", path.display()),
         )
         .in_file(path)
@@ -154,7 +167,8 @@ pub fn load_target(
             }
         )));
     };
-    let at_profile = Location::find(path, &text, &format!("{profile_name}:"));
+    // Offsets narrow down: the profile, then its outputs, then the target's block.
+    let profile_at = find_key(&text, 0, profile_name);
     let default_target = profile.get("target").and_then(Value::as_str);
     let target_name = target_flag
         .or(default_target)
@@ -165,16 +179,45 @@ pub fn load_target(
         let known: Vec<String> = outputs
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
+        let (at, help) = if target_flag.is_some() {
+            (
+                profile_at,
+                format!(
+                    "targets in this profile: {}; pass one of them to --target, or add an output named '{target_name}'",
+                    known.join(", ")
+                ),
+            )
+        } else {
+            (
+                find_key(&text, profile_at, "target"),
+                format!(
+                    "targets in this profile: {}; set `target:` to one of them, or add an output named '{target_name}'",
+                    known.join(", ")
+                ),
+            )
+        };
         return Err(Diagnostic::error(
             "profile",
             format!("target '{target_name}' is not among the outputs of profile '{profile_name}'"),
         )
-        .at(at_profile)
-        .with_help(format!("targets in this profile: {}", known.join(", "))));
+        .at(Location::from_offset(path, &text, at))
+        .with_help(help));
     };
-    let at_target = Location::find(path, &text, &format!("{target_name}:"));
-    let rendered = render_yaml_strings(output, cli_vars).map_err(|m| {
-        Diagnostic::error("profile", format!("target '{target_name}': {m}")).at(at_target.clone())
+    let target_offset = find_key(&text, find_key(&text, profile_at, "outputs"), &target_name);
+    let at_target = Location::from_offset(path, &text, target_offset);
+    let at_field =
+        |field: &str| Location::from_offset(path, &text, find_key(&text, target_offset, field));
+    let rendered = render_yaml_strings(output, cli_vars).map_err(|f| {
+        let at = text[target_offset..]
+            .find(f.template.as_str())
+            .map_or(at_target.clone(), |i| {
+                Location::from_offset(path, &text, target_offset + i)
+            });
+        let d = Diagnostic::error("profile", format!("target '{target_name}': {f}")).at(at);
+        match f.hint {
+            Some(h) => d.with_help(h),
+            None => d.with_help("fix the Jinja in this value"),
+        }
     })?;
     let Some(fields) = rendered.as_object().cloned() else {
         return Err(Diagnostic::error(
@@ -189,12 +232,30 @@ pub fn load_target(
         .unwrap_or("")
         .to_string();
     let bad_field = |e: serde_json::Error| {
-        Diagnostic::error(
-            "profile",
-            format!("target '{target_name}' (type {adapter_type}): {e}"),
-        )
-        .at(at_target.clone())
-        .with_help("see the adapter's profile reference for the required settings")
+        let message = e.to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next());
+        match missing {
+            Some(field) => Diagnostic::error(
+                "profile",
+                format!("target '{target_name}' (type {adapter_type}) is missing `{field}`"),
+            )
+            .at(at_target.clone())
+            .with_help(format!(
+                "add `{field}:` to target '{target_name}'; {}",
+                required_settings(&adapter_type)
+            )),
+            None => Diagnostic::error(
+                "profile",
+                format!("target '{target_name}' (type {adapter_type}): {message}"),
+            )
+            .at(at_target.clone())
+            .with_help(format!(
+                "fix the setting's value; {}",
+                required_settings(&adapter_type)
+            )),
+        }
     };
     let (engine, database, schema, threads) = match adapter_type.as_str() {
         "duckdb" => {
@@ -219,12 +280,20 @@ pub fn load_target(
             let (d, s, th) = (t.database.clone(), t.schema.clone(), t.threads.unwrap_or(1));
             (EngineTarget::Athena(t), d, s, th)
         }
+        "" => {
+            return Err(Diagnostic::error(
+                "profile",
+                format!("target '{target_name}' has no `type`"),
+            )
+            .at(at_target)
+            .with_help("add `type: duckdb` (embedded) or `type: athena`"));
+        }
         other => {
             return Err(Diagnostic::error(
                 "profile",
                 format!("target '{target_name}' has type '{other}', which kiln does not support"),
             )
-            .at(at_target)
+            .at(at_field("type"))
             .with_help("use `type: duckdb` (embedded) or `type: athena`"));
         }
     };
@@ -239,6 +308,31 @@ pub fn load_target(
         engine,
         profiles_path: path.to_path_buf(),
     })
+}
+
+/// What a target of this type must set, for help texts.
+fn required_settings(adapter_type: &str) -> &'static str {
+    match adapter_type {
+        "athena" => "athena targets need s3_staging_dir, region_name and schema",
+        _ => "see the adapter's profile reference for its settings",
+    }
+}
+
+/// The offset of `key:` as a YAML key at or after `from` (at the start of a line, after its
+/// indentation), or `from` when there is none.
+fn find_key(text: &str, from: usize, key: &str) -> usize {
+    let needle = format!("{key}:");
+    let mut pos = from.min(text.len());
+    while let Some(i) = text[pos..].find(&needle) {
+        let at = pos + i;
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let before = &text[line_start..at];
+        if before.chars().all(|c| c == ' ' || c == '-') {
+            return at;
+        }
+        pos = at + needle.len();
+    }
+    from
 }
 
 /// DuckDB names a database after its file: `warehouse/dev.duckdb` is `dev`; `:memory:` is `memory`.

@@ -31,25 +31,123 @@ pub fn to_string(value: &serde_json::Value) -> Result<String, String> {
 }
 
 fn error_to_diagnostic(path: &Path, text: &str, e: &yaml_serde::Error) -> Diagnostic {
-    let message = clean_message(&e.to_string());
-    let d = Diagnostic::error("yaml", format!("invalid YAML: {message}")).with_help(
-        "fix the value at this position; dbt's YAML reference lists what each key accepts",
-    );
-    match e.location() {
-        Some(loc) => d.at(Location::from_line_col(
-            path,
-            text,
-            loc.line(),
-            loc.column(),
-        )),
+    let full = e.to_string();
+    let (problem, context) = split_message(&full);
+    // A syntax error found at the end of the file ("unexpected end of stream") is best shown
+    // where the unfinished construct began: the opening quote or bracket.
+    let line_count = text.lines().count();
+    let location = match (e.location(), context.as_ref().and_then(|c| c.1)) {
+        (Some(loc), Some(start)) if loc.line() > line_count => Some(start),
+        (Some(loc), _) => Some((loc.line(), loc.column())),
+        (None, start) => start,
+    };
+    let (message, help) = match problem.split_once(": invalid type: ") {
+        // A type error: the YAML is well formed, a value has the wrong shape.
+        Some((field, found)) => type_error(field, found),
+        None if problem.contains("missing field `") => {
+            let (field, name) = problem
+                .split_once("missing field ")
+                .map_or(("", problem.as_str()), |(f, n)| {
+                    (f.trim_end_matches(": "), n)
+                });
+            let key = name.trim_matches('`');
+            let whose = if field.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{field}`")
+            };
+            (
+                format!("missing required key `{key}`{whose}"),
+                format!("add `{key}:` to this entry"),
+            )
+        }
+        None if problem.starts_with("invalid type: ") => {
+            type_error("", problem.trim_start_matches("invalid type: "))
+        }
+        None => {
+            let what = context.as_ref().map(|c| c.0.as_str()).unwrap_or_default();
+            let message = if what.is_empty() {
+                format!("invalid YAML: {problem}")
+            } else {
+                format!("invalid YAML: {problem}, {what}")
+            };
+            (message, syntax_help(&problem, what).to_string())
+        }
+    };
+    let d = Diagnostic::error("yaml", message).with_help(help);
+    match location {
+        Some((line, column)) => d.at(Location::from_line_col(path, text, line, column)),
         None => d.in_file(path),
     }
 }
 
-/// serde appends " at line X column Y" to messages; the location is shown separately.
-fn clean_message(m: &str) -> String {
-    match m.find(" at line ") {
-        Some(i) => m[..i].to_string(),
-        None => m.to_string(),
+/// Splits libyaml's "PROBLEM at line L column C, while CONTEXT at line L column C" into the
+/// problem (without its position) and the context with its own position, if any.
+fn split_message(m: &str) -> (String, Option<(String, Option<(usize, usize)>)>) {
+    let (head, context) = match m.split_once(", while ") {
+        Some((h, c)) => (h, Some(format!("while {c}"))),
+        None => (m, None),
+    };
+    let (problem, _) = split_position(head);
+    let context = context.map(|c| {
+        let (what, pos) = split_position(&c);
+        (what, pos)
+    });
+    (problem, context)
+}
+
+/// `"... at line 5 column 18"` → (`"..."`, Some((5, 18))).
+fn split_position(s: &str) -> (String, Option<(usize, usize)>) {
+    let Some(i) = s.rfind(" at line ") else {
+        return (s.to_string(), None);
+    };
+    let pos = s[i + " at line ".len()..]
+        .split_once(" column ")
+        .and_then(|(l, c)| Some((l.trim().parse().ok()?, c.trim().parse().ok()?)));
+    (s[..i].to_string(), pos)
+}
+
+fn syntax_help(problem: &str, context: &str) -> &'static str {
+    if context.contains("quoted scalar") {
+        "this quoted value is never closed: add the closing quote"
+    } else if context.contains("flow sequence") {
+        "this [ list is never closed: add the closing ] (and separate items with commas)"
+    } else if context.contains("flow mapping") {
+        "this { mapping is never closed: add the closing } (and separate entries with commas)"
+    } else if problem.contains("mapping values are not allowed") {
+        "a value cannot hold another `key: value` on the same line: quote the value or move the key to its own line"
+    } else if problem.contains("tab") {
+        "YAML indents with spaces, not tabs"
+    } else {
+        "check the indentation and the `key: value` syntax at this line"
     }
+}
+
+/// `models[0].columns`, `string "id", expected a sequence` → message and help.
+fn type_error(field: &str, found: &str) -> (String, String) {
+    let (found, expected) = found
+        .split_once(", expected ")
+        .unwrap_or((found, "another type"));
+    let expected_plain = match expected {
+        "a sequence" => "a list",
+        "a map" | "struct" => "a mapping of keys to values",
+        "a string" => "text",
+        "a boolean" => "true or false",
+        other => other,
+    };
+    let message = if field.is_empty() {
+        format!("wrong type: expected {expected_plain}, found {found}")
+    } else {
+        format!("wrong type for `{field}`: expected {expected_plain}, found {found}")
+    };
+    let help = match expected_plain {
+        "a list" => "write a list: one `- item` per line under the key, or [a, b] on one line",
+        "a mapping of keys to values" => "write `key: value` pairs, indented under the key",
+        "text" => "write a text value (quote it if it looks like a number, a list or a mapping)",
+        "true or false" => "write true or false",
+        _ => {
+            "change the value to the expected type; dbt's YAML reference lists what each key accepts"
+        }
+    };
+    (message, help.to_string())
 }

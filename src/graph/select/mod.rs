@@ -1,9 +1,24 @@
 //! Node selection: dbt's selector language (`--select`, `--exclude`, `--selector`).
+//!
+//! [`parse`] turns strings into an expression tree, [`selectors`] reads selectors.yml into named
+//! trees, and [`eval`] walks a tree over the graph (methods, then graph operators, then set
+//! operations, with tests pulled in by indirect selection). The whole selection is
+//! `include − exclude`, where `include` is `--select`, or `--selector`, or the selector marked
+//! `default: true`, or everything; `--exclude` is subtracted last, with eager indirect selection
+//! so that excluding a model also excludes its tests, as in dbt.
+
+mod eval;
+mod glob;
+mod methods;
+pub mod parse;
+pub mod selectors;
+mod state;
 
 use crate::cli::IndirectSelection;
-use crate::error::Error;
+use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::Project;
+use parse::{Expr, SetOp};
 use std::collections::BTreeSet;
 
 /// What the user asked to select.
@@ -17,15 +32,106 @@ pub struct SelectionSpec {
     pub state_manifest: Option<serde_json::Value>,
 }
 
+/// The outcome of a selection, with the warnings a command may show.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// unique_ids of the selected nodes, sources and exposures.
+    pub ids: BTreeSet<String>,
+    /// Selection criteria that matched nothing.
+    pub warnings: Vec<Diagnostic>,
+    /// The selector from selectors.yml used because nothing else was asked for.
+    pub default_selector: Option<String>,
+}
+
+/// What `--select` means when it is not given: every node, source and exposure.
+const EVERYTHING: [&str; 6] = [
+    "fqn:*",
+    "source:*",
+    "exposure:*",
+    "metric:*",
+    "semantic_model:*",
+    "saved_query:*",
+];
+
 /// The unique_ids (nodes, sources, exposures) the spec selects.
 pub fn select(
     project: &Project,
     graph: &Graph,
     spec: &SelectionSpec,
 ) -> Result<BTreeSet<String>, Error> {
-    let _ = (spec, graph);
-    let mut all: BTreeSet<String> = project.nodes.keys().cloned().collect();
-    all.extend(project.sources.keys().cloned());
-    all.extend(project.exposures.keys().cloned());
-    Ok(all)
+    selection(project, graph, spec).map(|s| s.ids)
+}
+
+/// A `--select` / `--exclude` value list; blank values are an error, not "everything".
+fn parse_flag(values: &[String], flag: &str, indirect: IndirectSelection) -> Result<Expr, Error> {
+    match parse::parse_cli(values, indirect, true) {
+        Ok(Some(e)) => Ok(e),
+        Ok(None) => Err(
+            Diagnostic::error("selector", format!("{flag} was given no selector"))
+                .with_help(parse::GRAMMAR_HELP)
+                .into(),
+        ),
+        Err(ds) => Err(Error::Diagnostics(ds)),
+    }
+}
+
+/// Selects, and reports criteria that matched nothing.
+pub fn selection(
+    project: &Project,
+    graph: &Graph,
+    spec: &SelectionSpec,
+) -> Result<Selection, Error> {
+    let selectors = selectors::Selectors::load(project.selectors.as_ref(), spec.indirect)?;
+    if spec.selector.is_some() && !(spec.select.is_empty() && spec.exclude.is_empty()) {
+        let flag = if spec.select.is_empty() {
+            "--exclude"
+        } else {
+            "--select"
+        };
+        return Err(Diagnostic::error(
+            "flags",
+            format!("--selector cannot be combined with {flag}"),
+        )
+        .with_help(
+            "dbt would silently ignore one of them; put the whole selection in selectors.yml \
+             (with an `exclude:` list) or use --select/--exclude alone",
+        )
+        .into());
+    }
+    let mut default_selector = None;
+    let include = if let Some(name) = &spec.selector {
+        selectors.get(name)?.expr.clone()
+    } else if !spec.select.is_empty() {
+        parse_flag(&spec.select, "--select", spec.indirect)?
+    } else if let (true, Some(name)) = (spec.exclude.is_empty(), &selectors.default) {
+        default_selector = Some(name.clone());
+        selectors.get(name)?.expr.clone()
+    } else {
+        everything(spec)
+    };
+    let mut top = vec![include];
+    if !spec.exclude.is_empty() {
+        top.push(parse_flag(
+            &spec.exclude,
+            "--exclude",
+            IndirectSelection::Eager,
+        )?);
+    }
+    let expr = Expr::group(SetOp::Difference, top, IndirectSelection::Eager);
+    let mut ev = eval::Evaluator::new(project, graph, &selectors, spec.state_manifest.as_ref());
+    let (ids, _) = ev.eval(&expr)?;
+    Ok(Selection {
+        ids,
+        warnings: ev.warnings,
+        default_selector,
+    })
+}
+
+fn everything(spec: &SelectionSpec) -> Expr {
+    let values: Vec<String> = EVERYTHING.iter().map(ToString::to_string).collect();
+    match parse::parse_cli(&values, spec.indirect, false) {
+        Ok(Some(e)) => e,
+        // The constant parses; an empty union is the safe fallback all the same.
+        _ => Expr::group(SetOp::Union, vec![], spec.indirect),
+    }
 }

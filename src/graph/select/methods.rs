@@ -1,0 +1,327 @@
+//! Selector methods: which graph members one `method:value` matches, before graph operators.
+//! Each follows dbt's documented behaviour: which resource kinds it looks at, whether it takes
+//! wildcards, how it compares.
+
+use super::glob::{PathGlob, Pattern, fnmatch, has_wildcard};
+use super::parse::{Criterion, Method};
+use super::state::StateComparison;
+use crate::error::{Diagnostic, Error};
+use crate::graph::Graph;
+use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A graph member, whatever its kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Node(&'a Node),
+    Source(&'a SourceNode),
+    Exposure(&'a ExposureNode),
+}
+
+impl<'a> Target<'a> {
+    pub fn unique_id(self) -> &'a str {
+        match self {
+            Target::Node(n) => &n.unique_id,
+            Target::Source(s) => &s.unique_id,
+            Target::Exposure(e) => &e.unique_id,
+        }
+    }
+
+    pub fn resource_type(self) -> ResourceType {
+        match self {
+            Target::Node(n) => n.resource_type,
+            Target::Source(_) => ResourceType::Source,
+            Target::Exposure(_) => ResourceType::Exposure,
+        }
+    }
+
+    pub fn package(self) -> &'a str {
+        match self {
+            Target::Node(n) => &n.package_name,
+            Target::Source(s) => &s.package_name,
+            Target::Exposure(e) => &e.package_name,
+        }
+    }
+
+    pub fn original_file_path(self) -> &'a str {
+        match self {
+            Target::Node(n) => &n.original_file_path,
+            Target::Source(s) => &s.original_file_path,
+            Target::Exposure(e) => &e.original_file_path,
+        }
+    }
+
+    pub fn tags(self) -> Vec<String> {
+        match self {
+            Target::Node(n) => n.tags(),
+            Target::Source(s) => s.tags.clone(),
+            Target::Exposure(e) => e.tags.clone(),
+        }
+    }
+
+    /// The properties file that described the node, project-relative.
+    fn patch_file(self) -> Option<&'a str> {
+        match self {
+            Target::Node(n) => n
+                .patch_path
+                .as_deref()
+                .map(|p| p.split_once("://").map_or(p, |(_, f)| f)),
+            _ => None,
+        }
+    }
+}
+
+/// Every member of the graph with what it is, in unique_id order.
+pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Target<'a>> {
+    graph
+        .parents
+        .keys()
+        .filter_map(|id| {
+            if let Some(n) = project.nodes.get(id) {
+                Some(Target::Node(n))
+            } else if let Some(s) = project.sources.get(id) {
+                Some(Target::Source(s))
+            } else {
+                project.exposures.get(id).map(Target::Exposure)
+            }
+        })
+        .collect()
+}
+
+/// The members one criterion's method matches (graph operators are applied by the caller).
+/// `selector:` is resolved by the evaluator, not here.
+pub fn search(
+    project: &Project,
+    members: &[Target<'_>],
+    state: Option<&StateComparison<'_>>,
+    c: &Criterion,
+) -> Result<BTreeSet<String>, Error> {
+    let value = c.value.as_str();
+    let keep = |f: &dyn Fn(Target<'_>) -> bool| -> BTreeSet<String> {
+        members
+            .iter()
+            .filter(|t| f(**t))
+            .map(|t| t.unique_id().to_string())
+            .collect()
+    };
+    Ok(match c.method {
+        Method::Fqn => keep(&|t| matches!(t, Target::Node(n) if fqn_matches(n, value))),
+        Method::Tag => {
+            let p = Pattern::new(value);
+            keep(&|t| t.tags().iter().any(|tag| p.matches(tag)))
+        }
+        Method::Group => keep(
+            &|t| matches!(t, Target::Node(n) if n.config.get("group").and_then(Value::as_str) == Some(value)),
+        ),
+        Method::Access => keep(&|t| {
+            matches!(t, Target::Node(n) if n.resource_type == ResourceType::Model
+                && n.config.get("access").and_then(Value::as_str).unwrap_or("protected") == value)
+        }),
+        Method::Source => {
+            let parts: Vec<&str> = value.split('.').collect();
+            let (package, source, table) = match parts.as_slice() {
+                [s] => ("*", *s, "*"),
+                [s, t] => ("*", *s, *t),
+                [p, s, t] => (*p, *s, *t),
+                _ => return Ok(BTreeSet::new()),
+            };
+            keep(&|t| {
+                matches!(t, Target::Source(s) if fnmatch(&s.package_name, package)
+                    && fnmatch(&s.source_name, source)
+                    && fnmatch(&s.name, table))
+            })
+        }
+        Method::Exposure => {
+            let (package, name) = value.split_once('.').unwrap_or(("*", value));
+            keep(
+                &|t| matches!(t, Target::Exposure(e) if fnmatch(&e.package_name, package) && fnmatch(&e.name, name)),
+            )
+        }
+        // kiln has no metrics, semantic models, saved queries or unit tests yet.
+        Method::Metric | Method::SemanticModel | Method::SavedQuery | Method::UnitTest => {
+            BTreeSet::new()
+        }
+        Method::Path => {
+            let glob = PathGlob::new(value);
+            keep(&|t| path_matches(&glob, t))
+        }
+        Method::File => {
+            let p = Pattern::new(value);
+            keep(&|t| {
+                let ofp = Path::new(t.original_file_path());
+                let name = ofp.file_name().map(|s| s.to_string_lossy());
+                let stem = ofp.file_stem().map(|s| s.to_string_lossy());
+                name.is_some_and(|n| p.matches(&n)) || stem.is_some_and(|s| p.matches(&s))
+            })
+        }
+        Method::Package => {
+            let wanted = if value == "this" {
+                project.name.as_str()
+            } else {
+                value
+            };
+            let p = Pattern::new(wanted);
+            keep(&|t| p.matches(t.package()))
+        }
+        Method::Config => {
+            let severity = c.args.len() == 1 && c.args[0] == "severity";
+            keep(&|t| {
+                let config = match t {
+                    Target::Node(n) => &n.config,
+                    Target::Source(s) => &s.config,
+                    Target::Exposure(_) => return false,
+                };
+                let mut cur = config.get(&c.args[0]);
+                for arg in &c.args[1..] {
+                    cur = cur.and_then(|v| v.get(arg.as_str()));
+                }
+                cur.is_some_and(|v| config_matches(v, value, severity))
+            })
+        }
+        Method::TestName => {
+            let p = Pattern::new(value);
+            keep(
+                &|t| matches!(t, Target::Node(n) if n.test.as_ref().is_some_and(|m| p.matches(&m.name))),
+            )
+        }
+        Method::TestType => keep(&|t| {
+            let Target::Node(n) = t else { return false };
+            let is_test = n.resource_type == ResourceType::Test;
+            match value {
+                "generic" | "schema" => is_test && n.test.is_some(),
+                "singular" => is_test && n.test.is_none(),
+                "data" => is_test,
+                _ => false,
+            }
+        }),
+        Method::ResourceType => {
+            let wanted = ResourceType::parse(value);
+            keep(&|t| Some(t.resource_type()) == wanted)
+        }
+        Method::Version => keep(&|t| {
+            let Target::Node(n) = t else { return false };
+            n.resource_type == ResourceType::Model && version_matches(n, value)
+        }),
+        Method::State => {
+            let Some(state) = state else {
+                return Err(Diagnostic::error(
+                    "selector",
+                    format!(
+                        "'{}' compares with a previous run, but no --state was given",
+                        c.raw
+                    ),
+                )
+                .with_help(
+                    "pass --state <dir> pointing at the target folder (with manifest.json) of the run to compare with",
+                )
+                .into());
+            };
+            keep(&|t| state.check(value, t))
+        }
+        Method::Selector | Method::Result | Method::SourceStatus => BTreeSet::new(),
+    })
+}
+
+/// dbt's fqn rule: the node's name, or the dotted fqn (with or without the package) matched
+/// segment by segment from the start, with a wildcard segment matching the rest of the path.
+pub fn fqn_matches(node: &Node, selector: &str) -> bool {
+    is_selected(node, &node.fqn, selector)
+        || (node.fqn.len() > 1 && is_selected(node, &node.fqn[1..], selector))
+}
+
+fn is_selected(node: &Node, fqn: &[String], selector: &str) -> bool {
+    match &node.version {
+        Some(v) => {
+            if selector == node.name
+                || selector == format!("{}.v{v}", node.name)
+                || selector == format!("{}_v{v}", node.name)
+            {
+                return true;
+            }
+        }
+        None => {
+            if fqn.last().is_some_and(|l| l == selector) {
+                return true;
+            }
+        }
+    }
+    let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
+    let parts: Vec<&str> = selector.split('.').collect();
+    if flat.len() < parts.len() {
+        return false;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if has_wildcard(part) {
+            return fnmatch(&flat[i..].join("."), &parts[i..].join("."));
+        }
+        if flat[i] != *part {
+            return false;
+        }
+    }
+    true
+}
+
+/// `path:` yields the file itself, any folder above it, and (for nodes described in a
+/// properties file) that YAML file.
+fn path_matches(glob: &PathGlob, t: Target<'_>) -> bool {
+    if glob.is_root() {
+        return true;
+    }
+    let ofp = t.original_file_path();
+    if glob.matches(ofp) {
+        return true;
+    }
+    if t.patch_file().is_some_and(|yml| glob.matches(yml)) {
+        return true;
+    }
+    let mut dir = ofp;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if glob.matches(parent) {
+            return true;
+        }
+        dir = parent;
+    }
+    false
+}
+
+/// dbt compares a config value with the selector as text; lists match if any item does; booleans
+/// match `true` / `false` in any case; `severity` ignores case.
+fn config_matches(v: &Value, selector: &str, ignore_case: bool) -> bool {
+    let scalar = |v: &Value| match v {
+        Value::String(s) if ignore_case => s.eq_ignore_ascii_case(selector),
+        Value::String(s) => s == selector,
+        Value::Bool(b) => selector.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        Value::Number(n) => n.to_string() == selector,
+        _ => false,
+    };
+    match v {
+        Value::Array(items) => items.iter().any(scalar),
+        other => scalar(other),
+    }
+}
+
+/// Versions compare as numbers when both are numbers, else as text (dbt's `UnparsedVersion`).
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(b),
+    }
+}
+
+fn version_matches(n: &Node, selector: &str) -> bool {
+    use std::cmp::Ordering;
+    let (version, latest) = (n.version.as_deref(), n.latest_version.as_deref());
+    match selector {
+        "none" => version.is_none(),
+        "latest" => version.is_some() && version == latest.or(version),
+        "prerelease" => {
+            matches!((version, latest), (Some(v), Some(l)) if compare_versions(v, l) == Ordering::Greater)
+        }
+        "old" => {
+            matches!((version, latest), (Some(v), Some(l)) if compare_versions(v, l) == Ordering::Less)
+        }
+        _ => false,
+    }
+}
