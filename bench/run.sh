@@ -193,8 +193,9 @@ REPORT="$OUT/results.md"
     echo "kiln parse/compile benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
         "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-    echo "runs per command: $RUNS (median), timer: ${HYPERFINE:+hyperfine}${HYPERFINE:-date loop}," \
-        "RSS: ${GNU_TIME:+GNU time -v}${GNU_TIME:-python getrusage}; target/ removed before every run"
+    timer="date loop"; [ -n "$HYPERFINE" ] && timer="hyperfine $(hyperfine --version | awk '{ print $2 }')"
+    rss="python getrusage"; [ -n "$GNU_TIME" ] && rss="GNU time -v"; [ -z "$GNU_TIME$PYTHON" ] && rss="none"
+    echo "runs per command: $RUNS (median), timer: $timer, peak RSS: $rss; target/ removed before every run"
     echo
     echo "| N | command | median s | peak MiB | target | verdict |"
     echo "|---:|---|---:|---:|---|---|"

@@ -59,7 +59,12 @@ const COLUMNS: [(&str, &str); 8] = [
 ];
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    match run(argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("gen_project: {msg}");
@@ -96,7 +101,6 @@ fn parse_args(argv: Vec<String>) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--seed: '{v}' is not a number"))?;
             }
-            "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
     }

@@ -505,12 +505,21 @@ fn node_branch<'s>(schema: &'s Value, node: &Value) -> Option<&'s Value> {
         .find(|b| b.get("title").and_then(Value::as_str) == Some(title))
 }
 
+/// An error message without the multi-kilobyte instance some messages quote.
+fn shorten(message: &str) -> String {
+    const MAX: usize = 300;
+    match message.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_string(),
+    }
+}
+
 fn assert_valid(manifest: &Value, what: &str) {
     let schema = schema();
     let validator = jsonschema::validator_for(&schema).expect("dbt's schema compiles");
     let mut problems: Vec<String> = validator
         .iter_errors(manifest)
-        .map(|e| format!("{}: {e}", e.instance_path()))
+        .map(|e| format!("{}: {}", e.instance_path(), shorten(&e.to_string())))
         .collect();
     if problems.is_empty() {
         return;
@@ -543,6 +552,15 @@ fn parse_manifest_matches_dbt_schema() {
 #[test]
 fn compile_manifest_matches_dbt_schema() {
     assert_valid(&json_of(&runs().compile), "kiln compile");
+}
+
+/// The check has teeth: a field dbt's schema does not know fails it, named with its path.
+#[test]
+#[should_panic(expected = "/nodes/model.jaffle_shop.orders: Additional properties are not allowed")]
+fn schema_check_rejects_unknown_fields() {
+    let mut manifest = json_of(&runs().parse);
+    manifest["nodes"]["model.jaffle_shop.orders"]["kiln_only"] = json!(true);
+    assert_valid(&manifest, "a manifest with an extra field");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1384,6 +1402,74 @@ fn identical_projects_give_identical_bytes() {
             diff.unified_diff().context_radius(2)
         );
     }
+}
+
+/// The file is written entry by entry; it must hold the bytes of the manifest built whole.
+#[test]
+fn streamed_file_equals_manifest_value() {
+    use clap::Parser;
+    let dir = &runs().project_dir;
+    let cli = kiln::cli::Cli::parse_from([
+        "kiln".as_ref(),
+        "parse".as_ref(),
+        "--project-dir".as_ref(),
+        dir.as_os_str(),
+        "--profiles-dir".as_ref(),
+        dir.as_os_str(),
+    ]);
+    let inv = kiln::invocation::Invocation::from_cli(&cli).expect("invocation");
+    let loaded = kiln::commands::load_and_parse(&inv, "parse").expect("the fixture loads");
+    let meta = loaded.manifest_meta();
+    let whole = kiln::artifacts::manifest_json(
+        &loaded.project,
+        &loaded.graph,
+        &loaded.jenv.builtin_macros,
+        &meta,
+    );
+    let mut streamed = vec![];
+    kiln::artifacts::manifest::write_manifest(
+        &mut streamed,
+        &loaded.project,
+        &loaded.graph,
+        &loaded.jenv.builtin_macros,
+        &meta,
+    )
+    .expect("write to memory");
+    let expected = serde_json::to_vec(&whole).expect("serialize");
+    assert_same_bytes(&streamed, &expected, "streamed and whole manifests");
+    // And the file `kiln parse` wrote holds the same resources (its metadata differs: another
+    // invocation, another environment).
+    let after_metadata = |b: &[u8]| {
+        let text = String::from_utf8(b.to_vec()).expect("UTF-8");
+        let at = text.find(",\"nodes\":").expect("a nodes key");
+        text[at..].to_string()
+    };
+    assert_same_bytes(
+        after_metadata(&streamed).as_bytes(),
+        after_metadata(&runs().parse).as_bytes(),
+        "in-process and `kiln parse` manifests",
+    );
+}
+
+/// Equal bytes, or a panic that shows where they part.
+fn assert_same_bytes(a: &[u8], b: &[u8], what: &str) {
+    let Some(at) = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+    else {
+        return;
+    };
+    let context = |s: &[u8]| {
+        String::from_utf8_lossy(&s[at.saturating_sub(80).min(s.len())..(at + 80).min(s.len())])
+            .into_owned()
+    };
+    panic!(
+        "{what} differ at byte {at}:\n  {}\n  {}",
+        context(a),
+        context(b)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

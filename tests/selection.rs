@@ -226,10 +226,10 @@ fn output_json_has_dbts_keys_in_dbts_order() {
         ],
     );
     insta::assert_snapshot!(out.join("\n"), @r#"
-    {"name": "crm_sync", "resource_type": "exposure", "package_name": "sel", "original_file_path": "models/marts/_exposures.yml", "unique_id": "exposure.sel.crm_sync", "tags": [], "config": {"enabled": true}, "depends_on": {"macros": [], "nodes": ["model.sel.customer_segments", "source.sel.crm.accounts"]}}
-    {"name": "stg_payments", "resource_type": "model", "package_name": "sel", "original_file_path": "models/staging/stg_payments.sql", "unique_id": "model.sel.stg_payments", "alias": "stg_payments", "config": {"enabled": true, "materialized": "view", "tags": ["staging"]}, "tags": ["staging"], "depends_on": {"macros": ["macro.sel.cents_to_dollars"], "nodes": ["source.sel.shop.payments"]}}
-    {"name": "country_codes", "resource_type": "seed", "package_name": "sel", "original_file_path": "seeds/country_codes.csv", "unique_id": "seed.sel.country_codes", "alias": "country_codes", "config": {"enabled": true, "materialized": "seed", "tags": ["seed_data"]}, "tags": ["seed_data"], "depends_on": {"macros": []}}
-    {"name": "accounts", "resource_type": "source", "package_name": "sel", "original_file_path": "models/staging/_sources.yml", "unique_id": "source.sel.crm.accounts", "source_name": "crm", "tags": ["crm"], "config": {"enabled": true}}
+    {"name": "crm_sync", "resource_type": "exposure", "package_name": "sel", "original_file_path": "models/marts/_exposures.yml", "unique_id": "exposure.sel.crm_sync", "tags": [], "config": {"enabled": true, "tags": [], "meta": {}}, "depends_on": {"macros": [], "nodes": ["model.sel.customer_segments", "source.sel.crm.accounts"]}}
+    {"name": "stg_payments", "resource_type": "model", "package_name": "sel", "original_file_path": "models/staging/stg_payments.sql", "unique_id": "model.sel.stg_payments", "alias": "stg_payments", "config": {"enabled": true, "alias": null, "schema": null, "database": null, "tags": ["staging"], "meta": {}, "group": null, "materialized": "view", "incremental_strategy": null, "batch_size": null, "lookback": 1, "begin": null, "persist_docs": {}, "post-hook": [], "pre-hook": [], "quoting": {}, "column_types": {}, "full_refresh": null, "unique_key": null, "on_schema_change": "ignore", "on_configuration_change": "apply", "grants": {}, "packages": [], "docs": {"show": true, "node_color": null}, "contract": {"enforced": false, "alias_types": true}, "event_time": null, "concurrent_batches": null, "access": "protected", "freshness": null}, "tags": ["staging"], "depends_on": {"macros": ["macro.sel.cents_to_dollars"], "nodes": ["source.sel.shop.payments"]}}
+    {"name": "country_codes", "resource_type": "seed", "package_name": "sel", "original_file_path": "seeds/country_codes.csv", "unique_id": "seed.sel.country_codes", "alias": "country_codes", "config": {"enabled": true, "alias": null, "schema": null, "database": null, "tags": ["seed_data"], "meta": {}, "group": null, "materialized": "seed", "incremental_strategy": null, "batch_size": null, "lookback": 1, "begin": null, "persist_docs": {}, "post-hook": [], "pre-hook": [], "quoting": {}, "column_types": {}, "full_refresh": null, "unique_key": null, "on_schema_change": "ignore", "on_configuration_change": "apply", "grants": {}, "packages": [], "docs": {"show": true, "node_color": null}, "contract": {"enforced": false, "alias_types": true}, "event_time": null, "concurrent_batches": null, "delimiter": ",", "quote_columns": null}, "tags": ["seed_data"], "depends_on": {"macros": []}}
+    {"name": "accounts", "resource_type": "source", "package_name": "sel", "original_file_path": "models/staging/_sources.yml", "unique_id": "source.sel.crm.accounts", "source_name": "crm", "tags": ["crm"], "config": {"enabled": true, "event_time": null, "freshness": {"warn_after": {"count": null, "period": null}, "error_after": {"count": null, "period": null}, "filter": null}, "loaded_at_field": null, "loaded_at_query": null, "meta": {}, "tags": ["crm"]}}
     "#);
 }
 
@@ -1171,339 +1171,384 @@ fn yaml_default_selector() {
 // ---------------------------------------------------------------------------------------------
 // state:
 
-/// A previous manifest.json made from what kiln lists now, so that "no change" is the baseline.
-fn baseline_manifest() -> Value {
-    let keys = "unique_id resource_type fqn checksum config description columns raw_code \
-                database schema identifier type owner quoting freshness external \
-                loaded_at_field depends_on maturity url label constraints package_name";
-    let lines = lines_in(
-        &fixture(),
-        &[
-            "--resource-type",
-            "all",
-            "--output",
-            "json",
-            "--output-keys",
-            keys,
-        ],
-    );
-    let mut m = json!({"nodes": {}, "sources": {}, "exposures": {}, "macros": {}});
-    for line in lines {
-        let v: Value = serde_json::from_str(&line).expect("a JSON line");
-        let section = match v["resource_type"].as_str() {
-            Some("source") => "sources",
-            Some("exposure") => "exposures",
-            _ => "nodes",
-        };
-        let id = v["unique_id"].as_str().expect("unique_id").to_string();
-        m[section][id] = v;
-    }
-    for (id, file) in [
-        ("macro.sel.cents_to_dollars", "macros/cents_to_dollars.sql"),
-        ("macro.sel.test_positive", "tests/generic/positive.sql"),
-    ] {
-        let sql = std::fs::read_to_string(fixture().join(file)).expect("macro file");
-        m["macros"][id] = json!({"macro_sql": sql.trim_end(), "package_name": "sel"});
-    }
-    m
+/// A copy of the fixture whose `kiln parse` manifest.json was kept as the previous state; the
+/// test then edits the copy and compares.
+struct StateProject {
+    dir: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
-/// `kiln ls --output name --state <dir with manifest> <args>`.
-fn with_state(manifest: &Value, args: &[&str]) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).expect("write manifest");
-    let state = dir.path().to_string_lossy().into_owned();
-    let mut all = vec!["--state", state.as_str()];
-    all.extend_from_slice(args);
-    names(&all)
+impl StateProject {
+    fn new() -> StateProject {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(&fixture(), dir.path());
+        let out = assert_cmd::cargo::cargo_bin_cmd!("kiln")
+            .arg("parse")
+            .arg("--project-dir")
+            .arg(dir.path())
+            .arg("--profiles-dir")
+            .arg(dir.path())
+            .output()
+            .expect("run kiln parse");
+        assert!(
+            out.status.success(),
+            "kiln parse failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let state = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(
+            dir.path().join("target/manifest.json"),
+            state.path().join("manifest.json"),
+        )
+        .expect("keep the manifest");
+        StateProject { dir, state }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    /// Replaces `from` with `to` in a project file.
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.path(file)).expect("read project file");
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(self.path(file), text.replacen(from, to, 1)).expect("write project file");
+    }
+
+    fn previous_manifest(&self) -> Value {
+        let text = std::fs::read_to_string(self.state.path().join("manifest.json"))
+            .expect("read manifest");
+        serde_json::from_str(&text).expect("manifest.json is JSON")
+    }
+
+    fn set_previous_manifest(&self, m: &Value) {
+        std::fs::write(self.state.path().join("manifest.json"), m.to_string())
+            .expect("write manifest");
+    }
+
+    /// `kiln ls --output name --state <previous> --indirect-selection empty <args>`.
+    fn ls(&self, args: &[&str]) -> Vec<String> {
+        let state = self.state.path().to_string_lossy().into_owned();
+        let mut all = vec![
+            "--output",
+            "name",
+            "--indirect-selection",
+            "empty",
+            "--state",
+            state.as_str(),
+        ];
+        all.extend_from_slice(args);
+        lines_in(self.dir.path(), &all)
+    }
 }
+
+const NOTHING: [&str; 0] = [];
 
 #[test]
 fn state_unchanged_project_is_unmodified() {
-    let m = baseline_manifest();
-    assert_eq!(
-        with_state(&m, &["-s", "state:modified"]),
-        Vec::<String>::new()
-    );
-    assert_eq!(with_state(&m, &["-s", "state:new"]), Vec::<String>::new());
-    assert_eq!(
-        with_state(&m, &["-s", "state:unmodified"]),
-        names(&["-s", "fqn:* source:* exposure:*"])
-    );
-    assert_eq!(
-        with_state(&m, &["-s", "state:old"]),
-        with_state(&m, &["-s", "state:unmodified"])
-    );
+    let p = StateProject::new();
+    assert_eq!(p.ls(&["-s", "state:modified"]), NOTHING);
+    assert_eq!(p.ls(&["-s", "state:new"]), NOTHING);
+    let everything = p.ls(&["-s", "fqn:* source:* exposure:*"]);
+    assert_eq!(everything.len(), 34);
+    assert_eq!(p.ls(&["-s", "state:unmodified"]), everything);
+    assert_eq!(p.ls(&["-s", "state:old"]), everything);
+    for sub in [
+        "body",
+        "configs",
+        "relation",
+        "persisted_descriptions",
+        "macros",
+        "contract",
+    ] {
+        assert_eq!(
+            p.ls(&["-s", &format!("state:modified.{sub}")]),
+            NOTHING,
+            "{sub}"
+        );
+    }
 }
 
 #[test]
-fn state_manifest_from_dbt_with_every_default_is_unmodified() {
-    let mut m = baseline_manifest();
-    for node in m["nodes"].as_object_mut().expect("nodes").values_mut() {
-        let config = node["config"].as_object_mut().expect("config");
-        for (k, v) in [
-            ("alias", Value::Null),
-            ("schema", Value::Null),
-            ("database", Value::Null),
-            ("meta", json!({})),
-            ("persist_docs", json!({})),
-            ("post-hook", json!([])),
-            ("quoting", json!({})),
-            ("on_schema_change", json!("ignore")),
-            ("docs", json!({"show": true, "node_color": null})),
-            ("contract", json!({"enforced": false, "alias_types": true})),
-        ] {
-            config.entry(k).or_insert(v);
+fn state_manifest_written_differently_is_still_unmodified() {
+    // Another writer (dbt itself) may leave out keys that hold null, empty or default values,
+    // or spell a single tag as a string.
+    let p = StateProject::new();
+    let mut m = p.previous_manifest();
+    for section in ["nodes", "sources", "exposures"] {
+        for node in m[section].as_object_mut().expect("section").values_mut() {
+            let config = node["config"].as_object_mut().expect("config");
+            config.retain(|k, v| {
+                let default = matches!(
+                    (k.as_str(), &*v),
+                    ("on_schema_change", Value::String(s)) if s == "ignore"
+                ) || matches!((k.as_str(), &*v), ("lookback", Value::Number(n)) if n.as_u64() == Some(1));
+                let empty = v.is_null()
+                    || v.as_array().is_some_and(Vec::is_empty)
+                    || v.as_object().is_some_and(serde_json::Map::is_empty);
+                !(default || empty)
+            });
         }
     }
-    assert_eq!(
-        with_state(&m, &["-s", "state:modified"]),
-        Vec::<String>::new()
-    );
+    m["nodes"]["model.sel.stg_payments"]["config"]["tags"] = json!("staging");
+    p.set_previous_manifest(&m);
+    assert_eq!(p.ls(&["-s", "state:modified"]), NOTHING);
 }
 
 #[test]
 fn state_new_and_old() {
-    let mut m = baseline_manifest();
-    let nodes = m["nodes"].as_object_mut().expect("nodes");
-    nodes.remove("model.sel.finance_kpis");
-    nodes.remove("seed.sel.country_codes");
-    m["exposures"]
-        .as_object_mut()
-        .expect("exposures")
-        .remove("exposure.sel.crm_sync");
-    let new = ["crm_sync", "finance_kpis", "country_codes"];
-    assert_eq!(
-        with_state(&m, &["-s", "state:new", "--indirect-selection", "empty"]),
-        new
+    let p = StateProject::new();
+    std::fs::write(
+        p.path("models/marts/core/new_orders.sql"),
+        "select 1 as id\n",
+    )
+    .expect("write model");
+    assert_eq!(p.ls(&["-s", "state:new"]), ["new_orders"]);
+    assert!(
+        !p.ls(&["-s", "state:old"])
+            .contains(&"new_orders".to_string())
     );
-    // New nodes are modified, in every way a node can be.
-    assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified", "--indirect-selection", "empty"]
-        ),
-        new
-    );
-    assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified.body", "--indirect-selection", "empty"]
-        ),
-        ["finance_kpis", "country_codes"]
-    );
-    assert!(!with_state(&m, &["-s", "state:old"]).contains(&"finance_kpis".to_string()));
-    // The usual CI idiom: what changed and everything downstream.
-    assert_eq!(
-        with_state(&m, &["-s", "state:new+", "--indirect-selection", "empty"]),
-        [
-            "crm_sync",
-            "revenue_dashboard",
-            "customer_segments",
-            "dim_customers",
-            "finance_kpis",
-            "country_codes",
-            "assert_kpis_match",
-            "unique_country_codes_code",
-            "unique_dim_customers_customer_id",
-        ]
-    );
+    // A new node is modified, by every comparison that applies to it.
+    assert_eq!(p.ls(&["-s", "state:modified"]), ["new_orders"]);
+    assert_eq!(p.ls(&["-s", "state:modified.body"]), ["new_orders"]);
+    assert_eq!(p.ls(&["-s", "state:modified.macros"]), NOTHING);
 }
 
 #[test]
 fn state_modified_body() {
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.stg_orders"]["checksum"]["checksum"] = json!("0000");
-    assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified.body", "--indirect-selection", "empty"]
-        ),
-        ["stg_orders"]
+    let p = StateProject::new();
+    p.edit(
+        "models/staging/stg_orders.sql",
+        "status,",
+        "status, 1 as one,",
     );
-    // Eager selection brings the tests of what changed.
-    assert_eq!(
-        with_state(&m, &["-s", "state:modified"]),
-        with_tests(&["stg_orders"], &STG_ORDERS_TESTS)
+    assert_eq!(p.ls(&["-s", "state:modified.body"]), ["stg_orders"]);
+    assert_eq!(p.ls(&["-s", "state:modified"]), ["stg_orders"]);
+    assert_eq!(p.ls(&["-s", "state:modified.configs"]), NOTHING);
+    // The usual CI run: what changed, what is downstream, and (eager) their tests.
+    let state = p.state.path().to_string_lossy().into_owned();
+    let built = lines_in(
+        p.dir.path(),
+        &[
+            "-s",
+            "state:modified+",
+            "--state",
+            &state,
+            "--output",
+            "name",
+            "--resource-type",
+            "model",
+            "test",
+        ],
     );
     assert_eq!(
-        with_state(&m, &["-s", "state:modified.configs"]),
-        Vec::<String>::new()
+        built,
+        with_tests(
+            &[
+                "agg_customer_orders",
+                "agg_daily_revenue",
+                "customer_segments",
+                "dim_customers",
+                "fct_orders",
+                "finance_kpis",
+                "finance_revenue",
+                "int_order_payments",
+                "stg_orders",
+            ],
+            &[
+                "accepted_values_stg_orders_status__placed__shipped",
+                "assert_kpis_match",
+                "assert_orders_have_payments",
+                "not_null_fct_orders_order_id",
+                "not_null_stg_orders_order_id",
+                "positive_agg_daily_revenue_revenue",
+                "relationships_stg_orders_customer_id__customer_id__ref_stg_customers_",
+                "unique_dim_customers_customer_id",
+                "unique_stg_orders_order_id",
+            ]
+        )
     );
 }
 
 #[test]
 fn state_modified_configs() {
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.fct_orders"]["config"]["materialized"] = json!("view");
-    m["nodes"]["model.sel.stg_accounts"]["config"]["tags"] = json!(["staging"]);
-    m["sources"]["source.sel.crm.accounts"]["config"]["enabled"] = json!(false);
-    assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.configs",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["fct_orders", "stg_accounts", "crm.accounts"]
+    let p = StateProject::new();
+    p.edit(
+        "dbt_project.yml",
+        "    aggregate:\n      +materialized: table",
+        "    aggregate:\n      +materialized: view",
+    );
+    p.edit(
+        "models/staging/_staging.yml",
+        "data_tests: [unique, not_null]",
+        "data_tests: [{unique: {config: {severity: warn}}}, not_null]",
     );
     assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified.body", "--indirect-selection", "empty"]
-        ),
-        Vec::<String>::new()
+        p.ls(&["-s", "state:modified.configs"]),
+        [
+            "agg_customer_orders",
+            "agg_daily_revenue",
+            "unique_stg_customers_customer_id"
+        ]
+    );
+    assert_eq!(p.ls(&["-s", "state:modified.body"]), NOTHING);
+    assert_eq!(
+        p.ls(&["-s", "state:modified"]),
+        p.ls(&["-s", "state:modified.configs"])
     );
 }
 
 #[test]
 fn state_modified_relation() {
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.finance_revenue"]["config"]["schema"] = json!("finance");
-    m["sources"]["source.sel.shop.orders"]["schema"] = json!("legacy_shop");
-    // A different target schema alone is not a change of the configured relation.
-    m["nodes"]["model.sel.dim_customers"]["schema"] = json!("prod");
+    let p = StateProject::new();
+    p.edit(
+        "dbt_project.yml",
+        "      finance:\n",
+        "      finance:\n        +schema: fin\n",
+    );
+    p.edit(
+        "models/staging/_sources.yml",
+        "schema: raw_shop",
+        "schema: shop_raw",
+    );
     assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.relation",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["finance_revenue", "shop.orders"]
+        p.ls(&["-s", "state:modified.relation"]),
+        [
+            "finance_kpis",
+            "finance_revenue",
+            "shop.customers",
+            "shop.orders",
+            "shop.payments"
+        ]
+    );
+    assert_eq!(
+        p.ls(&["-s", "state:modified", "--resource-type", "source"]),
+        ["shop.customers", "shop.orders", "shop.payments"]
     );
 }
 
 #[test]
+fn state_modified_relation_ignores_the_target() {
+    // The previous run wrote to another schema (say, prod); the configured relation is the same.
+    let p = StateProject::new();
+    let mut m = p.previous_manifest();
+    for node in m["nodes"].as_object_mut().expect("nodes").values_mut() {
+        node["schema"] = json!("analytics_prod");
+    }
+    p.set_previous_manifest(&m);
+    assert_eq!(p.ls(&["-s", "state:modified.relation"]), NOTHING);
+}
+
+#[test]
 fn state_modified_persisted_descriptions() {
-    let mut m = baseline_manifest();
-    // dim_customers persists its docs; stg_customers does not.
-    m["nodes"]["model.sel.dim_customers"]["description"] = json!("Old words.");
-    m["nodes"]["model.sel.stg_customers"]["description"] = json!("Old words.");
-    assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.persisted_descriptions",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["dim_customers"]
+    let p = StateProject::new();
+    // dim_customers persists its docs; stg_customers does not, so its new words change nothing.
+    p.edit(
+        "models/marts/_marts.yml",
+        "Customers with their order counts.",
+        "Customers and orders.",
+    );
+    p.edit(
+        "models/staging/_staging.yml",
+        "One row per customer.",
+        "One customer per row.",
     );
     assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified", "--indirect-selection", "empty"]
-        ),
+        p.ls(&["-s", "state:modified.persisted_descriptions"]),
         ["dim_customers"]
     );
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.dim_customers"]["columns"]["customer_id"]["description"] = json!("Who.");
+    assert_eq!(p.ls(&["-s", "state:modified"]), ["dim_customers"]);
+    let p = StateProject::new();
+    p.edit(
+        "models/marts/_marts.yml",
+        "description: The customer.",
+        "description: Who bought.",
+    );
     assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.persisted_descriptions",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
+        p.ls(&["-s", "state:modified.persisted_descriptions"]),
         ["dim_customers"]
     );
 }
 
 #[test]
 fn state_modified_macros() {
-    let mut m = baseline_manifest();
-    m["macros"]["macro.sel.cents_to_dollars"]["macro_sql"] =
-        json!("{% macro cents_to_dollars(column) %}{{ column }} / 100{% endmacro %}");
+    let p = StateProject::new();
+    p.edit("macros/cents_to_dollars.sql", "100.0", "100");
+    assert_eq!(p.ls(&["-s", "state:modified.macros"]), ["stg_payments"]);
+    assert_eq!(p.ls(&["-s", "state:modified"]), ["stg_payments"]);
+    assert_eq!(p.ls(&["-s", "state:modified.body"]), NOTHING);
+    // A generic test's macro.
+    let p = StateProject::new();
+    p.edit("tests/generic/positive.sql", "<= 0", "< 0");
     assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.macros",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["stg_payments"]
-    );
-    assert_eq!(
-        with_state(
-            &m,
-            &["-s", "state:modified", "--indirect-selection", "empty"]
-        ),
-        ["stg_payments"]
-    );
-    // The generic test's macro.
-    let mut m = baseline_manifest();
-    m["macros"]["macro.sel.test_positive"]["macro_sql"] =
-        json!("{% test positive(model) %}{% endtest %}");
-    assert_eq!(
-        with_state(&m, &["-s", "state:modified.macros"]),
+        p.ls(&["-s", "state:modified.macros"]),
         ["positive_agg_daily_revenue_revenue"]
     );
 }
 
 #[test]
 fn state_modified_contract() {
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.fct_orders"]["columns"]["amount"]["data_type"] = json!("integer");
-    // Column types of a model without an enforced contract are not a contract change.
-    m["nodes"]["model.sel.dim_customers"]["columns"]["customer_id"]["data_type"] = json!("text");
-    assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.contract",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["fct_orders"]
+    let p = StateProject::new();
+    p.edit(
+        "models/marts/_marts.yml",
+        "data_type: double",
+        "data_type: decimal(10, 2)",
     );
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.fct_orders"]["config"]["contract"] = json!({"enforced": false});
-    assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified.contract",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
-        ["fct_orders"]
+    assert_eq!(p.ls(&["-s", "state:modified.contract"]), ["fct_orders"]);
+    // Turning enforcement off is a change too.
+    let p = StateProject::new();
+    p.edit(
+        "models/marts/_marts.yml",
+        "enforced: true",
+        "enforced: false",
     );
+    assert_eq!(p.ls(&["-s", "state:modified.contract"]), ["fct_orders"]);
+    // Types on a model without an enforced contract are no contract change.
+    let p = StateProject::new();
+    p.edit(
+        "models/marts/_marts.yml",
+        "description: The customer.",
+        "description: The customer.\n        data_type: integer",
+    );
+    assert_eq!(p.ls(&["-s", "state:modified.contract"]), NOTHING);
+}
+
+#[test]
+fn state_modified_moves_and_exposures() {
+    let p = StateProject::new();
+    // Moving a file changes its fqn (and nothing else).
+    std::fs::rename(
+        p.path("models/staging/crm/stg_accounts.sql"),
+        p.path("models/staging/stg_accounts.sql"),
+    )
+    .expect("move model");
+    p.edit(
+        "models/marts/_exposures.yml",
+        "name: Ops",
+        "name: Operations",
+    );
+    assert_eq!(
+        p.ls(&["-s", "state:modified"]),
+        ["crm_sync", "stg_accounts"]
+    );
+    assert_eq!(p.ls(&["-s", "state:modified.body"]), NOTHING);
 }
 
 #[test]
 fn state_combines_with_other_selectors() {
-    let mut m = baseline_manifest();
-    m["nodes"]["model.sel.stg_orders"]["checksum"]["checksum"] = json!("0000");
-    m["nodes"]["model.sel.stg_payments"]["checksum"]["checksum"] = json!("0000");
+    let p = StateProject::new();
+    p.edit(
+        "models/staging/stg_orders.sql",
+        "status,",
+        "status, 1 as one,",
+    );
+    p.edit(
+        "models/staging/stg_payments.sql",
+        "order_id,",
+        "order_id, 2 as two,",
+    );
     assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified+,tag:finance",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
+        p.ls(&["-s", "state:modified+,tag:finance"]),
         [
             "revenue_dashboard",
             "finance_kpis",
@@ -1512,17 +1557,7 @@ fn state_combines_with_other_selectors() {
         ]
     );
     assert_eq!(
-        with_state(
-            &m,
-            &[
-                "-s",
-                "state:modified",
-                "--exclude",
-                "stg_payments",
-                "--indirect-selection",
-                "empty"
-            ]
-        ),
+        p.ls(&["-s", "state:modified", "--exclude", "stg_payments"]),
         ["stg_orders"]
     );
 }
@@ -1548,18 +1583,16 @@ fn error_unknown_method_suggests_one() {
 
 #[test]
 fn error_bad_syntax_is_reported_for_every_bad_piece() {
+    // --select and --exclude are both checked before kiln gives up.
     insta::assert_snapshot!(fails(&["-s", "stg_orders+customers tag:", "--exclude", "a,,b"]), @r"
     error[selector]: invalid selector 'stg_orders+customers': '+' belongs at the start (ancestors) or the end (descendants) of a selector
       = help: a selector is [@][N+][method:]value[+N], e.g. orders, +orders, orders+2, @orders, tag:nightly, config.materialized:table, path:models/staging; join with ',' to intersect and with spaces to combine
     error[selector]: invalid selector 'tag:': there is nothing to select
       = help: a selector is [@][N+][method:]value[+N], e.g. orders, +orders, orders+2, @orders, tag:nightly, config.materialized:table, path:models/staging; join with ',' to intersect and with spaces to combine
-    2 errors found
+    error[selector]: invalid selector 'a,,b': an intersection has an empty part (',' joins two selectors with no spaces)
+      = help: a selector is [@][N+][method:]value[+N], e.g. orders, +orders, orders+2, @orders, tag:nightly, config.materialized:table, path:models/staging; join with ',' to intersect and with spaces to combine
+    3 errors found
     ");
-    let exclude = fails(&["--exclude", "a,,b"]);
-    assert!(
-        exclude.contains("invalid selector 'a,,b': an intersection has an empty part"),
-        "{exclude}"
-    );
 }
 
 #[test]
@@ -1628,7 +1661,7 @@ fn error_selector_without_selectors_file() {
 fn error_selector_with_select() {
     insta::assert_snapshot!(fails(&["--selector", "nightly", "-s", "stg_orders"]), @r"
     error[flags]: --selector cannot be combined with --select
-      = help: dbt would silently ignore one of them; put the whole selection in selectors.yml (with an `exclude:` list) or use --select/--exclude alone
+      = help: dbt ignores --select and --exclude when --selector is given; put the whole selection in selectors.yml (exclusions under `exclude:`), or drop --selector
     ");
 }
 
@@ -1753,10 +1786,20 @@ fn error_yaml_duplicate_name() {
     let dir = fixture_with_selectors(Some(
         "selectors:\n  - name: a\n    definition: tag:crm\n  - name: a\n    definition: tag:staging\n",
     ));
-    insta::assert_snapshot!(fails_in(dir.path(), &["--selector", "a"]), @"");
+    insta::assert_snapshot!(fails_in(dir.path(), &["--selector", "a"]), @"
+    error[selector]: selector 'a' is defined twice in selectors.yml
+     --> selectors.yml:2:5
+      |
+    2 |   - name: a
+      |     ^
+      = help: selector names must be unique: rename or remove one
+    ");
 }
 
 #[test]
 fn error_blank_select() {
-    insta::assert_snapshot!(fails(&["-s", " "]), @"");
+    insta::assert_snapshot!(fails(&["-s", " "]), @"
+    error[selector]: --select was given no selector
+      = help: a selector is [@][N+][method:]value[+N], e.g. orders, +orders, orders+2, @orders, tag:nightly, config.materialized:table, path:models/staging; join with ',' to intersect and with spaces to combine
+    ");
 }

@@ -21,6 +21,7 @@
 //! - Resource types kiln does not model yet (metrics, groups, semantic models, saved queries, unit
 //!   tests) are written as empty maps.
 
+use crate::error::Error;
 use crate::graph::Graph;
 use crate::project::config::{self, Config, merge_into, project_config_for};
 use crate::project::{
@@ -31,6 +32,8 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
 use std::sync::LazyLock;
 
 /// The schema the manifest follows, as `metadata.dbt_schema_version`.
@@ -51,53 +54,147 @@ pub struct ManifestMeta {
     pub invocation_started_at: String,
 }
 
-/// The whole manifest.
+/// The whole manifest as one value. For writing the file, [`write_manifest_file`] gives the same
+/// bytes without holding the whole tree in memory.
 pub fn manifest_json(
     project: &Project,
     graph: &Graph,
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Value {
-    let t0 = std::time::Instant::now();
     let facts = Facts::of(project);
-    eprintln!("facts {:?}", t0.elapsed());
-    let nodes: Map<String, Value> = project
-        .nodes
-        .iter()
-        .map(|(id, n)| (id.clone(), node_json(n, &facts)))
-        .collect();
-    eprintln!("nodes {:?}", t0.elapsed());
-    let sources: Map<String, Value> = project
-        .sources
-        .iter()
-        .map(|(id, s)| (id.clone(), source_json(s, Some(project))))
-        .collect();
-    let exposures: Map<String, Value> = project
-        .exposures
-        .iter()
-        .map(|(id, e)| (id.clone(), exposure_json(e)))
-        .collect();
-    eprintln!("sources {:?}", t0.elapsed());
     let mut m = Map::new();
-    m.insert("metadata".into(), metadata_json(project, meta));
-    m.insert("nodes".into(), Value::Object(nodes));
-    m.insert("sources".into(), Value::Object(sources));
-    m.insert("macros".into(), macros_json(project, builtin_macros));
-    m.insert("docs".into(), docs_json(&project.docs));
-    m.insert("exposures".into(), Value::Object(exposures));
-    m.insert("metrics".into(), json!({}));
-    m.insert("groups".into(), json!({}));
-    m.insert("selectors".into(), selectors_json(project));
-    m.insert("disabled".into(), disabled_json(project, &facts));
-    let (parent_map, child_map) = edge_maps(project, graph);
-    m.insert("parent_map".into(), parent_map);
-    m.insert("child_map".into(), child_map);
-    m.insert("group_map".into(), json!({}));
-    m.insert("saved_queries".into(), json!({}));
-    m.insert("semantic_models".into(), json!({}));
-    m.insert("unit_tests".into(), json!({}));
-    eprintln!("all {:?}", t0.elapsed());
+    for (key, section) in sections(project, graph, builtin_macros, meta, &facts) {
+        let value = match section {
+            Section::Whole(v) => v,
+            Section::Entries(entries) => Value::Object(entries.collect()),
+        };
+        m.insert(key.to_string(), value);
+    }
     Value::Object(m)
+}
+
+/// Writes the manifest to `out` as compact JSON, one resource at a time, so memory stays flat
+/// however large the project. The bytes are those of `serde_json::to_vec(&manifest_json(..))`.
+pub fn write_manifest<W: Write>(
+    out: &mut W,
+    project: &Project,
+    graph: &Graph,
+    builtin_macros: &[MacroNode],
+    meta: &ManifestMeta,
+) -> std::io::Result<()> {
+    let facts = Facts::of(project);
+    out.write_all(b"{")?;
+    for (i, (key, section)) in sections(project, graph, builtin_macros, meta, &facts)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        match section {
+            Section::Whole(v) => serde_json::to_writer(&mut *out, &v)?,
+            Section::Entries(entries) => {
+                out.write_all(b"{")?;
+                for (j, (id, value)) in entries.enumerate() {
+                    if j > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *out, &id)?;
+                    out.write_all(b":")?;
+                    serde_json::to_writer(&mut *out, &value)?;
+                }
+                out.write_all(b"}")?;
+            }
+        }
+    }
+    out.write_all(b"}")
+}
+
+/// Writes the manifest to `path` through a temporary file in the same folder, so a reader never
+/// sees half a file.
+pub fn write_manifest_file(
+    path: &Path,
+    project: &Project,
+    graph: &Graph,
+    builtin_macros: &[MacroNode],
+    meta: &ManifestMeta,
+) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    write_manifest(&mut out, project, graph, builtin_macros, meta)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(&tmp, e))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// One top-level key's value: built whole, or (for the large maps) produced entry by entry.
+enum Section<'a> {
+    Whole(Value),
+    Entries(Box<dyn Iterator<Item = (String, Value)> + 'a>),
+}
+
+/// The sixteen top-level keys, in dbt's order.
+fn sections<'a>(
+    project: &'a Project,
+    graph: &'a Graph,
+    builtin_macros: &'a [MacroNode],
+    meta: &ManifestMeta,
+    facts: &'a Facts<'a>,
+) -> Vec<(&'static str, Section<'a>)> {
+    let (parent_map, child_map) = edge_maps(project, graph);
+    vec![
+        ("metadata", Section::Whole(metadata_json(project, meta))),
+        (
+            "nodes",
+            Section::Entries(Box::new(
+                project
+                    .nodes
+                    .iter()
+                    .map(move |(id, n)| (id.clone(), node_json(n, facts))),
+            )),
+        ),
+        (
+            "sources",
+            Section::Entries(Box::new(
+                project
+                    .sources
+                    .iter()
+                    .map(move |(id, s)| (id.clone(), source_json(s, Some(project)))),
+            )),
+        ),
+        (
+            "macros",
+            Section::Entries(macro_entries(project, builtin_macros)),
+        ),
+        ("docs", Section::Whole(docs_json(&project.docs))),
+        (
+            "exposures",
+            Section::Entries(Box::new(
+                project
+                    .exposures
+                    .iter()
+                    .map(|(id, e)| (id.clone(), exposure_json(e))),
+            )),
+        ),
+        ("metrics", Section::Whole(json!({}))),
+        ("groups", Section::Whole(json!({}))),
+        ("selectors", Section::Whole(selectors_json(project))),
+        ("disabled", Section::Whole(disabled_json(project, facts))),
+        ("parent_map", Section::Whole(parent_map)),
+        ("child_map", Section::Whole(child_map)),
+        ("group_map", Section::Whole(json!({}))),
+        ("saved_queries", Section::Whole(json!({}))),
+        ("semantic_models", Section::Whole(json!({}))),
+        ("unit_tests", Section::Whole(json!({}))),
+    ]
 }
 
 /// The node as Jinja's `model` variable sees it: the manifest's node dict, minus what only the
@@ -145,6 +242,8 @@ struct Facts<'a> {
     tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
     /// `__dbt__cte__<name>` → the ephemeral model's unique_id, for `extra_ctes[].id`.
     cte_ids: BTreeMap<String, String>,
+    /// dbt_project.yml's `data_tests:` and `tests:` trees, merged once.
+    test_tree: Map<String, Value>,
 }
 
 impl<'a> Facts<'a> {
@@ -165,6 +264,7 @@ impl<'a> Facts<'a> {
             project: Some(project),
             tests_of,
             cte_ids,
+            test_tree: project.config.data_test_configs(),
         }
     }
 
@@ -253,7 +353,7 @@ fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
     m.insert("build_path".into(), Value::Null);
     m.insert(
         "unrendered_config".into(),
-        Value::Object(unrendered_config(n, facts.project)),
+        Value::Object(unrendered_config(n, facts)),
     );
     m.insert("created_at".into(), json!(CREATED_AT));
     m.insert("relation_name".into(), opt_str(n.relation_name.as_deref()));
@@ -600,23 +700,19 @@ fn hooks_json(v: &Value) -> Value {
 
 /// Config as written, before rendering: the project's dbt_project.yml settings for the node's
 /// folder, then what its properties and `config()` call set.
-fn unrendered_config(n: &Node, project: Option<&Project>) -> Map<String, Value> {
+fn unrendered_config(n: &Node, facts: &Facts<'_>) -> Map<String, Value> {
     let mut out = Config::new();
-    if let Some(p) = project {
+    if let Some(p) = facts.project {
         let tree = match n.resource_type {
             ResourceType::Model => Some(&p.config.models),
             ResourceType::Seed => Some(&p.config.seeds),
             ResourceType::Snapshot => Some(&p.config.snapshots),
             ResourceType::Analysis => Some(&p.config.analyses),
+            ResourceType::Test => Some(&facts.test_tree),
             _ => None,
         };
-        match tree {
-            Some(tree) => merge_into(&mut out, &project_config_for(tree, &n.fqn)),
-            None if n.resource_type == ResourceType::Test => merge_into(
-                &mut out,
-                &project_config_for(&p.config.data_test_configs(), &n.fqn),
-            ),
-            None => {}
+        if let Some(tree) = tree {
+            merge_into(&mut out, &project_config_for(tree, &n.fqn));
         }
     }
     merge_into(&mut out, &n.unrendered_config);
@@ -1002,30 +1098,28 @@ fn exposure_json(e: &ExposureNode) -> Value {
     })
 }
 
-/// The project's macros and kiln's built-ins (package `dbt`), with the macros each one calls.
-fn macros_json(project: &Project, builtin: &[MacroNode]) -> Value {
+/// The project's macros and kiln's built-ins (package `dbt`), sorted by unique_id, each with
+/// the macros it calls.
+fn macro_entries<'a>(
+    project: &'a Project,
+    builtin: &'a [MacroNode],
+) -> Box<dyn Iterator<Item = (String, Value)> + 'a> {
     // Name → unique_id, the project's own macros shadowing the built-ins as in Jinja.
     let mut by_name: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut unqualified: BTreeMap<String, String> = BTreeMap::new();
+    let mut all: BTreeMap<&str, &MacroNode> = BTreeMap::new();
     for m in builtin.iter().chain(project.macros.values()) {
         by_name.insert(
             (m.package_name.clone(), m.name.clone()),
             m.unique_id.clone(),
         );
         unqualified.insert(m.name.clone(), m.unique_id.clone());
-    }
-    let mut all: BTreeMap<&str, &MacroNode> = BTreeMap::new();
-    for m in builtin.iter().chain(project.macros.values()) {
         all.insert(m.unique_id.as_str(), m);
     }
-    let out: Map<String, Value> = all
-        .into_iter()
-        .map(|(id, m)| {
-            let deps = macro_calls(m, &by_name, &unqualified);
-            (id.to_string(), macro_json(m, &deps))
-        })
-        .collect();
-    Value::Object(out)
+    Box::new(all.into_iter().map(move |(id, m)| {
+        let deps = macro_calls(m, &by_name, &unqualified);
+        (id.to_string(), macro_json(m, &deps))
+    }))
 }
 
 static JINJA_SEGMENT: LazyLock<Regex> =

@@ -2,17 +2,18 @@
 //!
 //! Lines come in unique_id order, as dbt prints them. `--resource-type` filters after selection
 //! and defaults to every type but analyses (`all` adds them). `--output json` writes one object
-//! per line the way Python's `json.dumps` does (`", "` and `": "` separators, non-ASCII escaped),
-//! with dbt's default keys or the `--output-keys` asked for, in dbt's field order.
+//! per line the way Python's `json.dumps` does (`", "` and `": "` separators, non-ASCII escaped):
+//! the node's manifest.json entry (dbt prints its `to_dict()`), cut down to dbt's default keys or
+//! the `--output-keys` asked for.
 
 use super::load_and_parse;
+use crate::artifacts::manifest::graph_context_json;
 use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::graph::select;
 use crate::invocation::Invocation;
-use crate::project::{ColumnInfo, ExposureNode, Node, Project, ResourceType, SourceNode};
-use indexmap::IndexMap;
-use serde_json::{Map, Value, json};
+use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -100,6 +101,8 @@ pub fn run(
     inv.output.warnings(&selection.warnings);
     let p = &loaded.project;
     let mut lines = vec![];
+    // The manifest's dicts, made once and only for --output json.
+    let mut dicts: Option<Value> = None;
     for id in &selection.ids {
         let Some(item) = Item::find(p, id) else {
             continue;
@@ -118,8 +121,9 @@ pub fn run(
                 } else {
                     &keys
                 };
+                let dicts = dicts.get_or_insert_with(|| graph_context_json(p));
                 let dict: Map<String, Value> = item
-                    .to_dict()
+                    .to_dict(dicts)
                     .into_iter()
                     .filter(|(k, _)| wanted.contains(&k.as_str()))
                     .collect();
@@ -192,169 +196,20 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// The resource as dbt's `to_dict()` gives it, keys in dbt's field order.
-    fn to_dict(&self) -> Map<String, Value> {
-        let v = match self {
-            Item::Node(n) => node_dict(n),
-            Item::Source(s) => source_dict(s),
-            Item::Exposure(e) => exposure_dict(e),
+    /// The resource as dbt's `to_dict()` gives it: its manifest.json entry, keys in dbt's order.
+    fn to_dict(&self, dicts: &Value) -> Map<String, Value> {
+        let (section, id) = match self {
+            Item::Node(n) => ("nodes", &n.unique_id),
+            Item::Source(s) => ("sources", &s.unique_id),
+            Item::Exposure(e) => ("exposures", &e.unique_id),
         };
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
+        dicts
+            .get(section)
+            .and_then(|s| s.get(id.as_str()))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
     }
-}
-
-fn columns_dict(columns: &IndexMap<String, ColumnInfo>) -> Value {
-    let m: Map<String, Value> = columns
-        .iter()
-        .map(|(k, c)| {
-            (
-                k.clone(),
-                json!({
-                    "name": c.name,
-                    "description": c.description,
-                    "meta": c.meta,
-                    "data_type": c.data_type,
-                    "constraints": c.constraints,
-                    "quote": c.quote,
-                    "tags": c.tags,
-                    "granularity": c.granularity,
-                }),
-            )
-        })
-        .collect();
-    Value::Object(m)
-}
-
-fn node_dict(n: &Node) -> Value {
-    let is_model = n.resource_type == ResourceType::Model;
-    let depends_on = if n.resource_type == ResourceType::Seed {
-        json!({"macros": n.depends_on_macros})
-    } else {
-        json!({"macros": n.depends_on_macros, "nodes": n.depends_on_nodes})
-    };
-    let contract = n.config.get("contract").cloned().unwrap_or(Value::Null);
-    let mut v = json!({
-        "database": n.database,
-        "schema": n.schema,
-        "name": n.name,
-        "resource_type": n.resource_type.as_str(),
-        "package_name": n.package_name,
-        "path": n.path,
-        "original_file_path": n.original_file_path,
-        "unique_id": n.unique_id,
-        "fqn": n.fqn,
-        "alias": n.alias,
-        "checksum": {
-            "name": if n.checksum.is_empty() { "none" } else { "sha256" },
-            "checksum": n.checksum,
-        },
-        "config": n.config,
-        "tags": n.tags(),
-        "description": n.description,
-        "columns": columns_dict(&n.columns),
-        "meta": n.meta(),
-        "group": n.config.get("group"),
-        "docs": n.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
-        "patch_path": n.patch_path,
-        "build_path": null,
-        "unrendered_config": n.unrendered_config,
-        "relation_name": n.relation_name,
-        "raw_code": n.raw_code,
-        "language": "sql",
-        "refs": n.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": r.version})).collect::<Vec<_>>(),
-        "sources": n.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
-        "metrics": [],
-        "depends_on": depends_on,
-        "compiled_path": null,
-        "contract": {
-            "enforced": contract.get("enforced").and_then(Value::as_bool).unwrap_or(false),
-            "alias_types": contract.get("alias_types").and_then(Value::as_bool).unwrap_or(true),
-            "checksum": null,
-        },
-    });
-    if let (Some(obj), true) = (v.as_object_mut(), is_model) {
-        obj.insert(
-            "access".into(),
-            n.config
-                .get("access")
-                .cloned()
-                .unwrap_or(Value::from("protected")),
-        );
-        obj.insert("constraints".into(), Value::from(n.constraints.clone()));
-        obj.insert("version".into(), json!(n.version));
-        obj.insert("latest_version".into(), json!(n.latest_version));
-    }
-    if let (Some(obj), Some(t)) = (v.as_object_mut(), &n.test) {
-        obj.insert("column_name".into(), json!(t.column_name));
-        obj.insert("file_key_name".into(), json!(t.file_key_name));
-        obj.insert("attached_node".into(), json!(t.attached_node));
-        obj.insert(
-            "test_metadata".into(),
-            json!({"name": t.name, "kwargs": t.kwargs, "namespace": t.namespace}),
-        );
-    }
-    v
-}
-
-fn source_dict(s: &SourceNode) -> Value {
-    json!({
-        "database": s.database,
-        "schema": s.schema,
-        "name": s.name,
-        "resource_type": "source",
-        "package_name": s.package_name,
-        "path": s.path,
-        "original_file_path": s.original_file_path,
-        "unique_id": s.unique_id,
-        "fqn": s.fqn,
-        "source_name": s.source_name,
-        "source_description": s.source_description,
-        "loader": s.loader,
-        "identifier": s.identifier,
-        "quoting": s.quoting,
-        "loaded_at_field": s.loaded_at_field,
-        "loaded_at_query": s.loaded_at_query,
-        "freshness": s.freshness,
-        "external": s.external,
-        "description": s.description,
-        "columns": columns_dict(&s.columns),
-        "meta": s.meta,
-        "source_meta": s.source_meta,
-        "tags": s.tags,
-        "config": s.config,
-        "patch_path": null,
-        "unrendered_config": {},
-        "relation_name": s.relation_name,
-    })
-}
-
-fn exposure_dict(e: &ExposureNode) -> Value {
-    json!({
-        "name": e.name,
-        "resource_type": "exposure",
-        "package_name": e.package_name,
-        "path": e.path,
-        "original_file_path": e.original_file_path,
-        "unique_id": e.unique_id,
-        "fqn": e.fqn,
-        "type": e.kind,
-        "owner": e.owner,
-        "description": e.description,
-        "label": e.label,
-        "maturity": e.maturity,
-        "meta": e.meta,
-        "tags": e.tags,
-        "config": e.config,
-        "unrendered_config": {},
-        "url": e.url,
-        "depends_on": {"macros": [], "nodes": e.depends_on_nodes},
-        "refs": e.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": r.version})).collect::<Vec<_>>(),
-        "sources": e.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
-        "metrics": [],
-    })
 }
 
 /// JSON as Python's `json.dumps` writes it by default, which is what `dbt ls` prints.
@@ -422,6 +277,7 @@ fn write_python_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn json_like_python() {

@@ -168,16 +168,14 @@ impl Loaded {
 
     /// Writes target/manifest.json.
     pub fn write_manifest(&self) -> Result<(), Error> {
-        let m = artifacts::manifest_json(
+        let path = self.project.target_dir().join("manifest.json");
+        artifacts::manifest::write_manifest_file(
+            &path,
             &self.project,
             &self.graph,
             &self.jenv.builtin_macros,
             &self.manifest_meta(),
-        );
-        let path = self.project.target_dir().join("manifest.json");
-        let bytes = serde_json::to_vec(&m)
-            .map_err(|e| Error::one(Diagnostic::error("artifact", e.to_string())))?;
-        artifacts::write_atomic(&path, &bytes)
+        )
     }
 
     /// The nodes a command works on.

@@ -177,17 +177,33 @@ pub fn compile_nodes(
         .collect();
     let mut diags = Diagnostics::default();
     let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
+    // Ephemeral models that failed: an error only if a selected node needs their CTE.
+    let mut failed_ephemerals: BTreeMap<String, Diagnostic> = BTreeMap::new();
     for (uid, r) in rendered {
         match r {
             Ok(r) => {
                 ok.insert(uid, r);
             }
+            Err(d) if selected.contains(&uid) => diags.push(d),
             Err(d) => {
-                if selected.contains(&uid) {
-                    diags.push(d);
-                }
+                failed_ephemerals.insert(uid, d);
             }
         }
+    }
+    if !failed_ephemerals.is_empty() {
+        let mut needed = BTreeSet::new();
+        for r in selected.iter().filter_map(|uid| ok.get(uid)) {
+            let mut order = vec![];
+            for e in &r.ephemerals {
+                collect_ephemerals(e, &ok, &mut needed, &mut order);
+            }
+        }
+        diags.extend(
+            failed_ephemerals
+                .into_iter()
+                .filter(|(uid, _)| needed.contains(uid))
+                .map(|(_, d)| d),
+        );
     }
     diags.checkpoint()?;
     for uid in selected {

@@ -455,8 +455,19 @@ fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
     }
 }
 
+/// A wrong call of a context function: minijinja's message, and how the call is written.
+fn usage(e: Error, how: &str) -> Error {
+    let what = e.detail().map_or_else(|| e.kind().to_string(), ToString::to_string);
+    super::hinted_error(e.kind(), what, how)
+}
+
 fn parse_ref_args(args: &[Value]) -> Result<RefCall, Error> {
-    let (a, b, kwargs): (String, Option<String>, Kwargs) = from_args(args)?;
+    let (a, b, kwargs): (String, Option<String>, Kwargs) = from_args(args).map_err(|e| {
+        usage(
+            e,
+            "ref() takes a model, seed or snapshot name: ref('orders'), ref('package', 'orders') or ref('orders', v=2)",
+        )
+    })?;
     let version = kwargs
         .get::<Option<Value>>("version")?
         .or(kwargs.get::<Option<Value>>("v")?)
@@ -515,7 +526,12 @@ fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
 }
 
 fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
-    let (s, t): (String, String) = from_args(args)?;
+    let (s, t): (String, String) = from_args(args).map_err(|e| {
+        usage(
+            e,
+            "source() takes a source name and a table name: source('raw', 'orders')",
+        )
+    })?;
     if ctx.shared.phase == Phase::Parse {
         let rel = ctx.shared.placeholder(&s, &t);
         ctx.with_rec(|rec| {
@@ -556,9 +572,10 @@ impl Object for ConfigObj {
                     layer.insert(k, v);
                 }
             } else if !a.is_none() {
-                return Err(Error::new(
+                return Err(super::hinted_error(
                     ErrorKind::InvalidOperation,
-                    "config() takes keyword arguments, e.g. config(materialized='table')",
+                    "config() takes keyword arguments",
+                    "write each setting as name=value, e.g. config(materialized='table')",
                 ));
             }
         }

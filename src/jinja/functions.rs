@@ -277,3 +277,19 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("as_text", |v: Value| v.to_string());
     env.add_filter("as_native", |v: Value| v);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::python_json;
+
+    #[test]
+    fn tojson_writes_what_python_json_dumps_writes() {
+        let v = serde_json::json!({"k": [1, 2.5, null, true], "é": "ü\n\"", "e": {}});
+        let mut out = String::new();
+        python_json(&v, &mut out);
+        assert_eq!(
+            out,
+            r#"{"k": [1, 2.5, null, true], "\u00e9": "\u00fc\n\"", "e": {}}"#
+        );
+    }
+}

@@ -189,6 +189,7 @@ pub fn parse_project(
     for n in project.nodes.values_mut().filter(|n| n.test.is_some()) {
         n.depends_on_macros = test_macro_ids(n, &shared);
     }
+    check_generic_tests(project, &shared, &mut diags);
     // Disabled nodes leave the graph, as in dbt.
     let disabled: Vec<String> = project
         .nodes
@@ -217,6 +218,74 @@ pub fn parse_project(
     resolve_relations(project, jenv, &shared, &mut diags);
     diags.checkpoint()?;
     Ok(())
+}
+
+/// Generic tests whose `{% test %}` definition exists nowhere, reported at their YAML line (as
+/// dbt does at parse time) with the closest test name.
+fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnostics) {
+    let known: Vec<&str> = shared
+        .macros
+        .keys()
+        .filter_map(|(_, name)| name.strip_prefix("test_"))
+        .collect();
+    for n in project.nodes.values() {
+        let Some(t) = &n.test else { continue };
+        let macro_name = format!("test_{}", t.name);
+        let found = match &t.namespace {
+            Some(ns) => shared.macro_template(ns, &macro_name).is_some(),
+            None => shared.find_macro(&macro_name).is_some(),
+        };
+        if found {
+            continue;
+        }
+        let full_name = match &t.namespace {
+            Some(ns) => format!("{ns}.{}", t.name),
+            None => t.name.clone(),
+        };
+        let text = std::fs::read_to_string(project.dir.join(&n.file)).unwrap_or_default();
+        let line = n.line_offset + 1;
+        let column = text
+            .lines()
+            .nth(n.line_offset)
+            .and_then(|l| l.find(&full_name))
+            .map_or(1, |c| c + 1);
+        let at = Location::from_line_col(&n.file, &text, line, column);
+        if let Some(ns) = &t.namespace
+            && !shared.macros.keys().any(|(pkg, _)| pkg == ns)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "unknown-test",
+                    format!("unknown generic test '{full_name}': there is no package '{ns}'"),
+                )
+                .at(at)
+                .with_help(format!(
+                    "kiln does not load packages such as '{ns}' yet: define the test in macros/ and drop the '{ns}.' prefix"
+                )),
+            );
+            continue;
+        }
+        let closest = known
+            .iter()
+            .map(|k| (crate::graph::levenshtein(&t.name, k), *k))
+            .filter(|(d, _)| *d <= 2.max(t.name.len() / 3))
+            .min();
+        let define = format!(
+            "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
+            t.name
+        );
+        diags.push(
+            Diagnostic::error(
+                "unknown-test",
+                format!("unknown generic test '{full_name}'"),
+            )
+            .at(at)
+            .with_help(match closest {
+                Some((_, k)) => format!("did you mean '{k}'? Otherwise {define}"),
+                None => define,
+            }),
+        );
+    }
 }
 
 fn test_macro_ids(n: &Node, shared: &Shared) -> Vec<String> {

@@ -11,6 +11,7 @@ use super::{MacroFile, Project, generic_tests, profiles, yaml};
 use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Location};
 use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except, render_yaml_strings_with};
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -65,7 +66,12 @@ pub fn find_project_dir(flag: Option<&Path>) -> Result<PathBuf, Diagnostic> {
 
 fn read(path: &Path) -> Result<String, Diagnostic> {
     std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::error("io", format!("cannot read {}: {e}", path.display())).in_file(path)
+        let d = Diagnostic::error("io", format!("cannot read {}: {e}", path.display()))
+            .in_file(path);
+        match e.kind() {
+            std::io::ErrorKind::InvalidData => d.with_help("save the file as UTF-8 text"),
+            _ => d,
+        }
     })
 }
 
@@ -98,7 +104,14 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
             "+post-hook",
         ],
     )
-    .map_err(|m| Diagnostic::error("project", m).in_file(&shown))?;
+    .map_err(|f| {
+        let d = Diagnostic::error("project", f.message.clone())
+            .with_help(f.hint.clone().unwrap_or_else(|| "fix the Jinja in this value".into()));
+        match text.find(f.template.as_str()) {
+            Some(offset) => d.at(Location::from_offset(&shown, &text, offset)),
+            None => d.in_file(&shown),
+        }
+    })?;
     let mut cfg: DbtProject = serde_json::from_value(rendered)
         .map_err(|e| Diagnostic::error("project", e.to_string()).in_file(&shown))?;
     if let Some(tp) = &opts.target_path {
@@ -402,29 +415,25 @@ impl Loader {
     fn load_all(&mut self) {
         self.load_macros();
         self.load_docs();
-        let model_files = self.find(&self.cfg.model_paths(), &["sql", "py"]);
-        for f in model_files {
-            if f.extension() == "py" {
-                self.diags.push(
-                    Diagnostic::warning(
-                        "python-model",
-                        "Python models are not supported by kiln; skipped",
-                    )
+        let (python, models): (Vec<FoundFile>, Vec<FoundFile>) = self
+            .find(&self.cfg.model_paths(), &["sql", "py"])
+            .into_iter()
+            .partition(|f| f.extension() == "py");
+        for f in python {
+            self.diags.push(
+                Diagnostic::warning("python-model", "Python models are not supported by kiln; skipped")
                     .in_file(&f.original_file_path),
-                );
-                continue;
-            }
-            self.add_sql_node(ResourceType::Model, &f);
+            );
         }
-        for f in self.find(&self.cfg.analysis_paths(), &["sql"]) {
-            self.add_sql_node(ResourceType::Analysis, &f);
-        }
-        for f in self.find(&self.cfg.test_paths(), &["sql"]) {
-            if f.path.starts_with("generic/") {
-                continue;
-            }
-            self.add_sql_node(ResourceType::Test, &f);
-        }
+        self.add_sql_nodes(ResourceType::Model, &models);
+        let analyses = self.find(&self.cfg.analysis_paths(), &["sql"]);
+        self.add_sql_nodes(ResourceType::Analysis, &analyses);
+        let singular: Vec<FoundFile> = self
+            .find(&self.cfg.test_paths(), &["sql"])
+            .into_iter()
+            .filter(|f| !f.path.starts_with("generic/"))
+            .collect();
+        self.add_sql_nodes(ResourceType::Test, &singular);
         for f in self.find(&self.cfg.seed_paths(), &["csv"]) {
             self.add_seed(&f);
         }
@@ -539,15 +548,24 @@ impl Loader {
         fqn
     }
 
-    fn add_sql_node(&mut self, rt: ResourceType, f: &FoundFile) {
-        let Some(text) = self.read_found(f) else {
-            return;
-        };
-        let name = f.stem();
-        let fqn = self.fqn_for(f, &name);
-        let checksum = sha256_hex(text.as_bytes());
-        let node = self.new_node(rt, f, name, fqn, text, checksum);
-        self.register(node);
+    /// Reads SQL files on every core, then registers their nodes in path order.
+    fn add_sql_nodes(&mut self, rt: ResourceType, files: &[FoundFile]) {
+        let read_all: Vec<Result<Node, Diagnostic>> = files
+            .par_iter()
+            .map(|f| {
+                let text = read(&f.abs)?;
+                let name = f.stem();
+                let fqn = self.fqn_for(f, &name);
+                let checksum = sha256_hex(text.as_bytes());
+                Ok(self.new_node(rt, f, name, fqn, text, checksum))
+            })
+            .collect();
+        for r in read_all {
+            match r {
+                Ok(node) => self.register(node),
+                Err(d) => self.diags.push(d),
+            }
+        }
     }
 
     fn add_seed(&mut self, f: &FoundFile) {
@@ -748,31 +766,31 @@ impl Loader {
         let files = self.find(&roots, &["yml", "yaml"]);
         let mut patched: BTreeMap<String, String> = BTreeMap::new();
         let mut pending_tests = vec![];
-        for f in files {
-            let Some(text) = self.read_found(&f) else {
-                continue;
-            };
-            let shown = PathBuf::from(&f.original_file_path);
-            let props: PropertiesFile = match yaml::from_str(&shown, &text) {
-                Ok(p) => p,
+        // Reading, parsing and rendering each file is independent: do it on every core, then
+        // apply the results in file order so the outcome never depends on scheduling.
+        let parsed: Vec<Result<(FoundFile, String, PropertiesFile), Diagnostic>> = {
+            let this = &*self;
+            files
+                .into_par_iter()
+                .map(|f| {
+                    let text = read(&f.abs)?;
+                    let shown = PathBuf::from(&f.original_file_path);
+                    let props: PropertiesFile = yaml::from_str(&shown, &text)?;
+                    // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
+                    // `{{ target.name }}`), except descriptions (doc() is rendered later) and
+                    // tests (rendered per test at compile time).
+                    let props = if text.contains("{{") { this.render_properties(&shown, &text)? } else { props };
+                    Ok((f, text, props))
+                })
+                .collect()
+        };
+        for item in parsed {
+            let (f, text, props) = match item {
+                Ok(x) => x,
                 Err(d) => {
                     self.diags.push(d);
                     continue;
                 }
-            };
-            // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
-            // `{{ target.name }}`), except descriptions (doc() is rendered later) and tests
-            // (rendered per test at compile time).
-            let props = if text.contains("{{") {
-                match self.render_properties(&shown, &text) {
-                    Ok(p) => p,
-                    Err(d) => {
-                        self.diags.push(d);
-                        continue;
-                    }
-                }
-            } else {
-                props
             };
             let ctx = FileCtx {
                 f: &f,
@@ -813,18 +831,17 @@ impl Loader {
                                 m.name
                             ),
                         )
-                        .at(Location::find(
-                            &shown,
-                            &text,
-                            &format!("name: {}", m.name),
-                        )),
+                        .at(ctx.find(&format!("name: {}", m.name))),
                     ),
                 }
             }
         }
-        for t in pending_tests {
-            let tree = &self.test_tree;
-            match generic_tests::build(&t, &self.name, tree, &self.target_db, &self.target_schema) {
+        let built: Vec<Result<Node, Diagnostic>> = pending_tests
+            .par_iter()
+            .map(|t| generic_tests::build(t, &self.name, &self.test_tree, &self.target_db, &self.target_schema))
+            .collect();
+        for r in built {
+            match r {
                 Ok(node) => self.register(node),
                 Err(d) => self.diags.push(d),
             }

@@ -174,11 +174,21 @@ pub fn load_target(
         .or(default_target)
         .unwrap_or("default")
         .to_string();
-    let outputs = profile.get("outputs").and_then(Value::as_object);
-    let Some(output) = outputs.and_then(|o| o.get(&target_name)) else {
-        let known: Vec<String> = outputs
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
+    let Some(outputs) = profile.get("outputs").and_then(Value::as_object) else {
+        return Err(Diagnostic::error(
+            "profile",
+            format!("profile '{profile_name}' has no `outputs:` mapping"),
+        )
+        .at(Location::from_offset(path, &text, profile_at))
+        .with_help("add `outputs:` with one entry per target, e.g. `dev: {type: duckdb, path: dev.duckdb}`"));
+    };
+    let Some(output) = outputs.get(&target_name) else {
+        let known: Vec<String> = outputs.keys().cloned().collect();
+        let known = if known.is_empty() {
+            vec!["none".to_string()]
+        } else {
+            known
+        };
         let (at, help) = if target_flag.is_some() {
             (
                 profile_at,

@@ -130,7 +130,7 @@ fn type_error(field: &str, found: &str) -> (String, String) {
         .unwrap_or((found, "another type"));
     let expected_plain = match expected {
         "a sequence" => "a list",
-        "a map" | "struct" => "a mapping of keys to values",
+        e if e == "a map" || e.starts_with("struct") => "a mapping of keys to values",
         "a string" => "text",
         "a boolean" => "true or false",
         other => other,
@@ -150,4 +150,36 @@ fn type_error(field: &str, found: &str) -> (String, String) {
         }
     };
     (message, help.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unclosed_quote_points_where_it_opens() {
+        let text = "models:\n  - name: a\n    description: \"never closed\n";
+        let d = from_str::<serde_json::Value>(Path::new("m.yml"), text)
+            .expect_err("an unclosed quote is an error");
+        let loc = d.location.expect("a location");
+        assert_eq!((loc.line, loc.column), (3, 18));
+        assert!(d.message.contains("quoted scalar"), "{}", d.message);
+    }
+
+    #[test]
+    fn type_errors_name_the_field_and_the_expected_shape() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Props {
+            columns: Vec<String>,
+        }
+        let d = from_str::<Props>(Path::new("m.yml"), "columns: \"id\"\n")
+            .expect_err("a string is not a list");
+        assert_eq!(
+            d.message,
+            "wrong type for `columns`: expected a list, found string \"id\""
+        );
+        let d = from_str::<Props>(Path::new("m.yml"), "other: 1\n").expect_err("missing");
+        assert_eq!(d.message, "missing required key `columns`");
+    }
 }

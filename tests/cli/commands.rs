@@ -73,9 +73,12 @@ fn compile_one_model_prints_its_sql() {
     let run = p.kiln(&["compile", "-s", "customer_orders"]).run();
     run.assert_success();
     assert_run_snapshot!(run);
-    assert_eq!(
-        files_under(&p.dir().join("target/compiled")),
-        ["shop/models/marts/customer_orders.sql"]
+    // the model and, by eager indirect selection, its tests; nothing else
+    let files = files_under(&p.dir().join("target/compiled"));
+    assert!(files.contains(&"shop/models/marts/customer_orders.sql".to_string()));
+    assert!(
+        files.iter().all(|f| !f.contains("stg_")),
+        "compiled unselected models: {files:?}"
     );
 }
 
@@ -358,4 +361,13 @@ fn test_configs_reach_the_manifest() {
         test("test.compile_tests.at_least_orders_amount__1.")["where"],
         "status = 'open'"
     );
+}
+
+/// An athena target is parsed and shown (it runs in a later issue).
+#[test]
+fn debug_shows_an_athena_target() {
+    let p = TestProject::fixture("compile_relations");
+    let run = p.kiln(&["debug", "--target", "athena"]).run();
+    run.assert_success();
+    assert_run_snapshot!(run);
 }

@@ -139,6 +139,11 @@ fn env_var_profile_error() {
 }
 
 #[test]
+fn env_var_project_error() {
+    assert_run_snapshot!(fails("env_var_project_error", &["parse"]));
+}
+
+#[test]
 fn secret_in_model_error() {
     let p = TestProject::fixture("secret_in_model_error");
     let run = p
@@ -185,6 +190,35 @@ fn unknown_doc_error() {
 #[test]
 fn bad_test_definition_error() {
     assert_run_snapshot!(fails("bad_test_definition_error", &["parse"]));
+}
+
+#[test]
+fn bad_calls_error() {
+    assert_run_snapshot!(fails("bad_calls_error", &["parse"]));
+}
+
+/// `kiln parse` renders with execute false, so these pass it; `kiln compile` does not.
+#[test]
+fn execute_only_error() {
+    let p = TestProject::fixture("execute_only_error");
+    p.kiln(&["parse"]).run().assert_success();
+    let run = p.kiln(&["compile"]).run();
+    run.assert_code(2);
+    assert_run_snapshot!(run);
+    // Only the model is selected; the ephemeral model it needs fails, so it fails too.
+    let run = p.kiln(&["compile", "-s", "uses_broken_ephemeral"]).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("broken_ephemeral"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(!p.exists("target/compiled/shop/models/uses_broken_ephemeral.sql"));
+}
+
+#[test]
+fn unknown_test_error() {
+    assert_run_snapshot!(fails("unknown_test_error", &["parse"]));
 }
 
 #[test]

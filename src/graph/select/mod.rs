@@ -93,29 +93,35 @@ pub fn selection(
             format!("--selector cannot be combined with {flag}"),
         )
         .with_help(
-            "dbt would silently ignore one of them; put the whole selection in selectors.yml \
-             (with an `exclude:` list) or use --select/--exclude alone",
+            "dbt ignores --select and --exclude when --selector is given; put the whole \
+             selection in selectors.yml (exclusions under `exclude:`), or drop --selector",
         )
         .into());
+    }
+    // Both flags are parsed before either fails, so one run reports every bad selector.
+    let select =
+        (!spec.select.is_empty()).then(|| parse_flag(&spec.select, "--select", spec.indirect));
+    let exclude = (!spec.exclude.is_empty())
+        .then(|| parse_flag(&spec.exclude, "--exclude", IndirectSelection::Eager));
+    if let (Some(Err(a)), Some(Err(b))) = (&select, &exclude) {
+        let mut all = a.diagnostics();
+        all.extend(b.diagnostics());
+        return Err(Error::Diagnostics(all));
     }
     let mut default_selector = None;
     let include = if let Some(name) = &spec.selector {
         selectors.get(name)?.expr.clone()
-    } else if !spec.select.is_empty() {
-        parse_flag(&spec.select, "--select", spec.indirect)?
-    } else if let (true, Some(name)) = (spec.exclude.is_empty(), &selectors.default) {
+    } else if let Some(select) = select {
+        select?
+    } else if let (None, Some(name)) = (&exclude, &selectors.default) {
         default_selector = Some(name.clone());
         selectors.get(name)?.expr.clone()
     } else {
         everything(spec)
     };
     let mut top = vec![include];
-    if !spec.exclude.is_empty() {
-        top.push(parse_flag(
-            &spec.exclude,
-            "--exclude",
-            IndirectSelection::Eager,
-        )?);
+    if let Some(exclude) = exclude {
+        top.push(exclude?);
     }
     let expr = Expr::group(SetOp::Difference, top, IndirectSelection::Eager);
     let mut ev = eval::Evaluator::new(project, graph, &selectors, spec.state_manifest.as_ref());

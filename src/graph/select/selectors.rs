@@ -69,11 +69,10 @@ impl Selectors {
             selector: None,
             errors: vec![],
         };
-        let out = reader.file(value);
+        let mut out = reader.file(value);
         if !reader.errors.is_empty() {
             return Err(Error::Diagnostics(reader.errors));
         }
-        let mut out = out;
         out.present = true;
         out.check_references(path, text)?;
         Ok(out)
@@ -81,15 +80,17 @@ impl Selectors {
 
     /// The selector called `name`, or an error listing what exists.
     pub fn get(&self, name: &str) -> Result<&SelectorDef, Diagnostic> {
-        if let Some(def) = self.defs.get(name) {
-            return Ok(def);
-        }
+        self.defs.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    /// The error for a selector name that is not defined, with a did-you-mean.
+    fn unknown(&self, name: &str) -> Diagnostic {
         if !self.present {
-            return Err(Diagnostic::error(
+            return Diagnostic::error(
                 "selector",
                 format!("there is no selector named '{name}': this project has no selectors.yml"),
             )
-            .with_help("define named selectors in selectors.yml, next to dbt_project.yml"));
+            .with_help("define named selectors in selectors.yml, next to dbt_project.yml");
         }
         let names: Vec<&str> = self.defs.keys().map(String::as_str).collect();
         let close = names
@@ -99,7 +100,7 @@ impl Selectors {
             .min()
             .map(|(_, n)| format!("did you mean '{n}'? "))
             .unwrap_or_default();
-        Err(Diagnostic::error(
+        Diagnostic::error(
             "selector",
             format!("there is no selector named '{name}' in selectors.yml"),
         )
@@ -108,7 +109,7 @@ impl Selectors {
             "selectors.yml defines no selectors".to_string()
         } else {
             format!("{close}selectors.yml defines {}", names.join(", "))
-        }))
+        })
     }
 
     /// Every `selector:` reference must name a selector, and no chain of them may loop.
@@ -117,9 +118,7 @@ impl Selectors {
         for def in self.defs.values() {
             for c in def.expr.criteria() {
                 if c.method == Method::Selector && !self.defs.contains_key(&c.value) {
-                    let mut d = self.get(&c.value).err().unwrap_or_else(|| {
-                        Diagnostic::error("selector", "unknown selector".to_string())
-                    });
+                    let mut d = self.unknown(&c.value);
                     d.message = format!(
                         "selector '{}' uses selector '{}', which is not defined",
                         def.name, c.value

@@ -1,34 +1,37 @@
 //! `state:` selection: compare each node with its entry in a previous manifest.json (`--state`).
 //!
-//! What counts as a change follows dbt's documented sub-selectors:
-//! - `modified.body`: the file's checksum (`checksum.checksum`), or the raw code when a node has
-//!   no checksum of its own (generic tests);
-//! - `modified.configs`: the node's config;
+//! Both sides are manifest dicts: the current project is serialized by the manifest writer
+//! ([`crate::artifacts::manifest::graph_context_json`]), so a kiln manifest of an unchanged
+//! project compares equal field for field. What counts as a change follows dbt's documented
+//! sub-selectors:
+//! - `modified.body`: `checksum.checksum` (the raw code when a side has no checksum);
+//! - `modified.configs`: `config`;
 //! - `modified.relation`: the configured `database`, `schema` and `alias` (the configured values,
 //!   not the target's, so comparing a dev run with a prod manifest does not flag everything; for
-//!   sources, their database, schema and identifier);
+//!   sources, their `database`, `schema` and `identifier`);
 //! - `modified.persisted_descriptions`: descriptions, only where `persist_docs` writes them;
 //! - `modified.macros`: a macro the node calls, directly or through other macros, changed;
-//! - `modified.contract`: an enforced contract's columns, types and constraints;
-//! - `modified`: any of the above, a new node, or a moved node (its fqn changed).
+//! - `modified.contract`: an enforced contract (its checksum: columns, types, constraints);
+//! - `modified`: any of the above, a new node, or a moved node (its `fqn` changed).
 //!
-//! Manifests written by dbt carry every config key with its default, kiln's only the keys that were
-//! set, so config values compare leniently: a missing key equals null, an empty list or mapping,
-//! or dbt's default for that key.
+//! A manifest written by another tool may spell values differently, so values compare leniently:
+//! a missing key equals null, an empty list or mapping, or dbt's default for that key.
 
 use super::methods::Target;
-use crate::project::{Node, Project, ResourceType};
-use serde_json::{Map, Value, json};
+use crate::project::Project;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 pub struct StateComparison<'a> {
     project: &'a Project,
     old: &'a Value,
+    /// The current project as manifest dicts: `nodes`, `sources`, `exposures`.
+    current: Value,
     /// Project macros whose SQL differs from the previous manifest's (or that are new or gone).
     modified_macros: BTreeSet<String>,
 }
 
-/// dbt's config defaults, which a manifest may spell out and kiln leaves unset.
+/// dbt's config defaults, which one manifest may spell out and another leave unset.
 fn config_default(key: &str) -> Option<Value> {
     Some(match key {
         "enabled" => json!(true),
@@ -43,10 +46,8 @@ fn config_default(key: &str) -> Option<Value> {
         "alias_types" => json!(true),
         "severity" => json!("ERROR"),
         "fail_calc" => json!("count(*)"),
-        "warn_if" => json!("!= 0"),
-        "error_if" => json!("!= 0"),
+        "warn_if" | "error_if" => json!("!= 0"),
         "delimiter" => json!(","),
-        "store_failures_as" => Value::Null,
         _ => return None,
     })
 }
@@ -68,12 +69,17 @@ fn lenient_eq(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
             keys.into_iter()
                 .all(|k| lenient_eq(k, x.get(k.as_str()), y.get(k.as_str())))
         }
+        // `tags: nightly` and `tags: [nightly]` are the same.
         (Some(Value::String(x)), Some(Value::Array(y)))
         | (Some(Value::Array(y)), Some(Value::String(x))) => {
-            // `tags: nightly` and `tags: [nightly]` are the same.
             y.len() == 1 && y[0].as_str() == Some(x.as_str())
         }
-        (Some(x), Some(y)) => x == y || (is_empty(x) && is_empty(y)),
+        (Some(x), Some(y)) => {
+            x == y
+                || (is_empty(x) && is_empty(y))
+                || (x.is_null() || y.is_null())
+                    && config_default(key).is_some_and(|d| d == *x || d == *y)
+        }
         (Some(v), None) | (None, Some(v)) => {
             is_empty(v) || config_default(key).is_some_and(|d| lenient_eq(key, Some(&d), Some(v)))
         }
@@ -81,24 +87,45 @@ fn lenient_eq(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
-fn same_config(new: &Map<String, Value>, old: Option<&Value>) -> bool {
-    let empty = Map::new();
-    let old = old.and_then(Value::as_object).unwrap_or(&empty);
-    let keys: BTreeSet<&String> = new.keys().chain(old.keys()).collect();
-    keys.into_iter()
-        .all(|k| lenient_eq(k, new.get(k.as_str()), old.get(k.as_str())))
+fn lookup<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(v, |acc, p| acc.get(*p))
+        .filter(|v| !v.is_null())
 }
 
-fn get_str<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(*p)?;
-    }
-    cur.as_str()
+fn same_at(cur: &Value, old: &Value, path: &[&str]) -> bool {
+    let key = path.last().copied().unwrap_or_default();
+    lenient_eq(key, lookup(cur, path), lookup(old, path))
 }
 
 fn truthy(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true)))
+}
+
+/// The kind of resource, as far as dbt's comparisons care.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Node,
+    Source,
+    Exposure,
+}
+
+fn kind(t: Target<'_>) -> Kind {
+    match t {
+        Target::Node(_) => Kind::Node,
+        Target::Source(_) => Kind::Source,
+        Target::Exposure(_) => Kind::Exposure,
+    }
+}
+
+/// Which sub-selectors apply to which kind of resource (as in dbt: sources and exposures have
+/// no body, macros, contract or persisted descriptions).
+fn supports(check: &str, k: Kind) -> bool {
+    match k {
+        Kind::Node => true,
+        Kind::Source => matches!(check, "modified.configs" | "modified.relation"),
+        Kind::Exposure => check == "modified.configs",
+    }
 }
 
 impl<'a> StateComparison<'a> {
@@ -122,6 +149,7 @@ impl<'a> StateComparison<'a> {
         StateComparison {
             project,
             old,
+            current: crate::artifacts::manifest::graph_context_json(project),
             modified_macros,
         }
     }
@@ -139,29 +167,40 @@ impl<'a> StateComparison<'a> {
         .find_map(|section| self.old.get(*section).and_then(|s| s.get(id)))
     }
 
+    fn current_of(&self, t: Target<'_>) -> &Value {
+        let section = match kind(t) {
+            Kind::Node => "nodes",
+            Kind::Source => "sources",
+            Kind::Exposure => "exposures",
+        };
+        self.current
+            .get(section)
+            .and_then(|s| s.get(t.unique_id()))
+            .unwrap_or(&Value::Null)
+    }
+
     /// Whether `t` passes the `state:<check>` comparison.
     pub fn check(&self, check: &str, t: Target<'_>) -> bool {
         let old = self.previous(t.unique_id());
-        match check {
-            "new" => old.is_none(),
-            "old" => old.is_some(),
-            "modified" => self.modified(t, old),
-            "unmodified" => !self.modified(t, old),
-            "modified.macros" => self.macros_changed(t),
-            sub => {
-                let Some(old) = old else {
-                    // New nodes count as modified for every comparison they support.
-                    return supports(sub, t);
-                };
-                supports(sub, t) && !self.same(sub, t, old)
-            }
+        let cur = self.current_of(t);
+        let k = kind(t);
+        match (check, old) {
+            ("new", old) => old.is_none(),
+            ("old", old) => old.is_some(),
+            ("modified", old) => self.modified(t, cur, old),
+            ("unmodified", old) => !self.modified(t, cur, old),
+            ("modified.macros", _) => self.macros_changed(t),
+            // A new node counts as modified by every comparison that applies to it.
+            (sub, None) => supports(sub, k),
+            (sub, Some(old)) => supports(sub, k) && !same(sub, k, cur, old),
         }
     }
 
-    fn modified(&self, t: Target<'_>, old: Option<&Value>) -> bool {
+    fn modified(&self, t: Target<'_>, cur: &Value, old: Option<&Value>) -> bool {
         let Some(old) = old else { return true };
-        let same = match t {
-            Target::Node(_) => [
+        let k = kind(t);
+        let same_contents = match k {
+            Kind::Node => [
                 "modified.body",
                 "modified.configs",
                 "modified.persisted_descriptions",
@@ -169,70 +208,40 @@ impl<'a> StateComparison<'a> {
                 "modified.contract",
             ]
             .iter()
-            .all(|c| self.same(c, t, old)),
-            Target::Source(s) => {
-                self.same("modified.relation", t, old)
-                    && self.same("modified.configs", t, old)
-                    && lenient_eq(
+            .all(|c| same(c, k, cur, old)),
+            Kind::Source => {
+                same("modified.relation", k, cur, old)
+                    && same("modified.configs", k, cur, old)
+                    && [
                         "quoting",
-                        Some(&Value::Object(s.quoting.clone())),
-                        old.get("quoting"),
-                    )
-                    && lenient_eq("freshness", s.freshness.as_ref(), old.get("freshness"))
-                    && lenient_eq("external", s.external.as_ref(), old.get("external"))
-                    && old.get("loaded_at_field").and_then(Value::as_str)
-                        == s.loaded_at_field.as_deref()
+                        "freshness",
+                        "external",
+                        "loaded_at_field",
+                        "loaded_at_query",
+                    ]
+                    .iter()
+                    .all(|f| same_at(cur, old, &[f]))
             }
-            Target::Exposure(e) => {
-                let deps: BTreeSet<&str> = e.depends_on_nodes.iter().map(String::as_str).collect();
-                let old_deps: BTreeSet<&str> = old
-                    .pointer("/depends_on/nodes")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                self.same("modified.configs", t, old)
-                    && get_str(old, &["type"]) == Some(e.kind.as_str())
-                    && old.get("owner") == Some(&Value::Object(e.owner.clone()))
-                    && get_str(old, &["maturity"]) == e.maturity.as_deref()
-                    && get_str(old, &["url"]) == e.url.as_deref()
-                    && get_str(old, &["description"]).unwrap_or_default() == e.description
-                    && get_str(old, &["label"]) == e.label.as_deref()
-                    && deps == old_deps
+            Kind::Exposure => {
+                let deps = |v: &Value| -> BTreeSet<String> {
+                    v.pointer("/depends_on/nodes")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                same("modified.configs", k, cur, old)
+                    && ["type", "owner", "maturity", "url", "description", "label"]
+                        .iter()
+                        .all(|f| same_at(cur, old, &[f]))
+                    && deps(cur) == deps(old)
             }
         };
-        !same || !self.same_fqn(t, old) || self.macros_changed(t)
-    }
-
-    fn same_fqn(&self, t: Target<'_>, old: &Value) -> bool {
-        let fqn = match t {
-            Target::Node(n) => &n.fqn,
-            Target::Source(s) => &s.fqn,
-            Target::Exposure(e) => &e.fqn,
-        };
-        old.get("fqn").is_none_or(|f| *f == json!(fqn))
-    }
-
-    fn same(&self, check: &str, t: Target<'_>, old: &Value) -> bool {
-        match (check, t) {
-            ("modified.body", Target::Node(n)) => same_body(n, old),
-            ("modified.configs", Target::Node(n)) => same_config(&n.config, old.get("config")),
-            ("modified.configs", Target::Source(s)) => same_config(&s.config, old.get("config")),
-            ("modified.configs", Target::Exposure(e)) => same_config(&e.config, old.get("config")),
-            ("modified.relation", Target::Node(n)) => {
-                ["database", "schema", "alias"].iter().all(|k| {
-                    let before = old.get("config").and_then(|c| c.get(*k));
-                    lenient_eq(k, n.config.get(*k), before)
-                })
-            }
-            ("modified.relation", Target::Source(s)) => {
-                get_str(old, &["database"]) == Some(s.database.as_str())
-                    && get_str(old, &["schema"]) == Some(s.schema.as_str())
-                    && get_str(old, &["identifier"]) == Some(s.identifier.as_str())
-            }
-            ("modified.persisted_descriptions", Target::Node(n)) => same_persisted(n, old),
-            ("modified.contract", Target::Node(n)) => same_contract(n, old),
-            _ => true,
-        }
+        !same_contents || !same_at(cur, old, &["fqn"]) || self.macros_changed(t)
     }
 
     /// Whether a macro the node calls (directly, or through the project's macros) changed.
@@ -258,109 +267,106 @@ impl<'a> StateComparison<'a> {
     }
 }
 
-/// Which sub-selectors apply to which kind of resource (as in dbt: sources and exposures have
-/// no body, macros, contract or persisted descriptions).
-fn supports(check: &str, t: Target<'_>) -> bool {
-    match t {
-        Target::Node(_) => true,
-        Target::Source(_) => matches!(check, "modified.configs" | "modified.relation"),
-        Target::Exposure(_) => check == "modified.configs",
+/// Whether `cur` and `old` agree on what the sub-selector `check` compares.
+fn same(check: &str, k: Kind, cur: &Value, old: &Value) -> bool {
+    match (check, k) {
+        ("modified.body", Kind::Node) => same_body(cur, old),
+        ("modified.configs", _) => same_at(cur, old, &["config"]),
+        ("modified.relation", Kind::Node) => ["database", "schema", "alias"]
+            .iter()
+            .all(|key| same_at(cur, old, &["config", key])),
+        ("modified.relation", Kind::Source) => ["database", "schema", "identifier"]
+            .iter()
+            .all(|key| same_at(cur, old, &[key])),
+        ("modified.persisted_descriptions", Kind::Node) => same_persisted(cur, old),
+        ("modified.contract", Kind::Node) => same_contract(cur, old),
+        _ => true,
     }
 }
 
-fn same_body(n: &Node, old: &Value) -> bool {
-    let before = get_str(old, &["checksum", "checksum"]).unwrap_or_default();
-    if !n.checksum.is_empty() && !before.is_empty() {
-        return n.checksum == before;
-    }
-    get_str(old, &["raw_code"]).is_some_and(|raw| raw == n.raw_code)
+fn text<'v>(v: &'v Value, path: &[&str]) -> &'v str {
+    path.iter()
+        .try_fold(v, |acc, p| acc.get(*p))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
-fn same_persisted(n: &Node, old: &Value) -> bool {
-    let persist = n.config.get("persist_docs");
+fn same_body(cur: &Value, old: &Value) -> bool {
+    let (now, before) = (
+        text(cur, &["checksum", "checksum"]),
+        text(old, &["checksum", "checksum"]),
+    );
+    if !now.is_empty() && !before.is_empty() {
+        return now == before;
+    }
+    text(cur, &["raw_code"]) == text(old, &["raw_code"])
+}
+
+/// Descriptions count only where `persist_docs` writes them to the warehouse.
+fn same_persisted(cur: &Value, old: &Value) -> bool {
+    let persist = cur.pointer("/config/persist_docs");
     if truthy(persist.and_then(|p| p.get("relation")))
-        && get_str(old, &["description"]).unwrap_or_default() != n.description
+        && text(cur, &["description"]) != text(old, &["description"])
     {
         return false;
     }
     if truthy(persist.and_then(|p| p.get("columns"))) {
-        let ours: Vec<(&str, &str)> = n
-            .columns
-            .values()
-            .map(|c| (c.name.as_str(), c.description.as_str()))
-            .filter(|(_, d)| !d.is_empty())
-            .collect();
-        let theirs: Vec<(&str, &str)> = old
-            .get("columns")
-            .and_then(Value::as_object)
-            .map(|cols| {
-                cols.values()
-                    .filter_map(|c| {
-                        Some((
-                            c.get("name")?.as_str()?,
-                            get_str(c, &["description"]).unwrap_or_default(),
-                        ))
-                    })
-                    .filter(|(_, d)| !d.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let sorted = |mut v: Vec<(&'_ str, &'_ str)>| {
-            v.sort_unstable();
-            v.into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<Vec<_>>()
+        let descriptions = |v: &Value| -> BTreeSet<(String, String)> {
+            v.get("columns")
+                .and_then(Value::as_object)
+                .map(|cols| {
+                    cols.iter()
+                        .map(|(name, c)| (name.clone(), text(c, &["description"]).to_string()))
+                        .filter(|(_, d)| !d.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
         };
-        if sorted(ours) != sorted(theirs) {
+        if descriptions(cur) != descriptions(old) {
             return false;
         }
     }
     true
 }
 
-/// An enforced contract: sorted columns (name, data type, constraints), plus the materialization
-/// and model constraints where the materialization enforces them, as dbt's contract checksum.
-fn same_contract(n: &Node, old: &Value) -> bool {
-    if n.resource_type != ResourceType::Model {
-        return true;
-    }
-    let enforced_now = truthy(n.config.get("contract").and_then(|c| c.get("enforced")));
-    let enforced_before = truthy(old.pointer("/config/contract/enforced"))
-        || truthy(old.pointer("/contract/enforced"));
-    match (enforced_before, enforced_now) {
+/// Whether the contract is enforced, wherever the manifest keeps that.
+fn enforced(v: &Value) -> bool {
+    truthy(v.pointer("/config/contract/enforced")) || truthy(v.pointer("/contract/enforced"))
+}
+
+/// An enforced contract is compared by its checksum (columns, types, constraints, and the
+/// materialization where it enforces constraints); turning enforcement on or off is a change.
+fn same_contract(cur: &Value, old: &Value) -> bool {
+    match (enforced(old), enforced(cur)) {
         (false, false) => return true,
         (false, true) | (true, false) => return false,
         (true, true) => {}
     }
-    let ours: Vec<Value> = {
-        let mut cols: Vec<_> = n.columns.values().collect();
-        cols.sort_by(|a, b| a.name.cmp(&b.name));
-        cols.iter()
-            .map(|c| json!([c.name, c.data_type, c.constraints]))
-            .collect()
-    };
-    let theirs: Vec<Value> = {
-        let mut cols: Vec<&Value> = old
-            .get("columns")
-            .and_then(Value::as_object)
-            .map(|m| m.values().collect())
-            .unwrap_or_default();
-        cols.sort_by_key(|c| get_str(c, &["name"]).unwrap_or_default().to_string());
-        cols.iter()
-            .map(|c| {
-                json!([
-                    c.get("name").cloned().unwrap_or(Value::Null),
-                    c.get("data_type").cloned().unwrap_or(Value::Null),
-                    c.get("constraints").cloned().unwrap_or(json!([]))
-                ])
-            })
-            .collect()
-    };
-    if ours != theirs {
-        return false;
+    let (now, before) = (
+        text(cur, &["contract", "checksum"]),
+        text(old, &["contract", "checksum"]),
+    );
+    if !now.is_empty() && !before.is_empty() {
+        return now == before;
     }
-    let enforces = matches!(n.materialized(), "table" | "incremental");
-    !enforces
-        || (get_str(old, &["config", "materialized"]) == Some(n.materialized())
-            && old.get("constraints").cloned().unwrap_or(json!([])) == json!(n.constraints))
+    // No checksum on one side: compare what it is made of.
+    let columns = |v: &Value| -> BTreeSet<String> {
+        v.get("columns")
+            .and_then(Value::as_object)
+            .map(|cols| {
+                cols.iter()
+                    .map(|(name, c)| {
+                        format!(
+                            "{name}|{}|{}",
+                            c.get("data_type").unwrap_or(&Value::Null),
+                            c.get("constraints").unwrap_or(&json!([]))
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    columns(cur) == columns(old)
+        && same_at(cur, old, &["config", "materialized"])
+        && same_at(cur, old, &["constraints"])
 }
