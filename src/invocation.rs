@@ -42,7 +42,7 @@ impl Output {
     /// Result data (e.g. `ls` lines): printed even with --quiet.
     pub fn data(&self, msg: &str) {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{msg}");
+        let _ = writeln!(out, "{}", crate::jinja::functions::scrub(msg));
     }
 
     pub fn warnings(&self, diags: &[Diagnostic]) {

@@ -153,6 +153,16 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             ));
         }
     }
+    // An unversioned ref means the latest version: keep it first among its name's candidates.
+    let is_latest = |uid: &str| {
+        project
+            .nodes
+            .get(uid)
+            .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
+    };
+    for list in by_name.values_mut() {
+        list.sort_by_key(|(uid, ..)| !is_latest(uid));
+    }
     for (name, list) in &by_name {
         let unversioned: Vec<_> = list.iter().filter(|(_, _, v, _)| v.is_none()).collect();
         if unversioned.len() > 1 {

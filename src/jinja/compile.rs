@@ -68,6 +68,15 @@ pub fn compile_shared(
             },
         );
     }
+    // An unversioned ref means the latest version: put it first among its name's candidates.
+    for list in shared.refs.values_mut() {
+        list.sort_by_key(|(uid, ..)| {
+            !project
+                .nodes
+                .get(uid)
+                .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
+        });
+    }
     shared.graph_json = graph;
     shared
 }

@@ -457,7 +457,9 @@ fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
 
 /// A wrong call of a context function: minijinja's message, and how the call is written.
 fn usage(e: Error, how: &str) -> Error {
-    let what = e.detail().map_or_else(|| e.kind().to_string(), ToString::to_string);
+    let what = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), ToString::to_string);
     super::hinted_error(e.kind(), what, how)
 }
 

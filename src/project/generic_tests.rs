@@ -36,6 +36,7 @@ enum Target {
     Node {
         uid: String,
         name: String,
+        version: Option<String>,
     },
     Source {
         uid: String,
@@ -63,6 +64,7 @@ impl PendingTest {
         column: Option<&ColumnProps>,
         uid: &str,
         name: &str,
+        version: Option<&str>,
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
@@ -75,6 +77,7 @@ impl PendingTest {
             Target::Node {
                 uid: uid.into(),
                 name: name.into(),
+                version: version.map(ToString::to_string),
             },
             key_name,
             folders,
@@ -248,13 +251,31 @@ pub fn build(
         args.insert("column_name".into(), Value::from(col.clone()));
     }
     let (target_name, target_expr, mut refs, mut sources) = match &t.target {
-        Target::Node { name, .. } => (
+        Target::Node {
+            name,
+            version: None,
+            ..
+        } => (
             name.clone(),
             format!("ref('{name}')"),
             vec![RefCall {
                 name: name.clone(),
                 package: None,
                 version: None,
+            }],
+            vec![],
+        ),
+        Target::Node {
+            name,
+            version: Some(v),
+            ..
+        } => (
+            format!("{name}_v{v}"),
+            format!("ref('{name}', v='{v}')"),
+            vec![RefCall {
+                name: name.clone(),
+                package: None,
+                version: Some(v.clone()),
             }],
             vec![],
         ),

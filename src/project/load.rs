@@ -9,7 +9,9 @@ use super::node::*;
 use super::properties::{ColumnProps, NodeProps, PropertiesFile, SourceProps};
 use super::{MacroFile, Project, generic_tests, profiles, yaml};
 use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Location};
-use crate::jinja::static_render::{render_descriptions, render_yaml_strings_except, render_yaml_strings_with};
+use crate::jinja::static_render::{
+    render_descriptions, render_yaml_strings_except, render_yaml_strings_with,
+};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use regex::Regex;
@@ -66,8 +68,8 @@ pub fn find_project_dir(flag: Option<&Path>) -> Result<PathBuf, Diagnostic> {
 
 fn read(path: &Path) -> Result<String, Diagnostic> {
     std::fs::read_to_string(path).map_err(|e| {
-        let d = Diagnostic::error("io", format!("cannot read {}: {e}", path.display()))
-            .in_file(path);
+        let d =
+            Diagnostic::error("io", format!("cannot read {}: {e}", path.display())).in_file(path);
         match e.kind() {
             std::io::ErrorKind::InvalidData => d.with_help("save the file as UTF-8 text"),
             _ => d,
@@ -105,8 +107,11 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         ],
     )
     .map_err(|f| {
-        let d = Diagnostic::error("project", f.message.clone())
-            .with_help(f.hint.clone().unwrap_or_else(|| "fix the Jinja in this value".into()));
+        let d = Diagnostic::error("project", f.message.clone()).with_help(
+            f.hint
+                .clone()
+                .unwrap_or_else(|| "fix the Jinja in this value".into()),
+        );
         match text.find(f.template.as_str()) {
             Some(offset) => d.at(Location::from_offset(&shown, &text, offset)),
             None => d.in_file(&shown),
@@ -180,7 +185,10 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
             m.insert("schema".into(), Value::from(target.schema.clone()));
             m.insert("database".into(), Value::from(target.database.clone()));
             m.insert("type".into(), Value::from(target.adapter_type.clone()));
-            m.insert("profile_name".into(), Value::from(target.profile_name.clone()));
+            m.insert(
+                "profile_name".into(),
+                Value::from(target.profile_name.clone()),
+            );
             Value::Object(m)
         },
     };
@@ -421,8 +429,11 @@ impl Loader {
             .partition(|f| f.extension() == "py");
         for f in python {
             self.diags.push(
-                Diagnostic::warning("python-model", "Python models are not supported by kiln; skipped")
-                    .in_file(&f.original_file_path),
+                Diagnostic::warning(
+                    "python-model",
+                    "Python models are not supported by kiln; skipped",
+                )
+                .in_file(&f.original_file_path),
             );
         }
         self.add_sql_nodes(ResourceType::Model, &models);
@@ -779,7 +790,11 @@ impl Loader {
                     // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
                     // `{{ target.name }}`), except descriptions (doc() is rendered later) and
                     // tests (rendered per test at compile time).
-                    let props = if text.contains("{{") { this.render_properties(&shown, &text)? } else { props };
+                    let props = if text.contains("{{") {
+                        this.render_properties(&shown, &text)?
+                    } else {
+                        props
+                    };
                     Ok((f, text, props))
                 })
                 .collect()
@@ -838,7 +853,15 @@ impl Loader {
         }
         let built: Vec<Result<Node, Diagnostic>> = pending_tests
             .par_iter()
-            .map(|t| generic_tests::build(t, &self.name, &self.test_tree, &self.target_db, &self.target_schema))
+            .map(|t| {
+                generic_tests::build(
+                    t,
+                    &self.name,
+                    &self.test_tree,
+                    &self.target_db,
+                    &self.target_schema,
+                )
+            })
             .collect();
         for r in built {
             match r {
@@ -855,15 +878,83 @@ impl Loader {
             &raw,
             &self.vars,
             Some(&self.target_fields),
-            &["description", "data_tests", "tests", "pre-hook", "post-hook", "pre_hook", "post_hook", "sql_header"],
+            &[
+                "description",
+                "data_tests",
+                "tests",
+                "pre-hook",
+                "post-hook",
+                "pre_hook",
+                "post_hook",
+                "sql_header",
+            ],
         )
         .map_err(|f| {
             Diagnostic::error("yaml", f.message.clone())
                 .at(Location::find(shown, text, &f.template))
-                .with_help(f.hint.clone().unwrap_or_else(|| "property values may use var(), env_var() and target".into()))
+                .with_help(f.hint.clone().unwrap_or_else(|| {
+                    "property values may use var(), env_var() and target".into()
+                }))
         })?;
-        serde_json::from_value(rendered)
-            .map_err(|e| Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown))
+        serde_json::from_value(rendered).map_err(|e| {
+            Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown)
+        })
+    }
+
+    /// Turns the files of a versioned model (`<name>_v<N>.sql`, or `defined_in`) into its version
+    /// nodes (`model.<project>.<name>.v<N>`), as dbt does.
+    fn version_nodes(&mut self, p: &NodeProps, ctx: &FileCtx<'_>) -> Vec<(String, Option<String>)> {
+        let versions: Vec<(String, &Value)> = p
+            .versions
+            .iter()
+            .filter_map(|v| v.get("v").map(|n| (value_to_plain_string(n), v)))
+            .collect();
+        let latest = p
+            .latest_version
+            .as_ref()
+            .map(value_to_plain_string)
+            .or_else(|| {
+                versions.iter().map(|(v, _)| v.clone()).max_by(|a, b| {
+                    match (a.parse::<f64>(), b.parse::<f64>()) {
+                        (Ok(x), Ok(y)) => x.total_cmp(&y),
+                        _ => a.cmp(b),
+                    }
+                })
+            });
+        let mut out = vec![];
+        for (v, spec) in versions {
+            let defined_in = spec
+                .get("defined_in")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{}_v{v}", p.name), ToString::to_string);
+            let old_uid = format!("model.{}.{defined_in}", self.name);
+            let Some(mut node) = self.nodes.remove(&old_uid) else {
+                self.diags.push(
+                    Diagnostic::error("version", format!("version {v} of model '{}' has no file {defined_in}.sql", p.name))
+                        .at(ctx.find(&format!("name: {}", p.name)))
+                        .with_help(format!("create {defined_in}.sql under the model paths, or set `defined_in:` for this version")),
+                );
+                continue;
+            };
+            self.names_seen.remove(&old_uid);
+            let new_uid = format!("model.{}.{}.v{v}", self.name, p.name);
+            node.name = p.name.clone();
+            node.alias = p.name.clone();
+            node.unique_id = new_uid.clone();
+            node.fqn.pop();
+            node.fqn.push(p.name.clone());
+            node.fqn.push(format!("v{v}"));
+            node.version = Some(v.clone());
+            node.latest_version = latest.clone();
+            if let Some(Value::Object(c)) = spec.get("config") {
+                merge_into(&mut node.config, c);
+            }
+            self.names_seen
+                .insert(new_uid.clone(), node.original_file_path.clone());
+            self.nodes.insert(new_uid.clone(), node);
+            out.push((new_uid, Some(v)));
+        }
+        out
     }
 
     fn apply_patch(
@@ -905,79 +996,100 @@ impl Loader {
             );
             return;
         }
-        let Some(node) = self.nodes.get_mut(&uid) else {
-            self.diags.push(
-                Diagnostic::warning(
-                    "patch",
-                    format!(
-                        "properties describe {rt} '{}', but no such {rt} file exists",
-                        p.name
-                    ),
-                )
-                .at(here()),
-            );
-            return;
-        };
-        patched.insert(uid.clone(), ctx.f.original_file_path.clone());
-        node.patch_path = Some(format!("{}://{}", self.name, ctx.f.original_file_path));
-        node.description = p.description.clone().unwrap_or_default();
-        let mut yaml_cfg = Config::new();
-        if !p.meta.is_empty() {
-            yaml_cfg.insert("meta".into(), Value::Object(p.meta.clone()));
-        }
-        let tags = p.tags.to_vec();
-        if !tags.is_empty() {
-            yaml_cfg.insert("tags".into(), Value::from(tags));
-        }
-        if let Some(docs) = &p.docs {
-            yaml_cfg.insert("docs".into(), docs.clone());
-        }
-        for key in ["access", "group"] {
-            let v = if key == "access" { &p.access } else { &p.group };
-            if let Some(v) = v {
-                yaml_cfg.insert(key.into(), Value::from(v.clone()));
+        // A versioned model (`versions:`) patches each of its version nodes.
+        let targets: Vec<(String, Option<String>)> =
+            if rt == ResourceType::Model && !p.versions.is_empty() {
+                self.version_nodes(p, ctx)
+            } else {
+                vec![(uid.clone(), None)]
+            };
+        for (uid, version) in targets {
+            let Some(node) = self.nodes.get_mut(&uid) else {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "patch",
+                        format!(
+                            "properties describe {rt} '{}', but no such {rt} file exists",
+                            p.name
+                        ),
+                    )
+                    .at(here()),
+                );
+                continue;
+            };
+            patched.insert(uid.clone(), ctx.f.original_file_path.clone());
+            node.patch_path = Some(format!("{}://{}", self.name, ctx.f.original_file_path));
+            node.description = p.description.clone().unwrap_or_default();
+            let mut yaml_cfg = Config::new();
+            if !p.meta.is_empty() {
+                yaml_cfg.insert("meta".into(), Value::Object(p.meta.clone()));
             }
-        }
-        merge_into(&mut yaml_cfg, &p.config);
-        merge_into(&mut node.config, &yaml_cfg);
-        for (k, v) in &p.config {
-            node.unrendered_config
-                .insert(config::normalize_key(k), v.clone());
-        }
-        node.columns = columns_of(&p.columns);
-        node.constraints = p.constraints.clone();
-        node.latest_version = p.latest_version.as_ref().map(value_to_plain_string);
-        node.deprecation_date = p.deprecation_date.as_ref().map(value_to_plain_string);
-        let node_uid = node.unique_id.clone();
-        let folders = ctx.f.folders();
-        let key_name = format!(
-            "{}.{}",
-            match rt {
-                ResourceType::Model => "models",
-                ResourceType::Seed => "seeds",
-                ResourceType::Snapshot => "snapshots",
-                _ => "analyses",
-            },
-            p.name
-        );
-        for t in p.all_tests() {
-            pending_tests.push(generic_tests::PendingTest::for_node(
-                t, None, &node_uid, &p.name, &key_name, &folders, ctx.f, ctx.text, &ctx.lines,
-            ));
-        }
-        for c in &p.columns {
-            for t in c.all_tests() {
+            let tags = p.tags.to_vec();
+            if !tags.is_empty() {
+                yaml_cfg.insert("tags".into(), Value::from(tags));
+            }
+            if let Some(docs) = &p.docs {
+                yaml_cfg.insert("docs".into(), docs.clone());
+            }
+            for key in ["access", "group"] {
+                let v = if key == "access" { &p.access } else { &p.group };
+                if let Some(v) = v {
+                    yaml_cfg.insert(key.into(), Value::from(v.clone()));
+                }
+            }
+            merge_into(&mut yaml_cfg, &p.config);
+            merge_into(&mut node.config, &yaml_cfg);
+            for (k, v) in &p.config {
+                node.unrendered_config
+                    .insert(config::normalize_key(k), v.clone());
+            }
+            node.columns = columns_of(&p.columns);
+            node.constraints = p.constraints.clone();
+            if version.is_none() {
+                node.latest_version = p.latest_version.as_ref().map(value_to_plain_string);
+            }
+            node.deprecation_date = p.deprecation_date.as_ref().map(value_to_plain_string);
+            let node_uid = node.unique_id.clone();
+            let folders = ctx.f.folders();
+            let key_name = format!(
+                "{}.{}",
+                match rt {
+                    ResourceType::Model => "models",
+                    ResourceType::Seed => "seeds",
+                    ResourceType::Snapshot => "snapshots",
+                    _ => "analyses",
+                },
+                p.name
+            );
+            for t in p.all_tests() {
                 pending_tests.push(generic_tests::PendingTest::for_node(
                     t,
-                    Some(c),
+                    None,
                     &node_uid,
                     &p.name,
+                    version.as_deref(),
                     &key_name,
                     &folders,
                     ctx.f,
                     ctx.text,
                     &ctx.lines,
                 ));
+            }
+            for c in &p.columns {
+                for t in c.all_tests() {
+                    pending_tests.push(generic_tests::PendingTest::for_node(
+                        t,
+                        Some(c),
+                        &node_uid,
+                        &p.name,
+                        version.as_deref(),
+                        &key_name,
+                        &folders,
+                        ctx.f,
+                        ctx.text,
+                        &ctx.lines,
+                    ));
+                }
             }
         }
     }
