@@ -618,6 +618,7 @@ fn unique_ids_and_generated_test_names_match_dbt() {
     assert_eq!(
         ids,
         [
+            "analysis.jaffle_shop.graph_probe",
             "analysis.jaffle_shop.order_status_counts",
             "model.jaffle_shop.customers",
             "model.jaffle_shop.int_customer_orders",
@@ -1364,6 +1365,26 @@ fn compiled_fields_appear_only_after_compile() {
         not_null.compiled_path.clone().flatten().as_deref(),
         Some("target/compiled/jaffle_shop/models/marts/schema.yml/not_null_orders_order_id.sql")
     );
+}
+
+/// Jinja's `model` and `graph.nodes` entries are the manifest's dicts, defaults and inferred
+/// fields included (`analyses/graph_probe.sql` prints some of them).
+#[test]
+fn jinja_model_and_graph_are_manifest_dicts() {
+    let m = typed(&runs().compile);
+    let probe = &m.nodes[&uid("analysis", "graph_probe")];
+    let code = probe.compiled_code.as_deref().unwrap_or_default();
+    for expected in [
+        "'analysis.jaffle_shop.graph_probe' as this_node",
+        "'view' as this_materialized",
+        "'ignore' as this_on_schema_change",
+        "'table' as orders_materialized",
+        "'order_id' as orders_primary_key",
+        "'seeds' as customers_loader",
+        "6 as models",
+    ] {
+        assert!(code.contains(expected), "{expected} in:\n{code}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@
 //! - **Compiled fields only once compiled.** `compiled`, `compiled_code`, `extra_ctes_injected`
 //!   and `extra_ctes` appear, and `compiled_path` is set, only for nodes `kiln compile` rendered,
 //!   as dbt drops them for nodes that were only parsed.
+//! - **Streamed.** [`write_manifest_file`] serialises one resource at a time (the same bytes as
+//!   [`manifest_json`]), so a 10,000-model project never holds the whole tree in memory.
+//! - `metadata.env` holds the `DBT_ENV_CUSTOM_ENV_*` environment variables, prefix removed, as
+//!   dbt documents.
 //! - Resource types kiln does not model yet (metrics, groups, semantic models, saved queries, unit
 //!   tests) are written as empty maps.
 

@@ -99,11 +99,11 @@ fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
 
 /// Compiles `selected` with the graph available to Jinja.
 pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
-    let graph_nodes = Arc::new(crate::artifacts::manifest::graph_context_json(
-        &loaded.project,
-    ));
+    // `graph` holds every node's full manifest dict: built only if a template reads it, from the
+    // project as parsed (a large project pays seconds and hundreds of MB for it otherwise).
+    let parsed = Arc::new(loaded.project.clone());
     let graph_fn: Arc<dyn Fn() -> serde_json::Value + Send + Sync> =
-        Arc::new(move || (*graph_nodes).clone());
+        Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed));
     let shared = Arc::new(compile_shared(
         &loaded.project,
         &loaded.jenv,
@@ -127,19 +127,21 @@ pub fn compiled_path(loaded: &Loaded, id: &str) -> Option<PathBuf> {
     Some(p)
 }
 
+/// Writes each compiled node to its file, on every core (tens of thousands of small files).
 fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
-    for id in selected {
-        let (Some(n), Some(rel)) = (loaded.project.nodes.get(id), compiled_path(loaded, id)) else {
-            continue;
-        };
-        let Some(code) = &n.compiled_code else {
-            continue;
-        };
-        let path = loaded.project.dir.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        std::fs::write(&path, code).map_err(|e| Error::io(&path, e))?;
+    use rayon::prelude::*;
+    let files: Vec<(std::path::PathBuf, &str)> = selected
+        .iter()
+        .filter_map(|id| {
+            let code = loaded.project.nodes.get(id)?.compiled_code.as_deref()?;
+            Some((loaded.project.dir.join(compiled_path(loaded, id)?), code))
+        })
+        .collect();
+    let dirs: BTreeSet<&std::path::Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
+    for dir in dirs {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    Ok(())
+    files
+        .par_iter()
+        .try_for_each(|(path, code)| std::fs::write(path, code).map_err(|e| Error::io(path, e)))
 }
