@@ -6,6 +6,7 @@
 # Environment:
 #   BENCH_RUNS=5          timed runs per command (median reported)
 #   BENCH_SEED=42         generator seed
+#   BENCH_OUT=DIR         where the projects go (default bench/out; /dev/shm/... takes the disk out)
 #   BENCH_DBT=/path/dbt   also time `dbt parse --no-partial-parse` on the same projects (optional)
 #   BENCH_DBT_RUNS=1      timed runs per dbt parse
 #   CARGO_TARGET_DIR      honoured (cargo metadata tells where the binaries are)
@@ -22,8 +23,9 @@ RUNS="${BENCH_RUNS:-5}"
 SEED="${BENCH_SEED:-42}"
 DBT="${BENCH_DBT:-}"
 DBT_RUNS="${BENCH_DBT_RUNS:-1}"
-OUT="$ROOT/bench/out"
-mkdir -p "$OUT"
+OUT="${BENCH_OUT:-$ROOT/bench/out}"
+mkdir -p "$OUT" || exit 1
+OUT="$(cd "$OUT" && pwd)"
 
 for n in "${SIZES[@]}"; do
     case "$n" in
@@ -123,6 +125,8 @@ median_secs() {
     rm -f "$samples"
 }
 
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+
 # --- measure -----------------------------------------------------------------------------------
 ROWS=()
 FAILED=0
@@ -195,6 +199,7 @@ REPORT="$OUT/results.md"
         "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
     timer="date loop"; [ -n "$HYPERFINE" ] && timer="hyperfine $(hyperfine --version | awk '{ print $2 }')"
     rss="python getrusage"; [ -n "$GNU_TIME" ] && rss="GNU time -v"; [ -z "$GNU_TIME$PYTHON" ] && rss="none"
+    echo "projects in $OUT ($(df -T "$OUT" | awk 'NR == 2 { print $2 }')), load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "runs per command: $RUNS (median), timer: $timer, peak RSS: $rss; target/ removed before every run"
     echo
     echo "| N | command | median s | peak MiB | target | verdict |"

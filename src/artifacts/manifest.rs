@@ -72,6 +72,12 @@ pub fn manifest_json(
         let value = match section {
             Section::Whole(v) => v,
             Section::Entries(entries) => Value::Object(entries.collect()),
+            Section::Nodes(nodes, facts) => Value::Object(
+                nodes
+                    .into_iter()
+                    .map(|(id, n)| (id.clone(), node_json(n, facts)))
+                    .collect(),
+            ),
         };
         m.insert(key.to_string(), value);
     }
@@ -112,6 +118,29 @@ pub fn write_manifest<W: Write>(
                 }
                 out.write_all(b"}")?;
             }
+            Section::Nodes(nodes, facts) => {
+                use rayon::prelude::*;
+                out.write_all(b"{")?;
+                for (c, chunk) in nodes.chunks(512).enumerate() {
+                    let parts: Vec<Vec<u8>> = chunk
+                        .par_iter()
+                        .map(|(id, n)| -> std::io::Result<Vec<u8>> {
+                            let mut buf = Vec::with_capacity(4096);
+                            serde_json::to_writer(&mut buf, id)?;
+                            buf.push(b':');
+                            serde_json::to_writer(&mut buf, &node_json(n, facts))?;
+                            Ok(buf)
+                        })
+                        .collect::<std::io::Result<_>>()?;
+                    for (j, part) in parts.iter().enumerate() {
+                        if c > 0 || j > 0 {
+                            out.write_all(b",")?;
+                        }
+                        out.write_all(part)?;
+                    }
+                }
+                out.write_all(b"}")?;
+            }
         }
     }
     out.write_all(b"}")
@@ -143,6 +172,8 @@ pub fn write_manifest_file(
 enum Section<'a> {
     Whole(Value),
     Entries(Box<dyn Iterator<Item = (String, Value)> + 'a>),
+    /// The nodes: by far the largest section, so it is rendered on every core, in id order.
+    Nodes(Vec<(&'a String, &'a Node)>, &'a Facts<'a>),
 }
 
 /// The sixteen top-level keys, in dbt's order.
@@ -158,12 +189,7 @@ fn sections<'a>(
         ("metadata", Section::Whole(metadata_json(project, meta))),
         (
             "nodes",
-            Section::Entries(Box::new(
-                project
-                    .nodes
-                    .iter()
-                    .map(move |(id, n)| (id.clone(), node_json(n, facts))),
-            )),
+            Section::Nodes(project.nodes.iter().collect(), facts),
         ),
         (
             "sources",

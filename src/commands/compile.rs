@@ -56,9 +56,13 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
             })
         })
         .collect();
+    let timer = super::StageTimer::new();
     compile_selected(&mut loaded, &selected)?;
+    timer.mark("compile render");
     write_compiled(&loaded, &selected)?;
+    timer.mark("write compiled");
     loaded.write_manifest()?;
+    timer.mark("write manifest");
     inv.output.info(&loaded.summary());
     inv.output.info(&format!(
         "Compiled {} nodes into {}",
@@ -101,15 +105,29 @@ fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
 pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
     // `graph` holds every node's full manifest dict: built only if a template reads it, from the
     // project as parsed (a large project pays seconds and hundreds of MB for it otherwise).
-    let parsed = Arc::new(loaded.project.clone());
-    let graph_fn: Arc<dyn Fn() -> serde_json::Value + Send + Sync> =
-        Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed));
+    // Most projects never mention `graph`; then there is nothing to keep.
+    let mentions_graph = loaded
+        .project
+        .nodes
+        .values()
+        .any(|n| n.raw_code.contains("graph"))
+        || loaded
+            .project
+            .macro_files
+            .iter()
+            .any(|m| m.source.contains("graph"));
+    let graph_fn: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>> =
+        mentions_graph.then(|| {
+            let parsed = Arc::new(loaded.project.clone());
+            Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed))
+                as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
+        });
     let shared = Arc::new(compile_shared(
         &loaded.project,
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
-        Some(graph_fn),
+        graph_fn,
     ));
     compile_nodes(&mut loaded.project, &loaded.jenv, shared, selected)
 }
@@ -141,7 +159,12 @@ fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Er
     for dir in dirs {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    files
-        .par_iter()
-        .try_for_each(|(path, code)| std::fs::write(path, code).map_err(|e| Error::io(path, e)))
+    // Creating and rewriting files is what costs here; a file that already holds exactly this
+    // SQL is left alone.
+    files.par_iter().try_for_each(|(path, code)| {
+        if std::fs::read(path).is_ok_and(|old| old == code.as_bytes()) {
+            return Ok(());
+        }
+        std::fs::write(path, code).map_err(|e| Error::io(path, e))
+    })
 }

@@ -161,7 +161,7 @@ impl Loaded {
             invocation_started_at: self
                 .info
                 .run_started_at
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
                 .to_string(),
         }
     }

@@ -306,6 +306,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
                 diags.push(d);
             }
         }
+        // dbt lists a node's sources before its refs in depends_on.nodes.
+        out.sort_by_key(|uid| !uid.starts_with("source."));
         deps.insert(n.unique_id.clone(), out);
     }
     for s in project.sources.keys() {

@@ -86,7 +86,7 @@ pub struct DbtProject {
     pub snapshots: Map<String, Value>,
     #[serde(default)]
     pub tests: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, alias = "data_tests")]
     pub data_tests: Map<String, Value>,
     #[serde(default)]
     pub sources: Map<String, Value>,
