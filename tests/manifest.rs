@@ -319,6 +319,8 @@ struct Node {
     file_key_name: Option<String>,
     attached_node: Option<String>,
     test_metadata: Option<TestMetadata>,
+    // on-run-start / on-run-end hooks (`operation` nodes) only.
+    index: Option<u64>,
 }
 
 /// For an optional field that may be null when present: `None` absent, `Some(None)` null.
@@ -497,6 +499,7 @@ fn node_branch<'s>(schema: &'s Value, node: &Value) -> Option<&'s Value> {
         "analysis" => "Analysis",
         "test" if node.get("test_metadata").is_some() => "GenericTest",
         "test" => "SingularTest",
+        "operation" => "HookNode",
         _ => return None,
     };
     schema["properties"]["nodes"]["additionalProperties"]["anyOf"]
@@ -1527,4 +1530,26 @@ fn generic_test_node_snapshot() {
         "accepted_values_test",
         snapshot_node("test.jaffle_shop.accepted_values_orders_status__")
     );
+}
+
+#[test]
+fn run_hooks_are_operation_nodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(Path::new("tests/fixtures/manifest"), dir.path());
+    let project = dir.path().join("dbt_project.yml");
+    let mut text = std::fs::read_to_string(&project).expect("dbt_project.yml");
+    text.push_str("\non-run-start:\n  - \"create schema if not exists {{ target.schema }}_audit\"\non-run-end: \"select 1\"\n");
+    std::fs::write(&project, text).expect("write dbt_project.yml");
+    let manifest = json_of(&kiln(dir.path(), "parse"));
+    assert_valid(&manifest, "parse manifest with hooks");
+    let start = &manifest["nodes"]["operation.jaffle_shop.jaffle_shop-on-run-start-0"];
+    assert_eq!(start["resource_type"], json!("operation"));
+    assert_eq!(start["index"], json!(0));
+    assert_eq!(start["tags"], json!(["on-run-start"]));
+    assert_eq!(
+        start["raw_code"],
+        json!("create schema if not exists {{ target.schema }}_audit")
+    );
+    let end = &manifest["nodes"]["operation.jaffle_shop.jaffle_shop-on-run-end-0"];
+    assert_eq!(end["raw_code"], json!("select 1"));
 }

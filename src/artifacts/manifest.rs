@@ -72,12 +72,14 @@ pub fn manifest_json(
         let value = match section {
             Section::Whole(v) => v,
             Section::Entries(entries) => Value::Object(entries.collect()),
-            Section::Nodes(nodes, facts) => Value::Object(
-                nodes
+            Section::Nodes(nodes, facts) => {
+                let mut all: Map<String, Value> = nodes
                     .into_iter()
                     .map(|(id, n)| (id.clone(), node_json(n, facts)))
-                    .collect(),
-            ),
+                    .collect();
+                all.extend(facts.project.map(hook_nodes).unwrap_or_default());
+                Value::Object(all)
+            }
         };
         m.insert(key.to_string(), value);
     }
@@ -138,6 +140,15 @@ pub fn write_manifest<W: Write>(
                         }
                         out.write_all(part)?;
                     }
+                }
+                let hooks = facts.project.map(hook_nodes).unwrap_or_default();
+                for (j, (id, hook)) in hooks.iter().enumerate() {
+                    if !nodes.is_empty() || j > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *out, id)?;
+                    out.write_all(b":")?;
+                    serde_json::to_writer(&mut *out, hook)?;
                 }
                 out.write_all(b"}")?;
             }
@@ -521,6 +532,62 @@ fn checksum_json(sha256: &str) -> Value {
     } else {
         json!({ "name": "sha256", "checksum": sha256 })
     }
+}
+
+/// `on-run-start` / `on-run-end` hooks from dbt_project.yml, as dbt's `operation` nodes
+/// (`operation.<project>.<project>-on-run-start-0`).
+fn hook_nodes(project: &Project) -> Vec<(String, Value)> {
+    let mut out = vec![];
+    for (kind, hooks) in [
+        ("on-run-start", project.config.on_run_start.to_vec()),
+        ("on-run-end", project.config.on_run_end.to_vec()),
+    ] {
+        for (i, sql) in hooks.iter().enumerate() {
+            let name = format!("{}-{kind}-{i}", project.name);
+            let id = format!("operation.{}.{name}", project.name);
+            let config: Map<String, Value> = config_defaults(ResourceType::Model)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            let hook = json!({
+                "database": project.target.database,
+                "schema": project.target.schema,
+                "name": name,
+                "resource_type": "operation",
+                "package_name": project.name,
+                "path": format!("hooks/{name}.sql"),
+                "original_file_path": "./dbt_project.yml",
+                "unique_id": id,
+                "fqn": [project.name.clone(), "hooks".to_string(), name.clone()],
+                "alias": name,
+                "checksum": checksum_json(&crate::project::sha256_hex(sql.as_bytes())),
+                "config": config,
+                "tags": [kind],
+                "description": "",
+                "columns": {},
+                "meta": {},
+                "group": null,
+                "docs": default_docs(),
+                "patch_path": null,
+                "build_path": null,
+                "unrendered_config": {},
+                "created_at": CREATED_AT,
+                "relation_name": null,
+                "raw_code": sql,
+                "doc_blocks": [],
+                "language": "sql",
+                "refs": [],
+                "sources": [],
+                "metrics": [],
+                "depends_on": {"macros": [], "nodes": []},
+                "compiled_path": null,
+                "contract": {"enforced": false, "alias_types": true, "checksum": null},
+                "index": i,
+            });
+            out.push((id, hook));
+        }
+    }
+    out
 }
 
 fn default_docs() -> Value {

@@ -12,7 +12,9 @@ pub mod profiles;
 pub mod properties;
 pub mod yaml;
 
-pub use load::{LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros};
+pub use load::{
+    LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros, sha256_hex,
+};
 pub use node::*;
 
 /// Whether a YAML string is a `ref(...)` or `source(...)` call.
