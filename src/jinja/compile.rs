@@ -87,8 +87,13 @@ struct Rendered {
     ephemerals: Vec<String>,
 }
 
-fn render_node(n: &Node, shared: &Arc<Shared>, jenv: &JinjaEnv) -> Result<Rendered, Diagnostic> {
-    let node = Arc::new(n.clone());
+fn render_node(
+    node: &Arc<Node>,
+    shared: &Arc<Shared>,
+    jenv: &JinjaEnv,
+) -> Result<Rendered, Diagnostic> {
+    let n: &Node = node;
+    let node = node.clone();
     let this = shared
         .relations
         .get(&n.unique_id)
@@ -178,11 +183,22 @@ pub fn compile_nodes(
             .filter(|n| n.is_ephemeral())
             .map(|n| n.unique_id.clone()),
     );
+    // Render contexts share each node through an Arc: the nodes move out of the project for the
+    // render and come back (unshared, so without a copy) afterwards.
+    let shared_nodes: BTreeMap<String, Arc<Node>> = std::mem::take(&mut project.nodes)
+        .into_iter()
+        .map(|(k, n)| (k, Arc::new(n)))
+        .collect();
     let rendered: Vec<(String, Result<Rendered, Diagnostic>)> = wanted
         .par_iter()
-        .filter_map(|uid| project.nodes.get(uid))
+        .filter_map(|uid| shared_nodes.get(uid))
         .filter(|n| n.resource_type != ResourceType::Seed)
         .map(|n| (n.unique_id.clone(), render_node(n, &shared, jenv)))
+        .collect();
+    drop(shared);
+    project.nodes = shared_nodes
+        .into_iter()
+        .map(|(k, n)| (k, Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone())))
         .collect();
     let mut diags = Diagnostics::default();
     let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();

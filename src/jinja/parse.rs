@@ -143,12 +143,17 @@ pub fn parse_project(
         inv,
     ));
     let mut diags = Diagnostics::default();
-    let results: Vec<(String, Result<super::context::Recorder, Diagnostic>)> = project
-        .nodes
+    // The render contexts share each node through an Arc: the nodes move out of the project for
+    // the render and come back (unshared, so without a copy) afterwards.
+    let shared_nodes: Vec<(String, Arc<Node>)> = std::mem::take(&mut project.nodes)
+        .into_iter()
+        .map(|(k, n)| (k, Arc::new(n)))
+        .collect();
+    let results: Vec<(String, Result<super::context::Recorder, Diagnostic>)> = shared_nodes
         .par_iter()
         .filter(|(_, n)| renders_at_parse(n))
         .map(|(uid, n)| {
-            let node = Arc::new(n.clone());
+            let node = n.clone();
             let this = shared.placeholder_for(&node);
             let ctx = RenderCtx::new(shared.clone(), Some(node.clone()), Some(this));
             let r = jenv
@@ -167,6 +172,10 @@ pub fn parse_project(
                 });
             (uid.clone(), r)
         })
+        .collect();
+    project.nodes = shared_nodes
+        .into_iter()
+        .map(|(k, n)| (k, Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone())))
         .collect();
     for (uid, r) in results {
         let Some(node) = project.nodes.get_mut(&uid) else {
