@@ -320,6 +320,7 @@ struct Node {
     attached_node: Option<String>,
     test_metadata: Option<TestMetadata>,
     // on-run-start / on-run-end hooks (`operation` nodes) only.
+    #[allow(dead_code)]
     index: Option<u64>,
 }
 
