@@ -81,6 +81,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
         inv.output
             .data(n.compiled_code.as_deref().unwrap_or_default().trim());
     }
+    super::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 

@@ -268,7 +268,15 @@ fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
             .map_or_else(|_| "manifest.json".into(), |p| p.display().to_string()),
         started.elapsed().as_secs_f64()
     ));
+    exit_without_freeing(loaded);
     Ok(Outcome::Success)
+}
+
+/// Hands a loaded project back to the operating system instead of freeing it piece by piece: the
+/// command is done and the process exits next, and freeing a 10,000-model project object by
+/// object takes ~50 ms (5% of a parse). Like rustc, we let the process exit reclaim it.
+pub fn exit_without_freeing(loaded: Loaded) {
+    std::mem::forget(loaded);
 }
 
 /// Deletes the clean-targets; refuses anything outside the project directory.

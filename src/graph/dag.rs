@@ -17,21 +17,24 @@ pub struct Graph {
 
 impl Graph {
     fn add_node(&mut self, id: &str) {
-        self.parents.entry(id.to_string()).or_default();
-        self.children.entry(id.to_string()).or_default();
+        // Look up before inserting: most calls find the node, and need no new key.
+        if !self.parents.contains_key(id) {
+            self.parents.insert(id.to_string(), BTreeSet::new());
+        }
+        if !self.children.contains_key(id) {
+            self.children.insert(id.to_string(), BTreeSet::new());
+        }
     }
 
     fn add_edge(&mut self, parent: &str, child: &str) {
         self.add_node(parent);
         self.add_node(child);
-        self.parents
-            .entry(child.to_string())
-            .or_default()
-            .insert(parent.to_string());
-        self.children
-            .entry(parent.to_string())
-            .or_default()
-            .insert(child.to_string());
+        if let Some(ps) = self.parents.get_mut(child) {
+            ps.insert(parent.to_string());
+        }
+        if let Some(cs) = self.children.get_mut(parent) {
+            cs.insert(child.to_string());
+        }
     }
 
     /// All ancestors of `id` up to `depth` edges (None = unlimited), excluding `id`.
