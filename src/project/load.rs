@@ -206,7 +206,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         target,
         vars,
         cli_vars: opts.cli_vars.clone(),
-        nodes: loader.nodes,
+        nodes: loader.nodes.into_iter().map(|(k, n)| (k, *n)).collect(),
         disabled: BTreeMap::new(),
         sources: loader.sources,
         disabled_sources: BTreeMap::new(),
@@ -382,7 +382,9 @@ struct Loader {
     target_db: String,
     target_schema: String,
     diags: Diagnostics,
-    nodes: BTreeMap<String, Node>,
+    /// Boxed while loading: a node is about a kilobyte, and B-tree inserts in random order would
+    /// move it many times.
+    nodes: BTreeMap<String, Box<Node>>,
     sources: BTreeMap<String, SourceNode>,
     exposures: BTreeMap<String, ExposureNode>,
     macros: BTreeMap<String, MacroNode>,
@@ -503,7 +505,7 @@ impl Loader {
         }
         self.names_seen
             .insert(node.unique_id.clone(), node.original_file_path.clone());
-        self.nodes.insert(node.unique_id.clone(), node);
+        self.nodes.insert(node.unique_id.clone(), Box::new(node));
     }
 
     fn new_node(
