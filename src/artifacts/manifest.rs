@@ -361,8 +361,18 @@ fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
 // ---------------------------------------------------------------------------------------------
 
 fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
-    let rt = n.resource_type;
     let config = node_config_json(n);
+    let mut m = node_fields(n, facts, &config);
+    // The config takes the place held for it, moved rather than copied.
+    if let Some(slot) = m.get_mut("config") {
+        *slot = config;
+    }
+    Value::Object(m)
+}
+
+/// Every field of a node but the config's value (a `null` holds its place in dbt's order).
+fn node_fields(n: &Node, facts: &Facts<'_>, config: &Value) -> Map<String, Value> {
+    let rt = n.resource_type;
     let config_obj = config.as_object();
     let config_get = |k: &str| config_obj.and_then(|c| c.get(k)).cloned();
     let mut m = Map::new();
@@ -380,7 +390,7 @@ fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
     m.insert("fqn".into(), Value::from(n.fqn.clone()));
     m.insert("alias".into(), Value::from(n.alias.clone()));
     m.insert("checksum".into(), checksum_json(&n.checksum));
-    m.insert("config".into(), config.clone());
+    m.insert("config".into(), Value::Null);
     m.insert("tags".into(), Value::from(n.tags()));
     m.insert("description".into(), Value::from(n.description.clone()));
     m.insert("columns".into(), columns_json(&n.columns));
@@ -415,7 +425,7 @@ fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
             "depends_on".into(),
             json!({ "macros": n.depends_on_macros }),
         );
-        return Value::Object(m);
+        return m;
     }
 
     m.insert("language".into(), Value::from("sql"));
@@ -508,7 +518,7 @@ fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
             }),
         );
     }
-    Value::Object(m)
+    m
 }
 
 /// `target/compiled/<package>/<file>`; a generic test is written under its YAML file's path.
@@ -809,7 +819,7 @@ fn unrendered_config(n: &Node, facts: &Facts<'_>) -> Map<String, Value> {
             _ => None,
         };
         if let Some(tree) = tree {
-            merge_into(&mut out, &project_config_for(tree, &n.fqn));
+            out = project_config_for(tree, &n.fqn);
         }
     }
     merge_into(&mut out, &n.unrendered_config);
