@@ -123,11 +123,11 @@ pub fn write_manifest<W: Write>(
             Section::Nodes(nodes, facts) => {
                 use rayon::prelude::*;
                 out.write_all(b"{")?;
-                for (c, chunk) in nodes.chunks(512).enumerate() {
+                for (c, chunk) in nodes.chunks(2048).enumerate() {
                     let parts: Vec<Vec<u8>> = chunk
                         .par_iter()
                         .map(|(id, n)| -> std::io::Result<Vec<u8>> {
-                            let mut buf = Vec::with_capacity(4096);
+                            let mut buf = Vec::with_capacity(8192);
                             serde_json::to_writer(&mut buf, id)?;
                             buf.push(b':');
                             serde_json::to_writer(&mut buf, &node_json(n, facts))?;
