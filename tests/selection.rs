@@ -712,8 +712,12 @@ fn config_method_with_keys_and_subkeys() {
         direct(&["-s", "config.persist_docs.relation:True"]),
         ["dim_customers"]
     );
-    // List values match any item; severity ignores case.
-    assert_eq!(direct(&["-s", "config.tags:crm"]), ["stg_accounts"]);
+    // List values match any item (a source's `tags:` are part of its config); severity ignores
+    // case.
+    assert_eq!(
+        direct(&["-s", "config.tags:crm"]),
+        ["stg_accounts", "crm.accounts"]
+    );
     assert_eq!(
         direct(&["-s", "config.severity:error", "--resource-type", "test"]),
         names(&["-s", "resource_type:test"])

@@ -758,7 +758,20 @@ impl Loader {
             }
         };
         let shown = PathBuf::from("selectors.yml");
-        match yaml::to_json(&shown, &text) {
+        // dbt renders selectors.yml with var(), env_var() and target.
+        let parsed = yaml::to_json(&shown, &text).and_then(|v| {
+            if !text.contains("{{") {
+                return Ok(v);
+            }
+            render_yaml_strings_with(&v, &self.vars, Some(&self.target_fields), &[]).map_err(|f| {
+                Diagnostic::error("yaml", f.message.clone())
+                    .at(Location::find(&shown, &text, &f.template))
+                    .with_help(f.hint.clone().unwrap_or_else(|| {
+                        "selectors.yml may use var(), env_var() and target".into()
+                    }))
+            })
+        });
+        match parsed {
             Ok(v) => Some((shown, text, v)),
             Err(d) => {
                 self.diags.push(d);
@@ -1141,6 +1154,10 @@ impl Loader {
                 if !tags.contains(&tag) {
                     tags.push(tag);
                 }
+            }
+            // Source and table `tags:` are configs too (`config.tags:` selects by them).
+            if !tags.is_empty() {
+                config.insert("tags".into(), Value::from(tags.clone()));
             }
             let freshness = t
                 .freshness
