@@ -731,14 +731,29 @@ fn config_defaults(rt: ResourceType) -> Vec<(&'static str, Value)> {
 
 /// The node's config with dbt's defaults filled in: default keys first, in dbt's order, then the
 /// project's other keys in the order they were set.
+/// [`config_defaults`] built once per resource type (every node needs them).
+fn cached_config_defaults(rt: ResourceType) -> &'static [(&'static str, Value)] {
+    static CACHE: std::sync::OnceLock<Vec<(ResourceType, Vec<(&'static str, Value)>)>> =
+        std::sync::OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        ResourceType::ALL
+            .iter()
+            .map(|rt| (*rt, config_defaults(*rt)))
+            .collect()
+    });
+    all.iter()
+        .find(|(r, _)| *r == rt)
+        .map_or(&[], |(_, d)| d.as_slice())
+}
+
 fn node_config_json(n: &Node) -> Value {
     let mut out = Map::new();
-    for (key, default) in config_defaults(n.resource_type) {
-        let value = match n.config.get(key) {
-            Some(v) => config_value(key, v, &default),
-            None => default,
+    for (key, default) in cached_config_defaults(n.resource_type) {
+        let value = match n.config.get(*key) {
+            Some(v) => config_value(key, v, default),
+            None => default.clone(),
         };
-        out.insert(key.to_string(), value);
+        out.insert((*key).to_string(), value);
     }
     // dbt upper-cases the severity written on a generic test.
     if n.test.is_some()
