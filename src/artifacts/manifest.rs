@@ -33,6 +33,7 @@ use crate::project::{
 };
 use md5::{Digest, Md5};
 use regex::Regex;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,7 +131,7 @@ pub fn write_manifest<W: Write>(
                             let mut buf = Vec::with_capacity(8192);
                             serde_json::to_writer(&mut buf, id)?;
                             buf.push(b':');
-                            serde_json::to_writer(&mut buf, &node_json(n, facts))?;
+                            serde_json::to_writer(&mut buf, &NodeOut::new(n, facts))?;
                             Ok(buf)
                         })
                         .collect::<std::io::Result<_>>()?;
@@ -361,164 +362,252 @@ fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
 // ---------------------------------------------------------------------------------------------
 
 fn node_json(n: &Node, facts: &Facts<'_>) -> Value {
-    let config = node_config_json(n);
-    let mut m = node_fields(n, facts, &config);
-    // The config takes the place held for it, moved rather than copied.
-    if let Some(slot) = m.get_mut("config") {
-        *slot = config;
-    }
-    Value::Object(m)
+    serde_json::to_value(NodeOut::new(n, facts)).unwrap_or(Value::Null)
 }
 
-/// Every field of a node but the config's value (a `null` holds its place in dbt's order).
-fn node_fields(n: &Node, facts: &Facts<'_>, config: &Value) -> Map<String, Value> {
-    let rt = n.resource_type;
-    let config_obj = config.as_object();
-    let config_get = |k: &str| config_obj.and_then(|c| c.get(k)).cloned();
-    let mut m = Map::new();
-    m.insert("database".into(), Value::from(n.database.clone()));
-    m.insert("schema".into(), Value::from(n.schema.clone()));
-    m.insert("name".into(), Value::from(n.name.clone()));
-    m.insert("resource_type".into(), Value::from(rt.as_str()));
-    m.insert("package_name".into(), Value::from(n.package_name.clone()));
-    m.insert("path".into(), Value::from(n.path.clone()));
-    m.insert(
-        "original_file_path".into(),
-        Value::from(n.original_file_path.clone()),
-    );
-    m.insert("unique_id".into(), Value::from(n.unique_id.clone()));
-    m.insert("fqn".into(), Value::from(n.fqn.clone()));
-    m.insert("alias".into(), Value::from(n.alias.clone()));
-    m.insert("checksum".into(), checksum_json(&n.checksum));
-    m.insert("config".into(), Value::Null);
-    m.insert("tags".into(), Value::from(n.tags()));
-    m.insert("description".into(), Value::from(n.description.clone()));
-    m.insert("columns".into(), columns_json(&n.columns));
-    m.insert("meta".into(), Value::Object(n.meta()));
-    m.insert("group".into(), config_get("group").unwrap_or(Value::Null));
-    m.insert(
-        "docs".into(),
-        config_get("docs").unwrap_or_else(default_docs),
-    );
-    m.insert("patch_path".into(), opt_str(n.patch_path.as_deref()));
-    m.insert("build_path".into(), Value::Null);
-    m.insert(
-        "unrendered_config".into(),
-        Value::Object(unrendered_config(n, facts)),
-    );
-    m.insert("created_at".into(), json!(CREATED_AT));
-    m.insert("relation_name".into(), opt_str(n.relation_name.as_deref()));
-    m.insert("raw_code".into(), Value::from(n.raw_code.clone()));
-    m.insert("doc_blocks".into(), Value::from(n.doc_blocks.clone()));
+/// One field's value, borrowed from the node where it can be: a 10,000-model manifest is written
+/// straight from the nodes, without building a `Value` tree per node first.
+enum Field<'a> {
+    Str(&'a str),
+    Strs(&'a [String]),
+    Val(Value),
+    Config(&'a Node),
+    Columns(&'a indexmap::IndexMap<String, ColumnInfo>),
+}
 
-    // Seeds are not compiled: they end with where their data lives and the macros they use.
-    if rt == ResourceType::Seed {
-        // dbt writes the project's absolute path.
-        let root = facts.project.map(|p| {
-            std::fs::canonicalize(&p.dir)
-                .unwrap_or_else(|_| p.dir.clone())
-                .display()
-                .to_string()
-        });
-        m.insert("root_path".into(), opt_str(root.as_deref()));
-        m.insert(
-            "depends_on".into(),
-            json!({ "macros": n.depends_on_macros }),
-        );
-        return m;
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Str(v) => s.serialize_str(v),
+            Field::Strs(v) => v.serialize(s),
+            Field::Val(v) => v.serialize(s),
+            Field::Config(n) => {
+                let mut map = s.serialize_map(None)?;
+                for (key, default) in cached_config_defaults(n.resource_type) {
+                    match (n.config.get(*key), *key) {
+                        // dbt upper-cases the severity written on a generic test.
+                        (Some(Value::String(sev)), "severity") if n.test.is_some() => {
+                            map.serialize_entry(key, &sev.to_uppercase())?;
+                        }
+                        (Some(v), _) => map.serialize_entry(key, &config_value(key, v, default))?,
+                        (None, _) => map.serialize_entry(key, default)?,
+                    }
+                }
+                let defaults = cached_config_defaults(n.resource_type);
+                for (k, v) in &n.config {
+                    if !defaults.iter().any(|(d, _)| d == k) {
+                        map.serialize_entry(k, v)?;
+                    }
+                }
+                map.end()
+            }
+            Field::Columns(columns) => {
+                let mut map = s.serialize_map(Some(columns.len()))?;
+                for (name, c) in columns.iter() {
+                    map.serialize_entry(name, &ColumnOut(c))?;
+                }
+                map.end()
+            }
+        }
     }
+}
 
-    m.insert("language".into(), Value::from("sql"));
-    m.insert(
-        "refs".into(),
-        Value::Array(n.refs.iter().map(ref_json).collect()),
-    );
-    m.insert("sources".into(), sources_list(&n.sources));
-    m.insert("metrics".into(), json!([]));
-    m.insert(
-        "depends_on".into(),
-        json!({ "macros": n.depends_on_macros, "nodes": n.depends_on_nodes }),
-    );
-    match &n.compiled_code {
-        Some(code) => {
-            m.insert(
-                "compiled_path".into(),
-                Value::from(compiled_path(n, &facts.target_path())),
-            );
-            m.insert("compiled".into(), Value::Bool(true));
-            m.insert("compiled_code".into(), Value::from(code.clone()));
-            m.insert("extra_ctes_injected".into(), Value::Bool(true));
-            let ctes: Vec<Value> = n
-                .extra_ctes
+/// A column as dbt writes it in a node's `columns`.
+struct ColumnOut<'a>(&'a ColumnInfo);
+
+impl Serialize for ColumnOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut map = s.serialize_map(Some(11))?;
+        map.serialize_entry("name", &c.name)?;
+        map.serialize_entry("description", &c.description)?;
+        map.serialize_entry("meta", &c.meta)?;
+        map.serialize_entry("data_type", &c.data_type)?;
+        if c.constraints.is_empty() {
+            map.serialize_entry("constraints", &[] as &[Value])?;
+        } else {
+            let list: Vec<Value> = c
+                .constraints
                 .iter()
-                .map(|(name, sql)| {
-                    let id = facts.cte_ids.get(name).cloned().unwrap_or_else(|| {
-                        let bare = name.trim_start_matches("__dbt__cte__");
-                        format!("model.{}.{bare}", n.package_name)
-                    });
-                    json!({ "id": id, "sql": format!(" {name} as (\n{sql}\n)") })
-                })
+                .map(|k| constraint_json(k, false))
                 .collect();
-            m.insert("extra_ctes".into(), Value::Array(ctes));
+            map.serialize_entry("constraints", &list)?;
         }
-        None => {
-            m.insert("compiled_path".into(), Value::Null);
-        }
+        map.serialize_entry("quote", &c.quote)?;
+        map.serialize_entry("config", &json!({ "meta": c.meta, "tags": c.tags }))?;
+        map.serialize_entry("tags", &c.tags)?;
+        map.serialize_entry("granularity", &c.granularity)?;
+        map.serialize_entry("doc_blocks", &c.doc_blocks)?;
+        map.end()
     }
-    let contract = config_get("contract").unwrap_or_else(default_contract);
-    let enforced = contract
-        .get("enforced")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    m.insert(
-        "contract".into(),
-        json!({
-            "enforced": enforced,
-            "alias_types": contract.get("alias_types").and_then(Value::as_bool).unwrap_or(true),
-            "checksum": enforced.then(|| contract_checksum(n)),
-        }),
-    );
+}
 
-    if rt == ResourceType::Model {
-        m.insert(
-            "access".into(),
-            config_get("access").unwrap_or_else(|| Value::from("protected")),
-        );
-        m.insert(
-            "constraints".into(),
-            Value::Array(
-                n.constraints
+/// A node's fields in dbt's order.
+struct NodeOut<'a> {
+    fields: Vec<(&'static str, Field<'a>)>,
+}
+
+impl Serialize for NodeOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// A config key's value after dbt's defaults, as `config` shows it.
+fn merged_config_get(n: &Node, key: &str) -> Option<Value> {
+    let default = cached_config_defaults(n.resource_type)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, d)| d);
+    match (n.config.get(key), default) {
+        (Some(v), Some(d)) => Some(config_value(key, v, d)),
+        (Some(v), None) => Some(v.clone()),
+        (None, Some(d)) => Some(d.clone()),
+        (None, None) => None,
+    }
+}
+
+impl<'a> NodeOut<'a> {
+    fn new(n: &'a Node, facts: &Facts<'_>) -> Self {
+        use Field::{Columns, Config, Str, Strs, Val};
+        let rt = n.resource_type;
+        let config_get = |k: &str| merged_config_get(n, k);
+        let opt = |s: &'a Option<String>| s.as_deref().map_or(Val(Value::Null), Str);
+        let mut f: Vec<(&'static str, Field<'a>)> = Vec::with_capacity(48);
+        f.push(("database", Str(&n.database)));
+        f.push(("schema", Str(&n.schema)));
+        f.push(("name", Str(&n.name)));
+        f.push(("resource_type", Str(rt.as_str())));
+        f.push(("package_name", Str(&n.package_name)));
+        f.push(("path", Str(&n.path)));
+        f.push(("original_file_path", Str(&n.original_file_path)));
+        f.push(("unique_id", Str(&n.unique_id)));
+        f.push(("fqn", Strs(&n.fqn)));
+        f.push(("alias", Str(&n.alias)));
+        f.push(("checksum", Val(checksum_json(&n.checksum))));
+        f.push(("config", Config(n)));
+        f.push(("tags", Val(Value::from(n.tags()))));
+        f.push(("description", Str(&n.description)));
+        f.push(("columns", Columns(&n.columns)));
+        f.push(("meta", Val(Value::Object(n.meta()))));
+        f.push(("group", Val(config_get("group").unwrap_or(Value::Null))));
+        f.push(("docs", Val(config_get("docs").unwrap_or_else(default_docs))));
+        f.push(("patch_path", opt(&n.patch_path)));
+        f.push(("build_path", Val(Value::Null)));
+        f.push((
+            "unrendered_config",
+            Val(Value::Object(unrendered_config(n, facts))),
+        ));
+        f.push(("created_at", Val(json!(CREATED_AT))));
+        f.push(("relation_name", opt(&n.relation_name)));
+        f.push(("raw_code", Str(&n.raw_code)));
+        f.push(("doc_blocks", Strs(&n.doc_blocks)));
+
+        // Seeds are not compiled: they end with where their data lives and the macros they use.
+        if rt == ResourceType::Seed {
+            // dbt writes the project's absolute path.
+            let root = facts.project.map(|p| {
+                std::fs::canonicalize(&p.dir)
+                    .unwrap_or_else(|_| p.dir.clone())
+                    .display()
+                    .to_string()
+            });
+            f.push(("root_path", Val(opt_str(root.as_deref()))));
+            f.push(("depends_on", Val(json!({ "macros": n.depends_on_macros }))));
+            return NodeOut { fields: f };
+        }
+
+        f.push(("language", Str("sql")));
+        f.push((
+            "refs",
+            Val(Value::Array(n.refs.iter().map(ref_json).collect())),
+        ));
+        f.push(("sources", Val(sources_list(&n.sources))));
+        f.push(("metrics", Val(json!([]))));
+        f.push((
+            "depends_on",
+            Val(json!({ "macros": n.depends_on_macros, "nodes": n.depends_on_nodes })),
+        ));
+        match &n.compiled_code {
+            Some(code) => {
+                f.push((
+                    "compiled_path",
+                    Val(Value::from(compiled_path(n, &facts.target_path()))),
+                ));
+                f.push(("compiled", Val(Value::Bool(true))));
+                f.push(("compiled_code", Str(code)));
+                f.push(("extra_ctes_injected", Val(Value::Bool(true))));
+                let ctes: Vec<Value> = n
+                    .extra_ctes
                     .iter()
-                    .map(|c| constraint_json(c, true))
-                    .collect(),
-            ),
-        );
-        m.insert("version".into(), version_json(n.version.as_deref()));
-        m.insert(
-            "latest_version".into(),
-            version_json(n.latest_version.as_deref()),
-        );
-        m.insert(
-            "deprecation_date".into(),
-            opt_str(n.deprecation_date.as_deref()),
-        );
-        m.insert("primary_key".into(), Value::from(primary_key(n, facts)));
-        m.insert("time_spine".into(), Value::Null);
+                    .map(|(name, sql)| {
+                        let id = facts.cte_ids.get(name).cloned().unwrap_or_else(|| {
+                            let bare = name.trim_start_matches("__dbt__cte__");
+                            format!("model.{}.{bare}", n.package_name)
+                        });
+                        json!({ "id": id, "sql": format!(" {name} as (\n{sql}\n)") })
+                    })
+                    .collect();
+                f.push(("extra_ctes", Val(Value::Array(ctes))));
+            }
+            None => f.push(("compiled_path", Val(Value::Null))),
+        }
+        let contract = config_get("contract").unwrap_or_else(default_contract);
+        let enforced = contract
+            .get("enforced")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        f.push((
+            "contract",
+            Val(json!({
+                "enforced": enforced,
+                "alias_types": contract.get("alias_types").and_then(Value::as_bool).unwrap_or(true),
+                "checksum": enforced.then(|| contract_checksum(n)),
+            })),
+        ));
+
+        if rt == ResourceType::Model {
+            f.push((
+                "access",
+                Val(config_get("access").unwrap_or_else(|| Value::from("protected"))),
+            ));
+            f.push((
+                "constraints",
+                Val(Value::Array(
+                    n.constraints
+                        .iter()
+                        .map(|c| constraint_json(c, true))
+                        .collect(),
+                )),
+            ));
+            f.push(("version", Val(version_json(n.version.as_deref()))));
+            f.push((
+                "latest_version",
+                Val(version_json(n.latest_version.as_deref())),
+            ));
+            f.push(("deprecation_date", opt(&n.deprecation_date)));
+            f.push(("primary_key", Val(Value::from(primary_key(n, facts)))));
+            f.push(("time_spine", Val(Value::Null)));
+        }
+        if let Some(t) = &n.test {
+            f.push(("column_name", opt(&t.column_name)));
+            f.push(("file_key_name", Str(&t.file_key_name)));
+            f.push(("attached_node", opt(&t.attached_node)));
+            f.push((
+                "test_metadata",
+                Val(json!({
+                    "name": t.name,
+                    "kwargs": t.kwargs,
+                    "namespace": t.namespace,
+                })),
+            ));
+        }
+        NodeOut { fields: f }
     }
-    if let Some(t) = &n.test {
-        m.insert("column_name".into(), opt_str(t.column_name.as_deref()));
-        m.insert("file_key_name".into(), Value::from(t.file_key_name.clone()));
-        m.insert("attached_node".into(), opt_str(t.attached_node.as_deref()));
-        m.insert(
-            "test_metadata".into(),
-            json!({
-                "name": t.name,
-                "kwargs": t.kwargs,
-                "namespace": t.namespace,
-            }),
-        );
-    }
-    m
 }
 
 /// `target/compiled/<package>/<file>`; a generic test is written under its YAML file's path.
@@ -744,29 +833,6 @@ fn cached_config_defaults(rt: ResourceType) -> &'static [(&'static str, Value)] 
     all.iter()
         .find(|(r, _)| *r == rt)
         .map_or(&[], |(_, d)| d.as_slice())
-}
-
-fn node_config_json(n: &Node) -> Value {
-    let mut out = Map::new();
-    for (key, default) in cached_config_defaults(n.resource_type) {
-        let value = match n.config.get(*key) {
-            Some(v) => config_value(key, v, default),
-            None => default.clone(),
-        };
-        out.insert((*key).to_string(), value);
-    }
-    // dbt upper-cases the severity written on a generic test.
-    if n.test.is_some()
-        && let Some(Value::String(s)) = out.get_mut("severity")
-    {
-        *s = s.to_uppercase();
-    }
-    for (k, v) in &n.config {
-        if !out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
 }
 
 /// A config value in the shape dbt writes it.
