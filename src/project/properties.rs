@@ -24,9 +24,18 @@ pub struct PropertiesFile {
     pub exposures: Vec<ExposureProps>,
     #[serde(default)]
     pub macros: Vec<MacroProps>,
-    /// semantic_models, metrics, groups, unit_tests, saved_queries: kept, not used yet.
-    #[serde(flatten)]
-    pub other: Map<String, Value>,
+    /// Kept, not used yet. (Named fields rather than `#[serde(flatten)]`, which would make serde
+    /// buffer the whole file before reading it: twice the parse time on large projects.)
+    #[serde(default)]
+    pub semantic_models: Option<Value>,
+    #[serde(default)]
+    pub metrics: Option<Value>,
+    #[serde(default)]
+    pub groups: Option<Value>,
+    #[serde(default)]
+    pub unit_tests: Option<Value>,
+    #[serde(default)]
+    pub saved_queries: Option<Value>,
 }
 
 /// Properties of a model, seed, snapshot or analysis.
