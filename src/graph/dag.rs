@@ -26,15 +26,20 @@ impl Graph {
         }
     }
 
-    fn add_edge(&mut self, parent: &str, child: &str) {
-        self.add_node(parent);
-        self.add_node(child);
+    /// An edge between two ids already in the graph.
+    fn link(&mut self, parent: &str, child: &str) {
         if let Some(ps) = self.parents.get_mut(child) {
             ps.insert(parent.to_string());
         }
         if let Some(cs) = self.children.get_mut(parent) {
             cs.insert(child.to_string());
         }
+    }
+
+    fn add_edge(&mut self, parent: &str, child: &str) {
+        self.add_node(parent);
+        self.add_node(child);
+        self.link(parent, child);
     }
 
     /// All ancestors of `id` up to `depth` edges (None = unlimited), excluding `id`.
@@ -220,7 +225,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         .values()
         .map(|s| format!("{}.{}", s.source_name, s.name))
         .collect();
-    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // In the nodes' own (sorted) order, so the results can be zipped back onto them.
+    let mut deps: Vec<Vec<String>> = Vec::with_capacity(project.nodes.len());
     for n in project.nodes.values() {
         g.add_node(&n.unique_id);
         let mut out: Vec<String> = vec![];
@@ -311,18 +317,17 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         }
         // dbt lists a node's sources before its refs in depends_on.nodes.
         out.sort_by_key(|uid| !uid.starts_with("source."));
-        deps.insert(n.unique_id.clone(), out);
+        deps.push(out);
     }
     for s in project.sources.keys() {
         g.add_node(s);
     }
-    for (uid, parents) in &deps {
-        for p in parents {
-            g.add_edge(p, uid);
+    for (n, parents) in project.nodes.values_mut().zip(deps) {
+        for p in &parents {
+            // Every node and source is in the graph already.
+            g.link(p, &n.unique_id);
         }
-        if let Some(n) = project.nodes.get_mut(uid) {
-            n.depends_on_nodes = parents.clone();
-        }
+        n.depends_on_nodes = parents;
     }
     let exposure_ids: Vec<String> = project.exposures.keys().cloned().collect();
     for eid in exposure_ids {
