@@ -371,3 +371,30 @@ fn debug_shows_an_athena_target() {
     run.assert_success();
     assert_run_snapshot!(run);
 }
+
+/// Versioned models: `dim_v1.sql`/`dim_v2.sql` become `dim.v1`/`dim.v2`; `ref('dim')` is the
+/// latest version, `ref('dim', v=1)` the first; tests are generated per version.
+#[test]
+fn versioned_models_resolve_to_latest_and_test_each_version() {
+    let p = TestProject::fixture("versioned_models");
+    let run = p.kiln(&["compile", "-s", "use"]).run();
+    run.assert_success();
+    assert_eq!(
+        p.read("target/compiled/ver/models/use.sql").trim(),
+        r#"select * from "ver"."main"."dim_v2" union all select * from "ver"."main"."dim_v1""#
+    );
+    let ls = p.kiln(&["ls", "--output", "selector"]).run();
+    ls.assert_success();
+    for expected in [
+        "ver.dim.v1",
+        "ver.dim.v2",
+        "ver.unique_dim_v1_id",
+        "ver.unique_dim_v2_id",
+    ] {
+        assert!(
+            ls.stdout.lines().any(|l| l == expected),
+            "missing {expected} in:\n{}",
+            ls.stdout
+        );
+    }
+}
