@@ -80,6 +80,13 @@ pub struct SelectArgs {
     /// A directory holding a previous manifest.json, for `state:` selection.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Resolve refs to nodes that are not selected through the --state manifest, when this
+    /// target has not built them.
+    #[arg(long, requires = "state")]
+    pub defer: bool,
+    /// With --defer: use the --state manifest's relations even when this target has them.
+    #[arg(long, requires = "defer")]
+    pub favor_state: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -102,6 +109,78 @@ pub enum Command {
         /// Compile this SQL instead of the project's nodes and print it.
         #[arg(long)]
         inline: Option<String>,
+    },
+    /// Build the selected models in the warehouse, in dependency order.
+    Run {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Run the selected data tests.
+    Test {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Load the selected seeds (CSV files) into tables.
+    Seed {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Record the changes of the selected snapshots (SCD type 2 history tables).
+    Snapshot {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Re-run the nodes that errored, failed or were skipped in the last run, with its flags.
+    Retry,
+    /// Seeds, models, snapshots and tests together, in dependency order; a model's tests run
+    /// right after it, and a failure skips everything downstream.
+    Build {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        flags: RunFlags,
+        /// Only these resource types (model, seed, snapshot, test).
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        resource_type: Vec<String>,
+        /// Leave out these resource types.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        exclude_resource_type: Vec<String>,
+    },
+    /// Compile a node (or --inline SQL), run it, and print the first rows.
+    Show {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Run this SQL instead of a node.
+        #[arg(long)]
+        inline: Option<String>,
+        /// How many rows to show (-1 for all).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+        limit: i64,
+        /// text (a table) or json.
+        #[arg(long, value_enum, default_value_t = ShowOutput::Text)]
+        output: ShowOutput,
+    },
+    /// Call a macro, with the database connected.
+    RunOperation {
+        /// The macro's name (or package.name).
+        #[arg(value_name = "MACRO")]
+        macro_name: String,
+        /// Its arguments, as a YAML or JSON mapping, e.g. '{days: 7}'.
+        #[arg(long, value_name = "YAML")]
+        args: Option<String>,
+    },
+    /// Show how each modified model's compiled SQL differs from the --state manifest's.
+    Diff {
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// List the selected nodes.
     #[command(alias = "list")]
@@ -133,6 +212,33 @@ pub enum Command {
         #[arg(long)]
         skip_profile_setup: bool,
     },
+}
+
+/// Flags of the commands that execute nodes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunFlags {
+    /// Rebuild incremental models and seeds from scratch.
+    #[arg(short = 'f', long)]
+    pub full_refresh: bool,
+    /// Stop at the first failure: nothing more starts and running queries are cancelled.
+    #[arg(short = 'x', long)]
+    pub fail_fast: bool,
+    /// Save the failing rows of data tests to tables in the audit schema.
+    #[arg(long)]
+    pub store_failures: bool,
+    /// Microbatch models: process batches from this time (YYYY-MM-DD[ HH:MM:SS]), to backfill.
+    #[arg(long, value_name = "TIME")]
+    pub event_time_start: Option<String>,
+    /// Microbatch models: process batches up to this time (exclusive; default now).
+    #[arg(long, value_name = "TIME")]
+    pub event_time_end: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ShowOutput {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,8 +2,9 @@
 //!
 //! The pipeline, one module per stage: [`project`] loads the files, [`jinja`] renders them
 //! (parse phase, then compile phase), [`graph`] builds the DAG and selects nodes, [`adapter`]
-//! holds what differs per warehouse, [`artifacts`] writes dbt-compatible JSON, and [`commands`]
-//! strings the stages together for each subcommand.
+//! holds what differs per warehouse, [`materialize`] says what SQL each node runs, [`runner`]
+//! executes the DAG, [`artifacts`] writes dbt-compatible JSON, and [`commands`] strings the
+//! stages together for each subcommand.
 
 pub mod adapter;
 pub mod artifacts;
@@ -13,7 +14,9 @@ pub mod error;
 pub mod graph;
 pub mod invocation;
 pub mod jinja;
+pub mod materialize;
 pub mod project;
+pub mod runner;
 
 pub use error::{Error, Outcome};
 

@@ -1,6 +1,6 @@
 //! AWS Athena (Trino engine). Parsed and compiled now; execution arrives in a later issue.
 
-use super::Adapter;
+use super::{Adapter, Connection, DbError};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Athena;
@@ -17,4 +17,12 @@ impl Adapter for Athena {
     fn sql_dialect(&self) -> Box<dyn sqlparser::dialect::Dialect> {
         Box::new(sqlparser::dialect::GenericDialect {})
     }
+
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
+        Err(DbError::open(
+            "kiln cannot run against Athena yet: it compiles for Athena (`kiln compile --target <athena target>`), and runs on DuckDB",
+        ))
+    }
+
+    fn cancel_all(&self) {}
 }

@@ -1,11 +1,155 @@
 //! DuckDB (embedded). dbt-duckdb quotes every part of a relation name with double quotes and
 //! reads sources configured with `external_location` straight from their files.
+//!
+//! The database is opened on the first [`Adapter::connect`]; every later connection is a clone of
+//! that one (same database, its own transaction state), one per runner worker. DuckDB spills to a
+//! temp directory when a query needs more memory than `memory_limit`, so a join bigger than memory
+//! slows down instead of failing: kiln always gives it one (the profile's `temp_directory`, else
+//! `<target-path>/duckdb_tmp`).
 
-use super::Adapter;
+use super::{Adapter, Cell, Column, Connection, DbError, DbErrorKind, RecordBatch, Rows};
 use crate::project::SourceNode;
+use crate::project::profiles::DuckDbTarget;
+use ::duckdb::arrow::array::{
+    Array, AsArray, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
+    Int64Array, UInt8Array, UInt16Array, UInt32Array,
+};
+use ::duckdb::arrow::datatypes::DataType;
+use ::duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DuckDb;
+#[derive(Debug, Default)]
+pub struct DuckDb {
+    target: Option<DuckDbTarget>,
+    temp_directory: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    root: Option<::duckdb::Connection>,
+    interrupts: Vec<Arc<::duckdb::InterruptHandle>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("open", &self.root.is_some())
+            .finish()
+    }
+}
+
+impl DuckDb {
+    pub fn new(target: DuckDbTarget, project_dir: &Path, target_dir: &Path) -> Self {
+        let temp_directory = match &target.temp_directory {
+            Some(t) => Some(project_dir.join(t)),
+            None => Some(target_dir.join("duckdb_tmp")),
+        };
+        DuckDb {
+            target: Some(target),
+            temp_directory,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// An in-memory database with default settings (tests, `--inline` helpers).
+    pub fn in_memory() -> Self {
+        DuckDb::default()
+    }
+
+    fn open(&self) -> Result<::duckdb::Connection, DbError> {
+        let path = self
+            .target
+            .as_ref()
+            .map_or(":memory:", |t| t.path.as_str())
+            .to_string();
+        let conn = if path == ":memory:" {
+            ::duckdb::Connection::open_in_memory()
+        } else {
+            if let Some(parent) = Path::new(&path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    DbError::open(format!(
+                        "cannot create the folder of the DuckDB database {path}: {e}"
+                    ))
+                })?;
+            }
+            ::duckdb::Connection::open(&path)
+        }
+        .map_err(|e| open_error(&path, &e.to_string()))?;
+        let mut setup = vec![];
+        if let Some(dir) = &self.temp_directory {
+            setup.push(format!(
+                "set temp_directory = {}",
+                super::string_literal(&dir.display().to_string())
+            ));
+        }
+        if let Some(t) = &self.target {
+            if let Some(m) = &t.memory_limit {
+                setup.push(format!("set memory_limit = {}", super::string_literal(m)));
+            }
+            for (k, v) in &t.settings {
+                let value = match v {
+                    Json::String(s) => super::string_literal(s),
+                    other => other.to_string(),
+                };
+                setup.push(format!("set {k} = {value}"));
+            }
+        }
+        for stmt in &setup {
+            conn.execute_batch(stmt).map_err(|e| {
+                DbError::open(format!(
+                    "DuckDB rejected a setting from profiles.yml ({stmt}): {e}"
+                ))
+            })?;
+        }
+        if let Some(t) = &self.target {
+            for ext in &t.extensions {
+                let name = match ext {
+                    Json::String(s) => s.clone(),
+                    Json::Object(m) => m
+                        .get("name")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    _ => continue,
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                let load = format!("load {name}");
+                if conn.execute_batch(&load).is_err() {
+                    conn.execute_batch(&format!("install {name}; {load}"))
+                        .map_err(|e| {
+                            DbError::open(format!(
+                                "cannot load the DuckDB extension '{name}' listed in profiles.yml: {e}"
+                            ))
+                        })?;
+                }
+            }
+        }
+        Ok(conn)
+    }
+}
+
+/// A clear message for a database that cannot be opened, naming the file and (when DuckDB says)
+/// the process holding it.
+fn open_error(path: &str, message: &str) -> DbError {
+    if message.contains("lock") {
+        let holder = message
+            .split("Conflicting lock is held in ")
+            .nth(1)
+            .map(|rest| rest.split(". See also").next().unwrap_or(rest).trim());
+        let who = holder.map_or_else(String::new, |h| format!(" (held by {h})"));
+        return DbError::open(format!(
+            "the DuckDB database {path} is in use by another process{who}; close that process (a DuckDB shell, a notebook, another kiln or dbt run) and try again"
+        ));
+    }
+    DbError::open(format!("cannot open the DuckDB database {path}: {message}"))
+}
 
 impl Adapter for DuckDb {
     fn adapter_type(&self) -> &'static str {
@@ -33,6 +177,236 @@ impl Adapter for DuckDb {
             Some(formatted)
         } else {
             Some(format!("'{}'", formatted.replace('\'', "''")))
+        }
+    }
+
+    fn supports_transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| DbError::open("the DuckDB connection state is poisoned"))?;
+        if state.root.is_none() {
+            state.root = Some(self.open()?);
+        }
+        let conn = state
+            .root
+            .as_ref()
+            .ok_or_else(|| DbError::open("DuckDB is not open"))?
+            .try_clone()
+            .map_err(|e| DbError::open(format!("cannot open a DuckDB connection: {e}")))?;
+        state.interrupts.retain(|h| Arc::strong_count(h) > 1);
+        let handle = conn.interrupt_handle();
+        state.interrupts.push(handle.clone());
+        Ok(Box::new(DuckDbConnection {
+            conn,
+            _handle: handle,
+        }))
+    }
+
+    fn cancel_all(&self) {
+        if let Ok(state) = self.state.lock() {
+            for h in &state.interrupts {
+                h.interrupt();
+            }
+        }
+    }
+}
+
+/// One DuckDB connection. It keeps its interrupt handle alive so that [`DuckDb::cancel_all`]
+/// knows which handles still belong to open connections.
+struct DuckDbConnection {
+    conn: ::duckdb::Connection,
+    _handle: Arc<::duckdb::InterruptHandle>,
+}
+
+fn query_error(e: ::duckdb::Error) -> DbError {
+    let message = e.to_string();
+    if message.contains("INTERRUPT") || message.contains("Interrupted") {
+        return DbError {
+            kind: DbErrorKind::Cancelled,
+            message: "cancelled".into(),
+        };
+    }
+    DbError::query(message)
+}
+
+impl Connection for DuckDbConnection {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(query_error)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
+        let batches = self.query_arrow_with_schema(sql)?;
+        Ok(rows_from_arrow(&batches.0, &batches.1))
+    }
+
+    fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError> {
+        Ok(self.query_arrow_with_schema(sql)?.1)
+    }
+}
+
+impl DuckDbConnection {
+    fn query_arrow_with_schema(
+        &mut self,
+        sql: &str,
+    ) -> Result<(::duckdb::arrow::datatypes::SchemaRef, Vec<RecordBatch>), DbError> {
+        let trimmed = sql.trim().trim_end_matches(';');
+        let mut stmt = self.conn.prepare(trimmed).map_err(query_error)?;
+        let arrow = stmt.query_arrow([]).map_err(query_error)?;
+        let schema = arrow.get_schema();
+        let batches: Vec<RecordBatch> = arrow.collect();
+        Ok((schema, batches))
+    }
+}
+
+/// The engine's name for an Arrow type, as DuckDB prints it.
+pub fn duckdb_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "UTINYINT".into(),
+        DataType::UInt16 => "USMALLINT".into(),
+        DataType::UInt32 => "UINTEGER".into(),
+        DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float32 => "FLOAT".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("DECIMAL({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Date32 | DataType::Date64 => "DATE".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        DataType::Timestamp(..) => "TIMESTAMP".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
+        DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) => "BLOB".into(),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("{}[]", duckdb_type_name(f.data_type()))
+        }
+        DataType::Struct(_) => "STRUCT".into(),
+        DataType::Map(..) => "MAP".into(),
+        DataType::Null => "NULL".into(),
+        other => other.to_string().to_ascii_uppercase(),
+    }
+}
+
+/// Arrow batches as rows of [`Cell`]s: numbers stay numbers; everything else is shown as text
+/// the way Arrow formats it (dates, timestamps, decimals, lists).
+pub fn rows_from_arrow(
+    schema: &::duckdb::arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+) -> Rows {
+    let columns: Vec<Column> = schema
+        .fields()
+        .iter()
+        .map(|f| Column {
+            name: f.name().clone(),
+            data_type: duckdb_type_name(f.data_type()),
+            comment: None,
+        })
+        .collect();
+    let mut rows = vec![];
+    let options = FormatOptions::default();
+    for batch in batches {
+        let n = batch.num_rows();
+        let mut cols: Vec<Vec<Cell>> = Vec::with_capacity(batch.num_columns());
+        for array in batch.columns() {
+            cols.push(cells_of(array.as_ref(), &options, n));
+        }
+        for i in 0..n {
+            rows.push(
+                cols.iter_mut()
+                    .map(|c| std::mem::replace(&mut c[i], Cell::Null))
+                    .collect(),
+            );
+        }
+    }
+    Rows { columns, rows }
+}
+
+fn cells_of(array: &dyn Array, options: &FormatOptions, n: usize) -> Vec<Cell> {
+    macro_rules! ints {
+        ($t:ty) => {{
+            let a = array.as_any().downcast_ref::<$t>();
+            (0..n)
+                .map(|i| match a {
+                    Some(a) if !a.is_null(i) => Cell::Int(i64::from(a.value(i))),
+                    _ => Cell::Null,
+                })
+                .collect()
+        }};
+    }
+    match array.data_type() {
+        DataType::Boolean => {
+            let a = array.as_any().downcast_ref::<BooleanArray>();
+            (0..n)
+                .map(|i| match a {
+                    Some(a) if !a.is_null(i) => Cell::Bool(a.value(i)),
+                    _ => Cell::Null,
+                })
+                .collect()
+        }
+        DataType::Int8 => ints!(Int8Array),
+        DataType::Int16 => ints!(Int16Array),
+        DataType::Int32 => ints!(Int32Array),
+        DataType::Int64 => ints!(Int64Array),
+        DataType::UInt8 => ints!(UInt8Array),
+        DataType::UInt16 => ints!(UInt16Array),
+        DataType::UInt32 => ints!(UInt32Array),
+        DataType::Float32 => {
+            let a = array.as_any().downcast_ref::<Float32Array>();
+            (0..n)
+                .map(|i| match a {
+                    Some(a) if !a.is_null(i) => Cell::Float(f64::from(a.value(i))),
+                    _ => Cell::Null,
+                })
+                .collect()
+        }
+        DataType::Float64 => {
+            let a = array.as_any().downcast_ref::<Float64Array>();
+            (0..n)
+                .map(|i| match a {
+                    Some(a) if !a.is_null(i) => Cell::Float(a.value(i)),
+                    _ => Cell::Null,
+                })
+                .collect()
+        }
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        Cell::Null
+                    } else {
+                        Cell::Text(a.value(i).to_string())
+                    }
+                })
+                .collect()
+        }
+        other => {
+            let exact = matches!(
+                other,
+                DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::UInt64
+            );
+            let Ok(f) = ArrayFormatter::try_new(array, options) else {
+                return vec![Cell::Text("?".into()); n];
+            };
+            (0..n)
+                .map(|i| {
+                    if array.is_null(i) {
+                        Cell::Null
+                    } else if exact {
+                        Cell::Decimal(f.value(i).to_string())
+                    } else {
+                        Cell::Text(f.value(i).to_string())
+                    }
+                })
+                .collect()
         }
     }
 }

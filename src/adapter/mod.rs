@@ -1,19 +1,27 @@
 //! One trait per warehouse. Everything that differs between engines is a method here (or a
-//! dispatched macro), never an `if duckdb` elsewhere. This issue needs only the compile-time part:
-//! quoting, dispatch order, the SQL dialect and how sources read external files; execution methods
-//! arrive with the DuckDB and Athena runners.
+//! dispatched macro), never an `if duckdb` elsewhere.
+//!
+//! [`Adapter`] is the engine as the compiler and the runner see it: quoting, dispatch order, the
+//! SQL dialect, what DDL it can do (capabilities with defaults), and [`Adapter::connect`], which
+//! opens a [`Connection`]. Each runner worker holds a connection of its own; connections execute
+//! statements, return rows (or Arrow batches) and introspect the catalog.
 
 mod athena;
 mod duckdb;
+pub mod pool;
 
 pub use athena::Athena;
-pub use duckdb::DuckDb;
+pub use duckdb::{DuckDb, duckdb_type_name, rows_from_arrow};
+pub use pool::Pool;
 
 use crate::jinja::relation::Policy;
 use crate::project::SourceNode;
 use crate::project::profiles::{EngineTarget, Target};
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
+use std::path::Path;
 use std::sync::Arc;
+
+pub use ::duckdb::arrow::record_batch::RecordBatch;
 
 pub trait Adapter: Send + Sync + Debug {
     /// dbt's adapter type name: `duckdb`, `athena`.
@@ -46,12 +54,302 @@ pub trait Adapter: Send + Sync + Debug {
     fn external_source_sql(&self, _source: &SourceNode) -> Option<String> {
         None
     }
+
+    // ---- capabilities: what the materializations may rely on ----
+
+    /// DDL (create, drop, rename) can run inside a transaction and roll back with it.
+    fn supports_transactional_ddl(&self) -> bool {
+        false
+    }
+
+    /// Tables and views can be renamed in place.
+    fn supports_rename(&self) -> bool {
+        true
+    }
+
+    /// `grant select on ... to ...` exists.
+    fn supports_grants(&self) -> bool {
+        false
+    }
+
+    /// `comment on table/column` exists (for `persist_docs`).
+    fn supports_comments(&self) -> bool {
+        true
+    }
+
+    // ---- execution ----
+
+    /// Opens a connection to the target. The first call opens the database; every later call
+    /// gives another connection to it (one per runner worker).
+    fn connect(&self) -> Result<Box<dyn Connection>, DbError>;
+
+    /// Interrupts every statement running on any connection of this adapter (Ctrl-C,
+    /// `--fail-fast`). Interrupted statements fail with [`DbErrorKind::Cancelled`].
+    fn cancel_all(&self);
 }
 
-/// The adapter for a target.
-pub fn for_target(target: &Target) -> Arc<dyn Adapter> {
+/// What went wrong in the database.
+#[derive(Debug, Clone)]
+pub struct DbError {
+    pub kind: DbErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// The SQL failed (syntax, types, constraint...).
+    Query,
+    /// Interrupted by [`Adapter::cancel_all`].
+    Cancelled,
+    /// The database could not be opened (e.g. another process holds its lock).
+    Open,
+}
+
+impl DbError {
+    pub fn query(message: impl Into<String>) -> Self {
+        DbError {
+            kind: DbErrorKind::Query,
+            message: message.into(),
+        }
+    }
+
+    pub fn open(message: impl Into<String>) -> Self {
+        DbError {
+            kind: DbErrorKind::Open,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A column of a result or a relation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// The engine's type name, upper case (`INTEGER`, `VARCHAR`, `DECIMAL(18,2)`).
+    pub data_type: String,
+    pub comment: Option<String>,
+}
+
+/// One value of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Exact numbers that do not fit the above (decimals, 128-bit integers), as the engine prints
+    /// them.
+    Decimal(String),
+    /// Text, and values shown as text (dates, timestamps, lists...).
+    Text(String),
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cell::Null => f.write_str("NULL"),
+            Cell::Bool(b) => write!(f, "{b}"),
+            Cell::Int(i) => write!(f, "{i}"),
+            Cell::Float(x) => write!(f, "{x}"),
+            Cell::Decimal(s) | Cell::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A query's result: columns and rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A relation found in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationInfo {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+    pub kind: RelationKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    View,
+}
+
+impl RelationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+        }
+    }
+}
+
+/// One connection to the warehouse. Catalog methods have defaults written against
+/// `information_schema`; an engine overrides what it does differently.
+pub trait Connection: Send {
+    /// Runs one or more statements, discarding any result.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Runs a query and returns its rows.
+    fn query(&mut self, sql: &str) -> Result<Rows, DbError>;
+
+    /// Runs a query and returns its result as Arrow record batches.
+    fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError>;
+
+    /// The character quoting identifiers on this connection.
+    fn quote(&self, identifier: &str) -> String {
+        format!("\"{}\"", identifier.replace('"', "\"\""))
+    }
+
+    /// The full, quoted name of a relation.
+    fn relation_sql(&self, database: &str, schema: &str, identifier: &str) -> String {
+        if database.is_empty() {
+            format!("{}.{}", self.quote(schema), self.quote(identifier))
+        } else {
+            format!(
+                "{}.{}.{}",
+                self.quote(database),
+                self.quote(schema),
+                self.quote(identifier)
+            )
+        }
+    }
+
+    /// Tables and views in a schema (case-insensitive schema match, as engines fold names).
+    fn list_relations(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Vec<RelationInfo>, DbError> {
+        let sql = format!(
+            "select table_catalog, table_schema, table_name, table_type \
+             from information_schema.tables \
+             where lower(table_schema) = lower({}){} order by table_name",
+            string_literal(schema),
+            if database.is_empty() {
+                String::new()
+            } else {
+                format!(" and lower(table_catalog) = lower({})", string_literal(database))
+            }
+        );
+        let rows = self.query(&sql)?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                RelationInfo {
+                    database: text(0),
+                    schema: text(1),
+                    identifier: text(2),
+                    kind: if text(3).to_ascii_uppercase().contains("VIEW") {
+                        RelationKind::View
+                    } else {
+                        RelationKind::Table
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// One relation, if it exists (case-insensitive, as the engine resolves names).
+    fn get_relation(
+        &mut self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<RelationInfo>, DbError> {
+        Ok(self
+            .list_relations(database, schema)?
+            .into_iter()
+            .find(|r| r.identifier.eq_ignore_ascii_case(identifier)))
+    }
+
+    /// The columns of a relation, in order; empty when it does not exist.
+    fn columns(
+        &mut self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Vec<Column>, DbError> {
+        let sql = format!(
+            "select column_name, data_type from information_schema.columns \
+             where lower(table_schema) = lower({}) and lower(table_name) = lower({}){} \
+             order by ordinal_position",
+            string_literal(schema),
+            string_literal(identifier),
+            if database.is_empty() {
+                String::new()
+            } else {
+                format!(" and lower(table_catalog) = lower({})", string_literal(database))
+            }
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| Column {
+                name: r.first().map(Cell::to_string).unwrap_or_default(),
+                data_type: r
+                    .get(1)
+                    .map(Cell::to_string)
+                    .unwrap_or_default()
+                    .to_ascii_uppercase(),
+                comment: None,
+            })
+            .collect())
+    }
+
+    fn create_schema(&mut self, database: &str, schema: &str) -> Result<(), DbError> {
+        let name = if database.is_empty() {
+            self.quote(schema)
+        } else {
+            format!("{}.{}", self.quote(database), self.quote(schema))
+        };
+        self.execute(&format!("create schema if not exists {name}"))
+    }
+
+    fn drop_relation(&mut self, rel: &RelationInfo) -> Result<(), DbError> {
+        let name = self.relation_sql(&rel.database, &rel.schema, &rel.identifier);
+        self.execute(&format!("drop {} if exists {name}", rel.kind.as_str()))
+    }
+
+    fn rename_relation(&mut self, rel: &RelationInfo, new_identifier: &str) -> Result<(), DbError> {
+        let name = self.relation_sql(&rel.database, &rel.schema, &rel.identifier);
+        let kw = match rel.kind {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+        };
+        self.execute(&format!(
+            "alter {kw} {name} rename to {}",
+            self.quote(new_identifier)
+        ))
+    }
+}
+
+/// A SQL string literal.
+pub fn string_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The adapter for a target. Nothing is opened until [`Adapter::connect`].
+pub fn for_target(target: &Target, project_dir: &Path, target_dir: &Path) -> Arc<dyn Adapter> {
     match &target.engine {
-        EngineTarget::DuckDb(_) => Arc::new(DuckDb),
+        EngineTarget::DuckDb(t) => Arc::new(DuckDb::new(t.clone(), project_dir, target_dir)),
         EngineTarget::Athena(_) => Arc::new(Athena),
     }
+}
+
+/// The adapter for a loaded project's target.
+pub fn for_project(project: &crate::project::Project) -> Arc<dyn Adapter> {
+    for_target(&project.target, &project.dir, &project.target_dir())
 }

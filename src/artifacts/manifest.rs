@@ -317,7 +317,7 @@ impl<'a> Facts<'a> {
 }
 
 fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
-    let adapter = crate::adapter::for_target(&project.target);
+    let adapter = crate::adapter::for_project(project);
     let policy = crate::jinja::parse::quote_policy(project, adapter.as_ref());
     let column_quoting = project
         .config

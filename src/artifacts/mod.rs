@@ -1,7 +1,8 @@
-//! dbt-compatible artifacts: manifest.json (v12), later run_results.json and catalog.json.
+//! dbt-compatible artifacts: manifest.json (v12), run_results.json (v6), later catalog.json.
 //! Written atomically (temp file + rename) so a reader never sees half a file.
 
 pub mod manifest;
+pub mod run_results;
 
 pub use manifest::{ManifestMeta, manifest_json, node_context_json};
 

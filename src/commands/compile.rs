@@ -104,25 +104,7 @@ fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
 
 /// Compiles `selected` with the graph available to Jinja.
 pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
-    // `graph` holds every node's full manifest dict: built only if a template reads it, from the
-    // project as parsed (a large project pays seconds and hundreds of MB for it otherwise).
-    // Most projects never mention `graph`; then there is nothing to keep.
-    let mentions_graph = loaded
-        .project
-        .nodes
-        .values()
-        .any(|n| n.raw_code.contains("graph"))
-        || loaded
-            .project
-            .macro_files
-            .iter()
-            .any(|m| m.source.contains("graph"));
-    let graph_fn: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>> =
-        mentions_graph.then(|| {
-            let parsed = Arc::new(loaded.project.clone());
-            Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed))
-                as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
-        });
+    let graph_fn = super::graph_fn(loaded);
     let shared = Arc::new(compile_shared(
         &loaded.project,
         &loaded.jenv,

@@ -1,5 +1,5 @@
-//! `kiln debug`: which project, which profiles.yml, which target, and whether the project parses.
-//! The connection check arrives with execution.
+//! `kiln debug`: which project, which profiles.yml, which target, whether the project parses,
+//! and whether the warehouse answers (a connection test running `select 1`).
 
 use super::load_and_parse;
 use crate::error::{Error, Outcome};
@@ -40,6 +40,17 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         )),
     }
     out.info(&loaded.summary());
-    out.info("All checks passed! (the connection test arrives with execution)");
-    Ok(Outcome::Success)
+    let pool = crate::runner::connect(&loaded)?;
+    match pool.with(|c| c.query("select 1 as ok")) {
+        Ok(_) => {
+            out.info("Connection test: OK connection ok");
+            out.info("All checks passed!");
+            Ok(Outcome::Success)
+        }
+        Err(e) => Err(crate::error::Diagnostic::error(
+            "database",
+            format!("connection test failed: {}", e.message),
+        )
+        .into()),
+    }
 }

@@ -48,7 +48,7 @@ fn default_types() -> BTreeSet<ResourceType> {
 }
 
 /// `--resource-type` / `--exclude-resource-type` values (space- or comma-separated).
-fn parse_types(names: &[String], flag: &str) -> Result<BTreeSet<ResourceType>, Error> {
+pub(super) fn parse_types(names: &[String], flag: &str) -> Result<BTreeSet<ResourceType>, Error> {
     let mut out = BTreeSet::new();
     for name in names.iter().flat_map(|s| s.split([',', ' '])) {
         match name {

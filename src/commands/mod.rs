@@ -3,8 +3,12 @@
 
 mod compile;
 mod debug;
+mod diff;
 mod init;
 mod ls;
+mod operation;
+mod run;
+mod show;
 
 use crate::adapter::{self, Adapter};
 use crate::artifacts::{self, ManifestMeta};
@@ -46,6 +50,41 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             *output,
             output_keys,
         ),
+        Command::Run { select, flags } => {
+            run::run(&inv, crate::runner::RunKind::Run, select, flags, (&[], &[]))
+        }
+        Command::Test { select, flags } => {
+            run::run(&inv, crate::runner::RunKind::Test, select, flags, (&[], &[]))
+        }
+        Command::Seed { select, flags } => {
+            run::run(&inv, crate::runner::RunKind::Seed, select, flags, (&[], &[]))
+        }
+        Command::Snapshot { select, flags } => {
+            run::run(&inv, crate::runner::RunKind::Snapshot, select, flags, (&[], &[]))
+        }
+        Command::Retry => run::retry(&inv),
+        Command::Build {
+            select,
+            flags,
+            resource_type,
+            exclude_resource_type,
+        } => run::run(
+            &inv,
+            crate::runner::RunKind::Build,
+            select,
+            flags,
+            (resource_type, exclude_resource_type),
+        ),
+        Command::Show {
+            select,
+            inline,
+            limit,
+            output,
+        } => show::run(&inv, select, inline.as_deref(), *limit, *output),
+        Command::RunOperation { macro_name, args } => {
+            operation::run(&inv, macro_name, args.as_deref())
+        }
+        Command::Diff { select } => diff::run(&inv, select),
         Command::Clean => clean(&inv),
         Command::Debug => debug::run(&inv),
         Command::Init {
@@ -104,7 +143,7 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         .filter_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
         .collect();
     problems.extend(load_errors);
-    let adapter = adapter::for_target(&project.target);
+    let adapter = adapter::for_project(&project);
     let jenv = match JinjaEnv::build(&project) {
         Ok(jenv) => jenv,
         Err(ds) => {
@@ -270,6 +309,27 @@ fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
     ));
     exit_without_freeing(loaded);
     Ok(Outcome::Success)
+}
+
+/// `graph` for Jinja: every node's full manifest dict, built only if a template reads it, from
+/// the project as parsed (a large project pays seconds and hundreds of MB for it otherwise).
+/// Most projects never mention `graph`; then there is nothing to keep.
+pub fn graph_fn(loaded: &Loaded) -> Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>> {
+    let mentions_graph = loaded
+        .project
+        .nodes
+        .values()
+        .any(|n| n.raw_code.contains("graph"))
+        || loaded
+            .project
+            .macro_files
+            .iter()
+            .any(|m| m.source.contains("graph"));
+    mentions_graph.then(|| {
+        let parsed = Arc::new(loaded.project.clone());
+        Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed))
+            as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
+    })
 }
 
 /// Hands a loaded project back to the operating system instead of freeing it piece by piece: the

@@ -293,6 +293,8 @@ pub enum Outcome {
     Success,
     /// A model, seed, snapshot or error-severity test failed.
     Failed,
+    /// Stopped by Ctrl-C (or SIGTERM).
+    Interrupted,
 }
 
 impl Outcome {
@@ -300,6 +302,7 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::Failed => 1,
+            Outcome::Interrupted => 130,
         }
     }
 }

@@ -47,6 +47,11 @@ pub fn compile_shared(
             Resolved {
                 relation,
                 ephemeral,
+                event_time: n
+                    .config
+                    .get("event_time")
+                    .and_then(serde_json::Value::as_str)
+                    .map(String::from),
             },
         );
     }
@@ -65,6 +70,11 @@ pub fn compile_shared(
             Resolved {
                 relation,
                 ephemeral: None,
+                event_time: s
+                    .config
+                    .get("event_time")
+                    .and_then(serde_json::Value::as_str)
+                    .map(String::from),
             },
         );
     }
@@ -82,6 +92,7 @@ pub fn compile_shared(
 }
 
 /// What rendering one node produced.
+#[derive(Debug, Clone)]
 struct Rendered {
     sql: String,
     ephemerals: Vec<String>,
@@ -91,6 +102,15 @@ fn render_node(
     node: &Arc<Node>,
     shared: &Arc<Shared>,
     jenv: &JinjaEnv,
+) -> Result<Rendered, Diagnostic> {
+    render_node_with(node, shared, jenv, BTreeMap::new())
+}
+
+fn render_node_with(
+    node: &Arc<Node>,
+    shared: &Arc<Shared>,
+    jenv: &JinjaEnv,
+    extra_vars: BTreeMap<String, Value>,
 ) -> Result<Rendered, Diagnostic> {
     let n: &Node = node;
     let node = node.clone();
@@ -152,8 +172,10 @@ fn render_node(
             r.ephemerals = eph;
         }
         ctx
-    } else {
+    } else if extra_vars.is_empty() {
         RenderCtx::new(shared.clone(), Some(node), this)
+    } else {
+        RenderCtx::with_extra(shared.clone(), Some(node), this, extra_vars)
     };
     let sql = jenv
         .env
@@ -253,6 +275,99 @@ pub fn compile_nodes(
         }
     }
     Ok(())
+}
+
+/// Ephemeral models rendered during a run, each once, shared by every node that needs its CTE.
+#[derive(Debug, Default)]
+pub struct EphemeralCache(std::sync::Mutex<BTreeMap<String, Result<Rendered, Diagnostic>>>);
+
+/// Compiles one node at execution time (with the live database in `shared`), with the CTEs of
+/// the ephemeral models it needs injected. Returns the compiled code and the CTEs.
+pub fn compile_one(
+    nodes: &BTreeMap<String, Arc<Node>>,
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    uid: &str,
+    cache: &EphemeralCache,
+) -> Result<(String, Vec<(String, String)>), Diagnostic> {
+    compile_one_with(nodes, jenv, shared, uid, cache, BTreeMap::new())
+}
+
+/// [`compile_one`] with extra context variables for the node's own render (a microbatch's
+/// window).
+pub fn compile_one_with(
+    nodes: &BTreeMap<String, Arc<Node>>,
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    uid: &str,
+    cache: &EphemeralCache,
+    extra: BTreeMap<String, Value>,
+) -> Result<(String, Vec<(String, String)>), Diagnostic> {
+    let node = nodes.get(uid).ok_or_else(|| {
+        Diagnostic::error("compile", format!("unknown node {uid}"))
+    })?;
+    let rendered = render_node_with(node, shared, jenv, extra)?;
+    // Render every ephemeral model this node needs (recursively), each at most once per run.
+    let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
+    let mut pending: Vec<String> = rendered.ephemerals.clone();
+    while let Some(e) = pending.pop() {
+        if ok.contains_key(&e) {
+            continue;
+        }
+        let cached = cache.0.lock().ok().and_then(|c| c.get(&e).cloned());
+        let r = match cached {
+            Some(r) => r,
+            None => {
+                let r = match nodes.get(&e) {
+                    Some(n) => render_node(n, shared, jenv),
+                    None => Err(Diagnostic::error("compile", format!("unknown node {e}"))),
+                };
+                if let Ok(mut c) = cache.0.lock() {
+                    c.insert(e.clone(), r.clone());
+                }
+                r
+            }
+        };
+        let r = r?;
+        pending.extend(r.ephemerals.iter().cloned());
+        ok.insert(e, r);
+    }
+    let mut order = vec![];
+    let mut seen = BTreeSet::new();
+    for e in &rendered.ephemerals {
+        collect_ephemerals(e, &ok, &mut seen, &mut order);
+    }
+    let ctes: Vec<(String, String)> = order
+        .iter()
+        .filter_map(|e| {
+            let n = nodes.get(e)?;
+            Some((format!("__dbt__cte__{}", n.name), ok.get(e)?.sql.trim().to_string()))
+        })
+        .collect();
+    Ok((inject_ctes(&rendered.sql, &ctes), ctes))
+}
+
+/// Renders a hook or other SQL snippet in a node's context (or the project's, for
+/// `on-run-start` / `on-run-end`), with `extra` variables such as `results`.
+pub fn render_snippet(
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    node: Option<&Arc<Node>>,
+    name: &str,
+    sql: &str,
+    extra: BTreeMap<String, Value>,
+) -> Result<String, Diagnostic> {
+    let this = node.and_then(|n| shared.relations.get(&n.unique_id).map(|r| r.relation.clone()));
+    let ctx = RenderCtx::with_extra(shared.clone(), node.cloned(), this, extra);
+    jenv.env
+        .render_named_str(name, sql, ctx.value())
+        .map_err(|e| {
+            let (file, line_offset) = node.map_or_else(
+                || (std::path::PathBuf::from("dbt_project.yml"), 0),
+                |n| (n.file.clone(), 0),
+            );
+            jinja_error(&e, &file, sql, line_offset, &format!("cannot render {name}"), &jenv.sources)
+        })
 }
 
 fn collect_ephemerals(

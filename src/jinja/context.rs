@@ -8,7 +8,8 @@
 //! context, so a macro sees the `this`, `config` and `ref` of the node that called it, as in dbt.
 
 use super::relation::{Policy, Relation};
-use crate::adapter::Adapter;
+use super::table::{AdapterResponse, RelationColumn, Table, is_blank_sql};
+use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows, string_literal};
 use crate::project::config::Config;
 use crate::project::{Node, RefCall, ResourceType};
 use minijinja::value::{DynObject, Kwargs, Object, Rest, Value, from_args};
@@ -28,9 +29,24 @@ pub enum Phase {
     Compile,
 }
 
-/// A live database, for `run_query`, `statement` and adapter introspection (execution issue).
+/// The live database behind `run_query`, `statement`, `adapter.execute` and the adapter's
+/// catalog methods while a command that connects (run, build, show...) renders templates.
 pub trait LiveDb: Send + Sync + std::fmt::Debug {
-    fn run_query(&self, sql: &str) -> Result<Value, String>;
+    /// Runs SQL and returns its rows (empty for statements without a result).
+    fn query(&self, sql: &str) -> Result<Rows, DbError>;
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<RelationInfo>, DbError>;
+    fn columns(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Vec<Column>, DbError>;
+    fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError>;
 }
 
 /// Where a ref or source points, at compile time.
@@ -39,6 +55,38 @@ pub struct Resolved {
     pub relation: Relation,
     /// unique_id of an ephemeral model whose CTE must be injected.
     pub ephemeral: Option<String>,
+    /// The node's `event_time` column: a microbatch model reading it sees only its batch.
+    pub event_time: Option<String>,
+}
+
+/// The context variable holding a microbatch's `[start, end)` (SQL literals) while one batch of
+/// a model renders.
+pub const BATCH_VAR: &str = "__kiln_batch";
+
+/// A relation narrowed to the current microbatch when the render has one and the relation
+/// has an `event_time`.
+fn batch_filtered(ctx: &RenderCtx, resolved: &Resolved) -> Value {
+    let batch = ctx.extra.get(BATCH_VAR);
+    match (batch, &resolved.event_time) {
+        (Some(b), Some(col)) => {
+            let start = b
+                .get_item(&Value::from(0))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let end = b
+                .get_item(&Value::from(1))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let mut r = resolved.relation.clone();
+            let q = ctx.shared.adapter.quote(col);
+            r.rendered_override = Some(format!(
+                "(select * from {} where {q} >= {start} and {q} < {end})",
+                resolved.relation.render()
+            ));
+            r.into_value()
+        }
+        _ => resolved.relation.clone().into_value(),
+    }
 }
 
 /// What every render of one invocation shares.
@@ -66,6 +114,9 @@ pub struct Shared {
     pub graph: OnceLock<Value>,
     pub graph_json: Option<Arc<dyn Fn() -> Json + Send + Sync>>,
     pub db: Option<Arc<dyn LiveDb>>,
+    /// Nodes for which `is_incremental()` is true in this run (set by the runner just before it
+    /// compiles an incremental model whose table exists).
+    pub incremental: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -78,6 +129,17 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Records whether `is_incremental()` holds for a node.
+    pub fn set_incremental(&self, unique_id: &str, on: bool) {
+        if let Ok(mut set) = self.incremental.lock() {
+            if on {
+                set.insert(unique_id.to_string());
+            } else {
+                set.remove(unique_id);
+            }
+        }
+    }
+
     pub fn macro_template(&self, package: &str, name: &str) -> Option<&String> {
         self.macros.get(&(package.to_string(), name.to_string()))
     }
@@ -125,6 +187,11 @@ pub struct RenderCtx {
     pub rec: Mutex<Recorder>,
     model: OnceLock<Value>,
     this: Option<Relation>,
+    /// Results stored by `statement`, `store_result`... by name; `None` once `load_result` took
+    /// it (dbt lets each result be loaded once, except `main`).
+    results: Mutex<BTreeMap<String, Option<Value>>>,
+    /// The SQL of each named `statement`/`noop_statement` block, the last one per name.
+    statement_sql: Mutex<BTreeMap<String, String>>,
 }
 
 impl RenderCtx {
@@ -136,6 +203,8 @@ impl RenderCtx {
             rec: Mutex::new(Recorder::default()),
             model: OnceLock::new(),
             this,
+            results: Mutex::default(),
+            statement_sql: Mutex::default(),
         })
     }
 
@@ -152,11 +221,51 @@ impl RenderCtx {
             rec: Mutex::new(Recorder::default()),
             model: OnceLock::new(),
             this,
+            results: Mutex::default(),
+            statement_sql: Mutex::default(),
         })
     }
 
     pub fn value(self: &Arc<Self>) -> Value {
         Value::from_dyn_object(DynObject::new(self.clone()))
+    }
+
+    /// The result stored under `name` (`{response, data, table}`), without consuming it as
+    /// `load_result` does; `None` if nothing was stored or it was already loaded.
+    pub fn stored_result(&self, name: &str) -> Option<Value> {
+        self.results.lock().ok()?.get(name).cloned().flatten()
+    }
+
+    /// The SQL the last `statement(name)` or `noop_statement(name)` block of this render ran
+    /// (e.g. `main`, which the runner writes to target/run).
+    pub fn statement_sql(&self, name: &str) -> Option<String> {
+        self.statement_sql.lock().ok()?.get(name).cloned()
+    }
+
+    /// Stores a result as dbt's `store_result` does: the response, the table (empty when none)
+    /// and its rows as lists (`data`).
+    fn store_result(&self, name: String, response: Value, table: Value) -> Result<(), Error> {
+        let (table, data) = match table.downcast_object_ref::<Table>() {
+            Some(t) => (table.clone(), t.matrix()),
+            None if table.is_none() || table.is_undefined() => (
+                Table::empty().into_value(),
+                Value::from(Vec::<Value>::new()),
+            ),
+            None => (table, Value::from(Vec::<Value>::new())),
+        };
+        let result = Value::from_pairs([("response", response), ("data", data), ("table", table)]);
+        self.results
+            .lock()
+            .map(|mut r| {
+                r.insert(name, Some(result));
+            })
+            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "render state poisoned"))
+    }
+
+    fn record_statement(&self, name: &str, sql: &str) {
+        if let Ok(mut m) = self.statement_sql.lock() {
+            m.insert(name.to_string(), sql.to_string());
+        }
     }
 
     pub fn take_recorder(&self) -> Recorder {
@@ -231,7 +340,9 @@ impl Object for RenderCtx {
             "run_query" => f(CtxFn::RunQuery),
             "statement" => f(CtxFn::Statement),
             "load_result" => f(CtxFn::LoadResult),
-            "store_result" | "store_raw_result" | "noop_statement" => f(CtxFn::Noop),
+            "store_result" => f(CtxFn::StoreResult),
+            "store_raw_result" => f(CtxFn::StoreRawResult),
+            "noop_statement" => f(CtxFn::NoopStatement),
             "this" => self.this.clone().map_or(Value::from(()), Relation::into_value),
             "model" => self.model_value(),
             "target" => shared.target.clone(),
@@ -358,7 +469,9 @@ enum CtxFn {
     RunQuery,
     Statement,
     LoadResult,
-    Noop,
+    StoreResult,
+    StoreRawResult,
+    NoopStatement,
 }
 
 #[derive(Debug)]
@@ -410,33 +523,142 @@ impl Object for CtxCall {
                 })?;
                 Err(Error::new(ErrorKind::InvalidOperation, RETURN_MARKER))
             }
-            CtxFn::IsIncremental => Ok(Value::from(false)),
+            CtxFn::IsIncremental => Ok(Value::from(
+                ctx.shared.phase == Phase::Compile
+                    && ctx.node.as_ref().is_some_and(|n| {
+                        ctx.shared
+                            .incremental
+                            .lock()
+                            .is_ok_and(|set| set.contains(&n.unique_id))
+                    }),
+            )),
             CtxFn::RunQuery => {
-                let (sql,): (String,) = from_args(args)?;
-                live(ctx, "run_query").and_then(|db| match db {
-                    Some(db) => db
-                        .run_query(&sql)
-                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e)),
+                let (sql,): (Value,) = from_args(args).map_err(|e| {
+                    usage(e, "run_query() takes the SQL to run: run_query('select 1')")
+                })?;
+                match live(ctx, "run_query")? {
+                    Some(db) => {
+                        Ok(Table::new(&run_sql(db.as_ref(), &sql.to_string())?).into_value())
+                    }
                     None => Ok(Value::from(())),
-                })
+                }
             }
             CtxFn::Statement => {
-                let (_name, kwargs): (Option<String>, Kwargs) = from_args(args)?;
+                let how = "statement() is a call block: {% call statement('name', fetch_result=True) %}select ...{% endcall %}";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let name = param_str(pos, &kwargs, 0, "name")?;
+                let fetch = param(pos, &kwargs, 1, "fetch_result")?.is_some_and(|v| v.is_true());
+                let _auto_begin = param(pos, &kwargs, 2, "auto_begin")?;
+                let language = param(pos, &kwargs, 3, "language")?;
                 let caller: Option<Value> = kwargs.get("caller")?;
+                if pos.len() > 4 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                // As dbt: the block's SQL is rendered and run only when executing.
+                let Some(db) = live(ctx, "statement blocks")? else {
+                    return Ok(Value::from(""));
+                };
+                if let Some(l) = language.filter(|l| l.as_str() != Some("sql")) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("statement(language='{l}') is not supported: kiln runs SQL only"),
+                    ));
+                }
                 let sql = match caller {
                     Some(c) => c.call(state, &[])?.to_string(),
                     None => String::new(),
                 };
-                match live(ctx, "statement blocks")? {
-                    Some(db) => db
-                        .run_query(&sql)
-                        .map(|_| Value::from(""))
-                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e)),
-                    None => Ok(Value::from("")),
+                if let Some(n) = &name {
+                    ctx.record_statement(n, &sql);
+                }
+                let (response, table) = execute_sql(db.as_ref(), &sql, fetch)?;
+                if let Some(n) = name {
+                    ctx.store_result(n, response.into_value(), table.into_value())?;
+                }
+                Ok(Value::from(""))
+            }
+            CtxFn::LoadResult => {
+                let (name,): (String,) = from_args(args).map_err(|e| {
+                    usage(
+                        e,
+                        "load_result() takes a statement name: load_result('main')",
+                    )
+                })?;
+                let mut results = ctx.results.lock().map_err(|_| {
+                    Error::new(ErrorKind::InvalidOperation, "render state poisoned")
+                })?;
+                match results.get_mut(&name) {
+                    None => Ok(Value::from(())),
+                    Some(Some(v)) if name == "main" => Ok(v.clone()),
+                    Some(slot @ Some(_)) => Ok(slot.take().unwrap_or_default()),
+                    Some(None) => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!(
+                            "the statement result named '{name}' has already been loaded into a variable; load it once and reuse the variable"
+                        ),
+                    )),
                 }
             }
-            CtxFn::LoadResult => Ok(Value::from(())),
-            CtxFn::Noop => Ok(Value::from("")),
+            CtxFn::StoreResult => {
+                let how = "store_result(name, response, agate_table=none)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let name = param_str(pos, &kwargs, 0, "name")?;
+                let response = param(pos, &kwargs, 1, "response")?;
+                let table = param(pos, &kwargs, 2, "agate_table")?;
+                if pos.len() > 3 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let name =
+                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                ctx.store_result(
+                    name,
+                    response.unwrap_or_default(),
+                    table.unwrap_or_default(),
+                )?;
+                Ok(Value::from(""))
+            }
+            CtxFn::StoreRawResult => {
+                let how = "store_raw_result(name, message=none, code=none, rows_affected=none, agate_table=none)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let name = param_str(pos, &kwargs, 0, "name")?;
+                let response = raw_response(pos.get(1..).unwrap_or_default(), &kwargs)?;
+                let table = param(pos, &kwargs, 4, "agate_table")?;
+                if pos.len() > 5 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let name =
+                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                ctx.store_result(name, response, table.unwrap_or_default())?;
+                Ok(Value::from(""))
+            }
+            CtxFn::NoopStatement => {
+                let how = "noop_statement is a call block: {% call noop_statement('main', 'OK', 'INSERT', 3) %}sql{% endcall %}";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let name = param_str(pos, &kwargs, 0, "name")?;
+                let response = raw_response(pos.get(1..).unwrap_or_default(), &kwargs)?;
+                let table = param(pos, &kwargs, 4, "res")?;
+                let caller: Option<Value> = kwargs.get("caller")?;
+                if pos.len() > 5 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let sql = match caller {
+                    Some(c) => c.call(state, &[])?.to_string(),
+                    None => String::new(),
+                };
+                if let Some(n) = name {
+                    ctx.record_statement(&n, &sql);
+                    ctx.store_result(n, response, table.unwrap_or_default())?;
+                }
+                Ok(Value::from(""))
+            }
         }
     }
 }
@@ -453,6 +675,64 @@ fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
         )),
         _ => Ok(None),
     }
+}
+
+/// A database error as a template error: the database's own message.
+fn db_error(e: DbError) -> Error {
+    Error::new(ErrorKind::InvalidOperation, e.message)
+}
+
+/// Runs SQL (one or more statements; the last one's rows come back). SQL with nothing but
+/// comments is not sent.
+fn run_sql(db: &dyn LiveDb, sql: &str) -> Result<Rows, Error> {
+    if is_blank_sql(sql) {
+        return Ok(Rows::default());
+    }
+    db.query(sql).map_err(db_error)
+}
+
+/// `adapter.execute`: runs SQL, returns the response and the rows (an empty table unless
+/// `fetch`).
+fn execute_sql(db: &dyn LiveDb, sql: &str, fetch: bool) -> Result<(AdapterResponse, Table), Error> {
+    let rows = run_sql(db, sql)?;
+    let response = AdapterResponse::for_statement(sql, &rows);
+    let table = if fetch {
+        Table::new(&rows)
+    } else {
+        Table::empty()
+    };
+    Ok((response, table))
+}
+
+/// An argument given by position or by keyword; `none` counts as absent.
+fn param(pos: &[Value], kwargs: &Kwargs, i: usize, name: &str) -> Result<Option<Value>, Error> {
+    let v = match kwargs.get::<Option<Value>>(name)? {
+        Some(v) => Some(v),
+        None => pos.get(i).cloned(),
+    };
+    Ok(v.filter(|v| !v.is_none() && !v.is_undefined()))
+}
+
+fn param_str(
+    pos: &[Value],
+    kwargs: &Kwargs,
+    i: usize,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    Ok(param(pos, kwargs, i, name)?.map(|v| v.to_string()))
+}
+
+/// `message`, `code` and `rows_affected` (by position from `pos[0]`, or by keyword) as a response.
+fn raw_response(pos: &[Value], kwargs: &Kwargs) -> Result<Value, Error> {
+    let message = param_str(pos, kwargs, 0, "message")?;
+    let code = param_str(pos, kwargs, 1, "code")?;
+    let rows_affected = param(pos, kwargs, 2, "rows_affected")?.and_then(|v| v.as_i64());
+    Ok(AdapterResponse {
+        message: message.unwrap_or_default(),
+        code,
+        rows_affected,
+    }
+    .into_value())
 }
 
 /// A wrong call of a context function: minijinja's message, and how the call is written.
@@ -524,7 +804,7 @@ fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
             }
         })?;
     }
-    Ok(resolved.relation.into_value())
+    Ok(batch_filtered(ctx, &resolved))
 }
 
 fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
@@ -548,7 +828,7 @@ fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
     ctx.shared
         .relations
         .get(&uid)
-        .map(|r| r.relation.clone().into_value())
+        .map(|r| batch_filtered(ctx, r))
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::UndefinedError,
@@ -714,22 +994,267 @@ impl Object for AdapterObj {
                 Ok(Value::from(shared.adapter.quote(&s)))
             }
             "type" => Ok(Value::from(shared.adapter.adapter_type())),
-            "get_relation" | "load_relation" | "load_cached_relation" => {
-                live(ctx, &format!("adapter.{method}"))?;
-                Ok(Value::from(()))
+            "execute" => {
+                let how = "adapter.execute(sql, auto_begin=False, fetch=False)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let sql = param_str(pos, &kwargs, 0, "sql")?;
+                let _auto_begin = param(pos, &kwargs, 1, "auto_begin")?;
+                let fetch = param(pos, &kwargs, 2, "fetch")?.is_some_and(|v| v.is_true());
+                let _limit = param(pos, &kwargs, 3, "limit")?;
+                if pos.len() > 4 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let sql = sql.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                let (response, table) = match live(ctx, "adapter.execute")? {
+                    Some(db) => execute_sql(db.as_ref(), &sql, fetch)?,
+                    None => (AdapterResponse::default(), Table::empty()),
+                };
+                Ok(Value::from(vec![response.into_value(), table.into_value()]))
             }
-            "get_columns_in_relation"
-            | "list_relations_without_caching"
-            | "list_relations"
-            | "get_missing_columns" => {
-                live(ctx, &format!("adapter.{method}"))?;
-                Ok(Value::from(Vec::<Value>::new()))
+            "get_relation" => {
+                let how = "adapter.get_relation(database, schema, identifier)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let database = param_str(pos, &kwargs, 0, "database")?;
+                let schema = param_str(pos, &kwargs, 1, "schema")?;
+                let identifier = param_str(pos, &kwargs, 2, "identifier")?;
+                let _needs_information = param(pos, &kwargs, 3, "needs_information")?;
+                if pos.len() > 4 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let identifier = identifier
+                    .ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                let Some(db) = live(ctx, "adapter.get_relation")? else {
+                    return Ok(Value::from(()));
+                };
+                let database = database.unwrap_or_else(|| shared.target_database.clone());
+                let schema = schema.unwrap_or_else(|| shared.target_schema.clone());
+                find_relation(ctx, db.as_ref(), &database, &schema, &identifier)
             }
-            "check_schema_exists" | "already_exists" => Ok(Value::from(false)),
+            "load_relation" | "load_cached_relation" => {
+                let (relation,): (Value,) = from_args(args).map_err(|e| {
+                    usage(
+                        e,
+                        &format!("adapter.{method}(relation), e.g. adapter.{method}(this)"),
+                    )
+                })?;
+                let Some(db) = live(ctx, &format!("adapter.{method}"))? else {
+                    return Ok(Value::from(()));
+                };
+                let (database, schema, identifier) = relation_parts(ctx, &relation, method)?;
+                find_relation(ctx, db.as_ref(), &database, &schema, &identifier)
+            }
+            "get_columns_in_relation" => {
+                let (relation,): (Value,) = from_args(args).map_err(|e| {
+                    usage(e, "adapter.get_columns_in_relation(relation), e.g. adapter.get_columns_in_relation(ref('orders'))")
+                })?;
+                let Some(db) = live(ctx, "adapter.get_columns_in_relation")? else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                Ok(Value::from(
+                    columns_of(ctx, db.as_ref(), &relation, method)?
+                        .into_iter()
+                        .map(RelationColumn::into_value)
+                        .collect::<Vec<_>>(),
+                ))
+            }
+            "get_missing_columns" => {
+                let (from, to): (Value, Value) = from_args(args).map_err(|e| {
+                    usage(e, "adapter.get_missing_columns(from_relation, to_relation)")
+                })?;
+                let Some(db) = live(ctx, "adapter.get_missing_columns")? else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                let present = columns_of(ctx, db.as_ref(), &to, method)?;
+                Ok(Value::from(
+                    columns_of(ctx, db.as_ref(), &from, method)?
+                        .into_iter()
+                        .filter(|c| !present.iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)))
+                        .map(RelationColumn::into_value)
+                        .collect::<Vec<_>>(),
+                ))
+            }
+            "list_relations_without_caching" | "list_relations" => {
+                let (database, schema) = if method == "list_relations" {
+                    let how = "adapter.list_relations(database, schema)";
+                    let (pos, kwargs): (&[Value], Kwargs) =
+                        from_args(args).map_err(|e| usage(e, how))?;
+                    let database = param_str(pos, &kwargs, 0, "database")?;
+                    let schema = param_str(pos, &kwargs, 1, "schema")?;
+                    if pos.len() > 2 {
+                        return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                    }
+                    kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                    (
+                        database.unwrap_or_else(|| shared.target_database.clone()),
+                        schema
+                            .ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?,
+                    )
+                } else {
+                    let (relation,): (Value,) = from_args(args).map_err(|e| {
+                        usage(e, "adapter.list_relations_without_caching(schema_relation)")
+                    })?;
+                    let part = |k: &str| attr_str(&relation, k);
+                    let schema = part("schema").ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            "adapter.list_relations_without_caching() takes a relation with a schema, e.g. api.Relation.create(database=target.database, schema=target.schema)",
+                        )
+                    })?;
+                    (
+                        part("database").unwrap_or_else(|| shared.target_database.clone()),
+                        schema,
+                    )
+                };
+                let Some(db) = live(ctx, &format!("adapter.{method}"))? else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                Ok(Value::from(
+                    db.list_relations(&database, &schema)
+                        .map_err(db_error)?
+                        .iter()
+                        .map(|info| relation_value(ctx, info))
+                        .collect::<Vec<_>>(),
+                ))
+            }
+            "check_schema_exists" => {
+                let how = "adapter.check_schema_exists(database, schema)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let database = param_str(pos, &kwargs, 0, "database")?;
+                let schema = param_str(pos, &kwargs, 1, "schema")?;
+                if pos.len() > 2 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let schema =
+                    schema.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                let Some(db) = live(ctx, "adapter.check_schema_exists")? else {
+                    return Ok(Value::from(false));
+                };
+                let database = database.unwrap_or_else(|| shared.target_database.clone());
+                let sql = format!(
+                    "select count(*) from information_schema.schemata \
+                     where lower(schema_name) = lower({}){}",
+                    string_literal(&schema),
+                    if database.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " and lower(catalog_name) = lower({})",
+                            string_literal(&database)
+                        )
+                    }
+                );
+                let rows = run_sql(db.as_ref(), &sql)?;
+                let count = rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .map_or(Value::from(0), super::table::cell_value);
+                Ok(Value::from(count.as_i64().unwrap_or(0) > 0))
+            }
+            "already_exists" => {
+                let how = "adapter.already_exists(schema, name)";
+                let (pos, kwargs): (&[Value], Kwargs) =
+                    from_args(args).map_err(|e| usage(e, how))?;
+                let schema = param_str(pos, &kwargs, 0, "schema")?;
+                let name = param_str(pos, &kwargs, 1, "name")?;
+                if pos.len() > 2 {
+                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+                }
+                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let name =
+                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
+                let Some(db) = live(ctx, "adapter.already_exists")? else {
+                    return Ok(Value::from(false));
+                };
+                let schema = schema.unwrap_or_else(|| shared.target_schema.clone());
+                let found = db
+                    .get_relation(&shared.target_database, &schema, &name)
+                    .map_err(db_error)?;
+                Ok(Value::from(found.is_some()))
+            }
             "standardize_grants_dict" => Ok(args.first().cloned().unwrap_or(Value::from(()))),
             _ => Err(not_callable(&format!("adapter has no method '{method}'"))),
         }
     }
+}
+
+/// A relation found in the catalog as a Jinja relation, quoted as the project says.
+fn relation_value(ctx: &RenderCtx, info: &RelationInfo) -> Value {
+    let shared = &ctx.shared;
+    let mut r = Relation::new(
+        &info.database,
+        &info.schema,
+        &info.identifier,
+        shared.quote_policy,
+        shared.adapter.quote_char(),
+    );
+    r.kind = Some(info.kind.as_str().to_string());
+    r.into_value()
+}
+
+fn find_relation(
+    ctx: &RenderCtx,
+    db: &dyn LiveDb,
+    database: &str,
+    schema: &str,
+    identifier: &str,
+) -> Result<Value, Error> {
+    Ok(db
+        .get_relation(database, schema, identifier)
+        .map_err(db_error)?
+        .map_or(Value::from(()), |info| relation_value(ctx, &info)))
+}
+
+/// An attribute of a value as text, if it is set.
+fn attr_str(v: &Value, key: &str) -> Option<String> {
+    v.get_attr(key)
+        .ok()
+        .filter(|a| !a.is_none() && !a.is_undefined())
+        .map(|a| a.to_string())
+}
+
+/// The database, schema and identifier of a relation argument (database and schema default to
+/// the target's).
+fn relation_parts(
+    ctx: &RenderCtx,
+    relation: &Value,
+    method: &str,
+) -> Result<(String, String, String), Error> {
+    let identifier = attr_str(relation, "identifier").ok_or_else(|| {
+        super::hinted_error(
+            ErrorKind::InvalidOperation,
+            format!("adapter.{method}() takes a relation, not {}", relation.kind()),
+            "pass ref('...'), source('...', '...'), this, or api.Relation.create(schema=..., identifier=...)",
+        )
+    })?;
+    Ok((
+        attr_str(relation, "database").unwrap_or_else(|| ctx.shared.target_database.clone()),
+        attr_str(relation, "schema").unwrap_or_else(|| ctx.shared.target_schema.clone()),
+        identifier,
+    ))
+}
+
+/// The columns of a relation argument; none when it does not exist.
+fn columns_of(
+    ctx: &RenderCtx,
+    db: &dyn LiveDb,
+    relation: &Value,
+    method: &str,
+) -> Result<Vec<RelationColumn>, Error> {
+    let (database, schema, identifier) = relation_parts(ctx, relation, method)?;
+    let qc = ctx.shared.adapter.quote_char();
+    Ok(db
+        .columns(&database, &schema, &identifier)
+        .map_err(db_error)?
+        .iter()
+        .map(|c: &Column| RelationColumn::new(c, qc))
+        .collect())
 }
 
 /// `api.Relation.create(database=, schema=, identifier=, type=)`.

@@ -12,6 +12,7 @@ pub mod modules;
 pub mod parse;
 pub mod relation;
 pub mod static_render;
+pub mod table;
 
 pub use env::{Hint, JinjaEnv, hinted_error, jinja_error};
 

@@ -119,6 +119,7 @@ pub fn shared_for(
         invocation_id: inv.invocation_id.clone(),
         graph: OnceLock::new(),
         graph_json: None,
+        incremental: Default::default(),
         db: None,
     }
 }

@@ -1,0 +1,879 @@
+//! Query results as Jinja values, shaped like the agate tables dbt hands to macros: what
+//! `run_query()`, `load_result(...).table` and `adapter.execute(..., fetch=True)` return, the
+//! response of a statement (`AdapterResponse`), and the columns of `adapter.get_columns_in_relation`.
+//!
+//! A [`Table`] has `rows` (each row indexable by position and by column name, iterable, with
+//! `values()`/`keys()`/`items()`/`get()`), `columns` (indexable by position and by name; each with
+//! `name`, `data_type` and `values()`), `column_names` and `column_types`; iterating the table
+//! yields its rows and `table | length` counts them. Cells become Jinja values: exact decimals turn
+//! into numbers so that arithmetic works, NULL becomes `none`, dates and timestamps are text.
+
+use crate::adapter::{Cell, Rows};
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value, from_args};
+use minijinja::{Error, ErrorKind, State};
+use std::fmt;
+use std::sync::Arc;
+
+/// One cell as a Jinja value.
+pub fn cell_value(cell: &Cell) -> Value {
+    match cell {
+        Cell::Null => Value::from(()),
+        Cell::Bool(b) => Value::from(*b),
+        Cell::Int(i) => Value::from(*i),
+        Cell::Float(x) => Value::from(*x),
+        Cell::Decimal(s) => decimal_value(s),
+        Cell::Text(s) => Value::from(s.as_str()),
+    }
+}
+
+/// An exact number printed by the engine: an integer when it is one (128-bit wide), otherwise a
+/// float; text if it is neither (it never should be).
+fn decimal_value(s: &str) -> Value {
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(i) = t.parse::<i128>() {
+        return Value::from(i);
+    }
+    if let Ok(u) = t.parse::<u128>() {
+        return Value::from(u);
+    }
+    match t.parse::<f64>() {
+        Ok(x) => Value::from(x),
+        Err(_) => Value::from(s),
+    }
+}
+
+#[derive(Debug)]
+struct Data {
+    names: Vec<String>,
+    types: Vec<String>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Data {
+    /// A column's position: its exact name first, then ignoring case (engines fold names).
+    fn position(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .or_else(|| self.names.iter().position(|n| n.eq_ignore_ascii_case(name)))
+    }
+
+    /// A position from a Jinja key (an integer, negative counting from the end) or a name.
+    fn column_index(&self, key: &Value) -> Option<usize> {
+        match key.as_str() {
+            Some(name) => self.position(name),
+            None => index(key, self.names.len()),
+        }
+    }
+}
+
+fn index(key: &Value, len: usize) -> Option<usize> {
+    let i = key.as_i64()?;
+    let i = if i < 0 {
+        len.checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
+    } else {
+        usize::try_from(i).ok()?
+    };
+    (i < len).then_some(i)
+}
+
+fn no_method(what: &str, method: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownMethod,
+        format!("{what} has no method '{method}'"),
+    )
+}
+
+/// `get(key, default=none)` of agate's mapped sequences.
+fn get_or_default(found: Option<Value>, args: &[Value]) -> Result<Value, Error> {
+    let (_key, default): (Value, Option<Value>) = from_args(args)?;
+    Ok(found.or(default).unwrap_or(Value::from(())))
+}
+
+/// A query result (agate's `Table`).
+#[derive(Debug, Clone)]
+pub struct Table(Arc<Data>);
+
+impl Table {
+    pub fn new(rows: &Rows) -> Self {
+        Table(Arc::new(Data {
+            names: rows.columns.iter().map(|c| c.name.clone()).collect(),
+            types: rows.columns.iter().map(|c| c.data_type.clone()).collect(),
+            rows: rows
+                .rows
+                .iter()
+                .map(|r| r.iter().map(cell_value).collect())
+                .collect(),
+        }))
+    }
+
+    /// A table without columns or rows (what a statement that fetched nothing stores).
+    pub fn empty() -> Self {
+        Table::new(&Rows::default())
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::from_object(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.rows.is_empty()
+    }
+
+    pub fn column_names(&self) -> &[String] {
+        &self.0.names
+    }
+
+    /// The rows as lists of values (dbt's `as_matrix`: the `data` of a stored result).
+    pub fn matrix(&self) -> Value {
+        Value::from(
+            self.0
+                .rows
+                .iter()
+                .map(|r| Value::from(r.clone()))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn row(&self, i: usize) -> Value {
+        Value::from_object(Row {
+            data: self.0.clone(),
+            index: i,
+        })
+    }
+
+    fn rows_value(&self) -> Value {
+        Value::from_object(TableRows(self.0.clone()))
+    }
+
+    fn columns_value(&self) -> Value {
+        Value::from_object(TableColumns(self.0.clone()))
+    }
+}
+
+impl Object for Table {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if let Some(name) = key.as_str() {
+            return Some(match name {
+                "rows" => self.rows_value(),
+                "columns" => self.columns_value(),
+                "column_names" => Value::from(self.0.names.clone()),
+                "column_types" => Value::from(self.0.types.clone()),
+                _ => return None,
+            });
+        }
+        index(key, self.0.rows.len()).map(|i| self.row(i))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.rows.len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "print_table" | "print_csv" | "print_json" | "print_bars" => Ok(Value::from("")),
+            _ => Err(no_method("a query result table", method)),
+        }
+    }
+}
+
+/// `table.rows`.
+#[derive(Debug)]
+struct TableRows(Arc<Data>);
+
+impl Object for TableRows {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        index(key, self.0.rows.len()).map(|i| {
+            Value::from_object(Row {
+                data: self.0.clone(),
+                index: i,
+            })
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.rows.len())
+    }
+}
+
+/// One row: a sequence of values that can also be looked up by column name (`row['id']`,
+/// `row.id`).
+#[derive(Debug)]
+struct Row {
+    data: Arc<Data>,
+    index: usize,
+}
+
+impl Row {
+    fn cells(&self) -> &[Value] {
+        self.data.rows.get(self.index).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Object for Row {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = self.data.column_index(key)?;
+        self.cells().get(i).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.cells().to_vec())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "values" => Ok(Value::from(self.cells().to_vec())),
+            "keys" => Ok(Value::from(self.data.names.clone())),
+            "items" => Ok(Value::from(
+                self.data
+                    .names
+                    .iter()
+                    .zip(self.cells())
+                    .map(|(n, v)| Value::from(vec![Value::from(n.as_str()), v.clone()]))
+                    .collect::<Vec<_>>(),
+            )),
+            "dict" => Ok(Value::from_pairs(
+                self.data.names.iter().cloned().zip(self.cells().to_vec()),
+            )),
+            "get" => {
+                let key = args.first().cloned().unwrap_or_default();
+                get_or_default(self.get_value(&key), args)
+            }
+            _ => Err(no_method("a result row", method)),
+        }
+    }
+}
+
+/// `table.columns`: indexable by position and by name.
+#[derive(Debug)]
+struct TableColumns(Arc<Data>);
+
+impl TableColumns {
+    fn column(&self, i: usize) -> Value {
+        Value::from_object(TableColumn {
+            data: self.0.clone(),
+            index: i,
+        })
+    }
+}
+
+impl Object for TableColumns {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.column_index(key).map(|i| self.column(i))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.names.len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "keys" => Ok(Value::from(self.0.names.clone())),
+            "values" => Ok(Value::from(
+                (0..self.0.names.len())
+                    .map(|i| self.column(i))
+                    .collect::<Vec<_>>(),
+            )),
+            "items" => Ok(Value::from(
+                self.0
+                    .names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| Value::from(vec![Value::from(n.as_str()), self.column(i)]))
+                    .collect::<Vec<_>>(),
+            )),
+            "get" => {
+                let key = args.first().cloned().unwrap_or_default();
+                get_or_default(self.get_value(&key), args)
+            }
+            _ => Err(no_method("a table's columns", method)),
+        }
+    }
+}
+
+/// One column of a result: `name`, `data_type`, `values()`.
+#[derive(Debug)]
+struct TableColumn {
+    data: Arc<Data>,
+    index: usize,
+}
+
+impl TableColumn {
+    fn values(&self) -> Vec<Value> {
+        self.data
+            .rows
+            .iter()
+            .map(|r| r.get(self.index).cloned().unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Object for TableColumn {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if let Some(name) = key.as_str() {
+            return match name {
+                "name" => self
+                    .data
+                    .names
+                    .get(self.index)
+                    .map(|n| Value::from(n.as_str())),
+                "data_type" => self
+                    .data
+                    .types
+                    .get(self.index)
+                    .map(|t| Value::from(t.as_str())),
+                _ => None,
+            };
+        }
+        let i = index(key, self.data.rows.len())?;
+        self.data.rows.get(i)?.get(self.index).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.values())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "values" => Ok(Value::from(self.values())),
+            "values_without_nulls" => Ok(Value::from(
+                self.values()
+                    .into_iter()
+                    .filter(|v| !v.is_none())
+                    .collect::<Vec<_>>(),
+            )),
+            "values_distinct" => {
+                let mut seen: Vec<Value> = vec![];
+                for v in self.values() {
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                    }
+                }
+                Ok(Value::from(seen))
+            }
+            _ => Err(no_method("a result column", method)),
+        }
+    }
+}
+
+/// What a statement reports (dbt's `AdapterResponse`): renders as its message; `_message`,
+/// `code` and `rows_affected` as attributes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdapterResponse {
+    pub message: String,
+    pub code: Option<String>,
+    pub rows_affected: Option<i64>,
+}
+
+impl AdapterResponse {
+    /// The response to `sql` that returned `rows`: `OK`, the statement's keyword as its code,
+    /// and for `insert`/`update`/`delete`/`merge` the number of rows they changed (DuckDB returns
+    /// it as a single `Count` value).
+    pub fn for_statement(sql: &str, rows: &Rows) -> Self {
+        let keyword = first_keyword(sql);
+        let dml = matches!(
+            keyword.as_str(),
+            "insert" | "update" | "delete" | "merge" | "copy"
+        );
+        let rows_affected = match (dml, rows.columns.as_slice(), rows.rows.as_slice()) {
+            (true, [c], [r]) if c.name.eq_ignore_ascii_case("count") => match r.first() {
+                Some(Cell::Int(n)) => Some(*n),
+                Some(Cell::Decimal(s)) => s.parse().ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        AdapterResponse {
+            message: "OK".into(),
+            code: (!keyword.is_empty()).then(|| keyword.to_ascii_uppercase()),
+            rows_affected,
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::from_object(self)
+    }
+}
+
+/// The first word of the last statement of `sql`, lower case, skipping comments.
+fn first_keyword(sql: &str) -> String {
+    let last = sql
+        .trim()
+        .trim_end_matches(';')
+        .rsplit(';')
+        .find(|s| !strip_comments(s).trim().is_empty())
+        .unwrap_or("");
+    strip_comments(last)
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|w| !w.is_empty())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Whether `sql` holds no statement at all (only whitespace, comments and semicolons): such SQL
+/// is not sent to the database, which would reject it.
+pub fn is_blank_sql(sql: &str) -> bool {
+    let mut s = sql;
+    loop {
+        let rest = strip_comments(s).trim_start_matches(|c: char| c == ';' || c.is_whitespace());
+        if rest.is_empty() {
+            return true;
+        }
+        if rest.len() == s.len() {
+            return false;
+        }
+        s = rest;
+    }
+}
+
+/// `sql` without its leading comments.
+fn strip_comments(sql: &str) -> &str {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            return s;
+        }
+    }
+}
+
+impl fmt::Display for AdapterResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Object for AdapterResponse {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "_message" | "message" => Value::from(self.message.as_str()),
+            "code" => self.code.as_deref().map_or(Value::from(()), Value::from),
+            "rows_affected" => self.rows_affected.map_or(Value::from(()), Value::from),
+            "query_id" => Value::from(()),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["_message", "code", "rows_affected"])
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A column of a relation (dbt's `Column`), from `adapter.get_columns_in_relation`: `name` (also
+/// `column`), `quoted`, `data_type`, `dtype`, `char_size`, `numeric_precision`, `numeric_scale`,
+/// and the `is_string()`/`is_number()`/... tests. Types are classified by their base name, in
+/// the engine's spelling (`VARCHAR`, `DECIMAL(18,2)`, `BIGINT`...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationColumn {
+    pub name: String,
+    /// The type as the catalog shows it, e.g. `DECIMAL(18,2)`.
+    pub data_type: String,
+    pub quote_char: char,
+}
+
+impl RelationColumn {
+    pub fn new(column: &crate::adapter::Column, quote_char: char) -> Self {
+        RelationColumn {
+            name: column.name.clone(),
+            data_type: column.data_type.clone(),
+            quote_char,
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::from_object(self)
+    }
+
+    /// The type's name without its parameters, lower case: `decimal`, `character varying`.
+    fn base(&self) -> String {
+        self.data_type
+            .split('(')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The numbers in the type's parentheses: `DECIMAL(18,2)` → [18, 2].
+    fn params(&self) -> Vec<u32> {
+        let Some((_, rest)) = self.data_type.split_once('(') else {
+            return vec![];
+        };
+        rest.split(')')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect()
+    }
+
+    pub fn quoted(&self) -> String {
+        let q = self.quote_char;
+        format!("{q}{}{q}", self.name.replace(q, &format!("{q}{q}")))
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self.base().as_str(),
+            "text"
+                | "varchar"
+                | "character varying"
+                | "character"
+                | "char"
+                | "bpchar"
+                | "string"
+                | "nvarchar"
+                | "nchar"
+        )
+    }
+
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self.base().as_str(),
+            "tinyint"
+                | "smallint"
+                | "integer"
+                | "int"
+                | "bigint"
+                | "hugeint"
+                | "utinyint"
+                | "usmallint"
+                | "uinteger"
+                | "ubigint"
+                | "uhugeint"
+                | "int1"
+                | "int2"
+                | "int4"
+                | "int8"
+                | "smallserial"
+                | "serial"
+                | "bigserial"
+                | "long"
+                | "short"
+                | "signed"
+        )
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(
+            self.base().as_str(),
+            "real" | "float" | "float4" | "float8" | "double" | "double precision"
+        )
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.base().as_str(), "numeric" | "decimal")
+    }
+
+    pub fn is_number(&self) -> bool {
+        self.is_integer() || self.is_float() || self.is_numeric()
+    }
+
+    /// The declared length of a string column (256 when none is declared, as dbt).
+    pub fn string_size(&self) -> Option<u32> {
+        self.is_string()
+            .then(|| self.params().first().copied().unwrap_or(256))
+    }
+}
+
+impl Object for RelationColumn {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let params = || self.params();
+        Some(match key.as_str()? {
+            "name" | "column" => Value::from(self.name.as_str()),
+            "quoted" => Value::from(self.quoted()),
+            "data_type" | "dtype" => Value::from(self.data_type.as_str()),
+            "char_size" if self.is_string() => params()
+                .first()
+                .map_or(Value::from(()), |n| Value::from(*n)),
+            "numeric_precision" if self.is_numeric() => params()
+                .first()
+                .map_or(Value::from(()), |n| Value::from(*n)),
+            "numeric_scale" if self.is_numeric() => {
+                params().get(1).map_or(Value::from(()), |n| Value::from(*n))
+            }
+            "char_size" | "numeric_precision" | "numeric_scale" => Value::from(()),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["name", "data_type", "dtype", "quoted"])
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<Column {} ({})>", self.name, self.data_type)
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "is_string" => Ok(Value::from(self.is_string())),
+            "is_number" => Ok(Value::from(self.is_number())),
+            "is_integer" => Ok(Value::from(self.is_integer())),
+            "is_float" => Ok(Value::from(self.is_float())),
+            "is_numeric" => Ok(Value::from(self.is_numeric())),
+            "string_size" => self.string_size().map(Value::from).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "string_size() called on column '{}', which is not a string ({})",
+                        self.name, self.data_type
+                    ),
+                )
+            }),
+            "literal" => {
+                let (value, _kwargs): (Value, Kwargs) = from_args(args)?;
+                Ok(Value::from(format!("cast({value} as {})", self.data_type)))
+            }
+            _ => Err(no_method("a column", method)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::Column;
+    use minijinja::Environment;
+
+    fn sample() -> Rows {
+        let col = |name: &str, t: &str| Column {
+            name: name.into(),
+            data_type: t.into(),
+            comment: None,
+        };
+        Rows {
+            columns: vec![
+                col("id", "INTEGER"),
+                col("amount", "DECIMAL(10,2)"),
+                col("label", "VARCHAR"),
+            ],
+            rows: vec![
+                vec![
+                    Cell::Int(1),
+                    Cell::Decimal("2.50".into()),
+                    Cell::Text("a".into()),
+                ],
+                vec![Cell::Int(2), Cell::Decimal("7".into()), Cell::Null],
+            ],
+        }
+    }
+
+    fn render(tmpl: &str, value: Value) -> String {
+        let env = Environment::new();
+        env.render_str(tmpl, minijinja::context! { t => value })
+            .unwrap_or_else(|e| panic!("render {tmpl}: {e:#}"))
+    }
+
+    #[test]
+    fn rows_by_position_and_name() {
+        let t = Table::new(&sample()).into_value();
+        assert_eq!(render("{{ t.rows[0][0] }}", t.clone()), "1");
+        assert_eq!(render("{{ t.rows[0]['label'] }}", t.clone()), "a");
+        assert_eq!(render("{{ t.rows[1].label is none }}", t.clone()), "true");
+        assert_eq!(render("{{ t.rows[-1][0] }}", t.clone()), "2");
+        assert_eq!(
+            render("{{ t.rows[0].values() }}", t.clone()),
+            "[1, 2.5, \"a\"]"
+        );
+        assert_eq!(
+            render("{{ t.rows[0].keys() }}", t.clone()),
+            "[\"id\", \"amount\", \"label\"]"
+        );
+        assert_eq!(render("{{ t.rows[0].get('nope', 'x') }}", t.clone()), "x");
+        assert_eq!(
+            render(
+                "{% for r in t %}{% for v in r %}{{ v }},{% endfor %};{% endfor %}",
+                t.clone()
+            ),
+            "1,2.5,a,;2,7,none,;"
+        );
+        assert_eq!(
+            render("{{ t | length }} {{ t.rows | length }}", t.clone()),
+            "2 2"
+        );
+        assert_eq!(render("{{ t.rows[5] is undefined }}", t), "true");
+    }
+
+    #[test]
+    fn decimals_are_numbers() {
+        let t = Table::new(&sample()).into_value();
+        assert_eq!(render("{{ t.rows[0].amount * 2 }}", t.clone()), "5.0");
+        assert_eq!(render("{{ t.rows[1].amount + 1 }}", t.clone()), "8");
+        assert_eq!(render("{{ t.columns['amount'].values() | sum }}", t), "9.5");
+        assert_eq!(
+            decimal_value("170141183460469231731687303715884105727"),
+            Value::from(i128::MAX)
+        );
+    }
+
+    #[test]
+    fn columns_by_position_and_name() {
+        let t = Table::new(&sample()).into_value();
+        assert_eq!(
+            render("{{ t.column_names }}", t.clone()),
+            "[\"id\", \"amount\", \"label\"]"
+        );
+        assert_eq!(
+            render("{{ t.column_types }}", t.clone()),
+            "[\"INTEGER\", \"DECIMAL(10,2)\", \"VARCHAR\"]"
+        );
+        assert_eq!(render("{{ t.columns[0].name }}", t.clone()), "id");
+        assert_eq!(
+            render("{{ t.columns['label'].data_type }}", t.clone()),
+            "VARCHAR"
+        );
+        assert_eq!(render("{{ t.columns[0].values() }}", t.clone()), "[1, 2]");
+        assert_eq!(
+            render("{{ t.columns['ID'].values() | join(',') }}", t.clone()),
+            "1,2"
+        );
+        assert_eq!(
+            render(
+                "{% for c in t.columns %}{{ c.name }} {% endfor %}",
+                t.clone()
+            ),
+            "id amount label "
+        );
+        assert_eq!(render("{{ t.columns | length }}", t.clone()), "3");
+        assert_eq!(render("{{ t.print_table() }}", t), "");
+    }
+
+    #[test]
+    fn empty_table_and_matrix() {
+        let t = Table::empty();
+        assert!(t.is_empty());
+        assert_eq!(
+            render("{{ t | length }} {{ t.column_names }}", t.into_value()),
+            "0 []"
+        );
+        let m = Table::new(&sample()).matrix();
+        assert_eq!(render("{{ t }}", m), "[[1, 2.5, \"a\"], [2, 7, none]]");
+    }
+
+    #[test]
+    fn responses() {
+        let count = Rows {
+            columns: vec![Column {
+                name: "Count".into(),
+                data_type: "BIGINT".into(),
+                comment: None,
+            }],
+            rows: vec![vec![Cell::Int(3)]],
+        };
+        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &count);
+        assert_eq!(r.rows_affected, Some(3));
+        assert_eq!(r.code.as_deref(), Some("INSERT"));
+        let r = AdapterResponse::for_statement("create table x (a int); select 1", &count);
+        assert_eq!(r.rows_affected, None);
+        assert_eq!(r.code.as_deref(), Some("SELECT"));
+        assert_eq!(
+            render("{{ t }} {{ t.code }} {{ t._message }}", r.into_value()),
+            "OK SELECT OK"
+        );
+    }
+
+    #[test]
+    fn blank_sql() {
+        assert!(is_blank_sql("  \n"));
+        assert!(is_blank_sql("-- nothing\n/* at all */ ;\n -- really"));
+        assert!(!is_blank_sql("-- a comment\nselect 1"));
+        assert!(!is_blank_sql("; select 1"));
+    }
+
+    #[test]
+    fn relation_columns() {
+        let c = |t: &str| {
+            RelationColumn::new(
+                &Column {
+                    name: "My Col".into(),
+                    data_type: t.into(),
+                    comment: None,
+                },
+                '"',
+            )
+        };
+        assert!(c("VARCHAR").is_string());
+        assert_eq!(c("VARCHAR").string_size(), Some(256));
+        assert_eq!(c("VARCHAR(12)").string_size(), Some(12));
+        assert!(c("BIGINT").is_integer() && c("BIGINT").is_number());
+        assert!(c("DOUBLE").is_float() && !c("DOUBLE").is_integer());
+        assert!(c("DECIMAL(18,2)").is_numeric() && c("DECIMAL(18,2)").is_number());
+        assert!(!c("DATE").is_number() && !c("DATE").is_string());
+        let v = c("DECIMAL(18,2)").into_value();
+        assert_eq!(
+            render(
+                "{{ t.name }}|{{ t.column }}|{{ t.quoted }}|{{ t.dtype }}|{{ t.numeric_precision }},{{ t.numeric_scale }}|{{ t.is_numeric() }}",
+                v
+            ),
+            "My Col|My Col|\"My Col\"|DECIMAL(18,2)|18,2|true"
+        );
+        let env = Environment::new();
+        let err = env
+            .render_str(
+                "{{ t.string_size() }}",
+                minijinja::context! { t => c("INTEGER").into_value() },
+            )
+            .expect_err("not a string");
+        assert!(err.to_string().contains("not a string"), "{err}");
+    }
+}

@@ -1,0 +1,332 @@
+//! Materializations: what SQL each kind of node runs, as an ordered list of statements the
+//! runner executes through the adapter. Planning never touches the database (what exists already
+//! is passed in), so every plan is snapshot-testable without one.
+//!
+//! - view: `create or replace view`.
+//! - table: built under a temporary name and swapped in; with transactional DDL the build and
+//!   the swap are one transaction, so a failed or killed build leaves the previous table whole.
+//! - ephemeral: nothing runs; the compiler injects it as a CTE.
+//! - seed ([`seed`]): the CSV read by the engine's own reader into a table, swapped in the same way.
+//! - test ([`test`]): a query counting failing rows, optionally storing them.
+
+pub mod incremental;
+pub mod microbatch;
+pub mod seed;
+pub mod snapshot;
+pub mod test;
+
+use crate::adapter::{Adapter, RelationKind};
+use crate::project::Node;
+use serde_json::Value as Json;
+
+/// Where a node's relation lives, unquoted, plus its rendered (quoted) name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+}
+
+impl Target {
+    pub fn of(node: &Node) -> Self {
+        Target {
+            database: node.database.clone(),
+            schema: node.schema.clone(),
+            identifier: node.alias.clone(),
+        }
+    }
+
+    /// The fully quoted name.
+    pub fn sql(&self, adapter: &dyn Adapter) -> String {
+        let mut parts = vec![];
+        if !self.database.is_empty() {
+            parts.push(adapter.quote(&self.database));
+        }
+        parts.push(adapter.quote(&self.schema));
+        parts.push(adapter.quote(&self.identifier));
+        parts.join(".")
+    }
+
+    /// The same schema, another identifier.
+    pub fn with_identifier(&self, identifier: String) -> Self {
+        Target {
+            identifier,
+            ..self.clone()
+        }
+    }
+}
+
+/// The suffix of the relation a table is built under before it is swapped in.
+pub const TMP_SUFFIX: &str = "__kiln_tmp";
+/// The suffix the previous table takes while a swap without transactions is in flight.
+pub const BACKUP_SUFFIX: &str = "__kiln_backup";
+
+/// The statements of one materialization, in order. `begin` / `commit` delimit transactions;
+/// the runner rolls back when a statement between them fails.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub statements: Vec<String>,
+    /// The statement that builds the relation (what dbt writes to target/run/).
+    pub main: String,
+}
+
+impl Plan {
+    /// The plan as one script, for snapshots and target/run/.
+    pub fn script(&self) -> String {
+        self.statements
+            .iter()
+            .map(|s| format!("{};", s.trim_end().trim_end_matches(';')))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}
+
+/// Why a node cannot be planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanError(pub String);
+
+/// The plan for a model: its pre-hooks, the build, its post-hooks.
+pub fn plan_model(
+    adapter: &dyn Adapter,
+    node: &Node,
+    compiled_sql: &str,
+    existing: Option<RelationKind>,
+    hooks: &Hooks,
+) -> Result<Plan, PlanError> {
+    let target = Target::of(node);
+    let mut plan = match node.materialized() {
+        "view" => view(adapter, &target, compiled_sql, existing),
+        "table" => table(adapter, &target, compiled_sql, existing),
+        "ephemeral" => Plan::default(),
+        other => {
+            return Err(PlanError(format!(
+                "materialization '{other}' is not supported by kiln yet for {}",
+                node.original_file_path
+            )));
+        }
+    };
+    hooks.wrap(&mut plan);
+    Ok(plan)
+}
+
+/// The rendered hooks of a node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hooks {
+    pub pre: Vec<String>,
+    pub post: Vec<String>,
+}
+
+impl Hooks {
+    fn wrap(&self, plan: &mut Plan) {
+        let mut statements: Vec<String> = self
+            .pre
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect();
+        statements.append(&mut plan.statements);
+        statements.extend(self.post.iter().filter(|s| !s.trim().is_empty()).cloned());
+        plan.statements = statements;
+    }
+}
+
+/// The raw SQL of a node's `pre-hook` or `post-hook` config (strings or `{sql: ...}` maps).
+pub fn hook_sources(node: &Node, key: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut push = |v: &Json| match v {
+        Json::String(s) => out.push(s.clone()),
+        Json::Object(m) => {
+            if let Some(s) = m.get("sql").and_then(Json::as_str) {
+                out.push(s.to_string());
+            }
+        }
+        _ => {}
+    };
+    match node.config.get(key) {
+        Some(Json::Array(items)) => items.iter().for_each(&mut push),
+        Some(v) => push(v),
+        None => {}
+    }
+    out
+}
+
+fn view(
+    adapter: &dyn Adapter,
+    target: &Target,
+    sql: &str,
+    existing: Option<RelationKind>,
+) -> Plan {
+    let name = target.sql(adapter);
+    let create = format!("create or replace view {name} as (\n{}\n)", sql.trim());
+    let statements = match existing {
+        // A table cannot be replaced by a view: drop it in the same transaction.
+        Some(RelationKind::Table) if adapter.supports_transactional_ddl() => vec![
+            "begin".into(),
+            format!("drop table if exists {name}"),
+            create.clone(),
+            "commit".into(),
+        ],
+        Some(RelationKind::Table) => vec![format!("drop table if exists {name}"), create.clone()],
+        _ => vec![create.clone()],
+    };
+    Plan {
+        statements,
+        main: create,
+    }
+}
+
+fn table(
+    adapter: &dyn Adapter,
+    target: &Target,
+    sql: &str,
+    existing: Option<RelationKind>,
+) -> Plan {
+    let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
+    let create = format!(
+        "create table {} as (\n{}\n)",
+        tmp.sql(adapter),
+        sql.trim()
+    );
+    swap_in(adapter, target, create, existing)
+}
+
+/// Builds `target` through `create_tmp` (which creates the temporary relation `target` +
+/// [`TMP_SUFFIX`]) and swaps it in place of `existing`.
+///
+/// With transactional DDL everything is one transaction: a failure at any point, or a kill,
+/// leaves the previous relation as it was and no temporary behind. Without it, the previous
+/// table is renamed aside, the new one renamed in, and the old one dropped last.
+pub fn swap_in(
+    adapter: &dyn Adapter,
+    target: &Target,
+    create_tmp: String,
+    existing: Option<RelationKind>,
+) -> Plan {
+    swap_in_steps(adapter, target, vec![create_tmp], existing)
+}
+
+/// [`swap_in`] with several statements building the temporary relation.
+pub fn swap_in_steps(
+    adapter: &dyn Adapter,
+    target: &Target,
+    build_tmp: Vec<String>,
+    existing: Option<RelationKind>,
+) -> Plan {
+    let name = target.sql(adapter);
+    let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
+    let tmp_name = tmp.sql(adapter);
+    let main = build_tmp.join(";\n");
+    let mut s = vec![];
+    if adapter.supports_transactional_ddl() {
+        s.push("begin".to_string());
+        s.push(format!("drop table if exists {tmp_name}"));
+        s.extend(build_tmp);
+        match existing {
+            Some(RelationKind::View) => s.push(format!("drop view if exists {name}")),
+            Some(RelationKind::Table) => s.push(format!("drop table if exists {name}")),
+            None => {}
+        }
+        s.push(format!(
+            "alter table {tmp_name} rename to {}",
+            adapter.quote(&target.identifier)
+        ));
+        s.push("commit".into());
+    } else {
+        let backup = target.with_identifier(format!("{}{BACKUP_SUFFIX}", target.identifier));
+        s.push(format!("drop table if exists {tmp_name}"));
+        s.extend(build_tmp);
+        match existing {
+            Some(RelationKind::View) => s.push(format!("drop view if exists {name}")),
+            Some(RelationKind::Table) => {
+                s.push(format!("drop table if exists {}", backup.sql(adapter)));
+                s.push(format!(
+                    "alter table {name} rename to {}",
+                    adapter.quote(&backup.identifier)
+                ));
+            }
+            None => {}
+        }
+        s.push(format!(
+            "alter table {tmp_name} rename to {}",
+            adapter.quote(&target.identifier)
+        ));
+        if existing == Some(RelationKind::Table) {
+            s.push(format!("drop table if exists {}", backup.sql(adapter)));
+        }
+    }
+    Plan { statements: s, main }
+}
+
+/// `persist_docs`: comments on the relation and its documented columns that exist.
+pub fn comment_statements(
+    adapter: &dyn Adapter,
+    node: &Node,
+    kind: RelationKind,
+    existing_columns: &[String],
+) -> Vec<String> {
+    if !adapter.supports_comments() {
+        return vec![];
+    }
+    let persist = node.config.get("persist_docs");
+    let flag = |k: &str| {
+        persist
+            .and_then(|p| p.get(k))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    };
+    let name = Target::of(node).sql(adapter);
+    let mut out = vec![];
+    if flag("relation") && !node.description.trim().is_empty() {
+        out.push(format!(
+            "comment on {} {name} is {}",
+            kind.as_str(),
+            crate::adapter::string_literal(node.description.trim())
+        ));
+    }
+    if flag("columns") {
+        for (col, info) in &node.columns {
+            if info.description.trim().is_empty() {
+                continue;
+            }
+            if !existing_columns.iter().any(|c| c.eq_ignore_ascii_case(col)) {
+                continue;
+            }
+            out.push(format!(
+                "comment on column {name}.{} is {}",
+                adapter.quote(col),
+                crate::adapter::string_literal(info.description.trim())
+            ));
+        }
+    }
+    out
+}
+
+/// `grants`: `grant <privilege> on <relation> to <grantee>`, or nothing where the engine has no
+/// grants (the runner warns).
+pub fn grant_statements(adapter: &dyn Adapter, node: &Node) -> Vec<String> {
+    let Some(Json::Object(grants)) = node.config.get("grants") else {
+        return vec![];
+    };
+    if !adapter.supports_grants() {
+        return vec![];
+    }
+    let name = Target::of(node).sql(adapter);
+    let mut out = vec![];
+    for (privilege, grantees) in grants {
+        let list: Vec<String> = match grantees {
+            Json::String(s) => vec![s.clone()],
+            Json::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            _ => vec![],
+        };
+        for g in list {
+            out.push(format!("grant {privilege} on {name} to {g}"));
+        }
+    }
+    out
+}
+
+/// Whether the node asks for grants the engine cannot give.
+pub fn grants_unsupported(adapter: &dyn Adapter, node: &Node) -> bool {
+    !adapter.supports_grants()
+        && matches!(node.config.get("grants"), Some(Json::Object(g)) if !g.is_empty())
+}

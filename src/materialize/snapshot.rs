@@ -1,0 +1,403 @@
+//! Snapshots (SCD type 2), with dbt's semantics and column names so that snapshot tables built
+//! by dbt keep working: every version of a row, with `dbt_scd_id`, `dbt_updated_at`,
+//! `dbt_valid_from`, `dbt_valid_to` (and `dbt_is_deleted` with `hard_deletes: new_record`).
+//!
+//! Strategies: `timestamp` (a row changed when its `updated_at` moved past the current
+//! version's `dbt_valid_from`) and `check` (when any of `check_cols`, or every column, differs).
+//! One run is one transaction: stage the query, close the versions that changed (and, per
+//! `hard_deletes`, those whose key vanished), insert the new versions.
+
+use super::Target;
+use crate::adapter::{Adapter, Column, string_literal};
+use crate::project::Node;
+use serde_json::Value as Json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    Timestamp { updated_at: String },
+    /// `None`: all columns.
+    Check { cols: Option<Vec<String>> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HardDeletes {
+    Ignore,
+    Invalidate,
+    NewRecord,
+}
+
+/// The meta column names (`snapshot_meta_column_names`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaNames {
+    pub scd_id: String,
+    pub updated_at: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub is_deleted: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotConfig {
+    pub strategy: Strategy,
+    pub unique_key: Vec<String>,
+    pub hard_deletes: HardDeletes,
+    /// `dbt_valid_to_current`: the value current rows hold in valid_to instead of NULL.
+    pub valid_to_current: Option<String>,
+    pub names: MetaNames,
+}
+
+fn strings(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+impl SnapshotConfig {
+    pub fn of(node: &Node) -> Result<Self, String> {
+        let c = &node.config;
+        let file = &node.original_file_path;
+        let unique_key = strings(c.get("unique_key"));
+        if unique_key.is_empty() {
+            return Err(format!(
+                "{file}: snapshot '{}' needs a unique_key (a column or a list of columns)",
+                node.name
+            ));
+        }
+        let strategy = match c.get("strategy").and_then(Json::as_str) {
+            Some("timestamp") => Strategy::Timestamp {
+                updated_at: c
+                    .get("updated_at")
+                    .and_then(Json::as_str)
+                    .ok_or_else(|| {
+                        format!(
+                            "{file}: the timestamp strategy needs updated_at (the column that says when a row last changed)"
+                        )
+                    })?
+                    .to_string(),
+            },
+            Some("check") => Strategy::Check {
+                cols: match c.get("check_cols") {
+                    Some(Json::String(s)) if s == "all" => None,
+                    Some(v) => {
+                        let cols = strings(Some(v));
+                        if cols.is_empty() {
+                            return Err(format!(
+                                "{file}: check_cols must be 'all' or a list of columns"
+                            ));
+                        }
+                        Some(cols)
+                    }
+                    None => {
+                        return Err(format!(
+                            "{file}: the check strategy needs check_cols ('all' or a list of columns)"
+                        ));
+                    }
+                },
+            },
+            Some(other) => {
+                return Err(format!(
+                    "{file}: snapshot strategy '{other}' is not timestamp or check"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{file}: snapshot '{}' needs a strategy: timestamp (with updated_at) or check (with check_cols)",
+                    node.name
+                ));
+            }
+        };
+        let hard_deletes = match c.get("hard_deletes").and_then(Json::as_str) {
+            Some("invalidate") => HardDeletes::Invalidate,
+            Some("new_record") => HardDeletes::NewRecord,
+            Some("ignore") => HardDeletes::Ignore,
+            Some(other) => {
+                return Err(format!(
+                    "{file}: hard_deletes '{other}' is not ignore, invalidate or new_record"
+                ));
+            }
+            None if c.get("invalidate_hard_deletes").and_then(Json::as_bool) == Some(true) => {
+                HardDeletes::Invalidate
+            }
+            None => HardDeletes::Ignore,
+        };
+        let meta = c
+            .get("snapshot_meta_column_names")
+            .and_then(Json::as_object);
+        let name = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(Json::as_str)
+                .map_or_else(|| k.to_string(), String::from)
+        };
+        Ok(SnapshotConfig {
+            strategy,
+            unique_key,
+            hard_deletes,
+            valid_to_current: c
+                .get("dbt_valid_to_current")
+                .and_then(Json::as_str)
+                .map(String::from),
+            names: MetaNames {
+                scd_id: name("dbt_scd_id"),
+                updated_at: name("dbt_updated_at"),
+                valid_from: name("dbt_valid_from"),
+                valid_to: name("dbt_valid_to"),
+                is_deleted: name("dbt_is_deleted"),
+            },
+        })
+    }
+}
+
+/// The snapshot's "now": when this run happened, as a timestamp.
+pub const NOW: &str = "cast(now() as timestamp)";
+
+/// The staged source rows.
+pub fn stage_name(node: &Node) -> String {
+    format!("{}__kiln_snap", node.alias)
+}
+
+struct Sql<'a> {
+    adapter: &'a dyn Adapter,
+    cfg: &'a SnapshotConfig,
+}
+
+impl Sql<'_> {
+    fn q(&self, s: &str) -> String {
+        self.adapter.quote(s)
+    }
+
+    /// `md5(coalesce(cast(k as varchar), '') || '|' || ...)` over the key and the change time.
+    fn scd_id(&self, alias: &str, updated: &str) -> String {
+        let parts: Vec<String> = self
+            .cfg
+            .unique_key
+            .iter()
+            .map(|k| format!("coalesce(cast({alias}.{} as varchar), '')", self.q(k)))
+            .chain([format!("coalesce(cast({updated} as varchar), '')")])
+            .collect();
+        format!("md5({})", parts.join(" || '|' || "))
+    }
+
+    /// The change time of a source row: its updated_at, or the run's now.
+    fn updated(&self, alias: &str) -> String {
+        match &self.cfg.strategy {
+            Strategy::Timestamp { updated_at } => format!("{alias}.{}", self.q(updated_at)),
+            Strategy::Check { .. } => NOW.to_string(),
+        }
+    }
+
+    fn current_value(&self) -> String {
+        self.cfg
+            .valid_to_current
+            .clone()
+            .unwrap_or_else(|| "null".into())
+    }
+
+    /// `t` is the current version.
+    fn is_current(&self, alias: &str) -> String {
+        let col = format!("{alias}.{}", self.q(&self.cfg.names.valid_to));
+        match &self.cfg.valid_to_current {
+            Some(v) => format!("({col} = {v} or {col} is null)"),
+            None => format!("{col} is null"),
+        }
+    }
+
+    fn key_match(&self, a: &str, b: &str) -> String {
+        self.cfg
+            .unique_key
+            .iter()
+            .map(|k| format!("{a}.{q} = {b}.{q}", q = self.q(k)))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
+    /// The meta columns for a new version from source row `s`.
+    fn meta_values(&self, alias: &str, deleted: Option<bool>) -> Vec<String> {
+        let updated = self.updated(alias);
+        // NULL typed like the change time, so valid_to gets the type valid_from has.
+        let valid_to = match &self.cfg.valid_to_current {
+            Some(v) => v.clone(),
+            None => format!("nullif({updated}, {updated})"),
+        };
+        let mut v = vec![
+            self.scd_id(alias, &updated),
+            updated.clone(),
+            updated,
+            valid_to,
+        ];
+        if let Some(d) = deleted {
+            v.push(format!("'{}'", if d { "True" } else { "False" }));
+        }
+        v
+    }
+
+    fn meta_names(&self, with_deleted: bool) -> Vec<String> {
+        let n = &self.cfg.names;
+        let mut v = vec![
+            self.q(&n.scd_id),
+            self.q(&n.updated_at),
+            self.q(&n.valid_from),
+            self.q(&n.valid_to),
+        ];
+        if with_deleted {
+            v.push(self.q(&n.is_deleted));
+        }
+        v
+    }
+}
+
+/// The first build: the query's rows, each a current version.
+pub fn create_sql(adapter: &dyn Adapter, cfg: &SnapshotConfig, sql: &str) -> String {
+    let s = Sql { adapter, cfg };
+    let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord;
+    let cols: Vec<String> = s
+        .meta_values("snapshot_query", with_deleted.then_some(false))
+        .into_iter()
+        .zip(s.meta_names(with_deleted))
+        .map(|(v, n)| format!("{v} as {n}"))
+        .collect();
+    format!(
+        "select snapshot_query.*, {} from (\n{}\n) snapshot_query",
+        cols.join(", "),
+        sql.trim()
+    )
+}
+
+/// Stages the snapshot query in a temporary table (first statements of a run on an existing
+/// snapshot).
+pub fn stage_sql(adapter: &dyn Adapter, node: &Node, sql: &str) -> Vec<String> {
+    let stage = adapter.quote(&stage_name(node));
+    vec![
+        format!("drop table if exists {stage}"),
+        format!("create temporary table {stage} as (\n{}\n)", sql.trim()),
+    ]
+}
+
+/// The statements of a run against an existing snapshot table, after [`stage_sql`].
+/// `source_columns` are the staged query's columns; `existing` the table's (new source columns
+/// are added to the table).
+pub fn update_sql(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &SnapshotConfig,
+    source_columns: &[Column],
+    existing: &[Column],
+) -> Vec<String> {
+    let s = Sql { adapter, cfg };
+    let target = Target::of(node).sql(adapter);
+    let stage = adapter.quote(&stage_name(node));
+    let n = &cfg.names;
+    let mut out = vec![];
+    // Columns new in the query are added to the table.
+    for c in source_columns {
+        if !existing.iter().any(|e| e.name.eq_ignore_ascii_case(&c.name)) {
+            out.push(format!(
+                "alter table {target} add column {} {}",
+                adapter.quote(&c.name),
+                c.data_type
+            ));
+        }
+    }
+    let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord
+        || existing.iter().any(|e| e.name.eq_ignore_ascii_case(&n.is_deleted));
+    let src_cols: Vec<String> = source_columns.iter().map(|c| adapter.quote(&c.name)).collect();
+    let changed = match &cfg.strategy {
+        Strategy::Timestamp { updated_at } => {
+            format!("t.{} < s.{}", s.q(&n.valid_from), s.q(updated_at))
+        }
+        Strategy::Check { cols } => {
+            let cols: Vec<String> = match cols {
+                Some(c) => c.clone(),
+                None => source_columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            let diffs: Vec<String> = cols
+                .iter()
+                .map(|c| format!("t.{q} is distinct from s.{q}", q = s.q(c)))
+                .collect();
+            format!("({})", if diffs.is_empty() { "false".into() } else { diffs.join(" or ") })
+        }
+    };
+    let deleted_marker = if with_deleted {
+        format!(" or coalesce(t.{}, 'False') = 'True'", s.q(&n.is_deleted))
+    } else {
+        String::new()
+    };
+    let valid_to_new = match &cfg.strategy {
+        Strategy::Timestamp { updated_at } => format!("s.{}", s.q(updated_at)),
+        Strategy::Check { .. } => NOW.into(),
+    };
+    // 1. Close the current versions of rows that changed (or came back after a delete marker).
+    out.push(format!(
+        "update {target} as t set {vt} = {valid_to_new} from {stage} as s where {keys} and {cur} and ({changed}{deleted_marker})",
+        vt = s.q(&n.valid_to),
+        keys = s.key_match("s", "t"),
+        cur = s.is_current("t"),
+    ));
+    // 2. Keys that vanished from the query.
+    let vanished = format!(
+        "{} and not exists (select 1 from {stage} as s where {})",
+        s.is_current("t"),
+        s.key_match("s", "t")
+    );
+    match cfg.hard_deletes {
+        HardDeletes::Ignore => {}
+        HardDeletes::Invalidate => out.push(format!(
+            "update {target} as t set {} = {NOW} where {vanished}",
+            s.q(&n.valid_to)
+        )),
+        HardDeletes::NewRecord => {
+            // A deletion marker per vanished key (a copy of its last version), then the old
+            // version is closed. Markers already current are left alone.
+            let not_marker = format!("coalesce(t.{}, 'False') <> 'True'", s.q(&n.is_deleted));
+            let all_cols: Vec<String> = existing
+                .iter()
+                .filter(|c| {
+                    ![&n.scd_id, &n.updated_at, &n.valid_from, &n.valid_to, &n.is_deleted]
+                        .iter()
+                        .any(|m| m.eq_ignore_ascii_case(&c.name))
+                })
+                .map(|c| adapter.quote(&c.name))
+                .collect();
+            let keys_hash: Vec<String> = cfg
+                .unique_key
+                .iter()
+                .map(|k| format!("coalesce(cast(t.{} as varchar), '')", s.q(k)))
+                .chain([format!("coalesce(cast({NOW} as varchar), '')")])
+                .collect();
+            out.push(format!(
+                "insert into {target} ({cols}, {meta}) select {tcols}, md5({hash}), {NOW}, {NOW}, {cur}, 'True' from {target} as t where {vanished} and {not_marker}",
+                cols = all_cols.join(", "),
+                meta = s.meta_names(true).join(", "),
+                tcols = all_cols.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+                hash = keys_hash.join(" || '|' || "),
+                cur = s.current_value(),
+            ));
+            out.push(format!(
+                "update {target} as t set {} = {NOW} where {vanished} and {not_marker}",
+                s.q(&n.valid_to)
+            ));
+        }
+    }
+    // 3. A new current version for every staged row without one (new keys, changed rows).
+    let meta_values = s.meta_values("s", with_deleted.then_some(false));
+    out.push(format!(
+        "insert into {target} ({cols}, {meta}) select {scols}, {values} from {stage} as s where not exists (select 1 from {target} as t where {keys} and {cur})",
+        cols = src_cols.join(", "),
+        meta = s.meta_names(with_deleted).join(", "),
+        scols = src_cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", "),
+        values = meta_values.join(", "),
+        keys = s.key_match("s", "t"),
+        cur = s.is_current("t"),
+    ));
+    out.push(format!("drop table if exists {stage}"));
+    out
+}
+
+/// A literal for `dbt_valid_to_current` values given as dates.
+pub fn literal(s: &str) -> String {
+    string_literal(s)
+}

@@ -1,0 +1,572 @@
+//! The runner: executes the selected nodes against the warehouse in DAG order on `--threads`
+//! workers, each with its own connection.
+//!
+//! - `run`, `seed`, `test`, `build` choose which resource types take part ([`RunKind`]).
+//! - In `build`, a node downstream of a tested node also waits for that node's tests, so a
+//!   failing error-severity test skips everything downstream (as in dbt).
+//! - A model error skips its descendants; warn-severity tests block nothing.
+//! - `--fail-fast` stops scheduling at the first failure and cancels running queries; Ctrl-C
+//!   does the same and the command exits 130. Either way run_results.json is written.
+//! - Each node is compiled just before it runs, so `run_query` sees the tables built upstream.
+
+mod exec;
+pub mod output;
+pub mod schedule;
+
+pub use output::Progress;
+
+use crate::adapter::{Adapter, Pool};
+use crate::commands::Loaded;
+use crate::error::{Diagnostic, Error};
+use crate::invocation::Output;
+use crate::jinja::compile::{EphemeralCache, compile_shared, render_snippet};
+use crate::jinja::context::Shared;
+use crate::project::{Node, ResourceType};
+use schedule::{Dag, Done, Fate};
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+/// Which command is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Run,
+    Test,
+    Seed,
+    Snapshot,
+    Build,
+}
+
+impl RunKind {
+    pub fn command(self) -> &'static str {
+        match self {
+            RunKind::Run => "run",
+            RunKind::Test => "test",
+            RunKind::Seed => "seed",
+            RunKind::Snapshot => "snapshot",
+            RunKind::Build => "build",
+        }
+    }
+
+    /// Whether nodes of this type take part.
+    fn includes(self, rt: ResourceType) -> bool {
+        match self {
+            RunKind::Run => rt == ResourceType::Model,
+            RunKind::Test => rt == ResourceType::Test,
+            RunKind::Seed => rt == ResourceType::Seed,
+            RunKind::Snapshot => rt == ResourceType::Snapshot,
+            RunKind::Build => matches!(
+                rt,
+                ResourceType::Model
+                    | ResourceType::Seed
+                    | ResourceType::Snapshot
+                    | ResourceType::Test
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub kind: RunKind,
+    pub threads: usize,
+    pub fail_fast: bool,
+    pub full_refresh: bool,
+    pub store_failures: bool,
+    /// `--defer`: the state manifest, and `--favor-state`.
+    pub defer: Option<(Json, bool)>,
+    /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
+    pub event_time_start: Option<chrono::NaiveDateTime>,
+    pub event_time_end: Option<chrono::NaiveDateTime>,
+}
+
+/// How a node ended, in run_results.json's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Error,
+    Skipped,
+    Pass,
+    Fail,
+    Warn,
+    /// A microbatch model some of whose batches failed.
+    PartialSuccess,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::PartialSuccess => "partial success",
+        }
+    }
+}
+
+/// When one phase of a node (compile, execute) started and ended.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub name: &'static str,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub completed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The result of one node.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    pub unique_id: String,
+    pub status: Status,
+    pub message: Option<String>,
+    pub failures: Option<i64>,
+    pub timing: Vec<Timing>,
+    pub thread_id: String,
+    pub execution_time: f64,
+    pub adapter_response: Map<String, Json>,
+    pub compiled_code: Option<String>,
+    pub relation_name: Option<String>,
+    /// What to show under "Completed with errors": the full problem.
+    pub detail: Option<String>,
+    /// Microbatch models: the `[start, end)` windows that succeeded and failed.
+    pub batches: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
+}
+
+impl NodeResult {
+    fn new(unique_id: &str, status: Status) -> Self {
+        NodeResult {
+            unique_id: unique_id.to_string(),
+            status,
+            message: None,
+            failures: None,
+            timing: vec![],
+            thread_id: "Thread-1".into(),
+            execution_time: 0.0,
+            adapter_response: Map::new(),
+            compiled_code: None,
+            relation_name: None,
+            detail: None,
+            batches: None,
+        }
+    }
+
+    /// Whether nodes downstream must be skipped.
+    pub fn blocks(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Error | Status::Fail | Status::PartialSuccess
+        )
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub results: Vec<NodeResult>,
+    pub elapsed: f64,
+    pub interrupted: bool,
+    /// Problems outside any node (on-run-start/end hooks, connecting).
+    pub errors: Vec<Diagnostic>,
+}
+
+impl RunSummary {
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty() || self.results.iter().any(|r| r.blocks())
+    }
+}
+
+/// Set by the Ctrl-C handler; the adapter to cancel with it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static CANCEL_TARGET: OnceLock<Mutex<Option<Arc<dyn Adapter>>>> = OnceLock::new();
+
+/// Installs the Ctrl-C / SIGTERM handler (once per process): the first signal cancels running
+/// queries and stops scheduling; a second one exits at once.
+fn install_interrupt_handler(adapter: Arc<dyn Adapter>) {
+    let slot = CANCEL_TARGET.get_or_init(|| {
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)");
+            if let Some(Ok(guard)) = CANCEL_TARGET.get().map(|m| m.lock())
+                && let Some(a) = guard.as_ref()
+            {
+                a.cancel_all();
+            }
+        });
+        Mutex::new(None)
+    });
+    if let Ok(mut g) = slot.lock() {
+        *g = Some(adapter);
+    }
+}
+
+/// The nodes a command executes, from the selection.
+pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> Vec<String> {
+    selected
+        .iter()
+        .filter(|id| {
+            loaded.project.nodes.get(*id).is_some_and(|n| {
+                kind.includes(n.resource_type) && !n.is_ephemeral()
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The edges between the nodes to run: a node waits for its nearest selected ancestors (through
+/// unselected nodes, so order holds across gaps in the selection). In `build`, nodes downstream
+/// of a tested node also wait for its tests.
+pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)> {
+    let index: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    let parents_of = |id: &str| -> Vec<String> {
+        loaded
+            .graph
+            .parents
+            .get(id)
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut out = vec![];
+    for (ci, id) in ids.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        let mut stack = parents_of(id);
+        while let Some(p) = stack.pop() {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            match index.get(p.as_str()) {
+                Some(&pi) => out.push((pi, ci)),
+                None => stack.extend(parents_of(&p)),
+            }
+        }
+    }
+    if build {
+        // test → every non-test child of what it tests, unless that child is itself upstream of
+        // the test (a relationships test between a model and its parent).
+        for (ti, id) in ids.iter().enumerate() {
+            let Some(test) = loaded.project.nodes.get(id) else {
+                continue;
+            };
+            if test.resource_type != ResourceType::Test {
+                continue;
+            }
+            let upstream = loaded.graph.ancestors(id, None);
+            for tested in &test.depends_on_nodes {
+                for child in loaded.graph.children.get(tested).into_iter().flatten() {
+                    let Some(&ci) = index.get(child.as_str()) else {
+                        continue;
+                    };
+                    let is_test = loaded
+                        .project
+                        .nodes
+                        .get(child)
+                        .is_some_and(|n| n.resource_type == ResourceType::Test);
+                    if !is_test && !upstream.contains(child) {
+                        out.push((ti, ci));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Opens the warehouse; a database that cannot be opened (e.g. locked by another process) is a
+/// configuration problem: exit 2, nothing written.
+pub fn connect(loaded: &Loaded) -> Result<Arc<Pool>, Error> {
+    let pool = Arc::new(Pool::new(loaded.adapter.clone()));
+    pool.with(|_| Ok(())).map_err(|e| {
+        Error::one(
+            Diagnostic::error("database", e.message.clone())
+                .in_file(&loaded.project.target.profiles_path)
+                .with_help(format!(
+                    "target '{}' of profile '{}'",
+                    loaded.project.target.name, loaded.project.target.profile_name
+                )),
+        )
+    })?;
+    Ok(pool)
+}
+
+/// Executes `ids` and returns the results (also when interrupted).
+pub fn execute(
+    loaded: &mut Loaded,
+    ids: Vec<String>,
+    opts: &RunOptions,
+    output: &Output,
+) -> Result<RunSummary, Error> {
+    let started = Instant::now();
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let pool = connect(loaded)?;
+    install_interrupt_handler(loaded.adapter.clone());
+    loaded.info.full_refresh = opts.full_refresh;
+    let progress = Progress::new(ids.len(), output.clone());
+    let mut errors = vec![];
+
+    // The compile context, live: run_query and friends reach the database.
+    let mut shared: Shared = compile_shared(
+        &loaded.project,
+        &loaded.jenv,
+        loaded.adapter.clone(),
+        &loaded.info,
+        crate::commands::graph_fn(loaded),
+    );
+    shared.db = Some(pool.clone());
+    if let Some((state, favor_state)) = &opts.defer {
+        defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
+    }
+    set_flag(&mut shared, "STORE_FAILURES", opts.store_failures);
+    set_flag(&mut shared, "FAIL_FAST", opts.fail_fast);
+    let shared = Arc::new(shared);
+    let nodes: BTreeMap<String, Arc<Node>> = loaded
+        .project
+        .nodes
+        .iter()
+        .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
+        .collect();
+
+    // Schemas first, then on-run-start, then the DAG, then on-run-end.
+    if let Err(d) = exec::create_schemas(&pool, &nodes, &ids, opts) {
+        errors.push(d);
+    }
+    if errors.is_empty() {
+        errors.extend(run_hooks(
+            loaded,
+            &shared,
+            &pool,
+            "on-run-start",
+            &loaded.project.config.on_run_start.to_vec(),
+            &[],
+        ));
+    }
+    let mut results: Vec<NodeResult> = vec![];
+    if errors.is_empty() && !ids.is_empty() {
+        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build));
+        // Tests go first among ready nodes (a model's tests run right after it); the rest in
+        // the project's topological order.
+        let topo: HashMap<String, usize> = loaded
+            .graph
+            .topo_order()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i))
+            .collect();
+        let priority: Vec<usize> = ids
+            .iter()
+            .map(|id| {
+                let is_test = nodes
+                    .get(id)
+                    .is_some_and(|n| n.resource_type == ResourceType::Test);
+                if is_test {
+                    0
+                } else {
+                    1 + topo.get(id).copied().unwrap_or(0)
+                }
+            })
+            .collect();
+        let stop = AtomicBool::new(false);
+        let slots: Vec<Mutex<Option<NodeResult>>> = ids.iter().map(|_| Mutex::new(None)).collect();
+        let runner = exec::Exec {
+            loaded,
+            nodes: &nodes,
+            shared: &shared,
+            cache: EphemeralCache::default(),
+            opts,
+            progress: &progress,
+            conns: (0..opts.threads.max(1)).map(|_| Mutex::new(None)).collect(),
+        };
+        let fates = schedule::run(
+            &dag,
+            opts.threads,
+            &priority,
+            &stop,
+            |i, worker| {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                let r = runner.run_node(&ids[i], worker);
+                let blocks = r.blocks();
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if blocks && opts.fail_fast && !stop.swap(true, Ordering::SeqCst) {
+                    runner.loaded.adapter.cancel_all();
+                }
+                if let Ok(mut s) = slots[i].lock() {
+                    *s = Some(r);
+                }
+                if blocks { Done::Blocking } else { Done::Ok }
+            },
+            |i, cause| {
+                let r = runner.skipped(&ids[i], &ids[cause]);
+                if let Ok(mut s) = slots[i].lock() {
+                    *s = Some(r);
+                }
+            },
+        );
+        drop(runner);
+        for (i, (slot, fate)) in slots.into_iter().zip(fates).enumerate() {
+            let r = slot.into_inner().ok().flatten();
+            match (r, fate) {
+                (Some(r), _) => results.push(r),
+                (None, Fate::NotRun) => {
+                    let mut r = NodeResult::new(&ids[i], Status::Skipped);
+                    r.message = Some(if INTERRUPTED.load(Ordering::SeqCst) {
+                        "skipped: the run was interrupted".into()
+                    } else {
+                        "skipped: --fail-fast stopped the run".into()
+                    });
+                    results.push(r);
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    if !interrupted && errors.is_empty() {
+        let results_value = results_jinja(&results);
+        errors.extend(run_hooks(
+            loaded,
+            &shared,
+            &pool,
+            "on-run-end",
+            &loaded.project.config.on_run_end.to_vec(),
+            &[("results", results_value)],
+        ));
+    }
+    progress.finish();
+    // Compiled code goes back onto the nodes, for the manifest.
+    for r in &results {
+        if let (Some(code), Some(n)) = (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
+        {
+            n.compiled_code = Some(code.clone());
+        }
+    }
+    Ok(RunSummary {
+        results,
+        elapsed: started.elapsed().as_secs_f64(),
+        interrupted,
+        errors,
+    })
+}
+
+/// `--defer`: a ref to a model, seed or snapshot that is not part of this run points at the state
+/// manifest's relation, unless this target has built it (and `--favor-state` is off).
+fn defer(
+    shared: &mut Shared,
+    loaded: &Loaded,
+    ids: &[String],
+    state: &Json,
+    favor_state: bool,
+    pool: &Pool,
+) {
+    let running: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut listed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for n in loaded.project.nodes.values() {
+        if running.contains(n.unique_id.as_str())
+            || !matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            )
+            || n.is_ephemeral()
+        {
+            continue;
+        }
+        let old = &state["nodes"][&n.unique_id];
+        let (Some(db), Some(schema), Some(alias)) = (
+            old["database"].as_str(),
+            old["schema"].as_str(),
+            old["alias"].as_str().or(old["name"].as_str()),
+        ) else {
+            continue;
+        };
+        if !favor_state {
+            let here = listed
+                .entry((n.database.clone(), n.schema.clone()))
+                .or_insert_with(|| {
+                    pool.with(|c| c.list_relations(&n.database, &n.schema))
+                        .map(|rels| rels.into_iter().map(|r| r.identifier.to_lowercase()).collect())
+                        .unwrap_or_default()
+                });
+            if here.contains(&n.alias.to_lowercase()) {
+                continue;
+            }
+        }
+        if let Some(r) = shared.relations.get_mut(&n.unique_id) {
+            r.relation.database = Some(db.to_string());
+            r.relation.schema = Some(schema.to_string());
+            r.relation.identifier = Some(alias.to_string());
+        }
+    }
+}
+
+fn set_flag(shared: &mut Shared, key: &str, value: bool) {
+    if let Ok(Json::Object(mut m)) = serde_json::to_value(&shared.flags) {
+        m.insert(key.to_string(), Json::Bool(value));
+        shared.flags = crate::jinja::to_value(Json::Object(m));
+    }
+}
+
+/// `results` for on-run-end: one object per node result.
+fn results_jinja(results: &[NodeResult]) -> minijinja::Value {
+    let list: Vec<Json> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "status": r.status.as_str(),
+                "message": r.message,
+                "failures": r.failures,
+                "execution_time": r.execution_time,
+                "node": {"unique_id": r.unique_id, "relation_name": r.relation_name},
+                "unique_id": r.unique_id,
+            })
+        })
+        .collect();
+    crate::jinja::to_value(list)
+}
+
+/// Runs `on-run-start` / `on-run-end` hooks; each problem becomes a diagnostic.
+fn run_hooks(
+    loaded: &Loaded,
+    shared: &Arc<Shared>,
+    pool: &Arc<Pool>,
+    which: &str,
+    hooks: &[String],
+    extra: &[(&str, minijinja::Value)],
+) -> Vec<Diagnostic> {
+    let mut out = vec![];
+    for (i, hook) in hooks.iter().enumerate() {
+        let extra: BTreeMap<String, minijinja::Value> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let name = format!("{which} hook {}", i + 1);
+        let sql = match render_snippet(&loaded.jenv, shared, None, &name, hook, extra) {
+            Ok(s) => s,
+            Err(d) => {
+                out.push(d);
+                continue;
+            }
+        };
+        if sql.trim().is_empty() {
+            continue;
+        }
+        if let Err(e) = pool.with(|c| c.execute(&sql)) {
+            out.push(
+                Diagnostic::error("hook", format!("{name} failed: {e}"))
+                    .in_file(std::path::Path::new("dbt_project.yml"))
+                    .with_help(format!("the hook ran:\n{}", sql.trim())),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,299 @@
+//! `kiln run`, `seed`, `show`, `run-operation`: materializations, hooks, introspection, errors.
+
+use crate::db::{column, query, relations, run_results, statuses};
+use crate::support::TestProject;
+
+fn shop() -> TestProject {
+    TestProject::minimal()
+        .file(
+            "models/stg_orders.sql",
+            "select * from (values (1, 'placed', 10.5), (2, 'shipped', 20.0), (3, 'placed', 5.25)) as t(id, status, amount)",
+        )
+        .file(
+            "models/orders.sql",
+            "{{ config(materialized='table') }}\nselect id, status, amount * 2 as doubled from {{ ref('stg_orders') }}",
+        )
+        .file(
+            "models/eph_placed.sql",
+            "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('orders') }} where status = 'placed'",
+        )
+        .file(
+            "models/placed_count.sql",
+            "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('eph_placed') }}",
+        )
+}
+
+#[test]
+fn run_builds_views_tables_and_ephemerals_in_order() {
+    let p = shop();
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    assert!(run.stdout.contains("START sql view model main.stg_orders"), "{}", run.stdout);
+    assert!(run.stdout.contains("OK created sql table model main.orders"));
+    assert!(run.stdout.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=3"));
+    assert_eq!(
+        relations(&p),
+        vec![
+            "main.orders base table",
+            "main.placed_count base table",
+            "main.stg_orders view"
+        ]
+    );
+    assert_eq!(
+        query(&p, "select id, status, doubled::varchar from main.orders order by id"),
+        vec![
+            vec!["1", "placed", "21.00"],
+            vec!["2", "shipped", "40.00"],
+            vec!["3", "placed", "10.50"],
+        ]
+    );
+    assert_eq!(column(&p, "select n from main.placed_count"), vec!["2"]);
+    assert_eq!(
+        statuses(&p),
+        vec![
+            "model.shop.orders success",
+            "model.shop.placed_count success",
+            "model.shop.stg_orders success",
+        ]
+    );
+    // the executed DDL is kept under target/run/
+    let ddl = p.read("target/run/shop/models/orders.sql");
+    assert!(ddl.contains("create table \"dev\".\"main\".\"orders__kiln_tmp\""), "{ddl}");
+}
+
+#[test]
+fn a_rerun_replaces_tables_and_leaves_no_temporaries() {
+    let p = shop();
+    p.kiln(&["run"]).run().assert_success();
+    p.write(
+        "models/orders.sql",
+        "{{ config(materialized='table') }}\nselect id, status from {{ ref('stg_orders') }} where id > 1",
+    );
+    p.kiln(&["run", "--select", "orders"]).run().assert_success();
+    assert_eq!(column(&p, "select id from main.orders order by id"), vec!["2", "3"]);
+    assert!(
+        relations(&p).iter().all(|r| !r.contains("__kiln")),
+        "{:?}",
+        relations(&p)
+    );
+    // a view replaced by a table and back
+    p.write("models/orders.sql", "select 1 as id");
+    p.kiln(&["run", "--select", "orders"]).run().assert_success();
+    assert!(relations(&p).contains(&"main.orders view".to_string()));
+    p.write("models/orders.sql", "{{ config(materialized='table') }}\nselect 2 as id");
+    p.kiln(&["run", "--select", "orders"]).run().assert_success();
+    assert!(relations(&p).contains(&"main.orders base table".to_string()));
+    assert_eq!(column(&p, "select id from main.orders"), vec!["2"]);
+}
+
+#[test]
+fn a_failing_model_keeps_the_previous_table_and_skips_its_descendants() {
+    let p = shop();
+    p.kiln(&["run"]).run().assert_success();
+    p.write(
+        "models/orders.sql",
+        "{{ config(materialized='table') }}\nselect id, no_such_column from {{ ref('stg_orders') }}",
+    );
+    let run = p.kiln(&["run"]).run();
+    run.assert_code(1);
+    assert!(run.stdout.contains("ERROR creating sql table model main.orders"), "{}", run.stdout);
+    assert!(run.stdout.contains("SKIP relation main.placed_count"), "{}", run.stdout);
+    assert!(run.stdout.contains("Database Error in model orders (models/orders.sql)"));
+    assert!(run.stdout.contains("no_such_column"));
+    assert!(run.stdout.contains("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 NO-OP=0 TOTAL=3"));
+    // the previous orders table is intact and complete
+    assert_eq!(column(&p, "select count(*) from main.orders"), vec!["3"]);
+    assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
+    assert_eq!(
+        statuses(&p),
+        vec![
+            "model.shop.orders error",
+            "model.shop.placed_count skipped",
+            "model.shop.stg_orders success",
+        ]
+    );
+    let rr = run_results(&p);
+    let orders = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "model.shop.orders")
+        .unwrap();
+    assert!(orders["message"].as_str().unwrap().contains("no_such_column"));
+    assert!(orders["compiled_code"].as_str().unwrap().contains("no_such_column"));
+}
+
+#[test]
+fn run_results_and_manifest_validate_against_dbt_schemas() {
+    let p = shop();
+    p.kiln(&["run"]).run().assert_success();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/run-results-v6.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let rr = run_results(&p);
+    let errors: Vec<String> = validator.iter_errors(&rr).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(rr["args"]["which"], "run");
+    let manifest: serde_json::Value = serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    assert!(
+        manifest["nodes"]["model.shop.orders"]["compiled_code"]
+            .as_str()
+            .unwrap()
+            .contains("\"dev\".\"main\".\"stg_orders\"")
+    );
+}
+
+#[test]
+fn hooks_docs_grants_and_custom_schemas() {
+    let p = TestProject::minimal()
+        .file(
+            "dbt_project.yml",
+            r#"name: shop
+version: '1.0.0'
+config-version: 2
+profile: shop
+on-run-start:
+  - "create table if not exists main.audit (event varchar)"
+  - "insert into main.audit values ('start')"
+on-run-end:
+  - "insert into main.audit values ('end {{ results | length }}')"
+models:
+  shop:
+    marts:
+      +schema: marts
+      +persist_docs: {relation: true, columns: true}
+"#,
+        )
+        .file(
+            "models/marts/revenue.sql",
+            "{{ config(materialized='table', pre_hook=\"insert into main.audit values ('pre {{ this.identifier }}')\", post_hook=[\"insert into main.audit values ('post')\"], grants={'select': ['analyst']}) }}\nselect 1 as id, 9.5 as amount",
+        )
+        .file(
+            "models/marts/revenue.yml",
+            "models:\n  - name: revenue\n    description: Revenue by id\n    columns:\n      - name: amount\n        description: In euros, it's VAT-free\n      - name: ghost\n        description: not a column\n",
+        );
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    assert_eq!(
+        column(&p, "select event from main.audit"),
+        vec!["start", "pre revenue", "post", "end 1"]
+    );
+    // custom schema: <target schema>_<custom>
+    assert_eq!(column(&p, "select count(*) from main_marts.revenue"), vec!["1"]);
+    assert_eq!(
+        column(&p, "select comment from duckdb_tables() where table_name = 'revenue'"),
+        vec!["Revenue by id"]
+    );
+    assert_eq!(
+        column(
+            &p,
+            "select comment from duckdb_columns() where table_name = 'revenue' and column_name = 'amount'"
+        ),
+        vec!["In euros, it's VAT-free"]
+    );
+    assert!(
+        run.stdout.contains("sets `grants`, but duckdb has no grants"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn models_can_introspect_the_database_while_running() {
+    let p = TestProject::minimal()
+        .file("models/colours.sql", "{{ config(materialized='table') }}\nselect * from (values ('red'), ('green')) t(c)")
+        .file(
+            "models/pivot.sql",
+            r#"{{ config(materialized='table') }}
+{% set colours = run_query("select c from " ~ ref('colours') ~ " order by c").columns[0].values() %}
+{% set rel = adapter.get_relation(database=this.database, schema='main', identifier='colours') %}
+{% set cols = adapter.get_columns_in_relation(ref('colours')) %}
+select {% for c in colours %}'{{ c }}' as {{ c }}, {% endfor %}'{{ rel.type }}' as kind, {{ cols | length }} as n_cols"#,
+        );
+    p.kiln(&["run"]).run().assert_success();
+    assert_eq!(
+        query(&p, "select green, red, kind, n_cols from main.pivot"),
+        vec![vec!["green", "red", "table", "1"]]
+    );
+}
+
+#[test]
+fn profile_memory_settings_and_external_sources() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      memory_limit: 1GB\n      settings:\n        threads: 2\n",
+        )
+        .file("data/events.csv", "id,kind\n1,click\n2,view\n3,click\n")
+        .file("data/more/a.json", "{\"id\": 7}\n{\"id\": 8}\n")
+        .file(
+            "models/sources.yml",
+            "sources:\n  - name: raw\n    meta:\n      external_location: \"data/{name}.csv\"\n    tables:\n      - name: events\n      - name: ids\n        meta:\n          external_location: \"read_json_auto('data/more/*.json')\"\n",
+        )
+        .file(
+            "models/settings.sql",
+            "{{ config(materialized='table') }}\nselect current_setting('memory_limit') as mem, current_setting('threads') as threads, current_setting('temp_directory') like '%duckdb_tmp' as spills",
+        )
+        .file(
+            "models/clicks.sql",
+            "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('raw', 'events') }} where kind = 'click'",
+        )
+        .file(
+            "models/ids.sql",
+            "{{ config(materialized='table') }}\nselect sum(id) as s from {{ source('raw', 'ids') }}",
+        );
+    let run = p.kiln(&["run"]).current_dir(p.dir()).run();
+    run.assert_success();
+    let settings = query(&p, "select mem, threads, spills from main.settings");
+    assert_eq!(settings[0][1], "2");
+    assert_eq!(settings[0][2], "true");
+    assert!(settings[0][0].contains("953.6 MiB") || settings[0][0].contains("1.0 GB"), "{settings:?}");
+    assert_eq!(column(&p, "select n from main.clicks"), vec!["2"]);
+    assert_eq!(column(&p, "select s from main.ids"), vec!["15"]);
+}
+
+#[test]
+fn a_locked_database_is_a_clear_error_and_nothing_is_written() {
+    let p = shop();
+    p.kiln(&["run", "--select", "stg_orders"]).run().assert_success();
+    // Another process holds the database: this one runs kiln while a child holds the lock.
+    let holder = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
+    let run = p.kiln(&["run"]).run();
+    drop(holder);
+    // DuckDB locks per process; within this test process the lock is ours, kiln's is another.
+    run.assert_code(2);
+    assert!(run.stderr.contains("dev.duckdb is in use by another process"), "{}", run.stderr);
+    assert!(!run.stdout.contains("START"), "{}", run.stdout);
+    assert_eq!(relations(&p), vec!["main.stg_orders view"]);
+}
+
+#[test]
+fn show_previews_rows_and_run_operation_calls_macros() {
+    let p = shop().file(
+        "macros/ops.sql",
+        "{% macro make_table(name, n=1) %}{% do run_query('create or replace table main.' ~ name ~ ' as select range as i from range(' ~ n ~ ')') %}{{ log('made ' ~ name, info=true) }}{% endmacro %}",
+    );
+    p.kiln(&["run"]).run().assert_success();
+    let show = p.kiln(&["show", "--select", "orders", "--limit", "2"]).run();
+    show.assert_success();
+    assert!(show.stdout.contains("Previewing node 'orders':"), "{}", show.stdout);
+    assert!(show.stdout.contains("| id | status  | doubled |"), "{}", show.stdout);
+    assert_eq!(show.stdout.matches("placed").count() + show.stdout.matches("shipped").count(), 2);
+    let inline = p
+        .kiln(&["show", "--inline", "select count(*) as n from {{ ref('orders') }}", "--output", "json"])
+        .run();
+    inline.assert_success();
+    assert!(inline.stdout.contains(r#""show":[{"n":3}]"#), "{}", inline.stdout);
+
+    let op = p.kiln(&["run-operation", "make_table", "--args", "{name: nums, n: 4}"]).run();
+    op.assert_success();
+    assert_eq!(column(&p, "select count(*) from main.nums"), vec!["4"]);
+    let bad = p.kiln(&["run-operation", "make_tabel"]).run();
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("did you mean 'make_table'?"), "{}", bad.stderr);
+}

@@ -1,0 +1,15 @@
+//! Execution tests: projects in temp folders built by `kiln run/seed/test/build/show/
+//! run-operation` into a real DuckDB file, then checked by reading that file: table contents,
+//! statuses in run_results.json, skipped descendants, atomic rebuilds, hooks, locks, Ctrl-C.
+
+#[path = "../cli/support.rs"]
+mod support;
+
+mod build;
+mod db;
+mod execute;
+mod interrupt;
+mod incremental;
+mod snapshots;
+mod state;
+mod compat;
