@@ -155,7 +155,7 @@ fn run_query_rows_and_columns() {
             "{% set t = run_query('select null as x where 1 = 1') %}{{ t.rows[0].x is none }}|\
              {% set e = run_query('select 1 as a where false') %}{{ e | length }}|{{ e.column_names }}"
         ),
-        "true|0|[\"a\"]"
+        "True|0|['a']"
     );
 }
 
@@ -174,7 +174,7 @@ fn macros_read_the_database_during_compile() {
     assert_eq!(
         live.project.nodes[&uid].compiled_code.as_deref(),
         Some(
-            "select\n  count(*) filter (where status = 'placed') as n_placed,\n  count(*) filter (where status = 'shipped') as n_shipped\nfrom orders\n"
+            "select\n  count(*) filter (where status = 'placed') as n_placed,\n  count(*) filter (where status = 'shipped') as n_shipped\nfrom orders"
         )
     );
 }
@@ -190,7 +190,7 @@ fn statement_and_load_result() {
          {{ r['data'][0][0] }}|{{ r.data }}|{{ r.table.columns['top'].values()[0] }}|\
          {{ r.response }}|{{ r.response.code }}|{{ load_result('never') is none }}",
     );
-    assert_eq!(out, "2|[[2, 2]]|2|OK|SELECT|true");
+    assert_eq!(out, "2|[[2, 2]]|2|OK|SELECT|True");
 
     // Without fetch_result the statement runs, and stores an empty table.
     let out = live.render(
@@ -294,8 +294,8 @@ fn get_relation_present_and_absent() {
     );
     assert_eq!(
         out,
-        "\"memory\".\"main\".\"orders\"|table|true|orders|\"memory\".\"main\".\"orders_view\"|true|true|\
-         \"memory\".\"main\".\"orders\"|true|true|false"
+        "\"memory\".\"main\".\"orders\"|table|True|orders|\"memory\".\"main\".\"orders_view\"|True|True|\
+         \"memory\".\"main\".\"orders\"|True|True|False"
     );
 }
 
@@ -310,9 +310,9 @@ fn columns_of_relations() {
     );
     assert_eq!(
         out,
-        "id:id:\"id\":INTEGER:INTEGER:true:true:false:false;\
-         status:status:\"status\":VARCHAR:VARCHAR:false:false:false:true;\
-         amount:amount:\"amount\":DECIMAL(10,2):DECIMAL(10,2):true:false:true:false;|0"
+        "id:id:\"id\":INTEGER:INTEGER:True:True:False:False;\
+         status:status:\"status\":VARCHAR:VARCHAR:False:False:False:True;\
+         amount:amount:\"amount\":DECIMAL(10,2):DECIMAL(10,2):True:False:True:False;|0"
     );
     live.pool
         .with(|c| c.execute("create table main.orders_v2 as select *, 1.5::double as discount, 'eu' as region from main.orders"))
@@ -322,7 +322,7 @@ fn columns_of_relations() {
                                                       api.Relation.create(schema='main', identifier='orders')) %}\
          {% for c in missing %}{{ c.name }} {{ c.data_type }} {{ c.is_float() }} {{ c.string_size() if c.is_string() }};{% endfor %}",
     );
-    assert_eq!(out, "discount DOUBLE true ;region VARCHAR false 256;");
+    assert_eq!(out, "discount DOUBLE True ;region VARCHAR False 256;");
 }
 
 #[test]
@@ -334,7 +334,7 @@ fn schemas_and_listing() {
          {{ r.identifier }}:{{ r.type }},{% endfor %}|\
          {{ adapter.list_relations('memory', 'main') | length }}",
     );
-    assert_eq!(out, "true|false|orders:table,orders_view:view,|2");
+    assert_eq!(out, "True|False|orders:table,orders_view:view,|2");
 }
 
 #[test]
@@ -370,7 +370,7 @@ fn parse_phase_runs_nothing() {
              {{ adapter.get_columns_in_relation(api.Relation.create(schema='main', identifier='orders')) | length }}",
         )
         .expect("render at parse");
-    assert_eq!(out, "true|true|true|0");
+    assert_eq!(out, "True|True|True|0");
     assert_eq!(live.count("select count(*) from orders"), 2);
 }
 

@@ -302,11 +302,11 @@ fn column_types_override_inference_case_insensitively() {
 #[test]
 fn quote_columns_and_names_that_need_quotes() {
     let mut env = Env::new();
-    let csv = "Full Name,MixedCase,order,plain\nAda Lovelace,1,2,3\n";
+    let csv = "Full Name,MixedCase,order,left,plain\nAda Lovelace,1,2,3,4\n";
     let load = env.seed("people", csv.as_bytes(), json!({}));
     assert_eq!(
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
-        [true, false, true, false]
+        [true, false, true, true, false]
     );
     assert!(load.plan.main.contains("\"Full Name\" VARCHAR"));
     assert!(load.plan.main.contains("    MixedCase INTEGER"));
@@ -316,6 +316,7 @@ fn quote_columns_and_names_that_need_quotes() {
             "Full Name VARCHAR",
             "MixedCase INTEGER",
             "order INTEGER",
+            "left INTEGER",
             "plain INTEGER"
         ]
     );
@@ -329,6 +330,7 @@ fn quote_columns_and_names_that_need_quotes() {
             "Full Name VARCHAR",
             "MixedCase INTEGER",
             "order INTEGER",
+            "left INTEGER",
             "plain INTEGER"
         ]
     );
@@ -342,12 +344,12 @@ fn quote_columns_and_names_that_need_quotes() {
 fn custom_delimiters_and_quoted_fields() {
     let mut env = Env::new();
     env.seed(
-        "semi",
+        "semicolons",
         b"id;note\n1;\"a;b\"\n2;\"two\nlines\"\n3;\"say \"\"hi\"\"\"\n",
         json!({"delimiter": ";"}),
     );
     assert_eq!(
-        env.rows("select id, note from semi order by id"),
+        env.rows("select id, note from semicolons order by id"),
         strs(&[&["1", "a;b"], &["2", "two\nlines"], &["3", "say \"hi\""]])
     );
     env.seed(

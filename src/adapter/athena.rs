@@ -18,6 +18,10 @@ impl Adapter for Athena {
         Box::new(sqlparser::dialect::GenericDialect {})
     }
 
+    fn can_execute(&self) -> bool {
+        false
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         Err(DbError::open(
             "kiln cannot run against Athena yet: it compiles for Athena (`kiln compile --target <athena target>`), and runs on DuckDB",

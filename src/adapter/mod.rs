@@ -79,6 +79,11 @@ pub trait Adapter: Send + Sync + Debug {
 
     // ---- execution ----
 
+    /// Whether this version of kiln can run statements on the engine (Athena: compile only).
+    fn can_execute(&self) -> bool {
+        true
+    }
+
     /// Opens a connection to the target. The first call opens the database; every later call
     /// gives another connection to it (one per runner worker).
     fn connect(&self) -> Result<Box<dyn Connection>, DbError>;

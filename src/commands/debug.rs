@@ -40,6 +40,14 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         )),
     }
     out.info(&loaded.summary());
+    if !loaded.adapter.can_execute() {
+        out.info(&format!(
+            "Connection test: skipped ({} targets compile with this version of kiln; they run in a later release)",
+            loaded.adapter.adapter_type()
+        ));
+        out.info("All checks passed!");
+        return Ok(Outcome::Success);
+    }
     let pool = crate::runner::connect(&loaded)?;
     match pool.with(|c| c.query("select 1 as ok")) {
         Ok(_) => {

@@ -119,9 +119,9 @@ pub fn table_text(rows: &Rows) -> String {
             cells
                 .iter()
                 .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .chain([headers[i].chars().count(), 3])
+                .chain([headers[i].chars().count(), 1])
                 .max()
-                .unwrap_or(3)
+                .unwrap_or(1)
         })
         .collect();
     let line = |values: &[String], align_right: &dyn Fn(usize) -> bool| -> String {

@@ -729,15 +729,15 @@ mod tests {
         let t = Table::new(&sample()).into_value();
         assert_eq!(render("{{ t.rows[0][0] }}", t.clone()), "1");
         assert_eq!(render("{{ t.rows[0]['label'] }}", t.clone()), "a");
-        assert_eq!(render("{{ t.rows[1].label is none }}", t.clone()), "true");
+        assert_eq!(render("{{ t.rows[1].label is none }}", t.clone()), "True");
         assert_eq!(render("{{ t.rows[-1][0] }}", t.clone()), "2");
         assert_eq!(
             render("{{ t.rows[0].values() }}", t.clone()),
-            "[1, 2.5, \"a\"]"
+            "[1, 2.5, 'a']"
         );
         assert_eq!(
             render("{{ t.rows[0].keys() }}", t.clone()),
-            "[\"id\", \"amount\", \"label\"]"
+            "['id', 'amount', 'label']"
         );
         assert_eq!(render("{{ t.rows[0].get('nope', 'x') }}", t.clone()), "x");
         assert_eq!(
@@ -745,13 +745,13 @@ mod tests {
                 "{% for r in t %}{% for v in r %}{{ v }},{% endfor %};{% endfor %}",
                 t.clone()
             ),
-            "1,2.5,a,;2,7,none,;"
+            "1,2.5,a,;2,7,None,;"
         );
         assert_eq!(
             render("{{ t | length }} {{ t.rows | length }}", t.clone()),
             "2 2"
         );
-        assert_eq!(render("{{ t.rows[5] is undefined }}", t), "true");
+        assert_eq!(render("{{ t.rows[5] is undefined }}", t), "True");
     }
 
     #[test]
@@ -771,11 +771,11 @@ mod tests {
         let t = Table::new(&sample()).into_value();
         assert_eq!(
             render("{{ t.column_names }}", t.clone()),
-            "[\"id\", \"amount\", \"label\"]"
+            "['id', 'amount', 'label']"
         );
         assert_eq!(
             render("{{ t.column_types }}", t.clone()),
-            "[\"INTEGER\", \"DECIMAL(10,2)\", \"VARCHAR\"]"
+            "['INTEGER', 'DECIMAL(10,2)', 'VARCHAR']"
         );
         assert_eq!(render("{{ t.columns[0].name }}", t.clone()), "id");
         assert_eq!(
@@ -807,7 +807,7 @@ mod tests {
             "0 []"
         );
         let m = Table::new(&sample()).matrix();
-        assert_eq!(render("{{ t }}", m), "[[1, 2.5, \"a\"], [2, 7, none]]");
+        assert_eq!(render("{{ t }}", m), "[[1, 2.5, 'a'], [2, 7, None]]");
     }
 
     #[test]
@@ -865,7 +865,7 @@ mod tests {
                 "{{ t.name }}|{{ t.column }}|{{ t.quoted }}|{{ t.dtype }}|{{ t.numeric_precision }},{{ t.numeric_scale }}|{{ t.is_numeric() }}",
                 v
             ),
-            "My Col|My Col|\"My Col\"|DECIMAL(18,2)|18,2|true"
+            "My Col|My Col|\"My Col\"|DECIMAL(18,2)|18,2|True"
         );
         let env = Environment::new();
         let err = env

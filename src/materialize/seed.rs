@@ -485,26 +485,26 @@ pub fn kind_expr(t: &str) -> String {
     use kind::*;
     format!(
         "case
-            when {t} is null or {null} then 0
-            when ascii({t}) not between 43 and 57 then
-                case when strlen({t}) <= 5 and lower({t}) in ('true', 'false') then {BOOLEAN} else {TEXT} end
-            when regexp_full_match({t}, '[+-]?[0-9]+') then
-                case
-                    when strlen({t}) <= 9 or try_cast({t} as integer) is not null then {INT32}
-                    when try_cast({t} as bigint) is not null then {INT64}
-                    when try_cast({t} as hugeint) is not null then {INT128}
-                    else {NUMBER}
-                end
-            when regexp_full_match({t}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')
-                and isfinite(try_cast({t} as double)) then {NUMBER}
-            when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}')
-                and try_cast({t} as date) is not null then {DATE}
-            when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}} [0-9]{{1,2}}:[0-9]{{1,2}}:[0-9]{{1,2}}')
-                and try_cast({t} as timestamp) is not null then {DATETIME}
-            when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]+)?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?')
-                and try_cast({t} as timestamp) is not null then {ISO_DATETIME}
-            else {TEXT}
-        end",
+        when {t} is null or {null} then 0
+        when ascii({t}) not between 43 and 57 then
+            case when strlen({t}) <= 5 and lower({t}) in ('true', 'false') then {BOOLEAN} else {TEXT} end
+        when regexp_full_match({t}, '[+-]?[0-9]+') then
+            case
+                when strlen({t}) <= 9 or try_cast({t} as integer) is not null then {INT32}
+                when try_cast({t} as bigint) is not null then {INT64}
+                when try_cast({t} as hugeint) is not null then {INT128}
+                else {NUMBER}
+            end
+        when regexp_full_match({t}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')
+            and isfinite(try_cast({t} as double)) then {NUMBER}
+        when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}')
+            and try_cast({t} as date) is not null then {DATE}
+        when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}} [0-9]{{1,2}}:[0-9]{{1,2}}:[0-9]{{1,2}}')
+            and try_cast({t} as timestamp) is not null then {DATETIME}
+        when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]+)?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?')
+            and try_cast({t} as timestamp) is not null then {ISO_DATETIME}
+        else {TEXT}
+    end",
         null = nullish(t)
     )
 }
@@ -589,7 +589,7 @@ pub fn seed_plan(
 }
 
 /// Whether a column name must be quoted to be used as written: anything but a plain identifier,
-/// and DuckDB's reserved words.
+/// and DuckDB's keywords that a column name cannot be.
 pub fn needs_quotes(name: &str) -> bool {
     let mut chars = name.chars();
     let plain = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -597,83 +597,21 @@ pub fn needs_quotes(name: &str) -> bool {
     !plain || RESERVED.iter().any(|k| k.eq_ignore_ascii_case(name))
 }
 
-/// DuckDB's reserved keywords (`duckdb_keywords()` where `keyword_category = 'reserved'`).
+/// DuckDB's keywords that cannot name a column unquoted (`duckdb_keywords()` of the categories
+/// `reserved` and `type_function`).
 const RESERVED: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "both",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "column",
-    "constraint",
-    "create",
-    "default",
-    "deferrable",
-    "desc",
-    "describe",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "false",
-    "fetch",
-    "for",
-    "foreign",
-    "from",
-    "group",
-    "having",
-    "in",
-    "initially",
-    "intersect",
-    "into",
-    "lambda",
-    "lateral",
-    "leading",
-    "limit",
-    "not",
-    "null",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "pivot",
-    "pivot_longer",
-    "pivot_wider",
-    "placing",
-    "primary",
-    "qualify",
-    "references",
-    "returning",
-    "select",
-    "show",
-    "some",
-    "summarize",
-    "symmetric",
-    "table",
-    "then",
-    "to",
-    "trailing",
-    "true",
-    "union",
-    "unique",
-    "unpivot",
-    "using",
-    "variadic",
-    "when",
-    "where",
-    "window",
-    "with",
+    "all", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof", "asymmetric",
+    "at", "authorization", "binary", "both", "by", "case", "cast", "check", "collate", "collation",
+    "column", "columns", "concurrently", "constraint", "create", "cross", "default", "deferrable",
+    "desc", "describe", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
+    "foreign", "freeze", "from", "full", "generated", "glob", "group", "having", "ilike", "in",
+    "initially", "inner", "intersect", "into", "is", "isnull", "join", "lambda", "lateral",
+    "leading", "left", "like", "limit", "map", "natural", "not", "notnull", "null", "offset", "on",
+    "only", "or", "order", "outer", "overlaps", "pivot", "pivot_longer", "pivot_wider", "placing",
+    "positional", "primary", "qualify", "references", "returning", "right", "select", "semi",
+    "show", "similar", "some", "struct", "summarize", "symmetric", "table", "tablesample", "then",
+    "to", "trailing", "true", "try_cast", "union", "unique", "unpack", "unpivot", "using",
+    "variadic", "verbose", "when", "where", "window", "with",
 ];
 
 /// The most of a file read to find the end of its header record.

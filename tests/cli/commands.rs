@@ -294,7 +294,7 @@ fn env_var_in_profiles() {
 fn secret_in_profiles_is_allowed_and_never_printed() {
     let p = TestProject::fixture("shop").file(
         "profiles.yml",
-        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n      settings:\n        s3_access_key_id: \"{{ env_var('DBT_ENV_SECRET_AWS_KEY_ID') }}\"\n        s3_secret_access_key: \"{{ env_var('DBT_ENV_SECRET_AWS_KEY') }}\"\n",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n      aws_access_key_id: \"{{ env_var('DBT_ENV_SECRET_AWS_KEY_ID') }}\"\n      aws_secret_access_key: \"{{ env_var('DBT_ENV_SECRET_AWS_KEY') }}\"\n",
     );
     for cmd in ["debug", "parse", "compile"] {
         let run = p

@@ -110,14 +110,14 @@ models:
               config: {limit: 2, severity: warn}
 "#,
     );
-    let run = p.kiln(&["build", "--select", "+stg_orders"]).run();
+    let run = p.kiln(&["build", "--select", "+stg_orders", "customers"]).run();
     run.assert_success();
     let st = statuses(&p);
     assert!(st.iter().any(|x| x.starts_with("test.shop.relationships_stg_orders") && x.ends_with(" pass")), "{st:?}");
     // fail_calc counts nothing here: not_null passes
     assert!(st.iter().any(|x| x.contains("not_null_stg_orders_customer_id") && x.ends_with(" pass")), "{st:?}");
     // 2 rows are not 'placed': warn (>= 1) but not error (>= 3)
-    assert!(st.iter().any(|x| x.contains("accepted_values_stg_orders_status__placed") && x.ends_with(" warn")), "{st:?}");
+    assert!(st.iter().any(|x| x.contains("accepted_values_stg_orders_status__True__placed") && x.ends_with(" warn")), "{st:?}");
     assert!(run.stdout.contains("WARN 2 status_limited") || run.stdout.contains("WARN 2"), "{}", run.stdout);
     // limit 2 caps the failures examined
     let rr = crate::db::run_results(&p);
@@ -125,7 +125,7 @@ models:
     assert_eq!(limited["failures"], 2);
     // the stored failures: the failing values in the audit schema
     assert_eq!(
-        query(&p, "select value_field, n_records from main_dbt_test__audit.accepted_values_stg_orders_status__placed order by 1"),
+        query(&p, "select value_field, n_records from main_dbt_test__audit.accepted_values_stg_orders_status__True__placed order by 1"),
         vec![vec!["returned", "1"], vec!["shipped", "1"]]
     );
 }

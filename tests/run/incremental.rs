@@ -175,16 +175,16 @@ fn microbatch_backfills_replace_exactly_their_window() {
     let p = TestProject::minimal()
         .file(
             "models/sources.yml",
-            "sources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: clicks\n        config:\n          event_time: at\n",
+            "sources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: clicks\n        config:\n          event_time: happened_at\n",
         )
         .file(
             "models/clicks_daily.sql",
-            "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='at', batch_size='day', begin='2024-01-01') }}\nselect id, at from {{ source('raw', 'clicks') }}",
+            "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='happened_at', batch_size='day', begin='2024-01-01') }}\nselect id, happened_at from {{ source('raw', 'clicks') }}",
         );
     let set = |rows: &str| {
         let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
         conn.execute_batch(&format!(
-            "create schema if not exists raw; create or replace table raw.clicks as select id, cast(at as timestamp) as at from (values {rows}) t(id, at)"
+            "create schema if not exists raw; create or replace table raw.clicks as select id, cast(happened_at as timestamp) as happened_at from (values {rows}) t(id, happened_at)"
         ))
         .unwrap();
     };
@@ -208,5 +208,5 @@ fn microbatch_backfills_replace_exactly_their_window() {
         .assert_success();
     assert_eq!(ids(&p), vec!["1", "2", "3", "22"]);
     let sql = p.read("target/run/shop/models/clicks_daily.sql");
-    assert!(sql.contains("\"at\" >= timestamp '2024-01-02 00:00:00' and \"at\" < timestamp '2024-01-03 00:00:00'"), "{sql}");
+    assert!(sql.contains("\"happened_at\" >= timestamp '2024-01-02 00:00:00' and \"happened_at\" < timestamp '2024-01-03 00:00:00'"), "{sql}");
 }
