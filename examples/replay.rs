@@ -14,20 +14,29 @@ fn main() {
     };
     let project = Path::new(project);
     let rr: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/run_results.json")).expect("run_results.json"),
+        &std::fs::read_to_string(project.join("target/run_results.json"))
+            .expect("run_results.json"),
     )
     .expect("json");
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest.json"),
     )
     .expect("json");
-    let mut results: Vec<&serde_json::Value> = rr["results"].as_array().expect("results").iter().collect();
-    results.sort_by_key(|r| r["timing"][0]["started_at"].as_str().unwrap_or("").to_string());
+    let mut results: Vec<&serde_json::Value> =
+        rr["results"].as_array().expect("results").iter().collect();
+    results.sort_by_key(|r| {
+        r["timing"][0]["started_at"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    });
     let mut scripts = vec![];
     for r in results {
         let id = r["unique_id"].as_str().unwrap_or_default();
         let node = &manifest["nodes"][id];
-        let mut path = project.join("target/run").join(node["package_name"].as_str().unwrap_or(""));
+        let mut path = project
+            .join("target/run")
+            .join(node["package_name"].as_str().unwrap_or(""));
         path.push(node["original_file_path"].as_str().unwrap_or(""));
         if node["resource_type"] == "test" && node["test_metadata"].is_object() {
             path.push(node["path"].as_str().unwrap_or(""));

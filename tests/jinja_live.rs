@@ -365,12 +365,14 @@ fn parse_phase_runs_nothing() {
         .render_in(
             &ctx,
             "{% call statement('x', fetch_result=True) %}insert into orders values (9, 'p', 0){% endcall %}\
-             {{ load_result('x') is none }}|{{ run_query('select 1') is none }}|\
+             {{ load_result('x').table.rows | length }}|{{ run_query('select 1') }}|\
+             {% for v in run_query('select 1').columns[0].values() %}{{ v }}{% endfor %}|\
+             {% set res, t = adapter.execute('select 1', fetch=True) %}{{ t | length }}|\
              {{ adapter.get_relation('memory', 'main', 'orders') is none }}|\
              {{ adapter.get_columns_in_relation(api.Relation.create(schema='main', identifier='orders')) | length }}",
         )
         .expect("render at parse");
-    assert_eq!(out, "True|True|True|0");
+    assert_eq!(out, "0|||0|True|0");
     assert_eq!(live.count("select count(*) from orders"), 2);
 }
 

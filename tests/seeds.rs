@@ -217,7 +217,8 @@ null,,,,null,null,null,null,null,,,
 #[test]
 fn null_spellings_and_text_kept_as_written() {
     let mut env = Env::new();
-    let csv = "id,note\n1,\n2,null\n3,NULL\n4,  Null \n5,\"\"\n6,  padded  \n7,\"null-ish\"\n8,   \n";
+    let csv =
+        "id,note\n1,\n2,null\n3,NULL\n4,  Null \n5,\"\"\n6,  padded  \n7,\"null-ish\"\n8,   \n";
     env.seed("notes", csv.as_bytes(), json!({}));
     assert_eq!(env.types("notes"), ["id INTEGER", "note VARCHAR"]);
     assert_eq!(
@@ -287,10 +288,14 @@ fn column_types_override_inference_case_insensitively() {
     );
     assert_eq!(
         load.warnings,
-        ["seed seeds/zips.csv: column_types names column 'missing', which is not in the CSV header (zip, Amount, day, label)"]
+        [
+            "seed seeds/zips.csv: column_types names column 'missing', which is not in the CSV header (zip, Amount, day, label)"
+        ]
     );
     assert_eq!(
-        env.rows("select zip, \"Amount\"::varchar, day::varchar, label from zips order by zip nulls last"),
+        env.rows(
+            "select zip, \"Amount\"::varchar, day::varchar, label from zips order by zip nulls last"
+        ),
         strs(&[
             &["00501", "12.50", "2024-01-05", "a"],
             &["10001", "3.00", "NULL", "b"],
@@ -352,11 +357,7 @@ fn custom_delimiters_and_quoted_fields() {
         env.rows("select id, note from semicolons order by id"),
         strs(&[&["1", "a;b"], &["2", "two\nlines"], &["3", "say \"hi\""]])
     );
-    env.seed(
-        "piped",
-        b"a|b\n1|x,y\n",
-        json!({"delimiter": "|"}),
-    );
+    env.seed("piped", b"a|b\n1|x,y\n", json!({"delimiter": "|"}));
     assert_eq!(env.rows("select a, b from piped"), strs(&[&["1", "x,y"]]));
     env.seed("tabbed", b"a\tb\n1\t2.5\n", json!({"delimiter": "\t"}));
     assert_eq!(env.types("tabbed"), ["a INTEGER", "b DOUBLE"]);
@@ -386,7 +387,11 @@ fn short_rows_are_padded_with_nulls() {
     env.seed("short", b"a,b,c\n1,2,3\n4\n5,6\n", json!({}));
     assert_eq!(
         env.rows("select a, b, c from short order by a"),
-        strs(&[&["1", "2", "3"], &["4", "NULL", "NULL"], &["5", "6", "NULL"]])
+        strs(&[
+            &["1", "2", "3"],
+            &["4", "NULL", "NULL"],
+            &["5", "6", "NULL"]
+        ])
     );
 }
 
@@ -529,8 +534,21 @@ fn clear_errors() {
     );
     let ragged = load_error(&mut env, "ragged", b"a,b\n1,2\n3,4,5\n", json!({}));
     assert!(ragged.starts_with("seed seeds/ragged.csv: "), "{ragged}");
-    assert!(ragged.contains("Expected Number of Columns: 2 Found: 3"), "{ragged}");
+    assert!(
+        ragged.contains("Expected Number of Columns: 2 Found: 3"),
+        "{ragged}"
+    );
     assert!(!ragged.contains("Possible fixes"), "{ragged}");
+    let latin1 = load_error(&mut env, "latin1", b"id,name\n1,Jos\xe9\n", json!({}));
+    assert!(latin1.starts_with("seed seeds/latin1.csv: "), "{latin1}");
+    assert!(
+        latin1.contains("not utf-8 encoded") && latin1.ends_with("Save the CSV file as UTF-8."),
+        "{latin1}"
+    );
+    assert_eq!(
+        load_error(&mut env, "latin1head", b"id,n\xe9\n1,2\n", json!({})),
+        "seed seeds/latin1head.csv: the CSV header is not valid UTF-8; save the file as UTF-8"
+    );
     let missing = env
         .load("nowhere", json!({}))
         .expect_err("missing file")
@@ -559,9 +577,10 @@ fn bench_seed_million_rows() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget =
-        serde_json::from_value(json!({"path": dir.path().join("bench.duckdb").display().to_string()}))
-            .expect("target");
+    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
+        json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
+    )
+    .expect("target");
     let adapter = DuckDb::new(target, dir.path(), dir.path());
     let mut conn = adapter.connect().expect("connect");
 

@@ -243,7 +243,10 @@ pub trait Connection: Send {
             if database.is_empty() {
                 String::new()
             } else {
-                format!(" and lower(table_catalog) = lower({})", string_literal(database))
+                format!(
+                    " and lower(table_catalog) = lower({})",
+                    string_literal(database)
+                )
             }
         );
         let rows = self.query(&sql)?;
@@ -295,7 +298,10 @@ pub trait Connection: Send {
             if database.is_empty() {
                 String::new()
             } else {
-                format!(" and lower(table_catalog) = lower({})", string_literal(database))
+                format!(
+                    " and lower(table_catalog) = lower({})",
+                    string_literal(database)
+                )
             }
         );
         Ok(self

@@ -21,21 +21,30 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
     }
     let spec = loaded.selection_spec(&args)?;
     let state = spec.state_manifest.clone().unwrap_or_default();
-    let selected: BTreeSet<String> = crate::graph::select::select(&loaded.project, &loaded.graph, &spec)?
-        .into_iter()
-        .filter(|id| {
-            loaded.project.nodes.get(id).is_some_and(|n| {
-                matches!(n.resource_type, ResourceType::Model | ResourceType::Snapshot)
+    let selected: BTreeSet<String> =
+        crate::graph::select::select(&loaded.project, &loaded.graph, &spec)?
+            .into_iter()
+            .filter(|id| {
+                loaded.project.nodes.get(id).is_some_and(|n| {
+                    matches!(
+                        n.resource_type,
+                        ResourceType::Model | ResourceType::Snapshot
+                    )
+                })
             })
-        })
-        .collect();
+            .collect();
     super::compile::compile_selected(&mut loaded, &selected)?;
     let mut changed = 0;
     for id in &selected {
-        let Some(n) = loaded.project.nodes.get(id) else { continue };
+        let Some(n) = loaded.project.nodes.get(id) else {
+            continue;
+        };
         let new = n.compiled_code.clone().unwrap_or_default();
         let old_node = &state["nodes"][id];
-        let (old, note) = match (old_node["compiled_code"].as_str(), old_node["raw_code"].as_str()) {
+        let (old, note) = match (
+            old_node["compiled_code"].as_str(),
+            old_node["raw_code"].as_str(),
+        ) {
             (Some(c), _) => (c.to_string(), ""),
             (None, Some(raw)) => (
                 raw.to_string(),
@@ -47,7 +56,8 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
             continue;
         }
         changed += 1;
-        inv.output.info(&format!("{} {}{note}", n.resource_type, n.name));
+        inv.output
+            .info(&format!("{} {}{note}", n.resource_type, n.name));
         let diff = similar::TextDiff::from_lines(&old, &new);
         let text = diff
             .unified_diff()

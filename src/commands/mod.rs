@@ -53,15 +53,27 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Run { select, flags } => {
             run::run(&inv, crate::runner::RunKind::Run, select, flags, (&[], &[]))
         }
-        Command::Test { select, flags } => {
-            run::run(&inv, crate::runner::RunKind::Test, select, flags, (&[], &[]))
-        }
-        Command::Seed { select, flags } => {
-            run::run(&inv, crate::runner::RunKind::Seed, select, flags, (&[], &[]))
-        }
-        Command::Snapshot { select, flags } => {
-            run::run(&inv, crate::runner::RunKind::Snapshot, select, flags, (&[], &[]))
-        }
+        Command::Test { select, flags } => run::run(
+            &inv,
+            crate::runner::RunKind::Test,
+            select,
+            flags,
+            (&[], &[]),
+        ),
+        Command::Seed { select, flags } => run::run(
+            &inv,
+            crate::runner::RunKind::Seed,
+            select,
+            flags,
+            (&[], &[]),
+        ),
+        Command::Snapshot { select, flags } => run::run(
+            &inv,
+            crate::runner::RunKind::Snapshot,
+            select,
+            flags,
+            (&[], &[]),
+        ),
         Command::Retry => run::retry(&inv),
         Command::Build {
             select,

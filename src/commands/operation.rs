@@ -26,9 +26,11 @@ pub fn run(inv: &Invocation, macro_name: &str, args: Option<&str>) -> Result<Out
         None => (None, macro_name.to_string()),
     };
     let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let known = loaded.jenv.macros.keys().any(|(p, n)| {
-        *n == name && package.as_ref().is_none_or(|want| want == p)
-    });
+    let known = loaded
+        .jenv
+        .macros
+        .keys()
+        .any(|(p, n)| *n == name && package.as_ref().is_none_or(|want| want == p));
     if !valid(&name) || !package.as_deref().is_none_or(valid) || !known {
         let mut names: Vec<&String> = loaded
             .jenv
@@ -83,14 +85,25 @@ pub fn run(inv: &Invocation, macro_name: &str, args: Option<&str>) -> Result<Out
     };
     let template = format!("{{% do {callee}({}) %}}", kwargs.join(", "));
     inv.output.info(&format!("Running macro '{macro_name}'"));
-    match render_snippet(&loaded.jenv, &shared, None, "run-operation", &template, extra) {
+    match render_snippet(
+        &loaded.jenv,
+        &shared,
+        None,
+        "run-operation",
+        &template,
+        extra,
+    ) {
         Ok(_) => Ok(Outcome::Success),
         Err(d) => {
             inv.output.warnings(&[Diagnostic::error(
                 "operation",
                 format!("run-operation {macro_name} failed: {}", d.message),
             )
-            .with_help(d.help.clone().unwrap_or_else(|| "see the macro's SQL".into()))]);
+            .with_help(
+                d.help
+                    .clone()
+                    .unwrap_or_else(|| "see the macro's SQL".into()),
+            )]);
             Ok(Outcome::Failed)
         }
     }

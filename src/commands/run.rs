@@ -99,7 +99,10 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         Error::one(
             crate::error::Diagnostic::error(
                 "retry",
-                format!("kiln retry needs the results of a previous run: cannot read {}: {e}", path.display()),
+                format!(
+                    "kiln retry needs the results of a previous run: cannot read {}: {e}",
+                    path.display()
+                ),
             )
             .with_help("run kiln build, run, test, seed or snapshot first"),
         )
@@ -133,8 +136,14 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         full_refresh: flag("full_refresh"),
         fail_fast: flag("fail_fast"),
         store_failures: flag("store_failures"),
-        event_time_start: args.get("event_time_start").and_then(Json::as_str).map(String::from),
-        event_time_end: args.get("event_time_end").and_then(Json::as_str).map(String::from),
+        event_time_start: args
+            .get("event_time_start")
+            .and_then(Json::as_str)
+            .map(String::from),
+        event_time_end: args
+            .get("event_time_end")
+            .and_then(Json::as_str)
+            .map(String::from),
     };
     // The previous run's --vars, unless this invocation gives its own.
     let loaded = match args.get("vars").and_then(Json::as_object) {
@@ -171,7 +180,11 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         select: args
             .get("select")
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
         ..SelectArgs::default()
     };
@@ -239,7 +252,10 @@ fn write_artifacts(
     if let Some(t) = &flags.event_time_end {
         args.insert("event_time_end".into(), Json::from(t.clone()));
     }
-    args.insert("target".into(), Json::from(loaded.project.target.name.clone()));
+    args.insert(
+        "target".into(),
+        Json::from(loaded.project.target.name.clone()),
+    );
     args.insert("vars".into(), Json::Object(inv.load.cli_vars.clone()));
     let doc = crate::artifacts::run_results::run_results_json(
         summary,

@@ -20,9 +20,11 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let loaded = load_and_parse(inv, "show")?;
     if inline.is_none() && select.select.is_empty() && select.selector.is_none() {
-        return Err(Diagnostic::error("flags", "kiln show needs --select or --inline")
-            .with_help("e.g. kiln show --select orders, or kiln show --inline 'select 1 as x'")
-            .into());
+        return Err(
+            Diagnostic::error("flags", "kiln show needs --select or --inline")
+                .with_help("e.g. kiln show --select orders, or kiln show --inline 'select 1 as x'")
+                .into(),
+        );
     }
     let pool = crate::runner::connect(&loaded)?;
     let mut shared = compile_shared(
@@ -36,8 +38,14 @@ pub fn run(
     let shared = Arc::new(shared);
     let mut previews: Vec<(String, String)> = vec![];
     if let Some(sql) = inline {
-        let compiled =
-            render_snippet(&loaded.jenv, &shared, None, "--inline", sql, BTreeMap::new())?;
+        let compiled = render_snippet(
+            &loaded.jenv,
+            &shared,
+            None,
+            "--inline",
+            sql,
+            BTreeMap::new(),
+        )?;
         previews.push(("inline node".into(), compiled));
     } else {
         let nodes: BTreeMap<String, Arc<Node>> = loaded
@@ -47,7 +55,10 @@ pub fn run(
             .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
             .collect();
         let cache = EphemeralCache::default();
-        for id in loaded.select(select)? {
+        // Only what was named: tests are not pulled in by the nodes they test.
+        let mut named = select.clone();
+        named.indirect_selection = crate::cli::IndirectSelection::Empty;
+        for id in loaded.select(&named)? {
             let Some(n) = nodes.get(&id) else { continue };
             let sql = match n.resource_type {
                 ResourceType::Seed => format!(
@@ -67,9 +78,11 @@ pub fn run(
         }
     }
     if previews.is_empty() {
-        return Err(Diagnostic::error("flags", "the selection matches no node to show")
-            .with_help("select a model, seed, snapshot, analysis or test by name")
-            .into());
+        return Err(
+            Diagnostic::error("flags", "the selection matches no node to show")
+                .with_help("select a model, seed, snapshot, analysis or test by name")
+                .into(),
+        );
     }
     let mut failed = false;
     for (what, sql) in previews {
@@ -96,7 +109,11 @@ pub fn run(
             }
         }
     }
-    Ok(if failed { Outcome::Failed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Rows as a Markdown-style table, numbers right-aligned, as dbt shows them.
@@ -109,9 +126,12 @@ pub fn table_text(rows: &Rows) -> String {
         .collect();
     let numeric: Vec<bool> = (0..headers.len())
         .map(|i| {
-            rows.rows
-                .iter()
-                .all(|r| matches!(r.get(i), Some(Cell::Int(_) | Cell::Float(_) | Cell::Decimal(_) | Cell::Null)))
+            rows.rows.iter().all(|r| {
+                matches!(
+                    r.get(i),
+                    Some(Cell::Int(_) | Cell::Float(_) | Cell::Decimal(_) | Cell::Null)
+                )
+            })
         })
         .collect();
     let widths: Vec<usize> = (0..headers.len())

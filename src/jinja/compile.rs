@@ -303,9 +303,9 @@ pub fn compile_one_with(
     cache: &EphemeralCache,
     extra: BTreeMap<String, Value>,
 ) -> Result<(String, Vec<(String, String)>), Diagnostic> {
-    let node = nodes.get(uid).ok_or_else(|| {
-        Diagnostic::error("compile", format!("unknown node {uid}"))
-    })?;
+    let node = nodes
+        .get(uid)
+        .ok_or_else(|| Diagnostic::error("compile", format!("unknown node {uid}")))?;
     let rendered = render_node_with(node, shared, jenv, extra)?;
     // Render every ephemeral model this node needs (recursively), each at most once per run.
     let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
@@ -341,7 +341,10 @@ pub fn compile_one_with(
         .iter()
         .filter_map(|e| {
             let n = nodes.get(e)?;
-            Some((format!("__dbt__cte__{}", n.name), ok.get(e)?.sql.trim().to_string()))
+            Some((
+                format!("__dbt__cte__{}", n.name),
+                ok.get(e)?.sql.trim().to_string(),
+            ))
         })
         .collect();
     Ok((inject_ctes(&rendered.sql, &ctes), ctes))
@@ -357,7 +360,12 @@ pub fn render_snippet(
     sql: &str,
     extra: BTreeMap<String, Value>,
 ) -> Result<String, Diagnostic> {
-    let this = node.and_then(|n| shared.relations.get(&n.unique_id).map(|r| r.relation.clone()));
+    let this = node.and_then(|n| {
+        shared
+            .relations
+            .get(&n.unique_id)
+            .map(|r| r.relation.clone())
+    });
     let ctx = RenderCtx::with_extra(shared.clone(), node.cloned(), this, extra);
     jenv.env
         .render_named_str(name, sql, ctx.value())
@@ -366,7 +374,14 @@ pub fn render_snippet(
                 || (std::path::PathBuf::from("dbt_project.yml"), 0),
                 |n| (n.file.clone(), 0),
             );
-            jinja_error(&e, &file, sql, line_offset, &format!("cannot render {name}"), &jenv.sources)
+            jinja_error(
+                &e,
+                &file,
+                sql,
+                line_offset,
+                &format!("cannot render {name}"),
+                &jenv.sources,
+            )
         })
 }
 

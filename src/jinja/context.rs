@@ -8,7 +8,7 @@
 //! context, so a macro sees the `this`, `config` and `ref` of the node that called it, as in dbt.
 
 use super::relation::{Policy, Relation};
-use super::table::{AdapterResponse, RelationColumn, Table, is_blank_sql};
+use super::table::{AdapterResponse, ParsePlaceholder, RelationColumn, Table, is_blank_sql};
 use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows, string_literal};
 use crate::project::config::Config;
 use crate::project::{Node, RefCall, ResourceType};
@@ -540,7 +540,7 @@ impl Object for CtxCall {
                     Some(db) => {
                         Ok(Table::new(&run_sql(db.as_ref(), &sql.to_string())?).into_value())
                     }
-                    None => Ok(Value::from(())),
+                    None => Ok(ParsePlaceholder::value()),
                 }
             }
             CtxFn::Statement => {
@@ -590,6 +590,8 @@ impl Object for CtxCall {
                     Error::new(ErrorKind::InvalidOperation, "render state poisoned")
                 })?;
                 match results.get_mut(&name) {
+                    // Parsing runs no statement: what it would have stored is a placeholder.
+                    None if ctx.shared.phase == Phase::Parse => Ok(ParsePlaceholder::value()),
                     None => Ok(Value::from(())),
                     Some(Some(v)) if name == "main" => Ok(v.clone()),
                     Some(slot @ Some(_)) => Ok(slot.take().unwrap_or_default()),
@@ -1008,10 +1010,16 @@ impl Object for AdapterObj {
                 kwargs.assert_all_used().map_err(|e| usage(e, how))?;
                 let sql = sql.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 let (response, table) = match live(ctx, "adapter.execute")? {
-                    Some(db) => execute_sql(db.as_ref(), &sql, fetch)?,
-                    None => (AdapterResponse::default(), Table::empty()),
+                    Some(db) => {
+                        let (response, table) = execute_sql(db.as_ref(), &sql, fetch)?;
+                        (response.into_value(), table.into_value())
+                    }
+                    None => (
+                        AdapterResponse::default().into_value(),
+                        ParsePlaceholder::value(),
+                    ),
                 };
-                Ok(Value::from(vec![response.into_value(), table.into_value()]))
+                Ok(Value::from(vec![response, table]))
             }
             "get_relation" => {
                 let how = "adapter.get_relation(database, schema, identifier)";

@@ -403,6 +403,50 @@ impl Object for TableColumn {
     }
 }
 
+/// A database result while parsing, when nothing runs (`execute` is false). Like dbt's
+/// parse-time undefined, every attribute, item and method of it is itself; it iterates as
+/// empty, has length 0, is false and renders as nothing. So a model that reads
+/// `run_query(...).columns[0].values()` without an `{% if execute %}` guard parses, as in dbt.
+#[derive(Debug)]
+pub struct ParsePlaceholder;
+
+impl ParsePlaceholder {
+    pub fn value() -> Value {
+        Value::from_object(ParsePlaceholder)
+    }
+}
+
+impl Object for ParsePlaceholder {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
+        Some(ParsePlaceholder::value())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Empty
+    }
+
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        Ok(ParsePlaceholder::value())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        _method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        Ok(ParsePlaceholder::value())
+    }
+
+    fn render(self: &Arc<Self>, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
 /// What a statement reports (dbt's `AdapterResponse`): renders as its message; `_message`,
 /// `code` and `rows_affected` as attributes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -829,6 +873,18 @@ mod tests {
         assert_eq!(
             render("{{ t }} {{ t.code }} {{ t._message }}", r.into_value()),
             "OK SELECT OK"
+        );
+    }
+
+    #[test]
+    fn parse_placeholder_absorbs_everything() {
+        let p = ParsePlaceholder::value();
+        assert_eq!(
+            render(
+                "[{{ t }}]{% for v in t.columns[0].values() %}x{% endfor %}|{{ t | length }}|{{ t.rows[0]['a'].b() }}|{{ 'yes' if t else 'no' }}",
+                p
+            ),
+            "[]|0||no"
         );
     }
 

@@ -85,7 +85,11 @@ impl IncrementalConfig {
             return Err(format!(
                 "{}: the {} strategy needs a unique_key (a column or a list of columns)",
                 node.original_file_path,
-                if strategy == Strategy::Merge { "merge" } else { "delete+insert" }
+                if strategy == Strategy::Merge {
+                    "merge"
+                } else {
+                    "delete+insert"
+                }
             ));
         }
         let on_schema_change = match c.get("on_schema_change").and_then(Json::as_str) {
@@ -107,10 +111,7 @@ impl IncrementalConfig {
                 node.original_file_path
             ));
         }
-        let event_time = c
-            .get("event_time")
-            .and_then(Json::as_str)
-            .map(String::from);
+        let event_time = c.get("event_time").and_then(Json::as_str).map(String::from);
         if strategy == Strategy::Microbatch && event_time.is_none() {
             return Err(format!(
                 "{}: the microbatch strategy needs event_time (the column that dates each row)",
@@ -145,7 +146,12 @@ pub fn staging_name(node: &Node) -> String {
 }
 
 /// Creates the staging table from the model's SQL (connection-local, dropped at the end).
-pub fn stage_sql(adapter: &dyn Adapter, node: &Node, sql: &str, cfg: &IncrementalConfig) -> Vec<String> {
+pub fn stage_sql(
+    adapter: &dyn Adapter,
+    node: &Node,
+    sql: &str,
+    cfg: &IncrementalConfig,
+) -> Vec<String> {
     let stage = adapter.quote(&staging_name(node));
     let body = match (cfg.duplicate_keys, cfg.unique_key.is_empty()) {
         (DuplicateKeys::Dedupe, false) => {
@@ -170,7 +176,11 @@ pub fn stage_sql(adapter: &dyn Adapter, node: &Node, sql: &str, cfg: &Incrementa
 
 /// A query returning one offending row when the staged rows hold a NULL or duplicate merge key:
 /// the key values, and how many rows share them.
-pub fn key_check_sql(adapter: &dyn Adapter, node: &Node, cfg: &IncrementalConfig) -> Option<String> {
+pub fn key_check_sql(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &IncrementalConfig,
+) -> Option<String> {
     if cfg.unique_key.is_empty()
         || !matches!(cfg.strategy, Strategy::Merge | Strategy::DeleteInsert)
     {
@@ -220,7 +230,8 @@ impl SchemaDiff {
                 .iter()
                 .filter_map(|c| {
                     let n = find(new, &c.name)?;
-                    (!n.data_type.eq_ignore_ascii_case(&c.data_type)).then(|| (c.clone(), n.data_type))
+                    (!n.data_type.eq_ignore_ascii_case(&c.data_type))
+                        .then(|| (c.clone(), n.data_type))
                 })
                 .collect(),
         }
@@ -235,17 +246,28 @@ impl SchemaDiff {
         if !self.added.is_empty() {
             parts.push(format!(
                 "new columns {}",
-                self.added.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                self.added
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !self.removed.is_empty() {
             parts.push(format!(
                 "missing columns {}",
-                self.removed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                self.removed
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         for (c, t) in &self.changed {
-            parts.push(format!("{} changed type from {} to {t}", c.name, c.data_type));
+            parts.push(format!(
+                "{} changed type from {} to {t}",
+                c.name, c.data_type
+            ));
         }
         parts.join("; ")
     }
@@ -428,10 +450,16 @@ pub fn apply_sql(
 
 /// Drops the staging table.
 pub fn cleanup_sql(adapter: &dyn Adapter, node: &Node) -> String {
-    format!("drop table if exists {}", adapter.quote(&staging_name(node)))
+    format!(
+        "drop table if exists {}",
+        adapter.quote(&staging_name(node))
+    )
 }
 
 /// A timestamp as a SQL literal.
 pub fn timestamp_literal(t: &chrono::NaiveDateTime) -> String {
-    format!("timestamp {}", string_literal(&t.format("%Y-%m-%d %H:%M:%S").to_string()))
+    format!(
+        "timestamp {}",
+        string_literal(&t.format("%Y-%m-%d %H:%M:%S").to_string())
+    )
 }

@@ -34,9 +34,7 @@ impl BatchSize {
             BatchSize::Hour => midnight(d) + Duration::hours(i64::from(t.hour())),
             BatchSize::Day => midnight(d),
             BatchSize::Month => midnight(d.with_day(1).unwrap_or(d)),
-            BatchSize::Year => midnight(
-                NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d),
-            ),
+            BatchSize::Year => midnight(NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d)),
         }
     }
 
@@ -49,8 +47,7 @@ impl BatchSize {
                 let months = if self == BatchSize::Month { n } else { n * 12 };
                 let total = i64::from(t.year()) * 12 + i64::from(t.month0()) + months;
                 let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-                NaiveDate::from_ymd_opt(y as i32, m as u32, 1)
-                    .map_or(t, |d| d.and_time(t.time()))
+                NaiveDate::from_ymd_opt(y as i32, m as u32, 1).map_or(t, |d| d.and_time(t.time()))
             }
         }
     }
@@ -59,7 +56,12 @@ impl BatchSize {
 /// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or with a `T`.
 pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim().trim_end_matches('Z');
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t);
         }
@@ -95,7 +97,8 @@ impl MicrobatchConfig {
             })?;
         let begin = match c.get("begin") {
             Some(Json::String(s)) => Some(
-                parse_time(s).ok_or_else(|| format!("{file}: begin '{s}' is not a date or time"))?,
+                parse_time(s)
+                    .ok_or_else(|| format!("{file}: begin '{s}' is not a date or time"))?,
             ),
             _ => None,
         };
@@ -168,10 +171,14 @@ mod tests {
             ]
         );
         // incremental: today and one day of lookback
-        assert_eq!(cfg.batches(now, true, None, None).unwrap(), all[1..].to_vec());
+        assert_eq!(
+            cfg.batches(now, true, None, None).unwrap(),
+            all[1..].to_vec()
+        );
         // a backfill of one day
         assert_eq!(
-            cfg.batches(now, true, Some(t("2024-01-02")), Some(t("2024-01-03"))).unwrap(),
+            cfg.batches(now, true, Some(t("2024-01-02")), Some(t("2024-01-03")))
+                .unwrap(),
             vec![(t("2024-01-02"), t("2024-01-03"))]
         );
     }
@@ -179,8 +186,14 @@ mod tests {
     #[test]
     fn months_and_years_step_by_calendar() {
         assert_eq!(BatchSize::Month.step(t("2024-11-01"), 3), t("2025-02-01"));
-        assert_eq!(BatchSize::Month.truncate(t("2024-02-29 23:00:00")), t("2024-02-01"));
+        assert_eq!(
+            BatchSize::Month.truncate(t("2024-02-29 23:00:00")),
+            t("2024-02-01")
+        );
         assert_eq!(BatchSize::Year.step(t("2024-01-01"), -1), t("2023-01-01"));
-        assert_eq!(BatchSize::Hour.truncate(t("2024-01-01 05:59:59")), t("2024-01-01 05:00:00"));
+        assert_eq!(
+            BatchSize::Hour.truncate(t("2024-01-01 05:59:59")),
+            t("2024-01-01 05:00:00")
+        );
     }
 }

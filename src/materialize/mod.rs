@@ -150,12 +150,7 @@ pub fn hook_sources(node: &Node, key: &str) -> Vec<String> {
     out
 }
 
-fn view(
-    adapter: &dyn Adapter,
-    target: &Target,
-    sql: &str,
-    existing: Option<RelationKind>,
-) -> Plan {
+fn view(adapter: &dyn Adapter, target: &Target, sql: &str, existing: Option<RelationKind>) -> Plan {
     let name = target.sql(adapter);
     let create = format!("create or replace view {name} as (\n{}\n)", sql.trim());
     let statements = match existing {
@@ -182,11 +177,7 @@ fn table(
     existing: Option<RelationKind>,
 ) -> Plan {
     let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
-    let create = format!(
-        "create table {} as (\n{}\n)",
-        tmp.sql(adapter),
-        sql.trim()
-    );
+    let create = format!("create table {} as (\n{}\n)", tmp.sql(adapter), sql.trim());
     swap_in(adapter, target, create, existing)
 }
 
@@ -254,7 +245,10 @@ pub fn swap_in_steps(
             s.push(format!("drop table if exists {}", backup.sql(adapter)));
         }
     }
-    Plan { statements: s, main }
+    Plan {
+        statements: s,
+        main,
+    }
 }
 
 /// `persist_docs`: comments on the relation and its documented columns that exist.
@@ -315,7 +309,10 @@ pub fn grant_statements(adapter: &dyn Adapter, node: &Node) -> Vec<String> {
     for (privilege, grantees) in grants {
         let list: Vec<String> = match grantees {
             Json::String(s) => vec![s.clone()],
-            Json::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            Json::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
             _ => vec![],
         };
         for g in list {

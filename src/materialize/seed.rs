@@ -11,10 +11,11 @@
 //!    in place of the previous relation ([`super::swap_in_steps`]). The runner executes the plan.
 //!
 //! Type inference follows dbt (agate's type tester as dbt-duckdb configures it): `''` and `'null'`
-//! (any case, surrounding whitespace ignored) are NULL; a column whose every other value is an
-//! integer is `INTEGER`, a number `DOUBLE` (dbt: `float8` as soon as one value has decimals), a
-//! `%Y-%m-%d` date `DATE`, a `%Y-%m-%d %H:%M:%S` or ISO 8601 (`T`) datetime `TIMESTAMP`,
-//! `true`/`false` (any case) `BOOLEAN`, anything else `VARCHAR`; an all-NULL column is `INTEGER`.
+//! (any case, surrounding whitespace ignored) are NULL, and one type must fit all the other values
+//! of a column: integers make it `INTEGER`, numbers with a decimal point or exponent among them
+//! `DOUBLE` (dbt-duckdb: `float8`), `%Y-%m-%d` dates `DATE`, `%Y-%m-%d %H:%M:%S` datetimes or
+//! ISO 8601 ones (with `T`) `TIMESTAMP`, `true`/`false` (any case) `BOOLEAN`, anything else
+//! `VARCHAR` (kept as written, spaces included); an all-NULL column is `INTEGER`.
 //! Where dbt would fail, kiln goes further: integers that overflow 32 bits make the column
 //! `BIGINT` (then `HUGEINT`, then `DOUBLE`).
 //!
@@ -594,25 +595,24 @@ pub fn needs_quotes(name: &str) -> bool {
     let mut chars = name.chars();
     let plain = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    !plain || RESERVED.iter().any(|k| k.eq_ignore_ascii_case(name))
+    !plain
+        || RESERVED
+            .split_whitespace()
+            .any(|k| k.eq_ignore_ascii_case(name))
 }
 
 /// DuckDB's keywords that cannot name a column unquoted (`duckdb_keywords()` of the categories
 /// `reserved` and `type_function`).
-const RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof", "asymmetric",
-    "at", "authorization", "binary", "both", "by", "case", "cast", "check", "collate", "collation",
-    "column", "columns", "concurrently", "constraint", "create", "cross", "default", "deferrable",
-    "desc", "describe", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
-    "foreign", "freeze", "from", "full", "generated", "glob", "group", "having", "ilike", "in",
-    "initially", "inner", "intersect", "into", "is", "isnull", "join", "lambda", "lateral",
-    "leading", "left", "like", "limit", "map", "natural", "not", "notnull", "null", "offset", "on",
-    "only", "or", "order", "outer", "overlaps", "pivot", "pivot_longer", "pivot_wider", "placing",
-    "positional", "primary", "qualify", "references", "returning", "right", "select", "semi",
-    "show", "similar", "some", "struct", "summarize", "symmetric", "table", "tablesample", "then",
-    "to", "trailing", "true", "try_cast", "union", "unique", "unpack", "unpivot", "using",
-    "variadic", "verbose", "when", "where", "window", "with",
-];
+const RESERVED: &str = "\
+    all analyse analyze and anti any array as asc asof asymmetric at authorization binary \
+    both by case cast check collate collation column columns concurrently constraint create \
+    cross default deferrable desc describe distinct do else end except false fetch for \
+    foreign freeze from full generated glob group having ilike in initially inner intersect \
+    into is isnull join lambda lateral leading left like limit map natural not notnull null \
+    offset on only or order outer overlaps pivot pivot_longer pivot_wider placing positional \
+    primary qualify references returning right select semi show similar some struct summarize \
+    symmetric table tablesample then to trailing true try_cast union unique unpack unpivot \
+    using variadic verbose when where window with";
 
 /// The most of a file read to find the end of its header record.
 const MAX_HEADER_BYTES: usize = 16 << 20;
@@ -742,10 +742,14 @@ pub fn header_names(raw: Vec<String>) -> Vec<String> {
 fn csv_error(message: &str) -> String {
     let kept: Vec<&str> = message
         .lines()
-        .take_while(|l| !l.starts_with("Possible fixes") && !l.trim_start().starts_with("file ="))
+        .take_while(|l| !l.starts_with("Possible ") && !l.trim_start().starts_with("file ="))
         .filter(|l| !l.trim().is_empty())
         .collect();
-    kept.join("\n")
+    let mut out = kept.join("\n");
+    if out.contains("not utf-8 encoded") {
+        out.push_str("\nSave the CSV file as UTF-8.");
+    }
+    out
 }
 
 fn first_lines(message: &str, n: usize) -> String {
@@ -791,7 +795,9 @@ mod tests {
 
     #[test]
     fn header_names_fill_blanks_and_repeats() {
-        let raw = ["id", "", "ID", "name", "id", "  "].map(String::from).to_vec();
+        let raw = ["id", "", "ID", "name", "id", "  "]
+            .map(String::from)
+            .to_vec();
         assert_eq!(
             header_names(raw),
             ["id", "column1", "ID_2", "name", "id_3", "column5"]
@@ -809,7 +815,10 @@ mod tests {
         assert_eq!(SeedType::from_kinds(DATE), SeedType::Date);
         assert_eq!(SeedType::from_kinds(DATETIME), SeedType::Timestamp);
         assert_eq!(SeedType::from_kinds(ISO_DATETIME), SeedType::Timestamp);
-        assert_eq!(SeedType::from_kinds(DATETIME | ISO_DATETIME), SeedType::Varchar);
+        assert_eq!(
+            SeedType::from_kinds(DATETIME | ISO_DATETIME),
+            SeedType::Varchar
+        );
         assert_eq!(SeedType::from_kinds(DATE | DATETIME), SeedType::Varchar);
         assert_eq!(SeedType::from_kinds(BOOLEAN), SeedType::Boolean);
         assert_eq!(SeedType::from_kinds(BOOLEAN | INT32), SeedType::Varchar);
@@ -951,6 +960,11 @@ mod tests {
         assert_eq!(
             csv_error(message),
             "Invalid Input Error: CSV Error on Line: 4\nOriginal Line: 5,6,7\nExpected Number of Columns: 2 Found: 3"
+        );
+        let message = "Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 3,??\nInvalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\n\nPossible Solution: Set the correct encoding\nPossible Solution: Enable ignore errors\n\n  file = bad.csv\n";
+        assert_eq!(
+            csv_error(message),
+            "Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 3,??\nInvalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\nSave the CSV file as UTF-8."
         );
     }
 

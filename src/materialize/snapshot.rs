@@ -14,9 +14,13 @@ use serde_json::Value as Json;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
-    Timestamp { updated_at: String },
+    Timestamp {
+        updated_at: String,
+    },
     /// `None`: all columns.
-    Check { cols: Option<Vec<String>> },
+    Check {
+        cols: Option<Vec<String>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,7 +298,10 @@ pub fn update_sql(
     let mut out = vec![];
     // Columns new in the query are added to the table.
     for c in source_columns {
-        if !existing.iter().any(|e| e.name.eq_ignore_ascii_case(&c.name)) {
+        if !existing
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(&c.name))
+        {
             out.push(format!(
                 "alter table {target} add column {} {}",
                 adapter.quote(&c.name),
@@ -303,8 +310,13 @@ pub fn update_sql(
         }
     }
     let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord
-        || existing.iter().any(|e| e.name.eq_ignore_ascii_case(&n.is_deleted));
-    let src_cols: Vec<String> = source_columns.iter().map(|c| adapter.quote(&c.name)).collect();
+        || existing
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(&n.is_deleted));
+    let src_cols: Vec<String> = source_columns
+        .iter()
+        .map(|c| adapter.quote(&c.name))
+        .collect();
     let changed = match &cfg.strategy {
         Strategy::Timestamp { updated_at } => {
             format!("t.{} < s.{}", s.q(&n.valid_from), s.q(updated_at))
@@ -318,7 +330,14 @@ pub fn update_sql(
                 .iter()
                 .map(|c| format!("t.{q} is distinct from s.{q}", q = s.q(c)))
                 .collect();
-            format!("({})", if diffs.is_empty() { "false".into() } else { diffs.join(" or ") })
+            format!(
+                "({})",
+                if diffs.is_empty() {
+                    "false".into()
+                } else {
+                    diffs.join(" or ")
+                }
+            )
         }
     };
     let deleted_marker = if with_deleted {
@@ -356,9 +375,15 @@ pub fn update_sql(
             let all_cols: Vec<String> = existing
                 .iter()
                 .filter(|c| {
-                    ![&n.scd_id, &n.updated_at, &n.valid_from, &n.valid_to, &n.is_deleted]
-                        .iter()
-                        .any(|m| m.eq_ignore_ascii_case(&c.name))
+                    ![
+                        &n.scd_id,
+                        &n.updated_at,
+                        &n.valid_from,
+                        &n.valid_to,
+                        &n.is_deleted,
+                    ]
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(&c.name))
                 })
                 .map(|c| adapter.quote(&c.name))
                 .collect();

@@ -206,8 +206,14 @@ impl Exec<'_> {
     /// Compiles a node with the live context, writing target/compiled/.
     fn compile(&self, node: &Node, r: &mut NodeResult) -> Result<String, Failure> {
         let t0 = now();
-        let compiled = compile_one(self.nodes, &self.loaded.jenv, self.shared, &node.unique_id, &self.cache)
-            .map_err(Failure::Compile)?;
+        let compiled = compile_one(
+            self.nodes,
+            &self.loaded.jenv,
+            self.shared,
+            &node.unique_id,
+            &self.cache,
+        )
+        .map_err(Failure::Compile)?;
         r.timing.push(Timing {
             name: "compile",
             started_at: t0,
@@ -276,10 +282,8 @@ impl Exec<'_> {
                 .map(|c| c.name)
                 .collect();
             let comments = materialize::comment_statements(adapter, node, kind, &columns);
-            self.with_conn(worker, |c| {
-                comments.iter().try_for_each(|s| c.execute(s))
-            })
-            .map_err(Failure::Database)?;
+            self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
+                .map_err(Failure::Database)?;
         }
         self.grants(node, worker)?;
         r.timing.push(Timing {
@@ -296,9 +300,11 @@ impl Exec<'_> {
     /// The current relation at the node's target.
     fn existing(&self, node: &Node, worker: usize) -> Result<Option<RelationKind>, Failure> {
         let t = Target::of(node);
-        self.with_conn(worker, |c| c.get_relation(&t.database, &t.schema, &t.identifier))
-            .map(|r| r.map(|rel| rel.kind))
-            .map_err(Failure::Database)
+        self.with_conn(worker, |c| {
+            c.get_relation(&t.database, &t.schema, &t.identifier)
+        })
+        .map(|r| r.map(|rel| rel.kind))
+        .map_err(Failure::Database)
     }
 
     /// `full_refresh` config wins over the --full-refresh flag, as in dbt.
@@ -376,7 +382,11 @@ impl Exec<'_> {
                 if let Some(q) = inc::key_check_sql(adapter, node, &cfg) {
                     let bad = c.query(&q)?;
                     if let Some(row) = bad.rows.first() {
-                        return Err(DbError::query(duplicate_key_message(&cfg, &bad.columns, row)));
+                        return Err(DbError::query(duplicate_key_message(
+                            &cfg,
+                            &bad.columns,
+                            row,
+                        )));
                     }
                 }
                 let stage = adapter.quote(&inc::staging_name(node));
@@ -431,7 +441,12 @@ impl Exec<'_> {
         let mb = MicrobatchConfig::of(node).map_err(Failure::Other)?;
         let now = chrono::Utc::now().naive_utc();
         let batches = mb
-            .batches(now, incremental, self.opts.event_time_start, self.opts.event_time_end)
+            .batches(
+                now,
+                incremental,
+                self.opts.event_time_start,
+                self.opts.event_time_end,
+            )
             .map_err(|e| Failure::Other(format!("{}: {e}", node.original_file_path)))?;
         let adapter = self.loaded.adapter.as_ref();
         let target = Target::of(node);
@@ -692,10 +707,7 @@ impl Exec<'_> {
                 };
                 self.write_artifact(node, "run", &plan.script());
                 run_plan(c, &plan)?;
-                let count = c.query(&format!(
-                    "select count(*) from {}",
-                    target.sql(adapter)
-                ))?;
+                let count = c.query(&format!("select count(*) from {}", target.sql(adapter)))?;
                 Ok(count
                     .rows
                     .first()
@@ -800,7 +812,11 @@ impl Exec<'_> {
         r.status = status;
         r.message = message.clone();
         if let Some(m) = message {
-            let kind = if status == Status::Fail { "Failure" } else { "Warning" };
+            let kind = if status == Status::Fail {
+                "Failure"
+            } else {
+                "Warning"
+            };
             let mut text = format!(
                 "{kind} in test {} ({})\n  {m}\n\n  compiled code at {}",
                 node.name,
@@ -860,7 +876,11 @@ fn duplicate_key_message(
     let what = if has_null {
         format!("a NULL unique_key ({})", values.join(", "))
     } else {
-        format!("{} rows with the same unique_key ({})", count, values.join(", "))
+        format!(
+            "{} rows with the same unique_key ({})",
+            count,
+            values.join(", ")
+        )
     };
     format!(
         "the new rows hold {what}; unique_key is ({keys}), and merging them would duplicate rows, so nothing was written. Fix the model so each key appears once, or set unique_key_duplicates: dedupe to keep one row per key"
@@ -891,7 +911,10 @@ pub fn run_plan(conn: &mut dyn Connection, plan: &Plan) -> Result<(), DbError> {
 fn response(message: &str, rows: Option<i64>) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("_message".into(), Json::String(message.into()));
-    m.insert("code".into(), Json::String(message.split(' ').next().unwrap_or("OK").into()));
+    m.insert(
+        "code".into(),
+        Json::String(message.split(' ').next().unwrap_or("OK").into()),
+    );
     m.insert("rows_affected".into(), Json::from(rows.unwrap_or(-1)));
     m
 }

@@ -210,9 +210,11 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
     selected
         .iter()
         .filter(|id| {
-            loaded.project.nodes.get(*id).is_some_and(|n| {
-                kind.includes(n.resource_type) && !n.is_ephemeral()
-            })
+            loaded
+                .project
+                .nodes
+                .get(*id)
+                .is_some_and(|n| kind.includes(n.resource_type) && !n.is_ephemeral())
         })
         .cloned()
         .collect()
@@ -446,7 +448,8 @@ pub fn execute(
     progress.finish();
     // Compiled code goes back onto the nodes, for the manifest.
     for r in &results {
-        if let (Some(code), Some(n)) = (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
+        if let (Some(code), Some(n)) =
+            (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
         {
             n.compiled_code = Some(code.clone());
         }
@@ -494,7 +497,11 @@ fn defer(
                 .entry((n.database.clone(), n.schema.clone()))
                 .or_insert_with(|| {
                     pool.with(|c| c.list_relations(&n.database, &n.schema))
-                        .map(|rels| rels.into_iter().map(|r| r.identifier.to_lowercase()).collect())
+                        .map(|rels| {
+                            rels.into_iter()
+                                .map(|r| r.identifier.to_lowercase())
+                                .collect()
+                        })
                         .unwrap_or_default()
                 });
             if here.contains(&n.alias.to_lowercase()) {

@@ -25,7 +25,8 @@ impl Progress {
             && std::io::stderr().is_terminal()
             && std::io::stdout().is_terminal())
         .then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             if let Ok(style) =
                 ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} nodes  {elapsed}")
             {
@@ -55,14 +56,20 @@ impl Progress {
     }
 
     pub fn start(&self, index: usize, what: &str) {
-        self.print(&dotted(&format!("{index} of {} START {what}", self.total), "[RUN]"));
+        self.print(&dotted(
+            &format!("{index} of {} START {what}", self.total),
+            "[RUN]",
+        ));
     }
 
     pub fn done(&self, index: usize, text: &str, status: &str) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
-        self.print(&dotted(&format!("{index} of {} {text}", self.total), &format!("[{status}]")));
+        self.print(&dotted(
+            &format!("{index} of {} {text}", self.total),
+            &format!("[{status}]"),
+        ));
     }
 
     pub fn note(&self, line: &str) {
@@ -105,7 +112,10 @@ pub fn summary(
     if summary.interrupted {
         out.push_str("\nThe run was interrupted (Ctrl-C): run_results.json holds what finished.\n");
     } else if errors == 0 && warns == 0 && partial == 0 {
-        out.push_str(&format!("\n{}\n", paint(color, "32", "Completed successfully")));
+        out.push_str(&format!(
+            "\n{}\n",
+            paint(color, "32", "Completed successfully")
+        ));
     } else {
         let head = format!(
             "Completed with {errors} error{}, {partial} partial success{}, and {warns} warning{}:",
@@ -117,16 +127,12 @@ pub fn summary(
             "\n{}\n",
             paint(color, if errors > 0 { "31" } else { "33" }, &head)
         ));
-        for r in summary
-            .results
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.status,
-                    Status::Error | Status::Fail | Status::Warn | Status::PartialSuccess
-                )
-            })
-        {
+        for r in summary.results.iter().filter(|r| {
+            matches!(
+                r.status,
+                Status::Error | Status::Fail | Status::Warn | Status::PartialSuccess
+            )
+        }) {
             out.push('\n');
             out.push_str(&describe(r));
             out.push('\n');

@@ -27,7 +27,10 @@ impl Dag {
             }
         }
         Dag {
-            parents: parents.into_iter().map(|s| s.into_iter().collect()).collect(),
+            parents: parents
+                .into_iter()
+                .map(|s| s.into_iter().collect())
+                .collect(),
             children: children
                 .into_iter()
                 .map(|s| s.into_iter().collect())
@@ -58,7 +61,9 @@ pub enum Done {
 pub enum Fate {
     Ran(Done),
     /// Not run because this upstream node blocked.
-    Skipped { cause: usize },
+    Skipped {
+        cause: usize,
+    },
     /// Not run because scheduling stopped.
     NotRun,
 }
@@ -143,7 +148,9 @@ where
                                     newly.push(c);
                                 }
                             }
-                            newly.sort_by_key(|&i| (priority.get(i).copied().unwrap_or(usize::MAX), i));
+                            newly.sort_by_key(|&i| {
+                                (priority.get(i).copied().unwrap_or(usize::MAX), i)
+                            });
                             st.ready.extend(newly);
                         }
                         Done::Blocking => {
@@ -228,7 +235,11 @@ mod tests {
                     .wait_timeout_while(n, std::time::Duration::from_secs(10), |n| *n < 2)
                     .unwrap();
                 drop(n);
-                if timeout.timed_out() { Done::Blocking } else { Done::Ok }
+                if timeout.timed_out() {
+                    Done::Blocking
+                } else {
+                    Done::Ok
+                }
             },
             |_, _| {},
         );

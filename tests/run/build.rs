@@ -68,17 +68,44 @@ fn build_runs_seeds_models_and_tests_and_a_failing_test_skips_downstream() {
     assert!(has("seed.shop.orders success"));
     assert!(has("model.shop.stg_orders success"));
     // 'returned' is not accepted: a warning, which blocks nothing
-    assert!(has("test.shop.accepted_values_stg_orders_status__placed__shipped") && st.iter().any(|x| x.contains("accepted_values") && x.ends_with(" warn")), "{st:?}");
+    assert!(
+        has("test.shop.accepted_values_stg_orders_status__placed__shipped")
+            && st
+                .iter()
+                .any(|x| x.contains("accepted_values") && x.ends_with(" warn")),
+        "{st:?}"
+    );
     // customer 9 does not exist: the relationships test fails, and revenue is skipped
-    assert!(st.iter().any(|x| x.contains("relationships_stg_orders") && x.ends_with(" fail")), "{st:?}");
+    assert!(
+        st.iter()
+            .any(|x| x.contains("relationships_stg_orders") && x.ends_with(" fail")),
+        "{st:?}"
+    );
     assert!(has("model.shop.revenue skipped"), "{st:?}");
-    assert!(st.iter().any(|x| x.contains("not_null_revenue_total") && x.ends_with(" skipped")), "{st:?}");
-    assert!(run.stdout.contains("FAIL 1 relationships_stg_orders_customer_id__id__ref_customers_"), "{}", run.stdout);
-    assert!(run.stdout.contains("Got 1 result, configured to fail if != 0"), "{}", run.stdout);
+    assert!(
+        st.iter()
+            .any(|x| x.contains("not_null_revenue_total") && x.ends_with(" skipped")),
+        "{st:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("FAIL 1 relationships_stg_orders_customer_id__id__ref_customers_"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Got 1 result, configured to fail if != 0"),
+        "{}",
+        run.stdout
+    );
     assert!(!relations(&p).iter().any(|r| r.contains("revenue")));
     // seeds keep their inferred types
     assert_eq!(
-        column(&p, "select data_type from information_schema.columns where table_name = 'orders' order by ordinal_position"),
+        column(
+            &p,
+            "select data_type from information_schema.columns where table_name = 'orders' order by ordinal_position"
+        ),
         vec!["INTEGER", "INTEGER", "VARCHAR", "INTEGER"]
     );
 }
@@ -110,22 +137,50 @@ models:
               config: {limit: 2, severity: warn}
 "#,
     );
-    let run = p.kiln(&["build", "--select", "+stg_orders", "customers"]).run();
+    let run = p
+        .kiln(&["build", "--select", "+stg_orders", "customers"])
+        .run();
     run.assert_success();
     let st = statuses(&p);
-    assert!(st.iter().any(|x| x.starts_with("test.shop.relationships_stg_orders") && x.ends_with(" pass")), "{st:?}");
+    assert!(
+        st.iter()
+            .any(|x| x.starts_with("test.shop.relationships_stg_orders") && x.ends_with(" pass")),
+        "{st:?}"
+    );
     // fail_calc counts nothing here: not_null passes
-    assert!(st.iter().any(|x| x.contains("not_null_stg_orders_customer_id") && x.ends_with(" pass")), "{st:?}");
+    assert!(
+        st.iter()
+            .any(|x| x.contains("not_null_stg_orders_customer_id") && x.ends_with(" pass")),
+        "{st:?}"
+    );
     // 2 rows are not 'placed': warn (>= 1) but not error (>= 3)
-    assert!(st.iter().any(|x| x.contains("accepted_values_stg_orders_status__True__placed") && x.ends_with(" warn")), "{st:?}");
-    assert!(run.stdout.contains("WARN 2 status_limited") || run.stdout.contains("WARN 2"), "{}", run.stdout);
+    assert!(
+        st.iter().any(
+            |x| x.contains("accepted_values_stg_orders_status__True__placed")
+                && x.ends_with(" warn")
+        ),
+        "{st:?}"
+    );
+    assert!(
+        run.stdout.contains("WARN 2 status_limited") || run.stdout.contains("WARN 2"),
+        "{}",
+        run.stdout
+    );
     // limit 2 caps the failures examined
     let rr = crate::db::run_results(&p);
-    let limited = rr["results"].as_array().unwrap().iter().find(|r| r["unique_id"].as_str().unwrap().contains("status_limited")).unwrap();
+    let limited = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"].as_str().unwrap().contains("status_limited"))
+        .unwrap();
     assert_eq!(limited["failures"], 2);
     // the stored failures: the failing values in the audit schema
     assert_eq!(
-        query(&p, "select value_field, n_records from main_dbt_test__audit.accepted_values_stg_orders_status__True__placed order by 1"),
+        query(
+            &p,
+            "select value_field, n_records from main_dbt_test__audit.accepted_values_stg_orders_status__True__placed order by 1"
+        ),
         vec![vec!["returned", "1"], vec!["shipped", "1"]]
     );
 }
@@ -161,12 +216,30 @@ models:
     let run = p.kiln(&["build"]).run();
     run.assert_code(1);
     let st = statuses(&p);
-    assert!(st.iter().any(|x| x.starts_with("test.shop.is_positive_stg_orders_amount") && x.ends_with(" pass")), "{st:?}");
-    assert!(st.iter().any(|x| x.starts_with("test.shop.no_big_orders") && x.ends_with(" fail")), "{st:?}");
-    assert!(st.iter().any(|x| x.starts_with("test.shop.source_unique_raw_raw_events_id") && x.ends_with(" fail")), "{st:?}");
+    assert!(
+        st.iter()
+            .any(|x| x.starts_with("test.shop.is_positive_stg_orders_amount")
+                && x.ends_with(" pass")),
+        "{st:?}"
+    );
+    assert!(
+        st.iter()
+            .any(|x| x.starts_with("test.shop.no_big_orders") && x.ends_with(" fail")),
+        "{st:?}"
+    );
+    assert!(
+        st.iter().any(
+            |x| x.starts_with("test.shop.source_unique_raw_raw_events_id") && x.ends_with(" fail")
+        ),
+        "{st:?}"
+    );
     // kiln test runs only the tests
     let t = p.kiln(&["test", "--select", "stg_orders"]).run();
     t.assert_code(1);
-    assert!(t.stdout.contains("PASS is_positive_stg_orders_amount"), "{}", t.stdout);
+    assert!(
+        t.stdout.contains("PASS is_positive_stg_orders_amount"),
+        "{}",
+        t.stdout
+    );
     assert!(t.stdout.contains("FAIL 1 no_big_orders"), "{}", t.stdout);
 }

@@ -9,7 +9,11 @@ fn the_tutorial_project_builds_the_tables_dbt_duckdb_builds() {
     let p = TestProject::fixture("jaffle_compat");
     let run = p.kiln(&["build"]).run();
     run.assert_success();
-    assert!(run.stdout.contains("Done. PASS=19 WARN=0 ERROR=0 SKIP=0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Done. PASS=19 WARN=0 ERROR=0 SKIP=0"),
+        "{}",
+        run.stdout
+    );
     let conn = duckdb::Connection::open(p.dir().join("jaffle.duckdb")).unwrap();
     // the catalog, column by column
     let mut stmt = conn

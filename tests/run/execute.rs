@@ -28,9 +28,19 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
     let p = shop();
     let run = p.kiln(&["run"]).run();
     run.assert_success();
-    assert!(run.stdout.contains("START sql view model main.stg_orders"), "{}", run.stdout);
-    assert!(run.stdout.contains("OK created sql table model main.orders"));
-    assert!(run.stdout.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=3"));
+    assert!(
+        run.stdout.contains("START sql view model main.stg_orders"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("OK created sql table model main.orders")
+    );
+    assert!(
+        run.stdout
+            .contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=3")
+    );
     assert_eq!(
         relations(&p),
         vec![
@@ -40,7 +50,10 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
         ]
     );
     assert_eq!(
-        query(&p, "select id, status, doubled::varchar from main.orders order by id"),
+        query(
+            &p,
+            "select id, status, doubled::varchar from main.orders order by id"
+        ),
         vec![
             vec!["1", "placed", "21.00"],
             vec!["2", "shipped", "40.00"],
@@ -58,7 +71,10 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
     );
     // the executed DDL is kept under target/run/
     let ddl = p.read("target/run/shop/models/orders.sql");
-    assert!(ddl.contains("create table \"dev\".\"main\".\"orders__kiln_tmp\""), "{ddl}");
+    assert!(
+        ddl.contains("create table \"dev\".\"main\".\"orders__kiln_tmp\""),
+        "{ddl}"
+    );
 }
 
 #[test]
@@ -69,8 +85,13 @@ fn a_rerun_replaces_tables_and_leaves_no_temporaries() {
         "models/orders.sql",
         "{{ config(materialized='table') }}\nselect id, status from {{ ref('stg_orders') }} where id > 1",
     );
-    p.kiln(&["run", "--select", "orders"]).run().assert_success();
-    assert_eq!(column(&p, "select id from main.orders order by id"), vec!["2", "3"]);
+    p.kiln(&["run", "--select", "orders"])
+        .run()
+        .assert_success();
+    assert_eq!(
+        column(&p, "select id from main.orders order by id"),
+        vec!["2", "3"]
+    );
     assert!(
         relations(&p).iter().all(|r| !r.contains("__kiln")),
         "{:?}",
@@ -78,10 +99,17 @@ fn a_rerun_replaces_tables_and_leaves_no_temporaries() {
     );
     // a view replaced by a table and back
     p.write("models/orders.sql", "select 1 as id");
-    p.kiln(&["run", "--select", "orders"]).run().assert_success();
+    p.kiln(&["run", "--select", "orders"])
+        .run()
+        .assert_success();
     assert!(relations(&p).contains(&"main.orders view".to_string()));
-    p.write("models/orders.sql", "{{ config(materialized='table') }}\nselect 2 as id");
-    p.kiln(&["run", "--select", "orders"]).run().assert_success();
+    p.write(
+        "models/orders.sql",
+        "{{ config(materialized='table') }}\nselect 2 as id",
+    );
+    p.kiln(&["run", "--select", "orders"])
+        .run()
+        .assert_success();
     assert!(relations(&p).contains(&"main.orders base table".to_string()));
     assert_eq!(column(&p, "select id from main.orders"), vec!["2"]);
 }
@@ -96,11 +124,26 @@ fn a_failing_model_keeps_the_previous_table_and_skips_its_descendants() {
     );
     let run = p.kiln(&["run"]).run();
     run.assert_code(1);
-    assert!(run.stdout.contains("ERROR creating sql table model main.orders"), "{}", run.stdout);
-    assert!(run.stdout.contains("SKIP relation main.placed_count"), "{}", run.stdout);
-    assert!(run.stdout.contains("Database Error in model orders (models/orders.sql)"));
+    assert!(
+        run.stdout
+            .contains("ERROR creating sql table model main.orders"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("SKIP relation main.placed_count"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Database Error in model orders (models/orders.sql)")
+    );
     assert!(run.stdout.contains("no_such_column"));
-    assert!(run.stdout.contains("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 NO-OP=0 TOTAL=3"));
+    assert!(
+        run.stdout
+            .contains("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 NO-OP=0 TOTAL=3")
+    );
     // the previous orders table is intact and complete
     assert_eq!(column(&p, "select count(*) from main.orders"), vec!["3"]);
     assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
@@ -119,8 +162,18 @@ fn a_failing_model_keeps_the_previous_table_and_skips_its_descendants() {
         .iter()
         .find(|r| r["unique_id"] == "model.shop.orders")
         .unwrap();
-    assert!(orders["message"].as_str().unwrap().contains("no_such_column"));
-    assert!(orders["compiled_code"].as_str().unwrap().contains("no_such_column"));
+    assert!(
+        orders["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_column")
+    );
+    assert!(
+        orders["compiled_code"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_column")
+    );
 }
 
 #[test]
@@ -129,7 +182,8 @@ fn run_results_and_manifest_validate_against_dbt_schemas() {
     p.kiln(&["run"]).run().assert_success();
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/run-results-v6.json"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/schemas/run-results-v6.json"),
         )
         .unwrap(),
     )
@@ -139,7 +193,8 @@ fn run_results_and_manifest_validate_against_dbt_schemas() {
     let errors: Vec<String> = validator.iter_errors(&rr).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(rr["args"]["which"], "run");
-    let manifest: serde_json::Value = serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
     assert!(
         manifest["nodes"]["model.shop.orders"]["compiled_code"]
             .as_str()
@@ -184,9 +239,15 @@ models:
         vec!["start", "pre revenue", "post", "end 1"]
     );
     // custom schema: <target schema>_<custom>
-    assert_eq!(column(&p, "select count(*) from main_marts.revenue"), vec!["1"]);
     assert_eq!(
-        column(&p, "select comment from duckdb_tables() where table_name = 'revenue'"),
+        column(&p, "select count(*) from main_marts.revenue"),
+        vec!["1"]
+    );
+    assert_eq!(
+        column(
+            &p,
+            "select comment from duckdb_tables() where table_name = 'revenue'"
+        ),
         vec!["Revenue by id"]
     );
     assert_eq!(
@@ -197,7 +258,8 @@ models:
         vec!["In euros, it's VAT-free"]
     );
     assert!(
-        run.stdout.contains("sets `grants`, but duckdb has no grants"),
+        run.stdout
+            .contains("sets `grants`, but duckdb has no grants"),
         "{}",
         run.stdout
     );
@@ -252,7 +314,10 @@ fn profile_memory_settings_and_external_sources() {
     let settings = query(&p, "select mem, threads, spills from main.settings");
     assert_eq!(settings[0][1], "2");
     assert_eq!(settings[0][2], "true");
-    assert!(settings[0][0].contains("953.6 MiB") || settings[0][0].contains("1.0 GB"), "{settings:?}");
+    assert!(
+        settings[0][0].contains("953.6 MiB") || settings[0][0].contains("1.0 GB"),
+        "{settings:?}"
+    );
     assert_eq!(column(&p, "select n from main.clicks"), vec!["2"]);
     assert_eq!(column(&p, "select s from main.ids"), vec!["15"]);
 }
@@ -260,14 +325,21 @@ fn profile_memory_settings_and_external_sources() {
 #[test]
 fn a_locked_database_is_a_clear_error_and_nothing_is_written() {
     let p = shop();
-    p.kiln(&["run", "--select", "stg_orders"]).run().assert_success();
+    p.kiln(&["run", "--select", "stg_orders"])
+        .run()
+        .assert_success();
     // Another process holds the database: this one runs kiln while a child holds the lock.
     let holder = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
     let run = p.kiln(&["run"]).run();
     drop(holder);
     // DuckDB locks per process; within this test process the lock is ours, kiln's is another.
     run.assert_code(2);
-    assert!(run.stderr.contains("dev.duckdb is in use by another process"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("dev.duckdb is in use by another process"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stdout.contains("START"), "{}", run.stdout);
     assert_eq!(relations(&p), vec!["main.stg_orders view"]);
 }
@@ -279,21 +351,55 @@ fn show_previews_rows_and_run_operation_calls_macros() {
         "{% macro make_table(name, n=1) %}{% do run_query('create or replace table main.' ~ name ~ ' as select range as i from range(' ~ n ~ ')') %}{{ log('made ' ~ name, info=true) }}{% endmacro %}",
     );
     p.kiln(&["run"]).run().assert_success();
-    let show = p.kiln(&["show", "--select", "orders", "--limit", "2"]).run();
+    let show = p
+        .kiln(&["show", "--select", "orders", "--limit", "2"])
+        .run();
     show.assert_success();
-    assert!(show.stdout.contains("Previewing node 'orders':"), "{}", show.stdout);
-    assert!(show.stdout.contains("| id | status  | doubled |"), "{}", show.stdout);
-    assert_eq!(show.stdout.matches("placed").count() + show.stdout.matches("shipped").count(), 2);
+    assert!(
+        show.stdout.contains("Previewing node 'orders':"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("| id | status  | doubled |"),
+        "{}",
+        show.stdout
+    );
+    assert_eq!(
+        show.stdout.matches("placed").count() + show.stdout.matches("shipped").count(),
+        2
+    );
     let inline = p
-        .kiln(&["show", "--inline", "select count(*) as n from {{ ref('orders') }}", "--output", "json"])
+        .kiln(&[
+            "show",
+            "--inline",
+            "select count(*) as n from {{ ref('orders') }}",
+            "--output",
+            "json",
+        ])
         .run();
     inline.assert_success();
-    assert!(inline.stdout.contains(r#""show":[{"n":3}]"#), "{}", inline.stdout);
+    assert!(
+        inline.stdout.contains(r#""show":[{"n":3}]"#),
+        "{}",
+        inline.stdout
+    );
 
-    let op = p.kiln(&["run-operation", "make_table", "--args", "{name: nums, n: 4}"]).run();
+    let op = p
+        .kiln(&[
+            "run-operation",
+            "make_table",
+            "--args",
+            "{name: nums, n: 4}",
+        ])
+        .run();
     op.assert_success();
     assert_eq!(column(&p, "select count(*) from main.nums"), vec!["4"]);
     let bad = p.kiln(&["run-operation", "make_tabel"]).run();
     bad.assert_code(2);
-    assert!(bad.stderr.contains("did you mean 'make_table'?"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("did you mean 'make_table'?"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -15,11 +15,11 @@ fn project(model: &str) -> TestProject {
 }
 
 fn set_source(p: &TestProject, rows: &str) {
-    let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
+    let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).expect("open dev.duckdb");
     conn.execute_batch(&format!(
         "create schema if not exists raw; create or replace table raw.events as select * from (values {rows}) t(id, day, amount)"
     ))
-    .unwrap();
+    .expect("write the source table");
 }
 
 fn rows(p: &TestProject) -> Vec<String> {
@@ -33,13 +33,18 @@ const SELECT: &str = "select id, day, amount from {{ source('raw', 'events') }}{
 
 #[test]
 fn append_adds_only_the_new_rows() {
-    let p = project(&format!("{{{{ config(materialized='incremental') }}}}\n{SELECT}"));
+    let p = project(&format!(
+        "{{{{ config(materialized='incremental') }}}}\n{SELECT}"
+    ));
     set_source(&p, "(1, 1, 10), (2, 1, 20)");
     p.kiln(&["run"]).run().assert_success();
     set_source(&p, "(1, 1, 10), (2, 1, 20), (3, 2, 30)");
     p.kiln(&["run"]).run().assert_success();
     // day >= max(day)=1 re-reads day 1: append duplicates it, as dbt's append does
-    assert_eq!(rows(&p), vec!["1,1,10", "1,1,10", "2,1,20", "2,1,20", "3,2,30"]);
+    assert_eq!(
+        rows(&p),
+        vec!["1,1,10", "1,1,10", "2,1,20", "2,1,20", "3,2,30"]
+    );
     // a full refresh rebuilds from scratch
     p.kiln(&["run", "--full-refresh"]).run().assert_success();
     assert_eq!(rows(&p), vec!["1,1,10", "2,1,20", "3,2,30"]);
@@ -93,7 +98,8 @@ fn duplicate_or_null_merge_keys_fail_before_writing_unless_deduped() {
     let run = p.kiln(&["run"]).run();
     run.assert_code(1);
     assert!(
-        run.stdout.contains("the new rows hold 2 rows with the same unique_key (id = 2)"),
+        run.stdout
+            .contains("the new rows hold 2 rows with the same unique_key (id = 2)"),
         "{}",
         run.stdout
     );
@@ -101,7 +107,11 @@ fn duplicate_or_null_merge_keys_fail_before_writing_unless_deduped() {
     set_source(&p, "(null, 1, 10)");
     let run = p.kiln(&["run"]).run();
     run.assert_code(1);
-    assert!(run.stdout.contains("a NULL unique_key (id = NULL)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("a NULL unique_key (id = NULL)"),
+        "{}",
+        run.stdout
+    );
 
     p.write(
         "models/events_model.sql",
@@ -129,7 +139,10 @@ fn on_schema_change_modes() {
     let p = project(&model("ignore", "id, day"));
     set_source(&p, "(1, 1, 10)");
     p.kiln(&["run"]).run().assert_success();
-    p.write("models/events_model.sql", &model("ignore", "id, day, amount"));
+    p.write(
+        "models/events_model.sql",
+        &model("ignore", "id, day, amount"),
+    );
     set_source(&p, "(2, 2, 20)");
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(cols(&p), vec!["id", "day"]);
@@ -141,13 +154,19 @@ fn on_schema_change_modes() {
     assert!(run.stdout.contains("new columns amount"), "{}", run.stdout);
     assert_eq!(cols(&p), vec!["id", "day"]);
     // append_new_columns: added, old rows NULL
-    p.write("models/events_model.sql", &model("append_new_columns", "id, day, amount"));
+    p.write(
+        "models/events_model.sql",
+        &model("append_new_columns", "id, day, amount"),
+    );
     set_source(&p, "(3, 3, 30)");
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(cols(&p), vec!["id", "day", "amount"]);
     assert_eq!(rows(&p), vec!["1,1,NULL", "2,2,NULL", "3,3,30"]);
     // sync_all_columns: removed columns are dropped too
-    p.write("models/events_model.sql", &model("sync_all_columns", "id, amount"));
+    p.write(
+        "models/events_model.sql",
+        &model("sync_all_columns", "id, amount"),
+    );
     set_source(&p, "(4, 4, 40)");
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(cols(&p), vec!["id", "amount"]);
@@ -182,14 +201,16 @@ fn microbatch_backfills_replace_exactly_their_window() {
             "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='happened_at', batch_size='day', begin='2024-01-01') }}\nselect id, happened_at from {{ source('raw', 'clicks') }}",
         );
     let set = |rows: &str| {
-        let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
+        let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).expect("open dev.duckdb");
         conn.execute_batch(&format!(
             "create schema if not exists raw; create or replace table raw.clicks as select id, cast(happened_at as timestamp) as happened_at from (values {rows}) t(id, happened_at)"
         ))
         .unwrap();
     };
     set("(1, '2024-01-01 10:00'), (2, '2024-01-02 11:00'), (3, '2024-01-03 12:00')");
-    p.kiln(&["run", "--event-time-end", "2024-01-04"]).run().assert_success();
+    p.kiln(&["run", "--event-time-end", "2024-01-04"])
+        .run()
+        .assert_success();
     let rr = crate::db::run_results(&p);
     let batches = &rr["results"][0]["batch_results"]["successful"];
     assert_eq!(batches.as_array().unwrap().len(), 3, "{batches}");
@@ -197,15 +218,29 @@ fn microbatch_backfills_replace_exactly_their_window() {
     let ids = |p: &TestProject| column(p, "select id from main.clicks_daily order by id");
     assert_eq!(ids(&p), vec!["1", "2", "3"]);
     // a late event for day 2 arrives, and day 3 changes too; backfill day 2 only
-    set("(1, '2024-01-01 10:00'), (2, '2024-01-02 11:00'), (22, '2024-01-02 23:59'), (33, '2024-01-03 12:00')");
-    p.kiln(&["run", "--event-time-start", "2024-01-02", "--event-time-end", "2024-01-03"])
-        .run()
-        .assert_success();
+    set(
+        "(1, '2024-01-01 10:00'), (2, '2024-01-02 11:00'), (22, '2024-01-02 23:59'), (33, '2024-01-03 12:00')",
+    );
+    p.kiln(&[
+        "run",
+        "--event-time-start",
+        "2024-01-02",
+        "--event-time-end",
+        "2024-01-03",
+    ])
+    .run()
+    .assert_success();
     assert_eq!(ids(&p), vec!["1", "2", "3", "22"]);
     // running the same batch again changes nothing: no duplicates
-    p.kiln(&["run", "--event-time-start", "2024-01-02", "--event-time-end", "2024-01-03"])
-        .run()
-        .assert_success();
+    p.kiln(&[
+        "run",
+        "--event-time-start",
+        "2024-01-02",
+        "--event-time-end",
+        "2024-01-03",
+    ])
+    .run()
+    .assert_success();
     assert_eq!(ids(&p), vec!["1", "2", "3", "22"]);
     let sql = p.read("target/run/shop/models/clicks_daily.sql");
     assert!(sql.contains("\"happened_at\" >= timestamp '2024-01-02 00:00:00' and \"happened_at\" < timestamp '2024-01-03 00:00:00'"), "{sql}");

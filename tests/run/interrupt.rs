@@ -49,7 +49,10 @@ fn ctrl_c_cancels_running_queries_keeps_the_previous_table_and_exits_130() {
     std::fs::remove_file(p.dir().join("target/run/shop/models/slow.sql")).unwrap();
     let child = spawn_kiln(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
     // target/run/ is written just before the build statement runs.
-    wait_for(&p.dir().join("target/run/shop/models/slow.sql"), "create table");
+    wait_for(
+        &p.dir().join("target/run/shop/models/slow.sql"),
+        "create table",
+    );
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
     let status = std::process::Command::new("kill")
@@ -62,13 +65,23 @@ fn ctrl_c_cancels_running_queries_keeps_the_previous_table_and_exits_130() {
         started.elapsed() < Duration::from_secs(30),
         "the cancelled query did not stop"
     );
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // the previous table is whole, and nothing was left behind
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
     assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
     assert_eq!(statuses(&p), vec!["model.shop.slow error"]);
     let rr = run_results(&p);
-    assert!(rr["results"][0]["message"].as_str().unwrap().contains("cancelled"));
+    assert!(
+        rr["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled")
+    );
 }
 
 #[test]
@@ -80,18 +93,31 @@ fn fail_fast_stops_scheduling_and_cancels_what_runs() {
             "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      threads: 2\n",
         );
     let run = p
-        .kiln(&["run", "--fail-fast", "--vars", "{big: true}", "--exclude", "fine"])
+        .kiln(&[
+            "run",
+            "--fail-fast",
+            "--vars",
+            "{big: true}",
+            "--exclude",
+            "fine",
+        ])
         .run();
     run.assert_code(1);
     let st = statuses(&p);
-    assert!(st.contains(&"model.shop.broken error".to_string()), "{st:?}");
+    assert!(
+        st.contains(&"model.shop.broken error".to_string()),
+        "{st:?}"
+    );
     // slow was running (cancelled → error) or never started (skipped); after_slow never ran
     assert!(
         st.contains(&"model.shop.slow error".to_string())
             || st.contains(&"model.shop.slow skipped".to_string()),
         "{st:?}"
     );
-    assert!(st.contains(&"model.shop.after_slow skipped".to_string()), "{st:?}");
+    assert!(
+        st.contains(&"model.shop.after_slow skipped".to_string()),
+        "{st:?}"
+    );
     assert!(!relations(&p).iter().any(|r| r.contains("slow")));
 }
 
@@ -109,13 +135,25 @@ fn a_killed_incremental_step_leaves_the_table_exactly_as_it_was() {
     let mut child = spawn_kiln(&p, &["run", "--vars", "{n: 30000000, shift: 1}"]);
     std::thread::sleep(Duration::from_millis(2500));
     let still_running = child.try_wait().unwrap().is_none();
-    assert!(still_running, "the step finished before it could be killed; make it bigger");
+    assert!(
+        still_running,
+        "the step finished before it could be killed; make it bigger"
+    );
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), None, "killed by a signal");
-    assert_eq!(crate::db::query(&p, "select count(*), sum(v) from main.big"), before);
-    assert!(relations(&p).iter().all(|r| !r.contains("__kiln")), "{:?}", relations(&p));
+    assert_eq!(
+        crate::db::query(&p, "select count(*), sum(v) from main.big"),
+        before
+    );
+    assert!(
+        relations(&p).iter().all(|r| !r.contains("__kiln")),
+        "{:?}",
+        relations(&p)
+    );
     // and the next run works
-    p.kiln(&["run", "--vars", "{n: 2000, shift: 1}"]).run().assert_success();
+    p.kiln(&["run", "--vars", "{n: 2000, shift: 1}"])
+        .run()
+        .assert_success();
     assert_eq!(column(&p, "select count(*) from main.big"), vec!["2000"]);
 }

@@ -6,10 +6,10 @@
 mod support;
 
 mod build;
+mod compat;
 mod db;
 mod execute;
-mod interrupt;
 mod incremental;
+mod interrupt;
 mod snapshots;
 mod state;
-mod compat;

@@ -19,7 +19,7 @@ fn project(config: &str) -> TestProject {
 }
 
 fn set_accounts(p: &TestProject, rows: &str) {
-    let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
+    let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).expect("open dev.duckdb");
     let body = if rows.is_empty() {
         "select 1 as id, 'x' as plan, timestamp '2024-01-01' as updated_at where false".to_string()
     } else {
@@ -28,7 +28,7 @@ fn set_accounts(p: &TestProject, rows: &str) {
     conn.execute_batch(&format!(
         "create schema if not exists crm; create or replace table crm.accounts as {body}"
     ))
-    .unwrap();
+    .expect("write the source table");
 }
 
 /// id, plan, valid_from, valid_to per version.
@@ -46,7 +46,9 @@ fn history(p: &TestProject, extra: &str) -> Vec<String> {
 
 #[test]
 fn timestamp_strategy_across_three_runs_with_updates_deletes_and_reinserts() {
-    let p = project("unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate'");
+    let p = project(
+        "unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate'",
+    );
     set_accounts(
         &p,
         "(1, 'free', timestamp '2024-01-01'), (2, 'pro', timestamp '2024-01-01')",
@@ -62,7 +64,10 @@ fn timestamp_strategy_across_three_runs_with_updates_deletes_and_reinserts() {
     let h = history(&p, "");
     assert_eq!(h[0], "1 free 01-01 02-01");
     assert_eq!(h[1], "1 pro 02-01 -");
-    assert!(h[2].starts_with("2 pro 01-01 ") && !h[2].ends_with(" -"), "{h:?}");
+    assert!(
+        h[2].starts_with("2 pro 01-01 ") && !h[2].ends_with(" -"),
+        "{h:?}"
+    );
     assert_eq!(h[3], "3 free 02-01 -");
     // 2 comes back; an unchanged row gets no new version
     set_accounts(
@@ -83,8 +88,13 @@ fn timestamp_strategy_across_three_runs_with_updates_deletes_and_reinserts() {
 
 #[test]
 fn check_strategy_and_new_record_hard_deletes() {
-    let p = project("unique_key='id', strategy='check', check_cols=['plan'], hard_deletes='new_record'");
-    set_accounts(&p, "(1, 'free', timestamp '2024-01-01'), (2, 'pro', timestamp '2024-01-01')");
+    let p = project(
+        "unique_key='id', strategy='check', check_cols=['plan'], hard_deletes='new_record'",
+    );
+    set_accounts(
+        &p,
+        "(1, 'free', timestamp '2024-01-01'), (2, 'pro', timestamp '2024-01-01')",
+    );
     p.kiln(&["snapshot"]).run().assert_success();
     // updated_at moves but plan does not: no new version; 2 is deleted: a deletion record
     set_accounts(&p, "(1, 'free', timestamp '2024-05-01')");
@@ -99,7 +109,10 @@ fn check_strategy_and_new_record_hard_deletes() {
         vec!["1 free False true", "2 pro False false", "2 pro True true"]
     );
     // 2 comes back: the deletion record is closed and a live version opens
-    set_accounts(&p, "(1, 'free', timestamp '2024-05-01'), (2, 'pro', timestamp '2024-06-01')");
+    set_accounts(
+        &p,
+        "(1, 'free', timestamp '2024-05-01'), (2, 'pro', timestamp '2024-06-01')",
+    );
     p.kiln(&["snapshot"]).run().assert_success();
     let live = query(
         &p,

@@ -30,11 +30,18 @@ fn retry_reruns_exactly_what_failed_or_was_skipped() {
     p.write("models/b.sql", "select id from {{ ref('a') }}");
     let retry = p.kiln(&["retry"]).run();
     retry.assert_success();
-    assert_eq!(statuses(&p), vec!["model.shop.b success", "model.shop.c success"]);
+    assert_eq!(
+        statuses(&p),
+        vec!["model.shop.b success", "model.shop.c success"]
+    );
     assert!(retry.stdout.contains("Done. PASS=2"), "{}", retry.stdout);
     let again = p.kiln(&["retry"]).run();
     again.assert_success();
-    assert!(again.stdout.contains("Nothing to retry"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("Nothing to retry"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
@@ -42,10 +49,22 @@ fn state_modified_after_editing_a_model_a_macro_a_config_and_a_description() {
     let p = project();
     p.kiln(&["run"]).run().assert_success();
     std::fs::create_dir_all(p.dir().join("prod")).unwrap();
-    std::fs::copy(p.dir().join("target/manifest.json"), p.dir().join("prod/manifest.json")).unwrap();
+    std::fs::copy(
+        p.dir().join("target/manifest.json"),
+        p.dir().join("prod/manifest.json"),
+    )
+    .unwrap();
     let modified = |p: &TestProject| {
         let out = p
-            .kiln(&["ls", "--select", "state:modified", "--state", "prod", "--output", "name"])
+            .kiln(&[
+                "ls",
+                "--select",
+                "state:modified",
+                "--state",
+                "prod",
+                "--output",
+                "name",
+            ])
             .run();
         out.assert_success();
         let mut v: Vec<String> = out.stdout.lines().map(String::from).collect();
@@ -55,25 +74,51 @@ fn state_modified_after_editing_a_model_a_macro_a_config_and_a_description() {
     assert!(modified(&p).is_empty());
     p.write("models/c.sql", "select id from {{ ref('b') }}");
     assert_eq!(modified(&p), vec!["c"]);
-    p.write("macros/twice.sql", "{% macro twice(x) %}{{ x }} + {{ x }}{% endmacro %}");
+    p.write(
+        "macros/twice.sql",
+        "{% macro twice(x) %}{{ x }} + {{ x }}{% endmacro %}",
+    );
     assert_eq!(modified(&p), vec!["b", "c"]);
-    p.write("models/schema.yml", "models:\n  - name: d\n    description: four\n    config:\n      materialized: table\n");
+    p.write(
+        "models/schema.yml",
+        "models:\n  - name: d\n    description: four\n    config:\n      materialized: table\n",
+    );
     assert_eq!(modified(&p), vec!["b", "c", "d"]);
     p.write(
         "models/schema.yml",
         "models:\n  - name: d\n    description: the number four\n    config:\n      materialized: table\n",
     );
     let desc = p
-        .kiln(&["ls", "--select", "state:modified.persisted_descriptions", "--state", "prod", "--output", "name"])
+        .kiln(&[
+            "ls",
+            "--select",
+            "state:modified.persisted_descriptions",
+            "--state",
+            "prod",
+            "--output",
+            "name",
+        ])
         .run();
     // descriptions count only where persist_docs writes them
     assert_eq!(desc.stdout.trim(), "");
     // kiln diff shows what the change does to compiled SQL
     let diff = p.kiln(&["diff", "--state", "prod"]).run();
     diff.assert_success();
-    assert!(diff.stdout.contains("--- state/models/b.sql"), "{}", diff.stdout);
-    assert!(diff.stdout.contains("-select id, id * 2 as twice"), "{}", diff.stdout);
-    assert!(diff.stdout.contains("+select id, id + id as twice"), "{}", diff.stdout);
+    assert!(
+        diff.stdout.contains("--- state/models/b.sql"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("-select id, id * 2 as twice"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("+select id, id + id as twice"),
+        "{}",
+        diff.stdout
+    );
 }
 
 #[test]
@@ -81,13 +126,20 @@ fn defer_resolves_unbuilt_parents_to_the_state_relations() {
     let p = project();
     p.kiln(&["run"]).run().assert_success();
     std::fs::create_dir_all(p.dir().join("prod")).unwrap();
-    std::fs::copy(p.dir().join("target/manifest.json"), p.dir().join("prod/manifest.json")).unwrap();
+    std::fs::copy(
+        p.dir().join("target/manifest.json"),
+        p.dir().join("prod/manifest.json"),
+    )
+    .unwrap();
     // a dev target in another schema that has built nothing
     p.write(
         "profiles.yml",
         "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: dev_me\n",
     );
-    p.write("models/c.sql", "{{ config(materialized='table') }}\nselect id + 100 as id from {{ ref('b') }}");
+    p.write(
+        "models/c.sql",
+        "{{ config(materialized='table') }}\nselect id + 100 as id from {{ ref('b') }}",
+    );
     let run = p
         .kiln(&["run", "--select", "c", "--defer", "--state", "prod"])
         .run();
