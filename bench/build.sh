@@ -40,7 +40,8 @@ for i in $(seq "$RUNS"); do
         --project-dir "$PROJ" --profiles-dir "$PROJ" || { echo "kiln build failed" >&2; exit 1; }
     read -r wall kb < "$OUT/time.txt"
     kiln_times+=("$wall"); kiln_mem+=("$kb")
-    base="$(cd "$PROJ" && "$BIN/examples/replay" "$PROJ" "$OUT/replay.duckdb")" || exit 1
+    mkdir -p "$OUT/replay" && rm -f "$OUT/replay/bench.duckdb"*
+    base="$(cd "$PROJ" && "$BIN/examples/replay" "$PROJ" "$OUT/replay/bench.duckdb")" || exit 1
     base_times+=("$base")
     log "run $i: kiln ${wall}s (${kb} KiB peak), baseline ${base}s"
 done

@@ -10,7 +10,7 @@ use crate::jinja::context::Shared;
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
 use crate::project::{Node, ResourceType};
 use serde_json::{Map, Value as Json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -24,6 +24,9 @@ pub struct Exec<'a> {
     pub progress: &'a Progress,
     /// One connection per worker, opened on first use.
     pub conns: Vec<Mutex<Option<Box<dyn Connection>>>>,
+    /// What stands in each schema the run touches: (database, schema) → identifier → kind,
+    /// all lower-cased.
+    pub catalog: Mutex<HashMap<(String, String), HashMap<String, RelationKind>>>,
 }
 
 /// How a node failed, before it becomes a [`NodeResult`].
@@ -255,12 +258,7 @@ impl Exec<'_> {
         let hooks = self.hooks(node)?;
         let target = Target::of(node);
         let t0 = now();
-        let existing = self
-            .with_conn(worker, |c| {
-                c.get_relation(&target.database, &target.schema, &target.identifier)
-            })
-            .map_err(Failure::Database)?
-            .map(|rel| rel.kind);
+        let existing = self.existing(node, worker)?;
         let adapter = self.loaded.adapter.as_ref();
         let plan = materialize::plan_model(adapter, node, &code, existing, &hooks)
             .map_err(|e| Failure::Other(e.0))?;
@@ -272,6 +270,7 @@ impl Exec<'_> {
         } else {
             RelationKind::Table
         };
+        self.record(&target, Some(kind));
         if node.config.contains_key("persist_docs") {
             let columns: Vec<String> = self
                 .with_conn(worker, |c| {
@@ -297,14 +296,47 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// The current relation at the node's target.
+    /// The current relation at the node's target. Each schema is listed once per run (a catalog
+    /// query costs milliseconds, which add up over thousands of nodes); the runner then keeps
+    /// the list current as it builds.
     fn existing(&self, node: &Node, worker: usize) -> Result<Option<RelationKind>, Failure> {
-        let t = Target::of(node);
-        self.with_conn(worker, |c| {
-            c.get_relation(&t.database, &t.schema, &t.identifier)
-        })
-        .map(|r| r.map(|rel| rel.kind))
-        .map_err(Failure::Database)
+        self.existing_at(&Target::of(node), worker)
+    }
+
+    fn existing_at(&self, t: &Target, worker: usize) -> Result<Option<RelationKind>, Failure> {
+        let key = (t.database.to_lowercase(), t.schema.to_lowercase());
+        let mut catalog = self
+            .catalog
+            .lock()
+            .map_err(|_| Failure::Other("the relation cache is poisoned".into()))?;
+        if !catalog.contains_key(&key) {
+            let listed = self
+                .with_conn(worker, |c| c.list_relations(&t.database, &t.schema))
+                .map_err(Failure::Database)?;
+            catalog.insert(
+                key.clone(),
+                listed
+                    .into_iter()
+                    .map(|r| (r.identifier.to_lowercase(), r.kind))
+                    .collect(),
+            );
+        }
+        Ok(catalog
+            .get(&key)
+            .and_then(|m| m.get(&t.identifier.to_lowercase()).copied()))
+    }
+
+    /// Notes what now stands at `t` after a build.
+    fn record(&self, t: &Target, kind: Option<RelationKind>) {
+        let key = (t.database.to_lowercase(), t.schema.to_lowercase());
+        if let Ok(mut catalog) = self.catalog.lock()
+            && let Some(m) = catalog.get_mut(&key)
+        {
+            match kind {
+                Some(k) => m.insert(t.identifier.to_lowercase(), k),
+                None => m.remove(&t.identifier.to_lowercase()),
+            };
+        }
     }
 
     /// `full_refresh` config wins over the --full-refresh flag, as in dbt.
@@ -413,6 +445,7 @@ impl Exec<'_> {
             };
             self.write_artifact(node, "run", &plan.script());
         }
+        self.record(&Target::of(node), Some(RelationKind::Table));
         self.grants(node, worker)?;
         r.timing.push(Timing {
             name: "execute",
@@ -577,7 +610,8 @@ impl Exec<'_> {
                 Ok(())
             }
             None => {
-                self.grants(node, worker)?;
+                self.record(&Target::of(node), Some(RelationKind::Table));
+        self.grants(node, worker)?;
                 r.status = Status::Success;
                 r.message = Some(format!("OK ({n_ok} batches)"));
                 r.adapter_response = response("OK", None);
@@ -658,6 +692,7 @@ impl Exec<'_> {
                     .map_err(Failure::Database)?;
             }
         }
+        self.record(&Target::of(node), Some(RelationKind::Table));
         self.grants(node, worker)?;
         r.timing.push(Timing {
             name: "execute",
@@ -690,12 +725,13 @@ impl Exec<'_> {
         let t0 = now();
         let adapter = self.loaded.adapter.as_ref();
         let hooks = self.hooks(node)?;
+        let existing = self.existing(node, worker)?;
         let rows = self
             .with_conn(worker, |c| {
-                let existing = c
-                    .get_relation(&target.database, &target.schema, &target.identifier)?
-                    .map(|rel| rel.kind);
-                let load = seed::load(c, adapter, node, existing)?;
+                // The CSV is read by its path in the project (node.file is project-relative).
+                let mut located = node.clone();
+                located.file = self.loaded.project.dir.join(&node.original_file_path);
+                let load = seed::load(c, adapter, &located, existing)?;
                 let mut plan = load.plan;
                 let pre: Vec<String> = hooks.pre.clone();
                 let mut statements = pre;
@@ -729,6 +765,7 @@ impl Exec<'_> {
             self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
                 .map_err(Failure::Database)?;
         }
+        self.record(&Target::of(node), Some(RelationKind::Table));
         self.grants(node, worker)?;
         r.timing.push(Timing {
             name: "execute",
@@ -749,15 +786,11 @@ impl Exec<'_> {
         let target = Target::of(node);
         let to_count = match cfg.store_failures_as {
             Some(kind) => {
-                let existing = self
-                    .with_conn(worker, |c| {
-                        c.get_relation(&target.database, &target.schema, &target.identifier)
-                    })
-                    .map_err(Failure::Database)?
-                    .map(|rel| rel.kind);
+                let existing = self.existing(node, worker)?;
                 let (plan, read) = test::store_failures_plan(adapter, node, &code, kind, existing);
                 self.with_conn(worker, |c| run_plan(c, &plan))
                     .map_err(Failure::Database)?;
+                self.record(&target, Some(kind));
                 r.relation_name = Some(target.sql(adapter));
                 read
             }

@@ -385,6 +385,7 @@ pub fn execute(
             opts,
             progress: &progress,
             conns: (0..opts.threads.max(1)).map(|_| Mutex::new(None)).collect(),
+            catalog: Mutex::new(HashMap::new()),
         };
         let fates = schedule::run(
             &dag,
