@@ -247,6 +247,78 @@ impl Connection for DuckDbConnection {
     fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError> {
         Ok(self.query_arrow_with_schema(sql)?.1)
     }
+
+    /// DuckDB's own catalog functions: several times faster than `information_schema`, which
+    /// matters when a run asks thousands of times.
+    fn list_relations(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Vec<super::RelationInfo>, DbError> {
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!(" and lower(database_name) = lower({})", super::string_literal(database))
+        };
+        let schema = super::string_literal(schema);
+        let sql = format!(
+            "select database_name, schema_name, table_name, 'table' from duckdb_tables() \
+             where lower(schema_name) = lower({schema}){db} \
+             union all select database_name, schema_name, view_name, 'view' from duckdb_views() \
+             where not internal and lower(schema_name) = lower({schema}){db} order by 3"
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                super::RelationInfo {
+                    database: text(0),
+                    schema: text(1),
+                    identifier: text(2),
+                    kind: if text(3) == "view" {
+                        super::RelationKind::View
+                    } else {
+                        super::RelationKind::Table
+                    },
+                }
+            })
+            .collect())
+    }
+
+    fn columns(
+        &mut self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Vec<Column>, DbError> {
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!(" and lower(database_name) = lower({})", super::string_literal(database))
+        };
+        let sql = format!(
+            "select column_name, data_type, comment from duckdb_columns() \
+             where lower(schema_name) = lower({}) and lower(table_name) = lower({}){db} \
+             order by column_index",
+            super::string_literal(schema),
+            super::string_literal(identifier)
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| Column {
+                name: r.first().map(Cell::to_string).unwrap_or_default(),
+                data_type: r.get(1).map(Cell::to_string).unwrap_or_default(),
+                comment: match r.get(2) {
+                    Some(Cell::Null) | None => None,
+                    Some(c) => Some(c.to_string()),
+                },
+            })
+            .collect())
+    }
 }
 
 impl DuckDbConnection {

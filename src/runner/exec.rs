@@ -94,7 +94,7 @@ impl Exec<'_> {
                 ResourceType::Test => format!("SKIP test {}", n.name),
                 _ => format!("SKIP relation {}.{}", n.schema, n.alias),
             };
-            self.progress.done(index, &what, "SKIP");
+            self.progress.done(index, &what, "SKIP", uid, "skipped", 0.0);
         }
         r
     }
@@ -109,7 +109,7 @@ impl Exec<'_> {
         r.relation_name = node.relation_name.clone();
         let index = self.progress.claim();
         let what = describe(node);
-        self.progress.start(index, &what);
+        self.progress.start(index, &what, uid);
         let started = Instant::now();
         let outcome = match node.resource_type {
             ResourceType::Model if node.materialized() == "incremental" => {
@@ -202,7 +202,8 @@ impl Exec<'_> {
                 format!("ERROR in {secs:.2}s"),
             ),
         };
-        self.progress.done(index, &line, &status);
+        self.progress
+            .done(index, &line, &status, uid, r.status.as_str(), secs);
         r
     }
 

@@ -55,21 +55,58 @@ impl Progress {
         }
     }
 
-    pub fn start(&self, index: usize, what: &str) {
-        self.print(&dotted(
-            &format!("{index} of {} START {what}", self.total),
-            "[RUN]",
-        ));
+    /// With `--log-format json`: one event object per line, with the node's id and status.
+    fn event(&self, fields: serde_json::Value) {
+        if self.output.quiet {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = std::io::Write::write_all(
+            &mut out,
+            format!("{}\n", crate::jinja::functions::scrub(&fields.to_string())).as_bytes(),
+        );
     }
 
-    pub fn done(&self, index: usize, text: &str, status: &str) {
+    pub fn start(&self, index: usize, what: &str, unique_id: &str) {
+        let line = dotted(&format!("{index} of {} START {what}", self.total), "[RUN]");
+        if self.output.json {
+            self.event(serde_json::json!({
+                "level": "info", "event": "node_start", "ts": chrono::Utc::now().to_rfc3339(),
+                "unique_id": unique_id, "index": index, "total": self.total, "msg": line,
+            }));
+        } else {
+            self.print(&line);
+        }
+    }
+
+    /// A node finished: `text` and `status` as printed; `result` its run_results status.
+    pub fn done(
+        &self,
+        index: usize,
+        text: &str,
+        status: &str,
+        unique_id: &str,
+        result: &str,
+        seconds: f64,
+    ) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
-        self.print(&dotted(
-            &format!("{index} of {} {text}", self.total),
-            &format!("[{status}]"),
-        ));
+        let line = dotted(&format!("{index} of {} {text}", self.total), &format!("[{status}]"));
+        if self.output.json {
+            let level = match result {
+                "error" | "fail" => "error",
+                "warn" | "partial success" => "warn",
+                _ => "info",
+            };
+            self.event(serde_json::json!({
+                "level": level, "event": "node_finished", "ts": chrono::Utc::now().to_rfc3339(),
+                "unique_id": unique_id, "index": index, "total": self.total, "status": result,
+                "execution_time": seconds, "msg": line,
+            }));
+        } else {
+            self.print(&line);
+        }
     }
 
     pub fn note(&self, line: &str) {

@@ -403,3 +403,33 @@ fn show_previews_rows_and_run_operation_calls_macros() {
         bad.stderr
     );
 }
+
+#[test]
+fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
+    let p = shop().file("models/broken.sql", "select * from nowhere");
+    let run = p.kiln(&["run", "--log-format", "json"]).run();
+    run.assert_code(1);
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let finished: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "node_finished")
+        .map(|e| {
+            (
+                e["unique_id"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(finished.contains(&("model.shop.broken".into(), "error".into())), "{finished:?}");
+    assert!(finished.contains(&("model.shop.orders".into(), "success".into())));
+    let broken = events
+        .iter()
+        .find(|e| e["event"] == "node_finished" && e["unique_id"] == "model.shop.broken")
+        .unwrap();
+    assert_eq!(broken["level"], "error");
+    assert!(events.iter().any(|e| e["msg"].as_str().unwrap_or("").contains("Done. PASS=")));
+}
