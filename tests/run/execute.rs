@@ -424,12 +424,19 @@ fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
             )
         })
         .collect();
-    assert!(finished.contains(&("model.shop.broken".into(), "error".into())), "{finished:?}");
+    assert!(
+        finished.contains(&("model.shop.broken".into(), "error".into())),
+        "{finished:?}"
+    );
     assert!(finished.contains(&("model.shop.orders".into(), "success".into())));
     let broken = events
         .iter()
         .find(|e| e["event"] == "node_finished" && e["unique_id"] == "model.shop.broken")
         .unwrap();
     assert_eq!(broken["level"], "error");
-    assert!(events.iter().any(|e| e["msg"].as_str().unwrap_or("").contains("Done. PASS=")));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["msg"].as_str().unwrap_or("").contains("Done. PASS="))
+    );
 }

@@ -157,3 +157,28 @@ fn a_killed_incremental_step_leaves_the_table_exactly_as_it_was() {
         .assert_success();
     assert_eq!(column(&p, "select count(*) from main.big"), vec!["2000"]);
 }
+
+#[test]
+fn sigkill_during_a_table_rebuild_keeps_the_old_table_and_the_next_run_completes() {
+    let p = slow_project();
+    p.kiln(&["run", "--select", "slow"]).run().assert_success();
+    std::fs::remove_file(p.dir().join("target/run/shop/models/slow.sql")).unwrap();
+    let mut child = spawn_kiln(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
+    wait_for(
+        &p.dir().join("target/run/shop/models/slow.sql"),
+        "create table",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().code(), None, "killed by SIGKILL");
+    // the database opens, the old table is there with its old rows, nothing half-built
+    assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
+    assert!(
+        relations(&p).iter().all(|r| !r.contains("__kiln")),
+        "{:?}",
+        relations(&p)
+    );
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
+}

@@ -142,3 +142,72 @@ fn custom_meta_names_and_valid_to_current() {
         ]
     );
 }
+
+#[test]
+fn snapshots_build_in_dag_order_with_their_tests() {
+    let p = project("unique_key='id', strategy='timestamp', updated_at='updated_at'")
+        .file(
+            "snapshots/schema.yml",
+            "snapshots:\n  - name: accounts_snapshot\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique, not_null]\n",
+        )
+        .file(
+            "models/current_plans.sql",
+            "select id, plan from {{ ref('accounts_snapshot') }} where dbt_valid_to is null",
+        );
+    set_accounts(
+        &p,
+        "(1, 'free', timestamp '2024-01-01'), (2, 'pro', timestamp '2024-01-01')",
+    );
+    let run = p.kiln(&["build"]).run();
+    run.assert_success();
+    let out = &run.stdout;
+    let pos = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s} not in\n{out}"));
+    assert!(
+        pos("OK created snapshot main.accounts_snapshot")
+            < pos("PASS unique_accounts_snapshot_dbt_scd_id")
+    );
+    assert!(
+        pos("PASS unique_accounts_snapshot_dbt_scd_id")
+            < pos("START sql view model main.current_plans")
+    );
+    assert_eq!(
+        query(&p, "select id, plan from main.current_plans order by id"),
+        vec![vec!["1", "free"], vec!["2", "pro"]]
+    );
+}
+
+#[test]
+fn yaml_defined_snapshots_and_composite_keys() {
+    let p = TestProject::minimal()
+        .file(
+            "models/sources.yml",
+            "sources:\n  - name: crm\n    schema: crm\n    tables:\n      - name: accounts\n",
+        )
+        .file("models/stg_accounts.sql", "select * from {{ source('crm', 'accounts') }}")
+        .file(
+            "snapshots/snapshots.yml",
+            "snapshots:\n  - name: accounts_history\n    relation: ref('stg_accounts')\n    config:\n      unique_key: [id, plan]\n      strategy: check\n      check_cols: all\n",
+        );
+    set_accounts(
+        &p,
+        "(1, 'free', timestamp '2024-01-01'), (1, 'pro', timestamp '2024-01-01')",
+    );
+    p.kiln(&["build"]).run().assert_success();
+    set_accounts(
+        &p,
+        "(1, 'free', timestamp '2024-03-01'), (1, 'pro', timestamp '2024-01-01')",
+    );
+    p.kiln(&["build"]).run().assert_success();
+    let rows = query(
+        &p,
+        "select id, plan, strftime(updated_at, '%m-%d'), dbt_valid_to is null from main.accounts_history order by plan, updated_at",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec!["1", "free", "01-01", "false"],
+            vec!["1", "free", "03-01", "true"],
+            vec!["1", "pro", "01-01", "true"],
+        ]
+    );
+}

@@ -101,7 +101,38 @@ fn state_modified_after_editing_a_model_a_macro_a_config_and_a_description() {
         .run();
     // descriptions count only where persist_docs writes them
     assert_eq!(desc.stdout.trim(), "");
-    // kiln diff shows what the change does to compiled SQL
+    p.write(
+        "dbt_project.yml",
+        "name: shop\nversion: '1.0.0'\nconfig-version: 2\nprofile: shop\nmodels:\n  +persist_docs: {relation: true}\n",
+    );
+    p.kiln(&["run"]).run().assert_success();
+    std::fs::copy(
+        p.dir().join("target/manifest.json"),
+        p.dir().join("prod/manifest.json"),
+    )
+    .unwrap();
+    p.write(
+        "models/schema.yml",
+        "models:\n  - name: d\n    description: four, persisted\n    config:\n      materialized: table\n",
+    );
+    let desc = p
+        .kiln(&[
+            "ls",
+            "--select",
+            "state:modified.persisted_descriptions",
+            "--state",
+            "prod",
+            "--output",
+            "name",
+        ])
+        .run();
+    assert_eq!(desc.stdout.trim(), "d");
+    assert_eq!(modified(&p), vec!["d"]);
+    p.write(
+        "macros/twice.sql",
+        "{% macro twice(x) %}{{ x }} * 2{% endmacro %}",
+    );
+    // kiln diff shows what a change does to compiled SQL (the macro back to `* 2`)
     let diff = p.kiln(&["diff", "--state", "prod"]).run();
     diff.assert_success();
     assert!(
@@ -110,12 +141,12 @@ fn state_modified_after_editing_a_model_a_macro_a_config_and_a_description() {
         diff.stdout
     );
     assert!(
-        diff.stdout.contains("-select id, id * 2 as twice"),
+        diff.stdout.contains("-select id, id + id as twice"),
         "{}",
         diff.stdout
     );
     assert!(
-        diff.stdout.contains("+select id, id + id as twice"),
+        diff.stdout.contains("+select id, id * 2 as twice"),
         "{}",
         diff.stdout
     );
