@@ -257,7 +257,6 @@ impl Exec<'_> {
     fn run_model(&self, node: &Node, worker: usize, r: &mut NodeResult) -> Result<(), Failure> {
         let code = self.compile(node, r)?;
         let hooks = self.hooks(node)?;
-        let target = Target::of(node);
         let t0 = now();
         let existing = self.existing(node, worker)?;
         let adapter = self.loaded.adapter.as_ref();
@@ -271,30 +270,7 @@ impl Exec<'_> {
         } else {
             RelationKind::Table
         };
-        self.record(&target, Some(kind));
-        if node.config.contains_key("persist_docs") {
-            let columns: Vec<String> = self
-                .with_conn(worker, |c| {
-                    c.columns(&target.database, &target.schema, &target.identifier)
-                })
-                .map_err(Failure::Database)?
-                .into_iter()
-                .map(|c| c.name)
-                .collect();
-            let comments = materialize::comment_statements(adapter, node, kind, &columns);
-            self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
-                .map_err(Failure::Database)?;
-        }
-        self.grants(node, worker)?;
-        r.timing.push(Timing {
-            name: "execute",
-            started_at: t0,
-            completed_at: now(),
-        });
-        r.status = Status::Success;
-        r.message = Some("OK".into());
-        r.adapter_response = response("OK", None);
-        Ok(())
+        self.succeed(node, worker, r, t0, kind, "OK", None)
     }
 
     /// The current relation at the node's target. Each schema is listed once per run (a catalog
@@ -446,17 +422,7 @@ impl Exec<'_> {
             };
             self.write_artifact(node, "run", &plan.script());
         }
-        self.record(&Target::of(node), Some(RelationKind::Table));
-        self.grants(node, worker)?;
-        r.timing.push(Timing {
-            name: "execute",
-            started_at: t0,
-            completed_at: now(),
-        });
-        r.status = Status::Success;
-        r.message = Some("OK".into());
-        r.adapter_response = response("OK", None);
-        Ok(())
+        self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
     }
 
     /// A microbatch model: each batch compiled with its window and applied in its own
@@ -693,16 +659,47 @@ impl Exec<'_> {
                     .map_err(Failure::Database)?;
             }
         }
-        self.record(&Target::of(node), Some(RelationKind::Table));
+        self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
+    }
+
+    /// What every successful build ends with: note the relation, persist docs, apply grants,
+    /// and record the timing and status.
+    #[allow(clippy::too_many_arguments)]
+    fn succeed(
+        &self,
+        node: &Node,
+        worker: usize,
+        r: &mut NodeResult,
+        started: chrono::DateTime<chrono::Utc>,
+        kind: RelationKind,
+        message: &str,
+        rows: Option<i64>,
+    ) -> Result<(), Failure> {
+        let target = Target::of(node);
+        self.record(&target, Some(kind));
+        if node.config.contains_key("persist_docs") {
+            let adapter = self.loaded.adapter.as_ref();
+            let columns: Vec<String> = self
+                .with_conn(worker, |c| {
+                    c.columns(&target.database, &target.schema, &target.identifier)
+                })
+                .map_err(Failure::Database)?
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            let comments = materialize::comment_statements(adapter, node, kind, &columns);
+            self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
+                .map_err(Failure::Database)?;
+        }
         self.grants(node, worker)?;
         r.timing.push(Timing {
             name: "execute",
-            started_at: t0,
+            started_at: started,
             completed_at: now(),
         });
         r.status = Status::Success;
-        r.message = Some("OK".into());
-        r.adapter_response = response("OK", None);
+        r.message = Some(message.to_string());
+        r.adapter_response = response(message, rows);
         Ok(())
     }
 
@@ -722,7 +719,6 @@ impl Exec<'_> {
     }
 
     fn run_seed(&self, node: &Node, worker: usize, r: &mut NodeResult) -> Result<(), Failure> {
-        let target = Target::of(node);
         let t0 = now();
         let adapter = self.loaded.adapter.as_ref();
         let hooks = self.hooks(node)?;
@@ -744,39 +740,21 @@ impl Exec<'_> {
                 };
                 self.write_artifact(node, "run", &plan.script());
                 run_plan(c, &plan)?;
-                let count = c.query(&format!("select count(*) from {}", target.sql(adapter)))?;
-                Ok(count
-                    .rows
-                    .first()
-                    .and_then(|row| row.first())
-                    .map_or(0, |cell| cell.to_string().parse::<i64>().unwrap_or(0)))
+                for w in &load.warnings {
+                    self.progress.note(&format!("Warning: {w}"));
+                }
+                Ok(i64::try_from(load.rows).unwrap_or(i64::MAX))
             })
             .map_err(Failure::Database)?;
-        if node.config.contains_key("persist_docs") {
-            let columns: Vec<String> = self
-                .with_conn(worker, |c| {
-                    c.columns(&target.database, &target.schema, &target.identifier)
-                })
-                .map_err(Failure::Database)?
-                .into_iter()
-                .map(|c| c.name)
-                .collect();
-            let comments =
-                materialize::comment_statements(adapter, node, RelationKind::Table, &columns);
-            self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
-                .map_err(Failure::Database)?;
-        }
-        self.record(&Target::of(node), Some(RelationKind::Table));
-        self.grants(node, worker)?;
-        r.timing.push(Timing {
-            name: "execute",
-            started_at: t0,
-            completed_at: now(),
-        });
-        r.status = Status::Success;
-        r.message = Some(format!("INSERT {rows}"));
-        r.adapter_response = response(&format!("INSERT {rows}"), Some(rows));
-        Ok(())
+        self.succeed(
+            node,
+            worker,
+            r,
+            t0,
+            RelationKind::Table,
+            &format!("INSERT {rows}"),
+            Some(rows),
+        )
     }
 
     fn run_test(&self, node: &Node, worker: usize, r: &mut NodeResult) -> Result<(), Failure> {

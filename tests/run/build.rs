@@ -243,3 +243,12 @@ models:
     );
     assert!(t.stdout.contains("FAIL 1 no_big_orders"), "{}", t.stdout);
 }
+
+#[test]
+fn seeds_load_when_kiln_runs_from_another_directory() {
+    let p = project();
+    let run = p.kiln(&["seed"]).current_dir(p.root()).run();
+    run.assert_success();
+    assert_eq!(column(&p, "select count(*) from main.customers"), vec!["3"]);
+    assert!(run.stdout.contains("[INSERT 3 in"), "{}", run.stdout);
+}
