@@ -258,7 +258,10 @@ impl Connection for DuckDbConnection {
         let db = if database.is_empty() {
             String::new()
         } else {
-            format!(" and lower(database_name) = lower({})", super::string_literal(database))
+            format!(
+                " and lower(database_name) = lower({})",
+                super::string_literal(database)
+            )
         };
         let schema = super::string_literal(schema);
         let sql = format!(
@@ -296,7 +299,10 @@ impl Connection for DuckDbConnection {
         let db = if database.is_empty() {
             String::new()
         } else {
-            format!(" and lower(database_name) = lower({})", super::string_literal(database))
+            format!(
+                " and lower(database_name) = lower({})",
+                super::string_literal(database)
+            )
         };
         let sql = format!(
             "select column_name, data_type, comment from duckdb_columns() \

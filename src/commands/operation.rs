@@ -4,7 +4,7 @@
 use super::load_and_parse;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::{Invocation, parse_vars};
-use crate::jinja::compile::{compile_shared, render_snippet};
+use crate::jinja::compile::render_snippet;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -55,15 +55,7 @@ pub fn run(inv: &Invocation, macro_name: &str, args: Option<&str>) -> Result<Out
         .into());
     }
     let pool = crate::runner::connect(&loaded)?;
-    let mut shared = compile_shared(
-        &loaded.project,
-        &loaded.jenv,
-        loaded.adapter.clone(),
-        &loaded.info,
-        super::graph_fn(&loaded),
-    );
-    shared.db = Some(pool);
-    let shared = Arc::new(shared);
+    let shared = Arc::new(crate::runner::live_shared(&loaded, &pool));
     // The call, with each argument passed by keyword from a context variable.
     let mut extra = BTreeMap::new();
     let mut kwargs = vec![];

@@ -6,7 +6,7 @@ use crate::adapter::{Cell, Rows};
 use crate::cli::{SelectArgs, ShowOutput};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
-use crate::jinja::compile::{EphemeralCache, compile_shared, render_snippet};
+use crate::jinja::compile::{EphemeralCache, render_snippet};
 use crate::project::{Node, ResourceType};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,15 +27,7 @@ pub fn run(
         );
     }
     let pool = crate::runner::connect(&loaded)?;
-    let mut shared = compile_shared(
-        &loaded.project,
-        &loaded.jenv,
-        loaded.adapter.clone(),
-        &loaded.info,
-        super::graph_fn(&loaded),
-    );
-    shared.db = Some(pool.clone());
-    let shared = Arc::new(shared);
+    let shared = Arc::new(crate::runner::live_shared(&loaded, &pool));
     let mut previews: Vec<(String, String)> = vec![];
     if let Some(sql) = inline {
         let compiled = render_snippet(

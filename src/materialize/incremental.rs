@@ -48,23 +48,11 @@ pub struct IncrementalConfig {
     pub event_time: Option<String>,
 }
 
-fn strings(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
-        Some(Json::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
-            .filter(|s| !s.is_empty())
-            .collect(),
-        _ => vec![],
-    }
-}
-
 impl IncrementalConfig {
     /// Reads and checks the node's config; a wrong value is an error naming the file.
     pub fn of(node: &Node) -> Result<Self, String> {
         let c = &node.config;
-        let unique_key = strings(c.get("unique_key"));
+        let unique_key = super::config_strings(c.get("unique_key"));
         let strategy = match c.get("incremental_strategy").and_then(Json::as_str) {
             None if unique_key.is_empty() => Strategy::Append,
             // dbt-duckdb's default with a unique_key.
@@ -104,7 +92,7 @@ impl IncrementalConfig {
                 ));
             }
         };
-        let partition_by = strings(c.get("partition_by"));
+        let partition_by = super::config_strings(c.get("partition_by"));
         if strategy == Strategy::InsertOverwrite && partition_by.is_empty() {
             return Err(format!(
                 "{}: the insert_overwrite strategy needs partition_by (the column whose partitions are replaced)",
@@ -132,7 +120,7 @@ impl IncrementalConfig {
             strategy,
             unique_key,
             on_schema_change,
-            predicates: strings(c.get("incremental_predicates")),
+            predicates: super::config_strings(c.get("incremental_predicates")),
             partition_by,
             duplicate_keys,
             event_time,

@@ -56,6 +56,20 @@ impl Target {
     }
 }
 
+/// A config value that is one column name or a list of them (`unique_key`, `check_cols`...),
+/// as a list; blanks dropped.
+pub(crate) fn config_strings(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => vec![],
+    }
+}
+
 /// The suffix of the relation a table is built under before it is swapped in.
 pub const TMP_SUFFIX: &str = "__kiln_tmp";
 /// The suffix the previous table takes while a swap without transactions is in flight.
@@ -326,4 +340,216 @@ pub fn grant_statements(adapter: &dyn Adapter, node: &Node) -> Vec<String> {
 pub fn grants_unsupported(adapter: &dyn Adapter, node: &Node) -> bool {
     !adapter.supports_grants()
         && matches!(node.config.get("grants"), Some(Json::Object(g)) if !g.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The SQL each materialization runs, snapshotted: a change to what kiln sends to the
+    //! warehouse shows up here in review.
+    use super::incremental::{IncrementalConfig, apply_sql, key_check_sql, reconcile, stage_sql};
+    use super::snapshot::{SnapshotConfig, create_sql, update_sql};
+    use super::*;
+    use crate::adapter::{Athena, Column, DuckDb};
+    use crate::project::ResourceType;
+    use serde_json::json;
+
+    fn model(config: Json) -> Node {
+        Node::sample(ResourceType::Model, "orders", config)
+    }
+
+    fn col(name: &str, t: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: t.into(),
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn view_and_table_plans() {
+        let duck = DuckDb::in_memory();
+        let view = model(json!({"materialized": "view"}));
+        let hooks = Hooks {
+            pre: vec!["set threads = 1".into()],
+            post: vec![],
+        };
+        let sql = "select 1 as id";
+        insta::assert_snapshot!(
+            plan_model(&duck, &view, sql, None, &hooks).unwrap().script(),
+            @r#"
+        set threads = 1;
+
+        create or replace view "warehouse"."main"."orders" as (
+        select 1 as id
+        );
+        "#
+        );
+        // a table replaces a view within one transaction
+        let table = model(json!({"materialized": "table"}));
+        insta::assert_snapshot!(
+            plan_model(&duck, &table, sql, Some(RelationKind::View), &Hooks::default()).unwrap().script(),
+            @r#"
+        begin;
+
+        drop table if exists "warehouse"."main"."orders__kiln_tmp";
+
+        create table "warehouse"."main"."orders__kiln_tmp" as (
+        select 1 as id
+        );
+
+        drop view if exists "warehouse"."main"."orders";
+
+        alter table "warehouse"."main"."orders__kiln_tmp" rename to "orders";
+
+        commit;
+        "#
+        );
+        // without transactional DDL the old table is moved aside and dropped last
+        insta::assert_snapshot!(
+            plan_model(&Athena, &table, sql, Some(RelationKind::Table), &Hooks::default()).unwrap().script(),
+            @r#"
+        drop table if exists "warehouse"."main"."orders__kiln_tmp";
+
+        create table "warehouse"."main"."orders__kiln_tmp" as (
+        select 1 as id
+        );
+
+        drop table if exists "warehouse"."main"."orders__kiln_backup";
+
+        alter table "warehouse"."main"."orders" rename to "orders__kiln_backup";
+
+        alter table "warehouse"."main"."orders__kiln_tmp" rename to "orders";
+
+        drop table if exists "warehouse"."main"."orders__kiln_backup";
+        "#
+        );
+    }
+
+    #[test]
+    fn incremental_strategies() {
+        let duck = DuckDb::in_memory();
+        let cols = vec!["id".to_string(), "amount".to_string()];
+        let sql_of = |config: Json| {
+            let node = model(config);
+            let cfg = IncrementalConfig::of(&node).unwrap();
+            let mut out = stage_sql(&duck, &node, "select * from src", &cfg);
+            out.extend(key_check_sql(&duck, &node, &cfg));
+            out.extend(apply_sql(&duck, &node, &cfg, &cols, None));
+            out.join(";\n")
+        };
+        insta::assert_snapshot!(sql_of(json!({"unique_key": ["id"], "incremental_strategy": "merge", "incremental_predicates": ["DBT_INTERNAL_DEST.amount > 0"]})), @r#"
+        drop table if exists "orders__kiln_new";
+        create temporary table "orders__kiln_new" as (
+        select * from src
+        );
+        select "id", count(*) as n from "orders__kiln_new" group by "id" having count(*) > 1 or "id" is null limit 1;
+        merge into "warehouse"."main"."orders" as DBT_INTERNAL_DEST using "orders__kiln_new" as DBT_INTERNAL_SOURCE on DBT_INTERNAL_SOURCE."id" = DBT_INTERNAL_DEST."id" and (DBT_INTERNAL_DEST.amount > 0)
+        when matched then update set "amount" = DBT_INTERNAL_SOURCE."amount"
+        when not matched then insert ("id", "amount") values (DBT_INTERNAL_SOURCE."id", DBT_INTERNAL_SOURCE."amount")
+        "#);
+        insta::assert_snapshot!(sql_of(json!({"unique_key": "id"})), @r#"
+        drop table if exists "orders__kiln_new";
+        create temporary table "orders__kiln_new" as (
+        select * from src
+        );
+        select "id", count(*) as n from "orders__kiln_new" group by "id" having count(*) > 1 or "id" is null limit 1;
+        delete from "warehouse"."main"."orders" as DBT_INTERNAL_DEST where ("id") in (select "id" from "orders__kiln_new");
+        insert into "warehouse"."main"."orders" ("id", "amount") select "id", "amount" from "orders__kiln_new"
+        "#);
+        insta::assert_snapshot!(sql_of(json!({"incremental_strategy": "insert_overwrite", "partition_by": "day"})), @r#"
+        drop table if exists "orders__kiln_new";
+        create temporary table "orders__kiln_new" as (
+        select * from src
+        );
+        delete from "warehouse"."main"."orders" where ("day") in (select distinct "day" from "orders__kiln_new");
+        insert into "warehouse"."main"."orders" ("id", "amount") select "id", "amount" from "orders__kiln_new"
+        "#);
+        // configuration mistakes name the file
+        let err =
+            IncrementalConfig::of(&model(json!({"incremental_strategy": "merge"}))).unwrap_err();
+        assert_eq!(
+            err,
+            "models/orders.sql: the merge strategy needs a unique_key (a column or a list of columns)"
+        );
+    }
+
+    #[test]
+    fn schema_changes() {
+        let duck = DuckDb::in_memory();
+        let new = vec![
+            col("id", "INTEGER"),
+            col("amount", "DOUBLE"),
+            col("note", "VARCHAR"),
+        ];
+        let old = vec![
+            col("id", "INTEGER"),
+            col("amount", "INTEGER"),
+            col("gone", "DATE"),
+        ];
+        let run = |mode: &str| {
+            let node = model(json!({"unique_key": "id", "on_schema_change": mode}));
+            let cfg = IncrementalConfig::of(&node).unwrap();
+            reconcile(&duck, &node, &cfg, &new, &old)
+        };
+        assert_eq!(
+            run("ignore").unwrap(),
+            (vec![], vec!["id".to_string(), "amount".to_string()])
+        );
+        assert_eq!(
+            run("fail").unwrap_err(),
+            "the model's columns no longer match \"warehouse\".\"main\".\"orders\" (new columns note; missing columns gone; amount changed type from INTEGER to DOUBLE), and on_schema_change is 'fail'; run with --full-refresh or set on_schema_change to append_new_columns or sync_all_columns"
+        );
+        let (alters, cols) = run("sync_all_columns").unwrap();
+        insta::assert_snapshot!(alters.join(";\n"), @r#"
+        alter table "warehouse"."main"."orders" add column "note" VARCHAR;
+        alter table "warehouse"."main"."orders" drop column "gone";
+        alter table "warehouse"."main"."orders" alter column "amount" set data type DOUBLE
+        "#);
+        assert_eq!(cols, vec!["id", "amount", "note"]);
+    }
+
+    #[test]
+    fn snapshot_sql() {
+        let duck = DuckDb::in_memory();
+        let node = Node::sample(
+            ResourceType::Snapshot,
+            "plans",
+            json!({"unique_key": "id", "strategy": "timestamp", "updated_at": "updated_at", "hard_deletes": "invalidate"}),
+        );
+        let cfg = SnapshotConfig::of(&node).unwrap();
+        insta::assert_snapshot!(create_sql(&duck, &cfg, "select * from src"), @r#"
+        select snapshot_query.*, md5(coalesce(cast(snapshot_query."id" as varchar), '') || '|' || coalesce(cast(snapshot_query."updated_at" as varchar), '')) as "dbt_scd_id", snapshot_query."updated_at" as "dbt_updated_at", snapshot_query."updated_at" as "dbt_valid_from", nullif(snapshot_query."updated_at", snapshot_query."updated_at") as "dbt_valid_to" from (
+        select * from src
+        ) snapshot_query
+        "#);
+        let src = vec![
+            col("id", "INTEGER"),
+            col("plan", "VARCHAR"),
+            col("updated_at", "TIMESTAMP"),
+        ];
+        let mut existing = src.clone();
+        for m in [
+            "dbt_scd_id",
+            "dbt_updated_at",
+            "dbt_valid_from",
+            "dbt_valid_to",
+        ] {
+            existing.push(col(m, "VARCHAR"));
+        }
+        insta::assert_snapshot!(update_sql(&duck, &node, &cfg, &src, &existing).join(";\n"), @r#"
+        update "warehouse"."main"."plans" as t set "dbt_valid_to" = s."updated_at" from "plans__kiln_snap" as s where s."id" = t."id" and t."dbt_valid_to" is null and (t."dbt_valid_from" < s."updated_at");
+        update "warehouse"."main"."plans" as t set "dbt_valid_to" = cast(now() as timestamp) where t."dbt_valid_to" is null and not exists (select 1 from "plans__kiln_snap" as s where s."id" = t."id");
+        insert into "warehouse"."main"."plans" ("id", "plan", "updated_at", "dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to") select s."id", s."plan", s."updated_at", md5(coalesce(cast(s."id" as varchar), '') || '|' || coalesce(cast(s."updated_at" as varchar), '')), s."updated_at", s."updated_at", nullif(s."updated_at", s."updated_at") from "plans__kiln_snap" as s where not exists (select 1 from "warehouse"."main"."plans" as t where s."id" = t."id" and t."dbt_valid_to" is null);
+        drop table if exists "plans__kiln_snap"
+        "#);
+        let bad = Node::sample(
+            ResourceType::Snapshot,
+            "plans",
+            json!({"unique_key": "id", "strategy": "check"}),
+        );
+        assert_eq!(
+            SnapshotConfig::of(&bad).unwrap_err(),
+            "snapshots/plans.sql: the check strategy needs check_cols ('all' or a list of columns)"
+        );
+    }
 }

@@ -840,44 +840,7 @@ mod tests {
     }
 
     fn node(config: Json) -> Node {
-        let config = match config {
-            Json::Object(m) => m,
-            _ => Default::default(),
-        };
-        Node {
-            unique_id: "seed.demo.people".into(),
-            resource_type: crate::project::ResourceType::Seed,
-            name: "people".into(),
-            package_name: "demo".into(),
-            path: "people.csv".into(),
-            original_file_path: "seeds/people.csv".into(),
-            file: PathBuf::from("/nonexistent/seeds/people.csv"),
-            line_offset: 0,
-            fqn: vec!["demo".into(), "people".into()],
-            raw_code: String::new(),
-            checksum: String::new(),
-            config,
-            unrendered_config: Default::default(),
-            description: String::new(),
-            columns: Default::default(),
-            patch_path: None,
-            refs: vec![],
-            sources: vec![],
-            depends_on_macros: vec![],
-            depends_on_nodes: vec![],
-            database: "warehouse".into(),
-            schema: "main".into(),
-            alias: "people".into(),
-            relation_name: None,
-            test: None,
-            version: None,
-            latest_version: None,
-            deprecation_date: None,
-            constraints: vec![],
-            doc_blocks: vec![],
-            compiled_code: None,
-            extra_ctes: vec![],
-        }
+        Node::sample(crate::project::ResourceType::Seed, "people", config)
     }
 
     #[test]

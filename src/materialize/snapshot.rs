@@ -50,22 +50,11 @@ pub struct SnapshotConfig {
     pub names: MetaNames,
 }
 
-fn strings(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
-        Some(Json::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
-            .collect(),
-        _ => vec![],
-    }
-}
-
 impl SnapshotConfig {
     pub fn of(node: &Node) -> Result<Self, String> {
         let c = &node.config;
         let file = &node.original_file_path;
-        let unique_key = strings(c.get("unique_key"));
+        let unique_key = super::config_strings(c.get("unique_key"));
         if unique_key.is_empty() {
             return Err(format!(
                 "{file}: snapshot '{}' needs a unique_key (a column or a list of columns)",
@@ -88,7 +77,7 @@ impl SnapshotConfig {
                 cols: match c.get("check_cols") {
                     Some(Json::String(s)) if s == "all" => None,
                     Some(v) => {
-                        let cols = strings(Some(v));
+                        let cols = super::config_strings(Some(v));
                         if cols.is_empty() {
                             return Err(format!(
                                 "{file}: check_cols must be 'all' or a list of columns"

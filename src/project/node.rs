@@ -148,6 +148,59 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node for unit tests: `<type>.demo.<name>` in `warehouse.main`, aliased by its name.
+    #[cfg(test)]
+    pub(crate) fn sample(resource_type: ResourceType, name: &str, config: Value) -> Node {
+        let config = match config {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let folder = match resource_type {
+            ResourceType::Seed => "seeds",
+            ResourceType::Snapshot => "snapshots",
+            _ => "models",
+        };
+        let ext = if resource_type == ResourceType::Seed {
+            "csv"
+        } else {
+            "sql"
+        };
+        Node {
+            unique_id: format!("{resource_type}.demo.{name}"),
+            resource_type,
+            name: name.into(),
+            package_name: "demo".into(),
+            path: format!("{name}.{ext}"),
+            original_file_path: format!("{folder}/{name}.{ext}"),
+            file: PathBuf::from(format!("/nonexistent/{folder}/{name}.{ext}")),
+            line_offset: 0,
+            fqn: vec!["demo".into(), name.into()],
+            raw_code: String::new(),
+            checksum: String::new(),
+            config,
+            unrendered_config: Map::new(),
+            description: String::new(),
+            columns: IndexMap::new(),
+            patch_path: None,
+            refs: vec![],
+            sources: vec![],
+            depends_on_macros: vec![],
+            depends_on_nodes: vec![],
+            database: "warehouse".into(),
+            schema: "main".into(),
+            alias: name.into(),
+            relation_name: None,
+            test: None,
+            version: None,
+            latest_version: None,
+            deprecation_date: None,
+            constraints: vec![],
+            doc_blocks: vec![],
+            compiled_code: None,
+            extra_ctes: vec![],
+        }
+    }
+
     pub fn materialized(&self) -> &str {
         self.config
             .get("materialized")

@@ -94,7 +94,8 @@ impl Exec<'_> {
                 ResourceType::Test => format!("SKIP test {}", n.name),
                 _ => format!("SKIP relation {}.{}", n.schema, n.alias),
             };
-            self.progress.done(index, &what, "SKIP", uid, "skipped", 0.0);
+            self.progress
+                .done(index, &what, "SKIP", uid, "skipped", 0.0);
         }
         r
     }
@@ -578,7 +579,7 @@ impl Exec<'_> {
             }
             None => {
                 self.record(&Target::of(node), Some(RelationKind::Table));
-        self.grants(node, worker)?;
+                self.grants(node, worker)?;
                 r.status = Status::Success;
                 r.message = Some(format!("OK ({n_ok} batches)"));
                 r.adapter_response = response("OK", None);

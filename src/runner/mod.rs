@@ -299,6 +299,20 @@ pub fn connect(loaded: &Loaded) -> Result<Arc<Pool>, Error> {
     Ok(pool)
 }
 
+/// The compile-phase context with the database connected: `run_query`, `statement` and the
+/// adapter's catalog methods reach the warehouse through `pool`.
+pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
+    let mut shared = compile_shared(
+        &loaded.project,
+        &loaded.jenv,
+        loaded.adapter.clone(),
+        &loaded.info,
+        crate::commands::graph_fn(loaded),
+    );
+    shared.db = Some(pool.clone());
+    shared
+}
+
 /// Executes `ids` and returns the results (also when interrupted).
 pub fn execute(
     loaded: &mut Loaded,
@@ -315,14 +329,7 @@ pub fn execute(
     let mut errors = vec![];
 
     // The compile context, live: run_query and friends reach the database.
-    let mut shared: Shared = compile_shared(
-        &loaded.project,
-        &loaded.jenv,
-        loaded.adapter.clone(),
-        &loaded.info,
-        crate::commands::graph_fn(loaded),
-    );
-    shared.db = Some(pool.clone());
+    let mut shared: Shared = live_shared(loaded, &pool);
     if let Some((state, favor_state)) = &opts.defer {
         defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }

@@ -92,7 +92,10 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
-        let line = dotted(&format!("{index} of {} {text}", self.total), &format!("[{status}]"));
+        let line = dotted(
+            &format!("{index} of {} {text}", self.total),
+            &format!("[{status}]"),
+        );
         if self.output.json {
             let level = match result {
                 "error" | "fail" => "error",
