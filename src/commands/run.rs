@@ -93,8 +93,19 @@ fn execute_and_report(
 /// run again with that run's command and flags.
 pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
     let opts = inv.load_options()?;
-    let probe = load_and_parse(inv, "retry")?;
-    let path = probe.project.target_dir().join("run_results.json");
+    // Where the last run wrote its results: read before the project is parsed, since parsing may
+    // need the --vars that run had.
+    let target_path = match &inv.load.target_path {
+        Some(t) => t.clone(),
+        None => {
+            let file = opts.project_dir.join("dbt_project.yml");
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+            let cfg: crate::project::dbt_project::DbtProject =
+                crate::project::yaml::from_str(std::path::Path::new("dbt_project.yml"), &text)?;
+            std::path::PathBuf::from(cfg.target_path())
+        }
+    };
+    let path = opts.project_dir.join(target_path).join("run_results.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::one(
             crate::error::Diagnostic::error(
@@ -145,17 +156,20 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             .and_then(Json::as_str)
             .map(String::from),
     };
-    // The previous run's --vars, unless this invocation gives its own.
-    let loaded = match args.get("vars").and_then(Json::as_object) {
-        Some(vars) if !vars.is_empty() && inv.load.cli_vars.is_empty() => {
-            let mut again = inv.clone();
-            again.load.cli_vars = vars.clone();
-            again.project_dir = Some(opts.project_dir.clone());
-            drop(probe);
-            load_and_parse(&again, kind.command())?
-        }
-        _ => probe,
-    };
+    // The previous run's --vars and --target, unless this invocation gives its own.
+    let mut again = inv.clone();
+    again.project_dir = Some(opts.project_dir.clone());
+    if let Some(vars) = args.get("vars").and_then(Json::as_object)
+        && inv.load.cli_vars.is_empty()
+    {
+        again.load.cli_vars = vars.clone();
+    }
+    if let Some(target) = args.get("target").and_then(Json::as_str)
+        && inv.load.target.is_none()
+    {
+        again.load.target = Some(target.to_string());
+    }
+    let loaded = load_and_parse(&again, kind.command())?;
     let ids: Vec<String> = previous["results"]
         .as_array()
         .into_iter()

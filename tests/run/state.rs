@@ -179,3 +179,17 @@ fn defer_resolves_unbuilt_parents_to_the_state_relations() {
     let compiled = p.read("target/run/shop/models/c.sql");
     assert!(compiled.contains("\"dev\".\"main\".\"b\""), "{compiled}");
 }
+
+#[test]
+fn retry_reuses_the_previous_runs_vars() {
+    let p = project()
+        .file(
+            "models/a.sql",
+            "{{ config(materialized='table') }}\nselect {{ var('n') }} as id",
+        )
+        .file("models/b.sql", "select * from missing_table");
+    p.kiln(&["run", "--vars", "{n: 7}"]).run().assert_code(1);
+    p.write("models/b.sql", "select id from {{ ref('a') }}");
+    p.kiln(&["retry"]).run().assert_success();
+    assert_eq!(column(&p, "select id from main.b"), vec!["7"]);
+}
