@@ -42,7 +42,10 @@ const SESSION_EVENTS: u64 = 16;
 /// Days of activity from 2024-01-01.
 const DAYS: u64 = 182;
 /// Where the CRM accounts come from (the users' accounts must exist there).
-const ACCOUNTS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/crm/raw_crm_accounts.csv");
+const ACCOUNTS_CSV: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/seeds/crm/raw_crm_accounts.csv"
+);
 
 const USAGE: &str = "usage: gen_events --out DIR [--rows N] [--files K] [--users U] [--seed S] [--memory-limit 2GB]";
 
@@ -140,7 +143,8 @@ fn run(args: &Args) -> Result<(), String> {
     let events_dir = args.out.join("click_events");
     let users_dir = args.out.join("users");
     for dir in [&events_dir, &users_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
 
     let conn = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
