@@ -376,45 +376,9 @@ impl Exec<'_> {
             self.with_conn(worker, |c| run_plan(c, &plan))
                 .map_err(Failure::Database)?;
         } else {
-            let target = Target::of(node);
             let mut script = vec![];
             self.in_transaction(worker, |c| {
-                let mut exec = |c: &mut dyn Connection, sql: &str| {
-                    script.push(sql.to_string());
-                    c.execute(sql)
-                };
-                for h in &hooks.pre {
-                    exec(c, h)?;
-                }
-                for s in inc::stage_sql(adapter, node, &code, &cfg) {
-                    exec(c, &s)?;
-                }
-                if let Some(q) = inc::key_check_sql(adapter, node, &cfg) {
-                    let bad = c.query(&q)?;
-                    if let Some(row) = bad.rows.first() {
-                        return Err(DbError::query(duplicate_key_message(
-                            &cfg,
-                            &bad.columns,
-                            row,
-                        )));
-                    }
-                }
-                let stage = adapter.quote(&inc::staging_name(node));
-                let new_cols = c.query(&format!("select * from {stage} limit 0"))?.columns;
-                let old_cols = c.columns(&target.database, &target.schema, &target.identifier)?;
-                let (alters, cols) = inc::reconcile(adapter, node, &cfg, &new_cols, &old_cols)
-                    .map_err(DbError::query)?;
-                for s in alters
-                    .iter()
-                    .chain(inc::apply_sql(adapter, node, &cfg, &cols, None).iter())
-                {
-                    exec(c, s)?;
-                }
-                exec(c, &inc::cleanup_sql(adapter, node))?;
-                for h in &hooks.post {
-                    exec(c, h)?;
-                }
-                Ok(())
+                self.incremental_step(c, node, &cfg, &code, &hooks, None, &mut script)
             })
             .map_err(Failure::Database)?;
             let plan = Plan {
@@ -424,6 +388,62 @@ impl Exec<'_> {
             self.write_artifact(node, "run", &plan.script());
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
+    }
+
+    /// One incremental step on `c`, inside the caller's transaction: the node's pre-hooks, the
+    /// new rows staged, their merge keys checked, the schema reconciled, the strategy applied
+    /// (to `window` only, for a microbatch), the stage dropped, the post-hooks. Every statement
+    /// run is appended to `script` (for target/run/).
+    #[allow(clippy::too_many_arguments)]
+    fn incremental_step(
+        &self,
+        c: &mut dyn Connection,
+        node: &Node,
+        cfg: &crate::materialize::incremental::IncrementalConfig,
+        code: &str,
+        hooks: &Hooks,
+        window: Option<(&str, &str)>,
+        script: &mut Vec<String>,
+    ) -> Result<(), DbError> {
+        use crate::materialize::incremental as inc;
+        let adapter = self.loaded.adapter.as_ref();
+        let target = Target::of(node);
+        let mut exec = |c: &mut dyn Connection, sql: &str| {
+            script.push(sql.to_string());
+            c.execute(sql)
+        };
+        for h in &hooks.pre {
+            exec(c, h)?;
+        }
+        for s in inc::stage_sql(adapter, node, code, cfg) {
+            exec(c, &s)?;
+        }
+        if let Some(q) = inc::key_check_sql(adapter, node, cfg) {
+            let bad = c.query(&q)?;
+            if let Some(row) = bad.rows.first() {
+                return Err(DbError::query(duplicate_key_message(
+                    cfg,
+                    &bad.columns,
+                    row,
+                )));
+            }
+        }
+        let stage = adapter.quote(&inc::staging_name(node));
+        let new_cols = c.query(&format!("select * from {stage} limit 0"))?.columns;
+        let old_cols = c.columns(&target.database, &target.schema, &target.identifier)?;
+        let (alters, cols) =
+            inc::reconcile(adapter, node, cfg, &new_cols, &old_cols).map_err(DbError::query)?;
+        for s in alters
+            .iter()
+            .chain(inc::apply_sql(adapter, node, cfg, &cols, window).iter())
+        {
+            exec(c, s)?;
+        }
+        exec(c, &inc::cleanup_sql(adapter, node))?;
+        for h in &hooks.post {
+            exec(c, h)?;
+        }
+        Ok(())
     }
 
     /// A microbatch model: each batch compiled with its window and applied in its own
@@ -501,28 +521,16 @@ impl Exec<'_> {
                         ),
                     )?;
                 }
-                for h in &hooks.pre {
-                    exec(c, h)?;
-                }
-                for s in inc::stage_sql(adapter, node, &code, cfg) {
-                    exec(c, &s)?;
-                }
-                let stage = adapter.quote(&inc::staging_name(node));
-                let new_cols = c.query(&format!("select * from {stage} limit 0"))?.columns;
-                let old_cols = c.columns(&target.database, &target.schema, &target.identifier)?;
-                let (alters, cols) = inc::reconcile(adapter, node, cfg, &new_cols, &old_cols)
-                    .map_err(DbError::query)?;
                 let window = (lit(start), lit(end));
-                for s in alters.iter().chain(
-                    inc::apply_sql(adapter, node, cfg, &cols, Some((&window.0, &window.1))).iter(),
-                ) {
-                    exec(c, s)?;
-                }
-                exec(c, &inc::cleanup_sql(adapter, node))?;
-                for h in &hooks.post {
-                    exec(c, h)?;
-                }
-                Ok(())
+                self.incremental_step(
+                    c,
+                    node,
+                    cfg,
+                    &code,
+                    &hooks,
+                    Some((&window.0, &window.1)),
+                    &mut script,
+                )
             });
             match step {
                 Ok(()) => {
