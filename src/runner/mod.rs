@@ -12,6 +12,7 @@
 mod exec;
 pub mod output;
 pub mod schedule;
+mod stateful;
 
 pub use output::Progress;
 
