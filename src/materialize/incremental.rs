@@ -171,7 +171,9 @@ pub fn key_check_sql(
 ) -> Option<String> {
     if cfg.unique_key.is_empty()
         || !matches!(cfg.strategy, Strategy::Merge | Strategy::DeleteInsert)
+        || cfg.duplicate_keys == DuplicateKeys::Dedupe
     {
+        // (deduplicated rows hold each key once; NULL keys are still merged as dbt would)
         return None;
     }
     let keys = quoted_list(adapter, &cfg.unique_key);

@@ -559,13 +559,28 @@ impl Exec<'_> {
     }
 }
 
+/// Runs one statement; with `KILN_TIMINGS` set, prints how long it took (for benchmarks).
+pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), DbError> {
+    if std::env::var_os("KILN_TIMINGS").is_none() {
+        return conn.execute(sql);
+    }
+    let started = std::time::Instant::now();
+    let out = conn.execute(sql);
+    eprintln!(
+        "timing: sql {:>8.1} ms  {}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
+    );
+    out
+}
+
 /// Runs a plan's statements in order; a failure inside `begin`…`commit` rolls the transaction
 /// back, so the relation is as it was before.
 pub fn run_plan(conn: &mut dyn Connection, plan: &Plan) -> Result<(), DbError> {
     let mut in_tx = false;
     for s in &plan.statements {
         let word = s.trim().trim_end_matches(';').to_ascii_lowercase();
-        if let Err(e) = conn.execute(s) {
+        if let Err(e) = timed_execute(conn, s) {
             if in_tx {
                 let _ = conn.execute("rollback");
             }

@@ -75,7 +75,7 @@ impl Exec<'_> {
         let target = Target::of(node);
         let mut exec = |c: &mut dyn Connection, sql: &str| {
             script.push(sql.to_string());
-            c.execute(sql)
+            super::exec::timed_execute(c, sql)
         };
         for h in &hooks.pre {
             exec(c, h)?;
