@@ -445,13 +445,38 @@ pub fn execute(
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
     if !interrupted && errors.is_empty() {
         let results_value = results_jinja(&results);
+        // `schemas` / `database_schemas`: where this run built something (for grant macros).
+        let database_schemas: BTreeSet<(String, String)> = results
+            .iter()
+            .filter(|r| r.status == Status::Success)
+            .filter_map(|r| nodes.get(&r.unique_id))
+            .map(|n| (n.database.clone(), n.schema.clone()))
+            .collect();
+        let schemas: Vec<String> = database_schemas
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         errors.extend(run_hooks(
             loaded,
             &shared,
             &pool,
             "on-run-end",
             &loaded.project.config.on_run_end.to_vec(),
-            &[("results", results_value)],
+            &[
+                ("results", results_value),
+                ("schemas", minijinja::Value::from(schemas.clone())),
+                (
+                    "database_schemas",
+                    minijinja::Value::from(
+                        database_schemas
+                            .iter()
+                            .map(|(d, s)| minijinja::Value::from(vec![d.clone(), s.clone()]))
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+            ],
         ));
     }
     progress.finish();

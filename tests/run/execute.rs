@@ -216,7 +216,7 @@ on-run-start:
   - "create table if not exists main.audit (event varchar)"
   - "insert into main.audit values ('start')"
 on-run-end:
-  - "insert into main.audit values ('end {{ results | length }}')"
+  - "insert into main.audit values ('end {{ results | length }} {{ schemas | join(',') }}')"
 models:
   shop:
     marts:
@@ -236,7 +236,7 @@ models:
     run.assert_success();
     assert_eq!(
         column(&p, "select event from main.audit"),
-        vec!["start", "pre revenue", "post", "end 1"]
+        vec!["start", "pre revenue", "post", "end 1 main_marts"]
     );
     // custom schema: <target schema>_<custom>
     assert_eq!(
