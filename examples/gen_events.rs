@@ -3,10 +3,13 @@
 //! `data/product/`, so the demo's models read them unchanged.
 //!
 //! ```text
-//! cargo run --release --example gen_events -- --rows 100000000 --out bench/out/events
-//! kiln build --vars '{product_events_location: "bench/out/events/click_events/*.parquet",
-//!                     product_users_location: "bench/out/events/users/*.parquet"}'
+//! cargo run --release --example gen_events -- --rows 100M --out bench/out/demo_events
+//! kiln build --target bench \
+//!     --vars '{product_events_location: "bench/out/demo_events/click_events/*.parquet",
+//!              product_users_location: "bench/out/demo_events/users/*.parquet"}'
 //! ```
+//!
+//! (`bench/demo.sh` does both and measures the build; `data/README.md` describes the data.)
 //!
 //! Options: `--rows N` click-event rows in all (default 1M; `100M`, `2_000_000` are accepted),
 //! `--out DIR` (required), `--files K` (default: one file per 10M rows), `--users U` (default:
@@ -186,7 +189,7 @@ fn run(args: &Args) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "build the demo on them:\n  kiln build --vars '{{product_events_location: \"{}/*.parquet\", product_users_location: \"{}/*.parquet\"}}'",
+        "build the demo on them (the bench target keeps them out of demo.duckdb):\n  kiln build --target bench --vars '{{product_events_location: \"{}/*.parquet\", product_users_location: \"{}/*.parquet\"}}'",
         events_dir.display(),
         users_dir.display()
     );

@@ -207,6 +207,13 @@ impl Adapter for DuckDb {
         }))
     }
 
+    fn close(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.root = None;
+            state.interrupts.clear();
+        }
+    }
+
     fn cancel_all(&self) {
         if let Ok(state) = self.state.lock() {
             for h in &state.interrupts {

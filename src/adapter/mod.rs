@@ -88,6 +88,10 @@ pub trait Adapter: Send + Sync + Debug {
     /// gives another connection to it (one per runner worker).
     fn connect(&self) -> Result<Box<dyn Connection>, DbError>;
 
+    /// Closes the warehouse once every connection is dropped: DuckDB then checkpoints its WAL
+    /// and deletes its spill files. Connections opened later reopen it.
+    fn close(&self) {}
+
     /// Interrupts every statement running on any connection of this adapter (Ctrl-C,
     /// `--fail-fast`). Interrupted statements fail with [`DbErrorKind::Cancelled`].
     fn cancel_all(&self);

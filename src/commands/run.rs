@@ -85,6 +85,9 @@ fn execute_and_report(
     } else {
         Outcome::Success
     };
+    // The database is closed properly (checkpoint, spill files removed) before the rest of the
+    // project is left to the process exit.
+    loaded.adapter.close();
     super::exit_without_freeing(loaded);
     Ok(outcome)
 }

@@ -440,3 +440,30 @@ fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
             .any(|e| e["msg"].as_str().unwrap_or("").contains("Done. PASS="))
     );
 }
+
+#[test]
+fn a_query_bigger_than_memory_spills_and_the_database_is_closed_cleanly() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      memory_limit: 100MB\n      settings:\n        preserve_insertion_order: false\n",
+        )
+        .file(
+            "models/big.sql",
+            "{{ config(materialized='table') }}\nselect a.range as x, md5(a.range::varchar) as h from range(8000000) a order by h",
+        );
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    assert_eq!(column(&p, "select count(*) from main.big"), vec!["8000000"]);
+    // DuckDB was closed: its spill files are gone and its WAL checkpointed into the file
+    let tmp = p.dir().join("target/duckdb_tmp");
+    assert!(
+        !tmp.exists() || std::fs::read_dir(&tmp).unwrap().next().is_none(),
+        "spill files left in {}",
+        tmp.display()
+    );
+    assert!(
+        !p.dir().join("dev.duckdb.wal").exists(),
+        "the WAL was not checkpointed"
+    );
+}

@@ -44,14 +44,21 @@ batch as (
     from source
     {% if is_incremental() %}
     where source.received_at >= (select received_after from window_start)
-        and source.event_id not in (
-            select loaded.event_id
-            from {{ this }} as loaded
-            where loaded.received_at < (select received_after from window_start)
-        )
     {% endif %}
 ),
 
+{% if is_incremental() %}
+-- redeliveries of events whose first copy was loaded before the window: those rows stay as they
+-- are. Joined from the batch's side, so the lookup is as big as the batch, not as the table.
+loaded_before_window as (
+    select distinct loaded.event_id
+    from {{ this }} as loaded
+    inner join batch
+        on batch.event_id = loaded.event_id
+    where loaded.received_at < (select received_after from window_start)
+),
+
+{% endif %}
 deduplicated as (
     select
         batch.*,
@@ -60,6 +67,11 @@ deduplicated as (
             order by batch.received_at, batch.occurred_at
         ) as copy_number
     from batch
+    {% if is_incremental() %}
+    left join loaded_before_window
+        on loaded_before_window.event_id = batch.event_id
+    where loaded_before_window.event_id is null
+    {% endif %}
 )
 
 select

@@ -1,0 +1,482 @@
+//! The demo warehouse at the repository root, end to end on a real DuckDB file: a copy of its
+//! project files is built twice, its incremental event model is fed late and redelivered
+//! events, and its selections are checked against what dbt-core lists for them.
+//!
+//! The expected `dbt ls` outputs in `tests/demo/` were recorded with dbt-core 1.11.16 and
+//! dbt-duckdb 1.11.1 on a copy of the demo (the test never needs dbt):
+//!
+//! ```text
+//! dbt ls --select aggregate+ --profiles-dir . -q      > tests/demo/dbt_ls_aggregate_plus.txt
+//! dbt ls --select tag:engagement --profiles-dir . -q  > tests/demo/dbt_ls_tag_engagement.txt
+//! ```
+//!
+//! Re-record them when the demo's nodes change (the test says which lines differ).
+
+#[path = "cli/support.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use support::{Run, TestProject, copy_dir};
+
+/// How `kiln build` sums up the whole demo: every node passes, except the warn-severity runbook
+/// check that lists the accounts with a skipped subscription step (three, on purpose). (dbt 1.11
+/// adds `NO-OP=3` for the exposures, which its build visits.)
+const DONE_FULL_BUILD: &str = "Done. PASS=233 WARN=1 ERROR=0 SKIP=0";
+
+/// The demo's project files: everything `dbt_project.yml` reads, and the raw files in `data/`.
+/// Not `target/`, not `demo.duckdb`, not the Rust crate.
+const DEMO_FILES: &[&str] = &[
+    "dbt_project.yml",
+    "profiles.yml",
+    "selectors.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "data",
+    "tests/data",
+];
+
+/// A copy of the demo project in a temp folder.
+fn demo() -> TestProject {
+    let p = TestProject::empty();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for rel in DEMO_FILES {
+        let (from, to) = (repo.join(rel), p.dir().join(rel));
+        if from.is_dir() {
+            copy_dir(&from, &to);
+        } else {
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
+            std::fs::copy(&from, &to).expect("copy demo file");
+        }
+    }
+    p
+}
+
+/// Runs `kiln` on the demo and asserts it exited 0.
+fn kiln_ok(p: &TestProject, args: &[&str]) -> Run {
+    let run = p.kiln(args).run();
+    run.assert_success();
+    run
+}
+
+/// The counts of the summary line (`Done. PASS=...`) of a run, up to SKIP (NO-OP and TOTAL
+/// depend on whether exposures are counted as no-ops, as dbt 1.11 does).
+fn done_line(run: &Run) -> String {
+    let line = run
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("Done."))
+        .unwrap_or_else(|| panic!("no Done. line\n{}", run.snapshot()));
+    line.split(" NO-OP=").next().unwrap_or(line).to_string()
+}
+
+/// `unique_id status` per node of the last run (target/kiln/run_results.json), sorted.
+fn statuses(p: &TestProject) -> Vec<(String, String)> {
+    let rr: serde_json::Value =
+        serde_json::from_str(&p.read("target/kiln/run_results.json")).expect("run_results.json");
+    let mut out: Vec<(String, String)> = rr["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["unique_id"].as_str().unwrap_or_default().to_string(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs `sql` on the demo's `demo.duckdb` and returns each row as text cells (DuckDB casts every
+/// column to varchar; NULL as "NULL"). The connection is closed before returning, so kiln can
+/// open the file.
+fn query(p: &TestProject, sql: &str) -> Vec<Vec<String>> {
+    let conn = duckdb::Connection::open(p.dir().join("demo.duckdb")).expect("open demo.duckdb");
+    let text_sql = format!("select cast(columns(*) as varchar) from ({sql}) as q");
+    let mut stmt = conn
+        .prepare(&text_sql)
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"));
+    let mut rows = stmt.query([]).expect("query");
+    let mut out = vec![];
+    while let Some(row) = rows.next().expect("next row") {
+        let n = row.as_ref().column_count();
+        let cells = (0..n)
+            .map(|i| {
+                row.get::<_, Option<String>>(i)
+                    .expect("a varchar cell")
+                    .unwrap_or_else(|| "NULL".into())
+            })
+            .collect();
+        out.push(cells);
+    }
+    out
+}
+
+/// One value.
+fn scalar(p: &TestProject, sql: &str) -> String {
+    let rows = query(p, sql);
+    assert_eq!(rows.len(), 1, "`{sql}` returned {rows:?}");
+    rows[0][0].clone()
+}
+
+/// The recorded `dbt ls` output for a selection.
+fn dbt_ls(file: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/demo")
+        .join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names of the nodes dbt lists that `dbt build` executes (not sources, not exposures): the
+/// last part of each `project.folder.name` line.
+fn buildable_names(lines: &[String]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter(|l| !l.starts_with("source:") && !l.starts_with("exposure:"))
+        .map(|l| l.rsplit('.').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The names of the nodes in the last run: `model.kiln_demo.name`, `test.kiln_demo.name.hash`.
+fn run_names(p: &TestProject) -> BTreeSet<String> {
+    statuses(p)
+        .into_iter()
+        .map(|(id, _)| id.split('.').nth(2).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
+    let p = demo();
+
+    let first = kiln_ok(&p, &["build"]);
+    assert_eq!(done_line(&first), DONE_FULL_BUILD, "{}", first.snapshot());
+    let not_passing: Vec<_> = statuses(&p)
+        .into_iter()
+        .filter(|(_, status)| status != "success" && status != "pass")
+        .collect();
+    assert_eq!(
+        not_passing,
+        [(
+            "test.kiln_demo.assert_no_skipped_required_status_steps".to_string(),
+            "warn".to_string()
+        )],
+        "only the skipped-step runbook check may warn"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("Got 3 results, configured to warn if != 0"),
+        "{}",
+        first.snapshot()
+    );
+    let events = scalar(&p, "select count(*) from main.stg_product__click_events");
+    let snapshot_rows = scalar(
+        &p,
+        "select (select count(*) from main.snap_account_plans) || ' ' || (select count(*) from main.snap_subscriptions)",
+    );
+
+    // The second run finds every table in place: the incremental model adds nothing it already
+    // has, and the snapshots record no new versions (nothing changed in the sources).
+    let second = kiln_ok(&p, &["build"]);
+    assert_eq!(done_line(&second), DONE_FULL_BUILD, "{}", second.snapshot());
+    assert_eq!(
+        scalar(&p, "select count(*) from main.stg_product__click_events"),
+        events
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            "select (select count(*) from main.snap_account_plans) || ' ' || (select count(*) from main.snap_subscriptions)",
+        ),
+        snapshot_rows
+    );
+    // 2,044 rows in the event files, 53 of them redeliveries of an event id already sent.
+    assert_eq!(events, "1991");
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) from main.snap_account_plans where dbt_valid_to is null"
+        ),
+        scalar(
+            &p,
+            "select count(distinct account_id) from main.snap_account_plans"
+        ),
+        "one current version per account"
+    );
+
+    // `build --select aggregate+` and `--select tag:engagement` execute exactly the nodes dbt
+    // lists for those selections (dbt's build also visits the exposures, as no-ops).
+    for (selector, file) in [
+        ("aggregate+", "dbt_ls_aggregate_plus.txt"),
+        ("tag:engagement", "dbt_ls_tag_engagement.txt"),
+    ] {
+        let run = kiln_ok(&p, &["build", "--select", selector]);
+        let expected = buildable_names(&dbt_ls(file));
+        assert_eq!(run_names(&p), expected, "build --select {selector}");
+        assert_eq!(
+            done_line(&run),
+            format!("Done. PASS={} WARN=0 ERROR=0 SKIP=0", expected.len()),
+            "{}",
+            run.snapshot()
+        );
+    }
+}
+
+#[test]
+fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice() {
+    let p = demo();
+    kiln_ok(&p, &["build"]);
+
+    let events_before = scalar(&p, "select count(*) from main.stg_product__click_events");
+    let engagement_sql = "select account_id, activity_date, active_users, sessions, events, feature_uses, hours_on_platform \
+         from main.int_engagement_by_account_daily \
+         where (account_id, activity_date) in (('ACC-0003', date '2024-06-12'), ('ACC-0003', date '2024-05-27'), ('ACC-0001', date '2024-06-29')) \
+         order by 1, 2";
+    let engagement_before = query(&p, engagement_sql);
+    let day = |rows: &[Vec<String>], account: &str, date: &str| -> Option<Vec<String>> {
+        rows.iter()
+            .find(|r| r[0] == account && r[1] == date)
+            .map(|r| r[2..].to_vec())
+    };
+    let late_day_before =
+        day(&engagement_before, "ACC-0003", "2024-06-12").unwrap_or_else(|| vec!["0".into(); 5]);
+    let as_f64 = |s: &str| s.parse::<f64>().expect("number");
+
+    // A new delivery from the queue, two weeks after the last one:
+    // - a session usr_0006 had on 2024-06-12, uploaded 26 days late, one of its events twice;
+    // - a redelivery of evt_000001, first received on 2024-05-27 (long before the lookback window);
+    // - a redelivery of evt_001956, first received on 2024-07-06 (inside the lookback window).
+    p.write(
+        "data/product/click_events/received_2024-W28.csv",
+        "event_id,user_id,account_id,session_id,event_type,feature,occurred_at,received_at\n\
+         evt_late_01,usr_0006,ACC-0003,ses_late_01,session_start,,2024-06-12 14:00:00,2024-07-08 09:00:00\n\
+         evt_late_02,usr_0006,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:00:01\n\
+         evt_late_02,usr_0006,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:05:00\n\
+         evt_000001,usr_0006,ACC-0003,ses_54a49ba4,session_start,,2024-05-27 09:38:57,2024-07-08 09:10:00\n\
+         evt_001956,usr_0003,ACC-0001,ses_e3252941,session_start,,2024-06-29 10:55:49,2024-07-08 09:15:00\n",
+    );
+    let run = kiln_ok(&p, &["build", "--select", "stg_product__click_events+"]);
+    assert!(run.stdout.contains("ERROR=0 SKIP=0"), "{}", run.snapshot());
+
+    // Two new events, no new row for the redeliveries; every event id once.
+    assert_eq!(
+        scalar(&p, "select count(*) from main.stg_product__click_events"),
+        (events_before.parse::<u64>().expect("count") + 2).to_string()
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) - count(distinct event_id) from main.stg_product__click_events"
+        ),
+        "0"
+    );
+    // The late events are on the day they happened; each kept copy is the first received.
+    assert_eq!(
+        query(
+            &p,
+            "select event_id, event_date, received_at, feature_name, arrival_delay_minutes \
+             from main.stg_product__click_events \
+             where event_id in ('evt_late_01', 'evt_late_02', 'evt_000001', 'evt_001956') order by 1",
+        ),
+        [
+            [
+                "evt_000001",
+                "2024-05-27",
+                "2024-05-27 09:39:07",
+                "NULL",
+                "1"
+            ],
+            [
+                "evt_001956",
+                "2024-06-29",
+                "2024-07-06 10:55:49",
+                "NULL",
+                "10080"
+            ],
+            [
+                "evt_late_01",
+                "2024-06-12",
+                "2024-07-08 09:00:00",
+                "NULL",
+                "37140"
+            ],
+            [
+                "evt_late_02",
+                "2024-06-12",
+                "2024-07-08 09:00:01",
+                "exports",
+                "37110"
+            ],
+        ]
+    );
+
+    // Daily engagement: the late session adds to 2024-06-12 (one session, two events, one
+    // feature use, half an hour); the days of the redelivered events do not change.
+    let engagement_after = query(&p, engagement_sql);
+    assert_eq!(
+        day(&engagement_after, "ACC-0003", "2024-05-27"),
+        day(&engagement_before, "ACC-0003", "2024-05-27")
+    );
+    assert_eq!(
+        day(&engagement_after, "ACC-0001", "2024-06-29"),
+        day(&engagement_before, "ACC-0001", "2024-06-29")
+    );
+    let late_day = day(&engagement_after, "ACC-0003", "2024-06-12").expect("2024-06-12 row");
+    let gained: Vec<f64> = late_day
+        .iter()
+        .zip(&late_day_before)
+        .map(|(after, before)| as_f64(after) - as_f64(before))
+        .collect();
+    // active_users, sessions, events, feature_uses, hours_on_platform
+    assert_eq!(
+        gained[1..4],
+        [1.0, 2.0, 1.0],
+        "{late_day_before:?} -> {late_day:?}"
+    );
+    assert!(
+        (gained[4] - 0.5).abs() < 1e-9,
+        "{late_day_before:?} -> {late_day:?}"
+    );
+    assert_eq!(
+        query(
+            &p,
+            "select sessions, events, feature_uses, hours_on_platform \
+             from main.int_engagement_by_user_daily where user_id = 'usr_0006' and activity_date = date '2024-06-12'"
+        ),
+        [["1", "2", "1", "0.5"]]
+    );
+    // No event counted twice anywhere downstream: the daily and weekly totals are the table's.
+    assert_eq!(
+        scalar(
+            &p,
+            "select (select sum(events) from main.int_engagement_by_account_daily) || ' ' || \
+                    (select sum(events) from main.engagement) || ' ' || \
+                    (select count(*) from main.stg_product__click_events)"
+        ),
+        format!(
+            "{n} {n} {n}",
+            n = events_before.parse::<u64>().expect("count") + 2
+        )
+    );
+
+    // The incremental table is the one a full rebuild from all the files gives.
+    {
+        let conn = duckdb::Connection::open(p.dir().join("demo.duckdb")).expect("open");
+        conn.execute_batch(
+            "create table main.events_incremental as select * from main.stg_product__click_events",
+        )
+        .expect("copy");
+    }
+    kiln_ok(
+        &p,
+        &[
+            "run",
+            "--select",
+            "stg_product__click_events",
+            "--full-refresh",
+        ],
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) from ( \
+               (select * from main.events_incremental except all select * from main.stg_product__click_events) \
+               union all \
+               (select * from main.stg_product__click_events except all select * from main.events_incremental))"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn ls_lists_what_dbt_lists_for_the_readme_selections() {
+    let p = demo();
+    for (selector, file) in [
+        ("aggregate+", "dbt_ls_aggregate_plus.txt"),
+        ("tag:engagement", "dbt_ls_tag_engagement.txt"),
+    ] {
+        let run = kiln_ok(&p, &["ls", "--select", selector]);
+        let listed: Vec<String> = run.stdout.lines().map(str::to_string).collect();
+        let expected = dbt_ls(file);
+        let missing: Vec<_> = expected.iter().filter(|l| !listed.contains(l)).collect();
+        let extra: Vec<_> = listed.iter().filter(|l| !expected.contains(l)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "kiln ls --select {selector}: missing {missing:?}, extra {extra:?}"
+        );
+        assert_eq!(
+            listed, expected,
+            "kiln ls --select {selector}: same lines, other order"
+        );
+    }
+}
+
+#[test]
+fn pii_is_hashed_with_hmac_sha256_keyed_by_kiln_pii_key_and_deleted_contacts_are_dropped() {
+    let p = demo();
+    // Cautious: not the relationships tests of other models that point at the CRM accounts.
+    kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+stg_crm__contacts +stg_crm__accounts",
+            "--indirect-selection",
+            "cautious",
+        ],
+    );
+
+    // Contacts who asked to be deleted (on any version of their record) are gone.
+    let flagged = "select distinct trim(contact_id) from main_raw.raw_crm_contacts \
+         where lower(trim(cast(gdpr_deletion_requested as varchar))) in ('true', 't', 'yes', 'y', '1')";
+    assert_ne!(
+        scalar(&p, &format!("select count(*) from ({flagged})")),
+        "0"
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            &format!("select count(*) from main.stg_crm__contacts where contact_id in ({flagged})")
+        ),
+        "0"
+    );
+    // No clear-text PII left: every hash is 64 hex digits.
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) from main.stg_crm__contacts \
+             where not regexp_full_match(email_hash, '[0-9a-f]{64}') \
+                or not regexp_full_match(coalesce(phone_hash, repeat('0', 64)), '[0-9a-f]{64}')"
+        ),
+        "0"
+    );
+
+    // CON-00002's address is "emma.johnson@northwind.com " in the CRM. Its hash is
+    // HMAC-SHA-256(key, "emma.johnson@northwind.com") (Python: hmac.new(key, msg, sha256)) with the
+    // documented development key when KILN_PII_KEY is unset, and with KILN_PII_KEY when set;
+    // never the plain sha256 (80b20024...), which anyone could recompute from a guessed address.
+    let email_hash = "select email_hash from main.stg_crm__contacts where contact_id = 'CON-00002'";
+    assert_eq!(
+        scalar(&p, email_hash),
+        "1768f770d2922abc110bd76c8f9a09724c7e9f4159e3b8b1c6e4986db7145574"
+    );
+    p.kiln(&["run", "--select", "stg_crm__contacts"])
+        .env("KILN_PII_KEY", "prod-secret")
+        .run()
+        .assert_success();
+    assert_eq!(
+        scalar(&p, email_hash),
+        "b79f390ba3bce917b1adfeadc574e282396b67ead9895d6c60d70cd334066980"
+    );
+}
