@@ -177,6 +177,11 @@ pub enum Command {
         #[arg(long, value_name = "YAML")]
         args: Option<String>,
     },
+    /// Source commands: `kiln source freshness`.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// Show how each modified model's compiled SQL differs from the --state manifest's.
     Diff {
         #[command(flatten)]
@@ -211,6 +216,19 @@ pub enum Command {
         /// Do not write a profiles.yml.
         #[arg(long)]
         skip_profile_setup: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// How long ago each source's newest row was loaded, against its freshness thresholds
+    /// (writes target/sources.json).
+    Freshness {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where to write the results instead of target/sources.json.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
     },
 }
 

@@ -4,6 +4,7 @@
 mod compile;
 mod debug;
 mod diff;
+mod freshness;
 mod init;
 mod ls;
 mod operation;
@@ -97,6 +98,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             operation::run(&inv, macro_name, args.as_deref())
         }
         Command::Diff { select } => diff::run(&inv, select),
+        Command::Source {
+            command: crate::cli::SourceCommand::Freshness { select, output },
+        } => freshness::run(&inv, select, output.as_ref()),
         Command::Clean => clean(&inv),
         Command::Debug => debug::run(&inv),
         Command::Init {

@@ -467,3 +467,97 @@ fn a_query_bigger_than_memory_spills_and_the_database_is_closed_cleanly() {
         "the WAL was not checkpointed"
     );
 }
+
+#[test]
+fn source_freshness_judges_each_table_and_writes_sources_json() {
+    let p = TestProject::minimal().file(
+        "models/sources.yml",
+        r#"
+sources:
+  - name: queue
+    schema: queue
+    loaded_at_field: received_at
+    freshness:
+      warn_after: {count: 1, period: hour}
+      error_after: {count: 2, period: day}
+    tables:
+      - name: fresh
+      - name: late
+      - name: stale
+      - name: empty
+  - name: other
+    schema: queue
+    tables:
+      - name: untracked
+"#,
+    );
+    {
+        let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).unwrap();
+        conn.execute_batch(
+            "create schema queue;
+             create table queue.fresh as select cast(now() as timestamp) - interval 5 minute as received_at;
+             create table queue.late as select cast(now() as timestamp) - interval 3 hour as received_at;
+             create table queue.stale as select cast(now() as timestamp) - interval 3 day as received_at;
+             create table queue.empty as select cast(now() as timestamp) as received_at where false;
+             create table queue.untracked as select timestamp '2000-01-01' as received_at;",
+        )
+        .unwrap();
+    }
+    let run = p.kiln(&["source", "freshness"]).run();
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("PASS freshness of queue.fresh"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("WARN freshness of queue.late"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ERROR STALE freshness of queue.stale"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("queue.untracked"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("has no rows with a received_at"),
+        "{}",
+        run.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_str(&p.read("target/sources.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sources-v3.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let statuses: Vec<(String, String)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["unique_id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (
+                "source.shop.queue.empty".to_string(),
+                "runtime error".to_string()
+            ),
+            ("source.shop.queue.fresh".to_string(), "pass".to_string()),
+            ("source.shop.queue.late".to_string(), "warn".to_string()),
+            ("source.shop.queue.stale".to_string(), "error".to_string()),
+        ]
+    );
+}
