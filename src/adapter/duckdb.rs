@@ -25,6 +25,8 @@ pub struct DuckDb {
     target: Option<DuckDbTarget>,
     temp_directory: Option<PathBuf>,
     state: Mutex<State>,
+    /// Set by `cancel_all`: every statement is refused until `clear_cancel`.
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Default)]
@@ -51,6 +53,7 @@ impl DuckDb {
             target: Some(target),
             temp_directory,
             state: Mutex::new(State::default()),
+            cancelled: Arc::default(),
         }
     }
 
@@ -204,6 +207,7 @@ impl Adapter for DuckDb {
         Ok(Box::new(DuckDbConnection {
             conn,
             _handle: handle,
+            cancelled: self.cancelled.clone(),
         }))
     }
 
@@ -214,7 +218,14 @@ impl Adapter for DuckDb {
         }
     }
 
+    fn clear_cancel(&self) {
+        self.cancelled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn cancel_all(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(state) = self.state.lock() {
             for h in &state.interrupts {
                 h.interrupt();
@@ -228,6 +239,19 @@ impl Adapter for DuckDb {
 struct DuckDbConnection {
     conn: ::duckdb::Connection,
     _handle: Arc<::duckdb::InterruptHandle>,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DuckDbConnection {
+    fn check_cancelled(&self) -> Result<(), DbError> {
+        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(DbError {
+                kind: DbErrorKind::Cancelled,
+                message: "cancelled".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 fn query_error(e: ::duckdb::Error) -> DbError {
@@ -243,10 +267,15 @@ fn query_error(e: ::duckdb::Error) -> DbError {
 
 impl Connection for DuckDbConnection {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        // A rollback must still run after a cancel, to undo the cancelled work.
+        if !sql.trim().eq_ignore_ascii_case("rollback") {
+            self.check_cancelled()?;
+        }
         self.conn.execute_batch(sql).map_err(query_error)
     }
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
+        self.check_cancelled()?;
         let batches = self.query_arrow_with_schema(sql)?;
         Ok(rows_from_arrow(&batches.0, &batches.1))
     }

@@ -88,6 +88,11 @@ pub trait Adapter: Send + Sync + Debug {
     /// gives another connection to it (one per runner worker).
     fn connect(&self) -> Result<Box<dyn Connection>, DbError>;
 
+    /// Lets connections run statements again after [`Adapter::cancel_all`] (which also refuses
+    /// every statement started after it, so a cancel that lands between two statements of a
+    /// node is not lost).
+    fn clear_cancel(&self) {}
+
     /// Closes the warehouse once every connection is dropped: DuckDB then checkpoints its WAL
     /// and deletes its spill files. Connections opened later reopen it.
     fn close(&self) {}

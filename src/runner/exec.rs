@@ -27,6 +27,29 @@ pub struct Exec<'a> {
     /// What stands in each schema the run touches: (database, schema) → identifier → kind,
     /// all lower-cased.
     pub catalog: Mutex<HashMap<(String, String), HashMap<String, RelationKind>>>,
+    /// target/compiled and target/run files, written by [`spawn_file_writer`]'s thread.
+    pub files: std::sync::mpsc::Sender<(PathBuf, String)>,
+}
+
+/// A thread that writes the files it is sent, in order, until every sender is dropped.
+pub fn spawn_file_writer() -> (
+    std::sync::mpsc::Sender<(PathBuf, String)>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, String)>();
+    let handle = std::thread::spawn(move || {
+        let mut made = BTreeSet::new();
+        for (path, text) in rx {
+            if let Some(dir) = path.parent()
+                && !made.contains(dir)
+            {
+                let _ = std::fs::create_dir_all(dir);
+                made.insert(dir.to_path_buf());
+            }
+            let _ = std::fs::write(&path, text);
+        }
+    });
+    (tx, handle)
 }
 
 /// How a node failed, before it becomes a [`NodeResult`].
@@ -550,12 +573,11 @@ impl Exec<'_> {
         p
     }
 
+    /// Hands the file to the writer thread: creating thousands of small files is slow on some
+    /// disks, and the workers need not wait for it.
     pub(super) fn write_artifact(&self, node: &Node, kind: &str, text: &str) {
         let path = self.loaded.project.dir.join(self.artifact_path(node, kind));
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = std::fs::write(&path, text);
+        let _ = self.files.send((path, text.to_string()));
     }
 }
 

@@ -385,6 +385,7 @@ pub fn execute(
             .collect();
         let stop = AtomicBool::new(false);
         let slots: Vec<Mutex<Option<NodeResult>>> = ids.iter().map(|_| Mutex::new(None)).collect();
+        let (files, writer) = exec::spawn_file_writer();
         let runner = exec::Exec {
             loaded,
             nodes: &nodes,
@@ -394,6 +395,7 @@ pub fn execute(
             progress: &progress,
             conns: (0..opts.threads.max(1)).map(|_| Mutex::new(None)).collect(),
             catalog: Mutex::new(HashMap::new()),
+            files,
         };
         let fates = schedule::run(
             &dag,
@@ -425,6 +427,9 @@ pub fn execute(
             },
         );
         drop(runner);
+        loaded.adapter.clear_cancel();
+        // Every target/compiled and target/run file is on disk before the command returns.
+        let _ = writer.join();
         for (i, (slot, fate)) in slots.into_iter().zip(fates).enumerate() {
             let r = slot.into_inner().ok().flatten();
             match (r, fate) {
