@@ -605,15 +605,9 @@ impl Object for CtxCall {
             }
             CtxFn::StoreResult => {
                 let how = "store_result(name, response, agate_table=none)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let name = param_str(pos, &kwargs, 0, "name")?;
-                let response = param(pos, &kwargs, 1, "response")?;
-                let table = param(pos, &kwargs, 2, "agate_table")?;
-                if pos.len() > 3 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let [name, response, table] =
+                    named_args(args, how, ["name", "response", "agate_table"])?;
+                let name = name.map(|v| v.to_string());
                 let name =
                     name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 ctx.store_result(
@@ -713,6 +707,25 @@ fn param(pos: &[Value], kwargs: &Kwargs, i: usize, name: &str) -> Result<Option<
         None => pos.get(i).cloned(),
     };
     Ok(v.filter(|v| !v.is_none() && !v.is_undefined()))
+}
+
+/// Arguments given by position or by keyword, `names[i]` being the i-th positional one; more
+/// positional arguments than names, or an unknown keyword, is a usage error showing `how`.
+fn named_args<const N: usize>(
+    args: &[Value],
+    how: &str,
+    names: [&str; N],
+) -> Result<[Option<Value>; N], Error> {
+    let (pos, kwargs): (&[Value], Kwargs) = from_args(args).map_err(|e| usage(e, how))?;
+    let mut out: [Option<Value>; N] = std::array::from_fn(|_| None);
+    for (i, name) in names.iter().enumerate() {
+        out[i] = param(pos, &kwargs, i, name)?;
+    }
+    if pos.len() > N {
+        return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
+    }
+    kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+    Ok(out)
 }
 
 fn param_str(
@@ -1023,16 +1036,14 @@ impl Object for AdapterObj {
             }
             "get_relation" => {
                 let how = "adapter.get_relation(database, schema, identifier)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let database = param_str(pos, &kwargs, 0, "database")?;
-                let schema = param_str(pos, &kwargs, 1, "schema")?;
-                let identifier = param_str(pos, &kwargs, 2, "identifier")?;
-                let _needs_information = param(pos, &kwargs, 3, "needs_information")?;
-                if pos.len() > 4 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let [database, schema, identifier, _needs_information] = named_args(
+                    args,
+                    how,
+                    ["database", "schema", "identifier", "needs_information"],
+                )?;
+                let database = database.map(|v| v.to_string());
+                let schema = schema.map(|v| v.to_string());
+                let identifier = identifier.map(|v| v.to_string());
                 let identifier = identifier
                     .ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 let Some(db) = live(ctx, "adapter.get_relation")? else {
@@ -1088,14 +1099,9 @@ impl Object for AdapterObj {
             "list_relations_without_caching" | "list_relations" => {
                 let (database, schema) = if method == "list_relations" {
                     let how = "adapter.list_relations(database, schema)";
-                    let (pos, kwargs): (&[Value], Kwargs) =
-                        from_args(args).map_err(|e| usage(e, how))?;
-                    let database = param_str(pos, &kwargs, 0, "database")?;
-                    let schema = param_str(pos, &kwargs, 1, "schema")?;
-                    if pos.len() > 2 {
-                        return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                    }
-                    kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                    let [database, schema] = named_args(args, how, ["database", "schema"])?;
+                    let database = database.map(|v| v.to_string());
+                    let schema = schema.map(|v| v.to_string());
                     (
                         database.unwrap_or_else(|| shared.target_database.clone()),
                         schema
@@ -1130,14 +1136,9 @@ impl Object for AdapterObj {
             }
             "check_schema_exists" => {
                 let how = "adapter.check_schema_exists(database, schema)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let database = param_str(pos, &kwargs, 0, "database")?;
-                let schema = param_str(pos, &kwargs, 1, "schema")?;
-                if pos.len() > 2 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let [database, schema] = named_args(args, how, ["database", "schema"])?;
+                let database = database.map(|v| v.to_string());
+                let schema = schema.map(|v| v.to_string());
                 let schema =
                     schema.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 let Some(db) = live(ctx, "adapter.check_schema_exists")? else {
@@ -1167,14 +1168,9 @@ impl Object for AdapterObj {
             }
             "already_exists" => {
                 let how = "adapter.already_exists(schema, name)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let schema = param_str(pos, &kwargs, 0, "schema")?;
-                let name = param_str(pos, &kwargs, 1, "name")?;
-                if pos.len() > 2 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
+                let [schema, name] = named_args(args, how, ["schema", "name"])?;
+                let schema = schema.map(|v| v.to_string());
+                let name = name.map(|v| v.to_string());
                 let name =
                     name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 let Some(db) = live(ctx, "adapter.already_exists")? else {
