@@ -1159,11 +1159,13 @@ impl Loader {
             if !tags.is_empty() {
                 config.insert("tags".into(), Value::from(tags.clone()));
             }
+            // The nearest `freshness` wins; `freshness: null` switches an inherited one off.
             let freshness = t
                 .freshness
                 .clone()
                 .or_else(|| s.freshness.clone())
-                .or_else(|| config.get("freshness").cloned());
+                .or_else(|| config.get("freshness").cloned())
+                .filter(|f| !f.is_null());
             let loaded_at_field = t
                 .loaded_at_field
                 .clone()

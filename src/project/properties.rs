@@ -128,7 +128,8 @@ pub struct SourceProps {
     pub loaded_at_field: Option<String>,
     #[serde(default)]
     pub loaded_at_query: Option<String>,
-    #[serde(default)]
+    /// `Some(Null)` when written as `freshness: null` (switched off), `None` when absent.
+    #[serde(default, deserialize_with = "present")]
     pub freshness: Option<Value>,
     #[serde(default)]
     pub quoting: Map<String, Value>,
@@ -155,7 +156,8 @@ pub struct SourceTableProps {
     pub loaded_at_field: Option<String>,
     #[serde(default)]
     pub loaded_at_query: Option<String>,
-    #[serde(default)]
+    /// `Some(Null)` when written as `freshness: null` (switched off), `None` when absent.
+    #[serde(default, deserialize_with = "present")]
     pub freshness: Option<Value>,
     #[serde(default)]
     pub quoting: Map<String, Value>,
@@ -217,4 +219,10 @@ pub struct MacroProps {
     pub docs: Option<Value>,
     #[serde(default)]
     pub meta: Map<String, Value>,
+}
+
+/// A key that is present, even with a null value, as `Some` (so `freshness: null` can switch off
+/// an inherited freshness, while an absent key inherits it).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }

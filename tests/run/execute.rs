@@ -485,10 +485,8 @@ sources:
       - name: late
       - name: stale
       - name: empty
-  - name: other
-    schema: queue
-    tables:
       - name: untracked
+        freshness: null
 "#,
     );
     {
