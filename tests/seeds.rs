@@ -313,8 +313,8 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.main.contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.main.contains("    MixedCase INTEGER"));
+    assert!(load.plan.script().contains("\"Full Name\" VARCHAR"));
+    assert!(load.plan.script().contains("    MixedCase INTEGER"));
     assert_eq!(
         env.types("people"),
         [
@@ -328,7 +328,7 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.main.contains("\"MixedCase\" INTEGER"));
+    assert!(load.plan.script().contains("\"MixedCase\" INTEGER"));
     assert_eq!(
         env.types("people"),
         [

@@ -80,8 +80,6 @@ pub const BACKUP_SUFFIX: &str = "__kiln_backup";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub statements: Vec<String>,
-    /// The statement that builds the relation (what dbt writes to target/run/).
-    pub main: String,
 }
 
 impl Plan {
@@ -178,10 +176,7 @@ fn view(adapter: &dyn Adapter, target: &Target, sql: &str, existing: Option<Rela
         Some(RelationKind::Table) => vec![format!("drop table if exists {name}"), create.clone()],
         _ => vec![create.clone()],
     };
-    Plan {
-        statements,
-        main: create,
-    }
+    Plan { statements }
 }
 
 fn table(
@@ -220,7 +215,6 @@ pub fn swap_in_steps(
     let name = target.sql(adapter);
     let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
     let tmp_name = tmp.sql(adapter);
-    let main = build_tmp.join(";\n");
     let mut s = vec![];
     if adapter.supports_transactional_ddl() {
         s.push("begin".to_string());
@@ -259,10 +253,7 @@ pub fn swap_in_steps(
             s.push(format!("drop table if exists {}", backup.sql(adapter)));
         }
     }
-    Plan {
-        statements: s,
-        main,
-    }
+    Plan { statements: s }
 }
 
 /// `persist_docs`: comments on the relation and its documented columns that exist.

@@ -120,13 +120,7 @@ pub fn store_failures_plan(
     } else {
         statements
     };
-    (
-        Plan {
-            statements,
-            main: create,
-        },
-        format!("select * from {name}"),
-    )
+    (Plan { statements }, format!("select * from {name}"))
 }
 
 /// What one evaluated test came to.

@@ -79,10 +79,6 @@ pub(super) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-pub(super) fn now_utc() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
 impl Exec<'_> {
     pub(super) fn with_conn<R>(
         &self,
@@ -449,10 +445,7 @@ impl Exec<'_> {
                 let mut statements = pre;
                 statements.append(&mut plan.statements);
                 statements.extend(hooks.post.iter().cloned());
-                let plan = Plan {
-                    statements,
-                    main: plan.main,
-                };
+                let plan = Plan { statements };
                 self.write_artifact(node, "run", &plan.script());
                 run_plan(c, &plan)?;
                 for w in &load.warnings {

@@ -2,7 +2,7 @@
 //! microbatch) and snapshots. Each step runs inside one transaction on the worker's connection,
 //! so a failed or killed step leaves the target exactly as it was.
 
-use super::exec::{Exec, Failure, now, now_utc, response, run_plan};
+use super::exec::{Exec, Failure, now, response, run_plan};
 use super::{NodeResult, Status, Timing};
 use crate::adapter::{Connection, DbError, DbErrorKind, RelationKind};
 use crate::materialize::{self, Hooks, Plan, Target};
@@ -46,10 +46,7 @@ impl Exec<'_> {
                 self.incremental_step(c, node, &cfg, &code, &hooks, None, &mut script)
             })
             .map_err(Failure::Database)?;
-            let plan = Plan {
-                statements: script,
-                main: String::new(),
-            };
+            let plan = Plan { statements: script };
             self.write_artifact(node, "run", &plan.script());
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
@@ -125,10 +122,10 @@ impl Exec<'_> {
         use crate::materialize::incremental as inc;
         use crate::materialize::microbatch::MicrobatchConfig;
         let mb = MicrobatchConfig::of(node).map_err(Failure::Other)?;
-        let now = chrono::Utc::now().naive_utc();
+        let clock = chrono::Utc::now().naive_utc();
         let batches = mb
             .batches(
-                now,
+                clock,
                 incremental,
                 self.opts.event_time_start,
                 self.opts.event_time_end,
@@ -137,7 +134,7 @@ impl Exec<'_> {
         let adapter = self.loaded.adapter.as_ref();
         let target = Target::of(node);
         let hooks = self.hooks(node)?;
-        let t0 = now_utc();
+        let t0 = now();
         let lit = |t: &chrono::NaiveDateTime| inc::timestamp_literal(t);
         let iso = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
         let (mut ok, mut failed) = (vec![], vec![]);
@@ -212,19 +209,11 @@ impl Exec<'_> {
                 }
             }
         }
-        self.write_artifact(
-            node,
-            "run",
-            &Plan {
-                statements: script,
-                main: String::new(),
-            }
-            .script(),
-        );
+        self.write_artifact(node, "run", &Plan { statements: script }.script());
         r.timing.push(Timing {
             name: "execute",
             started_at: t0,
-            completed_at: now_utc(),
+            completed_at: now(),
         });
         let n_ok = ok.len();
         let n_failed = failed.len();
@@ -301,15 +290,7 @@ impl Exec<'_> {
                     Ok(())
                 })
                 .map_err(Failure::Database)?;
-                self.write_artifact(
-                    node,
-                    "run",
-                    &Plan {
-                        statements: script,
-                        main: String::new(),
-                    }
-                    .script(),
-                );
+                self.write_artifact(node, "run", &Plan { statements: script }.script());
             }
             Some(RelationKind::View) => {
                 return Err(Failure::Other(format!(
