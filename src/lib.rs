@@ -17,6 +17,7 @@ pub mod jinja;
 pub mod materialize;
 pub mod project;
 pub mod runner;
+pub mod timing;
 
 pub use error::{Error, Outcome};
 

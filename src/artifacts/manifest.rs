@@ -72,6 +72,7 @@ pub fn manifest_json(
     for (key, section) in sections(project, graph, builtin_macros, meta, &facts) {
         let value = match section {
             Section::Whole(v) => v,
+            Section::Edges(e) => serde_json::to_value(&e).unwrap_or_default(),
             Section::Entries(entries) => Value::Object(entries.collect()),
             Section::Nodes(nodes, facts) => {
                 let mut all: Map<String, Value> = nodes
@@ -96,12 +97,16 @@ pub fn write_manifest<W: Write>(
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> std::io::Result<()> {
+    let timer = crate::timing::StageTimer::nested();
     let facts = Facts::of(project);
     out.write_all(b"{")?;
-    for (i, (key, section)) in sections(project, graph, builtin_macros, meta, &facts)
-        .into_iter()
-        .enumerate()
-    {
+    let sections = sections(project, graph, builtin_macros, meta, &facts);
+    timer.mark("facts, sections");
+    let mut previous = None;
+    for (i, (key, section)) in sections.into_iter().enumerate() {
+        if let Some(p) = previous.replace(key) {
+            timer.mark(p);
+        }
         if i > 0 {
             out.write_all(b",")?;
         }
@@ -109,6 +114,7 @@ pub fn write_manifest<W: Write>(
         out.write_all(b":")?;
         match section {
             Section::Whole(v) => serde_json::to_writer(&mut *out, &v)?,
+            Section::Edges(e) => serde_json::to_writer(&mut *out, &e)?,
             Section::Entries(entries) => {
                 out.write_all(b"{")?;
                 for (j, (id, value)) in entries.enumerate() {
@@ -155,6 +161,7 @@ pub fn write_manifest<W: Write>(
             }
         }
     }
+    timer.mark(previous.unwrap_or_default());
     out.write_all(b"}")
 }
 
@@ -183,6 +190,8 @@ pub fn write_manifest_file(
 /// One top-level key's value: built whole, or (for the large maps) produced entry by entry.
 enum Section<'a> {
     Whole(Value),
+    /// `parent_map` or `child_map`, serialised straight from the graph.
+    Edges(EdgeMap<'a>),
     Entries(Box<dyn Iterator<Item = (String, Value)> + 'a>),
     /// The nodes: by far the largest section, so it is rendered on every core, in id order.
     Nodes(Vec<(&'a String, &'a Node)>, &'a Facts<'a>),
@@ -196,7 +205,14 @@ fn sections<'a>(
     meta: &ManifestMeta,
     facts: &'a Facts<'a>,
 ) -> Vec<(&'static str, Section<'a>)> {
-    let (parent_map, child_map) = edge_maps(project, graph);
+    let ids: BTreeSet<&str> = project
+        .nodes
+        .keys()
+        .chain(project.sources.keys())
+        .chain(project.exposures.keys())
+        .map(String::as_str)
+        .collect();
+    let ids = std::sync::Arc::new(ids);
     vec![
         ("metadata", Section::Whole(metadata_json(project, meta))),
         (
@@ -230,8 +246,20 @@ fn sections<'a>(
         ("groups", Section::Whole(json!({}))),
         ("selectors", Section::Whole(selectors_json(project))),
         ("disabled", Section::Whole(disabled_json(project, facts))),
-        ("parent_map", Section::Whole(parent_map)),
-        ("child_map", Section::Whole(child_map)),
+        (
+            "parent_map",
+            Section::Edges(EdgeMap {
+                ids: ids.clone(),
+                edges: &graph.parents,
+            }),
+        ),
+        (
+            "child_map",
+            Section::Edges(EdgeMap {
+                ids,
+                edges: &graph.children,
+            }),
+        ),
         ("group_map", Section::Whole(json!({}))),
         ("saved_queries", Section::Whole(json!({}))),
         ("semantic_models", Section::Whole(json!({}))),
@@ -1425,34 +1453,32 @@ fn disabled_json(project: &Project, facts: &Facts<'_>) -> Value {
 }
 
 /// parent_map and child_map over every node, source and exposure; lists sorted.
-fn edge_maps(project: &Project, graph: &Graph) -> (Value, Value) {
-    let ids: BTreeSet<&str> = project
-        .nodes
-        .keys()
-        .chain(project.sources.keys())
-        .chain(project.exposures.keys())
-        .map(String::as_str)
-        .collect();
-    let list = |edges: &BTreeMap<String, BTreeSet<String>>, id: &str| -> Value {
-        Value::from(
-            edges
-                .get(id)
-                .into_iter()
-                .flatten()
-                .filter(|other| ids.contains(other.as_str()))
-                .cloned()
-                .collect::<Vec<String>>(),
-        )
-    };
-    let parents: Map<String, Value> = ids
-        .iter()
-        .map(|id| ((*id).to_string(), list(&graph.parents, id)))
-        .collect();
-    let children: Map<String, Value> = ids
-        .iter()
-        .map(|id| ((*id).to_string(), list(&graph.children, id)))
-        .collect();
-    (Value::Object(parents), Value::Object(children))
+/// `parent_map` or `child_map`: every node, source and exposure id → the ids on the other end of
+/// its edges (only those that are themselves in the manifest).
+struct EdgeMap<'a> {
+    ids: std::sync::Arc<BTreeSet<&'a str>>,
+    edges: &'a BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Serialize for EdgeMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct List<'b>(&'b BTreeSet<&'b str>, Option<&'b BTreeSet<String>>);
+        impl Serialize for List<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(
+                    self.1
+                        .into_iter()
+                        .flatten()
+                        .filter(|other| self.0.contains(other.as_str())),
+                )
+            }
+        }
+        let mut map = s.serialize_map(Some(self.ids.len()))?;
+        for id in self.ids.iter() {
+            map.serialize_entry(id, &List(&self.ids, self.edges.get(*id)))?;
+        }
+        map.end()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,37 +110,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     }
 }
 
-/// Prints how long each stage took when `KILN_TIMINGS` is set (for benchmarks and profiling).
-pub struct StageTimer {
-    on: bool,
-    last: std::cell::Cell<std::time::Instant>,
-}
-
-impl StageTimer {
-    pub fn new() -> Self {
-        StageTimer {
-            on: std::env::var_os("KILN_TIMINGS").is_some(),
-            last: std::cell::Cell::new(std::time::Instant::now()),
-        }
-    }
-
-    pub fn mark(&self, stage: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            eprintln!(
-                "timing: {stage:<20} {:>8.1} ms",
-                (now - self.last.get()).as_secs_f64() * 1000.0
-            );
-            self.last.set(now);
-        }
-    }
-}
-
-impl Default for StageTimer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+pub use crate::timing::StageTimer;
 
 /// Loads and parses the project: every stage up to the graph.
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {

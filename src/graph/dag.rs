@@ -225,108 +225,58 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         .values()
         .map(|s| format!("{}.{}", s.source_name, s.name))
         .collect();
-    // In the nodes' own (sorted) order, so the results can be zipped back onto them.
-    let mut deps: Vec<Vec<String>> = Vec::with_capacity(project.nodes.len());
-    for n in project.nodes.values() {
-        g.add_node(&n.unique_id);
-        let mut out: Vec<String> = vec![];
-        for r in &n.refs {
-            match resolve_ref(r) {
-                Ok(uid) => {
-                    if !out.contains(&uid) {
-                        out.push(uid);
-                    }
-                }
-                Err(disabled_in) if !disabled_in.is_empty() => {
-                    diags.push(
-                        Diagnostic::error(
-                            "disabled-ref",
-                            format!(
-                                "{} '{}' refers to '{}', which is disabled",
-                                n.resource_type, n.name, r.name
-                            ),
-                        )
-                        .at(locate_in_node(project, n, &r.name))
-                        .with_help(format!(
-                            "'{}' has enabled: false (set in {disabled_in} or its configs): enable it, or disable '{}' too, or remove this ref",
-                            r.name, n.name
-                        )),
-                    );
-                }
-                Err(_) => {
-                    let mut d = Diagnostic::error(
-                        "unknown-ref",
-                        format!(
-                            "{} '{}' refers to '{}', which does not exist",
-                            n.resource_type, n.name, r.name
-                        ),
-                    )
-                    .at(locate_in_node(project, n, &r.name));
-                    if let Some(s) = did_you_mean(&r.name, node_names.iter().map(String::as_str)) {
-                        d = d.with_help(format!("did you mean '{s}'?"));
-                    } else {
-                        d = d.with_help(
-                            "ref() takes the name of a model, seed or snapshot in this project",
-                        );
-                    }
-                    diags.push(d);
-                }
-            }
-        }
-        for (s, t) in &n.sources {
-            let uid = format!("source.{}.{s}.{t}", project.name);
-            if source_ids.contains(&uid) {
-                if !out.contains(&uid) {
-                    out.push(uid);
-                }
-            } else {
-                let mut d = Diagnostic::error(
-                    "unknown-source",
-                    format!(
-                        "{} '{}' uses source('{s}', '{t}'), which is not declared",
-                        n.resource_type, n.name
-                    ),
+    // Each node's dependencies are resolved on every core, in the nodes' own (sorted) order, so
+    // the results can be zipped back onto them.
+    let resolved: Vec<(Vec<String>, Vec<Diagnostic>)> = {
+        use rayon::prelude::*;
+        let nodes: Vec<&Node> = project.nodes.values().collect();
+        nodes
+            .par_iter()
+            .map(|n| {
+                resolve_node(
+                    project,
+                    n,
+                    &resolve_ref,
+                    &node_names,
+                    &source_ids,
+                    &source_pairs,
                 )
-                .at(locate_in_node(project, n, t));
-                let wanted = format!("{s}.{t}");
-                d = match did_you_mean(&wanted, source_pairs.iter().map(String::as_str)) {
-                    Some(m) => d.with_help(format!(
-                        "did you mean '{m}'? (sources are declared under `sources:` in a .yml file)"
-                    )),
-                    None => {
-                        let tables: Vec<&str> = project
-                            .sources
-                            .values()
-                            .filter(|src| &src.source_name == s)
-                            .map(|src| src.name.as_str())
-                            .collect();
-                        if tables.is_empty() {
-                            d.with_help(format!(
-                                "declare source '{s}' with table '{t}' under `sources:` in a properties .yml file"
-                            ))
-                        } else {
-                            d.with_help(format!(
-                                "source '{s}' declares {}; add '{t}' to its `tables:`",
-                                tables.join(", ")
-                            ))
-                        }
-                    }
-                };
-                diags.push(d);
-            }
-        }
-        // dbt lists a node's sources before its refs in depends_on.nodes.
-        out.sort_by_key(|uid| !uid.starts_with("source."));
+            })
+            .collect()
+    };
+    let mut deps = Vec::with_capacity(resolved.len());
+    for (out, problems) in resolved {
+        diags.extend(problems);
         deps.push(out);
     }
+    // Both maps are built in bulk from sorted lists, not edge by edge.
+    let mut pairs: Vec<(&str, &str)> = vec![];
+    g.parents = project
+        .nodes
+        .keys()
+        .zip(&deps)
+        .map(|(id, parents)| {
+            pairs.extend(parents.iter().map(|p| (p.as_str(), id.as_str())));
+            (id.clone(), parents.iter().cloned().collect())
+        })
+        .collect();
     for s in project.sources.keys() {
-        g.add_node(s);
+        g.parents.insert(s.clone(), BTreeSet::new());
     }
-    for (n, parents) in project.nodes.values_mut().zip(deps) {
-        for p in &parents {
-            // Every node and source is in the graph already.
-            g.link(p, &n.unique_id);
+    pairs.sort_unstable();
+    let mut children: Vec<(String, BTreeSet<String>)> = Vec::with_capacity(g.parents.len());
+    let mut edges = pairs.into_iter().peekable();
+    for id in g.parents.keys() {
+        let mut set = BTreeSet::new();
+        // (skipping any edge from an id that is not in the graph, which resolution never gives)
+        while edges.next_if(|(parent, _)| *parent < id.as_str()).is_some() {}
+        while let Some((_, child)) = edges.next_if(|(parent, _)| *parent == id.as_str()) {
+            set.insert(child.to_string());
         }
+        children.push((id.clone(), set));
+    }
+    g.children = children.into_iter().collect();
+    for (n, parents) in project.nodes.values_mut().zip(deps) {
         n.depends_on_nodes = parents;
     }
     let exposure_ids: Vec<String> = project.exposures.keys().cloned().collect();
@@ -410,6 +360,107 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
     Ok(g)
 }
 
+/// One node's dependencies (sources first, then refs, each once), and the problems with them.
+fn resolve_node(
+    project: &Project,
+    n: &Node,
+    resolve_ref: &(dyn Fn(&RefCall) -> Result<String, String> + Sync),
+    node_names: &[String],
+    source_ids: &BTreeSet<String>,
+    source_pairs: &[String],
+) -> (Vec<String>, Vec<Diagnostic>) {
+    let mut diags = vec![];
+    let mut out: Vec<String> = vec![];
+    for r in &n.refs {
+        match resolve_ref(r) {
+            Ok(uid) => {
+                if !out.contains(&uid) {
+                    out.push(uid);
+                }
+            }
+            Err(disabled_in) if !disabled_in.is_empty() => {
+                diags.push(
+                    Diagnostic::error(
+                        "disabled-ref",
+                        format!(
+                            "{} '{}' refers to '{}', which is disabled",
+                            n.resource_type, n.name, r.name
+                        ),
+                    )
+                    .at(locate_in_node(project, n, &r.name))
+                    .with_help(format!(
+                        "'{}' has enabled: false (set in {disabled_in} or its configs): enable it, or disable '{}' too, or remove this ref",
+                        r.name, n.name
+                    )),
+                );
+            }
+            Err(_) => {
+                let mut d = Diagnostic::error(
+                    "unknown-ref",
+                    format!(
+                        "{} '{}' refers to '{}', which does not exist",
+                        n.resource_type, n.name, r.name
+                    ),
+                )
+                .at(locate_in_node(project, n, &r.name));
+                if let Some(s) = did_you_mean(&r.name, node_names.iter().map(String::as_str)) {
+                    d = d.with_help(format!("did you mean '{s}'?"));
+                } else {
+                    d = d.with_help(
+                        "ref() takes the name of a model, seed or snapshot in this project",
+                    );
+                }
+                diags.push(d);
+            }
+        }
+    }
+    for (s, t) in &n.sources {
+        let uid = format!("source.{}.{s}.{t}", project.name);
+        if source_ids.contains(&uid) {
+            if !out.contains(&uid) {
+                out.push(uid);
+            }
+        } else {
+            let mut d = Diagnostic::error(
+                "unknown-source",
+                format!(
+                    "{} '{}' uses source('{s}', '{t}'), which is not declared",
+                    n.resource_type, n.name
+                ),
+            )
+            .at(locate_in_node(project, n, t));
+            let wanted = format!("{s}.{t}");
+            d = match did_you_mean(&wanted, source_pairs.iter().map(String::as_str)) {
+                Some(m) => d.with_help(format!(
+                    "did you mean '{m}'? (sources are declared under `sources:` in a .yml file)"
+                )),
+                None => {
+                    let tables: Vec<&str> = project
+                        .sources
+                        .values()
+                        .filter(|src| &src.source_name == s)
+                        .map(|src| src.name.as_str())
+                        .collect();
+                    if tables.is_empty() {
+                        d.with_help(format!(
+                            "declare source '{s}' with table '{t}' under `sources:` in a properties .yml file"
+                        ))
+                    } else {
+                        d.with_help(format!(
+                            "source '{s}' declares {}; add '{t}' to its `tables:`",
+                            tables.join(", ")
+                        ))
+                    }
+                }
+            };
+            diags.push(d);
+        }
+    }
+    // dbt lists a node's sources before its refs in depends_on.nodes.
+    out.sort_by_key(|uid| !uid.starts_with("source."));
+    (out, diags)
+}
+
 /// A cycle as its path along dependencies (each node depends on the next: `a → b` when a refs
 /// b), first node repeated at the end, if there is one.
 fn find_cycle(g: &Graph) -> Option<Vec<String>> {
@@ -419,37 +470,43 @@ fn find_cycle(g: &Graph) -> Option<Vec<String>> {
         Active,
         Done,
     }
-    let mut mark: BTreeMap<&str, Mark> =
-        g.parents.keys().map(|k| (k.as_str(), Mark::New)).collect();
-    for start in g.parents.keys() {
-        if mark.get(start.as_str()) != Some(&Mark::New) {
+    // Over indices, not strings: the ids are sorted, so an id's index is a binary search away.
+    let ids: Vec<&str> = g.parents.keys().map(String::as_str).collect();
+    let index = |id: &str| ids.binary_search(&id).ok();
+    let parents: Vec<Vec<usize>> = g
+        .parents
+        .values()
+        .map(|ps| ps.iter().filter_map(|p| index(p)).collect())
+        .collect();
+    let mut mark = vec![Mark::New; ids.len()];
+    for start in 0..ids.len() {
+        if mark[start] != Mark::New {
             continue;
         }
         // Iterative DFS along parent edges, keeping the active path.
-        let mut path: Vec<&str> = vec![start.as_str()];
-        let mut iters: Vec<std::collections::btree_set::Iter<'_, String>> =
-            vec![g.parents[start].iter()];
-        mark.insert(start.as_str(), Mark::Active);
+        let mut path: Vec<usize> = vec![start];
+        let mut iters: Vec<std::slice::Iter<'_, usize>> = vec![parents[start].iter()];
+        mark[start] = Mark::Active;
         while let Some(it) = iters.last_mut() {
             match it.next() {
-                Some(c) => match mark.get(c.as_str()).copied().unwrap_or(Mark::Done) {
+                Some(&c) => match mark[c] {
                     Mark::Active => {
-                        let pos = path.iter().position(|p| *p == c.as_str()).unwrap_or(0);
+                        let pos = path.iter().position(|p| *p == c).unwrap_or(0);
                         let mut cycle: Vec<String> =
-                            path[pos..].iter().map(ToString::to_string).collect();
-                        cycle.push(c.clone());
+                            path[pos..].iter().map(|&i| ids[i].to_string()).collect();
+                        cycle.push(ids[c].to_string());
                         return Some(cycle);
                     }
                     Mark::New => {
-                        mark.insert(c.as_str(), Mark::Active);
-                        path.push(c.as_str());
-                        iters.push(g.parents[c].iter());
+                        mark[c] = Mark::Active;
+                        path.push(c);
+                        iters.push(parents[c].iter());
                     }
                     Mark::Done => {}
                 },
                 None => {
                     if let Some(done) = path.pop() {
-                        mark.insert(done, Mark::Done);
+                        mark[done] = Mark::Done;
                     }
                     iters.pop();
                 }

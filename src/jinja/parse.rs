@@ -143,6 +143,7 @@ pub fn parse_project(
         Phase::Parse,
         inv,
     ));
+    let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
     // The render contexts share each node through an Arc: the nodes move out of the project for
     // the render and come back (unshared, so without a copy) afterwards.
@@ -150,10 +151,12 @@ pub fn parse_project(
         .into_iter()
         .map(|(k, n)| (k, Arc::new(n)))
         .collect();
-    let results: Vec<(String, Result<super::context::Recorder, Diagnostic>)> = shared_nodes
+    let results: Vec<Option<Result<super::context::Recorder, Diagnostic>>> = shared_nodes
         .par_iter()
-        .filter(|(_, n)| renders_at_parse(n))
-        .map(|(uid, n)| {
+        .map(|(_, n)| {
+            if !renders_at_parse(n) {
+                return None;
+            }
             let node = n.clone();
             let this = shared.placeholder_for(&node);
             let ctx = RenderCtx::new(shared.clone(), Some(node.clone()), Some(this));
@@ -171,35 +174,49 @@ pub fn parse_project(
                         &jenv.sources,
                     )
                 });
-            (uid.clone(), r)
+            Some(r)
         })
         .collect();
-    project.nodes = shared_nodes
-        .into_iter()
-        .map(|(k, n)| (k, Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone())))
-        .collect();
-    for (uid, r) in results {
-        let Some(node) = project.nodes.get_mut(&uid) else {
-            continue;
-        };
-        match r {
-            Ok(rec) => {
-                node.refs = rec.refs;
-                node.sources = rec.sources;
-                merge_into(&mut node.config, &rec.config);
-                for (k, v) in &rec.config {
-                    node.unrendered_config
-                        .insert(config::normalize_key(k), v.clone());
+    timer.mark("render");
+    // What each render recorded goes back onto its node, on every core too.
+    let recorded: Vec<((String, Node), Option<Diagnostic>)> = shared_nodes
+        .into_par_iter()
+        .zip(results)
+        .map(|((uid, n), r)| {
+            let mut node = Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone());
+            let mut problem = None;
+            match r {
+                Some(Ok(rec)) => {
+                    node.refs = rec.refs;
+                    node.sources = rec.sources;
+                    merge_into(&mut node.config, &rec.config);
+                    for (k, v) in &rec.config {
+                        node.unrendered_config
+                            .insert(config::normalize_key(k), v.clone());
+                    }
+                    node.depends_on_macros = rec.macros.into_iter().collect();
                 }
-                node.depends_on_macros = rec.macros.into_iter().collect();
+                Some(Err(d)) => problem = Some(d),
+                None => {}
             }
-            Err(d) => diags.push(d),
+            if node.test.is_some() {
+                node.depends_on_macros = test_macro_ids(&node, &shared);
+            }
+            ((uid, node), problem)
+        })
+        .collect();
+    let mut nodes = Vec::with_capacity(recorded.len());
+    for (entry, problem) in recorded {
+        nodes.push(entry);
+        if let Some(d) = problem {
+            diags.push(d);
         }
     }
-    for n in project.nodes.values_mut().filter(|n| n.test.is_some()) {
-        n.depends_on_macros = test_macro_ids(n, &shared);
-    }
+    // (already in key order: the map is rebuilt in bulk)
+    project.nodes = nodes.into_iter().collect();
+    timer.mark("record");
     check_generic_tests(project, &shared, &mut diags);
+    timer.mark("check tests");
     // Disabled nodes leave the graph, as in dbt.
     let disabled: Vec<String> = project
         .nodes
@@ -223,10 +240,13 @@ pub fn parse_project(
             project.disabled_sources.insert(uid, s);
         }
     }
+    timer.mark("disabled");
     check_materializations(project, jenv, &mut diags);
     diags.checkpoint()?;
+    timer.mark("materializations");
     resolve_relations(project, jenv, &shared, &mut diags);
     diags.checkpoint()?;
+    timer.mark("relations");
     Ok(())
 }
 

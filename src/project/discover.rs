@@ -2,7 +2,9 @@
 //! skipped. Paths are kept relative to the project directory with forward slashes, as dbt writes
 //! them in the manifest.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use walkdir::WalkDir;
 
 /// A file found under one of the project's resource paths.
@@ -48,62 +50,91 @@ fn to_slash(p: &Path) -> String {
         .join("/")
 }
 
-/// Every file with one of `extensions` under the given resource paths, sorted by path.
-/// `skip` lists project-relative folders not to enter (e.g. the target path).
-pub fn find_files(
-    project_dir: &Path,
-    roots: &[String],
-    extensions: &[&str],
-    skip: &[String],
-) -> Vec<FoundFile> {
-    let mut out = vec![];
-    for root in roots {
-        let base = project_dir.join(root);
-        if !base.is_dir() {
-            continue;
+/// The files under a project's resource paths, each path walked once however many kinds of file
+/// are looked for in it (models, properties and docs share `models/`, say).
+pub struct FileIndex {
+    project_dir: PathBuf,
+    skip: Vec<String>,
+    walked: Mutex<HashMap<String, Arc<Vec<FoundFile>>>>,
+}
+
+impl FileIndex {
+    pub fn new(project_dir: &Path, skip: &[String]) -> Self {
+        FileIndex {
+            project_dir: project_dir.to_path_buf(),
+            skip: skip.to_vec(),
+            walked: Mutex::new(HashMap::new()),
         }
-        let walker = WalkDir::new(&base)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                if e.depth() > 0 && name.starts_with('.') {
-                    return false;
-                }
-                let rel = e
-                    .path()
-                    .strip_prefix(project_dir)
-                    .map(to_slash)
-                    .unwrap_or_default();
-                !skip.contains(&rel)
-            });
-        for entry in walker.flatten() {
-            if !entry.file_type().is_file() {
-                continue;
+    }
+
+    /// Every file with one of `extensions` (lower-case, without the dot) under `roots`, sorted
+    /// by path, each file once.
+    pub fn find(&self, roots: &[String], extensions: &[&str]) -> Vec<FoundFile> {
+        let mut out = vec![];
+        for root in roots {
+            let all = self.walk(root);
+            out.extend(
+                all.iter()
+                    .filter(|f| extensions.contains(&f.extension().as_str()))
+                    .cloned(),
+            );
+        }
+        out.sort_by(|a, b| a.original_file_path.cmp(&b.original_file_path));
+        out.dedup_by(|a, b| a.original_file_path == b.original_file_path);
+        out
+    }
+
+    fn walk(&self, root: &str) -> Arc<Vec<FoundFile>> {
+        let mut walked = self.walked.lock().unwrap_or_else(|e| e.into_inner());
+        walked
+            .entry(root.to_string())
+            .or_insert_with(|| Arc::new(walk_root(&self.project_dir, root, &self.skip)))
+            .clone()
+    }
+}
+
+/// Every file under one resource path, in walk order.
+fn walk_root(project_dir: &Path, root: &str, skip: &[String]) -> Vec<FoundFile> {
+    let mut out = vec![];
+    let base = project_dir.join(root);
+    if !base.is_dir() {
+        return out;
+    }
+    let walker = WalkDir::new(&base)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() > 0 && e.file_name().as_encoded_bytes().starts_with(b".") {
+                return false;
             }
-            let p = entry.path();
-            let ext = p
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            if !extensions.contains(&ext.as_str()) {
-                continue;
+            // Only folders can be skipped: files need no project-relative path here.
+            if !e.file_type().is_dir() {
+                return true;
             }
-            let rel_root = p.strip_prefix(&base).map(to_slash).unwrap_or_default();
-            let rel_project = p
+            let rel = e
+                .path()
                 .strip_prefix(project_dir)
                 .map(to_slash)
                 .unwrap_or_default();
-            out.push(FoundFile {
-                abs: p.to_path_buf(),
-                original_file_path: rel_project,
-                path: rel_root,
-                root: root.clone(),
-            });
+            !skip.contains(&rel)
+        });
+    for entry in walker.flatten() {
+        if !entry.file_type().is_file() {
+            continue;
         }
+        let p = entry.path();
+        let rel_root = p.strip_prefix(&base).map(to_slash).unwrap_or_default();
+        let rel_project = p
+            .strip_prefix(project_dir)
+            .map(to_slash)
+            .unwrap_or_default();
+        out.push(FoundFile {
+            abs: p.to_path_buf(),
+            original_file_path: rel_project,
+            path: rel_root,
+            root: root.to_string(),
+        });
     }
-    out.sort_by(|a, b| a.original_file_path.cmp(&b.original_file_path));
-    out.dedup_by(|a, b| a.original_file_path == b.original_file_path);
     out
 }

@@ -4,7 +4,7 @@
 
 use super::config::{self, Config, merge_into, project_config_for};
 use super::dbt_project::DbtProject;
-use super::discover::{FoundFile, find_files};
+use super::discover::{FileIndex, FoundFile};
 use super::node::*;
 use super::properties::{ColumnProps, NodeProps, PropertiesFile, SourceProps};
 use super::{MacroFile, Project, generic_tests, profiles, yaml};
@@ -163,7 +163,13 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         _ => d,
     })?;
 
+    let skip = [
+        cfg.target_path(),
+        cfg.packages_install_path(),
+        "logs".into(),
+    ];
     let mut loader = Loader {
+        files: FileIndex::new(&dir, &skip),
         dir: dir.clone(),
         name: name.clone(),
         cfg: cfg.clone(),
@@ -377,6 +383,8 @@ pub fn rewrite_macro_source(source: &str) -> String {
 
 struct Loader {
     dir: PathBuf,
+    /// Each resource path walked once.
+    files: FileIndex,
     name: String,
     cfg: DbtProject,
     target_db: String,
@@ -400,16 +408,8 @@ struct Loader {
 }
 
 impl Loader {
-    fn skip_dirs(&self) -> Vec<String> {
-        vec![
-            self.cfg.target_path(),
-            self.cfg.packages_install_path(),
-            "logs".into(),
-        ]
-    }
-
     fn find(&self, roots: &[String], exts: &[&str]) -> Vec<FoundFile> {
-        find_files(&self.dir, roots, exts, &self.skip_dirs())
+        self.files.find(roots, exts)
     }
 
     fn read_found(&mut self, f: &FoundFile) -> Option<String> {
@@ -423,8 +423,10 @@ impl Loader {
     }
 
     fn load_all(&mut self) {
+        let timer = crate::timing::StageTimer::nested();
         self.load_macros();
         self.load_docs();
+        timer.mark("macros and docs");
         let (python, models): (Vec<FoundFile>, Vec<FoundFile>) = self
             .find(&self.cfg.model_paths(), &["sql", "py"])
             .into_iter()
@@ -438,7 +440,15 @@ impl Loader {
                 .in_file(&f.original_file_path),
             );
         }
-        self.add_sql_nodes(ResourceType::Model, &models);
+        // Models are read while the properties YAML is parsed: both on every core, and neither
+        // needs the other until the properties are applied.
+        let property_files = self.property_files();
+        let (models, properties) = rayon::join(
+            || self.read_sql_nodes(ResourceType::Model, &models),
+            || self.parse_properties(property_files),
+        );
+        self.register_all(models);
+        timer.mark("models, properties");
         let analyses = self.find(&self.cfg.analysis_paths(), &["sql"]);
         self.add_sql_nodes(ResourceType::Analysis, &analyses);
         let singular: Vec<FoundFile> = self
@@ -453,7 +463,8 @@ impl Loader {
         for f in self.find(&self.cfg.snapshot_paths(), &["sql"]) {
             self.add_snapshots(&f);
         }
-        self.load_properties();
+        timer.mark("other files");
+        self.apply_properties(properties, &timer);
     }
 
     fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
@@ -563,7 +574,17 @@ impl Loader {
 
     /// Reads SQL files on every core, then registers their nodes in path order.
     fn add_sql_nodes(&mut self, rt: ResourceType, files: &[FoundFile]) {
-        let read_all: Vec<Result<Node, Diagnostic>> = files
+        let read = self.read_sql_nodes(rt, files);
+        self.register_all(read);
+    }
+
+    /// Reads SQL files into nodes, on every core.
+    fn read_sql_nodes(
+        &self,
+        rt: ResourceType,
+        files: &[FoundFile],
+    ) -> Vec<Result<Node, Diagnostic>> {
+        files
             .par_iter()
             .map(|f| {
                 let text = read(&f.abs)?;
@@ -572,8 +593,11 @@ impl Loader {
                 let checksum = sha256_hex(text.as_bytes());
                 Ok(self.new_node(rt, f, name, fqn, text, checksum))
             })
-            .collect();
-        for r in read_all {
+            .collect()
+    }
+
+    fn register_all(&mut self, read: Vec<Result<Node, Diagnostic>>) {
+        for r in read {
             match r {
                 Ok(node) => self.register(node),
                 Err(d) => self.diags.push(d),
@@ -780,7 +804,8 @@ impl Loader {
         }
     }
 
-    fn load_properties(&mut self) {
+    /// The properties files under every resource path (and the macro and test paths).
+    fn property_files(&self) -> Vec<FoundFile> {
         let mut roots = self.cfg.model_paths();
         roots.extend(self.cfg.seed_paths());
         roots.extend(self.cfg.snapshot_paths());
@@ -789,31 +814,39 @@ impl Loader {
         roots.extend(self.cfg.test_paths());
         let mut seen_roots = BTreeSet::new();
         roots.retain(|r| seen_roots.insert(r.clone()));
-        let files = self.find(&roots, &["yml", "yaml"]);
+        self.find(&roots, &["yml", "yaml"])
+    }
+
+    /// Reads, parses and renders each properties file, on every core (each is independent).
+    fn parse_properties(&self, files: Vec<FoundFile>) -> Vec<ParsedProperties> {
+        files
+            .into_par_iter()
+            .map(|f| {
+                let text = read(&f.abs)?;
+                let shown = PathBuf::from(&f.original_file_path);
+                let props: PropertiesFile = yaml::from_str(&shown, &text)?;
+                // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
+                // `{{ target.name }}`), except descriptions (doc() is rendered later) and
+                // tests (rendered per test at compile time).
+                let props = if text.contains("{{") {
+                    self.render_properties(&shown, &text)?
+                } else {
+                    props
+                };
+                Ok((f, text, props))
+            })
+            .collect()
+    }
+
+    /// Applies the parsed properties files in file order, so the outcome never depends on
+    /// scheduling, then builds the generic tests they declare.
+    fn apply_properties(
+        &mut self,
+        parsed: Vec<ParsedProperties>,
+        timer: &crate::timing::StageTimer,
+    ) {
         let mut patched: BTreeMap<String, String> = BTreeMap::new();
         let mut pending_tests = vec![];
-        // Reading, parsing and rendering each file is independent: do it on every core, then
-        // apply the results in file order so the outcome never depends on scheduling.
-        let parsed: Vec<Result<(FoundFile, String, PropertiesFile), Diagnostic>> = {
-            let this = &*self;
-            files
-                .into_par_iter()
-                .map(|f| {
-                    let text = read(&f.abs)?;
-                    let shown = PathBuf::from(&f.original_file_path);
-                    let props: PropertiesFile = yaml::from_str(&shown, &text)?;
-                    // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
-                    // `{{ target.name }}`), except descriptions (doc() is rendered later) and
-                    // tests (rendered per test at compile time).
-                    let props = if text.contains("{{") {
-                        this.render_properties(&shown, &text)?
-                    } else {
-                        props
-                    };
-                    Ok((f, text, props))
-                })
-                .collect()
-        };
         for item in parsed {
             let (f, text, props) = match item {
                 Ok(x) => x,
@@ -866,6 +899,7 @@ impl Loader {
                 }
             }
         }
+        timer.mark("properties apply");
         let built: Vec<Result<Node, Diagnostic>> = pending_tests
             .par_iter()
             .map(|t| {
@@ -884,7 +918,9 @@ impl Loader {
                 Err(d) => self.diags.push(d),
             }
         }
+        timer.mark("generic tests");
         self.render_descriptions();
+        timer.mark("descriptions");
     }
 
     fn render_properties(&self, shown: &Path, text: &str) -> Result<PropertiesFile, Diagnostic> {
@@ -1403,6 +1439,9 @@ impl Loader {
         self.diags.extend(errors);
     }
 }
+
+/// A properties file read and parsed: the file, its text, its contents.
+type ParsedProperties = Result<(FoundFile, String, PropertiesFile), Diagnostic>;
 
 struct FileCtx<'a> {
     f: &'a FoundFile,
