@@ -22,11 +22,8 @@ OUT="${BENCH_OUT:-$ROOT/bench/out}"
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 log() { printf '==> %s\n' "$*" >&2; }
 
-flag=(--release); [ "$PROFILE" = dev ] && flag=()
-log "cargo build ${flag[*]} --bin kiln --example gen_build_project --example replay"
-cargo build "${flag[@]}" --bin kiln --example gen_build_project --example replay || exit 1
-TD="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TD/$([ "$PROFILE" = dev ] && echo debug || echo release)"
+source "$ROOT/bench/lib.sh"
+bench_build "$PROFILE" --bin kiln --example gen_build_project --example replay || exit 1
 
 PROJ="$OUT/build_${MODELS}"
 log "generating $PROJ ($MODELS models, $SEEDS seeds x $ROWS rows)"

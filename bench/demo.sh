@@ -28,11 +28,8 @@ EVENTS="$OUT/demo_events"
 TARGET_PATH="$OUT/demo_target"
 log() { printf '==> %s\n' "$*" >&2; }
 
-flag=(); [ "$PROFILE" = release ] && flag=(--release)
-log "cargo build ${flag[*]} --bin kiln --example gen_events"
-cargo build "${flag[@]}" --bin kiln --example gen_events || exit 1
-TD="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TD/$([ "$PROFILE" = release ] && echo release || echo debug)"
+source "$ROOT/bench/lib.sh"
+bench_build "$PROFILE" --bin kiln --example gen_events || exit 1
 
 rows_file="$EVENTS/.rows"
 if [ "${BENCH_REUSE:-0}" = 1 ] && [ "$(cat "$rows_file" 2>/dev/null)" = "$ROWS" ]; then

@@ -20,10 +20,8 @@ PROFILE="${BENCH_PROFILE:-release}"
 OUT="${BENCH_OUT:-$ROOT/bench/out}"
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 log() { printf '==> %s\n' "$*" >&2; }
-flag=(--release); [ "$PROFILE" = dev ] && flag=()
-cargo build "${flag[@]}" --bin kiln --example sql >/dev/null
-TD="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TD/$([ "$PROFILE" = dev ] && echo debug || echo release)"
+source "$ROOT/bench/lib.sh"
+bench_build "$PROFILE" --bin kiln --example sql >/dev/null
 KILN="$BIN/kiln"; SQL="$BIN/examples/sql"
 
 P="$OUT/incremental"

@@ -36,19 +36,13 @@ done
 log() { printf '==> %s\n' "$*" >&2; }
 
 # --- build -------------------------------------------------------------------------------------
-log "cargo build --release --bin kiln --example gen_project"
-if ! cargo build --release --bin kiln --example gen_project; then
-    echo "run.sh: the release build failed" >&2
+source "$ROOT/bench/lib.sh"
+if ! bench_build "${BENCH_PROFILE:-release}" --bin kiln --example gen_project; then
+    echo "run.sh: the build failed" >&2
     exit 1
 fi
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-if [ -z "$TARGET_DIR" ]; then
-    TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-    case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
-fi
-KILN="$TARGET_DIR/release/kiln"
-GEN="$TARGET_DIR/release/examples/gen_project"
+KILN="$BIN/kiln"
+GEN="$BIN/examples/gen_project"
 for bin in "$KILN" "$GEN"; do
     [ -x "$bin" ] || { echo "run.sh: $bin was not built" >&2; exit 1; }
 done

@@ -90,7 +90,7 @@ pub fn manifest_json(
 
 /// Writes the manifest to `out` as compact JSON, one resource at a time, so memory stays flat
 /// however large the project. The bytes are those of `serde_json::to_vec(&manifest_json(..))`.
-pub fn write_manifest<W: Write>(
+pub fn write_manifest<W: Write + Send>(
     out: &mut W,
     project: &Project,
     graph: &Graph,
@@ -130,8 +130,10 @@ pub fn write_manifest<W: Write>(
             Section::Nodes(nodes, facts) => {
                 use rayon::prelude::*;
                 out.write_all(b"{")?;
-                for (c, chunk) in nodes.chunks(2048).enumerate() {
-                    let parts: Vec<Vec<u8>> = chunk
+                // Chunks of nodes are serialised on every core while the previous chunk is
+                // written out.
+                let render = |chunk: &[(&String, &Node)]| -> std::io::Result<Vec<Vec<u8>>> {
+                    chunk
                         .par_iter()
                         .map(|(id, n)| -> std::io::Result<Vec<u8>> {
                             let mut buf = Vec::with_capacity(8192);
@@ -140,13 +142,28 @@ pub fn write_manifest<W: Write>(
                             serde_json::to_writer(&mut buf, &NodeOut::new(n, facts))?;
                             Ok(buf)
                         })
-                        .collect::<std::io::Result<_>>()?;
-                    for (j, part) in parts.iter().enumerate() {
-                        if c > 0 || j > 0 {
-                            out.write_all(b",")?;
-                        }
-                        out.write_all(part)?;
-                    }
+                        .collect()
+                };
+                let mut chunks = nodes.chunks(1024);
+                let mut ready = chunks.next().map(render).transpose()?;
+                let mut first = true;
+                while let Some(parts) = ready.take() {
+                    let next = chunks.next();
+                    let (written, rendered) = rayon::join(
+                        || -> std::io::Result<()> {
+                            for part in &parts {
+                                if !first {
+                                    out.write_all(b",")?;
+                                }
+                                first = false;
+                                out.write_all(part)?;
+                            }
+                            Ok(())
+                        },
+                        || next.map(render).transpose(),
+                    );
+                    written?;
+                    ready = rendered?;
                 }
                 let hooks = facts.project.map(hook_nodes).unwrap_or_default();
                 for (j, (id, hook)) in hooks.iter().enumerate() {

@@ -143,6 +143,7 @@ fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
 
 /// Builds the graph, resolving refs and sources into `depends_on_nodes`.
 pub fn build(project: &mut Project) -> Result<Graph, Error> {
+    let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
     let mut g = Graph::default();
     // Names refs can point at: models, seeds, snapshots.
@@ -244,6 +245,7 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             })
             .collect()
     };
+    timer.mark("resolve");
     let mut deps = Vec::with_capacity(resolved.len());
     for (out, problems) in resolved {
         diags.extend(problems);
@@ -276,6 +278,7 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         children.push((id.clone(), set));
     }
     g.children = children.into_iter().collect();
+    timer.mark("maps");
     for (n, parents) in project.nodes.values_mut().zip(deps) {
         n.depends_on_nodes = parents;
     }
@@ -332,7 +335,10 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         }
     }
     diags.checkpoint()?;
-    if let Some(cycle) = find_cycle(&g) {
+    timer.mark("exposures");
+    let cycle = find_cycle(&g);
+    timer.mark("cycles");
+    if let Some(cycle) = cycle {
         let names: Vec<String> = cycle
             .iter()
             .map(|id| match project.nodes.get(id) {

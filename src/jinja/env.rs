@@ -41,8 +41,26 @@ impl JinjaEnv {
             .collect();
         files.extend(project.macro_files.iter().cloned());
         for f in files {
+            let shown = if f.package == "dbt" {
+                PathBuf::from(format!("<kiln built-in>/{}", f.template))
+            } else {
+                PathBuf::from(&f.template)
+            };
             for (_kind, name, block, _head) in crate::project::scan_macros(&f.source) {
-                macros.insert((f.package.clone(), name.clone()), f.template.clone());
+                // Each macro is also a template of its own, as dbt parses each macro on its
+                // own: a call renders that macro alone, not every other macro of its file. Blank
+                // lines before it keep its line numbers those of the file, for error messages.
+                let own = format!("{}#{name}", f.template);
+                let lines_before = f.source[..block.start].matches('\n').count();
+                let mut text = "\n".repeat(lines_before);
+                text.push_str(&f.source[block.clone()]);
+                sources.insert(own.clone(), (shown.clone(), f.source.clone()));
+                if env.add_template_owned(own.clone(), text).is_ok() {
+                    macros.insert((f.package.clone(), name.clone()), own);
+                } else {
+                    // (the file's own template reports the error, below)
+                    macros.insert((f.package.clone(), name.clone()), f.template.clone());
+                }
                 if f.package == "dbt" {
                     builtin_macros.push(MacroNode {
                         unique_id: format!("macro.dbt.{name}"),
@@ -64,11 +82,6 @@ impl JinjaEnv {
                     });
                 }
             }
-            let shown = if f.package == "dbt" {
-                PathBuf::from(format!("<kiln built-in>/{}", f.template))
-            } else {
-                PathBuf::from(&f.template)
-            };
             sources.insert(f.template.clone(), (shown.clone(), f.source.clone()));
             if let Err(e) = env.add_template_owned(f.template.clone(), f.source.clone()) {
                 diags.push(jinja_error(
