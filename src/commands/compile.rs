@@ -142,12 +142,7 @@ fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Er
     for dir in dirs {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    // Creating and rewriting files is what costs here; a file that already holds exactly this
-    // SQL is left alone.
     files.par_iter().try_for_each(|(path, code)| {
-        if std::fs::read(path).is_ok_and(|old| old == code.as_bytes()) {
-            return Ok(());
-        }
-        std::fs::write(path, code).map_err(|e| Error::io(path, e))
+        crate::artifacts::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
     })
 }

@@ -185,6 +185,17 @@ fn table(
     sql: &str,
     existing: Option<RelationKind>,
 ) -> Plan {
+    if existing.is_none() && adapter.supports_transactional_ddl() {
+        // Nothing to keep intact: one statement, atomic on its own (a failed or killed create
+        // leaves no table), instead of a temporary table renamed in a transaction.
+        return Plan {
+            statements: vec![format!(
+                "create table {} as (\n{}\n)",
+                target.sql(adapter),
+                sql.trim()
+            )],
+        };
+    }
     let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
     let create = format!("create table {} as (\n{}\n)", tmp.sql(adapter), sql.trim());
     swap_in(adapter, target, create, existing)

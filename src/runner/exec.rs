@@ -46,7 +46,7 @@ pub fn spawn_file_writer() -> (
                 let _ = std::fs::create_dir_all(dir);
                 made.insert(dir.to_path_buf());
             }
-            let _ = std::fs::write(&path, text);
+            let _ = crate::artifacts::write_if_changed(&path, text.as_bytes());
         }
     });
     (tx, handle)

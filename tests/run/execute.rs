@@ -69,7 +69,16 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
             "model.shop.stg_orders success",
         ]
     );
-    // the executed DDL is kept under target/run/
+    // the executed DDL is kept under target/run/: a first build creates the table directly
+    let ddl = p.read("target/run/shop/models/orders.sql");
+    assert!(
+        ddl.starts_with("create table \"dev\".\"main\".\"orders\" as ("),
+        "{ddl}"
+    );
+    // a rebuild builds a temporary table and swaps it in
+    p.kiln(&["run", "--select", "orders"])
+        .run()
+        .assert_success();
     let ddl = p.read("target/run/shop/models/orders.sql");
     assert!(
         ddl.contains("create table \"dev\".\"main\".\"orders__kiln_tmp\""),
