@@ -86,14 +86,16 @@ SQLX
 
 gen() { # gen FILE FIRST_ID N LATE: LATE=0 the year 2024 as it happened (received when it
     # occurred); LATE=1 a day of new deliveries (received on 2025-01-01, for events that occurred
-    # any time in 2024: late arrivals)
+    # any time in 2024: late arrivals). Each file is in the order the queue received its events,
+    # as a queue's export is.
     "$SQL" ":memory:" "copy (select
         i - (case when i % 100 = 0 and i > 0 then 1 else 0 end) as event_id,
         i % 50000 as user_id, i % 700 as account_id,
         timestamp '2024-01-01' + to_seconds(cast((i * 7919) % 31536000 as bigint)) as occurred_at,
         case when $4 = 1 then timestamp '2025-01-01' + to_seconds(cast(i % 86400 as bigint))
              else timestamp '2024-01-01' + to_seconds(cast((i * 7919) % 31536000 as bigint)) end as received_at
-      from range($2, $2 + $3) t(i)) to '$1' (format parquet)" >/dev/null
+      from range($2, $2 + $3) t(i)
+      order by received_at) to '$1' (format parquet)" >/dev/null
 }
 t() { local s e; s=$(date +%s.%N); "$@" > "$P/last.log" 2>&1 || { cat "$P/last.log" >&2; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
 

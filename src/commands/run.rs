@@ -73,8 +73,11 @@ fn execute_and_report(
         },
     };
     let counts = counts_text(&loaded, &ids);
+    let timer = super::StageTimer::new();
     let summary = runner::execute(&mut loaded, ids, &opts, &inv.output)?;
+    timer.mark("execute (all)");
     write_artifacts(inv, &loaded, &summary, kind, select, flags)?;
+    timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
     let text = runner::output::summary(&summary, &counts, inv.output.color, detail);
     inv.output.info(&text);
@@ -88,6 +91,7 @@ fn execute_and_report(
     // The database is closed properly (checkpoint, spill files removed) before the rest of the
     // project is left to the process exit.
     loaded.adapter.close();
+    timer.mark("close");
     super::exit_without_freeing(loaded);
     Ok(outcome)
 }

@@ -46,21 +46,31 @@ impl JinjaEnv {
             } else {
                 PathBuf::from(&f.template)
             };
+            sources.insert(f.template.clone(), (shown.clone(), f.source.clone()));
+            let load_error = |e: &JError, sources: &BTreeMap<String, (PathBuf, String)>| {
+                jinja_error(e, &shown, &f.source, 0, "cannot load macro file", sources)
+            };
+            // What the file holds outside its macros, blanked where the macros are (same length,
+            // so line numbers stay those of the file).
+            let mut rest: Vec<u8> = f.source.as_bytes().to_vec();
             for (_kind, name, block, _head) in crate::project::scan_macros(&f.source) {
-                // Each macro is also a template of its own, as dbt parses each macro on its
-                // own: a call renders that macro alone, not every other macro of its file. Blank
-                // lines before it keep its line numbers those of the file, for error messages.
+                // Each macro is a template of its own, as dbt parses each macro on its own: a
+                // call renders that macro alone, not every other macro of its file. Blank lines
+                // before it keep its line numbers those of the file, for error messages.
                 let own = format!("{}#{name}", f.template);
                 let lines_before = f.source[..block.start].matches('\n').count();
                 let mut text = "\n".repeat(lines_before);
                 text.push_str(&f.source[block.clone()]);
-                sources.insert(own.clone(), (shown.clone(), f.source.clone()));
-                if env.add_template_owned(own.clone(), text).is_ok() {
-                    macros.insert((f.package.clone(), name.clone()), own);
-                } else {
-                    // (the file's own template reports the error, below)
-                    macros.insert((f.package.clone(), name.clone()), f.template.clone());
+                for b in &mut rest[block.clone()] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
                 }
+                sources.insert(own.clone(), (shown.clone(), f.source.clone()));
+                if let Err(e) = env.add_template_owned(own.clone(), text) {
+                    diags.push(load_error(&e, &sources));
+                }
+                macros.insert((f.package.clone(), name.clone()), own);
                 if f.package == "dbt" {
                     builtin_macros.push(MacroNode {
                         unique_id: format!("macro.dbt.{name}"),
@@ -82,16 +92,12 @@ impl JinjaEnv {
                     });
                 }
             }
-            sources.insert(f.template.clone(), (shown.clone(), f.source.clone()));
-            if let Err(e) = env.add_template_owned(f.template.clone(), f.source.clone()) {
-                diags.push(jinja_error(
-                    &e,
-                    &shown,
-                    &f.source,
-                    0,
-                    "cannot load macro file",
-                    &sources,
-                ));
+            // Tags outside any macro (a stray `{% endif %}`, say) are still checked, as dbt
+            // would; a file of macros, comments and whitespace needs no second compile.
+            let rest = String::from_utf8_lossy(&rest).into_owned();
+            let has_tags = rest.contains("{%") || rest.contains("{{") || rest.contains("%}");
+            if has_tags && let Err(e) = env.add_template_owned(f.template.clone(), rest) {
+                diags.push(load_error(&e, &sources));
             }
         }
         if diags.is_empty() {

@@ -322,8 +322,10 @@ pub fn execute(
     output: &Output,
 ) -> Result<RunSummary, Error> {
     let started = Instant::now();
+    let timer = crate::timing::StageTimer::new();
     INTERRUPTED.store(false, Ordering::SeqCst);
     let pool = connect(loaded)?;
+    timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
     loaded.info.full_refresh = opts.full_refresh;
     let progress = Progress::new(ids.len(), output.clone());
@@ -358,6 +360,7 @@ pub fn execute(
             &[],
         ));
     }
+    timer.mark("schemas, hooks");
     let mut results: Vec<NodeResult> = vec![];
     if errors.is_empty() && !ids.is_empty() {
         let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build));

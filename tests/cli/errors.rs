@@ -280,3 +280,8 @@ fn every_error_fixture_is_documented_and_used() {
         "expected the error fixtures, found {names:?}"
     );
 }
+
+#[test]
+fn macro_syntax_error() {
+    assert_run_snapshot!(fails("macro_syntax_error", &["parse"]));
+}
