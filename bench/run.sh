@@ -132,24 +132,32 @@ for n in "${SIZES[@]}"; do
         exit 1
     fi
 
-    commands=(parse compile)
-    for cmd in "${commands[@]}"; do
+    # parse: target/ removed before every run. compile twice: with the target/compiled files the
+    # previous compile left (a re-compile: kiln leaves unchanged files alone), and with target/
+    # removed (a first compile: every file created, which on some disks costs more than the rest).
+    commands=(parse compile compile-fresh)
+    for label in "${commands[@]}"; do
+        cmd="${label%-fresh}"
         argv=("$KILN" "$cmd" --project-dir "$P" --profiles-dir "$P")
-        prepare="rm -rf '$P/target' '$P/logs'"
-        log "N=$n: kiln $cmd"
+        case "$label" in
+            compile) prepare="rm -rf '$P/target/manifest.json' '$P/logs'"; shown="kiln compile (target/ kept)" ;;
+            compile-fresh) prepare="rm -rf '$P/target' '$P/logs'"; shown="kiln compile (no target/)" ;;
+            *) prepare="rm -rf '$P/target' '$P/logs'"; shown="kiln $cmd" ;;
+        esac
+        log "N=$n: $shown"
         bash -c "$prepare"
         errlog="$OUT/kiln-$cmd-$n.log"
         if ! "${argv[@]}" >"$errlog" 2>&1; then
             echo "run.sh: 'kiln $cmd' failed on N=$n; last lines of $errlog:" >&2
             tail -n 15 "$errlog" >&2
-            ROWS+=("| $n | kiln $cmd | failed | failed |")
+            ROWS+=("| $n | $shown | failed | failed |")
             FAILED=1
             continue
         fi
         secs="$(median_secs "$RUNS" "$prepare" "${argv[@]}")"
         bash -c "$prepare"
         kib="$(peak_kib "${argv[@]}")"
-        ROWS+=("| $n | kiln $cmd | $secs | $(awk -v k="$kib" 'BEGIN { if (k == "nan" || k == "") print "?"; else printf "%.0f", k / 1024 }') |")
+        ROWS+=("| $n | $shown | $secs | $(awk -v k="$kib" 'BEGIN { if (k == "nan" || k == "") print "?"; else printf "%.0f", k / 1024 }') |")
     done
 
     if [ -n "$DBT" ]; then
@@ -179,7 +187,7 @@ verdict() {
     if [ "$n" != 10000 ] || [ "$secs" = failed ]; then echo "| - | - |"; return; fi
     case "$cmd" in
         "kiln parse") awk -v s="$secs" 'BEGIN { printf "| ≤ 1 s | %s |\n", (s <= 1 ? "met" : "MISSED") }' ;;
-        "kiln compile") awk -v s="$secs" -v m="$mib" 'BEGIN {
+        "kiln compile"*) awk -v s="$secs" -v m="$mib" 'BEGIN {
             ok = (s <= 2) && (m != "?" && m <= 400)
             printf "| ≤ 2 s, ≤ 400 MiB | %s |\n", (ok ? "met" : "MISSED") }' ;;
         *) echo "| - | - |" ;;
@@ -194,7 +202,7 @@ REPORT="$OUT/results.md"
     timer="date loop"; [ -n "$HYPERFINE" ] && timer="hyperfine $(hyperfine --version | awk '{ print $2 }')"
     rss="python getrusage"; [ -n "$GNU_TIME" ] && rss="GNU time -v"; [ -z "$GNU_TIME$PYTHON" ] && rss="none"
     echo "projects in $OUT ($(df -T "$OUT" | awk 'NR == 2 { print $2 }')), load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "runs per command: $RUNS (median), timer: $timer, peak RSS: $rss; target/ removed before every run"
+    echo "runs per command: $RUNS (median), timer: $timer, peak RSS: $rss; target/ removed before every run but the kept-target compile's"
     echo
     echo "| N | command | median s | peak MiB | target | verdict |"
     echo "|---:|---|---:|---:|---|---|"
