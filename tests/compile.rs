@@ -90,3 +90,32 @@ fn compiled_sql() {
         }
     });
 }
+
+/// A re-compile leaves a compiled file that already holds the same SQL alone (creating and
+/// rewriting thousands of files is what a compile costs on slow disks), and rewrites one whose
+/// SQL changed.
+#[test]
+fn recompile_rewrites_only_changed_files() {
+    let p = TestProject::minimal()
+        .file("models/a.sql", "select 1 as n")
+        .file("models/b.sql", "select n from {{ ref('a') }}");
+    let mtime = |rel: &str| {
+        std::fs::metadata(p.dir().join(rel))
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    let a = "target/compiled/shop/models/a.sql";
+    let b = "target/compiled/shop/models/b.sql";
+    p.kiln(&["compile"]).run().assert_success();
+    let (a0, b0) = (mtime(a), mtime(b));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    p.write("models/b.sql", "select n + 1 as n from {{ ref('a') }}");
+    p.kiln(&["compile"]).run().assert_success();
+    assert_eq!(mtime(a), a0, "unchanged a.sql was rewritten");
+    assert_ne!(mtime(b), b0, "changed b.sql was not rewritten");
+    assert!(
+        p.read(b).contains("select n + 1 as n from"),
+        "{}",
+        p.read(b)
+    );
+}
