@@ -7,6 +7,7 @@ pub mod builtins;
 pub mod compile;
 pub mod context;
 mod env;
+pub mod lines;
 pub mod functions;
 pub mod modules;
 pub mod parse;
