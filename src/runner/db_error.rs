@@ -265,7 +265,7 @@ mod tests {
         let statement = format!("{DDL}{compiled}\n)");
         let script = format!("{statement};");
         // DuckDB counts from `create table`: the column is on its line 6.
-        let message = "Binder Error: Referenced column \"amount_usd\" not found in FROM clause!\nCandidate bindings: \"id\"\n\nLINE 6:     amount_usd\n             ^";
+        let message = "Binder Error: Referenced column \"amount_usd\" not found in FROM clause!\nCandidate bindings: \"id\"\n\nLINE 6:     amount_usd\n            ^";
         let placed = place(message, &statement, &cx(raw, compiled, &script));
         assert_eq!(
             placed.as_deref(),

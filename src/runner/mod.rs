@@ -2,8 +2,8 @@
 //! workers, each with its own connection.
 //!
 //! - `run`, `seed`, `test`, `build` choose which resource types take part ([`RunKind`]).
-//! - In `build`, a node downstream of a tested node also waits for that node's tests, so a
-//!   failing error-severity test skips everything downstream (as in dbt).
+//! - In `build`, a node also waits for the tests all of whose parents are upstream of it (dbt's
+//!   rule, [`crate::graph::test_gates`]), so a failing error-severity test skips what dbt skips.
 //! - A model error skips its descendants; warn-severity tests block nothing.
 //! - `build` visits the selected exposures as no-ops (dbt 1.11), or skips them below a failure.
 //! - `--fail-fast` stops scheduling at the first failure and cancels running queries; Ctrl-C

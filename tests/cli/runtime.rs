@@ -4,10 +4,14 @@
 
 use crate::support::{Run, TestProject};
 
-/// A run's snapshot text, with the clock times of the progress lines replaced.
+/// A run's snapshot text, with the clock times of the progress lines and the run's duration
+/// replaced.
 fn without_clock(run: &Run) -> String {
     let clock = regex::Regex::new(r"(?m)^\d{2}:\d{2}:\d{2}  ").expect("regex");
-    clock.replace_all(&run.snapshot(), "[HH:MM:SS]  ").into_owned()
+    let seconds = regex::Regex::new(r"\b\d+\.\d+ seconds\b").expect("regex");
+    let snapshot = run.snapshot();
+    let text = clock.replace_all(&snapshot, "[HH:MM:SS]  ");
+    seconds.replace_all(&text, "[TIME] seconds").into_owned()
 }
 
 /// Three models fail in the database, one on each kind of line:
