@@ -102,6 +102,24 @@ fn assert_same_as_dbt(p: &TestProject, run: &Run, scenario: &str) {
     assert_eq!(done_line(run), done, "{scenario}\n{}", run.snapshot());
 }
 
+/// Asserts the last run's run_results.json (exposures' `no-op` and `skipped` results included)
+/// matches dbt's published v6 schema.
+fn assert_run_results_valid(p: &TestProject) {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/run-results-v6.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("the v6 schema"))
+            .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("dbt's schema compiles");
+    let rr: serde_json::Value =
+        serde_json::from_str(&p.read("target/kiln/run_results.json")).expect("run_results.json");
+    let problems: Vec<String> = validator
+        .iter_errors(&rr)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 /// Breaks `model` as `record.sh` does: its SQL reads a table that does not exist.
 fn break_model(p: &TestProject, model: &str) {
     let file = walk(&p.dir().join("models"))
@@ -135,6 +153,7 @@ fn broken_model_matches_dbt(model: &str) {
     let build = p.kiln(&["build"]).run();
     build.assert_code(1);
     assert_same_as_dbt(&p, &build, &format!("build_broken_{model}"));
+    assert_run_results_valid(&p);
     let retry = p.kiln(&["retry"]).run();
     retry.assert_code(1);
     assert_same_as_dbt(&p, &retry, &format!("retry_broken_{model}"));
@@ -241,7 +260,7 @@ fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
     assert_same_as_dbt(&p, &first, "build_full");
     let not_passing: Vec<_> = statuses(&p)
         .into_iter()
-        .filter(|(_, status)| status != "success" && status != "pass")
+        .filter(|(_, status)| !["success", "pass", "no-op"].contains(&status.as_str()))
         .collect();
     assert_eq!(
         not_passing,

@@ -34,18 +34,28 @@ pub fn test_gates<'a>(
             .entry(parents)
             .or_insert_with_key(|parents| minimal_gated(graph, parents, &gated));
         for node in targets.iter() {
-            out.entry(node.clone()).or_default().insert(test.to_string());
+            out.entry(node.clone())
+                .or_default()
+                .insert(test.to_string());
         }
     }
     out
 }
 
 /// The first gated nodes on every path down from the common descendants of `parents`.
-fn minimal_gated(graph: &Graph, parents: &BTreeSet<&str>, gated: &dyn Fn(&str) -> bool) -> Vec<String> {
+fn minimal_gated(
+    graph: &Graph,
+    parents: &BTreeSet<&str>,
+    gated: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let children = |id: &str| graph.children.get(id).into_iter().flatten();
     let starts: Vec<&str> = if parents.len() == 1 {
         // One parent: every descendant is below one of its children.
-        parents.iter().flat_map(|p| children(p)).map(String::as_str).collect()
+        parents
+            .iter()
+            .flat_map(|p| children(p))
+            .map(String::as_str)
+            .collect()
     } else {
         // Several: count, for each node, how many of the parents it is downstream of.
         let mut count: HashMap<&str, usize> = HashMap::new();
@@ -173,7 +183,8 @@ mod tests {
         let tests: &[(&str, &[&str])] = &[("test.ab", &["model.a1", "model.b1"])];
         assert_eq!(gates(&g, tests), pairs(&[("test.ab", "model.join")]));
         // Parents with no common descendant gate nothing; neither does a test on nothing.
-        let tests: &[(&str, &[&str])] = &[("test.x", &["model.after", "model.a"]), ("test.none", &[])];
+        let tests: &[(&str, &[&str])] =
+            &[("test.x", &["model.after", "model.a"]), ("test.none", &[])];
         assert!(gates(&g, tests).is_empty());
     }
 }

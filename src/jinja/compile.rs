@@ -479,11 +479,17 @@ mod tests {
     fn ctes_merge_into_a_with_after_leading_comments() {
         let ctes = vec![("__dbt__cte__a".to_string(), "select 1".to_string())];
         assert_eq!(
-            inject_ctes("-- one\n-- two\nwith x as (select 2) select * from x", &ctes),
+            inject_ctes(
+                "-- one\n-- two\nwith x as (select 2) select * from x",
+                &ctes
+            ),
             "-- one\n-- two\nwith __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
         );
         assert_eq!(
-            inject_ctes("/* a\n b */ --c\n  WITH RECURSIVE x as (select 2) select 1", &ctes),
+            inject_ctes(
+                "/* a\n b */ --c\n  WITH RECURSIVE x as (select 2) select 1",
+                &ctes
+            ),
             "/* a\n b */ --c\n  with recursive __dbt__cte__a as (\nselect 1\n), x as (select 2) select 1"
         );
         // A comment that mentions `with` is not the keyword; a model without a `with` gets one

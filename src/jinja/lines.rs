@@ -25,7 +25,12 @@ pub enum SourceLine {
 
 /// The origin of line `line` (1-based) of `compiled`, the compiled SQL of a node whose source
 /// text is `raw` and into which `ctes` (`(__dbt__cte__name, sql)`) were injected.
-pub fn source_line(raw: &str, compiled: &str, ctes: &[(String, String)], line: usize) -> SourceLine {
+pub fn source_line(
+    raw: &str,
+    compiled: &str,
+    ctes: &[(String, String)],
+    line: usize,
+) -> SourceLine {
     let Some(offset) = line_offset(compiled, line) else {
         return SourceLine::Generated;
     };
@@ -36,9 +41,11 @@ pub fn source_line(raw: &str, compiled: &str, ctes: &[(String, String)], line: u
                 .ctes
                 .iter()
                 .find(|(_, range)| range.contains(&offset))
-                .map_or(SourceLine::Generated, |(name, range)| SourceLine::Ephemeral {
-                    model: name.trim_start_matches("__dbt__cte__").to_string(),
-                    line: compiled[range.start..offset].matches('\n').count() + 1,
+                .map_or(SourceLine::Generated, |(name, range)| {
+                    SourceLine::Ephemeral {
+                        model: name.trim_start_matches("__dbt__cte__").to_string(),
+                        line: compiled[range.start..offset].matches('\n').count() + 1,
+                    }
                 });
         }
         Some(cut) => {
@@ -189,7 +196,12 @@ mod tests {
         let raw = "-- c\nwith x as (\n    select * from {{ ref('mid') }}\n)\nselect bad from x\n";
         let rendered = "-- c\nwith x as (\n    select * from __dbt__cte__mid\n)\nselect bad from x";
         let compiled = super::super::compile::inject_ctes(rendered, &ctes);
-        let line_of = |needle: &str| compiled[..compiled.find(needle).unwrap()].matches('\n').count() + 1;
+        let line_of = |needle: &str| {
+            compiled[..compiled.find(needle).unwrap()]
+                .matches('\n')
+                .count()
+                + 1
+        };
         assert_eq!(
             source_line(raw, &compiled, &ctes, line_of("where nope")),
             SourceLine::Ephemeral {
@@ -202,7 +214,12 @@ mod tests {
             SourceLine::Exact(5)
         );
         assert_eq!(
-            source_line(raw, &compiled, &ctes, line_of("    select * from __dbt__cte__mid")),
+            source_line(
+                raw,
+                &compiled,
+                &ctes,
+                line_of("    select * from __dbt__cte__mid")
+            ),
             SourceLine::Rendered(3)
         );
         // Without a `with` of its own, the CTEs go first, and are cut out the same way.

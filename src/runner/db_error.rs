@@ -163,11 +163,7 @@ pub fn place(message: &str, statement: &str, cx: &Context) -> Option<String> {
 }
 
 /// Line `line` of an injected CTE, in its ephemeral model's file: the file, its text, the line.
-fn ephemeral_line(
-    cx: &Context,
-    model: &str,
-    line: usize,
-) -> Option<(String, String, SourceLine)> {
+fn ephemeral_line(cx: &Context, model: &str, line: usize) -> Option<(String, String, SourceLine)> {
     let (path, raw) = (cx.ephemeral)(model)?;
     let body = &cx
         .ctes
@@ -295,7 +291,11 @@ mod tests {
     #[test]
     fn a_message_without_a_line_is_left_alone() {
         assert_eq!(
-            place("Catalog Error: nope", "select 1", &cx("", "select 1", "select 1;")),
+            place(
+                "Catalog Error: nope",
+                "select 1",
+                &cx("", "select 1", "select 1;")
+            ),
             None
         );
     }

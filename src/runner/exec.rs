@@ -109,7 +109,8 @@ impl Exec<'_> {
         if let Some(e) = self.loaded.project.exposures.get(uid) {
             let index = self.progress.claim();
             let what = format!("SKIP exposure {}", e.name);
-            self.progress.done(index, &what, "SKIP", uid, "skipped", 0.0);
+            self.progress
+                .done(index, &what, "SKIP", uid, "skipped", 0.0);
         } else if let Some(n) = self.nodes.get(uid) {
             r.relation_name = n.relation_name.clone();
             let index = self.progress.claim();
@@ -592,9 +593,7 @@ impl Exec<'_> {
         self.write_artifact(node, "run", &query);
         let rows = self
             .with_conn(worker, |c| c.query(&query))
-            .map_err(|e| {
-                Failure::Database(self.placed(node, (&code, &ctes), &query, &query, e))
-            })?;
+            .map_err(|e| Failure::Database(self.placed(node, (&code, &ctes), &query, &query, e)))?;
         let row = rows.rows.first().cloned().unwrap_or_default();
         let cell_bool = |i: usize| match row.get(i) {
             Some(crate::adapter::Cell::Bool(b)) => *b,

@@ -220,8 +220,7 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
         .filter(|id| match loaded.project.nodes.get(*id) {
             Some(n) => kind.includes(n.resource_type) && !n.is_ephemeral(),
             None => {
-                loaded.project.exposures.contains_key(*id)
-                    && kind.includes(ResourceType::Exposure)
+                loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
             }
         })
         .cloned()

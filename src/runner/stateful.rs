@@ -50,9 +50,7 @@ impl Exec<'_> {
             self.write_artifact(node, "run", &text);
             // A failed statement is the last one the step ran.
             let last = plan.statements.last().map_or("", String::as_str);
-            done.map_err(|e| {
-                Failure::Database(self.placed(node, (&code, &ctes), last, &text, e))
-            })?;
+            done.map_err(|e| Failure::Database(self.placed(node, (&code, &ctes), last, &text, e)))?;
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
     }
