@@ -49,15 +49,20 @@ fn minimal_gated(
     gated: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     let children = |id: &str| graph.children.get(id).into_iter().flatten();
-    let starts: Vec<&str> = if parents.len() == 1 {
-        // One parent: every descendant is below one of its children.
-        parents
-            .iter()
-            .flat_map(|p| children(p))
-            .map(String::as_str)
-            .collect()
+    // One parent, or (most often with several) one parent downstream of all the others, as in
+    // a relationships test to a model upstream of the tested one: the common descendants are
+    // that parent's, all below its children. (Only one parent can be so: the graph has no
+    // cycles.)
+    let lowest = parents.iter().find(|p| {
+        parents.len() == 1 || {
+            let upstream = graph.ancestors(p, None);
+            parents.iter().all(|q| q == *p || upstream.contains(*q))
+        }
+    });
+    let starts: Vec<&str> = if let Some(lowest) = lowest {
+        children(lowest).map(String::as_str).collect()
     } else {
-        // Several: count, for each node, how many of the parents it is downstream of.
+        // Otherwise count, for each node, how many of the parents it is downstream of.
         let mut count: HashMap<&str, usize> = HashMap::new();
         for p in parents {
             let mut seen: BTreeSet<&str> = BTreeSet::new();
@@ -162,6 +167,26 @@ mod tests {
                 ("test.unique", "model.enriched"),
                 ("test.unique", "model.revenue"),
             ])
+        );
+    }
+
+    /// A relationships test to a model upstream of the tested one gates what is below the
+    /// tested one: the other parent is upstream of all of it.
+    #[test]
+    fn a_test_whose_other_parent_is_upstream_gates_below_the_tested_model() {
+        let g = graph(&[
+            ("model.accounts", "model.daily"),
+            ("model.accounts", "model.other"),
+            ("model.daily", "model.weekly"),
+            ("model.daily", "model.monthly"),
+            ("model.weekly", "model.monthly"),
+            ("model.daily", "test.rel"),
+            ("model.accounts", "test.rel"),
+        ]);
+        let tests: &[(&str, &[&str])] = &[("test.rel", &["model.daily", "model.accounts"])];
+        assert_eq!(
+            gates(&g, tests),
+            pairs(&[("test.rel", "model.monthly"), ("test.rel", "model.weekly")])
         );
     }
 
