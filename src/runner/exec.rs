@@ -1,7 +1,8 @@
 //! Executing one node: compile it (live), plan its materialization, run the plan on the worker's
 //! connection, and describe the outcome.
 
-use super::{NodeResult, Progress, RunOptions, Status, Timing};
+use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
+use crate::events::{Event, kinds};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
 use crate::commands::Loaded;
 use crate::error::Diagnostic;
@@ -113,8 +114,20 @@ impl Exec<'_> {
                 ResourceType::Test => format!("SKIP test {}", n.name),
                 _ => format!("SKIP relation {}.{}", n.schema, n.alias),
             };
-            self.progress
-                .done(index, &what, "SKIP", uid, "skipped", 0.0);
+            let (plain, styled) = output::result_line(index, self.progress.total(), &what, "SKIP");
+            let event = Event::new(kinds::SKIPPING_DETAILS, plain)
+                .styled(styled)
+                .stamped()
+                .with("index", index)
+                .with(
+                    "node_info",
+                    output::node_info(n, "skipped", Some(now()), None),
+                )
+                .with("node_name", n.name.clone())
+                .with("resource_type", n.resource_type.to_string())
+                .with("schema", n.schema.clone())
+                .with("total", self.progress.total());
+            self.progress.done(index, event);
         }
         r
     }
@@ -129,7 +142,18 @@ impl Exec<'_> {
         r.relation_name = node.relation_name.clone();
         let index = self.progress.claim();
         let what = describe(node);
-        self.progress.start(index, &what, uid);
+        let started_at = now();
+        // Events fired while the node runs (each statement, a macro's log()) carry its node_info.
+        let _scope = crate::events::enter_node(
+            format!("Thread-{} (worker)", worker + 1),
+            output::node_info(node, "executing", Some(started_at), None),
+        );
+        self.progress.start(
+            index,
+            &what,
+            uid,
+            &output::node_info(node, "started", Some(started_at), None),
+        );
         let started = Instant::now();
         let outcome = match node.resource_type {
             ResourceType::Model if node.materialized() == "incremental" => {
@@ -170,10 +194,7 @@ impl Exec<'_> {
                     text.push_str(line);
                 }
                 if r.compiled_code.is_some() {
-                    text.push_str(&format!(
-                        "\n  compiled code at {}",
-                        self.artifact_path(node, "run").display()
-                    ));
+                    r.compiled_path = Some(self.artifact_path(node, "run").display().to_string());
                 }
                 r.message = Some(message);
                 r.detail = Some(text);
@@ -208,6 +229,10 @@ impl Exec<'_> {
                     r.message.clone().unwrap_or_else(|| "OK".into())
                 ),
             ),
+            (ResourceType::Snapshot, Status::Success) => (
+                format!("OK snapshotted {}.{}", node.schema, node.alias),
+                format!("OK in {secs:.2}s"),
+            ),
             (_, Status::Success) => (format!("OK created {what}"), format!("OK in {secs:.2}s")),
             (_, Status::PartialSuccess) => (
                 format!("PARTIAL SUCCESS {what}"),
@@ -222,8 +247,12 @@ impl Exec<'_> {
                 format!("ERROR in {secs:.2}s"),
             ),
         };
-        self.progress
-            .done(index, &line, &status, uid, r.status.as_str(), secs);
+        let info = output::node_info(node, r.status.as_str(), Some(started_at), Some(now()));
+        let total = self.progress.total();
+        let event =
+            output::result_event(node, &r, index, total, &what, &line, &status, info.clone());
+        self.progress.done(index, event);
+        output::node_finished(&r, info).emit();
         r
     }
 
@@ -530,26 +559,12 @@ impl Exec<'_> {
             ),
         };
         r.status = status;
-        r.message = message.clone();
-        if let Some(m) = message {
-            let kind = if status == Status::Fail {
-                "Failure"
-            } else {
-                "Warning"
-            };
-            let mut text = format!(
-                "{kind} in test {} ({})\n  {m}\n\n  compiled code at {}",
-                node.name,
-                node.original_file_path,
-                self.artifact_path(node, "compiled").display()
-            );
+        r.message = message;
+        if r.message.is_some() {
+            r.compiled_path = Some(self.artifact_path(node, "compiled").display().to_string());
             if cfg.store_failures_as.is_some() {
-                text.push_str(&format!(
-                    "\n  failing rows stored in {}",
-                    target.sql(adapter)
-                ));
+                r.failures_relation = Some(target.sql(adapter));
             }
-            r.detail = Some(text);
         }
         Ok(())
     }
