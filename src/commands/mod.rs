@@ -151,9 +151,14 @@ fn completions(shell: CompletionShell) -> Result<Outcome, Error> {
         CompletionShell::Powershell => &clap_complete::env::Powershell,
         CompletionShell::Elvish => &clap_complete::env::Elvish,
     };
+    // The script calls this very binary back, so completion works without kiln on PATH.
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(String::from))
+        .unwrap_or_else(|| "kiln".into());
     let mut script = vec![];
     completer
-        .write_registration("COMPLETE", "kiln", "kiln", "kiln", &mut script)
+        .write_registration("COMPLETE", "kiln", "kiln", &exe, &mut script)
         .map_err(|e| {
             Error::one(Diagnostic::error(
                 "completions",

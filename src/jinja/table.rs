@@ -1074,8 +1074,8 @@ mod tests {
         assert_eq!(render("{{ t.print_table() }}", t), "");
     }
 
-    /// What `agate.Table.print_table()` printed for the same rows under dbt-duckdb 1.11
-    /// (dbt's own output for the log_events fixture: `tests/dbt_recorded/log_events_run_operation.txt`).
+    /// Laid out as agate's `print_table` does (dbt's own output for the log_events fixture's
+    /// macro is `tests/dbt_recorded/log_events_run_operation.txt`; tests/cli/logs.rs holds kiln to it).
     #[test]
     fn print_table_lays_out_rows_as_agate_does() {
         let t = Table::new(&sample());

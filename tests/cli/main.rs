@@ -4,7 +4,10 @@
 //! - `errors`: one fixture per kind of bad input (`tests/fixtures/*_error`), each expected to exit
 //!   2 with a message that names the file, line and column, what is wrong and what to do.
 //! - `commands`: the happy paths of parse, compile, clean, debug, init, vars, targets, profiles.
+//! - `logs`: what runs print and log (JSON events, --quiet, logs/dbt.log, colours, freshness and
+//!   run-operation output, completion), held to dbt-core's recorded output.
 
 mod commands;
 mod errors;
+mod logs;
 mod support;

@@ -251,3 +251,40 @@ macro_rules! assert_run_snapshot {
         })
     };
 }
+
+/// Holds kiln's `--quiet` output of a run with one failing model to dbt's recorded one (e.g.
+/// `tests/dbt_recorded/quiet_broken_experiment_daily.txt`): the ERROR line, `Failure in model
+/// ...` and the database error, line for line (the wording of the error kind aside: dbt-duckdb
+/// says Runtime Error, kiln Database Error), and nothing else.
+pub fn assert_quiet_like_dbt(kiln: &str, dbt: &str) {
+    let strip = |text: &str| -> Vec<String> {
+        let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").unwrap();
+        let time = regex::Regex::new(r"\d+\.\d+s\]").unwrap();
+        // Nodes may run in another order: "3 of 8" and "1 of 8" are the same line.
+        let index = regex::Regex::new(r"^\d+ of ").unwrap();
+        text.lines()
+            .map(|l| {
+                let l = stamp.replace(l, "");
+                let l = index.replace(&l, "[I] of ");
+                time.replace(&l, "[TIME]]").into_owned()
+            })
+            .collect()
+    };
+    let (k, d) = (strip(kiln), strip(dbt));
+    assert_eq!(k[0], d[0], "the ERROR line\n{kiln}");
+    assert_eq!(k[1], d[1], "the Failure line\n{kiln}");
+    let kind = regex::Regex::new(r"^  (Runtime|Database) Error in ").unwrap();
+    assert_eq!(
+        kind.replace(&k[2], "  Error in "),
+        kind.replace(&d[2], "  Error in "),
+        "{kiln}"
+    );
+    // The database's message, line by line as dbt prints it.
+    assert!(k.contains(&d[3]), "missing {:?}\n{kiln}", d[3]);
+    for l in &k {
+        assert!(
+            !(l.contains("START") || l.starts_with("Done.") || l.starts_with("Found ")),
+            "--quiet printed {l:?}\n{kiln}"
+        );
+    }
+}
