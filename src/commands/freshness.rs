@@ -70,12 +70,7 @@ pub fn run(
             "Thread-1 (worker)".into(),
             source_info(s, "executing", Some(t0), None),
         );
-        progress.start(
-            index,
-            &what,
-            &s.unique_id,
-            &source_info(s, "started", Some(t0), None),
-        );
+        progress.start(index, &what, &source_info(s, "started", Some(t0), None));
         let clock = std::time::Instant::now();
         let fresh = s.freshness.clone().unwrap_or(Json::Null);
         let field = s.loaded_at_field.clone().unwrap_or_default();

@@ -232,20 +232,23 @@ fn parse_time(text: Option<&str>, flag: &str) -> Result<Option<chrono::NaiveDate
         })
 }
 
-/// "2 table models, 3 view models, 1 seed, 5 data tests", as dbt counts them.
+/// "1 seed, 2 table models, 5 data tests, 3 view models", as dbt counts them: sorted by dbt's
+/// key for each kind (`test` for data tests).
 fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for n in ids.iter().filter_map(|id| loaded.project.nodes.get(id)) {
         let key = match n.resource_type {
             ResourceType::Model => format!("{} model", n.materialized()),
-            ResourceType::Test => "data test".into(),
             other => other.to_string(),
         };
         *counts.entry(key).or_default() += 1;
     }
     counts
         .into_iter()
-        .map(|(k, c)| format!("{c} {k}{}", if c == 1 { "" } else { "s" }))
+        .map(|(k, c)| {
+            let k = if k == "test" { "data test".into() } else { k };
+            format!("{c} {k}{}", if c == 1 { "" } else { "s" })
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -151,7 +151,6 @@ impl Exec<'_> {
         self.progress.start(
             index,
             &what,
-            uid,
             &output::node_info(node, "started", Some(started_at), None),
         );
         let started = Instant::now();

@@ -89,11 +89,13 @@ impl Progress {
     }
 
     /// `i of N START <description> ... [RUN]`, after dbt's `NodeStart`.
-    pub fn start(&self, index: usize, description: &str, name: &str, node_info: &Json) {
+    pub fn start(&self, index: usize, description: &str, node_info: &Json) {
+        let name = node_info["node_name"].as_str().unwrap_or_default();
         if let Ok(mut r) = self.running.lock() {
             r.insert(index, (name.to_string(), Instant::now()));
         }
-        Event::new(kinds::NODE_START, format!("Began running node {name}"))
+        let unique_id = node_info["unique_id"].as_str().unwrap_or_default();
+        Event::new(kinds::NODE_START, format!("Began running node {unique_id}"))
             .with("node_info", node_info.clone())
             .emit();
         let line = dotted(
@@ -173,11 +175,12 @@ fn short_duration(d: Duration) -> String {
     }
 }
 
-/// `left ..... right`, padded with dots to dbt's width.
+/// `left ..... right` as dbt writes it: `left` and a space, padded with dots to 80 characters,
+/// then a space and `right`.
 fn dotted(left: &str, right: &str) -> String {
-    let used = left.chars().count() + 1;
-    let dots = LINE_WIDTH.saturating_sub(used + 1).max(3);
-    format!("{left} {} {right}", ".".repeat(dots))
+    let prefix = format!("{left} ");
+    let dots = LINE_WIDTH.saturating_sub(prefix.chars().count());
+    format!("{prefix}{} {right}", ".".repeat(dots))
 }
 
 /// The colour dbt gives a status: green for OK and PASS (and a seed's `INSERT n`), yellow for
@@ -594,7 +597,7 @@ mod tests {
     #[test]
     fn lines_are_padded_to_dbt_width() {
         let l = dotted("1 of 2 START sql view model main.x", "[RUN]");
-        assert_eq!(l.len(), 80 + 5);
+        assert_eq!(l.len(), 80 + 1 + 5);
         assert!(l.starts_with("1 of 2 START sql view model main.x ...."));
         assert!(l.ends_with(" [RUN]"));
     }

@@ -269,12 +269,12 @@ fn the_log_file_has_every_statement_at_debug_level_in_dbts_format() {
     assert!(log.contains(&format!(" | {id} =====")), "{log}");
     assert!(log.contains("[info ] [MainThread]: Found 4 models"), "{log}");
     assert!(
-        log.contains("[debug] [Thread-1 ]: On model.log_events.people_table: "),
+        log.contains("[debug] [Thread-1 (]: On model.log_events.people_table: "),
         "{log}"
     );
     assert!(log.contains("select * from table_that_does_not_exist"), "{log}");
     assert!(log.contains("SQL status: OK in "), "{log}");
-    assert!(log.contains("[error] [Thread-1 ]: "), "{log}");
+    assert!(log.contains("[error] [Thread-1 (]: "), "{log}");
     // The console shows none of it.
     assert!(!run.stdout.contains("On model."), "{}", run.stdout);
     // A second run appends.
