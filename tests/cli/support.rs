@@ -221,6 +221,10 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\b\d+ macros\b", "[N] macros"),
     (r"kiln version: \S+", "kiln version: [VERSION]"),
     (r#""ts":"[^"]+""#, r#""ts":"[TS]""#),
+    // dbt's JSON log events: when, which process and invocation
+    (r#""ts": "[^"]+""#, r#""ts": "[TS]""#),
+    (r#""pid": \d+"#, r#""pid": [PID]"#),
+    (r#""invocation_id": "[^"]+""#, r#""invocation_id": "[ID]""#),
 ];
 
 /// Copies a folder recursively.
