@@ -137,7 +137,10 @@ mod tests {
             select_candidates(&names, "2+stg_o"),
             vec!["2+stg_orders".to_string()]
         );
-        assert_eq!(select_candidates(&names, "@or"), vec!["@orders".to_string()]);
+        assert_eq!(
+            select_candidates(&names, "@or"),
+            vec!["@orders".to_string()]
+        );
         assert_eq!(select_candidates(&names, "ta"), vec!["tag:".to_string()]);
     }
 }

@@ -49,12 +49,24 @@ pub fn run_to_exit_code(cli: cli::Cli) -> u8 {
             (e.exit_code(), false)
         }
     };
-    events::Event::new(events::kinds::COMMAND_COMPLETED, format!("Command `{command}` {} after {:.2} seconds", if success { "succeeded" } else { "failed" }, started.elapsed().as_secs_f64()))
-        .with("command", command)
-        .with("success", success)
-        .with("elapsed", started.elapsed().as_secs_f64())
-        .with("completed_at", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-        .emit();
+    events::Event::new(
+        events::kinds::COMMAND_COMPLETED,
+        format!(
+            "Command `{command}` {} after {:.2} seconds",
+            if success { "succeeded" } else { "failed" },
+            started.elapsed().as_secs_f64()
+        ),
+    )
+    .with("command", command)
+    .with("success", success)
+    .with("elapsed", started.elapsed().as_secs_f64())
+    .with(
+        "completed_at",
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+    )
+    .emit();
     events::flush();
     code
 }

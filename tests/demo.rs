@@ -498,7 +498,14 @@ fn quiet_prints_the_failure_as_dbt_does() {
     .expect("the recording");
     for format in ["text", "json"] {
         let run = p
-            .kiln(&["build", "-q", "-s", "experiment_daily", "--log-format", format])
+            .kiln(&[
+                "build",
+                "-q",
+                "-s",
+                "experiment_daily",
+                "--log-format",
+                format,
+            ])
             .run();
         run.assert_code(1);
         if format == "text" {

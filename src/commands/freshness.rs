@@ -6,8 +6,8 @@ use super::load_and_parse;
 use crate::adapter::Cell;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
-use crate::invocation::Invocation;
 use crate::events::{Event, Level, kinds, paint};
+use crate::invocation::Invocation;
 use crate::project::SourceNode;
 use crate::runner::Progress;
 use crate::runner::output::{finished_running, node_time};
@@ -239,10 +239,7 @@ fn report(sources: &[&SourceNode], results: &[Json], secs: f64) {
         match r["status"].as_str() {
             Some("error") => {
                 Event::blank().emit();
-                let head = format!(
-                    "Failure in source {} ({})",
-                    s.name, s.original_file_path
-                );
+                let head = format!("Failure in source {} ({})", s.name, s.original_file_path);
                 Event::new(kinds::RUN_RESULT_FAILURE, head.clone())
                     .styled(paint("31", &head))
                     .with("node_info", info.clone())

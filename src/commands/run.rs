@@ -4,9 +4,9 @@
 use super::{Loaded, load_and_parse};
 use crate::cli::{RunFlags, SelectArgs};
 use crate::error::{Error, Outcome};
+use crate::events::{Event, kinds};
 use crate::invocation::Invocation;
 use crate::project::ResourceType;
-use crate::events::{Event, kinds};
 use crate::runner::{self, RunKind, RunOptions, RunSummary};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;

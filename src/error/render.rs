@@ -113,10 +113,7 @@ pub fn diagnostic_events(diags: &[Diagnostic]) -> Vec<Event> {
                 .styled(styled.trim_end())
                 .with(key, d.message.clone())
                 .with("code", d.code)
-                .with(
-                    "file",
-                    d.file.as_ref().map(|p| p.display().to_string()),
-                )
+                .with("file", d.file.as_ref().map(|p| p.display().to_string()))
                 .with("line", d.location.as_ref().map(|l| l.line))
                 .with("column", d.location.as_ref().map(|l| l.column))
                 .with("help", d.help.clone())

@@ -100,7 +100,11 @@ mod tests {
         }
         f.flush();
         let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-        assert_eq!(read(&path).lines().count(), 1, "40 = 13 full files + 1 line");
+        assert_eq!(
+            read(&path).lines().count(),
+            1,
+            "40 = 13 full files + 1 line"
+        );
         assert_eq!(read(&path), format!("{:0>29}\n", 39));
         for i in 1..=5 {
             let text = read(&f.backup(i));

@@ -349,9 +349,7 @@ pub fn emit(mut event: Event) {
         if let Some(ctx) = c.borrow().as_ref()
             && !event.data.contains_key("node_info")
         {
-            event
-                .data
-                .insert("node_info".into(), ctx.node_info.clone());
+            event.data.insert("node_info".into(), ctx.node_info.clone());
         }
     });
     let now = chrono::Utc::now();
@@ -537,8 +535,8 @@ mod tests {
     fn debug_lines_have_time_level_and_thread_as_dbt_writes_them() {
         let e = Event::new(kinds::NOTE, "hello");
         let line = debug_line(&e, "Thread-12 (worker)", false, "id");
-        let re = regex::Regex::new(r"^\d\d:\d\d:\d\d\.\d{6} \[info \] \[Thread-12 \]: hello$")
-            .unwrap();
+        let re =
+            regex::Regex::new(r"^\d\d:\d\d:\d\d\.\d{6} \[info \] \[Thread-12 \]: hello$").unwrap();
         assert!(re.is_match(&line), "{line}");
         let v = Event::new(kinds::MAIN_REPORT_VERSION, "Running");
         let banner = debug_line(&v, "MainThread", true, "abc");

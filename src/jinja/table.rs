@@ -239,7 +239,10 @@ fn align_of(data_type: &str) -> Align {
         || t.starts_with("float")
     {
         Align::Number
-    } else if matches!(t, "varchar" | "text" | "string" | "char" | "bpchar" | "uuid" | "") {
+    } else if matches!(
+        t,
+        "varchar" | "text" | "string" | "char" | "bpchar" | "uuid" | ""
+    ) {
         Align::Text
     } else {
         Align::Other
@@ -308,7 +311,11 @@ fn format_number(text: &str, places: usize, cut: bool) -> String {
         frac_digits.push('0');
     }
     let int_digits = int_digits.trim_start_matches('0');
-    let int_digits = if int_digits.is_empty() { "0" } else { int_digits };
+    let int_digits = if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    };
     let mut grouped = String::new();
     for (i, c) in int_digits.chars().enumerate() {
         if i > 0 && (int_digits.len() - i) % 3 == 0 {
@@ -1090,7 +1097,10 @@ mod tests {
 
     #[test]
     fn numbers_are_rounded_half_even_and_grouped() {
-        assert_eq!(super::format_number("1234567.125", 2, false), "1,234,567.12");
+        assert_eq!(
+            super::format_number("1234567.125", 2, false),
+            "1,234,567.12"
+        );
         assert_eq!(super::format_number("-0.135", 2, false), "-0.14");
         assert_eq!(super::format_number("9.9999", 3, true), "10.000…");
         assert_eq!(super::format_number("12", 0, false), "12");

@@ -2,10 +2,10 @@
 //! connection, and describe the outcome.
 
 use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
-use crate::events::{Event, kinds};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
 use crate::commands::Loaded;
 use crate::error::Diagnostic;
+use crate::events::{Event, kinds};
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};

@@ -476,10 +476,12 @@ pub fn report(summary: &RunSummary, counts: &str, nodes: &BTreeMap<String, Node>
 
 /// dbt's `EndOfRunSummary`: `Completed successfully`, or with how many errors and warnings.
 fn end_of_run(interrupted: bool, errors: usize, partial: usize, warnings: usize) -> Event {
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let (msg, colour) = if interrupted {
         (
-            "Exited because of keyboard interrupt: run_results.json holds what finished".to_string(),
+            "Exited because of keyboard interrupt: run_results.json holds what finished"
+                .to_string(),
             YELLOW,
         )
     } else if errors > 0 {
@@ -503,7 +505,10 @@ fn end_of_run(interrupted: bool, errors: usize, partial: usize, warnings: usize)
         )
     } else if warnings > 0 {
         (
-            format!("Completed with {}:", plural(warnings, "warning", "warnings")),
+            format!(
+                "Completed with {}:",
+                plural(warnings, "warning", "warnings")
+            ),
             YELLOW,
         )
     } else {
@@ -530,7 +535,11 @@ fn result_problem(r: &NodeResult, nodes: &BTreeMap<String, Node>, warning: bool)
     );
     Event::blank().emit();
     let (kind, head, colour) = if warning {
-        (kinds::RUN_RESULT_WARNING, format!("Warning in {what}"), YELLOW)
+        (
+            kinds::RUN_RESULT_WARNING,
+            format!("Warning in {what}"),
+            YELLOW,
+        )
     } else {
         (kinds::RUN_RESULT_FAILURE, format!("Failure in {what}"), RED)
     };

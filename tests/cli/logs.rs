@@ -84,7 +84,8 @@ fn json_logs_use_dbts_event_names_codes_and_fields() {
     // Each with dbt's envelope, data fields, node_info and node_relation fields.
     let info_keys = keys(&dbt[0]["info"]);
     let node_keys = keys(&find(&dbt, "LogModelResult", "")["data"]["node_info"]);
-    let relation_keys = keys(&find(&dbt, "LogModelResult", "")["data"]["node_info"]["node_relation"]);
+    let relation_keys =
+        keys(&find(&dbt, "LogModelResult", "")["data"]["node_info"]["node_relation"]);
     for e in &kiln {
         assert_eq!(keys(e), keys(&dbt[0]), "{e}");
         assert_eq!(keys(&e["info"]), info_keys, "{e}");
@@ -118,8 +119,16 @@ fn json_logs_use_dbts_event_names_codes_and_fields() {
     assert_eq!(node["node_path"], "broken.sql");
     assert_eq!(node["node_relation"]["alias"], "broken");
     assert_eq!(node["node_relation"]["schema"], "main");
-    assert!(node["node_started_at"].as_str().is_some_and(|t| t.len() == 26));
-    assert!(node["node_finished_at"].as_str().is_some_and(|t| t.len() == 26));
+    assert!(
+        node["node_started_at"]
+            .as_str()
+            .is_some_and(|t| t.len() == 26)
+    );
+    assert!(
+        node["node_finished_at"]
+            .as_str()
+            .is_some_and(|t| t.len() == 26)
+    );
     let table = find(&kiln, "LogModelResult", "model.log_events.people_table");
     assert_eq!(table["data"]["status"], "OK");
     assert_eq!(table["data"]["node_info"]["meta"]["owner"], "data");
@@ -154,7 +163,10 @@ fn json_logs_use_dbts_event_names_codes_and_fields() {
     };
     assert_eq!(outcomes(&kiln), outcomes(&dbt));
     for event in ["StatsLine", "EndOfRunSummary"] {
-        assert_eq!(find(&kiln, event, "")["data"], find(&dbt, event, "")["data"]);
+        assert_eq!(
+            find(&kiln, event, "")["data"],
+            find(&dbt, event, "")["data"]
+        );
     }
     assert_eq!(
         find(&kiln, "FinishedRunningStats", "")["data"]["stat_line"],
@@ -200,7 +212,10 @@ fn debug_json_logs_have_dbts_node_and_statement_events() {
         keys(&find(&dbt, "NodeFinished", "")["data"]["run_result"])
     );
     assert_eq!(finished["data"]["run_result"]["status"], "success");
-    assert_eq!(find(&kiln, "NodeStart", "model.log_events.broken")["info"]["level"], "debug");
+    assert_eq!(
+        find(&kiln, "NodeStart", "model.log_events.broken")["info"]["level"],
+        "debug"
+    );
     // Every statement run for a node is logged with it.
     assert!(
         kiln.iter().any(|e| name(e) == "SQLQuery"
@@ -239,7 +254,10 @@ fn quiet_still_prints_the_error_line_the_failure_and_the_database_error() {
     assert_eq!(names(&kiln), names(&dbt));
     // DBT_QUIET does what -q does.
     let env = p.kiln(&["build"]).env("DBT_QUIET", "true").run();
-    assert_eq!(run.clean(&run.stdout).lines().count(), env.clean(&env.stdout).lines().count());
+    assert_eq!(
+        run.clean(&run.stdout).lines().count(),
+        env.clean(&env.stdout).lines().count()
+    );
 }
 
 #[test]
@@ -267,27 +285,42 @@ fn the_log_file_has_every_statement_at_debug_level_in_dbts_format() {
     let rr: Value = serde_json::from_str(&p.read("target/run_results.json")).unwrap();
     let id = rr["metadata"]["invocation_id"].as_str().unwrap();
     assert!(log.contains(&format!(" | {id} =====")), "{log}");
-    assert!(log.contains("[info ] [MainThread]: Found 4 models"), "{log}");
+    assert!(
+        log.contains("[info ] [MainThread]: Found 4 models"),
+        "{log}"
+    );
     assert!(
         log.contains("[debug] [Thread-1 (]: On model.log_events.people_table: "),
         "{log}"
     );
-    assert!(log.contains("select * from table_that_does_not_exist"), "{log}");
+    assert!(
+        log.contains("select * from table_that_does_not_exist"),
+        "{log}"
+    );
     assert!(log.contains("SQL status: OK in "), "{log}");
     assert!(log.contains("[error] [Thread-1 (]: "), "{log}");
     // The console shows none of it.
     assert!(!run.stdout.contains("On model."), "{}", run.stdout);
     // A second run appends.
     p.kiln(&["build"]).run().assert_code(1);
-    assert_eq!(p.read("logs/dbt.log").matches(" | ").count(), 2 * log.matches(" | ").count());
+    assert_eq!(
+        p.read("logs/dbt.log").matches(" | ").count(),
+        2 * log.matches(" | ").count()
+    );
 }
 
 #[test]
 fn log_path_level_and_format_flags_choose_the_log_file() {
     let p = TestProject::fixture("log_events");
-    p.kiln(&["seed", "--log-path", "elsewhere", "--log-level-file", "info"])
-        .run()
-        .assert_success();
+    p.kiln(&[
+        "seed",
+        "--log-path",
+        "elsewhere",
+        "--log-level-file",
+        "info",
+    ])
+    .run()
+    .assert_success();
     assert!(!p.exists("logs/dbt.log"));
     let log = p.read("elsewhere/dbt.log");
     assert!(log.contains("[info ]"), "{log}");
@@ -312,7 +345,11 @@ fn log_path_level_and_format_flags_choose_the_log_file() {
     // --debug: the statements on the console too.
     let debug = p.kiln(&["seed", "--debug"]).run();
     debug.assert_success();
-    assert!(debug.stdout.contains("On seed.log_events.people: "), "{}", debug.stdout);
+    assert!(
+        debug.stdout.contains("On seed.log_events.people: "),
+        "{}",
+        debug.stdout
+    );
     assert!(p.exists("logs/dbt.log"));
 }
 
@@ -377,19 +414,26 @@ fn diff_is_coloured_only_when_colour_is_on() {
     );
     let plain = p.kiln(&["diff", "--state", "prod"]).run();
     plain.assert_success();
-    assert!(plain.stdout.contains("+select id, 1 as one"), "{}", plain.stdout);
+    assert!(
+        plain.stdout.contains("+select id, 1 as one"),
+        "{}",
+        plain.stdout
+    );
     assert!(!has_escapes(&plain.stdout), "{}", plain.stdout);
     let coloured = p.kiln(&["diff", "--state", "prod", "--use-colors"]).run();
     let out = &coloured.stdout;
     assert!(out.contains("\u{1b}[32m+select id, 1 as one"), "{out}");
     assert!(out.contains("\u{1b}[31m-select id from"), "{out}");
-    assert!(out.contains("\u{1b}[1m--- state/models/people_view.sql"), "{out}");
+    assert!(
+        out.contains("\u{1b}[1m--- state/models/people_view.sql"),
+        "{out}"
+    );
 }
 
 /// The lines of dbt's text output after the node lines, times normalised.
 fn tail_from(text: &str, first: &str) -> Vec<String> {
-    let time = regex::Regex::new(r"\d+\.\d+ seconds \(\d+\.\d+s\)").unwrap();
-    let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").unwrap();
+    let time = regex::Regex::new(r"\d+\.\d+ seconds \(\d+\.\d+s\)").expect("a valid regex");
+    let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").expect("a valid regex");
     text.lines()
         .map(|l| stamp.replace(l, "").into_owned())
         .skip_while(|l| !l.starts_with(first))
@@ -406,7 +450,10 @@ fn source_freshness_ends_with_dbts_summary_and_says_how_stale() {
     assert!(out.contains("ERROR STALE freshness of raw.events"), "{out}");
     assert!(out.contains("PASS freshness of raw.heartbeat"), "{out}");
     let mut kiln = tail_from(out, "Finished running");
-    let dbt = tail_from(&recorded("log_events_source_freshness.txt"), "Finished running");
+    let dbt = tail_from(
+        &recorded("log_events_source_freshness.txt"),
+        "Finished running",
+    );
     // kiln adds how stale the source is, under dbt's `Status: error`.
     let stale = kiln
         .iter()
@@ -436,10 +483,17 @@ fn run_operation_prints_tables_and_info_logs_as_dbt_does() {
     assert!(stamp.is_match(&run.stdout), "{}", run.stdout);
     assert!(run.stdout.lines().any(|l| l == "printed"), "{}", run.stdout);
     assert!(!run.stdout.contains("logged at debug"), "{}", run.stdout);
-    assert!(p.read("logs/dbt.log").contains("[debug] [MainThread]: logged at debug"));
+    assert!(
+        p.read("logs/dbt.log")
+            .contains("[debug] [MainThread]: logged at debug")
+    );
     // --quiet keeps what the macro prints, as dbt does.
     let quiet = p.kiln(&["run-operation", "show_people", "-q"]).run();
-    let quiet_table: Vec<&str> = quiet.stdout.lines().filter(|l| l.starts_with('|')).collect();
+    let quiet_table: Vec<&str> = quiet
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect();
     assert_eq!(quiet_table, table);
     assert!(quiet.stdout.lines().any(|l| l == "printed"));
     assert!(!quiet.stdout.contains("logged at info"));
@@ -470,7 +524,14 @@ fn completion_scripts_and_node_names() {
     // What the script asks kiln: the subcommands,
     let subcommands = complete(&p, &["kiln", ""]);
     subcommands.assert_success();
-    for c in ["build", "run", "seed", "source", "run-operation", "completions"] {
+    for c in [
+        "build",
+        "run",
+        "seed",
+        "source",
+        "run-operation",
+        "completions",
+    ] {
         assert!(
             subcommands.stdout.lines().any(|l| l == c),
             "{c} missing:\n{}",
@@ -480,7 +541,12 @@ fn completion_scripts_and_node_names() {
     // and the project's node names after -s, graph operators kept.
     let nodes = complete(&p, &["kiln", "build", "-s", "peo"]);
     let got: Vec<&str> = nodes.stdout.lines().collect();
-    assert_eq!(got, ["people", "people_table", "people_view"], "{}", nodes.stdout);
+    assert_eq!(
+        got,
+        ["people", "people_table", "people_view"],
+        "{}",
+        nodes.stdout
+    );
     let plus = complete(&p, &["kiln", "run", "--select", "+bro"]);
     assert_eq!(plus.stdout.trim(), "+broken");
 }

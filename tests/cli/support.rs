@@ -262,10 +262,10 @@ macro_rules! assert_run_snapshot {
 /// says Runtime Error, kiln Database Error), and nothing else.
 pub fn assert_quiet_like_dbt(kiln: &str, dbt: &str) {
     let strip = |text: &str| -> Vec<String> {
-        let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").unwrap();
-        let time = regex::Regex::new(r"\d+\.\d+s\]").unwrap();
+        let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").expect("a valid regex");
+        let time = regex::Regex::new(r"\d+\.\d+s\]").expect("a valid regex");
         // Nodes may run in another order: "3 of 8" and "1 of 8" are the same line.
-        let index = regex::Regex::new(r"^\d+ of ").unwrap();
+        let index = regex::Regex::new(r"^\d+ of ").expect("a valid regex");
         text.lines()
             .map(|l| {
                 let l = stamp.replace(l, "");
@@ -277,7 +277,7 @@ pub fn assert_quiet_like_dbt(kiln: &str, dbt: &str) {
     let (k, d) = (strip(kiln), strip(dbt));
     assert_eq!(k[0], d[0], "the ERROR line\n{kiln}");
     assert_eq!(k[1], d[1], "the Failure line\n{kiln}");
-    let kind = regex::Regex::new(r"^  (Runtime|Database) Error in ").unwrap();
+    let kind = regex::Regex::new(r"^  (Runtime|Database) Error in ").expect("a valid regex");
     assert_eq!(
         kind.replace(&k[2], "  Error in "),
         kind.replace(&d[2], "  Error in "),

@@ -447,11 +447,12 @@ fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
         })
         .unwrap();
     assert_eq!(broken["info"]["level"], "error");
-    assert!(
-        events
-            .iter()
-            .any(|e| e["info"]["msg"].as_str().unwrap_or("").contains("Done. PASS="))
-    );
+    assert!(events.iter().any(|e| {
+        e["info"]["msg"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Done. PASS=")
+    }));
 }
 
 #[test]
