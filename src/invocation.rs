@@ -36,9 +36,16 @@ impl Output {
         Event::note(msg).emit();
     }
 
-    /// Result data (e.g. `ls` lines, a `show` table): printed as it is, even with --quiet.
+    /// Result data (e.g. `ls` lines, a `show` table): printed as it is, even with --quiet; with
+    /// `--log-format json`, as a `PrintEvent`, so that every line stays JSON.
     pub fn data(&self, msg: &str) {
-        crate::events::print_raw(msg);
+        if self.json {
+            Event::new(crate::events::kinds::PRINT_EVENT, msg)
+                .with("msg", msg)
+                .emit();
+        } else {
+            crate::events::print_raw(msg);
+        }
     }
 
     /// Problems found along the way, on stderr (errors still show with --quiet).

@@ -345,13 +345,16 @@ pub fn emit(mut event: Event) {
     let lg = logger();
     let s = &lg.settings;
     let thread = thread_name();
-    CONTEXT.with(|c| {
-        if let Some(ctx) = c.borrow().as_ref()
-            && !event.data.contains_key("node_info")
-        {
-            event.data.insert("node_info".into(), ctx.node_info.clone());
-        }
-    });
+    // Only JSON lines show `data`; text lines need no node_info copied in.
+    if s.console_format == Format::Json || s.file_format == Format::Json {
+        CONTEXT.with(|c| {
+            if let Some(ctx) = c.borrow().as_ref()
+                && !event.data.contains_key("node_info")
+            {
+                event.data.insert("node_info".into(), ctx.node_info.clone());
+            }
+        });
+    }
     let now = chrono::Utc::now();
     // `print()` is shown whatever the level, as dbt sends it at error level.
     let printed = event.kind == kinds::PRINT_EVENT;

@@ -64,7 +64,7 @@ impl Progress {
             let handle = std::thread::spawn(move || {
                 while !halt.load(Ordering::SeqCst) {
                     bar.set_message(running_message(&snapshot(&running)));
-                    std::thread::sleep(TICK);
+                    std::thread::park_timeout(TICK);
                 }
             });
             (stop, handle)
@@ -130,12 +130,19 @@ impl Progress {
     pub fn finish(&self) {
         if let Some((stop, handle)) = self.ticker.lock().ok().and_then(|mut t| t.take()) {
             stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
             let _ = handle.join();
         }
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
         crate::events::set_progress_bar(None);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
