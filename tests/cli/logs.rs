@@ -174,7 +174,7 @@ fn json_logs_use_dbts_event_names_codes_and_fields() {
     );
     assert_eq!(
         find(&kiln, "StatsLine", "")["info"]["msg"],
-        "Done. PASS=4 WARN=1 ERROR=1 SKIP=2 NO-OP=0 TOTAL=8"
+        "Done. PASS=5 WARN=1 ERROR=1 SKIP=2 NO-OP=0 TOTAL=9"
     );
     let error = find(&kiln, "RunResultError", "model.log_events.broken");
     assert!(
