@@ -543,7 +543,7 @@ fn completion_scripts_and_node_names() {
     let got: Vec<&str> = nodes.stdout.lines().collect();
     assert_eq!(
         got,
-        ["people", "people_table", "people_view"],
+        ["people", "people_snapshot", "people_table", "people_view"],
         "{}",
         nodes.stdout
     );
