@@ -66,12 +66,12 @@ pub struct GlobalArgs {
     /// Rotate dbt.log before it reaches this many bytes (0: never; default 10 MB).
     #[arg(long, global = true, env = "DBT_LOG_FILE_MAX_BYTES", hide = true)]
     pub log_file_max_bytes: Option<u64>,
-    /// Debug logging on the console too: every statement kiln runs.
+    /// Debug logging on the console too: every statement kiln runs (or DBT_DEBUG=1).
     #[arg(short = 'd', long, global = true, overrides_with = "no_debug")]
     pub debug: bool,
     #[arg(long, global = true, overrides_with = "debug", hide = true)]
     pub no_debug: bool,
-    /// Print only errors (and what macros print).
+    /// Print only errors (and what macros print) (or DBT_QUIET=1).
     #[arg(short = 'q', long, global = true, overrides_with = "no_quiet")]
     pub quiet: bool,
     #[arg(long, global = true, overrides_with = "quiet", hide = true)]
@@ -79,7 +79,7 @@ pub struct GlobalArgs {
     /// Never color the output (as NO_COLOR does).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Color the console output even when it is not a terminal.
+    /// Color the console output even when it is not a terminal (or DBT_USE_COLORS=1).
     #[arg(long, global = true, overrides_with = "no_use_colors")]
     pub use_colors: bool,
     /// Never color the console output.
@@ -89,6 +89,7 @@ pub struct GlobalArgs {
     /// dbt, unless NO_COLOR or --no-color).
     #[arg(long, global = true, overrides_with = "no_use_colors_file")]
     pub use_colors_file: bool,
+    /// Never color the log file (or DBT_USE_COLORS_FILE=0).
     #[arg(long, global = true, overrides_with = "use_colors_file")]
     pub no_use_colors_file: bool,
 }
