@@ -91,7 +91,8 @@ fn level(l: LogLevel) -> Option<Level> {
 /// everything; the file follows `--log-level`, `--log-format` and `--use-colors` when they are
 /// given and its own flags are not. Colour: `--use-colors`/`--no-use-colors` (or DBT_USE_COLORS)
 /// decide; otherwise `--no-color` and NO_COLOR turn it off, and the console is coloured when it
-/// is a terminal (dbt colours even a pipe; kiln keeps escape codes out of files and CI logs).
+/// is a terminal (dbt colours even a pipe; kiln keeps escape codes out of redirected output and
+/// CI logs). The log file is coloured as dbt's is, unless NO_COLOR, `--no-color` or its flags.
 pub fn log_settings(g: &GlobalArgs) -> Settings {
     let quiet = g.quiet || (!g.no_quiet && env_bool("DBT_QUIET") == Some(true));
     let debug = g.debug || (!g.no_debug && env_bool("DBT_DEBUG") == Some(true));
