@@ -3,6 +3,7 @@
 //! Nothing outside [`crate::invocation`] reads these raw flags.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -40,25 +41,75 @@ pub struct GlobalArgs {
     /// Number of threads (overrides the profile's `threads`).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
-    /// Log format: text or json (one event per line).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// Print only errors.
-    #[arg(short = 'q', long, global = true)]
-    pub quiet: bool,
-    /// Never color the output.
-    #[arg(long, global = true)]
-    pub no_color: bool,
     /// Where to write artifacts (default: dbt_project.yml's target-path, else `target`).
     #[arg(long, global = true, env = "DBT_TARGET_PATH", value_name = "DIR")]
     pub target_path: Option<PathBuf>,
+
+    // Logging and colour: dbt's flags, and its DBT_ variables (the boolean ones, DBT_QUIET,
+    // DBT_DEBUG, DBT_USE_COLORS and DBT_USE_COLORS_FILE, are read in crate::invocation).
+    /// Console log format: text, debug (time, level and thread on every line), json (dbt's
+    /// events, one per line) or default (text).
+    #[arg(long, global = true, value_enum, env = "DBT_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log file format (default: debug, or --log-format when that is given).
+    #[arg(long, global = true, value_enum, env = "DBT_LOG_FORMAT_FILE")]
+    pub log_format_file: Option<LogFormat>,
+    /// Least severe events shown on the console: debug, info (default), warn, error or none.
+    #[arg(long, global = true, value_enum, env = "DBT_LOG_LEVEL")]
+    pub log_level: Option<LogLevel>,
+    /// Least severe events written to the log file (default: debug, or --log-level when given).
+    #[arg(long, global = true, value_enum, env = "DBT_LOG_LEVEL_FILE")]
+    pub log_level_file: Option<LogLevel>,
+    /// Folder of the log file dbt.log (default: the project's log-path, `logs`).
+    #[arg(long, global = true, env = "DBT_LOG_PATH", value_name = "DIR")]
+    pub log_path: Option<PathBuf>,
+    /// Rotate dbt.log before it reaches this many bytes (0: never; default 10 MB).
+    #[arg(long, global = true, env = "DBT_LOG_FILE_MAX_BYTES", hide = true)]
+    pub log_file_max_bytes: Option<u64>,
+    /// Debug logging on the console too: every statement kiln runs (or DBT_DEBUG=1).
+    #[arg(short = 'd', long, global = true, overrides_with = "no_debug")]
+    pub debug: bool,
+    #[arg(long, global = true, overrides_with = "debug", hide = true)]
+    pub no_debug: bool,
+    /// Print only errors (and what macros print) (or DBT_QUIET=1).
+    #[arg(short = 'q', long, global = true, overrides_with = "no_quiet")]
+    pub quiet: bool,
+    #[arg(long, global = true, overrides_with = "quiet", hide = true)]
+    pub no_quiet: bool,
+    /// Never color the output (as NO_COLOR does).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Color the console output even when it is not a terminal (or DBT_USE_COLORS=1).
+    #[arg(long, global = true, overrides_with = "no_use_colors")]
+    pub use_colors: bool,
+    /// Never color the console output.
+    #[arg(long, global = true, overrides_with = "use_colors")]
+    pub no_use_colors: bool,
+    /// Color the log file (default: as --use-colors/--no-use-colors when given, else on, as in
+    /// dbt, unless NO_COLOR or --no-color).
+    #[arg(long, global = true, overrides_with = "no_use_colors_file")]
+    pub use_colors_file: bool,
+    /// Never color the log file (or DBT_USE_COLORS_FILE=0).
+    #[arg(long, global = true, overrides_with = "use_colors_file")]
+    pub no_use_colors_file: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     #[default]
     Text,
+    Debug,
     Json,
+    Default,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    None,
 }
 
 /// Node selection, shared by every command that works on a subset of the project.
@@ -66,10 +117,10 @@ pub enum LogFormat {
 pub struct SelectArgs {
     /// Nodes to include: names, paths, `tag:x`, graph operators (`+x`, `x+`, `@x`)...
     /// Space-separated values are a union; `a,b` is an intersection. Repeatable.
-    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
     pub select: Vec<String>,
     /// Nodes to leave out, same grammar as --select.
-    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
     pub exclude: Vec<String>,
     /// A named selector from selectors.yml.
     #[arg(long)]
@@ -217,6 +268,21 @@ pub enum Command {
         #[arg(long)]
         skip_profile_setup: bool,
     },
+    /// Print the shell completion script, e.g. `source <(kiln completions bash)` in ~/.bashrc.
+    /// It completes subcommands, flags, and the project's node names after -s/--select.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 #[derive(Debug, Subcommand)]

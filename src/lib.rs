@@ -10,7 +10,9 @@ pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod error;
+pub mod events;
 pub mod graph;
 pub mod invocation;
 pub mod jinja;
@@ -21,10 +23,50 @@ pub mod timing;
 
 pub use error::{Error, Outcome};
 
-/// The dbt version kiln's behaviour and artifacts follow (`dbt_version` in Jinja and artifacts).
-pub const DBT_COMPAT_VERSION: &str = "1.10.0";
+/// The dbt version kiln's behaviour and artifacts follow (`dbt_version` in Jinja, in artifacts'
+/// metadata and in the `MainReportVersion` log event).
+pub const DBT_COMPAT_VERSION: &str = "1.11.0";
 
 /// Runs one command line.
 pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     commands::run(cli)
+}
+
+/// Runs one command line to its exit code: a failure is reported on the console and in the log
+/// file, and the log file is flushed.
+pub fn run_to_exit_code(cli: cli::Cli) -> u8 {
+    let started = std::time::Instant::now();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let (code, success) = match run(cli) {
+        Ok(outcome) => {
+            let code = outcome.exit_code();
+            (code, code == 0)
+        }
+        Err(e) => {
+            for event in error::diagnostic_events(&e.diagnostics()) {
+                event.emit();
+            }
+            (e.exit_code(), false)
+        }
+    };
+    events::Event::new(
+        events::kinds::COMMAND_COMPLETED,
+        format!(
+            "Command `{command}` {} after {:.2} seconds",
+            if success { "succeeded" } else { "failed" },
+            started.elapsed().as_secs_f64()
+        ),
+    )
+    .with("command", command)
+    .with("success", success)
+    .with("elapsed", started.elapsed().as_secs_f64())
+    .with(
+        "completed_at",
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+    )
+    .emit();
+    events::flush();
+    code
 }

@@ -17,7 +17,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use support::{Run, TestProject, copy_dir};
+use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};
 
 /// The demo's project files: everything `dbt_project.yml` reads, and the raw files in `data/`.
 /// Not `target/`, not `demo.duckdb`, not the Rust crate.
@@ -582,4 +582,53 @@ fn pii_is_hashed_with_hmac_sha256_keyed_by_kiln_pii_key_and_deleted_contacts_are
         scalar(&p, email_hash),
         "b79f390ba3bce917b1adfeadc574e282396b67ead9895d6c60d70cd334066980"
     );
+}
+
+/// `--quiet` still prints errors, as dbt-core 1.11 does on the demo with `experiment_daily`
+/// broken (`tests/dbt_recorded/quiet_broken_experiment_daily.txt`): the ERROR line,
+/// `Failure in model ...` and the database error, and nothing else; exit code 1.
+#[test]
+fn quiet_prints_the_failure_as_dbt_does() {
+    let p = demo();
+    p.write(
+        "models/aggregate/experiment_daily.sql",
+        "select * from table_that_does_not_exist\n",
+    );
+    let dbt = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/dbt_recorded/quiet_broken_experiment_daily.txt"),
+    )
+    .expect("the recording");
+    for format in ["text", "json"] {
+        let run = p
+            .kiln(&[
+                "build",
+                "-q",
+                "-s",
+                "experiment_daily",
+                "--log-format",
+                format,
+            ])
+            .run();
+        run.assert_code(1);
+        if format == "text" {
+            assert_quiet_like_dbt(&run.stdout, &dbt);
+            continue;
+        }
+        let names: Vec<String> = run
+            .stdout
+            .lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+                assert_eq!(e["info"]["level"], "error", "{l}");
+                e["info"]["name"].as_str().unwrap_or_default().to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["LogModelResult", "RunResultFailure", "RunResultError"],
+            "{}",
+            run.stdout
+        );
+    }
 }

@@ -271,7 +271,7 @@ impl Connection for DuckDbConnection {
         if !sql.trim().eq_ignore_ascii_case("rollback") {
             self.check_cancelled()?;
         }
-        self.conn.execute_batch(sql).map_err(query_error)
+        super::logged(sql, || self.conn.execute_batch(sql).map_err(query_error))
     }
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
@@ -369,12 +369,23 @@ impl DuckDbConnection {
         sql: &str,
     ) -> Result<(::duckdb::arrow::datatypes::SchemaRef, Vec<RecordBatch>), DbError> {
         let trimmed = sql.trim().trim_end_matches(';');
-        let mut stmt = self.conn.prepare(trimmed).map_err(query_error)?;
-        let arrow = stmt.query_arrow([]).map_err(query_error)?;
-        let schema = arrow.get_schema();
-        let batches: Vec<RecordBatch> = arrow.collect();
-        Ok((schema, batches))
+        super::logged(trimmed, || {
+            let mut stmt = self.conn.prepare(trimmed).map_err(query_error)?;
+            let arrow = stmt.query_arrow([]).map_err(query_error)?;
+            let schema = arrow.get_schema();
+            let batches: Vec<RecordBatch> = arrow.collect();
+            Ok((schema, batches))
+        })
     }
+}
+
+/// The version of the DuckDB library kiln embeds (`v1.5.6`), as DuckDB reports it.
+pub fn embedded_version() -> Option<String> {
+    let conn = ::duckdb::Connection::open_in_memory().ok()?;
+    conn.query_row("select library_version from pragma_version()", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .ok()
 }
 
 /// The engine's name for an Arrow type, as DuckDB prints it.

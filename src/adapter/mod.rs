@@ -11,7 +11,7 @@ mod duckdb;
 pub mod pool;
 
 pub use athena::Athena;
-pub use duckdb::{DuckDb, duckdb_type_name, rows_from_arrow};
+pub use duckdb::{DuckDb, duckdb_type_name, embedded_version as duckdb_version, rows_from_arrow};
 pub use pool::Pool;
 
 use crate::jinja::relation::Policy;
@@ -205,6 +205,38 @@ impl RelationKind {
             RelationKind::View => "view",
         }
     }
+}
+
+/// Runs one statement through `run`, logging it as dbt does (debug level, so the log file):
+/// `SQLQuery` with the text before, `SQLQueryStatus` with the outcome and time after. Engines
+/// call it around every statement they send.
+pub fn logged<R>(sql: &str, run: impl FnOnce() -> Result<R, DbError>) -> Result<R, DbError> {
+    use crate::events::{Event, Level, kinds};
+    if !crate::events::enabled(Level::Debug) {
+        return run();
+    }
+    let conn_name = crate::events::current_node().unwrap_or_else(|| "master".into());
+    Event::new(kinds::SQL_QUERY, format!("On {conn_name}: {sql}"))
+        .with("conn_name", conn_name)
+        .with("sql", sql)
+        .emit();
+    let started = std::time::Instant::now();
+    let out = run();
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = match &out {
+        Ok(_) => "OK".to_string(),
+        // The error itself is reported with the node that ran the statement.
+        Err(_) => "ERROR".to_string(),
+    };
+    Event::new(
+        kinds::SQL_QUERY_STATUS,
+        format!("SQL status: {status} in {elapsed:.3} seconds"),
+    )
+    .with("elapsed", elapsed)
+    .with("query_id", "")
+    .with("status", status)
+    .emit();
+    out
 }
 
 /// One connection to the warehouse. Catalog methods have defaults written against

@@ -63,7 +63,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     timer.mark("write compiled");
     loaded.write_manifest()?;
     timer.mark("write manifest");
-    inv.output.info(&loaded.summary());
+    loaded.found().emit();
     inv.output.info(&format!(
         "Compiled {} nodes into {}",
         selected.len(),

@@ -1,5 +1,6 @@
-//! `kiln debug`: which project, which profiles.yml, which target, whether the project parses,
-//! and whether the warehouse answers (a connection test running `select 1`).
+//! `kiln debug`: kiln's version, the dbt version it follows and the DuckDB it embeds; which
+//! project, which profiles.yml, which target, whether the project parses, and whether the
+//! warehouse answers (a connection test running `select 1`).
 
 use super::load_and_parse;
 use crate::error::{Error, Outcome};
@@ -12,6 +13,10 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         "kiln version: {} (dbt {} compatible)",
         env!("CARGO_PKG_VERSION"),
         crate::DBT_COMPAT_VERSION
+    ));
+    out.info(&format!(
+        "duckdb version: {} (embedded)",
+        crate::adapter::duckdb_version().unwrap_or_else(|| "unknown".into())
     ));
     let loaded = load_and_parse(inv, "debug")?;
     let p = &loaded.project;
@@ -39,7 +44,7 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
             a.s3_staging_dir
         )),
     }
-    out.info(&loaded.summary());
+    loaded.found().emit();
     if !loaded.adapter.can_execute() {
         out.info(&format!(
             "Connection test: skipped ({} targets compile with this version of kiln; they run in a later release)",

@@ -67,7 +67,12 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
                 &format!("current/{}", n.original_file_path),
             )
             .to_string();
-        inv.output.data(text.trim_end());
+        let text = text.trim_end();
+        if inv.output.color {
+            inv.output.data(&colour_diff(text));
+        } else {
+            inv.output.data(text);
+        }
     }
     inv.output.info(&format!(
         "{changed} of {} selected node{} change{} compiled SQL",
@@ -77,4 +82,41 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
     ));
     super::exit_without_freeing(loaded);
     Ok(Outcome::Success)
+}
+
+/// A unified diff in colour, as `git diff` shows it: file headers bold, hunk headers cyan,
+/// additions green, removals red.
+pub fn colour_diff(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with("@@") {
+                "36"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else {
+                return l.to_string();
+            };
+            crate::events::paint(code, l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn additions_are_green_removals_red_headers_bold() {
+        let diff = "--- state/a.sql\n+++ current/a.sql\n@@ -1 +1 @@\n-select 1\n+select 2\n same";
+        let out = super::colour_diff(diff);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "\x1b[1m--- state/a.sql\x1b[0m");
+        assert_eq!(lines[2], "\x1b[36m@@ -1 +1 @@\x1b[0m");
+        assert_eq!(lines[3], "\x1b[31m-select 1\x1b[0m");
+        assert_eq!(lines[4], "\x1b[32m+select 2\x1b[0m");
+        assert_eq!(lines[5], " same");
+    }
 }

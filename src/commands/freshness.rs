@@ -6,8 +6,11 @@ use super::load_and_parse;
 use crate::adapter::Cell;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
+use crate::events::{Event, Level, kinds, paint};
 use crate::invocation::Invocation;
+use crate::project::SourceNode;
 use crate::runner::Progress;
+use crate::runner::output::{finished_running, node_time};
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
 
@@ -47,7 +50,7 @@ pub fn run(
                 })
         })
         .collect();
-    inv.output.info(&loaded.summary());
+    loaded.found().emit();
     if sources.is_empty() {
         inv.output.info(
             "Nothing to do: no selected source has a freshness config (warn_after / error_after) and a loaded_at_field.",
@@ -62,8 +65,12 @@ pub fn run(
     for s in &sources {
         let index = progress.claim();
         let what = format!("freshness of {}.{}", s.source_name, s.name);
-        progress.start(index, &what, &s.unique_id);
         let t0 = chrono::Utc::now();
+        let _scope = crate::events::enter_node(
+            "Thread-1 (worker)".into(),
+            source_info(s, "executing", Some(t0), None),
+        );
+        progress.start(index, &what, &source_info(s, "started", Some(t0), None));
         let clock = std::time::Instant::now();
         let fresh = s.freshness.clone().unwrap_or(Json::Null);
         let field = s.loaded_at_field.clone().unwrap_or_default();
@@ -130,26 +137,32 @@ pub fn run(
         if matches!(status, "error" | "runtime error") {
             failed = true;
         }
-        progress.done(
+        let (plain, styled) = crate::runner::output::result_line(
             index,
+            progress.total(),
             &format!("{} {what}", shown.0),
             &format!("{} in {secs:.2}s", shown.1),
-            &s.unique_id,
-            status,
-            secs,
         );
-        if status == "runtime error" {
-            inv.output.warnings(&[Diagnostic::error(
-                "freshness",
-                format!(
-                    "cannot check the freshness of source {}.{}: {}",
-                    s.source_name,
-                    s.name,
-                    entry["error"].as_str().unwrap_or_default()
-                ),
-            )
-            .in_file(std::path::Path::new(&s.original_file_path))]);
-        }
+        let level = match status {
+            "pass" => Level::Info,
+            "warn" => Level::Warn,
+            _ => Level::Error,
+        };
+        let info = source_info(s, status, Some(t0), Some(chrono::Utc::now()));
+        progress.done(
+            index,
+            Event::new(kinds::LOG_FRESHNESS_RESULT, plain)
+                .at(level)
+                .styled(styled)
+                .stamped()
+                .with("execution_time", secs)
+                .with("index", index)
+                .with("node_info", info)
+                .with("source_name", s.source_name.clone())
+                .with("status", status)
+                .with("table_name", s.name.clone())
+                .with("total", progress.total()),
+        );
         results.push(entry);
     }
     progress.finish();
@@ -174,10 +187,134 @@ pub fn run(
         ))
     })?;
     crate::artifacts::write_atomic(&path, &bytes)?;
+    report(&sources, &results, started.elapsed().as_secs_f64());
     loaded.adapter.close();
     Ok(if failed {
         Outcome::Failed
     } else {
         Outcome::Success
     })
+}
+
+/// dbt's `node_info` of a source.
+fn source_info(
+    s: &SourceNode,
+    status: &str,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    finished: Option<chrono::DateTime<chrono::Utc>>,
+) -> Json {
+    json!({
+        "materialized": "",
+        "meta": s.meta,
+        "node_checksum": "",
+        "node_finished_at": finished.map(node_time).unwrap_or_default(),
+        "node_name": s.name,
+        "node_path": s.original_file_path,
+        "node_relation": {
+            "alias": "",
+            "database": s.database,
+            "relation_name": s.relation_name,
+            "schema": s.schema,
+        },
+        "node_started_at": started.map(node_time).unwrap_or_default(),
+        "node_status": status,
+        "resource_type": "source",
+        "unique_id": s.unique_id,
+    })
+}
+
+/// The end of `source freshness`, as dbt prints it: how long it took, each stale source
+/// (`Failure in source x (path)`, `Status: error`, and here how stale it is against its
+/// threshold) and each source that could not be checked, then `Done.`.
+fn report(sources: &[&SourceNode], results: &[Json], secs: f64) {
+    Event::blank().emit();
+    let n = results.len();
+    finished_running(
+        &format!("{n} source{}", if n == 1 { "" } else { "s" }),
+        secs,
+    )
+    .emit();
+    for (s, r) in sources.iter().zip(results) {
+        let info = source_info(s, "None", None, None);
+        match r["status"].as_str() {
+            Some("error") => {
+                Event::blank().emit();
+                let head = format!("Failure in source {} ({})", s.name, s.original_file_path);
+                Event::new(kinds::RUN_RESULT_FAILURE, head.clone())
+                    .styled(paint("31", &head))
+                    .with("node_info", info.clone())
+                    .with("node_name", s.name.clone())
+                    .with("path", s.original_file_path.clone())
+                    .with("resource_type", "source")
+                    .emit();
+                Event::new(kinds::RUN_RESULT_ERROR_NO_MESSAGE, "  Status: error")
+                    .with("node_info", info)
+                    .with("status", "error")
+                    .emit();
+                let age = r["max_loaded_at_time_ago_in_s"].as_f64().unwrap_or(0.0);
+                let limit = threshold(&r["criteria"]["error_after"]);
+                Event::note(format!(
+                    "  its newest row was loaded {} ago (max_loaded_at {}); error_after is {limit}",
+                    human_age(age),
+                    r["max_loaded_at"].as_str().unwrap_or("?"),
+                ))
+                .at(Level::Error)
+                .emit();
+            }
+            Some("runtime error") => {
+                let msg = format!(
+                    "cannot check the freshness of source {}.{}: {}",
+                    s.source_name,
+                    s.name,
+                    r["error"].as_str().unwrap_or_default()
+                );
+                Event::blank().emit();
+                Event::new(kinds::RUN_RESULT_ERROR, format!("  {msg}"))
+                    .with("msg", msg)
+                    .with("node_info", info)
+                    .emit();
+            }
+            _ => {}
+        }
+    }
+    Event::new(kinds::FRESHNESS_CHECK_COMPLETE, "Done.").emit();
+}
+
+/// `3 days 2 hours`, `5 hours 12 minutes`, `40 minutes`, `12 seconds`.
+fn human_age(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    let (d, h, m) = (s / 86400, (s % 86400) / 3600, (s % 3600) / 60);
+    let unit = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if d > 0 {
+        format!("{} {}", unit(d, "day"), unit(h, "hour"))
+    } else if h > 0 {
+        format!("{} {}", unit(h, "hour"), unit(m, "minute"))
+    } else if m > 0 {
+        unit(m, "minute")
+    } else {
+        unit(s, "second")
+    }
+}
+
+/// `{count: 2, period: day}` as `2 days`.
+fn threshold(t: &Json) -> String {
+    match (t["count"].as_i64(), t["period"].as_str()) {
+        (Some(c), Some(p)) => format!("{c} {p}{}", if c == 1 { "" } else { "s" }),
+        _ => "not set".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages_read_like_a_person_says_them() {
+        assert_eq!(super::human_age(3.0 * 86400.0 + 7300.0), "3 days 2 hours");
+        assert_eq!(super::human_age(3600.0 + 60.0), "1 hour 1 minute");
+        assert_eq!(super::human_age(125.0), "2 minutes");
+        assert_eq!(super::human_age(1.0), "1 second");
+        assert_eq!(
+            super::threshold(&serde_json::json!({"count": 2, "period": "day"})),
+            "2 days"
+        );
+    }
 }

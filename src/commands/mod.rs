@@ -13,8 +13,9 @@ mod show;
 
 use crate::adapter::{self, Adapter};
 use crate::artifacts::{self, ManifestMeta};
-use crate::cli::{Cli, Command, SelectArgs};
+use crate::cli::{Cli, Command, CompletionShell, SelectArgs};
 use crate::error::{Diagnostic, Diagnostics, Error, Outcome};
+use crate::events::{Event, kinds};
 use crate::graph::{self, Graph, select};
 use crate::invocation::Invocation;
 use crate::jinja::JinjaEnv;
@@ -34,6 +35,10 @@ pub struct Loaded {
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let inv = Invocation::from_cli(&cli)?;
+    if let Command::Completions { shell } = &cli.command {
+        return completions(*shell);
+    }
+    report_version();
     match &cli.command {
         Command::Parse => parse_cmd(&inv),
         Command::Compile { select, inline } => compile::run(&inv, select, inline.as_deref()),
@@ -107,7 +112,61 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             project_name,
             skip_profile_setup,
         } => init::run(&inv, project_name.as_deref(), *skip_profile_setup),
+        Command::Completions { shell } => completions(*shell),
     }
+}
+
+/// dbt's first events: the version (which the text console leaves out: `kiln debug` and
+/// `kiln --version` say it) and, for the log file, the command line.
+fn report_version() {
+    let dbt = crate::DBT_COMPAT_VERSION;
+    Event::new(
+        kinds::MAIN_REPORT_VERSION,
+        format!(
+            "Running with dbt={dbt} (kiln {})",
+            env!("CARGO_PKG_VERSION")
+        ),
+    )
+    .with("log_version", 3)
+    .with("version", format!("={dbt}"))
+    .not_in_text()
+    .emit();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    Event::new(
+        kinds::MAIN_REPORT_ARGS,
+        format!("running kiln with arguments {command}"),
+    )
+    .with("args", serde_json::json!({"invocation_command": command}))
+    .emit();
+}
+
+/// `kiln completions <shell>`: the script that registers kiln's dynamic completion with the
+/// shell (the same as `COMPLETE=<shell> kiln` prints).
+fn completions(shell: CompletionShell) -> Result<Outcome, Error> {
+    use clap_complete::env::EnvCompleter;
+    let completer: &dyn EnvCompleter = match shell {
+        CompletionShell::Bash => &clap_complete::env::Bash,
+        CompletionShell::Zsh => &clap_complete::env::Zsh,
+        CompletionShell::Fish => &clap_complete::env::Fish,
+        CompletionShell::Powershell => &clap_complete::env::Powershell,
+        CompletionShell::Elvish => &clap_complete::env::Elvish,
+    };
+    // The script calls this very binary back, so completion works without kiln on PATH.
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(String::from))
+        .unwrap_or_else(|| "kiln".into());
+    let mut script = vec![];
+    completer
+        .write_registration("COMPLETE", "kiln", "kiln", &exe, &mut script)
+        .map_err(|e| {
+            Error::one(Diagnostic::error(
+                "completions",
+                format!("cannot write the completion script: {e}"),
+            ))
+        })?;
+    crate::events::print_raw(String::from_utf8_lossy(&script).trim_end());
+    Ok(Outcome::Success)
 }
 
 pub use crate::timing::StageTimer;
@@ -116,7 +175,14 @@ pub use crate::timing::StageTimer;
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
     let timer = StageTimer::new();
     let opts = inv.load_options()?;
-    let mut project = project::load(&opts)?;
+    let loaded = project::load(&opts);
+    // The log file lives in the project (log-path, `logs` by default), once it is found.
+    let log_dir = match &loaded {
+        Ok(p) => p.dir.join(p.config.log_path.as_deref().unwrap_or("logs")),
+        Err(_) => opts.project_dir.join("logs"),
+    };
+    crate::events::attach_log_dir(&log_dir);
+    let mut project = loaded?;
     timer.mark("load files");
     inv.output.warnings(&project.warnings);
     // Every stage runs even when an earlier one found errors in some files, so that one run
@@ -274,6 +340,13 @@ impl Loaded {
         parts.push(format!("{m} macros"));
         format!("Found {}", parts.join(", "))
     }
+
+    /// dbt's `FoundStats` event: the line above, and its counts as `stat_line`.
+    pub fn found(&self) -> Event {
+        let line = self.summary();
+        let stat_line = line.trim_start_matches("Found ").to_string();
+        Event::new(kinds::FOUND_STATS, line).with("stat_line", stat_line)
+    }
 }
 
 fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
@@ -282,7 +355,7 @@ fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {
     let timer = StageTimer::new();
     loaded.write_manifest()?;
     timer.mark("write manifest");
-    inv.output.info(&loaded.summary());
+    loaded.found().emit();
     inv.output.info(&format!(
         "Wrote {} in {:.2}s",
         loaded

@@ -4,9 +4,10 @@
 use super::{Loaded, load_and_parse};
 use crate::cli::{RunFlags, SelectArgs};
 use crate::error::{Error, Outcome};
+use crate::events::{Event, kinds};
 use crate::invocation::Invocation;
 use crate::project::ResourceType;
-use crate::runner::{self, NodeResult, RunKind, RunOptions, RunSummary};
+use crate::runner::{self, RunKind, RunOptions, RunSummary};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
@@ -44,7 +45,7 @@ fn execute_and_report(
     select: &SelectArgs,
     flags: &RunFlags,
 ) -> Result<Outcome, Error> {
-    inv.output.info(&loaded.summary());
+    loaded.found().emit();
     if ids.is_empty() {
         inv.output.info(
             "Nothing to do: the selection matches no nodes this command runs. Check --select and the nodes' `enabled` configs.",
@@ -52,11 +53,19 @@ fn execute_and_report(
         return Ok(Outcome::Success);
     }
     let threads = loaded.project.target.threads.max(1);
-    inv.output.info(&format!(
-        "Concurrency: {threads} thread{} (target='{}')\n",
-        if threads == 1 { "" } else { "s" },
-        loaded.project.target.name
-    ));
+    Event::new(
+        kinds::CONCURRENCY_LINE,
+        format!(
+            "Concurrency: {threads} thread{} (target='{}')",
+            if threads == 1 { "" } else { "s" },
+            loaded.project.target.name
+        ),
+    )
+    .with("node_count", ids.len())
+    .with("num_threads", threads)
+    .with("target_name", loaded.project.target.name.clone())
+    .emit();
+    Event::blank().emit();
     let opts = RunOptions {
         kind,
         threads,
@@ -81,8 +90,7 @@ fn execute_and_report(
     write_artifacts(inv, &loaded, &summary, kind, select, flags)?;
     timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
-    let text = runner::output::summary(&summary, &counts, inv.output.color, detail);
-    inv.output.info(&text);
+    runner::output::report(&summary, &counts, &loaded.project.nodes);
     let outcome = if summary.interrupted {
         Outcome::Interrupted
     } else if summary.failed() {
@@ -226,13 +234,6 @@ fn parse_time(text: Option<&str>, flag: &str) -> Result<Option<chrono::NaiveDate
                 .with_help("write YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS'")
                 .into()
         })
-}
-
-fn detail(r: &NodeResult) -> String {
-    r.detail
-        .clone()
-        .or_else(|| r.message.clone())
-        .unwrap_or_else(|| format!("{} {}", r.status.as_str(), r.unique_id))
 }
 
 /// "3 exposures, 1 seed, 2 table models, 5 data tests, 3 view models", as dbt counts them: by

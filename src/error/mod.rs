@@ -11,7 +11,7 @@ mod render;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use render::{render_diagnostics, render_diagnostics_json};
+pub use render::{diagnostic_events, render_diagnostics};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

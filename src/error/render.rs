@@ -1,7 +1,8 @@
-//! Renders diagnostics for people (file:line:col, the line, a caret, a hint) and for machines
-//! (one JSON object per diagnostic).
+//! Renders diagnostics for people (file:line:col, the line, a caret, a hint), and as events for
+//! the console and the log file (JSON logs carry each part as a field).
 
 use super::{Diagnostic, Severity};
+use crate::events::{Event, Level, kinds};
 use std::fmt::Write;
 
 /// Renders diagnostics the way a compiler does:
@@ -91,21 +92,41 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
     }
 }
 
-/// One JSON object per line, for `--log-format json`.
-pub fn render_diagnostics_json(diags: &[Diagnostic]) -> String {
-    let mut out = String::new();
+/// Each diagnostic as an event, for the console (stderr) and the log file: dbt's
+/// `MainEncounteredError` for an error, a `Note` at warn level for a warning. The message is the
+/// rendering above; `data` carries its parts (`code`, `file`, `line`, `column`, `help`) for JSON
+/// logs, next to dbt's `exc` (errors) or `msg` (warnings).
+pub fn diagnostic_events(diags: &[Diagnostic]) -> Vec<Event> {
+    let mut out = vec![];
     for d in diags {
-        let v = serde_json::json!({
-            "level": match d.severity { Severity::Error => "error", Severity::Warning => "warn" },
-            "code": d.code,
-            "msg": d.message,
-            "file": d.file.as_ref().map(|p| p.display().to_string()),
-            "line": d.location.as_ref().map(|l| l.line),
-            "column": d.location.as_ref().map(|l| l.column),
-            "help": d.help,
-        });
-        out.push_str(&v.to_string());
-        out.push('\n');
+        let mut plain = String::new();
+        render_one(&mut plain, d, false);
+        let mut styled = String::new();
+        render_one(&mut styled, d, true);
+        let (kind, level, key) = match d.severity {
+            Severity::Error => (kinds::MAIN_ENCOUNTERED_ERROR, Level::Error, "exc"),
+            Severity::Warning => (kinds::NOTE, Level::Warn, "msg"),
+        };
+        out.push(
+            Event::new(kind, plain.trim_end())
+                .at(level)
+                .styled(styled.trim_end())
+                .with(key, d.message.clone())
+                .with("code", d.code)
+                .with("file", d.file.as_ref().map(|p| p.display().to_string()))
+                .with("line", d.location.as_ref().map(|l| l.line))
+                .with("column", d.location.as_ref().map(|l| l.column))
+                .with("help", d.help.clone())
+                .to_stderr(),
+        );
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 1 {
+        out.push(
+            Event::note(format!("{errors} errors found"))
+                .at(Level::Error)
+                .to_stderr(),
+        );
     }
     out
 }

@@ -1,21 +1,13 @@
 //! dbt's stateless context functions: env_var, tojson/fromjson, toyaml/fromyaml, local_md5, zip,
 //! set, log, print, exceptions. Registered once on the environment as globals.
 
+use crate::events::{Event, kinds};
 use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
 use minijinja::{Environment, Error, ErrorKind, State};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Values of `DBT_ENV_SECRET_*` variables read so far, to scrub from anything printed.
-pub fn scrub(text: &str) -> String {
-    let secrets = SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 3) {
-        out = out.replace(s.as_str(), "*****");
-    }
-    out
-}
+/// Values of `DBT_ENV_SECRET_*` variables read so far are scrubbed from anything printed or logged.
+pub use crate::events::scrub;
 
 /// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
 /// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
@@ -37,8 +29,8 @@ pub fn env_var_value(
     }
     match std::env::var(name) {
         Ok(v) => {
-            if secret && let Ok(mut s) = SECRETS.lock() {
-                s.push(v.clone());
+            if secret {
+                crate::events::remember_secret(&v);
             }
             Ok(v)
         }
@@ -69,53 +61,8 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<String, Error> {
     }
     kwargs.assert_all_used()?;
     let mut out = String::new();
-    python_json(&j, &mut out);
+    crate::events::pyjson::write(&j, &mut out);
     Ok(out)
-}
-
-/// JSON as Python's `json.dumps` writes it, which is what dbt's `tojson` returns: `", "` and
-/// `": "` separators and non-ASCII characters escaped, so compiled SQL matches dbt's.
-fn python_json(v: &serde_json::Value, out: &mut String) {
-    match v {
-        serde_json::Value::Object(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_json_str(k, out);
-                out.push_str(": ");
-                python_json(x, out);
-            }
-            out.push('}');
-        }
-        serde_json::Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_json(x, out);
-            }
-            out.push(']');
-        }
-        serde_json::Value::String(s) => python_json_str(s, out),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-fn python_json_str(s: &str, out: &mut String) {
-    let quoted = serde_json::Value::from(s).to_string();
-    for c in quoted.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{u:04x}"));
-            }
-        }
-    }
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -190,18 +137,30 @@ fn set_fn(v: Value) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
-/// Where `log()` and `print()` write: stderr, so stdout stays the command's output.
+/// `log(msg)` goes to the log file only (dbt's `JinjaLogDebug`); `log(msg, info=True)` is also
+/// shown on the console with the time (`JinjaLogInfo`), as dbt does.
 fn log(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
     let info: Option<bool> = kwargs.get("info")?;
     kwargs.assert_all_used()?;
-    if info == Some(true) {
-        eprintln!("{}", scrub(&msg.to_string()));
-    }
+    let msg = msg.to_string();
+    let kind = if info == Some(true) {
+        kinds::JINJA_LOG_INFO
+    } else {
+        kinds::JINJA_LOG_DEBUG
+    };
+    Event::new(kind, msg.clone())
+        .with("msg", msg)
+        .stamped()
+        .emit();
     Ok(String::new())
 }
 
+/// `print(msg)`: stdout without the time, shown even with --quiet (dbt's `PrintEvent`).
 fn print_fn(msg: Value) -> String {
-    eprintln!("{}", scrub(&msg.to_string()));
+    let msg = msg.to_string();
+    Event::new(kinds::PRINT_EVENT, msg.clone())
+        .with("msg", msg)
+        .emit();
     String::new()
 }
 
@@ -229,7 +188,10 @@ impl Object for Exceptions {
                 "this error was raised on purpose by exceptions.raise_compiler_error: its message says what is wrong",
             )),
             "warn" => {
-                eprintln!("warning: {}", scrub(&msg));
+                Event::new(kinds::JINJA_LOG_WARNING, format!("warning: {msg}"))
+                    .with("msg", msg)
+                    .to_stderr()
+                    .emit();
                 Ok(Value::from(""))
             }
             _ => Err(Error::new(
@@ -276,20 +238,4 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("as_text", |v: Value| v.to_string());
     env.add_filter("as_native", |v: Value| v);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::python_json;
-
-    #[test]
-    fn tojson_writes_what_python_json_dumps_writes() {
-        let v = serde_json::json!({"k": [1, 2.5, null, true], "é": "ü\n\"", "e": {}});
-        let mut out = String::new();
-        python_json(&v, &mut out);
-        assert_eq!(
-            out,
-            r#"{"k": [1, 2.5, null, true], "\u00e9": "\u00fc\n\"", "e": {}}"#
-        );
-    }
 }

@@ -30,7 +30,7 @@ impl InvocationInfo {
     pub fn new(command: &str) -> Self {
         InvocationInfo {
             command: command.to_string(),
-            invocation_id: uuid::Uuid::new_v4().to_string(),
+            invocation_id: crate::events::invocation_id(),
             run_started_at: chrono::Utc::now(),
             full_refresh: false,
         }

@@ -184,13 +184,252 @@ impl Object for Table {
         self: &Arc<Self>,
         _state: &mut State<'_, '_>,
         method: &str,
-        _args: &[Value],
+        args: &[Value],
     ) -> Result<Value, Error> {
         match method {
-            "print_table" | "print_csv" | "print_json" | "print_bars" => Ok(Value::from("")),
+            "print_table" => {
+                let (max_rows, max_columns, kwargs): (Option<Value>, Option<Value>, Kwargs) =
+                    from_args(args)?;
+                let limit = |v: Option<Value>, default: usize| match v {
+                    Some(v) if v.is_none() => usize::MAX,
+                    Some(v) => v
+                        .as_i64()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .unwrap_or(default),
+                    None => default,
+                };
+                let max_rows = limit(max_rows.or(kwargs.get("max_rows")?), 20);
+                let max_columns = limit(max_columns.or(kwargs.get("max_columns")?), 6);
+                let max_width = limit(kwargs.get("max_column_width")?, 20);
+                let precision = limit(kwargs.get("max_precision")?, 3);
+                let _: Option<Value> = kwargs.get("output")?;
+                let _: Option<Value> = kwargs.get("locale")?;
+                kwargs.assert_all_used()?;
+                crate::events::print_raw(&print_table(
+                    &self.0,
+                    max_rows,
+                    max_columns,
+                    max_width,
+                    precision,
+                ));
+                Ok(Value::from(""))
+            }
+            "print_csv" | "print_json" | "print_bars" => Ok(Value::from("")),
             _ => Err(no_method("a query result table", method)),
         }
     }
+}
+
+/// How agate's `print_table` lays a column out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Align {
+    /// Numbers: right-aligned, with as many decimals as the column needs.
+    Number,
+    /// Text: left-aligned.
+    Text,
+    /// Dates, times, booleans: right-aligned as they are.
+    Other,
+}
+
+fn align_of(data_type: &str) -> Align {
+    let t = data_type.to_ascii_lowercase();
+    let t = t.split('(').next().unwrap_or("").trim();
+    if t.contains("int")
+        || matches!(t, "decimal" | "numeric" | "double" | "float" | "real")
+        || t.starts_with("float")
+    {
+        Align::Number
+    } else if matches!(
+        t,
+        "varchar" | "text" | "string" | "char" | "bpchar" | "uuid" | ""
+    ) {
+        Align::Text
+    } else {
+        Align::Other
+    }
+}
+
+/// A number as its shortest exact decimal text (`2.5`, `-10.25`, `12`).
+fn number_text(v: &Value) -> Option<String> {
+    if let Some(i) = v.as_i64() {
+        return Some(i.to_string());
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Number => {
+            let s = v.to_string();
+            // minijinja prints floats with a trailing `.0`; agate's Decimal drops it.
+            Some(s.strip_suffix(".0").map(str::to_string).unwrap_or(s))
+        }
+        _ => None,
+    }
+}
+
+/// Decimal places a number's text has (`2.5` → 1).
+fn decimal_places(text: &str) -> usize {
+    text.split_once('.')
+        .map_or(0, |(_, f)| f.trim_end_matches('0').len())
+}
+
+/// `text` rounded half to even at `places` decimals and grouped by thousands, as babel's
+/// `#,##0.00` pattern writes it; `…` appended when the column's precision was cut.
+fn format_number(text: &str, places: usize, cut: bool) -> String {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut all: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+    let mut kept_frac = frac.len();
+    if frac.len() > places {
+        let rest = &frac.as_bytes()[places..];
+        let first = rest[0] - b'0';
+        let tail = rest[1..].iter().any(|b| *b != b'0');
+        all.truncate(int.len() + places);
+        let last_odd = all.last().is_some_and(|d| d % 2 == 1);
+        if first > 5 || (first == 5 && (tail || last_odd)) {
+            let mut i = all.len();
+            loop {
+                if i == 0 {
+                    all.insert(0, 1);
+                    break;
+                }
+                i -= 1;
+                if all[i] == 9 {
+                    all[i] = 0;
+                } else {
+                    all[i] += 1;
+                    break;
+                }
+            }
+        }
+        kept_frac = places;
+    }
+    let split = all.len() - kept_frac;
+    let int_digits: String = all[..split].iter().map(|d| char::from(b'0' + d)).collect();
+    let mut frac_digits: String = all[split..].iter().map(|d| char::from(b'0' + d)).collect();
+    while frac_digits.len() < places {
+        frac_digits.push('0');
+    }
+    let int_digits = int_digits.trim_start_matches('0');
+    let int_digits = if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    };
+    let mut grouped = String::new();
+    for (i, c) in int_digits.chars().enumerate() {
+        if i > 0 && (int_digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let mut out = format!("{}{grouped}", if neg { "-" } else { "" });
+    if places > 0 {
+        out.push('.');
+        out.push_str(&frac_digits);
+    }
+    if cut {
+        out.push('…');
+    }
+    out
+}
+
+/// A query result as agate's `print_table` prints it (what `result.print_table()` shows in dbt):
+/// a Markdown table of at most `max_rows` rows and `max_columns` columns, cells cut to
+/// `max_width` characters, numbers right-aligned with the column's decimals (at most
+/// `precision`, then `…`).
+fn print_table(
+    data: &Data,
+    max_rows: usize,
+    max_columns: usize,
+    max_width: usize,
+    precision: usize,
+) -> String {
+    let cut = |s: String| -> String {
+        if s.chars().count() > max_width {
+            let keep = max_width.saturating_sub(3);
+            format!("{}...", s.chars().take(keep).collect::<String>())
+        } else {
+            s
+        }
+    };
+    let shown_cols = data.names.len().min(max_columns);
+    let cols_cut = data.names.len() > max_columns;
+    let shown_rows = data.rows.len().min(max_rows);
+    let aligns: Vec<Align> = (0..data.names.len())
+        .map(|j| data.types.get(j).map_or(Align::Text, |t| align_of(t)))
+        .collect();
+    // Decimal places per number column, over the rows shown.
+    let places: Vec<(usize, bool)> = (0..shown_cols)
+        .map(|j| {
+            let p = data.rows[..shown_rows]
+                .iter()
+                .filter_map(|r| r.get(j).and_then(number_text))
+                .map(|t| decimal_places(&t))
+                .max()
+                .unwrap_or(0);
+            (p.min(precision), p > precision)
+        })
+        .collect();
+    let mut header: Vec<String> = data.names[..shown_cols]
+        .iter()
+        .map(|n| cut(n.clone()))
+        .collect();
+    if cols_cut {
+        header.push("...".into());
+    }
+    let mut body: Vec<Vec<String>> = vec![];
+    for row in &data.rows[..shown_rows] {
+        let mut cells = vec![];
+        for j in 0..shown_cols {
+            let v = row.get(j).cloned().unwrap_or(Value::from(()));
+            let text = if v.is_none() || v.is_undefined() {
+                String::new()
+            } else if aligns[j] == Align::Number
+                && let Some(t) = number_text(&v)
+            {
+                format_number(&t, places[j].0, places[j].1)
+            } else if v.kind() == minijinja::value::ValueKind::Bool {
+                if v.is_true() { "True" } else { "False" }.to_string()
+            } else {
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            };
+            cells.push(cut(text));
+        }
+        if cols_cut {
+            cells.push("...".into());
+        }
+        body.push(cells);
+    }
+    if data.rows.len() > max_rows {
+        body.push(vec!["...".to_string(); header.len()]);
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &body {
+        for (j, c) in r.iter().enumerate() {
+            widths[j] = widths[j].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let pad = " ".repeat(widths[j].saturating_sub(c.chars().count()));
+                if aligns.get(j).copied().unwrap_or(Align::Text) == Align::Text {
+                    format!(" {c}{pad} ")
+                } else {
+                    format!(" {pad}{c} ")
+                }
+            })
+            .collect();
+        format!("|{}|", parts.join("|"))
+    };
+    let mut out = vec![line(&header)];
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push(format!("| {} |", dashes.join(" | ")));
+    out.extend(body.iter().map(|r| line(r)));
+    out.join("\n")
 }
 
 /// `table.rows`.
@@ -840,6 +1079,55 @@ mod tests {
         );
         assert_eq!(render("{{ t.columns | length }}", t.clone()), "3");
         assert_eq!(render("{{ t.print_table() }}", t), "");
+    }
+
+    /// Laid out as agate's `print_table` does (dbt's own output for the log_events fixture's
+    /// macro is `tests/dbt_recorded/log_events_run_operation.txt`; tests/cli/logs.rs holds kiln to it).
+    #[test]
+    fn print_table_lays_out_rows_as_agate_does() {
+        let t = Table::new(&sample());
+        assert_eq!(
+            super::print_table(&t.0, 20, 6, 20, 3),
+            "| id | amount | label |\n\
+             | -- | ------ | ----- |\n\
+             |  1 |    2.5 | a     |\n\
+             |  2 |    7.0 |       |"
+        );
+    }
+
+    #[test]
+    fn numbers_are_rounded_half_even_and_grouped() {
+        assert_eq!(
+            super::format_number("1234567.125", 2, false),
+            "1,234,567.12"
+        );
+        assert_eq!(super::format_number("-0.135", 2, false), "-0.14");
+        assert_eq!(super::format_number("9.9999", 3, true), "10.000…");
+        assert_eq!(super::format_number("12", 0, false), "12");
+        assert_eq!(super::format_number("-10.25", 2, false), "-10.25");
+    }
+
+    #[test]
+    fn print_table_cuts_rows_columns_and_long_text() {
+        let rows = Rows {
+            columns: (0..8)
+                .map(|i| Column {
+                    name: format!("a_rather_long_column_name_{i}"),
+                    data_type: "VARCHAR".into(),
+                    comment: None,
+                })
+                .collect(),
+            rows: (0..3)
+                .map(|r| (0..8).map(|c| Cell::Text(format!("{r}{c}"))).collect())
+                .collect(),
+        };
+        let t = Table::new(&rows);
+        let text = super::print_table(&t.0, 2, 6, 20, 3);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[0].starts_with("| a_rather_long_col... |"), "{text}");
+        assert!(lines[0].ends_with("| ... |"), "{text}");
+        assert_eq!(lines[4].matches("...").count(), 7, "{text}");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Executing one node: compile it (live), plan its materialization, run the plan on the worker's
 //! connection, and describe the outcome.
 
-use super::{NodeResult, Progress, RunOptions, Status, Timing};
+use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
 use crate::commands::Loaded;
 use crate::error::Diagnostic;
+use crate::events::{Event, kinds};
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
@@ -108,9 +109,22 @@ impl Exec<'_> {
         r.message = Some(format!("skipped because '{cause_name}' failed"));
         if let Some(e) = self.loaded.project.exposures.get(uid) {
             let index = self.progress.claim();
-            let what = format!("SKIP exposure {}", e.name);
-            self.progress
-                .done(index, &what, "SKIP", uid, "skipped", 0.0);
+            let total = self.progress.total();
+            let (plain, styled) =
+                output::result_line(index, total, &format!("SKIP exposure {}", e.name), "SKIP");
+            let event = Event::new(kinds::SKIPPING_DETAILS, plain)
+                .styled(styled)
+                .stamped()
+                .with("index", index)
+                .with(
+                    "node_info",
+                    output::exposure_info(e, "skipped", Some(now()), None),
+                )
+                .with("node_name", e.name.clone())
+                .with("resource_type", "exposure")
+                .with("schema", "")
+                .with("total", total);
+            self.progress.done(index, event);
         } else if let Some(n) = self.nodes.get(uid) {
             r.relation_name = n.relation_name.clone();
             let index = self.progress.claim();
@@ -118,8 +132,20 @@ impl Exec<'_> {
                 ResourceType::Test => format!("SKIP test {}", n.name),
                 _ => format!("SKIP relation {}.{}", n.schema, n.alias),
             };
-            self.progress
-                .done(index, &what, "SKIP", uid, "skipped", 0.0);
+            let (plain, styled) = output::result_line(index, self.progress.total(), &what, "SKIP");
+            let event = Event::new(kinds::SKIPPING_DETAILS, plain)
+                .styled(styled)
+                .stamped()
+                .with("index", index)
+                .with(
+                    "node_info",
+                    output::node_info(n, "skipped", Some(now()), None),
+                )
+                .with("node_name", n.name.clone())
+                .with("resource_type", n.resource_type.to_string())
+                .with("schema", n.schema.clone())
+                .with("total", self.progress.total());
+            self.progress.done(index, event);
         }
         r
     }
@@ -137,7 +163,17 @@ impl Exec<'_> {
         r.relation_name = node.relation_name.clone();
         let index = self.progress.claim();
         let what = describe(node);
-        self.progress.start(index, &what, uid);
+        let started_at = now();
+        // Events fired while the node runs (each statement, a macro's log()) carry its node_info.
+        let _scope = crate::events::enter_node(
+            format!("Thread-{} (worker)", worker + 1),
+            output::node_info(node, "executing", Some(started_at), None),
+        );
+        self.progress.start(
+            index,
+            &what,
+            &output::node_info(node, "started", Some(started_at), None),
+        );
         let started = Instant::now();
         let outcome = match node.resource_type {
             ResourceType::Model if node.materialized() == "incremental" => {
@@ -166,7 +202,8 @@ impl Exec<'_> {
                         "cancelled before it finished; the previous relation is unchanged".into(),
                         String::new(),
                     ),
-                    Failure::Database(e) => ("Database Error", e.message.clone(), e.message),
+                    // dbt-duckdb reports a database error as dbt's `Runtime Error`.
+                    Failure::Database(e) => ("Runtime Error", e.message.clone(), e.message),
                     Failure::Other(m) => ("Runtime Error", m.clone(), m),
                 };
                 let mut text = format!(
@@ -178,10 +215,7 @@ impl Exec<'_> {
                     text.push_str(line);
                 }
                 if r.compiled_code.is_some() {
-                    text.push_str(&format!(
-                        "\n  compiled code at {}",
-                        self.artifact_path(node, "run").display()
-                    ));
+                    r.compiled_path = Some(self.artifact_path(node, "run").display().to_string());
                 }
                 r.message = Some(message);
                 r.detail = Some(text);
@@ -216,6 +250,10 @@ impl Exec<'_> {
                     r.message.clone().unwrap_or_else(|| "OK".into())
                 ),
             ),
+            (ResourceType::Snapshot, Status::Success) => (
+                format!("OK snapshotted {}.{}", node.schema, node.alias),
+                format!("OK in {secs:.2}s"),
+            ),
             (_, Status::Success) => (format!("OK created {what}"), format!("OK in {secs:.2}s")),
             (_, Status::PartialSuccess) => (
                 format!("PARTIAL SUCCESS {what}"),
@@ -230,8 +268,12 @@ impl Exec<'_> {
                 format!("ERROR in {secs:.2}s"),
             ),
         };
-        self.progress
-            .done(index, &line, &status, uid, r.status.as_str(), secs);
+        let info = output::node_info(node, r.status.as_str(), Some(started_at), Some(now()));
+        let total = self.progress.total();
+        let event =
+            output::result_event(node, &r, index, total, &what, &line, &status, info.clone());
+        self.progress.done(index, event);
+        output::node_finished(&r, info).emit();
         r
     }
 
@@ -253,14 +295,25 @@ impl Exec<'_> {
         r.failures = Some(0);
         r.execution_time = started.elapsed().as_secs_f64();
         let secs = r.execution_time;
-        self.progress.done(
+        let total = self.progress.total();
+        let (plain, styled) = output::result_line(
             index,
+            total,
             &format!("NO-OP exposure {}", exposure.name),
             &format!("NO-OP in {secs:.2}s"),
-            &exposure.unique_id,
-            r.status.as_str(),
-            secs,
         );
+        let info = output::exposure_info(exposure, r.status.as_str(), Some(t0), Some(now()));
+        let event = Event::new(kinds::LOG_NODE_NO_OP_RESULT, plain)
+            .styled(styled)
+            .stamped()
+            .with("description", format!("exposure {}", exposure.name))
+            .with("execution_time", secs)
+            .with("index", index)
+            .with("node_info", info.clone())
+            .with("status", "NO-OP")
+            .with("total", total);
+        self.progress.done(index, event);
+        output::node_finished(&r, info).emit();
         r
     }
 
@@ -636,26 +689,12 @@ impl Exec<'_> {
             ),
         };
         r.status = status;
-        r.message = message.clone();
-        if let Some(m) = message {
-            let kind = if status == Status::Fail {
-                "Failure"
-            } else {
-                "Warning"
-            };
-            let mut text = format!(
-                "{kind} in test {} ({})\n  {m}\n\n  compiled code at {}",
-                node.name,
-                node.original_file_path,
-                self.artifact_path(node, "compiled").display()
-            );
+        r.message = message;
+        if r.message.is_some() {
+            r.compiled_path = Some(self.artifact_path(node, "compiled").display().to_string());
             if cfg.store_failures_as.is_some() {
-                text.push_str(&format!(
-                    "\n  failing rows stored in {}",
-                    target.sql(adapter)
-                ));
+                r.failures_relation = Some(target.sql(adapter));
             }
-            r.detail = Some(text);
         }
         Ok(())
     }

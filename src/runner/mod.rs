@@ -138,14 +138,19 @@ pub struct NodeResult {
     pub adapter_response: Map<String, Json>,
     pub compiled_code: Option<String>,
     pub relation_name: Option<String>,
-    /// What to show under "Completed with errors": the full problem.
+    /// What to show under "Completed with errors": the full problem (`Runtime Error in model
+    /// x (models/x.sql)` and the database's message); `message` when absent.
     pub detail: Option<String>,
+    /// Where its compiled SQL is, shown under its problem (`compiled code at ...`).
+    pub compiled_path: Option<String>,
+    /// A test's stored failing rows (`--store-failures`), shown under its problem.
+    pub failures_relation: Option<String>,
     /// Microbatch models: the `[start, end)` windows that succeeded and failed.
     pub batches: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
 }
 
 impl NodeResult {
-    fn new(unique_id: &str, status: Status) -> Self {
+    pub(crate) fn new(unique_id: &str, status: Status) -> Self {
         NodeResult {
             unique_id: unique_id.to_string(),
             status,
@@ -158,6 +163,8 @@ impl NodeResult {
             compiled_code: None,
             relation_name: None,
             detail: None,
+            compiled_path: None,
+            failures_relation: None,
             batches: None,
         }
     }

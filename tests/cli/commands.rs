@@ -60,10 +60,13 @@ fn parse_json_log_format() {
     let p = TestProject::fixture("shop");
     let run = p.kiln(&["parse", "--log-format", "json"]).run();
     run.assert_success();
+    let mut names = vec![];
     for line in run.stdout.lines() {
         let v: Value = serde_json::from_str(line).expect("one JSON object per line");
-        assert_eq!(v["level"], "info");
+        assert_eq!(v["info"]["level"], "info");
+        names.push(v["info"]["name"].as_str().expect("a name").to_string());
     }
+    assert_eq!(names, ["MainReportVersion", "FoundStats", "Note"]);
     assert_run_snapshot!(run);
 }
 

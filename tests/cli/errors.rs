@@ -226,16 +226,19 @@ fn many_errors_error() {
     assert_run_snapshot!(fails("many_errors_error", &["parse"]));
 }
 
-/// `--log-format json`: one JSON object per line on stderr, each with level, code, message,
-/// file, line, column and help.
+/// `--log-format json`: one JSON object per line on stderr, dbt's `MainEncounteredError` with
+/// the message (`exc`) and kiln's code, file, line, column and help as data.
 #[test]
 fn many_errors_json_error() {
     let run = fails("many_errors_error", &["parse", "--log-format", "json"]);
     for line in run.stderr.lines() {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-        assert_eq!(v["level"], "error", "{line}");
-        assert!(v["file"].is_string() && v["msg"].is_string(), "{line}");
+        assert_eq!(v["info"]["level"], "error", "{line}");
+        if v["info"]["name"] == "MainEncounteredError" {
+            assert!(v["data"]["file"].is_string(), "{line}");
+            assert!(v["data"]["exc"].is_string(), "{line}");
+        }
     }
     assert!(run.stderr.lines().count() >= 5, "{}", run.stderr);
     assert_run_snapshot!(run);

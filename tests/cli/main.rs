@@ -6,8 +6,11 @@
 //! - `commands`: the happy paths of parse, compile, clean, debug, init, vars, targets, profiles.
 //! - `runtime`: errors the database raises while a run builds models (exit 1), placed on the
 //!   lines of the files the analyst wrote.
+//! - `logs`: what runs print and log (JSON events, --quiet, logs/dbt.log, colours, freshness and
+//!   run-operation output, completion), held to dbt-core's recorded output.
 
 mod commands;
 mod errors;
+mod logs;
 mod runtime;
 mod support;

@@ -221,6 +221,10 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\b\d+ macros\b", "[N] macros"),
     (r"kiln version: \S+", "kiln version: [VERSION]"),
     (r#""ts":"[^"]+""#, r#""ts":"[TS]""#),
+    // dbt's JSON log events: when, which process and invocation
+    (r#""ts": "[^"]+""#, r#""ts": "[TS]""#),
+    (r#""pid": \d+"#, r#""pid": [PID]"#),
+    (r#""invocation_id": "[^"]+""#, r#""invocation_id": "[ID]""#),
 ];
 
 /// Copies a folder recursively.
@@ -250,4 +254,35 @@ macro_rules! assert_run_snapshot {
             insta::assert_snapshot!($name, $run.snapshot());
         })
     };
+}
+
+/// Holds kiln's `--quiet` output of a run with one failing model to dbt's recorded one (e.g.
+/// `tests/dbt_recorded/quiet_broken_experiment_daily.txt`): the ERROR line, `Failure in model
+/// ...` and the database error, line for line, and nothing else.
+pub fn assert_quiet_like_dbt(kiln: &str, dbt: &str) {
+    let strip = |text: &str| -> Vec<String> {
+        let stamp = regex::Regex::new(r"^\d\d:\d\d:\d\d  ").expect("a valid regex");
+        let time = regex::Regex::new(r"\d+\.\d+s\]").expect("a valid regex");
+        // Nodes may run in another order: "3 of 8" and "1 of 8" are the same line.
+        let index = regex::Regex::new(r"^\d+ of ").expect("a valid regex");
+        text.lines()
+            .map(|l| {
+                let l = stamp.replace(l, "");
+                let l = index.replace(&l, "[I] of ");
+                time.replace(&l, "[TIME]]").into_owned()
+            })
+            .collect()
+    };
+    let (k, d) = (strip(kiln), strip(dbt));
+    assert_eq!(k[0], d[0], "the ERROR line\n{kiln}");
+    assert_eq!(k[1], d[1], "the Failure line\n{kiln}");
+    assert_eq!(k[2], d[2], "the error kind line\n{kiln}");
+    // The database's message, line by line as dbt prints it.
+    assert!(k.contains(&d[3]), "missing {:?}\n{kiln}", d[3]);
+    for l in &k {
+        assert!(
+            !(l.contains("START") || l.starts_with("Done.") || l.starts_with("Found ")),
+            "--quiet printed {l:?}\n{kiln}"
+        );
+    }
 }

@@ -6,8 +6,10 @@
 #   python3 -m venv /tmp/dbtenv && /tmp/dbtenv/bin/pip install "dbt-core~=1.11.0" dbt-duckdb
 #   DBT=/tmp/dbtenv/bin/dbt bash tests/dbt_recorded/record.sh
 #
-# Each scenario writes `<scenario>.txt`: the run's `Done.` line, then `status unique_id` for every
-# node the run visited, sorted.
+# Each scenario of the demo writes `<scenario>.txt`: the run's `Done.` line, then
+# `status unique_id` for every node the run visited, sorted. The log scenarios (`log_events_*`)
+# record what dbt prints on tests/fixtures/log_events, as JSON events or as text with the
+# timestamps and colours removed.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$repo/tests/dbt_recorded"
@@ -67,4 +69,33 @@ done
 # 4. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
 sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
+# 5. dbt's log on a small project (tests/fixtures/log_events: a seed, a table and a view, a model
+# failing at run time and one skipped, passing, warning and skipped tests, sources with freshness
+# thresholds, a macro printing a table). The temp folder's path is replaced by <project>.
+le="$work/log_events"
+cp -r "$repo/tests/fixtures/log_events" "$le"
+strip() { sed -e "s#$le#<project>#g" -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$1"; }
+(cd "$le" && "$dbt" build --profiles-dir . --log-format json > build.json 2>&1) || true
+sed "s#$le#<project>#g" "$le/build.json" > "$out/log_events_build.json"
+# At debug level: only the debug events kiln emits too (dbt's others are about its internals).
+(cd "$le" && "$dbt" build --profiles-dir . --log-format json --log-level debug > debug.json 2>&1) || true
+python3 - "$le/debug.json" <<'PY' | sed "s#$le#<project>#g" > "$out/log_events_build_debug.json"
+import json, sys
+keep = {"NodeStart", "NodeFinished", "SQLQuery", "SQLQueryStatus", "MainReportArgs", "CommandCompleted"}
+for line in open(sys.argv[1]):
+    if json.loads(line)["info"]["name"] in keep:
+        print(line, end="")
+PY
+(cd "$le" && "$dbt" build --profiles-dir . --log-format json -q > quiet.json 2>&1) || true
+sed "s#$le#<project>#g" "$le/quiet.json" > "$out/log_events_quiet.json"
+(cd "$le" && "$dbt" build --profiles-dir . -q > quiet.txt 2>&1) || true
+strip "$le/quiet.txt" > "$out/log_events_quiet.txt"
+# The log file: dbt's debug lines (the first lines of each event only, without the tracking ones).
+grep -a -E '^.\[0m[0-9:.]{15} \[(info |debug|warn |error)\] \[' "$le/logs/dbt.log" \
+  | grep -v 'Sending event' | sed "s#$le#<project>#g" | head -n 40 > "$out/log_events_dbt_log.txt"
+(cd "$le" && "$dbt" source freshness --profiles-dir . > freshness.txt 2>&1) || true
+strip "$le/freshness.txt" > "$out/log_events_source_freshness.txt"
+(cd "$le" && "$dbt" run-operation show_people --profiles-dir . > operation.txt 2>&1) || true
+strip "$le/operation.txt" > "$out/log_events_run_operation.txt"
+
 echo "recorded into $out"

@@ -168,7 +168,7 @@ fn a_failing_model_keeps_the_previous_table_and_skips_its_descendants() {
     );
     assert!(
         run.stdout
-            .contains("Database Error in model orders (models/orders.sql)")
+            .contains("Runtime Error in model orders (models/orders.sql)")
     );
     assert!(run.stdout.contains("no_such_column"));
     assert!(
@@ -447,11 +447,12 @@ fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
         .collect();
     let finished: Vec<(String, String)> = events
         .iter()
-        .filter(|e| e["event"] == "node_finished")
+        .filter(|e| e["info"]["name"] == "LogModelResult")
         .map(|e| {
+            let node = &e["data"]["node_info"];
             (
-                e["unique_id"].as_str().unwrap().to_string(),
-                e["status"].as_str().unwrap().to_string(),
+                node["unique_id"].as_str().unwrap().to_string(),
+                node["node_status"].as_str().unwrap().to_string(),
             )
         })
         .collect();
@@ -462,14 +463,18 @@ fn json_logs_are_one_event_per_line_with_node_ids_and_statuses() {
     assert!(finished.contains(&("model.shop.orders".into(), "success".into())));
     let broken = events
         .iter()
-        .find(|e| e["event"] == "node_finished" && e["unique_id"] == "model.shop.broken")
+        .find(|e| {
+            e["info"]["name"] == "LogModelResult"
+                && e["data"]["node_info"]["unique_id"] == "model.shop.broken"
+        })
         .unwrap();
-    assert_eq!(broken["level"], "error");
-    assert!(
-        events
-            .iter()
-            .any(|e| e["msg"].as_str().unwrap_or("").contains("Done. PASS="))
-    );
+    assert_eq!(broken["info"]["level"], "error");
+    assert!(events.iter().any(|e| {
+        e["info"]["msg"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Done. PASS=")
+    }));
 }
 
 #[test]
@@ -551,9 +556,9 @@ sources:
     );
     assert!(!run.stdout.contains("queue.untracked"), "{}", run.stdout);
     assert!(
-        run.stderr.contains("has no rows with a received_at"),
+        run.stdout.contains("has no rows with a received_at"),
         "{}",
-        run.stderr
+        run.stdout
     );
     let doc: serde_json::Value = serde_json::from_str(&p.read("target/sources.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(

@@ -163,7 +163,7 @@ fn snapshots_build_in_dag_order_with_their_tests() {
     let out = &run.stdout;
     let pos = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s} not in\n{out}"));
     assert!(
-        pos("OK created snapshot main.accounts_snapshot")
+        pos("OK snapshotted main.accounts_snapshot")
             < pos("PASS unique_accounts_snapshot_dbt_scd_id")
     );
     assert!(
