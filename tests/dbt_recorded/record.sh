@@ -67,4 +67,26 @@ done
 # 4. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
 sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
+
+# 5. Enforced contracts (tests/run/contracts.rs, tests/cli/errors.rs): dbt's messages, without
+# timestamps and colours, from its first error line to the end of the run.
+clean() { sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$@"; }
+fixtures="$repo/tests/fixtures"
+d="$work/contracts" && cp -r "$fixtures/contracts" "$d"
+(cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1)
+printf '%s\n' "{{ config(materialized='table') }}" \
+  "select 'ada' as name, 1 as customer_id, 'high' as score, 3 as extra" > "$d/models/customers.sql"
+(cd "$d" && "$dbt" run --profiles-dir . -s customers > mismatch.log 2>&1) || true
+clean "$d/mismatch.log" | sed -n '/Compilation Error/,/^Done/p' > "$out/contract_mismatch.txt"
+(cd "$d" && "$dbt" run --profiles-dir . -s events --vars '{event_id: 3, kind: 1}' > inc.log 2>&1) || true
+clean "$d/inc.log" | sed -n '/Compilation Error/,/^Done/p' > "$out/contract_incremental.txt"
+# Each YAML mistake alone (dbt stops at its first error): the fixture with one model left.
+for model in untyped bad_type two_pks loose_incremental no_columns bad_fk eph checked_view money; do
+  d="$work/yaml_$model" && cp -r "$fixtures/contract_yaml_error" "$d"
+  find "$d/models" -type f ! -name "$model.sql" ! -name "$model.yml" -delete
+  (cd "$d" && "$dbt" run --profiles-dir . > run.log 2>&1) || true
+  clean "$d/run.log" | grep -v '^Running with\|^Registered adapter\|^Unable to do partial\|^Performance info\|^Concurrency\|^$' \
+    | grep -v '^Found [0-9]' | sed '/^Traceback/,$d' > "$out/contract_yaml_$model.txt"
+done
+
 echo "recorded into $out"
