@@ -249,16 +249,13 @@ pub fn python_float(x: f64) -> String {
     )
 }
 
-/// A blob as DuckDB writes it: printable ASCII as is, every other byte as `\xAB`.
+/// A blob as DuckDB writes it: printable ASCII as is, every other byte (and the backslash) as
+/// `\xAB`, so the text reads back as the same blob.
 pub fn blob_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for b in bytes {
-        if b.is_ascii_graphic() || *b == b' ' {
-            if *b == b'\\' {
-                out.push_str("\\\\");
-            } else {
-                out.push(char::from(*b));
-            }
+        if (b.is_ascii_graphic() || *b == b' ') && *b != b'\\' {
+            out.push(char::from(*b));
         } else {
             let _ = write!(out, "\\x{b:02X}");
         }
@@ -451,10 +448,10 @@ mod tests {
             ],
         };
         insta::assert_snapshot!(print_table(&rows), @r"
-        |                                      id | note                    | tags      |                  at |
-        | --------------------------------------- | ----------------------- | --------- | ------------------- |
-        |                                       1 | two\nlines\tand a tab   | [1, null] | 2024-05-27 13:45:01 |
-        | 170141183460469231731687303715884105727 |                         |           |                     |
+        |                                      id | note                  | tags      |                  at |
+        | --------------------------------------- | --------------------- | --------- | ------------------- |
+        |                                       1 | two\nlines\tand a tab | [1, null] | 2024-05-27 13:45:01 |
+        | 170141183460469231731687303715884105727 |                       |           |                     |
         ");
         insta::assert_snapshot!(show_json(Some("orders"), &rows), @r#"
         {

@@ -409,13 +409,52 @@ fn text_cell(s: &str, _id: Option<LogicalTypeId>) -> Cell {
     Cell::Text(s.to_string())
 }
 
-/// Binary data: a BLOB, or a BIT / UUID that Arrow carries as bytes.
+/// Binary data: a BLOB, or a BIT / UUID / BIGNUM that Arrow carries as DuckDB's bytes.
 fn bytes_cell(bytes: &[u8], id: Option<LogicalTypeId>) -> Cell {
     match id {
         Some(LogicalTypeId::Bit) => Cell::Text(bit_text(bytes)),
         Some(LogicalTypeId::Uuid) if bytes.len() == 16 => Cell::Text(uuid_text(bytes)),
+        Some(LogicalTypeId::Bignum) => match bignum_text(bytes) {
+            Some(digits) => Cell::Decimal(digits),
+            None => Cell::Blob(bytes.to_vec()),
+        },
         _ => Cell::Blob(bytes.to_vec()),
     }
+}
+
+/// DuckDB's BIGNUM storage: a 3-byte header (top bit set for a positive number, then the
+/// number of bytes), then the magnitude big-endian; a negative number has every bit inverted.
+fn bignum_text(bytes: &[u8]) -> Option<String> {
+    let (header, data) = bytes.split_at_checked(3)?;
+    let negative = header[0] & 0x80 == 0;
+    // the magnitude in base 10^9, least significant limb first
+    let mut limbs: Vec<u64> = vec![0];
+    for &b in data {
+        let mut carry = u64::from(if negative { !b } else { b });
+        for limb in &mut limbs {
+            let v = *limb * 256 + carry;
+            *limb = v % 1_000_000_000;
+            carry = v / 1_000_000_000;
+        }
+        while carry > 0 {
+            limbs.push(carry % 1_000_000_000);
+            carry /= 1_000_000_000;
+        }
+    }
+    let mut digits = String::new();
+    for (i, limb) in limbs.iter().rev().enumerate() {
+        if i == 0 {
+            let _ = write!(digits, "{limb}");
+        } else {
+            let _ = write!(digits, "{limb:09}");
+        }
+    }
+    let zero = digits == "0";
+    Some(if negative && !zero {
+        format!("-{digits}")
+    } else {
+        digits
+    })
 }
 
 /// DuckDB's BIT storage: a first byte counting the padding bits of the second, then the bits.
@@ -615,6 +654,10 @@ mod tests {
             ]),
             "550e8400-e29b-41d4-a716-446655440000"
         );
+        assert_eq!(bignum_text(&[0x80, 0, 1, 0]).as_deref(), Some("0"));
+        assert_eq!(bignum_text(&[0x80, 0, 2, 1, 0]).as_deref(), Some("256"));
+        assert_eq!(bignum_text(&[0x7F, 0xFF, 0xFD, 0xFE, 0xFF]).as_deref(), Some("-256"));
+        assert_eq!(bignum_text(&[0x7F, 0xFF, 0xFE, 0xFE]).as_deref(), Some("-1"));
         assert_eq!(field_name("x"), "x");
         assert_eq!(field_name("my field"), "\"my field\"");
     }

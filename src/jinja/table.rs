@@ -30,13 +30,11 @@ pub fn cell_value(cell: &Cell) -> Value {
         Cell::Text(s) | Cell::Date(s) | Cell::Timestamp(s) => Value::from(s.as_str()),
         Cell::Blob(b) => Value::from_bytes(b.clone()),
         Cell::List(items) => Value::from(items.iter().map(cell_value).collect::<Vec<_>>()),
-        Cell::Struct(fields) => Value::from_iter(
-            fields
-                .iter()
-                .map(|(k, v)| (Value::from(k.as_str()), cell_value(v))),
-        ),
+        Cell::Struct(fields) => {
+            Value::from_pairs(fields.iter().map(|(k, v)| (k.clone(), cell_value(v))))
+        }
         Cell::Map(entries) => {
-            Value::from_iter(entries.iter().map(|(k, v)| (cell_value(k), cell_value(v))))
+            Value::from_pairs(entries.iter().map(|(k, v)| (cell_value(k), cell_value(v))))
         }
     }
 }

@@ -31,7 +31,9 @@ const EVERY_TYPE: &str = r#"select
   [1, 2, NULL] as l, {'x': 1, 'y': 'z'} as s, map {'k1': 10, 'k2': 20} as m,
   [1.5, 2.5]::double[2] as arr,
   union_value(num := 2)::union(num integer, str varchar) as un,
-  '10101'::bit as bi, '{"a": [1, 2]}'::json as js, NULL::integer as nothing"#;
+  '10101'::bit as bi, '{"a": [1, 2]}'::json as js,
+  '-123456789012345678901234567890123456789012'::bignum as bn,
+  time_ns '13:45:01.123456789' as t_ns, NULL::integer as nothing"#;
 
 #[test]
 fn show_prints_every_type_exactly() {
