@@ -163,6 +163,12 @@ impl Exec<'_> {
             Ok(()) => {}
             Err(f) => {
                 r.status = Status::Error;
+                // a contract fails before the build: nothing ran, so point at the compiled SQL
+                let ran = if matches!(f, Failure::Contract(_)) {
+                    "compiled"
+                } else {
+                    "run"
+                };
                 let (kind, message, detail) = match f {
                     Failure::Compile(d) => (
                         "Compilation Error",
@@ -189,7 +195,7 @@ impl Exec<'_> {
                 if r.compiled_code.is_some() {
                     text.push_str(&format!(
                         "\n  compiled code at {}",
-                        self.artifact_path(node, "run").display()
+                        self.artifact_path(node, ran).display()
                     ));
                 }
                 r.message = Some(message);
