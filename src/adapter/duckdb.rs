@@ -479,13 +479,11 @@ pub fn duckdb_type_name(t: &DataType) -> String {
 /// A column, or for a STRUCT each of its fields as `column.field` (nested structs all the way
 /// down), as dbt-duckdb flattens them before comparing a contract.
 fn flatten_struct(name: &str, data_type: &str, out: &mut Vec<Column>) {
-    let inner = data_type
-        .strip_suffix(')')
-        .and_then(|t| {
-            t.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("STRUCT("))
-                .map(|_| &t[7..])
-        });
+    let inner = data_type.strip_suffix(')').and_then(|t| {
+        t.get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("STRUCT("))
+            .map(|_| &t[7..])
+    });
     let Some(inner) = inner else {
         out.push(Column {
             name: name.to_string(),

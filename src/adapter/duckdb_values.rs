@@ -167,7 +167,11 @@ impl DuckType {
             },
             T::Map => match (self.child(0), self.child(1)) {
                 (Some(k), Some(v)) => {
-                    format!("MAP({}, {})", k.name(&child_arrow(0)), v.name(&child_arrow(1)))
+                    format!(
+                        "MAP({}, {})",
+                        k.name(&child_arrow(0)),
+                        v.name(&child_arrow(1))
+                    )
                 }
                 _ => "MAP".into(),
             },
@@ -489,7 +493,10 @@ pub fn decimal_text(v: i128, scale: i8) -> String {
     let sign = if v < 0 { "-" } else { "" };
     let Ok(scale) = usize::try_from(scale) else {
         // a negative scale multiplies
-        return format!("{sign}{digits}{}", "0".repeat(usize::from(scale.unsigned_abs())));
+        return format!(
+            "{sign}{digits}{}",
+            "0".repeat(usize::from(scale.unsigned_abs()))
+        );
     };
     if scale == 0 {
         return format!("{sign}{digits}");
@@ -656,8 +663,14 @@ mod tests {
         );
         assert_eq!(bignum_text(&[0x80, 0, 1, 0]).as_deref(), Some("0"));
         assert_eq!(bignum_text(&[0x80, 0, 2, 1, 0]).as_deref(), Some("256"));
-        assert_eq!(bignum_text(&[0x7F, 0xFF, 0xFD, 0xFE, 0xFF]).as_deref(), Some("-256"));
-        assert_eq!(bignum_text(&[0x7F, 0xFF, 0xFE, 0xFE]).as_deref(), Some("-1"));
+        assert_eq!(
+            bignum_text(&[0x7F, 0xFF, 0xFD, 0xFE, 0xFF]).as_deref(),
+            Some("-256")
+        );
+        assert_eq!(
+            bignum_text(&[0x7F, 0xFF, 0xFE, 0xFE]).as_deref(),
+            Some("-1")
+        );
         assert_eq!(field_name("x"), "x");
         assert_eq!(field_name("my field"), "\"my field\"");
     }

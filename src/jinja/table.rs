@@ -72,7 +72,11 @@ fn same_number(a: &str, b: &str) -> bool {
         let (sign, int) = int.strip_prefix('-').map_or(("", int), |i| ("-", i));
         let int = int.trim_start_matches('0');
         let int = if int.is_empty() { "0" } else { int };
-        let sign = if int == "0" && frac.is_empty() { "" } else { sign };
+        let sign = if int == "0" && frac.is_empty() {
+            ""
+        } else {
+            sign
+        };
         format!("{sign}{int}.{frac}")
     }
     !b.contains('e') && canonical(a) == canonical(b)
@@ -928,7 +932,10 @@ mod tests {
             "2024-05-27 11:45:01.123456+00:00"
         );
         assert_eq!(
-            render("{{ t.rows[0].l[0] }}|{{ t.rows[0].l[1] is none }}|{{ t.rows[0].s.k }}|{{ t.rows[0].b | length }}", t),
+            render(
+                "{{ t.rows[0].l[0] }}|{{ t.rows[0].l[1] is none }}|{{ t.rows[0].s.k }}|{{ t.rows[0].b | length }}",
+                t
+            ),
             "1|True|v|2"
         );
         // decimals a float holds exactly are numbers; others compare exactly among themselves
@@ -939,10 +946,7 @@ mod tests {
             decimal_value("1234567890123456789.000000000000000002"),
         );
         assert!(a < b && a != b);
-        assert_eq!(
-            cmp_decimal("-0.50", "-0.5"),
-            std::cmp::Ordering::Equal
-        );
+        assert_eq!(cmp_decimal("-0.50", "-0.5"), std::cmp::Ordering::Equal);
         assert_eq!(cmp_decimal("-2.5", "-10"), std::cmp::Ordering::Greater);
         assert_eq!(cmp_decimal("100.01", "99.999"), std::cmp::Ordering::Greater);
     }

@@ -94,7 +94,11 @@ impl Contract {
                         declared
                     },
                     quote: c.quote.unwrap_or(false),
-                    constraints: c.constraints.iter().filter_map(Constraint::from_json).collect(),
+                    constraints: c
+                        .constraints
+                        .iter()
+                        .filter_map(Constraint::from_json)
+                        .collect(),
                 }
             })
             .collect();
@@ -265,8 +269,13 @@ pub fn compare(declared: &[Column], actual: &[Column]) -> Result<(), String> {
         }
     }
     rows.sort_by(|a, b| a[0].cmp(&b[0]));
-    let headers = ["column_name", "definition_type", "contract_type", "mismatch_reason"]
-        .map(String::from);
+    let headers = [
+        "column_name",
+        "definition_type",
+        "contract_type",
+        "mismatch_reason",
+    ]
+    .map(String::from);
     // agate cuts values wider than 50 characters, as dbt prints this table
     let cells: Vec<Vec<String>> = rows
         .into_iter()

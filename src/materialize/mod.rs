@@ -226,7 +226,11 @@ fn table(
         statements.extend(before);
         if in_place {
             if let Some(kind) = existing {
-                statements.push(format!("drop {} if exists {}", kind.as_str(), target.sql(adapter)));
+                statements.push(format!(
+                    "drop {} if exists {}",
+                    kind.as_str(),
+                    target.sql(adapter)
+                ));
             }
             statements.extend(build(target));
         } else {

@@ -10,7 +10,7 @@
 //! warning too. Foreign keys written `to: ref('orders')` make the model depend on `orders`, as
 //! in dbt. What a contract does when the model builds lives in `crate::materialize::contract`.
 
-use super::{Node, Project, ResourceType, RefCall};
+use super::{Node, Project, RefCall, ResourceType};
 use crate::error::{Diagnostic, Location};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -380,9 +380,12 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
         .columns
         .values()
         .filter(|c| {
-            c.data_type
-                .as_deref()
-                .is_some_and(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "numeric" | "decimal" | "number"))
+            c.data_type.as_deref().is_some_and(|t| {
+                matches!(
+                    t.trim().to_ascii_lowercase().as_str(),
+                    "numeric" | "decimal" | "number"
+                )
+            })
         })
         .map(|c| format!("'{}'", c.name))
         .collect();
@@ -518,8 +521,9 @@ mod tests {
 
     #[test]
     fn constraints_read_from_yaml() {
-        let c = Constraint::from_json(&json!({"type": "check", "expression": "x > 0", "name": "pos"}))
-            .unwrap();
+        let c =
+            Constraint::from_json(&json!({"type": "check", "expression": "x > 0", "name": "pos"}))
+                .unwrap();
         assert_eq!(c.kind, ConstraintKind::Check);
         assert_eq!(c.expression.as_deref(), Some("x > 0"));
         assert!(c.warn_unenforced && c.warn_unsupported);

@@ -16,8 +16,8 @@ pub mod yaml;
 pub use load::{
     LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros, sha256_hex,
 };
-pub use node::*;
 pub(crate) use load::{RefOrSource, parse_ref_or_source};
+pub use node::*;
 
 /// Whether a YAML string is a `ref(...)` or `source(...)` call.
 pub fn looks_like_ref_or_source(s: &str) -> bool {

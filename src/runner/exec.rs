@@ -334,13 +334,15 @@ impl Exec<'_> {
         };
         let (declared, actual) = self
             .with_conn(worker, |c| {
-                let declared = c.query_columns(&contract.declared_sql(adapter)).map_err(|e| {
-                    DbError::query(format!(
-                        "the contract declares a data_type {} does not know: {}",
-                        adapter.adapter_type(),
-                        e.message
-                    ))
-                })?;
+                let declared = c
+                    .query_columns(&contract.declared_sql(adapter))
+                    .map_err(|e| {
+                        DbError::query(format!(
+                            "the contract declares a data_type {} does not know: {}",
+                            adapter.adapter_type(),
+                            e.message
+                        ))
+                    })?;
                 let actual = c.query_columns(&adapter.empty_subquery_sql(code))?;
                 Ok((declared, actual))
             })

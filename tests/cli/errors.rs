@@ -29,7 +29,10 @@ fn contract_yaml_error() {
     assert_run_snapshot!(run);
     // dbt-core's own words for each mistake (tests/dbt_recorded/contract_yaml_<model>.txt)
     for (model, words) in [
-        ("untyped", "Contracted models require data_type to be defined for each column"),
+        (
+            "untyped",
+            "Contracted models require data_type to be defined for each column",
+        ),
         ("bad_type", "Invalid constraint type on column id"),
         (
             "two_pks",

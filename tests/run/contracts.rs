@@ -57,7 +57,10 @@ fn a_contract_that_holds_builds_typed_tables_whose_constraints_duckdb_enforces()
             "score INTEGER"
         ]
     );
-    assert_eq!(columns(&p, "events"), vec!["event_id BIGINT", "kind VARCHAR"]);
+    assert_eq!(
+        columns(&p, "events"),
+        vec!["event_id BIGINT", "kind VARCHAR"]
+    );
     assert_eq!(
         columns(&p, "customer_names"),
         vec!["customer_id INTEGER", "name VARCHAR"]
@@ -102,12 +105,10 @@ fn a_contract_that_holds_builds_typed_tables_whose_constraints_duckdb_enforces()
             .contains("CHECK constraint failed"),
     );
     assert!(
-        db_error(&p, "insert into main.customers values (1, 'x', 1, 1)")
-            .contains("Duplicate key"),
+        db_error(&p, "insert into main.customers values (1, 'x', 1, 1)").contains("Duplicate key"),
     );
     assert!(
-        db_error(&p, "insert into main.orders values (102, 99)")
-            .contains("foreign key constraint"),
+        db_error(&p, "insert into main.orders values (102, 99)").contains("foreign key constraint"),
     );
     // the DDL, as dbt-duckdb writes it: an empty table, then an insert in contract order
     insta::assert_snapshot!(
@@ -153,8 +154,7 @@ fn a_contract_that_holds_builds_typed_tables_whose_constraints_duckdb_enforces()
     assert_eq!(column(&p, "select count(*) from main.orders"), vec!["2"]);
     // orders, rebuilt after customers, has its foreign key again
     assert!(
-        db_error(&p, "insert into main.orders values (102, 99)")
-            .contains("foreign key constraint"),
+        db_error(&p, "insert into main.orders values (102, 99)").contains("foreign key constraint"),
     );
     assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
 }
@@ -205,10 +205,7 @@ fn a_contract_that_does_not_hold_fails_before_building_and_keeps_the_old_table()
             "score INTEGER"
         ]
     );
-    assert_eq!(
-        column(&p, "select count(*) from main.customers"),
-        vec!["2"]
-    );
+    assert_eq!(column(&p, "select count(*) from main.customers"), vec!["2"]);
     assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
     assert_eq!(statuses(&p), vec!["model.contracts.customers error"]);
 }

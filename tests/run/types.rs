@@ -74,9 +74,7 @@ fn show_of_a_node_names_it_in_json() {
         "select 1 as id, 12.50::decimal(10,2) as amount union all select 2, null",
     );
     p.kiln(&["run"]).run().assert_success();
-    let run = p
-        .kiln(&["show", "-s", "amounts", "--output", "json"])
-        .run();
+    let run = p.kiln(&["show", "-s", "amounts", "--output", "json"]).run();
     run.assert_success();
     assert_eq!(
         run.stdout,
