@@ -101,6 +101,9 @@ impl Cell {
             Cell::Bool(true) => "True".into(),
             Cell::Bool(false) => "False".into(),
             Cell::Text(s) => escape_control(s),
+            Cell::Float(x) if x.is_nan() => "NaN".into(),
+            Cell::Float(x) if x.is_infinite() => if *x > 0.0 { "inf" } else { "-inf" }.into(),
+            Cell::Float(x) => python_float(*x),
             Cell::List(_) | Cell::Struct(_) | Cell::Map(_) => {
                 let mut out = String::new();
                 self.write_nested_json(&mut out);
@@ -195,9 +198,7 @@ impl fmt::Display for Cell {
             Cell::Int(i) => write!(f, "{i}"),
             Cell::BigInt(i) => write!(f, "{i}"),
             Cell::UBigInt(u) => write!(f, "{u}"),
-            Cell::Float(x) if x.is_nan() => f.write_str("NaN"),
-            Cell::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 { "inf" } else { "-inf" }),
-            Cell::Float(x) => f.write_str(&python_float(*x)),
+            Cell::Float(x) => write!(f, "{x}"),
             Cell::Decimal(s) | Cell::Text(s) | Cell::Date(s) | Cell::Timestamp(s) => f.write_str(s),
             Cell::Blob(b) => f.write_str(&blob_text(b)),
             Cell::List(_) | Cell::Struct(_) | Cell::Map(_) => {
