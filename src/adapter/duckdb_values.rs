@@ -418,8 +418,9 @@ fn bytes_cell(bytes: &[u8], id: Option<LogicalTypeId>) -> Cell {
     match id {
         Some(LogicalTypeId::Bit) => Cell::Text(bit_text(bytes)),
         Some(LogicalTypeId::Uuid) if bytes.len() == 16 => Cell::Text(uuid_text(bytes)),
+        // text, as dbt-duckdb hands it over
         Some(LogicalTypeId::Bignum) => match bignum_text(bytes) {
-            Some(digits) => Cell::Decimal(digits),
+            Some(digits) => Cell::Text(digits),
             None => Cell::Blob(bytes.to_vec()),
         },
         _ => Cell::Blob(bytes.to_vec()),

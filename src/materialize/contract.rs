@@ -408,6 +408,21 @@ mod tests {
             ) as model_subq
         )
         "#);
+        // an engine with dbt's default support leaves check constraints out and says so
+        let athena = crate::adapter::Athena;
+        let warnings = contract.constraint_warnings(&athena);
+        assert_eq!(warnings.len(), 5, "{warnings:#?}");
+        assert!(
+            warnings[0].starts_with("The constraint type primary_key is not enforced by athena.")
+        );
+        assert!(warnings[2].starts_with(
+            "The constraint type check is not supported by athena, and will be ignored."
+        ));
+        let ddl = contract.create_sql(&athena, "t", &parents);
+        assert!(
+            !ddl.contains("check") && ddl.contains("primary key"),
+            "{ddl}"
+        );
         // not enforced, or ephemeral: no contract at build time
         node.config
             .insert("materialized".into(), json!("ephemeral"));

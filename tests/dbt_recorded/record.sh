@@ -89,4 +89,19 @@ for model in untyped bad_type two_pks loose_incremental no_columns bad_fk eph ch
     | grep -v '^Found [0-9]' | sed '/^Traceback/,$d' > "$out/contract_yaml_$model.txt"
 done
 
+# 6. `dbt show` of one value of every DuckDB type (tests/run/types.rs): the JSON output whole, and
+# the text table six columns at a time (agate prints at most six), for its layout.
+d="$work/show" && mkdir -p "$d" && cp "$fixtures/contracts/profiles.yml" "$d/"
+printf 'name: contracts\nversion: "1.0.0"\nconfig-version: 2\nprofile: contracts\n' > "$d/dbt_project.yml"
+query="$(cat "$out/show_every_type.sql")"
+(cd "$d" && "$dbt" show --profiles-dir . --inline "$query" --output json > json.log 2>&1)
+clean "$d/json.log" | sed -n '/^{/,/^}/p' > "$out/show_every_type.json"
+: > "$out/show_every_type.txt"
+python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["show"][0]))' \
+  "$out/show_every_type.json" | paste -d, - - - - - - | while read -r columns; do
+  (cd "$d" && "$dbt" show --profiles-dir . --output text \
+    --inline "select $columns from ($query) as every_type" > text.log 2>&1)
+  clean "$d/text.log" | sed -n '/^Previewing/,$p' | sed '/^$/d' >> "$out/show_every_type.txt"
+done
+
 echo "recorded into $out"

@@ -5,35 +5,7 @@ use crate::assert_run_snapshot;
 use crate::support::TestProject;
 
 /// One value of every DuckDB type, and a NULL.
-const EVERY_TYPE: &str = r#"select
-  -1::tinyint as i8, -300::smallint as i16, 70000::integer as i32,
-  -9000000000::bigint as i64,
-  -170141183460469231731687303715884105727::hugeint as huge,
-  340282366920938463463374607431768211455::uhugeint as uhuge,
-  255::utinyint as u8, 65535::usmallint as u16, 4294967295::uinteger as u32,
-  18446744073709551615::ubigint as u64,
-  1234567890123456789012345678.1234567890::decimal(38,10) as dec38,
-  12.50::decimal(4,2) as dec4, -0.005::decimal(5,3) as dec_neg,
-  0.1::float as f32, 0.1::double + 0.2::double as f64, 1e20::double as big_double,
-  1e-7::double as tiny_double, 'nan'::double as nan,
-  true as yes, false as no,
-  date '2024-05-27' as d, 'infinity'::date as d_inf,
-  time '13:45:01.123456' as t, time '13:45:00' as t_whole,
-  timestamp '2024-05-27 13:45:01.123456' as ts, timestamp_s '2024-05-27 13:45:01' as ts_s,
-  timestamp_ms '2024-05-27 13:45:01.123' as ts_ms,
-  timestamp_ns '2024-05-27 13:45:01.123456789' as ts_ns,
-  timestamptz '2024-05-27 13:45:01.123456+02' as tstz,
-  interval '1 year 2 months 3 days 04:05:06.789' as iv, interval 90 minute as iv_short,
-  uuid '550e8400-e29b-41d4-a716-446655440000' as u,
-  '\xAA\xBBab'::blob as bl,
-  E'line1\nline2\ttab' as ml, 'héllo ✓ 日本' as uni, 'pipe | and "quotes"' as punct,
-  'b'::enum('a', 'b') as e,
-  [1, 2, NULL] as l, {'x': 1, 'y': 'z'} as s, map {'k1': 10, 'k2': 20} as m,
-  [1.5, 2.5]::double[2] as arr,
-  union_value(num := 2)::union(num integer, str varchar) as un,
-  '10101'::bit as bi, '{"a": [1, 2]}'::json as js,
-  '-123456789012345678901234567890123456789012'::bignum as bn,
-  time_ns '13:45:01.123456789' as t_ns, NULL::integer as nothing"#;
+const EVERY_TYPE: &str = include_str!("../dbt_recorded/show_every_type.sql");
 
 #[test]
 fn show_prints_every_type_exactly() {
@@ -65,6 +37,95 @@ fn show_prints_every_type_exactly() {
         "{}",
         json.stdout
     );
+}
+
+/// Each column whose alignment shows in its header or first row (a value narrower than the
+/// column): (name, right-aligned).
+fn header_alignment(table: &str) -> Vec<(String, bool)> {
+    fn cells(line: &str) -> Vec<&str> {
+        let inner = line.trim_start_matches('|').trim_end_matches('|');
+        inner
+            .split('|')
+            .map(|c| c.strip_prefix(' ').unwrap_or(c))
+            .map(|c| c.strip_suffix(' ').unwrap_or(c))
+            .collect()
+    }
+    let lines: Vec<&str> = table.lines().collect();
+    let mut out = vec![];
+    for (i, pair) in lines.windows(2).enumerate() {
+        if !pair[1].starts_with("| -") {
+            continue;
+        }
+        let first_row = lines.get(i + 2).map(|l| cells(l)).unwrap_or_default();
+        for (j, header) in cells(pair[0]).into_iter().enumerate() {
+            let name = header.trim();
+            let shown = [Some(header), first_row.get(j).copied()]
+                .into_iter()
+                .flatten()
+                .find(|c| !c.trim().is_empty() && c.trim().len() < c.len());
+            if let Some(cell) = shown {
+                out.push((name.to_string(), cell.starts_with(' ')));
+            }
+        }
+    }
+    out
+}
+
+/// The kind of each JSON value of the first row: number, string, bool or null.
+fn json_kinds(text: &str) -> Vec<(String, &'static str)> {
+    let v: serde_json::Value = serde_json::from_str(&text.replace("NaN", "0")).expect("JSON");
+    v["show"][0]
+        .as_object()
+        .expect("a row")
+        .iter()
+        .map(|(k, v)| {
+            let kind = match v {
+                serde_json::Value::Number(_) => "number",
+                serde_json::Value::String(_) => "string",
+                serde_json::Value::Bool(_) => "bool",
+                serde_json::Value::Null => "null",
+                _ => "other",
+            };
+            (k.clone(), kind)
+        })
+        .collect()
+}
+
+/// kiln's `show` against dbt's recorded one for the same query (tests/dbt_recorded/
+/// show_every_type.*, by record.sh): the same columns in the same order, each value of the same
+/// JSON kind, each column aligned the same way. The values themselves differ where dbt loses
+/// something (it rounds, cuts at 20 characters, keeps 6 columns, prints a DECIMAL(38,10) as a
+/// float, 30-day months, microseconds, a blob as Python bytes); kiln prints them exactly.
+#[test]
+fn show_lays_out_every_type_as_dbt_does() {
+    let recorded = |ext: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/dbt_recorded/show_every_type.{ext}"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let p = TestProject::minimal();
+    let json = p
+        .kiln(&["show", "--inline", EVERY_TYPE, "--output", "json"])
+        .run();
+    assert_eq!(json_kinds(&json.stdout), json_kinds(&recorded("json")));
+    let text = p.kiln(&["show", "--inline", EVERY_TYPE]).run();
+    let ours = header_alignment(&text.stdout);
+    let theirs = header_alignment(&recorded("txt"));
+    // (a column whose values are as wide as its name shows no alignment on one side)
+    let compared: Vec<&String> = theirs
+        .iter()
+        .filter_map(|(name, right)| {
+            let (_, mine) = ours.iter().find(|(n, _)| n == name)?;
+            assert_eq!(
+                mine,
+                right,
+                "column {name}: dbt aligns it {}",
+                if *right { "right" } else { "left" }
+            );
+            Some(name)
+        })
+        .collect();
+    assert!(compared.len() > 30, "only {compared:?} compared");
 }
 
 #[test]
