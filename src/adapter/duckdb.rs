@@ -205,6 +205,10 @@ impl Adapter for DuckDb {
             .ok_or_else(|| DbError::open("DuckDB is not open"))?
             .try_clone()
             .map_err(|e| DbError::open(format!("cannot open a DuckDB connection: {e}")))?;
+        // Results as DuckDB holds them: a TIMETZ keeps its offset and a HUGEINT its 39th digit
+        // (read back in `duckdb_values`).
+        conn.execute_batch("set arrow_lossless_conversion = true")
+            .map_err(|e| DbError::open(format!("cannot set up a DuckDB connection: {e}")))?;
         state.interrupts.retain(|h| Arc::strong_count(h) > 1);
         let handle = conn.interrupt_handle();
         state.interrupts.push(handle.clone());

@@ -1,11 +1,13 @@
 //! DuckDB results read into exact [`Cell`]s.
 //!
-//! duckdb-rs hands results over as Arrow batches, and Arrow blurs some DuckDB types: a HUGEINT
-//! arrives as DECIMAL(38,0), a UHUGEINT as a 128-bit decimal whose bits are unsigned, an ENUM
-//! as a dictionary. So each column is read with its DuckDB logical type ([`DuckType`], taken
-//! from the statement) beside its Arrow array, and every value is converted here, by hand:
-//! Arrow's own display formatter rounds nothing away, but it prints `?` for a timestamp with a
-//! time zone it does not know and cuts decimals wider than their declared precision.
+//! duckdb-rs hands results over as Arrow batches, and Arrow has no place for some DuckDB types:
+//! by default a HUGEINT arrives as a 38-digit decimal (its 39th digit lost) and a TIMETZ without
+//! its offset. So kiln's connections set `arrow_lossless_conversion`, under which DuckDB hands
+//! such values over as its own bytes (HUGEINT, UHUGEINT, TIMETZ, BIT, BIGNUM; UUID as 16
+//! bytes; BOOLEAN as one), and each column is read with its DuckDB logical type
+//! ([`DuckType`], taken from the statement) beside its Arrow array. Every value is converted
+//! here, by hand: Arrow's display formatter printed `?` for a timestamp with a time zone it did
+//! not know.
 //!
 //! Values print as dbt-duckdb's Python values do where that is exact (dates `2024-05-27`,
 //! timestamps `2024-05-27 13:45:01.123456`, TIMESTAMPTZ with `+00:00`); where Python would lose
@@ -252,6 +254,10 @@ fn cell_at(array: &dyn Array, i: usize, ty: Option<&DuckType>) -> Cell {
     match array.data_type() {
         DataType::Null => Cell::Null,
         DataType::Boolean => Cell::Bool(array.as_boolean().value(i)),
+        // (a lossless export carries BOOLEAN as one byte)
+        DataType::Int8 if id == Some(T::Boolean) => {
+            Cell::Bool(array.as_primitive::<Int8Type>().value(i) != 0)
+        }
         DataType::Int8 => Cell::Int(i64::from(array.as_primitive::<Int8Type>().value(i))),
         DataType::Int16 => Cell::Int(i64::from(array.as_primitive::<Int16Type>().value(i))),
         DataType::Int32 => Cell::Int(i64::from(array.as_primitive::<Int32Type>().value(i))),
@@ -265,8 +271,8 @@ fn cell_at(array: &dyn Array, i: usize, ty: Option<&DuckType>) -> Cell {
         DataType::Decimal128(_, scale) => {
             let v = array.as_primitive::<Decimal128Type>().value(i);
             match id {
+                // (without a lossless export)
                 Some(T::Hugeint) => Cell::integer(v),
-                // the unsigned value's bits, as DuckDB wrote them
                 Some(T::UHugeint) => Cell::unsigned(v.cast_unsigned()),
                 _ => Cell::Decimal(decimal_text(v, *scale)),
             }
@@ -413,9 +419,23 @@ fn text_cell(s: &str, _id: Option<LogicalTypeId>) -> Cell {
     Cell::Text(s.to_string())
 }
 
-/// Binary data: a BLOB, or a BIT / UUID / BIGNUM that Arrow carries as DuckDB's bytes.
+/// Binary data: a BLOB, or a value Arrow carries as DuckDB's own bytes (the connection sets
+/// `arrow_lossless_conversion`): BIT, UUID, BIGNUM, HUGEINT and UHUGEINT (16 bytes, little
+/// endian), TIMETZ (its time and offset packed in 8 bytes).
 fn bytes_cell(bytes: &[u8], id: Option<LogicalTypeId>) -> Cell {
     match id {
+        Some(LogicalTypeId::Hugeint) => match <[u8; 16]>::try_from(bytes) {
+            Ok(b) => Cell::integer(i128::from_le_bytes(b)),
+            Err(_) => Cell::Blob(bytes.to_vec()),
+        },
+        Some(LogicalTypeId::UHugeint) => match <[u8; 16]>::try_from(bytes) {
+            Ok(b) => Cell::unsigned(u128::from_le_bytes(b)),
+            Err(_) => Cell::Blob(bytes.to_vec()),
+        },
+        Some(LogicalTypeId::TimeTZ) => match <[u8; 8]>::try_from(bytes) {
+            Ok(b) => Cell::Text(time_tz_text(u64::from_le_bytes(b))),
+            Err(_) => Cell::Blob(bytes.to_vec()),
+        },
         Some(LogicalTypeId::Bit) => Cell::Text(bit_text(bytes)),
         Some(LogicalTypeId::Uuid) if bytes.len() == 16 => Cell::Text(uuid_text(bytes)),
         // text, as dbt-duckdb hands it over
@@ -425,6 +445,27 @@ fn bytes_cell(bytes: &[u8], id: Option<LogicalTypeId>) -> Cell {
         },
         _ => Cell::Blob(bytes.to_vec()),
     }
+}
+
+/// DuckDB's TIMETZ storage: microseconds since midnight in the high 40 bits, and in the low
+/// 24 the offset as `15:59:59 - offset` (in seconds), printed as Python prints such a time
+/// (`13:45:01+02:00`).
+fn time_tz_text(bits: u64) -> String {
+    const MAX_OFFSET: i64 = 16 * 60 * 60 - 1;
+    let micros = i64::try_from(bits >> 24).unwrap_or(0);
+    let offset = MAX_OFFSET - i64::try_from(bits & 0xFF_FFFF).unwrap_or(0);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let abs = offset.abs();
+    let mut text = format!(
+        "{}{sign}{:02}:{:02}",
+        time_text(micros * 1000),
+        abs / 3600,
+        abs / 60 % 60
+    );
+    if abs % 60 != 0 {
+        let _ = write!(text, ":{:02}", abs % 60);
+    }
+    text
 }
 
 /// DuckDB's BIGNUM storage: a 3-byte header (top bit set for a positive number, then the
@@ -662,6 +703,10 @@ mod tests {
             ]),
             "550e8400-e29b-41d4-a716-446655440000"
         );
+        // '13:45:01+02', '00:00:00+00' and '00:00:01-01:30', as DuckDB stores them
+        assert_eq!(time_tz_text(0x0B86_7D51_4000_C4DF), "13:45:01+02:00");
+        assert_eq!(time_tz_text(0xE0FF), "00:00:00+00:00");
+        assert_eq!(time_tz_text(0x0F42_4000_F617), "00:00:01-01:30");
         assert_eq!(bignum_text(&[0x80, 0, 1, 0]).as_deref(), Some("0"));
         assert_eq!(bignum_text(&[0x80, 0, 2, 1, 0]).as_deref(), Some("256"));
         assert_eq!(

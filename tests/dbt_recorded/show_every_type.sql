@@ -11,7 +11,7 @@ select
   1e-7::double as tiny_double, 'nan'::double as nan,
   true as yes, false as no,
   date '2024-05-27' as d, 'infinity'::date as d_inf,
-  time '13:45:01.123456' as t, time '13:45:00' as t_whole,
+  time '13:45:01.123456' as t, time '13:45:00' as t_whole, timetz '13:45:01+02' as ttz,
   timestamp '2024-05-27 13:45:01.123456' as ts, timestamp_s '2024-05-27 13:45:01' as ts_s,
   timestamp_ms '2024-05-27 13:45:01.123' as ts_ms,
   timestamp_ns '2024-05-27 13:45:01.123456789' as ts_ns,
