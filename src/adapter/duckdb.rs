@@ -7,15 +7,11 @@
 //! slows down instead of failing: kiln always gives it one (the profile's `temp_directory`, else
 //! `<target-path>/duckdb_tmp`).
 
+use super::duckdb_values::{DuckType, rows_from_arrow};
 use super::{Adapter, Cell, Column, Connection, DbError, DbErrorKind, RecordBatch, Rows};
 use crate::project::SourceNode;
 use crate::project::profiles::DuckDbTarget;
-use ::duckdb::arrow::array::{
-    Array, AsArray, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
-    Int64Array, UInt8Array, UInt16Array, UInt32Array,
-};
 use ::duckdb::arrow::datatypes::DataType;
-use ::duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -187,6 +183,14 @@ impl Adapter for DuckDb {
         true
     }
 
+    /// dbt-duckdb: DuckDB enforces every constraint type.
+    fn constraint_support(
+        &self,
+        _kind: crate::project::contract::ConstraintKind,
+    ) -> crate::project::contract::ConstraintSupport {
+        crate::project::contract::ConstraintSupport::Enforced
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         let mut state = self
             .state
@@ -201,6 +205,10 @@ impl Adapter for DuckDb {
             .ok_or_else(|| DbError::open("DuckDB is not open"))?
             .try_clone()
             .map_err(|e| DbError::open(format!("cannot open a DuckDB connection: {e}")))?;
+        // Results as DuckDB holds them: a TIMETZ keeps its offset and a HUGEINT its 39th digit
+        // (read back in `duckdb_values`).
+        conn.execute_batch("set arrow_lossless_conversion = true")
+            .map_err(|e| DbError::open(format!("cannot set up a DuckDB connection: {e}")))?;
         state.interrupts.retain(|h| Arc::strong_count(h) > 1);
         let handle = conn.interrupt_handle();
         state.interrupts.push(handle.clone());
@@ -276,12 +284,63 @@ impl Connection for DuckDbConnection {
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
         self.check_cancelled()?;
-        let batches = self.query_arrow_with_schema(sql)?;
-        Ok(rows_from_arrow(&batches.0, &batches.1))
+        let (schema, batches, types) = self.query_arrow_with_schema(sql)?;
+        Ok(rows_from_arrow(&schema, &batches, &types))
     }
 
     fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError> {
         Ok(self.query_arrow_with_schema(sql)?.1)
+    }
+
+    /// From `duckdb_constraints()`: foreign keys name the table they reference, in their own
+    /// schema.
+    fn foreign_key_children(
+        &mut self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Vec<super::RelationInfo>, DbError> {
+        let lit = super::string_literal;
+        let sql = format!(
+            "select distinct database_name, schema_name, table_name from duckdb_constraints() \
+             where constraint_type = 'FOREIGN KEY' and lower(referenced_table) = lower({}) \
+             and lower(schema_name) = lower({}){} order by 3",
+            lit(identifier),
+            lit(schema),
+            if database.is_empty() {
+                String::new()
+            } else {
+                format!(" and lower(database_name) = lower({})", lit(database))
+            }
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                super::RelationInfo {
+                    database: text(0),
+                    schema: text(1),
+                    identifier: text(2),
+                    kind: super::RelationKind::Table,
+                }
+            })
+            .filter(|c| !c.identifier.eq_ignore_ascii_case(identifier))
+            .collect())
+    }
+
+    /// `describe (<query>)`: DuckDB plans the query and names its column types without running
+    /// it. A STRUCT column counts as its fields (`s.x`, `s.y`), as dbt-duckdb compares them.
+    fn query_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
+        let described = self.query(&format!("describe ({})", sql.trim().trim_end_matches(';')))?;
+        let mut out = vec![];
+        for r in described.rows {
+            let name = r.first().map(Cell::to_string).unwrap_or_default();
+            let data_type = r.get(1).map(Cell::to_string).unwrap_or_default();
+            flatten_struct(&name, &data_type, &mut out);
+        }
+        Ok(out)
     }
 
     /// DuckDB's own catalog functions: several times faster than `information_schema`, which
@@ -364,17 +423,29 @@ impl Connection for DuckDbConnection {
 }
 
 impl DuckDbConnection {
+    /// Runs a query: its Arrow schema and batches, and each column's DuckDB type (which Arrow
+    /// blurs: a HUGEINT arrives as a 38-digit decimal).
     fn query_arrow_with_schema(
         &mut self,
         sql: &str,
-    ) -> Result<(::duckdb::arrow::datatypes::SchemaRef, Vec<RecordBatch>), DbError> {
+    ) -> Result<
+        (
+            ::duckdb::arrow::datatypes::SchemaRef,
+            Vec<RecordBatch>,
+            Vec<Option<DuckType>>,
+        ),
+        DbError,
+    > {
         let trimmed = sql.trim().trim_end_matches(';');
         super::logged(trimmed, || {
             let mut stmt = self.conn.prepare(trimmed).map_err(query_error)?;
             let arrow = stmt.query_arrow([]).map_err(query_error)?;
             let schema = arrow.get_schema();
             let batches: Vec<RecordBatch> = arrow.collect();
-            Ok((schema, batches))
+            let types = (0..schema.fields().len().min(stmt.column_count()))
+                .map(|i| Some(DuckType::of(&stmt.column_logical_type(i))))
+                .collect();
+            Ok((schema, batches, types))
         })
     }
 }
@@ -420,118 +491,99 @@ pub fn duckdb_type_name(t: &DataType) -> String {
     }
 }
 
-/// Arrow batches as rows of [`Cell`]s: numbers stay numbers; everything else is shown as text
-/// the way Arrow formats it (dates, timestamps, decimals, lists).
-pub fn rows_from_arrow(
-    schema: &::duckdb::arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
-) -> Rows {
-    let columns: Vec<Column> = schema
-        .fields()
-        .iter()
-        .map(|f| Column {
-            name: f.name().clone(),
-            data_type: duckdb_type_name(f.data_type()),
+/// A column, or for a STRUCT each of its fields as `column.field` (nested structs all the way
+/// down), as dbt-duckdb flattens them before comparing a contract.
+fn flatten_struct(name: &str, data_type: &str, out: &mut Vec<Column>) {
+    let inner = data_type.strip_suffix(')').and_then(|t| {
+        t.get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("STRUCT("))
+            .map(|_| &t[7..])
+    });
+    let Some(inner) = inner else {
+        out.push(Column {
+            name: name.to_string(),
+            data_type: data_type.to_string(),
             comment: None,
-        })
-        .collect();
-    let mut rows = vec![];
-    let options = FormatOptions::default();
-    for batch in batches {
-        let n = batch.num_rows();
-        let mut cols: Vec<Vec<Cell>> = Vec::with_capacity(batch.num_columns());
-        for array in batch.columns() {
-            cols.push(cells_of(array.as_ref(), &options, n));
-        }
-        for i in 0..n {
-            rows.push(
-                cols.iter_mut()
-                    .map(|c| std::mem::replace(&mut c[i], Cell::Null))
-                    .collect(),
-            );
-        }
+        });
+        return;
+    };
+    for field in split_top_level(inner) {
+        let field = field.trim();
+        let (field_name, field_type) = if let Some(rest) = field.strip_prefix('"') {
+            // a quoted name: up to the closing quote (doubled quotes inside)
+            let mut name = String::new();
+            let mut chars = rest.char_indices().peekable();
+            let mut end = rest.len();
+            while let Some((i, c)) = chars.next() {
+                if c == '"' {
+                    if chars.peek().map(|(_, c)| *c) == Some('"') {
+                        name.push('"');
+                        chars.next();
+                        continue;
+                    }
+                    end = i + 1;
+                    break;
+                }
+                name.push(c);
+            }
+            (name, rest[end..].trim().to_string())
+        } else {
+            match field.split_once(' ') {
+                Some((n, t)) => (n.to_string(), t.trim().to_string()),
+                None => (field.to_string(), String::new()),
+            }
+        };
+        flatten_struct(&format!("{name}.{field_name}"), &field_type, out);
     }
-    Rows { columns, rows }
 }
 
-fn cells_of(array: &dyn Array, options: &FormatOptions, n: usize) -> Vec<Cell> {
-    macro_rules! ints {
-        ($t:ty) => {{
-            let a = array.as_any().downcast_ref::<$t>();
-            (0..n)
-                .map(|i| match a {
-                    Some(a) if !a.is_null(i) => Cell::Int(i64::from(a.value(i))),
-                    _ => Cell::Null,
-                })
-                .collect()
-        }};
+/// Splits a type's field list on the commas outside parentheses and quotes.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = vec![];
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
     }
-    match array.data_type() {
-        DataType::Boolean => {
-            let a = array.as_any().downcast_ref::<BooleanArray>();
-            (0..n)
-                .map(|i| match a {
-                    Some(a) if !a.is_null(i) => Cell::Bool(a.value(i)),
-                    _ => Cell::Null,
-                })
-                .collect()
-        }
-        DataType::Int8 => ints!(Int8Array),
-        DataType::Int16 => ints!(Int16Array),
-        DataType::Int32 => ints!(Int32Array),
-        DataType::Int64 => ints!(Int64Array),
-        DataType::UInt8 => ints!(UInt8Array),
-        DataType::UInt16 => ints!(UInt16Array),
-        DataType::UInt32 => ints!(UInt32Array),
-        DataType::Float32 => {
-            let a = array.as_any().downcast_ref::<Float32Array>();
-            (0..n)
-                .map(|i| match a {
-                    Some(a) if !a.is_null(i) => Cell::Float(f64::from(a.value(i))),
-                    _ => Cell::Null,
-                })
-                .collect()
-        }
-        DataType::Float64 => {
-            let a = array.as_any().downcast_ref::<Float64Array>();
-            (0..n)
-                .map(|i| match a {
-                    Some(a) if !a.is_null(i) => Cell::Float(a.value(i)),
-                    _ => Cell::Null,
-                })
-                .collect()
-        }
-        DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            (0..n)
-                .map(|i| {
-                    if a.is_null(i) {
-                        Cell::Null
-                    } else {
-                        Cell::Text(a.value(i).to_string())
-                    }
-                })
-                .collect()
-        }
-        other => {
-            let exact = matches!(
-                other,
-                DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::UInt64
-            );
-            let Ok(f) = ArrayFormatter::try_new(array, options) else {
-                return vec![Cell::Text("?".into()); n];
-            };
-            (0..n)
-                .map(|i| {
-                    if array.is_null(i) {
-                        Cell::Null
-                    } else if exact {
-                        Cell::Decimal(f.value(i).to_string())
-                    } else {
-                        Cell::Text(f.value(i).to_string())
-                    }
-                })
-                .collect()
-        }
+    parts.push(&s[start..]);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structs_flatten_into_their_fields() {
+        let mut out = vec![];
+        flatten_struct(
+            "s",
+            "STRUCT(x INTEGER, \"my field\" DECIMAL(10,2), inner STRUCT(a VARCHAR[], b MAP(VARCHAR, INTEGER)))",
+            &mut out,
+        );
+        let got: Vec<String> = out
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.data_type))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "s.x INTEGER",
+                "s.my field DECIMAL(10,2)",
+                "s.inner.a VARCHAR[]",
+                "s.inner.b MAP(VARCHAR, INTEGER)"
+            ]
+        );
+        let mut plain = vec![];
+        flatten_struct("id", "INTEGER", &mut plain);
+        assert_eq!(plain[0].data_type, "INTEGER");
     }
 }

@@ -7,15 +7,19 @@
 //! statements, return rows (or Arrow batches) and introspect the catalog.
 
 mod athena;
+mod cell;
 mod duckdb;
+mod duckdb_values;
 pub mod pool;
 
 pub use athena::Athena;
-pub use duckdb::{DuckDb, duckdb_type_name, embedded_version as duckdb_version, rows_from_arrow};
+pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
+pub use duckdb::{DuckDb, duckdb_type_name, embedded_version as duckdb_version};
 pub use pool::Pool;
 
 use crate::jinja::relation::Policy;
 use crate::project::SourceNode;
+use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
 use crate::project::profiles::{EngineTarget, Target};
 use std::fmt::{self, Debug};
 use std::path::Path;
@@ -75,6 +79,114 @@ pub trait Adapter: Send + Sync + Debug {
     /// `comment on table/column` exists (for `persist_docs`).
     fn supports_comments(&self) -> bool {
         true
+    }
+
+    // ---- contracts ----
+
+    /// What the engine does with each constraint type; an adapter that does not say gets dbt's
+    /// defaults (not null and foreign keys enforced, unique and primary keys in the DDL only,
+    /// check constraints left out).
+    fn constraint_support(&self, kind: ConstraintKind) -> ConstraintSupport {
+        match kind {
+            ConstraintKind::Check => ConstraintSupport::NotSupported,
+            ConstraintKind::Unique | ConstraintKind::PrimaryKey => ConstraintSupport::NotEnforced,
+            ConstraintKind::NotNull | ConstraintKind::ForeignKey | ConstraintKind::Custom => {
+                ConstraintSupport::Enforced
+            }
+        }
+    }
+
+    /// A contract's `data_type` through dbt's type aliases (`alias_types`): `string` is the
+    /// engine's text type; anything else is used as written.
+    fn translate_type(&self, data_type: &str) -> String {
+        if data_type.trim().eq_ignore_ascii_case("string") {
+            "TEXT".into()
+        } else {
+            data_type.to_string()
+        }
+    }
+
+    /// `cast(<expr> as <type>)`.
+    fn cast_sql(&self, expr: &str, data_type: &str) -> String {
+        format!("cast({expr} as {data_type})")
+    }
+
+    /// A query with the columns of `sql` and no rows, cheap to describe.
+    fn empty_subquery_sql(&self, sql: &str) -> String {
+        format!(
+            "select * from (\n{}\n) as __dbt_sbq\nwhere false\nlimit 0",
+            sql.trim()
+        )
+    }
+
+    /// A column-level constraint as DDL after the column's type; `parent` is a foreign key's
+    /// resolved `to:` relation.
+    fn column_constraint_sql(&self, c: &Constraint, parent: Option<&str>) -> Option<String> {
+        let expr = c.expression.as_deref().unwrap_or("").trim();
+        let text = match c.kind {
+            ConstraintKind::Check if !expr.is_empty() => format!("check ({expr})"),
+            ConstraintKind::Check => return None,
+            ConstraintKind::NotNull => format!("not null {expr}"),
+            ConstraintKind::Unique => format!("unique {expr}"),
+            ConstraintKind::PrimaryKey => format!("primary key {expr}"),
+            ConstraintKind::ForeignKey => match parent {
+                Some(to) if !c.to_columns.is_empty() => {
+                    format!("references {to} ({})", c.to_columns.join(", "))
+                }
+                _ if !expr.is_empty() => format!("references {expr}"),
+                _ => return None,
+            },
+            ConstraintKind::Custom if !expr.is_empty() => expr.to_string(),
+            ConstraintKind::Custom => return None,
+        };
+        Some(text.trim().to_string())
+    }
+
+    /// A model-level constraint as a table constraint of the DDL.
+    fn model_constraint_sql(&self, c: &Constraint, parent: Option<&str>) -> Option<String> {
+        let name = c
+            .name
+            .as_ref()
+            .map_or_else(String::new, |n| format!("constraint {n} "));
+        let columns = c.columns.join(", ");
+        let expr = c
+            .expression
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        let with_expr = expr.map_or_else(String::new, |e| format!(" {e}"));
+        Some(match c.kind {
+            ConstraintKind::Check => format!("{name}check ({})", expr?),
+            ConstraintKind::Unique => format!("{name}unique{with_expr} ({columns})"),
+            ConstraintKind::PrimaryKey => format!("{name}primary key{with_expr} ({columns})"),
+            ConstraintKind::ForeignKey => match parent {
+                Some(to) if !c.to_columns.is_empty() => format!(
+                    "{name}foreign key ({columns}) references {to} ({})",
+                    c.to_columns.join(", ")
+                ),
+                _ => format!("{name}foreign key ({columns}) references {}", expr?),
+            },
+            ConstraintKind::Custom => format!("{name}{}", expr?),
+            ConstraintKind::NotNull => return None,
+        })
+    }
+
+    /// An empty table with column `definitions` (name, type, constraints) and table
+    /// constraints, as an enforced contract creates it.
+    fn contract_create_sql(&self, relation: &str, definitions: &[String]) -> String {
+        format!(
+            "create table {relation} (\n    {}\n)",
+            definitions.join(",\n    ")
+        )
+    }
+
+    /// Fills a contracted table from `sql`, its `columns` selected in contract order.
+    fn contract_insert_sql(&self, relation: &str, columns: &[String], sql: &str) -> String {
+        let list = columns.join(", ");
+        format!(
+            "insert into {relation} ({list}) (\n    select {list}\n    from (\n{}\n    ) as model_subq\n)",
+            sql.trim()
+        )
     }
 
     // ---- execution ----
@@ -150,39 +262,6 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
-/// One value of a result row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    /// Exact numbers that do not fit the above (decimals, 128-bit integers), as the engine prints
-    /// them.
-    Decimal(String),
-    /// Text, and values shown as text (dates, timestamps, lists...).
-    Text(String),
-}
-
-impl fmt::Display for Cell {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Cell::Null => f.write_str("NULL"),
-            Cell::Bool(b) => write!(f, "{b}"),
-            Cell::Int(i) => write!(f, "{i}"),
-            Cell::Float(x) => write!(f, "{x}"),
-            Cell::Decimal(s) | Cell::Text(s) => f.write_str(s),
-        }
-    }
-}
-
-/// A query's result: columns and rows.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Rows {
-    pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Cell>>,
-}
-
 /// A relation found in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationInfo {
@@ -250,6 +329,21 @@ pub trait Connection: Send {
 
     /// Runs a query and returns its result as Arrow record batches.
     fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError>;
+
+    /// Tables whose foreign keys reference the table `database.schema.identifier`.
+    fn foreign_key_children(
+        &mut self,
+        _database: &str,
+        _schema: &str,
+        _identifier: &str,
+    ) -> Result<Vec<RelationInfo>, DbError> {
+        Ok(vec![])
+    }
+
+    /// The columns (names and engine type names) a query would return, without running it.
+    fn query_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
+        Ok(self.query(sql)?.columns)
+    }
 
     /// The character quoting identifiers on this connection.
     fn quote(&self, identifier: &str) -> String {

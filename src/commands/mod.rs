@@ -205,9 +205,12 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     };
     timer.mark("jinja environment");
     let info = InvocationInfo::new(command);
+    let loaded_warnings = project.warnings.len();
     if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
         problems.extend(e.diagnostics());
     }
+    inv.output
+        .warnings(project.warnings.get(loaded_warnings..).unwrap_or_default());
     timer.mark("parse render");
     let graph = match graph::build(&mut project) {
         Ok(g) => Some(g),

@@ -1,8 +1,9 @@
 //! `kiln show`: compile a node (or `--inline` SQL) with the database connected, run it with a
-//! row limit, and print the rows as a table (or JSON).
+//! row limit, and print the rows as dbt's `show` does: a table (`crate::adapter::print_table`,
+//! every value exact) or, with `--output json`, `{"node": ..., "show": [...]}`.
 
 use super::load_and_parse;
-use crate::adapter::{Cell, Rows};
+use crate::adapter::{print_table, show_json};
 use crate::cli::{SelectArgs, ShowOutput};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
@@ -28,7 +29,8 @@ pub fn run(
     }
     let pool = crate::runner::connect(&loaded)?;
     let shared = Arc::new(crate::runner::live_shared(&loaded, &pool));
-    let mut previews: Vec<(String, String)> = vec![];
+    // (what, node name for JSON output, SQL); an inline query has no node name
+    let mut previews: Vec<(String, Option<String>, String)> = vec![];
     if let Some(sql) = inline {
         let compiled = render_snippet(
             &loaded.jenv,
@@ -38,7 +40,7 @@ pub fn run(
             sql,
             BTreeMap::new(),
         )?;
-        previews.push(("inline node".into(), compiled));
+        previews.push(("inline node".into(), None, compiled));
     } else {
         let nodes: BTreeMap<String, Arc<Node>> = loaded
             .project
@@ -66,7 +68,7 @@ pub fn run(
                 }
                 _ => continue,
             };
-            previews.push((format!("node '{}'", n.name), sql));
+            previews.push((format!("node '{}'", n.name), Some(n.name.clone()), sql));
         }
     }
     if previews.is_empty() {
@@ -77,7 +79,7 @@ pub fn run(
         );
     }
     let mut failed = false;
-    for (what, sql) in previews {
+    for (what, node, sql) in previews {
         let body = sql.trim().trim_end_matches(';');
         let query = if limit < 0 {
             format!("select * from (\n{body}\n) kiln_show")
@@ -88,9 +90,9 @@ pub fn run(
             Ok(rows) => match output {
                 ShowOutput::Text => {
                     inv.output.info(&format!("Previewing {what}:"));
-                    inv.output.data(&table_text(&rows));
+                    inv.output.data(&format!("{}\n", print_table(&rows)));
                 }
-                ShowOutput::Json => inv.output.data(&json_text(&what, &rows)),
+                ShowOutput::Json => inv.output.data(&show_json(node.as_deref(), &rows)),
             },
             Err(e) => {
                 failed = true;
@@ -106,91 +108,4 @@ pub fn run(
     } else {
         Outcome::Success
     })
-}
-
-/// Rows as a Markdown-style table, numbers right-aligned, as dbt shows them.
-pub fn table_text(rows: &Rows) -> String {
-    let headers: Vec<String> = rows.columns.iter().map(|c| c.name.clone()).collect();
-    let cells: Vec<Vec<String>> = rows
-        .rows
-        .iter()
-        .map(|r| r.iter().map(cell_text).collect())
-        .collect();
-    let numeric: Vec<bool> = (0..headers.len())
-        .map(|i| {
-            rows.rows.iter().all(|r| {
-                matches!(
-                    r.get(i),
-                    Some(Cell::Int(_) | Cell::Float(_) | Cell::Decimal(_) | Cell::Null)
-                )
-            })
-        })
-        .collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .chain([headers[i].chars().count(), 1])
-                .max()
-                .unwrap_or(1)
-        })
-        .collect();
-    let line = |values: &[String], align_right: &dyn Fn(usize) -> bool| -> String {
-        let parts: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let w = widths[i];
-                if align_right(i) {
-                    format!("{v:>w$}")
-                } else {
-                    format!("{v:<w$}")
-                }
-            })
-            .collect();
-        format!("| {} |", parts.join(" | "))
-    };
-    let mut out = vec![line(&headers, &|_| false)];
-    out.push(format!(
-        "| {} |",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    ));
-    for r in &cells {
-        out.push(line(r, &|i| numeric[i]));
-    }
-    out.join("\n")
-}
-
-fn cell_text(c: &Cell) -> String {
-    match c {
-        Cell::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn json_text(what: &str, rows: &Rows) -> String {
-    let list: Vec<serde_json::Value> = rows
-        .rows
-        .iter()
-        .map(|r| {
-            let mut m = serde_json::Map::new();
-            for (c, v) in rows.columns.iter().zip(r) {
-                let value = match v {
-                    Cell::Null => serde_json::Value::Null,
-                    Cell::Bool(b) => serde_json::Value::Bool(*b),
-                    Cell::Int(i) => serde_json::Value::from(*i),
-                    Cell::Float(f) => serde_json::Value::from(*f),
-                    Cell::Decimal(s) | Cell::Text(s) => serde_json::Value::String(s.clone()),
-                };
-                m.insert(c.name.clone(), value);
-            }
-            serde_json::Value::Object(m)
-        })
-        .collect();
-    serde_json::json!({"show": list, "node": what}).to_string()
 }

@@ -242,6 +242,16 @@ pub fn parse_project(
     }
     timer.mark("disabled");
     check_materializations(project, jenv, &mut diags);
+    // Contracts: errors stop here; warnings are printed with the project's.
+    let mut contract_diags = vec![];
+    crate::project::contract::check(project, &mut contract_diags);
+    for d in contract_diags {
+        if d.is_error() {
+            diags.push(d);
+        } else {
+            project.warnings.push(d);
+        }
+    }
     diags.checkpoint()?;
     timer.mark("materializations");
     resolve_relations(project, jenv, &shared, &mut diags);

@@ -9,39 +9,123 @@
 //! into numbers so that arithmetic works, NULL becomes `none`, dates and timestamps are text.
 
 use crate::adapter::{Cell, Rows};
-use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value, from_args};
+use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::sync::Arc;
 
-/// One cell as a Jinja value.
+/// One cell as a Jinja value, exact: integers of any width stay integers, a decimal becomes a
+/// number when a float holds it exactly and an exact [`Decimal`] otherwise, dates and timestamps
+/// are their text as Python prints them (what `{{ value }}` renders in dbt), blobs are bytes,
+/// lists, structs and maps are lists and maps.
 pub fn cell_value(cell: &Cell) -> Value {
     match cell {
         Cell::Null => Value::from(()),
         Cell::Bool(b) => Value::from(*b),
         Cell::Int(i) => Value::from(*i),
+        Cell::BigInt(i) => Value::from(*i),
+        Cell::UBigInt(u) => Value::from(*u),
         Cell::Float(x) => Value::from(*x),
         Cell::Decimal(s) => decimal_value(s),
-        Cell::Text(s) => Value::from(s.as_str()),
+        Cell::Text(s) | Cell::Date(s) | Cell::Timestamp(s) => Value::from(s.as_str()),
+        Cell::Blob(b) => Value::from_bytes(b.clone()),
+        Cell::List(items) => Value::from(items.iter().map(cell_value).collect::<Vec<_>>()),
+        Cell::Struct(fields) => {
+            Value::from_pairs(fields.iter().map(|(k, v)| (k.clone(), cell_value(v))))
+        }
+        Cell::Map(entries) => {
+            Value::from_pairs(entries.iter().map(|(k, v)| (cell_value(k), cell_value(v))))
+        }
     }
 }
 
-/// An exact number printed by the engine: an integer when it is one (128-bit wide), otherwise a
-/// float; text if it is neither (it never should be).
+/// An exact number printed by the engine: an integer when it has no fractional digits (of any
+/// width), a float when the float reads back as exactly this number (so arithmetic and
+/// comparisons work), and otherwise an exact [`Decimal`] that renders every digit.
 fn decimal_value(s: &str) -> Value {
     let t = s.trim();
-    if let Ok(i) = t.parse::<i64>() {
-        return Value::from(i);
-    }
-    if let Ok(i) = t.parse::<i128>() {
-        return Value::from(i);
-    }
-    if let Ok(u) = t.parse::<u128>() {
-        return Value::from(u);
+    if !t.contains('.') {
+        if let Ok(i) = t.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(i) = t.parse::<i128>() {
+            return Value::from(i);
+        }
+        if let Ok(u) = t.parse::<u128>() {
+            return Value::from(u);
+        }
     }
     match t.parse::<f64>() {
-        Ok(x) => Value::from(x),
-        Err(_) => Value::from(s),
+        Ok(x) if x.is_finite() && same_number(t, &crate::adapter::python_float(x)) => {
+            Value::from(x)
+        }
+        _ => Value::from_object(Decimal(t.to_string())),
+    }
+}
+
+/// Whether two decimal texts are the same number (`12.50` and `12.5`, `3` and `3.0`); the second
+/// may carry a Python-style exponent, in which case they are compared as written.
+fn same_number(a: &str, b: &str) -> bool {
+    fn canonical(s: &str) -> String {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let frac = frac.trim_end_matches('0');
+        let (sign, int) = int.strip_prefix('-').map_or(("", int), |i| ("-", i));
+        let int = int.trim_start_matches('0');
+        let int = if int.is_empty() { "0" } else { int };
+        let sign = if int == "0" && frac.is_empty() {
+            ""
+        } else {
+            sign
+        };
+        format!("{sign}{int}.{frac}")
+    }
+    !b.contains('e') && canonical(a) == canonical(b)
+}
+
+/// A decimal a float cannot hold exactly (more than 15 significant digits): it renders every
+/// digit, as dbt's Python `Decimal` does, so it can go back into SQL unchanged. Jinja has no
+/// exact decimal arithmetic: `value | string | float` gives the nearest float.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decimal(pub String);
+
+impl Object for Decimal {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Decimal>()?;
+        Some(cmp_decimal(&self.0, &other.0))
+    }
+}
+
+/// Orders two plain decimal texts exactly (no exponent; `-` for negatives).
+fn cmp_decimal(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn parts(s: &str) -> (bool, &str, &str) {
+        let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        let zero = int.is_empty() && frac.is_empty();
+        (neg && !zero, int, frac)
+    }
+    let (na, ia, fa) = parts(a.trim());
+    let (nb, ib, fb) = parts(b.trim());
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| fa.cmp(fb));
+    match (na, nb) {
+        (false, true) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
     }
 }
 
@@ -707,9 +791,8 @@ impl AdapterResponse {
         );
         let rows_affected = match (dml, rows.columns.as_slice(), rows.rows.as_slice()) {
             (true, [c], [r]) if c.name.eq_ignore_ascii_case("count") => match r.first() {
-                Some(Cell::Int(n)) => Some(*n),
-                Some(Cell::Decimal(s)) => s.parse().ok(),
-                _ => None,
+                Some(c) => c.as_i64(),
+                None => None,
             },
             _ => None,
         };
@@ -1047,6 +1130,64 @@ mod tests {
             decimal_value("170141183460469231731687303715884105727"),
             Value::from(i128::MAX)
         );
+    }
+
+    #[test]
+    fn wide_and_nested_values_stay_exact() {
+        let col = |name: &str| Column {
+            name: name.into(),
+            data_type: String::new(),
+            comment: None,
+        };
+        let rows = Rows {
+            columns: ["dec", "huge", "uhuge", "ts", "l", "s", "b"]
+                .map(col)
+                .to_vec(),
+            rows: vec![vec![
+                Cell::Decimal("1234567890123456789012345678.1234567890".into()),
+                Cell::BigInt(-123_456_789_012_345_678_901_234_567_890_123_456_789),
+                Cell::UBigInt(u128::MAX),
+                Cell::Timestamp("2024-05-27 11:45:01.123456+00:00".into()),
+                Cell::List(vec![Cell::Int(1), Cell::Null]),
+                Cell::Struct(vec![("k".into(), Cell::Text("v".into()))]),
+                Cell::Blob(vec![0xAA, b'a']),
+            ]],
+        };
+        let t = Table::new(&rows).into_value();
+        assert_eq!(
+            render("{{ t.rows[0].dec }}", t.clone()),
+            "1234567890123456789012345678.1234567890"
+        );
+        assert_eq!(
+            render("{{ t.rows[0].huge - 1 }}", t.clone()),
+            "-123456789012345678901234567890123456790"
+        );
+        assert_eq!(
+            render("{{ t.rows[0].uhuge }}", t.clone()),
+            "340282366920938463463374607431768211455"
+        );
+        assert_eq!(
+            render("{{ t.rows[0].ts }}", t.clone()),
+            "2024-05-27 11:45:01.123456+00:00"
+        );
+        assert_eq!(
+            render(
+                "{{ t.rows[0].l[0] }}|{{ t.rows[0].l[1] is none }}|{{ t.rows[0].s.k }}|{{ t.rows[0].b | length }}",
+                t
+            ),
+            "1|True|v|2"
+        );
+        // decimals a float holds exactly are numbers; others compare exactly among themselves
+        assert_eq!(decimal_value("12.50"), Value::from(12.5));
+        assert_eq!(decimal_value("-7"), Value::from(-7));
+        let (a, b) = (
+            decimal_value("1234567890123456789.000000000000000001"),
+            decimal_value("1234567890123456789.000000000000000002"),
+        );
+        assert!(a < b && a != b);
+        assert_eq!(cmp_decimal("-0.50", "-0.5"), std::cmp::Ordering::Equal);
+        assert_eq!(cmp_decimal("-2.5", "-10"), std::cmp::Ordering::Greater);
+        assert_eq!(cmp_decimal("100.01", "99.999"), std::cmp::Ordering::Greater);
     }
 
     #[test]

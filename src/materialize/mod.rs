@@ -5,10 +5,13 @@
 //! - view: `create or replace view`.
 //! - table: built under a temporary name and swapped in; with transactional DDL the build and
 //!   the swap are one transaction, so a failed or killed build leaves the previous table whole.
+//!   Under an enforced contract ([`contract`]) it is created empty with the declared column
+//!   types and constraints, then filled.
 //! - ephemeral: nothing runs; the compiler injects it as a CTE.
 //! - seed ([`seed`]): the CSV read by the engine's own reader into a table, swapped in the same way.
 //! - test ([`test`]): a query counting failing rows, optionally storing them.
 
+pub mod contract;
 pub mod incremental;
 pub mod microbatch;
 pub mod seed;
@@ -97,18 +100,28 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanError(pub String);
 
-/// The plan for a model: its pre-hooks, the build, its post-hooks.
+/// The plan for a model: its pre-hooks, the build, its post-hooks. `keys` says how foreign keys
+/// of an enforced contract resolve and which tables reference the current one.
 pub fn plan_model(
     adapter: &dyn Adapter,
     node: &Node,
     compiled_sql: &str,
     existing: Option<RelationKind>,
     hooks: &Hooks,
+    keys: &contract::ForeignKeys,
 ) -> Result<Plan, PlanError> {
     let target = Target::of(node);
+    let contract = contract::Contract::of(adapter, node);
     let mut plan = match node.materialized() {
         "view" => view(adapter, &target, compiled_sql, existing),
-        "table" => table(adapter, &target, compiled_sql, existing),
+        "table" => table(
+            adapter,
+            &target,
+            compiled_sql,
+            existing,
+            contract.as_ref(),
+            keys,
+        ),
         "ephemeral" => Plan::default(),
         other => {
             return Err(PlanError(format!(
@@ -184,21 +197,69 @@ fn table(
     target: &Target,
     sql: &str,
     existing: Option<RelationKind>,
+    contract: Option<&contract::Contract>,
+    keys: &contract::ForeignKeys,
 ) -> Plan {
+    // The statements that build `t`: one `create table as`, or under a contract an empty
+    // table with the declared columns and constraints, filled in contract order.
+    let build = |t: &Target| -> Vec<String> {
+        let name = t.sql(adapter);
+        match contract {
+            Some(c) => vec![
+                c.create_sql(adapter, &name, &keys.parents),
+                c.insert_sql(adapter, &name, sql),
+            ],
+            None => vec![format!("create table {name} as (\n{}\n)", sql.trim())],
+        }
+    };
+    let children = match existing {
+        Some(RelationKind::Table) => keys.children.as_slice(),
+        _ => &[],
+    };
+    let in_place = contract.is_some_and(contract::Contract::has_foreign_keys);
+    if adapter.supports_transactional_ddl() && (!children.is_empty() || in_place) {
+        // Foreign keys: DuckDB renames no table that has them, and drops no table others
+        // reference. The referencing tables are set aside, and a table with foreign keys is
+        // replaced where it stands; all in one transaction.
+        let (before, after) = contract::set_aside(adapter, children);
+        let mut statements = vec!["begin".to_string()];
+        statements.extend(before);
+        if in_place {
+            if let Some(kind) = existing {
+                statements.push(format!(
+                    "drop {} if exists {}",
+                    kind.as_str(),
+                    target.sql(adapter)
+                ));
+            }
+            statements.extend(build(target));
+        } else {
+            let mut swap = swap_in_steps(
+                adapter,
+                target,
+                build(&target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier))),
+                existing,
+            );
+            // (inside this transaction: without its own begin and commit)
+            swap.statements.retain(|s| s != "begin" && s != "commit");
+            statements.extend(swap.statements);
+        }
+        statements.extend(after);
+        statements.push("commit".into());
+        return Plan { statements };
+    }
     if existing.is_none() && adapter.supports_transactional_ddl() {
-        // Nothing to keep intact: one statement, atomic on its own (a failed or killed create
+        // Nothing to keep intact: built in place, atomic on its own (a failed or killed create
         // leaves no table), instead of a temporary table renamed in a transaction.
-        return Plan {
-            statements: vec![format!(
-                "create table {} as (\n{}\n)",
-                target.sql(adapter),
-                sql.trim()
-            )],
-        };
+        let mut statements = build(target);
+        if statements.len() > 1 {
+            statements.insert(0, "begin".into());
+            statements.push("commit".into());
+        }
+        return Plan { statements };
     }
     let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
-    let create = format!("create table {} as (\n{}\n)", tmp.sql(adapter), sql.trim());
-    swap_in(adapter, target, create, existing)
+    swap_in_steps(adapter, target, build(&tmp), existing)
 }
 
 /// Builds `target` through `create_tmp` (which creates the temporary relation `target` +
@@ -377,7 +438,7 @@ mod tests {
         };
         let sql = "select 1 as id";
         insta::assert_snapshot!(
-            plan_model(&duck, &view, sql, None, &hooks).unwrap().script(),
+            plan_model(&duck, &view, sql, None, &hooks, &Default::default()).unwrap().script(),
             @r#"
         set threads = 1;
 
@@ -389,7 +450,7 @@ mod tests {
         // a table replaces a view within one transaction
         let table = model(json!({"materialized": "table"}));
         insta::assert_snapshot!(
-            plan_model(&duck, &table, sql, Some(RelationKind::View), &Hooks::default()).unwrap().script(),
+            plan_model(&duck, &table, sql, Some(RelationKind::View), &Hooks::default(), &Default::default()).unwrap().script(),
             @r#"
         begin;
 
@@ -408,7 +469,7 @@ mod tests {
         );
         // without transactional DDL the old table is moved aside and dropped last
         insta::assert_snapshot!(
-            plan_model(&Athena, &table, sql, Some(RelationKind::Table), &Hooks::default()).unwrap().script(),
+            plan_model(&Athena, &table, sql, Some(RelationKind::Table), &Hooks::default(), &Default::default()).unwrap().script(),
             @r#"
         drop table if exists "warehouse"."main"."orders__kiln_tmp";
 

@@ -3,6 +3,7 @@
 //! dbt does. Nothing here renders models: that is [`crate::jinja`]'s parse phase.
 
 pub mod config;
+pub mod contract;
 pub mod dbt_project;
 pub mod discover;
 mod generic_tests;
@@ -15,6 +16,7 @@ pub mod yaml;
 pub use load::{
     LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros, sha256_hex,
 };
+pub(crate) use load::{RefOrSource, parse_ref_or_source};
 pub use node::*;
 
 /// Whether a YAML string is a `ref(...)` or `source(...)` call.

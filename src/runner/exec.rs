@@ -8,6 +8,7 @@ use crate::error::Diagnostic;
 use crate::events::{Event, kinds};
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
+use crate::materialize::contract::{Contract, ForeignKeyTargets, ForeignKeys};
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
 use crate::project::{ExposureNode, Node, ResourceType};
 use serde_json::{Map, Value as Json};
@@ -30,6 +31,8 @@ pub struct Exec<'a> {
     pub catalog: Mutex<HashMap<(String, String), HashMap<String, RelationKind>>>,
     /// target/compiled and target/run files, written by [`spawn_file_writer`]'s thread.
     pub files: std::sync::mpsc::Sender<(PathBuf, String)>,
+    /// Whether any model declares a foreign key (computed on first use).
+    pub foreign_keys_declared: std::sync::OnceLock<bool>,
 }
 
 /// A thread that writes the files it is sent, in order, until every sender is dropped.
@@ -57,7 +60,20 @@ pub fn spawn_file_writer() -> (
 pub(super) enum Failure {
     Compile(Diagnostic),
     Database(DbError),
+    /// The model's columns break its enforced contract (dbt's message and table).
+    Contract(String),
     Other(String),
+}
+
+impl Failure {
+    /// The failure in one message.
+    pub(super) fn message(self) -> String {
+        match self {
+            Failure::Compile(d) => d.message,
+            Failure::Database(e) => e.message,
+            Failure::Contract(m) | Failure::Other(m) => m,
+        }
+    }
 }
 
 /// dbt's words for a node in progress lines: `sql view model main.orders`.
@@ -191,6 +207,12 @@ impl Exec<'_> {
             Ok(()) => {}
             Err(f) => {
                 r.status = Status::Error;
+                // a contract fails before the build: nothing ran, so point at the compiled SQL
+                let ran = if matches!(f, Failure::Contract(_)) {
+                    "compiled"
+                } else {
+                    "run"
+                };
                 let (kind, message, detail) = match f {
                     Failure::Compile(d) => (
                         "Compilation Error",
@@ -204,6 +226,7 @@ impl Exec<'_> {
                     ),
                     // dbt-duckdb reports a database error as dbt's `Runtime Error`.
                     Failure::Database(e) => ("Runtime Error", e.message.clone(), e.message),
+                    Failure::Contract(m) => ("Compilation Error", m.clone(), m),
                     Failure::Other(m) => ("Runtime Error", m.clone(), m),
                 };
                 let mut text = format!(
@@ -215,7 +238,7 @@ impl Exec<'_> {
                     text.push_str(line);
                 }
                 if r.compiled_code.is_some() {
-                    r.compiled_path = Some(self.artifact_path(node, "run").display().to_string());
+                    r.compiled_path = Some(self.artifact_path(node, ran).display().to_string());
                 }
                 r.message = Some(message);
                 r.detail = Some(text);
@@ -437,9 +460,11 @@ impl Exec<'_> {
         let (code, ctes) = self.compile_parts(node, r)?;
         let hooks = self.hooks(node)?;
         let t0 = now();
+        let parents = self.check_contract(node, &code, worker)?;
         let existing = self.existing(node, worker)?;
+        let keys = self.foreign_keys(node, parents, existing, worker)?;
         let adapter = self.loaded.adapter.as_ref();
-        let plan = materialize::plan_model(adapter, node, &code, existing, &hooks)
+        let plan = materialize::plan_model(adapter, node, &code, existing, &hooks, &keys)
             .map_err(|e| Failure::Other(e.0))?;
         let script = plan.script();
         self.write_artifact(node, "run", &script);
@@ -450,6 +475,129 @@ impl Exec<'_> {
             RelationKind::Table
         };
         self.succeed(node, worker, r, t0, kind, "OK", None)
+    }
+
+    /// An enforced contract's checks, before anything is built: the model's columns against
+    /// the declared ones (the engine describes both without running them), then dbt's
+    /// warnings for constraints the engine will not hold. Hands back the foreign keys'
+    /// parents, resolved, for the DDL.
+    pub(super) fn check_contract(
+        &self,
+        node: &Node,
+        code: &str,
+        worker: usize,
+    ) -> Result<ForeignKeyTargets, Failure> {
+        let adapter = self.loaded.adapter.as_ref();
+        let Some(contract) = Contract::of(adapter, node) else {
+            return Ok(ForeignKeyTargets::new());
+        };
+        let (declared, actual) = self
+            .with_conn(worker, |c| {
+                let declared = c
+                    .query_columns(&contract.declared_sql(adapter))
+                    .map_err(|e| {
+                        DbError::query(format!(
+                            "the contract declares a data_type {} does not know: {}",
+                            adapter.adapter_type(),
+                            e.message
+                        ))
+                    })?;
+                let actual = c.query_columns(&adapter.empty_subquery_sql(code))?;
+                Ok((declared, actual))
+            })
+            .map_err(Failure::Database)?;
+        materialize::contract::compare(&declared, &actual).map_err(Failure::Contract)?;
+        if crate::project::contract::materialization_enforces_constraints(node.materialized()) {
+            for w in contract.constraint_warnings(adapter) {
+                self.progress.note(&format!("Warning: {w}"));
+            }
+        }
+        Ok(self.foreign_key_parents(&contract))
+    }
+
+    /// [`ForeignKeys`] for rebuilding `node`'s table: its parents, and the tables whose foreign
+    /// keys reference it now (asked of the database only when some model declares a foreign
+    /// key, so a project without any pays nothing).
+    pub(super) fn foreign_keys(
+        &self,
+        node: &Node,
+        parents: ForeignKeyTargets,
+        existing: Option<RelationKind>,
+        worker: usize,
+    ) -> Result<ForeignKeys, Failure> {
+        let mut keys = ForeignKeys {
+            parents,
+            children: vec![],
+        };
+        if existing != Some(RelationKind::Table) || !self.any_foreign_keys() {
+            return Ok(keys);
+        }
+        let t = Target::of(node);
+        let children = self
+            .with_conn(worker, |c| {
+                c.foreign_key_children(&t.database, &t.schema, &t.identifier)
+            })
+            .map_err(Failure::Database)?;
+        for child in children {
+            self.progress.note(&format!(
+                "{}.{} references {}.{} through a foreign key: its rows are kept while {} is rebuilt, and its constraints come back when it is rebuilt",
+                child.schema, child.identifier, t.schema, t.identifier, node.name
+            ));
+            keys.children.push(Target {
+                database: child.database,
+                schema: child.schema,
+                identifier: child.identifier,
+            });
+        }
+        Ok(keys)
+    }
+
+    /// Whether any model of the project declares a foreign key constraint.
+    fn any_foreign_keys(&self) -> bool {
+        *self.foreign_keys_declared.get_or_init(|| {
+            self.nodes.values().any(|n| {
+                n.constraints
+                    .iter()
+                    .chain(n.columns.values().flat_map(|c| c.constraints.iter()))
+                    .any(|c| c.get("type").and_then(Json::as_str) == Some("foreign_key"))
+            })
+        })
+    }
+
+    /// The relations foreign keys point at (`to: ref('customers')` → `"main"."customers"`),
+    /// named without their database as dbt-duckdb names them.
+    fn foreign_key_parents(&self, contract: &Contract) -> ForeignKeyTargets {
+        use crate::project::RefOrSource;
+        let adapter = self.loaded.adapter.as_ref();
+        let name = |schema: &str, identifier: &str| {
+            format!("{}.{}", adapter.quote(schema), adapter.quote(identifier))
+        };
+        let mut out = ForeignKeyTargets::new();
+        for to in contract.foreign_key_parents() {
+            let found = match crate::project::parse_ref_or_source(&to) {
+                Some(RefOrSource::Ref(r)) => self
+                    .nodes
+                    .values()
+                    .find(|n| {
+                        n.name == r.name
+                            && r.package.as_ref().is_none_or(|p| *p == n.package_name)
+                            && (r.version.is_none() || n.version == r.version)
+                    })
+                    .map(|n| name(&n.schema, &n.alias)),
+                Some(RefOrSource::Source(s, t)) => self
+                    .loaded
+                    .project
+                    .sources
+                    .values()
+                    .find(|x| x.source_name == s && x.name == t)
+                    .map(|x| name(&x.schema, &x.identifier)),
+                None => None,
+            };
+            if let Some(relation) = found {
+                out.insert(to, relation);
+            }
+        }
+        out
     }
 
     /// The current relation at the node's target. Each schema is listed once per run (a catalog
@@ -654,12 +802,9 @@ impl Exec<'_> {
             _ => false,
         };
         let failures = match row.first() {
-            Some(crate::adapter::Cell::Int(n)) => *n,
             Some(crate::adapter::Cell::Float(f)) => *f as i64,
-            Some(c @ crate::adapter::Cell::Decimal(_)) => {
-                c.to_string().parse::<f64>().map_or(0, |f| f as i64)
-            }
-            _ => 0,
+            Some(c) => c.as_i64().unwrap_or(0),
+            None => 0,
         };
         let verdict = test::verdict(&cfg, cell_bool(1), cell_bool(2));
         r.timing.push(Timing {

@@ -400,6 +400,7 @@ pub fn execute(
             conns: (0..opts.threads.max(1)).map(|_| Mutex::new(None)).collect(),
             catalog: Mutex::new(HashMap::new()),
             files,
+            foreign_keys_declared: std::sync::OnceLock::new(),
         };
         let fates = schedule::run(
             &dag,

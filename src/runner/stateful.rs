@@ -29,13 +29,16 @@ impl Exec<'_> {
         let hooks = self.hooks(node)?;
         let adapter = self.loaded.adapter.as_ref();
         let t0 = now();
+        // An enforced contract is checked on every run, incremental ones included.
+        let parents = self.check_contract(node, &code, worker)?;
         if !incremental {
             // First build or full refresh: a table, swapped in atomically.
             let mut table = node.clone();
             table
                 .config
                 .insert("materialized".into(), Json::String("table".into()));
-            let plan = materialize::plan_model(adapter, &table, &code, existing, &hooks)
+            let keys = self.foreign_keys(node, parents, existing, worker)?;
+            let plan = materialize::plan_model(adapter, &table, &code, existing, &hooks, &keys)
                 .map_err(|e| Failure::Other(e.0))?;
             let script = plan.script();
             self.write_artifact(node, "run", &script);
@@ -167,6 +170,16 @@ impl Exec<'_> {
                 }
             };
             r.compiled_code = Some(code.clone());
+            // An enforced contract is checked on each batch's SQL, before it writes.
+            let parents = match self.check_contract(node, &code, worker) {
+                Ok(p) => p,
+                Err(e) => {
+                    failed.push((iso(start), iso(end)));
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let contract = crate::materialize::contract::Contract::of(adapter, node);
             let step = self.in_transaction(worker, |c| {
                 let mut exec = |c: &mut dyn Connection, sql: &str| {
                     script.push(sql.to_string());
@@ -177,14 +190,19 @@ impl Exec<'_> {
                     if existing == Some(RelationKind::View) {
                         exec(c, &format!("drop view if exists {}", target.sql(adapter)))?;
                     }
-                    exec(
-                        c,
-                        &format!(
+                    let create = match &contract {
+                        // under a contract: the declared columns and constraints
+                        Some(contract) => {
+                            exec(c, &format!("drop table if exists {}", target.sql(adapter)))?;
+                            contract.create_sql(adapter, &target.sql(adapter), &parents)
+                        }
+                        None => format!(
                             "create or replace table {} as select * from (\n{}\n) kiln_shape limit 0",
                             target.sql(adapter),
                             code.trim()
                         ),
-                    )?;
+                    };
+                    exec(c, &create)?;
                 }
                 let window = (lit(start), lit(end));
                 self.incremental_step(
@@ -225,11 +243,7 @@ impl Exec<'_> {
             Some(e) if n_ok == 0 => Err(e),
             Some(e) => {
                 r.status = Status::PartialSuccess;
-                let why = match e {
-                    Failure::Compile(d) => d.message,
-                    Failure::Database(e) => e.message,
-                    Failure::Other(m) => m,
-                };
+                let why = e.message();
                 r.message = Some(format!(
                     "{n_ok} of {} batches succeeded; the first failure: {why}",
                     n_ok + n_failed

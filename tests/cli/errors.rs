@@ -24,6 +24,51 @@ fn yaml_type_error() {
 }
 
 #[test]
+fn contract_yaml_error() {
+    let run = fails("contract_yaml_error", &["parse"]);
+    assert_run_snapshot!(run);
+    // dbt-core's own words for each mistake (tests/dbt_recorded/contract_yaml_<model>.txt)
+    for (model, words) in [
+        (
+            "untyped",
+            "Contracted models require data_type to be defined for each column",
+        ),
+        ("bad_type", "Invalid constraint type on column id"),
+        (
+            "two_pks",
+            "with primary key constraints defined. Primary keys for multiple columns must be defined as a model level constraint.",
+        ),
+        (
+            "loose_incremental",
+            "Invalid value for on_schema_change: ignore. Models materialized as incremental with contracts enabled must set on_schema_change to 'append_new_columns' or 'fail'",
+        ),
+        ("no_columns", "Contract enforcement failed for"),
+        (
+            "bad_fk",
+            "Invalid 'ref' or 'source' syntax on foreign key constraint 'to' on model bad_fk: untyped.",
+        ),
+        (
+            "checked_view",
+            "Constraint types are not supported for view materializations",
+        ),
+        (
+            "money",
+            "Detected columns with numeric type and unspecified precision/scale, this can lead to unintended rounding: ['amount']",
+        ),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/dbt_recorded/contract_yaml_{model}.txt"));
+        let dbt = std::fs::read_to_string(&path).expect("recorded dbt output");
+        assert!(dbt.contains(words), "dbt no longer says {words:?}:\n{dbt}");
+        assert!(
+            run.stderr.contains(words),
+            "kiln does not say {words:?}:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn materialization_in_config_error() {
     assert_run_snapshot!(fails("materialization_in_config_error", &["parse"]));
 }

@@ -220,9 +220,10 @@ const FILTERS: &[(&str, &str)] = &[
     // the number of macros includes kiln's built-ins, which grow with every release
     (r"\b\d+ macros\b", "[N] macros"),
     (r"kiln version: \S+", "kiln version: [VERSION]"),
-    (r#""ts":"[^"]+""#, r#""ts":"[TS]""#),
-    // dbt's JSON log events: when, which process and invocation
-    (r#""ts": "[^"]+""#, r#""ts": "[TS]""#),
+    // dbt's JSON log events: when (UTC, so ending in Z: a `ts` column of `show` is left alone),
+    // which process and invocation
+    (r#""ts":"[^"]+Z""#, r#""ts":"[TS]""#),
+    (r#""ts": "[^"]+Z""#, r#""ts": "[TS]""#),
     (r#""pid": \d+"#, r#""pid": [PID]"#),
     (r#""invocation_id": "[^"]+""#, r#""invocation_id": "[ID]""#),
 ];

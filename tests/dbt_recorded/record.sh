@@ -98,4 +98,40 @@ strip "$le/freshness.txt" > "$out/log_events_source_freshness.txt"
 (cd "$le" && "$dbt" run-operation show_people --profiles-dir . > operation.txt 2>&1) || true
 strip "$le/operation.txt" > "$out/log_events_run_operation.txt"
 
+# 6. Enforced contracts (tests/run/contracts.rs, tests/cli/errors.rs): dbt's messages, without
+# timestamps and colours, from its first error line to the end of the run.
+clean() { sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$@"; }
+fixtures="$repo/tests/fixtures"
+d="$work/contracts" && cp -r "$fixtures/contracts" "$d"
+(cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1)
+printf '%s\n' "{{ config(materialized='table') }}" \
+  "select 'ada' as name, 1 as customer_id, 'high' as score, 3 as extra" > "$d/models/customers.sql"
+(cd "$d" && "$dbt" run --profiles-dir . -s customers > mismatch.log 2>&1) || true
+clean "$d/mismatch.log" | sed -n '/Compilation Error/,/^Done/p' > "$out/contract_mismatch.txt"
+(cd "$d" && "$dbt" run --profiles-dir . -s events --vars '{event_id: 3, kind: 1}' > inc.log 2>&1) || true
+clean "$d/inc.log" | sed -n '/Compilation Error/,/^Done/p' > "$out/contract_incremental.txt"
+# Each YAML mistake alone (dbt stops at its first error): the fixture with one model left.
+for model in untyped bad_type two_pks loose_incremental no_columns bad_fk eph checked_view money; do
+  d="$work/yaml_$model" && cp -r "$fixtures/contract_yaml_error" "$d"
+  find "$d/models" -type f ! -name "$model.sql" ! -name "$model.yml" -delete
+  (cd "$d" && "$dbt" run --profiles-dir . > run.log 2>&1) || true
+  clean "$d/run.log" | grep -v '^Running with\|^Registered adapter\|^Unable to do partial\|^Performance info\|^Concurrency\|^$' \
+    | grep -v '^Found [0-9]' | sed '/^Traceback/,$d' > "$out/contract_yaml_$model.txt"
+done
+
+# 7. `dbt show` of one value of every DuckDB type (tests/run/types.rs): the JSON output whole, and
+# the text table six columns at a time (agate prints at most six), for its layout.
+d="$work/show" && mkdir -p "$d" && cp "$fixtures/contracts/profiles.yml" "$d/"
+printf 'name: contracts\nversion: "1.0.0"\nconfig-version: 2\nprofile: contracts\n' > "$d/dbt_project.yml"
+query="$(cat "$out/show_every_type.sql")"
+(cd "$d" && "$dbt" show --profiles-dir . --inline "$query" --output json > json.log 2>&1)
+clean "$d/json.log" | sed -n '/^{/,/^}/p' > "$out/show_every_type.json"
+: > "$out/show_every_type.txt"
+python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["show"][0]))' \
+  "$out/show_every_type.json" | paste -d, - - - - - - | while read -r columns; do
+  (cd "$d" && "$dbt" show --profiles-dir . --output text \
+    --inline "select $columns from ($query) as every_type" > text.log 2>&1)
+  clean "$d/text.log" | sed -n '/^Previewing/,$p' | sed '/^$/d' >> "$out/show_every_type.txt"
+done
+
 echo "recorded into $out"

@@ -410,10 +410,9 @@ fn show_previews_rows_and_run_operation_calls_macros() {
         ])
         .run();
     inline.assert_success();
-    assert!(
-        inline.stdout.contains(r#""show":[{"n":3}]"#),
-        "{}",
-        inline.stdout
+    assert_eq!(
+        inline.stdout,
+        "{\n  \"show\": [\n    {\n      \"n\": 3\n    }\n  ]\n}\n"
     );
 
     let op = p

@@ -7,9 +7,11 @@ mod support;
 
 mod build;
 mod compat;
+mod contracts;
 mod db;
 mod execute;
 mod incremental;
 mod interrupt;
 mod snapshots;
 mod state;
+mod types;
