@@ -2,6 +2,7 @@
 //! parsed, output settings decided. Nothing past this point reads raw flags.
 
 use crate::cli::{Cli, GlobalArgs, LogFormat};
+use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Error};
 use crate::project::LoadOptions;
 use serde_json::{Map, Value};
@@ -13,6 +14,8 @@ pub struct Invocation {
     pub project_dir: Option<PathBuf>,
     pub load: LoadOptions,
     pub output: Output,
+    /// `--warn-error` / `--warn-error-options` (dbt_project.yml's `flags:` apply when unset).
+    pub warn_error: WarnErrorOptions,
 }
 
 /// Where and how kiln talks to the user.
@@ -87,6 +90,11 @@ impl Invocation {
     pub fn from_cli(cli: &Cli) -> Result<Invocation, Error> {
         let g: &GlobalArgs = &cli.global;
         let cli_vars = parse_vars(g.vars.as_deref())?;
+        let warn_error = match (&cli.warn_error.warn_error, &cli.warn_error.warn_error_options) {
+            (true, _) => WarnErrorOptions::all("--warn-error"),
+            (false, Some(text)) => WarnErrorOptions::parse(text, "--warn-error-options")?,
+            (false, None) => WarnErrorOptions::default(),
+        };
         let color = !g.no_color
             && std::env::var_os("NO_COLOR").is_none()
             && std::io::stdout().is_terminal();
@@ -106,6 +114,7 @@ impl Invocation {
                 quiet: g.quiet,
                 color,
             },
+            warn_error,
         })
     }
 

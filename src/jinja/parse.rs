@@ -24,6 +24,8 @@ pub struct InvocationInfo {
     pub invocation_id: String,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
     pub full_refresh: bool,
+    /// `--empty` / `--sample`: how ref() and source() read their inputs.
+    pub inputs: super::context::InputLimits,
 }
 
 impl InvocationInfo {
@@ -33,6 +35,7 @@ impl InvocationInfo {
             invocation_id: uuid::Uuid::new_v4().to_string(),
             run_started_at: chrono::Utc::now(),
             full_refresh: false,
+            inputs: Default::default(),
         }
     }
 }
@@ -99,7 +102,7 @@ pub fn shared_for(
         "FAIL_FAST": false,
         "USE_COLORS": false,
         "PARTIAL_PARSE": false,
-        "EMPTY": false,
+        "EMPTY": inv.inputs.empty,
     }));
     Shared {
         phase,
@@ -121,6 +124,7 @@ pub fn shared_for(
         graph_json: None,
         incremental: Default::default(),
         db: None,
+        inputs: inv.inputs.clone(),
     }
 }
 

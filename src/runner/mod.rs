@@ -81,6 +81,11 @@ pub struct RunOptions {
     /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
     pub event_time_start: Option<chrono::NaiveDateTime>,
     pub event_time_end: Option<chrono::NaiveDateTime>,
+    /// `--empty` / `--sample`: what refs and sources read.
+    pub inputs: crate::jinja::context::InputLimits,
+    /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
+    /// finds rows fails.
+    pub warn_error_tests: bool,
 }
 
 /// How a node ended, in run_results.json's words.
@@ -328,6 +333,7 @@ pub fn execute(
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
     loaded.info.full_refresh = opts.full_refresh;
+    loaded.info.inputs = opts.inputs.clone();
     let progress = Progress::new(ids.len(), output.clone());
     let mut errors = vec![];
 

@@ -7,4 +7,5 @@
 
 mod commands;
 mod errors;
+mod flags;
 mod support;

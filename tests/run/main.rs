@@ -9,6 +9,7 @@ mod build;
 mod compat;
 mod db;
 mod execute;
+mod flags;
 mod incremental;
 mod interrupt;
 mod snapshots;
