@@ -46,7 +46,7 @@ pub fn run(
     let Some((state, _)) = loaded.defer_manifest(&defer_args)? else {
         return Ok(Outcome::Success);
     };
-    let include = if types.resource_type.is_empty() {
+    let include: std::collections::BTreeSet<ResourceType> = if types.resource_type.is_empty() {
         CLONABLE.into_iter().collect()
     } else {
         super::ls::parse_types(&types.resource_type, "--resource-type")?

@@ -176,7 +176,8 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("jinja environment");
-    let info = InvocationInfo::new(command);
+    let mut info = InvocationInfo::new(command);
+    info.warn_error = (warn_error.all_errors(), warn_error.to_flags());
     if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
         problems.extend(e.diagnostics());
     }
@@ -272,7 +273,7 @@ impl Loaded {
     /// sources.json read (each if present), and this project's current sources.json.
     pub fn selection_spec(&self, args: &SelectArgs) -> Result<select::SelectionSpec, Error> {
         let mut previous = select::previous::PreviousRun {
-            sources_current: read_json(&self.project.target_dir().join("sources.json"))?,
+            sources_current: Some(self.project.target_dir().join("sources.json")),
             ..Default::default()
         };
         let mut state_manifest = None;
@@ -291,7 +292,7 @@ impl Loaded {
                     "state-target-equal",
                     format!(
                         "The state and target directories are the same: '{}'. This could lead to missing changes due to overwritten state including non-idempotent retries.",
-                        args.state.as_deref().unwrap_or(&dir).display()
+                        args.state.as_deref().unwrap_or(dir.as_path()).display()
                     ),
                 )
                 .with_help("copy the earlier run's target folder elsewhere (e.g. prod-state/) and point --state there")])?;

@@ -26,7 +26,8 @@ pub fn run(
         let exclude = super::ls::parse_types(resource_types.1, "--exclude-resource-type")?;
         selected.retain(|id| {
             loaded.project.nodes.get(id).is_some_and(|n| {
-                (include.is_empty() || include.contains(&n.resource_type))
+                // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
+                (resource_types.0.is_empty() || include.contains(&n.resource_type))
                     && !exclude.contains(&n.resource_type)
             })
         });

@@ -27,7 +27,11 @@ pub fn run(
         );
     }
     let pool = crate::runner::connect(&loaded)?;
-    let shared = Arc::new(crate::runner::live_shared(&loaded, &pool));
+    let mut shared = crate::runner::live_shared(&loaded, &pool);
+    if let Some((state, favor_state)) = loaded.defer_manifest(select)? {
+        crate::runner::defer(&mut shared, &loaded, &[], &state, favor_state, &pool);
+    }
+    let shared = Arc::new(shared);
     let mut previews: Vec<(String, String)> = vec![];
     if let Some(sql) = inline {
         let compiled = render_snippet(

@@ -52,6 +52,7 @@ pub fn event_name(code: &str) -> Option<&'static str> {
         "patch-macro" => "MacroNotFoundForPatch",
         "state-target-equal" => "WarnStateTargetEqual",
         "test-warn" => "LogTestResult",
+        "jinja-warning" => "JinjaLogWarning",
         "weo-deprecation" => "WEOIncludeExcludeDeprecation",
         _ => return None,
     })
@@ -261,6 +262,31 @@ impl WarnErrorOptions {
             return Treatment::Error;
         }
         Treatment::Warn
+    }
+
+    /// Whether every warning is an error, without exceptions (`--warn-error`, or `error: all`
+    /// alone): Jinja's `flags.WARN_ERROR`.
+    pub fn all_errors(&self) -> bool {
+        self.error_all && self.warn.is_empty() && self.silence.is_empty()
+    }
+
+    /// The options as Jinja's `flags.WARN_ERROR_OPTIONS` shows them (`error`, `warn`,
+    /// `silence`), from which [`WarnErrorOptions::from_flags`] reads them back.
+    pub fn to_flags(&self) -> Value {
+        serde_json::json!({
+            "error": if self.error_all { Value::from("all") } else { Value::from(self.error.clone()) },
+            "warn": self.warn,
+            "silence": self.silence,
+        })
+    }
+
+    /// The options back from Jinja's flags (`WARN_ERROR`, `WARN_ERROR_OPTIONS`), for warnings
+    /// raised from templates (`exceptions.warn`).
+    pub fn from_flags(warn_error: bool, options: &Value) -> Self {
+        if warn_error {
+            return Self::all("--warn-error");
+        }
+        Self::from_value(options, "--warn-error-options").unwrap_or_default()
     }
 
     /// What happens to a warning diagnostic.

@@ -26,6 +26,8 @@ pub struct InvocationInfo {
     pub full_refresh: bool,
     /// `--empty` / `--sample`: how ref() and source() read their inputs.
     pub inputs: super::context::InputLimits,
+    /// `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which `exceptions.warn` obeys.
+    pub warn_error: (bool, Json),
 }
 
 impl InvocationInfo {
@@ -36,6 +38,7 @@ impl InvocationInfo {
             run_started_at: chrono::Utc::now(),
             full_refresh: false,
             inputs: Default::default(),
+            warn_error: (false, Json::Null),
         }
     }
 }
@@ -98,7 +101,8 @@ pub fn shared_for(
         "FULL_REFRESH": inv.full_refresh,
         "STORE_FAILURES": false,
         "WHICH": inv.command,
-        "WARN_ERROR": false,
+        "WARN_ERROR": inv.warn_error.0,
+        "WARN_ERROR_OPTIONS": inv.warn_error.1,
         "FAIL_FAST": false,
         "USE_COLORS": false,
         "PARTIAL_PARSE": false,

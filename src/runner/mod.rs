@@ -512,7 +512,7 @@ pub fn execute(
 
 /// `--defer`: a ref to a model, seed or snapshot that is not part of this run points at the state
 /// manifest's relation, unless this target has built it (and `--favor-state` is off).
-fn defer(
+pub fn defer(
     shared: &mut Shared,
     loaded: &Loaded,
     ids: &[String],

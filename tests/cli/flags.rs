@@ -121,3 +121,35 @@ fn compile_empty_wraps_refs_and_sources() {
             .starts_with(r#"select * from "dev"."main"."stg" join "dev"."landing"."orders""#)
     );
 }
+
+#[test]
+fn exceptions_warn_obeys_warn_error() {
+    let p = TestProject::minimal().file(
+        "models/a.sql",
+        "{% do exceptions.warn('the upstream feed is late') %}\nselect 1 as id",
+    );
+    let run = p.kiln(&["parse"]).run();
+    run.assert_success();
+    assert!(
+        run.stderr.contains("warning: the upstream feed is late"),
+        "{}",
+        run.stderr
+    );
+    // dbt's JinjaLogWarning: an error under --warn-error, silenced by name.
+    let strict = p.kiln(&["parse", "--warn-error"]).run();
+    strict.assert_code(2);
+    assert!(
+        strict.stderr.contains("the upstream feed is late"),
+        "{}",
+        strict.stderr
+    );
+    let silent = p
+        .kiln(&[
+            "parse",
+            "--warn-error-options",
+            "{error: all, silence: [JinjaLogWarning]}",
+        ])
+        .run();
+    silent.assert_success();
+    assert_eq!(silent.stderr, "");
+}

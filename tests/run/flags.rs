@@ -395,8 +395,9 @@ sources:
     run.assert_success();
     assert_eq!(run.stdout, "orders\nraw.raw_orders\n");
     // No sources.json in the state: say what to run.
+    std::fs::create_dir_all(p.dir().join("empty")).unwrap();
     let none = p
-        .kiln(&["ls", "-s", "source_status:fresher", "--state", "target/run"])
+        .kiln(&["ls", "-s", "source_status:fresher", "--state", "empty"])
         .run();
     none.assert_code(2);
     assert!(
@@ -431,6 +432,19 @@ fn deferred() -> TestProject {
 #[test]
 fn defer_state_and_favor_state() {
     let p = deferred();
+    // compile and show defer too, as in dbt.
+    p.kiln(&["compile", "-s", "c", "--defer", "--state", "prod"])
+        .run()
+        .assert_success();
+    assert!(
+        p.read("target/compiled/shop/models/c.sql")
+            .contains(r#"from "dev"."main"."b""#)
+    );
+    let show = p
+        .kiln(&["show", "-s", "c", "--defer", "--defer-state", "prod"])
+        .run();
+    show.assert_success();
+    assert!(show.stdout.contains("101"), "{}", show.stdout);
     // --defer-state alone: refs to unbuilt parents read prod's relations.
     p.kiln(&["run", "-s", "c", "--defer", "--defer-state", "prod"])
         .run()

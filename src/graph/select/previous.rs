@@ -29,8 +29,9 @@ pub struct PreviousRun {
     pub run_results: Option<Value>,
     /// `<state>/sources.json`.
     pub sources: Option<Value>,
-    /// This project's `<target-path>/sources.json` (the latest `kiln source freshness`).
-    pub sources_current: Option<Value>,
+    /// Where this project's `<target-path>/sources.json` is (the latest `kiln source
+    /// freshness`): read only when `source_status:` asks for it.
+    pub sources_current: Option<std::path::PathBuf>,
 }
 
 fn missing(raw: &str, what: &str, dir: Option<&Path>, fix: &str) -> Diagnostic {
@@ -111,15 +112,20 @@ impl PreviousRun {
                 "pass --state <dir> pointing at the target folder of an earlier `kiln source freshness` (it holds sources.json)",
             ));
         };
-        let Some(now) = &self.sources_current else {
+        let now = self
+            .sources_current
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        let Some(now) = now else {
             return Err(Diagnostic::error(
                 "selector",
-                format!("'{raw}' compares this project's target/sources.json with the state's, and there is none yet"),
+                format!("'{raw}' compares this project's target/sources.json with the state's, and there is none yet (or it is not valid JSON)"),
             )
             .with_help("run `kiln source freshness` first: it writes target/sources.json"));
         };
         let before = loaded_at(before);
-        Ok(loaded_at(now)
+        Ok(loaded_at(&now)
             .into_iter()
             .filter_map(|(id, at)| {
                 let at = at?;
@@ -141,6 +147,17 @@ mod tests {
 
     #[test]
     fn fresher_compares_load_times_and_skips_errors() {
+        let current = json!({"results": [
+            {"unique_id": "source.p.a.same", "max_loaded_at": "2024-06-01 08:00:00", "status": "pass"},
+            {"unique_id": "source.p.a.newer", "max_loaded_at": "2024-06-02T08:00:00Z", "status": "pass"},
+            {"unique_id": "source.p.a.broken_before", "max_loaded_at": "2024-06-03", "status": "pass"},
+            {"unique_id": "source.p.a.new", "max_loaded_at": "2024-06-03", "status": "pass"},
+            {"unique_id": "source.p.a.broken_now", "status": "runtime error"},
+        ]});
+        let dir = std::env::temp_dir().join(format!("kiln-previous-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("sources.json");
+        let _ = std::fs::write(&path, current.to_string());
         let prev = PreviousRun {
             dir: None,
             run_results: None,
@@ -149,13 +166,7 @@ mod tests {
                 {"unique_id": "source.p.a.newer", "max_loaded_at": "2024-06-01 08:00:00", "status": "warn"},
                 {"unique_id": "source.p.a.broken_before", "status": "runtime error"},
             ]})),
-            sources_current: Some(json!({"results": [
-                {"unique_id": "source.p.a.same", "max_loaded_at": "2024-06-01 08:00:00", "status": "pass"},
-                {"unique_id": "source.p.a.newer", "max_loaded_at": "2024-06-02T08:00:00Z", "status": "pass"},
-                {"unique_id": "source.p.a.broken_before", "max_loaded_at": "2024-06-03", "status": "pass"},
-                {"unique_id": "source.p.a.new", "max_loaded_at": "2024-06-03", "status": "pass"},
-                {"unique_id": "source.p.a.broken_now", "status": "runtime error"},
-            ]})),
+            sources_current: Some(path),
         };
         let got: Vec<String> = prev
             .fresher_sources("source_status:fresher")
@@ -163,6 +174,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(got, ["source.p.a.new", "source.p.a.newer"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
