@@ -107,7 +107,7 @@ pub fn run(
         errors: vec![],
     };
     write_results(inv, &loaded, &summary, select, full_refresh)?;
-    let counts = super::run::counts_text(&loaded, &ids);
+    let counts = counts_text(&loaded, &ids);
     let text = crate::runner::output::summary(&summary, &counts, inv.output.color, |r| {
         r.detail
             .clone()
@@ -246,6 +246,19 @@ fn clone_node(
             )
         }
     }
+}
+
+/// "2 models, 1 seed": what was cloned, by resource type.
+fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
+    let mut counts: BTreeMap<ResourceType, usize> = BTreeMap::new();
+    for n in ids.iter().filter_map(|id| loaded.project.nodes.get(id)) {
+        *counts.entry(n.resource_type).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(t, c)| format!("{c} {t}{}", if c == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn write_results(

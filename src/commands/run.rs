@@ -245,7 +245,7 @@ fn detail(r: &NodeResult) -> String {
 }
 
 /// "2 table models, 3 view models, 1 seed, 5 data tests", as dbt counts them.
-pub(super) fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
+fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for n in ids.iter().filter_map(|id| loaded.project.nodes.get(id)) {
         let key = match n.resource_type {
