@@ -320,11 +320,21 @@ pub enum LsOutput {
 pub struct WarnErrorArgs {
     /// Every warning becomes an error: a selector that matches nothing stops the command, a
     /// warn-severity test fails.
-    #[arg(long, global = true, env = "DBT_WARN_ERROR", conflicts_with = "warn_error_options")]
+    #[arg(
+        long,
+        global = true,
+        env = "DBT_WARN_ERROR",
+        conflicts_with = "warn_error_options"
+    )]
     pub warn_error: bool,
     /// Which warnings, by dbt event name, become errors ('{"error": "all" | [names], "warn":
     /// [names], "silence": [names]}', YAML or JSON), e.g. '{"error": ["LogTestResult"]}'.
-    #[arg(long, global = true, env = "DBT_WARN_ERROR_OPTIONS", value_name = "YAML")]
+    #[arg(
+        long,
+        global = true,
+        env = "DBT_WARN_ERROR_OPTIONS",
+        value_name = "YAML"
+    )]
     pub warn_error_options: Option<String>,
 }
 

@@ -90,7 +90,10 @@ impl Invocation {
     pub fn from_cli(cli: &Cli) -> Result<Invocation, Error> {
         let g: &GlobalArgs = &cli.global;
         let cli_vars = parse_vars(g.vars.as_deref())?;
-        let warn_error = match (&cli.warn_error.warn_error, &cli.warn_error.warn_error_options) {
+        let warn_error = match (
+            &cli.warn_error.warn_error,
+            &cli.warn_error.warn_error_options,
+        ) {
             (true, _) => WarnErrorOptions::all("--warn-error"),
             (false, Some(text)) => WarnErrorOptions::parse(text, "--warn-error-options")?,
             (false, None) => WarnErrorOptions::default(),

@@ -1611,7 +1611,10 @@ fn error_values_of_closed_methods() {
         ("access:open", "'open' is not an access level"),
         ("source:a.b.c.d", "'a.b.c.d' has too many dotted parts"),
         ("result:broken", "'broken' is not a result status"),
-        ("source_status:stale", "'stale' is not a source status comparison"),
+        (
+            "source_status:stale",
+            "'stale' is not a source status comparison",
+        ),
     ] {
         let err = fails(&["-s", selector]);
         assert!(err.starts_with("error[selector]: "), "{err}");

@@ -66,7 +66,8 @@ pub fn run(
         .collect();
     inv.output.info(&loaded.summary());
     if ids.is_empty() {
-        inv.output.info("Nothing to do: the selection matches no model, seed or snapshot to clone.");
+        inv.output
+            .info("Nothing to do: the selection matches no model, seed or snapshot to clone.");
         return Ok(Outcome::Success);
     }
     if loaded.adapter.clone_plan("t", "s", None, None).is_none() || !loaded.adapter.can_execute() {
@@ -94,7 +95,14 @@ pub fn run(
         let Some(n) = loaded.project.nodes.get(id) else {
             continue;
         };
-        let r = clone_node(&loaded, &pool, n, &state["nodes"][id], full_refresh, &mut listed);
+        let r = clone_node(
+            &loaded,
+            &pool,
+            n,
+            &state["nodes"][id],
+            full_refresh,
+            &mut listed,
+        );
         if let Some(line) = &r.1 {
             inv.output.info(line);
         }

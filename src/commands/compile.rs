@@ -136,7 +136,12 @@ pub fn compile_selected_deferred(
         let ids: Vec<String> = selected.iter().cloned().collect();
         crate::runner::defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
-    compile_nodes(&mut loaded.project, &loaded.jenv, Arc::new(shared), selected)
+    compile_nodes(
+        &mut loaded.project,
+        &loaded.jenv,
+        Arc::new(shared),
+        selected,
+    )
 }
 
 /// target/compiled/<project>/<file>: generic tests go under their YAML file's path.

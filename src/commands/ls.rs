@@ -132,7 +132,10 @@ pub fn run(
         });
     }
     if lines.is_empty() {
-        loaded.warn(&[Diagnostic::warning("no-nodes-selected", "No nodes selected!")])?;
+        loaded.warn(&[Diagnostic::warning(
+            "no-nodes-selected",
+            "No nodes selected!",
+        )])?;
     }
     for line in &lines {
         inv.output.data(line);

@@ -15,9 +15,9 @@ mod show;
 use crate::adapter::{self, Adapter};
 use crate::artifacts::{self, ManifestMeta};
 use crate::cli::{Cli, Command, SelectArgs};
+use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Diagnostics, Error, Outcome};
 use crate::graph::{self, Graph, select};
-use crate::error::warn_error::WarnErrorOptions;
 use crate::invocation::{Invocation, Output};
 use crate::jinja::JinjaEnv;
 use crate::jinja::parse::{InvocationInfo, parse_project};
@@ -314,7 +314,10 @@ impl Loaded {
 
     /// `--defer`: the manifest of `--defer-state`, else of `--state`, and `--favor-state`; None
     /// without `--defer`.
-    pub fn defer_manifest(&self, args: &SelectArgs) -> Result<Option<(serde_json::Value, bool)>, Error> {
+    pub fn defer_manifest(
+        &self,
+        args: &SelectArgs,
+    ) -> Result<Option<(serde_json::Value, bool)>, Error> {
         if !args.defer {
             return Ok(None);
         }
@@ -428,9 +431,14 @@ fn read_json(path: &std::path::Path) -> Result<Option<serde_json::Value>, Error>
         Err(e) => return Err(Error::io(path, e)),
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        Diagnostic::error("flags", format!("{} is not valid JSON: {e}", path.display()))
-            .with_help("point --state at the target folder of an earlier run, left as kiln or dbt wrote it")
-            .into()
+        Diagnostic::error(
+            "flags",
+            format!("{} is not valid JSON: {e}", path.display()),
+        )
+        .with_help(
+            "point --state at the target folder of an earlier run, left as kiln or dbt wrote it",
+        )
+        .into()
     })
 }
 

@@ -5,8 +5,8 @@ use super::{Loaded, load_and_parse};
 use crate::cli::{RunFlags, SelectArgs};
 use crate::error::warn_error::Treatment;
 use crate::error::{Diagnostic, Error, Outcome};
-use crate::jinja::context::InputLimits;
 use crate::invocation::Invocation;
+use crate::jinja::context::InputLimits;
 use crate::project::ResourceType;
 use crate::runner::{self, NodeResult, RunKind, RunOptions, RunSummary};
 use serde_json::{Map, Value as Json};
@@ -396,7 +396,10 @@ mod tests {
     #[test]
     fn relative_windows_end_now() {
         let end = "2024-03-31 16:06:00.000250+00:00".to_string();
-        assert_eq!(ok("3 days"), ("2024-03-28 16:06:00.000250+00:00".into(), end.clone()));
+        assert_eq!(
+            ok("3 days"),
+            ("2024-03-28 16:06:00.000250+00:00".into(), end.clone())
+        );
         assert_eq!(ok("1 day").0, "2024-03-30 16:06:00.000250+00:00");
         assert_eq!(ok("12 HOURS").0, "2024-03-31 04:06:00.000250+00:00");
         // Months and years clamp to the end of a shorter month, as dbt's relativedelta does.
@@ -426,7 +429,10 @@ mod tests {
             ("three days", "not a whole number"),
             ("3 weeks", "'weeks' is not a grain"),
             ("{'start': '2024-07-01'}", "`end` is missing"),
-            ("{'start': 'soon', 'end': '2024-07-01'}", "'soon' is not a date"),
+            (
+                "{'start': 'soon', 'end': '2024-07-01'}",
+                "'soon' is not a date",
+            ),
         ] {
             let msg = parse_sample(text, now())
                 .err()

@@ -93,10 +93,7 @@ fn shape_error(flag: &str, what: &str) -> Diagnostic {
 
 /// Checks that each name is one of dbt's events, with a did-you-mean for a typo.
 fn check_names(all: &[&String], flag: &str) -> Result<(), Diagnostic> {
-    let known: Vec<&str> = DBT_EVENT_NAMES
-        .lines()
-        .chain(["Deprecations"])
-        .collect();
+    let known: Vec<&str> = DBT_EVENT_NAMES.lines().chain(["Deprecations"]).collect();
     let Some(bad) = all.iter().find(|n| !known.contains(&n.as_str())) else {
         return Ok(());
     };
@@ -107,13 +104,14 @@ fn check_names(all: &[&String], flag: &str) -> Result<(), Diagnostic> {
         .min()
         .map(|(_, k)| format!("did you mean '{k}'? "))
         .unwrap_or_default();
-    Err(
-        Diagnostic::error("flags", format!("{flag}: {bad} is not a valid dbt error name"))
-            .with_help(format!(
-                "{close}name warnings by dbt's event names, e.g. NoNodesForSelectionCriteria, \
-                 LogTestResult, UnusedResourceConfigPath, NothingToDo, or Deprecations"
-            )),
+    Err(Diagnostic::error(
+        "flags",
+        format!("{flag}: {bad} is not a valid dbt error name"),
     )
+    .with_help(format!(
+        "{close}name warnings by dbt's event names, e.g. NoNodesForSelectionCriteria, \
+                 LogTestResult, UnusedResourceConfigPath, NothingToDo, or Deprecations"
+    )))
 }
 
 impl WarnErrorOptions {
@@ -138,9 +136,7 @@ impl WarnErrorOptions {
             }
             Value::Object(m) => m,
             other => {
-                return Err(
-                    shape_error(flag, &format!("expected a mapping, got {other}")).into(),
-                );
+                return Err(shape_error(flag, &format!("expected a mapping, got {other}")).into());
             }
         };
         let mut deprecations = vec![];
@@ -181,7 +177,9 @@ impl WarnErrorOptions {
             match (map.get(primary), map.get(alt)) {
                 (Some(_), Some(_)) => Err(shape_error(
                     flag,
-                    &format!("`{primary}` and `{alt}` cannot both be given (`{alt}` is the old name of `{primary}`)"),
+                    &format!(
+                        "`{primary}` and `{alt}` cannot both be given (`{alt}` is the old name of `{primary}`)"
+                    ),
                 )),
                 (Some(v), None) | (None, Some(v)) => Ok(v),
                 (None, None) => Ok(&Value::Null),
@@ -193,9 +191,8 @@ impl WarnErrorOptions {
         let all: Vec<&String> = error.iter().chain(&warn).chain(&silence).collect();
         check_names(&all, flag)?;
         let deprecations_named = |l: &[String]| l.iter().any(|n| n == "Deprecations");
-        if !warn.is_empty()
-            && !(error_all || deprecations_named(&error) || deprecations_named(&silence))
-        {
+        let warn_allowed = error_all || deprecations_named(&error) || deprecations_named(&silence);
+        if !warn.is_empty() && !warn_allowed {
             return Err(Diagnostic::error(
                 "flags",
                 format!("{flag}: `warn` can only be given when `error` is \"all\" (or \"*\"), or Deprecations is in `error` or `silence`"),
@@ -351,7 +348,9 @@ mod tests {
 
     #[test]
     fn precedence_silence_over_warn_over_error_over_all() {
-        let o = opts(r#"{"error": "all", "warn": ["LogTestResult"], "silence": ["NoNodesForSelectionCriteria"]}"#);
+        let o = opts(
+            r#"{"error": "all", "warn": ["LogTestResult"], "silence": ["NoNodesForSelectionCriteria"]}"#,
+        );
         assert_eq!(o.treatment(SEL), Treatment::Silence);
         assert_eq!(o.treatment(TEST), Treatment::Warn);
         assert_eq!(o.treatment(Some("NothingToDo")), Treatment::Error);
@@ -361,17 +360,29 @@ mod tests {
         assert_eq!(o.treatment(SEL), Treatment::Warn);
         assert_eq!(o.treatment(None), Treatment::Warn);
         assert_eq!(WarnErrorOptions::default().treatment(SEL), Treatment::Warn);
-        assert_eq!(WarnErrorOptions::all("--warn-error").treatment(None), Treatment::Error);
+        assert_eq!(
+            WarnErrorOptions::all("--warn-error").treatment(None),
+            Treatment::Error
+        );
     }
 
     #[test]
     fn deprecations_group() {
         let o = opts(r#"{"error": ["Deprecations"], "warn": ["WEOIncludeExcludeDeprecation"]}"#);
-        assert_eq!(o.treatment(Some("WEOIncludeExcludeDeprecation")), Treatment::Warn);
-        assert_eq!(o.treatment(Some("ConfigTargetPathDeprecation")), Treatment::Error);
+        assert_eq!(
+            o.treatment(Some("WEOIncludeExcludeDeprecation")),
+            Treatment::Warn
+        );
+        assert_eq!(
+            o.treatment(Some("ConfigTargetPathDeprecation")),
+            Treatment::Error
+        );
         assert_eq!(o.treatment(SEL), Treatment::Warn);
         let o = opts(r#"{"error": "*", "silence": ["Deprecations"]}"#);
-        assert_eq!(o.treatment(Some("ConfigTargetPathDeprecation")), Treatment::Silence);
+        assert_eq!(
+            o.treatment(Some("ConfigTargetPathDeprecation")),
+            Treatment::Silence
+        );
         assert_eq!(o.treatment(SEL), Treatment::Error);
     }
 
@@ -389,7 +400,10 @@ mod tests {
 
     #[test]
     fn bad_options_are_rejected() {
-        assert!(fails(r#"{"error": ["NoNodesForSelection"]}"#).contains("NoNodesForSelection is not a valid dbt error name"));
+        assert!(
+            fails(r#"{"error": ["NoNodesForSelection"]}"#)
+                .contains("NoNodesForSelection is not a valid dbt error name")
+        );
         assert!(fails(r#"{"warn": ["LogTestResult"]}"#).contains("`warn` can only be given"));
         assert!(fails(r#"{"error": "some"}"#).contains("must be \"all\" or a list"));
         assert!(fails(r#"{"eror": "all"}"#).contains("unknown key `eror`"));
@@ -405,19 +419,33 @@ mod tests {
     #[test]
     fn the_command_line_beats_dbt_project_flags() {
         let mut flags = serde_json::Map::new();
-        flags.insert("warn_error_options".into(), serde_json::json!({"error": ["NothingToDo"]}));
-        let from_project = WarnErrorOptions::default().or_project(&flags).unwrap_or_default();
-        assert_eq!(from_project.treatment(Some("NothingToDo")), Treatment::Error);
-        let cli = opts(r#"{"error": ["LogTestResult"]}"#).or_project(&flags).unwrap_or_default();
+        flags.insert(
+            "warn_error_options".into(),
+            serde_json::json!({"error": ["NothingToDo"]}),
+        );
+        let from_project = WarnErrorOptions::default()
+            .or_project(&flags)
+            .unwrap_or_default();
+        assert_eq!(
+            from_project.treatment(Some("NothingToDo")),
+            Treatment::Error
+        );
+        let cli = opts(r#"{"error": ["LogTestResult"]}"#)
+            .or_project(&flags)
+            .unwrap_or_default();
         assert_eq!(cli.treatment(Some("NothingToDo")), Treatment::Warn);
         flags.insert("warn_error".into(), serde_json::json!(true));
-        let all = WarnErrorOptions::default().or_project(&flags).unwrap_or_default();
+        let all = WarnErrorOptions::default()
+            .or_project(&flags)
+            .unwrap_or_default();
         assert_eq!(all.treatment(SEL), Treatment::Error);
     }
 
     #[test]
     fn split_promotes_and_silences() {
-        let o = opts(r#"{"error": ["NoNodesForSelectionCriteria"], "silence": ["UnusedResourceConfigPath"]}"#);
+        let o = opts(
+            r#"{"error": ["NoNodesForSelectionCriteria"], "silence": ["UnusedResourceConfigPath"]}"#,
+        );
         let diags = vec![
             Diagnostic::warning("selection", "no match"),
             Diagnostic::warning("unused-config", "unused"),
@@ -428,9 +456,10 @@ mod tests {
         assert_eq!(shown[0].code, "python-model");
         assert_eq!(errors.len(), 1);
         assert!(errors[0].is_error());
-        assert!(errors[0]
-            .help
-            .as_deref()
-            .is_some_and(|h| h.contains("makes the warning NoNodesForSelectionCriteria an error")));
+        assert!(
+            errors[0].help.as_deref().is_some_and(
+                |h| h.contains("makes the warning NoNodesForSelectionCriteria an error")
+            )
+        );
     }
 }

@@ -36,18 +36,22 @@ fn locate(text: &str, section: &str, path: &[String]) -> Option<usize> {
     let mut at = 0;
     for key in std::iter::once(section).chain(path.iter().map(String::as_str)) {
         let rest = text.get(at..)?;
-        let found = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")]
-            .iter()
-            .filter_map(|needle| {
-                rest.match_indices(needle.as_str())
-                    .find(|(i, _)| {
-                        let before = &rest[..*i];
-                        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-                        before[line_start..].trim().is_empty()
-                    })
-                    .map(|(i, _)| i)
-            })
-            .min()?;
+        let found = [
+            format!("{key}:"),
+            format!("\"{key}\":"),
+            format!("'{key}':"),
+        ]
+        .iter()
+        .filter_map(|needle| {
+            rest.match_indices(needle.as_str())
+                .find(|(i, _)| {
+                    let before = &rest[..*i];
+                    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                    before[line_start..].trim().is_empty()
+                })
+                .map(|(i, _)| i)
+        })
+        .min()?;
         at += found;
     }
     Some(at)
@@ -104,7 +108,11 @@ pub fn unused_config_paths(project: &Project) -> Vec<Diagnostic> {
     let listed: Vec<String> = unused
         .iter()
         .map(|(section, path)| {
-            let shown = if *section == "tests" { "data_tests" } else { section };
+            let shown = if *section == "tests" {
+                "data_tests"
+            } else {
+                section
+            };
             std::iter::once(shown.to_string())
                 .chain(path.iter().cloned())
                 .collect::<Vec<_>>()

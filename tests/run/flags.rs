@@ -128,7 +128,8 @@ fn sample_reads_only_the_window_of_refs_with_an_event_time() {
     let bad = p.kiln(&["run", "--sample", "3 weeks"]).run();
     bad.assert_code(2);
     assert!(
-        bad.stderr.contains("--sample '3 weeks': 'weeks' is not a grain"),
+        bad.stderr
+            .contains("--sample '3 weeks': 'weeks' is not a grain"),
         "{}",
         bad.stderr
     );
@@ -143,7 +144,8 @@ fn warn_error_fails_a_warn_severity_test() {
     run.assert_code(1);
     assert_eq!(statuses(&p), ["test.shop.warn_me fail"]);
     assert!(
-        run.stdout.contains("Failure in test warn_me (tests/warn_me.sql)")
+        run.stdout
+            .contains("Failure in test warn_me (tests/warn_me.sql)")
             && run
                 .stdout
                 .contains("Got 3 results, configured to fail if != 0"),
@@ -151,8 +153,7 @@ fn warn_error_fails_a_warn_severity_test() {
         run.stdout
     );
     assert!(
-        run.stdout
-            .contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=0"),
+        run.stdout.contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=0"),
         "{}",
         run.stdout
     );
@@ -216,7 +217,9 @@ fn a_selection_that_matches_nothing_is_named_with_the_closest_name() {
     let far = p.kiln(&["ls", "-s", "tag:nightly"]).run();
     assert!(!far.stderr.contains("did you mean"), "{}", far.stderr);
     // Under --warn-error it stops the command (exit 2), as in dbt, before anything runs.
-    let strict = p.kiln(&["run", "-s", "agregate+", "m2", "--warn-error"]).run();
+    let strict = p
+        .kiln(&["run", "-s", "agregate+", "m2", "--warn-error"])
+        .run();
     strict.assert_code(2);
     assert!(
         strict.stderr.contains(
@@ -239,12 +242,18 @@ fn a_selection_that_matches_nothing_is_named_with_the_closest_name() {
         ])
         .run();
     quiet.assert_success();
-    assert!(!quiet.stderr.contains("selection criterion"), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("selection criterion"),
+        "{}",
+        quiet.stderr
+    );
     // NothingToDo: a selection this command runs nothing of.
     let nothing = p.kiln(&["seed", "-s", "m", "--warn-error"]).run();
     nothing.assert_code(2);
     assert!(
-        nothing.stderr.contains("error[nothing-to-do]: Nothing to do"),
+        nothing
+            .stderr
+            .contains("error[nothing-to-do]: Nothing to do"),
         "{}",
         nothing.stderr
     );
@@ -263,9 +272,7 @@ fn warn_error_options_are_checked_like_dbt() {
             "`warn` can only be given when `error` is \"all\"",
         ),
     ] {
-        let run = p
-            .kiln(&["ls", "--warn-error-options", options])
-            .run();
+        let run = p.kiln(&["ls", "--warn-error-options", options]).run();
         run.assert_code(2);
         assert!(run.stderr.contains(message), "{options}: {}", run.stderr);
     }
@@ -273,7 +280,11 @@ fn warn_error_options_are_checked_like_dbt() {
         .kiln(&["ls", "--warn-error", "--warn-error-options", "{error: all}"])
         .run();
     both.assert_code(2);
-    assert!(both.stderr.contains("cannot be used with"), "{}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
     // The old spellings work, with dbt's deprecation (itself an error under "all", as in dbt).
     let old = p
         .kiln(&[
@@ -286,8 +297,11 @@ fn warn_error_options_are_checked_like_dbt() {
         .run();
     old.assert_code(2);
     assert!(
-        old.stderr.contains("warning[weo-deprecation]: --warn-error-options: `include` is deprecated")
-            && old.stderr.contains("error[no-nodes-selected]: No nodes selected!"),
+        old.stderr
+            .contains("warning[weo-deprecation]: --warn-error-options: `include` is deprecated")
+            && old
+                .stderr
+                .contains("error[no-nodes-selected]: No nodes selected!"),
         "{}",
         old.stderr
     );
@@ -296,7 +310,10 @@ fn warn_error_options_are_checked_like_dbt() {
 #[test]
 fn result_selectors_read_the_state_run_results() {
     let p = project().file("models/broken.sql", "select * from missing_table");
-    p.write("models/after_broken.sql", "select * from {{ ref('broken') }}");
+    p.write(
+        "models/after_broken.sql",
+        "select * from {{ ref('broken') }}",
+    );
     p.kiln(&["build"]).run().assert_code(1);
     crate::support::copy_dir(&p.dir().join("target"), &p.dir().join("last"));
     let ls = |sel: &str| -> Vec<String> {
@@ -323,15 +340,21 @@ fn result_selectors_read_the_state_run_results() {
         .assert_success();
     assert_eq!(
         statuses(&p),
-        ["model.shop.after_broken success", "model.shop.broken success"]
+        [
+            "model.shop.after_broken success",
+            "model.shop.broken success"
+        ]
     );
     // No run_results.json in the state folder: say so.
     std::fs::remove_file(p.dir().join("last/run_results.json")).unwrap();
-    let run = p.kiln(&["ls", "-s", "result:fail", "--state", "last"]).run();
+    let run = p
+        .kiln(&["ls", "-s", "result:fail", "--state", "last"])
+        .run();
     run.assert_code(2);
     assert!(
-        run.stderr
-            .contains("'result:fail' needs the run_results.json of a previous run, and there is none in last"),
+        run.stderr.contains(
+            "'result:fail' needs the run_results.json of a previous run, and there is none in last"
+        ),
         "{}",
         run.stderr
     );
@@ -405,7 +428,8 @@ sources:
         .run();
     none.assert_code(2);
     assert!(
-        none.stderr.contains("needs the sources.json of a previous `source freshness`"),
+        none.stderr
+            .contains("needs the sources.json of a previous `source freshness`"),
         "{}",
         none.stderr
     );
@@ -415,7 +439,10 @@ sources:
 /// to the schema `dev_me`.
 fn deferred() -> TestProject {
     let p = TestProject::minimal()
-        .file("models/a.sql", "{{ config(materialized='table') }}\nselect 1 as id")
+        .file(
+            "models/a.sql",
+            "{{ config(materialized='table') }}\nselect 1 as id",
+        )
         .file(
             "models/b.sql",
             "{{ config(materialized='table') }}\nselect id from {{ ref('a') }}",
@@ -470,15 +497,30 @@ fn defer_state_and_favor_state() {
         .run()
         .assert_success();
     assert_eq!(column(&p, "select id from dev_me.c"), ["102"]);
-    p.kiln(&["run", "-s", "c", "--defer", "--state", "prod", "--favor-state"])
-        .run()
-        .assert_success();
+    p.kiln(&[
+        "run",
+        "-s",
+        "c",
+        "--defer",
+        "--state",
+        "prod",
+        "--favor-state",
+    ])
+    .run()
+    .assert_success();
     assert_eq!(column(&p, "select id from dev_me.c"), ["101"]);
     // --defer-state wins over --state for deferral.
     std::fs::create_dir_all(p.dir().join("empty")).unwrap();
     let run = p
         .kiln(&[
-            "run", "-s", "c", "--defer", "--state", "empty", "--defer-state", "prod",
+            "run",
+            "-s",
+            "c",
+            "--defer",
+            "--state",
+            "empty",
+            "--defer-state",
+            "prod",
             "--favor-state",
         ])
         .run();
@@ -533,7 +575,12 @@ fn clone_makes_views_of_the_state_relations() {
         .collect();
     assert_eq!(
         mine,
-        ["dev_me.events view", "dev_me.m view", "dev_me.m2 view", "dev_me.people view"]
+        [
+            "dev_me.events view",
+            "dev_me.m view",
+            "dev_me.m2 view",
+            "dev_me.people view"
+        ]
     );
     assert_eq!(
         column(&p, "select id from dev_me.m order by id"),
@@ -556,7 +603,11 @@ fn clone_makes_views_of_the_state_relations() {
         ]
     );
     assert_eq!(run_results(&p)["args"]["which"], "clone");
-    assert!(run.stdout.contains("Done. PASS=4 WARN=0 ERROR=0 SKIP=0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Done. PASS=4 WARN=0 ERROR=0 SKIP=0"),
+        "{}",
+        run.stdout
+    );
     // Again: what exists is kept (dbt: "No-op"), unless --full-refresh.
     let again = p
         .kiln(&["clone", "--state", "prod", "--target", "mine"])
@@ -582,7 +633,14 @@ fn clone_makes_views_of_the_state_relations() {
         "drop view dev_me.m2; create table dev_me.m2 as select 42 as id",
     );
     p.kiln(&[
-        "clone", "--state", "prod", "--target", "mine", "--full-refresh", "-s", "m2",
+        "clone",
+        "--state",
+        "prod",
+        "--target",
+        "mine",
+        "--full-refresh",
+        "-s",
+        "m2",
     ])
     .run()
     .assert_success();
@@ -608,5 +666,9 @@ fn clone_makes_views_of_the_state_relations() {
     );
     let bad = p.kiln(&["clone", "--target", "mine"]).run();
     bad.assert_code(2);
-    assert!(bad.stderr.contains("kiln clone needs --state"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("kiln clone needs --state"),
+        "{}",
+        bad.stderr
+    );
 }

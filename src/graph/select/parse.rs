@@ -421,7 +421,12 @@ pub fn validate_value(raw: &str, method: Method, value: &str) -> Result<(), Diag
         Method::Metric | Method::SemanticModel | Method::SavedQuery => {
             dotted(2, "<method>:<name> or <method>:<package>.<name>")
         }
-        Method::Result => one_of(raw, "a result status", value, &super::previous::RESULT_VALUES),
+        Method::Result => one_of(
+            raw,
+            "a result status",
+            value,
+            &super::previous::RESULT_VALUES,
+        ),
         Method::SourceStatus => one_of(
             raw,
             "a source status comparison",

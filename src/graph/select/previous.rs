@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The statuses `result:` takes (run_results.json's words).
-pub const RESULT_VALUES: [&str; 7] = ["success", "error", "fail", "skipped", "warn", "pass", "no-op"];
+pub const RESULT_VALUES: [&str; 7] = [
+    "success", "error", "fail", "skipped", "warn", "pass", "no-op",
+];
 
 /// The comparisons `source_status:` takes.
 pub const SOURCE_STATUS_VALUES: [&str; 1] = ["fresher"];
@@ -184,8 +186,12 @@ mod tests {
             ..PreviousRun::default()
         };
         let e = prev.with_result("result:error", "error").err();
-        assert!(e.is_some_and(|d| d.message.contains("run_results.json") && d.message.contains("prod")));
-        let e = PreviousRun::default().fresher_sources("source_status:fresher").err();
+        assert!(
+            e.is_some_and(|d| d.message.contains("run_results.json") && d.message.contains("prod"))
+        );
+        let e = PreviousRun::default()
+            .fresher_sources("source_status:fresher")
+            .err();
         assert!(e.is_some_and(|d| d.message.contains("no --state was given")));
     }
 }
