@@ -672,3 +672,27 @@ fn clone_makes_views_of_the_state_relations() {
         bad.stderr
     );
 }
+
+#[test]
+fn run_operation_with_an_unknown_macro_names_the_closest_one() {
+    let p = project().file(
+        "macros/grant_select.sql",
+        "{% macro grant_select(role) %}{% do log('granting to ' ~ role, info=True) %}{% endmacro %}",
+    );
+    // dbt: "dbt could not find a macro with the name 'grant_selct' in any package", exit 2.
+    for (asked, meant) in [
+        ("grant_selct", "grant_select"),
+        ("shop.grant_selct", "shop.grant_select"),
+        ("shp.grant_select", "shop.grant_select"),
+    ] {
+        let run = p.kiln(&["run-operation", asked]).run();
+        run.assert_code(2);
+        assert!(
+            run.stderr
+                .contains(&format!("run-operation: no macro named '{asked}'"))
+                && run.stderr.contains(&format!("did you mean '{meant}'?")),
+            "{asked}: {}",
+            run.stderr
+        );
+    }
+}
