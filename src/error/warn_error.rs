@@ -318,7 +318,7 @@ impl WarnErrorOptions {
             None => format!("{} makes this warning an error", self.source),
         };
         e.help = Some(match e.help.take() {
-            Some(h) => format!("{h}\n{why}"),
+            Some(h) => format!("{h} ({why})"),
             None => why,
         });
         e

@@ -333,6 +333,19 @@ fn result_selectors_read_the_state_run_results() {
         ls("result:success,resource_type:seed"),
         ["events", "people", "warn_me"]
     );
+    // The state folder should not be the target folder, which the next run overwrites: dbt's
+    // WarnStateTargetEqual.
+    let same = p
+        .kiln(&["ls", "-s", "result:error", "--state", "target"])
+        .run();
+    same.assert_success();
+    assert!(
+        same.stderr.contains(
+            "warning[state-target-equal]: The state and target directories are the same: 'target'."
+        ),
+        "{}",
+        same.stderr
+    );
     // Fixed, then re-run what failed and what it skipped.
     p.write("models/broken.sql", "select 1 as id");
     p.kiln(&["build", "-s", "result:error+", "--state", "last"])
