@@ -18,6 +18,8 @@ pub struct Cli {
     pub command: Command,
     #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(flatten)]
+    pub warn_error: WarnErrorArgs,
 }
 
 /// Flags every command accepts, before or after the subcommand.
@@ -128,14 +130,19 @@ pub struct SelectArgs {
     /// How tests are pulled in by selecting the nodes they test: eager, cautious, buildable, empty.
     #[arg(long, value_enum, default_value_t = IndirectSelection::Eager)]
     pub indirect_selection: IndirectSelection,
-    /// A directory holding a previous manifest.json, for `state:` selection.
-    #[arg(long, value_name = "DIR")]
+    /// The target folder of a previous run (manifest.json, run_results.json, sources.json), for
+    /// `state:`, `result:` and `source_status:` selection and for --defer.
+    #[arg(long, value_name = "DIR", env = "DBT_STATE")]
     pub state: Option<PathBuf>,
-    /// Resolve refs to nodes that are not selected through the --state manifest, when this
-    /// target has not built them.
-    #[arg(long, requires = "state")]
+    /// Resolve refs to nodes that are not selected through the state manifest (--defer-state,
+    /// else --state), when this target has not built them.
+    #[arg(long)]
     pub defer: bool,
-    /// With --defer: use the --state manifest's relations even when this target has them.
+    /// The state folder for --defer only (default: --state).
+    #[arg(long, value_name = "DIR", env = "DBT_DEFER_STATE")]
+    pub defer_state: Option<PathBuf>,
+    /// With --defer: use the state manifest's relations for unselected nodes even when this
+    /// target has built them.
     #[arg(long, requires = "defer")]
     pub favor_state: bool,
 }
@@ -160,6 +167,8 @@ pub enum Command {
         /// Compile this SQL instead of the project's nodes and print it.
         #[arg(long)]
         inline: Option<String>,
+        #[command(flatten)]
+        empty: EmptyArg,
     },
     /// Build the selected models in the warehouse, in dependency order.
     Run {
@@ -167,6 +176,10 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         flags: RunFlags,
+        #[command(flatten)]
+        empty: EmptyArg,
+        #[command(flatten)]
+        sample: SampleArg,
     },
     /// Run the selected data tests.
     Test {
@@ -174,6 +187,8 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         flags: RunFlags,
+        #[command(flatten)]
+        types: ResourceTypeArgs,
     },
     /// Load the selected seeds (CSV files) into tables.
     Seed {
@@ -188,6 +203,8 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         flags: RunFlags,
+        #[command(flatten)]
+        empty: EmptyArg,
     },
     /// Re-run the nodes that errored, failed or were skipped in the last run, with its flags.
     Retry,
@@ -198,12 +215,23 @@ pub enum Command {
         select: SelectArgs,
         #[command(flatten)]
         flags: RunFlags,
-        /// Only these resource types (model, seed, snapshot, test).
-        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
-        resource_type: Vec<String>,
-        /// Leave out these resource types.
-        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
-        exclude_resource_type: Vec<String>,
+        #[command(flatten)]
+        types: ResourceTypeArgs,
+        #[command(flatten)]
+        empty: EmptyArg,
+        #[command(flatten)]
+        sample: SampleArg,
+    },
+    /// Create the selected models, seeds and snapshots of a --state manifest in this target as
+    /// views of (or zero-copy clones of) the state's relations, without rebuilding them.
+    Clone {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        types: ResourceTypeArgs,
+        /// Replace relations that already exist in this target (otherwise they are kept).
+        #[arg(short = 'f', long)]
+        full_refresh: bool,
     },
     /// Compile a node (or --inline SQL), run it, and print the first rows.
     Show {
@@ -244,10 +272,10 @@ pub enum Command {
         #[command(flatten)]
         select: SelectArgs,
         /// Only these resource types (model, seed, snapshot, test, source, exposure, analysis).
-        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        #[arg(long, alias = "resource-types", num_args = 1.., action = clap::ArgAction::Append)]
         resource_type: Vec<String>,
         /// Leave out these resource types.
-        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        #[arg(long, alias = "exclude-resource-types", num_args = 1.., action = clap::ArgAction::Append)]
         exclude_resource_type: Vec<String>,
         /// How to print each node.
         #[arg(short = 'o', long, value_enum, default_value_t = LsOutput::Selector)]
@@ -316,6 +344,23 @@ pub struct RunFlags {
     /// Microbatch models: process batches up to this time (exclusive; default now).
     #[arg(long, value_name = "TIME")]
     pub event_time_end: Option<String>,
+    /// `--empty`, for the commands that have it ([`EmptyArg`]).
+    #[arg(skip)]
+    pub empty: bool,
+    /// `--sample`, for the commands that have it ([`SampleArg`]).
+    #[arg(skip)]
+    pub sample: Option<String>,
+}
+
+impl RunFlags {
+    /// These flags with `--empty` and `--sample` of the commands that take them.
+    pub fn with_inputs(&self, empty: &EmptyArg, sample: Option<&SampleArg>) -> RunFlags {
+        RunFlags {
+            empty: empty.empty,
+            sample: sample.and_then(|s| s.sample.clone()),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -331,4 +376,59 @@ pub enum LsOutput {
     Path,
     Json,
     Selector,
+}
+
+// dbt's flags for scripting a run: warnings as errors, zero-row and sampled inputs, resource-type
+// filters. Kept together so that the other flags of this file merge around them.
+
+/// Which warnings become errors (`--warn-error`, `--warn-error-options`), as in dbt.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WarnErrorArgs {
+    /// Every warning becomes an error: a selector that matches nothing stops the command, a
+    /// warn-severity test fails.
+    #[arg(
+        long,
+        global = true,
+        env = "DBT_WARN_ERROR",
+        conflicts_with = "warn_error_options"
+    )]
+    pub warn_error: bool,
+    /// Which warnings, by dbt event name, become errors ('{"error": "all" | [names], "warn":
+    /// [names], "silence": [names]}', YAML or JSON), e.g. '{"error": ["LogTestResult"]}'.
+    #[arg(
+        long,
+        global = true,
+        env = "DBT_WARN_ERROR_OPTIONS",
+        value_name = "YAML"
+    )]
+    pub warn_error_options: Option<String>,
+}
+
+/// `--empty`: every ref() and source() reads zero rows, so the SQL runs and the schemas are
+/// built without reading data.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EmptyArg {
+    /// Limit every ref() and source() to zero rows (schemas are built, no data is read).
+    #[arg(long)]
+    pub empty: bool,
+}
+
+/// `--sample`: refs and sources with an `event_time` read only a time window.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SampleArg {
+    /// Read only this window of inputs that have an `event_time` config: '3 days' (hours, days,
+    /// months, years back from now) or "{'start': '2024-07-01', 'end': '2024-07-08'}".
+    #[arg(long, value_name = "WINDOW")]
+    pub sample: Option<String>,
+}
+
+/// `--resource-type` / `--exclude-resource-type` of build, test and clone.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ResourceTypeArgs {
+    /// Only these resource types (model, seed, snapshot, test, ...; default, all).
+    #[arg(long, alias = "resource-types", value_delimiter = ' ', num_args = 1.., action = clap::ArgAction::Append)]
+    pub resource_type: Vec<String>,
+    /// Leave out these resource types.
+    #[arg(long, alias = "exclude-resource-types", value_delimiter = ' ', num_args = 1.., action = clap::ArgAction::Append)]
+    pub exclude_resource_type: Vec<String>,
 }

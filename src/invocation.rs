@@ -2,6 +2,7 @@
 //! parsed, output settings decided. Nothing past this point reads raw flags.
 
 use crate::cli::{Cli, GlobalArgs, LogFormat, LogLevel};
+use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Error};
 use crate::events::{Event, Format, Level, Settings};
 use crate::project::LoadOptions;
@@ -14,6 +15,8 @@ pub struct Invocation {
     pub project_dir: Option<PathBuf>,
     pub load: LoadOptions,
     pub output: Output,
+    /// `--warn-error` / `--warn-error-options` (dbt_project.yml's `flags:` apply when unset).
+    pub warn_error: WarnErrorOptions,
 }
 
 /// Where and how kiln talks to the user. Every line goes through [`crate::events`], which holds
@@ -191,6 +194,14 @@ impl Invocation {
         };
         crate::events::configure(settings);
         let cli_vars = parse_vars(g.vars.as_deref())?;
+        let warn_error = match (
+            &cli.warn_error.warn_error,
+            &cli.warn_error.warn_error_options,
+        ) {
+            (true, _) => WarnErrorOptions::all("--warn-error"),
+            (false, Some(text)) => WarnErrorOptions::parse(text, "--warn-error-options")?,
+            (false, None) => WarnErrorOptions::default(),
+        };
         Ok(Invocation {
             project_dir: g.project_dir.clone(),
             load: LoadOptions {
@@ -203,6 +214,7 @@ impl Invocation {
                 target_path: g.target_path.clone(),
             },
             output,
+            warn_error,
         })
     }
 

@@ -15,6 +15,9 @@
 #[path = "cli/support.rs"]
 mod support;
 
+#[path = "demo/flags.rs"]
+mod flags;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};

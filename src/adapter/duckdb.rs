@@ -8,7 +8,9 @@
 //! `<target-path>/duckdb_tmp`).
 
 use super::duckdb_values::{DuckType, rows_from_arrow};
-use super::{Adapter, Cell, Column, Connection, DbError, DbErrorKind, RecordBatch, Rows};
+use super::{
+    Adapter, Cell, Column, Connection, DbError, DbErrorKind, RecordBatch, RelationKind, Rows,
+};
 use crate::project::SourceNode;
 use crate::project::profiles::DuckDbTarget;
 use ::duckdb::arrow::datatypes::DataType;
@@ -189,6 +191,29 @@ impl Adapter for DuckDb {
         _kind: crate::project::contract::ConstraintKind,
     ) -> crate::project::contract::ConstraintSupport {
         crate::project::contract::ConstraintSupport::Enforced
+    }
+
+    /// DuckDB has no zero-copy clone: as dbt-duckdb does (`can_clone_table` is false), the
+    /// clone is a view over the state's relation, replacing a table of the same name in one
+    /// transaction.
+    fn clone_plan(
+        &self,
+        target: &str,
+        source: &str,
+        _source_kind: Option<RelationKind>,
+        existing: Option<RelationKind>,
+    ) -> Option<(Vec<String>, RelationKind)> {
+        let view = format!("create or replace view {target} as select * from {source}");
+        let statements = match existing {
+            Some(RelationKind::Table) => vec![
+                "begin".to_string(),
+                format!("drop table if exists {target}"),
+                view,
+                "commit".to_string(),
+            ],
+            _ => vec![view],
+        };
+        Some((statements, RelationKind::View))
     }
 
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {

@@ -189,6 +189,20 @@ pub trait Adapter: Send + Sync + Debug {
         )
     }
 
+    /// `kiln clone`: the statements that make `target` (rendered) stand for the state's relation
+    /// `source` (rendered, of kind `source_kind`) when `existing` is what `target` is now, and
+    /// the kind of relation they create: a zero-copy clone of a table where the engine has one,
+    /// otherwise a view. `None`: this engine cannot clone.
+    fn clone_plan(
+        &self,
+        _target: &str,
+        _source: &str,
+        _source_kind: Option<RelationKind>,
+        _existing: Option<RelationKind>,
+    ) -> Option<(Vec<String>, RelationKind)> {
+        None
+    }
+
     // ---- execution ----
 
     /// Whether this version of kiln can run statements on the engine (Athena: compile only).

@@ -13,8 +13,15 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
+pub fn run(
+    inv: &Invocation,
+    select: &SelectArgs,
+    inline: Option<&str>,
+    empty: bool,
+) -> Result<Outcome, Error> {
     let mut loaded = load_and_parse(inv, "compile")?;
+    // `--empty`: the compiled SQL reads every ref() and source() through a zero-row subquery.
+    loaded.info.inputs.empty = empty;
     if let Some(sql) = inline {
         let shared = Arc::new(compile_shared(
             &loaded.project,
@@ -57,7 +64,8 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
         })
         .collect();
     let timer = super::StageTimer::new();
-    compile_selected(&mut loaded, &selected)?;
+    let defer = loaded.defer_manifest(select)?;
+    compile_selected_deferred(&mut loaded, &selected, defer.as_ref())?;
     timer.mark("compile render");
     write_compiled(&loaded, &selected)?;
     timer.mark("write compiled");
@@ -104,15 +112,36 @@ fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
 
 /// Compiles `selected` with the graph available to Jinja.
 pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
+    compile_selected_deferred(loaded, selected, None)
+}
+
+/// [`compile_selected`], with `--defer`'s state manifest and `--favor-state`: refs to nodes that
+/// are not compiled here and that this target has not built read the state's relations (which
+/// needs the database, as in dbt).
+pub fn compile_selected_deferred(
+    loaded: &mut Loaded,
+    selected: &BTreeSet<String>,
+    defer: Option<&(serde_json::Value, bool)>,
+) -> Result<(), Error> {
     let graph_fn = super::graph_fn(loaded);
-    let shared = Arc::new(compile_shared(
+    let mut shared = compile_shared(
         &loaded.project,
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
         graph_fn,
-    ));
-    compile_nodes(&mut loaded.project, &loaded.jenv, shared, selected)
+    );
+    if let Some((state, favor_state)) = defer {
+        let pool = crate::runner::connect(loaded)?;
+        let ids: Vec<String> = selected.iter().cloned().collect();
+        crate::runner::defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
+    }
+    compile_nodes(
+        &mut loaded.project,
+        &loaded.jenv,
+        Arc::new(shared),
+        selected,
+    )
 }
 
 /// target/compiled/<project>/<file>: generic tests go under their YAML file's path.

@@ -20,7 +20,17 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
         args.select = vec!["state:modified".into()];
     }
     let spec = loaded.selection_spec(&args)?;
-    let state = spec.state_manifest.clone().unwrap_or_default();
+    let Some(state) = spec.state_manifest.clone() else {
+        return Err(Diagnostic::error(
+            "flags",
+            format!(
+                "kiln diff compares with the manifest.json of a previous run, and there is none in {}",
+                select.state.as_deref().unwrap_or(std::path::Path::new(".")).display()
+            ),
+        )
+        .with_help("point --state at the target folder of the run to compare with")
+        .into());
+    };
     let selected: BTreeSet<String> =
         crate::graph::select::select(&loaded.project, &loaded.graph, &spec)?
             .into_iter()

@@ -98,7 +98,7 @@ pub fn run(
     let loaded = load_and_parse(inv, "list")?;
     let spec = loaded.selection_spec(select)?;
     let selection = select::selection(&loaded.project, &loaded.graph, &spec)?;
-    inv.output.warnings(&selection.warnings);
+    loaded.warn(&selection.warnings)?;
     let p = &loaded.project;
     let mut lines = vec![];
     // The manifest's dicts, made once and only for --output json.
@@ -132,8 +132,10 @@ pub fn run(
         });
     }
     if lines.is_empty() {
-        inv.output
-            .warnings(&[Diagnostic::warning("selection", "No nodes selected!")]);
+        loaded.warn(&[Diagnostic::warning(
+            "no-nodes-selected",
+            "No nodes selected!",
+        )])?;
     }
     for line in &lines {
         inv.output.data(line);

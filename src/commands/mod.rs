@@ -1,6 +1,7 @@
 //! Each subcommand strings the pipeline stages together: load → parse-render → graph → select →
 //! compile → artifacts.
 
+mod clone;
 mod compile;
 mod debug;
 mod diff;
@@ -14,10 +15,11 @@ mod show;
 use crate::adapter::{self, Adapter};
 use crate::artifacts::{self, ManifestMeta};
 use crate::cli::{Cli, Command, CompletionShell, SelectArgs};
+use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Diagnostics, Error, Outcome};
 use crate::events::{Event, kinds};
 use crate::graph::{self, Graph, select};
-use crate::invocation::Invocation;
+use crate::invocation::{Invocation, Output};
 use crate::jinja::JinjaEnv;
 use crate::jinja::parse::{InvocationInfo, parse_project};
 use crate::project::{self, Project, ResourceType};
@@ -31,6 +33,10 @@ pub struct Loaded {
     pub graph: Graph,
     pub adapter: Arc<dyn Adapter>,
     pub info: InvocationInfo,
+    /// Which warnings are errors: the command line's options, else dbt_project.yml's `flags:`.
+    pub warn_error: WarnErrorOptions,
+    /// Where warnings go.
+    pub output: Output,
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
@@ -41,7 +47,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     report_version();
     match &cli.command {
         Command::Parse => parse_cmd(&inv),
-        Command::Compile { select, inline } => compile::run(&inv, select, inline.as_deref()),
+        Command::Compile {
+            select,
+            inline,
+            empty,
+        } => compile::run(&inv, select, inline.as_deref(), empty.empty),
         Command::Ls {
             select,
             resource_type,
@@ -56,15 +66,28 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             *output,
             output_keys,
         ),
-        Command::Run { select, flags } => {
-            run::run(&inv, crate::runner::RunKind::Run, select, flags, (&[], &[]))
-        }
-        Command::Test { select, flags } => run::run(
+        Command::Run {
+            select,
+            flags,
+            empty,
+            sample,
+        } => run::run(
+            &inv,
+            crate::runner::RunKind::Run,
+            select,
+            &flags.with_inputs(empty, Some(sample)),
+            (&[], &[]),
+        ),
+        Command::Test {
+            select,
+            flags,
+            types,
+        } => run::run(
             &inv,
             crate::runner::RunKind::Test,
             select,
             flags,
-            (&[], &[]),
+            (&types.resource_type, &types.exclude_resource_type),
         ),
         Command::Seed { select, flags } => run::run(
             &inv,
@@ -73,26 +96,36 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             flags,
             (&[], &[]),
         ),
-        Command::Snapshot { select, flags } => run::run(
+        Command::Snapshot {
+            select,
+            flags,
+            empty,
+        } => run::run(
             &inv,
             crate::runner::RunKind::Snapshot,
             select,
-            flags,
+            &flags.with_inputs(empty, None),
             (&[], &[]),
         ),
         Command::Retry => run::retry(&inv),
         Command::Build {
             select,
             flags,
-            resource_type,
-            exclude_resource_type,
+            types,
+            empty,
+            sample,
         } => run::run(
             &inv,
             crate::runner::RunKind::Build,
             select,
-            flags,
-            (resource_type, exclude_resource_type),
+            &flags.with_inputs(empty, Some(sample)),
+            (&types.resource_type, &types.exclude_resource_type),
         ),
+        Command::Clone {
+            select,
+            types,
+            full_refresh,
+        } => clone::run(&inv, select, types, *full_refresh),
         Command::Show {
             select,
             inline,
@@ -184,10 +217,15 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     crate::events::attach_log_dir(&log_dir);
     let mut project = loaded?;
     timer.mark("load files");
-    inv.output.warnings(&project.warnings);
     // Every stage runs even when an earlier one found errors in some files, so that one run
     // reports every problem of the project; the command fails at the end with all of them.
     let mut problems = Diagnostics::default();
+    let mut warn_error = inv.warn_error.clone().or_project(&project.config.flags)?;
+    let mut warnings = std::mem::take(&mut warn_error.deprecations);
+    warnings.append(&mut project.warnings);
+    let (shown, promoted) = warn_error.split(&warnings);
+    inv.output.warnings(&shown);
+    problems.extend(promoted);
     let load_errors = std::mem::take(&mut project.errors);
     let broken_yaml: Vec<String> = load_errors
         .iter()
@@ -204,13 +242,16 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("jinja environment");
-    let info = InvocationInfo::new(command);
-    let loaded_warnings = project.warnings.len();
+    let mut info = InvocationInfo::new(command);
+    info.warn_error = (warn_error.all_errors(), warn_error.to_flags());
     if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
         problems.extend(e.diagnostics());
     }
-    inv.output
-        .warnings(project.warnings.get(loaded_warnings..).unwrap_or_default());
+    // Warnings found while parsing (e.g. a contract's constraints on a view).
+    let parse_warnings = std::mem::take(&mut project.warnings);
+    let (shown, promoted) = warn_error.split(&parse_warnings);
+    inv.output.warnings(&shown);
+    problems.extend(promoted);
     timer.mark("parse render");
     let graph = match graph::build(&mut project) {
         Ok(g) => Some(g),
@@ -233,6 +274,12 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("graph");
+    if graph.is_some() {
+        let unused = project::unused_config::unused_config_paths(&project);
+        let (shown, promoted) = warn_error.split(&unused);
+        inv.output.warnings(&shown);
+        problems.extend(promoted);
+    }
     problems.checkpoint()?;
     let Some(graph) = graph else {
         return Err(problems.into_error());
@@ -243,6 +290,8 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         graph,
         adapter,
         info,
+        warn_error,
+        output: inv.output.clone(),
     })
 }
 
@@ -272,41 +321,99 @@ impl Loaded {
         )
     }
 
-    /// The nodes a command works on.
+    /// The nodes a command works on; criteria that match nothing are reported (as dbt's
+    /// NoNodesForSelectionCriteria warning).
     pub fn select(&self, args: &SelectArgs) -> Result<BTreeSet<String>, Error> {
-        select::select(&self.project, &self.graph, &self.selection_spec(args)?)
+        let selection = select::selection(&self.project, &self.graph, &self.selection_spec(args)?)?;
+        self.warn(&selection.warnings)?;
+        Ok(selection.ids)
     }
 
-    /// The selection flags resolved: `--state`'s manifest read and parsed.
+    /// Shows warnings; those --warn-error(-options) make errors fail the command (exit code 2).
+    pub fn warn(&self, diags: &[Diagnostic]) -> Result<(), Error> {
+        let (shown, promoted) = self.warn_error.split(diags);
+        self.output.warnings(&shown);
+        if promoted.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Diagnostics(promoted))
+        }
+    }
+
+    /// The selection flags resolved: the `--state` folder's manifest.json, run_results.json and
+    /// sources.json read (each if present), and this project's current sources.json.
     pub fn selection_spec(&self, args: &SelectArgs) -> Result<select::SelectionSpec, Error> {
-        let state_manifest = match &args.state {
-            Some(dir) => {
-                let path = dir.join("manifest.json");
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::one(
-                        Diagnostic::error(
-                            "flags",
-                            format!("--state: cannot read {}: {e}", path.display()),
-                        )
-                        .with_help("point --state at the target folder of an earlier run"),
-                    )
-                })?;
-                Some(serde_json::from_str(&text).map_err(|e| {
-                    Error::one(Diagnostic::error(
-                        "flags",
-                        format!("--state: {} is not valid JSON: {e}", path.display()),
-                    ))
-                })?)
-            }
-            None => None,
+        let mut previous = select::previous::PreviousRun {
+            sources_current: Some(self.project.target_dir().join("sources.json")),
+            ..Default::default()
         };
+        let mut state_manifest = None;
+        if let Some(dir) = &args.state {
+            let dir = self.project.dir.join(dir);
+            if !dir.is_dir() {
+                return Err(Diagnostic::error(
+                    "flags",
+                    format!("--state: {} is not a folder", dir.display()),
+                )
+                .with_help("point --state at the target folder of an earlier run")
+                .into());
+            }
+            if same_folder(&dir, &self.project.target_dir()) {
+                self.warn(&[Diagnostic::warning(
+                    "state-target-equal",
+                    format!(
+                        "The state and target directories are the same: '{}'. This could lead to missing changes due to overwritten state including non-idempotent retries.",
+                        args.state.as_deref().unwrap_or(dir.as_path()).display()
+                    ),
+                )
+                .with_help("copy the earlier run's target folder elsewhere (e.g. prod-state/) and point --state there")])?;
+            }
+            state_manifest = read_json(&dir.join("manifest.json"))?;
+            previous.run_results = read_json(&dir.join("run_results.json"))?;
+            previous.sources = read_json(&dir.join("sources.json"))?;
+            previous.dir = Some(args.state.clone().unwrap_or(dir));
+        }
         Ok(select::SelectionSpec {
             select: args.select.clone(),
             exclude: args.exclude.clone(),
             selector: args.selector.clone(),
             indirect: args.indirect_selection,
             state_manifest,
+            previous,
         })
+    }
+
+    /// `--defer`: the manifest of `--defer-state`, else of `--state`, and `--favor-state`; None
+    /// without `--defer`.
+    pub fn defer_manifest(
+        &self,
+        args: &SelectArgs,
+    ) -> Result<Option<(serde_json::Value, bool)>, Error> {
+        if !args.defer {
+            return Ok(None);
+        }
+        let (dir, flag) = match (&args.defer_state, &args.state) {
+            (Some(d), _) => (d, "--defer-state"),
+            (None, Some(d)) => (d, "--state"),
+            (None, None) => {
+                return Err(Diagnostic::error(
+                    "flags",
+                    "--defer needs the manifest of a previous run, and neither --state nor --defer-state was given",
+                )
+                .with_help("add --state <dir> (or --defer-state <dir>) pointing at the target folder of the run to defer to")
+                .into());
+            }
+        };
+        let path = self.project.dir.join(dir).join("manifest.json");
+        match read_json(&path)? {
+            Some(m) => Ok(Some((m, args.favor_state))),
+            None => Err(Diagnostic::error(
+                "flags",
+                format!("{flag}: there is no manifest.json in {}", dir.display()),
+            )
+            .with_help("point it at the target folder of an earlier run (it holds manifest.json)")
+            .into()),
+        }
     }
 
     /// "Found 12 models, 3 seeds, ..." as dbt says it.
@@ -392,6 +499,33 @@ pub fn graph_fn(loaded: &Loaded) -> Option<Arc<dyn Fn() -> serde_json::Value + S
         Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed))
             as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
     })
+}
+
+/// A JSON artifact, or None when the file does not exist; a file that is not JSON is an error.
+fn read_json(path: &std::path::Path) -> Result<Option<serde_json::Value>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Diagnostic::error(
+            "flags",
+            format!("{} is not valid JSON: {e}", path.display()),
+        )
+        .with_help(
+            "point --state at the target folder of an earlier run, left as kiln or dbt wrote it",
+        )
+        .into()
+    })
+}
+
+/// Whether two paths are the same folder.
+fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// Hands a loaded project back to the operating system instead of freeing it piece by piece: the

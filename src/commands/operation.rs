@@ -32,21 +32,28 @@ pub fn run(inv: &Invocation, macro_name: &str, args: Option<&str>) -> Result<Out
         .keys()
         .any(|(p, n)| *n == name && package.as_ref().is_none_or(|want| want == p));
     if !valid(&name) || !package.as_deref().is_none_or(valid) || !known {
-        let mut names: Vec<&String> = loaded
+        // The closest macro, written the way it was asked for: `package.name` when a package
+        // was given (that package's macros first, then any package's).
+        let spelled = |(p, n): &(String, String)| match &package {
+            Some(_) => format!("{p}.{n}"),
+            None => n.clone(),
+        };
+        let wanted = macro_name.to_string();
+        let mut names: Vec<(usize, String)> = loaded
             .jenv
             .macros
             .keys()
-            .map(|(_, n)| n)
-            .filter(|n| !n.contains("__"))
+            .filter(|(_, n)| !n.contains("__"))
+            .map(|k| {
+                let s = spelled(k);
+                (crate::graph::levenshtein(&s, &wanted), s)
+            })
             .collect();
-        names.sort_by_key(|n| crate::graph::levenshtein(n, &name));
-        let hint = names
-            .first()
-            .filter(|n| crate::graph::levenshtein(n, &name) <= 3)
-            .map_or_else(
-                || "macros live in the project's macro-paths (macros/ by default)".to_string(),
-                |n| format!("did you mean '{n}'?"),
-            );
+        names.sort();
+        let hint = names.first().filter(|(d, _)| *d <= 3).map_or_else(
+            || "macros live in the project's macro-paths (macros/ by default)".to_string(),
+            |(_, n)| format!("did you mean '{n}'?"),
+        );
         return Err(Diagnostic::error(
             "flags",
             format!("run-operation: no macro named '{macro_name}'"),

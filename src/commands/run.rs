@@ -3,9 +3,11 @@
 
 use super::{Loaded, load_and_parse};
 use crate::cli::{RunFlags, SelectArgs};
-use crate::error::{Error, Outcome};
+use crate::error::warn_error::Treatment;
+use crate::error::{Diagnostic, Error, Outcome};
 use crate::events::{Event, kinds};
 use crate::invocation::Invocation;
+use crate::jinja::context::InputLimits;
 use crate::project::ResourceType;
 use crate::runner::{self, RunKind, RunOptions, RunSummary};
 use serde_json::{Map, Value as Json};
@@ -29,7 +31,8 @@ pub fn run(
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
                 None => return false,
             };
-            (include.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
+            // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
+            (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
@@ -47,9 +50,16 @@ fn execute_and_report(
 ) -> Result<Outcome, Error> {
     loaded.found().emit();
     if ids.is_empty() {
-        inv.output.info(
+        // dbt's NothingToDo warning (an error under --warn-error), shown as a plain line.
+        let nothing = Diagnostic::warning(
+            "nothing-to-do",
             "Nothing to do: the selection matches no nodes this command runs. Check --select and the nodes' `enabled` configs.",
         );
+        match loaded.warn_error.treat(&nothing) {
+            Treatment::Warn => inv.output.info(&nothing.message),
+            Treatment::Silence => {}
+            Treatment::Error => return Err(loaded.warn_error.promote(&nothing).into()),
+        }
         return Ok(Outcome::Success);
     }
     let threads = loaded.project.target.threads.max(1);
@@ -74,14 +84,15 @@ fn execute_and_report(
         store_failures: flags.store_failures,
         event_time_start: parse_time(flags.event_time_start.as_deref(), "--event-time-start")?,
         event_time_end: parse_time(flags.event_time_end.as_deref(), "--event-time-end")?,
-        defer: if select.defer {
-            loaded
-                .selection_spec(select)?
-                .state_manifest
-                .map(|m| (m, select.favor_state))
-        } else {
-            None
+        defer: loaded.defer_manifest(select)?,
+        inputs: InputLimits {
+            empty: flags.empty,
+            sample: match &flags.sample {
+                Some(text) => Some(parse_sample(text, chrono::Utc::now())?),
+                None => None,
+            },
         },
+        warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
@@ -172,6 +183,8 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             .get("event_time_end")
             .and_then(Json::as_str)
             .map(String::from),
+        empty: flag("empty"),
+        sample: args.get("sample").and_then(Json::as_str).map(String::from),
     };
     // The previous run's --vars and --target, unless this invocation gives its own.
     let mut again = inv.clone();
@@ -285,6 +298,10 @@ fn write_artifacts(
     if let Some(t) = &flags.event_time_end {
         args.insert("event_time_end".into(), Json::from(t.clone()));
     }
+    args.insert("empty".into(), Json::from(flags.empty));
+    if let Some(t) = &flags.sample {
+        args.insert("sample".into(), Json::from(t.clone()));
+    }
     args.insert(
         "target".into(),
         Json::from(loaded.project.target.name.clone()),
@@ -305,4 +322,135 @@ fn write_artifacts(
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
     loaded.write_manifest()
+}
+
+/// `--sample`: a window back from `now` (`3 days`, `12 hours`, `1 month`, `2 years`) or a mapping
+/// with `start` and `end` (`{'start': '2024-07-01', 'end': '2024-07-08'}`), as dbt reads it.
+/// The timestamps come back as dbt writes them into SQL: `2024-07-01 00:00:00+00:00` (UTC).
+pub fn parse_sample(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, String), Error> {
+    use chrono::{Duration, Months};
+    let bad = |what: String| -> Error {
+        Diagnostic::error("flags", format!("--sample '{text}': {what}"))
+            .with_help(
+                "write a window back from now, e.g. --sample '3 days' (hours, days, months, years), \
+                 or a mapping, e.g. --sample \"{'start': '2024-07-01', 'end': '2024-07-08'}\"",
+            )
+            .into()
+    };
+    let show = |t: chrono::NaiveDateTime| {
+        if t.and_utc().timestamp_subsec_micros() == 0 {
+            t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
+        } else {
+            t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
+        }
+    };
+    if text.trim_start().starts_with('{') {
+        let value = crate::project::yaml::parse_value(text)
+            .map_err(|e| bad(format!("not a valid mapping: {e}")))?;
+        let time = |key: &str| -> Result<chrono::NaiveDateTime, Error> {
+            let v = value
+                .get(key)
+                .ok_or_else(|| bad(format!("`{key}` is missing")))?;
+            let s = match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            crate::materialize::microbatch::parse_time(&s)
+                .ok_or_else(|| bad(format!("`{key}` '{s}' is not a date or time")))
+        };
+        let (start, end) = (time("start")?, time("end")?);
+        return Ok((show(start), show(end)));
+    }
+    let parts: Vec<&str> = text.split(' ').collect();
+    let [count, grain] = parts.as_slice() else {
+        return Err(bad("must be of the form 'N grain', e.g. '3 days'".into()));
+    };
+    let n: u32 = count
+        .parse()
+        .map_err(|_| bad(format!("'{count}' is not a whole number")))?;
+    let end = now.naive_utc();
+    let start = match grain.to_ascii_lowercase().trim_end_matches('s') {
+        "hour" => end.checked_sub_signed(Duration::hours(i64::from(n))),
+        "day" => end.checked_sub_signed(Duration::days(i64::from(n))),
+        "month" => end.checked_sub_months(Months::new(n)),
+        "year" => end.checked_sub_months(Months::new(n.saturating_mul(12))),
+        _ => {
+            return Err(bad(format!(
+                "'{grain}' is not a grain: use hour, day, month or year (or their plurals)"
+            )));
+        }
+    }
+    .ok_or_else(|| bad("the window reaches before the first representable time".into()))?;
+    Ok((show(start), show(end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::NaiveDate::from_ymd_opt(2024, 3, 31)
+            .and_then(|d| d.and_hms_micro_opt(16, 6, 0, 250))
+            .map(|t| t.and_utc())
+            .unwrap_or_default()
+    }
+
+    fn ok(text: &str) -> (String, String) {
+        match parse_sample(text, now()) {
+            Ok(w) => w,
+            Err(e) => panic!("{text}: {:?}", e.diagnostics()),
+        }
+    }
+
+    #[test]
+    fn relative_windows_end_now() {
+        let end = "2024-03-31 16:06:00.000250+00:00".to_string();
+        assert_eq!(
+            ok("3 days"),
+            ("2024-03-28 16:06:00.000250+00:00".into(), end.clone())
+        );
+        assert_eq!(ok("1 day").0, "2024-03-30 16:06:00.000250+00:00");
+        assert_eq!(ok("12 HOURS").0, "2024-03-31 04:06:00.000250+00:00");
+        // Months and years clamp to the end of a shorter month, as dbt's relativedelta does.
+        assert_eq!(ok("1 month").0, "2024-02-29 16:06:00.000250+00:00");
+        assert_eq!(ok("1 year").0, "2023-03-31 16:06:00.000250+00:00");
+    }
+
+    #[test]
+    fn absolute_windows() {
+        assert_eq!(
+            ok("{'start': '2024-07-01', 'end': '2024-07-08'}"),
+            (
+                "2024-07-01 00:00:00+00:00".into(),
+                "2024-07-08 00:00:00+00:00".into()
+            )
+        );
+        assert_eq!(
+            ok(r#"{"start": "2024-07-01 06:30:00", "end": "2024-07-02T00:00:00"}"#).0,
+            "2024-07-01 06:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn bad_windows_say_what_to_write() {
+        for (text, what) in [
+            ("3", "of the form 'N grain'"),
+            ("three days", "not a whole number"),
+            ("3 weeks", "'weeks' is not a grain"),
+            ("{'start': '2024-07-01'}", "`end` is missing"),
+            (
+                "{'start': 'soon', 'end': '2024-07-01'}",
+                "'soon' is not a date",
+            ),
+        ] {
+            let msg = parse_sample(text, now())
+                .err()
+                .map(|e| e.diagnostics()[0].message.clone())
+                .unwrap_or_default();
+            assert!(msg.contains(what), "{text}: {msg}");
+        }
+    }
 }

@@ -28,7 +28,11 @@ pub fn run(
         );
     }
     let pool = crate::runner::connect(&loaded)?;
-    let shared = Arc::new(crate::runner::live_shared(&loaded, &pool));
+    let mut shared = crate::runner::live_shared(&loaded, &pool);
+    if let Some((state, favor_state)) = loaded.defer_manifest(select)? {
+        crate::runner::defer(&mut shared, &loaded, &[], &state, favor_state, &pool);
+    }
+    let shared = Arc::new(shared);
     // (what, node name for JSON output, SQL); an inline query has no node name
     let mut previews: Vec<(String, Option<String>, String)> = vec![];
     if let Some(sql) = inline {

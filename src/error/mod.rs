@@ -7,6 +7,7 @@
 //! codes: 0 success, 1 a node or test failed, 2 a bad project, flag or config.
 
 mod render;
+pub mod warn_error;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -47,11 +47,8 @@ pub fn compile_shared(
             Resolved {
                 relation,
                 ephemeral,
-                event_time: n
-                    .config
-                    .get("event_time")
-                    .and_then(serde_json::Value::as_str)
-                    .map(String::from),
+                event_time: event_time(&n.config),
+                event_time_field: event_time_field(&n.config, &n.columns, shared.adapter.as_ref()),
             },
         );
     }
@@ -70,11 +67,8 @@ pub fn compile_shared(
             Resolved {
                 relation,
                 ephemeral: None,
-                event_time: s
-                    .config
-                    .get("event_time")
-                    .and_then(serde_json::Value::as_str)
-                    .map(String::from),
+                event_time: event_time(&s.config),
+                event_time_field: event_time_field(&s.config, &s.columns, shared.adapter.as_ref()),
             },
         );
     }
@@ -89,6 +83,28 @@ pub fn compile_shared(
     }
     shared.graph_json = graph;
     shared
+}
+
+fn event_time(config: &crate::project::config::Config) -> Option<String> {
+    config
+        .get("event_time")
+        .and_then(serde_json::Value::as_str)
+        .map(String::from)
+}
+
+/// The `event_time` column as `--sample` writes it: quoted when its column says `quote: true`.
+fn event_time_field(
+    config: &crate::project::config::Config,
+    columns: &indexmap::IndexMap<String, crate::project::ColumnInfo>,
+    adapter: &dyn Adapter,
+) -> Option<String> {
+    let name = event_time(config)?;
+    let quoted = columns
+        .values()
+        .find(|c| c.name == name)
+        .and_then(|c| c.quote)
+        .unwrap_or(false);
+    Some(if quoted { adapter.quote(&name) } else { name })
 }
 
 /// What rendering one node produced.

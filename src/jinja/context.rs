@@ -7,7 +7,7 @@
 //! variable resolves to a [`MacroCaller`], which evaluates the macro's file with the *same*
 //! context, so a macro sees the `this`, `config` and `ref` of the node that called it, as in dbt.
 
-use super::relation::{Policy, Relation};
+use super::relation::{EventTimeFilter, Policy, Relation};
 use super::table::{AdapterResponse, ParsePlaceholder, RelationColumn, Table, is_blank_sql};
 use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows, string_literal};
 use crate::project::config::Config;
@@ -57,36 +57,67 @@ pub struct Resolved {
     pub ephemeral: Option<String>,
     /// The node's `event_time` column: a microbatch model reading it sees only its batch.
     pub event_time: Option<String>,
+    /// The `event_time` column as `--sample` writes it in SQL (quoted when the column's
+    /// `quote: true` says so).
+    pub event_time_field: Option<String>,
 }
 
 /// The context variable holding a microbatch's `[start, end)` (SQL literals) while one batch of
 /// a model renders.
 pub const BATCH_VAR: &str = "__kiln_batch";
 
-/// A relation narrowed to the current microbatch when the render has one and the relation
-/// has an `event_time`.
-fn batch_filtered(ctx: &RenderCtx, resolved: &Resolved) -> Value {
+/// `--empty` and `--sample`: limits on what every ref() and source() of a run reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputLimits {
+    /// `--empty`: zero rows.
+    pub empty: bool,
+    /// `--sample`: the `[start, end)` window, as dbt writes the timestamps
+    /// (`2024-07-01 00:00:00+00:00`), for inputs with an `event_time`.
+    pub sample: Option<(String, String)>,
+}
+
+/// The relation a ref() or source() gives in the compile phase: narrowed to the current
+/// microbatch when the render has one and the relation has an `event_time`; limited to zero rows
+/// under `--empty`; narrowed to the `--sample` window when it has an `event_time` and the node
+/// rendering is a model or snapshot (as in dbt: tests and operations see whole inputs).
+fn input_relation(ctx: &RenderCtx, resolved: &Resolved) -> Value {
+    let mut r = resolved.relation.clone();
     let batch = ctx.extra.get(BATCH_VAR);
-    match (batch, &resolved.event_time) {
-        (Some(b), Some(col)) => {
-            let start = b
-                .get_item(&Value::from(0))
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let end = b
-                .get_item(&Value::from(1))
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let mut r = resolved.relation.clone();
-            let q = ctx.shared.adapter.quote(col);
-            r.rendered_override = Some(format!(
-                "(select * from {} where {q} >= {start} and {q} < {end})",
-                resolved.relation.render()
-            ));
-            r.into_value()
-        }
-        _ => resolved.relation.clone().into_value(),
+    if let (Some(b), Some(col)) = (batch, &resolved.event_time) {
+        let start = b
+            .get_item(&Value::from(0))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let end = b
+            .get_item(&Value::from(1))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let q = ctx.shared.adapter.quote(col);
+        r.rendered_override = Some(format!(
+            "(select * from {} where {q} >= {start} and {q} < {end})",
+            resolved.relation.render()
+        ));
     }
+    let limits = &ctx.shared.inputs;
+    if limits.empty {
+        r.limit = Some(0);
+    }
+    let samples = ctx.node.as_ref().is_some_and(|n| {
+        matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Snapshot
+        )
+    });
+    if let (Some((start, end)), Some(field), true) =
+        (&limits.sample, &resolved.event_time_field, samples)
+    {
+        r.event_time_filter = Some(EventTimeFilter {
+            field: field.clone(),
+            start: Some(start.clone()),
+            end: Some(end.clone()),
+        });
+    }
+    r.into_value()
 }
 
 /// What every render of one invocation shares.
@@ -117,6 +148,8 @@ pub struct Shared {
     /// Nodes for which `is_incremental()` is true in this run (set by the runner just before it
     /// compiles an incremental model whose table exists).
     pub incremental: Mutex<BTreeSet<String>>,
+    /// `--empty` / `--sample`.
+    pub inputs: InputLimits,
 }
 
 impl std::fmt::Debug for Shared {
@@ -819,7 +852,7 @@ fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
             }
         })?;
     }
-    Ok(batch_filtered(ctx, &resolved))
+    Ok(input_relation(ctx, &resolved))
 }
 
 fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
@@ -843,7 +876,7 @@ fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
     ctx.shared
         .relations
         .get(&uid)
-        .map(|r| batch_filtered(ctx, r))
+        .map(|r| input_relation(ctx, r))
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::UndefinedError,

@@ -187,11 +187,31 @@ impl Object for Exceptions {
                 format!("compilation error: {msg}"),
                 "this error was raised on purpose by exceptions.raise_compiler_error: its message says what is wrong",
             )),
+            // dbt's JinjaLogWarning: an error under --warn-error (or when the options name it).
             "warn" => {
-                Event::new(kinds::JINJA_LOG_WARNING, format!("warning: {msg}"))
-                    .with("msg", msg)
-                    .to_stderr()
-                    .emit();
+                let flags = _state.lookup("flags");
+                let flag = |k: &str| flags.as_ref().and_then(|f| f.get_attr(k).ok());
+                let all = flag("WARN_ERROR").is_some_and(|v| v.is_true());
+                let options = flag("WARN_ERROR_OPTIONS")
+                    .and_then(|v| to_json_value(&v).ok())
+                    .unwrap_or_default();
+                let policy = crate::error::warn_error::WarnErrorOptions::from_flags(all, &options);
+                match policy.treatment(Some("JinjaLogWarning")) {
+                    crate::error::warn_error::Treatment::Silence => {}
+                    crate::error::warn_error::Treatment::Warn => {
+                        Event::new(kinds::JINJA_LOG_WARNING, format!("warning: {msg}"))
+                            .with("msg", msg.clone())
+                            .to_stderr()
+                            .emit();
+                    }
+                    crate::error::warn_error::Treatment::Error => {
+                        return Err(super::hinted_error(
+                            ErrorKind::InvalidOperation,
+                            format!("compilation error: {msg}"),
+                            "exceptions.warn raised this warning, and --warn-error (or JinjaLogWarning in --warn-error-options) makes it an error",
+                        ));
+                    }
+                }
                 Ok(Value::from(""))
             }
             _ => Err(Error::new(

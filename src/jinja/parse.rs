@@ -24,6 +24,10 @@ pub struct InvocationInfo {
     pub invocation_id: String,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
     pub full_refresh: bool,
+    /// `--empty` / `--sample`: how ref() and source() read their inputs.
+    pub inputs: super::context::InputLimits,
+    /// `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which `exceptions.warn` obeys.
+    pub warn_error: (bool, Json),
 }
 
 impl InvocationInfo {
@@ -33,6 +37,8 @@ impl InvocationInfo {
             invocation_id: crate::events::invocation_id(),
             run_started_at: chrono::Utc::now(),
             full_refresh: false,
+            inputs: Default::default(),
+            warn_error: (false, Json::Null),
         }
     }
 }
@@ -95,11 +101,12 @@ pub fn shared_for(
         "FULL_REFRESH": inv.full_refresh,
         "STORE_FAILURES": false,
         "WHICH": inv.command,
-        "WARN_ERROR": false,
+        "WARN_ERROR": inv.warn_error.0,
+        "WARN_ERROR_OPTIONS": inv.warn_error.1,
         "FAIL_FAST": false,
         "USE_COLORS": false,
         "PARTIAL_PARSE": false,
-        "EMPTY": false,
+        "EMPTY": inv.inputs.empty,
     }));
     Shared {
         phase,
@@ -121,6 +128,7 @@ pub fn shared_for(
         graph_json: None,
         incremental: Default::default(),
         db: None,
+        inputs: inv.inputs.clone(),
     }
 }
 

@@ -35,6 +35,20 @@ pub struct Relation {
     /// When set, the relation renders as this text instead (an ephemeral CTE name or an
     /// external file read).
     pub rendered_override: Option<String>,
+    /// `--empty`: a ref or source read through `(select * from x where false limit 0)`.
+    pub limit: Option<u64>,
+    /// `--sample`: a ref or source read through a filter on its `event_time`.
+    pub event_time_filter: Option<EventTimeFilter>,
+}
+
+/// A time window on a relation's `event_time` column (dbt's `EventTimeFilter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTimeFilter {
+    /// The column, as it appears in SQL.
+    pub field: String,
+    /// Timestamps as text, inclusive start and exclusive end.
+    pub start: Option<String>,
+    pub end: Option<String>,
 }
 
 impl Relation {
@@ -54,6 +68,8 @@ impl Relation {
             include_policy: Policy::ALL,
             quote_char,
             rendered_override: None,
+            limit: None,
+            event_time_filter: None,
         }
     }
 
@@ -89,6 +105,33 @@ impl Relation {
             parts.push(self.quote_part(i, self.quote_policy.identifier));
         }
         parts.join(".")
+    }
+
+    /// The relation as a ref() or source() writes it into SQL: its name, read through a
+    /// zero-row (`--empty`) or limited subquery, then through the `--sample` window, exactly as
+    /// dbt renders them. (Neither adapter kiln supports wants an alias on these subqueries,
+    /// like dbt-duckdb's and dbt-athena's `require_alias = False`.) [`Relation::render`] stays
+    /// the bare name, as `relation.render()` does in dbt.
+    pub fn render_for_sql(&self) -> String {
+        let mut out = self.render();
+        match self.limit {
+            None => {}
+            Some(0) => out = format!("(select * from {out} where false limit 0)"),
+            Some(n) => out = format!("(select * from {out} limit {n})"),
+        }
+        if let Some(f) = &self.event_time_filter {
+            let field = &f.field;
+            let condition = match (&f.start, &f.end) {
+                (Some(s), Some(e)) => format!("{field} >= '{s}' and {field} < '{e}'"),
+                (Some(s), None) => format!("{field} >= '{s}'"),
+                (None, Some(e)) => format!("{field} < '{e}'"),
+                (None, None) => String::new(),
+            };
+            if !condition.is_empty() {
+                out = format!("(select * from {out} where {condition})");
+            }
+        }
+        out
     }
 
     fn with_policy(&self, kwargs: &Kwargs, base: Policy) -> Result<Policy, Error> {
@@ -149,7 +192,7 @@ impl Object for Relation {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&Relation::render(self))
+        f.write_str(&self.render_for_sql())
     }
 
     fn is_true(self: &Arc<Self>) -> bool {
@@ -227,5 +270,42 @@ impl Object for Relation {
                 format!("relations have no method '{method}'"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel() -> Relation {
+        Relation::new("dev", "main", "events", Policy::ALL, '"')
+    }
+
+    #[test]
+    fn empty_and_sample_render_as_dbt_does() {
+        let mut r = rel();
+        assert_eq!(r.render_for_sql(), r#""dev"."main"."events""#);
+        r.limit = Some(0);
+        assert_eq!(
+            r.render_for_sql(),
+            r#"(select * from "dev"."main"."events" where false limit 0)"#
+        );
+        r.event_time_filter = Some(EventTimeFilter {
+            field: "occurred_at".into(),
+            start: Some("2024-07-01 00:00:00+00:00".into()),
+            end: Some("2024-07-08 00:00:00+00:00".into()),
+        });
+        assert_eq!(
+            r.render_for_sql(),
+            r#"(select * from (select * from "dev"."main"."events" where false limit 0) where occurred_at >= '2024-07-01 00:00:00+00:00' and occurred_at < '2024-07-08 00:00:00+00:00')"#
+        );
+        // `.render()` and the parts stay the bare relation.
+        assert_eq!(r.render(), r#""dev"."main"."events""#);
+        r.limit = Some(10);
+        r.event_time_filter = None;
+        assert_eq!(
+            r.render_for_sql(),
+            r#"(select * from "dev"."main"."events" limit 10)"#
+        );
     }
 }

@@ -888,7 +888,7 @@ impl Loader {
                     }
                     None => self.diags.push(
                         Diagnostic::warning(
-                            "patch",
+                            "patch-macro",
                             format!(
                                 "properties describe macro '{}', which does not exist",
                                 m.name

@@ -816,6 +816,15 @@ impl Exec<'_> {
         r.adapter_response = response("OK", None);
         let (status, message) = match verdict {
             test::Verdict::Pass => (Status::Pass, None),
+            // Under --warn-error a warning test fails, as in dbt (measured by its warn_if).
+            test::Verdict::Warn if self.opts.warn_error_tests => (
+                Status::Fail,
+                Some(format!(
+                    "Got {failures} result{}, configured to fail if {}",
+                    if failures == 1 { "" } else { "s" },
+                    cfg.warn_if
+                )),
+            ),
             test::Verdict::Warn => (
                 Status::Warn,
                 Some(format!(

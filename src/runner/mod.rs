@@ -85,6 +85,11 @@ pub struct RunOptions {
     /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
     pub event_time_start: Option<chrono::NaiveDateTime>,
     pub event_time_end: Option<chrono::NaiveDateTime>,
+    /// `--empty` / `--sample`: what refs and sources read.
+    pub inputs: crate::jinja::context::InputLimits,
+    /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
+    /// finds rows fails.
+    pub warn_error_tests: bool,
 }
 
 /// How a node ended, in run_results.json's words.
@@ -329,6 +334,7 @@ pub fn execute(
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
     loaded.info.full_refresh = opts.full_refresh;
+    loaded.info.inputs = opts.inputs.clone();
     let progress = Progress::new(ids.len(), output.clone());
     let mut errors = vec![];
 
@@ -508,7 +514,7 @@ pub fn execute(
 
 /// `--defer`: a ref to a model, seed or snapshot that is not part of this run points at the state
 /// manifest's relation, unless this target has built it (and `--favor-state` is off).
-fn defer(
+pub fn defer(
     shared: &mut Shared,
     loaded: &Loaded,
     ids: &[String],

@@ -11,6 +11,7 @@
 
 mod commands;
 mod errors;
+mod flags;
 mod logs;
 mod runtime;
 mod support;

@@ -133,5 +133,67 @@ python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["show
     --inline "select $columns from ($query) as every_type" > text.log 2>&1)
   clean "$d/text.log" | sed -n '/^Previewing/,$p' | sed '/^$/d' >> "$out/show_every_type.txt"
 done
+# 8-14. The flags of issue 11 (tests/demo/flags.rs reads these). Timestamps and colours are
+# stripped from dbt's log lines.
+unstyle() { sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //'; }
+flags="$out/flags"
+mkdir -p "$flags"
+d="$(demo_copy flags)"
+# 8. A selector with a typo: dbt's warning, then the same under --warn-error-options (exit 2).
+(cd "$d" && "$dbt" run --profiles-dir . -s agregate+ > typo.log 2>&1) || true
+unstyle < "$d/typo.log" | grep -E "selection criterion|Nothing to do" > "$flags/selection_typo.txt"
+set +e
+(cd "$d" && "$dbt" run --profiles-dir . -s agregate+ \
+  --warn-error-options '{"error": ["NoNodesForSelectionCriteria"]}' > typo_error.log 2>&1)
+echo "exit $?" > "$flags/selection_typo_warn_error.txt"
+set -e
+unstyle < "$d/typo_error.log" | grep -A2 "Encountered an error" >> "$flags/selection_typo_warn_error.txt"
+# 9. The demo's warn-severity runbook check under --warn-error-options LogTestResult: it fails.
+# (Cautious: the relationships tests to unselected models stay out, so nothing else errors.)
+set +e
+(cd "$d" && "$dbt" build --profiles-dir . -s +assert_no_skipped_required_status_steps \
+  --indirect-selection cautious --warn-error-options '{"error": ["LogTestResult"]}' > warn_test.log 2>&1)
+code=$?
+set -e
+summarise "$d" "$d/warn_test.log" "$flags/warn_error_test.txt"
+echo "exit $code" >> "$flags/warn_error_test.txt"
+# 10. compile --empty: the SQL of a model reading refs, one reading seeds and an ephemeral-free
+# staging model reading an external source.
+(cd "$d" && "$dbt" compile --profiles-dir . --empty -s growth stg_crm__accounts stg_product__click_events > empty.log 2>&1)
+for m in aggregate/growth staging/crm/stg_crm__accounts staging/product/stg_product__click_events; do
+  cp "$d/target/kiln/compiled/kiln_demo/models/$m.sql" "$flags/empty_$(basename "$m").sql"
+done
+# 11. Unused config paths: none in the demo; three once dbt_project.yml configures folders that
+# do not exist.
+(cd "$d" && "$dbt" parse --profiles-dir . --no-partial-parse > parse.log 2>&1)
+{ grep -c "unused configuration paths" "$d/parse.log" || true; } > "$flags/unused_config_demo.txt"
+u="$(demo_copy unused)"
+sed -i -e 's/^    reporting:$/    marts:\n      +tags: ["x"]\n    reporting:/' \
+  -e 's/^    reference:$/    legacy:\n      +tags: ["old"]\n    reference:/' "$u/dbt_project.yml"
+printf 'sources:\n  kiln_demo:\n    crm_v1:\n      +enabled: true\n' >> "$u/dbt_project.yml"
+(cd "$u" && "$dbt" parse --profiles-dir . --no-partial-parse > parse.log 2>&1)
+unstyle < "$u/parse.log" | awk '/Configuration paths exist/ {on = 1; sub(/^\[WARNING\]: /, ""); print; next}
+  on && (/^There are/ || /^- /) {print; next} {on = 0}' > "$flags/unused_config_paths.txt"
+# 12. result: selection after a build that broke experiment_daily (its state copied aside).
+b="$(demo_copy result)"
+break_model "$b" experiment_daily
+(cd "$b" && "$dbt" build --profiles-dir . > build.log 2>&1) || true
+cp -r "$b/target/kiln" "$b/last"
+(cd "$b" && "$dbt" ls --profiles-dir . -q -s "result:error+" --state last) > "$flags/ls_result_error_plus.txt"
+(cd "$b" && "$dbt" ls --profiles-dir . -q -s "result:skipped" --state last) > "$flags/ls_result_skipped.txt"
+# 13. source_status: fresher after new click events arrive.
+(cd "$d" && "$dbt" source freshness --profiles-dir . > fresh1.log 2>&1) || true
+mkdir -p "$d/prev" && cp "$d/target/kiln/sources.json" "$d/prev/"
+printf 'event_id,user_id,account_id,session_id,event_type,feature,occurred_at,received_at\nevt_999999,usr_0024,ACC-0010,ses_late,session_start,,2024-07-09 09:18:32,2024-07-09 09:19:06\n' \
+  > "$d/data/product/click_events/received_2024-W28.csv"
+(cd "$d" && "$dbt" source freshness --profiles-dir . > fresh2.log 2>&1) || true
+(cd "$d" && "$dbt" ls --profiles-dir . -q -s source_status:fresher+ --state prev) \
+  > "$flags/ls_source_status_fresher_plus.txt"
+# 14. clone: the full build's relations as views in another schema.
+c="$work/full"
+cp -r "$c/target/kiln" "$c/prod"
+printf '    clone:\n      type: duckdb\n      path: demo.duckdb\n      schema: dev_clone\n      threads: 4\n' >> "$c/profiles.yml"
+(cd "$c" && "$dbt" clone --profiles-dir . --state prod --target clone > clone.log 2>&1)
+summarise "$c" "$c/clone.log" "$flags/clone.txt"
 
 echo "recorded into $out"

@@ -20,6 +20,12 @@ pub fn query(p: &TestProject, sql: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// Runs statements (DDL, DML) on the project's `dev.duckdb`.
+pub fn execute(p: &TestProject, sql: &str) {
+    let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).expect("open dev.duckdb");
+    conn.execute_batch(sql).expect("execute");
+}
+
 fn text(v: &duckdb::types::Value) -> String {
     use duckdb::types::Value as V;
     match v {

@@ -10,6 +10,7 @@ mod compat;
 mod contracts;
 mod db;
 mod execute;
+mod flags;
 mod incremental;
 mod interrupt;
 mod snapshots;

@@ -9,6 +9,7 @@
 
 use super::methods::{self, Target};
 use super::parse::{Criterion, Expr, Group, Method, SetOp};
+use super::previous::PreviousRun;
 use super::selectors::Selectors;
 use super::state::StateComparison;
 use crate::cli::IndirectSelection;
@@ -24,6 +25,7 @@ pub struct Evaluator<'a> {
     graph: &'a Graph,
     selectors: &'a Selectors,
     state: Option<StateComparison<'a>>,
+    previous: &'a PreviousRun,
     members: Vec<Target<'a>>,
     /// Groups the user wrote that selected nothing.
     pub warnings: Vec<Diagnostic>,
@@ -55,12 +57,14 @@ impl<'a> Evaluator<'a> {
         graph: &'a Graph,
         selectors: &'a Selectors,
         state_manifest: Option<&'a serde_json::Value>,
+        previous: &'a PreviousRun,
     ) -> Self {
         Evaluator {
             project,
             graph,
             selectors,
             state: state_manifest.map(|m| StateComparison::new(project, m)),
+            previous,
             members: methods::members(project, graph),
             warnings: vec![],
         }
@@ -93,7 +97,12 @@ impl<'a> Evaluator<'a> {
             }
             direct
         } else {
-            methods::search(self.project, &self.members, self.state.as_ref(), c)?
+            methods::search(
+                self.project,
+                &self.members,
+                (self.state.as_ref(), self.previous),
+                c,
+            )?
         };
         let mut selected = collected.clone();
         if c.childrens_parents {
@@ -194,10 +203,19 @@ impl<'a> Evaluator<'a> {
         if let Some(raw) = &g.warn_if_empty
             && direct.is_empty()
         {
-            self.warnings.push(Diagnostic::warning(
+            let mut d = Diagnostic::warning(
                 "selection",
-                format!("the selection criterion '{raw}' does not match any enabled nodes"),
-            ));
+                format!("The selection criterion '{raw}' does not match any enabled nodes"),
+            );
+            // The closest name to the first criterion of the group that names nothing.
+            let hint = g.parts.iter().find_map(|p| match p {
+                Expr::Criterion(c) => methods::suggest(self.project, &self.members, c),
+                Expr::Group(_) => None,
+            });
+            if let Some(name) = hint {
+                d = d.with_help(format!("did you mean '{name}'?"));
+            }
+            self.warnings.push(d);
         }
         Ok((direct, indirect))
     }

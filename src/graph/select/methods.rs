@@ -4,6 +4,7 @@
 
 use super::glob::{PathGlob, Pattern, fnmatch, has_wildcard};
 use super::parse::{Criterion, Method};
+use super::previous::PreviousRun;
 use super::state::StateComparison;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
@@ -95,7 +96,7 @@ pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Target<'a>> {
 pub fn search(
     project: &Project,
     members: &[Target<'_>],
-    state: Option<&StateComparison<'_>>,
+    (state, previous): (Option<&StateComparison<'_>>, &PreviousRun),
     c: &Criterion,
 ) -> Result<BTreeSet<String>, Error> {
     let value = c.value.as_str();
@@ -206,13 +207,18 @@ pub fn search(
         }),
         Method::State => {
             let Some(state) = state else {
-                return Err(Diagnostic::error(
-                    "selector",
-                    format!(
+                let message = match &previous.dir {
+                    Some(dir) => format!(
+                        "'{}' needs the manifest.json of a previous run, and there is none in {}",
+                        c.raw,
+                        dir.display()
+                    ),
+                    None => format!(
                         "'{}' compares with a previous run, but no --state was given",
                         c.raw
                     ),
-                )
+                };
+                return Err(Diagnostic::error("selector", message)
                 .with_help(
                     "pass --state <dir> pointing at the target folder (with manifest.json) of the run to compare with",
                 )
@@ -220,8 +226,86 @@ pub fn search(
             };
             keep(&|t| state.check(value, t))
         }
-        Method::Selector | Method::Result | Method::SourceStatus => BTreeSet::new(),
+        Method::Result => {
+            let ids = previous.with_result(&c.raw, value)?;
+            keep(&|t| ids.contains(t.unique_id()))
+        }
+        Method::SourceStatus => {
+            let ids = previous.fresher_sources(&c.raw)?;
+            keep(&|t| ids.contains(t.unique_id()))
+        }
+        Method::Selector => BTreeSet::new(),
     })
+}
+
+/// For a criterion whose value names nothing, the closest name its method knows (node names and
+/// folders for a bare name, tags for `tag:`, ...), if one is close enough to be a typo.
+pub fn suggest(project: &Project, members: &[Target<'_>], c: &Criterion) -> Option<String> {
+    let value = c.value.as_str();
+    if has_wildcard(value) {
+        return None;
+    }
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for t in members {
+        match (c.method, t) {
+            (Method::Fqn, Target::Node(n)) => {
+                names.insert(n.name.clone());
+                // Folders and dotted paths below the package: `staging`, `staging.crm`.
+                for end in 2..n.fqn.len() {
+                    names.insert(n.fqn[1..end].join("."));
+                }
+            }
+            (Method::Tag, t) => names.extend(t.tags()),
+            (Method::Source, Target::Source(s)) => {
+                names.insert(s.source_name.clone());
+                names.insert(format!("{}.{}", s.source_name, s.name));
+            }
+            (Method::Exposure, Target::Exposure(e)) => {
+                names.insert(e.name.clone());
+            }
+            (Method::Path, t) => {
+                let mut p = t.original_file_path();
+                names.insert(p.to_string());
+                while let Some((parent, _)) = p.rsplit_once('/') {
+                    names.insert(parent.to_string());
+                    p = parent;
+                }
+            }
+            (Method::File, t) => {
+                let ofp = Path::new(t.original_file_path());
+                if let Some(f) = ofp.file_name() {
+                    names.insert(f.to_string_lossy().into_owned());
+                }
+            }
+            (Method::Package, t) => {
+                names.insert(t.package().to_string());
+            }
+            (Method::Group, Target::Node(n)) => {
+                if let Some(g) = n.config.get("group").and_then(Value::as_str) {
+                    names.insert(g.to_string());
+                }
+            }
+            (Method::TestName, Target::Node(n)) => {
+                if let Some(m) = &n.test {
+                    names.insert(m.name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    if c.method == Method::Package {
+        names.insert(project.name.clone());
+    }
+    if names.contains(value) {
+        return None;
+    }
+    let limit = 2.max(value.chars().count() / 3);
+    names
+        .into_iter()
+        .map(|n| (crate::graph::levenshtein(value, &n), n))
+        .filter(|(d, n)| *d <= limit && *d < n.chars().count())
+        .min()
+        .map(|(_, n)| n)
 }
 
 /// dbt's fqn rule: the node's name, or the dotted fqn (with or without the package) matched

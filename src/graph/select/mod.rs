@@ -11,6 +11,7 @@ mod eval;
 mod glob;
 mod methods;
 pub mod parse;
+pub mod previous;
 pub mod selectors;
 mod state;
 
@@ -30,6 +31,8 @@ pub struct SelectionSpec {
     pub indirect: IndirectSelection,
     /// The `--state` manifest, for `state:` methods.
     pub state_manifest: Option<serde_json::Value>,
+    /// The `--state` run's results and freshness, for `result:` and `source_status:`.
+    pub previous: previous::PreviousRun,
 }
 
 /// The outcome of a selection, with the warnings a command may show.
@@ -124,7 +127,13 @@ pub fn selection(
         top.push(exclude?);
     }
     let expr = Expr::group(SetOp::Difference, top, IndirectSelection::Eager);
-    let mut ev = eval::Evaluator::new(project, graph, &selectors, spec.state_manifest.as_ref());
+    let mut ev = eval::Evaluator::new(
+        project,
+        graph,
+        &selectors,
+        spec.state_manifest.as_ref(),
+        &spec.previous,
+    );
     let (ids, _) = ev.eval(&expr)?;
     Ok(Selection {
         ids,

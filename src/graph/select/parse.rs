@@ -421,14 +421,18 @@ pub fn validate_value(raw: &str, method: Method, value: &str) -> Result<(), Diag
         Method::Metric | Method::SemanticModel | Method::SavedQuery => {
             dotted(2, "<method>:<name> or <method>:<package>.<name>")
         }
-        Method::Result | Method::SourceStatus => Err(Diagnostic::error(
-            "selector",
-            format!(
-                "invalid selector '{raw}': kiln cannot select by {} yet",
-                method.as_str()
-            ),
-        )
-        .with_help("select with state:modified (and --state) instead, or list the nodes by name")),
+        Method::Result => one_of(
+            raw,
+            "a result status",
+            value,
+            &super::previous::RESULT_VALUES,
+        ),
+        Method::SourceStatus => one_of(
+            raw,
+            "a source status comparison",
+            value,
+            &super::previous::SOURCE_STATUS_VALUES,
+        ),
         _ => Ok(()),
     }
 }
@@ -586,7 +590,10 @@ mod tests {
         assert!(err("version:v2").contains("not a version selector"));
         assert!(err("source:a.b.c.d").contains("too many dotted parts"));
         assert!(err("exposure:a.b.c").contains("too many dotted parts"));
-        assert!(err("result:error").contains("cannot select by result"));
+        assert!(err("result:broken").contains("'broken' is not a result status"));
+        assert!(err("source_status:stale").contains("not a source status comparison"));
+        assert_eq!(atom("result:error+").value, "error");
+        assert_eq!(atom("source_status:fresher+").method, Method::SourceStatus);
         assert!(err("99999999999999999999999+orders").contains("too large"));
         let d = parse_atom("tga:x", EAGER)
             .err()
