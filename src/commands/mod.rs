@@ -180,26 +180,30 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
 impl Loaded {
     pub fn manifest_meta(&self) -> ManifestMeta {
         let now = chrono::Utc::now();
+        let started = &self.info.run_started_at;
         ManifestMeta {
             invocation_id: self.info.invocation_id.clone(),
             generated_at: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            invocation_started_at: self
-                .info
-                .run_started_at
-                .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-                .to_string(),
+            invocation_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            run_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
+            built: BTreeSet::new(),
         }
     }
 
     /// Writes target/manifest.json.
     pub fn write_manifest(&self) -> Result<(), Error> {
+        self.write_manifest_with(&self.manifest_meta())
+    }
+
+    /// Writes target/manifest.json with `meta` (e.g. the nodes a run built).
+    pub fn write_manifest_with(&self, meta: &ManifestMeta) -> Result<(), Error> {
         let path = self.project.target_dir().join("manifest.json");
         artifacts::manifest::write_manifest_file(
             &path,
             &self.project,
             &self.graph,
             &self.jenv.builtin_macros,
-            &self.manifest_meta(),
+            meta,
         )
     }
 

@@ -292,5 +292,21 @@ fn write_artifacts(
         ))
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
-    loaded.write_manifest()
+    // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
+    let mut meta = loaded.manifest_meta();
+    meta.built = summary
+        .results
+        .iter()
+        .filter(|r| !matches!(r.status, runner::Status::Skipped))
+        .filter(|r| {
+            r.compiled_code.is_some()
+                || loaded
+                    .project
+                    .nodes
+                    .get(&r.unique_id)
+                    .is_some_and(|n| n.resource_type == ResourceType::Seed)
+        })
+        .map(|r| r.unique_id.clone())
+        .collect();
+    loaded.write_manifest_with(&meta)
 }

@@ -304,6 +304,11 @@ pub fn build(
         (Target::Node { .. }, None) => test_name.clone(),
     };
     let (short_name, full_name) = synthesize_names(&prefix, &target_name, &args);
+    // A generated name too long for a table gets the short, hashed one as its alias config
+    // (unless the test sets one), as dbt does.
+    if custom_name.is_none() && short_name != full_name && !config.contains_key("alias") {
+        config.insert("alias".into(), Value::from(short_name.clone()));
+    }
     let name = custom_name.clone().unwrap_or(full_name);
     let alias = custom_name.unwrap_or(short_name);
 
