@@ -575,8 +575,7 @@ impl<'a> NodeOut<'a> {
         ));
         f.push(("created_at", Val(json!(CREATED_AT))));
         f.push(("relation_name", opt(&n.relation_name)));
-        // dbt strips the file's text (its checksum is of the stripped text too).
-        f.push(("raw_code", Str(n.raw_code.trim())));
+        f.push(("raw_code", raw_code(n)));
         f.push(("doc_blocks", Strs(&n.doc_blocks)));
 
         // Seeds are not compiled: they end with where their data lives and the macros they use.
@@ -607,10 +606,11 @@ impl<'a> NodeOut<'a> {
         ));
         match &n.compiled_code {
             Some(code) => {
-                f.push((
-                    "compiled_path",
-                    Val(Value::from(compiled_path(n, &facts.target_path()))),
-                ));
+                // dbt writes no compiled file for a snapshot (its SQL goes straight into the
+                // snapshot statements).
+                let path = (rt != ResourceType::Snapshot)
+                    .then(|| Value::from(compiled_path(n, &facts.target_path())));
+                f.push(("compiled_path", Val(path.unwrap_or(Value::Null))));
                 f.push(("compiled", Val(Value::Bool(true))));
                 f.push(("compiled_code", Str(code)));
                 f.push(("extra_ctes_injected", Val(Value::Bool(true))));
@@ -680,6 +680,80 @@ impl<'a> NodeOut<'a> {
             ));
         }
         NodeOut { fields: f }
+    }
+}
+
+/// `raw_code` as dbt writes it: a file's text stripped of surrounding whitespace (dbt strips
+/// every file it reads); a snapshot's block as it stands; a generic test's macro call followed
+/// by a `config()` call with the test's own configs.
+fn raw_code(n: &Node) -> Field<'_> {
+    if n.resource_type == ResourceType::Snapshot {
+        return Field::Str(&n.raw_code);
+    }
+    if n.test.is_none() || n.unrendered_config.is_empty() {
+        return Field::Str(n.raw_code.trim());
+    }
+    // dbt's order: the config keys a test may set at its top level, in dbt's list's order, then
+    // the others; a hashed `alias` (the only config kiln adds itself) last.
+    let generated_alias = n.name != n.alias
+        && n.unrendered_config.get("alias").and_then(Value::as_str) == Some(n.alias.as_str());
+    let args = crate::project::generic_tests::CONFIG_ARGS;
+    let mut keys: Vec<&String> = n
+        .unrendered_config
+        .keys()
+        .filter(|k| !(generated_alias && k.as_str() == "alias"))
+        .collect();
+    keys.sort_by_key(|k| args.iter().position(|a| a == k).unwrap_or(args.len()));
+    if generated_alias {
+        keys.extend(n.unrendered_config.get_key_value("alias").map(|(k, _)| k));
+    }
+    let configs: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let v = n.unrendered_config.get(*k)?;
+            (!v.is_null()).then(|| format!("{k}={}", py_config_value(v)))
+        })
+        .collect();
+    Field::Val(Value::from(format!(
+        "{}{{{{ config({}) }}}}",
+        n.raw_code.trim(),
+        configs.join(",")
+    )))
+}
+
+/// A config value as dbt writes it into a generic test's `config()` call: a string in double
+/// quotes, anything else as Python prints it.
+fn py_config_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{}\"", s.replace('"', "\\\"")),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(_) => py_repr(v),
+    }
+}
+
+/// Python's `repr()` of a JSON value (strings in single quotes).
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("'{k}': {}", py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => py_config_value(other),
     }
 }
 

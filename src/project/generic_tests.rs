@@ -13,8 +13,8 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-/// Keys of a test definition that are configs, not arguments (dbt's list).
-const CONFIG_ARGS: &[&str] = &[
+/// Keys of a test definition that are configs, not arguments (dbt's list, in dbt's order).
+pub const CONFIG_ARGS: &[&str] = &[
     "severity",
     "tags",
     "enabled",
@@ -286,17 +286,21 @@ pub fn build(
             vec![(source.clone(), table.clone())],
         ),
     };
+    // dbt renders the arguments in order, then `model`: the refs of arguments (a relationships
+    // test's `to`) come before the tested node's.
+    let (mut arg_refs, mut arg_sources) = (vec![], vec![]);
     for v in args.values() {
         if let Some(s) = v.as_str() {
             match parse_ref_or_source(s) {
-                Some(RefOrSource::Ref(r)) if !refs.contains(&r) => refs.push(r),
-                Some(RefOrSource::Source(a, b)) if !sources.contains(&(a.clone(), b.clone())) => {
-                    sources.push((a, b))
-                }
-                _ => {}
+                Some(RefOrSource::Ref(r)) => arg_refs.push(r),
+                Some(RefOrSource::Source(a, b)) => arg_sources.push((a, b)),
+                None => {}
             }
         }
     }
+    arg_refs.append(&mut refs);
+    arg_sources.append(&mut sources);
+    let (refs, sources) = (arg_refs, arg_sources);
     let prefix = match (&t.target, &namespace) {
         (Target::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
         (Target::Source { .. }, None) => format!("source_{test_name}"),

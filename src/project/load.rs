@@ -77,6 +77,21 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
     })
 }
 
+/// Removes one trailing newline from every string in `v` without Jinja in it, as rendering it
+/// through Jinja would (strings with Jinja lose it when they are rendered).
+fn drop_trailing_newlines(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if s.ends_with('\n') && !s.contains("{{") && !s.contains("{%") {
+                s.pop();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_trailing_newlines),
+        Value::Object(o) => o.values_mut().for_each(drop_trailing_newlines),
+        _ => {}
+    }
+}
+
 /// A file's checksum as dbt computes it: sha256 of its text with leading and trailing whitespace
 /// removed (dbt strips every file it reads), so `state:modified` agrees with a dbt manifest.
 pub fn file_checksum(bytes: &[u8]) -> String {
@@ -801,7 +816,10 @@ impl Loader {
         };
         let shown = PathBuf::from("selectors.yml");
         // dbt renders selectors.yml with var(), env_var() and target.
-        let parsed = yaml::to_json(&shown, &text).and_then(|v| {
+        let parsed = yaml::to_json(&shown, &text).and_then(|mut v| {
+            // dbt renders every string of selectors.yml through Jinja, which drops one trailing
+            // newline (a `description: >` block's); kiln renders only those with Jinja in them.
+            drop_trailing_newlines(&mut v);
             if !text.contains("{{") {
                 return Ok(v);
             }
@@ -840,7 +858,11 @@ impl Loader {
         files
             .into_par_iter()
             .map(|f| {
-                let text = read(&f.abs)?;
+                // dbt strips a file before reading its YAML, so a block scalar that ends the file
+                // (`description: >`) loses its final newline; only the end is trimmed here, which
+                // gives the same values and keeps line numbers.
+                let mut text = read(&f.abs)?;
+                text.truncate(text.trim_end().len());
                 let shown = PathBuf::from(&f.original_file_path);
                 let props: PropertiesFile = yaml::from_str(&shown, &text)?;
                 // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
