@@ -602,7 +602,7 @@ impl<'a> NodeOut<'a> {
         f.push(("functions", Val(json!([]))));
         f.push((
             "depends_on",
-            Val(json!({ "macros": n.depends_on_macros, "nodes": n.depends_on_nodes })),
+            Val(json!({ "macros": depends_on_macros(n), "nodes": n.depends_on_nodes })),
         ));
         match &n.compiled_code {
             Some(code) => {
@@ -669,7 +669,13 @@ impl<'a> NodeOut<'a> {
         if let Some(t) = &n.test {
             f.push(("column_name", opt(&t.column_name)));
             f.push(("file_key_name", Str(&t.file_key_name)));
-            f.push(("attached_node", opt(&t.attached_node)));
+            // dbt attaches a generic test to the model, seed or snapshot it tests; a source's
+            // tests have none.
+            let attached = t
+                .attached_node
+                .as_deref()
+                .filter(|id| !id.starts_with("source."));
+            f.push(("attached_node", attached.map_or(Val(Value::Null), Str)));
             f.push((
                 "test_metadata",
                 Val(json!({
@@ -680,6 +686,22 @@ impl<'a> NodeOut<'a> {
             ));
         }
         NodeOut { fields: f }
+    }
+}
+
+/// `depends_on.macros`. dbt's parser does not render the arguments of its own `unique` and
+/// `not_null` tests (a shortcut for the two most common tests), so until such a test is compiled
+/// it lists only its test macro, not `get_where_subquery`.
+fn depends_on_macros(n: &Node) -> &[String] {
+    let shortcut = n.test.as_ref().is_some_and(|t| {
+        t.namespace.is_none() && matches!(t.name.as_str(), "unique" | "not_null")
+    }) && n
+        .depends_on_macros
+        .first()
+        .is_some_and(|m| m.starts_with("macro.dbt.test_"));
+    match n.compiled_code {
+        None if shortcut => &n.depends_on_macros[..1],
+        _ => &n.depends_on_macros,
     }
 }
 
@@ -1359,8 +1381,8 @@ fn source_json(s: &SourceNode) -> Value {
         "unrendered_config": unrendered,
         "relation_name": s.relation_name,
         "created_at": CREATED_AT,
-        "unrendered_database": null,
-        "unrendered_schema": null,
+        "unrendered_database": s.unrendered_database,
+        "unrendered_schema": s.unrendered_schema,
         "doc_blocks": s.doc_blocks,
     })
 }

@@ -1347,6 +1347,8 @@ impl Loader {
                 tags,
                 config,
                 unrendered_config: unrendered,
+                unrendered_database: s.database.clone(),
+                unrendered_schema: s.schema.clone(),
                 columns: columns_of(&t.columns),
                 relation_name: String::new(),
                 external,

@@ -257,6 +257,9 @@ pub struct SourceNode {
     /// The config as written: dbt_project.yml's `sources:` settings for it, then what its
     /// source and table set (dbt's `unrendered_config`).
     pub unrendered_config: Config,
+    /// The source's `database:` and `schema:` as written, if it sets them.
+    pub unrendered_database: Option<String>,
+    pub unrendered_schema: Option<String>,
     pub columns: IndexMap<String, ColumnInfo>,
     pub relation_name: String,
     pub external: Option<Value>,
