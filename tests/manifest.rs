@@ -810,6 +810,7 @@ fn node_fields_follow_resource_type() {
         assert_eq!(n.refs.is_some(), !seed, "{id}: refs");
         assert_eq!(n.sources.is_some(), !seed, "{id}: sources");
         assert_eq!(n.metrics.is_some(), !seed, "{id}: metrics");
+        assert_eq!(n.functions.is_some(), !seed, "{id}: functions");
         assert_eq!(n.contract.is_some(), !seed, "{id}: contract");
         assert_eq!(
             n.depends_on.nodes.is_some(),
@@ -1294,6 +1295,9 @@ fn sources_exposures_macros_selectors() {
     );
     assert!(mac.macro_sql.ends_with("{%- endmacro %}"));
     assert_eq!(mac.description, "Converts an amount in cents to dollars.");
+    // dbt 1.11 repeats a macro's meta and docs as its config.
+    assert_eq!(mac.config.meta, mac.meta);
+    assert_eq!(mac.config.docs, mac.docs);
     assert_eq!(
         mac.patch_path.as_deref(),
         Some("jaffle_shop://macros/schema.yml")
@@ -1349,6 +1353,7 @@ fn sources_exposures_macros_selectors() {
         ("saved_queries", &m.saved_queries),
         ("semantic_models", &m.semantic_models),
         ("unit_tests", &m.unit_tests),
+        ("functions", &m.functions),
     ] {
         assert!(map.is_empty(), "{what} is empty");
     }

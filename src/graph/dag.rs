@@ -327,6 +327,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
                 );
             }
         }
+        // As for nodes, dbt lists an exposure's sources before its refs.
+        out.sort_by_key(|uid| !uid.starts_with("source."));
         for p in &out {
             g.add_edge(p, &eid);
         }

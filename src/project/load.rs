@@ -862,9 +862,17 @@ impl Loader {
                 // (`description: >`) loses its final newline; only the end is trimmed here, which
                 // gives the same values and keeps line numbers.
                 let mut text = read(&f.abs)?;
-                text.truncate(text.trim_end().len());
                 let shown = PathBuf::from(&f.original_file_path);
-                let props: PropertiesFile = yaml::from_str(&shown, &text)?;
+                let trimmed = text.trim_end().len();
+                let props: PropertiesFile = match yaml::from_str(&shown, &text[..trimmed]) {
+                    Ok(p) => {
+                        text.truncate(trimmed);
+                        p
+                    }
+                    // Errors are reported on the file as it is (an unclosed quote at the end of
+                    // the file is pointed at where it opens).
+                    Err(_) => yaml::from_str(&shown, &text)?,
+                };
                 // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
                 // `{{ target.name }}`), except descriptions (doc() is rendered later) and
                 // tests (rendered per test at compile time).
