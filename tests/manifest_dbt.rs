@@ -68,7 +68,10 @@ const LEGITIMATE: &[(&str, &str)] = &[
     ("macros/*/created_at", "parse time"),
     // dbt's default front page of the docs site is dbt-core's prose; kiln writes its own text
     // (same id, package, path).
-    ("docs/doc.dbt.__overview__/block_contents", "kiln's own words"),
+    (
+        "docs/doc.dbt.__overview__/block_contents",
+        "kiln's own words",
+    ),
 ];
 
 /// Macros dbt lists in a node's `depends_on.macros` that are not the node's own calls: dbt's test
@@ -215,7 +218,12 @@ impl Differences {
         }
     }
 
-    fn compare_objects(&mut self, path: &mut Vec<String>, d: &Map<String, Value>, k: &Map<String, Value>) {
+    fn compare_objects(
+        &mut self,
+        path: &mut Vec<String>,
+        d: &Map<String, Value>,
+        k: &Map<String, Value>,
+    ) {
         let missing: Vec<&String> = d.keys().filter(|key| !k.contains_key(*key)).collect();
         let extra: Vec<&String> = k.keys().filter(|key| !d.contains_key(*key)).collect();
         if !missing.is_empty() {
@@ -309,7 +317,9 @@ fn align_compiled_code(dbt: &Value, kiln: &mut Value) {
         };
         let reached = macro_closure(
             dbt,
-            node["depends_on"]["macros"].as_array().map_or(&[], Vec::as_slice),
+            node["depends_on"]["macros"]
+                .as_array()
+                .map_or(&[], Vec::as_slice),
         );
         let package = |id: &String| id.split('.').nth(1).unwrap_or_default().to_string();
         let builtin = reached
@@ -330,7 +340,11 @@ fn align_compiled_code(dbt: &Value, kiln: &mut Value) {
 
 /// [`DBT_RUNTIME_MACROS`] taken out of dbt's `depends_on.macros` lists.
 fn drop_runtime_macros(dbt: &mut Value) {
-    for node in dbt["nodes"].as_object_mut().into_iter().flat_map(|n| n.values_mut()) {
+    for node in dbt["nodes"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|n| n.values_mut())
+    {
         if let Some(list) = node["depends_on"]["macros"].as_array_mut() {
             list.retain(|m| !m.as_str().is_some_and(|m| DBT_RUNTIME_MACROS.contains(&m)));
         }
@@ -371,7 +385,11 @@ fn demo_manifest_matches_dbt_core_node_by_node() {
     if keys(&dbt) != keys(&kiln) {
         diffs.push(
             &[],
-            format!("top-level keys\n    dbt:  {:?}\n    kiln: {:?}", keys(&dbt), keys(&kiln)),
+            format!(
+                "top-level keys\n    dbt:  {:?}\n    kiln: {:?}",
+                keys(&dbt),
+                keys(&kiln)
+            ),
         );
     }
 
@@ -406,7 +424,10 @@ fn demo_manifest_matches_dbt_core_node_by_node() {
         let missing: Vec<&String> = d.keys().filter(|id| !k.contains_key(*id)).collect();
         let extra: Vec<&String> = k.keys().filter(|id| !d.contains_key(*id)).collect();
         for id in missing {
-            diffs.push(&[section.to_string(), id.clone()], "missing in kiln's".into());
+            diffs.push(
+                &[section.to_string(), id.clone()],
+                "missing in kiln's".into(),
+            );
         }
         for id in extra {
             diffs.push(&[section.to_string(), id.clone()], "not in dbt's".into());
@@ -438,7 +459,11 @@ fn a_changed_field_is_named_by_its_path() {
     changed["nodes"][&id]["config"]["severity"] = Value::from("SURPRISE");
     changed["nodes"][&id]["kiln_only"] = Value::Bool(true);
     let mut diffs = Differences { lines: vec![] };
-    diffs.compare(&mut vec!["nodes".into(), id.clone()], &dbt["nodes"][&id], &changed["nodes"][&id]);
+    diffs.compare(
+        &mut vec!["nodes".into(), id.clone()],
+        &dbt["nodes"][&id],
+        &changed["nodes"][&id],
+    );
     assert_eq!(diffs.lines.len(), 2, "{:?}", diffs.lines);
     assert!(diffs.lines[0].starts_with(&format!("nodes/{id}: not in dbt's: [\"kiln_only\"]")));
     assert!(diffs.lines[1].starts_with(&format!("nodes/{id}/config/severity:")));
@@ -446,6 +471,10 @@ fn a_changed_field_is_named_by_its_path() {
     let mut later = dbt.clone();
     later["nodes"][&id]["created_at"] = Value::from(0.0);
     let mut none = Differences { lines: vec![] };
-    none.compare(&mut vec!["nodes".into(), id.clone()], &dbt["nodes"][&id], &later["nodes"][&id]);
+    none.compare(
+        &mut vec!["nodes".into(), id.clone()],
+        &dbt["nodes"][&id],
+        &later["nodes"][&id],
+    );
     assert!(none.lines.is_empty(), "{:?}", none.lines);
 }

@@ -51,9 +51,6 @@ const CREATED_AT: f64 = 0.0;
 /// dbt copies environment variables with this prefix (prefix removed) into `metadata.env`.
 const METADATA_ENV_PREFIX: &str = "DBT_ENV_CUSTOM_ENV_";
 
-/// The `metadata.env` key that names the target which wrote the manifest (kiln's addition).
-pub const TARGET_ENV_KEY: &str = "kiln_target";
-
 /// Invocation facts the manifest's metadata records.
 #[derive(Debug, Clone, Default)]
 pub struct ManifestMeta {
@@ -402,7 +399,10 @@ fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
         .collect();
     // The target that wrote the file, so that a later `--state` or `retry` can tell whose
     // artifacts it reads. dbt's schema allows no other key in `metadata`; `env` takes any string.
-    env.insert(TARGET_ENV_KEY.into(), Value::from(project.target.name.clone()));
+    env.insert(
+        super::TARGET_ENV_KEY.into(),
+        Value::from(project.target.name.clone()),
+    );
     json!({
         "dbt_schema_version": DBT_SCHEMA_VERSION,
         "dbt_version": crate::DBT_COMPAT_VERSION,
@@ -693,12 +693,13 @@ impl<'a> NodeOut<'a> {
 /// `not_null` tests (a shortcut for the two most common tests), so until such a test is compiled
 /// it lists only its test macro, not `get_where_subquery`.
 fn depends_on_macros(n: &Node) -> &[String] {
-    let shortcut = n.test.as_ref().is_some_and(|t| {
-        t.namespace.is_none() && matches!(t.name.as_str(), "unique" | "not_null")
-    }) && n
-        .depends_on_macros
-        .first()
-        .is_some_and(|m| m.starts_with("macro.dbt.test_"));
+    let shortcut = n
+        .test
+        .as_ref()
+        .is_some_and(|t| t.namespace.is_none() && matches!(t.name.as_str(), "unique" | "not_null"))
+        && n.depends_on_macros
+            .first()
+            .is_some_and(|m| m.starts_with("macro.dbt.test_"));
     match n.compiled_code {
         None if shortcut => &n.depends_on_macros[..1],
         _ => &n.depends_on_macros,

@@ -226,12 +226,14 @@ impl Loaded {
                         .with_help("point --state at the target folder of an earlier run"),
                     )
                 })?;
-                Some(serde_json::from_str(&text).map_err(|e| {
+                let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
                     Error::one(Diagnostic::error(
                         "flags",
                         format!("--state: {} is not valid JSON: {e}", path.display()),
                     ))
-                })?)
+                })?;
+                check_state_adapter(&manifest, &path, &self.project)?;
+                Some(manifest)
             }
             None => None,
         };
@@ -278,6 +280,45 @@ impl Loaded {
         parts.push(format!("{m} macros"));
         format!("Found {}", parts.join(", "))
     }
+}
+
+/// Refuses a state manifest written for another adapter: its compiled SQL, relation names and
+/// configs are another dialect's, so comparing (`state:`, `diff`) or deferring to it would mix
+/// two warehouses. Another target of the same adapter is fine: comparing a dev run with
+/// production's artifacts is what `--state` is for. A manifest that does not say its adapter
+/// (an old or hand-made one) is taken as it is.
+pub(crate) fn check_state_adapter(
+    manifest: &serde_json::Value,
+    path: &std::path::Path,
+    project: &Project,
+) -> Result<(), Error> {
+    let written = artifacts::WrittenBy::of_manifest(manifest);
+    let current = &project.target;
+    let Some(adapter) = &written.adapter_type else {
+        return Ok(());
+    };
+    if adapter.eq_ignore_ascii_case(&current.adapter_type) {
+        return Ok(());
+    }
+    let rerun = match &written.target {
+        Some(t) => format!(", or run this command with --target {t}"),
+        None => String::new(),
+    };
+    Err(Diagnostic::error(
+        "state",
+        format!(
+            "--state {} was written by {}, and this run uses target '{}' ({}): comparing with it or deferring to it would mix two adapters' SQL and relations",
+            path.display(),
+            written.describe(),
+            current.name,
+            current.adapter_type,
+        ),
+    )
+    .with_help(format!(
+        "point --state at artifacts written by a {} target (`kiln compile --target {} --target-path <dir>` writes them to <dir>){rerun}",
+        current.adapter_type, current.name
+    ))
+    .into())
 }
 
 fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {

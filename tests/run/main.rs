@@ -13,3 +13,4 @@ mod incremental;
 mod interrupt;
 mod snapshots;
 mod state;
+mod targets;
