@@ -149,8 +149,13 @@ fn dbt_manifest() -> Value {
 }
 
 /// kiln's manifest after `kiln build` of a copy of the demo, the copy's path replaced as
-/// record.sh replaces it.
+/// record.sh replaces it (built once for the tests of this file).
 fn kiln_manifest() -> Value {
+    static BUILT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_demo).clone()
+}
+
+fn build_demo() -> Value {
     let p = demo();
     let run = p.kiln(&["build"]).run();
     run.assert_success();
@@ -444,6 +449,28 @@ fn demo_manifest_matches_dbt_core_node_by_node() {
         diffs.lines.len(),
         diffs.lines.join("\n")
     );
+}
+
+/// The manifest of a whole build (build paths, compiled code, the demo's sources and exposures)
+/// validates against dbt's published v12 schema, as tests/manifest.rs checks parse and compile.
+#[test]
+fn demo_manifest_matches_dbt_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/manifest-v12.json");
+    let text = std::fs::read_to_string(&path).expect("the v12 schema");
+    let schema = read_json(&path, &text);
+    let validator = jsonschema::validator_for(&schema).expect("dbt's schema compiles");
+    let manifest = kiln_manifest();
+    let problems: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.instance_path(),
+                short(&Value::from(e.to_string()))
+            )
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// The comparison has teeth: one changed field of one node is reported with its path.

@@ -1,29 +1,36 @@
 //! manifest.json in dbt's v12 shape (`https://schemas.getdbt.com/dbt/manifest/v12.json`).
 //!
-//! The wire format is dbt's: sixteen top-level keys (`metadata`, `nodes`, `sources`, `macros`,
+//! The wire format is dbt's: seventeen top-level keys (`metadata`, `nodes`, `sources`, `macros`,
 //! `docs`, `exposures`, `metrics`, `groups`, `selectors`, `disabled`, `parent_map`, `child_map`,
-//! `group_map`, `saved_queries`, `semantic_models`, `unit_tests`), resources keyed by unique_id,
-//! and for each resource the fields dbt 1.10 writes, in the order it writes them (its dataclass
-//! field order, which is also the property order of the published schema). Decisions:
+//! `group_map`, `saved_queries`, `semantic_models`, `unit_tests`, `functions`), resources keyed
+//! by unique_id, and for each resource the fields dbt-core 1.11 writes, in the order it writes
+//! them (its dataclass field order, which is also the property order of the published schema).
+//! `tests/manifest_dbt.rs` holds the demo's manifest to dbt-core's, field by field. Decisions:
 //!
 //! - **Deterministic bytes.** Maps keyed by unique_id are sorted, lists keep the project's order,
 //!   and `created_at` is a constant (0.0) instead of the wall clock, so identical projects give
-//!   identical files apart from `generated_at`, `invocation_id` and `invocation_started_at`.
+//!   identical files apart from `generated_at`, `invocation_id`, `invocation_started_at` and
+//!   `run_started_at`.
 //! - **Full configs.** Every `config` lists dbt's default keys for its resource type (a model's
 //!   `incremental_strategy`, a test's `fail_calc`, ...) with the project's values over them, then
-//!   any other key the project set, so readers never have to know dbt's defaults.
+//!   any other key the project set, so readers never have to know dbt's defaults. Values are
+//!   written as the project set them (`severity: warn` stays `warn`; dbt's default is `ERROR`).
+//! - **As dbt reads files.** dbt strips every file it reads: `raw_code` and checksums are of the
+//!   stripped text, so a checksum matches dbt's and `state:modified` agrees with a dbt manifest.
 //! - **One node dict.** [`node_context_json`] (Jinja's `model`) and `graph.nodes` entries are the
 //!   same dict as the manifest's node, as in dbt; without the whole project at hand the fields
 //!   that need it (`root_path`, `primary_key` from tests) take their empty values.
 //! - **Compiled fields only once compiled.** `compiled`, `compiled_code`, `extra_ctes_injected`
 //!   and `extra_ctes` appear, and `compiled_path` is set, only for nodes `kiln compile` rendered,
-//!   as dbt drops them for nodes that were only parsed.
+//!   as dbt drops them for nodes that were only parsed; `build_path` only for nodes this
+//!   invocation ran.
 //! - **Streamed.** [`write_manifest_file`] serialises one resource at a time (the same bytes as
 //!   [`manifest_json`]), so a 10,000-model project never holds the whole tree in memory.
 //! - `metadata.env` holds the `DBT_ENV_CUSTOM_ENV_*` environment variables, prefix removed, as
-//!   dbt documents.
+//!   dbt documents, and `kiln_target`: the target that wrote the file (the schema allows no other
+//!   key in `metadata`), so that a later `--state` can tell whose artifacts it reads.
 //! - Resource types kiln does not model yet (metrics, groups, semantic models, saved queries, unit
-//!   tests) are written as empty maps.
+//!   tests, functions) are written as empty maps.
 
 use crate::error::Error;
 use crate::graph::Graph;
@@ -220,7 +227,7 @@ enum Section<'a> {
     Nodes(Vec<(&'a String, &'a Node)>, &'a Facts<'a>),
 }
 
-/// The sixteen top-level keys, in dbt's order.
+/// The seventeen top-level keys, in dbt's order.
 fn sections<'a>(
     project: &'a Project,
     graph: &'a Graph,
