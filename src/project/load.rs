@@ -81,10 +81,8 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
 /// through Jinja would (strings with Jinja lose it when they are rendered).
 fn drop_trailing_newlines(v: &mut Value) {
     match v {
-        Value::String(s) => {
-            if s.ends_with('\n') && !s.contains("{{") && !s.contains("{%") {
-                s.pop();
-            }
+        Value::String(s) if s.ends_with('\n') && !s.contains("{{") && !s.contains("{%") => {
+            s.pop();
         }
         Value::Array(items) => items.iter_mut().for_each(drop_trailing_newlines),
         Value::Object(o) => o.values_mut().for_each(drop_trailing_newlines),
