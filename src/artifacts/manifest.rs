@@ -17,6 +17,8 @@
 //!   written as the project set them (`severity: warn` stays `warn`; dbt's default is `ERROR`).
 //! - **As dbt reads files.** dbt strips every file it reads: `raw_code` and checksums are of the
 //!   stripped text, so a checksum matches dbt's and `state:modified` agrees with a dbt manifest.
+//!   One exception: dbt checksums a seed over 1 MiB by its path (`{name: path}`), so it never
+//!   sees such a seed change; kiln hashes its contents like any other file.
 //! - **One node dict.** [`node_context_json`] (Jinja's `model`) and `graph.nodes` entries are the
 //!   same dict as the manifest's node, as in dbt; without the whole project at hand the fields
 //!   that need it (`root_path`, `primary_key` from tests) take their empty values.
@@ -1903,6 +1905,21 @@ mod tests {
                 {"sql": "grant select", "transaction": true, "index": null},
                 {"sql": "vacuum", "transaction": false, "index": null},
             ])
+        );
+    }
+
+    #[test]
+    fn generic_test_configs_as_dbt_writes_them_in_raw_code() {
+        assert_eq!(
+            py_config_value(&json!("x > 'a' and \"b\"")),
+            r#""x > 'a' and \"b\"""#
+        );
+        assert_eq!(py_config_value(&json!(true)), "True");
+        assert_eq!(py_config_value(&json!(10)), "10");
+        assert_eq!(py_config_value(&json!(["a", "b"])), "['a', 'b']");
+        assert_eq!(
+            py_config_value(&json!({"owner": "it's", "n": [1, null]})),
+            r"{'owner': 'it\'s', 'n': [1, None]}"
         );
     }
 
