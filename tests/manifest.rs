@@ -20,7 +20,12 @@ const SCHEMA: &str = "tests/schemas/manifest-v12.json";
 const PROJECT: &str = "jaffle_shop";
 
 /// Fields that change with every invocation.
-const VOLATILE_METADATA: [&str; 3] = ["generated_at", "invocation_id", "invocation_started_at"];
+const VOLATILE_METADATA: [&str; 4] = [
+    "generated_at",
+    "invocation_id",
+    "invocation_started_at",
+    "run_started_at",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Running kiln on a temporary copy of the fixture.
@@ -133,6 +138,7 @@ struct Manifest {
     saved_queries: Map<String, Value>,
     semantic_models: Map<String, Value>,
     unit_tests: Map<String, Value>,
+    functions: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +157,7 @@ struct Metadata {
     send_anonymous_usage_stats: bool,
     adapter_type: String,
     quoting: Quoting,
+    run_started_at: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -293,6 +300,7 @@ struct Node {
     refs: Option<Vec<RefArgs>>,
     sources: Option<Vec<(String, String)>>,
     metrics: Option<Vec<Vec<String>>>,
+    functions: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "present")]
     compiled_path: Option<Option<String>>,
     contract: Option<Contract>,
@@ -317,7 +325,8 @@ struct Node {
     #[serde(default, deserialize_with = "present")]
     column_name: Option<Option<String>>,
     file_key_name: Option<String>,
-    attached_node: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    attached_node: Option<Option<String>>,
     test_metadata: Option<TestMetadata>,
     // on-run-start / on-run-end hooks (`operation` nodes) only.
     #[allow(dead_code)]
@@ -448,12 +457,20 @@ struct Macro {
     description: String,
     meta: Map<String, Value>,
     docs: Docs,
+    config: MacroConfig,
     #[serde(deserialize_with = "nullable")]
     patch_path: Option<String>,
     arguments: Vec<MacroArgument>,
     created_at: f64,
     #[serde(deserialize_with = "nullable")]
     supported_languages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MacroConfig {
+    meta: Map<String, Value>,
+    docs: Docs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -594,12 +611,16 @@ fn metadata_describes_project_and_invocation() {
             column: None
         }
     );
+    // dbt's `DBT_ENV_CUSTOM_ENV_*` variables, and the target that wrote the file (kiln's).
     assert_eq!(
         m.env,
-        BTreeMap::from([("RUN_REASON".to_string(), "tests".to_string())])
+        BTreeMap::from([
+            ("RUN_REASON".to_string(), "tests".to_string()),
+            ("kiln_target".to_string(), "dev".to_string()),
+        ])
     );
     assert_eq!(m.invocation_id.len(), 36, "a UUID: {}", m.invocation_id);
-    for stamp in [&m.generated_at, &m.invocation_started_at] {
+    for stamp in [&m.generated_at, &m.invocation_started_at, &m.run_started_at] {
         assert!(
             chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
             "an RFC 3339 time: {stamp}"
@@ -681,8 +702,8 @@ fn unique_ids_and_generated_test_names_match_dbt() {
     assert_eq!(not_null.column_name, Some(Some("order_id".into())));
     assert_eq!(not_null.file_key_name.as_deref(), Some("models.orders"));
     assert_eq!(
-        not_null.attached_node.as_deref(),
-        Some("model.jaffle_shop.orders")
+        not_null.attached_node,
+        Some(Some("model.jaffle_shop.orders".into()))
     );
     assert_eq!(not_null.schema, "main_dbt_test__audit");
 
@@ -711,23 +732,35 @@ fn unique_ids_and_generated_test_names_match_dbt() {
             "model": "{{ get_where_subquery(ref('orders')) }}",
         })
     );
-    // `severity: warn` under the test's `config:`, upper-cased as dbt does.
-    assert_eq!(accepted.config["severity"], json!("WARN"));
+    // `severity: warn` under the test's `config:`, kept as written (dbt's default is `ERROR`).
+    // The generated name is too long for a table: the short, hashed one is the test's alias
+    // config, and dbt's raw_code repeats the test's configs in a `config()` call.
+    assert_eq!(accepted.config["severity"], json!("warn"));
+    let alias = "accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758";
+    assert_eq!(accepted.alias, alias);
+    assert_eq!(accepted.config["alias"], json!(alias));
     assert_eq!(
         accepted.unrendered_config,
-        json_map(json!({"severity": "warn"}))
+        json_map(json!({"severity": "warn", "alias": alias}))
+    );
+    assert_eq!(
+        accepted.raw_code,
+        format!(
+            "{{{{ test_accepted_values(**_dbt_generic_test_kwargs) }}}}{{{{ config(severity=\"warn\",alias=\"{alias}\") }}}}"
+        )
     );
 
     let (_, relationships) = test_node(
         &m,
         "relationships_orders_customer_id__customer_id__ref_customers_",
     );
+    // dbt renders the test's arguments (`to`), then the tested model: their refs in that order.
     assert_eq!(
         relationships.depends_on.nodes.as_deref(),
         Some(
             &[
-                "model.jaffle_shop.orders".to_string(),
-                "model.jaffle_shop.customers".to_string()
+                "model.jaffle_shop.customers".to_string(),
+                "model.jaffle_shop.orders".to_string()
             ][..]
         )
     );
@@ -748,10 +781,8 @@ fn unique_ids_and_generated_test_names_match_dbt() {
         source_test.file_key_name.as_deref(),
         Some("sources.jaffle_shop")
     );
-    assert_eq!(
-        source_test.attached_node.as_deref(),
-        Some("source.jaffle_shop.jaffle_shop.customers")
-    );
+    // dbt attaches no node to a source's tests.
+    assert_eq!(source_test.attached_node, Some(None));
 }
 
 fn json_map(v: Value) -> Map<String, Value> {
@@ -779,6 +810,7 @@ fn node_fields_follow_resource_type() {
         assert_eq!(n.refs.is_some(), !seed, "{id}: refs");
         assert_eq!(n.sources.is_some(), !seed, "{id}: sources");
         assert_eq!(n.metrics.is_some(), !seed, "{id}: metrics");
+        assert_eq!(n.functions.is_some(), !seed, "{id}: functions");
         assert_eq!(n.contract.is_some(), !seed, "{id}: contract");
         assert_eq!(
             n.depends_on.nodes.is_some(),
@@ -878,9 +910,11 @@ fn node_fields_follow_resource_type() {
     assert_eq!(singular.relation_name, None);
     assert_eq!(singular.checksum.name, "sha256");
 
+    // dbt files analyses under `analysis/` (path and fqn).
     let analysis = &m.nodes[&uid("analysis", "order_status_counts")];
     assert_eq!(analysis.relation_name, None);
-    assert_eq!(analysis.path, "order_status_counts.sql");
+    assert_eq!(analysis.path, "analysis/order_status_counts.sql");
+    assert_eq!(analysis.fqn, [PROJECT, "analysis", "order_status_counts"]);
 }
 
 #[test]
@@ -1033,12 +1067,13 @@ fn configs_inherit_as_in_dbt() {
         node("customers").config["meta"],
         json!(node("customers").meta)
     );
-    // unrendered_config: what the project wrote for the node, before defaults.
+    // unrendered_config: what the project wrote for the node, before defaults; as in dbt, the
+    // deepest setting of a key replaces the others, tags and meta included.
     assert_eq!(
         node("stg_payments").unrendered_config,
         json_map(json!({
-            "tags": ["shop", "staging", "finance"],
-            "meta": {"owner": "analytics", "layer": "staging"},
+            "tags": ["finance"],
+            "meta": {"layer": "staging"},
             "materialized": "view",
         }))
     );
@@ -1123,7 +1158,16 @@ fn descriptions_docs_and_columns() {
         doc.block_contents,
         "One of placed, shipped, completed, return_pending or returned."
     );
-    assert_eq!(m.docs.len(), 2);
+    // The project's two blocks, and the docs site's default front page.
+    assert_eq!(
+        m.docs.keys().collect::<Vec<_>>(),
+        [
+            "doc.dbt.__overview__",
+            "doc.jaffle_shop.customers_overview",
+            "doc.jaffle_shop.orders_status"
+        ]
+    );
+    assert_eq!(m.docs["doc.dbt.__overview__"].package_name, "dbt");
 }
 
 #[test]
@@ -1170,8 +1214,26 @@ fn sources_exposures_macros_selectors() {
     );
     assert_eq!(s.external, None);
     assert_eq!(s.patch_path, None);
-    assert!(s.unrendered_database.is_none() && s.unrendered_schema.is_none());
-    assert!(s.tags.is_empty() && s.meta.is_empty() && s.unrendered_config.is_empty());
+    assert_eq!(s.unrendered_database, None);
+    assert_eq!(s.unrendered_schema.as_deref(), Some("main"));
+    // The source's meta reaches each of its tables, as dbt merges it.
+    assert!(s.tags.is_empty());
+    assert_eq!(Value::Object(s.meta.clone()), json!({"system": "shop"}));
+    assert_eq!(s.config["meta"], json!({"system": "shop"}));
+    assert_eq!(
+        s.unrendered_config,
+        json_map(json!({
+            "freshness": {
+                "warn_after": {"count": 12, "period": "hour"},
+                "error_after": {"count": 24, "period": "hour"},
+                "filter": null,
+            },
+            "loaded_at_field": "_loaded_at",
+            "loaded_at_query": null,
+            "meta": {"system": "shop"},
+            "tags": [],
+        }))
+    );
     assert_eq!(s.columns["id"].name, "id");
     assert!(s.doc_blocks.is_empty());
     assert_eq!(
@@ -1233,6 +1295,9 @@ fn sources_exposures_macros_selectors() {
     );
     assert!(mac.macro_sql.ends_with("{%- endmacro %}"));
     assert_eq!(mac.description, "Converts an amount in cents to dollars.");
+    // dbt 1.11 repeats a macro's meta and docs as its config.
+    assert_eq!(mac.config.meta, mac.meta);
+    assert_eq!(mac.config.docs, mac.docs);
     assert_eq!(
         mac.patch_path.as_deref(),
         Some("jaffle_shop://macros/schema.yml")
@@ -1288,6 +1353,7 @@ fn sources_exposures_macros_selectors() {
         ("saved_queries", &m.saved_queries),
         ("semantic_models", &m.semantic_models),
         ("unit_tests", &m.unit_tests),
+        ("functions", &m.functions),
     ] {
         assert!(map.is_empty(), "{what} is empty");
     }
@@ -1324,6 +1390,11 @@ fn compiled_fields_appear_only_after_compile() {
             !code.contains("{{"),
             "{id}: compiled code is rendered: {code}"
         );
+        // dbt writes no compiled file for a snapshot: its compiled_path stays null.
+        if n.resource_type == "snapshot" {
+            assert_eq!(n.compiled_path, Some(None), "{id}");
+            continue;
+        }
         let path = n.compiled_path.clone().flatten().unwrap_or_default();
         assert!(
             path.starts_with("target/compiled/jaffle_shop/"),

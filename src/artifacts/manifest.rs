@@ -1,33 +1,42 @@
 //! manifest.json in dbt's v12 shape (`https://schemas.getdbt.com/dbt/manifest/v12.json`).
 //!
-//! The wire format is dbt's: sixteen top-level keys (`metadata`, `nodes`, `sources`, `macros`,
+//! The wire format is dbt's: seventeen top-level keys (`metadata`, `nodes`, `sources`, `macros`,
 //! `docs`, `exposures`, `metrics`, `groups`, `selectors`, `disabled`, `parent_map`, `child_map`,
-//! `group_map`, `saved_queries`, `semantic_models`, `unit_tests`), resources keyed by unique_id,
-//! and for each resource the fields dbt 1.10 writes, in the order it writes them (its dataclass
-//! field order, which is also the property order of the published schema). Decisions:
+//! `group_map`, `saved_queries`, `semantic_models`, `unit_tests`, `functions`), resources keyed
+//! by unique_id, and for each resource the fields dbt-core 1.11 writes, in the order it writes
+//! them (its dataclass field order, which is also the property order of the published schema).
+//! `tests/manifest_dbt.rs` holds the demo's manifest to dbt-core's, field by field. Decisions:
 //!
 //! - **Deterministic bytes.** Maps keyed by unique_id are sorted, lists keep the project's order,
 //!   and `created_at` is a constant (0.0) instead of the wall clock, so identical projects give
-//!   identical files apart from `generated_at`, `invocation_id` and `invocation_started_at`.
+//!   identical files apart from `generated_at`, `invocation_id`, `invocation_started_at` and
+//!   `run_started_at`.
 //! - **Full configs.** Every `config` lists dbt's default keys for its resource type (a model's
 //!   `incremental_strategy`, a test's `fail_calc`, ...) with the project's values over them, then
-//!   any other key the project set, so readers never have to know dbt's defaults.
+//!   any other key the project set, so readers never have to know dbt's defaults. Values are
+//!   written as the project set them (`severity: warn` stays `warn`; dbt's default is `ERROR`).
+//! - **As dbt reads files.** dbt strips every file it reads: `raw_code` and checksums are of the
+//!   stripped text, so a checksum matches dbt's and `state:modified` agrees with a dbt manifest.
+//!   One exception: dbt checksums a seed over 1 MiB by its path (`{name: path}`), so it never
+//!   sees such a seed change; kiln hashes its contents like any other file.
 //! - **One node dict.** [`node_context_json`] (Jinja's `model`) and `graph.nodes` entries are the
 //!   same dict as the manifest's node, as in dbt; without the whole project at hand the fields
 //!   that need it (`root_path`, `primary_key` from tests) take their empty values.
 //! - **Compiled fields only once compiled.** `compiled`, `compiled_code`, `extra_ctes_injected`
 //!   and `extra_ctes` appear, and `compiled_path` is set, only for nodes `kiln compile` rendered,
-//!   as dbt drops them for nodes that were only parsed.
+//!   as dbt drops them for nodes that were only parsed; `build_path` only for nodes this
+//!   invocation ran.
 //! - **Streamed.** [`write_manifest_file`] serialises one resource at a time (the same bytes as
 //!   [`manifest_json`]), so a 10,000-model project never holds the whole tree in memory.
 //! - `metadata.env` holds the `DBT_ENV_CUSTOM_ENV_*` environment variables, prefix removed, as
-//!   dbt documents.
+//!   dbt documents, and `kiln_target`: the target that wrote the file (the schema allows no other
+//!   key in `metadata`), so that a later `--state` can tell whose artifacts it reads.
 //! - Resource types kiln does not model yet (metrics, groups, semantic models, saved queries, unit
-//!   tests) are written as empty maps.
+//!   tests, functions) are written as empty maps.
 
 use crate::error::Error;
 use crate::graph::Graph;
-use crate::project::config::{self, Config, merge_into, project_config_for};
+use crate::project::config::{self, Config};
 use crate::project::{
     ColumnInfo, DocBlock, ExposureNode, MacroNode, Node, Project, RefCall, ResourceType, SourceNode,
 };
@@ -52,11 +61,17 @@ const CREATED_AT: f64 = 0.0;
 const METADATA_ENV_PREFIX: &str = "DBT_ENV_CUSTOM_ENV_";
 
 /// Invocation facts the manifest's metadata records.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ManifestMeta {
     pub invocation_id: String,
     pub generated_at: String,
     pub invocation_started_at: String,
+    /// dbt's `run_started_at`: the same instant as `invocation_started_at`, written as Jinja's
+    /// `run_started_at` prints it.
+    pub run_started_at: String,
+    /// The nodes this invocation ran (their SQL was written under `target/run/`): they get a
+    /// `build_path`, as in dbt.
+    pub built: BTreeSet<String>,
 }
 
 /// The whole manifest as one value. For writing the file, [`write_manifest_file`] gives the same
@@ -67,7 +82,7 @@ pub fn manifest_json(
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Value {
-    let facts = Facts::of(project);
+    let facts = Facts::of(project).with_built(&meta.built);
     let mut m = Map::new();
     for (key, section) in sections(project, graph, builtin_macros, meta, &facts) {
         let value = match section {
@@ -98,7 +113,7 @@ pub fn write_manifest<W: Write + Send>(
     meta: &ManifestMeta,
 ) -> std::io::Result<()> {
     let timer = crate::timing::StageTimer::nested();
-    let facts = Facts::of(project);
+    let facts = Facts::of(project).with_built(&meta.built);
     out.write_all(b"{")?;
     let sections = sections(project, graph, builtin_macros, meta, &facts);
     timer.mark("facts, sections");
@@ -214,7 +229,7 @@ enum Section<'a> {
     Nodes(Vec<(&'a String, &'a Node)>, &'a Facts<'a>),
 }
 
-/// The sixteen top-level keys, in dbt's order.
+/// The seventeen top-level keys, in dbt's order.
 fn sections<'a>(
     project: &'a Project,
     graph: &'a Graph,
@@ -242,7 +257,7 @@ fn sections<'a>(
                 project
                     .sources
                     .iter()
-                    .map(move |(id, s)| (id.clone(), source_json(s, Some(project)))),
+                    .map(move |(id, s)| (id.clone(), source_json(s))),
             )),
         ),
         (
@@ -281,6 +296,8 @@ fn sections<'a>(
         ("saved_queries", Section::Whole(json!({}))),
         ("semantic_models", Section::Whole(json!({}))),
         ("unit_tests", Section::Whole(json!({}))),
+        // dbt 1.11's user-defined functions; kiln has none yet.
+        ("functions", Section::Whole(json!({}))),
     ]
 }
 
@@ -302,7 +319,7 @@ pub fn graph_context_json(project: &Project) -> Value {
     let sources: Map<String, Value> = project
         .sources
         .iter()
-        .map(|(id, s)| (id.clone(), source_json(s, Some(project))))
+        .map(|(id, s)| (id.clone(), source_json(s)))
         .collect();
     let exposures: Map<String, Value> = project
         .exposures
@@ -331,6 +348,8 @@ struct Facts<'a> {
     cte_ids: BTreeMap<String, String>,
     /// dbt_project.yml's `data_tests:` and `tests:` trees, merged once.
     test_tree: Map<String, Value>,
+    /// The nodes this invocation ran ([`ManifestMeta::built`]).
+    built: BTreeSet<&'a str>,
 }
 
 impl<'a> Facts<'a> {
@@ -352,7 +371,13 @@ impl<'a> Facts<'a> {
             tests_of,
             cte_ids,
             test_tree: project.config.data_test_configs(),
+            built: BTreeSet::new(),
         }
+    }
+
+    fn with_built(mut self, built: &'a BTreeSet<String>) -> Self {
+        self.built = built.iter().map(String::as_str).collect();
+        self
     }
 
     fn target_path(&self) -> String {
@@ -377,10 +402,16 @@ fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
         })
         .collect();
     env_vars.sort();
-    let env: Map<String, Value> = env_vars
+    let mut env: Map<String, Value> = env_vars
         .into_iter()
         .map(|(k, v)| (k, Value::from(v)))
         .collect();
+    // The target that wrote the file, so that a later `--state` or `retry` can tell whose
+    // artifacts it reads. dbt's schema allows no other key in `metadata`; `env` takes any string.
+    env.insert(
+        super::TARGET_ENV_KEY.into(),
+        Value::from(project.target.name.clone()),
+    );
     json!({
         "dbt_schema_version": DBT_SCHEMA_VERSION,
         "dbt_version": crate::DBT_COMPAT_VERSION,
@@ -399,6 +430,7 @@ fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {
             "identifier": policy.identifier,
             "column": column_quoting,
         },
+        "run_started_at": meta.run_started_at,
     })
 }
 
@@ -429,13 +461,9 @@ impl Serialize for Field<'_> {
             Field::Config(n) => {
                 let mut map = s.serialize_map(None)?;
                 for (key, default) in cached_config_defaults(n.resource_type) {
-                    match (n.config.get(*key), *key) {
-                        // dbt upper-cases the severity written on a generic test.
-                        (Some(Value::String(sev)), "severity") if n.test.is_some() => {
-                            map.serialize_entry(key, &sev.to_uppercase())?;
-                        }
-                        (Some(v), _) => map.serialize_entry(key, &config_value(key, v, default))?,
-                        (None, _) => map.serialize_entry(key, default)?,
+                    match n.config.get(*key) {
+                        Some(v) => map.serialize_entry(key, &config_value(key, v, default))?,
+                        None => map.serialize_entry(key, default)?,
                     }
                 }
                 let defaults = cached_config_defaults(n.resource_type);
@@ -542,14 +570,21 @@ impl<'a> NodeOut<'a> {
         f.push(("group", Val(config_get("group").unwrap_or(Value::Null))));
         f.push(("docs", Val(config_get("docs").unwrap_or_else(default_docs))));
         f.push(("patch_path", opt(&n.patch_path)));
-        f.push(("build_path", Val(Value::Null)));
+        f.push((
+            "build_path",
+            Val(facts
+                .built
+                .contains(n.unique_id.as_str())
+                .then(|| build_path(n, &facts.target_path()))
+                .map_or(Value::Null, Value::from)),
+        ));
         f.push((
             "unrendered_config",
             Val(Value::Object(unrendered_config(n, facts))),
         ));
         f.push(("created_at", Val(json!(CREATED_AT))));
         f.push(("relation_name", opt(&n.relation_name)));
-        f.push(("raw_code", Str(&n.raw_code)));
+        f.push(("raw_code", raw_code(n)));
         f.push(("doc_blocks", Strs(&n.doc_blocks)));
 
         // Seeds are not compiled: they end with where their data lives and the macros they use.
@@ -573,16 +608,18 @@ impl<'a> NodeOut<'a> {
         ));
         f.push(("sources", Val(sources_list(&n.sources))));
         f.push(("metrics", Val(json!([]))));
+        f.push(("functions", Val(json!([]))));
         f.push((
             "depends_on",
-            Val(json!({ "macros": n.depends_on_macros, "nodes": n.depends_on_nodes })),
+            Val(json!({ "macros": depends_on_macros(n), "nodes": n.depends_on_nodes })),
         ));
         match &n.compiled_code {
             Some(code) => {
-                f.push((
-                    "compiled_path",
-                    Val(Value::from(compiled_path(n, &facts.target_path()))),
-                ));
+                // dbt writes no compiled file for a snapshot (its SQL goes straight into the
+                // snapshot statements).
+                let path = (rt != ResourceType::Snapshot)
+                    .then(|| Value::from(compiled_path(n, &facts.target_path())));
+                f.push(("compiled_path", Val(path.unwrap_or(Value::Null))));
                 f.push(("compiled", Val(Value::Bool(true))));
                 f.push(("compiled_code", Str(code)));
                 f.push(("extra_ctes_injected", Val(Value::Bool(true))));
@@ -641,7 +678,13 @@ impl<'a> NodeOut<'a> {
         if let Some(t) = &n.test {
             f.push(("column_name", opt(&t.column_name)));
             f.push(("file_key_name", Str(&t.file_key_name)));
-            f.push(("attached_node", opt(&t.attached_node)));
+            // dbt attaches a generic test to the model, seed or snapshot it tests; a source's
+            // tests have none.
+            let attached = t
+                .attached_node
+                .as_deref()
+                .filter(|id| !id.starts_with("source."));
+            f.push(("attached_node", attached.map_or(Val(Value::Null), Str)));
             f.push((
                 "test_metadata",
                 Val(json!({
@@ -655,10 +698,110 @@ impl<'a> NodeOut<'a> {
     }
 }
 
+/// `depends_on.macros`. dbt's parser does not render the arguments of its own `unique` and
+/// `not_null` tests (a shortcut for the two most common tests), so until such a test is compiled
+/// it lists only its test macro, not `get_where_subquery`.
+fn depends_on_macros(n: &Node) -> &[String] {
+    let shortcut = n
+        .test
+        .as_ref()
+        .is_some_and(|t| t.namespace.is_none() && matches!(t.name.as_str(), "unique" | "not_null"))
+        && n.depends_on_macros
+            .first()
+            .is_some_and(|m| m.starts_with("macro.dbt.test_"));
+    match n.compiled_code {
+        None if shortcut => &n.depends_on_macros[..1],
+        _ => &n.depends_on_macros,
+    }
+}
+
+/// `raw_code` as dbt writes it: a file's text stripped of surrounding whitespace (dbt strips
+/// every file it reads); a snapshot's block as it stands; a generic test's macro call followed
+/// by a `config()` call with the test's own configs.
+fn raw_code(n: &Node) -> Field<'_> {
+    if n.resource_type == ResourceType::Snapshot {
+        return Field::Str(&n.raw_code);
+    }
+    if n.test.is_none() || n.unrendered_config.is_empty() {
+        return Field::Str(n.raw_code.trim());
+    }
+    // dbt's order: the config keys a test may set at its top level, in dbt's list's order, then
+    // the others; a hashed `alias` (the only config kiln adds itself) last.
+    let generated_alias = n.name != n.alias
+        && n.unrendered_config.get("alias").and_then(Value::as_str) == Some(n.alias.as_str());
+    let args = crate::project::generic_tests::CONFIG_ARGS;
+    let mut keys: Vec<&String> = n
+        .unrendered_config
+        .keys()
+        .filter(|k| !(generated_alias && k.as_str() == "alias"))
+        .collect();
+    keys.sort_by_key(|k| args.iter().position(|a| a == k).unwrap_or(args.len()));
+    if generated_alias {
+        keys.extend(n.unrendered_config.get_key_value("alias").map(|(k, _)| k));
+    }
+    let configs: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let v = n.unrendered_config.get(*k)?;
+            (!v.is_null()).then(|| format!("{k}={}", py_config_value(v)))
+        })
+        .collect();
+    Field::Val(Value::from(format!(
+        "{}{{{{ config({}) }}}}",
+        n.raw_code.trim(),
+        configs.join(",")
+    )))
+}
+
+/// A config value as dbt writes it into a generic test's `config()` call: a string in double
+/// quotes, anything else as Python prints it.
+fn py_config_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{}\"", s.replace('"', "\\\"")),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(_) => py_repr(v),
+    }
+}
+
+/// Python's `repr()` of a JSON value (strings in single quotes).
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("'{k}': {}", py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => py_config_value(other),
+    }
+}
+
 /// `target/compiled/<package>/<file>`; a generic test is written under its YAML file's path.
 fn compiled_path(n: &Node, target_path: &str) -> String {
+    artifact_path(n, target_path, "compiled")
+}
+
+/// `target/run/<package>/<file>`, where a run writes the statements it executed for the node.
+fn build_path(n: &Node, target_path: &str) -> String {
+    artifact_path(n, target_path, "run")
+}
+
+fn artifact_path(n: &Node, target_path: &str, kind: &str) -> String {
     let base = format!(
-        "{}/compiled/{}/{}",
+        "{}/{kind}/{}/{}",
         target_path.trim_end_matches('/'),
         n.package_name,
         n.original_file_path
@@ -786,7 +929,9 @@ fn config_defaults(rt: ResourceType) -> Vec<(&'static str, Value)> {
             ("tags", json!([])),
             ("meta", json!({})),
             ("group", Value::Null),
+            ("static_analysis", Value::Null),
             ("materialized", json!("test")),
+            // dbt's default; a severity the project sets is written as set (`error`, `warn`).
             ("severity", json!("ERROR")),
             ("store_failures", Value::Null),
             ("store_failures_as", Value::Null),
@@ -810,6 +955,7 @@ fn config_defaults(rt: ResourceType) -> Vec<(&'static str, Value)> {
         ("tags", json!([])),
         ("meta", json!({})),
         ("group", Value::Null),
+        ("static_analysis", Value::Null),
         ("materialized", json!(materialized)),
         ("incremental_strategy", Value::Null),
         ("batch_size", Value::Null),
@@ -933,22 +1079,26 @@ fn hooks_json(v: &Value) -> Value {
 
 /// Config as written, before rendering: the project's dbt_project.yml settings for the node's
 /// folder, then what its properties and `config()` call set.
+/// Each layer replaces a key the one before set, tags and meta included: dbt merges them only in
+/// the rendered config.
 fn unrendered_config(n: &Node, facts: &Facts<'_>) -> Map<String, Value> {
     let mut out = Config::new();
     if let Some(p) = facts.project {
         let tree = match n.resource_type {
-            ResourceType::Model => Some(&p.config.models),
+            // dbt configures analyses from the `models:` tree (their fqn starts `analysis`).
+            ResourceType::Model | ResourceType::Analysis => Some(&p.config.models),
             ResourceType::Seed => Some(&p.config.seeds),
             ResourceType::Snapshot => Some(&p.config.snapshots),
-            ResourceType::Analysis => Some(&p.config.analyses),
             ResourceType::Test => Some(&facts.test_tree),
             _ => None,
         };
         if let Some(tree) = tree {
-            out = project_config_for(tree, &n.fqn);
+            out = config::unrendered_project_config_for(tree, &n.fqn);
         }
     }
-    merge_into(&mut out, &n.unrendered_config);
+    for (k, v) in &n.unrendered_config {
+        out.insert(config::normalize_key(k), v.clone());
+    }
     out
 }
 
@@ -1175,17 +1325,8 @@ fn freshness_json(v: Option<&Value>) -> Value {
     })
 }
 
-fn source_json(s: &SourceNode, project: Option<&Project>) -> Value {
+fn source_json(s: &SourceNode) -> Value {
     let freshness = freshness_json(s.freshness.as_ref());
-    let mut meta = s
-        .config
-        .get("meta")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (k, v) in &s.meta {
-        meta.insert(k.clone(), v.clone());
-    }
     let mut config = Map::new();
     config.insert("enabled".into(), Value::Bool(config::is_enabled(&s.config)));
     config.insert(
@@ -1201,22 +1342,18 @@ fn source_json(s: &SourceNode, project: Option<&Project>) -> Value {
         "loaded_at_query".into(),
         opt_str(s.loaded_at_query.as_deref()),
     );
-    config.insert("meta".into(), Value::Object(meta.clone()));
+    config.insert("meta".into(), Value::Object(s.meta.clone()));
     config.insert("tags".into(), Value::from(s.tags.clone()));
+    config.insert("static_analysis".into(), Value::Null);
     for (k, v) in &s.config {
         if !config.contains_key(k) {
             config.insert(k.clone(), v.clone());
         }
     }
-    // What the YAML and dbt_project.yml set, without the `enabled: true` every source starts with.
-    let mut unrendered = project
-        .map(|p| project_config_for(&p.config.sources, &s.fqn))
-        .unwrap_or_default();
-    for (k, v) in &s.config {
-        if k == "enabled" && v == &Value::Bool(true) && !unrendered.contains_key(k) {
-            continue;
-        }
-        unrendered.insert(config::normalize_key(k), v.clone());
+    let mut unrendered = s.unrendered_config.clone();
+    if let Some(f @ Value::Object(_)) = unrendered.get("freshness") {
+        let full = freshness_json(Some(f));
+        unrendered.insert("freshness".into(), full);
     }
     let quoting = |k: &str| s.quoting.get(k).and_then(Value::as_bool);
     json!({
@@ -1246,7 +1383,7 @@ fn source_json(s: &SourceNode, project: Option<&Project>) -> Value {
         "external": s.external.as_ref().filter(|e| e.is_object()),
         "description": s.description,
         "columns": columns_json(&s.columns),
-        "meta": meta,
+        "meta": s.meta,
         "source_meta": s.source_meta,
         "tags": s.tags,
         "config": config,
@@ -1254,8 +1391,8 @@ fn source_json(s: &SourceNode, project: Option<&Project>) -> Value {
         "unrendered_config": unrendered,
         "relation_name": s.relation_name,
         "created_at": CREATED_AT,
-        "unrendered_database": null,
-        "unrendered_schema": null,
+        "unrendered_database": s.unrendered_database,
+        "unrendered_schema": s.unrendered_schema,
         "doc_blocks": s.doc_blocks,
     })
 }
@@ -1283,7 +1420,7 @@ fn exposure_json(e: &ExposureNode) -> Value {
             tags.push(t.clone());
         }
     }
-    config.insert("tags".into(), Value::from(tags));
+    config.insert("tags".into(), Value::from(tags.clone()));
     let mut meta = e
         .config
         .get("meta")
@@ -1293,18 +1430,12 @@ fn exposure_json(e: &ExposureNode) -> Value {
     for (k, v) in &e.meta {
         meta.insert(k.clone(), v.clone());
     }
-    config.insert("meta".into(), Value::Object(meta));
+    config.insert("meta".into(), Value::Object(meta.clone()));
     for (k, v) in &e.config {
         if !config.contains_key(k) {
             config.insert(k.clone(), v.clone());
         }
     }
-    let unrendered: Map<String, Value> = e
-        .config
-        .iter()
-        .filter(|(k, v)| !(k.as_str() == "enabled" && **v == Value::Bool(true)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     json!({
         "name": e.name,
         "resource_type": "exposure",
@@ -1318,10 +1449,11 @@ fn exposure_json(e: &ExposureNode) -> Value {
         "description": e.description,
         "label": e.label,
         "maturity": e.maturity,
-        "meta": e.meta,
-        "tags": e.tags,
+        // Catalogs read the top-level fields: they hold what `config:` set too, as in dbt.
+        "meta": meta,
+        "tags": tags,
         "config": config,
-        "unrendered_config": unrendered,
+        "unrendered_config": e.unrendered_config,
         "url": e.url,
         "depends_on": { "macros": [], "nodes": e.depends_on_nodes },
         "refs": e.refs.iter().map(ref_json).collect::<Vec<_>>(),
@@ -1349,10 +1481,44 @@ fn macro_entries<'a>(
         unqualified.insert(m.name.clone(), m.unique_id.clone());
         all.insert(m.unique_id.as_str(), m);
     }
+    let lookup = MacroLookup {
+        by_name,
+        unqualified,
+        project: project.name.clone(),
+        prefixes: crate::adapter::for_project(project).dispatch_prefixes(),
+    };
     Box::new(all.into_iter().map(move |(id, m)| {
-        let deps = macro_calls(m, &by_name, &unqualified);
+        let deps = macro_calls(m, &lookup);
         (id.to_string(), macro_json(m, &deps))
     }))
+}
+
+/// How a macro's calls resolve to unique_ids.
+struct MacroLookup {
+    /// (package, name) → unique_id.
+    by_name: BTreeMap<(String, String), String>,
+    /// name → unique_id, the project's macros shadowing kiln's built-ins.
+    unqualified: BTreeMap<String, String>,
+    project: String,
+    /// The target adapter's dispatch prefixes (`duckdb`, `default`).
+    prefixes: &'static [&'static str],
+}
+
+impl MacroLookup {
+    /// The implementation `adapter.dispatch(name, namespace)` picks for the target's adapter:
+    /// `<adapter>__name`, then `default__name`, in the namespace (or the project, then dbt).
+    fn dispatched(&self, name: &str, namespace: Option<&str>) -> Option<&String> {
+        let packages: Vec<&str> = match namespace {
+            Some(ns) => vec![ns],
+            None => vec![self.project.as_str(), "dbt"],
+        };
+        packages.iter().find_map(|pkg| {
+            self.prefixes.iter().find_map(|prefix| {
+                self.by_name
+                    .get(&(pkg.to_string(), format!("{prefix}__{name}")))
+            })
+        })
+    }
 }
 
 static JINJA_SEGMENT: LazyLock<Regex> =
@@ -1366,31 +1532,52 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// `adapter.dispatch('name')`, `adapter.dispatch('name', 'namespace')` or with keywords.
+static DISPATCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\badapter\s*\.\s*dispatch\s*\(\s*(?:macro_name\s*=\s*)?['"]([A-Za-z_][A-Za-z0-9_]*)['"](?:\s*,\s*(?:macro_namespace\s*=\s*)?['"]([A-Za-z_][A-Za-z0-9_]*)['"])?"#,
+    )
+    .expect("static regex")
+});
+
 /// The macros `m` calls in its Jinja (`{{ }}` and `{% %}`), in order of first call: dbt's
 /// `depends_on.macros` for a macro. `package.name(...)` calls resolve in that package, bare
 /// names to the project's macro of that name, else kiln's built-in.
-fn macro_calls(
-    m: &MacroNode,
-    by_name: &BTreeMap<(String, String), String>,
-    unqualified: &BTreeMap<String, String>,
-) -> Vec<String> {
+fn macro_calls(m: &MacroNode, lookup: &MacroLookup) -> Vec<String> {
     let mut out: Vec<String> = vec![];
+    let mut add = |id: Option<&String>| {
+        if let Some(id) = id
+            && *id != m.unique_id
+            && !out.contains(id)
+        {
+            out.push(id.clone());
+        }
+    };
     for seg in JINJA_SEGMENT.find_iter(&m.macro_sql) {
+        // The `adapter.dispatch(...)` calls of the segment, in order, with their arguments
+        // (which the code below no longer sees: its strings are blanked).
+        let mut dispatches = DISPATCH.captures_iter(seg.as_str());
         let code = JINJA_STRING.replace_all(seg.as_str(), "''");
         for c in CALL.captures_iter(&code) {
             let (None, Some(name)) = (c.get(1), c.get(3).map(|x| x.as_str())) else {
                 continue;
             };
-            let found = match c.get(2).map(|x| x.as_str()) {
-                Some(pkg) => by_name.get(&(pkg.to_string(), name.to_string())),
-                None => unqualified.get(name),
-            };
-            if let Some(id) = found
-                && *id != m.unique_id
-                && !out.contains(id)
-            {
-                out.push(id.clone());
+            let namespace = c.get(2).map(|x| x.as_str());
+            if (namespace, name) == (Some("adapter"), "dispatch") {
+                // dbt counts the dispatched name and the implementation the adapter picks.
+                let Some(d) = dispatches.next() else { continue };
+                let Some(target) = d.get(1).map(|x| x.as_str()) else {
+                    continue;
+                };
+                let ns = d.get(2).map(|x| x.as_str());
+                add(lookup.unqualified.get(target));
+                add(lookup.dispatched(target, ns));
+                continue;
             }
+            add(match namespace {
+                Some(pkg) => lookup.by_name.get(&(pkg.to_string(), name.to_string())),
+                None => lookup.unqualified.get(name),
+            });
         }
     }
     out
@@ -1428,6 +1615,8 @@ fn macro_json(m: &MacroNode, deps: &[String]) -> Value {
         "description": m.description,
         "meta": m.meta,
         "docs": docs,
+        // dbt 1.11 also keeps them as the macro's config.
+        "config": { "meta": m.meta, "docs": docs },
         "patch_path": m.patch_path,
         "arguments": arguments,
         "created_at": CREATED_AT,
@@ -1435,25 +1624,53 @@ fn macro_json(m: &MacroNode, deps: &[String]) -> Value {
     })
 }
 
+/// The docs site's default front page, `doc.dbt.__overview__`: dbt ships one in its own package
+/// and every manifest lists it (a project's own `__overview__` block takes precedence on the
+/// site). The text is kiln's.
+const DEFAULT_OVERVIEW: &str = "### Welcome!
+
+This is the documentation of this dbt project, generated from its manifest and catalog.
+
+### Finding your way
+
+The **Project** tab lists models, seeds, snapshots, tests and sources in the folders of the
+project. The **Database** tab lists the same relations by database and schema, as the warehouse
+holds them; ephemeral models are not there, as they are never built.
+
+### Lineage
+
+The graph button opens the lineage of the page you are on: what it is built from and what is
+built from it. `--select` and `--exclude` narrow the graph with the same selection syntax as the
+command line.
+
+### Writing this page
+
+Write a `{% docs __overview__ %}` block in a `.md` file of the project to replace this page.";
+
 fn docs_json(docs: &BTreeMap<String, DocBlock>) -> Value {
-    Value::Object(
-        docs.iter()
-            .map(|(id, d)| {
-                (
-                    id.clone(),
-                    json!({
-                        "name": d.name,
-                        "resource_type": "doc",
-                        "package_name": d.package_name,
-                        "path": d.path,
-                        "original_file_path": d.original_file_path,
-                        "unique_id": d.unique_id,
-                        "block_contents": d.block_contents,
-                    }),
-                )
-            })
-            .collect(),
-    )
+    let entry = |d: &DocBlock| {
+        json!({
+            "name": d.name,
+            "resource_type": "doc",
+            "package_name": d.package_name,
+            "path": d.path,
+            "original_file_path": d.original_file_path,
+            "unique_id": d.unique_id,
+            "block_contents": d.block_contents,
+        })
+    };
+    let mut out: Map<String, Value> = docs.iter().map(|(id, d)| (id.clone(), entry(d))).collect();
+    let overview = DocBlock {
+        unique_id: "doc.dbt.__overview__".into(),
+        name: "__overview__".into(),
+        package_name: "dbt".into(),
+        path: "overview.md".into(),
+        original_file_path: "docs/overview.md".into(),
+        block_contents: DEFAULT_OVERVIEW.into(),
+    };
+    out.entry(overview.unique_id.clone())
+        .or_insert_with(|| entry(&overview));
+    Value::Object(out)
 }
 
 /// Disabled nodes and sources: unique_id → the list of disabled definitions (dbt allows several
@@ -1464,7 +1681,7 @@ fn disabled_json(project: &Project, facts: &Facts<'_>) -> Value {
         out.insert(id.clone(), json!([node_json(n, facts)]));
     }
     for (id, s) in &project.disabled_sources {
-        out.insert(id.clone(), json!([source_json(s, Some(project))]));
+        out.insert(id.clone(), json!([source_json(s)]));
     }
     Value::Object(out.into_iter().collect())
 }
@@ -1688,6 +1905,21 @@ mod tests {
                 {"sql": "grant select", "transaction": true, "index": null},
                 {"sql": "vacuum", "transaction": false, "index": null},
             ])
+        );
+    }
+
+    #[test]
+    fn generic_test_configs_as_dbt_writes_them_in_raw_code() {
+        assert_eq!(
+            py_config_value(&json!("x > 'a' and \"b\"")),
+            r#""x > 'a' and \"b\"""#
+        );
+        assert_eq!(py_config_value(&json!(true)), "True");
+        assert_eq!(py_config_value(&json!(10)), "10");
+        assert_eq!(py_config_value(&json!(["a", "b"])), "['a', 'b']");
+        assert_eq!(
+            py_config_value(&json!({"owner": "it's", "n": [1, null]})),
+            r"{'owner': 'it\'s', 'n': [1, None]}"
         );
     }
 

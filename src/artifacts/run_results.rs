@@ -35,12 +35,15 @@ fn result_json(r: &NodeResult) -> Value {
     })
 }
 
-/// The whole document. `args` are the command's flags as dbt records them (`which`, `select`...).
+/// The whole document. `args` are the command's flags as dbt records them (`which`, `select`...);
+/// `metadata.env` names the target and adapter type the run used, so that `retry` and `--state`
+/// can tell whose results they read.
 pub fn run_results_json(
     summary: &RunSummary,
     invocation_id: &str,
     started_at: &chrono::DateTime<chrono::Utc>,
     args: Map<String, Value>,
+    target: &crate::project::profiles::Target,
 ) -> Value {
     json!({
         "metadata": {
@@ -49,7 +52,10 @@ pub fn run_results_json(
             "generated_at": timestamp(&chrono::Utc::now()),
             "invocation_id": invocation_id,
             "invocation_started_at": timestamp(started_at),
-            "env": {},
+            "env": {
+                super::TARGET_ENV_KEY: target.name,
+                super::ADAPTER_ENV_KEY: target.adapter_type,
+            },
         },
         "results": summary.results.iter().map(result_json).collect::<Vec<_>>(),
         "elapsed_time": summary.elapsed,

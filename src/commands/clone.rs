@@ -290,6 +290,7 @@ fn write_results(
         &loaded.info.invocation_id,
         &loaded.info.run_started_at,
         args,
+        &loaded.project.target,
     );
     let path = loaded.project.target_dir().join("run_results.json");
     let text = serde_json::to_vec_pretty(&doc).map_err(|e| {

@@ -298,26 +298,30 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
 impl Loaded {
     pub fn manifest_meta(&self) -> ManifestMeta {
         let now = chrono::Utc::now();
+        let started = &self.info.run_started_at;
         ManifestMeta {
             invocation_id: self.info.invocation_id.clone(),
             generated_at: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            invocation_started_at: self
-                .info
-                .run_started_at
-                .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-                .to_string(),
+            invocation_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            run_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
+            built: BTreeSet::new(),
         }
     }
 
     /// Writes target/manifest.json.
     pub fn write_manifest(&self) -> Result<(), Error> {
+        self.write_manifest_with(&self.manifest_meta())
+    }
+
+    /// Writes target/manifest.json with `meta` (e.g. the nodes a run built).
+    pub fn write_manifest_with(&self, meta: &ManifestMeta) -> Result<(), Error> {
         let path = self.project.target_dir().join("manifest.json");
         artifacts::manifest::write_manifest_file(
             &path,
             &self.project,
             &self.graph,
             &self.jenv.builtin_macros,
-            &self.manifest_meta(),
+            meta,
         )
     }
 
@@ -369,6 +373,11 @@ impl Loaded {
                 .with_help("copy the earlier run's target folder elsewhere (e.g. prod-state/) and point --state there")])?;
             }
             state_manifest = read_json(&dir.join("manifest.json"))?;
+            if let Some(manifest) = &state_manifest {
+                // Named as the user gave it (relative to the project, as dbt reads it).
+                let shown = args.state.as_deref().unwrap_or(&dir).join("manifest.json");
+                check_state_adapter(manifest, &shown, &self.project)?;
+            }
             previous.run_results = read_json(&dir.join("run_results.json"))?;
             previous.sources = read_json(&dir.join("sources.json"))?;
             previous.dir = Some(args.state.clone().unwrap_or(dir));
@@ -406,7 +415,10 @@ impl Loaded {
         };
         let path = self.project.dir.join(dir).join("manifest.json");
         match read_json(&path)? {
-            Some(m) => Ok(Some((m, args.favor_state))),
+            Some(m) => {
+                check_state_adapter(&m, &dir.join("manifest.json"), &self.project)?;
+                Ok(Some((m, args.favor_state)))
+            }
             None => Err(Diagnostic::error(
                 "flags",
                 format!("{flag}: there is no manifest.json in {}", dir.display()),
@@ -457,6 +469,45 @@ impl Loaded {
         let stat_line = line.trim_start_matches("Found ").to_string();
         Event::new(kinds::FOUND_STATS, line).with("stat_line", stat_line)
     }
+}
+
+/// Refuses a state manifest written for another adapter: its compiled SQL, relation names and
+/// configs are another dialect's, so comparing (`state:`, `diff`) or deferring to it would mix
+/// two warehouses. Another target of the same adapter is fine: comparing a dev run with
+/// production's artifacts is what `--state` is for. A manifest that does not say its adapter
+/// (an old or hand-made one) is taken as it is.
+pub(crate) fn check_state_adapter(
+    manifest: &serde_json::Value,
+    path: &std::path::Path,
+    project: &Project,
+) -> Result<(), Error> {
+    let written = artifacts::WrittenBy::of_manifest(manifest);
+    let current = &project.target;
+    let Some(adapter) = &written.adapter_type else {
+        return Ok(());
+    };
+    if adapter.eq_ignore_ascii_case(&current.adapter_type) {
+        return Ok(());
+    }
+    let rerun = match &written.target {
+        Some(t) => format!(", or run this command with --target {t}"),
+        None => String::new(),
+    };
+    Err(Diagnostic::error(
+        "state",
+        format!(
+            "--state {} was written by {}, and this run uses target '{}' ({}): comparing with it or deferring to it would mix two adapters' SQL and relations",
+            path.display(),
+            written.describe(),
+            current.name,
+            current.adapter_type,
+        ),
+    )
+    .with_help(format!(
+        "point --state at artifacts written by a {} target (`kiln compile --target {} --target-path <dir>` writes them to <dir>){rerun}",
+        current.adapter_type, current.name
+    ))
+    .into())
 }
 
 fn parse_cmd(inv: &Invocation) -> Result<Outcome, Error> {

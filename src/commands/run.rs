@@ -186,6 +186,14 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         empty: flag("empty"),
         sample: args.get("sample").and_then(Json::as_str).map(String::from),
     };
+    // Retrying on another target than the run's would mix two targets' results (and, on another
+    // adapter, two dialects): the nodes to retry are those that failed there.
+    let written = crate::artifacts::WrittenBy::of_run_results(&previous);
+    if let (Some(previous_target), Some(asked)) = (&written.target, &inv.load.target)
+        && previous_target != asked
+    {
+        return Err(retry_elsewhere(&path, &written, asked, None));
+    }
     // The previous run's --vars and --target, unless this invocation gives its own.
     let mut again = inv.clone();
     again.project_dir = Some(opts.project_dir.clone());
@@ -200,6 +208,17 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         again.load.target = Some(target.to_string());
     }
     let loaded = load_and_parse(&again, kind.command())?;
+    let target = &loaded.project.target;
+    if let Some(adapter) = &written.adapter_type
+        && !adapter.eq_ignore_ascii_case(&target.adapter_type)
+    {
+        return Err(retry_elsewhere(
+            &path,
+            &written,
+            &target.name,
+            Some(&target.adapter_type),
+        ));
+    }
     let ids: Vec<String> = previous["results"]
         .as_array()
         .into_iter()
@@ -235,6 +254,38 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         ..SelectArgs::default()
     };
     execute_and_report(inv, loaded, kind, ids, &select, &flags)
+}
+
+/// `kiln retry` asked to run the last run's failures on another target than the one that ran
+/// them (`adapter`: the other target's adapter, when that is what differs).
+fn retry_elsewhere(
+    path: &std::path::Path,
+    written: &crate::artifacts::WrittenBy,
+    target: &str,
+    adapter: Option<&str>,
+) -> Error {
+    let previous = written.target.as_deref().unwrap_or("its target");
+    let this = match adapter {
+        Some(a) => format!("target '{target}', which is now {a}"),
+        None => format!("target '{target}'"),
+    };
+    crate::error::Diagnostic::error(
+        "retry",
+        format!(
+            "kiln retry repeats the last run, which ran on {} ({}), but this retry would run on {this}: its results would mix with the other target's",
+            written.describe(),
+            path.display(),
+        ),
+    )
+    .with_help(match adapter {
+        None => format!(
+            "run `kiln retry` without --target to retry on '{previous}', or run the command again with --target {target}"
+        ),
+        Some(_) => format!(
+            "target '{target}' changed adapter since that run: run the command again instead of retrying it"
+        ),
+    })
+    .into()
 }
 
 /// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`.
@@ -312,6 +363,7 @@ fn write_artifacts(
         &loaded.info.invocation_id,
         &loaded.info.run_started_at,
         args,
+        &loaded.project.target,
     );
     let path = loaded.project.target_dir().join("run_results.json");
     let text = serde_json::to_vec_pretty(&doc).map_err(|e| {
@@ -321,7 +373,23 @@ fn write_artifacts(
         ))
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
-    loaded.write_manifest()
+    // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
+    let mut meta = loaded.manifest_meta();
+    meta.built = summary
+        .results
+        .iter()
+        .filter(|r| !matches!(r.status, runner::Status::Skipped))
+        .filter(|r| {
+            r.compiled_code.is_some()
+                || loaded
+                    .project
+                    .nodes
+                    .get(&r.unique_id)
+                    .is_some_and(|n| n.resource_type == ResourceType::Seed)
+        })
+        .map(|r| r.unique_id.clone())
+        .collect();
+    loaded.write_manifest_with(&meta)
 }
 
 /// `--sample`: a window back from `now` (`3 days`, `12 hours`, `1 month`, `2 years`) or a mapping

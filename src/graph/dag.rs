@@ -327,6 +327,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
                 );
             }
         }
+        // As for nodes, dbt lists an exposure's sources before its refs.
+        out.sort_by_key(|uid| !uid.starts_with("source."));
         for p in &out {
             g.add_edge(p, &eid);
         }
@@ -377,7 +379,13 @@ fn resolve_node(
 ) -> (Vec<String>, Vec<Diagnostic>) {
     let mut diags = vec![];
     let mut out: Vec<String> = vec![];
+    // A node lists every ref() and source() call; each target is resolved (and reported) once.
+    let mut seen_refs: Vec<&RefCall> = vec![];
     for r in &n.refs {
+        if seen_refs.contains(&r) {
+            continue;
+        }
+        seen_refs.push(r);
         match resolve_ref(r) {
             Ok(uid) => {
                 if !out.contains(&uid) {
@@ -420,7 +428,13 @@ fn resolve_node(
             }
         }
     }
-    for (s, t) in &n.sources {
+    let mut seen_sources: Vec<&(String, String)> = vec![];
+    for pair in &n.sources {
+        if seen_sources.contains(&pair) {
+            continue;
+        }
+        seen_sources.push(pair);
+        let (s, t) = pair;
         let uid = format!("source.{}.{s}.{t}", project.name);
         if source_ids.contains(&uid) {
             if !out.contains(&uid) {

@@ -204,7 +204,9 @@ pub struct Recorder {
     pub sources: Vec<(String, String)>,
     pub config: Config,
     pub config_calls: Vec<Config>,
-    pub macros: BTreeSet<String>,
+    /// The macros the node's own code calls, in the order of their first call (dbt's
+    /// `depends_on.macros`).
+    pub macros: indexmap::IndexSet<String>,
     pub ephemerals: Vec<String>,
     return_stack: Vec<Option<Value>>,
     depth: usize,
@@ -821,11 +823,8 @@ fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
     let r = parse_ref_args(args)?;
     if ctx.shared.phase == Phase::Parse {
         let rel = ctx.shared.placeholder(&ctx.shared.target_schema, &r.name);
-        ctx.with_rec(|rec| {
-            if !rec.refs.contains(&r) {
-                rec.refs.push(r);
-            }
-        })?;
+        // Every call is kept, repeats included, as dbt lists a node's `refs`.
+        ctx.with_rec(|rec| rec.refs.push(r))?;
         return Ok(rel.into_value());
     }
     let candidates = ctx.shared.refs.get(&r.name).cloned().unwrap_or_default();
@@ -864,12 +863,8 @@ fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
     })?;
     if ctx.shared.phase == Phase::Parse {
         let rel = ctx.shared.placeholder(&s, &t);
-        ctx.with_rec(|rec| {
-            let pair = (s, t);
-            if !rec.sources.contains(&pair) {
-                rec.sources.push(pair);
-            }
-        })?;
+        // Every call is kept, repeats included, as dbt lists a node's `sources`.
+        ctx.with_rec(|rec| rec.sources.push((s, t)))?;
         return Ok(rel.into_value());
     }
     let uid = format!("source.{}.{s}.{t}", ctx.shared.project_name);

@@ -162,6 +162,27 @@ pub fn project_config_for(tree: &Map<String, Value>, fqn: &[String]) -> Config {
     out
 }
 
+/// The configs a dbt_project.yml tree gives the node at `fqn` as written, for dbt's
+/// `unrendered_config`: each deeper setting replaces the shallower one, tags and meta included
+/// (dbt merges them only in the rendered config).
+pub fn unrendered_project_config_for(tree: &Map<String, Value>, fqn: &[String]) -> Config {
+    let mut out = Config::new();
+    let mut level = Some(tree);
+    let mut depth = 0;
+    while let Some(map) = level {
+        for (k, v) in map.iter().filter(|(k, _)| is_config_key(k)) {
+            out.insert(normalize_key(k), v.clone());
+        }
+        let Some(part) = fqn.get(depth) else { break };
+        level = map
+            .get(part)
+            .filter(|_| !is_config_key(part))
+            .and_then(Value::as_object);
+        depth += 1;
+    }
+    out
+}
+
 /// Flattens the common shapes for `tags`: a string or a list of strings.
 pub fn tags_of(config: &Config) -> Vec<String> {
     config
@@ -215,6 +236,18 @@ mod tests {
             project_config_for(&tree, &other)["materialized"],
             json!("view")
         );
+    }
+
+    #[test]
+    fn unrendered_configs_replace_instead_of_merging() {
+        let tree = obj(json!({
+            "+tags": ["all"],
+            "shop": {"+tags": "shop", "+meta": {"owner": "a"}, "marts": {"+meta": {"sla": "1d"}}}
+        }));
+        let fqn: Vec<String> = ["shop", "marts", "orders"].map(String::from).to_vec();
+        let c = unrendered_project_config_for(&tree, &fqn);
+        assert_eq!(c["tags"], json!("shop"));
+        assert_eq!(c["meta"], json!({"sla": "1d"}));
     }
 
     #[test]

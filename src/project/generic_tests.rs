@@ -13,8 +13,8 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-/// Keys of a test definition that are configs, not arguments (dbt's list).
-const CONFIG_ARGS: &[&str] = &[
+/// Keys of a test definition that are configs, not arguments (dbt's list, in dbt's order).
+pub const CONFIG_ARGS: &[&str] = &[
     "severity",
     "tags",
     "enabled",
@@ -286,17 +286,21 @@ pub fn build(
             vec![(source.clone(), table.clone())],
         ),
     };
+    // dbt renders the arguments in order, then `model`: the refs of arguments (a relationships
+    // test's `to`) come before the tested node's.
+    let (mut arg_refs, mut arg_sources) = (vec![], vec![]);
     for v in args.values() {
         if let Some(s) = v.as_str() {
             match parse_ref_or_source(s) {
-                Some(RefOrSource::Ref(r)) if !refs.contains(&r) => refs.push(r),
-                Some(RefOrSource::Source(a, b)) if !sources.contains(&(a.clone(), b.clone())) => {
-                    sources.push((a, b))
-                }
-                _ => {}
+                Some(RefOrSource::Ref(r)) => arg_refs.push(r),
+                Some(RefOrSource::Source(a, b)) => arg_sources.push((a, b)),
+                None => {}
             }
         }
     }
+    arg_refs.append(&mut refs);
+    arg_sources.append(&mut sources);
+    let (refs, sources) = (arg_refs, arg_sources);
     let prefix = match (&t.target, &namespace) {
         (Target::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
         (Target::Source { .. }, None) => format!("source_{test_name}"),
@@ -304,6 +308,11 @@ pub fn build(
         (Target::Node { .. }, None) => test_name.clone(),
     };
     let (short_name, full_name) = synthesize_names(&prefix, &target_name, &args);
+    // A generated name too long for a table gets the short, hashed one as its alias config
+    // (unless the test sets one), as dbt does.
+    if custom_name.is_none() && short_name != full_name && !config.contains_key("alias") {
+        config.insert("alias".into(), Value::from(short_name.clone()));
+    }
     let name = custom_name.clone().unwrap_or(full_name);
     let alias = custom_name.unwrap_or(short_name);
 

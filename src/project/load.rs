@@ -77,6 +77,28 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
     })
 }
 
+/// Removes one trailing newline from every string in `v` without Jinja in it, as rendering it
+/// through Jinja would (strings with Jinja lose it when they are rendered).
+fn drop_trailing_newlines(v: &mut Value) {
+    match v {
+        Value::String(s) if s.ends_with('\n') && !s.contains("{{") && !s.contains("{%") => {
+            s.pop();
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_trailing_newlines),
+        Value::Object(o) => o.values_mut().for_each(drop_trailing_newlines),
+        _ => {}
+    }
+}
+
+/// A file's checksum as dbt computes it: sha256 of its text with leading and trailing whitespace
+/// removed (dbt strips every file it reads), so `state:modified` agrees with a dbt manifest.
+pub fn file_checksum(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => sha256_hex(text.trim().as_bytes()),
+        Err(_) => sha256_hex(bytes.trim_ascii()),
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(bytes);
@@ -469,10 +491,10 @@ impl Loader {
 
     fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
         match rt {
-            ResourceType::Model => &self.cfg.models,
             ResourceType::Seed => &self.cfg.seeds,
             ResourceType::Snapshot => &self.cfg.snapshots,
-            ResourceType::Analysis => &self.cfg.analyses,
+            // As in dbt, analyses take their configs from the `models:` tree.
+            ResourceType::Model | ResourceType::Analysis => &self.cfg.models,
             ResourceType::Test => &self.test_tree,
             ResourceType::Source => &self.cfg.sources,
             ResourceType::Exposure => &self.cfg.exposures,
@@ -589,8 +611,17 @@ impl Loader {
             .map(|f| {
                 let text = read(&f.abs)?;
                 let name = f.stem();
+                let checksum = file_checksum(text.as_bytes());
+                if rt == ResourceType::Analysis {
+                    // dbt files analyses under an `analysis` folder: in their path and fqn.
+                    let mut fqn = vec![self.name.clone(), "analysis".to_string()];
+                    fqn.extend(f.folders());
+                    fqn.push(name.clone());
+                    let mut node = self.new_node(rt, f, name, fqn, text, checksum);
+                    node.path = format!("analysis/{}", f.path);
+                    return Ok(node);
+                }
                 let fqn = self.fqn_for(f, &name);
-                let checksum = sha256_hex(text.as_bytes());
                 Ok(self.new_node(rt, f, name, fqn, text, checksum))
             })
             .collect()
@@ -624,7 +655,7 @@ impl Loader {
             name,
             fqn,
             String::new(),
-            sha256_hex(&bytes),
+            file_checksum(&bytes),
         );
         self.register(node);
     }
@@ -642,7 +673,7 @@ impl Loader {
             let name = name_m.as_str().to_string();
             let mut fqn = self.fqn_for(f, &f.stem());
             fqn.push(name.clone());
-            let checksum = sha256_hex(text.as_bytes());
+            let checksum = file_checksum(text.as_bytes());
             let mut node = self.new_node(
                 ResourceType::Snapshot,
                 f,
@@ -783,7 +814,10 @@ impl Loader {
         };
         let shown = PathBuf::from("selectors.yml");
         // dbt renders selectors.yml with var(), env_var() and target.
-        let parsed = yaml::to_json(&shown, &text).and_then(|v| {
+        let parsed = yaml::to_json(&shown, &text).and_then(|mut v| {
+            // dbt renders every string of selectors.yml through Jinja, which drops one trailing
+            // newline (a `description: >` block's); kiln renders only those with Jinja in them.
+            drop_trailing_newlines(&mut v);
             if !text.contains("{{") {
                 return Ok(v);
             }
@@ -822,9 +856,21 @@ impl Loader {
         files
             .into_par_iter()
             .map(|f| {
-                let text = read(&f.abs)?;
+                // dbt strips a file before reading its YAML, so a block scalar that ends the file
+                // (`description: >`) loses its final newline; only the end is trimmed here, which
+                // gives the same values and keeps line numbers.
+                let mut text = read(&f.abs)?;
                 let shown = PathBuf::from(&f.original_file_path);
-                let props: PropertiesFile = yaml::from_str(&shown, &text)?;
+                let trimmed = text.trim_end().len();
+                let props: PropertiesFile = match yaml::from_str(&shown, &text[..trimmed]) {
+                    Ok(p) => {
+                        text.truncate(trimmed);
+                        p
+                    }
+                    // Errors are reported on the file as it is (an unclosed quote at the end of
+                    // the file is pointed at where it opens).
+                    Err(_) => yaml::from_str(&shown, &text)?,
+                };
                 // dbt renders Jinja in property values (`{{ var(...) }}`, `{{ env_var(...) }}`,
                 // `{{ target.name }}`), except descriptions (doc() is rendered later) and
                 // tests (rendered per test at compile time).
@@ -865,6 +911,7 @@ impl Loader {
                 (ResourceType::Seed, &props.seeds),
                 (ResourceType::Snapshot, &props.snapshots),
                 (ResourceType::Analysis, &props.analyses),
+                (ResourceType::Test, &props.data_tests),
             ] {
                 for p in list {
                     self.apply_patch(rt, p, &ctx, &mut patched, &mut pending_tests);
@@ -1172,23 +1219,41 @@ impl Loader {
             fqn.extend(ctx.f.folders());
             fqn.push(s.name.clone());
             fqn.push(t.name.clone());
+            let project_config = project_config_for(&self.cfg.sources, &fqn);
             let mut config = Config::new();
             config.insert("enabled".into(), Value::Bool(true));
-            merge_into(&mut config, &project_config_for(&self.cfg.sources, &fqn));
+            merge_into(&mut config, &project_config);
             merge_into(&mut config, &s.config);
             merge_into(&mut config, &t.config);
-            let mut meta = config
-                .get("meta")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            for (k, v) in s.meta.iter().chain(t.meta.iter()) {
-                meta.insert(k.clone(), v.clone());
+            // dbt merges `meta` from the source and the table, each top-level then `config:`,
+            // the table's keys winning, over dbt_project.yml's: catalogs read the table's meta,
+            // so a source's owner and SLA reach every table of it.
+            let config_meta = |c: &Config| c.get("meta").and_then(Value::as_object).cloned();
+            let mut own_meta = s.meta.clone();
+            for layer in [
+                config_meta(&s.config).unwrap_or_default(),
+                t.meta.clone(),
+                config_meta(&t.config).unwrap_or_default(),
+            ] {
+                own_meta.extend(layer);
             }
-            let mut tags: Vec<String> = config::tags_of(&config);
-            for tag in s.tags.to_vec().into_iter().chain(t.tags.to_vec()) {
-                if !tags.contains(&tag) {
-                    tags.push(tag);
+            let mut meta = config_meta(&project_config).unwrap_or_default();
+            meta.extend(own_meta.clone());
+            config.insert("meta".into(), Value::Object(meta.clone()));
+            let mut source_meta = s.meta.clone();
+            source_meta.extend(config_meta(&s.config).unwrap_or_default());
+            // Tags of the source and the table (top-level and `config:`) as one sorted set, after
+            // dbt_project.yml's.
+            let mut own_tags: Vec<String> = s.tags.to_vec();
+            own_tags.extend(config::tags_of(&s.config));
+            own_tags.extend(t.tags.to_vec());
+            own_tags.extend(config::tags_of(&t.config));
+            own_tags.sort();
+            own_tags.dedup();
+            let mut tags: Vec<String> = config::tags_of(&project_config);
+            for tag in &own_tags {
+                if !tags.contains(tag) {
+                    tags.push(tag.clone());
                 }
             }
             // Source and table `tags:` are configs too (`config.tags:` selects by them).
@@ -1216,6 +1281,39 @@ impl Loader {
                 .get("external_location")
                 .cloned()
                 .or_else(|| meta.get("external_location").cloned());
+            // dbt's `unrendered_config`: dbt_project.yml's settings as written, then the source's
+            // and the table's `config:`, then the values it works out for the table.
+            let mut unrendered = config::unrendered_project_config_for(&self.cfg.sources, &fqn);
+            for (k, v) in s.config.iter().chain(t.config.iter()) {
+                unrendered.insert(config::normalize_key(k), v.clone());
+            }
+            let switched_off = [
+                t.freshness.as_ref(),
+                s.freshness.as_ref(),
+                t.config.get("freshness"),
+                s.config.get("freshness"),
+            ]
+            .contains(&Some(&Value::Null));
+            match &freshness {
+                Some(f) => {
+                    unrendered.insert("freshness".into(), f.clone());
+                }
+                None if switched_off => {
+                    unrendered.insert("freshness".into(), Value::Null);
+                }
+                None => {
+                    unrendered.remove("freshness");
+                }
+            }
+            let loaded_at_query = t
+                .loaded_at_query
+                .clone()
+                .or_else(|| s.loaded_at_query.clone());
+            let opt = |v: &Option<String>| v.clone().map_or(Value::Null, Value::from);
+            unrendered.insert("loaded_at_field".into(), opt(&loaded_at_field));
+            unrendered.insert("loaded_at_query".into(), opt(&loaded_at_query));
+            unrendered.insert("meta".into(), Value::Object(own_meta));
+            unrendered.insert("tags".into(), Value::from(own_tags));
             let mut quoting = s.quoting.clone();
             for (k, v) in &t.quoting {
                 quoting.insert(k.clone(), v.clone());
@@ -1247,16 +1345,16 @@ impl Loader {
                 source_description: s.description.clone().unwrap_or_default(),
                 loader: s.loader.clone().unwrap_or_default(),
                 loaded_at_field,
-                loaded_at_query: t
-                    .loaded_at_query
-                    .clone()
-                    .or_else(|| s.loaded_at_query.clone()),
+                loaded_at_query,
                 freshness,
                 quoting,
-                meta: t.meta.clone(),
-                source_meta: s.meta.clone(),
+                meta,
+                source_meta,
                 tags,
                 config,
+                unrendered_config: unrendered,
+                unrendered_database: s.database.clone(),
+                unrendered_schema: s.schema.clone(),
                 columns: columns_of(&t.columns),
                 relation_name: String::new(),
                 external,
@@ -1286,7 +1384,6 @@ impl Loader {
                     ));
                 }
             }
-            let _ = meta;
             self.sources.insert(uid, node);
         }
     }
@@ -1340,7 +1437,12 @@ impl Loader {
         fqn.push(e.name.clone());
         let mut config = Config::new();
         config.insert("enabled".into(), Value::Bool(true));
+        merge_into(&mut config, &project_config_for(&self.cfg.exposures, &fqn));
         merge_into(&mut config, &e.config);
+        let mut unrendered = config::unrendered_project_config_for(&self.cfg.exposures, &fqn);
+        for (k, v) in &e.config {
+            unrendered.insert(config::normalize_key(k), v.clone());
+        }
         self.exposures.insert(
             uid.clone(),
             ExposureNode {
@@ -1358,6 +1460,7 @@ impl Loader {
                 meta: e.meta.clone(),
                 tags: e.tags.to_vec(),
                 config,
+                unrendered_config: unrendered,
                 package_name: self.name.clone(),
                 path: ctx.f.path.clone(),
                 original_file_path: ctx.f.original_file_path.clone(),

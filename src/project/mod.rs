@@ -6,7 +6,7 @@ pub mod config;
 pub mod contract;
 pub mod dbt_project;
 pub mod discover;
-mod generic_tests;
+pub mod generic_tests;
 mod load;
 pub mod node;
 pub mod profiles;

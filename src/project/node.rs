@@ -254,6 +254,12 @@ pub struct SourceNode {
     pub source_meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub config: Config,
+    /// The config as written: dbt_project.yml's `sources:` settings for it, then what its
+    /// source and table set (dbt's `unrendered_config`).
+    pub unrendered_config: Config,
+    /// The source's `database:` and `schema:` as written, if it sets them.
+    pub unrendered_database: Option<String>,
+    pub unrendered_schema: Option<String>,
     pub columns: IndexMap<String, ColumnInfo>,
     pub relation_name: String,
     pub external: Option<Value>,
@@ -278,6 +284,8 @@ pub struct ExposureNode {
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub config: Config,
+    /// The config as written: dbt_project.yml's `exposures:` settings for it, then its own.
+    pub unrendered_config: Config,
     pub package_name: String,
     pub path: String,
     pub original_file_path: String,

@@ -18,6 +18,9 @@ pub struct PropertiesFile {
     pub snapshots: Vec<NodeProps>,
     #[serde(default)]
     pub analyses: Vec<NodeProps>,
+    /// Properties of singular tests (`tests/<name>.sql`): description, config, meta.
+    #[serde(default)]
+    pub data_tests: Vec<NodeProps>,
     #[serde(default)]
     pub sources: Vec<SourceProps>,
     #[serde(default)]

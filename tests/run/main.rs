@@ -15,4 +15,5 @@ mod incremental;
 mod interrupt;
 mod snapshots;
 mod state;
+mod targets;
 mod types;
