@@ -1,6 +1,6 @@
 -- One row per subscription: its latest version, with plan and status spellings normalised.
 with source as (
-    select * from {{ ref('raw_billing_subscriptions') }}
+    select * from {{ source('billing', 'subscriptions') }}
 ),
 
 ranked as (

@@ -1,7 +1,7 @@
 -- One row per CRM contact: the latest record per contact id, without the contacts who asked to
 -- be deleted (GDPR/CCPA), and with every PII column replaced by its keyed hash (macros/hash_pii.sql).
 with source as (
-    select * from {{ ref('raw_crm_contacts') }}
+    select * from {{ source('crm', 'contacts') }}
 ),
 
 deletion_requests as (

@@ -1,6 +1,6 @@
 -- One row per marketing lead, PII hashed, domains and countries normalised.
 with source as (
-    select * from {{ ref('raw_marketing_leads') }}
+    select * from {{ source('marketing', 'leads') }}
 ),
 
 ranked as (

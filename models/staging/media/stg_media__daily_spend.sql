@@ -8,4 +8,4 @@ select
     cast(spend_usd as decimal(12, 2)) as spend_usd,
     impressions,
     clicks
-from {{ ref('raw_media_daily_spend') }}
+from {{ source('media', 'daily_spend') }}
