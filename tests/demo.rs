@@ -649,6 +649,37 @@ fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
         .collect();
     checked.sort();
     assert_eq!(checked.len(), 13, "{checked:?}");
+    // The same sources, statuses and thresholds as `dbt source freshness` on the demo
+    // (tests/dbt_recorded/source_freshness.txt: `status unique_id warn_after error_after`).
+    let after = |c: &serde_json::Value| match c["count"].as_u64() {
+        Some(n) => format!("{n}{}", &c["period"].as_str().unwrap_or("?")[..1]),
+        None => "-".to_string(),
+    };
+    let kiln_lines: Vec<String> = {
+        let mut lines: Vec<String> = results["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r["status"].as_str().unwrap_or_default(),
+                    r["unique_id"].as_str().unwrap_or_default(),
+                    after(&r["criteria"]["warn_after"]),
+                    after(&r["criteria"]["error_after"])
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let recorded = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt_recorded/source_freshness.txt"),
+    )
+    .expect("tests/dbt_recorded/source_freshness.txt");
+    let mut dbt_lines: Vec<String> = recorded.lines().map(str::to_string).collect();
+    dbt_lines.sort();
+    assert_eq!(kiln_lines, dbt_lines);
     assert!(checked.iter().all(|(_, status, _)| status == "error"), "{checked:?}");
     assert!(
         checked.contains(&(

@@ -6,8 +6,8 @@
 #   python3 -m venv /tmp/dbtenv && /tmp/dbtenv/bin/pip install "dbt-core~=1.11.0" dbt-duckdb
 #   DBT=/tmp/dbtenv/bin/dbt bash tests/dbt_recorded/record.sh
 #
-# Each scenario writes `<scenario>.txt`: the run's `Done.` line, then `status unique_id` for every
-# node the run visited, sorted.
+# Each build scenario writes `<scenario>.txt`: the run's `Done.` line, then `status unique_id` for
+# every node the run visited, sorted; `source_freshness.txt` has one line per source checked.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$repo/tests/dbt_recorded"
@@ -64,7 +64,21 @@ for model in experiment_daily int_costs_monthly; do
   sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$d/quiet.log" > "$out/quiet_broken_$model.txt"
 done
 
-# 4. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
+# 4. Source freshness of the whole demo: `status unique_id warn_after error_after` per source
+# checked (the committed data is from 2024, so every one is stale; dbt exits 1).
+d="$(demo_copy freshness)"
+(cd "$d" && "$dbt" source freshness --profiles-dir . > freshness.log 2>&1) || true
+python3 - "$d/target/kiln/sources.json" > "$out/source_freshness.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+def after(c):
+    return f"{c['count']}{c['period'][0]}" if c and c.get("count") else "-"
+for x in sorted(r["results"], key=lambda x: x["unique_id"]):
+    c = x["criteria"]
+    print(x["status"], x["unique_id"], after(c.get("warn_after")), after(c.get("error_after")))
+PY
+
+# 5. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
 sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
 echo "recorded into $out"
