@@ -109,7 +109,7 @@ impl Rng {
     }
     /// True with probability `1 / n`.
     fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n == 0
+        self.next().is_multiple_of(n)
     }
 }
 
@@ -206,9 +206,14 @@ fn run(repo: &Path, out: &Path, seed: u64) -> Result<String, String> {
     let users_file = out.join("users.csv");
     std::fs::write(&users_file, &users_csv)
         .map_err(|e| format!("cannot write {}: {e}", users_file.display()))?;
-    for old in std::fs::read_dir(&events_dir).map_err(|e| format!("cannot read {}: {e}", events_dir.display()))? {
+    for old in std::fs::read_dir(&events_dir)
+        .map_err(|e| format!("cannot read {}: {e}", events_dir.display()))?
+    {
         let path = old.map_err(|e| e.to_string())?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with("received_") && name.ends_with(".csv") {
             std::fs::remove_file(&path)
                 .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
@@ -275,8 +280,22 @@ const FIRST_NAMES: [&str; 20] = [
     "liam", "maría", "noah", "olivia", "priya", "robert", "sofia", "tomás", "yuki",
 ];
 const LAST_NAMES: [&str; 16] = [
-    "silva", "müller", "tanaka", "smith", "dubois", "kowalski", "nguyen", "okafor", "johansson",
-    "lópez", "fernández", "martin", "suzuki", "jones", "davis", "rossi",
+    "silva",
+    "müller",
+    "tanaka",
+    "smith",
+    "dubois",
+    "kowalski",
+    "nguyen",
+    "okafor",
+    "johansson",
+    "lópez",
+    "fernández",
+    "martin",
+    "suzuki",
+    "jones",
+    "davis",
+    "rossi",
 ];
 /// When a second version of a user row was written (a licence change).
 const SECOND_VERSION_AT: &str = "2024-06-20 10:00:00";
@@ -293,7 +312,10 @@ fn generate_users(repo: &Path, seed: u64) -> Result<(Vec<User>, String), String>
         let domain = domains.get(account).ok_or_else(|| {
             format!("account {account} has a subscription but is not in data/crm/accounts.csv")
         })?;
-        let mut rng = Rng::new(seed, u64::from_str_radix(&account.replace("ACC-", ""), 10).unwrap_or(0) << 40);
+        let mut rng = Rng::new(
+            seed,
+            account.replace("ACC-", "").parse::<u64>().unwrap_or(0) << 40,
+        );
         let count = (1 + sub.seats / 90).clamp(1, 6);
         for k in 0..count {
             let from = if k == 0 {
@@ -347,7 +369,9 @@ fn generate_users(repo: &Path, seed: u64) -> Result<(Vec<User>, String), String>
 
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Each CRM account's domain as staging normalises it (lower case, no scheme, no "www."), from
@@ -379,7 +403,9 @@ struct AccountSubscriptions {
 
 /// Per account: when its first subscription started, when its last one ended (if all have), and
 /// its largest seat count, from the latest version of each subscription.
-fn read_account_subscriptions(path: &Path) -> Result<BTreeMap<String, AccountSubscriptions>, String> {
+fn read_account_subscriptions(
+    path: &Path,
+) -> Result<BTreeMap<String, AccountSubscriptions>, String> {
     let mut latest: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (_, f) in csv_rows(path, 10)? {
         let updated = f[9].trim().to_string();
@@ -391,7 +417,8 @@ fn read_account_subscriptions(path: &Path) -> Result<BTreeMap<String, AccountSub
     let mut out: BTreeMap<String, AccountSubscriptions> = BTreeMap::new();
     for (_, f) in latest.values() {
         let at = |i: usize| parse_timestamp(f[i].trim());
-        let start = at(6).ok_or_else(|| format!("{}: bad started_at '{}'", path.display(), f[6]))?;
+        let start =
+            at(6).ok_or_else(|| format!("{}: bad started_at '{}'", path.display(), f[6]))?;
         let seats: i64 = f[3].trim().parse().unwrap_or(1);
         let account = f[1].trim().to_uppercase();
         let end = at(7);
@@ -421,7 +448,11 @@ fn read_treatment_starts(path: &Path) -> Result<BTreeMap<String, i64>, String> {
             continue;
         }
         let at = parse_timestamp(fields[3].trim()).ok_or_else(|| {
-            format!("{}:{line_no}: '{}' is not a timestamp", path.display(), fields[3])
+            format!(
+                "{}:{line_no}: '{}' is not a timestamp",
+                path.display(),
+                fields[3]
+            )
         })?;
         let treatment = fields[2].trim().eq_ignore_ascii_case("treatment");
         let account = fields[1].trim().to_uppercase();
@@ -438,8 +469,8 @@ fn read_treatment_starts(path: &Path) -> Result<BTreeMap<String, i64>, String> {
 
 /// The data rows of a small CSV file without quoted fields, each with `width` fields.
 fn csv_rows(path: &Path, width: usize) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut rows = vec![];
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.is_empty() {

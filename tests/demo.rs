@@ -582,12 +582,11 @@ fn a_production_target_without_the_pii_key_stops_before_building_anything() {
             "        threads: 4\n",
         ),
     );
-    let run = p
-        .kiln(&["run", "--select", "+stg_crm__contacts"])
-        .run();
+    let run = p.kiln(&["run", "--select", "+stg_crm__contacts"]).run();
     run.assert_code(1);
     assert!(
-        run.stdout.contains("hash_pii: this connection has no PII key")
+        run.stdout
+            .contains("hash_pii: this connection has no PII key")
             && run.stdout.contains("DBT_ENV_SECRET_KILN_PII_KEY"),
         "{}",
         run.snapshot()
@@ -615,16 +614,31 @@ fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
     let sources = manifest["sources"].as_object().expect("sources");
     let criteria = |id: &str| -> (String, String) {
         let f = &sources[id]["freshness"];
-        let c = |k: &str| format!("{} {}", f[k]["count"], f[k]["period"].as_str().unwrap_or("?"));
+        let c = |k: &str| {
+            format!(
+                "{} {}",
+                f[k]["count"],
+                f[k]["period"].as_str().unwrap_or("?")
+            )
+        };
         (c("warn_after"), c("error_after"))
     };
-    assert_eq!(sources.len(), 14, "{:?}", sources.keys().collect::<Vec<_>>());
+    assert_eq!(
+        sources.len(),
+        14,
+        "{:?}",
+        sources.keys().collect::<Vec<_>>()
+    );
     for (id, warn, error) in [
         ("source.kiln_demo.billing.subscriptions", "3 day", "5 day"),
         ("source.kiln_demo.billing.invoice_lines", "32 day", "35 day"),
         ("source.kiln_demo.crm.accounts", "24 hour", "31 hour"),
         ("source.kiln_demo.finance.salaries", "64 day", "67 day"),
-        ("source.kiln_demo.experiments.assignments", "24 hour", "30 hour"),
+        (
+            "source.kiln_demo.experiments.assignments",
+            "24 hour",
+            "30 hour",
+        ),
     ] {
         assert_eq!(criteria(id), (warn.to_string(), error.to_string()), "{id}");
     }
@@ -643,7 +657,12 @@ fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
             (
                 r["unique_id"].as_str().unwrap_or_default().to_string(),
                 r["status"].as_str().unwrap_or_default().to_string(),
-                r["max_loaded_at"].as_str().unwrap_or_default().get(..10).unwrap_or_default().to_string(),
+                r["max_loaded_at"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .get(..10)
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();
@@ -680,7 +699,10 @@ fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
     let mut dbt_lines: Vec<String> = recorded.lines().map(str::to_string).collect();
     dbt_lines.sort();
     assert_eq!(kiln_lines, dbt_lines);
-    assert!(checked.iter().all(|(_, status, _)| status == "error"), "{checked:?}");
+    assert!(
+        checked.iter().all(|(_, status, _)| status == "error"),
+        "{checked:?}"
+    );
     assert!(
         checked.contains(&(
             "source.kiln_demo.billing.invoice_lines".into(),
@@ -694,7 +716,14 @@ fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
 #[test]
 fn money_is_decimal_end_to_end_and_the_board_reports_agree_to_the_cent() {
     let p = demo();
-    kiln_ok(&p, &["build", "--select", "+rpt_cfo_summary +rpt_investor_monthly"]);
+    kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+rpt_cfo_summary +rpt_investor_monthly",
+        ],
+    );
 
     // Every money column of the reporting path is DECIMAL(18,2); the only DOUBLEs are ratios.
     let types = query(
@@ -775,7 +804,10 @@ fn money_is_decimal_end_to_end_and_the_board_reports_agree_to_the_cent() {
 fn weeks_and_months_without_data_are_null_not_zero() {
     let p = demo();
     // The committed events cover every week of the reporting period.
-    kiln_ok(&p, &["build", "--select", "+exec_weekly +rpt_investor_monthly"]);
+    kiln_ok(
+        &p,
+        &["build", "--select", "+exec_weekly +rpt_investor_monthly"],
+    );
     assert_eq!(
         scalar(
             &p,
@@ -788,14 +820,18 @@ fn weeks_and_months_without_data_are_null_not_zero() {
     // data: their weeks and months are NULL, not 0, and the coverage test says which weeks are
     // missing while the NULL-semantics test passes.
     for week in 1..=8 {
-        std::fs::remove_file(
-            p.dir()
-                .join(format!("data/product/click_events/received_2024-W{week:02}.csv")),
-        )
+        std::fs::remove_file(p.dir().join(format!(
+            "data/product/click_events/received_2024-W{week:02}.csv"
+        )))
         .expect("remove an event file");
     }
     let run = p
-        .kiln(&["build", "--select", "+exec_weekly +rpt_investor_monthly", "--full-refresh"])
+        .kiln(&[
+            "build",
+            "--select",
+            "+exec_weekly +rpt_investor_monthly",
+            "--full-refresh",
+        ])
         .run();
     run.assert_code(1);
     let failing: Vec<(String, String)> = statuses(&p)
@@ -842,7 +878,10 @@ fn weeks_and_months_without_data_are_null_not_zero() {
 #[test]
 fn exec_weekly_holds_weekly_figures_and_the_experiment_summary_its_statistics() {
     let p = demo();
-    kiln_ok(&p, &["build", "--select", "+exec_weekly +experiment_summary"]);
+    kiln_ok(
+        &p,
+        &["build", "--select", "+exec_weekly +experiment_summary"],
+    );
     // No monthly figure repeated on each week: those are in exec_monthly, joined on month_start.
     let columns: Vec<String> = query(
         &p,
@@ -875,8 +914,21 @@ fn exec_weekly_holds_weekly_figures_and_the_experiment_summary_its_statistics() 
              from main.experiment_summary order by variant"
         ),
         [
-            ["control", "9", "1", "0.111111", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"],
-            ["treatment", "13", "7", "0.538462", "0.42735", "3.846154", "0.087361", "0.76734", "true", "false"],
+            [
+                "control", "9", "1", "0.111111", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"
+            ],
+            [
+                "treatment",
+                "13",
+                "7",
+                "0.538462",
+                "0.42735",
+                "3.846154",
+                "0.087361",
+                "0.76734",
+                "true",
+                "false"
+            ],
         ]
     );
 }
