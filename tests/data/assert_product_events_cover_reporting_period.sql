@@ -1,6 +1,9 @@
+{{ config(severity='warn') }}
 -- The product click events cover the whole reporting period (vars reporting_start_month to the end
 -- of reporting_end_month): every week has events, so the executive figures for engagement are
--- measured, not missing. Returns the weeks without any event.
+-- measured, not missing. Returns the weeks without any event. Warn severity: a gap in the
+-- deliveries must not hold back the rest of the board's figures; the weeks it leaves show NULL
+-- (assert_no_data_is_null_not_zero) and this warning names them.
 with weeks as (
     select distinct cast({{ dbt.date_trunc('week', 'date_day') }} as date) as week_start
     from (
