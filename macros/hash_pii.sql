@@ -34,12 +34,14 @@
 {%- endmacro %}
 
 {#- the key as a SQL expression: a test vector's literal when `key` is given, else the
-    connection's `pii_key` variable, failing when the connection has none -#}
+    connection's `pii_key` variable, failing when the connection has none (the cast matters: an
+    unset variable is an untyped NULL, which DuckDB would fold through the hash to a NULL hash
+    without ever calling error()) -#}
 {% macro duckdb__pii_key(key=none) -%}
   {%- if key is not none -%}
   '{{ key | replace("'", "''") }}'
   {%- else -%}
-  coalesce(nullif(getvariable('pii_key'), ''), error('hash_pii: this connection has no PII key (the DuckDB variable pii_key). Set DBT_ENV_SECRET_KILN_PII_KEY; profiles.yml sets the variable from it (settings: variable pii_key)'))
+  coalesce(nullif(cast(getvariable('pii_key') as varchar), ''), error('hash_pii: this connection has no PII key (the DuckDB variable pii_key). Set DBT_ENV_SECRET_KILN_PII_KEY; profiles.yml sets the variable from it (settings: variable pii_key)'))
   {%- endif -%}
 {%- endmacro %}
 
