@@ -45,10 +45,7 @@ const SESSION_EVENTS: u64 = 16;
 /// Days of activity from 2024-01-01.
 const DAYS: u64 = 182;
 /// Where the CRM accounts come from (the users' accounts must exist there).
-const ACCOUNTS_CSV: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/crm/accounts.csv"
-);
+const ACCOUNTS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/crm/accounts.csv");
 
 const USAGE: &str = "usage: gen_events --out DIR [--rows N] [--files K] [--users U] [--seed S] [--memory-limit 2GB]";
 
