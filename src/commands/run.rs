@@ -23,10 +23,12 @@ pub fn run(
         let include = super::ls::parse_types(resource_types.0, "--resource-type")?;
         let exclude = super::ls::parse_types(resource_types.1, "--exclude-resource-type")?;
         selected.retain(|id| {
-            loaded.project.nodes.get(id).is_some_and(|n| {
-                (include.is_empty() || include.contains(&n.resource_type))
-                    && !exclude.contains(&n.resource_type)
-            })
+            let rt = match loaded.project.nodes.get(id) {
+                Some(n) => n.resource_type,
+                None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
+                None => return false,
+            };
+            (include.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
@@ -188,7 +190,9 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             )
         })
         .filter_map(|r| r["unique_id"].as_str().map(String::from))
-        .filter(|id| loaded.project.nodes.contains_key(id))
+        .filter(|id| {
+            loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
+        })
         .collect();
     if ids.is_empty() {
         inv.output.info(&format!(
@@ -231,20 +235,27 @@ fn detail(r: &NodeResult) -> String {
         .unwrap_or_else(|| format!("{} {}", r.status.as_str(), r.unique_id))
 }
 
-/// "2 table models, 3 view models, 1 seed, 5 data tests", as dbt counts them.
+/// "3 exposures, 1 seed, 2 table models, 5 data tests, 3 view models", as dbt counts them: by
+/// resource type (models by materialization), in the order of dbt's keys (`test` for tests).
 fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for n in ids.iter().filter_map(|id| loaded.project.nodes.get(id)) {
-        let key = match n.resource_type {
-            ResourceType::Model => format!("{} model", n.materialized()),
-            ResourceType::Test => "data test".into(),
-            other => other.to_string(),
+    for id in ids {
+        let key = match loaded.project.nodes.get(id) {
+            Some(n) if n.resource_type == ResourceType::Model => {
+                format!("{} model", n.materialized())
+            }
+            Some(n) => n.resource_type.to_string(),
+            None if loaded.project.exposures.contains_key(id) => "exposure".into(),
+            None => continue,
         };
         *counts.entry(key).or_default() += 1;
     }
     counts
         .into_iter()
-        .map(|(k, c)| format!("{c} {k}{}", if c == 1 { "" } else { "s" }))
+        .map(|(k, c)| {
+            let k = if k == "test" { "data test".into() } else { k };
+            format!("{c} {k}{}", if c == 1 { "" } else { "s" })
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -36,7 +36,7 @@ impl Graph {
         }
     }
 
-    fn add_edge(&mut self, parent: &str, child: &str) {
+    pub(crate) fn add_edge(&mut self, parent: &str, child: &str) {
         self.add_node(parent);
         self.add_node(child);
         self.link(parent, child);

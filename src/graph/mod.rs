@@ -2,6 +2,8 @@
 //! attaching to what they test; the selection language picks the nodes a command works on.
 
 mod dag;
+mod gates;
 pub mod select;
 
 pub use dag::{Graph, build, levenshtein};
+pub use gates::test_gates;

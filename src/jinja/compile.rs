@@ -402,7 +402,8 @@ fn collect_ephemerals(
     order.push(uid.to_string());
 }
 
-/// Prepends `ctes` to `sql`: merged into its own `with` when it has one.
+/// Prepends `ctes` to `sql`: merged into its own `with` when it has one. The `with` may follow
+/// comments (`-- ...` lines, `/* ... */` blocks), which stay where they are, as in dbt.
 pub fn inject_ctes(sql: &str, ctes: &[(String, String)]) -> String {
     if ctes.is_empty() {
         return sql.to_string();
@@ -412,21 +413,49 @@ pub fn inject_ctes(sql: &str, ctes: &[(String, String)]) -> String {
         .map(|(name, body)| format!("{name} as (\n{body}\n)"))
         .collect();
     let joined = defs.join(", ");
+    let head_len = leading_trivia(sql);
+    let (head, body) = sql.split_at(head_len);
+    if let Some(rest) = strip_keyword(body, "with") {
+        let rest = rest.trim_start();
+        if let Some(after) = strip_keyword(rest, "recursive") {
+            return format!("{head}with recursive {joined}, {}", after.trim_start());
+        }
+        return format!("{head}with {joined}, {rest}");
+    }
+    // No `with` of its own: one goes first, before any comment (a `--` comment would otherwise
+    // swallow it). Only the whitespace before the text moves after it.
     let trimmed = sql.trim_start();
     let lead = &sql[..sql.len() - trimmed.len()];
-    let lower = trimmed.to_ascii_lowercase();
-    let starts_with_with =
-        lower.starts_with("with") && lower[4..].starts_with(|c: char| c.is_whitespace());
-    if starts_with_with {
-        let rest = trimmed[4..].trim_start();
-        if rest.to_ascii_lowercase().starts_with("recursive")
-            && rest[9..].starts_with(|c: char| c.is_whitespace())
-        {
-            return format!("{lead}with recursive {joined}, {}", rest[9..].trim_start());
-        }
-        return format!("{lead}with {joined}, {rest}");
-    }
     format!("{lead}with {joined}\n{trimmed}")
+}
+
+/// The length of the whitespace and comments `sql` starts with. An unclosed `/*` counts as text.
+fn leading_trivia(sql: &str) -> usize {
+    let mut i = 0;
+    loop {
+        let rest = &sql[i..];
+        let trimmed = rest.trim_start();
+        i += rest.len() - trimmed.len();
+        if trimmed.starts_with("--") {
+            i += trimmed.find('\n').map_or(trimmed.len(), |n| n + 1);
+        } else if let Some(block) = trimmed.strip_prefix("/*")
+            && let Some(end) = block.find("*/")
+        {
+            i += 2 + end + 2;
+        } else {
+            return i;
+        }
+    }
+}
+
+/// `text` after `keyword` (any case) when it starts with it as a whole word.
+fn strip_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
+    let head = text.get(..keyword.len())?;
+    let rest = &text[keyword.len()..];
+    let word_ends = rest.chars().next().is_some_and(|c| c.is_whitespace())
+        || rest.starts_with("--")
+        || rest.starts_with("/*");
+    (head.eq_ignore_ascii_case(keyword) && word_ends).then_some(rest)
 }
 
 #[cfg(test)]
@@ -443,6 +472,36 @@ mod tests {
         assert_eq!(
             inject_ctes("  WITH x as (select 2) select * from x", &ctes),
             "  with __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
+        );
+    }
+
+    #[test]
+    fn ctes_merge_into_a_with_after_leading_comments() {
+        let ctes = vec![("__dbt__cte__a".to_string(), "select 1".to_string())];
+        assert_eq!(
+            inject_ctes(
+                "-- one\n-- two\nwith x as (select 2) select * from x",
+                &ctes
+            ),
+            "-- one\n-- two\nwith __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
+        );
+        assert_eq!(
+            inject_ctes(
+                "/* a\n b */ --c\n  WITH RECURSIVE x as (select 2) select 1",
+                &ctes
+            ),
+            "/* a\n b */ --c\n  with recursive __dbt__cte__a as (\nselect 1\n), x as (select 2) select 1"
+        );
+        // A comment that mentions `with` is not the keyword; a model without a `with` gets one
+        // before its comments, on a line of its own.
+        assert_eq!(
+            inject_ctes("-- with care\nselect * from __dbt__cte__a", &ctes),
+            "with __dbt__cte__a as (\nselect 1\n)\n-- with care\nselect * from __dbt__cte__a"
+        );
+        // `without` is not `with`; an unclosed comment is left alone.
+        assert_eq!(
+            inject_ctes("/* open\nwithout", &ctes),
+            "with __dbt__cte__a as (\nselect 1\n)\n/* open\nwithout"
         );
     }
 }

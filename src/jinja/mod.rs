@@ -8,6 +8,7 @@ pub mod compile;
 pub mod context;
 mod env;
 pub mod functions;
+pub mod lines;
 pub mod modules;
 pub mod parse;
 pub mod relation;

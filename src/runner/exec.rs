@@ -8,7 +8,7 @@ use crate::error::Diagnostic;
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
-use crate::project::{Node, ResourceType};
+use crate::project::{ExposureNode, Node, ResourceType};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -106,7 +106,12 @@ impl Exec<'_> {
         let mut r = NodeResult::new(uid, Status::Skipped);
         let cause_name = self.nodes.get(cause).map_or(cause, |n| n.name.as_str());
         r.message = Some(format!("skipped because '{cause_name}' failed"));
-        if let Some(n) = self.nodes.get(uid) {
+        if let Some(e) = self.loaded.project.exposures.get(uid) {
+            let index = self.progress.claim();
+            let what = format!("SKIP exposure {}", e.name);
+            self.progress
+                .done(index, &what, "SKIP", uid, "skipped", 0.0);
+        } else if let Some(n) = self.nodes.get(uid) {
             r.relation_name = n.relation_name.clone();
             let index = self.progress.claim();
             let what = match n.resource_type {
@@ -122,6 +127,9 @@ impl Exec<'_> {
     pub fn run_node(&self, uid: &str, worker: usize) -> NodeResult {
         let mut r = NodeResult::new(uid, Status::Error);
         r.thread_id = format!("Thread-{}", worker + 1);
+        if let Some(e) = self.loaded.project.exposures.get(uid) {
+            return self.visit_exposure(e, r);
+        }
         let Some(node) = self.nodes.get(uid) else {
             r.message = Some(format!("unknown node {uid}"));
             return r;
@@ -227,8 +235,46 @@ impl Exec<'_> {
         r
     }
 
+    /// An exposure in `build`: nothing to run (dbt 1.11 reports it as `NO-OP`, without a START
+    /// line); it is reached only when everything it depends on succeeded.
+    fn visit_exposure(&self, exposure: &ExposureNode, mut r: NodeResult) -> NodeResult {
+        let index = self.progress.claim();
+        let started = Instant::now();
+        let t0 = now();
+        for name in ["compile", "execute"] {
+            r.timing.push(Timing {
+                name,
+                started_at: t0,
+                completed_at: now(),
+            });
+        }
+        r.status = Status::NoOp;
+        r.message = Some("NO-OP".into());
+        r.failures = Some(0);
+        r.execution_time = started.elapsed().as_secs_f64();
+        let secs = r.execution_time;
+        self.progress.done(
+            index,
+            &format!("NO-OP exposure {}", exposure.name),
+            &format!("NO-OP in {secs:.2}s"),
+            &exposure.unique_id,
+            r.status.as_str(),
+            secs,
+        );
+        r
+    }
+
     /// Compiles a node with the live context, writing target/compiled/.
     pub(super) fn compile(&self, node: &Node, r: &mut NodeResult) -> Result<String, Failure> {
+        self.compile_parts(node, r).map(|(code, _)| code)
+    }
+
+    /// [`Exec::compile`], also giving the ephemeral CTEs injected into the code.
+    pub(super) fn compile_parts(
+        &self,
+        node: &Node,
+        r: &mut NodeResult,
+    ) -> Result<(String, Vec<(String, String)>), Failure> {
         let t0 = now();
         let compiled = compile_one(
             self.nodes,
@@ -243,10 +289,70 @@ impl Exec<'_> {
             started_at: t0,
             completed_at: now(),
         });
-        let code = compiled.0;
+        let (code, ctes) = compiled;
         r.compiled_code = Some(code.clone());
         self.write_artifact(node, "compiled", &code);
-        Ok(code)
+        Ok((code, ctes))
+    }
+
+    /// Runs a node's plan; a database error names the line of the node's file it is on (and of
+    /// its compiled and run files), instead of the line of the statement kiln ran.
+    pub(super) fn run_node_plan(
+        &self,
+        worker: usize,
+        node: &Node,
+        compiled: (&str, &[(String, String)]),
+        plan: &Plan,
+        script: &str,
+    ) -> Result<(), Failure> {
+        let failed = self
+            .with_conn(worker, |c| Ok(run_plan_at(c, plan)))
+            .map_err(Failure::Database)?;
+        let Err((i, e)) = failed else { return Ok(()) };
+        let statement = plan.statements.get(i).map_or("", String::as_str);
+        Err(Failure::Database(
+            self.placed(node, compiled, statement, script, e),
+        ))
+    }
+
+    /// `e` with DuckDB's `LINE n` (of `statement`) replaced by the places in the node's files.
+    pub(super) fn placed(
+        &self,
+        node: &Node,
+        (code, ctes): (&str, &[(String, String)]),
+        statement: &str,
+        script: &str,
+        mut e: DbError,
+    ) -> DbError {
+        if e.kind != DbErrorKind::Query {
+            return e;
+        }
+        // The SQL is the file's own for models and singular tests; generic tests' is a macro's.
+        let written = match node.resource_type {
+            ResourceType::Model => true,
+            ResourceType::Test => node.test.is_none(),
+            _ => false,
+        };
+        let ephemeral = |name: &str| {
+            self.nodes
+                .values()
+                .find(|n| n.resource_type == ResourceType::Model && n.name == name)
+                .map(|n| (n.original_file_path.clone(), n.raw_code.clone()))
+        };
+        let cx = super::db_error::Context {
+            source_path: &node.original_file_path,
+            raw: written.then_some(node.raw_code.as_str()),
+            compiled: code,
+            ctes,
+            compiled_path: self.artifact_path(node, "compiled").display().to_string(),
+            run_path: self.artifact_path(node, "run").display().to_string(),
+            script,
+            ephemeral: &ephemeral,
+        };
+        if let Some(message) = super::db_error::place(&e.message, statement, &cx) {
+            e.message = message;
+        }
+        e
     }
 
     pub(super) fn hooks(&self, node: &Node) -> Result<Hooks, Failure> {
@@ -275,16 +381,16 @@ impl Exec<'_> {
     }
 
     fn run_model(&self, node: &Node, worker: usize, r: &mut NodeResult) -> Result<(), Failure> {
-        let code = self.compile(node, r)?;
+        let (code, ctes) = self.compile_parts(node, r)?;
         let hooks = self.hooks(node)?;
         let t0 = now();
         let existing = self.existing(node, worker)?;
         let adapter = self.loaded.adapter.as_ref();
         let plan = materialize::plan_model(adapter, node, &code, existing, &hooks)
             .map_err(|e| Failure::Other(e.0))?;
-        self.write_artifact(node, "run", &plan.script());
-        self.with_conn(worker, |c| run_plan(c, &plan))
-            .map_err(Failure::Database)?;
+        let script = plan.script();
+        self.write_artifact(node, "run", &script);
+        self.run_node_plan(worker, node, (&code, &ctes), &plan, &script)?;
         let kind = if node.materialized() == "view" {
             RelationKind::View
         } else {
@@ -466,7 +572,7 @@ impl Exec<'_> {
     }
 
     fn run_test(&self, node: &Node, worker: usize, r: &mut NodeResult) -> Result<(), Failure> {
-        let code = self.compile(node, r)?;
+        let (code, ctes) = self.compile_parts(node, r)?;
         let cfg = test::TestConfig::of(node, self.opts.store_failures);
         let adapter = self.loaded.adapter.as_ref();
         let t0 = now();
@@ -475,8 +581,8 @@ impl Exec<'_> {
             Some(kind) => {
                 let existing = self.existing(node, worker)?;
                 let (plan, read) = test::store_failures_plan(adapter, node, &code, kind, existing);
-                self.with_conn(worker, |c| run_plan(c, &plan))
-                    .map_err(Failure::Database)?;
+                // (not the run file, which gets the count query below)
+                self.run_node_plan(worker, node, (&code, &ctes), &plan, "")?;
                 self.record(&target, Some(kind));
                 r.relation_name = Some(target.sql(adapter));
                 read
@@ -487,7 +593,7 @@ impl Exec<'_> {
         self.write_artifact(node, "run", &query);
         let rows = self
             .with_conn(worker, |c| c.query(&query))
-            .map_err(Failure::Database)?;
+            .map_err(|e| Failure::Database(self.placed(node, (&code, &ctes), &query, &query, e)))?;
         let row = rows.rows.first().cloned().unwrap_or_default();
         let cell_bool = |i: usize| match row.get(i) {
             Some(crate::adapter::Cell::Bool(b)) => *b,
@@ -592,14 +698,19 @@ pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), 
 /// Runs a plan's statements in order; a failure inside `begin`…`commit` rolls the transaction
 /// back, so the relation is as it was before.
 pub fn run_plan(conn: &mut dyn Connection, plan: &Plan) -> Result<(), DbError> {
+    run_plan_at(conn, plan).map_err(|(_, e)| e)
+}
+
+/// [`run_plan`], saying which statement failed.
+pub fn run_plan_at(conn: &mut dyn Connection, plan: &Plan) -> Result<(), (usize, DbError)> {
     let mut in_tx = false;
-    for s in &plan.statements {
+    for (i, s) in plan.statements.iter().enumerate() {
         let word = s.trim().trim_end_matches(';').to_ascii_lowercase();
         if let Err(e) = timed_execute(conn, s) {
             if in_tx {
                 let _ = conn.execute("rollback");
             }
-            return Err(e);
+            return Err((i, e));
         }
         match word.as_str() {
             "begin" | "begin transaction" => in_tx = true,

@@ -2,13 +2,15 @@
 //! workers, each with its own connection.
 //!
 //! - `run`, `seed`, `test`, `build` choose which resource types take part ([`RunKind`]).
-//! - In `build`, a node downstream of a tested node also waits for that node's tests, so a
-//!   failing error-severity test skips everything downstream (as in dbt).
+//! - In `build`, a node also waits for the tests all of whose parents are upstream of it (dbt's
+//!   rule, [`crate::graph::test_gates`]), so a failing error-severity test skips what dbt skips.
 //! - A model error skips its descendants; warn-severity tests block nothing.
+//! - `build` visits the selected exposures as no-ops (dbt 1.11), or skips them below a failure.
 //! - `--fail-fast` stops scheduling at the first failure and cancels running queries; Ctrl-C
 //!   does the same and the command exits 130. Either way run_results.json is written.
 //! - Each node is compiled just before it runs, so `run_query` sees the tables built upstream.
 
+mod db_error;
 mod exec;
 pub mod output;
 pub mod schedule;
@@ -58,12 +60,14 @@ impl RunKind {
             RunKind::Test => rt == ResourceType::Test,
             RunKind::Seed => rt == ResourceType::Seed,
             RunKind::Snapshot => rt == ResourceType::Snapshot,
+            // dbt 1.11's build visits exposures too, as no-ops.
             RunKind::Build => matches!(
                 rt,
                 ResourceType::Model
                     | ResourceType::Seed
                     | ResourceType::Snapshot
                     | ResourceType::Test
+                    | ResourceType::Exposure
             ),
         }
     }
@@ -94,6 +98,8 @@ pub enum Status {
     Warn,
     /// A microbatch model some of whose batches failed.
     PartialSuccess,
+    /// A node `build` visits without running anything: an exposure.
+    NoOp,
 }
 
 impl Status {
@@ -106,6 +112,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Warn => "warn",
             Status::PartialSuccess => "partial success",
+            Status::NoOp => "no-op",
         }
     }
 }
@@ -210,33 +217,48 @@ fn install_interrupt_handler(adapter: Arc<dyn Adapter>) {
 pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> Vec<String> {
     selected
         .iter()
-        .filter(|id| {
-            loaded
-                .project
-                .nodes
-                .get(*id)
-                .is_some_and(|n| kind.includes(n.resource_type) && !n.is_ephemeral())
+        .filter(|id| match loaded.project.nodes.get(*id) {
+            Some(n) => kind.includes(n.resource_type) && !n.is_ephemeral(),
+            None => {
+                loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
+            }
         })
         .cloned()
         .collect()
 }
 
 /// The edges between the nodes to run: a node waits for its nearest selected ancestors (through
-/// unselected nodes, so order holds across gaps in the selection). In `build`, nodes downstream
-/// of a tested node also wait for its tests.
+/// unselected nodes, so order holds across gaps in the selection). In `build`, a node also waits
+/// for the tests that gate it by dbt's rule ([`crate::graph::test_gates`]: every parent of the
+/// test is upstream of the node), so a failing test skips exactly what dbt skips.
 pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)> {
     let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
         .map(|(i, s)| (s.as_str(), i))
         .collect();
+    // Only tests that run can hold anything back: an unselected test's parents are upstream of
+    // what it would gate anyway.
+    let gates = if build {
+        let tests = ids
+            .iter()
+            .filter_map(|id| loaded.project.nodes.get(id))
+            .filter(|n| n.resource_type == ResourceType::Test)
+            .map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice()));
+        crate::graph::test_gates(&loaded.graph, tests, |id| {
+            loaded
+                .project
+                .nodes
+                .get(id)
+                .is_some_and(|n| n.resource_type != ResourceType::Test)
+        })
+    } else {
+        BTreeMap::new()
+    };
     let parents_of = |id: &str| -> Vec<String> {
-        loaded
-            .graph
-            .parents
-            .get(id)
-            .map(|p| p.iter().cloned().collect())
-            .unwrap_or_default()
+        let graph_parents = loaded.graph.parents.get(id).into_iter().flatten();
+        let gating_tests = gates.get(id).into_iter().flatten();
+        graph_parents.chain(gating_tests).cloned().collect()
     };
     let mut out = vec![];
     for (ci, id) in ids.iter().enumerate() {
@@ -249,34 +271,6 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
             match index.get(p.as_str()) {
                 Some(&pi) => out.push((pi, ci)),
                 None => stack.extend(parents_of(&p)),
-            }
-        }
-    }
-    if build {
-        // test → every non-test child of what it tests, unless that child is itself upstream of
-        // the test (a relationships test between a model and its parent).
-        for (ti, id) in ids.iter().enumerate() {
-            let Some(test) = loaded.project.nodes.get(id) else {
-                continue;
-            };
-            if test.resource_type != ResourceType::Test {
-                continue;
-            }
-            let upstream = loaded.graph.ancestors(id, None);
-            for tested in &test.depends_on_nodes {
-                for child in loaded.graph.children.get(tested).into_iter().flatten() {
-                    let Some(&ci) = index.get(child.as_str()) else {
-                        continue;
-                    };
-                    let is_test = loaded
-                        .project
-                        .nodes
-                        .get(child)
-                        .is_some_and(|n| n.resource_type == ResourceType::Test);
-                    if !is_test && !upstream.contains(child) {
-                        out.push((ti, ci));
-                    }
-                }
             }
         }
     }

@@ -179,9 +179,10 @@ pub fn summary(
         }
     }
     out.push_str(&format!(
-        "\nDone. PASS={} WARN={warns} ERROR={errors} SKIP={} NO-OP=0 TOTAL={}",
+        "\nDone. PASS={} WARN={warns} ERROR={errors} SKIP={} NO-OP={} TOTAL={}",
         count(Status::Success) + count(Status::Pass),
         count(Status::Skipped),
+        count(Status::NoOp),
         summary.results.len()
     ));
     out

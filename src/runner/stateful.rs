@@ -25,7 +25,7 @@ impl Exec<'_> {
         if cfg.strategy == inc::Strategy::Microbatch {
             return self.run_microbatch(node, worker, r, &cfg, existing, incremental);
         }
-        let code = self.compile(node, r)?;
+        let (code, ctes) = self.compile_parts(node, r)?;
         let hooks = self.hooks(node)?;
         let adapter = self.loaded.adapter.as_ref();
         let t0 = now();
@@ -37,17 +37,20 @@ impl Exec<'_> {
                 .insert("materialized".into(), Json::String("table".into()));
             let plan = materialize::plan_model(adapter, &table, &code, existing, &hooks)
                 .map_err(|e| Failure::Other(e.0))?;
-            self.write_artifact(node, "run", &plan.script());
-            self.with_conn(worker, |c| run_plan(c, &plan))
-                .map_err(Failure::Database)?;
+            let script = plan.script();
+            self.write_artifact(node, "run", &script);
+            self.run_node_plan(worker, node, (&code, &ctes), &plan, &script)?;
         } else {
             let mut script = vec![];
-            self.in_transaction(worker, |c| {
+            let done = self.in_transaction(worker, |c| {
                 self.incremental_step(c, node, &cfg, &code, &hooks, None, &mut script)
-            })
-            .map_err(Failure::Database)?;
+            });
             let plan = Plan { statements: script };
-            self.write_artifact(node, "run", &plan.script());
+            let text = plan.script();
+            self.write_artifact(node, "run", &text);
+            // A failed statement is the last one the step ran.
+            let last = plan.statements.last().map_or("", String::as_str);
+            done.map_err(|e| Failure::Database(self.placed(node, (&code, &ctes), last, &text, e)))?;
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
     }

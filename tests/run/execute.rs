@@ -86,6 +86,28 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
     );
 }
 
+/// A model that refs an ephemeral model and starts with comments before its own `with` gets the
+/// ephemeral CTE merged into that `with` (not a second `with`), and builds.
+#[test]
+fn a_model_with_comments_before_its_with_builds_on_an_ephemeral() {
+    let p = shop().file(
+        "models/placed_by_status.sql",
+        "-- Placed orders by status.\n-- (two comment lines before the `with`)\n/* and a block\n   comment */\nwith placed as (\n    select * from {{ ref('eph_placed') }}\n)\nselect status, count(*) as n from placed group by status\n",
+    );
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    assert_eq!(
+        query(&p, "select status, n from main.placed_by_status"),
+        vec![vec!["placed", "2"]]
+    );
+    let compiled = p.read("target/compiled/shop/models/placed_by_status.sql");
+    assert!(
+        compiled.starts_with("-- Placed orders by status.\n-- (two comment lines before the `with`)\n/* and a block\n   comment */\nwith __dbt__cte__eph_placed as ("),
+        "{compiled}"
+    );
+    assert_eq!(compiled.matches("with ").count(), 1, "{compiled}");
+}
+
 #[test]
 fn a_rerun_replaces_tables_and_leaves_no_temporaries() {
     let p = shop();

@@ -1,0 +1,56 @@
+//! Errors the database raises while nodes run: the run exits 1, and each error points at the line
+//! of the file the analyst wrote (not at the line of the `create table ... as` statement kiln ran),
+//! shows that line, and names the lines of the compiled and run files too.
+
+use crate::support::{Run, TestProject};
+
+/// A run's snapshot text, with the clock times of the progress lines and the run's duration
+/// replaced.
+fn without_clock(run: &Run) -> String {
+    let clock = regex::Regex::new(r"(?m)^\d{2}:\d{2}:\d{2}  ").expect("regex");
+    let seconds = regex::Regex::new(r"\b\d+\.\d+ seconds\b").expect("regex");
+    let snapshot = run.snapshot();
+    let text = clock.replace_all(&snapshot, "[HH:MM:SS]  ");
+    seconds.replace_all(&text, "[TIME] seconds").into_owned()
+}
+
+/// Three models fail in the database, one on each kind of line:
+/// - `orders`: a missing column on line 7, after a comment header (the compiled line is the
+///   same text: an exact place, with a caret under the column);
+/// - `by_status`: a missing column on line 5, which Jinja rendered (the source line and the
+///   compiled line it became are both shown);
+/// - `placed`: a missing column inside an ephemeral model it refs (the ephemeral model's own
+///   file and line).
+#[test]
+fn a_database_error_points_at_the_line_of_the_model_file() {
+    let p = TestProject::minimal()
+        .file(
+            "models/stg_orders.sql",
+            "select * from (values (1, 'placed', 10.5), (2, 'shipped', 20.0)) as t(id, status, amount)\n",
+        )
+        .file(
+            "models/orders.sql",
+            "-- Orders, one row per order.\n-- Owner: finance analytics.\n-- Grain: id.\n{{ config(materialized='table') }}\nselect\n    id,\n    amount_usd,\n    status\nfrom {{ ref('stg_orders') }}\n",
+        )
+        .file(
+            "models/by_status.sql",
+            "{% set measure = 'amount_eur' %}\nselect\n    status,\n    count(*) as orders,\n    sum({{ measure }}) as total\nfrom {{ ref('stg_orders') }}\ngroup by status\n",
+        )
+        .file(
+            "models/eph_placed.sql",
+            "{{ config(materialized='ephemeral') }}\n-- Placed orders only.\nselect id, amount\nfrom {{ ref('stg_orders') }}\nwhere state = 'placed'\n",
+        )
+        .file(
+            "models/placed.sql",
+            "-- How many orders are placed.\nselect count(*) as n\nfrom {{ ref('eph_placed') }}\n",
+        );
+    let run = p.kiln(&["run"]).run();
+    run.assert_code(1);
+    let text = without_clock(&run);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => true}, {
+        insta::assert_snapshot!(text);
+    });
+    // The run file holds the statement; the line the message names is the model's line there.
+    let ddl = p.read("target/run/shop/models/orders.sql");
+    assert_eq!(ddl.lines().nth(7), Some("    amount_usd,"), "{ddl}");
+}
