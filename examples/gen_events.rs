@@ -23,7 +23,7 @@
 //! The shape of the data:
 //! - sessions of 16 events (session_start, page views, clicks, feature uses, session_end), 40 s
 //!   apart, on a random day of 2024-01-01..2024-06-30 (the demo's reporting period), by users
-//!   spread over the CRM accounts of `seeds/crm/raw_crm_accounts.csv` (so every relationship
+//!   spread over the CRM accounts of `data/crm/accounts.csv` (so every relationship
 //!   test of the demo holds);
 //! - late arrivals: 3% of events reach the queue 1 to 10 days after they happened;
 //! - duplicates: one row in 40 is a redelivery of an event from the 39 rows before it (same event
@@ -45,10 +45,7 @@ const SESSION_EVENTS: u64 = 16;
 /// Days of activity from 2024-01-01.
 const DAYS: u64 = 182;
 /// Where the CRM accounts come from (the users' accounts must exist there).
-const ACCOUNTS_CSV: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/seeds/crm/raw_crm_accounts.csv"
-);
+const ACCOUNTS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/crm/accounts.csv");
 
 const USAGE: &str = "usage: gen_events --out DIR [--rows N] [--files K] [--users U] [--seed S] [--memory-limit 2GB]";
 

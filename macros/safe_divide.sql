@@ -1,7 +1,8 @@
 {#-
   safe_divide(numerator, denominator, default=none): numerator / denominator as a double, or
   `default` (NULL unless given) when the denominator is zero or NULL. Never a division by zero,
-  never Infinity or NaN.
+  never Infinity or NaN. For ratios (margins, rates, hours per user); money divided by a count
+  stays exact with divide_money (macros/money.sql).
 -#}
 {% macro safe_divide(numerator, denominator, default=none) -%}
 {%- if default is none -%}

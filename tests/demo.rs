@@ -1,6 +1,10 @@
 //! The demo warehouse at the repository root, end to end on a real DuckDB file: a copy of its
 //! project files is built twice, its incremental event model is fed late and redelivered
-//! events, and its selections are checked against what dbt-core lists for them.
+//! events, its selections are checked against what dbt-core lists for them, and what a demanding
+//! analyst reads is held to account: raw exports as sources with freshness SLAs (the same
+//! results as `dbt source freshness`), money in DECIMAL with board reports that agree to the
+//! cent, NULL for no data, a PII key that never reaches a file, and the experiment summary's
+//! statistics.
 //!
 //! The expected `dbt ls` outputs in `tests/demo/` were recorded with dbt-core 1.11.16 and
 //! dbt-duckdb 1.11.1 on a copy of the demo (the test never needs dbt):
@@ -10,7 +14,9 @@
 //! dbt ls --select tag:engagement --profiles-dir . -q  > tests/demo/dbt_ls_tag_engagement.txt
 //! ```
 //!
-//! Re-record them when the demo's nodes change (the test says which lines differ).
+//! Re-record them when the demo's nodes change (the test says which lines differ). dbt's source
+//! freshness results come from `tests/dbt_recorded/source_freshness.txt` (recorded by
+//! `tests/dbt_recorded/record.sh`).
 
 #[path = "cli/support.rs"]
 mod support;
@@ -301,8 +307,9 @@ fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
         ),
         snapshot_rows
     );
-    // 2,044 rows in the event files, 53 of them redeliveries of an event id already sent.
-    assert_eq!(events, "1991");
+    // 3,544 rows in the event files, 88 of them redeliveries of an event id already sent
+    // (examples/gen_demo_events.rs prints both).
+    assert_eq!(events, "3456");
     assert_eq!(
         scalar(
             &p,
@@ -347,7 +354,7 @@ fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice(
     let events_before = scalar(&p, "select count(*) from main.stg_product__click_events");
     let engagement_sql = "select account_id, activity_date, active_users, sessions, events, feature_uses, hours_on_platform \
          from main.int_engagement_by_account_daily \
-         where (account_id, activity_date) in (('ACC-0003', date '2024-06-12'), ('ACC-0003', date '2024-05-27'), ('ACC-0001', date '2024-06-29')) \
+         where (account_id, activity_date) in (('ACC-0003', date '2024-06-12'), ('ACC-0012', date '2024-01-02'), ('ACC-0017', date '2024-06-30')) \
          order by 1, 2";
     let engagement_before = query(&p, engagement_sql);
     let day = |rows: &[Vec<String>], account: &str, date: &str| -> Option<Vec<String>> {
@@ -359,18 +366,18 @@ fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice(
         day(&engagement_before, "ACC-0003", "2024-06-12").unwrap_or_else(|| vec!["0".into(); 5]);
     let as_f64 = |s: &str| s.parse::<f64>().expect("number");
 
-    // A new delivery from the queue, two weeks after the last one:
-    // - a session usr_0006 had on 2024-06-12, uploaded 26 days late, one of its events twice;
-    // - a redelivery of evt_000001, first received on 2024-05-27 (long before the lookback window);
-    // - a redelivery of evt_001956, first received on 2024-07-06 (inside the lookback window).
+    // A new delivery from the queue, a week after the last one (2024-07-02):
+    // - a session usr_0004 had on 2024-06-12, uploaded 26 days late, one of its events twice;
+    // - a redelivery of evt_000001, first received on 2024-01-02 (long before the lookback window);
+    // - a redelivery of evt_003456, first received on 2024-06-30 (inside the lookback window).
     p.write(
         "data/product/click_events/received_2024-W28.csv",
         "event_id,user_id,account_id,session_id,event_type,feature,occurred_at,received_at\n\
-         evt_late_01,usr_0006,ACC-0003,ses_late_01,session_start,,2024-06-12 14:00:00,2024-07-08 09:00:00\n\
-         evt_late_02,usr_0006,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:00:01\n\
-         evt_late_02,usr_0006,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:05:00\n\
-         evt_000001,usr_0006,ACC-0003,ses_54a49ba4,session_start,,2024-05-27 09:38:57,2024-07-08 09:10:00\n\
-         evt_001956,usr_0003,ACC-0001,ses_e3252941,session_start,,2024-06-29 10:55:49,2024-07-08 09:15:00\n",
+         evt_late_01,usr_0004,ACC-0003,ses_late_01,session_start,,2024-06-12 14:00:00,2024-07-08 09:00:00\n\
+         evt_late_02,usr_0004,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:00:01\n\
+         evt_late_02,usr_0004,ACC-0003,ses_late_01,feature_used,Exports,2024-06-12 14:30:00,2024-07-08 09:05:00\n\
+         evt_000001,usr_0026,ACC-0012,ses_9d8cd012,session_start,,2024-01-02 15:29:45,2024-07-08 09:10:00\n\
+         evt_003456,usr_0038,ACC-0017,ses_24dbeb9d,session_end,,2024-06-30 18:35:13,2024-07-08 09:15:00\n",
     );
     let run = kiln_ok(&p, &["build", "--select", "stg_product__click_events+"]);
     assert!(run.stdout.contains("ERROR=0 SKIP=0"), "{}", run.snapshot());
@@ -393,22 +400,22 @@ fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice(
             &p,
             "select event_id, event_date, received_at, feature_name, arrival_delay_minutes \
              from main.stg_product__click_events \
-             where event_id in ('evt_late_01', 'evt_late_02', 'evt_000001', 'evt_001956') order by 1",
+             where event_id in ('evt_late_01', 'evt_late_02', 'evt_000001', 'evt_003456') order by 1",
         ),
         [
             [
                 "evt_000001",
-                "2024-05-27",
-                "2024-05-27 09:39:07",
+                "2024-01-02",
+                "2024-01-02 15:30:37",
                 "NULL",
                 "1"
             ],
             [
-                "evt_001956",
-                "2024-06-29",
-                "2024-07-06 10:55:49",
+                "evt_003456",
+                "2024-06-30",
+                "2024-06-30 18:35:52",
                 "NULL",
-                "10080"
+                "0"
             ],
             [
                 "evt_late_01",
@@ -431,12 +438,12 @@ fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice(
     // feature use, half an hour); the days of the redelivered events do not change.
     let engagement_after = query(&p, engagement_sql);
     assert_eq!(
-        day(&engagement_after, "ACC-0003", "2024-05-27"),
-        day(&engagement_before, "ACC-0003", "2024-05-27")
+        day(&engagement_after, "ACC-0012", "2024-01-02"),
+        day(&engagement_before, "ACC-0012", "2024-01-02")
     );
     assert_eq!(
-        day(&engagement_after, "ACC-0001", "2024-06-29"),
-        day(&engagement_before, "ACC-0001", "2024-06-29")
+        day(&engagement_after, "ACC-0017", "2024-06-30"),
+        day(&engagement_before, "ACC-0017", "2024-06-30")
     );
     let late_day = day(&engagement_after, "ACC-0003", "2024-06-12").expect("2024-06-12 row");
     let gained: Vec<f64> = late_day
@@ -458,7 +465,7 @@ fn late_events_land_on_the_day_they_happened_and_redeliveries_never_count_twice(
         query(
             &p,
             "select sessions, events, feature_uses, hours_on_platform \
-             from main.int_engagement_by_user_daily where user_id = 'usr_0006' and activity_date = date '2024-06-12'"
+             from main.int_engagement_by_user_daily where user_id = 'usr_0004' and activity_date = date '2024-06-12'"
         ),
         [["1", "2", "1", "0.5"]]
     );
@@ -528,8 +535,11 @@ fn ls_lists_what_dbt_lists_for_the_readme_selections() {
     }
 }
 
+/// The PII key of the demo's tests: what a production secret store would hand over.
+const PII_KEY: &str = "Zq9-kiln-demo-test-key-7f3c";
+
 #[test]
-fn pii_is_hashed_with_hmac_sha256_keyed_by_kiln_pii_key_and_deleted_contacts_are_dropped() {
+fn pii_is_hashed_with_hmac_sha256_keyed_by_the_secret_and_deleted_contacts_are_dropped() {
     let p = demo();
     // Cautious: not the relationships tests of other models that point at the CRM accounts.
     kiln_ok(
@@ -544,8 +554,11 @@ fn pii_is_hashed_with_hmac_sha256_keyed_by_kiln_pii_key_and_deleted_contacts_are
     );
 
     // Contacts who asked to be deleted (on any version of their record) are gone.
-    let flagged = "select distinct trim(contact_id) from main_raw.raw_crm_contacts \
-         where lower(trim(cast(gdpr_deletion_requested as varchar))) in ('true', 't', 'yes', 'y', '1')";
+    let flagged = format!(
+        "select distinct trim(contact_id) from read_csv('{}', all_varchar = true) \
+         where lower(trim(gdpr_deletion_requested)) in ('true', 't', 'yes', 'y', '1')",
+        p.dir().join("data/crm/contacts.csv").display()
+    );
     assert_ne!(
         scalar(&p, &format!("select count(*) from ({flagged})")),
         "0"
@@ -570,15 +583,16 @@ fn pii_is_hashed_with_hmac_sha256_keyed_by_kiln_pii_key_and_deleted_contacts_are
 
     // CON-00002's address is "emma.johnson@northwind.com " in the CRM. Its hash is
     // HMAC-SHA-256(key, "emma.johnson@northwind.com") (Python: hmac.new(key, msg, sha256)) with the
-    // documented development key when KILN_PII_KEY is unset, and with KILN_PII_KEY when set;
-    // never the plain sha256 (80b20024...), which anyone could recompute from a guessed address.
+    // documented development key when DBT_ENV_SECRET_KILN_PII_KEY is unset on the dev target, and
+    // with the variable's value when set; never the plain sha256 (80b20024...), which anyone could
+    // recompute from a guessed address.
     let email_hash = "select email_hash from main.stg_crm__contacts where contact_id = 'CON-00002'";
     assert_eq!(
         scalar(&p, email_hash),
         "1768f770d2922abc110bd76c8f9a09724c7e9f4159e3b8b1c6e4986db7145574"
     );
     p.kiln(&["run", "--select", "stg_crm__contacts"])
-        .env("KILN_PII_KEY", "prod-secret")
+        .env("DBT_ENV_SECRET_KILN_PII_KEY", "prod-secret")
         .run()
         .assert_success();
     assert_eq!(
@@ -634,4 +648,479 @@ fn quiet_prints_the_failure_as_dbt_does() {
             run.stdout
         );
     }
+}
+
+/// Every file under `dir` (recursively) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read file");
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_pii_key_never_reaches_sql_artifacts_logs_or_view_definitions() {
+    let p = demo();
+    let build = p
+        .kiln(&["build"])
+        .env("DBT_ENV_SECRET_KILN_PII_KEY", PII_KEY)
+        .run();
+    build.assert_success();
+    // The key was used: CON-00002's hash is HMAC-SHA-256 under it (Python's hmac module).
+    assert_eq!(
+        scalar(
+            &p,
+            "select email_hash from main.stg_crm__contacts where contact_id = 'CON-00002'"
+        ),
+        "ddcc13db3e52c6dd9e696918d533af0eb4515c174c0731f34fd202ced3ef6ce4"
+    );
+    // Not in any file of the project after the build: manifest.json, run_results.json, compiled
+    // and run SQL, logs, the database file itself.
+    assert!(p.exists("target/kiln/manifest.json"));
+    assert_eq!(
+        files_containing(&p.dir(), PII_KEY.as_bytes()),
+        Vec::<String>::new()
+    );
+    // Not in what the run printed, nor in a view definition of the warehouse.
+    assert!(
+        !build.stdout.contains(PII_KEY) && !build.stderr.contains(PII_KEY),
+        "{}",
+        build.snapshot()
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            &format!("select count(*) from duckdb_views() where sql like '%{PII_KEY}%'")
+        ),
+        "0"
+    );
+    // The hashing models are tables: a view would hash at query time, without the key.
+    assert_eq!(
+        query(
+            &p,
+            "select table_name, table_type from information_schema.tables \
+             where table_name in ('stg_crm__contacts', 'stg_marketing__leads', 'stg_product__users') order by 1"
+        ),
+        [
+            ["stg_crm__contacts", "BASE TABLE"],
+            ["stg_marketing__leads", "BASE TABLE"],
+            ["stg_product__users", "BASE TABLE"],
+        ]
+    );
+}
+
+#[test]
+fn a_production_target_without_the_pii_key_stops_before_building_anything() {
+    let p = demo();
+    let run = p.kiln(&["build", "--target", "prod"]).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("DBT_ENV_SECRET_KILN_PII_KEY") && run.stderr.contains("not set"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(!p.exists("prod.duckdb"), "nothing may be built");
+
+    // A connection that has no key (a profile without the setting) fails the hashing models with
+    // a message that says what to set, instead of hashing with a NULL key.
+    let profiles = p.read("profiles.yml");
+    p.write(
+        "profiles.yml",
+        &profiles.replace(
+            "        variable pii_key: \"{{ env_var('DBT_ENV_SECRET_KILN_PII_KEY', 'dev-only-not-secret') }}\"\n",
+            "        threads: 4\n",
+        ),
+    );
+    let run = p.kiln(&["run", "--select", "+stg_crm__contacts"]).run();
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("hash_pii: this connection has no PII key")
+            && run.stdout.contains("DBT_ENV_SECRET_KILN_PII_KEY"),
+        "{}",
+        run.snapshot()
+    );
+}
+
+#[test]
+fn raw_exports_are_sources_with_freshness_slas_and_seeds_are_reference_data() {
+    let p = demo();
+    kiln_ok(&p, &["parse"]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/kiln/manifest.json")).expect("manifest.json");
+    let mut seeds: Vec<&str> = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .filter(|n| n["resource_type"] == "seed")
+        .map(|n| n["name"].as_str().unwrap_or_default())
+        .collect();
+    seeds.sort_unstable();
+    assert_eq!(seeds, ["billing_plans", "country_aliases", "experiments"]);
+
+    // Every operational export is a source read from its file, with the freshness thresholds of
+    // its pipeline's runbook (source-level config inherited, table-level config overriding).
+    let sources = manifest["sources"].as_object().expect("sources");
+    let criteria = |id: &str| -> (String, String) {
+        let f = &sources[id]["freshness"];
+        let c = |k: &str| {
+            format!(
+                "{} {}",
+                f[k]["count"],
+                f[k]["period"].as_str().unwrap_or("?")
+            )
+        };
+        (c("warn_after"), c("error_after"))
+    };
+    assert_eq!(
+        sources.len(),
+        14,
+        "{:?}",
+        sources.keys().collect::<Vec<_>>()
+    );
+    for (id, warn, error) in [
+        ("source.kiln_demo.billing.subscriptions", "3 day", "5 day"),
+        ("source.kiln_demo.billing.invoice_lines", "32 day", "35 day"),
+        ("source.kiln_demo.crm.accounts", "24 hour", "31 hour"),
+        ("source.kiln_demo.finance.salaries", "64 day", "67 day"),
+        (
+            "source.kiln_demo.experiments.assignments",
+            "24 hour",
+            "30 hour",
+        ),
+    ] {
+        assert_eq!(criteria(id), (warn.to_string(), error.to_string()), "{id}");
+    }
+
+    // `source freshness` checks all 13 sources that have a loaded_at_field (the product users
+    // have none); the committed data is from 2024, so every one is stale: exit 1.
+    let run = p.kiln(&["source", "freshness"]).run();
+    run.assert_code(1);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/kiln/sources.json")).expect("sources.json");
+    let mut checked: Vec<(String, String, String)> = results["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["unique_id"].as_str().unwrap_or_default().to_string(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+                r["max_loaded_at"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .get(..10)
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    checked.sort();
+    assert_eq!(checked.len(), 13, "{checked:?}");
+    // The same sources, statuses and thresholds as `dbt source freshness` on the demo
+    // (tests/dbt_recorded/source_freshness.txt: `status unique_id warn_after error_after`).
+    let after = |c: &serde_json::Value| match c["count"].as_u64() {
+        Some(n) => format!("{n}{}", &c["period"].as_str().unwrap_or("?")[..1]),
+        None => "-".to_string(),
+    };
+    let kiln_lines: Vec<String> = {
+        let mut lines: Vec<String> = results["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r["status"].as_str().unwrap_or_default(),
+                    r["unique_id"].as_str().unwrap_or_default(),
+                    after(&r["criteria"]["warn_after"]),
+                    after(&r["criteria"]["error_after"])
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let recorded = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt_recorded/source_freshness.txt"),
+    )
+    .expect("tests/dbt_recorded/source_freshness.txt");
+    let mut dbt_lines: Vec<String> = recorded.lines().map(str::to_string).collect();
+    dbt_lines.sort();
+    assert_eq!(kiln_lines, dbt_lines);
+    assert!(
+        checked.iter().all(|(_, status, _)| status == "error"),
+        "{checked:?}"
+    );
+    assert!(
+        checked.contains(&(
+            "source.kiln_demo.billing.invoice_lines".into(),
+            "error".into(),
+            "2024-06-01".into()
+        )),
+        "{checked:?}"
+    );
+}
+
+#[test]
+fn money_is_decimal_end_to_end_and_the_board_reports_agree_to_the_cent() {
+    let p = demo();
+    kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+rpt_cfo_summary +rpt_investor_monthly",
+            "--indirect-selection",
+            "cautious",
+        ],
+    );
+
+    // Every money column of the reporting path is DECIMAL(18,2); the only DOUBLEs are ratios.
+    let types = query(
+        &p,
+        "select table_name || '.' || column_name, data_type from information_schema.columns \
+         where table_name in ('int_revenue_by_account_monthly', 'int_costs_monthly', 'profit', \
+                              'growth', 'exec_monthly', 'rpt_cfo_summary', 'rpt_investor_monthly') \
+           and data_type in ('DOUBLE', 'FLOAT', 'REAL') order by 1",
+    );
+    let doubles: Vec<&str> = types.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        doubles,
+        [
+            "exec_monthly.profit_margin",
+            "profit.profit_margin",
+            "rpt_cfo_summary.profit_margin",
+            "rpt_investor_monthly.avg_weekly_active_users",
+            "rpt_investor_monthly.logo_churn_rate",
+            "rpt_investor_monthly.net_revenue_retention",
+            "rpt_investor_monthly.profit_margin",
+        ]
+    );
+    for money in [
+        "profit.revenue",
+        "profit.cost_per_account",
+        "profit.profit",
+        "profit.unit_profit_per_subscriber",
+        "growth.ending_mrr",
+        "growth.customer_acquisition_cost",
+        "exec_monthly.profit",
+        "exec_monthly.cost_per_account",
+        "rpt_cfo_summary.profit",
+        "rpt_cfo_summary.profit_ytd",
+        "rpt_investor_monthly.profit",
+        "rpt_investor_monthly.annual_run_rate",
+    ] {
+        let (table, column) = money.split_once('.').expect("table.column");
+        assert_eq!(
+            scalar(
+                &p,
+                &format!(
+                    "select data_type from information_schema.columns \
+                     where table_name = '{table}' and column_name = '{column}'"
+                )
+            ),
+            "DECIMAL(18,2)",
+            "{money}"
+        );
+    }
+
+    // June 2024: the same profit to the cent in the three places the board reads it, and it is
+    // revenue minus cost exactly.
+    assert_eq!(
+        query(
+            &p,
+            "select m.revenue, m.company_cost, m.profit, c.profit, i.profit \
+             from main.exec_monthly as m \
+             join main.rpt_cfo_summary as c using (month_start) \
+             join main.rpt_investor_monthly as i using (month_start) \
+             where month_start = date '2024-06-01'"
+        ),
+        [["244315.00", "187834.21", "56480.79", "56480.79", "56480.79"]]
+    );
+    // The accounts' cost shares add up to each month's cost exactly (some carry one cent more).
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) from (select month_start, sum(cost_per_account) as allocated, \
+             max(company_cost) as cost, max(cost_per_account) - min(cost_per_account) as spread \
+             from main.profit group by month_start) \
+             where allocated <> cost or spread > 0.01"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn weeks_and_months_without_data_are_null_not_zero() {
+    let p = demo();
+    // The committed events cover every week of the reporting period.
+    kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+exec_weekly +rpt_investor_monthly",
+            "--indirect-selection",
+            "cautious",
+        ],
+    );
+    assert_eq!(
+        scalar(
+            &p,
+            "select count(*) || ' ' || count(weekly_active_users) || ' ' || min(weekly_active_users) from main.exec_weekly"
+        ),
+        "26 26 9"
+    );
+
+    // Without the event files received in the first eight weeks (W01 to W08), January and most of
+    // February have no product data: their weeks are NULL, not 0, and so is January's average in
+    // the investor report (February keeps the week of 26 February, received in W09). The coverage
+    // test warns with the missing weeks; the NULL-semantics test passes; the rest of the build goes
+    // on (warn severity: a gap in deliveries must not hold back the board's other figures).
+    for week in 1..=8 {
+        std::fs::remove_file(p.dir().join(format!(
+            "data/product/click_events/received_2024-W{week:02}.csv"
+        )))
+        .expect("remove an event file");
+    }
+    let run = kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+exec_weekly +rpt_investor_monthly",
+            "--indirect-selection",
+            "cautious",
+            "--full-refresh",
+        ],
+    );
+    let not_passing: Vec<(String, String)> = statuses(&p)
+        .into_iter()
+        .filter(|(_, status)| status != "success" && status != "pass")
+        .collect();
+    assert_eq!(
+        not_passing,
+        [
+            (
+                "test.kiln_demo.assert_no_skipped_required_status_steps".to_string(),
+                "warn".to_string()
+            ),
+            (
+                "test.kiln_demo.assert_product_events_cover_reporting_period".to_string(),
+                "warn".to_string()
+            )
+        ],
+        "{}",
+        run.snapshot()
+    );
+    assert!(
+        run.stdout
+            .contains("Got 8 results, configured to warn if != 0"),
+        "{}",
+        run.snapshot()
+    );
+    assert_eq!(
+        query(
+            &p,
+            "select week_start, active_accounts, weekly_active_users, hours_per_active_user_per_day \
+             from main.exec_weekly where week_start in (date '2024-01-01', date '2024-02-19', date '2024-02-26') order by 1"
+        ),
+        [
+            ["2024-01-01", "NULL", "NULL", "NULL"],
+            ["2024-02-19", "NULL", "NULL", "NULL"],
+            ["2024-02-26", "10", "13", "0.4049"],
+        ]
+    );
+    assert_eq!(
+        query(
+            &p,
+            "select month_start, avg_weekly_active_users is null, revenue is null \
+             from main.rpt_investor_monthly order by 1"
+        ),
+        [
+            ["2024-01-01", "true", "false"],
+            ["2024-02-01", "false", "false"],
+            ["2024-03-01", "false", "false"],
+            ["2024-04-01", "false", "false"],
+            ["2024-05-01", "false", "false"],
+            ["2024-06-01", "false", "false"],
+        ]
+    );
+}
+
+#[test]
+fn exec_weekly_holds_weekly_figures_and_the_experiment_summary_its_statistics() {
+    let p = demo();
+    kiln_ok(
+        &p,
+        &[
+            "build",
+            "--select",
+            "+exec_weekly +experiment_summary",
+            "--indirect-selection",
+            "cautious",
+        ],
+    );
+    // No monthly figure repeated on each week: those are in exec_monthly, joined on month_start.
+    let columns: Vec<String> = query(
+        &p,
+        "select column_name from information_schema.columns where table_name = 'exec_weekly' order by ordinal_position",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    assert_eq!(
+        columns,
+        [
+            "week_start",
+            "week_end",
+            "month_start",
+            "active_accounts",
+            "weekly_active_users",
+            "active_user_days",
+            "hours_on_platform",
+            "hours_per_active_user_per_day"
+        ]
+    );
+
+    // Control converted 1 of 9 units, treatment 7 of 13: lift 7/13 - 1/9 = 0.427350, 95% CI
+    // 0.427350 -/+ 1.959964 * sqrt((7/13)(6/13)/13 + (1/9)(8/9)/9) = [0.087361, 0.767340].
+    assert_eq!(
+        query(
+            &p,
+            "select variant, units, converted_units, conversion_rate, absolute_lift, relative_lift, \
+                    lift_ci_95_lower, lift_ci_95_upper, is_significant, normal_approximation_holds \
+             from main.experiment_summary order by variant"
+        ),
+        [
+            [
+                "control", "9", "1", "0.111111", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"
+            ],
+            [
+                "treatment",
+                "13",
+                "7",
+                "0.538462",
+                "0.42735",
+                "3.846154",
+                "0.087361",
+                "0.76734",
+                "true",
+                "false"
+            ],
+        ]
+    );
 }

@@ -1,5 +1,6 @@
--- Profit per account and month: billed revenue minus the account's equal share of the month's
--- company costs, with unit economics that stay defined when an account has no subscribers.
+-- Profit per account and month: billed revenue minus the account's share of the month's company
+-- costs, with unit economics that stay defined when an account has no subscribers. Money is
+-- DECIMAL(18, 2) throughout (macros/money.sql).
 with revenue as (
     select * from {{ ref('int_revenue_by_account_monthly') }}
 ),
@@ -8,27 +9,21 @@ costs as (
     select * from {{ ref('int_costs_monthly') }}
 ),
 
-billed_accounts as (
-    select billing_month, count(*) as billed_accounts
-    from revenue
-    group by billing_month
-),
-
 allocated as (
     select
         revenue.account_id,
         revenue.billing_month as month_start,
         revenue.total_revenue as revenue,
         revenue.seat_revenue,
-        revenue.addon_revenue + revenue.support_revenue + revenue.credits as other_revenue,
+        {{ to_money('revenue.addon_revenue + revenue.support_revenue + revenue.credits') }} as other_revenue,
         revenue.billed_seats as subscribers,
-        billed_accounts.billed_accounts,
-        coalesce(costs.total_cost, 0) as company_cost,
-        round({{ safe_divide('coalesce(costs.total_cost, 0)', 'billed_accounts.billed_accounts', 0) }}, 2)
-            as cost_per_account
+        count(*) over (partition by revenue.billing_month) as billed_accounts,
+        -- NULL when the ledger has no costs for the month: no data is not zero cost
+        costs.total_cost as company_cost,
+        -- each billed account's equal share, to the cent; the shares add up to the month's cost
+        -- exactly (the first accounts by id carry the leftover cents)
+        {{ allocate_money('costs.total_cost', 'revenue.account_id', 'revenue.billing_month') }} as cost_per_account
     from revenue
-    inner join billed_accounts
-        on billed_accounts.billing_month = revenue.billing_month
     left join costs
         on costs.cost_month = revenue.billing_month
 )
@@ -43,8 +38,8 @@ select
     billed_accounts,
     company_cost,
     cost_per_account,
-    round(revenue - cost_per_account, 2) as profit,
+    {{ to_money('revenue - cost_per_account') }} as profit,
     round({{ safe_divide('revenue - cost_per_account', 'revenue') }}, 4) as profit_margin,
-    round({{ safe_divide('revenue - cost_per_account', 'subscribers') }}, 2) as unit_profit_per_subscriber,
-    round({{ safe_divide('revenue', 'subscribers') }}, 2) as revenue_per_subscriber
+    {{ divide_money('revenue - cost_per_account', 'subscribers') }} as unit_profit_per_subscriber,
+    {{ divide_money('revenue', 'subscribers') }} as revenue_per_subscriber
 from allocated

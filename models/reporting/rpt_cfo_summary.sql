@@ -1,32 +1,18 @@
--- The CFO's monthly summary: revenue, costs, profit and unit economics per month, the MRR
--- movements behind them, and year-to-date totals.
-with profit_monthly as (
-    select
-        month_start,
-        sum(revenue) as revenue,
-        sum(seat_revenue) as seat_revenue,
-        sum(other_revenue) as other_revenue,
-        max(company_cost) as company_cost,
-        count(*) as billed_accounts,
-        cast(sum(subscribers) as bigint) as subscribers
-    from {{ ref('profit') }}
-    group by month_start
-)
-
+-- The CFO's monthly summary: revenue, costs, profit and unit economics per month (from
+-- exec_monthly, as every board figure), the MRR movements behind them, and year-to-date totals.
+-- Money is DECIMAL(18, 2); a month without data is NULL, not 0.
 select
-    growth.month_start,
-    coalesce(profit_monthly.revenue, 0) as revenue,
-    coalesce(profit_monthly.seat_revenue, 0) as seat_revenue,
-    coalesce(profit_monthly.other_revenue, 0) as other_revenue,
-    coalesce(profit_monthly.company_cost, 0) as company_cost,
-    coalesce(profit_monthly.revenue, 0) - coalesce(profit_monthly.company_cost, 0) as profit,
-    round({{ safe_divide('profit_monthly.revenue - profit_monthly.company_cost', 'profit_monthly.revenue') }}, 4)
-        as profit_margin,
-    coalesce(profit_monthly.billed_accounts, 0) as billed_accounts,
-    coalesce(profit_monthly.subscribers, 0) as subscribers,
-    round({{ safe_divide('profit_monthly.company_cost', 'profit_monthly.billed_accounts') }}, 2) as cost_per_account,
-    round({{ safe_divide('profit_monthly.revenue - profit_monthly.company_cost', 'profit_monthly.subscribers') }}, 2)
-        as unit_profit_per_subscriber,
+    monthly.month_start,
+    monthly.revenue,
+    monthly.seat_revenue,
+    monthly.other_revenue,
+    monthly.company_cost,
+    monthly.profit,
+    monthly.profit_margin,
+    monthly.billed_accounts,
+    monthly.subscribers,
+    monthly.cost_per_account,
+    monthly.unit_profit_per_subscriber,
     growth.new_mrr,
     growth.expansion_mrr,
     growth.contraction_mrr,
@@ -34,15 +20,15 @@ select
     growth.reactivation_mrr,
     growth.net_new_mrr,
     growth.marketing_spend,
-    sum(coalesce(profit_monthly.revenue, 0)) over (
-        partition by extract(year from growth.month_start)
-        order by growth.month_start
+    {{ to_money("sum(monthly.revenue) over (
+        partition by extract(year from monthly.month_start)
+        order by monthly.month_start
         rows between unbounded preceding and current row
-    ) as revenue_ytd,
-    sum(coalesce(profit_monthly.revenue, 0) - coalesce(profit_monthly.company_cost, 0)) over (
-        partition by extract(year from growth.month_start)
-        order by growth.month_start
+    )") }} as revenue_ytd,
+    {{ to_money("sum(monthly.profit) over (
+        partition by extract(year from monthly.month_start)
+        order by monthly.month_start
         rows between unbounded preceding and current row
-    ) as profit_ytd
-from {{ ref('growth') }} as growth
-left join profit_monthly on profit_monthly.month_start = growth.month_start
+    )") }} as profit_ytd
+from {{ ref('exec_monthly') }} as monthly
+inner join {{ ref('growth') }} as growth on growth.month_start = monthly.month_start

@@ -1,21 +1,13 @@
 -- The investor monthly report: revenue, run rate, growth, retention, profitability and product
--- engagement per month of the reporting period.
-with profit_monthly as (
-    select
-        month_start,
-        sum(revenue) as revenue,
-        sum(profit) as profit,
-        count(*) as billed_accounts
-    from {{ ref('profit') }}
-    group by month_start
-),
-
-engagement_monthly as (
+-- engagement per month of the reporting period. Revenue, profit and MRR come from exec_monthly,
+-- as in every board report, so they agree to the cent. A month without data is NULL, not 0.
+with engagement_monthly as (
     select
         cast({{ dbt.date_trunc('month', 'week_start') }} as date) as month_start,
         cast(sum(weekly_active_users) as bigint) as weekly_active_user_weeks,
-        count(distinct week_start) as weeks
-    from {{ ref('engagement') }}
+        count(*) as weeks
+    from {{ ref('exec_weekly') }}
+    where weekly_active_users is not null
     group by 1
 ),
 
@@ -28,14 +20,14 @@ growth as (
 )
 
 select
-    growth.month_start,
-    coalesce(profit_monthly.revenue, 0) as revenue,
-    growth.ending_mrr,
-    growth.ending_mrr * 12 as annual_run_rate,
-    growth.net_new_mrr,
-    growth.new_accounts,
-    growth.churned_accounts,
-    growth.paying_accounts,
+    monthly.month_start,
+    monthly.revenue,
+    monthly.ending_mrr,
+    monthly.annual_run_rate,
+    monthly.net_new_mrr,
+    monthly.new_accounts,
+    monthly.churned_accounts,
+    monthly.paying_accounts,
     round({{ safe_divide('growth.churned_accounts', 'growth.paying_accounts_at_start') }}, 4) as logo_churn_rate,
     round(
         {{ safe_divide(
@@ -44,11 +36,11 @@ select
         ) }},
         4
     ) as net_revenue_retention,
-    coalesce(profit_monthly.profit, 0) as profit,
-    round({{ safe_divide('profit_monthly.profit', 'profit_monthly.revenue') }}, 4) as profit_margin,
+    monthly.profit,
+    monthly.profit_margin,
     growth.customer_acquisition_cost,
     round({{ safe_divide('engagement_monthly.weekly_active_user_weeks', 'engagement_monthly.weeks') }}, 2)
         as avg_weekly_active_users
-from growth
-left join profit_monthly on profit_monthly.month_start = growth.month_start
-left join engagement_monthly on engagement_monthly.month_start = growth.month_start
+from {{ ref('exec_monthly') }} as monthly
+inner join growth on growth.month_start = monthly.month_start
+left join engagement_monthly on engagement_monthly.month_start = monthly.month_start

@@ -88,17 +88,10 @@ impl DuckDb {
                 super::string_literal(&dir.display().to_string())
             ));
         }
-        if let Some(t) = &self.target {
-            if let Some(m) = &t.memory_limit {
-                setup.push(format!("set memory_limit = {}", super::string_literal(m)));
-            }
-            for (k, v) in &t.settings {
-                let value = match v {
-                    Json::String(s) => super::string_literal(s),
-                    other => other.to_string(),
-                };
-                setup.push(format!("set {k} = {value}"));
-            }
+        if let Some(t) = &self.target
+            && let Some(m) = &t.memory_limit
+        {
+            setup.push(format!("set memory_limit = {}", super::string_literal(m)));
         }
         for stmt in &setup {
             conn.execute_batch(stmt).map_err(|e| {
@@ -107,6 +100,7 @@ impl DuckDb {
                 ))
             })?;
         }
+        self.apply_settings(&conn)?;
         if let Some(t) = &self.target {
             for ext in &t.extensions {
                 let name = match ext {
@@ -133,6 +127,33 @@ impl DuckDb {
             }
         }
         Ok(conn)
+    }
+}
+
+impl DuckDb {
+    /// The profile's `settings`, run as `set <name> = <value>` on a connection, as dbt-duckdb
+    /// does on each of its cursors: on every connection, because some of them hold per
+    /// connection (a `variable <name>` entry sets a DuckDB variable, which a cloned connection
+    /// does not inherit). The error names the setting, never its value: a value may be a secret
+    /// (the demo's PII key).
+    fn apply_settings(&self, conn: &::duckdb::Connection) -> Result<(), DbError> {
+        let Some(t) = &self.target else {
+            return Ok(());
+        };
+        for (k, v) in &t.settings {
+            let value = match v {
+                Json::String(s) => super::string_literal(s),
+                other => other.to_string(),
+            };
+            conn.execute_batch(&format!("set {k} = {value}"))
+                .map_err(|e| {
+                    DbError::open(format!(
+                        "DuckDB rejected the setting `{k}` from profiles.yml: {}",
+                        crate::jinja::functions::scrub(&e.to_string())
+                    ))
+                })?;
+        }
+        Ok(())
     }
 }
 
@@ -234,6 +255,7 @@ impl Adapter for DuckDb {
         // (read back in `duckdb_values`).
         conn.execute_batch("set arrow_lossless_conversion = true")
             .map_err(|e| DbError::open(format!("cannot set up a DuckDB connection: {e}")))?;
+        self.apply_settings(&conn)?;
         state.interrupts.retain(|h| Arc::strong_count(h) > 1);
         let handle = conn.interrupt_handle();
         state.interrupts.push(handle.clone());

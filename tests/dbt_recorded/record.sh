@@ -7,9 +7,9 @@
 #   DBT=/tmp/dbtenv/bin/dbt bash tests/dbt_recorded/record.sh
 #
 # Each scenario of the demo writes `<scenario>.txt`: the run's `Done.` line, then
-# `status unique_id` for every node the run visited, sorted. The log scenarios (`log_events_*`)
-# record what dbt prints on tests/fixtures/log_events, as JSON events or as text with the
-# timestamps and colours removed.
+# `status unique_id` for every node the run visited, sorted; `source_freshness.txt` has one line
+# per source checked. The log scenarios (`log_events_*`) record what dbt prints on
+# tests/fixtures/log_events, as JSON events or as text with the timestamps and colours removed.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$repo/tests/dbt_recorded"
@@ -66,10 +66,24 @@ for model in experiment_daily int_costs_monthly; do
   sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$d/quiet.log" > "$out/quiet_broken_$model.txt"
 done
 
-# 4. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
+# 4. Source freshness of the whole demo: `status unique_id warn_after error_after` per source
+# checked (the committed data is from 2024, so every one is stale; dbt exits 1).
+d="$(demo_copy freshness)"
+(cd "$d" && "$dbt" source freshness --profiles-dir . > freshness.log 2>&1) || true
+python3 - "$d/target/kiln/sources.json" > "$out/source_freshness.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+def after(c):
+    return f"{c['count']}{c['period'][0]}" if c and c.get("count") else "-"
+for x in sorted(r["results"], key=lambda x: x["unique_id"]):
+    c = x["criteria"]
+    print(x["status"], x["unique_id"], after(c.get("warn_after")), after(c.get("error_after")))
+PY
+
+# 5. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
 sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
-# 5. dbt's log on a small project (tests/fixtures/log_events: a seed, a table and a view, a model
+# 6. dbt's log on a small project (tests/fixtures/log_events: a seed, a table and a view, a model
 # failing at run time and one skipped, passing, warning and skipped tests, sources with freshness
 # thresholds, a macro printing a table). The temp folder's path is replaced by <project>.
 le="$work/log_events"
@@ -98,7 +112,7 @@ strip "$le/freshness.txt" > "$out/log_events_source_freshness.txt"
 (cd "$le" && "$dbt" run-operation show_people --profiles-dir . > operation.txt 2>&1) || true
 strip "$le/operation.txt" > "$out/log_events_run_operation.txt"
 
-# 6. Enforced contracts (tests/run/contracts.rs, tests/cli/errors.rs): dbt's messages, without
+# 7. Enforced contracts (tests/run/contracts.rs, tests/cli/errors.rs): dbt's messages, without
 # timestamps and colours, from its first error line to the end of the run.
 clean() { sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$@"; }
 fixtures="$repo/tests/fixtures"
@@ -119,7 +133,7 @@ for model in untyped bad_type two_pks loose_incremental no_columns bad_fk eph ch
     | grep -v '^Found [0-9]' | sed '/^Traceback/,$d' > "$out/contract_yaml_$model.txt"
 done
 
-# 7. `dbt show` of one value of every DuckDB type (tests/run/types.rs): the JSON output whole, and
+# 8. `dbt show` of one value of every DuckDB type (tests/run/types.rs): the JSON output whole, and
 # the text table six columns at a time (agate prints at most six), for its layout.
 d="$work/show" && mkdir -p "$d" && cp "$fixtures/contracts/profiles.yml" "$d/"
 printf 'name: contracts\nversion: "1.0.0"\nconfig-version: 2\nprofile: contracts\n' > "$d/dbt_project.yml"
@@ -133,13 +147,13 @@ python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["show
     --inline "select $columns from ($query) as every_type" > text.log 2>&1)
   clean "$d/text.log" | sed -n '/^Previewing/,$p' | sed '/^$/d' >> "$out/show_every_type.txt"
 done
-# 8-14. The flags of issue 11 (tests/demo/flags.rs reads these). Timestamps and colours are
+# 9-15. The flags of issue 11 (tests/demo/flags.rs reads these). Timestamps and colours are
 # stripped from dbt's log lines.
 unstyle() { sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //'; }
 flags="$out/flags"
 mkdir -p "$flags"
 d="$(demo_copy flags)"
-# 8. A selector with a typo: dbt's warning, then the same under --warn-error-options (exit 2).
+# 9. A selector with a typo: dbt's warning, then the same under --warn-error-options (exit 2).
 (cd "$d" && "$dbt" run --profiles-dir . -s agregate+ > typo.log 2>&1) || true
 unstyle < "$d/typo.log" | grep -E "selection criterion|Nothing to do" > "$flags/selection_typo.txt"
 set +e
@@ -148,7 +162,7 @@ set +e
 echo "exit $?" > "$flags/selection_typo_warn_error.txt"
 set -e
 unstyle < "$d/typo_error.log" | grep -A2 "Encountered an error" >> "$flags/selection_typo_warn_error.txt"
-# 9. The demo's warn-severity runbook check under --warn-error-options LogTestResult: it fails.
+# 10. The demo's warn-severity runbook check under --warn-error-options LogTestResult: it fails.
 # (Cautious: the relationships tests to unselected models stay out, so nothing else errors.)
 set +e
 (cd "$d" && "$dbt" build --profiles-dir . -s +assert_no_skipped_required_status_steps \
@@ -157,13 +171,13 @@ code=$?
 set -e
 summarise "$d" "$d/warn_test.log" "$flags/warn_error_test.txt"
 echo "exit $code" >> "$flags/warn_error_test.txt"
-# 10. compile --empty: the SQL of a model reading refs, one reading seeds and an ephemeral-free
+# 11. compile --empty: the SQL of a model reading refs, one reading seeds and an ephemeral-free
 # staging model reading an external source.
 (cd "$d" && "$dbt" compile --profiles-dir . --empty -s growth stg_crm__accounts stg_product__click_events > empty.log 2>&1)
 for m in aggregate/growth staging/crm/stg_crm__accounts staging/product/stg_product__click_events; do
   cp "$d/target/kiln/compiled/kiln_demo/models/$m.sql" "$flags/empty_$(basename "$m").sql"
 done
-# 11. Unused config paths: none in the demo; three once dbt_project.yml configures folders that
+# 12. Unused config paths: none in the demo; three once dbt_project.yml configures folders that
 # do not exist.
 (cd "$d" && "$dbt" parse --profiles-dir . --no-partial-parse > parse.log 2>&1)
 { grep -c "unused configuration paths" "$d/parse.log" || true; } > "$flags/unused_config_demo.txt"
@@ -174,14 +188,14 @@ printf 'sources:\n  kiln_demo:\n    crm_v1:\n      +enabled: true\n' >> "$u/dbt_
 (cd "$u" && "$dbt" parse --profiles-dir . --no-partial-parse > parse.log 2>&1)
 unstyle < "$u/parse.log" | awk '/Configuration paths exist/ {on = 1; sub(/^\[WARNING\]: /, ""); print; next}
   on && (/^There are/ || /^- /) {print; next} {on = 0}' > "$flags/unused_config_paths.txt"
-# 12. result: selection after a build that broke experiment_daily (its state copied aside).
+# 13. result: selection after a build that broke experiment_daily (its state copied aside).
 b="$(demo_copy result)"
 break_model "$b" experiment_daily
 (cd "$b" && "$dbt" build --profiles-dir . > build.log 2>&1) || true
 cp -r "$b/target/kiln" "$b/last"
 (cd "$b" && "$dbt" ls --profiles-dir . -q -s "result:error+" --state last) > "$flags/ls_result_error_plus.txt"
 (cd "$b" && "$dbt" ls --profiles-dir . -q -s "result:skipped" --state last) > "$flags/ls_result_skipped.txt"
-# 13. source_status: fresher after new click events arrive.
+# 14. source_status: fresher after new click events arrive.
 (cd "$d" && "$dbt" source freshness --profiles-dir . > fresh1.log 2>&1) || true
 mkdir -p "$d/prev" && cp "$d/target/kiln/sources.json" "$d/prev/"
 printf 'event_id,user_id,account_id,session_id,event_type,feature,occurred_at,received_at\nevt_999999,usr_0024,ACC-0010,ses_late,session_start,,2024-07-09 09:18:32,2024-07-09 09:19:06\n' \
@@ -189,7 +203,7 @@ printf 'event_id,user_id,account_id,session_id,event_type,feature,occurred_at,re
 (cd "$d" && "$dbt" source freshness --profiles-dir . > fresh2.log 2>&1) || true
 (cd "$d" && "$dbt" ls --profiles-dir . -q -s source_status:fresher+ --state prev) \
   > "$flags/ls_source_status_fresher_plus.txt"
-# 14. clone: the full build's relations as views in another schema.
+# 15. clone: the full build's relations as views in another schema.
 c="$work/full"
 cp -r "$c/target/kiln" "$c/prod"
 printf '    clone:\n      type: duckdb\n      path: demo.duckdb\n      schema: dev_clone\n      threads: 4\n' >> "$c/profiles.yml"

@@ -18,8 +18,8 @@ sequenced as (
             else 'active'
         end as status_after,
         case
-            when event_type in ('trial_start', 'cancel') then cast(0 as decimal(14, 2))
-            else cast(seats * price_per_seat as decimal(14, 2))
+            when event_type in ('trial_start', 'cancel') then cast(0 as {{ money_type() }})
+            else {{ to_money('seats * price_per_seat') }}
         end as mrr_after
     from events
 ),
@@ -30,7 +30,7 @@ with_previous as (
         lag(status_after) over (partition by account_id order by event_sequence) as status_before,
         coalesce(
             lag(mrr_after) over (partition by account_id order by event_sequence),
-            cast(0 as decimal(14, 2))
+            cast(0 as {{ money_type() }})
         ) as mrr_before,
         lead(event_at) over (partition by account_id order by event_sequence) as next_event_at
     from sequenced
@@ -75,7 +75,7 @@ select
     price_per_seat,
     mrr_before,
     mrr_after,
-    mrr_after - mrr_before as mrr_change,
+    {{ to_money('mrr_after - mrr_before') }} as mrr_change,
     case
         when status_after = 'active' and paid_events_so_far = 1 then 'new'
         when event_type = 'cancel' and mrr_before > 0 then 'churn'

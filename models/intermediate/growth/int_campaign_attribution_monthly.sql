@@ -7,7 +7,7 @@ with spend as (
         spend_month as activity_month,
         min(campaign_name) as campaign_name,
         min(channel) as channel,
-        sum(spend_usd) as spend_usd,
+        {{ to_money('sum(spend_usd)') }} as spend_usd,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks
     from {{ ref('stg_media__daily_spend') }}
@@ -39,7 +39,7 @@ new_accounts as (
         accounts.first_touch_campaign_id as campaign_id,
         history.event_month as activity_month,
         count(distinct history.account_id) as attributed_new_accounts,
-        sum(history.mrr_after) as attributed_new_mrr
+        {{ to_money('sum(history.mrr_after)') }} as attributed_new_mrr
     from {{ ref('int_account_status_history') }} as history
     inner join {{ ref('int_accounts_validated') }} as accounts
         on accounts.account_id = history.account_id
@@ -77,7 +77,7 @@ select
     coalesce(new_accounts.attributed_new_accounts, 0) as attributed_new_accounts,
     coalesce(new_accounts.attributed_new_mrr, 0) as attributed_new_mrr,
     {{ safe_divide('spend.clicks', 'spend.impressions') }} as click_through_rate,
-    {{ safe_divide('spend.spend_usd', 'leads.leads') }} as cost_per_lead
+    {{ divide_money('spend.spend_usd', 'leads.leads') }} as cost_per_lead
 from keys
 left join campaigns on campaigns.campaign_id = keys.campaign_id
 left join spend

@@ -12,4 +12,4 @@ select
     unit_amount,
     amount,
     upper({{ clean_text('currency') }}) as currency
-from {{ ref('raw_billing_invoice_lines') }}
+from {{ source('billing', 'invoice_lines') }}

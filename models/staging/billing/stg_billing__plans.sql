@@ -4,4 +4,4 @@ select
     {{ clean_text('plan_name') }} as plan_name,
     tier_rank,
     list_price_per_seat
-from {{ ref('raw_billing_plans') }}
+from {{ ref('billing_plans') }}

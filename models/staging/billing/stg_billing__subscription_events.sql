@@ -9,4 +9,4 @@ select
     {{ normalize_code('plan') }} as plan_code,
     seats,
     price_per_seat
-from {{ ref('raw_billing_subscription_events') }}
+from {{ source('billing', 'subscription_events') }}

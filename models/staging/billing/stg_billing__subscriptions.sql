@@ -1,6 +1,6 @@
 -- One row per subscription: its latest version, with plan and status spellings normalised.
 with source as (
-    select * from {{ ref('raw_billing_subscriptions') }}
+    select * from {{ source('billing', 'subscriptions') }}
 ),
 
 ranked as (
@@ -19,7 +19,7 @@ select
     {{ normalize_code('plan') }} as plan_code,
     seats,
     price_per_seat,
-    cast(seats * price_per_seat as decimal(14, 2)) as monthly_recurring_revenue,
+    {{ to_money('seats * price_per_seat') }} as monthly_recurring_revenue,
     upper({{ clean_text('currency') }}) as currency,
     started_at,
     ended_at,

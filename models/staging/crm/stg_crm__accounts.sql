@@ -1,7 +1,7 @@
 -- One row per CRM account: the latest record per account id, names and domains cleaned,
 -- countries normalised to ISO codes.
 with source as (
-    select * from {{ ref('raw_crm_accounts') }}
+    select * from {{ source('crm', 'accounts') }}
 ),
 
 ranked as (

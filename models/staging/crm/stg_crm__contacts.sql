@@ -1,7 +1,11 @@
+-- A table, not a view like the other staging models: the PII hashes are computed once, on the
+-- run's connection, which holds the key (macros/hash_pii.sql); a view would hash at query time on
+-- a reader's connection, which does not.
+{{ config(materialized='table') }}
 -- One row per CRM contact: the latest record per contact id, without the contacts who asked to
 -- be deleted (GDPR/CCPA), and with every PII column replaced by its keyed hash (macros/hash_pii.sql).
 with source as (
-    select * from {{ ref('raw_crm_contacts') }}
+    select * from {{ source('crm', 'contacts') }}
 ),
 
 deletion_requests as (

@@ -6,7 +6,7 @@ with ranked as (
             partition by trim(raw.experiment_id), upper(trim(raw.account_id))
             order by raw.assigned_at
         ) as assignment_rank
-    from {{ ref('raw_experiment_assignments') }} as raw
+    from {{ source('experiments', 'assignments') }} as raw
 )
 
 select

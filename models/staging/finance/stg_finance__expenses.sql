@@ -8,4 +8,4 @@ select
     {{ clean_text('description') }} as expense_description,
     amount,
     upper({{ clean_text('currency') }}) as currency
-from {{ ref('raw_finance_expenses') }}
+from {{ source('finance', 'expenses') }}

@@ -4,4 +4,4 @@ select
     {{ normalize_code('team') }} as team,
     headcount,
     total_salary
-from {{ ref('raw_finance_salaries') }}
+from {{ source('finance', 'salaries') }}

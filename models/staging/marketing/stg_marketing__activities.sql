@@ -5,4 +5,4 @@ select
     {{ normalize_code('activity_type') }} as activity_type,
     upper({{ clean_text('campaign_id') }}) as campaign_id,
     activity_at
-from {{ ref('raw_marketing_activities') }}
+from {{ source('marketing', 'activities') }}

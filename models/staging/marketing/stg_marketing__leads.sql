@@ -1,6 +1,10 @@
+-- A table, not a view like the other staging models: the PII hashes are computed once, on the
+-- run's connection, which holds the key (macros/hash_pii.sql); a view would hash at query time on
+-- a reader's connection, which does not.
+{{ config(materialized='table') }}
 -- One row per marketing lead, PII hashed, domains and countries normalised.
 with source as (
-    select * from {{ ref('raw_marketing_leads') }}
+    select * from {{ source('marketing', 'leads') }}
 ),
 
 ranked as (

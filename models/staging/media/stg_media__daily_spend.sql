@@ -5,7 +5,7 @@ select
     upper({{ clean_text('campaign_id') }}) as campaign_id,
     {{ clean_text('campaign_name') }} as campaign_name,
     {{ normalize_code('channel') }} as channel,
-    cast(spend_usd as decimal(12, 2)) as spend_usd,
+    {{ to_money('spend_usd') }} as spend_usd,
     impressions,
     clicks
-from {{ ref('raw_media_daily_spend') }}
+from {{ source('media', 'daily_spend') }}

@@ -1,3 +1,7 @@
+-- A table, not a view like the other staging models: the PII hashes are computed once, on the
+-- run's connection, which holds the key (macros/hash_pii.sql); a view would hash at query time on
+-- a reader's connection, which does not.
+{{ config(materialized='table') }}
 -- One row per product user (a licensed seat holder): the latest record per user id, PII hashed.
 with source as (
     select * from {{ source('product', 'users') }}

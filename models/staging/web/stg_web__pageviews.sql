@@ -10,4 +10,4 @@ select
     upper({{ clean_text('campaign_code') }}) as campaign_id,
     hit_at,
     cast(hit_at as date) as hit_date
-from {{ ref('raw_web_pageviews') }}
+from {{ source('web', 'pageviews') }}

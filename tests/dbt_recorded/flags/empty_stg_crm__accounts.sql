@@ -1,7 +1,7 @@
 -- One row per CRM account: the latest record per account id, names and domains cleaned,
 -- countries normalised to ISO codes.
 with source as (
-    select * from (select * from "demo"."main_raw"."raw_crm_accounts" where false limit 0)
+    select * from (select * from read_csv('data/crm/accounts.csv', header = true, columns = {'account_id': 'varchar', 'account_name': 'varchar', 'website_domain': 'varchar', 'billing_country': 'varchar', 'industry': 'varchar', 'employee_count': 'integer', 'account_type': 'varchar', 'created_at': 'timestamp', 'updated_at': 'timestamp'}) where false limit 0)
 ),
 
 ranked as (
