@@ -318,7 +318,7 @@ impl Exec<'_> {
                 statements.extend(hooks.post.iter().cloned());
                 plan.statements = statements;
                 self.write_artifact(node, "run", &plan.script());
-                self.with_conn(worker, |c| run_plan(c, &plan))
+                self.with_conn(worker, |c| run_plan(c, &plan, adapter.sql_dialect().as_ref()))
                     .map_err(Failure::Database)?;
             }
         }
