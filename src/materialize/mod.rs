@@ -11,6 +11,8 @@
 
 pub mod incremental;
 pub mod microbatch;
+#[cfg(test)]
+mod parses;
 pub mod seed;
 pub mod snapshot;
 pub mod test;
