@@ -241,9 +241,9 @@ fn every_compiled_node_parses_in_its_adapters_dialect() {
                 (Err(_), Some(i)) => {
                     still_listed.remove(i);
                 }
-                (Ok(_), Some(_)) => failures.push(format!(
-                    "{label} {uid} parses now: take it off UNPARSED"
-                )),
+                (Ok(_), Some(_)) => {
+                    failures.push(format!("{label} {uid} parses now: take it off UNPARSED"))
+                }
                 (Err(e), None) => failures.push(format!(
                     "{label} {uid} ({adapter}) {e}\n--- compiled SQL ---\n{sql}\n---"
                 )),
@@ -287,10 +287,12 @@ fn sql_outside_the_parsers_grammar_still_compiles() {
         .collect();
     assert_eq!(
         notes,
-        ["debug[sql-text-rule]: models/duckdb_only_model.sql: the ephemeral CTEs of model \
+        [
+            "debug[sql-text-rule]: models/duckdb_only_model.sql: the ephemeral CTEs of model \
           'duckdb_only_model' were placed by the text rule (after leading comments, merged into \
           a `with` or in front): the SQL does not parse in DuckDbDialect: sql parser error: \
-          Expected: ], found: for at Line: 4, Column: 25"],
+          Expected: ], found: for at Line: 4, Column: 25"
+        ],
         "{}",
         noted.snapshot()
     );

@@ -10,8 +10,8 @@ use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
 use sqlparser::dialect::Dialect;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The compile-phase context shared by every render: refs resolve to the relations the parse

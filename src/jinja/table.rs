@@ -461,7 +461,11 @@ impl AdapterResponse {
     /// code ([`crate::sql::command_tag`], read from its tree in `dialect`), and for
     /// `insert`/`update`/`delete`/`merge`/`copy` the number of rows they changed (DuckDB returns
     /// it as a single `Count` value).
-    pub fn for_statement(sql: &str, rows: &Rows, dialect: &dyn sqlparser::dialect::Dialect) -> Self {
+    pub fn for_statement(
+        sql: &str,
+        rows: &Rows,
+        dialect: &dyn sqlparser::dialect::Dialect,
+    ) -> Self {
         let tag = crate::sql::command_tag(sql, dialect);
         let dml = matches!(
             tag.as_str(),

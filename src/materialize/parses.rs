@@ -177,12 +177,18 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, Vec<String>)> {
             swap_in(adapter, &target, create, None).statements,
         ));
         let mut existing = source[..2].to_vec();
-        for m in [&cfg.names.scd_id, &cfg.names.updated_at, &cfg.names.valid_from] {
+        for m in [
+            &cfg.names.scd_id,
+            &cfg.names.updated_at,
+            &cfg.names.valid_from,
+        ] {
             existing.push(col(m, "VARCHAR"));
         }
         existing.push(col(&cfg.names.valid_to, "TIMESTAMP"));
         let mut s = snapshot::stage_sql(adapter, &node, MODEL_SQL);
-        s.extend(snapshot::update_sql(adapter, &node, &cfg, &source, &existing));
+        s.extend(snapshot::update_sql(
+            adapter, &node, &cfg, &source, &existing,
+        ));
         out.push((format!("snapshot {config} update"), s));
     }
 
@@ -219,8 +225,7 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, Vec<String>)> {
     for (what, existing) in existing_kinds {
         out.push((
             format!("seed {what}"),
-            seed::seed_plan(adapter, &Target::of(&seed_node), &csv, &columns, existing)
-                .statements,
+            seed::seed_plan(adapter, &Target::of(&seed_node), &csv, &columns, existing).statements,
         ));
     }
 
@@ -242,7 +247,10 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, Vec<String>)> {
                 test_plan::store_failures_plan(adapter, &test_node, failing, kind, existing);
             let mut s = plan.statements;
             s.push(query);
-            out.push((format!("test storing failures as a {} {what}", kind.as_str()), s));
+            out.push((
+                format!("test storing failures as a {} {what}", kind.as_str()),
+                s,
+            ));
         }
     }
     out
@@ -279,7 +287,9 @@ fn every_plan_statement_parses_in_its_adapters_dialect() {
     }
     for ((a, l, _), seen) in UNPARSED.iter().zip(matched) {
         if !seen {
-            failures.push(format!("{a}: UNPARSED entry `{l}` covers no failing statement"));
+            failures.push(format!(
+                "{a}: UNPARSED entry `{l}` covers no failing statement"
+            ));
         }
     }
     assert!(

@@ -95,8 +95,8 @@ fn splice(sql: &str, at: Place, defs: &str) -> String {
 
 /// The place the parsed tree gives, or why there is none.
 fn place(sql: &str, dialect: &dyn Dialect) -> Result<Place, String> {
-    let statements = parse(sql, dialect)
-        .map_err(|e| format!("the SQL does not parse in {dialect:?}: {e}"))?;
+    let statements =
+        parse(sql, dialect).map_err(|e| format!("the SQL does not parse in {dialect:?}: {e}"))?;
     let query = match statements.first() {
         None => return Ok(Place::First),
         Some(Statement::Query(query)) => query,
@@ -118,7 +118,9 @@ fn place(sql: &str, dialect: &dyn Dialect) -> Result<Place, String> {
     };
     let span = with.with_token.0.span;
     let (Some(keyword), Some(end)) = (offset_of(sql, span.start), offset_of(sql, span.end)) else {
-        return Err(format!("the `with` keyword has no usable position ({span:?})"));
+        return Err(format!(
+            "the `with` keyword has no usable position ({span:?})"
+        ));
     };
     if !sql[keyword..end].eq_ignore_ascii_case("with") {
         return Err(format!(
@@ -292,14 +294,18 @@ mod tests {
     #[test]
     fn the_text_rule_places_the_ctes_when_the_sql_does_not_parse() {
         // DuckDB's list comprehension is outside sqlparser 0.62's grammar.
-        let sql = "-- c\nwith x as (select [y + 1 for y in [1, 2]] as l) select * from x, __dbt__cte__a";
+        let sql =
+            "-- c\nwith x as (select [y + 1 for y in [1, 2]] as l) select * from x, __dbt__cte__a";
         let out = inject_ctes(sql, &ctes(), &DuckDbDialect {});
         assert_eq!(
             out.sql,
             "-- c\nwith __dbt__cte__a as (\nselect 1\n), x as (select [y + 1 for y in [1, 2]] as l) select * from x, __dbt__cte__a"
         );
         let why = out.text_rule.expect("fell back to the text rule");
-        assert!(why.starts_with("the SQL does not parse in DuckDbDialect"), "{why}");
+        assert!(
+            why.starts_with("the SQL does not parse in DuckDbDialect"),
+            "{why}"
+        );
         // A comment that mentions `with` is not the keyword; `without` is not `with`; an unclosed
         // comment is text.
         let text = |sql: &str| inject_ctes(sql, &ctes(), &DuckDbDialect {}).sql;

@@ -47,9 +47,11 @@ pub fn transaction_control(sql: &str, dialect: &dyn Dialect) -> Option<Transacti
             Some(TransactionControl::Begin)
         }
         [Statement::Commit { .. }] => Some(TransactionControl::Commit),
-        [Statement::Rollback {
-            savepoint: None, ..
-        }] => Some(TransactionControl::Rollback),
+        [
+            Statement::Rollback {
+                savepoint: None, ..
+            },
+        ] => Some(TransactionControl::Rollback),
         _ => None,
     }
 }
@@ -130,11 +132,21 @@ mod tests {
         ] {
             assert_eq!(tc(begin), Some(TransactionControl::Begin), "{begin}");
         }
-        for commit in ["commit", "COMMIT;", "commit transaction", "end", "/* c */ commit"] {
+        for commit in [
+            "commit",
+            "COMMIT;",
+            "commit transaction",
+            "end",
+            "/* c */ commit",
+        ] {
             assert_eq!(tc(commit), Some(TransactionControl::Commit), "{commit}");
         }
         for rollback in ["rollback", "ROLLBACK;", "rollback transaction"] {
-            assert_eq!(tc(rollback), Some(TransactionControl::Rollback), "{rollback}");
+            assert_eq!(
+                tc(rollback),
+                Some(TransactionControl::Rollback),
+                "{rollback}"
+            );
         }
         for other in [
             "",
@@ -160,7 +172,10 @@ mod tests {
         let duck = DuckDbDialect {};
         let tag = |sql: &str| command_tag(sql, &duck);
         assert_eq!(tag("select 1"), "SELECT");
-        assert_eq!(tag("-- hello\nwith x as (select 1) select * from x"), "SELECT");
+        assert_eq!(
+            tag("-- hello\nwith x as (select 1) select * from x"),
+            "SELECT"
+        );
         assert_eq!(tag("(select 1) union (select 2)"), "SELECT");
         assert_eq!(tag("insert into t values (1)"), "INSERT");
         assert_eq!(
@@ -172,7 +187,10 @@ mod tests {
         assert_eq!(tag("create table t as select 1"), "CREATE");
         assert_eq!(tag("drop table if exists t"), "DROP");
         // the last statement counts
-        assert_eq!(tag("create table t (a int); insert into t values (1);"), "INSERT");
+        assert_eq!(
+            tag("create table t (a int); insert into t values (1);"),
+            "INSERT"
+        );
         assert_eq!(tag("-- nothing\n;"), "");
         assert_eq!(tag(""), "");
         // SQL outside sqlparser's grammar: its last statement's first word
