@@ -218,7 +218,7 @@ pub fn compile_nodes(
         .filter(|n| n.resource_type != ResourceType::Seed)
         .map(|n| (n.unique_id.clone(), render_node(n, &shared, jenv)))
         .collect();
-    let dialect = shared.adapter.sql_dialect();
+    let adapter = shared.adapter.clone();
     drop(shared);
     project.nodes = shared_nodes
         .into_iter()
@@ -255,23 +255,33 @@ pub fn compile_nodes(
         );
     }
     diags.checkpoint()?;
-    for uid in selected {
-        let Some(r) = ok.get(uid) else { continue };
-        let mut order = vec![];
-        let mut seen = BTreeSet::new();
-        for e in &r.ephemerals {
-            collect_ephemerals(e, &ok, &mut seen, &mut order);
-        }
-        let ctes: Vec<(String, String)> = order
-            .iter()
-            .filter_map(|e| {
-                let n = project.nodes.get(e)?;
-                let body = ok.get(e)?.sql.trim().to_string();
-                Some((format!("__dbt__cte__{}", n.name), body))
-            })
-            .collect();
-        if let Some(n) = project.nodes.get_mut(uid) {
-            n.compiled_code = Some(inject_ctes(n, &r.sql, &ctes, dialect.as_ref()));
+    // Injecting CTEs parses the SQL of the nodes that receive them: on every core.
+    let nodes = &project.nodes;
+    let compiled: Vec<(String, String, Vec<(String, String)>)> = selected
+        .par_iter()
+        .filter_map(|uid| {
+            let r = ok.get(uid)?;
+            let node = nodes.get(uid)?;
+            let mut order = vec![];
+            let mut seen = BTreeSet::new();
+            for e in &r.ephemerals {
+                collect_ephemerals(e, &ok, &mut seen, &mut order);
+            }
+            let ctes: Vec<(String, String)> = order
+                .iter()
+                .filter_map(|e| {
+                    let n = nodes.get(e)?;
+                    let body = ok.get(e)?.sql.trim().to_string();
+                    Some((format!("__dbt__cte__{}", n.name), body))
+                })
+                .collect();
+            let code = inject_ctes(node, &r.sql, &ctes, adapter.sql_dialect().as_ref());
+            Some((uid.clone(), code, ctes))
+        })
+        .collect();
+    for (uid, code, ctes) in compiled {
+        if let Some(n) = project.nodes.get_mut(&uid) {
+            n.compiled_code = Some(code);
             n.extra_ctes = ctes;
         }
     }
