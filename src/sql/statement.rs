@@ -84,7 +84,15 @@ fn tag_of(statement: &Statement) -> String {
         Statement::Delete(_) => "DELETE",
         Statement::Merge(_) => "MERGE",
         Statement::Copy { .. } => "COPY",
-        // Every other statement prints starting with its keyword.
+        Statement::CreateTable(_)
+        | Statement::CreateView(_)
+        | Statement::CreateSchema { .. }
+        | Statement::CreateIndex(_) => "CREATE",
+        Statement::Drop { .. } => "DROP",
+        Statement::AlterTable(_) => "ALTER",
+        Statement::Truncate(_) => "TRUNCATE",
+        // Every other statement prints starting with its keyword (printing the common ones
+        // above, whose queries can be long, is not worth it).
         other => {
             return other
                 .to_string()
@@ -186,6 +194,10 @@ mod tests {
         assert_eq!(tag("delete from t where a = 1"), "DELETE");
         assert_eq!(tag("create table t as select 1"), "CREATE");
         assert_eq!(tag("drop table if exists t"), "DROP");
+        assert_eq!(tag("create or replace view v as (select 1)"), "CREATE");
+        assert_eq!(tag("alter table t rename to u"), "ALTER");
+        assert_eq!(tag("set threads = 1"), "SET");
+        assert_eq!(tag("begin transaction"), "BEGIN");
         // the last statement counts
         assert_eq!(
             tag("create table t (a int); insert into t values (1);"),
