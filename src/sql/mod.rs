@@ -7,8 +7,9 @@
 //!   every materialization statement.
 //!
 //! The tree decides *where*; the text is spliced, never re-printed: an analyst's compiled SQL
-//! keeps its formatting and comments exactly (dbt does the same), and compiled SQL stays
-//! byte-for-byte what it was before kiln parsed it. SQL that sqlparser cannot parse (DuckDB has
+//! keeps its formatting and comments (dbt does the same; only a `WITH` the CTEs merge into is
+//! rewritten `with`, as kiln always did), and compiled SQL stays byte-for-byte what it was
+//! before kiln parsed it. SQL that sqlparser cannot parse (DuckDB has
 //! syntax outside sqlparser's grammar) is never an error here: each function says what it falls
 //! back to.
 //!
