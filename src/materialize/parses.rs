@@ -69,7 +69,14 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, Vec<String>)> {
     for materialized in ["view", "table", "ephemeral"] {
         let node = model(json!({ "materialized": materialized }));
         for (what, existing) in existing_kinds {
-            if let Ok(plan) = plan_model(adapter, &node, MODEL_SQL, existing, &hooks, &Default::default()) {
+            if let Ok(plan) = plan_model(
+                adapter,
+                &node,
+                MODEL_SQL,
+                existing,
+                &hooks,
+                &Default::default(),
+            ) {
                 out.push((format!("{materialized} {what}"), plan.statements));
             }
         }
