@@ -7,7 +7,7 @@
 //! or the file's layout is not one it can append to, it rewrites the file as dbt would. The
 //! result is checked by reading it back.
 
-use super::spec::{self, PACKAGES_FILE};
+use super::spec::PACKAGES_FILE;
 use super::yaml_out;
 use crate::error::{Diagnostic, Error};
 use crate::events::{Event, kinds};

@@ -13,8 +13,6 @@ pub fn is_commit(revision: &str) -> bool {
 /// A checked-out package.
 #[derive(Debug, Clone)]
 pub struct Checkout {
-    /// The clone.
-    pub dir: PathBuf,
     /// The package inside it (the clone, or its subdirectory).
     pub package_dir: PathBuf,
     /// The commit checked out.
@@ -44,11 +42,17 @@ fn git(cwd: Option<&Path>, args: &[&str]) -> Result<String, GitError> {
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let text = stderr
+        let lines: Vec<&str> = stderr
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with("Cloning into"))
-            .collect::<Vec<_>>()
-            .join("\n");
+            .collect();
+        // git's own "fatal:" line says it best; its warnings before it only repeat it.
+        let fatal: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| l.starts_with("fatal:"))
+            .collect();
+        let text = if fatal.is_empty() { lines } else { fatal }.join("\n");
         return Err(GitError {
             message: if text.is_empty() {
                 format!("git {} failed ({})", args.join(" "), out.status)
@@ -98,7 +102,6 @@ pub fn checkout(
         None => dest.to_path_buf(),
     };
     Ok(Checkout {
-        dir: dest.to_path_buf(),
         package_dir,
         sha,
     })

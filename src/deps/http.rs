@@ -156,6 +156,8 @@ fn classify_io(e: &std::io::Error) -> FetchError {
         | K::NetworkUnreachable
         | K::NetworkDown
         | K::AddrNotAvailable => FetchError::Unreachable(e.to_string()),
+        // A host name that does not resolve (offline, or a typo in the URL).
+        _ if e.to_string().contains("lookup address") => FetchError::Unreachable(e.to_string()),
         _ => FetchError::Bad(e.to_string()),
     }
 }

@@ -80,15 +80,6 @@ impl Pinned {
         }
     }
 
-    pub fn source_type(&self) -> &'static str {
-        match &self.kind {
-            PinnedKind::Local { .. } => "local",
-            PinnedKind::Git { .. } => "git",
-            PinnedKind::Hub { .. } => "hub",
-            PinnedKind::Tarball { .. } => "tarball",
-        }
-    }
-
     /// Its entry in package-lock.yml, as dbt writes it.
     pub fn lock_entry(&self) -> Value {
         let mut v = match &self.kind {
@@ -346,10 +337,10 @@ impl<'c, 'a> Resolver<'c, 'a> {
                 };
                 // A hub package no version fits yet is reported at the end, with every
                 // requirement known.
-                let Some(pin) = self.pin(&u, false)? else {
+                let Some(pin) = self.pin(&u, false).map_err(|e| locate(e, &u.first_origin()))? else {
                     continue;
                 };
-                let (_, deps) = self.metadata(&pin)?;
+                let (_, deps) = self.metadata(&pin).map_err(|e| locate(e, &u.first_origin()))?;
                 next.extend(deps);
             }
             pending = next;
@@ -360,7 +351,10 @@ impl<'c, 'a> Resolver<'c, 'a> {
             match self.pin(u, true) {
                 Ok(Some(mut p)) => {
                     let (name, _) = self.metadata(&p)?;
-                    p.name = name;
+                    // A tarball's `name:` wins over its project's name (dbt's rule).
+                    if p.name.is_empty() {
+                        p.name = name;
+                    }
                     out.push(p);
                 }
                 Ok(None) => {}
@@ -491,8 +485,7 @@ impl<'c, 'a> Resolver<'c, 'a> {
         };
         let first = &reqs[0];
         if !self.fetcher.hub.has(package)? {
-            return Err(at(
-                Diagnostic::error(
+            let d = Diagnostic::error(
                     "deps",
                     format!(
                         "package {package} was not found in the package index (asked by {})",
@@ -502,9 +495,12 @@ impl<'c, 'a> Resolver<'c, 'a> {
                 .with_help(format!(
                     "check the name (org/package) on the hub ({}); a package that is not published there can be installed with `git:` or `local:`",
                     super::hub::base_url()
-                )),
-                first,
-            )
+                ));
+            // At the line that names the package.
+            return Err(match &first.origin.location {
+                Some(l) => d.at(l.clone()),
+                None => d,
+            }
             .into());
         }
         let mut parsed: Vec<Vec<Spec>> = vec![];
@@ -646,6 +642,21 @@ impl Pinned {
         }
         v
     }
+}
+
+/// An error about a package, placed at the entry that asked for it when it has no place yet.
+fn locate(e: Error, origin: &Origin) -> Error {
+    let Error::Diagnostics(ds) = e else {
+        return e;
+    };
+    Error::Diagnostics(
+        ds.into_iter()
+            .map(|d| match (&d.location, &origin.location) {
+                (None, Some(l)) => d.at(l.clone()),
+                _ => d,
+            })
+            .collect(),
+    )
 }
 
 fn mismatched(old: &Unpinned, new: &Unpinned, key: &str) -> Diagnostic {

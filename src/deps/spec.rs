@@ -12,7 +12,7 @@
 
 use crate::error::{Diagnostic, Location};
 use serde_json::{Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const PACKAGES_FILE: &str = "packages.yml";
 pub const DEPENDENCIES_FILE: &str = "dependencies.yml";
@@ -621,7 +621,7 @@ fn render_str(s: &str, ctx: &RenderContext) -> Result<String, String> {
     let vars = ctx.cli_vars.clone();
     env.add_function("var", move |name: String, default: Option<J>| {
         match (vars.get(&name), default) {
-            (Some(v), _) => Ok(J::from_serialize(v)),
+            (Some(v), _) => Ok(J::from(minijinja::value::Serde(v.clone()))),
             (None, Some(d)) => Ok(d),
             (None, None) => Err(Error::new(
                 ErrorKind::InvalidOperation,
