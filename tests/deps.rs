@@ -131,7 +131,10 @@ fn write_package(dir: &Path, name: &str, packages_yml: Option<&str>) {
     .expect("write");
     std::fs::write(
         dir.join("macros/m.sql"),
-        format!("{{% macro which_{name}() %}}'{}'{{% endmacro %}}\n", dir.display()),
+        format!(
+            "{{% macro which_{name}() %}}'{}'{{% endmacro %}}\n",
+            dir.display()
+        ),
     )
     .expect("write");
     if let Some(p) = packages_yml {
@@ -203,7 +206,10 @@ fn publish_test_packages(hub: &Server, work: &Path, hubpkg_versions: &[&str]) {
         work,
         &index,
         "kiln-test/dep",
-        &[("1.0.0", serde_json::json!([])), ("1.1.0", serde_json::json!([]))],
+        &[
+            ("1.0.0", serde_json::json!([])),
+            ("1.1.0", serde_json::json!([])),
+        ],
     );
 }
 
@@ -300,8 +306,7 @@ fn local_package_is_linked_locked_and_survives_clean() {
 
 #[test]
 fn dependencies_yml_is_read_and_both_files_is_an_error() {
-    let p = TestProject::minimal()
-        .file("dependencies.yml", "packages:\n  - local: ../local_src\n");
+    let p = TestProject::minimal().file("dependencies.yml", "packages:\n  - local: ../local_src\n");
     write_package(&p.root().join("local_src"), "local_pkg", None);
     // A custom packages-install-path.
     p.write(
@@ -355,7 +360,16 @@ fn bare_repo(root: &Path) -> (String, String, String) {
     let second = git(&work, &["rev-parse", "HEAD"]);
     let bare = root.join("bare.git");
     git(root, &["init", "-q", "--bare", "-b", "main", "bare.git"]);
-    git(&work, &["push", "-q", bare.to_str().expect("utf-8"), "main", "--tags"]);
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            bare.to_str().expect("utf-8"),
+            "main",
+            "--tags",
+        ],
+    );
     (format!("file://{}", bare.display()), first, second)
 }
 
@@ -371,7 +385,11 @@ fn git_packages_by_tag_by_commit_and_subdirectory() {
     );
     let run = deps(&p, None, &[]);
     run.assert_success();
-    assert!(run.stderr.is_empty(), "no warning for pinned revisions: {}", run.stderr);
+    assert!(
+        run.stderr.is_empty(),
+        "no warning for pinned revisions: {}",
+        run.stderr
+    );
     assert_eq!(installed(&p, "dbt_packages"), ["gitpkg", "gitsub"]);
     // The tag's commit, not main's.
     assert_eq!(p.read("dbt_packages/gitpkg/VERSION"), "one\n");
@@ -399,10 +417,21 @@ fn an_unpinned_git_package_warns_unless_told_not_to() {
     let run = deps(&p, None, &[]);
     run.assert_success();
     // HEAD of main, recorded as its commit.
-    assert!(p.read("package-lock.yml").contains(&format!("revision: {second}")));
+    assert!(
+        p.read("package-lock.yml")
+            .contains(&format!("revision: {second}"))
+    );
     snap("git_unpinned_warning", &stable(&run).replace(&url, "[URL]"));
     // --warn-error makes it an error (dbt's DepsUnpinned).
-    let run = deps(&p, None, &["--upgrade", "--warn-error-options", "{error: [DepsUnpinned]}"]);
+    let run = deps(
+        &p,
+        None,
+        &[
+            "--upgrade",
+            "--warn-error-options",
+            "{error: [DepsUnpinned]}",
+        ],
+    );
     run.assert_code(2);
     p.write(
         "packages.yml",
@@ -519,7 +548,10 @@ fn tarball_packages_install_under_their_name() {
     );
     deps(&p, None, &[]).assert_success();
     assert_eq!(installed(&p, "dbt_packages"), ["tb_name"]);
-    assert!(p.read("package-lock.yml").contains("  - name: tb_name\n    tarball: http://127.0.0.1:"));
+    assert!(
+        p.read("package-lock.yml")
+            .contains("  - name: tb_name\n    tarball: http://127.0.0.1:")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,7 +576,10 @@ fn an_unreachable_hub_is_one_clear_error() {
     let hub = Server::start();
     p.write(
         "packages.yml",
-        &format!("packages:\n  - tarball: \"{}missing.tar.gz\"\n    name: gone\n", hub.url()),
+        &format!(
+            "packages:\n  - tarball: \"{}missing.tar.gz\"\n    name: gone\n",
+            hub.url()
+        ),
     );
     let run = deps(&p, None, &[]);
     run.assert_code(2);
@@ -601,9 +636,16 @@ fn add_package_edits_packages_yml_and_installs() {
         p.read("packages.yml"),
         "# our packages\npackages:\n  - local: ../local_src   # the shared macros\n  - package: kiln-test/hubpkg\n    version:\n      - '>=1.0.0'\n      - <2.0.0\n"
     );
-    assert_eq!(installed(&p, "dbt_packages"), ["dep", "hubpkg", "local_pkg"]);
+    assert_eq!(
+        installed(&p, "dbt_packages"),
+        ["dep", "hubpkg", "local_pkg"]
+    );
     // Adding it again replaces the entry (dbt's duplicate rule), and re-resolves.
-    let run = deps(&p, Some(&hub.url()), &["--add-package", "kiln-test/hubpkg@1.0.0"]);
+    let run = deps(
+        &p,
+        Some(&hub.url()),
+        &["--add-package", "kiln-test/hubpkg@1.0.0"],
+    );
     run.assert_success();
     assert_eq!(
         p.read("packages.yml"),
@@ -619,12 +661,19 @@ fn add_package_edits_packages_yml_and_installs() {
         &["--add-package", &format!("{url}@v1.0"), "--source", "git"],
     )
     .assert_success();
-    assert!(p.read("packages.yml").ends_with(&format!("  - git: {url}\n    revision: v1.0\n")));
+    assert!(
+        p.read("packages.yml")
+            .ends_with(&format!("  - git: {url}\n    revision: v1.0\n"))
+    );
     assert!(installed(&p, "dbt_packages").contains(&"gitpkg".to_string()));
     // A hub package needs a version.
     let run = deps(&p, Some(&hub.url()), &["--add-package", "kiln-test/dep"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("a hub package needs a version"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a hub package needs a version"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -632,6 +681,11 @@ fn no_packages_is_a_note_and_an_empty_install_folder() {
     let p = TestProject::minimal();
     let run = deps(&p, None, &[]);
     run.assert_success();
-    assert!(run.stdout.contains("No packages were found in packages.yml"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("No packages were found in packages.yml"),
+        "{}",
+        run.stdout
+    );
     assert!(installed(&p, "dbt_packages").is_empty());
 }

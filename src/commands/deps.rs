@@ -29,7 +29,12 @@ pub fn run(inv: &Invocation, args: &DepsArgs) -> Result<Outcome, Error> {
     };
     // dbt's DBT_VERSION_CHECK, overridden by the flags.
     let env_check = std::env::var("DBT_VERSION_CHECK")
-        .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "f" | "no" | "n" | "off"))
+        .map(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "0" | "false" | "f" | "no" | "n" | "off"
+            )
+        })
         .unwrap_or(true);
     let version_check = if args.no_version_check {
         false
@@ -51,7 +56,9 @@ pub fn run(inv: &Invocation, args: &DepsArgs) -> Result<Outcome, Error> {
         dbt_version: crate::DBT_COMPAT_VERSION.to_string(),
         version_check,
         cli_vars: inv.load.cli_vars.clone(),
-        progress: inv.output.bar && std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+        progress: inv.output.bar
+            && std::io::stderr().is_terminal()
+            && std::io::stdout().is_terminal(),
         warn: &warn,
     })?;
     Ok(Outcome::Success)

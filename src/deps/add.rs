@@ -173,7 +173,10 @@ pub fn add(dir: &Path, file: &str, arg: &str, source: AddSource) -> Result<(), E
     let version_shown = version.unwrap_or_default();
     Event::new(
         kinds::DEPS_ADD_PACKAGE,
-        format!("Added new package {name}@{version_shown} to {}", path.display()),
+        format!(
+            "Added new package {name}@{version_shown} to {}",
+            path.display()
+        ),
     )
     .with("package_name", name.clone())
     .with("version", version_shown)
@@ -232,20 +235,29 @@ mod tests {
             m.insert(k.into(), json!(v));
             m
         };
-        assert!(is_duplicate(&e("package", "dbt-labs/dbt_utils"), "dbt-labs/dbt_utils"));
+        assert!(is_duplicate(
+            &e("package", "dbt-labs/dbt_utils"),
+            "dbt-labs/dbt_utils"
+        ));
         assert!(is_duplicate(
             &e("git", "https://github.com/dbt-labs/dbt-utils.git"),
             "dbt-labs/dbt_utils"
         ));
-        assert!(!is_duplicate(&e("package", "dbt-labs/dbt_utils_extra"), "dbt-labs/dbt_utils"));
+        assert!(!is_duplicate(
+            &e("package", "dbt-labs/dbt_utils_extra"),
+            "dbt-labs/dbt_utils"
+        ));
         assert!(!is_duplicate(&e("local", "../dbt-core-utils"), "dbt-core"));
     }
 
     #[test]
     fn appending_keeps_comments() {
         let text = "# my packages\npackages:\n  - local: ../a   # mine\n\nother: 1\n";
-        let out = append(text, &json!({"package": "a/b", "version": [">=1.0.0", "<2.0.0"]}))
-            .unwrap();
+        let out = append(
+            text,
+            &json!({"package": "a/b", "version": [">=1.0.0", "<2.0.0"]}),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "# my packages\npackages:\n  - local: ../a   # mine\n  - package: a/b\n    version:\n      - '>=1.0.0'\n      - <2.0.0\n\nother: 1\n"

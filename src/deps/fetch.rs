@@ -22,9 +22,10 @@ impl Staging {
     /// A new staging folder beside `install_dir`.
     pub fn new(install_dir: &Path) -> Result<Staging, Diagnostic> {
         let parent = install_dir.parent().unwrap_or(Path::new("."));
-        let base = install_dir
-            .file_name()
-            .map_or_else(|| "dbt_packages".into(), |n| n.to_string_lossy().to_string());
+        let base = install_dir.file_name().map_or_else(
+            || "dbt_packages".into(),
+            |n| n.to_string_lossy().to_string(),
+        );
         std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
         let root = parent.join(format!(".{base}.kiln-{}", std::process::id()));
         if root.exists() {

@@ -78,7 +78,10 @@ pub fn checkout(
         Some(sha) if is_commit(sha) => {
             git(None, &["init", "--quiet", &dest_s])?;
             git(Some(dest), &["remote", "add", "origin", url])?;
-            git(Some(dest), &["fetch", "--quiet", "--depth", "1", "origin", sha])?;
+            git(
+                Some(dest),
+                &["fetch", "--quiet", "--depth", "1", "origin", sha],
+            )?;
             git(Some(dest), &["checkout", "--quiet", "FETCH_HEAD"])?;
         }
         _ => {
@@ -101,8 +104,5 @@ pub fn checkout(
         Some(s) => dest.join(s),
         None => dest.to_path_buf(),
     };
-    Ok(Checkout {
-        package_dir,
-        sha,
-    })
+    Ok(Checkout { package_dir, sha })
 }

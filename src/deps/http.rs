@@ -99,8 +99,9 @@ impl Client {
                 if n == 0 {
                     break;
                 }
-                file.write_all(&buf[..n])
-                    .map_err(|e| FetchError::Bad(format!("cannot write {}: {e}", dest.display())))?;
+                file.write_all(&buf[..n]).map_err(|e| {
+                    FetchError::Bad(format!("cannot write {}: {e}", dest.display()))
+                })?;
                 if let Some(bar) = &bar {
                     bar.inc(n as u64);
                 }

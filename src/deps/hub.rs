@@ -118,9 +118,8 @@ impl<'a> Hub<'a> {
                 .client
                 .get_json(&url)
                 .map_err(|e| Self::fetch_error(package, &url, &e))?;
-            let parsed = parse_versions(&v).map_err(|why| {
-                Self::fetch_error(package, &url, &FetchError::Bad(why))
-            })?;
+            let parsed = parse_versions(&v)
+                .map_err(|why| Self::fetch_error(package, &url, &FetchError::Bad(why)))?;
             self.packages.insert(package.to_string(), parsed);
         }
         self.packages
@@ -175,7 +174,9 @@ fn parse_versions(v: &Value) -> Result<BTreeMap<String, Version>, String> {
         let Value::Object(m) = x else {
             return Err(format!("version {k} is not a mapping"));
         };
-        let get = |m: &Map<String, Value>, key: &str| m.get(key).and_then(Value::as_str).map(String::from);
+        let get = |m: &Map<String, Value>, key: &str| {
+            m.get(key).and_then(Value::as_str).map(String::from)
+        };
         let name = get(m, "name").ok_or_else(|| format!("version {k} has no `name`"))?;
         let tarball = m
             .get("downloads")
@@ -188,7 +189,10 @@ fn parse_versions(v: &Value) -> Result<BTreeMap<String, Version>, String> {
             _ => vec![],
         };
         let require_dbt_version = match m.get("require_dbt_version") {
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
             Some(Value::String(s)) => vec![s.clone()],
             _ => vec![],
         };

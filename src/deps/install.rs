@@ -53,9 +53,12 @@ pub fn install(
     let mut upgradable = vec![];
     for p in pins.iter_mut() {
         let label = p.label();
-        Event::new(kinds::DEPS_START_PACKAGE_INSTALL, format!("Installing {label}"))
-            .with("package_name", label.clone())
-            .emit();
+        Event::new(
+            kinds::DEPS_START_PACKAGE_INSTALL,
+            format!("Installing {label}"),
+        )
+        .with("package_name", label.clone())
+        .emit();
         let target = install_dir.join(&p.name);
         let kept = !matches!(p.kind, PinnedKind::Local { .. })
             && state.get(&p.name) == Some(&p.lock_entry())
@@ -66,11 +69,7 @@ pub fn install(
             Staged::Dir(stage(p, fetcher)?)
         };
         let version_name = p.version_name();
-        let note = if kept {
-            " (already installed)"
-        } else {
-            ""
-        };
+        let note = if kept { " (already installed)" } else { "" };
         Event::new(
             kinds::DEPS_INSTALL_INFO,
             format!("Installed from {version_name}{note}"),
@@ -143,9 +142,14 @@ fn stage(p: &Pinned, fetcher: &mut Fetcher) -> Result<PathBuf, Error> {
             let abs = std::fs::canonicalize(path).map_err(|_| {
                 Diagnostic::error(
                     "deps",
-                    format!("the local package {local} does not exist ({})", path.display()),
+                    format!(
+                        "the local package {local} does not exist ({})",
+                        path.display()
+                    ),
                 )
-                .with_help("`local:` is a folder holding a dbt project, relative to this project's folder")
+                .with_help(
+                    "`local:` is a folder holding a dbt project, relative to this project's folder",
+                )
             })?;
             if !abs.join("dbt_project.yml").is_file() {
                 return Err(Diagnostic::error(
@@ -264,7 +268,8 @@ fn commit(
             if name == STATE_FILE || keep.contains(&name.as_str()) {
                 continue;
             }
-            std::fs::rename(e.path(), trash.join(&name)).map_err(|err| io_error(&e.path(), &err))?;
+            std::fs::rename(e.path(), trash.join(&name))
+                .map_err(|err| io_error(&e.path(), &err))?;
         }
     }
     for (i, (name, entry, s)) in staged.into_iter().enumerate() {

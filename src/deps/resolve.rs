@@ -216,13 +216,12 @@ impl Unpinned {
             Unpinned::Local { origin, .. }
             | Unpinned::Git { origin, .. }
             | Unpinned::Tarball { origin, .. } => origin.clone(),
-            Unpinned::Hub { reqs, .. } => reqs
-                .first()
-                .map(|r| r.origin.clone())
-                .unwrap_or(Origin {
+            Unpinned::Hub { reqs, .. } => {
+                reqs.first().map(|r| r.origin.clone()).unwrap_or(Origin {
                     requirer: "your project".into(),
                     location: None,
-                }),
+                })
+            }
         }
     }
 
@@ -337,10 +336,15 @@ impl<'c, 'a> Resolver<'c, 'a> {
                 };
                 // A hub package no version fits yet is reported at the end, with every
                 // requirement known.
-                let Some(pin) = self.pin(&u, false).map_err(|e| locate(e, &u.first_origin()))? else {
+                let Some(pin) = self
+                    .pin(&u, false)
+                    .map_err(|e| locate(e, &u.first_origin()))?
+                else {
                     continue;
                 };
-                let (_, deps) = self.metadata(&pin).map_err(|e| locate(e, &u.first_origin()))?;
+                let (_, deps) = self
+                    .metadata(&pin)
+                    .map_err(|e| locate(e, &u.first_origin()))?;
                 next.extend(deps);
             }
             pending = next;
@@ -415,9 +419,13 @@ impl<'c, 'a> Resolver<'c, 'a> {
                     let first = &revisions[0].1;
                     let d = Diagnostic::error(
                         "deps",
-                        format!("the git package {git} is asked for at more than one revision: {asks}"),
+                        format!(
+                            "the git package {git} is asked for at more than one revision: {asks}"
+                        ),
                     )
-                    .with_help("git packages take exactly one revision: make the requirements agree");
+                    .with_help(
+                        "git packages take exactly one revision: make the requirements agree",
+                    );
                     return Err(match &first.location {
                         Some(l) => d.at(l.clone()),
                         None => d,
@@ -430,7 +438,9 @@ impl<'c, 'a> Resolver<'c, 'a> {
                     None => git.clone(),
                 };
                 let unpinned_rev = match revision {
-                    None | Some("HEAD") => Some("not pinned, using HEAD (default branch)".to_string()),
+                    None | Some("HEAD") => {
+                        Some("not pinned, using HEAD (default branch)".to_string())
+                    }
                     Some(r @ ("main" | "master")) => Some(format!("pinned to the \"{r}\" branch")),
                     _ => None,
                 };
@@ -438,7 +448,9 @@ impl<'c, 'a> Resolver<'c, 'a> {
                     && *warn_unpinned
                     && self.warned.insert(label.clone())
                 {
-                    let origin = &revisions.first().map_or_else(|| u.first_origin(), |r| r.1.clone());
+                    let origin = &revisions
+                        .first()
+                        .map_or_else(|| u.first_origin(), |r| r.1.clone());
                     let d = Diagnostic::warning(
                         "deps-unpinned",
                         format!(
@@ -615,7 +627,10 @@ impl<'c, 'a> Resolver<'c, 'a> {
         if !super::fetch::valid_name(&name) {
             return Err(Diagnostic::error(
                 "deps",
-                format!("the package {} has the name '{name}', which cannot be a folder", p.label()),
+                format!(
+                    "the package {} has the name '{name}', which cannot be a folder",
+                    p.label()
+                ),
             )
             .into());
         }

@@ -339,7 +339,10 @@ pub fn reduce(specs: &[Spec]) -> Result<Range, Incompatible> {
 
 /// The versions (as the hub spells them) that may be installed, oldest first: pre-releases only
 /// with `prerelease`; strings that are not versions are left out.
-pub fn installable<'a>(versions: impl IntoIterator<Item = &'a str>, prerelease: bool) -> Vec<String> {
+pub fn installable<'a>(
+    versions: impl IntoIterator<Item = &'a str>,
+    prerelease: bool,
+) -> Vec<String> {
     let mut parsed: Vec<(Spec, &str)> = versions
         .into_iter()
         .filter_map(|v| Spec::parse(v).map(|s| (s, v)))
@@ -387,7 +390,16 @@ mod tests {
             Spec::parse("0.4.5a2").unwrap().prerelease.as_deref(),
             Some("a2")
         );
-        for bad in ["1.0", "1", "01.0.0", "v1.0.0", ">=1.0.0,<2.0.0", "1.0.0-", "", "=>1.0.0"] {
+        for bad in [
+            "1.0",
+            "1",
+            "01.0.0",
+            "v1.0.0",
+            ">=1.0.0,<2.0.0",
+            "1.0.0-",
+            "",
+            "=>1.0.0",
+        ] {
             assert!(Spec::parse(bad).is_none(), "{bad} parsed");
         }
     }
@@ -414,8 +426,16 @@ mod tests {
         // `<2.0.0` excludes 2.0.0's pre-releases; `<=` bounds are inclusive.
         let r = reduce(&specs(&["<2.0.0"])).unwrap();
         assert!(!r.contains(&Spec::parse("2.0.0-rc1").unwrap()));
-        assert!(reduce(&specs(&["<=1.1.0"])).unwrap().contains(&Spec::parse("1.1.0").unwrap()));
-        assert!(!reduce(&specs(&["<1.1.0"])).unwrap().contains(&Spec::parse("1.1.0").unwrap()));
+        assert!(
+            reduce(&specs(&["<=1.1.0"]))
+                .unwrap()
+                .contains(&Spec::parse("1.1.0").unwrap())
+        );
+        assert!(
+            !reduce(&specs(&["<1.1.0"]))
+                .unwrap()
+                .contains(&Spec::parse("1.1.0").unwrap())
+        );
     }
 
     #[test]
@@ -431,7 +451,13 @@ mod tests {
         let v = installable(["1.10.0", "1.9.0", "2.0.0-b1", "1.2.0", "junk"], false);
         assert_eq!(v, ["1.2.0", "1.9.0", "1.10.0"]);
         // Numeric parts compare as numbers, words as text (so `b10` sorts before `b2`, as in dbt).
-        let v = installable(["1.0.0", "1.0.0-b.2", "1.0.0-b.10", "1.0.0-a", "1.0.0-b10"], true);
-        assert_eq!(v, ["1.0.0-a", "1.0.0-b.2", "1.0.0-b.10", "1.0.0-b10", "1.0.0"]);
+        let v = installable(
+            ["1.0.0", "1.0.0-b.2", "1.0.0-b.10", "1.0.0-a", "1.0.0-b10"],
+            true,
+        );
+        assert_eq!(
+            v,
+            ["1.0.0-a", "1.0.0-b.2", "1.0.0-b.10", "1.0.0-b10", "1.0.0"]
+        );
     }
 }

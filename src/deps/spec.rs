@@ -123,8 +123,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, Diagnostic> {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(
-            Diagnostic::error("deps", format!("cannot read {}: {e}", path.display()))
-                .in_file(path),
+            Diagnostic::error("deps", format!("cannot read {}: {e}", path.display())).in_file(path),
         ),
     }
 }
@@ -154,7 +153,9 @@ pub fn read_project(dir: &Path, ctx: &RenderContext) -> Result<PackageSpec, Diag
         Some(t) => Some(yaml_mapping(DEPENDENCIES_FILE, t)?),
         None => None,
     };
-    let in_packages = packages.as_ref().is_some_and(|m| m.contains_key("packages"));
+    let in_packages = packages
+        .as_ref()
+        .is_some_and(|m| m.contains_key("packages"));
     let in_deps = deps.as_ref().is_some_and(|m| m.contains_key("packages"));
     if in_packages && in_deps {
         let text = deps_text.as_deref().unwrap_or_default();
@@ -190,12 +191,13 @@ pub fn read_project(dir: &Path, ctx: &RenderContext) -> Result<PackageSpec, Diag
     let entries = match (&packages, &packages_text) {
         (Some(m), Some(t)) if !m.is_empty() => {
             if !m.contains_key("packages") {
-                return Err(Diagnostic::error(
-                    "deps",
-                    "packages.yml has no `packages:` list",
-                )
-                .at(Location::from_line_col(PACKAGES_FILE, t, 1, 1))
-                .with_help("write `packages:` followed by one `- package: ...` entry per line"));
+                return Err(
+                    Diagnostic::error("deps", "packages.yml has no `packages:` list")
+                        .at(Location::from_line_col(PACKAGES_FILE, t, 1, 1))
+                        .with_help(
+                            "write `packages:` followed by one `- package: ...` entry per line",
+                        ),
+                );
             }
             entries_of(PACKAGES_FILE, t, m, origin, Some(ctx))?
         }
@@ -242,10 +244,7 @@ pub fn read_lock(
         return Ok(None);
     };
     let m = yaml_mapping(LOCK_FILE, &text)?;
-    let hash = m
-        .get("sha1_hash")
-        .and_then(Value::as_str)
-        .map(String::from);
+    let hash = m.get("sha1_hash").and_then(Value::as_str).map(String::from);
     let entries = entries_of(LOCK_FILE, &text, &m, "package-lock.yml", Some(ctx))?;
     Ok(Some((hash, entries)))
 }
@@ -468,7 +467,9 @@ fn entry(
         let package = required("package", "hub")?;
         if !package.contains('/') {
             return Err(fail(
-                format!("{package} was not found in the package index: packages on the index require a namespace"),
+                format!(
+                    "{package} was not found in the package index: packages on the index require a namespace"
+                ),
                 &format!("write the hub's full name, e.g. `dbt-labs/{package}`"),
             ));
         }
@@ -483,7 +484,9 @@ fn entry(
         };
         if versions.iter().all(String::is_empty) {
             return Err(fail(
-                format!("{package} is missing the version: when installing from the hub, `version` is required"),
+                format!(
+                    "{package} is missing the version: when installing from the hub, `version` is required"
+                ),
                 "add e.g. `version: [\">=1.0.0\", \"<2.0.0\"]` (a range) or `version: 1.2.0` under it",
             ));
         }
@@ -542,7 +545,10 @@ pub fn hash_dict(e: &Entry) -> Value {
         } => {
             m.insert("package".into(), get("package"));
             m.insert("version".into(), get("version"));
-            m.insert("install_prerelease".into(), Value::Bool(*install_prerelease));
+            m.insert(
+                "install_prerelease".into(),
+                Value::Bool(*install_prerelease),
+            );
         }
     }
     if let Some(n) = e.rendered.get("name").filter(|n| !n.is_null()) {
@@ -682,9 +688,8 @@ mod tests {
 
     #[test]
     fn jinja_in_packages_yml_is_rendered_and_the_hash_keeps_what_was_written() {
-        let e = spec(
-            r#"packages: [{git: "https://{{ env_var('KILN_UNSET_VAR', 'host') }}/y.git"}]"#,
-        );
+        let e =
+            spec(r#"packages: [{git: "https://{{ env_var('KILN_UNSET_VAR', 'host') }}/y.git"}]"#);
         let Source::Git {
             git,
             git_unrendered,
