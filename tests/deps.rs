@@ -689,3 +689,72 @@ fn no_packages_is_a_note_and_an_empty_install_folder() {
     );
     assert!(installed(&p, "dbt_packages").is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Held to dbt-core's recording (tests/dbt_recorded/record.sh, section 16).
+
+/// The recorded scenario: a local package, a git package by tag and one in a subdirectory at
+/// main, a tarball, and a hub range with a transitive dependency. kiln's lock file, install
+/// folder and install lines must be dbt's, the temp folder, port and commit shas aside.
+#[test]
+fn the_recorded_scenario_installs_as_dbt_does() {
+    let p = TestProject::minimal();
+    write_package(&p.root().join("local_src"), "local_pkg", None);
+    let (url, _, _) = bare_repo(p.root());
+    let hub = test_hub(p.root());
+    hub.put(
+        "/tarballs/tb.tar.gz",
+        tarball(p.root(), "tb-src", "tbpkg", None),
+    );
+    p.write(
+        "packages.yml",
+        &format!(
+            "packages:\n  - local: ../local_src\n  - git: \"{url}\"\n    revision: v1.0\n  - git: \"{url}\"\n    subdirectory: sub/inner\n    revision: main\n  - tarball: \"{}tarballs/tb.tar.gz\"\n    name: tb_name\n  - package: kiln-test/hubpkg\n    version: [\">=1.0.0\", \"<2.0.0\"]\n",
+            hub.url()
+        ),
+    );
+    let run = deps(&p, Some(&hub.url()), &[]);
+    run.assert_success();
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt_recorded/deps");
+    let read = |f: &str| std::fs::read_to_string(recorded.join(f)).expect("recording");
+    let root = p.root().display().to_string();
+    let norm = |text: &str| {
+        let port = regex::Regex::new(r"127\.0\.0\.1:\d+").expect("regex");
+        let sha = regex::Regex::new(r"[0-9a-f]{40}").expect("regex");
+        let t = text.replace(&root, "<work>");
+        let t = port.replace_all(&t, "127.0.0.1:<port>");
+        sha.replace_all(&t, "<sha>").into_owned()
+    };
+    assert_eq!(norm(&p.read("package-lock.yml")), read("package-lock.yml"));
+    let installed_now: Vec<String> = installed(&p, "dbt_packages")
+        .into_iter()
+        .map(|n| {
+            let link = std::fs::symlink_metadata(p.dir().join("dbt_packages").join(&n))
+                .expect("entry")
+                .file_type()
+                .is_symlink();
+            format!("{n} {}", if link { "link" } else { "folder" })
+        })
+        .collect();
+    assert_eq!(installed_now.join("\n") + "\n", read("installed.txt"));
+    // The install lines, in dbt's words (dbt says where the lock goes before installing, kiln
+    // once it is written; dbt's warnings are on stdout, kiln's on stderr).
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.trim_end().replace("run dbt deps", "run kiln deps"))
+            .filter(|l| {
+                l.starts_with("Install")
+                    || l.starts_with("Up")
+                    || l.starts_with("and ")
+                    || l.starts_with("Update")
+            })
+            .filter(|l| !l.starts_with("Updating lock file"))
+            .collect()
+    };
+    assert_eq!(lines(&norm(&run.stdout)), lines(&read("deps.txt")));
+    assert!(
+        run.stderr.contains("is pinned to the \"main\" branch"),
+        "{}",
+        run.stderr
+    );
+}
