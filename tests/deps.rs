@@ -404,6 +404,12 @@ fn git_packages_by_tag_by_commit_and_subdirectory() {
         "{lock}"
     );
     snap("git_install", &stable(&run));
+    // From the lock (commits by sha) into an empty folder: the same files.
+    std::fs::remove_dir_all(p.dir().join("dbt_packages")).expect("rm");
+    deps(&p, None, &[]).assert_success();
+    assert_eq!(p.read("package-lock.yml"), lock);
+    assert_eq!(p.read("dbt_packages/gitpkg/VERSION"), "one\n");
+    assert_eq!(p.read("dbt_packages/gitsub/VERSION"), "two\n");
 }
 
 #[test]
