@@ -43,32 +43,6 @@ pub enum Source {
     },
 }
 
-impl Source {
-    /// How dbt names the package in its messages (`Installing <name>`).
-    pub fn label(&self) -> String {
-        match self {
-            Source::Local { local } => local.clone(),
-            Source::Git {
-                git, subdirectory, ..
-            } => match subdirectory {
-                Some(s) => format!("{git}/{s}"),
-                None => git.clone(),
-            },
-            Source::Hub { package, .. } => package.clone(),
-            Source::Tarball { name, .. } => name.clone(),
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Source::Local { .. } => "local",
-            Source::Git { .. } => "git",
-            Source::Hub { .. } => "hub",
-            Source::Tarball { .. } => "tarball",
-        }
-    }
-}
-
 /// Where a requirement was written, for messages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Origin {
