@@ -764,3 +764,31 @@ fn the_recorded_scenario_installs_as_dbt_does() {
         run.stderr
     );
 }
+
+/// A package's own packages.yml brings its requirements in, and a conflict with them names the
+/// package and the line of its file.
+#[test]
+fn a_local_packages_own_requirements_are_installed_and_checked() {
+    let p = TestProject::minimal().file("packages.yml", "packages:\n  - local: ../local_src\n");
+    write_package(
+        &p.root().join("local_src"),
+        "local_pkg",
+        Some("packages:\n  - package: kiln-test/dep\n    version: 1.0.0\n"),
+    );
+    let hub = test_hub(p.root());
+    deps(&p, Some(&hub.url()), &[]).assert_success();
+    assert_eq!(installed(&p, "dbt_packages"), ["dep", "local_pkg"]);
+    assert!(origin_of(&p, "dep").contains("dep-1.0.0"));
+    assert!(
+        p.read("package-lock.yml")
+            .contains("  - name: dep\n    package: kiln-test/dep\n    version: 1.0.0\n")
+    );
+    // The project now asks for another version of it.
+    p.write(
+        "packages.yml",
+        "packages:\n  - local: ../local_src\n  - package: kiln-test/dep\n    version: 1.1.0\n",
+    );
+    let run = deps(&p, Some(&hub.url()), &[]);
+    run.assert_code(2);
+    snap("local_transitive_conflict", &stable(&run));
+}
