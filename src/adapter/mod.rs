@@ -7,6 +7,9 @@
 //! statements, return rows (or Arrow batches) and introspect the catalog.
 
 mod athena;
+/// The AWS client under the Athena adapter (Athena, Glue, S3).
+#[cfg(feature = "athena")]
+pub mod aws;
 mod cell;
 mod duckdb;
 mod duckdb_values;
