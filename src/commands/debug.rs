@@ -1,11 +1,12 @@
 //! `kiln debug`: kiln's version, the dbt version it follows and the DuckDB it embeds; which
 //! project, which profiles.yml, which target, whether the project parses, and whether the
-//! warehouse answers (a connection test running `select 1`).
+//! warehouse answers (a connection test: `select 1` on DuckDB; on Athena, the AWS client's
+//! checks of the work group, the query result location, the Glue catalog and the staging bucket).
 
 use super::load_and_parse;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
-use crate::project::profiles::EngineTarget;
+use crate::project::profiles::{EngineTarget, Target};
 
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
     let out = &inv.output;
@@ -45,6 +46,9 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         )),
     }
     loaded.found().emit();
+    if let EngineTarget::Athena(_) = &t.engine {
+        return athena_connection_test(inv, t);
+    }
     if !loaded.adapter.can_execute() {
         out.info(&format!(
             "Connection test: skipped ({} targets compile with this version of kiln; they run in a later release)",
@@ -66,4 +70,45 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         )
         .into()),
     }
+}
+
+/// Athena's connection test: each check that passed on a line of its own, and the ones that
+/// failed as one error (an endpoint that cannot be reached is said once, not per service).
+#[cfg(feature = "athena")]
+fn athena_connection_test(inv: &Invocation, target: &Target) -> Result<Outcome, Error> {
+    use crate::adapter::aws::{AwsSettings, check_connection};
+    let out = &inv.output;
+    let settings = AwsSettings::from_target(target)?;
+    let results = check_connection(&settings);
+    out.info("Connection test:");
+    for r in results.iter().filter(|r| r.ok) {
+        out.info(&format!("  {r}"));
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.ok && !r.skipped)
+        .map(|r| format!("{}: {}", r.name, r.detail))
+        .collect();
+    if failed.is_empty() {
+        out.info("All checks passed!");
+        return Ok(Outcome::Success);
+    }
+    Err(crate::error::Diagnostic::error(
+        "database",
+        format!("connection test failed: {}", failed.join("; ")),
+    )
+    .into())
+}
+
+#[cfg(not(feature = "athena"))]
+fn athena_connection_test(_inv: &Invocation, target: &Target) -> Result<Outcome, Error> {
+    Err(crate::error::Diagnostic::error(
+        "database",
+        format!(
+            "cannot test target '{}': this kiln was built without its `athena` feature",
+            target.name
+        ),
+    )
+    .with_help("build kiln with its default features (`cargo build`) to connect to Athena")
+    .into())
 }

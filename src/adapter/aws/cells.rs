@@ -118,7 +118,9 @@ mod tests {
     }
 
     fn datum(v: Option<&str>) -> Datum {
-        Datum::builder().set_var_char_value(v.map(str::to_string)).build()
+        Datum::builder()
+            .set_var_char_value(v.map(str::to_string))
+            .build()
     }
 
     #[test]
@@ -173,7 +175,11 @@ mod tests {
         assert!(matches!(cells[3], Cell::Float(f) if f.is_nan()));
         assert_eq!(cells[4], Cell::Date("2024-05-27".into()));
         assert_eq!(cells[5], Cell::Timestamp("2024-05-27 13:45:01.123".into()));
-        assert_eq!(cells[6], Cell::Text(String::new()), "empty text is not NULL");
+        assert_eq!(
+            cells[6],
+            Cell::Text(String::new()),
+            "empty text is not NULL"
+        );
         assert_eq!(cells[7], Cell::Blob(b"hi".to_vec()));
         assert_eq!(cells[8], Cell::Text("[a, b]".into()));
     }

@@ -2,7 +2,7 @@
 //! query results go, does the Glue catalog answer, and can the result location's bucket be
 //! read. Each check says what it found or what failed; one failure does not hide the others.
 
-use super::error::{AwsError, Op, Service};
+use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::s3::S3Location;
 use super::{AwsClient, AwsSettings, Idempotent};
 use std::fmt;
@@ -14,13 +14,19 @@ pub struct CheckResult {
     /// `staging bucket`.
     pub name: &'static str,
     pub ok: bool,
+    /// Not tried, because an earlier check failed in a way that fails this one too.
+    pub skipped: bool,
     /// What was found, or what failed and what to do.
     pub detail: String,
 }
 
 impl fmt::Display for CheckResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = if self.ok { "OK" } else { "ERROR" };
+        let status = match (self.ok, self.skipped) {
+            (true, _) => "OK",
+            (false, true) => "SKIPPED",
+            (false, false) => "ERROR",
+        };
         write!(f, "{}: {status} {}", self.name, self.detail)
     }
 }
@@ -29,7 +35,17 @@ fn pass(name: &'static str, detail: impl Into<String>) -> CheckResult {
     CheckResult {
         name,
         ok: true,
+        skipped: false,
         detail: detail.into(),
+    }
+}
+
+fn skipped(name: &'static str) -> CheckResult {
+    CheckResult {
+        name,
+        ok: false,
+        skipped: true,
+        detail: "not tried".into(),
     }
 }
 
@@ -37,6 +53,7 @@ fn fail(name: &'static str, detail: impl Into<String>) -> CheckResult {
     CheckResult {
         name,
         ok: false,
+        skipped: false,
         detail: detail.into(),
     }
 }
@@ -95,6 +112,15 @@ impl AwsClient {
                     format!("Athena returned no work group named '{wg_name}'"),
                 )),
             },
+            // An endpoint that cannot be reached, or credentials AWS refuses, fail every
+            // check alike: said once, with the checks that were not tried.
+            Err(e) if matches!(e.kind, AwsErrorKind::Transport | AwsErrorKind::Auth) => {
+                out.push(fail("work group", e.to_string()));
+                for name in ["output location", "glue catalog", "staging bucket"] {
+                    out.push(skipped(name));
+                }
+                return out;
+            }
             Err(e) => out.push(fail("work group", work_group_error(wg_name, &e))),
         }
         let location = match (&wg_location, &settings.s3_staging_dir) {
@@ -170,7 +196,9 @@ impl AwsClient {
 fn work_group_error(name: &str, e: &AwsError) -> String {
     // Athena says "WorkGroup <name> is not found." as an InvalidRequestException.
     if e.message.contains("not found") || e.message.contains("does not exist") {
-        format!("'{name}' does not exist in this account and region; create it or set work_group ({e})")
+        format!(
+            "'{name}' does not exist in this account and region; create it or set work_group ({e})"
+        )
     } else {
         e.to_string()
     }

@@ -273,6 +273,10 @@ where
         (Some(m), SdkError::ServiceError(_)) => m.to_string(),
         (_, SdkError::ServiceError(_)) if status == Some(404) => "not found".to_string(),
         (_, SdkError::ServiceError(_)) if status == Some(403) => "access denied".to_string(),
+        (_, SdkError::TimeoutError(_)) => "the request timed out".to_string(),
+        // "dispatch failure: io error: client error (Connect): tcp connect error: Connection
+        // refused (os error 111)": the last cause is the one that says what happened.
+        (_, SdkError::DispatchFailure(_)) => root_cause(err),
         _ => DisplayErrorContext(err).to_string(),
     };
     AwsError {
@@ -285,6 +289,15 @@ where
         attempts: 1,
         athena_error: None,
     }
+}
+
+/// The innermost cause of an error chain, as text.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
 }
 
 /// The kind of a service error, from its code and HTTP status.
@@ -318,7 +331,11 @@ mod tests {
 
     #[test]
     fn throttling_codes_and_5xx_are_transient() {
-        for code in ["ThrottlingException", "TooManyRequestsException", "SlowDown"] {
+        for code in [
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "SlowDown",
+        ] {
             assert_eq!(classify(Some(code), Some(400)), AwsErrorKind::Throttled);
         }
         assert_eq!(classify(None, Some(503)), AwsErrorKind::ServerError);

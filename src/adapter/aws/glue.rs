@@ -89,7 +89,11 @@ impl GlueTable {
     }
 
     pub fn partition_keys(&self) -> Vec<&str> {
-        self.table.partition_keys().iter().map(|c| c.name()).collect()
+        self.table
+            .partition_keys()
+            .iter()
+            .map(|c| c.name())
+            .collect()
     }
 
     /// The table's parameters, sorted.
@@ -175,6 +179,20 @@ impl AwsClient {
         }
     }
 
+    /// Deletes a database from the catalog (Glue also drops its tables' entries; their data
+    /// stays in S3); `Ok(false)` when there was no such database.
+    pub fn delete_database(&self, name: &str) -> Result<bool, AwsError> {
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("DeleteDatabase"), Idempotent::No, None, || {
+            glue.delete_database().name(name).send()
+        }));
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A table (or view), or `None` when it (or its database) does not exist.
     pub fn get_table(&self, database: &str, name: &str) -> Result<Option<GlueTable>, AwsError> {
         let glue = &self.inner.glue;
@@ -243,7 +261,10 @@ impl AwsClient {
     pub fn delete_table(&self, database: &str, name: &str) -> Result<bool, AwsError> {
         let glue = &self.inner.glue;
         let out = self.block_on(self.call(op("DeleteTable"), Idempotent::No, None, || {
-            glue.delete_table().database_name(database).name(name).send()
+            glue.delete_table()
+                .database_name(database)
+                .name(name)
+                .send()
         }));
         match out {
             Ok(_) => Ok(true),

@@ -24,8 +24,8 @@
 //!   token.
 //! - Glue, not `information_schema`, answers catalog questions (paged `GetTables`).
 
-mod check;
 mod cells;
+mod check;
 mod error;
 mod glue;
 mod query;
@@ -150,10 +150,17 @@ impl AwsClient {
         let settings = &self.inner.settings;
         let mut attempt = 1;
         loop {
-            let err = match send().await {
+            let mut err = match send().await {
                 Ok(out) => return Ok(out),
                 Err(e) => error::from_sdk(op, &e, &self.inner.redactor),
             };
+            if err.kind == AwsErrorKind::Transport {
+                err.message = self.inner.redactor.redact(&unreachable_message(
+                    settings,
+                    op.service,
+                    &err.message,
+                ));
+            }
             let retry = match err.kind {
                 AwsErrorKind::Throttled => true,
                 AwsErrorKind::ServerError | AwsErrorKind::Transport => {
@@ -176,7 +183,9 @@ impl AwsClient {
                 kinds::ADAPTER_EVENT_DEBUG,
                 format!(
                     "{op}: {}{}; retry {attempt} of {} in {:.2}s",
-                    err.code.as_deref().map_or(String::new(), |c| format!("{c}: ")),
+                    err.code
+                        .as_deref()
+                        .map_or(String::new(), |c| format!("{c}: ")),
                     err.message,
                     settings.num_retries,
                     wait.as_secs_f64()
@@ -187,6 +196,22 @@ impl AwsClient {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+}
+
+/// What to say when a service cannot be reached: which endpoint, why, and what to check.
+fn unreachable_message(settings: &AwsSettings, service: Service, cause: &str) -> String {
+    match &settings.endpoint_url {
+        Some(url) => format!(
+            "cannot reach {url} (the profile's endpoint_url): {cause}; \
+             check that the service at endpoint_url is running, or remove endpoint_url to use AWS"
+        ),
+        None => format!(
+            "cannot reach {} in region {}: {cause}; check the network (and HTTPS_PROXY / \
+             NO_PROXY) and region_name",
+            service.as_str(),
+            settings.region
+        ),
     }
 }
 
@@ -211,7 +236,7 @@ async fn load_sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
     } = &settings.credentials
     {
         loader = loader.credentials_provider(aws_sdk_athena::config::Credentials::new(
-            access_key_id.clone(),
+            access_key_id.expose().to_string(),
             secret_access_key.expose().to_string(),
             session_token.as_ref().map(|t| t.expose().to_string()),
             None,
@@ -243,7 +268,10 @@ async fn load_sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
 fn backoff_delay(b: Backoff, attempt: u32) -> Duration {
     let ceiling = b
         .base
-        .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+        .saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
         .min(b.max);
     // std's randomly seeded hasher is all the randomness jitter needs.
     let r = std::collections::hash_map::RandomState::new()

@@ -178,9 +178,7 @@ impl AwsClient {
                         id: id.clone(),
                         statement_type: qe.statement_type().map(|t| t.as_str().to_string()),
                         substatement_type: qe.substatement_type().map(str::to_string),
-                        data_scanned_bytes: qe
-                            .statistics()
-                            .and_then(|s| s.data_scanned_in_bytes()),
+                        data_scanned_bytes: qe.statistics().and_then(|s| s.data_scanned_in_bytes()),
                         output_location: qe
                             .result_configuration()
                             .and_then(|r| r.output_location())

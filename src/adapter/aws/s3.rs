@@ -93,13 +93,14 @@ impl AwsClient {
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let out = self.block_on(self.call(op("ListObjectsV2"), Idempotent::Yes, None, || {
-                s3.list_objects_v2()
-                    .bucket(&location.bucket)
-                    .prefix(&location.prefix)
-                    .set_continuation_token(token.clone())
-                    .send()
-            }))?;
+            let out =
+                self.block_on(self.call(op("ListObjectsV2"), Idempotent::Yes, None, || {
+                    s3.list_objects_v2()
+                        .bucket(&location.bucket)
+                        .prefix(&location.prefix)
+                        .set_continuation_token(token.clone())
+                        .send()
+                }))?;
             objects.extend(out.contents().iter().map(|o| S3Object {
                 key: o.key().unwrap_or_default().to_string(),
                 size: o.size().unwrap_or(0),
@@ -161,12 +162,13 @@ impl AwsClient {
                 .map_err(|e| {
                     AwsError::new(AwsErrorKind::Config, op("DeleteObjects"), e.to_string())
                 })?;
-            let out = self.block_on(self.call(op("DeleteObjects"), Idempotent::Yes, None, || {
-                s3.delete_objects()
-                    .bucket(&location.bucket)
-                    .delete(delete.clone())
-                    .send()
-            }))?;
+            let out =
+                self.block_on(self.call(op("DeleteObjects"), Idempotent::Yes, None, || {
+                    s3.delete_objects()
+                        .bucket(&location.bucket)
+                        .delete(delete.clone())
+                        .send()
+                }))?;
             if let Some(e) = out.errors().first() {
                 let mut err = AwsError::new(
                     AwsErrorKind::Other,
@@ -218,7 +220,10 @@ mod tests {
         assert_eq!(l.bucket, "data");
         assert_eq!(l.prefix, "dev/orders/");
         assert_eq!(l.to_string(), "s3://data/dev/orders/");
-        assert_eq!(S3Location::parse("s3://data/dev/orders/").expect("valid"), l);
+        assert_eq!(
+            S3Location::parse("s3://data/dev/orders/").expect("valid"),
+            l
+        );
         assert_eq!(S3Location::parse("s3://data").expect("valid").prefix, "");
         assert_eq!(S3Location::parse("s3://data/").expect("valid").prefix, "");
         assert!(S3Location::parse("data/orders").is_err());

@@ -1,12 +1,18 @@
 //! What the AWS client needs to know: region, endpoint, credentials, work group, staging
-//! location, and how patiently to poll and retry. The Athena adapter fills it from the profile's
-//! fields (dbt-athena's names); nothing here reads profiles.yml.
+//! location, and how patiently to poll and retry: [`AwsSettings::from_target`] reads them from an
+//! Athena target of profiles.yml (dbt-athena's field names, already rendered, so
+//! `{{ env_var('AWS_SECRET_ACCESS_KEY') }}` is the secret itself by now).
 
+use crate::error::Diagnostic;
+use crate::project::profiles::{EngineTarget, Target};
+use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 
-/// A secret (an AWS secret access key, a session token). It never prints: `Debug` shows
-/// `Secret(*****)`, and there is no `Display`; [`Secret::expose`] is the one way to read it.
+/// A credential (an access key id, a secret access key, a session token). It never prints:
+/// `Debug` shows `Secret(*****)`, and there is no `Display`; [`Secret::expose`] is the one way
+/// to read it. The access key id is not a secret to AWS, but it names the account's user and
+/// kiln treats the three alike: none of them appears in any output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -38,7 +44,7 @@ pub enum CredentialSource {
     /// Keys written in the profile (dbt-athena's `aws_access_key_id`, `aws_secret_access_key`,
     /// `aws_session_token`, usually through `env_var`).
     Static {
-        access_key_id: String,
+        access_key_id: Secret,
         secret_access_key: Secret,
         session_token: Option<Secret>,
     },
@@ -126,6 +132,72 @@ impl AwsSettings {
         }
     }
 
+    /// The settings of an Athena target: its typed fields, plus the credential, role and retry
+    /// fields dbt-athena reads that the typed target does not carry. A wrong value is an error
+    /// naming the field and what to write instead.
+    pub fn from_target(target: &Target) -> Result<AwsSettings, Diagnostic> {
+        let EngineTarget::Athena(a) = &target.engine else {
+            return Err(Diagnostic::error(
+                "profile",
+                format!(
+                    "target '{}' is a {} target, not an Athena one",
+                    target.name, target.adapter_type
+                ),
+            ));
+        };
+        let field = Fields {
+            target: &target.name,
+            fields: &target.fields,
+        };
+        let mut s = AwsSettings::new(a.region_name.clone());
+        s.endpoint_url = a.endpoint_url.clone().filter(|u| !u.is_empty());
+        s.aws_profile_name = a.aws_profile_name.clone().filter(|p| !p.is_empty());
+        s.work_group = a.work_group.clone().filter(|w| !w.is_empty());
+        s.s3_staging_dir = Some(a.s3_staging_dir.clone());
+        s.catalog = a.database.clone();
+        if let Some(n) = a.num_retries {
+            s.num_retries = n;
+        }
+        if let Some(p) = a.poll_interval {
+            if !(p.is_finite() && p > 0.0 && p <= 3600.0) {
+                return Err(field.bad("poll_interval", "a number of seconds above 0, e.g. 1.0"));
+            }
+            s.poll_interval = Duration::from_secs_f64(p);
+        }
+        if let Some(n) = field.uint("num_iceberg_retries")? {
+            s.num_iceberg_retries = n;
+        }
+        let key_id = field.text("aws_access_key_id")?;
+        let secret = field.text("aws_secret_access_key")?;
+        let token = field.text("aws_session_token")?;
+        s.credentials = match (key_id, secret) {
+            (Some(k), Some(sk)) => CredentialSource::Static {
+                access_key_id: Secret::new(k),
+                secret_access_key: Secret::new(sk),
+                session_token: token.map(Secret::new),
+            },
+            (None, None) if token.is_none() => CredentialSource::Chain,
+            _ => {
+                return Err(field.bad(
+                    "aws_access_key_id",
+                    "aws_access_key_id and aws_secret_access_key together (aws_session_token \
+                     only with them), or none of them to use the standard AWS credential chain",
+                ));
+            }
+        };
+        if let Some(arn) = field.text("assume_role_arn")? {
+            s.assume_role = Some(AssumeRole {
+                role_arn: arn,
+                external_id: field.text("assume_role_external_id")?,
+                session_name: field.text("assume_role_session_name")?,
+                duration: field
+                    .uint("assume_role_duration_seconds")?
+                    .map(|n| Duration::from_secs(u64::from(n))),
+            });
+        }
+        Ok(s)
+    }
+
     /// The work group queries run in.
     pub fn work_group_name(&self) -> &str {
         self.work_group.as_deref().unwrap_or("primary")
@@ -136,13 +208,59 @@ impl AwsSettings {
         match &self.credentials {
             CredentialSource::Chain => Vec::new(),
             CredentialSource::Static {
+                access_key_id,
                 secret_access_key,
                 session_token,
-                ..
-            } => std::iter::once(secret_access_key)
+            } => [access_key_id, secret_access_key]
+                .into_iter()
                 .chain(session_token)
                 .map(|s| s.expose().to_string())
                 .collect(),
+        }
+    }
+}
+
+/// The rendered fields of a target, read with errors that name the field.
+struct Fields<'a> {
+    target: &'a str,
+    fields: &'a serde_json::Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn bad(&self, name: &str, want: &str) -> Diagnostic {
+        // The value itself is not repeated: it may be a credential.
+        Diagnostic::error(
+            "profile",
+            format!(
+                "target '{}': `{name}` has a value kiln cannot use",
+                self.target
+            ),
+        )
+        .with_help(format!("`{name}` takes {want}"))
+    }
+
+    /// A string field; empty is unset (`env_var('X', '')`).
+    fn text(&self, name: &str) -> Result<Option<String>, Diagnostic> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.bad(name, "a string")),
+        }
+    }
+
+    /// A whole number of 0 or more (YAML may give it as a number or, rendered, as text).
+    fn uint(&self, name: &str) -> Result<Option<u32>, Diagnostic> {
+        let bad = || self.bad(name, "a whole number of 0 or more");
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(bad),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+            Some(_) => Err(bad()),
         }
     }
 }
@@ -151,18 +269,151 @@ impl AwsSettings {
 mod tests {
     use super::*;
 
+    fn target(fields: serde_json::Value) -> Target {
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        let athena = serde_json::from_value(Value::Object(fields.clone()))
+            .unwrap_or_else(|e| panic!("an athena target: {e}"));
+        Target {
+            profile_name: "shop".into(),
+            name: "prod".into(),
+            adapter_type: "athena".into(),
+            database: "awsdatacatalog".into(),
+            schema: "analytics".into(),
+            threads: 1,
+            fields,
+            engine: EngineTarget::Athena(athena),
+            profiles_path: "profiles.yml".into(),
+        }
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "type": "athena", "region_name": "eu-west-1", "schema": "analytics",
+            "s3_staging_dir": "s3://results/athena/",
+        })
+    }
+
+    fn with(extra: serde_json::Value) -> Target {
+        let mut v = base();
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        target(v)
+    }
+
+    #[test]
+    fn a_target_gives_dbt_athenas_defaults() {
+        let s = AwsSettings::from_target(&target(base())).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.region, "eu-west-1");
+        assert_eq!(s.s3_staging_dir.as_deref(), Some("s3://results/athena/"));
+        assert_eq!(s.catalog, "awsdatacatalog");
+        assert_eq!(s.credentials, CredentialSource::Chain);
+        assert_eq!(s.work_group_name(), "primary");
+        assert_eq!(s.endpoint_url, None);
+        assert_eq!(s.assume_role, None);
+        assert_eq!(
+            (s.poll_interval, s.num_retries, s.num_iceberg_retries),
+            (Duration::from_secs(1), 5, 3)
+        );
+    }
+
+    #[test]
+    fn a_target_sets_every_field_kiln_reads() {
+        let s = AwsSettings::from_target(&with(serde_json::json!({
+            "database": "lake", "work_group": "etl", "endpoint_url": "http://127.0.0.1:5055",
+            "aws_profile_name": "analytics", "poll_interval": 0.25, "num_retries": 2,
+            "num_iceberg_retries": "7",
+            "aws_access_key_id": "AKIAKEY", "aws_secret_access_key": "sekret",
+            "aws_session_token": "tok",
+            "assume_role_arn": "arn:aws:iam::123456789012:role/kiln",
+            "assume_role_external_id": "ext", "assume_role_session_name": "ci",
+            "assume_role_duration_seconds": 900,
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.catalog, "lake");
+        assert_eq!(s.work_group.as_deref(), Some("etl"));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:5055"));
+        assert_eq!(s.aws_profile_name.as_deref(), Some("analytics"));
+        assert_eq!(
+            (s.poll_interval, s.num_retries, s.num_iceberg_retries),
+            (Duration::from_millis(250), 2, 7)
+        );
+        assert_eq!(
+            s.credentials,
+            CredentialSource::Static {
+                access_key_id: Secret::new("AKIAKEY"),
+                secret_access_key: Secret::new("sekret"),
+                session_token: Some(Secret::new("tok")),
+            }
+        );
+        assert_eq!(
+            s.assume_role,
+            Some(AssumeRole {
+                role_arn: "arn:aws:iam::123456789012:role/kiln".into(),
+                external_id: Some("ext".into()),
+                session_name: Some("ci".into()),
+                duration: Some(Duration::from_secs(900)),
+            })
+        );
+        assert_eq!(s.secrets(), ["AKIAKEY", "sekret", "tok"]);
+    }
+
+    #[test]
+    fn empty_keys_mean_the_credential_chain() {
+        // `env_var('AWS_ACCESS_KEY_ID', '')` renders to an empty string when unset
+        let s = AwsSettings::from_target(&with(serde_json::json!({
+            "aws_access_key_id": "", "aws_secret_access_key": "", "aws_session_token": "",
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.credentials, CredentialSource::Chain);
+    }
+
+    #[test]
+    fn bad_fields_are_errors_that_do_not_repeat_the_value() {
+        let cases = [
+            (
+                serde_json::json!({"aws_access_key_id": "AKIAKEY"}),
+                "aws_access_key_id",
+            ),
+            (
+                serde_json::json!({"aws_secret_access_key": "sekret-value"}),
+                "aws_access_key_id",
+            ),
+            (serde_json::json!({"poll_interval": 0.0}), "poll_interval"),
+            (
+                serde_json::json!({"num_iceberg_retries": -1}),
+                "num_iceberg_retries",
+            ),
+            (
+                serde_json::json!({"aws_session_token": 5}),
+                "aws_session_token",
+            ),
+        ];
+        for (extra, field) in cases {
+            let e = AwsSettings::from_target(&with(extra.clone()))
+                .err()
+                .unwrap_or_else(|| panic!("{extra} is accepted"));
+            let text = format!("{e:?}");
+            assert!(text.contains(&format!("`{field}`")), "{extra}: {text}");
+            assert!(
+                !text.contains("sekret-value") && !text.contains("AKIAKEY"),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn debug_output_hides_secrets() {
         let mut s = AwsSettings::new("eu-west-1");
         s.credentials = CredentialSource::Static {
-            access_key_id: "AKIAEXAMPLE".into(),
+            access_key_id: Secret::new("AKIAEXAMPLE"),
             secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
             session_token: Some(Secret::new("FwoGZXIvYXdzEXAMPLETOKEN")),
         };
         let debug = format!("{s:?} {s:#?}");
         assert!(!debug.contains("wJalrXUtnFEMI"), "{debug}");
         assert!(!debug.contains("FwoGZXIvYXdz"), "{debug}");
-        assert!(debug.contains("AKIAEXAMPLE"), "the key id is not secret: {debug}");
+        assert!(!debug.contains("AKIAEXAMPLE"), "{debug}");
         assert!(debug.contains("Secret(*****)"), "{debug}");
     }
 }
