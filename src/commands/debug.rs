@@ -80,9 +80,16 @@ fn athena_connection_test(inv: &Invocation, target: &Target) -> Result<Outcome, 
     let out = &inv.output;
     let settings = AwsSettings::from_target(target)?;
     let results = check_connection(&settings);
-    out.info("Connection test:");
-    for r in results.iter().filter(|r| r.ok) {
-        out.info(&format!("  {r}"));
+    let passed: Vec<String> = results
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| format!("  {r}"))
+        .collect();
+    if !passed.is_empty() {
+        out.info("Connection test:");
+        for line in &passed {
+            out.info(line);
+        }
     }
     let failed: Vec<String> = results
         .iter()

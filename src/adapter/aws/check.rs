@@ -185,6 +185,12 @@ impl AwsClient {
                 ));
                 match listed {
                     Ok(_) => pass("staging bucket", format!("{loc} is readable")),
+                    Err(e) if e.kind == AwsErrorKind::NotFound => fail(
+                        "staging bucket",
+                        format!(
+                            "{loc}: {e}; create the bucket, or point s3_staging_dir at one that exists"
+                        ),
+                    ),
                     Err(e) => fail("staging bucket", format!("{loc}: {e}")),
                 }
             }
