@@ -1160,3 +1160,43 @@ fn debug_reports_an_unreachable_endpoint_once() {
     assert_eq!(out.matches("cannot reach").count(), 1, "{out}");
     insta::assert_snapshot!(out);
 }
+
+/// Clones of one client are used from several worker threads at once (each blocks on the
+/// client's one runtime): every call gets its own answer.
+#[test]
+fn one_client_serves_several_threads_at_once() {
+    let aws = Aws::new();
+    let c = aws.client();
+    let dbs: Vec<String> = (0..4)
+        .map(|i| moto::unique(&format!("kiln_t{i}_")))
+        .collect();
+    for db in &dbs {
+        assert!(
+            c.create_database(db, None)
+                .unwrap_or_else(|e| panic!("{e}"))
+        );
+    }
+    let handles: Vec<_> = dbs
+        .iter()
+        .map(|db| {
+            let (c, db) = (c.clone(), db.clone());
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| c.get_database(&db).map(|d| d.map(|d| d.name)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (db, h) in dbs.iter().zip(handles) {
+        let answers = h.join().expect("the thread ends");
+        assert_eq!(answers, vec![Ok(Some(db.clone())); 5]);
+    }
+    assert_eq!(
+        aws.proxy
+            .ops()
+            .iter()
+            .filter(|o| *o == "GetDatabase")
+            .count(),
+        20
+    );
+}

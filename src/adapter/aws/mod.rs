@@ -20,8 +20,10 @@
 //! - **S3 deletes stay inside the prefix the caller owns**, with a trailing `/` (dbt-athena
 //!   deleted sibling tables and whole buckets: dbt-athena#776, PR #76): see [`s3`].
 //! - **Secrets never print**: [`Secret`] has no `Display` and a redacted `Debug`, and every
-//!   error message is passed through a [`Redactor`] holding the profile's secret key and session
-//!   token.
+//!   error message is passed through a [`Redactor`] holding the profile's access key id, secret
+//!   key and session token (and the `AWS_*` ones of the environment the credential chain reads).
+//! - **An unreachable endpoint is one error** naming it (the profile's `endpoint_url`, or the
+//!   service and region) and what to check, after the retries, not a chain of HTTP causes.
 //! - Glue, not `information_schema`, answers catalog questions (paged `GetTables`).
 
 mod cells;
@@ -114,7 +116,7 @@ impl AwsClient {
                 athena,
                 glue,
                 s3,
-                redactor: Redactor::new(settings.secrets()),
+                redactor: Redactor::new(settings.secrets().into_iter().chain(env_secrets())),
                 settings: settings.clone(),
             }),
         })
@@ -197,6 +199,18 @@ impl AwsClient {
             attempt += 1;
         }
     }
+}
+
+/// Credentials the standard chain may read from the environment: unknown to the settings, but
+/// redacted all the same should a server echo them.
+fn env_secrets() -> impl Iterator<Item = String> {
+    [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ]
+    .into_iter()
+    .filter_map(|k| std::env::var(k).ok())
 }
 
 /// What to say when a service cannot be reached: which endpoint, why, and what to check.
