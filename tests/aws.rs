@@ -149,7 +149,8 @@ impl Aws {
     }
 
     /// Queues the rows of the next query moto runs in this account (the first row is the
-    /// header, as Athena returns it for a SELECT).
+    /// header, as Athena returns it for a SELECT). A column is its name and Athena's type, with
+    /// the precision and scale Athena gives apart for a decimal (`decimal(18,2)`).
     fn queue_results(&self, columns: &[(&str, &str)], rows: &[&[Option<&str>]]) {
         let datum = |v: Option<&str>| v.map_or_else(|| json!({}), |v| json!({"VarCharValue": v}));
         let mut all =
@@ -160,8 +161,18 @@ impl Aws {
         );
         let info: Vec<Value> = columns
             .iter()
-            .map(|(n, t)| json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-                                  "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false}))
+            .map(|(n, t)| {
+                let (ty, precision, scale) = match t.strip_prefix("decimal(") {
+                    Some(ps) => {
+                        let (p, s) = ps.trim_end_matches(')').split_once(',').unwrap_or(("0", "0"));
+                        ("decimal", p.parse().unwrap_or(0), s.parse().unwrap_or(0))
+                    }
+                    None => (*t, 0, 0),
+                };
+                json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
+                       "Type": ty, "Precision": precision, "Scale": scale, "Nullable": "UNKNOWN",
+                       "CaseSensitive": false})
+            })
             .collect();
         let body = json!({"account_id": self.account, "region": "us-east-1",
                           "results": [{"rows": all, "column_info": info}]});
@@ -208,7 +219,11 @@ fn ctx() -> QueryContext {
 fn query_round_trip_polls_and_reads_every_page() {
     let aws = Aws::new();
     aws.queue_results(
-        &[("id", "bigint"), ("name", "varchar"), ("amount", "decimal")],
+        &[
+            ("id", "bigint"),
+            ("name", "varchar"),
+            ("amount", "decimal(18,2)"),
+        ],
         &[
             &[Some("1"), Some("ada"), Some("12.50")],
             &[Some("2"), None, Some("0.10")],
@@ -245,7 +260,7 @@ fn query_round_trip_polls_and_reads_every_page() {
         [
             ("id", "BIGINT"),
             ("name", "VARCHAR"),
-            ("amount", "DECIMAL(0,0)")
+            ("amount", "DECIMAL(18,2)")
         ]
     );
     assert_eq!(
