@@ -59,20 +59,6 @@ impl Target {
     }
 }
 
-/// A config value that is one column name or a list of them (`unique_key`, `check_cols`...),
-/// as a list; blanks dropped.
-pub(crate) fn config_strings(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
-        Some(Json::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
-            .filter(|s| !s.is_empty())
-            .collect(),
-        _ => vec![],
-    }
-}
-
 /// The suffix of the relation a table is built under before it is swapped in.
 pub const TMP_SUFFIX: &str = "__kiln_tmp";
 /// The suffix the previous table takes while a swap without transactions is in flight.

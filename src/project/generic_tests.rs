@@ -385,6 +385,8 @@ pub fn build(
         doc_blocks: vec![],
         compiled_code: None,
         extra_ctes: vec![],
+        settings: Default::default(),
+        spans: Default::default(),
     })
 }
 

@@ -584,6 +584,8 @@ impl Loader {
             doc_blocks: vec![],
             compiled_code: None,
             extra_ctes: vec![],
+            settings: Default::default(),
+            spans: Default::default(),
         }
     }
 

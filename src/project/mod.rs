@@ -11,6 +11,7 @@ mod load;
 pub mod node;
 pub mod profiles;
 pub mod properties;
+pub mod settings;
 pub mod unused_config;
 pub mod yaml;
 

@@ -1,6 +1,8 @@
 //! The loaded project's nodes: what every later stage (graph, compile, run, artifacts) reads.
 
 use super::config::Config;
+use super::settings::Settings;
+use super::yaml::YamlSpan;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -145,6 +147,26 @@ pub struct Node {
     pub compiled_code: Option<String>,
     /// CTEs of ephemeral models injected into the compiled code, in order.
     pub extra_ctes: Vec<(String, String)>,
+    /// The typed config the materializations read, settled in the parse phase from `config`
+    /// (see [`super::settle`]); empty until then.
+    pub settings: Settings,
+    /// Where the node and its config were written, for diagnostics.
+    pub spans: NodeSpans,
+}
+
+/// Where a node's definition and config were written: addresses kept while loading and parsing
+/// (see [`super::yaml`]'s module docs), turned into lines only when something is reported. Not
+/// serialised and never compared, so moving code changes no checksum or `state:` result.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSpans {
+    /// The properties entry that describes the node (`models[3]` of `models/schema.yml`); for a
+    /// generic test, the test's own entry (`models[3].columns[0].data_tests[1]`).
+    pub entry: Option<YamlSpan>,
+    /// For a version of a versioned model, its index under the entry's `versions:`.
+    pub version: Option<usize>,
+    /// The config keys set by `config()` calls in the node's own SQL (normalised, e.g.
+    /// `pre-hook`).
+    pub sql_config: Vec<String>,
 }
 
 impl Node {
@@ -165,6 +187,13 @@ impl Node {
         } else {
             "sql"
         };
+        let materialized = config
+            .get("materialized")
+            .and_then(Value::as_str)
+            .unwrap_or("view")
+            .to_string();
+        let settings =
+            Settings::parse(resource_type, &materialized, &config).unwrap_or_default();
         Node {
             unique_id: format!("{resource_type}.demo.{name}"),
             resource_type,
@@ -198,6 +227,8 @@ impl Node {
             doc_blocks: vec![],
             compiled_code: None,
             extra_ctes: vec![],
+            settings,
+            spans: NodeSpans::default(),
         }
     }
 
