@@ -14,7 +14,6 @@ use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// Facts about this invocation that Jinja sees (`flags`, `run_started_at`, `invocation_id`).
@@ -42,17 +41,6 @@ impl InvocationInfo {
         }
     }
 }
-
-const BUILTIN_MATERIALIZATIONS: &[&str] = &[
-    "view",
-    "table",
-    "ephemeral",
-    "incremental",
-    "materialized_view",
-    "snapshot",
-    "seed",
-    "test",
-];
 
 /// The quote policy: the adapter's default, overridden by dbt_project.yml `quoting:`.
 pub fn quote_policy(project: &Project, adapter: &dyn Adapter) -> Policy {
@@ -197,6 +185,7 @@ pub fn parse_project(
                 Some(Ok(rec)) => {
                     node.refs = rec.refs;
                     node.sources = rec.sources;
+                    node.spans.sql_config = rec.config.keys().cloned().collect();
                     merge_into(&mut node.config, &rec.config);
                     for (k, v) in &rec.config {
                         node.unrendered_config
@@ -249,7 +238,9 @@ pub fn parse_project(
         }
     }
     timer.mark("disabled");
-    check_materializations(project, jenv, &mut diags);
+    // Every model's materialization and every node's typed config, checked here so that a
+    // mistake stops the command before anything runs.
+    diags.extend(crate::project::settle::settle(project));
     // Contracts: errors stop here; warnings are printed with the project's.
     let mut contract_diags = vec![];
     crate::project::contract::check(project, &mut contract_diags);
@@ -370,81 +361,6 @@ impl Shared {
         r.kind = relation_kind(n);
         r
     }
-}
-
-/// Unknown materializations, with the place they were configured: one diagnostic per place,
-/// naming every model it affects (a folder config in dbt_project.yml can cover many).
-fn check_materializations(project: &Project, jenv: &JinjaEnv, diags: &mut Diagnostics) {
-    let custom: Vec<String> = jenv
-        .macros
-        .keys()
-        .filter_map(|(_, name)| name.strip_prefix("materialization_"))
-        .filter_map(|rest| rest.rsplit_once('_').map(|(m, _adapter)| m.to_string()))
-        .collect();
-    // (file, line, column, materialization) → (location, model names)
-    let mut by_place: BTreeMap<(PathBuf, usize, usize, String), (Location, Vec<String>)> =
-        BTreeMap::new();
-    for n in project.nodes.values() {
-        if !matches!(n.resource_type, ResourceType::Model) {
-            continue;
-        }
-        let m = n.materialized();
-        if BUILTIN_MATERIALIZATIONS.contains(&m) || custom.iter().any(|c| c == m) {
-            continue;
-        }
-        let loc = locate_config(project, n, "materialized", m);
-        by_place
-            .entry((loc.path.clone(), loc.line, loc.column, m.to_string()))
-            .or_insert_with(|| (loc, vec![]))
-            .1
-            .push(format!("'{}'", n.name));
-    }
-    for ((_, _, _, m), (loc, names)) in by_place {
-        let closest = BUILTIN_MATERIALIZATIONS[..5]
-            .iter()
-            .copied()
-            .chain(custom.iter().map(String::as_str))
-            .map(|k| (crate::graph::levenshtein(&m, k), k))
-            .filter(|(d, _)| *d <= 3)
-            .min();
-        let message = match names.as_slice() {
-            [one] => format!("model {one} has unknown materialization '{m}'"),
-            many => format!(
-                "models {} have unknown materialization '{m}'",
-                many.join(", ")
-            ),
-        };
-        let known = format!(
-            "use one of {}, or define it with {{% materialization {m}, default %}} in macros/",
-            BUILTIN_MATERIALIZATIONS[..5].join(", ")
-        );
-        let help = match closest {
-            Some((_, k)) => format!("did you mean '{k}'? Otherwise {known}"),
-            None => known,
-        };
-        diags.push(Diagnostic::error("config", message).at(loc).with_help(help));
-    }
-}
-
-/// Where a config value was set: the node's own file, its properties file, or dbt_project.yml.
-pub fn locate_config(project: &Project, n: &Node, key: &str, value: &str) -> Location {
-    let mut candidates: Vec<PathBuf> = vec![PathBuf::from(&n.original_file_path)];
-    if let Some(p) = n.patch_path.as_deref().and_then(|p| p.split("://").nth(1)) {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(PathBuf::from("dbt_project.yml"));
-    for rel in &candidates {
-        let Ok(text) = std::fs::read_to_string(project.dir.join(rel)) else {
-            continue;
-        };
-        for (i, line) in text.lines().enumerate() {
-            if line.contains(key) && line.contains(value) {
-                let col = line.find(value).map_or(1, |c| c + 1);
-                return Location::from_line_col(rel, &text, i + 1, col);
-            }
-        }
-    }
-    Location::from_line_col(&n.original_file_path, &n.raw_code, 1 + n.line_offset, 1)
 }
 
 /// Fills database, schema, alias and relation_name of every node and source.

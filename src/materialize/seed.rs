@@ -662,8 +662,8 @@ fn first_lines(message: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value as Json;
     use crate::adapter::DuckDb;
+    use serde_json::Value as Json;
 
     fn header(text: &str) -> Vec<String> {
         first_record(text, ',', true)

@@ -157,11 +157,11 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
             let Some(to) = c.get("to").and_then(Value::as_str) else {
                 continue;
             };
-            match super::load::parse_ref_or_source(to) {
-                Some(super::load::RefOrSource::Ref(r)) => {
+            match super::refs::parse_ref_or_source(to) {
+                Some(super::refs::RefOrSource::Ref(r)) => {
                     extra_deps.push((n.unique_id.clone(), r));
                 }
-                Some(super::load::RefOrSource::Source(s, t)) => {
+                Some(super::refs::RefOrSource::Source(s, t)) => {
                     extra_sources.push((n.unique_id.clone(), (s, t)));
                 }
                 None => out.push(

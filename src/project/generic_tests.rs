@@ -4,9 +4,9 @@
 
 use super::config::{Config, merge_into, project_config_for};
 use super::discover::FoundFile;
-use super::load::{RefOrSource, parse_ref_or_source};
 use super::node::*;
 use super::properties::ColumnProps;
+use super::refs::{RefOrSource, parse_ref_or_source};
 use crate::error::{Diagnostic, LineIndex, Location};
 use indexmap::IndexMap;
 use md5::{Digest, Md5};

@@ -9,21 +9,24 @@ pub mod discover;
 pub mod generic_tests;
 mod load;
 pub mod node;
+pub mod origin;
 pub mod profiles;
 pub mod properties;
+pub mod refs;
 pub mod settings;
+pub mod settle;
 pub mod unused_config;
 pub mod yaml;
 
 pub use load::{
     LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros, sha256_hex,
 };
-pub(crate) use load::{RefOrSource, parse_ref_or_source};
 pub use node::*;
+pub(crate) use refs::{RefOrSource, parse_ref_or_source};
 
 /// Whether a YAML string is a `ref(...)` or `source(...)` call.
 pub fn looks_like_ref_or_source(s: &str) -> bool {
-    load::parse_ref_or_source(s).is_some()
+    refs::parse_ref_or_source(s).is_some()
 }
 
 use crate::error::Diagnostic;

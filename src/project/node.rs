@@ -192,8 +192,7 @@ impl Node {
             .and_then(Value::as_str)
             .unwrap_or("view")
             .to_string();
-        let settings =
-            Settings::parse(resource_type, &materialized, &config).unwrap_or_default();
+        let settings = Settings::parse(resource_type, &materialized, &config).unwrap_or_default();
         Node {
             unique_id: format!("{resource_type}.demo.{name}"),
             resource_type,

@@ -22,7 +22,9 @@
 //! model (anchors, quoting, flow style), no cost unless something is reported.
 
 use crate::error::{Diagnostic, Location};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -113,9 +113,7 @@ impl MicrobatchConfig {
         };
         let lookback = match c.get("lookback") {
             None | Some(Value::Null) => 1,
-            Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n >= 0) => {
-                n.as_i64().unwrap_or(1)
-            }
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n >= 0) => n.as_i64().unwrap_or(1),
             Some(other) => {
                 problems.push(ConfigProblem::new(
                     &["lookback"],

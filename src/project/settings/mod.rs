@@ -352,7 +352,11 @@ mod tests {
         let keys: Vec<String> = problems.iter().map(|p| p.key.join(".")).collect();
         assert_eq!(
             keys,
-            ["contract.enforced", "incremental_strategy", "on_schema_change"]
+            [
+                "contract.enforced",
+                "incremental_strategy",
+                "on_schema_change"
+            ]
         );
         assert_eq!(
             problems[1].help,

@@ -1,0 +1,97 @@
+//! `exposures:` in properties YAML.
+
+use super::Loader;
+use super::patch::FileCtx;
+use crate::error::{Diagnostic, Location};
+use crate::project::config::{self, Config, merge_into, project_config_for};
+use crate::project::node::ExposureNode;
+use crate::project::refs::{RefOrSource, parse_ref_or_source};
+use serde_json::Value;
+use std::path::PathBuf;
+
+impl Loader {
+    pub(super) fn add_exposure(
+        &mut self,
+        e: &crate::project::properties::ExposureProps,
+        ctx: &FileCtx<'_>,
+    ) {
+        let shown = PathBuf::from(&ctx.f.original_file_path);
+        let here = Location::find(&shown, ctx.text, &format!("name: {}", e.name));
+        let uid = format!("exposure.{}.{}", self.name, e.name);
+        let Some(kind) = e.kind.clone() else {
+            self.diags.push(
+                Diagnostic::error("exposure", format!("exposure '{}' has no `type`", e.name))
+                    .at(here)
+                    .with_help("set type to one of dashboard, notebook, analysis, ml, application"),
+            );
+            return;
+        };
+        if !["dashboard", "notebook", "analysis", "ml", "application"].contains(&kind.as_str()) {
+            self.diags.push(
+                Diagnostic::error(
+                    "exposure",
+                    format!("exposure '{}' has type '{kind}'", e.name),
+                )
+                .at(Location::find(&shown, ctx.text, &format!("type: {kind}")))
+                .with_help("type must be one of dashboard, notebook, analysis, ml, application"),
+            );
+            return;
+        }
+        let mut refs = vec![];
+        let mut sources = vec![];
+        for dep in &e.depends_on {
+            match parse_ref_or_source(dep) {
+                Some(RefOrSource::Ref(r)) => refs.push(r),
+                Some(RefOrSource::Source(s, t)) => sources.push((s, t)),
+                None => self.diags.push(
+                    Diagnostic::error(
+                        "exposure",
+                        format!(
+                            "exposure '{}' depends on '{dep}', which is not a ref() or source()",
+                            e.name
+                        ),
+                    )
+                    .at(Location::find(&shown, ctx.text, dep))
+                    .with_help(
+                        "write depends_on entries as ref('model') or source('src', 'table')",
+                    ),
+                ),
+            }
+        }
+        let mut fqn = vec![self.name.clone()];
+        fqn.extend(ctx.f.folders());
+        fqn.push(e.name.clone());
+        let mut config = Config::new();
+        config.insert("enabled".into(), Value::Bool(true));
+        merge_into(&mut config, &project_config_for(&self.cfg.exposures, &fqn));
+        merge_into(&mut config, &e.config);
+        let mut unrendered = config::unrendered_project_config_for(&self.cfg.exposures, &fqn);
+        for (k, v) in &e.config {
+            unrendered.insert(config::normalize_key(k), v.clone());
+        }
+        self.exposures.insert(
+            uid.clone(),
+            ExposureNode {
+                unique_id: uid,
+                name: e.name.clone(),
+                label: e.label.clone(),
+                kind,
+                maturity: e.maturity.clone(),
+                url: e.url.clone(),
+                description: e.description.clone().unwrap_or_default(),
+                owner: e.owner.clone(),
+                refs,
+                sources,
+                depends_on_nodes: vec![],
+                meta: e.meta.clone(),
+                tags: e.tags.to_vec(),
+                config,
+                unrendered_config: unrendered,
+                package_name: self.name.clone(),
+                path: ctx.f.path.clone(),
+                original_file_path: ctx.f.original_file_path.clone(),
+                fqn,
+            },
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! Reads every file of a project into a [`Project`]. Problems are collected across all files and
+//! reported together; only a broken dbt_project.yml or profile stops loading early, because
+//! everything else depends on them.
+//!
+//! One file per concern: the SQL, seed and snapshot files as nodes ([`nodes`]), macros
+//! ([`macros`]), docs blocks and descriptions ([`docs`]), properties YAML applied to the nodes
+//! ([`patch`]), sources ([`sources`]), exposures ([`exposures`]) and `selectors.yml`
+//! ([`selectors`]). The [`Loader`] here holds what they build.
+
+mod docs;
+mod exposures;
+mod macros;
+mod nodes;
+mod patch;
+mod selectors;
+mod sources;
+
+pub use macros::{rewrite_macro_source, scan_macros};
+
+use super::dbt_project::DbtProject;
+use super::discover::{FileIndex, FoundFile};
+use super::node::*;
+use super::{MacroFile, Project, profiles, yaml};
+use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::jinja::static_render::render_yaml_strings_except;
+use regex::Regex;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What the command line says about where and how to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub project_dir: PathBuf,
+    pub profiles_dir: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    pub threads: Option<usize>,
+    pub cli_vars: Map<String, Value>,
+    pub target_path: Option<PathBuf>,
+}
+
+/// The project directory: `--project-dir`, else the current directory or the nearest parent that
+/// holds a dbt_project.yml.
+pub fn find_project_dir(flag: Option<&Path>) -> Result<PathBuf, Diagnostic> {
+    if let Some(dir) = flag {
+        if dir.join("dbt_project.yml").is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        return Err(Diagnostic::error(
+            "project",
+            format!("no dbt_project.yml in {}", dir.display()),
+        )
+        .with_help("pass --project-dir pointing at the folder that holds dbt_project.yml, or run `kiln init`"));
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        Diagnostic::error("project", format!("cannot read the current directory: {e}"))
+    })?;
+    let mut dir: Option<&Path> = Some(&cwd);
+    while let Some(d) = dir {
+        if d.join("dbt_project.yml").is_file() {
+            return Ok(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    Err(Diagnostic::error(
+        "project",
+        format!(
+            "no dbt_project.yml in {} or any parent folder",
+            cwd.display()
+        ),
+    )
+    .with_help("run kiln inside a dbt project, pass --project-dir, or create one with `kiln init`"))
+}
+
+fn read(path: &Path) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let d =
+            Diagnostic::error("io", format!("cannot read {}: {e}", path.display())).in_file(path);
+        match e.kind() {
+            std::io::ErrorKind::InvalidData => d.with_help("save the file as UTF-8 text"),
+            _ => d,
+        }
+    })
+}
+
+/// A file's checksum as dbt computes it: sha256 of its text with leading and trailing whitespace
+/// removed (dbt strips every file it reads), so `state:modified` agrees with a dbt manifest.
+pub fn file_checksum(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => sha256_hex(text.trim().as_bytes()),
+        Err(_) => sha256_hex(bytes.trim_ascii()),
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Loads the project at `opts.project_dir`. Only a broken dbt_project.yml or profile fails here;
+/// errors in other files are handed back in [`Project::errors`] for the command to report with
+/// those of the later stages.
+pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
+    let dir = opts.project_dir.clone();
+    let project_file = dir.join("dbt_project.yml");
+    let text = read(&project_file)?;
+    let shown = PathBuf::from("dbt_project.yml");
+    // Typed parse of the text first: type errors carry their line and column.
+    let _typed: DbtProject = yaml::from_str(&shown, &text)?;
+    let raw = yaml::to_json(&shown, &text)?;
+    let rendered = render_yaml_strings_except(
+        &raw,
+        &opts.cli_vars,
+        &[
+            "on-run-start",
+            "on-run-end",
+            "pre-hook",
+            "post-hook",
+            "+pre-hook",
+            "+post-hook",
+        ],
+    )
+    .map_err(|f| {
+        let d = Diagnostic::error("project", f.message.clone()).with_help(
+            f.hint
+                .clone()
+                .unwrap_or_else(|| "fix the Jinja in this value".into()),
+        );
+        match text.find(f.template.as_str()) {
+            Some(offset) => d.at(Location::from_offset(&shown, &text, offset)),
+            None => d.in_file(&shown),
+        }
+    })?;
+    let mut cfg: DbtProject = serde_json::from_value(rendered)
+        .map_err(|e| Diagnostic::error("project", e.to_string()).in_file(&shown))?;
+    if let Some(tp) = &opts.target_path {
+        cfg.target_path = Some(tp.display().to_string());
+    }
+    let name = cfg.name.clone();
+    if !Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$")
+        .map(|r| r.is_match(&name))
+        .unwrap_or(true)
+    {
+        return Err(Diagnostic::error(
+            "project",
+            format!("project name '{name}' is not a valid identifier"),
+        )
+        .at(Location::find(&shown, &text, "name:"))
+        .with_help("use letters, digits and underscores, starting with a letter")
+        .into());
+    }
+
+    let vars = project_vars(&cfg, &opts.cli_vars);
+    let profile_name = opts
+        .profile
+        .clone()
+        .or_else(|| cfg.profile.clone())
+        .ok_or_else(|| {
+            Diagnostic::error("profile", "dbt_project.yml does not name a profile")
+                .in_file(&shown)
+                .with_help("add `profile: <name>` naming a profile in profiles.yml")
+        })?;
+    let profiles_path = profiles::find_profiles_file(opts.profiles_dir.as_deref(), &dir)?;
+    let target = profiles::load_target(
+        &profiles_path,
+        &profile_name,
+        opts.target.as_deref(),
+        opts.threads,
+        &dir,
+        &opts.cli_vars,
+    )
+    .map_err(|d| match d.code {
+        // The name came from dbt_project.yml: point there, where it is usually fixed.
+        "unknown-profile" if opts.profile.is_none() => {
+            d.at(Location::find(&shown, &text, "profile:"))
+        }
+        _ => d,
+    })?;
+
+    let skip = [
+        cfg.target_path(),
+        cfg.packages_install_path(),
+        "logs".into(),
+    ];
+    let mut loader = Loader {
+        files: FileIndex::new(&dir, &skip),
+        dir: dir.clone(),
+        name: name.clone(),
+        cfg: cfg.clone(),
+        target_db: target.database.clone(),
+        target_schema: target.schema.clone(),
+        diags: Diagnostics::default(),
+        nodes: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        exposures: BTreeMap::new(),
+        macros: BTreeMap::new(),
+        macro_files: vec![],
+        docs: BTreeMap::new(),
+        names_seen: BTreeMap::new(),
+        test_tree: cfg.data_test_configs(),
+        vars: vars.clone(),
+        target_fields: {
+            let mut m = target.fields.clone();
+            m.insert("name".into(), Value::from(target.name.clone()));
+            m.insert("schema".into(), Value::from(target.schema.clone()));
+            m.insert("database".into(), Value::from(target.database.clone()));
+            m.insert("type".into(), Value::from(target.adapter_type.clone()));
+            m.insert(
+                "profile_name".into(),
+                Value::from(target.profile_name.clone()),
+            );
+            Value::Object(m)
+        },
+    };
+    loader.load_all();
+    let selectors = loader.load_selectors();
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = loader
+        .diags
+        .into_vec()
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    Ok(Project {
+        dir,
+        config: cfg,
+        name,
+        target,
+        vars,
+        cli_vars: opts.cli_vars.clone(),
+        nodes: loader.nodes.into_iter().map(|(k, n)| (k, *n)).collect(),
+        disabled: BTreeMap::new(),
+        sources: loader.sources,
+        disabled_sources: BTreeMap::new(),
+        exposures: loader.exposures,
+        macros: loader.macros,
+        macro_files: loader.macro_files,
+        docs: loader.docs,
+        selectors,
+        warnings,
+        errors,
+    })
+}
+
+/// Global vars, then the ones scoped to the root project, then `--vars`.
+fn project_vars(cfg: &DbtProject, cli: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in &cfg.vars {
+        if k == &cfg.name && v.is_object() {
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    if let Some(Value::Object(scoped)) = cfg.vars.get(&cfg.name) {
+        for (k, v) in scoped {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in cli {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
+struct Loader {
+    dir: PathBuf,
+    /// Each resource path walked once.
+    files: FileIndex,
+    name: String,
+    cfg: DbtProject,
+    target_db: String,
+    target_schema: String,
+    diags: Diagnostics,
+    /// Boxed while loading: a node is about a kilobyte, and B-tree inserts in random order would
+    /// move it many times.
+    nodes: BTreeMap<String, Box<Node>>,
+    sources: BTreeMap<String, SourceNode>,
+    exposures: BTreeMap<String, ExposureNode>,
+    macros: BTreeMap<String, MacroNode>,
+    macro_files: Vec<MacroFile>,
+    docs: BTreeMap<String, DocBlock>,
+    /// unique_id → file that defined it, to report duplicates.
+    names_seen: BTreeMap<String, String>,
+    /// `data_tests:` merged over `tests:` from dbt_project.yml.
+    test_tree: Map<String, Value>,
+    /// Variables and `target` fields for Jinja in property values.
+    vars: Map<String, Value>,
+    target_fields: Value,
+}
+
+impl Loader {
+    pub(super) fn find(&self, roots: &[String], exts: &[&str]) -> Vec<FoundFile> {
+        self.files.find(roots, exts)
+    }
+
+    pub(super) fn read_found(&mut self, f: &FoundFile) -> Option<String> {
+        match read(&f.abs) {
+            Ok(t) => Some(t),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    pub(super) fn load_all(&mut self) {
+        let timer = crate::timing::StageTimer::nested();
+        self.load_macros();
+        self.load_docs();
+        timer.mark("macros and docs");
+        let (python, models): (Vec<FoundFile>, Vec<FoundFile>) = self
+            .find(&self.cfg.model_paths(), &["sql", "py"])
+            .into_iter()
+            .partition(|f| f.extension() == "py");
+        for f in python {
+            self.diags.push(
+                Diagnostic::warning(
+                    "python-model",
+                    "Python models are not supported by kiln; skipped",
+                )
+                .in_file(&f.original_file_path),
+            );
+        }
+        // Models are read while the properties YAML is parsed: both on every core, and neither
+        // needs the other until the properties are applied.
+        let property_files = self.property_files();
+        let (models, properties) = rayon::join(
+            || self.read_sql_nodes(ResourceType::Model, &models),
+            || self.parse_properties(property_files),
+        );
+        self.register_all(models);
+        timer.mark("models, properties");
+        let analyses = self.find(&self.cfg.analysis_paths(), &["sql"]);
+        self.add_sql_nodes(ResourceType::Analysis, &analyses);
+        let singular: Vec<FoundFile> = self
+            .find(&self.cfg.test_paths(), &["sql"])
+            .into_iter()
+            .filter(|f| !f.path.starts_with("generic/"))
+            .collect();
+        self.add_sql_nodes(ResourceType::Test, &singular);
+        for f in self.find(&self.cfg.seed_paths(), &["csv"]) {
+            self.add_seed(&f);
+        }
+        for f in self.find(&self.cfg.snapshot_paths(), &["sql"]) {
+            self.add_snapshots(&f);
+        }
+        timer.mark("other files");
+        self.apply_properties(properties, &timer);
+    }
+
+    pub(super) fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
+        match rt {
+            ResourceType::Seed => &self.cfg.seeds,
+            ResourceType::Snapshot => &self.cfg.snapshots,
+            // As in dbt, analyses take their configs from the `models:` tree.
+            ResourceType::Model | ResourceType::Analysis => &self.cfg.models,
+            ResourceType::Test => &self.test_tree,
+            ResourceType::Source => &self.cfg.sources,
+            ResourceType::Exposure => &self.cfg.exposures,
+        }
+    }
+}
