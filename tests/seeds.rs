@@ -6,6 +6,7 @@
 
 use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb, RelationKind};
 use kiln::materialize::seed::{self, SeedLoad};
+use kiln::project::settings::{SeedConfig, Settings};
 use kiln::project::{Node, ResourceType};
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         Json::Object(m) => m,
         _ => Default::default(),
     };
+    // As the parse phase settles it (a config mistake never reaches loading).
+    let settings = Settings::parse(ResourceType::Seed, "seed", &config).unwrap_or_default();
     Node {
         unique_id: format!("seed.shop.{name}"),
         resource_type: ResourceType::Seed,
@@ -49,6 +52,8 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         doc_blocks: vec![],
         compiled_code: None,
         extra_ctes: vec![],
+        settings,
+        spans: Default::default(),
     }
 }
 
@@ -557,9 +562,14 @@ fn clear_errors() {
         missing.starts_with("seed seeds/nowhere.csv: cannot read the CSV file "),
         "{missing}"
     );
+    // A config mistake is reported by the parse phase, at its line (tests/cli/errors.rs,
+    // seed_config_error), before anything is loaded.
+    let config = json!({"delimiter": ";;"});
+    let problems =
+        SeedConfig::parse(config.as_object().expect("a mapping")).expect_err("two characters");
     assert_eq!(
-        load_error(&mut env, "delim", b"a\n", json!({"delimiter": ";;"})),
-        "seed seeds/delim.csv: delimiter must be one character other than a quote or a line break (e.g. ';' or '|'), not \";;\""
+        problems[0].message,
+        "delimiter must be one character other than a quote or a line break (e.g. ';' or '|'), not \";;\""
     );
     // Nothing was created by the failures.
     assert!(env.tables().is_empty());

@@ -144,12 +144,12 @@ fn render_node_with(
             &what,
             &jenv.sources,
         );
-        // A generic test's code is generated; point at its YAML line without quoting the code.
+        // A generic test's code is generated: point at its entry in the YAML instead.
         if n.test.is_some()
             && let Some(loc) = d.location.as_mut().filter(|l| l.path == n.file)
         {
-            loc.line = n.line_offset + 1;
-            loc.line_text = None;
+            let mut files = crate::project::origin::Files::new(&jenv.project_dir);
+            *loc = crate::project::origin::node_location(&mut files, n);
         }
         d
     };

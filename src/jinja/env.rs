@@ -16,6 +16,9 @@ pub struct JinjaEnv {
     pub sources: BTreeMap<String, (PathBuf, String)>,
     /// The built-in macros, for the manifest.
     pub builtin_macros: Vec<MacroNode>,
+    /// The project's folder, to read a YAML file when an error in a node defined there (a
+    /// generic test) must point at its line.
+    pub project_dir: PathBuf,
 }
 
 impl JinjaEnv {
@@ -106,6 +109,7 @@ impl JinjaEnv {
                 macros,
                 sources,
                 builtin_macros,
+                project_dir: project.dir.clone(),
             })
         } else {
             Err(diags)
@@ -113,27 +117,7 @@ impl JinjaEnv {
     }
 }
 
-/// Advice for the analyst, attached by kiln's own context functions to the errors they raise
-/// (`env_var`, `var`, ...) and shown as the diagnostic's help instead of a generic hint.
-#[derive(Debug)]
-pub struct Hint(pub String);
-
-impl std::fmt::Display for Hint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Hint {}
-
-/// A Jinja error with a message and the advice to show with it.
-pub fn hinted_error(
-    kind: ErrorKind,
-    message: impl Into<String>,
-    hint: impl Into<String>,
-) -> JError {
-    JError::new(kind, message.into()).with_source(Hint(hint.into()))
-}
+pub use crate::project::render::{Hint, hinted_error};
 
 /// Turns a minijinja error into a diagnostic pointing at the line the analyst wrote: in the
 /// node's own file, or in the macro file where the error arose (then naming the line of the

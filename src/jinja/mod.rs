@@ -12,7 +12,6 @@ pub mod lines;
 pub mod modules;
 pub mod parse;
 pub mod relation;
-pub mod static_render;
 pub mod table;
 
 pub use env::{Hint, JinjaEnv, hinted_error, jinja_error};

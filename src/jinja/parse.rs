@@ -7,7 +7,7 @@ use super::context::{Phase, RenderCtx, Shared, relation_kind};
 use super::relation::{Policy, Relation};
 use super::{JinjaEnv, jinja_error};
 use crate::adapter::Adapter;
-use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::project::config::{self, merge_into};
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
@@ -281,14 +281,7 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
             Some(ns) => format!("{ns}.{}", t.name),
             None => t.name.clone(),
         };
-        let text = std::fs::read_to_string(project.dir.join(&n.file)).unwrap_or_default();
-        let line = n.line_offset + 1;
-        let column = text
-            .lines()
-            .nth(n.line_offset)
-            .and_then(|l| l.find(&full_name))
-            .map_or(1, |c| c + 1);
-        let at = Location::from_line_col(&n.file, &text, line, column);
+        let at = crate::project::settle::node_location(project, n);
         if let Some(ns) = &t.namespace
             && !shared.macros.keys().any(|(pkg, _)| pkg == ns)
         {

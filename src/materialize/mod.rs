@@ -480,7 +480,7 @@ mod tests {
         let cols = vec!["id".to_string(), "amount".to_string()];
         let sql_of = |config: Json| {
             let node = model(config);
-            let cfg = IncrementalConfig::of(&node).unwrap();
+            let cfg = IncrementalConfig::parse(&node.config).unwrap();
             let mut out = stage_sql(&duck, &node, "select * from src", &cfg);
             out.extend(key_check_sql(&duck, &node, &cfg));
             out.extend(apply_sql(&duck, &node, &cfg, &cols, None));
@@ -513,12 +513,14 @@ mod tests {
         delete from "warehouse"."main"."orders" where ("day") in (select distinct "day" from "orders__kiln_new");
         insert into "warehouse"."main"."orders" ("id", "amount") select "id", "amount" from "orders__kiln_new"
         "#);
-        // configuration mistakes name the file
-        let err =
-            IncrementalConfig::of(&model(json!({"incremental_strategy": "merge"}))).unwrap_err();
+        // configuration mistakes name the key at fault (the parse phase adds the place)
+        let err = IncrementalConfig::parse(&model(json!({"incremental_strategy": "merge"})).config)
+            .unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].key, ["incremental_strategy"]);
         assert_eq!(
-            err,
-            "models/orders.sql: the merge strategy needs a unique_key (a column or a list of columns)"
+            err[0].message,
+            "the merge strategy needs a unique_key (a column or a list of columns)"
         );
     }
 
@@ -537,7 +539,7 @@ mod tests {
         ];
         let run = |mode: &str| {
             let node = model(json!({"unique_key": "id", "on_schema_change": mode}));
-            let cfg = IncrementalConfig::of(&node).unwrap();
+            let cfg = IncrementalConfig::parse(&node.config).unwrap();
             reconcile(&duck, &node, &cfg, &new, &old)
         };
         assert_eq!(
@@ -596,9 +598,12 @@ mod tests {
             "plans",
             json!({"unique_key": "id", "strategy": "check"}),
         );
+        let err = SnapshotConfig::parse(&bad.config).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].key, ["strategy"]);
         assert_eq!(
-            SnapshotConfig::of(&bad).unwrap_err(),
-            "snapshots/plans.sql: the check strategy needs check_cols ('all' or a list of columns)"
+            err[0].message,
+            "the check strategy needs check_cols ('all' or a list of columns)"
         );
     }
 }

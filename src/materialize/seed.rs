@@ -744,18 +744,21 @@ mod tests {
 
     #[test]
     fn config_with_defaults_and_errors() {
-        let cfg = SeedConfig::of(&node(Json::Null)).expect("config");
+        let cfg = SeedConfig::parse(&node(Json::Null).config).expect("config");
         assert_eq!(cfg, SeedConfig::default());
         assert_eq!(cfg.delimiter, ',');
         assert!(cfg.full_refresh(true));
         assert!(!cfg.full_refresh(false));
 
-        let cfg = SeedConfig::of(&node(serde_json::json!({
-            "column_types": {"Amount": "decimal(12,2)", "id": " bigint "},
-            "quote_columns": true,
-            "delimiter": "\t",
-            "full_refresh": false,
-        })))
+        let cfg = SeedConfig::parse(
+            &node(serde_json::json!({
+                "column_types": {"Amount": "decimal(12,2)", "id": " bigint "},
+                "quote_columns": true,
+                "delimiter": "\t",
+                "full_refresh": false,
+            }))
+            .config,
+        )
         .expect("config");
         assert_eq!(cfg.delimiter, '\t');
         assert!(cfg.quote_columns);
@@ -764,7 +767,10 @@ mod tests {
         assert_eq!(cfg.declared_type("ID"), Some("bigint"));
         assert_eq!(cfg.declared_type("other"), None);
 
-        let err = |v: Json| SeedConfig::of(&node(v)).expect_err("rejected");
+        let err = |v: Json| {
+            let problems = SeedConfig::parse(&node(v).config).expect_err("rejected");
+            problems[0].message.clone()
+        };
         assert!(err(serde_json::json!({"delimiter": "||"})).contains("one character"));
         assert!(err(serde_json::json!({"delimiter": "\""})).contains("one character"));
         assert!(err(serde_json::json!({"column_types": {"id": 3}})).contains("column 'id'"));

@@ -7,7 +7,8 @@ use super::discover::FoundFile;
 use super::node::*;
 use super::properties::ColumnProps;
 use super::refs::{RefOrSource, parse_ref_or_source};
-use crate::error::{Diagnostic, LineIndex, Location};
+use super::yaml::YamlSpan;
+use crate::error::Diagnostic;
 use indexmap::IndexMap;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
@@ -54,7 +55,8 @@ pub struct PendingTest {
     key_name: String,
     folders: Vec<String>,
     original_file_path: String,
-    location: Location,
+    /// The test's entry in its properties file (`models[0].columns[1].data_tests[0]`).
+    span: YamlSpan,
 }
 
 impl PendingTest {
@@ -68,8 +70,7 @@ impl PendingTest {
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
         Self::new(
             def,
@@ -82,8 +83,7 @@ impl PendingTest {
             key_name,
             folders,
             f,
-            text,
-            lines,
+            span,
         )
     }
 
@@ -97,18 +97,16 @@ impl PendingTest {
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
         let target = Target::Source {
             uid: uid.into(),
             source: source.into(),
             table: table.into(),
         };
-        Self::new(def, column, target, key_name, folders, f, text, lines)
+        Self::new(def, column, target, key_name, folders, f, span)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new(
         def: &Value,
         column: Option<&ColumnProps>,
@@ -116,24 +114,8 @@ impl PendingTest {
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
-        let needle = match def {
-            Value::String(s) => s.clone(),
-            Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
-            Value::Number(_) | Value::Bool(_) => format!("- {def}"),
-            _ => String::new(),
-        };
-        let anchor = column
-            .map(|c| format!("name: {}", c.name))
-            .unwrap_or_default();
-        let from = if anchor.is_empty() {
-            0
-        } else {
-            text.find(&anchor).unwrap_or(0)
-        };
-        let offset = text[from..].find(&needle).map_or(from, |i| from + i);
         PendingTest {
             def: def.clone(),
             column: column.map(|c| c.name.clone()),
@@ -141,8 +123,13 @@ impl PendingTest {
             key_name: key_name.into(),
             folders: folders.to_vec(),
             original_file_path: f.original_file_path.clone(),
-            location: lines.location(&f.original_file_path, text, offset),
+            span,
         }
+    }
+
+    /// Where the test is written.
+    pub fn span(&self) -> &YamlSpan {
+        &self.span
     }
 }
 
@@ -155,8 +142,9 @@ pub fn build(
     schema: &str,
 ) -> Result<Node, Diagnostic> {
     let bad = |m: String| {
+        // Located by the caller, from `t.span`.
         Diagnostic::error("test", m)
-            .at(t.location.clone())
+            .in_file(&t.original_file_path)
             .with_help("write a test as a name (`- unique`) or a one-key mapping (`- accepted_values: {values: [a, b]}`)")
     };
     let (full_test_name, body): (String, Map<String, Value>) = match &t.def {
@@ -353,7 +341,8 @@ pub fn build(
         path: format!("{alias}.sql"),
         original_file_path: t.original_file_path.clone(),
         file: PathBuf::from(&t.original_file_path),
-        line_offset: t.location.line.saturating_sub(1),
+        // Defined in YAML: `spans.entry` says where (see `origin::node_location`).
+        line_offset: 0,
         fqn,
         raw_code: format!("{{{{ {macro_call}(**_dbt_generic_test_kwargs) }}}}"),
         checksum: String::new(),
@@ -386,7 +375,10 @@ pub fn build(
         compiled_code: None,
         extra_ctes: vec![],
         settings: Default::default(),
-        spans: Default::default(),
+        spans: NodeSpans {
+            entry: Some(t.span.clone()),
+            ..Default::default()
+        },
     })
 }
 

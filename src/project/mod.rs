@@ -13,6 +13,7 @@ pub mod origin;
 pub mod profiles;
 pub mod properties;
 pub mod refs;
+pub mod render;
 pub mod settings;
 pub mod settle;
 pub mod unused_config;

@@ -3,7 +3,7 @@
 //! now and runs in a later issue.
 
 use crate::error::{Diagnostic, Location};
-use crate::jinja::static_render::render_yaml_strings;
+use crate::project::render::render_yaml_strings;
 use crate::project::yaml;
 use serde::Deserialize;
 use serde_json::{Map, Value};

@@ -2,8 +2,8 @@
 
 use super::Loader;
 use crate::error::{Diagnostic, Location};
-use crate::jinja::static_render::render_descriptions;
 use crate::project::node::DocBlock;
+use crate::project::render::render_descriptions;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;

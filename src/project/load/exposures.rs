@@ -2,21 +2,21 @@
 
 use super::Loader;
 use super::patch::FileCtx;
-use crate::error::{Diagnostic, Location};
+use crate::error::Diagnostic;
 use crate::project::config::{self, Config, merge_into, project_config_for};
 use crate::project::node::ExposureNode;
 use crate::project::refs::{RefOrSource, parse_ref_or_source};
+use crate::project::yaml::{Part, Step, YamlSpan};
 use serde_json::Value;
-use std::path::PathBuf;
 
 impl Loader {
     pub(super) fn add_exposure(
         &mut self,
         e: &crate::project::properties::ExposureProps,
+        entry: &YamlSpan,
         ctx: &FileCtx<'_>,
     ) {
-        let shown = PathBuf::from(&ctx.f.original_file_path);
-        let here = Location::find(&shown, ctx.text, &format!("name: {}", e.name));
+        let here = ctx.at(&entry.child(Step::key("name")).path, Part::Key);
         let uid = format!("exposure.{}.{}", self.name, e.name);
         let Some(kind) = e.kind.clone() else {
             self.diags.push(
@@ -32,14 +32,14 @@ impl Loader {
                     "exposure",
                     format!("exposure '{}' has type '{kind}'", e.name),
                 )
-                .at(Location::find(&shown, ctx.text, &format!("type: {kind}")))
+                .at(ctx.at(&entry.child(Step::key("type")).path, Part::Value))
                 .with_help("type must be one of dashboard, notebook, analysis, ml, application"),
             );
             return;
         }
         let mut refs = vec![];
         let mut sources = vec![];
-        for dep in &e.depends_on {
+        for (j, dep) in e.depends_on.iter().enumerate() {
             match parse_ref_or_source(dep) {
                 Some(RefOrSource::Ref(r)) => refs.push(r),
                 Some(RefOrSource::Source(s, t)) => sources.push((s, t)),
@@ -51,7 +51,10 @@ impl Loader {
                             e.name
                         ),
                     )
-                    .at(Location::find(&shown, ctx.text, dep))
+                    .at(ctx.at(
+                        &entry.join([Step::key("depends_on"), Step::Index(j)]).path,
+                        Part::Value,
+                    ))
                     .with_help(
                         "write depends_on entries as ref('model') or source('src', 'table')",
                     ),

@@ -20,9 +20,10 @@ pub use macros::{rewrite_macro_source, scan_macros};
 use super::dbt_project::DbtProject;
 use super::discover::{FileIndex, FoundFile};
 use super::node::*;
-use super::{MacroFile, Project, profiles, yaml};
+use super::yaml::{self, Part, Step};
+use super::{MacroFile, Project, profiles};
 use crate::error::{Diagnostic, Diagnostics, Error, Location};
-use crate::jinja::static_render::render_yaml_strings_except;
+use crate::project::render::render_yaml_strings_except;
 use regex::Regex;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -129,8 +130,8 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
                 .clone()
                 .unwrap_or_else(|| "fix the Jinja in this value".into()),
         );
-        match text.find(f.template.as_str()) {
-            Some(offset) => d.at(Location::from_offset(&shown, &text, offset)),
+        match f.location(&shown, &text) {
+            Some(at) => d.at(at),
             None => d.in_file(&shown),
         }
     })?;
@@ -148,7 +149,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
             "project",
             format!("project name '{name}' is not a valid identifier"),
         )
-        .at(Location::find(&shown, &text, "name:"))
+        .at(top_level_key(&shown, &text, "name"))
         .with_help("use letters, digits and underscores, starting with a letter")
         .into());
     }
@@ -175,7 +176,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
     .map_err(|d| match d.code {
         // The name came from dbt_project.yml: point there, where it is usually fixed.
         "unknown-profile" if opts.profile.is_none() => {
-            d.at(Location::find(&shown, &text, "profile:"))
+            d.at(top_level_key(&shown, &text, "profile"))
         }
         _ => d,
     })?;
@@ -241,6 +242,12 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         warnings,
         errors,
     })
+}
+
+/// Where a top-level key of dbt_project.yml is written (line 1 if it is not).
+fn top_level_key(shown: &Path, text: &str, key: &'static str) -> Location {
+    yaml::location(shown, text, &[Step::key(key)], Part::Key)
+        .unwrap_or_else(|| Location::from_line_col(shown, text, 1, 1))
 }
 
 /// Global vars, then the ones scoped to the root project, then `--vars`.

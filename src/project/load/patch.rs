@@ -3,15 +3,16 @@
 //! it declares.
 
 use super::{Loader, read};
-use crate::error::{Diagnostic, LineIndex, Location};
-use crate::jinja::static_render::render_yaml_strings_with;
+use crate::error::{Diagnostic, Location};
 use crate::project::config::{self, Config, merge_into};
 use crate::project::discover::FoundFile;
 use crate::project::generic_tests;
 use crate::project::node::*;
+use crate::project::origin::Files;
 use crate::project::properties::{ColumnProps, NodeProps, PropertiesFile};
 use crate::project::refs::value_to_plain_string;
-use crate::project::yaml;
+use crate::project::render::render_yaml_strings_with;
+use crate::project::yaml::{self, Part, Step, YamlPath, YamlSpan};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -82,29 +83,28 @@ impl Loader {
                     continue;
                 }
             };
-            let ctx = FileCtx {
-                f: &f,
-                text: &text,
-                lines: LineIndex::new(&text),
-            };
-            for (rt, list) in [
-                (ResourceType::Model, &props.models),
-                (ResourceType::Seed, &props.seeds),
-                (ResourceType::Snapshot, &props.snapshots),
-                (ResourceType::Analysis, &props.analyses),
-                (ResourceType::Test, &props.data_tests),
+            let ctx = FileCtx { f: &f, text: &text };
+            for (rt, key, list) in [
+                (ResourceType::Model, "models", &props.models),
+                (ResourceType::Seed, "seeds", &props.seeds),
+                (ResourceType::Snapshot, "snapshots", &props.snapshots),
+                (ResourceType::Analysis, "analyses", &props.analyses),
+                (ResourceType::Test, "data_tests", &props.data_tests),
             ] {
-                for p in list {
-                    self.apply_patch(rt, p, &ctx, &mut patched, &mut pending_tests);
+                for (i, p) in list.iter().enumerate() {
+                    let entry = ctx.span(vec![Step::key(key), Step::Index(i)]);
+                    self.apply_patch(rt, p, &entry, &ctx, &mut patched, &mut pending_tests);
                 }
             }
-            for s in &props.sources {
-                self.add_source(s, &ctx, &mut pending_tests);
+            for (i, s) in props.sources.iter().enumerate() {
+                let entry = ctx.span(vec![Step::key("sources"), Step::Index(i)]);
+                self.add_source(s, &entry, &ctx, &mut pending_tests);
             }
-            for e in &props.exposures {
-                self.add_exposure(e, &ctx);
+            for (i, e) in props.exposures.iter().enumerate() {
+                let entry = ctx.span(vec![Step::key("exposures"), Step::Index(i)]);
+                self.add_exposure(e, &entry, &ctx);
             }
-            for m in &props.macros {
+            for (i, m) in props.macros.iter().enumerate() {
                 let uid = format!("macro.{}.{}", self.name, m.name);
                 match self.macros.get_mut(&uid) {
                     Some(mac) => {
@@ -122,7 +122,10 @@ impl Loader {
                                 m.name
                             ),
                         )
-                        .at(ctx.find(&format!("name: {}", m.name))),
+                        .at(ctx.at(
+                            &[Step::key("macros"), Step::Index(i), Step::key("name")],
+                            Part::Key,
+                        )),
                     ),
                 }
             }
@@ -140,10 +143,19 @@ impl Loader {
                 )
             })
             .collect();
-        for r in built {
+        // A test's mistakes are located only now, from the address of its entry.
+        let dir = self.dir.clone();
+        let mut files = Files::new(&dir);
+        for (r, t) in built.into_iter().zip(&pending_tests) {
             match r {
                 Ok(node) => self.register(node),
-                Err(d) => self.diags.push(d),
+                Err(d) => {
+                    let d = match files.locate(t.span(), Part::Value) {
+                        Some(loc) => d.at(loc),
+                        None => d,
+                    };
+                    self.diags.push(d);
+                }
             }
         }
         timer.mark("generic tests");
@@ -173,11 +185,15 @@ impl Loader {
             ],
         )
         .map_err(|f| {
-            Diagnostic::error("yaml", f.message.clone())
-                .at(Location::find(shown, text, &f.template))
-                .with_help(f.hint.clone().unwrap_or_else(|| {
+            let d = Diagnostic::error("yaml", f.message.clone()).with_help(
+                f.hint.clone().unwrap_or_else(|| {
                     "property values may use var(), env_var() and target".into()
-                }))
+                }),
+            );
+            match f.location(shown, text) {
+                Some(at) => d.at(at),
+                None => d.in_file(shown),
+            }
         })?;
         serde_json::from_value(rendered).map_err(|e| {
             Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown)
@@ -189,19 +205,22 @@ impl Loader {
     pub(super) fn version_nodes(
         &mut self,
         p: &NodeProps,
+        entry: &YamlSpan,
         ctx: &FileCtx<'_>,
-    ) -> Vec<(String, Option<String>)> {
-        let versions: Vec<(String, &Value)> = p
+    ) -> Vec<(String, Option<(String, usize)>)> {
+        // (version, its entry, its index under `versions:`)
+        let versions: Vec<(String, &Value, usize)> = p
             .versions
             .iter()
-            .filter_map(|v| v.get("v").map(|n| (value_to_plain_string(n), v)))
+            .enumerate()
+            .filter_map(|(j, v)| v.get("v").map(|n| (value_to_plain_string(n), v, j)))
             .collect();
         let latest = p
             .latest_version
             .as_ref()
             .map(value_to_plain_string)
             .or_else(|| {
-                versions.iter().map(|(v, _)| v.clone()).max_by(|a, b| {
+                versions.iter().map(|(v, _, _)| v.clone()).max_by(|a, b| {
                     match (a.parse::<f64>(), b.parse::<f64>()) {
                         (Ok(x), Ok(y)) => x.total_cmp(&y),
                         _ => a.cmp(b),
@@ -209,7 +228,7 @@ impl Loader {
                 })
             });
         let mut out = vec![];
-        for (v, spec) in versions {
+        for (v, spec, j) in versions {
             let defined_in = spec
                 .get("defined_in")
                 .and_then(Value::as_str)
@@ -218,7 +237,7 @@ impl Loader {
             let Some(mut node) = self.nodes.remove(&old_uid) else {
                 self.diags.push(
                     Diagnostic::error("version", format!("version {v} of model '{}' has no file {defined_in}.sql", p.name))
-                        .at(ctx.find(&format!("name: {}", p.name)))
+                        .at(ctx.at(&entry.join([Step::key("versions"), Step::Index(j), Step::key("v")]).path, Part::Value))
                         .with_help(format!("create {defined_in}.sql under the model paths, or set `defined_in:` for this version")),
                 );
                 continue;
@@ -233,13 +252,14 @@ impl Loader {
             node.fqn.push(format!("v{v}"));
             node.version = Some(v.clone());
             node.latest_version = latest.clone();
+            node.spans.version = Some(j);
             if let Some(Value::Object(c)) = spec.get("config") {
                 merge_into(&mut node.config, c);
             }
             self.names_seen
                 .insert(new_uid.clone(), node.original_file_path.clone());
             self.nodes.insert(new_uid.clone(), node);
-            out.push((new_uid, Some(v)));
+            out.push((new_uid, Some((v, j))));
         }
         out
     }
@@ -248,11 +268,12 @@ impl Loader {
         &mut self,
         rt: ResourceType,
         p: &NodeProps,
+        entry: &YamlSpan,
         ctx: &FileCtx<'_>,
         patched: &mut BTreeMap<String, String>,
         pending_tests: &mut Vec<generic_tests::PendingTest>,
     ) {
-        let here = || ctx.find(&format!("name: {}", p.name));
+        let here = || ctx.at(&entry.child(Step::key("name")).path, Part::Key);
         // YAML-defined snapshots (dbt 1.9) create their node here.
         if rt == ResourceType::Snapshot
             && let Some(rel) = &p.relation
@@ -265,6 +286,7 @@ impl Loader {
                 let raw = format!("select * from {{{{ {rel} }}}}");
                 let mut node = self.new_node(rt, ctx.f, p.name.clone(), fqn, raw, String::new());
                 node.line_offset = here().line.saturating_sub(1);
+                node.spans.entry = Some(entry.clone());
                 self.register(node);
             }
         }
@@ -284,13 +306,14 @@ impl Loader {
             return;
         }
         // A versioned model (`versions:`) patches each of its version nodes.
-        let targets: Vec<(String, Option<String>)> =
+        let targets: Vec<(String, Option<(String, usize)>)> =
             if rt == ResourceType::Model && !p.versions.is_empty() {
-                self.version_nodes(p, ctx)
+                self.version_nodes(p, entry, ctx)
             } else {
                 vec![(uid.clone(), None)]
             };
         for (uid, version) in targets {
+            let version = version.map(|(v, _)| v);
             let Some(node) = self.nodes.get_mut(&uid) else {
                 self.diags.push(
                     Diagnostic::warning(
@@ -305,6 +328,7 @@ impl Loader {
                 continue;
             };
             patched.insert(uid.clone(), ctx.f.original_file_path.clone());
+            node.spans.entry = Some(entry.clone());
             node.patch_path = Some(format!("{}://{}", self.name, ctx.f.original_file_path));
             node.description = p.description.clone().unwrap_or_default();
             let mut yaml_cfg = Config::new();
@@ -348,7 +372,7 @@ impl Loader {
                 },
                 p.name
             );
-            for t in p.all_tests() {
+            for (t, span) in tests_of(entry, &p.data_tests, &p.tests) {
                 pending_tests.push(generic_tests::PendingTest::for_node(
                     t,
                     None,
@@ -358,12 +382,12 @@ impl Loader {
                     &key_name,
                     &folders,
                     ctx.f,
-                    ctx.text,
-                    &ctx.lines,
+                    span,
                 ));
             }
-            for c in &p.columns {
-                for t in c.all_tests() {
+            for (k, c) in p.columns.iter().enumerate() {
+                let column = entry.join([Step::key("columns"), Step::Index(k)]);
+                for (t, span) in tests_of(&column, &c.data_tests, &c.tests) {
                     pending_tests.push(generic_tests::PendingTest::for_node(
                         t,
                         Some(c),
@@ -373,8 +397,7 @@ impl Loader {
                         &key_name,
                         &folders,
                         ctx.f,
-                        ctx.text,
-                        &ctx.lines,
+                        span,
                     ));
                 }
             }
@@ -385,18 +408,39 @@ impl Loader {
 /// A properties file read and parsed: the file, its text, its contents.
 pub(super) type ParsedProperties = Result<(FoundFile, String, PropertiesFile), Diagnostic>;
 
+/// A properties file being applied: the file and its text.
 pub(super) struct FileCtx<'a> {
     pub(super) f: &'a FoundFile,
     pub(super) text: &'a str,
-    pub(super) lines: LineIndex,
 }
 
 impl FileCtx<'_> {
-    /// Where `needle` first appears in this file.
-    pub(super) fn find(&self, needle: &str) -> Location {
-        self.lines
-            .find(&self.f.original_file_path, self.text, needle)
+    /// The address of a value in this file.
+    pub(super) fn span(&self, path: YamlPath) -> YamlSpan {
+        YamlSpan::new(&self.f.original_file_path, path)
     }
+
+    /// Where the value (or key) at `path` is in this file; its first line if it has none.
+    pub(super) fn at(&self, path: &[Step], part: Part) -> Location {
+        let file = Path::new(&self.f.original_file_path);
+        yaml::location(file, self.text, path, part)
+            .unwrap_or_else(|| Location::from_line_col(file, self.text, 1, 1))
+    }
+}
+
+/// The tests of an entry (`data_tests:`, then the older `tests:`), each with its address.
+pub(super) fn tests_of<'v>(
+    entry: &YamlSpan,
+    data_tests: &'v [Value],
+    tests: &'v [Value],
+) -> Vec<(&'v Value, YamlSpan)> {
+    let mut out = Vec::with_capacity(data_tests.len() + tests.len());
+    for (list, items) in [("data_tests", data_tests), ("tests", tests)] {
+        for (j, t) in items.iter().enumerate() {
+            out.push((t, entry.join([Step::key(list), Step::Index(j)])));
+        }
+    }
+    out
 }
 
 pub(super) fn columns_of(cols: &[ColumnProps]) -> IndexMap<String, ColumnInfo> {

@@ -1,8 +1,8 @@
 //! `selectors.yml`, read and rendered (var(), env_var(), target) for the selector parser.
 
 use super::{Loader, read};
-use crate::error::{Diagnostic, Location};
-use crate::jinja::static_render::render_yaml_strings_with;
+use crate::error::Diagnostic;
+use crate::project::render::render_yaml_strings_with;
 use crate::project::yaml;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -43,11 +43,15 @@ impl Loader {
                 return Ok(v);
             }
             render_yaml_strings_with(&v, &self.vars, Some(&self.target_fields), &[]).map_err(|f| {
-                Diagnostic::error("yaml", f.message.clone())
-                    .at(Location::find(&shown, &text, &f.template))
-                    .with_help(f.hint.clone().unwrap_or_else(|| {
+                let d = Diagnostic::error("yaml", f.message.clone()).with_help(
+                    f.hint.clone().unwrap_or_else(|| {
                         "selectors.yml may use var(), env_var() and target".into()
-                    }))
+                    }),
+                );
+                match f.location(&shown, &text) {
+                    Some(at) => d.at(at),
+                    None => d.in_file(&shown),
+                }
             })
         });
         match parsed {

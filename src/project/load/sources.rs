@@ -2,24 +2,25 @@
 //! tags and freshness from dbt_project.yml, the source and the table.
 
 use super::Loader;
-use super::patch::{FileCtx, columns_of};
-use crate::error::{Diagnostic, Location};
+use super::patch::{FileCtx, columns_of, tests_of};
+use crate::error::Diagnostic;
 use crate::project::config::{self, Config, merge_into, project_config_for};
 use crate::project::generic_tests;
 use crate::project::node::SourceNode;
 use crate::project::properties::SourceProps;
+use crate::project::yaml::{Part, Step, YamlSpan};
 use serde_json::Value;
-use std::path::PathBuf;
 
 impl Loader {
     pub(super) fn add_source(
         &mut self,
         s: &SourceProps,
+        entry: &YamlSpan,
         ctx: &FileCtx<'_>,
         pending_tests: &mut Vec<generic_tests::PendingTest>,
     ) {
-        let shown = PathBuf::from(&ctx.f.original_file_path);
-        for t in &s.tables {
+        for (i, t) in s.tables.iter().enumerate() {
+            let table = entry.join([Step::key("tables"), Step::Index(i)]);
             let uid = format!("source.{}.{}.{}", self.name, s.name, t.name);
             if self.sources.contains_key(&uid) {
                 self.diags.push(
@@ -27,11 +28,7 @@ impl Loader {
                         "duplicate",
                         format!("source table '{}.{}' is declared twice", s.name, t.name),
                     )
-                    .at(Location::find(
-                        &shown,
-                        ctx.text,
-                        &format!("name: {}", t.name),
-                    )),
+                    .at(ctx.at(&table.child(Step::key("name")).path, Part::Key)),
                 );
                 continue;
             }
@@ -182,14 +179,14 @@ impl Loader {
             };
             let key_name = format!("sources.{}", s.name);
             let folders = ctx.f.folders();
-            for test in t.all_tests() {
+            for (test, span) in tests_of(&table, &t.data_tests, &t.tests) {
                 pending_tests.push(generic_tests::PendingTest::for_source(
-                    test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, ctx.text,
-                    &ctx.lines,
+                    test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
                 ));
             }
-            for c in &t.columns {
-                for test in c.all_tests() {
+            for (k, c) in t.columns.iter().enumerate() {
+                let column = table.join([Step::key("columns"), Step::Index(k)]);
+                for (test, span) in tests_of(&column, &c.data_tests, &c.tests) {
                     pending_tests.push(generic_tests::PendingTest::for_source(
                         test,
                         Some(c),
@@ -199,8 +196,7 @@ impl Loader {
                         &key_name,
                         &folders,
                         ctx.f,
-                        ctx.text,
-                        &ctx.lines,
+                        span,
                     ));
                 }
             }

@@ -1,12 +1,78 @@
-//! Rendering outside a model: `{{ env_var() }}` and `{{ var() }}` in profiles.yml and
-//! dbt_project.yml, and `{{ doc() }}` in descriptions. A small environment of its own, since
-//! none of dbt's model context applies there.
+//! Rendering outside a model: `{{ env_var() }}` and `{{ var() }}` in profiles.yml,
+//! dbt_project.yml, properties YAML and selectors.yml, and `{{ doc() }}` in descriptions. A small
+//! environment of its own, since none of dbt's model context applies there. It lives with the
+//! loader, below the Jinja stage, because loading needs it before any model is rendered;
+//! `env_var()` and the [`Hint`] a function attaches to its error are shared with the model
+//! context (`crate::jinja` re-exports them).
 
-use super::functions::env_var_value;
+use super::yaml::{Step, YamlPath};
 use minijinja::value::Rest;
 use minijinja::{Environment, Error, ErrorKind, Value as JValue};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// Advice attached to a Jinja error by the function that raised it (e.g. which variable to
+/// set); the diagnostic shows it as its help line.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// A Jinja error with a message and the advice to show with it.
+pub fn hinted_error(kind: ErrorKind, message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::new(kind, message.into()).with_source(Hint(hint.into()))
+}
+
+/// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
+/// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
+pub fn env_var_value(
+    name: &str,
+    default: Option<&str>,
+    allow_secret: bool,
+) -> Result<String, Error> {
+    let secret = name.starts_with("DBT_ENV_SECRET");
+    if secret && !allow_secret {
+        return Err(hinted_error(
+            ErrorKind::InvalidOperation,
+            format!(
+                "secret environment variable '{name}' can only be used in profiles.yml or packages.yml"
+            ),
+            "DBT_ENV_SECRET_ variables hold credentials and are never written into SQL or artifacts: \
+             use them in profiles.yml, and read a variable without the DBT_ENV_SECRET_ prefix here",
+        ));
+    }
+    match std::env::var(name) {
+        Ok(v) => {
+            if secret {
+                crate::events::remember_secret(&v);
+            }
+            Ok(v)
+        }
+        Err(_) => match default {
+            Some(d) => Ok(d.to_string()),
+            None => Err(hinted_error(
+                ErrorKind::UndefinedError,
+                format!(
+                    "environment variable '{name}' is required but not set, and env_var() was given no default"
+                ),
+                format!(
+                    "set {name} in the environment, or give a default: env_var('{name}', 'value')"
+                ),
+            )),
+        },
+    }
+}
+
+/// Any serialisable value as a Jinja value.
+fn to_value<T: serde::Serialize>(v: T) -> JValue {
+    JValue::from(minijinja::value::Serde(v))
+}
 
 fn config_env(cli_vars: &Map<String, Value>) -> Environment<'static> {
     let mut env = Environment::new();
@@ -18,7 +84,7 @@ fn config_env(cli_vars: &Map<String, Value>) -> Environment<'static> {
     env.add_function(
         "var",
         move |name: String, default: Option<JValue>| match vars.get(&name) {
-            Some(v) => Ok(crate::jinja::to_value(v)),
+            Some(v) => Ok(to_value(v)),
             None => default.ok_or_else(|| {
                 Error::new(
                     ErrorKind::UndefinedError,
@@ -53,14 +119,23 @@ fn config_env(cli_vars: &Map<String, Value>) -> Environment<'static> {
     env
 }
 
-/// A YAML string whose Jinja failed to render: which template, why, and what to do.
+/// A YAML string whose Jinja failed to render: which template, where, why, and what to do.
 #[derive(Debug, Clone)]
 pub struct RenderFailure {
-    /// The string as written in the YAML file, to find its line.
+    /// The string as written in the YAML file.
     pub template: String,
+    /// Where it is in the document rendered (mapping keys and list indices from its root).
+    pub path: YamlPath,
     pub message: String,
     /// Advice from the function that failed (e.g. which variable to set), if it gave any.
     pub hint: Option<String>,
+}
+
+impl RenderFailure {
+    /// Where the string that failed is written in `text` (the file `file` that was rendered).
+    pub fn location(&self, file: &std::path::Path, text: &str) -> Option<crate::error::Location> {
+        super::yaml::location(file, text, &self.path, super::yaml::Part::Value)
+    }
 }
 
 impl std::fmt::Display for RenderFailure {
@@ -75,25 +150,31 @@ impl From<RenderFailure> for String {
     }
 }
 
-fn failure(e: &Error, source: &str) -> RenderFailure {
+fn failure(e: &Error, source: &str, path: &[Step]) -> RenderFailure {
     let mut inner: &Error = e;
     while let Some(src) = std::error::Error::source(inner).and_then(|s| s.downcast_ref::<Error>()) {
         inner = src;
     }
     let hint = std::error::Error::source(inner)
-        .and_then(|s| s.downcast_ref::<super::Hint>())
+        .and_then(|s| s.downcast_ref::<Hint>())
         .map(|h| h.0.clone());
     RenderFailure {
         template: source.to_string(),
+        path: path.to_vec(),
         message: describe(inner, source),
         hint,
     }
 }
 
-fn render_value(env: &Environment<'_>, v: &Value, except: &[&str]) -> Result<Value, RenderFailure> {
+fn render_value(
+    env: &Environment<'_>,
+    v: &Value,
+    except: &[&str],
+    path: &mut YamlPath,
+) -> Result<Value, RenderFailure> {
     Ok(match v {
         Value::String(s) if s.contains("{{") || s.contains("{%") => {
-            let out = env.render_str(s, ()).map_err(|e| failure(&e, s))?;
+            let out = env.render_str(s, ()).map_err(|e| failure(&e, s, path))?;
             // `as_number` / `as_bool` results come back as text: keep numbers and booleans typed.
             if s.contains("as_number") || s.contains("as_bool") || s.contains("as_native") {
                 serde_json::from_str(&out).unwrap_or(Value::String(out))
@@ -101,18 +182,25 @@ fn render_value(env: &Environment<'_>, v: &Value, except: &[&str]) -> Result<Val
                 Value::String(out)
             }
         }
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| render_value(env, x, except))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(a) => {
+            let mut out = Vec::with_capacity(a.len());
+            for (i, x) in a.iter().enumerate() {
+                path.push(Step::Index(i));
+                out.push(render_value(env, x, except, path)?);
+                path.pop();
+            }
+            Value::Array(out)
+        }
         Value::Object(m) => {
             let mut out = Map::new();
             for (k, x) in m {
                 let r = if except.contains(&k.as_str()) {
                     x.clone()
                 } else {
-                    render_value(env, x, except)?
+                    path.push(Step::name(k.clone()));
+                    let r = render_value(env, x, except, path)?;
+                    path.pop();
+                    r
                 };
                 out.insert(k.clone(), r);
             }
@@ -137,7 +225,7 @@ pub fn render_yaml_strings(
     v: &Value,
     cli_vars: &Map<String, Value>,
 ) -> Result<Value, RenderFailure> {
-    render_value(&config_env(cli_vars), v, &[])
+    render_value(&config_env(cli_vars), v, &[], &mut vec![])
 }
 
 /// Renders every Jinja string except under the given keys (hooks render later, per node).
@@ -146,7 +234,7 @@ pub fn render_yaml_strings_except(
     cli_vars: &Map<String, Value>,
     except: &[&str],
 ) -> Result<Value, RenderFailure> {
-    render_value(&config_env(cli_vars), v, except)
+    render_value(&config_env(cli_vars), v, except, &mut vec![])
 }
 
 /// Renders Jinja strings with `var()` over `vars` and, when given, `target`; values under the
@@ -159,9 +247,9 @@ pub fn render_yaml_strings_with(
 ) -> Result<Value, RenderFailure> {
     let mut env = config_env(vars);
     if let Some(t) = target {
-        env.add_global("target", crate::jinja::to_value(t));
+        env.add_global("target", to_value(t));
     }
-    render_value(&env, v, except)
+    render_value(&env, v, except, &mut vec![])
 }
 
 /// Renders `{{ doc('name') }}` in a description. An unknown name fails with the message
@@ -177,7 +265,7 @@ pub fn render_descriptions(
         docs.get(&name).cloned().ok_or_else(|| {
             let closest = docs
                 .keys()
-                .map(|k| (crate::graph::levenshtein(&name, k), k))
+                .map(|k| (crate::error::levenshtein(&name, k), k))
                 .filter(|(d, _)| *d <= 2.max(name.len() / 3))
                 .min();
             let hint = match closest {
@@ -188,7 +276,7 @@ pub fn render_descriptions(
                     "define it with {{% docs {name} %}}...{{% enddocs %}} in a .md file under the docs paths"
                 ),
             };
-            super::hinted_error(
+            hinted_error(
                 ErrorKind::UndefinedError,
                 format!("docs block '{name}' is not defined"),
                 hint,
@@ -196,7 +284,7 @@ pub fn render_descriptions(
         })
     });
     env.render_str(text, ()).map_err(|e| {
-        let mut f = failure(&e, text);
+        let mut f = failure(&e, text, &[]);
         if f.hint.is_some() {
             // doc() failed: its own message says it all, without the template around it.
             f.message = e.detail().unwrap_or_default().to_string();
