@@ -86,6 +86,17 @@ pub fn config_location(
     node: &Node,
     key: &[String],
 ) -> Location {
+    config_location_part(files, project_trees, node, key, Part::Value)
+}
+
+/// [`config_location`], pointing at the value or, in YAML, at its key.
+pub fn config_location_part(
+    files: &mut Files<'_>,
+    project_trees: &ProjectTrees<'_>,
+    node: &Node,
+    key: &[String],
+    part: Part,
+) -> Location {
     let Some(first) = key.first() else {
         return node_location(files, node);
     };
@@ -131,7 +142,7 @@ pub fn config_location(
         for depth in depths {
             for base in &candidates {
                 let span = base.join(steps[..depth].iter().cloned());
-                if let Some(loc) = files.locate(&span, Part::Value) {
+                if let Some(loc) = files.locate(&span, part) {
                     return loc;
                 }
             }
@@ -139,7 +150,7 @@ pub fn config_location(
     }
     // 3. dbt_project.yml, the deepest folder that sets it.
     if let Some(path) = project_trees.setting(node, key)
-        && let Some(loc) = files.locate(&YamlSpan::new("dbt_project.yml", path), Part::Value)
+        && let Some(loc) = files.locate(&YamlSpan::new("dbt_project.yml", path), part)
     {
         return loc;
     }
