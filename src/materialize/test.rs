@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestConfig {
     /// `error` or `warn`.
-    pub severity: Severity,
+    pub severity: TestSeverity,
     pub fail_calc: String,
     pub warn_if: String,
     pub error_if: String,
@@ -21,8 +21,9 @@ pub struct TestConfig {
     pub store_failures_as: Option<RelationKind>,
 }
 
+/// A data test's `severity` (distinct from a diagnostic's `crate::error::Severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub enum TestSeverity {
     Error,
     Warn,
 }
@@ -41,9 +42,9 @@ impl TestConfig {
                 .unwrap_or_else(|| d.to_string())
         };
         let severity = if text("severity", "error").eq_ignore_ascii_case("warn") {
-            Severity::Warn
+            TestSeverity::Warn
         } else {
-            Severity::Error
+            TestSeverity::Error
         };
         let limit = c.get("limit").and_then(|v| match v {
             Json::Number(n) => n.as_i64(),
@@ -135,7 +136,7 @@ pub enum Verdict {
 /// holds; a warn-severity test only ever warns.
 pub fn verdict(cfg: &TestConfig, should_warn: bool, should_error: bool) -> Verdict {
     match cfg.severity {
-        Severity::Error if should_error => Verdict::Fail,
+        TestSeverity::Error if should_error => Verdict::Fail,
         _ if should_warn => Verdict::Warn,
         _ => Verdict::Pass,
     }
@@ -147,7 +148,7 @@ mod tests {
 
     fn cfg() -> TestConfig {
         TestConfig {
-            severity: Severity::Error,
+            severity: TestSeverity::Error,
             fail_calc: "count(*)".into(),
             warn_if: "!= 0".into(),
             error_if: "> 10".into(),
@@ -170,7 +171,7 @@ mod tests {
         assert_eq!(verdict(&c, true, true), Verdict::Fail);
         assert_eq!(verdict(&c, true, false), Verdict::Warn);
         assert_eq!(verdict(&c, false, false), Verdict::Pass);
-        c.severity = Severity::Warn;
+        c.severity = TestSeverity::Warn;
         assert_eq!(verdict(&c, true, true), Verdict::Warn);
         assert_eq!(verdict(&c, false, true), Verdict::Pass);
     }
