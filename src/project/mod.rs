@@ -1,6 +1,8 @@
 //! Loading a dbt project: dbt_project.yml, profiles.yml, properties YAML, and the model, seed,
 //! snapshot, analysis, test, macro and docs files, into typed [`Project`] with config inherited as
-//! dbt does. Nothing here renders models: that is [`crate::jinja`]'s parse phase.
+//! dbt does. Nothing here renders models: that is [`crate::jinja`]'s parse phase, which ends by
+//! settling each node's typed config ([`settings`], checked by [`settle`]). Only Jinja in YAML
+//! values (`var()`, `env_var()`, `doc()`) is rendered here ([`render`]).
 
 pub mod config;
 pub mod contract;
