@@ -13,7 +13,7 @@ use super::Target;
 use crate::adapter::{Adapter, Column, text_grid};
 use crate::project::Node;
 use crate::project::contract::{
-    Constraint, ConstraintKind, ConstraintSupport, alias_types, is_enforced,
+    Constraint, ConstraintKind, ConstraintSupport,
 };
 use std::collections::BTreeMap;
 
@@ -75,12 +75,12 @@ pub const KEEP_SUFFIX: &str = "__kiln_keep";
 impl Contract {
     /// The node's contract, when it is enforced on a model that builds a relation.
     pub fn of(adapter: &dyn Adapter, node: &Node) -> Option<Contract> {
-        if !is_enforced(&node.config)
+        if !node.settings.contract.enforced
             || !matches!(node.materialized(), "table" | "view" | "incremental")
         {
             return None;
         }
-        let alias = alias_types(&node.config);
+        let alias = node.settings.contract.alias_types;
         let columns = node
             .columns
             .values()

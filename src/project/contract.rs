@@ -113,25 +113,6 @@ impl Constraint {
     }
 }
 
-/// Whether a config holds `contract: {enforced: true}`.
-pub fn is_enforced(config: &serde_json::Map<String, Value>) -> bool {
-    config
-        .get("contract")
-        .and_then(|c| c.get("enforced"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
-/// Whether the contract's `alias_types` is on (the default): `string` in YAML then means the
-/// engine's text type.
-pub fn alias_types(config: &serde_json::Map<String, Value>) -> bool {
-    config
-        .get("contract")
-        .and_then(|c| c.get("alias_types"))
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
-}
-
 /// Whether a materialization creates the relation with its constraints (dbt: table and
 /// incremental; a view only has its columns checked).
 pub fn materialization_enforces_constraints(materialized: &str) -> bool {
@@ -181,7 +162,7 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
                 ),
             }
         }
-        if is_enforced(&n.config) {
+        if n.settings.contract.enforced {
             check_enforced(n, &yaml, out);
         }
     }
