@@ -203,11 +203,14 @@ pub fn parse_project(
         })
         .collect();
     let mut nodes = Vec::with_capacity(recorded.len());
+    // Nodes whose render failed: their config is incomplete, so it is not checked.
+    let mut unrendered = std::collections::BTreeSet::new();
     for (entry, problem) in recorded {
-        nodes.push(entry);
         if let Some(d) = problem {
+            unrendered.insert(entry.0.clone());
             diags.push(d);
         }
+        nodes.push(entry);
     }
     // (already in key order: the map is rebuilt in bulk)
     project.nodes = nodes.into_iter().collect();
@@ -240,7 +243,7 @@ pub fn parse_project(
     timer.mark("disabled");
     // Every model's materialization and every node's typed config, checked here so that a
     // mistake stops the command before anything runs.
-    diags.extend(crate::project::settle::settle(project));
+    diags.extend(crate::project::settle::settle(project, &unrendered));
     // Contracts: errors stop here; warnings are printed with the project's.
     let mut contract_diags = vec![];
     crate::project::contract::check(project, &mut contract_diags);

@@ -12,9 +12,7 @@
 use super::Target;
 use crate::adapter::{Adapter, Column, text_grid};
 use crate::project::Node;
-use crate::project::contract::{
-    Constraint, ConstraintKind, ConstraintSupport,
-};
+use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
 use std::collections::BTreeMap;
 
 /// A declared column.

@@ -8,6 +8,13 @@
 //! ([`super::yaml::locate`]); a `config()` argument by minijinja's own tokenizer over the node's
 //! SQL (the call is found by its tokens, not by searching the text, so comments, strings and
 //! other calls cannot mislead it).
+//!
+//! Why not the position of the `config()` call itself: a function called from a template gets
+//! no span from minijinja (`State` exposes none), and minijinja's own location comes only with an
+//! error, which would stop the node's render at its first bad value and hide the others. So the
+//! parse phase records which keys a node's `config()` calls set (`NodeSpans::sql_config`), every
+//! value is checked after the render, and the tokenizer finds the argument only when one is
+//! reported.
 
 use super::config::{Config, is_config_key};
 use super::node::{Node, ResourceType};

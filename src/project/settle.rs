@@ -9,13 +9,18 @@ use super::node::{Node, ResourceType};
 use super::origin::{Files, ProjectTrees, config_location};
 use super::settings::{ConfigProblem, Phrasing, Settings, check_model_materialization};
 use crate::error::{Diagnostic, Location};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Settles the typed config of every node of `project`; the problems, as diagnostics.
-pub fn settle(project: &mut Project) -> Vec<Diagnostic> {
+/// Settles the typed config of every node of `project`; the problems, as diagnostics. Nodes in
+/// `unrendered` (whose render failed, so whose `config()` calls never ran) are left out: their
+/// render error is what to fix first.
+pub fn settle(project: &mut Project, unrendered: &BTreeSet<String>) -> Vec<Diagnostic> {
     let custom = custom_materializations(project);
     let mut problems: Vec<(String, ConfigProblem)> = vec![];
     for (uid, node) in project.nodes.iter_mut() {
+        if unrendered.contains(uid) {
+            continue;
+        }
         if !matches!(
             node.resource_type,
             ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot

@@ -142,8 +142,14 @@ fn config_mistakes_stop_before_anything_runs() {
         let parse = p.kiln(&["parse"]).run();
         let build = p.kiln(&["build"]).run();
         build.assert_code(2);
-        assert_eq!(build.stderr, parse.stderr, "{fixture}: build reports what parse does");
-        assert!(!p.exists("dev.duckdb"), "{fixture}: a database file was created");
+        assert_eq!(
+            build.stderr, parse.stderr,
+            "{fixture}: build reports what parse does"
+        );
+        assert!(
+            !p.exists("dev.duckdb"),
+            "{fixture}: a database file was created"
+        );
         assert!(!p.exists("target/run"), "{fixture}: something ran");
         assert!(
             !p.exists("target/run_results.json"),
