@@ -270,6 +270,7 @@ fn project_vars(cfg: &DbtProject, cli: &Map<String, Value>) -> Map<String, Value
     out
 }
 
+/// What loading has built so far; the submodules add to it, one kind of file each.
 struct Loader {
     dir: PathBuf,
     /// Each resource path walked once.
