@@ -187,12 +187,7 @@ impl Node {
         } else {
             "sql"
         };
-        let materialized = config
-            .get("materialized")
-            .and_then(Value::as_str)
-            .unwrap_or("view")
-            .to_string();
-        let settings = Settings::parse(resource_type, &materialized, &config).unwrap_or_default();
+        let settings = Settings::lenient(resource_type, &config);
         Node {
             unique_id: format!("{resource_type}.demo.{name}"),
             resource_type,

@@ -258,6 +258,30 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// For unit tests' hand-made nodes: every part that parses from `config`, whatever the
+    /// node's materialization.
+    #[cfg(test)]
+    pub(crate) fn lenient(resource_type: ResourceType, config: &Config) -> Settings {
+        let model = resource_type == ResourceType::Model;
+        Settings {
+            incremental: model
+                .then(|| IncrementalConfig::parse(config).ok())
+                .flatten(),
+            microbatch: model
+                .then(|| MicrobatchConfig::parse(config).ok())
+                .flatten(),
+            snapshot: (resource_type == ResourceType::Snapshot)
+                .then(|| SnapshotConfig::parse(config).ok())
+                .flatten(),
+            seed: (resource_type == ResourceType::Seed)
+                .then(|| SeedConfig::parse(config).ok())
+                .flatten(),
+            contract: parse_contract(config, &mut Problems::default()),
+        }
+    }
+}
+
 fn parse_contract(c: &Config, problems: &mut Problems) -> ContractSettings {
     let mut contract = ContractSettings::default();
     match c.get("contract") {
