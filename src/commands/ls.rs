@@ -7,7 +7,7 @@
 //! the `--output-keys` asked for.
 
 use super::load_and_parse;
-use crate::artifacts::manifest::graph_context_json;
+use crate::schemas::graph_context_json;
 use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::graph::select;
