@@ -431,7 +431,7 @@ mod tests {
             node("dbt", "default__type_string"),
             node("dbt", "hash"),
         ];
-        let project = vec![
+        let project = [
             node("shop", "hash"),
             node("shop", "duckdb__money"),
             node("shop", "money"),

@@ -260,7 +260,10 @@ mod tests {
 
     #[test]
     fn every_resource_type_has_dbts_default_keys_in_order() {
-        let model: Vec<String> = default_config_for(ResourceType::Model).into_keys().collect();
+        let model: Vec<String> = default_config_for(ResourceType::Model)
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(model.first().map(String::as_str), Some("enabled"));
         assert_eq!(model.last().map(String::as_str), Some("freshness"));
         let test = default_config_for(ResourceType::Test);

@@ -83,17 +83,20 @@ impl Kind {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(fail(format!("cannot be read: {e}"))),
         };
-        let doc: T = serde_json::from_slice(&bytes).map_err(|e| {
+        // JSON first (a fast pass that builds nothing), so that a truncated file is reported as
+        // such and not as whatever entry it breaks off in.
+        serde_json::from_slice::<de::IgnoredAny>(&bytes).map_err(|e| {
             fail(match e.classify() {
                 serde_json::error::Category::Eof => format!(
-                    "is not valid JSON (it ends early, at line {} column {}: a truncated copy?)",
+                    "is not valid JSON: it ends early, at line {} column {} (a truncated copy?)",
                     e.line(),
                     e.column()
                 ),
-                serde_json::error::Category::Syntax => format!("is not valid JSON: {e}"),
-                _ => format!("is not a {} kiln can read: {e}", self.file),
+                _ => format!("is not valid JSON: {e}"),
             })
         })?;
+        let doc: T = serde_json::from_slice(&bytes)
+            .map_err(|e| fail(format!("is not a {} kiln can read: {e}", self.file)))?;
         if let Some(version) = doc.schema_version() {
             self.check_version(version).map_err(fail)?;
         }
@@ -662,8 +665,10 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_the_problem() {
         let err = |text: &str| read_manifest(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let truncated = err(r#"{"nodes": {"model.p.a": {"#);
         assert!(
-            err(r#"{"nodes": {"model.p.a": {"#).starts_with("prod/manifest.json is not valid JSON (it ends early"),
+            truncated.starts_with("prod/manifest.json is not valid JSON: it ends early"),
+            "{truncated}"
         );
         assert_eq!(
             err(r#"{"metadata": {}}"#),
