@@ -136,7 +136,12 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
     let path = opts.project_dir.join(target_path).join("run_results.json");
     let rerun = "run kiln build, run, test, seed or snapshot first";
     let previous = crate::schemas::read::RunResults::read(&path, &path)
-        .map_err(|e| Error::one(e.diagnostic("retry", rerun)))?
+        .map_err(|e| {
+            Error::one(e.diagnostic(
+                "retry",
+                "run the command again instead of retrying it (kiln retry repeats a run from the results kiln or dbt wrote)",
+            ))
+        })?
         .ok_or_else(|| {
             Error::one(
                 crate::error::Diagnostic::error(
