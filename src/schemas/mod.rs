@@ -65,3 +65,6 @@ pub const TARGET_ENV_KEY: &str = "kiln_target";
 /// The `metadata.env` key of run_results.json naming the adapter type of that target (the
 /// manifest has dbt's own `metadata.adapter_type`).
 pub const ADAPTER_ENV_KEY: &str = "kiln_adapter_type";
+
+#[cfg(test)]
+mod tests;
