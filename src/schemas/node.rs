@@ -2,8 +2,7 @@
 //! dbt's manifest writes it, serialised straight from the node.
 
 use super::config::{
-    FullConfig, default_contract, default_docs, merged_config_get, str_list,
-    unrendered_config,
+    FullConfig, default_contract, default_docs, merged_config_get, str_list, unrendered_config,
 };
 use super::contract::{constraint_json, contract_checksum};
 use super::facts::ProjectFacts;

@@ -571,7 +571,9 @@ impl<'de> Deserialize<'de> for StringList {
 }
 
 /// A value that may be null: null reads as the type's default (an empty list, `false`, ...).
-fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -653,9 +655,7 @@ mod tests {
             r#"{"nodes": {"model.p.a": {"fqn": null, "config": null, "columns": {"id": {"constraints": null}}}},
                 "sources": null}"#,
         );
-        let Ok(Some(m)) = m else {
-            panic!("{m:?}")
-        };
+        let Ok(Some(m)) = m else { panic!("{m:?}") };
         let a = &m.nodes()["model.p.a"];
         assert!(a.fqn.is_empty() && a.config.is_empty() && a.columns["id"].constraints.is_empty());
         assert!(m.sources.is_empty() && m.macros.is_none());
@@ -664,7 +664,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_the_problem() {
-        let err = |text: &str| read_manifest(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = |text: &str| {
+            read_manifest(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         let truncated = err(r#"{"nodes": {"model.p.a": {"#);
         assert!(
             truncated.starts_with("prod/manifest.json is not valid JSON: it ends early"),
@@ -679,7 +684,9 @@ mod tests {
                 .starts_with("prod/manifest.json is not a manifest.json kiln can read: `model.p.a`: invalid type: string \"a.b\", expected a sequence"),
         );
         assert_eq!(
-            err(r#"{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v3.json"}, "nodes": {}}"#),
+            err(
+                r#"{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v3.json"}, "nodes": {}}"#
+            ),
             "prod/manifest.json follows the schema https://schemas.getdbt.com/dbt/manifest/v3.json, and kiln reads manifest.json versions 4 to 12 (https://schemas.getdbt.com/dbt/manifest/v4.json to https://schemas.getdbt.com/dbt/manifest/v12.json)"
         );
         // Every version dbt 1.11 reads is read.

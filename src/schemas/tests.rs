@@ -55,8 +55,10 @@ fn model() {
         "id".into(),
         column("id", Some("integer"), vec![json!({"type": "not_null"})]),
     );
-    n.columns
-        .insert("amount".into(), column("amount", Some("decimal(10, 2)"), vec![]));
+    n.columns.insert(
+        "amount".into(),
+        column("amount", Some("decimal(10, 2)"), vec![]),
+    );
     n.constraints = vec![json!({"type": "primary_key", "columns": ["id"]})];
     n.refs = vec![RefCall {
         name: "stg_orders".into(),
@@ -170,7 +172,9 @@ fn source() {
         source_meta: object(json!({"contact": "shop-team"})),
         tags: vec!["raw".into()],
         config: object(json!({"enabled": true})),
-        unrendered_config: object(json!({"freshness": {"warn_after": {"count": 12, "period": "hour"}}})),
+        unrendered_config: object(
+            json!({"freshness": {"warn_after": {"count": 12, "period": "hour"}}}),
+        ),
         unrendered_database: None,
         unrendered_schema: Some("raw".into()),
         columns,

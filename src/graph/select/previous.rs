@@ -111,8 +111,9 @@ impl PreviousRun {
         };
         let rerun = "run `kiln source freshness` first: it writes target/sources.json";
         let now = match &self.sources_current {
-            Some(path) => SourceFreshness::read(path, path)
-                .map_err(|e| e.diagnostic("selector", rerun))?,
+            Some(path) => {
+                SourceFreshness::read(path, path).map_err(|e| e.diagnostic("selector", rerun))?
+            }
             None => None,
         };
         let Some(now) = now else {

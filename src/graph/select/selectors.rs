@@ -9,8 +9,7 @@
 //! project, and every problem is reported with selectors.yml's line.
 
 use super::parse::{
-    Criterion, Expr, Group, Method, SetOp, method_and_args, parse_atom, parse_cli,
-    validate_value,
+    Criterion, Expr, Group, Method, SetOp, method_and_args, parse_atom, parse_cli, validate_value,
 };
 use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error, Location};

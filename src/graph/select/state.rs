@@ -308,11 +308,7 @@ fn same_persisted(cur: &ManifestNode, old: &ManifestNode) -> bool {
 
 /// Whether the contract is enforced, wherever the manifest keeps that.
 fn enforced(n: &ManifestNode) -> bool {
-    truthy(
-        n.config
-            .get("contract")
-            .and_then(|c| c.get("enforced")),
-    ) || n.contract.enforced
+    truthy(n.config.get("contract").and_then(|c| c.get("enforced"))) || n.contract.enforced
 }
 
 /// An enforced contract is compared by its checksum (columns, types, constraints, and the
