@@ -347,3 +347,52 @@ fn same_contract(cur: &ManifestNode, old: &ManifestNode) -> bool {
         )
         && cur.constraints == old.constraints
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn configs_forgive_what_writers_spell_differently() {
+        let kiln = config(json!({
+            "enabled": true, "tags": ["nightly"], "on_schema_change": "ignore",
+            "persist_docs": {}, "grants": {}, "alias": null, "docs": {"show": true, "node_color": null},
+        }));
+        // Left out where empty, null or dbt's default; a single tag as a string.
+        let other = config(json!({"tags": "nightly", "docs": {"show": true}}));
+        assert!(same_config(&kiln, &other));
+        assert!(same_config(&other, &kiln));
+        let changed = config(json!({"tags": "nightly", "on_schema_change": "fail"}));
+        assert!(!same_config(&kiln, &changed));
+        let retagged = config(json!({"tags": ["nightly", "finance"]}));
+        assert!(!same_config(&kiln, &retagged));
+    }
+
+    #[test]
+    fn contracts_compare_by_checksum_then_by_columns() {
+        let node = |v: Value| -> ManifestNode { serde_json::from_value(v).unwrap_or_default() };
+        let enforced = node(json!({"contract": {"enforced": true, "checksum": "a"}}));
+        let same = node(
+            json!({"config": {"contract": {"enforced": true}}, "contract": {"checksum": "a"}}),
+        );
+        let other = node(json!({"contract": {"enforced": true, "checksum": "b"}}));
+        let off = node(json!({"contract": {"enforced": false, "checksum": "a"}}));
+        assert!(same_contract(&enforced, &same));
+        assert!(!same_contract(&enforced, &other));
+        assert!(!same_contract(&enforced, &off));
+        // Without a checksum on one side, the columns' types and constraints decide.
+        let typed = |t: &str| {
+            node(json!({"contract": {"enforced": true},
+                "columns": {"id": {"data_type": t, "constraints": [{"type": "not_null"}]}}}))
+        };
+        assert!(same_contract(&typed("integer"), &typed("integer")));
+        assert!(!same_contract(&typed("integer"), &typed("bigint")));
+    }
+}
