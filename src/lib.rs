@@ -1,12 +1,13 @@
 //! kiln: a SQL-first warehouse transformation tool that runs dbt projects.
 //!
 //! The pipeline, one module per stage: [`project`] loads the files, [`jinja`] renders them
-//! (parse phase, then compile phase), [`graph`] builds the DAG and selects nodes, [`adapter`]
-//! holds what differs per warehouse, [`materialize`] says what SQL each node runs, [`runner`]
-//! executes the DAG, [`artifacts`] writes dbt-compatible JSON, and [`commands`] strings the
-//! stages together for each subcommand. [`schemas`] holds dbt's resource dictionaries (the JSON
-//! of each node, source, exposure and macro) that the manifest, Jinja's `model` and `graph` and
-//! `state:` comparison all show, and reads the artifacts of earlier runs.
+//! (parse phase, then compile phase), [`sql`] reads compiled SQL as a tree, [`graph`] builds
+//! the DAG and selects nodes, [`adapter`] holds what differs per warehouse, [`materialize`] says
+//! what SQL each node runs, [`runner`] executes the DAG, [`artifacts`] writes dbt-compatible
+//! JSON, and [`commands`] strings the stages together for each subcommand. [`schemas`] holds
+//! dbt's resource dictionaries (the JSON of each node, source, exposure and macro) that the
+//! manifest, Jinja's `model` and `graph` and `state:` comparison all show, and reads the
+//! artifacts of earlier runs.
 
 pub mod adapter;
 pub mod artifacts;
@@ -22,6 +23,7 @@ pub mod materialize;
 pub mod project;
 pub mod runner;
 pub mod schemas;
+pub mod sql;
 pub mod timing;
 
 pub use error::{Error, Outcome};
