@@ -99,7 +99,7 @@ pub fn run(
             &loaded,
             &pool,
             n,
-            &state["nodes"][id],
+            state.nodes().get(id),
             full_refresh,
             &mut listed,
         );
@@ -132,7 +132,7 @@ fn clone_node(
     loaded: &Loaded,
     pool: &crate::adapter::Pool,
     n: &Node,
-    old: &Json,
+    old: Option<&crate::schemas::read::ManifestNode>,
     full_refresh: bool,
     listed: &mut BTreeMap<(String, String), Vec<RelationInfo>>,
 ) -> (NodeResult, Option<String>) {
@@ -157,11 +157,7 @@ fn clone_node(
     };
     let target = crate::materialize::Target::of(n).sql(adapter);
     result.relation_name = Some(target.clone());
-    let (Some(db), Some(schema), Some(alias)) = (
-        old["database"].as_str(),
-        old["schema"].as_str(),
-        old["alias"].as_str().or(old["name"].as_str()),
-    ) else {
+    let Some((db, schema, alias)) = old.and_then(|o| o.relation()) else {
         return (
             result,
             Some(format!(

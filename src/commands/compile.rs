@@ -121,7 +121,7 @@ pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Res
 pub fn compile_selected_deferred(
     loaded: &mut Loaded,
     selected: &BTreeSet<String>,
-    defer: Option<&(serde_json::Value, bool)>,
+    defer: Option<&(std::sync::Arc<crate::schemas::read::StateManifest>, bool)>,
 ) -> Result<(), Error> {
     let graph_fn = super::graph_fn(loaded);
     let mut shared = compile_shared(

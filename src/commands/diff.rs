@@ -50,10 +50,10 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
             continue;
         };
         let new = n.compiled_code.clone().unwrap_or_default();
-        let old_node = &state["nodes"][id];
+        let old_node = state.nodes().get(id);
         let (old, note) = match (
-            old_node["compiled_code"].as_str(),
-            old_node["raw_code"].as_str(),
+            old_node.and_then(|o| o.compiled_code.as_deref()),
+            old_node.and_then(|o| o.raw_code.as_deref()),
         ) {
             (Some(c), _) => (c.to_string(), ""),
             (None, Some(raw)) => (

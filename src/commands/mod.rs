@@ -24,6 +24,7 @@ use crate::invocation::{Invocation, Output};
 use crate::jinja::JinjaEnv;
 use crate::jinja::parse::{InvocationInfo, parse_project};
 use crate::project::{self, Project, ResourceType};
+use crate::schemas::read::{ArtifactError, RunResults, SourceFreshness, StateManifest};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -374,15 +375,22 @@ impl Loaded {
                 )
                 .with_help("copy the earlier run's target folder elsewhere (e.g. prod-state/) and point --state there")])?;
             }
-            state_manifest = read_json(&dir.join("manifest.json"))?;
-            if let Some(manifest) = &state_manifest {
-                // Named as the user gave it (relative to the project, as dbt reads it).
-                let shown = args.state.as_deref().unwrap_or(&dir).join("manifest.json");
-                check_state_adapter(manifest, &shown, &self.project)?;
+            // Named as the user gave it (relative to the project, as dbt reads it).
+            let shown = args.state.clone().unwrap_or_else(|| dir.clone());
+            let manifest = StateManifest::read(&dir, &shown).map_err(state_file_error)?;
+            if let Some(manifest) = &manifest {
+                check_state_adapter(manifest, &shown.join("manifest.json"), &self.project)?;
             }
-            previous.run_results = read_json(&dir.join("run_results.json"))?;
-            previous.sources = read_json(&dir.join("sources.json"))?;
-            previous.dir = Some(args.state.clone().unwrap_or(dir));
+            state_manifest = manifest.map(Arc::new);
+            previous.run_results = RunResults::read(
+                &dir.join("run_results.json"),
+                &shown.join("run_results.json"),
+            )
+            .map_err(state_file_error)?;
+            previous.sources =
+                SourceFreshness::read(&dir.join("sources.json"), &shown.join("sources.json"))
+                    .map_err(state_file_error)?;
+            previous.dir = Some(shown);
         }
         Ok(select::SelectionSpec {
             select: args.select.clone(),
@@ -399,7 +407,7 @@ impl Loaded {
     pub fn defer_manifest(
         &self,
         args: &SelectArgs,
-    ) -> Result<Option<(serde_json::Value, bool)>, Error> {
+    ) -> Result<Option<(Arc<StateManifest>, bool)>, Error> {
         if !args.defer {
             return Ok(None);
         }
@@ -415,11 +423,10 @@ impl Loaded {
                 .into());
             }
         };
-        let path = self.project.dir.join(dir).join("manifest.json");
-        match read_json(&path)? {
+        match StateManifest::read(&self.project.dir.join(dir), dir).map_err(state_file_error)? {
             Some(m) => {
                 check_state_adapter(&m, &dir.join("manifest.json"), &self.project)?;
-                Ok(Some((m, args.favor_state)))
+                Ok(Some((Arc::new(m), args.favor_state)))
             }
             None => Err(Diagnostic::error(
                 "flags",
@@ -479,11 +486,11 @@ impl Loaded {
 /// production's artifacts is what `--state` is for. A manifest that does not say its adapter
 /// (an old or hand-made one) is taken as it is.
 pub(crate) fn check_state_adapter(
-    manifest: &serde_json::Value,
+    manifest: &StateManifest,
     path: &std::path::Path,
     project: &Project,
 ) -> Result<(), Error> {
-    let written = artifacts::WrittenBy::of_manifest(manifest);
+    let written = manifest.written_by();
     let current = &project.target;
     let Some(adapter) = &written.adapter_type else {
         return Ok(());
@@ -549,28 +556,18 @@ pub fn graph_fn(loaded: &Loaded) -> Option<Arc<dyn Fn() -> serde_json::Value + S
             .any(|m| m.source.contains("graph"));
     mentions_graph.then(|| {
         let parsed = Arc::new(loaded.project.clone());
-        Arc::new(move || crate::artifacts::manifest::graph_context_json(&parsed))
+        Arc::new(move || crate::schemas::graph_context_json(&parsed))
             as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
     })
 }
 
-/// A JSON artifact, or None when the file does not exist; a file that is not JSON is an error.
-fn read_json(path: &std::path::Path) -> Result<Option<serde_json::Value>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Diagnostic::error(
-            "flags",
-            format!("{} is not valid JSON: {e}", path.display()),
-        )
-        .with_help(
-            "point --state at the target folder of an earlier run, left as kiln or dbt wrote it",
-        )
-        .into()
-    })
+/// A file of the `--state` folder that kiln cannot read (it names the file and what is wrong).
+fn state_file_error(e: ArtifactError) -> Error {
+    e.diagnostic(
+        "state",
+        "point --state at the target folder of an earlier run, left as kiln or dbt wrote it",
+    )
+    .into()
 }
 
 /// Whether two paths are the same folder.

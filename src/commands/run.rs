@@ -134,26 +134,28 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         }
     };
     let path = opts.project_dir.join(target_path).join("run_results.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::one(
-            crate::error::Diagnostic::error(
+    let rerun = "run kiln build, run, test, seed or snapshot first";
+    let previous = crate::schemas::read::RunResults::read(&path, &path)
+        .map_err(|e| {
+            Error::one(e.diagnostic(
                 "retry",
-                format!(
-                    "kiln retry needs the results of a previous run: cannot read {}: {e}",
-                    path.display()
-                ),
+                "run the command again instead of retrying it (kiln retry repeats a run from the results kiln or dbt wrote)",
+            ))
+        })?
+        .ok_or_else(|| {
+            Error::one(
+                crate::error::Diagnostic::error(
+                    "retry",
+                    format!(
+                        "kiln retry needs the results of a previous run: there is no {}",
+                        path.display()
+                    ),
+                )
+                .with_help(rerun),
             )
-            .with_help("run kiln build, run, test, seed or snapshot first"),
-        )
-    })?;
-    let previous: Json = serde_json::from_str(&text).map_err(|e| {
-        Error::one(crate::error::Diagnostic::error(
-            "retry",
-            format!("{} is not valid JSON: {e}", path.display()),
-        ))
-    })?;
-    let args = previous["args"].as_object().cloned().unwrap_or_default();
-    let kind = match args.get("which").and_then(Json::as_str) {
+        })?;
+    let args = &previous.args;
+    let kind = match args.which.as_deref() {
         Some("run") => RunKind::Run,
         Some("test") => RunKind::Test,
         Some("seed") => RunKind::Seed,
@@ -170,25 +172,18 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             .into());
         }
     };
-    let flag = |k: &str| args.get(k).and_then(Json::as_bool).unwrap_or(false);
     let flags = RunFlags {
-        full_refresh: flag("full_refresh"),
-        fail_fast: flag("fail_fast"),
-        store_failures: flag("store_failures"),
-        event_time_start: args
-            .get("event_time_start")
-            .and_then(Json::as_str)
-            .map(String::from),
-        event_time_end: args
-            .get("event_time_end")
-            .and_then(Json::as_str)
-            .map(String::from),
-        empty: flag("empty"),
-        sample: args.get("sample").and_then(Json::as_str).map(String::from),
+        full_refresh: args.full_refresh,
+        fail_fast: args.fail_fast,
+        store_failures: args.store_failures,
+        event_time_start: args.event_time_start.clone(),
+        event_time_end: args.event_time_end.clone(),
+        empty: args.empty,
+        sample: args.sample.clone(),
     };
     // Retrying on another target than the run's would mix two targets' results (and, on another
     // adapter, two dialects): the nodes to retry are those that failed there.
-    let written = crate::artifacts::WrittenBy::of_run_results(&previous);
+    let written = previous.written_by();
     if let (Some(previous_target), Some(asked)) = (&written.target, &inv.load.target)
         && previous_target != asked
     {
@@ -197,15 +192,13 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
     // The previous run's --vars and --target, unless this invocation gives its own.
     let mut again = inv.clone();
     again.project_dir = Some(opts.project_dir.clone());
-    if let Some(vars) = args.get("vars").and_then(Json::as_object)
-        && inv.load.cli_vars.is_empty()
-    {
-        again.load.cli_vars = vars.clone();
+    if !args.vars.is_empty() && inv.load.cli_vars.is_empty() {
+        again.load.cli_vars = args.vars.clone();
     }
-    if let Some(target) = args.get("target").and_then(Json::as_str)
+    if let Some(target) = args.target.as_ref().filter(|t| !t.is_empty())
         && inv.load.target.is_none()
     {
-        again.load.target = Some(target.to_string());
+        again.load.target = Some(target.clone());
     }
     let loaded = load_and_parse(&again, kind.command())?;
     let target = &loaded.project.target;
@@ -219,17 +212,16 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             Some(&target.adapter_type),
         ));
     }
-    let ids: Vec<String> = previous["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let ids: Vec<String> = previous
+        .results()
+        .iter()
         .filter(|r| {
             matches!(
-                r["status"].as_str(),
-                Some("error" | "fail" | "skipped" | "runtime error")
+                r.status.as_str(),
+                "error" | "fail" | "skipped" | "runtime error"
             )
         })
-        .filter_map(|r| r["unique_id"].as_str().map(String::from))
+        .map(|r| r.unique_id.clone())
         .filter(|id| {
             loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
         })
@@ -242,15 +234,7 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         return Ok(Outcome::Success);
     }
     let select = SelectArgs {
-        select: args
-            .get("select")
-            .and_then(Json::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        select: args.select.0.clone(),
         ..SelectArgs::default()
     };
     execute_and_report(inv, loaded, kind, ids, &select, &flags)
@@ -260,7 +244,7 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
 /// them (`adapter`: the other target's adapter, when that is what differs).
 fn retry_elsewhere(
     path: &std::path::Path,
-    written: &crate::artifacts::WrittenBy,
+    written: &crate::schemas::read::WrittenBy,
     target: &str,
     adapter: Option<&str>,
 ) -> Error {

@@ -334,7 +334,7 @@ impl RenderCtx {
     fn model_value(&self) -> Value {
         self.model
             .get_or_init(|| match &self.node {
-                Some(n) => crate::jinja::to_value(crate::artifacts::node_context_json(n)),
+                Some(n) => crate::jinja::to_value(crate::schemas::node_context_json(n)),
                 None => Value::from(()),
             })
             .clone()

@@ -9,6 +9,7 @@ pub mod context;
 mod env;
 pub mod functions;
 pub mod lines;
+pub mod macro_calls;
 pub mod modules;
 pub mod parse;
 pub mod relation;

@@ -153,6 +153,12 @@ pub fn parse_project(
     ));
     let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
+    // The macros each macro calls, read when the environment parsed it.
+    for (uid, m) in &mut project.macros {
+        if let Some(deps) = jenv.macro_depends_on.get(uid) {
+            m.depends_on_macros.clone_from(deps);
+        }
+    }
     // The render contexts share each node through an Arc: the nodes move out of the project for
     // the render and come back (unshared, so without a copy) afterwards.
     let shared_nodes: Vec<(String, Arc<Node>)> = std::mem::take(&mut project.nodes)

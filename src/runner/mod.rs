@@ -83,7 +83,7 @@ pub struct RunOptions {
     pub full_refresh: bool,
     pub store_failures: bool,
     /// `--defer`: the state manifest, and `--favor-state`.
-    pub defer: Option<(Json, bool)>,
+    pub defer: Option<(Arc<crate::schemas::read::StateManifest>, bool)>,
     /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
     pub event_time_start: Option<chrono::NaiveDateTime>,
     pub event_time_end: Option<chrono::NaiveDateTime>,
@@ -520,7 +520,7 @@ pub fn defer(
     shared: &mut Shared,
     loaded: &Loaded,
     ids: &[String],
-    state: &Json,
+    state: &crate::schemas::read::StateManifest,
     favor_state: bool,
     pool: &Pool,
 ) {
@@ -536,12 +536,11 @@ pub fn defer(
         {
             continue;
         }
-        let old = &state["nodes"][&n.unique_id];
-        let (Some(db), Some(schema), Some(alias)) = (
-            old["database"].as_str(),
-            old["schema"].as_str(),
-            old["alias"].as_str().or(old["name"].as_str()),
-        ) else {
+        let Some((db, schema, alias)) = state
+            .nodes()
+            .get(&n.unique_id)
+            .and_then(|old| old.relation())
+        else {
             continue;
         };
         if !favor_state {

@@ -56,7 +56,7 @@ impl<'a> Evaluator<'a> {
         project: &'a Project,
         graph: &'a Graph,
         selectors: &'a Selectors,
-        state_manifest: Option<&'a serde_json::Value>,
+        state_manifest: Option<&'a crate::schemas::read::StateManifest>,
         previous: &'a PreviousRun,
     ) -> Self {
         Evaluator {

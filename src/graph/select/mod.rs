@@ -30,7 +30,7 @@ pub struct SelectionSpec {
     pub selector: Option<String>,
     pub indirect: IndirectSelection,
     /// The `--state` manifest, for `state:` methods.
-    pub state_manifest: Option<serde_json::Value>,
+    pub state_manifest: Option<std::sync::Arc<crate::schemas::read::StateManifest>>,
     /// The `--state` run's results and freshness, for `result:` and `source_status:`.
     pub previous: previous::PreviousRun,
 }
@@ -131,7 +131,7 @@ pub fn selection(
         project,
         graph,
         &selectors,
-        spec.state_manifest.as_ref(),
+        spec.state_manifest.as_deref(),
         &spec.previous,
     );
     let (ids, _) = ev.eval(&expr)?;
