@@ -10,7 +10,6 @@ pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod error;
 pub mod events;
 pub mod graph;
@@ -19,6 +18,7 @@ pub mod jinja;
 pub mod materialize;
 pub mod project;
 pub mod runner;
+pub mod session;
 pub mod timing;
 
 pub use error::{Error, Outcome};

@@ -61,16 +61,6 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(String::from)
 }
 
-/// Writes `bytes` to `path` unless the file already holds exactly them. Creating and rewriting
-/// files is what costs when thousands of compiled SQL files are written (on some disks far more
-/// than the SQL took to render); reading one to compare is cheap.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    std::fs::write(path, bytes)
-}
-
 /// Writes `bytes` to `path` through a temporary file in the same folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if let Some(dir) = path.parent() {

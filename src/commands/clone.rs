@@ -5,13 +5,13 @@
 //! target is kept ("No-op") unless `--full-refresh`. Ephemeral models have no relation and are
 //! left out. The results go to run_results.json; the exit code is 1 when any clone failed.
 
-use super::{Loaded, load_and_parse};
 use crate::adapter::{RelationInfo, RelationKind};
 use crate::cli::{ResourceTypeArgs, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::{Node, ResourceType};
 use crate::runner::{NodeResult, RunSummary, Status, Timing};
+use crate::session::{Loaded, load_and_parse};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -119,7 +119,7 @@ pub fn run(
     crate::runner::output::report(&summary, &counts, &loaded.project.nodes);
     let failed = summary.failed();
     loaded.adapter.close();
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(if failed {
         Outcome::Failed
     } else {
@@ -300,5 +300,5 @@ fn write_results(
         ))
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
-    loaded.write_manifest()
+    super::write_manifest(&loaded)
 }

@@ -1,7 +1,6 @@
 //! `kiln compile`: render the selected nodes to SQL under target/compiled/<project>/ and write the
 //! manifest with compiled code. `--inline` compiles a snippet and prints it.
 
-use super::{Loaded, load_and_parse};
 use crate::cli::SelectArgs;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
@@ -9,6 +8,7 @@ use crate::jinja::compile::{compile_nodes, compile_shared};
 use crate::jinja::context::RenderCtx;
 use crate::jinja::jinja_error;
 use crate::project::ResourceType;
+use crate::session::{Loaded, load_and_parse};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub fn run(
     timer.mark("compile render");
     write_compiled(&loaded, &selected)?;
     timer.mark("write compiled");
-    loaded.write_manifest()?;
+    super::write_manifest(&loaded)?;
     timer.mark("write manifest");
     loaded.found().emit();
     inv.output.info(&format!(
@@ -89,7 +89,7 @@ pub fn run(
         inv.output
             .data(n.compiled_code.as_deref().unwrap_or_default().trim());
     }
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 
@@ -123,7 +123,7 @@ pub fn compile_selected_deferred(
     selected: &BTreeSet<String>,
     defer: Option<&(serde_json::Value, bool)>,
 ) -> Result<(), Error> {
-    let graph_fn = super::graph_fn(loaded);
+    let graph_fn = crate::session::graph_fn(loaded);
     let mut shared = compile_shared(
         &loaded.project,
         &loaded.jenv,
@@ -172,6 +172,6 @@ fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Er
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     files.par_iter().try_for_each(|(path, code)| {
-        crate::artifacts::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
+        crate::session::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
     })
 }

@@ -1,7 +1,6 @@
 //! `kiln run`, `test`, `seed` and `build`: select, execute through the runner, write
 //! run_results.json and the manifest, print dbt's summary.
 
-use super::{Loaded, load_and_parse};
 use crate::cli::{RunFlags, SelectArgs};
 use crate::error::warn_error::Treatment;
 use crate::error::{Diagnostic, Error, Outcome};
@@ -10,6 +9,7 @@ use crate::invocation::Invocation;
 use crate::jinja::context::InputLimits;
 use crate::project::ResourceType;
 use crate::runner::{self, RunKind, RunOptions, RunSummary};
+use crate::session::{Loaded, load_and_parse};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
@@ -113,7 +113,7 @@ fn execute_and_report(
     // project is left to the process exit.
     loaded.adapter.close();
     timer.mark("close");
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(outcome)
 }
 
@@ -374,7 +374,7 @@ fn write_artifacts(
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
     // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
-    let mut meta = loaded.manifest_meta();
+    let mut meta = super::manifest_meta(loaded);
     meta.built = summary
         .results
         .iter()
@@ -389,7 +389,7 @@ fn write_artifacts(
         })
         .map(|r| r.unique_id.clone())
         .collect();
-    loaded.write_manifest_with(&meta)
+    super::write_manifest_with(loaded, &meta)
 }
 
 /// `--sample`: a window back from `now` (`3 days`, `12 hours`, `1 month`, `2 years`) or a mapping

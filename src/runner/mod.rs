@@ -19,12 +19,12 @@ mod stateful;
 pub use output::Progress;
 
 use crate::adapter::{Adapter, Pool};
-use crate::commands::Loaded;
 use crate::error::{Diagnostic, Error};
 use crate::invocation::Output;
 use crate::jinja::compile::{EphemeralCache, compile_shared, render_snippet};
 use crate::jinja::context::Shared;
 use crate::project::{Node, ResourceType};
+use crate::session::Loaded;
 use schedule::{Dag, Done, Fate};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -314,7 +314,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
-        crate::commands::graph_fn(loaded),
+        crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());
     shared
