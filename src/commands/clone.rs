@@ -300,5 +300,5 @@ fn write_results(
         ))
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
-    super::write_manifest(&loaded)
+    loaded.write_manifest()
 }

@@ -69,7 +69,7 @@ pub fn run(
     timer.mark("compile render");
     write_compiled(&loaded, &selected)?;
     timer.mark("write compiled");
-    super::write_manifest(&loaded)?;
+    loaded.write_manifest()?;
     timer.mark("write manifest");
     loaded.found().emit();
     inv.output.info(&format!(

@@ -25,6 +25,7 @@ use crate::invocation::Invocation;
 use crate::session::Loaded;
 use std::collections::BTreeSet;
 
+pub use crate::session::load_and_parse;
 pub use crate::timing::StageTimer;
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
@@ -162,32 +163,35 @@ fn report_version() {
     .emit();
 }
 
-/// The manifest's metadata for this invocation (no node built yet).
-fn manifest_meta(loaded: &Loaded) -> ManifestMeta {
-    let now = chrono::Utc::now();
-    let started = &loaded.info.run_started_at;
-    ManifestMeta {
-        invocation_id: loaded.info.invocation_id.clone(),
-        generated_at: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        invocation_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        run_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
-        built: BTreeSet::new(),
+// The manifest is written by the commands (the layer above artifacts), for the loaded project.
+impl Loaded {
+    /// The manifest's metadata for this invocation (no node built yet).
+    pub fn manifest_meta(&self) -> ManifestMeta {
+        let now = chrono::Utc::now();
+        let started = &self.info.run_started_at;
+        ManifestMeta {
+            invocation_id: self.info.invocation_id.clone(),
+            generated_at: now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            invocation_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            run_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
+            built: BTreeSet::new(),
+        }
     }
-}
 
-/// Writes target/manifest.json.
-fn write_manifest(loaded: &Loaded) -> Result<(), Error> {
-    write_manifest_with(loaded, &manifest_meta(loaded))
-}
+    /// Writes target/manifest.json.
+    pub fn write_manifest(&self) -> Result<(), Error> {
+        self.write_manifest_with(&self.manifest_meta())
+    }
 
-/// Writes target/manifest.json with `meta` (e.g. the nodes a run built).
-fn write_manifest_with(loaded: &Loaded, meta: &ManifestMeta) -> Result<(), Error> {
-    let path = loaded.project.target_dir().join("manifest.json");
-    crate::artifacts::manifest::write_manifest_file(
-        &path,
-        &loaded.project,
-        &loaded.graph,
-        &loaded.jenv.builtin_macros,
-        meta,
-    )
+    /// Writes target/manifest.json with `meta` (e.g. the nodes a run built).
+    pub fn write_manifest_with(&self, meta: &ManifestMeta) -> Result<(), Error> {
+        let path = self.project.target_dir().join("manifest.json");
+        crate::artifacts::manifest::write_manifest_file(
+            &path,
+            &self.project,
+            &self.graph,
+            &self.jenv.builtin_macros,
+            meta,
+        )
+    }
 }

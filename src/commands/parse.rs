@@ -9,7 +9,7 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
     let loaded = load_and_parse(inv, "parse")?;
     let timer = StageTimer::new();
-    super::write_manifest(&loaded)?;
+    loaded.write_manifest()?;
     timer.mark("write manifest");
     loaded.found().emit();
     inv.output.info(&format!(

@@ -374,7 +374,7 @@ fn write_artifacts(
     })?;
     crate::artifacts::write_atomic(&path, &text)?;
     // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
-    let mut meta = super::manifest_meta(loaded);
+    let mut meta = loaded.manifest_meta();
     meta.built = summary
         .results
         .iter()
@@ -389,7 +389,7 @@ fn write_artifacts(
         })
         .map(|r| r.unique_id.clone())
         .collect();
-    super::write_manifest_with(loaded, &meta)
+    loaded.write_manifest_with(&meta)
 }
 
 /// `--sample`: a window back from `now` (`3 days`, `12 hours`, `1 month`, `2 years`) or a mapping

@@ -60,7 +60,7 @@ impl Loaded {
             select: args.select.clone(),
             exclude: args.exclude.clone(),
             selector: args.selector.clone(),
-            indirect: args.indirect_selection,
+            indirect: indirect(args.indirect_selection),
             state_manifest,
             previous,
         })
@@ -140,6 +140,17 @@ pub(crate) fn check_state_adapter(
         current.adapter_type, current.name
     ))
     .into())
+}
+
+/// `--indirect-selection` as the selector evaluates it.
+fn indirect(flag: crate::cli::IndirectSelection) -> select::IndirectSelection {
+    use crate::cli::IndirectSelection as Flag;
+    match flag {
+        Flag::Eager => select::IndirectSelection::Eager,
+        Flag::Cautious => select::IndirectSelection::Cautious,
+        Flag::Buildable => select::IndirectSelection::Buildable,
+        Flag::Empty => select::IndirectSelection::Empty,
+    }
 }
 
 /// A JSON artifact, or None when the file does not exist; a file that is not JSON is an error.
