@@ -344,23 +344,6 @@ pub struct RunFlags {
     /// Microbatch models: process batches up to this time (exclusive; default now).
     #[arg(long, value_name = "TIME")]
     pub event_time_end: Option<String>,
-    /// `--empty`, for the commands that have it ([`EmptyArg`]).
-    #[arg(skip)]
-    pub empty: bool,
-    /// `--sample`, for the commands that have it ([`SampleArg`]).
-    #[arg(skip)]
-    pub sample: Option<String>,
-}
-
-impl RunFlags {
-    /// These flags with `--empty` and `--sample` of the commands that take them.
-    pub fn with_inputs(&self, empty: &EmptyArg, sample: Option<&SampleArg>) -> RunFlags {
-        RunFlags {
-            empty: empty.empty,
-            sample: sample.and_then(|s| s.sample.clone()),
-            ..self.clone()
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

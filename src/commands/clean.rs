@@ -7,7 +7,7 @@ use crate::project;
 
 /// Deletes the clean-targets; refuses anything outside the project directory.
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
-    let opts = inv.load_options()?;
+    let opts = crate::session::load_options(inv)?;
     let path = opts.project_dir.join("dbt_project.yml");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let cfg: project::dbt_project::DbtProject =

@@ -27,8 +27,8 @@ pub fn run(
     inv: &Invocation,
     select: &SelectArgs,
     types: &ResourceTypeArgs,
-    full_refresh: bool,
 ) -> Result<Outcome, Error> {
+    let full_refresh = inv.flags.full_refresh;
     if select.state.is_none() && select.defer_state.is_none() {
         return Err(Diagnostic::error(
             "flags",
@@ -114,7 +114,7 @@ pub fn run(
         interrupted: false,
         errors: vec![],
     };
-    write_results(inv, &loaded, &summary, select, full_refresh)?;
+    write_results(inv, &loaded, &summary)?;
     let counts = counts_text(&loaded, &ids);
     crate::runner::output::report(&summary, &counts, &loaded.project.nodes);
     let failed = summary.failed();
@@ -265,26 +265,10 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
         .join(", ")
 }
 
-fn write_results(
-    inv: &Invocation,
-    loaded: &Loaded,
-    summary: &RunSummary,
-    select: &SelectArgs,
-    full_refresh: bool,
-) -> Result<(), Error> {
-    let mut args = Map::new();
-    args.insert("which".into(), Json::from("clone"));
-    args.insert("select".into(), Json::from(select.select.clone()));
-    args.insert("exclude".into(), Json::from(select.exclude.clone()));
-    args.insert("full_refresh".into(), Json::from(full_refresh));
-    if let Some(s) = &select.state {
-        args.insert("state".into(), Json::from(s.display().to_string()));
-    }
-    args.insert(
-        "target".into(),
-        Json::from(loaded.project.target.name.clone()),
-    );
-    args.insert("vars".into(), Json::Object(inv.load.cli_vars.clone()));
+fn write_results(inv: &Invocation, loaded: &Loaded, summary: &RunSummary) -> Result<(), Error> {
+    let args = inv
+        .flags
+        .run_results_args("clone", &loaded.project.target.name, &inv.load.cli_vars);
     let doc = crate::artifacts::run_results::run_results_json(
         summary,
         &loaded.info.invocation_id,

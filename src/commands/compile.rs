@@ -13,15 +13,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn run(
-    inv: &Invocation,
-    select: &SelectArgs,
-    inline: Option<&str>,
-    empty: bool,
-) -> Result<Outcome, Error> {
+/// `--empty` (in `inv.flags`): the compiled SQL reads every ref() and source() through a
+/// zero-row subquery.
+pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
     let mut loaded = load_and_parse(inv, "compile")?;
-    // `--empty`: the compiled SQL reads every ref() and source() through a zero-row subquery.
-    loaded.info.inputs.empty = empty;
     if let Some(sql) = inline {
         let shared = Arc::new(compile_shared(
             &loaded.project,

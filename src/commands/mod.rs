@@ -22,6 +22,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome};
 use crate::events::{Event, kinds};
 use crate::invocation::Invocation;
+use crate::runner::RunKind;
 use crate::session::Loaded;
 use std::collections::BTreeSet;
 
@@ -36,11 +37,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     report_version();
     match &cli.command {
         Command::Parse => parse::run(&inv),
-        Command::Compile {
-            select,
-            inline,
-            empty,
-        } => compile::run(&inv, select, inline.as_deref(), empty.empty),
+        Command::Compile { select, inline, .. } => compile::run(&inv, select, inline.as_deref()),
         Command::Ls {
             select,
             resource_type,
@@ -55,66 +52,24 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             *output,
             output_keys,
         ),
-        Command::Run {
-            select,
-            flags,
-            empty,
-            sample,
-        } => run::run(
+        // The run flags (--full-refresh, --empty...) are in `inv.flags`.
+        Command::Run { select, .. } => run::run(&inv, RunKind::Run, select, (&[], &[])),
+        Command::Test { select, types, .. } => run::run(
             &inv,
-            crate::runner::RunKind::Run,
+            RunKind::Test,
             select,
-            &flags.with_inputs(empty, Some(sample)),
-            (&[], &[]),
-        ),
-        Command::Test {
-            select,
-            flags,
-            types,
-        } => run::run(
-            &inv,
-            crate::runner::RunKind::Test,
-            select,
-            flags,
             (&types.resource_type, &types.exclude_resource_type),
         ),
-        Command::Seed { select, flags } => run::run(
-            &inv,
-            crate::runner::RunKind::Seed,
-            select,
-            flags,
-            (&[], &[]),
-        ),
-        Command::Snapshot {
-            select,
-            flags,
-            empty,
-        } => run::run(
-            &inv,
-            crate::runner::RunKind::Snapshot,
-            select,
-            &flags.with_inputs(empty, None),
-            (&[], &[]),
-        ),
+        Command::Seed { select, .. } => run::run(&inv, RunKind::Seed, select, (&[], &[])),
+        Command::Snapshot { select, .. } => run::run(&inv, RunKind::Snapshot, select, (&[], &[])),
         Command::Retry => run::retry(&inv),
-        Command::Build {
-            select,
-            flags,
-            types,
-            empty,
-            sample,
-        } => run::run(
+        Command::Build { select, types, .. } => run::run(
             &inv,
-            crate::runner::RunKind::Build,
+            RunKind::Build,
             select,
-            &flags.with_inputs(empty, Some(sample)),
             (&types.resource_type, &types.exclude_resource_type),
         ),
-        Command::Clone {
-            select,
-            types,
-            full_refresh,
-        } => clone::run(&inv, select, types, *full_refresh),
+        Command::Clone { select, types, .. } => clone::run(&inv, select, types),
         Command::Show {
             select,
             inline,

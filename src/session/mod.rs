@@ -29,10 +29,27 @@ pub struct Loaded {
     pub output: Output,
 }
 
-/// Loads and parses the project: every stage up to the graph.
+/// Where and how to load the project: the command line's options, with the project directory
+/// found (`--project-dir`, else the current directory or the nearest parent with a
+/// dbt_project.yml).
+pub fn load_options(inv: &Invocation) -> Result<project::LoadOptions, Error> {
+    let l = &inv.load;
+    Ok(project::LoadOptions {
+        project_dir: project::find_project_dir(inv.project_dir.as_deref())?,
+        profiles_dir: l.profiles_dir.clone(),
+        profile: l.profile.clone(),
+        target: l.target.clone(),
+        threads: l.threads,
+        cli_vars: l.cli_vars.clone(),
+        target_path: l.target_path.clone(),
+    })
+}
+
+/// Loads and parses the project for `command` (dbt's `flags.WHICH`: `run`, `compile`...):
+/// every stage up to the graph.
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
     let timer = StageTimer::new();
-    let opts = inv.load_options()?;
+    let opts = load_options(inv)?;
     let loaded = project::load(&opts);
     // The log file lives in the project (log-path, `logs` by default), once it is found.
     let log_dir = match &loaded {
@@ -67,8 +84,9 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("jinja environment");
-    let mut info = InvocationInfo::new(command);
-    info.warn_error = (warn_error.all_errors(), warn_error.to_flags());
+    let info = InvocationInfo::new(command)
+        .with_flags(inv.flags.clone())
+        .with_warn_error(warn_error.clone());
     if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
         problems.extend(e.diagnostics());
     }
