@@ -399,6 +399,9 @@ impl Invocation {
                 && matches!(settings.console_level, Some(Level::Info | Level::Debug)),
         };
         crate::events::configure(settings);
+        // Before anything is printed: no sink writes a secret of the environment, whichever
+        // template reads it first (or none).
+        crate::events::secrets::register_environment();
         let cli_vars = parse_vars(g.vars.as_deref())?;
         let warn_error = match (
             &cli.warn_error.warn_error,

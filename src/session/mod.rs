@@ -223,10 +223,13 @@ pub fn exit_without_freeing(loaded: Loaded) {
     std::mem::forget(loaded);
 }
 
-/// Writes `bytes` to `path` unless the file already holds exactly them. Creating and rewriting
-/// files is what costs when thousands of compiled SQL files are written (on some disks far more
-/// than the SQL took to render); reading one to compare is cheap.
+/// Writes `bytes` to `path` unless the file already holds exactly them: the writer of the
+/// `target/compiled` and `target/run` files. Creating and rewriting files is what costs when
+/// thousands of compiled SQL files are written (on some disks far more than the SQL took to
+/// render); reading one to compare is cheap. Secrets are scrubbed ([`crate::events::secrets`]).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let bytes = crate::events::secrets::scrub_bytes(bytes);
+    let bytes = bytes.as_ref();
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
