@@ -95,7 +95,6 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 
 /// dbt's first events: the version (which the text console leaves out: `kiln debug` and
 /// `kiln --version` say it) and, for the log file, the command line.
-
 fn report_version() {
     let dbt = crate::DBT_COMPAT_VERSION;
     Event::new(

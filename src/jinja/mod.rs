@@ -5,13 +5,16 @@
 
 pub mod builtins;
 pub mod compile;
+mod compile_ctx;
 pub mod context;
 mod env;
 pub mod functions;
 pub mod lines;
 pub mod modules;
 pub mod parse;
+mod parse_ctx;
 pub mod relation;
+mod run_ctx;
 pub mod static_render;
 pub mod table;
 
