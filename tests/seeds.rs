@@ -2,7 +2,7 @@
 //! inside DuckDB, its plan executed the way the runner does, then the table's contents and
 //! `information_schema.columns` checked. (The seed benchmark is `bash bench/seed.sh`.)
 
-use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb, RelationKind};
+use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb};
 use kiln::materialize::seed::{self, SeedLoad};
 use kiln::project::{Node, ResourceType};
 use serde_json::{Value as Json, json};
