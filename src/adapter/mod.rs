@@ -50,7 +50,9 @@ pub trait Adapter: Send + Sync + Debug {
     /// Macro prefixes `adapter.dispatch` tries, most specific first (always ending in `default`).
     fn dispatch_prefixes(&self) -> &'static [&'static str];
 
-    /// The sqlparser dialect compiled SQL is checked against.
+    /// The sqlparser dialect the engine's SQL is parsed in ([`crate::sql`]: where ephemeral CTEs
+    /// go, which statements open and close transactions, command tags). DuckDB has its own;
+    /// an engine without one names the closest and says why.
     fn sql_dialect(&self) -> Box<dyn sqlparser::dialect::Dialect>;
 
     /// How a source whose data lives in files (`external_location`) is read, if the engine reads

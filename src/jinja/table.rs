@@ -780,14 +780,19 @@ pub struct AdapterResponse {
 }
 
 impl AdapterResponse {
-    /// The response to `sql` that returned `rows`: `OK`, the statement's keyword as its code,
-    /// and for `insert`/`update`/`delete`/`merge` the number of rows they changed (DuckDB returns
+    /// The response to `sql` that returned `rows`: `OK`, the last statement's command tag as its
+    /// code ([`crate::sql::command_tag`], read from its tree in `dialect`), and for
+    /// `insert`/`update`/`delete`/`merge`/`copy` the number of rows they changed (DuckDB returns
     /// it as a single `Count` value).
-    pub fn for_statement(sql: &str, rows: &Rows) -> Self {
-        let keyword = first_keyword(sql);
+    pub fn for_statement(
+        sql: &str,
+        rows: &Rows,
+        dialect: &dyn sqlparser::dialect::Dialect,
+    ) -> Self {
+        let tag = crate::sql::command_tag(sql, dialect);
         let dml = matches!(
-            keyword.as_str(),
-            "insert" | "update" | "delete" | "merge" | "copy"
+            tag.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY"
         );
         let rows_affected = match (dml, rows.columns.as_slice(), rows.rows.as_slice()) {
             (true, [c], [r]) if c.name.eq_ignore_ascii_case("count") => match r.first() {
@@ -798,7 +803,7 @@ impl AdapterResponse {
         };
         AdapterResponse {
             message: "OK".into(),
-            code: (!keyword.is_empty()).then(|| keyword.to_ascii_uppercase()),
+            code: (!tag.is_empty()).then_some(tag),
             rows_affected,
         }
     }
@@ -806,21 +811,6 @@ impl AdapterResponse {
     pub fn into_value(self) -> Value {
         Value::from_object(self)
     }
-}
-
-/// The first word of the last statement of `sql`, lower case, skipping comments.
-fn first_keyword(sql: &str) -> String {
-    let last = sql
-        .trim()
-        .trim_end_matches(';')
-        .rsplit(';')
-        .find(|s| !strip_comments(s).trim().is_empty())
-        .unwrap_or("");
-    strip_comments(last)
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| !w.is_empty())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 /// Whether `sql` holds no statement at all (only whitespace, comments and semicolons): such SQL
@@ -1293,10 +1283,19 @@ mod tests {
             }],
             rows: vec![vec![Cell::Int(3)]],
         };
-        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &count);
+        let duck = sqlparser::dialect::DuckDbDialect {};
+        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &count, &duck);
         assert_eq!(r.rows_affected, Some(3));
         assert_eq!(r.code.as_deref(), Some("INSERT"));
-        let r = AdapterResponse::for_statement("create table x (a int); select 1", &count);
+        // An insert behind a `with` is an insert.
+        let r = AdapterResponse::for_statement(
+            "with s as (select 1 as a) insert into t select a from s",
+            &count,
+            &duck,
+        );
+        assert_eq!(r.rows_affected, Some(3));
+        assert_eq!(r.code.as_deref(), Some("INSERT"));
+        let r = AdapterResponse::for_statement("create table x (a int); select 1", &count, &duck);
         assert_eq!(r.rows_affected, None);
         assert_eq!(r.code.as_deref(), Some("SELECT"));
         assert_eq!(

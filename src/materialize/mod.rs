@@ -14,6 +14,8 @@
 pub mod contract;
 pub mod incremental;
 pub mod microbatch;
+#[cfg(test)]
+mod parses;
 pub mod seed;
 pub mod snapshot;
 pub mod test;

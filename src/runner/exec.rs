@@ -11,7 +11,9 @@ use crate::materialize::contract::{Contract, ForeignKeyTargets, ForeignKeys};
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
 use crate::project::{ExposureNode, Node, ResourceType};
 use crate::session::Loaded;
+use crate::sql::TransactionControl;
 use serde_json::{Map, Value as Json};
+use sqlparser::dialect::Dialect;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -382,7 +384,10 @@ impl Exec<'_> {
         script: &str,
     ) -> Result<(), Failure> {
         let failed = self
-            .with_conn(worker, |c| Ok(run_plan_at(c, plan)))
+            .with_conn(worker, |c| {
+                let dialect = self.loaded.adapter.sql_dialect();
+                Ok(run_plan_at(c, plan, dialect.as_ref()))
+            })
             .map_err(Failure::Database)?;
         let Err((i, e)) = failed else { return Ok(()) };
         let statement = plan.statements.get(i).map_or("", String::as_str);
@@ -754,7 +759,7 @@ impl Exec<'_> {
                 statements.extend(hooks.post.iter().cloned());
                 let plan = Plan { statements };
                 self.write_artifact(node, "run", &plan.script());
-                run_plan(c, &plan)?;
+                run_plan(c, &plan, adapter.sql_dialect().as_ref())?;
                 for w in &load.warnings {
                     self.progress.note(&format!("Warning: {w}"));
                 }
@@ -888,27 +893,36 @@ pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), 
     out
 }
 
-/// Runs a plan's statements in order; a failure inside `begin`…`commit` rolls the transaction
-/// back, so the relation is as it was before.
-pub fn run_plan(conn: &mut dyn Connection, plan: &Plan) -> Result<(), DbError> {
-    run_plan_at(conn, plan).map_err(|(_, e)| e)
+/// Runs a plan's statements in order; a failure inside a transaction (`begin`…`commit`, each
+/// recognised by its parsed tree in `dialect`, hooks included) rolls it back, so the relation is
+/// as it was before.
+pub fn run_plan(
+    conn: &mut dyn Connection,
+    plan: &Plan,
+    dialect: &dyn Dialect,
+) -> Result<(), DbError> {
+    run_plan_at(conn, plan, dialect).map_err(|(_, e)| e)
 }
 
 /// [`run_plan`], saying which statement failed.
-pub fn run_plan_at(conn: &mut dyn Connection, plan: &Plan) -> Result<(), (usize, DbError)> {
+pub fn run_plan_at(
+    conn: &mut dyn Connection,
+    plan: &Plan,
+    dialect: &dyn Dialect,
+) -> Result<(), (usize, DbError)> {
     let mut in_tx = false;
     for (i, s) in plan.statements.iter().enumerate() {
-        let word = s.trim().trim_end_matches(';').to_ascii_lowercase();
+        let control = crate::sql::transaction_control(s, dialect);
         if let Err(e) = timed_execute(conn, s) {
             if in_tx {
                 let _ = conn.execute("rollback");
             }
             return Err((i, e));
         }
-        match word.as_str() {
-            "begin" | "begin transaction" => in_tx = true,
-            "commit" | "rollback" => in_tx = false,
-            _ => {}
+        match control {
+            Some(TransactionControl::Begin) => in_tx = true,
+            Some(TransactionControl::Commit | TransactionControl::Rollback) => in_tx = false,
+            None => {}
         }
     }
     Ok(())

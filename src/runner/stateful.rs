@@ -332,8 +332,10 @@ impl Exec<'_> {
                 statements.extend(hooks.post.iter().cloned());
                 plan.statements = statements;
                 self.write_artifact(node, "run", &plan.script());
-                self.with_conn(worker, |c| run_plan(c, &plan))
-                    .map_err(Failure::Database)?;
+                self.with_conn(worker, |c| {
+                    run_plan(c, &plan, adapter.sql_dialect().as_ref())
+                })
+                .map_err(Failure::Database)?;
             }
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
