@@ -26,6 +26,8 @@ use crate::runner::RunKind;
 use crate::session::Loaded;
 use std::collections::BTreeSet;
 
+/// The stages every command runs first, for callers of the library (the commands use
+/// [`crate::session`] directly).
 pub use crate::session::load_and_parse;
 pub use crate::timing::StageTimer;
 
