@@ -129,6 +129,7 @@ impl Flags {
             | Command::Retry
             | Command::RunOperation { .. }
             | Command::Clean
+            | Command::Deps { .. }
             | Command::Debug
             | Command::Init { .. }
             | Command::Completions { .. } => Flags::default(),

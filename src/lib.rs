@@ -10,6 +10,7 @@ pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
+pub mod deps;
 pub mod error;
 pub mod events;
 pub mod graph;

@@ -7,6 +7,7 @@ mod clone;
 mod compile;
 pub mod completions;
 mod debug;
+mod deps;
 mod diff;
 mod freshness;
 mod init;
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
         Command::Clean => clean::run(&inv),
+        Command::Deps { args } => deps::run(&inv, args),
         Command::Debug => debug::run(&inv),
         Command::Init {
             project_name,
