@@ -13,7 +13,6 @@ pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod deps;
 pub mod error;
 pub mod events;
@@ -24,6 +23,7 @@ pub mod materialize;
 pub mod project;
 pub mod runner;
 pub mod schemas;
+pub mod session;
 pub mod sql;
 pub mod timing;
 

@@ -1,10 +1,8 @@
 //! Seeds against a real DuckDB: a CSV written to a temp dir, [`seed::load`] inferring its types
 //! inside DuckDB, its plan executed the way the runner does, then the table's contents and
-//! `information_schema.columns` checked.
-//!
-//! `bench_seed_million_rows` is the seed benchmark (ignored; `bash bench/seed.sh` runs it).
+//! `information_schema.columns` checked. (The seed benchmark is `bash bench/seed.sh`.)
 
-use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb, RelationKind};
+use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb};
 use kiln::materialize::seed::{self, SeedLoad};
 use kiln::project::{Node, ResourceType};
 use serde_json::{Value as Json, json};
@@ -563,78 +561,4 @@ fn clear_errors() {
     );
     // Nothing was created by the failures.
     assert!(env.tables().is_empty());
-}
-
-/// The seed benchmark: a 1,000,000-row CSV of mixed types, loaded into a DuckDB file. Run by
-/// `bash bench/seed.sh` (never by CI: DEVELOPERS.md wants speed measured by benchmarks, not
-/// timed asserts).
-#[test]
-#[ignore = "benchmark: bash bench/seed.sh"]
-fn bench_seed_million_rows() {
-    let rows: u64 = std::env::var("SEED_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
-        json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
-    )
-    .expect("target");
-    let adapter = DuckDb::new(target, dir.path(), dir.path());
-    let mut conn = adapter.connect().expect("connect");
-
-    let start = std::time::Instant::now();
-    conn.execute(&format!(
-        "copy (select i as id, 'customer ' || i as name, round(i * 1.37, 2) as amount, \
-         date '2020-01-01' + (i % 1000)::int as signup_date, \
-         timestamp '2020-01-01 00:00:00' + to_seconds(i) as updated_at, (i % 2 = 0) as active, \
-         i * 10000 as big_id, case when i % 3 = 0 then null else i % 7 end as bucket \
-         from range({rows}) t(i)) to '{}' (header, delimiter ',')",
-        csv.display()
-    ))
-    .expect("generate csv");
-    let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
-    eprintln!(
-        "generated {rows} rows, {:.1} MB, in {:.2?}",
-        size as f64 / 1e6,
-        start.elapsed()
-    );
-
-    let mut node = seed_node("big", &csv, json!({}));
-    node.database = String::new();
-    for run in 1..=3 {
-        let existing = conn
-            .get_relation("", "main", "big")
-            .expect("catalog")
-            .map(|r| r.kind);
-        let t0 = std::time::Instant::now();
-        let load = seed::load(conn.as_mut(), &adapter, &node, existing).expect("load");
-        let inferred = t0.elapsed();
-        for s in &load.plan.statements {
-            conn.execute(s).unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
-        }
-        let total = t0.elapsed();
-        assert_eq!(load.rows, rows);
-        let types: Vec<String> = load
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.data_type))
-            .collect();
-        if run == 1 {
-            eprintln!("types: {}", types.join(", "));
-        }
-        eprintln!(
-            "run {run}: inference {:.2?}, load {:.2?}, total {:.2?} ({:.0} rows/s)",
-            inferred,
-            total - inferred,
-            total,
-            rows as f64 / total.as_secs_f64()
-        );
-    }
-    let existing = conn
-        .get_relation("", "main", "big")
-        .expect("catalog")
-        .map(|r| r.kind);
-    assert_eq!(existing, Some(RelationKind::Table));
 }

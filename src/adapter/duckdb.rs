@@ -149,7 +149,7 @@ impl DuckDb {
                 .map_err(|e| {
                     DbError::open(format!(
                         "DuckDB rejected the setting `{k}` from profiles.yml: {}",
-                        crate::jinja::functions::scrub(&e.to_string())
+                        crate::events::scrub(&e.to_string())
                     ))
                 })?;
         }

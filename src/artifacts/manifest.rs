@@ -189,6 +189,7 @@ pub fn write_manifest_file(
     }
     let tmp = path.with_extension("json.tmp");
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let file = crate::events::secrets::Redacting::new(file);
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     write_manifest(&mut out, project, graph, builtin_macros, meta)
         .and_then(|()| out.flush())

@@ -13,22 +13,14 @@ use std::path::Path;
 
 pub use crate::schemas::{ADAPTER_ENV_KEY, TARGET_ENV_KEY};
 
-/// Writes `bytes` to `path` unless the file already holds exactly them. Creating and rewriting
-/// files is what costs when thousands of compiled SQL files are written (on some disks far more
-/// than the SQL took to render); reading one to compare is cheap.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    std::fs::write(path, bytes)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder.
+/// Writes `bytes` to `path` through a temporary file in the same folder, secrets scrubbed
+/// ([`crate::events::secrets`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::write(&tmp, crate::events::secrets::scrub_bytes(bytes))
+        .map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

@@ -5,14 +5,14 @@
 //! target is kept ("No-op") unless `--full-refresh`. Ephemeral models have no relation and are
 //! left out. The results go to run_results.json; the exit code is 1 when any clone failed.
 
-use super::{Loaded, load_and_parse};
 use crate::adapter::{RelationInfo, RelationKind};
 use crate::cli::{ResourceTypeArgs, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::{Node, ResourceType};
 use crate::runner::{NodeResult, RunSummary, Status, Timing};
-use serde_json::{Map, Value as Json};
+use crate::session::{Loaded, load_and_parse};
+use serde_json::Map;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -27,8 +27,8 @@ pub fn run(
     inv: &Invocation,
     select: &SelectArgs,
     types: &ResourceTypeArgs,
-    full_refresh: bool,
 ) -> Result<Outcome, Error> {
+    let full_refresh = inv.flags.full_refresh;
     if select.state.is_none() && select.defer_state.is_none() {
         return Err(Diagnostic::error(
             "flags",
@@ -114,12 +114,12 @@ pub fn run(
         interrupted: false,
         errors: vec![],
     };
-    write_results(inv, &loaded, &summary, select, full_refresh)?;
+    write_results(inv, &loaded, &summary)?;
     let counts = counts_text(&loaded, &ids);
     crate::runner::output::report(&summary, &counts, &loaded.project.nodes);
     let failed = summary.failed();
     loaded.adapter.close();
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(if failed {
         Outcome::Failed
     } else {
@@ -261,26 +261,10 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
         .join(", ")
 }
 
-fn write_results(
-    inv: &Invocation,
-    loaded: &Loaded,
-    summary: &RunSummary,
-    select: &SelectArgs,
-    full_refresh: bool,
-) -> Result<(), Error> {
-    let mut args = Map::new();
-    args.insert("which".into(), Json::from("clone"));
-    args.insert("select".into(), Json::from(select.select.clone()));
-    args.insert("exclude".into(), Json::from(select.exclude.clone()));
-    args.insert("full_refresh".into(), Json::from(full_refresh));
-    if let Some(s) = &select.state {
-        args.insert("state".into(), Json::from(s.display().to_string()));
-    }
-    args.insert(
-        "target".into(),
-        Json::from(loaded.project.target.name.clone()),
-    );
-    args.insert("vars".into(), Json::Object(inv.load.cli_vars.clone()));
+fn write_results(inv: &Invocation, loaded: &Loaded, summary: &RunSummary) -> Result<(), Error> {
+    let args = inv
+        .flags
+        .run_results_args("clone", &loaded.project.target.name, &inv.load.cli_vars);
     let doc = crate::artifacts::run_results::run_results_json(
         summary,
         &loaded.info.invocation_id,

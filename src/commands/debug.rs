@@ -2,10 +2,10 @@
 //! project, which profiles.yml, which target, whether the project parses, and whether the
 //! warehouse answers (a connection test running `select 1`).
 
-use super::load_and_parse;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::profiles::EngineTarget;
+use crate::session::load_and_parse;
 
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
     let out = &inv.output;

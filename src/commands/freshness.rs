@@ -2,7 +2,6 @@
 //! `loaded_at_field`, how long ago its newest row was loaded, judged against `warn_after` and
 //! `error_after`; written to target/sources.json (dbt's sources v3 artifact).
 
-use super::load_and_parse;
 use crate::adapter::Cell;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
@@ -11,6 +10,7 @@ use crate::invocation::Invocation;
 use crate::project::SourceNode;
 use crate::runner::Progress;
 use crate::runner::output::{finished_running, node_time};
+use crate::session::load_and_parse;
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
 

@@ -586,8 +586,8 @@ fn render_str(s: &str, ctx: &RenderContext) -> Result<String, String> {
     env.add_function("env_var", |name: String, default: Option<String>| {
         match (std::env::var(&name), default) {
             (Ok(v), _) => {
-                if name.starts_with("DBT_ENV_SECRET") {
-                    crate::events::remember_secret(&v);
+                if name.starts_with(crate::events::secrets::PREFIX) {
+                    crate::events::secrets::register(&v);
                 }
                 Ok(v)
             }

@@ -7,12 +7,14 @@
 //! codes: 0 success, 1 a node or test failed, 2 a bad project, flag or config.
 
 mod render;
+mod suggest;
 pub mod warn_error;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use render::{diagnostic_events, render_diagnostics};
+pub use suggest::levenshtein;
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

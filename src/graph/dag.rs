@@ -2,7 +2,7 @@
 //! artifact is deterministic. Building it resolves every ref and source, and reports unknown
 //! names (with a did-you-mean), name clashes and cycles (printed as their path).
 
-use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::error::{Diagnostic, Diagnostics, Error, Location, levenshtein};
 use crate::project::{Node, Project, RefCall, ResourceType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -102,21 +102,6 @@ fn walk(
     }
     seen.remove(id);
     seen
-}
-
-/// Edit distance, for did-you-mean suggestions.
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
@@ -550,7 +535,6 @@ mod tests {
         // b depends on a, c on b, a on c: from a, the dependencies lead a → c → b → a.
         let c = find_cycle(&g).unwrap_or_default();
         assert_eq!(c, vec!["a", "c", "b", "a"]);
-        assert_eq!(levenshtein("custmers", "customers"), 1);
     }
 
     #[test]

@@ -6,17 +6,15 @@ use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
 
-/// Values of `DBT_ENV_SECRET_*` variables read so far are scrubbed from anything printed or logged.
-pub use crate::events::scrub;
-
 /// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
-/// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
+/// `allow_secret` (profiles.yml), and the value read is registered with the output
+/// ([`crate::events::secrets`]), which keeps it out of everything printed or written.
 pub fn env_var_value(
     name: &str,
     default: Option<&str>,
     allow_secret: bool,
 ) -> Result<String, Error> {
-    let secret = name.starts_with("DBT_ENV_SECRET");
+    let secret = name.starts_with(crate::events::secrets::PREFIX);
     if secret && !allow_secret {
         return Err(super::hinted_error(
             ErrorKind::InvalidOperation,
@@ -30,7 +28,7 @@ pub fn env_var_value(
     match std::env::var(name) {
         Ok(v) => {
             if secret {
-                crate::events::remember_secret(&v);
+                crate::events::secrets::register(&v);
             }
             Ok(v)
         }

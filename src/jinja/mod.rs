@@ -5,6 +5,7 @@
 
 pub mod builtins;
 pub mod compile;
+mod compile_ctx;
 pub mod context;
 mod env;
 pub mod functions;
@@ -12,7 +13,9 @@ pub mod lines;
 pub mod macro_calls;
 pub mod modules;
 pub mod parse;
+mod parse_ctx;
 pub mod relation;
+mod run_ctx;
 pub mod static_render;
 pub mod table;
 

@@ -177,7 +177,7 @@ pub fn render_descriptions(
         docs.get(&name).cloned().ok_or_else(|| {
             let closest = docs
                 .keys()
-                .map(|k| (crate::graph::levenshtein(&name, k), k))
+                .map(|k| (crate::error::levenshtein(&name, k), k))
                 .filter(|(d, _)| *d <= 2.max(name.len() / 3))
                 .min();
             let hint = match closest {

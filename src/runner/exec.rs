@@ -3,7 +3,6 @@
 
 use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
-use crate::commands::Loaded;
 use crate::error::Diagnostic;
 use crate::events::{Event, kinds};
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
@@ -11,6 +10,7 @@ use crate::jinja::context::Shared;
 use crate::materialize::contract::{Contract, ForeignKeyTargets, ForeignKeys};
 use crate::materialize::{self, Hooks, Plan, Target, seed, test};
 use crate::project::{ExposureNode, Node, ResourceType};
+use crate::session::Loaded;
 use crate::sql::TransactionControl;
 use serde_json::{Map, Value as Json};
 use sqlparser::dialect::Dialect;
@@ -52,7 +52,7 @@ pub fn spawn_file_writer() -> (
                 let _ = std::fs::create_dir_all(dir);
                 made.insert(dir.to_path_buf());
             }
-            let _ = crate::artifacts::write_if_changed(&path, text.as_bytes());
+            let _ = crate::session::write_if_changed(&path, text.as_bytes());
         }
     });
     (tx, handle)

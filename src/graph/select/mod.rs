@@ -15,12 +15,23 @@ pub mod previous;
 pub mod selectors;
 mod state;
 
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::Project;
 use parse::{Expr, SetOp};
 use std::collections::BTreeSet;
+
+/// How tests are pulled in by selecting the nodes they test: dbt's `--indirect-selection`
+/// modes (eager, cautious, buildable, empty), as [`eval`] applies them. The command line has its
+/// own copy of these names (`crate::cli`), so that selection does not depend on clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndirectSelection {
+    #[default]
+    Eager,
+    Cautious,
+    Buildable,
+    Empty,
+}
 
 /// What the user asked to select.
 #[derive(Debug, Clone, Default)]

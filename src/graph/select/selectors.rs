@@ -8,10 +8,10 @@
 //! The whole file is checked whenever a command selects nodes, as dbt checks it while loading the
 //! project, and every problem is reported with selectors.yml's line.
 
+use super::IndirectSelection;
 use super::parse::{
     Criterion, Expr, Group, Method, SetOp, method_and_args, parse_atom, parse_cli, validate_value,
 };
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error, Location};
 use crate::graph::levenshtein;
 use serde_json::{Map, Value};
