@@ -75,11 +75,11 @@ pub fn run(
         let fresh = s.freshness.clone().unwrap_or(Json::Null);
         let field = s.loaded_at_field.clone().unwrap_or_default();
         let filter = fresh.get("filter").and_then(Json::as_str);
-        let sql = format!(
-            "select cast(max({field}) as varchar), cast(cast(now() as timestamp) as varchar), \
-             epoch(cast(now() as timestamp)) - epoch(cast(max({field}) as timestamp)) from {}{}",
-            s.relation_name,
-            filter.map_or_else(String::new, |f| format!(" where {f}"))
+        let sql = freshness_sql(
+            loaded.adapter.as_ref(),
+            &field,
+            &s.relation_name,
+            filter,
         );
         let row = pool
             .with(|c| c.query(&sql))
@@ -317,4 +317,24 @@ mod tests {
             "2 days"
         );
     }
+}
+
+/// The newest `loaded_at_field` value, the time now, and the seconds between them, as text and a
+/// number; `filter` narrows the rows.
+fn freshness_sql(
+    adapter: &dyn crate::adapter::Adapter,
+    field: &str,
+    relation: &str,
+    filter: Option<&str>,
+) -> String {
+    let now = adapter.current_timestamp_sql();
+    let newest = format!("max({field})");
+    format!(
+        "select {}, {}, {} - {} from {relation}{}",
+        adapter.cast_sql(&newest, "varchar"),
+        adapter.cast_sql(&now, "varchar"),
+        adapter.epoch_seconds_sql(&now),
+        adapter.epoch_seconds_sql(&adapter.cast_sql(&newest, "timestamp")),
+        filter.map_or_else(String::new, |f| format!(" where {f}"))
+    )
 }

@@ -9,7 +9,7 @@
 
 use super::relation::{EventTimeFilter, Policy, Relation};
 use super::table::{AdapterResponse, ParsePlaceholder, RelationColumn, Table, is_blank_sql};
-use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows, string_literal};
+use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows};
 use crate::project::config::Config;
 use crate::project::{Node, RefCall, ResourceType};
 use minijinja::value::{DynObject, Kwargs, Object, Rest, Value, from_args};
@@ -29,25 +29,7 @@ pub enum Phase {
     Compile,
 }
 
-/// The live database behind `run_query`, `statement`, `adapter.execute` and the adapter's
-/// catalog methods while a command that connects (run, build, show...) renders templates.
-pub trait LiveDb: Send + Sync + std::fmt::Debug {
-    /// Runs SQL and returns its rows (empty for statements without a result).
-    fn query(&self, sql: &str) -> Result<Rows, DbError>;
-    fn get_relation(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<RelationInfo>, DbError>;
-    fn columns(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Vec<Column>, DbError>;
-    fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError>;
-}
+pub use crate::adapter::LiveDb;
 
 /// Where a ref or source points, at compile time.
 #[derive(Debug, Clone)]
@@ -726,7 +708,7 @@ fn run_sql(db: &dyn LiveDb, sql: &str) -> Result<Rows, Error> {
 /// `fetch`).
 fn execute_sql(db: &dyn LiveDb, sql: &str, fetch: bool) -> Result<(AdapterResponse, Table), Error> {
     let rows = run_sql(db, sql)?;
-    let response = AdapterResponse::for_statement(sql, &rows);
+    let response = AdapterResponse::for_statement(sql, db.rows_affected(&rows));
     let table = if fetch {
         Table::new(&rows)
     } else {
@@ -1173,26 +1155,8 @@ impl Object for AdapterObj {
                     return Ok(Value::from(false));
                 };
                 let database = database.unwrap_or_else(|| shared.target_database.clone());
-                let sql = format!(
-                    "select count(*) from information_schema.schemata \
-                     where lower(schema_name) = lower({}){}",
-                    string_literal(&schema),
-                    if database.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " and lower(catalog_name) = lower({})",
-                            string_literal(&database)
-                        )
-                    }
-                );
-                let rows = run_sql(db.as_ref(), &sql)?;
-                let count = rows
-                    .rows
-                    .first()
-                    .and_then(|r| r.first())
-                    .map_or(Value::from(0), super::table::cell_value);
-                Ok(Value::from(count.as_i64().unwrap_or(0) > 0))
+                let exists = db.schema_exists(&database, &schema).map_err(db_error)?;
+                Ok(Value::from(exists))
             }
             "already_exists" => {
                 let how = "adapter.already_exists(schema, name)";
@@ -1280,12 +1244,12 @@ fn columns_of(
     method: &str,
 ) -> Result<Vec<RelationColumn>, Error> {
     let (database, schema, identifier) = relation_parts(ctx, relation, method)?;
-    let qc = ctx.shared.adapter.quote_char();
+    let adapter = ctx.shared.adapter.as_ref();
     Ok(db
         .columns(&database, &schema, &identifier)
         .map_err(db_error)?
         .iter()
-        .map(|c: &Column| RelationColumn::new(c, qc))
+        .map(|c: &Column| RelationColumn::new(c, adapter))
         .collect())
 }
 

@@ -13,10 +13,12 @@
 mod db_error;
 mod exec;
 pub mod output;
+mod plan;
 pub mod schedule;
 mod stateful;
 
 pub use output::Progress;
+pub use plan::{PlanFailure, run_plan};
 
 use crate::adapter::{Adapter, Pool};
 use crate::commands::Loaded;

@@ -1,0 +1,1 @@
+//! Capability tests (filled below).

@@ -1,0 +1,122 @@
+//! The plan interpreter: runs a materialization's [`Plan`] on one connection, step by step.
+//! Plans say what to do; this only does it (no SQL is written here).
+
+use super::exec::timed_execute;
+use crate::adapter::{Adapter, Connection, DbError};
+use crate::materialize::plan::{ColumnSource, ReadColumns, Step};
+use crate::materialize::{Plan, plan::statement};
+use std::collections::VecDeque;
+
+/// Where a plan stopped: the statements it sent, the failed one last, and the error.
+#[derive(Debug)]
+pub struct PlanFailure {
+    pub ran: Vec<String>,
+    pub error: DbError,
+}
+
+impl PlanFailure {
+    /// The statement that failed (or the last one sent before a check or a read failed).
+    pub fn statement(&self) -> &str {
+        self.ran.last().map_or("", String::as_str)
+    }
+}
+
+/// Runs `plan` on `conn`. A failure inside a transaction (an atomic plan's, a [`Step::Begin`]'s,
+/// or one a hook opened) rolls it back, so the relation is as it was before. Returns the
+/// statements sent, in order, as the plan's script shows them (an atomic plan's own `begin` and
+/// `commit` left out).
+pub fn run_plan(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    plan: &Plan,
+) -> Result<Vec<String>, PlanFailure> {
+    let mut ran = vec![];
+    if plan.atomic {
+        if let Err(error) = conn.execute(adapter.begin_sql()) {
+            return Err(PlanFailure { ran, error });
+        }
+        let done = run_steps(conn, adapter, &plan.steps, &mut ran, true);
+        let done = match done {
+            Ok(()) => conn.execute(adapter.commit_sql()),
+            Err(e) => Err(e),
+        };
+        return match done {
+            Ok(()) => Ok(ran),
+            Err(error) => {
+                let _ = conn.execute(adapter.rollback_sql());
+                Err(PlanFailure { ran, error })
+            }
+        };
+    }
+    match run_steps(conn, adapter, &plan.steps, &mut ran, false) {
+        Ok(()) => Ok(ran),
+        Err(error) => Err(PlanFailure { ran, error }),
+    }
+}
+
+/// The steps in order, each statement appended to `ran` before it is sent. `in_tx`: a
+/// transaction is open around them (rolled back by the caller on failure).
+fn run_steps(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    steps: &[Step],
+    ran: &mut Vec<String>,
+    atomic: bool,
+) -> Result<(), DbError> {
+    let mut queue: VecDeque<Step> = steps.iter().cloned().collect();
+    let mut read = ReadColumns::default();
+    // A transaction the plan itself opened (not the atomic one), rolled back here on failure.
+    let mut in_tx = false;
+    while let Some(step) = queue.pop_front() {
+        let outcome = match &step {
+            Step::Execute(_) | Step::Hook(_) | Step::Begin | Step::Commit => {
+                let sql = statement(adapter, &step).unwrap_or_default();
+                ran.push(sql.to_string());
+                timed_execute(conn, sql)
+            }
+            Step::CheckEmpty { sql, check } => conn.query(sql).and_then(|rows| {
+                match rows.rows.first() {
+                    Some(row) => Err(DbError::query(check.message(&rows.columns, row))),
+                    None => Ok(()),
+                }
+            }),
+            Step::ReadColumns { source, slot } => {
+                let columns = match source {
+                    ColumnSource::Relation(t) => conn.columns(&t.database, &t.schema, &t.identifier),
+                    ColumnSource::Query(sql) => conn.query(sql).map(|r| r.columns),
+                };
+                columns.map(|c| read.set(*slot, c))
+            }
+            Step::Then(rest) => rest.plan(adapter, &read).map_err(DbError::query).map(|more| {
+                for s in more.into_iter().rev() {
+                    queue.push_front(s);
+                }
+            }),
+        };
+        if let Err(e) = outcome {
+            if in_tx && !atomic {
+                let _ = conn.execute(adapter.rollback_sql());
+            }
+            return Err(e);
+        }
+        in_tx = match &step {
+            Step::Begin => true,
+            Step::Commit => false,
+            Step::Hook(sql) => match transaction_control(sql) {
+                Some(opens) => opens,
+                None => in_tx,
+            },
+            _ => in_tx,
+        };
+    }
+    Ok(())
+}
+
+/// Whether a hook opens (`Some(true)`) or ends (`Some(false)`) a transaction, as written.
+fn transaction_control(sql: &str) -> Option<bool> {
+    match sql.trim().trim_end_matches(';').to_ascii_lowercase().as_str() {
+        "begin" | "begin transaction" => Some(true),
+        "commit" | "rollback" => Some(false),
+        _ => None,
+    }
+}
