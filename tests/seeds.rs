@@ -95,7 +95,7 @@ impl Env {
     }
 
     fn run(&mut self, load: &SeedLoad) {
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&self.adapter) {
             self.conn
                 .execute(s)
                 .unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
@@ -313,8 +313,8 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.script().contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.script().contains("    MixedCase INTEGER"));
+    assert!(load.plan.script(&env.adapter).contains("\"Full Name\" VARCHAR"));
+    assert!(load.plan.script(&env.adapter).contains("    MixedCase INTEGER"));
     assert_eq!(
         env.types("people"),
         [
@@ -328,7 +328,7 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.script().contains("\"MixedCase\" INTEGER"));
+    assert!(load.plan.script(&env.adapter).contains("\"MixedCase\" INTEGER"));
     assert_eq!(
         env.types("people"),
         [
@@ -433,7 +433,7 @@ fn reloading_swaps_the_table_in() {
     );
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop table if exists \"memory\".\"main\".\"plans\""))
     );
@@ -461,7 +461,7 @@ fn a_view_in_the_way_is_replaced() {
     let load = env.seed("codes", b"code\nA\n", json!({}));
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop view if exists"))
     );
@@ -478,7 +478,7 @@ fn a_failed_load_leaves_the_previous_table() {
     // The CSV breaks between inference and the load: the transaction rolls back.
     env.csv("keep", b"id\n2,3\n");
     let mut failed = false;
-    for s in &load.plan.statements {
+    for s in &load.plan.statements(&env.adapter) {
         if env.conn.execute(s).is_err() {
             failed = true;
             env.conn.execute("rollback").expect("rollback");
@@ -493,7 +493,10 @@ fn a_failed_load_leaves_the_previous_table() {
 fn load_error(env: &mut Env, name: &str, content: &[u8], config: Json) -> String {
     env.csv(name, content);
     match env.load(name, config) {
-        Ok(l) => panic!("expected an error, got a plan:\n{}", l.plan.script()),
+        Ok(l) => panic!(
+            "expected an error, got a plan:\n{}",
+            l.plan.script(&env.adapter)
+        ),
         Err(e) => e.message,
     }
 }
@@ -577,7 +580,7 @@ fn bench_seed_million_rows() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
+    let target: kiln::adapter::DuckDbTarget = serde_json::from_value(
         json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
     )
     .expect("target");
@@ -611,7 +614,7 @@ fn bench_seed_million_rows() {
         let t0 = std::time::Instant::now();
         let load = seed::load(conn.as_mut(), &adapter, &node, existing).expect("load");
         let inferred = t0.elapsed();
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&adapter) {
             conn.execute(s).unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
         }
         let total = t0.elapsed();
