@@ -313,8 +313,16 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.script(&env.adapter).contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.script(&env.adapter).contains("    MixedCase INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"Full Name\" VARCHAR")
+    );
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("    MixedCase INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -328,7 +336,11 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.script(&env.adapter).contains("\"MixedCase\" INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"MixedCase\" INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [

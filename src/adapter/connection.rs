@@ -248,9 +248,6 @@ fn catalog_filter(column: &str, database: &str) -> String {
     if database.is_empty() {
         String::new()
     } else {
-        format!(
-            " and lower({column}) = lower({})",
-            string_literal(database)
-        )
+        format!(" and lower({column}) = lower({})", string_literal(database))
     }
 }

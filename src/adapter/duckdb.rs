@@ -399,10 +399,9 @@ impl Adapter for DuckDb {
     ) -> Option<(Vec<String>, RelationKind)> {
         let view = format!("create or replace view {target} as select * from {source}");
         let statements = match existing {
-            Some(RelationKind::Table) => vec![
-                self.drop_relation_sql(RelationKind::Table, target),
-                view,
-            ],
+            Some(RelationKind::Table) => {
+                vec![self.drop_relation_sql(RelationKind::Table, target), view]
+            }
             _ => vec![view],
         };
         Some((statements, RelationKind::View))

@@ -27,12 +27,16 @@ mod tests;
 
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
-pub use connection::{Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged};
+pub use connection::{
+    Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
+};
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
+#[cfg(test)]
+pub(crate) use duckdb_csv::{
+    csv_source as duckdb_csv_source, fill_select as duckdb_csv_fill_select,
+};
 pub use pool::{LiveDb, Pool};
 pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
-#[cfg(test)]
-pub(crate) use duckdb_csv::{csv_source as duckdb_csv_source, fill_select as duckdb_csv_fill_select};
 
 use crate::project::SourceNode;
 use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
@@ -205,7 +209,10 @@ pub trait Adapter: Send + Sync + Debug {
     fn create_empty_table_sql(&self, relation: &str, sql: &str) -> Vec<String> {
         vec![
             self.drop_relation_sql(RelationKind::Table, relation),
-            format!("create table {relation} as (\n{}\n) with no data", sql.trim()),
+            format!(
+                "create table {relation} as (\n{}\n) with no data",
+                sql.trim()
+            ),
         ]
     }
 

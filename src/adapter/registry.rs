@@ -4,9 +4,7 @@
 
 use super::{Adapter, Athena, DbError, DuckDb};
 use crate::project::Project;
-use crate::project::profiles::{
-    Engines, FieldError, ProfileTarget, TargetDefaults, TargetFields,
-};
+use crate::project::profiles::{Engines, FieldError, ProfileTarget, TargetDefaults, TargetFields};
 use std::path::Path;
 use std::sync::Arc;
 

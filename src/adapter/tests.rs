@@ -37,12 +37,18 @@ fn rename() {
 
 #[test]
 fn foreign_key_swaps() {
-    assert_eq!(adapters_where(|a| a.supports_foreign_key_swaps()), ["athena"]);
+    assert_eq!(
+        adapters_where(|a| a.supports_foreign_key_swaps()),
+        ["athena"]
+    );
 }
 
 #[test]
 fn temporary_tables() {
-    assert_eq!(adapters_where(|a| a.supports_temporary_tables()), ["duckdb"]);
+    assert_eq!(
+        adapters_where(|a| a.supports_temporary_tables()),
+        ["duckdb"]
+    );
 }
 
 #[test]
@@ -161,16 +167,18 @@ fn targets_from_profile_fields() {
         .expect("athena is registered")
         .expect_err("s3_staging_dir is required");
     assert_eq!(err.message, "missing field `s3_staging_dir`");
-    assert!(ENGINES
-        .read(
-            "postgres",
-            crate::project::profiles::TargetFields {
-                fields: &athena,
-                project_dir: dir,
-                target_dir: dir,
-            },
-        )
-        .is_none());
+    assert!(
+        ENGINES
+            .read(
+                "postgres",
+                crate::project::profiles::TargetFields {
+                    fields: &athena,
+                    project_dir: dir,
+                    target_dir: dir,
+                },
+            )
+            .is_none()
+    );
     assert_eq!(
         ENGINES.help(),
         "`type: duckdb` (embedded) or `type: athena`"

@@ -75,12 +75,7 @@ pub fn run(
         let fresh = s.freshness.clone().unwrap_or(Json::Null);
         let field = s.loaded_at_field.clone().unwrap_or_default();
         let filter = fresh.get("filter").and_then(Json::as_str);
-        let sql = freshness_sql(
-            loaded.adapter.as_ref(),
-            &field,
-            &s.relation_name,
-            filter,
-        );
+        let sql = freshness_sql(loaded.adapter.as_ref(), &field, &s.relation_name, filter);
         let row = pool
             .with(|c| c.query(&sql))
             .map(|r| r.rows.into_iter().next());
@@ -304,21 +299,6 @@ fn threshold(t: &Json) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ages_read_like_a_person_says_them() {
-        assert_eq!(super::human_age(3.0 * 86400.0 + 7300.0), "3 days 2 hours");
-        assert_eq!(super::human_age(3600.0 + 60.0), "1 hour 1 minute");
-        assert_eq!(super::human_age(125.0), "2 minutes");
-        assert_eq!(super::human_age(1.0), "1 second");
-        assert_eq!(
-            super::threshold(&serde_json::json!({"count": 2, "period": "day"})),
-            "2 days"
-        );
-    }
-}
-
 /// The newest `loaded_at_field` value, the time now, and the seconds between them, as text and a
 /// number; `filter` narrows the rows.
 fn freshness_sql(
@@ -337,4 +317,19 @@ fn freshness_sql(
         adapter.epoch_seconds_sql(&adapter.cast_sql(&newest, "timestamp")),
         filter.map_or_else(String::new, |f| format!(" where {f}"))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages_read_like_a_person_says_them() {
+        assert_eq!(super::human_age(3.0 * 86400.0 + 7300.0), "3 days 2 hours");
+        assert_eq!(super::human_age(3600.0 + 60.0), "1 hour 1 minute");
+        assert_eq!(super::human_age(125.0), "2 minutes");
+        assert_eq!(super::human_age(1.0), "1 second");
+        assert_eq!(
+            super::threshold(&serde_json::json!({"count": 2, "period": "day"})),
+            "2 days"
+        );
+    }
 }

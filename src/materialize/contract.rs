@@ -53,10 +53,7 @@ pub struct ForeignKeys {
 
 /// The statements that set `children` aside before their parent is replaced, and those that
 /// put them back (their rows, without their constraints) after.
-pub fn set_aside(
-    adapter: &dyn Adapter,
-    children: &[RelationTarget],
-) -> (Vec<String>, Vec<String>) {
+pub fn set_aside(adapter: &dyn Adapter, children: &[RelationTarget]) -> (Vec<String>, Vec<String>) {
     let mut before = vec![];
     let mut after = vec![];
     for child in children {

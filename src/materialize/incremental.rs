@@ -150,7 +150,10 @@ pub fn step_plan(
     hooks: &Hooks,
     window: Option<(String, String)>,
 ) -> Result<Plan, PlanError> {
-    Ok(hooks.splice(Plan::atomic(adapter, step_steps(adapter, node, cfg, sql, window)?)))
+    Ok(hooks.splice(Plan::atomic(
+        adapter,
+        step_steps(adapter, node, cfg, sql, window)?,
+    )))
 }
 
 /// The steps of [`step_plan`], without the hooks and the transaction.
@@ -203,11 +206,22 @@ pub struct Apply {
 }
 
 impl Apply {
-    pub(super) fn plan(&self, adapter: &dyn Adapter, read: &ReadColumns) -> Result<Vec<Step>, String> {
+    pub(super) fn plan(
+        &self,
+        adapter: &dyn Adapter,
+        read: &ReadColumns,
+    ) -> Result<Vec<Step>, String> {
         let (alters, columns) =
             reconcile_at(adapter, &self.target, &self.cfg, &read.new, &read.existing)?;
         let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
-        let apply = apply_at(adapter, &self.target, &self.stage, &self.cfg, &columns, window);
+        let apply = apply_at(
+            adapter,
+            &self.target,
+            &self.stage,
+            &self.cfg,
+            &columns,
+            window,
+        );
         Ok(alters
             .into_iter()
             .chain(apply)
@@ -283,10 +297,7 @@ pub fn duplicate_key_message(unique_key: &[String], columns: &[Column], row: &[C
         .map(|(c, v)| format!("{} = {}", c.name, v))
         .collect();
     let count = row.last().map(ToString::to_string).unwrap_or_default();
-    let has_null = row
-        .iter()
-        .take(unique_key.len())
-        .any(|v| *v == Cell::Null);
+    let has_null = row.iter().take(unique_key.len()).any(|v| *v == Cell::Null);
     let what = if has_null {
         format!("a NULL unique_key ({})", values.join(", "))
     } else {
@@ -454,7 +465,14 @@ pub fn apply_sql(
     window: Option<(&str, &str)>,
 ) -> Vec<String> {
     let stage = stage(adapter, node);
-    apply_at(adapter, &RelationTarget::of(node), &stage, cfg, columns, window)
+    apply_at(
+        adapter,
+        &RelationTarget::of(node),
+        &stage,
+        cfg,
+        columns,
+        window,
+    )
 }
 
 fn apply_at(
@@ -475,13 +493,9 @@ fn apply_at(
             adapter.delete_matching_sql(&target, stage, &cfg.unique_key, &cfg.predicates),
             insert,
         ],
-        Strategy::Merge => vec![adapter.merge_sql(
-            &target,
-            stage,
-            &cfg.unique_key,
-            columns,
-            &cfg.predicates,
-        )],
+        Strategy::Merge => {
+            vec![adapter.merge_sql(&target, stage, &cfg.unique_key, columns, &cfg.predicates)]
+        }
         Strategy::InsertOverwrite => vec![
             adapter.delete_partitions_sql(&target, stage, &cfg.partition_by),
             insert,

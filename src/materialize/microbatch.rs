@@ -47,7 +47,13 @@ pub fn batch_plan(
         }
     }
     let mut steps: Vec<Step> = steps.into_iter().map(Step::Execute).collect();
-    let step = Plan::new(incremental::step_steps(adapter, node, cfg, sql, Some(window))?);
+    let step = Plan::new(incremental::step_steps(
+        adapter,
+        node,
+        cfg,
+        sql,
+        Some(window),
+    )?);
     steps.extend(hooks.splice(step).steps);
     Ok(Plan::atomic(adapter, steps))
 }

@@ -126,7 +126,10 @@ fn view(
         // A table cannot be replaced by a view: drop it (in the same transaction).
         Some(RelationKind::Table) => Plan::new(in_transaction(
             adapter,
-            executes([adapter.drop_relation_sql(RelationKind::Table, &name), create]),
+            executes([
+                adapter.drop_relation_sql(RelationKind::Table, &name),
+                create,
+            ]),
         )),
         _ => Plan::executes(vec![create]),
     }

@@ -23,9 +23,15 @@ pub enum Step {
     Begin,
     Commit,
     /// Run a query; a row back fails the plan with `check`'s message.
-    CheckEmpty { sql: String, check: Check },
+    CheckEmpty {
+        sql: String,
+        check: Check,
+    },
     /// Read the columns of `source` into `slot`, for a later [`Step::Then`].
-    ReadColumns { source: ColumnSource, slot: Slot },
+    ReadColumns {
+        source: ColumnSource,
+        slot: Slot,
+    },
     /// Plan the rest from the columns read so far.
     Then(Box<Continuation>),
 }

@@ -3,8 +3,8 @@
 //! crosses `warn_if` / `error_if`. `limit` caps the rows examined; `store_failures` saves the
 //! failing rows to a table (or view) in the audit schema.
 
-use super::plan::{Plan, executes, in_transaction};
 use super::RelationTarget;
+use super::plan::{Plan, executes, in_transaction};
 use crate::adapter::{Adapter, RelationKind};
 use crate::project::Node;
 use serde_json::Value as Json;

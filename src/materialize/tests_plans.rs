@@ -178,14 +178,19 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
         ColumnInfo {
             name: "customer_id".into(),
             data_type: Some("integer".into()),
-            constraints: vec![json!({"type": "foreign_key", "to": "ref('customers')", "to_columns": ["id"]})],
+            constraints: vec![
+                json!({"type": "foreign_key", "to": "ref('customers')", "to_columns": ["id"]}),
+            ],
             ..Default::default()
         },
     );
     let keys = ForeignKeys {
-        parents: [("ref('customers')".to_string(), "\"main\".\"customers\"".to_string())]
-            .into_iter()
-            .collect(),
+        parents: [(
+            "ref('customers')".to_string(),
+            "\"main\".\"customers\"".to_string(),
+        )]
+        .into_iter()
+        .collect(),
         children: vec![RelationTarget {
             database: "warehouse".into(),
             schema: "main".into(),
@@ -193,7 +198,14 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
         }],
     };
     for (what, existing) in existing_kinds {
-        let plan = plan_model(adapter, &contracted, sql, existing, &Hooks::default(), &keys);
+        let plan = plan_model(
+            adapter,
+            &contracted,
+            sql,
+            existing,
+            &Hooks::default(),
+            &keys,
+        );
         let text = plan.map_or_else(|e| e.0, |p| render(adapter, &p, &none));
         out.push((format!("contracted table with foreign keys {what}"), text));
     }
@@ -216,15 +228,24 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
         json!({"unique_key": "id", "unique_key_duplicates": "dedupe", "event_time": "at"}),
         json!({"incremental_strategy": "insert_overwrite", "partition_by": "day"}),
     ] {
-        let node = model(json!({"materialized": "incremental"}).as_object().map(|m| {
-            let mut m = m.clone();
-            m.extend(config.as_object().cloned().unwrap_or_default());
-            serde_json::Value::Object(m)
-        }).unwrap_or_default());
+        let node = model(
+            json!({"materialized": "incremental"})
+                .as_object()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m.extend(config.as_object().cloned().unwrap_or_default());
+                    serde_json::Value::Object(m)
+                })
+                .unwrap_or_default(),
+        );
         let Ok(cfg) = IncrementalConfig::of(&node) else {
             continue;
         };
-        for (change, read) in [("ignore", &same), ("sync_all_columns", &changed), ("fail", &changed)] {
+        for (change, read) in [
+            ("ignore", &same),
+            ("sync_all_columns", &changed),
+            ("fail", &changed),
+        ] {
             let mut cfg = cfg.clone();
             cfg.on_schema_change = match change {
                 "sync_all_columns" => incremental::OnSchemaChange::SyncAllColumns,
@@ -235,12 +256,17 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
                 Ok(p) => render(adapter, &p, read),
                 Err(e) => format!("error: {}", e.0),
             };
-            out.push((format!("incremental {config}, on_schema_change {change}"), text));
+            out.push((
+                format!("incremental {config}, on_schema_change {change}"),
+                text,
+            ));
         }
     }
 
     // microbatch: the first batch builds the table, later ones replace their window
-    let node = model(json!({"materialized": "incremental", "incremental_strategy": "microbatch", "event_time": "at", "batch_size": "day"}));
+    let node = model(
+        json!({"materialized": "incremental", "incremental_strategy": "microbatch", "event_time": "at", "batch_size": "day"}),
+    );
     let cfg = IncrementalConfig::of(&node).unwrap_or_else(|e| panic!("{e}"));
     let window = (
         "timestamp '2024-01-01 00:00:00'".to_string(),
@@ -257,7 +283,15 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
         ),
         ("later batch", None),
     ] {
-        let text = match microbatch::batch_plan(adapter, &node, &cfg, sql, &hooks, window.clone(), first) {
+        let text = match microbatch::batch_plan(
+            adapter,
+            &node,
+            &cfg,
+            sql,
+            &hooks,
+            window.clone(),
+            first,
+        ) {
             Ok(p) => render(adapter, &p, &same),
             Err(e) => format!("error: {}", e.0),
         };
@@ -295,7 +329,12 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
 
     // snapshots: both strategies, first build and update, every hard_deletes
     let snap_read = ReadColumns {
-        new: cols(&[("id", "INTEGER"), ("plan", "VARCHAR"), ("updated_at", "TIMESTAMP"), ("seats", "INTEGER")]),
+        new: cols(&[
+            ("id", "INTEGER"),
+            ("plan", "VARCHAR"),
+            ("updated_at", "TIMESTAMP"),
+            ("seats", "INTEGER"),
+        ]),
         existing: cols(&[
             ("id", "INTEGER"),
             ("plan", "VARCHAR"),
@@ -331,8 +370,13 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
     ));
     for kind in [RelationKind::Table, RelationKind::View] {
         for (what, existing) in existing_kinds {
-            let (plan, read) =
-                store_failures_plan(adapter, &test, "select * from orders where id is null", kind, existing);
+            let (plan, read) = store_failures_plan(
+                adapter,
+                &test,
+                "select * from orders where id is null",
+                kind,
+                existing,
+            );
             out.push((
                 format!("test storing failures as a {} {what}", kind.as_str()),
                 format!("{}\n-- then counts: {read}", render(adapter, &plan, &none)),
@@ -371,10 +415,23 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, String)> {
             &["id".into()],
         )),
     ));
-    out.push(("grants".into(), listed(grant_statements(adapter, &documented))));
+    out.push((
+        "grants".into(),
+        listed(grant_statements(adapter, &documented)),
+    ));
     for (what, existing) in existing_kinds {
-        let text = match clone::plan(adapter, "\"dev\".\"main\".\"orders\"", "\"prod\".\"main\".\"orders\"", Some(RelationKind::Table), existing) {
-            Some((p, kind)) => format!("{}\n-- makes a {}", render(adapter, &p, &none), kind.as_str()),
+        let text = match clone::plan(
+            adapter,
+            "\"dev\".\"main\".\"orders\"",
+            "\"prod\".\"main\".\"orders\"",
+            Some(RelationKind::Table),
+            existing,
+        ) {
+            Some((p, kind)) => format!(
+                "{}\n-- makes a {}",
+                render(adapter, &p, &none),
+                kind.as_str()
+            ),
             None => "(cannot clone)".into(),
         };
         out.push((format!("clone {what}"), text));

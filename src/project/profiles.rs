@@ -256,12 +256,11 @@ pub fn load_target(
         }
     };
     if adapter_type.is_empty() {
-        return Err(Diagnostic::error(
-            "profile",
-            format!("target '{target_name}' has no `type`"),
-        )
-        .at(at_target)
-        .with_help(format!("add {}", cx.engines.help())));
+        return Err(
+            Diagnostic::error("profile", format!("target '{target_name}' has no `type`"))
+                .at(at_target)
+                .with_help(format!("add {}", cx.engines.help())),
+        );
     }
     let fields_of = TargetFields {
         fields: &fields,
@@ -285,9 +284,7 @@ pub fn load_target(
         adapter_type,
         database: defaults.database,
         schema: defaults.schema,
-        threads: threads_flag
-            .unwrap_or(defaults.threads.unwrap_or(1))
-            .max(1),
+        threads: threads_flag.unwrap_or(defaults.threads.unwrap_or(1)).max(1),
         fields,
         details: defaults.details,
         profiles_path: path.to_path_buf(),

@@ -1,8 +1,8 @@
 //! Executing one node: compile it (live), plan its materialization, run the plan on the worker's
 //! connection, and describe the outcome.
 
-use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
 use super::plan::{PlanFailure, run_plan};
+use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
 use crate::commands::Loaded;
 use crate::error::Diagnostic;

@@ -74,24 +74,29 @@ fn run_steps(
                 ran.push(sql.to_string());
                 timed_execute(conn, sql)
             }
-            Step::CheckEmpty { sql, check } => conn.query(sql).and_then(|rows| {
-                match rows.rows.first() {
+            Step::CheckEmpty { sql, check } => {
+                conn.query(sql).and_then(|rows| match rows.rows.first() {
                     Some(row) => Err(DbError::query(check.message(&rows.columns, row))),
                     None => Ok(()),
-                }
-            }),
+                })
+            }
             Step::ReadColumns { source, slot } => {
                 let columns = match source {
-                    ColumnSource::Relation(t) => conn.columns(&t.database, &t.schema, &t.identifier),
+                    ColumnSource::Relation(t) => {
+                        conn.columns(&t.database, &t.schema, &t.identifier)
+                    }
                     ColumnSource::Query(sql) => conn.query(sql).map(|r| r.columns),
                 };
                 columns.map(|c| read.set(*slot, c))
             }
-            Step::Then(rest) => rest.plan(adapter, &read).map_err(DbError::query).map(|more| {
-                for s in more.into_iter().rev() {
-                    queue.push_front(s);
-                }
-            }),
+            Step::Then(rest) => rest
+                .plan(adapter, &read)
+                .map_err(DbError::query)
+                .map(|more| {
+                    for s in more.into_iter().rev() {
+                        queue.push_front(s);
+                    }
+                }),
         };
         if let Err(e) = outcome {
             if in_tx && !atomic {
@@ -114,7 +119,12 @@ fn run_steps(
 
 /// Whether a hook opens (`Some(true)`) or ends (`Some(false)`) a transaction, as written.
 fn transaction_control(sql: &str) -> Option<bool> {
-    match sql.trim().trim_end_matches(';').to_ascii_lowercase().as_str() {
+    match sql
+        .trim()
+        .trim_end_matches(';')
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "begin" | "begin transaction" => Some(true),
         "commit" | "rollback" => Some(false),
         _ => None,
