@@ -70,9 +70,10 @@ pub fn spawn_file_writer() -> (
             }
         }
         if failed > 1 {
+            let more = failed - 1;
             Event::note(format!(
-                "Warning: {} more files of target/compiled and target/run could not be written",
-                failed - 1
+                "Warning: {more} more file{} of target/compiled and target/run could not be written",
+                if more == 1 { "" } else { "s" }
             ))
             .at(crate::events::Level::Warn)
             .stamped()
