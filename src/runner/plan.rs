@@ -54,8 +54,9 @@ pub fn run_plan(
     }
 }
 
-/// The steps in order, each statement appended to `ran` before it is sent. `in_tx`: a
-/// transaction is open around them (rolled back by the caller on failure).
+/// The steps in order, each statement appended to `ran` before it is sent. A [`Step::Then`]'s
+/// steps run in its place. `atomic`: the caller opened a transaction around them, and rolls it
+/// back on failure.
 fn run_steps(
     conn: &mut dyn Connection,
     adapter: &dyn Adapter,
