@@ -1,10 +1,10 @@
 //! kiln: a SQL-first warehouse transformation tool that runs dbt projects.
 //!
 //! The pipeline, one module per stage: [`project`] loads the files, [`jinja`] renders them
-//! (parse phase, then compile phase), [`graph`] builds the DAG and selects nodes, [`adapter`]
-//! holds what differs per warehouse, [`materialize`] says what SQL each node runs, [`runner`]
-//! executes the DAG, [`artifacts`] writes dbt-compatible JSON, and [`commands`] strings the
-//! stages together for each subcommand.
+//! (parse phase, then compile phase), [`sql`] reads compiled SQL as a tree, [`graph`] builds
+//! the DAG and selects nodes, [`adapter`] holds what differs per warehouse, [`materialize`] says
+//! what SQL each node runs, [`runner`] executes the DAG, [`artifacts`] writes dbt-compatible
+//! JSON, and [`commands`] strings the stages together for each subcommand.
 
 pub mod adapter;
 pub mod artifacts;
@@ -19,6 +19,7 @@ pub mod jinja;
 pub mod materialize;
 pub mod project;
 pub mod runner;
+pub mod sql;
 pub mod timing;
 
 pub use error::{Error, Outcome};

@@ -264,6 +264,22 @@ fn inference_query(source: &str, checks: &[Check]) -> String {
     )
 }
 
+/// The inference query over `source` for a typical file (one column of each kind of check).
+#[cfg(test)]
+pub(crate) fn inference_sample(source: &str) -> String {
+    inference_query(
+        source,
+        &[
+            Check::Infer,
+            Check::Convert {
+                sql_type: "date".into(),
+            },
+            Check::Nothing,
+            Check::Infer,
+        ],
+    )
+}
+
 /// The rows of the CSV (`source`, from [`csv_source`]) with their final types: NULL spellings
 /// made NULL, trimmed values cast, text kept as written.
 pub(crate) fn fill_select(source: &str, columns: &[CsvColumn]) -> String {

@@ -34,6 +34,7 @@ pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]
 pub(crate) use duckdb_csv::{
     csv_source as duckdb_csv_source, fill_select as duckdb_csv_fill_select,
+    inference_sample as duckdb_csv_inference_sample,
 };
 pub use pool::{LiveDb, Pool};
 pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
@@ -100,7 +101,9 @@ pub trait Adapter: Send + Sync + Debug {
     /// Macro prefixes `adapter.dispatch` tries, most specific first (always ending in `default`).
     fn dispatch_prefixes(&self) -> &'static [&'static str];
 
-    /// The sqlparser dialect compiled SQL is checked against.
+    /// The sqlparser dialect the engine's SQL is parsed in ([`crate::sql`]: where ephemeral CTEs
+    /// go, which statements open and close transactions, command tags). DuckDB has its own;
+    /// an engine without one names the closest and says why.
     fn sql_dialect(&self) -> Box<dyn sqlparser::dialect::Dialect>;
 
     /// How a source whose data lives in files (`external_location`) is read, if the engine reads
@@ -210,7 +213,7 @@ pub trait Adapter: Send + Sync + Debug {
         vec![
             self.drop_relation_sql(RelationKind::Table, relation),
             format!(
-                "create table {relation} as (\n{}\n) with no data",
+                "create table {relation} as select * from (\n{}\n) kiln_shape where 1 = 0",
                 sql.trim()
             ),
         ]

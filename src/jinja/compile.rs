@@ -10,6 +10,7 @@ use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
 use rayon::prelude::*;
+use sqlparser::dialect::Dialect;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -233,6 +234,7 @@ pub fn compile_nodes(
         .filter(|n| n.resource_type != ResourceType::Seed)
         .map(|n| (n.unique_id.clone(), render_node(n, &shared, jenv)))
         .collect();
+    let adapter = shared.adapter.clone();
     drop(shared);
     project.nodes = shared_nodes
         .into_iter()
@@ -269,23 +271,32 @@ pub fn compile_nodes(
         );
     }
     diags.checkpoint()?;
-    for uid in selected {
-        let Some(r) = ok.get(uid) else { continue };
-        let mut order = vec![];
-        let mut seen = BTreeSet::new();
-        for e in &r.ephemerals {
-            collect_ephemerals(e, &ok, &mut seen, &mut order);
-        }
-        let ctes: Vec<(String, String)> = order
-            .iter()
-            .filter_map(|e| {
-                let n = project.nodes.get(e)?;
-                let body = ok.get(e)?.sql.trim().to_string();
-                Some((format!("__dbt__cte__{}", n.name), body))
-            })
-            .collect();
-        let code = inject_ctes(&r.sql, &ctes);
-        if let Some(n) = project.nodes.get_mut(uid) {
+    // Injecting CTEs parses the SQL of the nodes that receive them: on every core.
+    let nodes = &project.nodes;
+    let compiled: Vec<(String, String, Vec<(String, String)>)> = selected
+        .par_iter()
+        .filter_map(|uid| {
+            let r = ok.get(uid)?;
+            let node = nodes.get(uid)?;
+            let mut order = vec![];
+            let mut seen = BTreeSet::new();
+            for e in &r.ephemerals {
+                collect_ephemerals(e, &ok, &mut seen, &mut order);
+            }
+            let ctes: Vec<(String, String)> = order
+                .iter()
+                .filter_map(|e| {
+                    let n = nodes.get(e)?;
+                    let body = ok.get(e)?.sql.trim().to_string();
+                    Some((format!("__dbt__cte__{}", n.name), body))
+                })
+                .collect();
+            let code = inject_ctes(node, &r.sql, &ctes, adapter.sql_dialect().as_ref());
+            Some((uid.clone(), code, ctes))
+        })
+        .collect();
+    for (uid, code, ctes) in compiled {
+        if let Some(n) = project.nodes.get_mut(&uid) {
             n.compiled_code = Some(code);
             n.extra_ctes = ctes;
         }
@@ -363,7 +374,9 @@ pub fn compile_one_with(
             ))
         })
         .collect();
-    Ok((inject_ctes(&rendered.sql, &ctes), ctes))
+    let dialect = shared.adapter.sql_dialect();
+    let code = inject_ctes(node, &rendered.sql, &ctes, dialect.as_ref());
+    Ok((code, ctes))
 }
 
 /// Renders a hook or other SQL snippet in a node's context (or the project's, for
@@ -418,106 +431,32 @@ fn collect_ephemerals(
     order.push(uid.to_string());
 }
 
-/// Prepends `ctes` to `sql`: merged into its own `with` when it has one. The `with` may follow
-/// comments (`-- ...` lines, `/* ... */` blocks), which stay where they are, as in dbt.
-pub fn inject_ctes(sql: &str, ctes: &[(String, String)]) -> String {
-    if ctes.is_empty() {
-        return sql.to_string();
+/// `sql` with `ctes` injected into its `with` ([`crate::sql::inject_ctes`]: placed by the parsed
+/// tree, or by the text rule when the SQL does not parse in the adapter's dialect).
+fn inject_ctes(node: &Node, sql: &str, ctes: &[(String, String)], dialect: &dyn Dialect) -> String {
+    let injected = crate::sql::inject_ctes(sql, ctes, dialect);
+    if let Some(why) = &injected.text_rule {
+        note_text_rule(node, why);
     }
-    let defs: Vec<String> = ctes
-        .iter()
-        .map(|(name, body)| format!("{name} as (\n{body}\n)"))
-        .collect();
-    let joined = defs.join(", ");
-    let head_len = leading_trivia(sql);
-    let (head, body) = sql.split_at(head_len);
-    if let Some(rest) = strip_keyword(body, "with") {
-        let rest = rest.trim_start();
-        if let Some(after) = strip_keyword(rest, "recursive") {
-            return format!("{head}with recursive {joined}, {}", after.trim_start());
-        }
-        return format!("{head}with {joined}, {rest}");
-    }
-    // No `with` of its own: one goes first, before any comment (a `--` comment would otherwise
-    // swallow it). Only the whitespace before the text moves after it.
-    let trimmed = sql.trim_start();
-    let lead = &sql[..sql.len() - trimmed.len()];
-    format!("{lead}with {joined}\n{trimmed}")
+    injected.sql
 }
 
-/// The length of the whitespace and comments `sql` starts with. An unclosed `/*` counts as text.
-fn leading_trivia(sql: &str) -> usize {
-    let mut i = 0;
-    loop {
-        let rest = &sql[i..];
-        let trimmed = rest.trim_start();
-        i += rest.len() - trimmed.len();
-        if trimmed.starts_with("--") {
-            i += trimmed.find('\n').map_or(trimmed.len(), |n| n + 1);
-        } else if let Some(block) = trimmed.strip_prefix("/*")
-            && let Some(end) = block.find("*/")
-        {
-            i += 2 + end + 2;
-        } else {
-            return i;
-        }
+/// The CTEs of `node` were placed by the text rule because its SQL could not be read as a tree.
+/// That is not a problem of the project (DuckDB runs SQL outside sqlparser's grammar, and the
+/// text rule is what kiln used before it parsed SQL), so it is not a warning, which
+/// `--warn-error` would turn into a failure: it is a debug note, printed when `KILN_DEBUG_SQL`
+/// is set.
+fn note_text_rule(node: &Node, why: &str) {
+    if std::env::var_os("KILN_DEBUG_SQL").is_none() {
+        return;
     }
-}
-
-/// `text` after `keyword` (any case) when it starts with it as a whole word.
-fn strip_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let head = text.get(..keyword.len())?;
-    let rest = &text[keyword.len()..];
-    let word_ends = rest.chars().next().is_some_and(|c| c.is_whitespace())
-        || rest.starts_with("--")
-        || rest.starts_with("/*");
-    (head.eq_ignore_ascii_case(keyword) && word_ends).then_some(rest)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inject_ctes;
-
-    #[test]
-    fn ctes_merge_into_existing_with() {
-        let ctes = vec![("__dbt__cte__a".to_string(), "select 1".to_string())];
-        assert_eq!(
-            inject_ctes("select * from __dbt__cte__a", &ctes),
-            "with __dbt__cte__a as (\nselect 1\n)\nselect * from __dbt__cte__a"
-        );
-        assert_eq!(
-            inject_ctes("  WITH x as (select 2) select * from x", &ctes),
-            "  with __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
-        );
-    }
-
-    #[test]
-    fn ctes_merge_into_a_with_after_leading_comments() {
-        let ctes = vec![("__dbt__cte__a".to_string(), "select 1".to_string())];
-        assert_eq!(
-            inject_ctes(
-                "-- one\n-- two\nwith x as (select 2) select * from x",
-                &ctes
-            ),
-            "-- one\n-- two\nwith __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
-        );
-        assert_eq!(
-            inject_ctes(
-                "/* a\n b */ --c\n  WITH RECURSIVE x as (select 2) select 1",
-                &ctes
-            ),
-            "/* a\n b */ --c\n  with recursive __dbt__cte__a as (\nselect 1\n), x as (select 2) select 1"
-        );
-        // A comment that mentions `with` is not the keyword; a model without a `with` gets one
-        // before its comments, on a line of its own.
-        assert_eq!(
-            inject_ctes("-- with care\nselect * from __dbt__cte__a", &ctes),
-            "with __dbt__cte__a as (\nselect 1\n)\n-- with care\nselect * from __dbt__cte__a"
-        );
-        // `without` is not `with`; an unclosed comment is left alone.
-        assert_eq!(
-            inject_ctes("/* open\nwithout", &ctes),
-            "with __dbt__cte__a as (\nselect 1\n)\n/* open\nwithout"
-        );
-    }
+    let note = Diagnostic::warning(
+        "sql-text-rule",
+        format!(
+            "the ephemeral CTEs of {} '{}' were placed by the text rule (after leading comments, merged into a `with` or in front): {why}",
+            node.resource_type, node.name
+        ),
+    )
+    .in_file(&node.original_file_path);
+    eprintln!("debug[{}]: {note}", note.code);
 }

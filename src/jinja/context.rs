@@ -590,7 +590,7 @@ impl Object for CtxCall {
                 if let Some(n) = &name {
                     ctx.record_statement(n, &sql);
                 }
-                let (response, table) = execute_sql(db.as_ref(), &sql, fetch)?;
+                let (response, table) = execute_sql(ctx, db.as_ref(), &sql, fetch)?;
                 if let Some(n) = name {
                     ctx.store_result(n, response.into_value(), table.into_value())?;
                 }
@@ -706,9 +706,15 @@ fn run_sql(db: &dyn LiveDb, sql: &str) -> Result<Rows, Error> {
 
 /// `adapter.execute`: runs SQL, returns the response and the rows (an empty table unless
 /// `fetch`).
-fn execute_sql(db: &dyn LiveDb, sql: &str, fetch: bool) -> Result<(AdapterResponse, Table), Error> {
+fn execute_sql(
+    ctx: &RenderCtx,
+    db: &dyn LiveDb,
+    sql: &str,
+    fetch: bool,
+) -> Result<(AdapterResponse, Table), Error> {
     let rows = run_sql(db, sql)?;
-    let response = AdapterResponse::for_statement(sql, db.rows_affected(&rows));
+    let dialect = ctx.shared.adapter.sql_dialect();
+    let response = AdapterResponse::for_statement(sql, dialect.as_ref(), db.rows_affected(&rows));
     let table = if fetch {
         Table::new(&rows)
     } else {
@@ -1034,7 +1040,7 @@ impl Object for AdapterObj {
                 let sql = sql.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
                 let (response, table) = match live(ctx, "adapter.execute")? {
                     Some(db) => {
-                        let (response, table) = execute_sql(db.as_ref(), &sql, fetch)?;
+                        let (response, table) = execute_sql(ctx, db.as_ref(), &sql, fetch)?;
                         (response.into_value(), table.into_value())
                     }
                     None => (

@@ -82,7 +82,7 @@ struct Injection {
     ctes: Vec<(String, std::ops::Range<usize>)>,
 }
 
-/// Finds the injected CTEs (see [`super::compile::inject_ctes`]: `with <ctes>, ` merged into the
+/// Finds the injected CTEs (see [`crate::sql::inject_ctes`]: `with <ctes>, ` merged into the
 /// node's own `with`, or `with <ctes>\n` put first).
 fn injected(compiled: &str, ctes: &[(String, String)]) -> Option<Injection> {
     if ctes.is_empty() {
@@ -195,7 +195,7 @@ mod tests {
         ];
         let raw = "-- c\nwith x as (\n    select * from {{ ref('mid') }}\n)\nselect bad from x\n";
         let rendered = "-- c\nwith x as (\n    select * from __dbt__cte__mid\n)\nselect bad from x";
-        let compiled = super::super::compile::inject_ctes(rendered, &ctes);
+        let compiled = inject(rendered, &ctes);
         let line_of = |needle: &str| {
             compiled[..compiled.find(needle).unwrap()]
                 .matches('\n')
@@ -224,12 +224,16 @@ mod tests {
         );
         // Without a `with` of its own, the CTEs go first, and are cut out the same way.
         let rendered = "select bad\nfrom __dbt__cte__mid";
-        let compiled = super::super::compile::inject_ctes(rendered, &ctes);
+        let compiled = inject(rendered, &ctes);
         let raw = "select bad\nfrom {{ ref('mid') }}\n";
         assert_eq!(
             source_line(raw, &compiled, &ctes, line_of_in(&compiled, "select bad")),
             SourceLine::Exact(1)
         );
+    }
+
+    fn inject(sql: &str, ctes: &[(String, String)]) -> String {
+        crate::sql::inject_ctes(sql, ctes, &sqlparser::dialect::DuckDbDialect {}).sql
     }
 
     fn line_of_in(text: &str, needle: &str) -> usize {

@@ -780,19 +780,24 @@ pub struct AdapterResponse {
 }
 
 impl AdapterResponse {
-    /// The response to `sql` that returned `rows`: `OK`, the statement's keyword as its code,
-    /// and for `insert`/`update`/`delete`/`merge` the number of rows they changed, `counted` as
+    /// The response to `sql` that returned `rows`: `OK`, the last statement's command tag as its
+    /// code ([`crate::sql::command_tag`], read from its tree in `dialect`), and for
+    /// `insert`/`update`/`delete`/`merge`/`copy` the number of rows they changed, `counted` as
     /// the engine reads it from what the statement returned (`Adapter::rows_affected`).
-    pub fn for_statement(sql: &str, counted: Option<i64>) -> Self {
-        let keyword = first_keyword(sql);
+    pub fn for_statement(
+        sql: &str,
+        dialect: &dyn sqlparser::dialect::Dialect,
+        counted: Option<i64>,
+    ) -> Self {
+        let tag = crate::sql::command_tag(sql, dialect);
         let dml = matches!(
-            keyword.as_str(),
-            "insert" | "update" | "delete" | "merge" | "copy"
+            tag.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY"
         );
         let rows_affected = if dml { counted } else { None };
         AdapterResponse {
             message: "OK".into(),
-            code: (!keyword.is_empty()).then(|| keyword.to_ascii_uppercase()),
+            code: (!tag.is_empty()).then_some(tag),
             rows_affected,
         }
     }
@@ -800,21 +805,6 @@ impl AdapterResponse {
     pub fn into_value(self) -> Value {
         Value::from_object(self)
     }
-}
-
-/// The first word of the last statement of `sql`, lower case, skipping comments.
-fn first_keyword(sql: &str) -> String {
-    let last = sql
-        .trim()
-        .trim_end_matches(';')
-        .rsplit(';')
-        .find(|s| !strip_comments(s).trim().is_empty())
-        .unwrap_or("");
-    strip_comments(last)
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| !w.is_empty())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 /// Whether `sql` holds no statement at all (only whitespace, comments and semicolons): such SQL
@@ -1243,12 +1233,22 @@ mod tests {
             }],
             rows: vec![vec![Cell::Int(3)]],
         };
-        let duck = crate::adapter::DuckDb::in_memory();
-        let counted = crate::adapter::Adapter::rows_affected(&duck, &count);
-        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", counted);
+        let duck = sqlparser::dialect::DuckDbDialect {};
+        let counted =
+            crate::adapter::Adapter::rows_affected(&crate::adapter::DuckDb::in_memory(), &count);
+        assert_eq!(counted, Some(3));
+        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &duck, counted);
         assert_eq!(r.rows_affected, Some(3));
         assert_eq!(r.code.as_deref(), Some("INSERT"));
-        let r = AdapterResponse::for_statement("create table x (a int); select 1", counted);
+        // An insert behind a `with` is an insert.
+        let r = AdapterResponse::for_statement(
+            "with s as (select 1 as a) insert into t select a from s",
+            &duck,
+            counted,
+        );
+        assert_eq!(r.rows_affected, Some(3));
+        assert_eq!(r.code.as_deref(), Some("INSERT"));
+        let r = AdapterResponse::for_statement("create table x (a int); select 1", &duck, counted);
         assert_eq!(r.rows_affected, None);
         assert_eq!(r.code.as_deref(), Some("SELECT"));
         assert_eq!(

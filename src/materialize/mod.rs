@@ -19,6 +19,8 @@ pub mod clone;
 pub mod contract;
 pub mod incremental;
 pub mod microbatch;
+#[cfg(test)]
+mod parses;
 pub mod plan;
 mod relation;
 pub mod seed;

@@ -12,6 +12,8 @@
 
 mod db_error;
 mod exec;
+#[cfg(test)]
+mod exec_tests;
 pub mod output;
 mod plan;
 pub mod schedule;

@@ -5,6 +5,7 @@ use super::exec::timed_execute;
 use crate::adapter::{Adapter, Connection, DbError};
 use crate::materialize::plan::{ColumnSource, ReadColumns, Step};
 use crate::materialize::{Plan, plan::statement};
+use crate::sql::{TransactionControl, transaction_control};
 use std::collections::VecDeque;
 
 /// Where a plan stopped: the statements it sent, the failed one last, and the error.
@@ -68,6 +69,8 @@ fn run_steps(
     let mut read = ReadColumns::default();
     // A transaction the plan itself opened (not the atomic one), rolled back here on failure.
     let mut in_tx = false;
+    // (parsed only when a hook needs it)
+    let mut dialect = None;
     while let Some(step) = queue.pop_front() {
         let outcome = match &step {
             Step::Execute(_) | Step::Hook(_) | Step::Begin | Step::Commit => {
@@ -108,26 +111,17 @@ fn run_steps(
         in_tx = match &step {
             Step::Begin => true,
             Step::Commit => false,
-            Step::Hook(sql) => match transaction_control(sql) {
-                Some(opens) => opens,
-                None => in_tx,
-            },
+            // A hook may open or close a transaction as its author writes it.
+            Step::Hook(sql) => {
+                let dialect = dialect.get_or_insert_with(|| adapter.sql_dialect());
+                match transaction_control(sql, dialect.as_ref()) {
+                    Some(TransactionControl::Begin) => true,
+                    Some(TransactionControl::Commit | TransactionControl::Rollback) => false,
+                    None => in_tx,
+                }
+            }
             _ => in_tx,
         };
     }
     Ok(())
-}
-
-/// Whether a hook opens (`Some(true)`) or ends (`Some(false)`) a transaction, as written.
-fn transaction_control(sql: &str) -> Option<bool> {
-    match sql
-        .trim()
-        .trim_end_matches(';')
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "begin" | "begin transaction" => Some(true),
-        "commit" | "rollback" => Some(false),
-        _ => None,
-    }
 }
