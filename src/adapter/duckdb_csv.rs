@@ -164,7 +164,7 @@ fn is_text_type(canonical: &str) -> bool {
 /// What the inference query computes for one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Check {
-    /// The OR of the value classes ([`class`]): one output column.
+    /// The OR of the value classes ([`class`](super::csv::class)): one output column.
     Infer,
     /// How many non-NULL values do not convert to the declared type, and the smallest of them:
     /// two output columns.
@@ -200,7 +200,7 @@ fn nullish(t: &str) -> String {
     format!("({t} = '' or (strlen({t}) = 4 and lower({t}) = 'null'))")
 }
 
-/// The class ([`class`]) of one trimmed, non-NULL value `t`. Every class is checked with the same
+/// The class ([`class`](super::csv::class)) of one trimmed, non-NULL value `t`. Every class is checked with the same
 /// cast the load uses, so a column's inferred type always converts.
 fn kind_expr(t: &str) -> String {
     use super::csv::class::*;

@@ -10,7 +10,7 @@
 //!
 //! Each runner worker holds a connection of its own; connections execute statements, return
 //! rows and introspect the catalog. Adapters are made from a profile's target by the
-//! [`registry`] (one constructor per engine, which also reads the target's fields).
+//! registry (`registry.rs`: one constructor per engine, which also reads the target's fields).
 
 mod ansi;
 mod athena;

@@ -12,7 +12,7 @@
 //! - ephemeral: nothing runs; the compiler injects it as a CTE.
 //! - incremental ([`incremental`], [`microbatch`]), snapshot ([`snapshot`]).
 //! - seed ([`seed`]): the CSV read by the engine's own reader into a table, swapped in the same way.
-//! - test ([`test`]): a query counting failing rows, optionally storing them.
+//! - test ([`test`](mod@test)): a query counting failing rows, optionally storing them.
 //! - `kiln clone` ([`clone`]).
 
 pub mod clone;
