@@ -286,6 +286,12 @@ pub enum Command {
     },
     /// Delete the project's clean-targets (target/ and dbt_packages/ by default).
     Clean,
+    /// Install the packages of packages.yml (or dependencies.yml) into dbt_packages/, exactly as
+    /// package-lock.yml pins them; resolve and write the lock when the packages changed.
+    Deps {
+        #[command(flatten)]
+        args: DepsArgs,
+    },
     /// Check the project and profile and show what kiln found.
     Debug,
     /// Create a new project in a new directory.
@@ -302,6 +308,39 @@ pub enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+}
+
+/// `kiln deps`'s flags, as dbt names them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DepsArgs {
+    /// Resolve the versions again (the latest within each range), even when package-lock.yml
+    /// matches packages.yml.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// Resolve and write package-lock.yml without installing anything.
+    #[arg(long)]
+    pub lock: bool,
+    /// Add a package to packages.yml first, as name@version (a range: "org/name@>=1.0.0,<2.0.0";
+    /// a git URL@revision with --source git; a folder with --source local).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub add_package: Option<String>,
+    /// Where --add-package's package comes from.
+    #[arg(long, value_enum, default_value_t = DepsSource::Hub)]
+    pub source: DepsSource,
+    /// Consider every version of a hub package, even those whose require-dbt-version leaves
+    /// out the dbt version kiln follows (or DBT_VERSION_CHECK=false).
+    #[arg(long, overrides_with = "version_check")]
+    pub no_version_check: bool,
+    #[arg(long, overrides_with = "no_version_check", hide = true)]
+    pub version_check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DepsSource {
+    #[default]
+    Hub,
+    Git,
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

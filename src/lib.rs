@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod completion;
+pub mod deps;
 pub mod error;
 pub mod events;
 pub mod graph;

@@ -4,6 +4,7 @@
 mod clone;
 mod compile;
 mod debug;
+mod deps;
 mod diff;
 mod freshness;
 mod init;
@@ -140,6 +141,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
         Command::Clean => clean(&inv),
+        Command::Deps { args } => deps::run(&inv, args),
         Command::Debug => debug::run(&inv),
         Command::Init {
             project_name,

@@ -54,6 +54,7 @@ pub fn event_name(code: &str) -> Option<&'static str> {
         "test-warn" => "LogTestResult",
         "jinja-warning" => "JinjaLogWarning",
         "weo-deprecation" => "WEOIncludeExcludeDeprecation",
+        "deps-unpinned" => "DepsUnpinned",
         _ => return None,
     })
 }
