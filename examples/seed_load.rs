@@ -74,7 +74,7 @@ fn run() -> Result<(), String> {
     };
     let dir = tempfile::tempdir().map_err(msg)?;
     let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
+    let target: kiln::adapter::DuckDbTarget = serde_json::from_value(
         serde_json::json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
     )
     .map_err(msg)?;
@@ -107,7 +107,7 @@ fn run() -> Result<(), String> {
         let t0 = Instant::now();
         let load = seed::load(conn.as_mut(), &adapter, &node, existing).map_err(msg)?;
         let inferred = t0.elapsed();
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&adapter) {
             conn.execute(s).map_err(|e| format!("{e}\nin:\n{s}"))?;
         }
         let total = t0.elapsed();

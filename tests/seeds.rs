@@ -1,6 +1,8 @@
 //! Seeds against a real DuckDB: a CSV written to a temp dir, [`seed::load`] inferring its types
 //! inside DuckDB, its plan executed the way the runner does, then the table's contents and
-//! `information_schema.columns` checked. (The seed benchmark is `bash bench/seed.sh`.)
+//! `information_schema.columns` checked.
+//!
+//! `bench_seed_million_rows` is the seed benchmark (ignored; `bash bench/seed.sh` runs it).
 
 use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb};
 use kiln::materialize::seed::{self, SeedLoad};
@@ -93,7 +95,7 @@ impl Env {
     }
 
     fn run(&mut self, load: &SeedLoad) {
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&self.adapter) {
             self.conn
                 .execute(s)
                 .unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
@@ -311,8 +313,16 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.script().contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.script().contains("    MixedCase INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"Full Name\" VARCHAR")
+    );
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("    MixedCase INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -326,7 +336,11 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.script().contains("\"MixedCase\" INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"MixedCase\" INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -431,7 +445,7 @@ fn reloading_swaps_the_table_in() {
     );
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop table if exists \"memory\".\"main\".\"plans\""))
     );
@@ -459,7 +473,7 @@ fn a_view_in_the_way_is_replaced() {
     let load = env.seed("codes", b"code\nA\n", json!({}));
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop view if exists"))
     );
@@ -476,7 +490,7 @@ fn a_failed_load_leaves_the_previous_table() {
     // The CSV breaks between inference and the load: the transaction rolls back.
     env.csv("keep", b"id\n2,3\n");
     let mut failed = false;
-    for s in &load.plan.statements {
+    for s in &load.plan.statements(&env.adapter) {
         if env.conn.execute(s).is_err() {
             failed = true;
             env.conn.execute("rollback").expect("rollback");
@@ -491,7 +505,10 @@ fn a_failed_load_leaves_the_previous_table() {
 fn load_error(env: &mut Env, name: &str, content: &[u8], config: Json) -> String {
     env.csv(name, content);
     match env.load(name, config) {
-        Ok(l) => panic!("expected an error, got a plan:\n{}", l.plan.script()),
+        Ok(l) => panic!(
+            "expected an error, got a plan:\n{}",
+            l.plan.script(&env.adapter)
+        ),
         Err(e) => e.message,
     }
 }

@@ -70,7 +70,7 @@ pub fn run(
             .info("Nothing to do: the selection matches no model, seed or snapshot to clone.");
         return Ok(Outcome::Success);
     }
-    if loaded.adapter.clone_plan("t", "s", None, None).is_none() || !loaded.adapter.can_execute() {
+    if !loaded.adapter.supports_clone() || !loaded.adapter.can_execute() {
         return Err(Diagnostic::error(
             "flags",
             format!(
@@ -155,7 +155,7 @@ fn clone_node(
         compiled_path: None,
         failures_relation: None,
     };
-    let target = crate::materialize::Target::of(n).sql(adapter);
+    let target = crate::materialize::RelationTarget::of(n).sql(adapter);
     result.relation_name = Some(target.clone());
     let Some((db, schema, alias)) = old.and_then(|o| o.relation()) else {
         return (
@@ -166,7 +166,7 @@ fn clone_node(
             )),
         );
     };
-    let source_target = crate::materialize::Target {
+    let source_target = crate::materialize::RelationTarget {
         database: db.to_string(),
         schema: schema.to_string(),
         identifier: alias.to_string(),
@@ -196,20 +196,14 @@ fn clone_node(
         );
     }
     let source_kind = lookup(db, schema, alias);
-    let Some((statements, kind)) = adapter.clone_plan(&target, &source, source_kind, existing)
+    let Some((plan, kind)) =
+        crate::materialize::clone::plan(adapter, &target, &source, source_kind, existing)
     else {
         return (result, None);
     };
     let ran = pool.with(|c| {
         c.create_schema(&n.database, &n.schema)?;
-        for s in &statements {
-            if let Err(e) = c.execute(s) {
-                if statements.first().is_some_and(|f| f == "begin") {
-                    let _ = c.execute("rollback");
-                }
-                return Err(e);
-            }
-        }
+        crate::runner::run_plan(c, adapter, &plan).map_err(|f| f.error)?;
         Ok(())
     });
     result.timing.push(Timing {
@@ -219,7 +213,7 @@ fn clone_node(
     });
     result.execution_time = clock.elapsed().as_secs_f64();
     result.compiled_code = Some(
-        statements
+        plan.statements(adapter)
             .iter()
             .map(|s| format!("{s};"))
             .collect::<Vec<_>>()

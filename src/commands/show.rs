@@ -61,7 +61,7 @@ pub fn run(
             let sql = match n.resource_type {
                 ResourceType::Seed => format!(
                     "select * from {}",
-                    crate::materialize::Target::of(n).sql(loaded.adapter.as_ref())
+                    crate::materialize::RelationTarget::of(n).sql(loaded.adapter.as_ref())
                 ),
                 ResourceType::Model
                 | ResourceType::Analysis

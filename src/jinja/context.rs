@@ -14,7 +14,7 @@ use super::parse_ctx::ParsePhase;
 use super::relation::{Policy, Relation};
 use super::run_ctx::{self, AdapterObj, RunPhase};
 use super::table::Table;
-use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows};
+use crate::adapter::Adapter;
 use crate::project::config::Config;
 use crate::project::{Node, RefCall, ResourceType};
 use minijinja::value::{DynObject, Kwargs, Object, Rest, Value, from_args};
@@ -36,25 +36,7 @@ pub enum Phase {
     Compile,
 }
 
-/// The live database behind `run_query`, `statement`, `adapter.execute` and the adapter's
-/// catalog methods while a command that connects (run, build, show...) renders templates.
-pub trait LiveDb: Send + Sync + std::fmt::Debug {
-    /// Runs SQL and returns its rows (empty for statements without a result).
-    fn query(&self, sql: &str) -> Result<Rows, DbError>;
-    fn get_relation(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<RelationInfo>, DbError>;
-    fn columns(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Vec<Column>, DbError>;
-    fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError>;
-}
+pub use crate::adapter::LiveDb;
 
 /// What differs between the render phases, asked of the phase's object ([`Shared::rules`])
 /// instead of testing the phase in every function.

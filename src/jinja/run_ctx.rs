@@ -12,7 +12,7 @@ use super::context::{
 };
 use super::relation::Relation;
 use super::table::{AdapterResponse, ParsePlaceholder, RelationColumn, Table, is_blank_sql};
-use crate::adapter::{Column, DbError, RelationInfo, Rows, string_literal};
+use crate::adapter::{Column, DbError, RelationInfo, Rows};
 use crate::project::RefCall;
 use crate::project::config::Config;
 use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
@@ -235,7 +235,7 @@ fn execute_sql(
 ) -> Result<(AdapterResponse, Table), Error> {
     let rows = run_sql(db, sql)?;
     let dialect = ctx.shared.adapter.sql_dialect();
-    let response = AdapterResponse::for_statement(sql, &rows, dialect.as_ref());
+    let response = AdapterResponse::for_statement(sql, dialect.as_ref(), db.rows_affected(&rows));
     let table = if fetch {
         Table::new(&rows)
     } else {
@@ -436,26 +436,8 @@ impl Object for AdapterObj {
                     return Ok(Value::from(false));
                 };
                 let database = database.unwrap_or_else(|| shared.target_database.clone());
-                let sql = format!(
-                    "select count(*) from information_schema.schemata \
-                     where lower(schema_name) = lower({}){}",
-                    string_literal(&schema),
-                    if database.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " and lower(catalog_name) = lower({})",
-                            string_literal(&database)
-                        )
-                    }
-                );
-                let rows = run_sql(db.as_ref(), &sql)?;
-                let count = rows
-                    .rows
-                    .first()
-                    .and_then(|r| r.first())
-                    .map_or(Value::from(0), super::table::cell_value);
-                Ok(Value::from(count.as_i64().unwrap_or(0) > 0))
+                let exists = db.schema_exists(&database, &schema).map_err(db_error)?;
+                Ok(Value::from(exists))
             }
             "already_exists" => {
                 let how = "adapter.already_exists(schema, name)";
@@ -543,12 +525,12 @@ fn columns_of(
     method: &str,
 ) -> Result<Vec<RelationColumn>, Error> {
     let (database, schema, identifier) = relation_parts(ctx, relation, method)?;
-    let qc = ctx.shared.adapter.quote_char();
+    let adapter = ctx.shared.adapter.as_ref();
     Ok(db
         .columns(&database, &schema, &identifier)
         .map_err(db_error)?
         .iter()
-        .map(|c: &Column| RelationColumn::new(c, qc))
+        .map(|c: &Column| RelationColumn::new(c, adapter))
         .collect())
 }
 

@@ -27,7 +27,7 @@ pub fn looks_like_ref_or_source(s: &str) -> bool {
 
 use crate::error::Diagnostic;
 use dbt_project::DbtProject;
-use profiles::Target;
+use profiles::ProfileTarget;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub struct Project {
     pub dir: PathBuf,
     pub config: DbtProject,
     pub name: String,
-    pub target: Target,
+    pub target: ProfileTarget,
     /// Variables visible to the root project: global vars, then `vars.<project>`, then `--vars`.
     pub vars: Map<String, Value>,
     pub cli_vars: Map<String, Value>,

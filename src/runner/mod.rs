@@ -15,10 +15,12 @@ mod exec;
 #[cfg(test)]
 mod exec_tests;
 pub mod output;
+mod plan;
 pub mod schedule;
 mod stateful;
 
 pub use output::Progress;
+pub use plan::{PlanFailure, run_plan};
 
 use crate::adapter::{Adapter, Pool};
 use crate::error::{Diagnostic, Error};

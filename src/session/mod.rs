@@ -50,7 +50,7 @@ pub fn load_options(inv: &Invocation) -> Result<project::LoadOptions, Error> {
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
     let timer = StageTimer::new();
     let opts = load_options(inv)?;
-    let loaded = project::load(&opts);
+    let loaded = project::load(&opts, &crate::adapter::ENGINES);
     // The log file lives in the project (log-path, `logs` by default), once it is found.
     let log_dir = match &loaded {
         Ok(p) => p.dir.join(p.config.log_path.as_deref().unwrap_or("logs")),
