@@ -1,9 +1,9 @@
 //! The command line, as the user typed it (clap derive). Flag names follow dbt's so that scripts and
 //! muscle memory carry over: `kiln build --select aggregate+ --target prod --vars '{k: v}'`.
-//! Nothing outside [`crate::invocation`] reads these raw flags.
+//! Nothing past `crate::invocation` reads these raw flags. The node-name completer of `--select`
+//! is attached at run time (`crate::commands::completions`), so this file depends on clap alone.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::engine::ArgValueCompleter;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -119,10 +119,10 @@ pub enum LogLevel {
 pub struct SelectArgs {
     /// Nodes to include: names, paths, `tag:x`, graph operators (`+x`, `x+`, `@x`)...
     /// Space-separated values are a union; `a,b` is an intersection. Repeatable.
-    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
     pub select: Vec<String>,
     /// Nodes to leave out, same grammar as --select.
-    #[arg(long, num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
     pub exclude: Vec<String>,
     /// A named selector from selectors.yml.
     #[arg(long)]
@@ -286,6 +286,12 @@ pub enum Command {
     },
     /// Delete the project's clean-targets (target/ and dbt_packages/ by default).
     Clean,
+    /// Install the packages of packages.yml (or dependencies.yml) into dbt_packages/, exactly as
+    /// package-lock.yml pins them; resolve and write the lock when the packages changed.
+    Deps {
+        #[command(flatten)]
+        args: DepsArgs,
+    },
     /// Check the project and profile and show what kiln found.
     Debug,
     /// Create a new project in a new directory.
@@ -302,6 +308,39 @@ pub enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+}
+
+/// `kiln deps`'s flags, as dbt names them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DepsArgs {
+    /// Resolve the versions again (the latest within each range), even when package-lock.yml
+    /// matches packages.yml.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// Resolve and write package-lock.yml without installing anything.
+    #[arg(long)]
+    pub lock: bool,
+    /// Add a package to packages.yml first, as name@version (a range: "org/name@>=1.0.0,<2.0.0";
+    /// a git URL@revision with --source git; a folder with --source local).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub add_package: Option<String>,
+    /// Where --add-package's package comes from.
+    #[arg(long, value_enum, default_value_t = DepsSource::Hub)]
+    pub source: DepsSource,
+    /// Consider every version of a hub package, even those whose require-dbt-version leaves
+    /// out the dbt version kiln follows (or DBT_VERSION_CHECK=false).
+    #[arg(long, overrides_with = "version_check")]
+    pub no_version_check: bool,
+    #[arg(long, overrides_with = "no_version_check", hide = true)]
+    pub version_check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DepsSource {
+    #[default]
+    Hub,
+    Git,
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -344,23 +383,6 @@ pub struct RunFlags {
     /// Microbatch models: process batches up to this time (exclusive; default now).
     #[arg(long, value_name = "TIME")]
     pub event_time_end: Option<String>,
-    /// `--empty`, for the commands that have it ([`EmptyArg`]).
-    #[arg(skip)]
-    pub empty: bool,
-    /// `--sample`, for the commands that have it ([`SampleArg`]).
-    #[arg(skip)]
-    pub sample: Option<String>,
-}
-
-impl RunFlags {
-    /// These flags with `--empty` and `--sample` of the commands that take them.
-    pub fn with_inputs(&self, empty: &EmptyArg, sample: Option<&SampleArg>) -> RunFlags {
-        RunFlags {
-            empty: empty.empty,
-            sample: sample.and_then(|s| s.sample.clone()),
-            ..self.clone()
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

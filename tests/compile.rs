@@ -152,7 +152,7 @@ fn dialect_of(adapter_type: &str) -> Box<dyn sqlparser::dialect::Dialect> {
     use kiln::adapter::Adapter;
     match adapter_type {
         "duckdb" => kiln::adapter::DuckDb::in_memory().sql_dialect(),
-        "athena" => kiln::adapter::Athena.sql_dialect(),
+        "athena" => kiln::adapter::Athena::default().sql_dialect(),
         other => panic!("no dialect for adapter type {other}"),
     }
 }

@@ -60,7 +60,7 @@ fn setup() -> Live {
         profiles_dir: Some(dir.clone()),
         ..LoadOptions::default()
     };
-    let mut project = project::load(&opts).expect("load project");
+    let mut project = project::load(&opts, &kiln::adapter::ENGINES).expect("load project");
     assert!(project.errors.is_empty(), "{:?}", project.errors);
     let jenv = JinjaEnv::build(&project).expect("jinja environment");
     let adapter: Arc<dyn Adapter> = Arc::new(DuckDb::in_memory());

@@ -4,7 +4,7 @@
 //!
 //! `bench_seed_million_rows` is the seed benchmark (ignored; `bash bench/seed.sh` runs it).
 
-use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb, RelationKind};
+use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb};
 use kiln::materialize::seed::{self, SeedLoad};
 use kiln::project::settings::{SeedConfig, Settings};
 use kiln::project::{Node, ResourceType};
@@ -100,7 +100,7 @@ impl Env {
     }
 
     fn run(&mut self, load: &SeedLoad) {
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&self.adapter) {
             self.conn
                 .execute(s)
                 .unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
@@ -318,8 +318,16 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.script().contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.script().contains("    MixedCase INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"Full Name\" VARCHAR")
+    );
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("    MixedCase INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -333,7 +341,11 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.script().contains("\"MixedCase\" INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"MixedCase\" INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -438,7 +450,7 @@ fn reloading_swaps_the_table_in() {
     );
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop table if exists \"memory\".\"main\".\"plans\""))
     );
@@ -466,7 +478,7 @@ fn a_view_in_the_way_is_replaced() {
     let load = env.seed("codes", b"code\nA\n", json!({}));
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop view if exists"))
     );
@@ -483,7 +495,7 @@ fn a_failed_load_leaves_the_previous_table() {
     // The CSV breaks between inference and the load: the transaction rolls back.
     env.csv("keep", b"id\n2,3\n");
     let mut failed = false;
-    for s in &load.plan.statements {
+    for s in &load.plan.statements(&env.adapter) {
         if env.conn.execute(s).is_err() {
             failed = true;
             env.conn.execute("rollback").expect("rollback");
@@ -498,7 +510,10 @@ fn a_failed_load_leaves_the_previous_table() {
 fn load_error(env: &mut Env, name: &str, content: &[u8], config: Json) -> String {
     env.csv(name, content);
     match env.load(name, config) {
-        Ok(l) => panic!("expected an error, got a plan:\n{}", l.plan.script()),
+        Ok(l) => panic!(
+            "expected an error, got a plan:\n{}",
+            l.plan.script(&env.adapter)
+        ),
         Err(e) => e.message,
     }
 }
@@ -573,78 +588,4 @@ fn clear_errors() {
     );
     // Nothing was created by the failures.
     assert!(env.tables().is_empty());
-}
-
-/// The seed benchmark: a 1,000,000-row CSV of mixed types, loaded into a DuckDB file. Run by
-/// `bash bench/seed.sh` (never by CI: DEVELOPERS.md wants speed measured by benchmarks, not
-/// timed asserts).
-#[test]
-#[ignore = "benchmark: bash bench/seed.sh"]
-fn bench_seed_million_rows() {
-    let rows: u64 = std::env::var("SEED_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
-        json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
-    )
-    .expect("target");
-    let adapter = DuckDb::new(target, dir.path(), dir.path());
-    let mut conn = adapter.connect().expect("connect");
-
-    let start = std::time::Instant::now();
-    conn.execute(&format!(
-        "copy (select i as id, 'customer ' || i as name, round(i * 1.37, 2) as amount, \
-         date '2020-01-01' + (i % 1000)::int as signup_date, \
-         timestamp '2020-01-01 00:00:00' + to_seconds(i) as updated_at, (i % 2 = 0) as active, \
-         i * 10000 as big_id, case when i % 3 = 0 then null else i % 7 end as bucket \
-         from range({rows}) t(i)) to '{}' (header, delimiter ',')",
-        csv.display()
-    ))
-    .expect("generate csv");
-    let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
-    eprintln!(
-        "generated {rows} rows, {:.1} MB, in {:.2?}",
-        size as f64 / 1e6,
-        start.elapsed()
-    );
-
-    let mut node = seed_node("big", &csv, json!({}));
-    node.database = String::new();
-    for run in 1..=3 {
-        let existing = conn
-            .get_relation("", "main", "big")
-            .expect("catalog")
-            .map(|r| r.kind);
-        let t0 = std::time::Instant::now();
-        let load = seed::load(conn.as_mut(), &adapter, &node, existing).expect("load");
-        let inferred = t0.elapsed();
-        for s in &load.plan.statements {
-            conn.execute(s).unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
-        }
-        let total = t0.elapsed();
-        assert_eq!(load.rows, rows);
-        let types: Vec<String> = load
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.data_type))
-            .collect();
-        if run == 1 {
-            eprintln!("types: {}", types.join(", "));
-        }
-        eprintln!(
-            "run {run}: inference {:.2?}, load {:.2?}, total {:.2?} ({:.0} rows/s)",
-            inferred,
-            total - inferred,
-            total,
-            rows as f64 / total.as_secs_f64()
-        );
-    }
-    let existing = conn
-        .get_relation("", "main", "big")
-        .expect("catalog")
-        .map(|r| r.kind);
-    assert_eq!(existing, Some(RelationKind::Table));
 }

@@ -1,7 +1,6 @@
 //! `kiln compile`: render the selected nodes to SQL under target/compiled/<project>/ and write the
 //! manifest with compiled code. `--inline` compiles a snippet and prints it.
 
-use super::{Loaded, load_and_parse};
 use crate::cli::SelectArgs;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
@@ -9,19 +8,15 @@ use crate::jinja::compile::{compile_nodes, compile_shared};
 use crate::jinja::context::RenderCtx;
 use crate::jinja::jinja_error;
 use crate::project::ResourceType;
+use crate::session::{Loaded, load_and_parse};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn run(
-    inv: &Invocation,
-    select: &SelectArgs,
-    inline: Option<&str>,
-    empty: bool,
-) -> Result<Outcome, Error> {
+/// `--empty` (in `inv.flags`): the compiled SQL reads every ref() and source() through a
+/// zero-row subquery.
+pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
     let mut loaded = load_and_parse(inv, "compile")?;
-    // `--empty`: the compiled SQL reads every ref() and source() through a zero-row subquery.
-    loaded.info.inputs.empty = empty;
     if let Some(sql) = inline {
         let shared = Arc::new(compile_shared(
             &loaded.project,
@@ -89,7 +84,7 @@ pub fn run(
         inv.output
             .data(n.compiled_code.as_deref().unwrap_or_default().trim());
     }
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 
@@ -121,9 +116,9 @@ pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Res
 pub fn compile_selected_deferred(
     loaded: &mut Loaded,
     selected: &BTreeSet<String>,
-    defer: Option<&(serde_json::Value, bool)>,
+    defer: Option<&(std::sync::Arc<crate::schemas::read::StateManifest>, bool)>,
 ) -> Result<(), Error> {
-    let graph_fn = super::graph_fn(loaded);
+    let graph_fn = crate::session::graph_fn(loaded);
     let mut shared = compile_shared(
         &loaded.project,
         &loaded.jenv,
@@ -172,6 +167,6 @@ fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Er
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     files.par_iter().try_for_each(|(path, code)| {
-        crate::artifacts::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
+        crate::session::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
     })
 }

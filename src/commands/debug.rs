@@ -2,10 +2,9 @@
 //! project, which profiles.yml, which target, whether the project parses, and whether the
 //! warehouse answers (a connection test running `select 1`).
 
-use super::load_and_parse;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
-use crate::project::profiles::EngineTarget;
+use crate::session::load_and_parse;
 
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
     let out = &inv.output;
@@ -35,14 +34,8 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         "database: {}  schema: {}  threads: {}",
         t.database, t.schema, t.threads
     ));
-    match &t.engine {
-        EngineTarget::DuckDb(d) => out.info(&format!("duckdb path: {}", d.path)),
-        EngineTarget::Athena(a) => out.info(&format!(
-            "athena region: {}  work group: {}  staging: {}",
-            a.region_name,
-            a.work_group.as_deref().unwrap_or("primary"),
-            a.s3_staging_dir
-        )),
+    for line in &t.details {
+        out.info(line);
     }
     loaded.found().emit();
     if !loaded.adapter.can_execute() {

@@ -1,11 +1,11 @@
 //! `kiln diff --state <dir>`: what changes in each modified model's compiled SQL compared with the
 //! state manifest, as a unified diff, so an analyst sees what a change will do before running it.
 
-use super::load_and_parse;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::ResourceType;
+use crate::session::load_and_parse;
 use std::collections::BTreeSet;
 
 pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
@@ -50,10 +50,10 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
             continue;
         };
         let new = n.compiled_code.clone().unwrap_or_default();
-        let old_node = &state["nodes"][id];
+        let old_node = state.nodes().get(id);
         let (old, note) = match (
-            old_node["compiled_code"].as_str(),
-            old_node["raw_code"].as_str(),
+            old_node.and_then(|o| o.compiled_code.as_deref()),
+            old_node.and_then(|o| o.raw_code.as_deref()),
         ) {
             (Some(c), _) => (c.to_string(), ""),
             (None, Some(raw)) => (
@@ -90,7 +90,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
         if selected.len() == 1 { "" } else { "s" },
         if changed == 1 { "s its" } else { " their" }
     ));
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 

@@ -2,13 +2,13 @@
 //! row limit, and print the rows as dbt's `show` does: a table (`crate::adapter::print_table`,
 //! every value exact) or, with `--output json`, `{"node": ..., "show": [...]}`.
 
-use super::load_and_parse;
 use crate::adapter::{print_table, show_json};
 use crate::cli::{SelectArgs, ShowOutput};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::jinja::compile::{EphemeralCache, render_snippet};
 use crate::project::{Node, ResourceType};
+use crate::session::load_and_parse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub fn run(
             let sql = match n.resource_type {
                 ResourceType::Seed => format!(
                     "select * from {}",
-                    crate::materialize::Target::of(n).sql(loaded.adapter.as_ref())
+                    crate::materialize::RelationTarget::of(n).sql(loaded.adapter.as_ref())
                 ),
                 ResourceType::Model
                 | ResourceType::Analysis

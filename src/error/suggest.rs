@@ -1,8 +1,8 @@
-//! Did-you-mean suggestions: the closest of a few known words to what was written. Every stage
-//! that rejects a name (a ref, a test, a config value) uses this one edit distance, so the
-//! suggestions agree.
+//! Did-you-mean suggestions: the edit distance every stage uses to name the closest of the names
+//! it knows when the user wrote one it does not (a ref, a test, a selector method, a macro, a dbt
+//! event, a config value), so the suggestions agree.
 
-/// Edit distance (Levenshtein) between two words, counted in characters.
+/// The Levenshtein edit distance between two strings, counted in characters.
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -35,6 +35,14 @@ pub fn closest<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edits_are_counted_in_characters() {
+        assert_eq!(levenshtein("custmers", "customers"), 1);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("kiln", "kiln"), 0);
+        assert_eq!(levenshtein("café", "cafe"), 1);
+    }
 
     #[test]
     fn the_nearest_word_within_reach_wins() {

@@ -63,6 +63,18 @@ pub const JINJA_LOG_INFO: Kind = kind("JinjaLogInfo", "I062", Info);
 pub const JINJA_LOG_DEBUG: Kind = kind("JinjaLogDebug", "I063", Debug);
 pub const PRINT_EVENT: Kind = kind("PrintEvent", "Z052", Info);
 
+// `deps`: installing packages.
+pub const DEPS_NO_PACKAGES_FOUND: Kind = kind("DepsNoPackagesFound", "M013", Info);
+pub const DEPS_START_PACKAGE_INSTALL: Kind = kind("DepsStartPackageInstall", "M014", Info);
+pub const DEPS_INSTALL_INFO: Kind = kind("DepsInstallInfo", "M015", Info);
+pub const DEPS_UPDATE_AVAILABLE: Kind = kind("DepsUpdateAvailable", "M016", Info);
+pub const DEPS_UP_TO_DATE: Kind = kind("DepsUpToDate", "M017", Info);
+pub const DEPS_LIST_SUBDIRECTORY: Kind = kind("DepsListSubdirectory", "M018", Info);
+pub const DEPS_NOTIFY_UPDATES_AVAILABLE: Kind = kind("DepsNotifyUpdatesAvailable", "M019", Info);
+pub const DEPS_LOCK_UPDATING: Kind = kind("DepsLockUpdating", "M031", Info);
+pub const DEPS_ADD_PACKAGE: Kind = kind("DepsAddPackage", "M032", Info);
+pub const DEPS_FOUND_DUPLICATE_PACKAGE: Kind = kind("DepsFoundDuplicatePackage", "M033", Info);
+
 // Anything else.
 pub const MAIN_ENCOUNTERED_ERROR: Kind = kind("MainEncounteredError", "Z002", Error);
 pub const FORMATTING: Kind = kind("Formatting", "Z017", Info);

@@ -6,9 +6,6 @@ use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
 
-/// Values of `DBT_ENV_SECRET_*` variables read so far are scrubbed from anything printed or logged.
-pub use crate::events::scrub;
-
 /// `env_var(name, default)` (shared with the rendering of YAML values while loading).
 pub use crate::project::render::env_var_value;
 

@@ -7,7 +7,9 @@ use super::context::{Phase, RenderCtx, Shared, relation_kind};
 use super::relation::{Policy, Relation};
 use super::{JinjaEnv, jinja_error};
 use crate::adapter::Adapter;
+use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::invocation::Flags;
 use crate::project::config::{self, merge_into};
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
@@ -22,11 +24,14 @@ pub struct InvocationInfo {
     pub command: String,
     pub invocation_id: String,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
-    pub full_refresh: bool,
-    /// `--empty` / `--sample`: how ref() and source() read their inputs.
+    /// The command's flags: Jinja's `flags` is derived from them ([`Flags::jinja`]).
+    pub flags: Flags,
+    /// Which warnings are errors: `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which
+    /// `exceptions.warn` obeys.
+    pub warn_error: WarnErrorOptions,
+    /// How ref() and source() read their inputs: `--empty` (a run adds `--sample`'s window when
+    /// it starts).
     pub inputs: super::context::InputLimits,
-    /// `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which `exceptions.warn` obeys.
-    pub warn_error: (bool, Json),
 }
 
 impl InvocationInfo {
@@ -35,10 +40,25 @@ impl InvocationInfo {
             command: command.to_string(),
             invocation_id: crate::events::invocation_id(),
             run_started_at: chrono::Utc::now(),
-            full_refresh: false,
+            flags: Flags::default(),
+            warn_error: WarnErrorOptions::default(),
             inputs: Default::default(),
-            warn_error: (false, Json::Null),
         }
+    }
+
+    /// With the command's flags (and `--empty`, which they carry).
+    #[must_use]
+    pub fn with_flags(mut self, flags: Flags) -> Self {
+        self.inputs.empty = flags.empty;
+        self.flags = flags;
+        self
+    }
+
+    /// With the warnings that are errors.
+    #[must_use]
+    pub fn with_warn_error(mut self, warn_error: WarnErrorOptions) -> Self {
+        self.warn_error = warn_error;
+        self
     }
 }
 
@@ -85,17 +105,7 @@ pub fn shared_for(
         .iter()
         .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
         .collect();
-    let flags = crate::jinja::to_value(serde_json::json!({
-        "FULL_REFRESH": inv.full_refresh,
-        "STORE_FAILURES": false,
-        "WHICH": inv.command,
-        "WARN_ERROR": inv.warn_error.0,
-        "WARN_ERROR_OPTIONS": inv.warn_error.1,
-        "FAIL_FAST": false,
-        "USE_COLORS": false,
-        "PARTIAL_PARSE": false,
-        "EMPTY": inv.inputs.empty,
-    }));
+    let flags = crate::jinja::to_value(inv.flags.jinja(&inv.command, &inv.warn_error));
     Shared {
         phase,
         project_name: project.name.clone(),
@@ -141,6 +151,12 @@ pub fn parse_project(
     ));
     let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
+    // The macros each macro calls, read when the environment parsed it.
+    for (uid, m) in &mut project.macros {
+        if let Some(deps) = jenv.macro_depends_on.get(uid) {
+            m.depends_on_macros.clone_from(deps);
+        }
+    }
     // The render contexts share each node through an Arc: the nodes move out of the project for
     // the render and come back (unshared, so without a copy) afterwards.
     let shared_nodes: Vec<(String, Arc<Node>)> = std::mem::take(&mut project.nodes)

@@ -7,9 +7,61 @@
 //! rest of the node's config in the parse phase (`crate::project::settings::microbatch`); the
 //! windows they describe are computed here, in `impl` blocks of those types.
 
+use super::contract::{Contract, ForeignKeyTargets};
+use super::incremental::{self, IncrementalConfig};
+use super::plan::{Hooks, Plan, Step};
+use super::{PlanError, RelationTarget};
+use crate::adapter::{Adapter, RelationKind};
+use crate::project::Node;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 pub use crate::project::settings::microbatch::{BatchSize, MicrobatchConfig, parse_time};
+
+/// A microbatch model's first build (or full refresh): what stands at its name, and its
+/// contract's resolved foreign-key parents.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstBuild<'a> {
+    pub existing: Option<RelationKind>,
+    pub parents: &'a ForeignKeyTargets,
+}
+
+/// One batch as a plan, one transaction where the engine has them: on the first build, an empty
+/// table shaped like the model (under a contract, with the declared columns and constraints),
+/// then the incremental step for the batch's `window` (`[start, end)`, SQL literals).
+pub fn batch_plan(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &IncrementalConfig,
+    sql: &str,
+    hooks: &Hooks,
+    window: (String, String),
+    first: Option<FirstBuild<'_>>,
+) -> Result<Plan, PlanError> {
+    let mut steps = vec![];
+    if let Some(first) = first {
+        let target = RelationTarget::of(node).sql(adapter);
+        if first.existing == Some(RelationKind::View) {
+            steps.push(adapter.drop_relation_sql(RelationKind::View, &target));
+        }
+        match Contract::of(adapter, node) {
+            Some(contract) => {
+                steps.push(adapter.drop_relation_sql(RelationKind::Table, &target));
+                steps.push(contract.create_sql(adapter, &target, first.parents));
+            }
+            None => steps.extend(adapter.create_empty_table_sql(&target, sql)),
+        }
+    }
+    let mut steps: Vec<Step> = steps.into_iter().map(Step::Execute).collect();
+    let step = Plan::new(incremental::step_steps(
+        adapter,
+        node,
+        cfg,
+        sql,
+        Some(window),
+    )?);
+    steps.extend(hooks.splice(step).steps);
+    Ok(Plan::atomic(adapter, steps))
+}
 
 impl BatchSize {
     /// The start of the window holding `t`.

@@ -4,50 +4,142 @@
 //!
 //! Strategies: `timestamp` (a row changed when its `updated_at` moved past the current
 //! version's `dbt_valid_from`) and `check` (when any of `check_cols`, or every column, differs).
-//! One run is one transaction: stage the query, close the versions that changed (and, per
-//! `hard_deletes`, those whose key vanished), insert the new versions.
+//! A run on an existing snapshot is one transaction where the engine has them: stage the query,
+//! read the staged and the table's columns, then ([`Update`]) close the versions that changed
+//! (and, per `hard_deletes`, those whose key vanished) and insert the new versions. The first
+//! run builds the table and swaps it in, as a table model.
 
-use super::Target;
-use crate::adapter::{Adapter, Column, string_literal};
+use super::plan::{ColumnSource, Continuation, Hooks, Plan, ReadColumns, Slot, Step};
+use super::{PlanError, RelationTarget, Stage, TMP_SUFFIX, swap_in};
+use crate::adapter::{Adapter, Column, RelationKind, string_literal};
 use crate::project::Node;
 
 pub use crate::project::settings::snapshot::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
 
-/// The snapshot's "now": when this run happened, as a timestamp.
-pub const NOW: &str = "cast(now() as timestamp)";
+/// The suffix of the table staging the snapshot query's rows.
+pub const STAGE_SUFFIX: &str = "__kiln_snap";
 
 /// The staged source rows.
-pub fn stage_name(node: &Node) -> String {
-    format!("{}__kiln_snap", node.alias)
+pub fn stage(adapter: &dyn Adapter, node: &Node) -> Stage {
+    Stage::new(adapter, &RelationTarget::of(node), STAGE_SUFFIX)
+}
+
+/// The plan of a snapshot run, between the node's hooks: the first build when nothing stands
+/// at its name, an update of the snapshot table otherwise. A view in the way is an error.
+pub fn plan(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &SnapshotConfig,
+    sql: &str,
+    existing: Option<RelationKind>,
+    hooks: &Hooks,
+) -> Result<Plan, PlanError> {
+    let target = RelationTarget::of(node);
+    let plan = match existing {
+        Some(RelationKind::Table) => {
+            let stage = stage(adapter, node);
+            let mut steps: Vec<Step> = stage_sql(adapter, node, sql)
+                .into_iter()
+                .map(Step::Execute)
+                .collect();
+            steps.push(Step::ReadColumns {
+                source: ColumnSource::Query(adapter.select_no_rows_sql(&stage.relation)),
+                slot: Slot::New,
+            });
+            steps.push(Step::ReadColumns {
+                source: ColumnSource::Relation(target.clone()),
+                slot: Slot::Existing,
+            });
+            steps.push(Step::Then(Box::new(Continuation::Snapshot(Update {
+                target,
+                stage,
+                cfg: cfg.clone(),
+            }))));
+            Plan::atomic(adapter, steps)
+        }
+        Some(RelationKind::View) => {
+            return Err(PlanError(format!(
+                "{} is a view, not a snapshot table; drop it or choose another target for the snapshot",
+                target.sql(adapter)
+            )));
+        }
+        None => {
+            let tmp = target.suffixed(TMP_SUFFIX).sql(adapter);
+            let create = adapter.create_table_as_sql(&tmp, &create_sql(adapter, cfg, sql));
+            swap_in(adapter, &target, create, None)
+        }
+    };
+    Ok(hooks.splice(plan))
+}
+
+/// The rest of a run on an existing snapshot, once the staged query's and the table's columns
+/// are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    target: RelationTarget,
+    stage: Stage,
+    cfg: SnapshotConfig,
+}
+
+impl Update {
+    pub(super) fn plan(&self, adapter: &dyn Adapter, read: &ReadColumns) -> Vec<Step> {
+        update_at(
+            adapter,
+            &self.target,
+            &self.stage,
+            &self.cfg,
+            &read.new,
+            &read.existing,
+        )
+        .into_iter()
+        .map(Step::Execute)
+        .collect()
+    }
 }
 
 struct Sql<'a> {
     adapter: &'a dyn Adapter,
     cfg: &'a SnapshotConfig,
+    /// The snapshot's "now": when this run happened, as a timestamp.
+    now: String,
 }
 
 impl Sql<'_> {
+    fn new<'a>(adapter: &'a dyn Adapter, cfg: &'a SnapshotConfig) -> Sql<'a> {
+        Sql {
+            adapter,
+            cfg,
+            now: adapter.current_timestamp_sql(),
+        }
+    }
+
     fn q(&self, s: &str) -> String {
         self.adapter.quote(s)
     }
 
-    /// `md5(coalesce(cast(k as varchar), '') || '|' || ...)` over the key and the change time.
+    /// `coalesce(cast(<expr> as varchar), '')`: a hash input that is never NULL.
+    fn text(&self, expr: &str) -> String {
+        format!("coalesce({}, '')", self.adapter.cast_sql(expr, "varchar"))
+    }
+
+    /// The adapter's hash of `k1 || '|' || ... || '|' || updated`: over the key and the change
+    /// time.
     fn scd_id(&self, alias: &str, updated: &str) -> String {
         let parts: Vec<String> = self
             .cfg
             .unique_key
             .iter()
-            .map(|k| format!("coalesce(cast({alias}.{} as varchar), '')", self.q(k)))
-            .chain([format!("coalesce(cast({updated} as varchar), '')")])
+            .map(|k| self.text(&format!("{alias}.{}", self.q(k))))
+            .chain([self.text(updated)])
             .collect();
-        format!("md5({})", parts.join(" || '|' || "))
+        self.adapter.hash_sql(&parts.join(" || '|' || "))
     }
 
     /// The change time of a source row: its updated_at, or the run's now.
     fn updated(&self, alias: &str) -> String {
         match &self.cfg.strategy {
             Strategy::Timestamp { updated_at } => format!("{alias}.{}", self.q(updated_at)),
-            Strategy::Check { .. } => NOW.to_string(),
+            Strategy::Check { .. } => self.now.clone(),
         }
     }
 
@@ -113,7 +205,7 @@ impl Sql<'_> {
 
 /// The first build: the query's rows, each a current version.
 pub fn create_sql(adapter: &dyn Adapter, cfg: &SnapshotConfig, sql: &str) -> String {
-    let s = Sql { adapter, cfg };
+    let s = Sql::new(adapter, cfg);
     let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord;
     let cols: Vec<String> = s
         .meta_values("snapshot_query", with_deleted.then_some(false))
@@ -131,11 +223,7 @@ pub fn create_sql(adapter: &dyn Adapter, cfg: &SnapshotConfig, sql: &str) -> Str
 /// Stages the snapshot query in a temporary table (first statements of a run on an existing
 /// snapshot).
 pub fn stage_sql(adapter: &dyn Adapter, node: &Node, sql: &str) -> Vec<String> {
-    let stage = adapter.quote(&stage_name(node));
-    vec![
-        format!("drop table if exists {stage}"),
-        format!("create temporary table {stage} as (\n{}\n)", sql.trim()),
-    ]
+    stage(adapter, node).create(adapter, sql)
 }
 
 /// The statements of a run against an existing snapshot table, after [`stage_sql`].
@@ -148,9 +236,29 @@ pub fn update_sql(
     source_columns: &[Column],
     existing: &[Column],
 ) -> Vec<String> {
-    let s = Sql { adapter, cfg };
-    let target = Target::of(node).sql(adapter);
-    let stage = adapter.quote(&stage_name(node));
+    let stage = stage(adapter, node);
+    update_at(
+        adapter,
+        &RelationTarget::of(node),
+        &stage,
+        cfg,
+        source_columns,
+        existing,
+    )
+}
+
+fn update_at(
+    adapter: &dyn Adapter,
+    target: &RelationTarget,
+    stage: &Stage,
+    cfg: &SnapshotConfig,
+    source_columns: &[Column],
+    existing: &[Column],
+) -> Vec<String> {
+    let s = Sql::new(adapter, cfg);
+    let now = s.now.as_str();
+    let target = target.sql(adapter);
+    let stage = stage.relation.as_str();
     let n = &cfg.names;
     let mut out = vec![];
     // Columns new in the query are added to the table.
@@ -159,11 +267,7 @@ pub fn update_sql(
             .iter()
             .any(|e| e.name.eq_ignore_ascii_case(&c.name))
         {
-            out.push(format!(
-                "alter table {target} add column {} {}",
-                adapter.quote(&c.name),
-                c.data_type
-            ));
+            out.push(adapter.add_column_sql(&target, &c.name, &c.data_type));
         }
     }
     let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord
@@ -204,14 +308,19 @@ pub fn update_sql(
     };
     let valid_to_new = match &cfg.strategy {
         Strategy::Timestamp { updated_at } => format!("s.{}", s.q(updated_at)),
-        Strategy::Check { .. } => NOW.into(),
+        Strategy::Check { .. } => now.to_string(),
     };
     // 1. Close the current versions of rows that changed (or came back after a delete marker).
-    out.push(format!(
-        "update {target} as t set {vt} = {valid_to_new} from {stage} as s where {keys} and {cur} and ({changed}{deleted_marker})",
-        vt = s.q(&n.valid_to),
-        keys = s.key_match("s", "t"),
-        cur = s.is_current("t"),
+    out.push(adapter.update_from_sql(
+        &target,
+        &s.q(&n.valid_to),
+        &valid_to_new,
+        stage,
+        &format!(
+            "{keys} and {cur} and ({changed}{deleted_marker})",
+            keys = s.key_match("s", "t"),
+            cur = s.is_current("t"),
+        ),
     ));
     // 2. Keys that vanished from the query.
     let vanished = format!(
@@ -222,7 +331,7 @@ pub fn update_sql(
     match cfg.hard_deletes {
         HardDeletes::Ignore => {}
         HardDeletes::Invalidate => out.push(format!(
-            "update {target} as t set {} = {NOW} where {vanished}",
+            "update {target} as t set {} = {now} where {vanished}",
             s.q(&n.valid_to)
         )),
         HardDeletes::NewRecord => {
@@ -247,19 +356,19 @@ pub fn update_sql(
             let keys_hash: Vec<String> = cfg
                 .unique_key
                 .iter()
-                .map(|k| format!("coalesce(cast(t.{} as varchar), '')", s.q(k)))
-                .chain([format!("coalesce(cast({NOW} as varchar), '')")])
+                .map(|k| s.text(&format!("t.{}", s.q(k))))
+                .chain([s.text(now)])
                 .collect();
             out.push(format!(
-                "insert into {target} ({cols}, {meta}) select {tcols}, md5({hash}), {NOW}, {NOW}, {cur}, 'True' from {target} as t where {vanished} and {not_marker}",
+                "insert into {target} ({cols}, {meta}) select {tcols}, {hash}, {now}, {now}, {cur}, 'True' from {target} as t where {vanished} and {not_marker}",
                 cols = all_cols.join(", "),
                 meta = s.meta_names(true).join(", "),
                 tcols = all_cols.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
-                hash = keys_hash.join(" || '|' || "),
+                hash = adapter.hash_sql(&keys_hash.join(" || '|' || ")),
                 cur = s.current_value(),
             ));
             out.push(format!(
-                "update {target} as t set {} = {NOW} where {vanished} and {not_marker}",
+                "update {target} as t set {} = {now} where {vanished} and {not_marker}",
                 s.q(&n.valid_to)
             ));
         }
@@ -275,7 +384,7 @@ pub fn update_sql(
         keys = s.key_match("s", "t"),
         cur = s.is_current("t"),
     ));
-    out.push(format!("drop table if exists {stage}"));
+    out.push(adapter.drop_relation_sql(RelationKind::Table, stage));
     out
 }
 

@@ -3,7 +3,8 @@
 //! crosses `warn_if` / `error_if`. `limit` caps the rows examined; `store_failures` saves the
 //! failing rows to a table (or view) in the audit schema.
 
-use super::{Plan, Target};
+use super::RelationTarget;
+use super::plan::{Plan, executes, in_transaction};
 use crate::adapter::{Adapter, RelationKind};
 use crate::project::Node;
 use serde_json::Value as Json;
@@ -99,29 +100,19 @@ pub fn store_failures_plan(
     kind: RelationKind,
     existing: Option<RelationKind>,
 ) -> (Plan, String) {
-    let target = Target::of(node);
-    let name = target.sql(adapter);
+    let name = RelationTarget::of(node).sql(adapter);
     let mut statements = vec![];
-    match existing {
-        Some(RelationKind::Table) => statements.push(format!("drop table if exists {name}")),
-        Some(RelationKind::View) => statements.push(format!("drop view if exists {name}")),
-        None => {}
+    if let Some(kind) = existing {
+        statements.push(adapter.drop_relation_sql(kind, &name));
     }
-    let create = format!(
-        "create {} {name} as (\n{}\n)",
-        kind.as_str(),
-        compiled_sql.trim()
-    );
-    statements.push(create.clone());
-    let statements = if adapter.supports_transactional_ddl() {
-        let mut s = vec!["begin".to_string()];
-        s.extend(statements);
-        s.push("commit".into());
-        s
-    } else {
-        statements
-    };
-    (Plan { statements }, format!("select * from {name}"))
+    statements.push(match kind {
+        RelationKind::Table => adapter.create_table_as_sql(&name, compiled_sql),
+        RelationKind::View => adapter.create_view_sql(&name, compiled_sql),
+    });
+    (
+        Plan::new(in_transaction(adapter, executes(statements))),
+        format!("select * from {name}"),
+    )
 }
 
 /// What one evaluated test came to.

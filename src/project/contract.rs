@@ -8,7 +8,7 @@
 //! Its warnings are dbt's: constraints on a materialization that cannot hold them, a `numeric`
 //! without precision. A contract on an ephemeral model, which dbt accepts and ignores, is a
 //! warning too. Foreign keys written `to: ref('orders')` make the model depend on `orders`, as
-//! in dbt. What a contract does when the model builds lives in `crate::materialize::contract`.
+//! in dbt. What a contract does when the model builds lives in `materialize::contract`.
 
 use super::origin::{self, Files, ProjectTrees};
 use super::yaml::{Part, Step};

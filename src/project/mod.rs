@@ -1,8 +1,8 @@
 //! Loading a dbt project: dbt_project.yml, profiles.yml, properties YAML, and the model, seed,
 //! snapshot, analysis, test, macro and docs files, into typed [`Project`] with config inherited as
-//! dbt does. Nothing here renders models: that is [`crate::jinja`]'s parse phase, which ends by
-//! settling each node's typed config ([`settings`], checked by [`settle`]). Only Jinja in YAML
-//! values (`var()`, `env_var()`, `doc()`) is rendered here ([`render`]).
+//! dbt does. Nothing here renders models: that is the Jinja stage's parse phase (`jinja::parse`),
+//! which ends by settling each node's typed config ([`settings`], checked by [`settle`]). Only
+//! Jinja in YAML values (`var()`, `env_var()`, `doc()`) is rendered here ([`render`]).
 
 pub mod config;
 pub mod contract;
@@ -34,7 +34,7 @@ pub fn looks_like_ref_or_source(s: &str) -> bool {
 
 use crate::error::Diagnostic;
 use dbt_project::DbtProject;
-use profiles::Target;
+use profiles::ProfileTarget;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ pub struct Project {
     pub dir: PathBuf,
     pub config: DbtProject,
     pub name: String,
-    pub target: Target,
+    pub target: ProfileTarget,
     /// Variables visible to the root project: global vars, then `vars.<project>`, then `--vars`.
     pub vars: Map<String, Value>,
     pub cli_vars: Map<String, Value>,

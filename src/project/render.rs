@@ -3,7 +3,7 @@
 //! environment of its own, since none of dbt's model context applies there. It lives with the
 //! loader, below the Jinja stage, because loading needs it before any model is rendered;
 //! `env_var()` and the [`Hint`] a function attaches to its error are shared with the model
-//! context (`crate::jinja` re-exports them).
+//! context (the Jinja stage re-exports them).
 
 use super::yaml::{Step, YamlPath};
 use minijinja::value::Rest;
@@ -30,13 +30,14 @@ pub fn hinted_error(kind: ErrorKind, message: impl Into<String>, hint: impl Into
 }
 
 /// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
-/// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
+/// `allow_secret` (profiles.yml), and the value read is registered with the output
+/// ([`crate::events::secrets`]), which keeps it out of everything printed or written.
 pub fn env_var_value(
     name: &str,
     default: Option<&str>,
     allow_secret: bool,
 ) -> Result<String, Error> {
-    let secret = name.starts_with("DBT_ENV_SECRET");
+    let secret = name.starts_with(crate::events::secrets::PREFIX);
     if secret && !allow_secret {
         return Err(hinted_error(
             ErrorKind::InvalidOperation,
@@ -50,7 +51,7 @@ pub fn env_var_value(
     match std::env::var(name) {
         Ok(v) => {
             if secret {
-                crate::events::remember_secret(&v);
+                crate::events::secrets::register(&v);
             }
             Ok(v)
         }

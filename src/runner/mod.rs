@@ -15,18 +15,20 @@ mod exec;
 #[cfg(test)]
 mod exec_tests;
 pub mod output;
+mod plan;
 pub mod schedule;
 mod stateful;
 
 pub use output::Progress;
+pub use plan::{PlanFailure, run_plan};
 
 use crate::adapter::{Adapter, Pool};
-use crate::commands::Loaded;
 use crate::error::{Diagnostic, Error};
 use crate::invocation::Output;
 use crate::jinja::compile::{EphemeralCache, compile_shared, render_snippet};
 use crate::jinja::context::Shared;
 use crate::project::{Node, ResourceType};
+use crate::session::Loaded;
 use schedule::{Dag, Done, Fate};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,7 +85,7 @@ pub struct RunOptions {
     pub full_refresh: bool,
     pub store_failures: bool,
     /// `--defer`: the state manifest, and `--favor-state`.
-    pub defer: Option<(Json, bool)>,
+    pub defer: Option<(Arc<crate::schemas::read::StateManifest>, bool)>,
     /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
     pub event_time_start: Option<chrono::NaiveDateTime>,
     pub event_time_end: Option<chrono::NaiveDateTime>,
@@ -316,7 +318,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
-        crate::commands::graph_fn(loaded),
+        crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());
     shared
@@ -335,18 +337,16 @@ pub fn execute(
     let pool = connect(loaded)?;
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
-    loaded.info.full_refresh = opts.full_refresh;
-    loaded.info.inputs = opts.inputs.clone();
     let progress = Progress::new(ids.len(), output.clone());
     let mut errors = vec![];
 
     // The compile context, live: run_query and friends reach the database.
     let mut shared: Shared = live_shared(loaded, &pool);
+    // What refs and sources read in this run: `--empty`, and `--sample`'s window from now.
+    shared.inputs = opts.inputs.clone();
     if let Some((state, favor_state)) = &opts.defer {
         defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
-    set_flag(&mut shared, "STORE_FAILURES", opts.store_failures);
-    set_flag(&mut shared, "FAIL_FAST", opts.fail_fast);
     let shared = Arc::new(shared);
     let nodes: BTreeMap<String, Arc<Node>> = loaded
         .project
@@ -520,7 +520,7 @@ pub fn defer(
     shared: &mut Shared,
     loaded: &Loaded,
     ids: &[String],
-    state: &Json,
+    state: &crate::schemas::read::StateManifest,
     favor_state: bool,
     pool: &Pool,
 ) {
@@ -536,12 +536,11 @@ pub fn defer(
         {
             continue;
         }
-        let old = &state["nodes"][&n.unique_id];
-        let (Some(db), Some(schema), Some(alias)) = (
-            old["database"].as_str(),
-            old["schema"].as_str(),
-            old["alias"].as_str().or(old["name"].as_str()),
-        ) else {
+        let Some((db, schema, alias)) = state
+            .nodes()
+            .get(&n.unique_id)
+            .and_then(|old| old.relation())
+        else {
             continue;
         };
         if !favor_state {
@@ -565,13 +564,6 @@ pub fn defer(
             r.relation.schema = Some(schema.to_string());
             r.relation.identifier = Some(alias.to_string());
         }
-    }
-}
-
-fn set_flag(shared: &mut Shared, key: &str, value: bool) {
-    if let Ok(Json::Object(mut m)) = serde_json::to_value(&shared.flags) {
-        m.insert(key.to_string(), Json::Bool(value));
-        shared.flags = crate::jinja::to_value(Json::Object(m));
     }
 }
 

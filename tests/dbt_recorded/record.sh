@@ -210,4 +210,90 @@ printf '    clone:\n      type: duckdb\n      path: demo.duckdb\n      schema: d
 (cd "$c" && "$dbt" clone --profiles-dir . --state prod --target clone > clone.log 2>&1)
 summarise "$c" "$c/clone.log" "$flags/clone.txt"
 
+# 16. `dbt deps` (tests/deps.rs): a local package, a git package from a bare repository made here
+# (by tag, and a subdirectory at main), a tarball, and a hub package with a transitive dependency,
+# the hub (its index, package pages and tarballs, in the hub API's shape) served by python's
+# http.server on 127.0.0.1 as DBT_PACKAGE_HUB_URL. Recorded in deps/: the lock file, what the
+# install folder holds (a link or a folder), and dbt's lines; the temp folder, the port and commit
+# shas replaced.
+dp="$out/deps"
+mkdir -p "$dp"
+w="$work/deps"
+mkdir -p "$w"
+# A package folder: dbt_project.yml and a macro, and optionally its own packages.yml.
+deps_pkg() {
+  mkdir -p "$1/macros"
+  printf "name: '%s'\nversion: '1.0.0'\nconfig-version: 2\n" "$2" > "$1/dbt_project.yml"
+  printf "{%% macro which_%s() %%}'%s'{%% endmacro %%}\n" "$2" "$1" > "$1/macros/m.sql"
+  if [ -n "${3:-}" ]; then printf '%s\n' "$3" > "$1/packages.yml"; fi
+}
+deps_pkg "$w/local_src" local_pkg
+deps_pkg "$w/gitwork" gitpkg
+deps_pkg "$w/gitwork/sub/inner" gitsub
+(cd "$w/gitwork" && git init -q -b main && git add -A \
+  && git -c user.email=t@example.com -c user.name=t commit -qm one && git tag v1.0)
+git init -q --bare -b main "$w/bare.git"
+(cd "$w/gitwork" && git push -q "$w/bare.git" main --tags)
+mkdir -p "$w/hub/api/v1/kiln-test" "$w/hub/tarballs" "$w/build"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+for v in 1.0.0 1.2.0 2.0.0; do
+  deps_pkg "$w/build/hubpkg-$v" hubpkg "packages: [{package: kiln-test/dep, version: ['>=1.0.0', '<2.0.0']}]"
+  tar czf "$w/hub/tarballs/hubpkg-$v.tar.gz" -C "$w/build" "hubpkg-$v"
+done
+for v in 1.0.0 1.1.0; do
+  deps_pkg "$w/build/dep-$v" dep
+  tar czf "$w/hub/tarballs/dep-$v.tar.gz" -C "$w/build" "dep-$v"
+done
+deps_pkg "$w/build/tb-src" tbpkg
+tar czf "$w/hub/tarballs/tb.tar.gz" -C "$w/build" tb-src
+python3 - "$w/hub" "http://127.0.0.1:$port/" <<'PY'
+import json, sys
+hub, base = sys.argv[1], sys.argv[2]
+def page(name, versions, deps):
+    return {"name": name, "namespace": "kiln-test", "description": "", "latest": versions[-1],
+            "versions": {v: {"id": f"kiln-test/{name}/{v}", "name": name, "version": v,
+                             "published_at": "2024-01-01T00:00:00Z", "packages": deps,
+                             "works_with": [], "require_dbt_version": [">=1.0.0", "<3.0.0"],
+                             "_source": {"type": "github", "url": "", "readme": ""},
+                             "downloads": {"tarball": f"{base}tarballs/{name}-{v}.tar.gz",
+                                           "format": "tgz", "sha1": ""}} for v in versions}}
+dep = [{"package": "kiln-test/dep", "version": [">=1.0.0", "<2.0.0"]}]
+json.dump(["kiln-test/hubpkg", "kiln-test/dep"], open(f"{hub}/api/v1/index.json", "w"))
+json.dump(page("hubpkg", ["1.0.0", "1.2.0", "2.0.0"], dep), open(f"{hub}/api/v1/kiln-test/hubpkg.json", "w"))
+json.dump(page("dep", ["1.0.0", "1.1.0"], []), open(f"{hub}/api/v1/kiln-test/dep.json", "w"))
+PY
+(cd "$w/hub" && exec python3 -m http.server "$port" --bind 127.0.0.1 > /dev/null 2>&1) &
+hub_pid=$!
+trap 'kill "$hub_pid" 2> /dev/null; rm -rf "$work"' EXIT
+sleep 1
+mkdir -p "$w/root"
+printf "name: 'root'\nversion: '1.0.0'\nconfig-version: 2\nprofile: root\n" > "$w/root/dbt_project.yml"
+printf "root:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: x.duckdb\n" > "$w/root/profiles.yml"
+cat > "$w/root/packages.yml" <<YML
+packages:
+  - local: ../local_src
+  - git: "file://$w/bare.git"
+    revision: v1.0
+  - git: "file://$w/bare.git"
+    subdirectory: sub/inner
+    revision: main
+  - tarball: "http://127.0.0.1:$port/tarballs/tb.tar.gz"
+    name: tb_name
+  - package: kiln-test/hubpkg
+    version: [">=1.0.0", "<2.0.0"]
+YML
+(cd "$w/root" && DO_NOT_TRACK=1 DBT_PACKAGE_HUB_URL="http://127.0.0.1:$port/" \
+  "$dbt" deps --profiles-dir . > deps.log 2>&1)
+kill "$hub_pid"
+deps_norm() {
+  sed -E -e "s#$w#<work>#g" -e "s#127\.0\.0\.1:$port#127.0.0.1:<port>#g" \
+    -e 's/[0-9a-f]{40}/<sha>/g'
+}
+deps_norm < "$w/root/package-lock.yml" > "$dp/package-lock.yml"
+(cd "$w/root/dbt_packages" && for f in *; do
+  if [ -L "$f" ]; then echo "$f link"; else echo "$f folder"; fi
+done) > "$dp/installed.txt"
+sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$w/root/deps.log" | grep -v '^Running with dbt' \
+  | deps_norm > "$dp/deps.txt"
+
 echo "recorded into $out"

@@ -7,12 +7,12 @@
 //! indirect tests again, so `--select a b --indirect-selection cautious` keeps a relationships
 //! test between `a` and `b` although neither atom alone would have.
 
+use super::IndirectSelection;
 use super::methods::{self, Target};
 use super::parse::{Criterion, Expr, Group, Method, SetOp};
 use super::previous::PreviousRun;
 use super::selectors::Selectors;
 use super::state::StateComparison;
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::{Project, ResourceType};
@@ -56,7 +56,7 @@ impl<'a> Evaluator<'a> {
         project: &'a Project,
         graph: &'a Graph,
         selectors: &'a Selectors,
-        state_manifest: Option<&'a serde_json::Value>,
+        state_manifest: Option<&'a crate::schemas::read::StateManifest>,
         previous: &'a PreviousRun,
     ) -> Self {
         Evaluator {

@@ -224,7 +224,7 @@ pub fn search(
                 )
                 .into());
             };
-            keep(&|t| state.check(value, t))
+            keep(&|t| state.check(value, t.unique_id()))
         }
         Method::Result => {
             let ids = previous.with_result(&c.raw, value)?;

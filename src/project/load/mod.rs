@@ -101,10 +101,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads the project at `opts.project_dir`. Only a broken dbt_project.yml or profile fails here;
-/// errors in other files are handed back in [`Project::errors`] for the command to report with
-/// those of the later stages.
-pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
+/// Loads the project at `opts.project_dir`, its target read by one of `engines`. Only a broken
+/// dbt_project.yml or profile fails here; errors in other files are handed back in
+/// [`Project::errors`] for the command to report with those of the later stages.
+pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Project, Error> {
     let dir = opts.project_dir.clone();
     let project_file = dir.join("dbt_project.yml");
     let text = read(&project_file)?;
@@ -165,12 +165,17 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
                 .with_help("add `profile: <name>` naming a profile in profiles.yml")
         })?;
     let profiles_path = profiles::find_profiles_file(opts.profiles_dir.as_deref(), &dir)?;
+    let target_dir = dir.join(cfg.target_path());
     let target = profiles::load_target(
         &profiles_path,
         &profile_name,
         opts.target.as_deref(),
         opts.threads,
-        &dir,
+        profiles::TargetContext {
+            project_dir: &dir,
+            target_dir: &target_dir,
+            engines,
+        },
         &opts.cli_vars,
     )
     .map_err(|d| match d.code {

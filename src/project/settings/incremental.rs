@@ -1,5 +1,5 @@
 //! An incremental model's settings: the strategy, its keys, what to do when the columns change.
-//! How each step runs is `crate::materialize::incremental`'s business.
+//! How each step runs is `materialize::incremental`'s business.
 
 use super::{ConfigProblem, Problems, columns, text};
 use crate::project::config::Config;

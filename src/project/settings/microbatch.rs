@@ -1,6 +1,6 @@
 //! A microbatch model's settings: the event-time column, the window size, where the first build
 //! begins, how many windows an incremental run looks back. Computing the windows is
-//! `crate::materialize::microbatch`'s business.
+//! `materialize::microbatch`'s business.
 
 use super::{ConfigProblem, Problems, shown, text};
 use crate::project::config::Config;

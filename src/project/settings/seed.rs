@@ -1,5 +1,5 @@
 //! A seed's settings: declared column types, quoting, the CSV delimiter. Loading the CSV is
-//! `crate::materialize::seed`'s business.
+//! `materialize::seed`'s business.
 
 use super::{ConfigProblem, Problems, flag, shown};
 use crate::project::config::Config;

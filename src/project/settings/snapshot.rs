@@ -1,5 +1,5 @@
 //! A snapshot's settings: how a changed row is recognised (strategy), its key, what happens to
-//! rows that vanish, the names of its meta columns. The SQL is `crate::materialize::snapshot`'s.
+//! rows that vanish, the names of its meta columns. The SQL is `materialize::snapshot`'s.
 
 use super::{ConfigProblem, Problems, columns, shown, text};
 use crate::project::config::Config;

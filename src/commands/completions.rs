@@ -1,15 +1,75 @@
-//! Shell completion. `kiln completions <shell>` prints a script that hands each completion request
-//! back to kiln (clap_complete's dynamic completion), so subcommands and flags always match the
-//! binary, and `-s/--select` and `--exclude` complete the project's node names.
+//! `kiln completions <shell>`, and shell completion itself. The script that command prints hands
+//! each completion request back to kiln (clap_complete's dynamic completion), so subcommands and
+//! flags always match the binary, and `-s/--select` and `--exclude` complete the project's node
+//! names.
+//!
+//! The node-name completer is attached here, to the clap command the binary completes with
+//! ([`command`]), rather than in `crate::cli`: finding names needs the project's layout, which the
+//! command-line layer below it must not know.
 //!
 //! Node names come from the file names under the project's model, seed, snapshot and analysis
 //! paths (and the `{% snapshot %}` blocks): no Jinja is rendered, so a TAB stays instant on a
 //! project of thousands of models.
 
-use clap_complete::engine::CompletionCandidate;
+use crate::cli::{Cli, CompletionShell};
+use crate::error::{Diagnostic, Error, Outcome};
+use clap::CommandFactory;
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::Path;
+
+/// `kiln completions <shell>`: the script that registers kiln's dynamic completion with the
+/// shell (the same as `COMPLETE=<shell> kiln` prints).
+pub fn run(shell: CompletionShell) -> Result<Outcome, Error> {
+    use clap_complete::env::EnvCompleter;
+    let completer: &dyn EnvCompleter = match shell {
+        CompletionShell::Bash => &clap_complete::env::Bash,
+        CompletionShell::Zsh => &clap_complete::env::Zsh,
+        CompletionShell::Fish => &clap_complete::env::Fish,
+        CompletionShell::Powershell => &clap_complete::env::Powershell,
+        CompletionShell::Elvish => &clap_complete::env::Elvish,
+    };
+    // The script calls this very binary back, so completion works without kiln on PATH.
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(String::from))
+        .unwrap_or_else(|| "kiln".into());
+    let mut script = vec![];
+    completer
+        .write_registration("COMPLETE", "kiln", "kiln", &exe, &mut script)
+        .map_err(|e| {
+            Error::one(Diagnostic::error(
+                "completions",
+                format!("cannot write the completion script: {e}"),
+            ))
+        })?;
+    crate::events::print_raw(String::from_utf8_lossy(&script).trim_end());
+    Ok(Outcome::Success)
+}
+
+/// kiln's clap command with the node-name completer on every `--select` and `--exclude`: what
+/// the binary answers a shell's completion request with.
+pub fn command() -> clap::Command {
+    with_node_completers(Cli::command())
+}
+
+/// `cmd` and its subcommands, with [`select_values`] completing their `select` and `exclude`.
+fn with_node_completers(mut cmd: clap::Command) -> clap::Command {
+    for id in ["select", "exclude"] {
+        if cmd.get_arguments().any(|a| a.get_id() == id) {
+            cmd = cmd.mut_arg(id, |a| a.add(ArgValueCompleter::new(select_values)));
+        }
+    }
+    let subcommands: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in subcommands {
+        cmd = cmd.mut_subcommand(name, with_node_completers);
+    }
+    cmd
+}
 
 /// Selector methods offered while typing a method name (`tag:`, `path:`…).
 const METHODS: &[&str] = &[
