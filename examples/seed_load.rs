@@ -36,7 +36,6 @@ fn seed_node(name: &str, file: &Path) -> Node {
         refs: vec![],
         sources: vec![],
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: String::new(),
         schema: "main".into(),
         alias: name.into(),

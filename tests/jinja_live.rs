@@ -34,6 +34,7 @@ const MODEL: &str = "select\n{%- for s in order_statuses() %}\n  count(*) filter
 struct Live {
     _tmp: tempfile::TempDir,
     project: Project,
+    graph: Arc<kiln::graph::Graph>,
     jenv: JinjaEnv,
     adapter: Arc<dyn Adapter>,
     pool: Arc<Pool>,
@@ -71,6 +72,7 @@ fn setup() -> Live {
         &InvocationInfo::new("run"),
     )
     .expect("parse project");
+    let graph = Arc::new(kiln::graph::build(&project).expect("graph"));
     let pool = Arc::new(Pool::new(adapter.clone()));
     pool.with(|c| {
         c.execute(
@@ -84,6 +86,7 @@ fn setup() -> Live {
     Live {
         _tmp: tmp,
         project,
+        graph,
         jenv,
         adapter,
         pool,
@@ -98,6 +101,7 @@ impl Live {
             &self.jenv,
             self.adapter.clone(),
             &InvocationInfo::new("run"),
+            self.graph.clone(),
             None,
         );
         shared.db = Some(self.pool.clone() as Arc<dyn LiveDb>);
@@ -384,6 +388,7 @@ fn compile_without_a_database_says_so() {
         &live.jenv,
         live.adapter.clone(),
         &InvocationInfo::new("compile"),
+        live.graph.clone(),
         None,
     );
     let ctx = RenderCtx::new(Arc::new(shared), None, None);

@@ -36,7 +36,6 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         refs: vec![],
         sources: vec![],
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: "memory".into(),
         schema: "main".into(),
         alias: name.into(),

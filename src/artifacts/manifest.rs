@@ -60,7 +60,9 @@ pub fn manifest_json(
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Value {
-    let facts = ProjectFacts::of(project).with_built(&meta.built);
+    let facts = ProjectFacts::of(project)
+        .with_built(&meta.built)
+        .with_depends_on(&graph.depends_on);
     let mut m = Map::new();
     for (key, section) in sections(project, graph, builtin_macros, meta, &facts) {
         let value = match section {
@@ -91,7 +93,9 @@ pub fn write_manifest<W: Write + Send>(
     meta: &ManifestMeta,
 ) -> std::io::Result<()> {
     let timer = crate::timing::StageTimer::nested();
-    let facts = ProjectFacts::of(project).with_built(&meta.built);
+    let facts = ProjectFacts::of(project)
+        .with_built(&meta.built)
+        .with_depends_on(&graph.depends_on);
     out.write_all(b"{")?;
     let sections = sections(project, graph, builtin_macros, meta, &facts);
     timer.mark("facts, sections");
@@ -250,7 +254,7 @@ fn sections<'a>(
                 project
                     .exposures
                     .iter()
-                    .map(|(id, e)| (id.clone(), schemas::exposure_json(e))),
+                    .map(|(id, e)| (id.clone(), schemas::exposure_json(e, graph.depends_on(id)))),
             )),
         ),
         ("metrics", Section::Whole(json!({}))),

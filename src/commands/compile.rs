@@ -23,6 +23,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
             &loaded.jenv,
             loaded.adapter.clone(),
             &loaded.info,
+            loaded.graph.clone(),
             None,
         ));
         let ctx = RenderCtx::new(shared, None, None);
@@ -124,6 +125,7 @@ pub fn compile_selected_deferred(
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
+        loaded.graph.clone(),
         graph_fn,
     );
     if let Some((state, favor_state)) = defer {

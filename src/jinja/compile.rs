@@ -7,6 +7,7 @@ use super::relation::Relation;
 use super::{JinjaEnv, jinja_error};
 use crate::adapter::Adapter;
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::graph::Graph;
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
 use rayon::prelude::*;
@@ -14,16 +15,18 @@ use sqlparser::dialect::Dialect;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// The compile-phase context shared by every render: refs resolve to the relations the parse
-/// phase settled.
+/// The compile-phase context shared by every render: refs resolve through the graph's ref table
+/// (resolved once, when the graph was built) to the relations the parse phase settled.
 pub fn compile_shared(
     project: &Project,
     jenv: &JinjaEnv,
     adapter: Arc<dyn Adapter>,
     inv: &InvocationInfo,
+    dag: Arc<Graph>,
     graph: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
 ) -> Shared {
     let mut shared = shared_for(project, jenv, adapter, Phase::Compile, inv);
+    shared.dag = Some(dag);
     let qc = shared.adapter.quote_char();
     for n in project.nodes.values() {
         if !matches!(
@@ -32,11 +35,6 @@ pub fn compile_shared(
         ) {
             continue;
         }
-        shared.refs.entry(n.name.clone()).or_default().push((
-            n.unique_id.clone(),
-            n.package_name.clone(),
-            n.version.clone(),
-        ));
         let mut relation = Relation::new(&n.database, &n.schema, &n.alias, shared.quote_policy, qc);
         relation.kind = super::context::relation_kind(n);
         let ephemeral = n.is_ephemeral().then(|| n.unique_id.clone());
@@ -72,15 +70,6 @@ pub fn compile_shared(
                 event_time_field: event_time_field(&s.config, &s.columns, shared.adapter.as_ref()),
             },
         );
-    }
-    // An unversioned ref means the latest version: put it first among its name's candidates.
-    for list in shared.refs.values_mut() {
-        list.sort_by_key(|(uid, ..)| {
-            !project
-                .nodes
-                .get(uid)
-                .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
-        });
     }
     shared.graph_json = graph;
     shared

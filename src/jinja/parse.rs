@@ -129,7 +129,7 @@ pub fn shared_for(
         vars: project.vars.clone(),
         macros: jenv.macros.clone(),
         dispatch,
-        refs: BTreeMap::new(),
+        dag: None,
         relations: BTreeMap::new(),
         flags,
         run_started_at: super::modules::DateTimeObj::value(inv.run_started_at),

@@ -365,7 +365,6 @@ pub fn build(
         refs,
         sources,
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: db.to_string(),
         schema: schema.to_string(),
         alias,

@@ -260,7 +260,7 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
             .iter()
             .filter_map(|id| loaded.project.nodes.get(id))
             .filter(|n| n.resource_type == ResourceType::Test)
-            .map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice()));
+            .map(|n| (n.unique_id.as_str(), loaded.graph.depends_on(&n.unique_id)));
         crate::graph::test_gates(&loaded.graph, tests, |id| {
             loaded
                 .project
@@ -318,6 +318,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
+        loaded.graph.clone(),
         crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());

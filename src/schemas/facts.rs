@@ -22,6 +22,8 @@ pub struct ProjectFacts<'a> {
     pub(super) built: BTreeSet<&'a str>,
     /// The project's absolute path, a seed's `root_path` (as dbt writes it).
     pub(super) root_path: Option<String>,
+    /// Each node's `depends_on.nodes`, as the graph resolved them (none before it is built).
+    pub(super) depends_on: Option<&'a BTreeMap<String, Vec<String>>>,
 }
 
 impl<'a> ProjectFacts<'a> {
@@ -49,7 +51,22 @@ impl<'a> ProjectFacts<'a> {
             test_tree: project.config.data_test_configs(),
             built: BTreeSet::new(),
             root_path: Some(root_path),
+            depends_on: None,
         }
+    }
+
+    /// With the dependencies the graph resolved (`depends_on.nodes`).
+    #[must_use]
+    pub fn with_depends_on(mut self, depends_on: &'a BTreeMap<String, Vec<String>>) -> Self {
+        self.depends_on = Some(depends_on);
+        self
+    }
+
+    /// A node's `depends_on.nodes`: empty until the graph is built.
+    pub(super) fn depends_on_of(&self, unique_id: &str) -> &'a [String] {
+        self.depends_on
+            .and_then(|d| d.get(unique_id))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// With the nodes this invocation ran (whose SQL it wrote under `target/run/`).

@@ -159,7 +159,7 @@ impl<'a> NodeDict<'a> {
         f.push(("functions", Val(json!([]))));
         f.push((
             "depends_on",
-            Val(json!({ "macros": depends_on_macros(n), "nodes": n.depends_on_nodes })),
+            Val(json!({ "macros": depends_on_macros(n), "nodes": facts.depends_on_of(&n.unique_id) })),
         ));
         match &n.compiled_code {
             Some(code) => {

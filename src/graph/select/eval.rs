@@ -63,7 +63,7 @@ impl<'a> Evaluator<'a> {
             project,
             graph,
             selectors,
-            state: state_manifest.map(|m| StateComparison::new(project, m)),
+            state: state_manifest.map(|m| StateComparison::new(project, graph, m)),
             previous,
             members: methods::members(project, graph),
             warnings: vec![],
@@ -127,7 +127,7 @@ impl<'a> Evaluator<'a> {
     fn test_parents(&self, id: &str) -> Option<BTreeSet<&'a str>> {
         let n = self.project.nodes.get(id)?;
         (n.resource_type == ResourceType::Test)
-            .then(|| n.depends_on_nodes.iter().map(String::as_str).collect())
+            .then(|| self.graph.depends_on(id).iter().map(String::as_str).collect())
     }
 
     /// Pulls in the tests attached to `selected`: with eager, any test on a selected node; with
