@@ -165,18 +165,18 @@ fn run_query_rows_and_columns() {
 
 #[test]
 fn macros_read_the_database_during_compile() {
-    let mut live = setup();
+    let live = setup();
     let shared = live.shared();
     let uid = "model.shop.status_counts".to_string();
-    compile_nodes(
-        &mut live.project,
+    let compiled = compile_nodes(
+        &live.project,
         &live.jenv,
         shared,
         &BTreeSet::from([uid.clone()]),
     )
     .expect("compile");
     assert_eq!(
-        live.project.nodes[&uid].compiled_code.as_deref(),
+        compiled.get(&uid).map(|c| c.code.as_str()),
         Some(
             "select\n  count(*) filter (where status = 'placed') as n_placed,\n  count(*) filter (where status = 'shipped') as n_shipped\nfrom orders"
         )

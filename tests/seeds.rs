@@ -46,8 +46,6 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
     }
 }
 

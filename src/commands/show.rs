@@ -46,12 +46,7 @@ pub fn run(
         )?;
         previews.push(("inline node".into(), None, compiled));
     } else {
-        let nodes: BTreeMap<String, Arc<Node>> = loaded
-            .project
-            .nodes
-            .iter()
-            .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-            .collect();
+        let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
         let cache = EphemeralCache::default();
         // Only what was named: tests are not pulled in by the nodes they test.
         let mut named = select.clone();

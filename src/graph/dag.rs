@@ -254,7 +254,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
     // the results can be zipped back onto them.
     let resolved: Vec<Resolved> = {
         use rayon::prelude::*;
-        let nodes: Vec<&Node> = project.nodes.values().collect();
+        let nodes: Vec<&Node> = project.nodes.values().map(AsRef::as_ref).collect();
         nodes
             .par_iter()
             .map(|n| {

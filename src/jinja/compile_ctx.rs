@@ -91,7 +91,10 @@ fn resolve_ref(ctx: &RenderCtx, r: &RefCall) -> Result<String, Error> {
     let Some(dag) = &ctx.shared.dag else {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("ref('{}') cannot be resolved before the graph is built", r.name),
+            format!(
+                "ref('{}') cannot be resolved before the graph is built",
+                r.name
+            ),
         ));
     };
     let node = ctx.node.as_ref();

@@ -382,8 +382,6 @@ pub fn build(
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
     })
 }
 

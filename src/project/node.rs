@@ -141,9 +141,16 @@ pub struct Node {
     pub constraints: Vec<Value>,
     /// unique_ids of the docs blocks its description uses through `doc()`.
     pub doc_blocks: Vec<String>,
-    pub compiled_code: Option<String>,
-    /// CTEs of ephemeral models injected into the compiled code, in order.
-    pub extra_ctes: Vec<(String, String)>,
+}
+
+/// A node's SQL as the compile phase made it: the output of compiling, kept beside the node (the
+/// node itself is never written after parse).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compiled {
+    /// The rendered SQL with the CTEs of the ephemeral models it refs injected.
+    pub code: String,
+    /// Those CTEs (`__dbt__cte__<name>`, body), in order.
+    pub ctes: Vec<(String, String)>,
 }
 
 impl Node {
@@ -194,8 +201,6 @@ impl Node {
             deprecation_date: None,
             constraints: vec![],
             doc_blocks: vec![],
-            compiled_code: None,
-            extra_ctes: vec![],
         }
     }
 

@@ -327,7 +327,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
 
 /// Executes `ids` and returns the results (also when interrupted).
 pub fn execute(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
     ids: Vec<String>,
     opts: &RunOptions,
     output: &Output,
@@ -349,12 +349,8 @@ pub fn execute(
         defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
     let shared = Arc::new(shared);
-    let nodes: BTreeMap<String, Arc<Node>> = loaded
-        .project
-        .nodes
-        .iter()
-        .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-        .collect();
+    // The parsed nodes themselves (shared as Arc), never a copy.
+    let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
 
     // Schemas first, then on-run-start, then the DAG, then on-run-end.
     if let Err(d) = exec::create_schemas(&pool, &nodes, &ids, opts) {
@@ -499,14 +495,6 @@ pub fn execute(
         ));
     }
     progress.finish();
-    // Compiled code goes back onto the nodes, for the manifest.
-    for r in &results {
-        if let (Some(code), Some(n)) =
-            (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
-        {
-            n.compiled_code = Some(code.clone());
-        }
-    }
     Ok(RunSummary {
         results,
         elapsed: started.elapsed().as_secs_f64(),

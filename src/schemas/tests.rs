@@ -4,8 +4,8 @@
 use super::read::{ManifestExposure, ManifestNode, ManifestSource};
 use super::*;
 use crate::project::{
-    ColumnInfo, DocBlock, ExposureNode, MacroNode, Node, RefCall, ResourceType, SourceNode,
-    TestMetadata,
+    ColumnInfo, Compiled, DocBlock, ExposureNode, MacroNode, Node, RefCall, ResourceType,
+    SourceNode, TestMetadata,
 };
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -70,9 +70,18 @@ fn model() {
     n.relation_name = Some("\"warehouse\".\"main\".\"orders\"".into());
     n.patch_path = Some("demo://models/schema.yml".into());
     n.unrendered_config = object(json!({"materialized": "table"}));
-    n.compiled_code = Some("select * from \"warehouse\".\"main\".\"stg_orders\"".into());
     let depends_on = BTreeMap::from([(n.unique_id.clone(), vec!["model.demo.stg_orders".into()])]);
-    let dict = node_context_json(&n, Some(&depends_on));
+    let compiled = BTreeMap::from([(
+        n.unique_id.clone(),
+        Compiled {
+            code: "select * from \"warehouse\".\"main\".\"stg_orders\"".into(),
+            ctes: vec![],
+        },
+    )]);
+    let facts = ProjectFacts::default()
+        .with_depends_on(&depends_on)
+        .with_compiled(&compiled);
+    let dict = node_json(&n, &facts);
     insta::assert_json_snapshot!(dict);
     let read: ManifestNode = reads_back(&dict);
     assert_eq!(read.relation(), Some(("warehouse", "main", "orders")));
@@ -99,8 +108,14 @@ fn snapshot() {
         json!({"strategy": "timestamp", "unique_key": "id", "updated_at": "updated_at"}),
     );
     n.raw_code = "{% snapshot orders_history %}select 1{% endsnapshot %}".into();
-    n.compiled_code = Some("select 1".into());
-    let dict = node_context_json(&n, None);
+    let compiled = BTreeMap::from([(
+        n.unique_id.clone(),
+        Compiled {
+            code: "select 1".into(),
+            ctes: vec![],
+        },
+    )]);
+    let dict = node_json(&n, &ProjectFacts::default().with_compiled(&compiled));
     insta::assert_json_snapshot!(dict);
     // dbt writes no compiled file for a snapshot.
     assert_eq!(dict["compiled_path"], Value::Null);
