@@ -37,7 +37,6 @@ fn seed_node(name: &str, file: &Path) -> Node {
         refs: vec![],
         sources: vec![],
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: String::new(),
         schema: "main".into(),
         alias: name.into(),
@@ -48,8 +47,6 @@ fn seed_node(name: &str, file: &Path) -> Node {
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
         // What the parse phase settles for a seed with no config.
         settings: Settings {
             seed: Some(SeedConfig::default()),

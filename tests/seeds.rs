@@ -39,7 +39,6 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         refs: vec![],
         sources: vec![],
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: "memory".into(),
         schema: "main".into(),
         alias: name.into(),
@@ -50,8 +49,6 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
         settings,
         spans: Default::default(),
     }

@@ -23,7 +23,7 @@
 
 use crate::error::Error;
 use crate::graph::Graph;
-use crate::project::{MacroNode, Node, Project};
+use crate::project::{Compiled, MacroNode, Node, Project};
 use crate::schemas::{self, NodeDict, ProjectFacts};
 use md5::{Digest, Md5};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -50,6 +50,8 @@ pub struct ManifestMeta {
     /// The nodes this invocation ran (their SQL was written under `target/run/`): they get a
     /// `build_path`, as in dbt.
     pub built: BTreeSet<String>,
+    /// The SQL this invocation compiled, by unique_id: those nodes get their `compiled_code`.
+    pub compiled: BTreeMap<String, Compiled>,
 }
 
 /// The whole manifest as one value. For writing the file, [`write_manifest_file`] gives the same
@@ -60,7 +62,10 @@ pub fn manifest_json(
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Value {
-    let facts = ProjectFacts::of(project).with_built(&meta.built);
+    let facts = ProjectFacts::of(project)
+        .with_built(&meta.built)
+        .with_compiled(&meta.compiled)
+        .with_depends_on(&graph.depends_on);
     let mut m = Map::new();
     for (key, section) in sections(project, graph, builtin_macros, meta, &facts) {
         let value = match section {
@@ -91,7 +96,10 @@ pub fn write_manifest<W: Write + Send>(
     meta: &ManifestMeta,
 ) -> std::io::Result<()> {
     let timer = crate::timing::StageTimer::nested();
-    let facts = ProjectFacts::of(project).with_built(&meta.built);
+    let facts = ProjectFacts::of(project)
+        .with_built(&meta.built)
+        .with_compiled(&meta.compiled)
+        .with_depends_on(&graph.depends_on);
     out.write_all(b"{")?;
     let sections = sections(project, graph, builtin_macros, meta, &facts);
     timer.mark("facts, sections");
@@ -228,7 +236,10 @@ fn sections<'a>(
         ("metadata", Section::Whole(metadata_json(project, meta))),
         (
             "nodes",
-            Section::Nodes(project.nodes.iter().collect(), facts),
+            Section::Nodes(
+                project.nodes.iter().map(|(k, n)| (k, n.as_ref())).collect(),
+                facts,
+            ),
         ),
         (
             "sources",
@@ -246,12 +257,9 @@ fn sections<'a>(
         ("docs", Section::Whole(schemas::docs_json(&project.docs))),
         (
             "exposures",
-            Section::Entries(Box::new(
-                project
-                    .exposures
-                    .iter()
-                    .map(|(id, e)| (id.clone(), schemas::exposure_json(e))),
-            )),
+            Section::Entries(Box::new(project.exposures.iter().map(|(id, e)| {
+                (id.clone(), schemas::exposure_json(e, graph.depends_on(id)))
+            }))),
         ),
         ("metrics", Section::Whole(json!({}))),
         ("groups", Section::Whole(json!({}))),

@@ -14,7 +14,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
             .with_help("point --state at the target folder of the run to compare with, e.g. --state prod-artifacts/")
             .into());
     }
-    let mut loaded = load_and_parse(inv, "compile")?;
+    let loaded = load_and_parse(inv, "compile")?;
     let mut args = select.clone();
     if args.select.is_empty() && args.selector.is_none() {
         args.select = vec!["state:modified".into()];
@@ -43,13 +43,13 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
                 })
             })
             .collect();
-    super::compile::compile_selected(&mut loaded, &selected)?;
+    let compiled = super::compile::compile_selected(&loaded, &selected)?;
     let mut changed = 0;
     for id in &selected {
         let Some(n) = loaded.project.nodes.get(id) else {
             continue;
         };
-        let new = n.compiled_code.clone().unwrap_or_default();
+        let new = compiled.get(id).map(|c| c.code.clone()).unwrap_or_default();
         let old_node = state.nodes().get(id);
         let (old, note) = match (
             old_node.and_then(|o| o.compiled_code.as_deref()),

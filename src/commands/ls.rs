@@ -121,7 +121,8 @@ pub fn run(
                 } else {
                     &keys
                 };
-                let dicts = dicts.get_or_insert_with(|| graph_context_json(p));
+                let dicts =
+                    dicts.get_or_insert_with(|| graph_context_json(p, &loaded.graph.depends_on));
                 let dict: Map<String, Value> = item
                     .to_dict(dicts)
                     .into_iter()

@@ -133,6 +133,7 @@ impl Loaded {
             invocation_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
             run_started_at: started.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
             built: BTreeSet::new(),
+            compiled: Default::default(),
         }
     }
 

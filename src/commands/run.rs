@@ -42,7 +42,7 @@ pub fn run(
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
 fn execute_and_report(
     inv: &Invocation,
-    mut loaded: Loaded,
+    loaded: Loaded,
     kind: RunKind,
     ids: Vec<String>,
     select: &SelectArgs,
@@ -96,7 +96,7 @@ fn execute_and_report(
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
-    let summary = runner::execute(&mut loaded, ids, &opts, &inv.output)?;
+    let summary = runner::execute(&loaded, ids, &opts, &inv.output)?;
     timer.mark("execute (all)");
     write_artifacts(inv, &loaded, &summary, kind)?;
     timer.mark("artifacts");
@@ -352,6 +352,18 @@ fn write_artifacts(
                     .is_some_and(|n| n.resource_type == ResourceType::Seed)
         })
         .map(|r| r.unique_id.clone())
+        .collect();
+    // The SQL each node ran with, from the run's results.
+    meta.compiled = summary
+        .results
+        .iter()
+        .filter_map(|r| {
+            let code = r.compiled_code.clone()?;
+            Some((
+                r.unique_id.clone(),
+                crate::project::Compiled { code, ctes: vec![] },
+            ))
+        })
         .collect();
     loaded.write_manifest_with(&meta)
 }

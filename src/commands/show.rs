@@ -46,12 +46,7 @@ pub fn run(
         )?;
         previews.push(("inline node".into(), None, compiled));
     } else {
-        let nodes: BTreeMap<String, Arc<Node>> = loaded
-            .project
-            .nodes
-            .iter()
-            .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-            .collect();
+        let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
         let cache = EphemeralCache::default();
         // Only what was named: tests are not pulled in by the nodes they test.
         let mut named = select.clone();
@@ -67,7 +62,7 @@ pub fn run(
                 | ResourceType::Analysis
                 | ResourceType::Snapshot
                 | ResourceType::Test => {
-                    crate::jinja::compile::compile_one(&nodes, &loaded.jenv, &shared, &id, &cache)?
+                    crate::jinja::compile::compile_one(nodes, &loaded.jenv, &shared, &id, &cache)?
                         .0
                 }
                 _ => continue,

@@ -13,6 +13,77 @@ pub struct Graph {
     pub parents: BTreeMap<String, BTreeSet<String>>,
     /// unique_id → the ids that depend on it.
     pub children: BTreeMap<String, BTreeSet<String>>,
+    /// A node's or exposure's dependencies in dbt's `depends_on.nodes` order (sources first,
+    /// then refs, each once, in the order the code names them).
+    pub depends_on: BTreeMap<String, Vec<String>>,
+    /// The ref table: for each node, every `ref()` it made at parse and the unique_id it resolves
+    /// to. Resolved once, here; Jinja's `ref()` reads it when the node compiles.
+    pub refs: BTreeMap<String, Vec<(RefCall, String)>>,
+    /// What a ref() name can point at: the one rule every resolution uses.
+    pub names: RefNames,
+}
+
+/// The nodes a `ref()` can name (models, seeds, snapshots) by name, the latest version first,
+/// and the disabled ones (to say so when a ref names one).
+#[derive(Debug, Clone, Default)]
+pub struct RefNames {
+    /// name → (unique_id, resource type, version, file).
+    by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>>,
+    /// name of a disabled node → its file.
+    disabled: BTreeMap<String, String>,
+}
+
+impl RefNames {
+    fn of(project: &Project) -> RefNames {
+        let mut by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>> =
+            BTreeMap::new();
+        for n in project.nodes.values() {
+            if matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) {
+                by_name.entry(n.name.clone()).or_default().push((
+                    n.unique_id.clone(),
+                    n.resource_type,
+                    n.version.clone(),
+                    n.original_file_path.clone(),
+                ));
+            }
+        }
+        // An unversioned ref means the latest version: keep it first among its name's candidates.
+        let is_latest = |uid: &str| {
+            project
+                .nodes
+                .get(uid)
+                .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
+        };
+        for list in by_name.values_mut() {
+            list.sort_by_key(|(uid, ..)| !is_latest(uid));
+        }
+        let disabled = project
+            .disabled
+            .values()
+            .map(|n| (n.name.clone(), n.original_file_path.clone()))
+            .collect();
+        RefNames { by_name, disabled }
+    }
+
+    /// The unique_id a ref() call names; Err holds the file of the disabled node of that name,
+    /// or is empty when there is none.
+    pub fn resolve(&self, r: &RefCall) -> Result<String, String> {
+        let found = self.by_name.get(&r.name).and_then(|l| {
+            l.iter().find(|(uid, _, ver, _)| {
+                r.package
+                    .as_ref()
+                    .is_none_or(|p| uid.split('.').nth(1) == Some(p.as_str()))
+                    && (r.version.is_none() || *ver == r.version)
+            })
+        });
+        match found {
+            Some((uid, ..)) => Ok(uid.clone()),
+            None => Err(self.disabled.get(&r.name).cloned().unwrap_or_default()),
+        }
+    }
 }
 
 impl Graph {
@@ -50,6 +121,21 @@ impl Graph {
     /// All descendants of `id` up to `depth` edges (None = unlimited), excluding `id`.
     pub fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
         walk(&self.children, id, depth)
+    }
+
+    /// The node's (or exposure's) dependencies in `depends_on.nodes` order; none for an id the
+    /// graph does not hold.
+    pub fn depends_on(&self, id: &str) -> &[String] {
+        self.depends_on.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The unique_id a `ref()` of the node resolved to when the graph was built.
+    pub fn resolve_ref(&self, node: &str, call: &RefCall) -> Option<&str> {
+        self.refs
+            .get(node)?
+            .iter()
+            .find(|(c, _)| c == call)
+            .map(|(_, id)| id.as_str())
     }
 
     /// Ids in dependency order (parents first); ties broken by id.
@@ -126,38 +212,15 @@ fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
     Location::from_offset(rel, &text, offset)
 }
 
-/// Builds the graph, resolving refs and sources into `depends_on_nodes`.
-pub fn build(project: &mut Project) -> Result<Graph, Error> {
+/// Builds the graph of the parsed project, resolving every ref and source once (into
+/// [`Graph::depends_on`] and [`Graph::refs`]); the project is read, never written.
+pub fn build(project: &Project) -> Result<Graph, Error> {
     let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
     let mut g = Graph::default();
-    // Names refs can point at: models, seeds, snapshots.
-    let mut by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>> =
-        BTreeMap::new();
-    for n in project.nodes.values() {
-        if matches!(
-            n.resource_type,
-            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-        ) {
-            by_name.entry(n.name.clone()).or_default().push((
-                n.unique_id.clone(),
-                n.resource_type,
-                n.version.clone(),
-                n.original_file_path.clone(),
-            ));
-        }
-    }
-    // An unversioned ref means the latest version: keep it first among its name's candidates.
-    let is_latest = |uid: &str| {
-        project
-            .nodes
-            .get(uid)
-            .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
-    };
-    for list in by_name.values_mut() {
-        list.sort_by_key(|(uid, ..)| !is_latest(uid));
-    }
-    for (name, list) in &by_name {
+    let names = RefNames::of(project);
+    let by_name = &names.by_name;
+    for (name, list) in by_name {
         let unversioned: Vec<_> = list.iter().filter(|(_, _, v, _)| v.is_none()).collect();
         if unversioned.len() > 1 {
             let files: Vec<String> = unversioned
@@ -179,31 +242,7 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             );
         }
     }
-    // Disabled nodes by name → the file that defines them.
-    let disabled_names: BTreeMap<String, String> = project
-        .disabled
-        .values()
-        .map(|n| (n.name.clone(), n.original_file_path.clone()))
-        .collect();
-    // Err holds the file of the disabled node of that name, or is empty when there is none.
-    let resolve_ref = |r: &RefCall| -> Result<String, String> {
-        let list = by_name.get(&r.name);
-        let found = list.and_then(|l| {
-            l.iter().find(|(uid, _, ver, _)| {
-                r.package
-                    .as_ref()
-                    .is_none_or(|p| uid.split('.').nth(1) == Some(p.as_str()))
-                    && (r.version.is_none() || *ver == r.version)
-            })
-        });
-        match found {
-            Some((uid, ..)) => Ok(uid.clone()),
-            None => match disabled_names.get(&r.name) {
-                Some(file) => Err(file.clone()),
-                None => Err(String::new()),
-            },
-        }
-    };
+    let resolve_ref = |r: &RefCall| names.resolve(r);
     let node_names: Vec<String> = by_name.keys().cloned().collect();
     let source_ids: BTreeSet<String> = project.sources.keys().cloned().collect();
     let source_pairs: Vec<String> = project
@@ -213,9 +252,9 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         .collect();
     // Each node's dependencies are resolved on every core, in the nodes' own (sorted) order, so
     // the results can be zipped back onto them.
-    let resolved: Vec<(Vec<String>, Vec<Diagnostic>)> = {
+    let resolved: Vec<Resolved> = {
         use rayon::prelude::*;
-        let nodes: Vec<&Node> = project.nodes.values().collect();
+        let nodes: Vec<&Node> = project.nodes.values().map(AsRef::as_ref).collect();
         nodes
             .par_iter()
             .map(|n| {
@@ -232,9 +271,11 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
     };
     timer.mark("resolve");
     let mut deps = Vec::with_capacity(resolved.len());
-    for (out, problems) in resolved {
-        diags.extend(problems);
-        deps.push(out);
+    let mut ref_table = Vec::with_capacity(resolved.len());
+    for r in resolved {
+        diags.extend(r.problems);
+        deps.push(r.depends_on);
+        ref_table.push(r.refs);
     }
     // Both maps are built in bulk from sorted lists, not edge by edge.
     let mut pairs: Vec<(&str, &str)> = vec![];
@@ -264,15 +305,16 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
     }
     g.children = children.into_iter().collect();
     timer.mark("maps");
-    for (n, parents) in project.nodes.values_mut().zip(deps) {
-        n.depends_on_nodes = parents;
-    }
-    let exposure_ids: Vec<String> = project.exposures.keys().cloned().collect();
-    for eid in exposure_ids {
-        let Some(e) = project.exposures.get(&eid).cloned() else {
-            continue;
-        };
-        g.add_node(&eid);
+    g.refs = project
+        .nodes
+        .keys()
+        .zip(ref_table)
+        .filter(|(_, refs)| !refs.is_empty())
+        .map(|(id, refs)| (id.clone(), refs))
+        .collect();
+    g.depends_on = project.nodes.keys().cloned().zip(deps).collect();
+    for (eid, e) in &project.exposures {
+        g.add_node(eid);
         let mut out = vec![];
         for r in &e.refs {
             match resolve_ref(r) {
@@ -315,11 +357,9 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         // As for nodes, dbt lists an exposure's sources before its refs.
         out.sort_by_key(|uid| !uid.starts_with("source."));
         for p in &out {
-            g.add_edge(p, &eid);
+            g.add_edge(p, eid);
         }
-        if let Some(ex) = project.exposures.get_mut(&eid) {
-            ex.depends_on_nodes = out;
-        }
+        g.depends_on.insert(eid.clone(), out);
     }
     diags.checkpoint()?;
     timer.mark("exposures");
@@ -350,7 +390,17 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         };
         return Err(d.into());
     }
+    g.names = names;
     Ok(g)
+}
+
+/// One node's dependencies resolved.
+struct Resolved {
+    /// Sources first, then refs, each once.
+    depends_on: Vec<String>,
+    /// Each distinct ref() call and what it resolved to.
+    refs: Vec<(RefCall, String)>,
+    problems: Vec<Diagnostic>,
 }
 
 /// One node's dependencies (sources first, then refs, each once), and the problems with them.
@@ -361,9 +411,10 @@ fn resolve_node(
     node_names: &[String],
     source_ids: &BTreeSet<String>,
     source_pairs: &[String],
-) -> (Vec<String>, Vec<Diagnostic>) {
+) -> Resolved {
     let mut diags = vec![];
     let mut out: Vec<String> = vec![];
+    let mut refs: Vec<(RefCall, String)> = vec![];
     // A node lists every ref() and source() call; each target is resolved (and reported) once.
     let mut seen_refs: Vec<&RefCall> = vec![];
     for r in &n.refs {
@@ -374,8 +425,9 @@ fn resolve_node(
         match resolve_ref(r) {
             Ok(uid) => {
                 if !out.contains(&uid) {
-                    out.push(uid);
+                    out.push(uid.clone());
                 }
+                refs.push((r.clone(), uid));
             }
             Err(disabled_in) if !disabled_in.is_empty() => {
                 diags.push(
@@ -463,7 +515,11 @@ fn resolve_node(
     }
     // dbt lists a node's sources before its refs in depends_on.nodes.
     out.sort_by_key(|uid| !uid.starts_with("source."));
-    (out, diags)
+    Resolved {
+        depends_on: out,
+        refs,
+        problems: diags,
+    }
 }
 
 /// A cycle as its path along dependencies (each node depends on the next: `a → b` when a refs

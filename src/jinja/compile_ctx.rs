@@ -83,6 +83,49 @@ fn input_relation(ctx: &RenderCtx, resolved: &Resolved) -> Value {
     r.into_value()
 }
 
+/// The unique_id a ref() names, read from the graph's ref table: the call as the parse phase
+/// recorded it for the node rendering. A call the parse did not see (a ref inside `{% if execute
+/// %}`) is resolved by the graph's one rule and must name one of the node's dependencies, as in
+/// dbt: otherwise the node would run before what it reads.
+fn resolve_ref(ctx: &RenderCtx, r: &RefCall) -> Result<String, Error> {
+    let Some(dag) = &ctx.shared.dag else {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "ref('{}') cannot be resolved before the graph is built",
+                r.name
+            ),
+        ));
+    };
+    let node = ctx.node.as_ref();
+    if let Some(uid) = node.and_then(|n| dag.resolve_ref(&n.unique_id, r)) {
+        return Ok(uid.to_string());
+    }
+    let uid = dag.names.resolve(r).map_err(|disabled_in| {
+        Error::new(
+            ErrorKind::UndefinedError,
+            if disabled_in.is_empty() {
+                format!("ref('{}') does not name a model, seed or snapshot", r.name)
+            } else {
+                format!("ref('{}') points at a disabled node", r.name)
+            },
+        )
+    })?;
+    if let Some(n) = node
+        && dag.depends_on.contains_key(&n.unique_id)
+        && !dag.depends_on(&n.unique_id).contains(&uid)
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "kiln could not infer all dependencies of {} '{}': ref('{}') was not called while the project was parsed (a ref inside a conditional block such as {{% if execute %}} is not seen then). Add this line at the top of the file so that '{}' builds after it: -- depends_on: {{{{ ref('{}') }}}}",
+                n.resource_type, n.name, r.name, n.name, r.name
+            ),
+        ));
+    }
+    Ok(uid)
+}
+
 /// Rendering to SQL without a connection (`kiln compile`).
 #[derive(Debug)]
 pub(super) struct CompilePhase;
@@ -93,17 +136,8 @@ impl PhaseRules for CompilePhase {
     }
 
     fn ref_relation(&self, ctx: &Arc<RenderCtx>, r: RefCall) -> Result<Value, Error> {
-        let candidates = ctx.shared.refs.get(&r.name).cloned().unwrap_or_default();
-        let found = candidates.iter().find(|(_, pkg, ver)| {
-            r.package.as_ref().is_none_or(|p| p == pkg)
-                && (r.version.is_none() || ver == &r.version)
-        });
-        let Some((uid, _, _)) = found else {
-            return Err(Error::new(
-                ErrorKind::UndefinedError,
-                format!("ref('{}') does not name a model, seed or snapshot", r.name),
-            ));
-        };
+        let uid = resolve_ref(ctx, &r)?;
+        let uid = uid.as_str();
         let resolved = ctx.shared.relations.get(uid).cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::UndefinedError,

@@ -78,8 +78,8 @@ pub struct Shared {
     /// `dispatch:` search orders by macro namespace.
     pub dispatch: BTreeMap<String, Vec<String>>,
     pub quote_policy: Policy,
-    /// Compile phase: ref name → candidates (unique_id, package, version).
-    pub refs: BTreeMap<String, Vec<(String, String, Option<String>)>>,
+    /// Compile phase: the graph, whose ref table says what each node's ref() calls name.
+    pub dag: Option<Arc<crate::graph::Graph>>,
     /// Compile phase: unique_id → where it points.
     pub relations: BTreeMap<String, Resolved>,
     pub flags: Value,
@@ -282,7 +282,10 @@ impl RenderCtx {
     fn model_value(&self) -> Value {
         self.model
             .get_or_init(|| match &self.node {
-                Some(n) => crate::jinja::to_value(crate::schemas::node_context_json(n)),
+                Some(n) => crate::jinja::to_value(crate::schemas::node_context_json(
+                    n,
+                    self.shared.dag.as_ref().map(|g| &g.depends_on),
+                )),
                 None => Value::from(()),
             })
             .clone()

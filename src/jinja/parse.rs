@@ -117,7 +117,7 @@ pub fn shared_for(
         vars: project.vars.clone(),
         macros: jenv.macros.clone(),
         dispatch,
-        refs: BTreeMap::new(),
+        dag: None,
         relations: BTreeMap::new(),
         flags,
         run_started_at: super::modules::DateTimeObj::value(inv.run_started_at),
@@ -157,12 +157,10 @@ pub fn parse_project(
             m.depends_on_macros.clone_from(deps);
         }
     }
-    // The render contexts share each node through an Arc: the nodes move out of the project for
-    // the render and come back (unshared, so without a copy) afterwards.
-    let shared_nodes: Vec<(String, Arc<Node>)> = std::mem::take(&mut project.nodes)
-        .into_iter()
-        .map(|(k, n)| (k, Arc::new(n)))
-        .collect();
+    // The render contexts share each loaded node (an Arc); what the renders recorded then makes
+    // the parsed node, which replaces it (the loaded one is unshared again by then: no copy).
+    let shared_nodes: Vec<(String, Arc<Node>)> =
+        std::mem::take(&mut project.nodes).into_iter().collect();
     let results: Vec<Option<Result<super::context::Recorder, Diagnostic>>> = shared_nodes
         .par_iter()
         .map(|(_, n)| {
@@ -191,11 +189,11 @@ pub fn parse_project(
         .collect();
     timer.mark("render");
     // What each render recorded goes back onto its node, on every core too.
-    let recorded: Vec<((String, Node), Option<Diagnostic>)> = shared_nodes
+    let recorded: Vec<((String, Arc<Node>), Option<Diagnostic>)> = shared_nodes
         .into_par_iter()
         .zip(results)
         .map(|((uid, n), r)| {
-            let mut node = Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone());
+            let mut node = Arc::unwrap_or_clone(n);
             let mut problem = None;
             match r {
                 Some(Ok(rec)) => {
@@ -215,7 +213,7 @@ pub fn parse_project(
             if node.test.is_some() {
                 node.depends_on_macros = test_macro_ids(&node, &shared);
             }
-            ((uid, node), problem)
+            ((uid, Arc::new(node)), problem)
         })
         .collect();
     let mut nodes = Vec::with_capacity(recorded.len());
@@ -242,7 +240,7 @@ pub fn parse_project(
         .collect();
     for uid in disabled {
         if let Some(n) = project.nodes.remove(&uid) {
-            project.disabled.insert(uid, n);
+            project.disabled.insert(uid, Arc::unwrap_or_clone(n));
         }
     }
     let disabled_sources: Vec<String> = project
@@ -400,8 +398,7 @@ fn resolve_relations(
         .par_iter()
         .map(|(uid, n)| {
             let call = |macro_name: &str, arg: Option<&str>| -> Result<String, Diagnostic> {
-                let node = Arc::new(n.clone());
-                let ctx = RenderCtx::new(shared.clone(), Some(node), None);
+                let ctx = RenderCtx::new(shared.clone(), Some(n.clone()), None);
                 let mut extra_src = String::from("{{ ");
                 extra_src.push_str(macro_name);
                 extra_src.push_str("(__kiln_arg, model) }}");
@@ -468,6 +465,8 @@ fn resolve_relations(
         };
         match r {
             Ok((d, s, a)) => {
+                // (the render contexts above are gone: the node is unshared, so this is no copy)
+                let n = Arc::make_mut(n);
                 n.database = d;
                 n.schema = s;
                 n.alias = a;

@@ -170,14 +170,14 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
         if let Some(n) = project.nodes.get_mut(&uid)
             && !n.refs.contains(&r)
         {
-            n.refs.push(r);
+            std::sync::Arc::make_mut(n).refs.push(r);
         }
     }
     for (uid, s) in extra_sources {
         if let Some(n) = project.nodes.get_mut(&uid)
             && !n.sources.contains(&s)
         {
-            n.sources.push(s);
+            std::sync::Arc::make_mut(n).sources.push(s);
         }
     }
 }

@@ -354,7 +354,6 @@ pub fn build(
         refs,
         sources,
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: db.to_string(),
         schema: schema.to_string(),
         alias,
@@ -372,8 +371,6 @@ pub fn build(
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
         settings: Default::default(),
         spans: NodeSpans {
             entry: Some(t.span.clone()),

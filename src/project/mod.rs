@@ -38,6 +38,7 @@ use profiles::ProfileTarget;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A macro file registered as one Jinja template.
 #[derive(Debug, Clone)]
@@ -59,7 +60,9 @@ pub struct Project {
     /// Variables visible to the root project: global vars, then `vars.<project>`, then `--vars`.
     pub vars: Map<String, Value>,
     pub cli_vars: Map<String, Value>,
-    pub nodes: BTreeMap<String, Node>,
+    /// Enabled nodes, each shared as an `Arc` from the moment it is loaded: later stages (render
+    /// contexts, the runner's workers) hold the node itself, never a copy.
+    pub nodes: BTreeMap<String, Arc<Node>>,
     /// Disabled nodes (`enabled: false`), which leave the graph as in dbt.
     pub disabled: BTreeMap<String, Node>,
     pub sources: BTreeMap<String, SourceNode>,

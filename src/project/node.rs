@@ -132,7 +132,6 @@ pub struct Node {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub depends_on_macros: Vec<String>,
-    pub depends_on_nodes: Vec<String>,
     pub database: String,
     pub schema: String,
     pub alias: String,
@@ -144,9 +143,6 @@ pub struct Node {
     pub constraints: Vec<Value>,
     /// unique_ids of the docs blocks its description uses through `doc()`.
     pub doc_blocks: Vec<String>,
-    pub compiled_code: Option<String>,
-    /// CTEs of ephemeral models injected into the compiled code, in order.
-    pub extra_ctes: Vec<(String, String)>,
     /// The typed config the materializations read, settled in the parse phase from `config`
     /// (see [`super::settle`]); empty until then.
     pub settings: Settings,
@@ -167,6 +163,16 @@ pub struct NodeSpans {
     /// The config keys set by `config()` calls in the node's own SQL (normalised, e.g.
     /// `pre-hook`).
     pub sql_config: Vec<String>,
+}
+
+/// A node's SQL as the compile phase made it: the output of compiling, kept beside the node (the
+/// node itself is never written after parse).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compiled {
+    /// The rendered SQL with the CTEs of the ephemeral models it refs injected.
+    pub code: String,
+    /// Those CTEs (`__dbt__cte__<name>`, body), in order.
+    pub ctes: Vec<(String, String)>,
 }
 
 impl Node {
@@ -208,7 +214,6 @@ impl Node {
             refs: vec![],
             sources: vec![],
             depends_on_macros: vec![],
-            depends_on_nodes: vec![],
             database: "warehouse".into(),
             schema: "main".into(),
             alias: name.into(),
@@ -219,8 +224,6 @@ impl Node {
             deprecation_date: None,
             constraints: vec![],
             doc_blocks: vec![],
-            compiled_code: None,
-            extra_ctes: vec![],
             settings,
             spans: NodeSpans::default(),
         }
@@ -305,7 +308,6 @@ pub struct ExposureNode {
     pub owner: Map<String, Value>,
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
-    pub depends_on_nodes: Vec<String>,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub config: Config,

@@ -35,7 +35,7 @@ pub fn settle(project: &mut Project, unrendered: &BTreeSet<String>) -> Vec<Diagn
             continue;
         }
         match Settings::parse(node.resource_type, node.materialized(), &node.config) {
-            Ok(s) => node.settings = s,
+            Ok(s) => std::sync::Arc::make_mut(node).settings = s,
             Err(ps) => problems.extend(ps.into_iter().map(|p| (uid.clone(), p))),
         }
     }

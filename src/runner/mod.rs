@@ -260,7 +260,7 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
             .iter()
             .filter_map(|id| loaded.project.nodes.get(id))
             .filter(|n| n.resource_type == ResourceType::Test)
-            .map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice()));
+            .map(|n| (n.unique_id.as_str(), loaded.graph.depends_on(&n.unique_id)));
         crate::graph::test_gates(&loaded.graph, tests, |id| {
             loaded
                 .project
@@ -318,6 +318,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
+        loaded.graph.clone(),
         crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());
@@ -326,7 +327,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
 
 /// Executes `ids` and returns the results (also when interrupted).
 pub fn execute(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
     ids: Vec<String>,
     opts: &RunOptions,
     output: &Output,
@@ -348,15 +349,11 @@ pub fn execute(
         defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
     let shared = Arc::new(shared);
-    let nodes: BTreeMap<String, Arc<Node>> = loaded
-        .project
-        .nodes
-        .iter()
-        .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-        .collect();
+    // The parsed nodes themselves (shared as Arc), never a copy.
+    let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
 
     // Schemas first, then on-run-start, then the DAG, then on-run-end.
-    if let Err(d) = exec::create_schemas(&pool, &nodes, &ids, opts) {
+    if let Err(d) = exec::create_schemas(&pool, nodes, &ids, opts) {
         errors.push(d);
     }
     if errors.is_empty() {
@@ -400,7 +397,7 @@ pub fn execute(
         let (files, writer) = exec::spawn_file_writer();
         let runner = exec::Exec {
             loaded,
-            nodes: &nodes,
+            nodes,
             shared: &shared,
             cache: EphemeralCache::default(),
             opts,
@@ -498,14 +495,6 @@ pub fn execute(
         ));
     }
     progress.finish();
-    // Compiled code goes back onto the nodes, for the manifest.
-    for r in &results {
-        if let (Some(code), Some(n)) =
-            (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
-        {
-            n.compiled_code = Some(code.clone());
-        }
-    }
     Ok(RunSummary {
         results,
         elapsed: started.elapsed().as_secs_f64(),

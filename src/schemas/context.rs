@@ -3,17 +3,22 @@
 use super::{ProjectFacts, exposure_json, node_json, source_json};
 use crate::project::{Node, Project};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// The node as Jinja's `model` variable sees it: the manifest's node dict, minus what only the
-/// whole project can tell (see [`ProjectFacts`]).
-pub fn node_context_json(n: &Node) -> Value {
-    node_json(n, &ProjectFacts::default())
+/// whole project can tell (see [`ProjectFacts`]), with the graph's `depends_on` once it is built.
+pub fn node_context_json(n: &Node, depends_on: Option<&BTreeMap<String, Vec<String>>>) -> Value {
+    let facts = ProjectFacts {
+        depends_on,
+        ..ProjectFacts::default()
+    };
+    node_json(n, &facts)
 }
 
 /// Jinja's `graph` variable: nodes, sources and exposures keyed by unique_id, each the same dict
-/// as in the manifest.
-pub fn graph_context_json(project: &Project) -> Value {
-    let facts = ProjectFacts::of(project);
+/// as in the manifest, with the dependencies the graph resolved.
+pub fn graph_context_json(project: &Project, depends_on: &BTreeMap<String, Vec<String>>) -> Value {
+    let facts = ProjectFacts::of(project).with_depends_on(depends_on);
     let nodes: Map<String, Value> = project
         .nodes
         .iter()
@@ -27,7 +32,7 @@ pub fn graph_context_json(project: &Project) -> Value {
     let exposures: Map<String, Value> = project
         .exposures
         .iter()
-        .map(|(id, e)| (id.clone(), exposure_json(e)))
+        .map(|(id, e)| (id.clone(), exposure_json(e, facts.depends_on_of(id))))
         .collect();
     json!({
         "nodes": nodes,

@@ -7,7 +7,7 @@ use crate::project::config;
 use serde_json::{Map, Value, json};
 
 /// An exposure's dict.
-pub fn exposure_json(e: &ExposureNode) -> Value {
+pub fn exposure_json(e: &ExposureNode, depends_on: &[String]) -> Value {
     let mut owner = Map::new();
     owner.insert(
         "email".into(),
@@ -65,7 +65,7 @@ pub fn exposure_json(e: &ExposureNode) -> Value {
         "config": config,
         "unrendered_config": e.unrendered_config,
         "url": e.url,
-        "depends_on": { "macros": [], "nodes": e.depends_on_nodes },
+        "depends_on": { "macros": [], "nodes": depends_on },
         "refs": e.refs.iter().map(ref_json).collect::<Vec<_>>(),
         "sources": sources_list(&e.sources),
         "metrics": [],

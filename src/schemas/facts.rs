@@ -1,6 +1,6 @@
 //! What a resource's dict needs from the rest of the project.
 
-use crate::project::{Node, Project};
+use crate::project::{Compiled, Node, Project};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,12 +22,17 @@ pub struct ProjectFacts<'a> {
     pub(super) built: BTreeSet<&'a str>,
     /// The project's absolute path, a seed's `root_path` (as dbt writes it).
     pub(super) root_path: Option<String>,
+    /// Each node's `depends_on.nodes`, as the graph resolved them (none before it is built).
+    pub(super) depends_on: Option<&'a BTreeMap<String, Vec<String>>>,
+    /// The SQL the invocation compiled, by unique_id.
+    pub(super) compiled: Option<&'a BTreeMap<String, Compiled>>,
 }
 
 impl<'a> ProjectFacts<'a> {
     pub fn of(project: &'a Project) -> Self {
         let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-        for n in project.nodes.values().chain(project.disabled.values()) {
+        let enabled = project.nodes.values().map(AsRef::as_ref);
+        for n in enabled.chain(project.disabled.values()) {
             if let Some(attached) = n.test.as_ref().and_then(|t| t.attached_node.as_deref()) {
                 tests_of.entry(attached).or_default().push(n);
             }
@@ -49,7 +54,35 @@ impl<'a> ProjectFacts<'a> {
             test_tree: project.config.data_test_configs(),
             built: BTreeSet::new(),
             root_path: Some(root_path),
+            depends_on: None,
+            compiled: None,
         }
+    }
+
+    /// With the SQL this invocation compiled.
+    #[must_use]
+    pub fn with_compiled(mut self, compiled: &'a BTreeMap<String, Compiled>) -> Self {
+        self.compiled = Some(compiled);
+        self
+    }
+
+    /// The node's compiled SQL, if this invocation compiled it.
+    pub(super) fn compiled_of(&self, unique_id: &str) -> Option<&'a Compiled> {
+        self.compiled?.get(unique_id)
+    }
+
+    /// With the dependencies the graph resolved (`depends_on.nodes`).
+    #[must_use]
+    pub fn with_depends_on(mut self, depends_on: &'a BTreeMap<String, Vec<String>>) -> Self {
+        self.depends_on = Some(depends_on);
+        self
+    }
+
+    /// A node's `depends_on.nodes`: empty until the graph is built.
+    pub(super) fn depends_on_of(&self, unique_id: &str) -> &'a [String] {
+        self.depends_on
+            .and_then(|d| d.get(unique_id))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// With the nodes this invocation ran (whose SQL it wrote under `target/run/`).

@@ -9,7 +9,7 @@ use super::facts::ProjectFacts;
 use super::python::py_config_value;
 use super::{CREATED_AT, default_config_for};
 use crate::project::config;
-use crate::project::{ColumnInfo, Node, Project, RefCall, ResourceType};
+use crate::project::{ColumnInfo, Compiled, Node, Project, RefCall, ResourceType};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -99,7 +99,7 @@ impl Serialize for NodeDict<'_> {
 }
 
 impl<'a> NodeDict<'a> {
-    pub fn new(n: &'a Node, facts: &ProjectFacts<'_>) -> Self {
+    pub fn new(n: &'a Node, facts: &ProjectFacts<'a>) -> Self {
         use Field::{Columns, Config, Str, Strs, Val};
         let rt = n.resource_type;
         let config_get = |k: &str| merged_config_get(n, k);
@@ -159,10 +159,10 @@ impl<'a> NodeDict<'a> {
         f.push(("functions", Val(json!([]))));
         f.push((
             "depends_on",
-            Val(json!({ "macros": depends_on_macros(n), "nodes": n.depends_on_nodes })),
+            Val(json!({ "macros": depends_on_macros(n, facts), "nodes": facts.depends_on_of(&n.unique_id) })),
         ));
-        match &n.compiled_code {
-            Some(code) => {
+        match facts.compiled_of(&n.unique_id) {
+            Some(Compiled { code, ctes }) => {
                 // dbt writes no compiled file for a snapshot (its SQL goes straight into the
                 // snapshot statements).
                 let path = (rt != ResourceType::Snapshot)
@@ -171,8 +171,7 @@ impl<'a> NodeDict<'a> {
                 f.push(("compiled", Val(Value::Bool(true))));
                 f.push(("compiled_code", Str(code)));
                 f.push(("extra_ctes_injected", Val(Value::Bool(true))));
-                let ctes: Vec<Value> = n
-                    .extra_ctes
+                let ctes: Vec<Value> = ctes
                     .iter()
                     .map(|(name, sql)| {
                         let id = facts.cte_ids.get(name).cloned().unwrap_or_else(|| {
@@ -249,7 +248,7 @@ impl<'a> NodeDict<'a> {
 /// `depends_on.macros`. dbt's parser does not render the arguments of its own `unique` and
 /// `not_null` tests (a shortcut for the two most common tests), so until such a test is compiled
 /// it lists only its test macro, not `get_where_subquery`.
-fn depends_on_macros(n: &Node) -> &[String] {
+fn depends_on_macros<'n>(n: &'n Node, facts: &ProjectFacts<'_>) -> &'n [String] {
     let shortcut = n
         .test
         .as_ref()
@@ -257,7 +256,7 @@ fn depends_on_macros(n: &Node) -> &[String] {
         && n.depends_on_macros
             .first()
             .is_some_and(|m| m.starts_with("macro.dbt.test_"));
-    match n.compiled_code {
+    match facts.compiled_of(&n.unique_id) {
         None if shortcut => &n.depends_on_macros[..1],
         _ => &n.depends_on_macros,
     }

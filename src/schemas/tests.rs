@@ -4,8 +4,8 @@
 use super::read::{ManifestExposure, ManifestNode, ManifestSource};
 use super::*;
 use crate::project::{
-    ColumnInfo, DocBlock, ExposureNode, MacroNode, Node, RefCall, ResourceType, SourceNode,
-    TestMetadata,
+    ColumnInfo, Compiled, DocBlock, ExposureNode, MacroNode, Node, RefCall, ResourceType,
+    SourceNode, TestMetadata,
 };
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -67,12 +67,21 @@ fn model() {
     }];
     n.sources = vec![("shop".into(), "raw_orders".into())];
     n.depends_on_macros = vec!["macro.demo.cents".into()];
-    n.depends_on_nodes = vec!["model.demo.stg_orders".into()];
     n.relation_name = Some("\"warehouse\".\"main\".\"orders\"".into());
     n.patch_path = Some("demo://models/schema.yml".into());
     n.unrendered_config = object(json!({"materialized": "table"}));
-    n.compiled_code = Some("select * from \"warehouse\".\"main\".\"stg_orders\"".into());
-    let dict = node_context_json(&n);
+    let depends_on = BTreeMap::from([(n.unique_id.clone(), vec!["model.demo.stg_orders".into()])]);
+    let compiled = BTreeMap::from([(
+        n.unique_id.clone(),
+        Compiled {
+            code: "select * from \"warehouse\".\"main\".\"stg_orders\"".into(),
+            ctes: vec![],
+        },
+    )]);
+    let facts = ProjectFacts::default()
+        .with_depends_on(&depends_on)
+        .with_compiled(&compiled);
+    let dict = node_json(&n, &facts);
     insta::assert_json_snapshot!(dict);
     let read: ManifestNode = reads_back(&dict);
     assert_eq!(read.relation(), Some(("warehouse", "main", "orders")));
@@ -85,7 +94,7 @@ fn seed() {
     let mut n = Node::sample(ResourceType::Seed, "countries", json!({"delimiter": ";"}));
     n.checksum = "cd34".into();
     n.depends_on_macros = vec!["macro.dbt.load_csv_rows".into()];
-    let dict = node_context_json(&n);
+    let dict = node_context_json(&n, None);
     insta::assert_json_snapshot!(dict);
     let read: ManifestNode = reads_back(&dict);
     assert_eq!(read.config.get("delimiter"), Some(&json!(";")));
@@ -99,8 +108,14 @@ fn snapshot() {
         json!({"strategy": "timestamp", "unique_key": "id", "updated_at": "updated_at"}),
     );
     n.raw_code = "{% snapshot orders_history %}select 1{% endsnapshot %}".into();
-    n.compiled_code = Some("select 1".into());
-    let dict = node_context_json(&n);
+    let compiled = BTreeMap::from([(
+        n.unique_id.clone(),
+        Compiled {
+            code: "select 1".into(),
+            ctes: vec![],
+        },
+    )]);
+    let dict = node_json(&n, &ProjectFacts::default().with_compiled(&compiled));
     insta::assert_json_snapshot!(dict);
     // dbt writes no compiled file for a snapshot.
     assert_eq!(dict["compiled_path"], Value::Null);
@@ -111,7 +126,7 @@ fn snapshot() {
 fn analysis() {
     let mut n = Node::sample(ResourceType::Analysis, "top_customers", json!({}));
     n.raw_code = "select 1".into();
-    let dict = node_context_json(&n);
+    let dict = node_context_json(&n, None);
     insta::assert_json_snapshot!(dict);
     reads_back::<ManifestNode>(&dict);
 }
@@ -141,7 +156,7 @@ fn generic_test() {
         "macro.dbt.test_accepted_values".into(),
         "macro.dbt.get_where_subquery".into(),
     ];
-    let dict = node_context_json(&n);
+    let dict = node_context_json(&n, None);
     insta::assert_json_snapshot!(dict);
     reads_back::<ManifestNode>(&dict);
 }
@@ -206,7 +221,6 @@ fn exposure() {
             version: None,
         }],
         sources: vec![],
-        depends_on_nodes: vec!["model.demo.orders".into()],
         meta: object(json!({"tier": 1})),
         tags: vec!["finance".into()],
         config: object(json!({"tags": ["kpi"]})),
@@ -216,7 +230,7 @@ fn exposure() {
         original_file_path: "models/exposures.yml".into(),
         fqn: vec!["demo".into(), "revenue_dashboard".into()],
     };
-    let dict = exposure_json(&e);
+    let dict = exposure_json(&e, &["model.demo.orders".into()]);
     insta::assert_json_snapshot!(dict);
     let read: ManifestExposure = reads_back(&dict);
     assert_eq!(read.kind.as_deref(), Some("dashboard"));

@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub struct Loaded {
     pub project: Project,
     pub jenv: JinjaEnv,
-    pub graph: Graph,
+    pub graph: Arc<Graph>,
     pub adapter: Arc<dyn Adapter>,
     pub info: InvocationInfo,
     /// Which warnings are errors: the command line's options, else dbt_project.yml's `flags:`.
@@ -96,7 +96,7 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     inv.output.warnings(&shown);
     problems.extend(promoted);
     timer.mark("parse render");
-    let graph = match graph::build(&mut project) {
+    let graph = match graph::build(&project) {
         Ok(g) => Some(g),
         Err(e) => {
             problems.extend(e.diagnostics().into_iter().map(|mut d| {
@@ -130,7 +130,7 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     Ok(Loaded {
         project,
         jenv,
-        graph,
+        graph: Arc::new(graph),
         adapter,
         info,
         warn_error,
@@ -209,9 +209,8 @@ pub fn graph_fn(loaded: &Loaded) -> Option<Arc<dyn Fn() -> serde_json::Value + S
             .any(|m| m.source.contains("graph"));
     mentions_graph.then(|| {
         let parsed = Arc::new(loaded.project.clone());
-        // The node dictionaries are still built by the manifest writer; they move to the
-        // node-dictionary layer below jinja and graph (issue 12), and this call with them.
-        Arc::new(move || crate::schemas::graph_context_json(&parsed))
+        let dag = loaded.graph.clone();
+        Arc::new(move || crate::schemas::graph_context_json(&parsed, &dag.depends_on))
             as Arc<dyn Fn() -> serde_json::Value + Send + Sync>
     })
 }

@@ -63,7 +63,7 @@ impl<'a> Evaluator<'a> {
             project,
             graph,
             selectors,
-            state: state_manifest.map(|m| StateComparison::new(project, m)),
+            state: state_manifest.map(|m| StateComparison::new(project, graph, m)),
             previous,
             members: methods::members(project, graph),
             warnings: vec![],
@@ -126,8 +126,13 @@ impl<'a> Evaluator<'a> {
     /// The parents a test depends on, if `id` is a test.
     fn test_parents(&self, id: &str) -> Option<BTreeSet<&'a str>> {
         let n = self.project.nodes.get(id)?;
-        (n.resource_type == ResourceType::Test)
-            .then(|| n.depends_on_nodes.iter().map(String::as_str).collect())
+        (n.resource_type == ResourceType::Test).then(|| {
+            self.graph
+                .depends_on(id)
+                .iter()
+                .map(String::as_str)
+                .collect()
+        })
     }
 
     /// Pulls in the tests attached to `selected`: with eager, any test on a selected node; with

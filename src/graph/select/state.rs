@@ -23,6 +23,7 @@
 //! A manifest written by another tool may spell values differently, so values compare leniently:
 //! a missing key equals null, an empty list or mapping, or dbt's default for that key.
 
+use crate::graph::Graph;
 use crate::project::Project;
 use crate::schemas::read::{ManifestExposure, ManifestNode, ManifestSource, StateManifest};
 use serde_json::{Map, Value, json};
@@ -113,7 +114,7 @@ enum Pair<'c, 'o> {
 }
 
 impl<'a> StateComparison<'a> {
-    pub fn new(project: &'a Project, old: &'a StateManifest) -> Self {
+    pub fn new(project: &'a Project, graph: &Graph, old: &'a StateManifest) -> Self {
         let mut modified_macros = BTreeSet::new();
         // A manifest without macros says nothing about them; don't flag every macro as new.
         if let Some(old_macros) = &old.macros {
@@ -133,7 +134,10 @@ impl<'a> StateComparison<'a> {
         StateComparison {
             project,
             old,
-            current: StateManifest::of_dicts(&crate::schemas::graph_context_json(project)),
+            current: StateManifest::of_dicts(&crate::schemas::graph_context_json(
+                project,
+                &graph.depends_on,
+            )),
             modified_macros,
         }
     }

@@ -85,7 +85,6 @@ impl Loader {
                 owner: e.owner.clone(),
                 refs,
                 sources,
-                depends_on_nodes: vec![],
                 meta: e.meta.clone(),
                 tags: e.tags.to_vec(),
                 config,

@@ -235,7 +235,11 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         target,
         vars,
         cli_vars: opts.cli_vars.clone(),
-        nodes: loader.nodes.into_iter().map(|(k, n)| (k, *n)).collect(),
+        nodes: loader
+            .nodes
+            .into_iter()
+            .map(|(k, n)| (k, std::sync::Arc::new(*n)))
+            .collect(),
         disabled: BTreeMap::new(),
         sources: loader.sources,
         disabled_sources: BTreeMap::new(),

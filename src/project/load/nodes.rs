@@ -91,7 +91,6 @@ impl Loader {
             refs: vec![],
             sources: vec![],
             depends_on_macros: vec![],
-            depends_on_nodes: vec![],
             database: self.target_db.clone(),
             schema: self.target_schema.clone(),
             alias: name,
@@ -102,8 +101,6 @@ impl Loader {
             deprecation_date: None,
             constraints: vec![],
             doc_blocks: vec![],
-            compiled_code: None,
-            extra_ctes: vec![],
             settings: Default::default(),
             spans: Default::default(),
         }
