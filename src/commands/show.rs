@@ -62,8 +62,7 @@ pub fn run(
                 | ResourceType::Analysis
                 | ResourceType::Snapshot
                 | ResourceType::Test => {
-                    crate::jinja::compile::compile_one(nodes, &loaded.jenv, &shared, &id, &cache)?
-                        .0
+                    crate::jinja::compile::compile_one(nodes, &loaded.jenv, &shared, &id, &cache)?.0
                 }
                 _ => continue,
             };
