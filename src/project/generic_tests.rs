@@ -33,7 +33,7 @@ pub const CONFIG_ARGS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-enum Target {
+enum TestedResource {
     Node {
         uid: String,
         name: String,
@@ -51,7 +51,7 @@ enum Target {
 pub struct PendingTest {
     def: Value,
     column: Option<String>,
-    target: Target,
+    target: TestedResource,
     key_name: String,
     folders: Vec<String>,
     original_file_path: String,
@@ -75,7 +75,7 @@ impl PendingTest {
         Self::new(
             def,
             column,
-            Target::Node {
+            TestedResource::Node {
                 uid: uid.into(),
                 name: name.into(),
                 version: version.map(ToString::to_string),
@@ -99,7 +99,7 @@ impl PendingTest {
         f: &FoundFile,
         span: YamlSpan,
     ) -> Self {
-        let target = Target::Source {
+        let target = TestedResource::Source {
             uid: uid.into(),
             source: source.into(),
             table: table.into(),
@@ -110,7 +110,7 @@ impl PendingTest {
     fn new(
         def: &Value,
         column: Option<&ColumnProps>,
-        target: Target,
+        target: TestedResource,
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
@@ -239,7 +239,7 @@ pub fn build(
         args.insert("column_name".into(), Value::from(col.clone()));
     }
     let (target_name, target_expr, mut refs, mut sources) = match &t.target {
-        Target::Node {
+        TestedResource::Node {
             name,
             version: None,
             ..
@@ -253,7 +253,7 @@ pub fn build(
             }],
             vec![],
         ),
-        Target::Node {
+        TestedResource::Node {
             name,
             version: Some(v),
             ..
@@ -267,7 +267,7 @@ pub fn build(
             }],
             vec![],
         ),
-        Target::Source { source, table, .. } => (
+        TestedResource::Source { source, table, .. } => (
             format!("{source}_{table}"),
             format!("source('{source}', '{table}')"),
             vec![],
@@ -290,10 +290,10 @@ pub fn build(
     arg_sources.append(&mut sources);
     let (refs, sources) = (arg_refs, arg_sources);
     let prefix = match (&t.target, &namespace) {
-        (Target::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
-        (Target::Source { .. }, None) => format!("source_{test_name}"),
-        (Target::Node { .. }, Some(ns)) => format!("{ns}_{test_name}"),
-        (Target::Node { .. }, None) => test_name.clone(),
+        (TestedResource::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
+        (TestedResource::Source { .. }, None) => format!("source_{test_name}"),
+        (TestedResource::Node { .. }, Some(ns)) => format!("{ns}_{test_name}"),
+        (TestedResource::Node { .. }, None) => test_name.clone(),
     };
     let (short_name, full_name) = synthesize_names(&prefix, &target_name, &args);
     // A generated name too long for a table gets the short, hashed one as its alias config
@@ -331,7 +331,7 @@ pub fn build(
         None => format!("test_{test_name}"),
     };
     let attached = match &t.target {
-        Target::Node { uid, .. } | Target::Source { uid, .. } => uid.clone(),
+        TestedResource::Node { uid, .. } | TestedResource::Source { uid, .. } => uid.clone(),
     };
     Ok(Node {
         unique_id: format!("test.{project}.{name}.{hash}"),

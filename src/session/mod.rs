@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// A project loaded, rendered once and wired into a graph.
 pub struct Loaded {
-    pub project: Project,
+    pub project: Arc<Project>,
     pub jenv: JinjaEnv,
     pub graph: Arc<Graph>,
     pub adapter: Arc<dyn Adapter>,
@@ -128,7 +128,7 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         return Err(problems.into_error());
     };
     Ok(Loaded {
-        project,
+        project: Arc::new(project),
         jenv,
         graph: Arc::new(graph),
         adapter,
@@ -208,7 +208,7 @@ pub fn graph_fn(loaded: &Loaded) -> Option<Arc<dyn Fn() -> serde_json::Value + S
             .iter()
             .any(|m| m.source.contains("graph"));
     mentions_graph.then(|| {
-        let parsed = Arc::new(loaded.project.clone());
+        let parsed = loaded.project.clone();
         let dag = loaded.graph.clone();
         Arc::new(move || crate::schemas::graph_context_json(&parsed, &dag.depends_on))
             as Arc<dyn Fn() -> serde_json::Value + Send + Sync>

@@ -8,7 +8,7 @@
 //! test between `a` and `b` although neither atom alone would have.
 
 use super::IndirectSelection;
-use super::methods::{self, Target};
+use super::methods::{self, Member};
 use super::parse::{Criterion, Expr, Group, Method, SetOp};
 use super::previous::PreviousRun;
 use super::selectors::Selectors;
@@ -26,7 +26,7 @@ pub struct Evaluator<'a> {
     selectors: &'a Selectors,
     state: Option<StateComparison<'a>>,
     previous: &'a PreviousRun,
-    members: Vec<Target<'a>>,
+    members: Vec<Member<'a>>,
     /// Groups the user wrote that selected nothing.
     pub warnings: Vec<Diagnostic>,
 }
