@@ -262,7 +262,11 @@ pub fn render_descriptions(
     let mut env = Environment::new();
     let docs = docs.clone();
     env.add_function("doc", move |args: Rest<String>| -> Result<String, Error> {
-        let name = args.last().cloned().unwrap_or_default();
+        // `doc('name')`, or `doc('package', 'name')` (found under `package.name`).
+        let name = match args.as_slice() {
+            [package, name] => format!("{package}.{name}"),
+            _ => args.last().cloned().unwrap_or_default(),
+        };
         docs.get(&name).cloned().ok_or_else(|| {
             let closest = docs
                 .keys()

@@ -160,11 +160,7 @@ impl Loader {
                                 prev.original_file_path, f.original_file_path
                             ),
                         )
-                        .at(Location::from_offset(
-                            &f.original_file_path,
-                            &text,
-                            block.start,
-                        ))
+                        .at(Location::from_offset(&f.shown, &text, block.start))
                         .with_help("rename or remove one of them"),
                     );
                     continue;
@@ -184,12 +180,12 @@ impl Loader {
                         arguments: vec![],
                         patch_path: None,
                         docs: None,
-                        template: f.original_file_path.clone(),
+                        template: f.shown.clone(),
                     },
                 );
             }
             self.macro_files.push(MacroFile {
-                template: f.original_file_path.clone(),
+                template: f.shown.clone(),
                 package: self.name.clone(),
                 source: rewritten,
             });
