@@ -9,8 +9,10 @@
 //! 3. Fetch every package into a staging folder, write the lock, and only then replace the
 //!    install folder's contents ([`install`]), so a failure leaves it as it was.
 //!
-//! This module loads nothing into the project: it only fills `packages-install-path`. It sits
-//! beside [`crate::project`] and uses only the error, event and YAML layers.
+//! This module loads nothing into the project: it only fills `packages-install-path` (and says,
+//! for every command that loads the project, which packages asked for are not installed:
+//! [`check_installed`]). It sits beside [`crate::project`] and uses only the error, event and
+//! YAML layers.
 
 pub mod add;
 mod fetch;
@@ -18,6 +20,7 @@ mod git;
 pub mod http;
 pub mod hub;
 mod install;
+mod installed;
 mod resolve;
 pub mod semver;
 pub mod spec;
@@ -25,6 +28,7 @@ mod yaml_out;
 
 pub use add::AddSource;
 pub use install::STATE_FILE;
+pub use installed::check_installed;
 pub use spec::{DEPENDENCIES_FILE, LOCK_FILE, PACKAGES_FILE};
 
 use crate::error::{Diagnostic, Error};

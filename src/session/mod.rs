@@ -58,6 +58,17 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     };
     crate::events::attach_log_dir(&log_dir);
     let mut project = loaded?;
+    // A package packages.yml asks for but that is not installed stops here: every macro, test
+    // and ref of it would fail otherwise.
+    let installed = project.packages.iter().map(|p| p.name.clone()).collect();
+    crate::deps::check_installed(
+        &project.dir,
+        &installed,
+        &crate::deps::spec::RenderContext {
+            cli_vars: project.cli_vars.clone(),
+            dbt_version: crate::DBT_COMPAT_VERSION.to_string(),
+        },
+    )?;
     timer.mark("load files");
     // Every stage runs even when an earlier one found errors in some files, so that one run
     // reports every problem of the project; the command fails at the end with all of them.
