@@ -284,11 +284,6 @@ pub fn parse_project(
 /// Generic tests whose `{% test %}` definition exists nowhere, reported at their YAML line (as
 /// dbt does at parse time) with the closest test name.
 fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnostics) {
-    let known: Vec<&str> = shared
-        .macros
-        .keys()
-        .filter_map(|(_, name)| name.strip_prefix("test_"))
-        .collect();
     for n in project.nodes.values() {
         let Some(t) = &n.test else { continue };
         let macro_name = format!("test_{}", t.name);
@@ -321,15 +316,35 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
             );
             continue;
         }
-        let closest = known
+        // The closest test the name could mean: in the package it names, else anywhere it can
+        // be called from (the node's project, the root project, the built-ins).
+        let candidates: Vec<String> = shared
+            .macros
+            .keys()
+            .filter(|(pkg, _)| match &t.namespace {
+                Some(ns) => pkg == ns,
+                None => {
+                    [n.package_name.as_str(), &shared.project_name, "dbt"].contains(&pkg.as_str())
+                }
+            })
+            .filter_map(|(_, name)| name.strip_prefix("test_"))
+            .map(|k| match &t.namespace {
+                Some(ns) => format!("{ns}.{k}"),
+                None => k.to_string(),
+            })
+            .collect();
+        let closest = candidates
             .iter()
-            .map(|k| (crate::graph::levenshtein(&t.name, k), *k))
+            .map(|k| (crate::graph::levenshtein(&full_name, k), k))
             .filter(|(d, _)| *d <= 2.max(t.name.len() / 3))
             .min();
-        let define = format!(
-            "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
-            t.name
-        );
+        let define = match &t.namespace {
+            Some(ns) => format!("the package '{ns}' defines no test '{}'", t.name),
+            None => format!(
+                "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
+                t.name
+            ),
+        };
         diags.push(
             Diagnostic::error(
                 "unknown-test",
