@@ -522,3 +522,18 @@ fn an_unknown_package_test_is_reported_at_its_line() {
     run.assert_code(2);
     snapshot("unknown_package_test", &run);
 }
+
+/// A package made for another dbt version (`require-dbt-version`) is loaded, with a warning at
+/// its range (dbt stops unless `--no-version-check`).
+#[test]
+fn a_package_for_another_dbt_version_is_a_warning() {
+    let p = installed();
+    let project = p.read("vendor/helpers/dbt_project.yml");
+    p.write(
+        "vendor/helpers/dbt_project.yml",
+        &project.replace("[\">=1.5.0\", \"<2.0.0\"]", "[\">=2.0.0\"]"),
+    );
+    let run = p.kiln(&["parse"]).run();
+    run.assert_success();
+    snapshot("other_dbt_version", &run);
+}
