@@ -452,6 +452,85 @@ fn two_argument_ref_resolves_in_the_package() {
     );
 }
 
+/// A package's sources: `source()` finds them from the root project and from the package (the
+/// root project's own first), under the package's name; the root project's `sources:
+/// {<package>: ...}` configs apply to them.
+#[test]
+fn a_package_s_sources_are_found_and_configured() {
+    let p = installed();
+    p.write(
+        "vendor/helpers/models/sources.yml",
+        "version: 2\nsources:\n  - name: ledger\n    schema: raw_ledger\n    tables:\n      - name: entries\n",
+    );
+    p.write(
+        "vendor/helpers/models/ledger.sql",
+        "select * from {{ source('ledger', 'entries') }}\n",
+    );
+    p.write(
+        "models/from_ledger.sql",
+        "select * from {{ source('ledger', 'entries') }}\n",
+    );
+    p.kiln(&["compile", "-s", "ledger", "from_ledger"])
+        .run()
+        .assert_success();
+    for (package, file) in [
+        ("helpers", "models/ledger.sql"),
+        ("shop_pkgs", "models/from_ledger.sql"),
+    ] {
+        assert_eq!(
+            compiled(&p, package, file),
+            "select * from \"shop\".\"raw_ledger\".\"entries\""
+        );
+    }
+    let manifest: Value = serde_json::from_str(&p.read("target/manifest.json")).expect("json");
+    assert_eq!(
+        manifest["nodes"]["model.shop_pkgs.from_ledger"]["depends_on"]["nodes"],
+        serde_json::json!(["source.helpers.ledger.entries"])
+    );
+    assert_eq!(
+        manifest["sources"]["source.helpers.ledger.entries"]["original_file_path"],
+        "models/sources.yml"
+    );
+    // The root project's own source of that name wins for its nodes and the package's.
+    p.write(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: ledger\n    schema: main\n    tables:\n      - name: entries\n",
+    );
+    p.kiln(&["compile", "-s", "ledger", "from_ledger"])
+        .run()
+        .assert_success();
+    for (package, file) in [
+        ("helpers", "models/ledger.sql"),
+        ("shop_pkgs", "models/from_ledger.sql"),
+    ] {
+        assert_eq!(
+            compiled(&p, package, file),
+            "select * from \"shop\".\"main\".\"entries\""
+        );
+    }
+    // Disabled by the root project: the package's source leaves the project.
+    std::fs::remove_file(p.dir().join("models/sources.yml")).expect("remove");
+    std::fs::remove_file(p.dir().join("models/from_ledger.sql")).expect("remove");
+    std::fs::remove_file(p.dir().join("vendor/helpers/models/ledger.sql")).expect("remove");
+    let project = p.read("dbt_project.yml");
+    p.write(
+        "dbt_project.yml",
+        &format!("{project}\nsources:\n  helpers:\n    +enabled: false\n"),
+    );
+    p.kiln(&["parse"]).run().assert_success();
+    let manifest: Value = serde_json::from_str(&p.read("target/manifest.json")).expect("json");
+    assert!(
+        manifest["sources"]
+            .get("source.helpers.ledger.entries")
+            .is_none()
+    );
+    assert!(
+        manifest["disabled"]
+            .get("source.helpers.ledger.entries")
+            .is_some()
+    );
+}
+
 /// Inside a package, its macros may call each other without the package's name. dbt requires
 /// the name (`helpers.units_divisor()`) when a node of another project calls the macro, and
 /// fails with "'units_divisor' is undefined"; kiln then falls back on the calling macro's

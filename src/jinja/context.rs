@@ -144,8 +144,10 @@ impl Shared {
     /// project or a package), as dbt's macro namespace finds it: `local`'s macros, then the root
     /// project's, then the built-ins (so the root project's macros override `dbt`'s).
     pub fn find_macro_from(&self, name: &str, local: &str) -> Option<(String, &String)> {
-        [local, self.project_name.as_str(), "dbt"]
+        let local = (local != self.project_name).then_some(local);
+        local
             .into_iter()
+            .chain([self.project_name.as_str(), "dbt"])
             .find_map(|pkg| self.macro_template(pkg, name).map(|t| (pkg.to_string(), t)))
     }
 
