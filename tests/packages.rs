@@ -531,6 +531,36 @@ fn a_package_s_sources_are_found_and_configured() {
     );
 }
 
+/// A package's own `generate_schema_name` names its nodes' schemas (dbt uses a package's for
+/// its nodes, the root project's or dbt's for the others); dbt's schemas on this fixture.
+#[test]
+fn a_package_s_generate_schema_name_applies_to_its_nodes() {
+    let p = installed();
+    p.write(
+        "vendor/helpers/macros/schema_name.sql",
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n    pkg_{{ custom_schema_name or 'none' }}\n{%- endmacro %}\n",
+    );
+    p.kiln(&["parse"]).run().assert_success();
+    let manifest: Value = serde_json::from_str(&p.read("target/manifest.json")).expect("json");
+    let schema = |id: &str| {
+        manifest["nodes"][id]["schema"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(schema("model.helpers.stg_currencies"), "pkg_helpers");
+    assert_eq!(schema("seed.helpers.helper_codes"), "pkg_helpers");
+    assert_eq!(
+        schema("test.helpers.assert_codes_present"),
+        "pkg_dbt_test__audit"
+    );
+    assert_eq!(schema("model.shop_pkgs.orders"), "main");
+    assert_eq!(
+        schema("test.shop_pkgs.unique_orders_order_id.fed79b3a6e"),
+        "main_dbt_test__audit"
+    );
+}
+
 /// Inside a package, its macros may call each other without the package's name. dbt requires
 /// the name (`helpers.units_divisor()`) when a node of another project calls the macro, and
 /// fails with "'units_divisor' is undefined"; kiln then falls back on the calling macro's
