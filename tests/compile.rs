@@ -211,6 +211,10 @@ fn every_compiled_node_parses_in_its_adapters_dialect() {
     let mut failures = vec![];
     let mut still_listed: Vec<(&str, &str)> = UNPARSED.iter().map(|(p, u, _)| (*p, *u)).collect();
     for (label, p, args, target) in &projects {
+        // A fixture using packages has them installed first, as its users would.
+        if p.exists("packages.yml") && !p.exists("dbt_packages") {
+            p.kiln(&["deps"]).run().assert_success();
+        }
         let run = p
             .kiln(&["compile"])
             .args(args)

@@ -5,7 +5,6 @@
 use crate::error::{Diagnostic, Diagnostics, Error, Location, levenshtein};
 use crate::project::{Node, Project, RefCall, ResourceType};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
@@ -31,6 +30,8 @@ pub struct RefNames {
     by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>>,
     /// name of a disabled node → its file.
     disabled: BTreeMap<String, String>,
+    /// The root project's name: an unqualified ref looks there first.
+    root: String,
 }
 
 impl RefNames {
@@ -46,7 +47,7 @@ impl RefNames {
                     n.unique_id.clone(),
                     n.resource_type,
                     n.version.clone(),
-                    n.original_file_path.clone(),
+                    n.file.display().to_string(),
                 ));
             }
         }
@@ -63,22 +64,40 @@ impl RefNames {
         let disabled = project
             .disabled
             .values()
-            .map(|n| (n.name.clone(), n.original_file_path.clone()))
+            .map(|n| (n.name.clone(), n.file.display().to_string()))
             .collect();
-        RefNames { by_name, disabled }
+        RefNames {
+            by_name,
+            disabled,
+            root: project.name.clone(),
+        }
     }
 
-    /// The unique_id a ref() call names; Err holds the file of the disabled node of that name,
-    /// or is empty when there is none.
-    pub fn resolve(&self, r: &RefCall) -> Result<String, String> {
-        let found = self.by_name.get(&r.name).and_then(|l| {
-            l.iter().find(|(uid, _, ver, _)| {
-                r.package
-                    .as_ref()
-                    .is_none_or(|p| uid.split('.').nth(1) == Some(p.as_str()))
-                    && (r.version.is_none() || *ver == r.version)
+    /// The unique_id a ref() call made by a node of project `from` (the root project or a
+    /// package) names, as dbt resolves it: `ref('package', 'name')` in that package; `ref('name')`
+    /// in the root project, then in `from`, then in any package. Err holds the file of the
+    /// disabled node of that name, or is empty when there is none.
+    pub fn resolve(&self, r: &RefCall, from: &str) -> Result<String, String> {
+        let candidates: Vec<&(String, ResourceType, Option<String>, String)> = self
+            .by_name
+            .get(&r.name)
+            .map(|l| {
+                l.iter()
+                    .filter(|(_, _, ver, _)| r.version.is_none() || *ver == r.version)
+                    .collect()
             })
-        });
+            .unwrap_or_default();
+        let in_package = |p: &str| {
+            candidates
+                .iter()
+                .find(|(uid, ..)| uid.split('.').nth(1) == Some(p))
+        };
+        let found = match &r.package {
+            Some(p) => in_package(p),
+            None => in_package(&self.root)
+                .or_else(|| in_package(from))
+                .or_else(|| candidates.first()),
+        };
         match found {
             Some((uid, ..)) => Ok(uid.clone()),
             None => Err(self.disabled.get(&r.name).cloned().unwrap_or_default()),
@@ -200,7 +219,7 @@ fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> 
 
 /// Where `needle` (a ref or source name) appears in the node's file.
 fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
-    let rel = PathBuf::from(&n.original_file_path);
+    let rel = n.file.clone();
     let text =
         std::fs::read_to_string(project.dir.join(&rel)).unwrap_or_else(|_| n.raw_code.clone());
     let quoted = [format!("'{needle}'"), format!("\"{needle}\"")];
@@ -221,8 +240,14 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
     let names = RefNames::of(project);
     let by_name = &names.by_name;
     for (name, list) in by_name {
-        let unversioned: Vec<_> = list.iter().filter(|(_, _, v, _)| v.is_none()).collect();
-        if unversioned.len() > 1 {
+        // Names are unique within a project; packages may reuse the root project's (dbt finds
+        // the root's first).
+        let mut per_package: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        for item in list.iter().filter(|(_, _, v, _)| v.is_none()) {
+            let package = item.0.split('.').nth(1).unwrap_or_default();
+            per_package.entry(package).or_default().push(item);
+        }
+        for unversioned in per_package.into_values().filter(|l| l.len() > 1) {
             let files: Vec<String> = unversioned
                 .iter()
                 .map(|(_, rt, _, f)| format!("{rt} {f}"))
@@ -242,9 +267,8 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
             );
         }
     }
-    let resolve_ref = |r: &RefCall| names.resolve(r);
+    let resolve_ref = |r: &RefCall, from: &str| names.resolve(r, from);
     let node_names: Vec<String> = by_name.keys().cloned().collect();
-    let source_ids: BTreeSet<String> = project.sources.keys().cloned().collect();
     let source_pairs: Vec<String> = project
         .sources
         .values()
@@ -257,16 +281,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
         let nodes: Vec<&Node> = project.nodes.values().map(AsRef::as_ref).collect();
         nodes
             .par_iter()
-            .map(|n| {
-                resolve_node(
-                    project,
-                    n,
-                    &resolve_ref,
-                    &node_names,
-                    &source_ids,
-                    &source_pairs,
-                )
-            })
+            .map(|n| resolve_node(project, n, &resolve_ref, &node_names, &source_pairs))
             .collect()
     };
     timer.mark("resolve");
@@ -317,7 +332,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
         g.add_node(eid);
         let mut out = vec![];
         for r in &e.refs {
-            match resolve_ref(r) {
+            match resolve_ref(r, &e.package_name) {
                 Ok(uid) => out.push(uid),
                 Err(_) => diags.push(
                     Diagnostic::error(
@@ -338,9 +353,8 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
             }
         }
         for (s, t) in &e.sources {
-            let uid = format!("source.{}.{s}.{t}", project.name);
-            if source_ids.contains(&uid) {
-                out.push(uid);
+            if let Some(uid) = project.resolve_source(s, t, &e.package_name) {
+                out.push(uid.to_string());
             } else {
                 diags.push(
                     Diagnostic::error(
@@ -407,9 +421,8 @@ struct Resolved {
 fn resolve_node(
     project: &Project,
     n: &Node,
-    resolve_ref: &(dyn Fn(&RefCall) -> Result<String, String> + Sync),
+    resolve_ref: &(dyn Fn(&RefCall, &str) -> Result<String, String> + Sync),
     node_names: &[String],
-    source_ids: &BTreeSet<String>,
     source_pairs: &[String],
 ) -> Resolved {
     let mut diags = vec![];
@@ -422,7 +435,7 @@ fn resolve_node(
             continue;
         }
         seen_refs.push(r);
-        match resolve_ref(r) {
+        match resolve_ref(r, &n.package_name) {
             Ok(uid) => {
                 if !out.contains(&uid) {
                     out.push(uid.clone());
@@ -472,10 +485,10 @@ fn resolve_node(
         }
         seen_sources.push(pair);
         let (s, t) = pair;
-        let uid = format!("source.{}.{s}.{t}", project.name);
-        if source_ids.contains(&uid) {
-            if !out.contains(&uid) {
-                out.push(uid);
+        let found = project.resolve_source(s, t, &n.package_name);
+        if let Some(uid) = found {
+            if !out.iter().any(|o| o == uid) {
+                out.push(uid.to_string());
             }
         } else {
             let mut d = Diagnostic::error(

@@ -101,16 +101,19 @@ fn resolve_ref(ctx: &RenderCtx, r: &RefCall) -> Result<String, Error> {
     if let Some(uid) = node.and_then(|n| dag.resolve_ref(&n.unique_id, r)) {
         return Ok(uid.to_string());
     }
-    let uid = dag.names.resolve(r).map_err(|disabled_in| {
-        Error::new(
-            ErrorKind::UndefinedError,
-            if disabled_in.is_empty() {
-                format!("ref('{}') does not name a model, seed or snapshot", r.name)
-            } else {
-                format!("ref('{}') points at a disabled node", r.name)
-            },
-        )
-    })?;
+    let uid = dag
+        .names
+        .resolve(r, ctx.local_package())
+        .map_err(|disabled_in| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                if disabled_in.is_empty() {
+                    format!("ref('{}') does not name a model, seed or snapshot", r.name)
+                } else {
+                    format!("ref('{}') points at a disabled node", r.name)
+                },
+            )
+        })?;
     if let Some(n) = node
         && dag.depends_on.contains_key(&n.unique_id)
         && !dag.depends_on(&n.unique_id).contains(&uid)
@@ -156,10 +159,15 @@ impl PhaseRules for CompilePhase {
     }
 
     fn source_relation(&self, ctx: &Arc<RenderCtx>, s: String, t: String) -> Result<Value, Error> {
-        let uid = format!("source.{}.{s}.{t}", ctx.shared.project_name);
-        ctx.shared
-            .relations
-            .get(&uid)
+        let shared = &ctx.shared;
+        let uid = crate::project::resolve_source_in(
+            shared.relations.keys(),
+            &shared.project_name,
+            &s,
+            &t,
+            ctx.local_package(),
+        );
+        uid.and_then(|uid| shared.relations.get(uid))
             .map(|r| input_relation(ctx, r))
             .ok_or_else(|| {
                 Error::new(
@@ -202,7 +210,7 @@ impl PhaseRules for CompilePhase {
 /// `var(name, default)`: the project's and `--vars`' variables.
 pub(super) fn var(ctx: &RenderCtx, args: &[Value]) -> Result<Value, Error> {
     let (name, default): (String, Option<Value>) = from_args(args)?;
-    match ctx.shared.vars.get(&name) {
+    match ctx.shared.vars_for(ctx.local_package()).get(&name) {
             Some(v) => Ok(crate::jinja::to_value(v)),
             None => default.ok_or_else(|| {
                 super::hinted_error(

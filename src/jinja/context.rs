@@ -73,6 +73,10 @@ pub struct Shared {
     pub target_database: String,
     pub target_schema: String,
     pub vars: serde_json::Map<String, Json>,
+    /// The vars the nodes of each installed package see, by package.
+    pub package_vars: BTreeMap<String, serde_json::Map<String, Json>>,
+    /// The installed packages' names: `<package>.macro(...)` reaches their macros.
+    pub packages: BTreeSet<String>,
     /// (package, macro name) → template name.
     pub macros: BTreeMap<(String, String), String>,
     /// `dispatch:` search orders by macro namespace.
@@ -130,13 +134,32 @@ impl Shared {
         self.macros.get(&(package.to_string(), name.to_string()))
     }
 
-    /// An unqualified macro name: the root project's first, then the built-ins.
+    /// An unqualified macro name in the root project's context: its macros first, then the
+    /// built-ins.
     pub fn find_macro(&self, name: &str) -> Option<(String, &String)> {
-        if let Some(t) = self.macro_template(&self.project_name, name) {
-            return Some((self.project_name.clone(), t));
-        }
-        self.macro_template("dbt", name)
-            .map(|t| ("dbt".to_string(), t))
+        self.find_macro_from(name, &self.project_name)
+    }
+
+    /// An unqualified macro name called while rendering a node of project `local` (the root
+    /// project or a package), as dbt's macro namespace finds it: `local`'s macros, then the root
+    /// project's, then the built-ins (so the root project's macros override `dbt`'s).
+    pub fn find_macro_from(&self, name: &str, local: &str) -> Option<(String, &String)> {
+        let local = (local != self.project_name).then_some(local);
+        local
+            .into_iter()
+            .chain([self.project_name.as_str(), "dbt"])
+            .find_map(|pkg| self.macro_template(pkg, name).map(|t| (pkg.to_string(), t)))
+    }
+
+    /// Whether `name` is a project a macro namespace can name: the root project, `dbt` or an
+    /// installed package.
+    pub fn is_project(&self, name: &str) -> bool {
+        name == "dbt" || name == self.project_name || self.packages.contains(name)
+    }
+
+    /// The vars a node of project `package` sees.
+    pub fn vars_for(&self, package: &str) -> &serde_json::Map<String, Json> {
+        self.package_vars.get(package).unwrap_or(&self.vars)
     }
 
     pub(super) fn placeholder(&self, schema: &str, identifier: &str) -> Relation {
@@ -162,6 +185,8 @@ pub struct Recorder {
     pub macros: indexmap::IndexSet<String>,
     pub ephemerals: Vec<String>,
     return_stack: Vec<Option<Value>>,
+    /// The package of each macro being rendered, innermost last.
+    macro_packages: Vec<String>,
     depth: usize,
 }
 
@@ -275,6 +300,27 @@ impl RenderCtx {
             .map_err(|_| Error::new(ErrorKind::InvalidOperation, "render state poisoned"))
     }
 
+    /// The project whose macros an unqualified name finds first: the node's package (the root
+    /// project's without a node).
+    pub(super) fn local_package(&self) -> &str {
+        self.node
+            .as_ref()
+            .map_or(&self.shared.project_name, |n| &n.package_name)
+    }
+
+    /// An unqualified macro name, as dbt finds it from this render's node
+    /// ([`Shared::find_macro_from`]); failing that, in the package of the macro being rendered,
+    /// so that a package's macros can call each other without their package's name (which dbt
+    /// requires of them when a node of another project calls them).
+    pub(super) fn find_macro(&self, name: &str) -> Option<(String, String)> {
+        if let Some((pkg, t)) = self.shared.find_macro_from(name, self.local_package()) {
+            return Some((pkg, t.clone()));
+        }
+        let current = self.rec.lock().ok()?.macro_packages.last().cloned()?;
+        let t = self.shared.macro_template(&current, name)?.clone();
+        Some((current, t))
+    }
+
     pub(super) fn node_config(&self) -> Config {
         self.shared.rules().node_config(self)
     }
@@ -360,13 +406,12 @@ impl Object for RenderCtx {
             "database" => Value::from(shared.target_database.clone()),
             "schema" => Value::from(shared.target_schema.clone()),
             "dbt" => Value::from_object(Namespace { ctx: self.clone(), package: "dbt".into() }),
-            n if n == shared.project_name => Value::from_object(Namespace { ctx: self.clone(), package: n.to_string() }),
+            n if shared.is_project(n) => Value::from_object(Namespace { ctx: self.clone(), package: n.to_string() }),
             n => {
                 if let Some(v) = self.extra.get(n) {
                     return Some(v.clone());
                 }
-                let (pkg, template) = shared.find_macro(n)?;
-                let template = template.clone();
+                let (pkg, template) = self.find_macro(n)?;
                 self.macro_caller(pkg, n, &template)
             }
         })
@@ -407,6 +452,7 @@ impl Object for MacroCaller {
             }
             r.depth += 1;
             r.return_stack.push(None);
+            r.macro_packages.push(self.package.clone());
         })?;
         let result = tmpl
             .render_captured(self.ctx.value())
@@ -423,6 +469,7 @@ impl Object for MacroCaller {
             });
         let returned = self.ctx.with_rec(|r| {
             r.depth = r.depth.saturating_sub(1);
+            r.macro_packages.pop();
             r.return_stack.pop().flatten()
         })?;
         match (returned, result) {

@@ -143,10 +143,12 @@ fn resolve_calls(
             .map(|c| index.depends_on(&m.unique_id, c))
             .unwrap_or_default()
     };
+    let dispatch = project.config.dispatch_orders();
     let index = super::macro_calls::MacroIndex::new(
         builtin,
         project.macros.values(),
         &project.name,
+        &dispatch,
         prefixes,
     );
     let builtin_deps: Vec<Vec<String>> = builtin.iter().map(|m| depends_on(&index, m)).collect();

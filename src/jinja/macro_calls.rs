@@ -12,7 +12,7 @@
 
 use crate::project::MacroNode;
 use minijinja::machinery::ast::{self, CallArg, Expr, Stmt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One call in a macro's body, before it is resolved to a macro.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,53 +247,87 @@ fn dispatch(args: &[CallArg<'_>]) -> Option<MacroCall> {
     Some(MacroCall::Dispatch { name, namespace })
 }
 
-/// Every macro of the project and of kiln's built-ins, by name, to resolve calls as Jinja does.
+/// Every macro of the project, its installed packages and kiln's built-ins, by name, to resolve
+/// calls as dbt does when it lists a macro's `depends_on.macros`.
 pub struct MacroIndex<'a> {
     /// (package, name) → unique_id.
     by_name: BTreeMap<(&'a str, &'a str), &'a str>,
-    /// name → unique_id, the project's macros shadowing kiln's built-ins.
+    /// name → unique_id, as dbt's flat namespace: the root project's macros over the packages',
+    /// over kiln's built-ins.
     unqualified: BTreeMap<&'a str, &'a str>,
     project: &'a str,
+    /// The names a dispatch namespace may be (the root project, `dbt`, the packages).
+    projects: BTreeSet<&'a str>,
+    /// The root project's `dispatch:` search orders by namespace.
+    dispatch: &'a BTreeMap<String, Vec<String>>,
     /// The target adapter's dispatch prefixes (`duckdb`, `default`).
     prefixes: &'static [&'static str],
 }
 
 impl<'a> MacroIndex<'a> {
-    /// `builtin` first, so that the project's macros (`project`) shadow them.
+    /// `builtin`, then the macros of the project and its packages (`project_macros`).
     pub fn new(
         builtin: &'a [MacroNode],
         project_macros: impl Iterator<Item = &'a MacroNode>,
         project: &'a str,
+        dispatch: &'a BTreeMap<String, Vec<String>>,
         prefixes: &'static [&'static str],
     ) -> Self {
         let mut by_name = BTreeMap::new();
         let mut unqualified = BTreeMap::new();
-        for m in builtin.iter().chain(project_macros) {
+        let mut projects = BTreeSet::from(["dbt", project]);
+        // Packages before the root project, so that the root's names win.
+        let (root, packages): (Vec<&MacroNode>, Vec<&MacroNode>) =
+            project_macros.partition(|m| m.package_name == project);
+        for m in builtin.iter().chain(packages).chain(root) {
             by_name.insert(
                 (m.package_name.as_str(), m.name.as_str()),
                 m.unique_id.as_str(),
             );
             unqualified.insert(m.name.as_str(), m.unique_id.as_str());
+            projects.insert(m.package_name.as_str());
         }
         MacroIndex {
             by_name,
             unqualified,
             project,
+            projects,
+            dispatch,
             prefixes,
         }
     }
 
+    /// An unqualified name called in a macro of `package`: that package's macro first, then
+    /// the flat namespace (dbt's `MacroResolver.get_macro`).
+    fn bare(&self, package: &str, name: &str) -> Option<&'a str> {
+        self.by_name
+            .get(&(package, name))
+            .or_else(|| self.unqualified.get(name))
+            .copied()
+    }
+
     /// The implementation `adapter.dispatch(name, namespace)` picks for the target's adapter:
-    /// `<adapter>__name`, then `default__name`, in the namespace (or the project, then dbt).
+    /// `<adapter>__name`, then `default__name`, in each package of the search order (the root
+    /// project's `dispatch:` for the namespace; else the root project, then the namespace; else,
+    /// with no namespace or an unknown one, the flat namespace).
     fn dispatched(&self, name: &str, namespace: Option<&str>) -> Option<&'a str> {
-        let packages: Vec<&str> = match namespace {
-            Some(ns) => vec![ns],
-            None => vec![self.project, "dbt"],
+        let packages: Vec<Option<&str>> = match namespace {
+            None => vec![None],
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) if !order.is_empty() => {
+                    order.iter().map(|p| Some(p.as_str())).collect()
+                }
+                _ if self.projects.contains(ns) => vec![Some(self.project), Some(ns)],
+                _ => vec![None],
+            },
         };
         packages.iter().find_map(|pkg| {
             self.prefixes.iter().find_map(|prefix| {
                 let candidate = format!("{prefix}__{name}");
-                self.by_name.get(&(*pkg, candidate.as_str())).copied()
+                match pkg {
+                    Some(p) => self.by_name.get(&(*p, candidate.as_str())).copied(),
+                    None => self.unqualified.get(candidate.as_str()).copied(),
+                }
             })
         })
     }
@@ -301,6 +335,7 @@ impl<'a> MacroIndex<'a> {
     /// The unique_ids of the macros `calls` (those of macro `own`) resolve to, in order, each
     /// once, `own` left out: dbt's `depends_on.macros`.
     pub fn depends_on(&self, own: &str, calls: &[MacroCall]) -> Vec<String> {
+        let package = own.split('.').nth(1).unwrap_or(self.project);
         let mut out: Vec<String> = vec![];
         let mut add = |id: Option<&str>| {
             if let Some(id) = id
@@ -312,14 +347,14 @@ impl<'a> MacroIndex<'a> {
         };
         for c in calls {
             match c {
-                MacroCall::Bare(name) => add(self.unqualified.get(name.as_str()).copied()),
+                MacroCall::Bare(name) => add(self.bare(package, name)),
                 MacroCall::Qualified { package, name } => add(self
                     .by_name
                     .get(&(package.as_str(), name.as_str()))
                     .copied()),
                 // dbt counts the dispatched name and the implementation the adapter picks.
                 MacroCall::Dispatch { name, namespace } => {
-                    add(self.unqualified.get(name.as_str()).copied());
+                    add(self.bare(package, name));
                     add(self.dispatched(name, namespace.as_deref()));
                 }
             }
@@ -436,7 +471,14 @@ mod tests {
             node("shop", "duckdb__money"),
             node("shop", "money"),
         ];
-        let index = MacroIndex::new(&builtin, project.iter(), "shop", &["duckdb", "default"]);
+        let dispatch = BTreeMap::new();
+        let index = MacroIndex::new(
+            &builtin,
+            project.iter(),
+            "shop",
+            &dispatch,
+            &["duckdb", "default"],
+        );
         let got = index.depends_on(
             "macro.shop.money",
             &calls(

@@ -99,12 +99,7 @@ pub fn shared_for(
     phase: Phase,
     inv: &InvocationInfo,
 ) -> Shared {
-    let dispatch = project
-        .config
-        .dispatch
-        .iter()
-        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
-        .collect();
+    let dispatch = project.config.dispatch_orders();
     let flags = crate::jinja::to_value(inv.flags.jinja(&inv.command, &inv.warn_error));
     Shared {
         phase,
@@ -115,6 +110,12 @@ pub fn shared_for(
         target_database: project.target.database.clone(),
         target_schema: project.target.schema.clone(),
         vars: project.vars.clone(),
+        package_vars: project
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.vars.clone()))
+            .collect(),
+        packages: project.packages.iter().map(|p| p.name.clone()).collect(),
         macros: jenv.macros.clone(),
         dispatch,
         dag: None,
@@ -189,6 +190,7 @@ pub fn parse_project(
         .collect();
     timer.mark("render");
     // What each render recorded goes back onto its node, on every core too.
+    let root_config = &project.config;
     let recorded: Vec<((String, Arc<Node>), Option<Diagnostic>)> = shared_nodes
         .into_par_iter()
         .zip(results)
@@ -213,6 +215,9 @@ pub fn parse_project(
             if node.test.is_some() {
                 node.depends_on_macros = test_macro_ids(&node, &shared);
             }
+            // A package's node: the root project's configs for it come last, as in dbt.
+            let overrides = config::root_overrides(root_config, &node);
+            merge_into(&mut node.config, &overrides);
             ((uid, Arc::new(node)), problem)
         })
         .collect();
@@ -279,17 +284,14 @@ pub fn parse_project(
 /// Generic tests whose `{% test %}` definition exists nowhere, reported at their YAML line (as
 /// dbt does at parse time) with the closest test name.
 fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnostics) {
-    let known: Vec<&str> = shared
-        .macros
-        .keys()
-        .filter_map(|(_, name)| name.strip_prefix("test_"))
-        .collect();
     for n in project.nodes.values() {
         let Some(t) = &n.test else { continue };
         let macro_name = format!("test_{}", t.name);
         let found = match &t.namespace {
             Some(ns) => shared.macro_template(ns, &macro_name).is_some(),
-            None => shared.find_macro(&macro_name).is_some(),
+            None => shared
+                .find_macro_from(&macro_name, &n.package_name)
+                .is_some(),
         };
         if found {
             continue;
@@ -300,7 +302,7 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
         };
         let at = crate::project::settle::node_location(project, n);
         if let Some(ns) = &t.namespace
-            && !shared.macros.keys().any(|(pkg, _)| pkg == ns)
+            && !shared.is_project(ns)
         {
             diags.push(
                 Diagnostic::error(
@@ -309,20 +311,40 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
                 )
                 .at(at)
                 .with_help(format!(
-                    "kiln does not load packages such as '{ns}' yet: define the test in macros/ and drop the '{ns}.' prefix"
+                    "add the package that defines it to packages.yml and run `kiln deps`, or define the test in macros/ and drop the '{ns}.' prefix"
                 )),
             );
             continue;
         }
-        let closest = known
+        // The closest test the name could mean: in the package it names, else anywhere it can
+        // be called from (the node's project, the root project, the built-ins).
+        let candidates: Vec<String> = shared
+            .macros
+            .keys()
+            .filter(|(pkg, _)| match &t.namespace {
+                Some(ns) => pkg == ns,
+                None => {
+                    [n.package_name.as_str(), &shared.project_name, "dbt"].contains(&pkg.as_str())
+                }
+            })
+            .filter_map(|(_, name)| name.strip_prefix("test_"))
+            .map(|k| match &t.namespace {
+                Some(ns) => format!("{ns}.{k}"),
+                None => k.to_string(),
+            })
+            .collect();
+        let closest = candidates
             .iter()
-            .map(|k| (crate::graph::levenshtein(&t.name, k), *k))
+            .map(|k| (crate::graph::levenshtein(&full_name, k), k))
             .filter(|(d, _)| *d <= 2.max(t.name.len() / 3))
             .min();
-        let define = format!(
-            "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
-            t.name
-        );
+        let define = match &t.namespace {
+            Some(ns) => format!("the package '{ns}' defines no test '{}'", t.name),
+            None => format!(
+                "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
+                t.name
+            ),
+        };
         diags.push(
             Diagnostic::error(
                 "unknown-test",
@@ -340,20 +362,16 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
 fn test_macro_ids(n: &Node, shared: &Shared) -> Vec<String> {
     let Some(t) = &n.test else { return vec![] };
     let name = format!("test_{}", t.name);
+    let local = &n.package_name;
     let pkg = match &t.namespace {
         Some(ns) => ns.clone(),
         None => shared
-            .find_macro(&name)
+            .find_macro_from(&name, local)
             .map_or_else(|| "dbt".to_string(), |(p, _)| p),
     };
     let mut out = vec![format!("macro.{pkg}.{name}")];
-    if shared.find_macro("get_where_subquery").is_some() {
-        out.push(format!(
-            "macro.{}.get_where_subquery",
-            shared
-                .find_macro("get_where_subquery")
-                .map_or("dbt".into(), |(p, _)| p)
-        ));
+    if let Some((p, _)) = shared.find_macro_from("get_where_subquery", local) {
+        out.push(format!("macro.{p}.get_where_subquery"));
     }
     out
 }
@@ -380,14 +398,17 @@ fn resolve_relations(
     shared: &Arc<Shared>,
     diags: &mut Diagnostics,
 ) {
-    let overridden = |name: &str| {
+    // Whether a node of `package` has its own `generate_<x>_name`: the package's own (dbt uses a
+    // package's for its nodes) or the root project's, which the render finds first.
+    let overridden = |name: &str, package: &str| {
         [name.to_string(), format!("default__{name}")]
             .iter()
-            .any(|n| jenv.macros.contains_key(&(project.name.clone(), n.clone())))
+            .any(|n| {
+                [project.name.as_str(), package]
+                    .iter()
+                    .any(|p| jenv.macros.contains_key(&(p.to_string(), n.clone())))
+            })
     };
-    let custom_schema = overridden("generate_schema_name");
-    let custom_alias = overridden("generate_alias_name");
-    let custom_db = overridden("generate_database_name");
     let target_schema = project.target.schema.clone();
     let target_db = project.target.database.clone();
     let policy = shared.quote_policy;
@@ -420,6 +441,9 @@ fn resolve_relations(
                     })
             };
             let cfg_str = |k: &str| config::get_str(&n.config, k).map(|s| s.trim().to_string());
+            let custom_schema = overridden("generate_schema_name", &n.package_name);
+            let custom_alias = overridden("generate_alias_name", &n.package_name);
+            let custom_db = overridden("generate_database_name", &n.package_name);
             let is_snapshot = n.resource_type == ResourceType::Snapshot;
             let mut custom = cfg_str("schema");
             if n.resource_type == ResourceType::Test && custom.is_none() {

@@ -264,29 +264,56 @@ impl Object for AdapterObj {
                     Some(n) => Some(n),
                     None => kwargs.get::<Option<String>>("macro_namespace")?,
                 };
-                let packages: Vec<String> = match &namespace {
-                    None => vec![shared.project_name.clone(), "dbt".into()],
+                if let Some((ns, short)) = name.split_once('.') {
+                    return Err(super::hinted_error(
+                        ErrorKind::InvalidOperation,
+                        format!(
+                            "adapter.dispatch got the macro name '{name}', but '.' is not valid in a macro name"
+                        ),
+                        format!(
+                            "did you mean adapter.dispatch('{short}', macro_namespace='{ns}')?"
+                        ),
+                    ));
+                }
+                // dbt's search: the root project's `dispatch:` order for the namespace; else, for
+                // a namespace that is a project (the root, `dbt`, a package), the root project
+                // then it; else (no namespace, or an unknown one) every macro by its bare name.
+                let search: Vec<Option<String>> = match &namespace {
+                    None => vec![None],
                     Some(ns) => match shared.dispatch.get(ns) {
-                        Some(order) => order.clone(),
-                        None if ns == "dbt" => vec![shared.project_name.clone(), "dbt".into()],
-                        None => vec![ns.clone()],
+                        Some(order) if !order.is_empty() => {
+                            order.iter().cloned().map(Some).collect()
+                        }
+                        _ if shared.is_project(ns) => {
+                            vec![Some(shared.project_name.clone()), Some(ns.clone())]
+                        }
+                        _ => vec![None],
                     },
                 };
                 let mut tried = vec![];
-                for pkg in &packages {
+                for pkg in &search {
                     for prefix in shared.adapter.dispatch_prefixes() {
                         let candidate = format!("{prefix}__{name}");
-                        if let Some(t) = shared.macro_template(pkg, &candidate) {
-                            let t = t.clone();
-                            return Ok(ctx.macro_caller(pkg.clone(), &candidate, &t));
+                        let found = match pkg {
+                            Some(p) => shared
+                                .macro_template(p, &candidate)
+                                .map(|t| (p.clone(), t.clone())),
+                            None => ctx.find_macro(&candidate),
+                        };
+                        if let Some((p, t)) = found {
+                            return Ok(ctx.macro_caller(p, &candidate, &t));
                         }
-                        tried.push(format!("{pkg}.{candidate}"));
+                        tried.push(match pkg {
+                            Some(p) => format!("{p}.{candidate}"),
+                            None => candidate,
+                        });
                     }
                 }
+                let within = namespace.map_or(String::new(), |ns| format!(" in namespace '{ns}'"));
                 Err(Error::new(
                     ErrorKind::UnknownFunction,
                     format!(
-                        "adapter.dispatch('{name}') found no implementation; looked for {}",
+                        "adapter.dispatch('{name}') found no implementation{within}; looked for {}",
                         tried.join(", ")
                     ),
                 ))

@@ -55,6 +55,8 @@ pub struct PendingTest {
     key_name: String,
     folders: Vec<String>,
     original_file_path: String,
+    /// The properties file relative to the root project (see [`FoundFile::shown`]).
+    shown: String,
     /// The test's entry in its properties file (`models[0].columns[1].data_tests[0]`).
     span: YamlSpan,
 }
@@ -123,6 +125,7 @@ impl PendingTest {
             key_name: key_name.into(),
             folders: folders.to_vec(),
             original_file_path: f.original_file_path.clone(),
+            shown: f.shown.clone(),
             span,
         }
     }
@@ -144,7 +147,7 @@ pub fn build(
     let bad = |m: String| {
         // Located by the caller, from `t.span`.
         Diagnostic::error("test", m)
-            .in_file(&t.original_file_path)
+            .in_file(&t.shown)
             .with_help("write a test as a name (`- unique`) or a one-key mapping (`- accepted_values: {values: [a, b]}`)")
     };
     let (full_test_name, body): (String, Map<String, Value>) = match &t.def {
@@ -340,7 +343,7 @@ pub fn build(
         package_name: project.to_string(),
         path: format!("{alias}.sql"),
         original_file_path: t.original_file_path.clone(),
-        file: PathBuf::from(&t.original_file_path),
+        file: PathBuf::from(&t.shown),
         // Defined in YAML: `spans.entry` says where (see `origin::node_location`).
         line_offset: 0,
         fqn,

@@ -50,6 +50,55 @@ pub struct MacroFile {
     pub source: String,
 }
 
+/// Among the source unique_ids `ids`, the one `source('source', 'table')` names for a node of
+/// project `from` when the root project is `root` (see [`Project::resolve_source`]).
+pub fn resolve_source_in<'a>(
+    ids: impl Iterator<Item = &'a String>,
+    root: &str,
+    source: &str,
+    table: &str,
+    from: &str,
+) -> Option<&'a str> {
+    let suffix = format!(".{source}.{table}");
+    let matching: Vec<&str> = ids
+        .map(String::as_str)
+        .filter(|id| id.starts_with("source.") && id.ends_with(&suffix))
+        .filter(|id| {
+            // `source.<package>.<source>.<table>`: the package is the part in between.
+            id["source.".len()..id.len() - suffix.len()]
+                .split('.')
+                .count()
+                == 1
+        })
+        .collect();
+    let in_package = |p: &str| {
+        matching
+            .iter()
+            .copied()
+            .find(|id| id["source.".len()..id.len() - suffix.len()] == *p)
+    };
+    in_package(root)
+        .or_else(|| in_package(from))
+        .or_else(|| matching.first().copied())
+}
+
+/// A package installed in the root project's packages-install-path: a dbt project of its own,
+/// whose nodes, macros and docs join the root project's (with `package_name` its name).
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    /// Its folder, as found on disk (under the root project's folder unless
+    /// packages-install-path is absolute).
+    pub dir: PathBuf,
+    /// Its folder as shown to the user, relative to the root project (`dbt_packages/dbt_utils`).
+    pub shown_dir: String,
+    /// Its own dbt_project.yml.
+    pub config: DbtProject,
+    /// The vars its nodes see, as dbt's: the package's own (global, then scoped to it), then the
+    /// root project's (global, then `vars: {<package>: ...}`), then `--vars`.
+    pub vars: Map<String, Value>,
+}
+
 /// A loaded project, before rendering.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -60,6 +109,8 @@ pub struct Project {
     /// Variables visible to the root project: global vars, then `vars.<project>`, then `--vars`.
     pub vars: Map<String, Value>,
     pub cli_vars: Map<String, Value>,
+    /// The installed packages, by folder name order.
+    pub packages: Vec<Package>,
     /// Enabled nodes, each shared as an `Arc` from the moment it is loaded: later stages (render
     /// contexts, the runner's workers) hold the node itself, never a copy.
     pub nodes: BTreeMap<String, Arc<Node>>,
@@ -85,6 +136,29 @@ impl Project {
     /// Where artifacts go.
     pub fn target_dir(&self) -> PathBuf {
         self.dir.join(self.config.target_path())
+    }
+
+    /// The installed package named `name`.
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// The vars the nodes of project `package` see (the root project's for the root project or
+    /// an unknown name).
+    pub fn vars_for(&self, package: &str) -> &Map<String, Value> {
+        self.package(package).map_or(&self.vars, |p| &p.vars)
+    }
+
+    /// The dbt_project.yml that configures the nodes of `package` (the root project's for the
+    /// root project or an unknown name).
+    pub fn config_of(&self, package: &str) -> &DbtProject {
+        self.package(package).map_or(&self.config, |p| &p.config)
+    }
+
+    /// The source `source('source_name', 'table')` names when a node of project `from` calls
+    /// it, as dbt resolves it: declared in the root project, else in `from`, else in any package.
+    pub fn resolve_source(&self, source: &str, table: &str, from: &str) -> Option<&str> {
+        resolve_source_in(self.sources.keys(), &self.name, source, table, from)
     }
 
     /// The node or source with this unique_id, for display.

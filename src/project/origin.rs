@@ -79,9 +79,9 @@ pub fn node_location(files: &mut Files<'_>, node: &Node) -> Location {
 /// The `line`th line (1-based) of the node's SQL, column 1, in its file.
 fn sql_line(files: &mut Files<'_>, node: &Node, line: usize) -> Location {
     let line = line + node.line_offset;
-    match files.text(Path::new(&node.original_file_path)) {
-        Some(text) => Location::from_line_col(&node.original_file_path, text, line, 1),
-        None => Location::from_line_col(&node.original_file_path, "", line, 1),
+    match files.text(&node.file) {
+        Some(text) => Location::from_line_col(&node.file, text, line, 1),
+        None => Location::from_line_col(&node.file, "", line, 1),
     }
 }
 
@@ -111,17 +111,11 @@ pub fn config_location_part(
     if node.spans.sql_config.iter().any(|k| k == first) {
         return match sql_config_offset(&node.raw_code, first) {
             Some(offset) => {
-                let mut loc =
-                    Location::from_offset(&node.original_file_path, &node.raw_code, offset);
+                let mut loc = Location::from_offset(&node.file, &node.raw_code, offset);
                 if node.line_offset > 0 {
                     loc.line += node.line_offset;
-                    if let Some(text) = files.text(Path::new(&node.original_file_path)) {
-                        loc = Location::from_line_col(
-                            &node.original_file_path,
-                            text,
-                            loc.line,
-                            loc.column,
-                        );
+                    if let Some(text) = files.text(&node.file) {
+                        loc = Location::from_line_col(&node.file, text, loc.line, loc.column);
                     }
                 }
                 loc

@@ -176,6 +176,11 @@ fn render_value(
     Ok(match v {
         Value::String(s) if s.contains("{{") || s.contains("{%") => {
             let out = env.render_str(s, ()).map_err(|e| failure(&e, s, path))?;
+            // dbt renders YAML values natively: a value that is one `{{ expression }}` keeps
+            // the expression's type (`{{ var('load', false) }}` is the boolean false).
+            if let Some(v) = single_expression(s).and_then(|expr| native(env, expr)) {
+                return Ok(v);
+            }
             // `as_number` / `as_bool` results come back as text: keep numbers and booleans typed.
             if s.contains("as_number") || s.contains("as_bool") || s.contains("as_native") {
                 serde_json::from_str(&out).unwrap_or(Value::String(out))
@@ -209,6 +214,30 @@ fn render_value(
         }
         other => other.clone(),
     })
+}
+
+/// The expression of a string that is one `{{ expression }}` and nothing else. A string with
+/// text around its expressions, or several of them, stays a string (dbt reads such output as a
+/// Python literal when it is one, `{{ 1 }}{{ 2 }}` giving 12; kiln keeps the text).
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    let single = !inner.contains("}}") && !inner.contains("{{") && !inner.contains("{%");
+    single.then_some(inner)
+}
+
+/// The value of `expr` with its type: `none` as null, strings, numbers, booleans, lists and
+/// mappings as themselves.
+fn native(env: &Environment<'_>, expr: &str) -> Option<Value> {
+    let v = env.compile_expression(expr).ok()?.eval(()).ok()?;
+    if v.is_none() {
+        return Some(Value::Null);
+    }
+    if v.is_undefined() {
+        return None;
+    }
+    serde_json::to_value(&v).ok()
 }
 
 fn describe(e: &Error, source: &str) -> String {
@@ -262,7 +291,11 @@ pub fn render_descriptions(
     let mut env = Environment::new();
     let docs = docs.clone();
     env.add_function("doc", move |args: Rest<String>| -> Result<String, Error> {
-        let name = args.last().cloned().unwrap_or_default();
+        // `doc('name')`, or `doc('package', 'name')` (found under `package.name`).
+        let name = match args.as_slice() {
+            [package, name] => format!("{package}.{name}"),
+            _ => args.last().cloned().unwrap_or_default(),
+        };
         docs.get(&name).cloned().ok_or_else(|| {
             let closest = docs
                 .keys()
@@ -292,4 +325,46 @@ pub fn render_descriptions(
         }
         f
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_that_is_one_expression_keeps_its_type() {
+        let yaml = json!({
+            "enabled": "{{ var('load_source_data', false) }}",
+            "count": "{{ 2 + 3 }}",
+            "list": "{{ [1, 'a'] }}",
+            "nothing": "{{ none }}",
+            "text": "{{ 'a' ~ 'b' }}",
+            "mixed": "n{{ 5 }}",
+            "two": "{{ 1 }}{{ 2 }}",
+            "trimmed": "{{- var('load_source_data', false) -}}",
+        });
+        let out = render_yaml_strings(&yaml, &Map::new()).expect("renders");
+        assert_eq!(
+            out,
+            json!({
+                "enabled": false,
+                "count": 5,
+                "list": [1, "a"],
+                "nothing": null,
+                "text": "ab",
+                "mixed": "n5",
+                "two": "12",
+                "trimmed": false,
+            })
+        );
+        let mut vars = Map::new();
+        vars.insert("load_source_data".into(), json!(true));
+        let out = render_yaml_strings(
+            &json!({"enabled": "{{ var('load_source_data', false) }}"}),
+            &vars,
+        )
+        .expect("renders");
+        assert_eq!(out, json!({"enabled": true}));
+    }
 }

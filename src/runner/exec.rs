@@ -454,10 +454,12 @@ impl Exec<'_> {
             self.nodes
                 .values()
                 .find(|n| n.resource_type == ResourceType::Model && n.name == name)
-                .map(|n| (n.original_file_path.clone(), n.raw_code.clone()))
+                .map(|n| (n.file.display().to_string(), n.raw_code.clone()))
         };
+        // (the file as the user finds it from the root project: a package's is under its folder)
+        let source_path = node.file.display().to_string();
         let cx = super::db_error::Context {
-            source_path: &node.original_file_path,
+            source_path: &source_path,
             raw: written.then_some(node.raw_code.as_str()),
             compiled: code,
             ctes,
@@ -763,9 +765,10 @@ impl Exec<'_> {
         let existing = self.existing(node, worker)?;
         let rows = self
             .with_conn(worker, |c| {
-                // The CSV is read by its path in the project (node.file is project-relative).
+                // The CSV is read by its path from the root project (node.file; a package's seed
+                // is under its install folder).
                 let mut located = node.clone();
-                located.file = self.loaded.project.dir.join(&node.original_file_path);
+                located.file = self.loaded.project.dir.join(&node.file);
                 let load = seed::load(c, adapter, &located, existing)?;
                 let plan = hooks.splice(load.plan);
                 self.write_artifact(node, "run", &plan.script(adapter));

@@ -195,26 +195,49 @@ pub(super) fn hooks_json(v: &Value) -> Value {
 }
 
 /// Config as written, before rendering: the project's dbt_project.yml settings for the node's
-/// folder, then what its properties and `config()` call set.
+/// folder, then what its properties and `config()` call set; for a package's node, its package's
+/// dbt_project.yml first, then the root project's settings for it, then its `config()` values
+/// again (dbt's order).
 /// Each layer replaces a key the one before set, tags and meta included: dbt merges them only in
 /// the rendered config.
 pub(super) fn unrendered_config(n: &Node, facts: &ProjectFacts<'_>) -> Map<String, Value> {
     let mut out = Config::new();
-    if let Some(p) = facts.project {
-        let tree = match n.resource_type {
-            // dbt configures analyses from the `models:` tree (their fqn starts `analysis`).
-            ResourceType::Model | ResourceType::Analysis => Some(&p.config.models),
-            ResourceType::Seed => Some(&p.config.seeds),
-            ResourceType::Snapshot => Some(&p.config.snapshots),
-            ResourceType::Test => Some(&facts.test_tree),
-            _ => None,
+    let configured = matches!(
+        n.resource_type,
+        ResourceType::Model
+            | ResourceType::Analysis
+            | ResourceType::Seed
+            | ResourceType::Snapshot
+            | ResourceType::Test
+    );
+    let project = facts.project.filter(|_| configured);
+    if let Some(p) = project {
+        out = if n.package_name == p.name {
+            match n.resource_type {
+                ResourceType::Test => {
+                    config::unrendered_project_config_for(&facts.test_tree, &n.fqn)
+                }
+                rt => config::unrendered_project_config_for(&p.config.config_tree(rt), &n.fqn),
+            }
+        } else {
+            let own = p.config_of(&n.package_name).config_tree(n.resource_type);
+            config::unrendered_project_config_for(&own, &n.fqn)
         };
-        if let Some(tree) = tree {
-            out = config::unrendered_project_config_for(tree, &n.fqn);
-        }
     }
     for (k, v) in &n.unrendered_config {
         out.insert(config::normalize_key(k), v.clone());
+    }
+    if let Some(p) = project.filter(|p| n.package_name != p.name) {
+        let root = p.config.config_tree(n.resource_type);
+        out.extend(config::unrendered_project_config_for(&root, &n.fqn));
+        // dbt writes the node's own `config()` values over them again (its rendered config
+        // keeps the root project's).
+        for k in &n.spans.sql_config {
+            let k = config::normalize_key(k);
+            if let Some(v) = n.unrendered_config.get(&k) {
+                out.insert(k, v.clone());
+            }
+        }
     }
     out
 }

@@ -143,8 +143,18 @@ impl<'a> NodeDict<'a> {
 
         // Seeds are not compiled: they end with where their data lives and the macros they use.
         if rt == ResourceType::Seed {
-            // dbt writes the project's absolute path.
-            f.push(("root_path", Val(opt_str(facts.root_path.as_deref()))));
+            // dbt writes the absolute path of the seed's project (a package's folder for its
+            // seeds).
+            let root_path = match facts.project.and_then(|p| p.package(&n.package_name)) {
+                Some(pkg) => facts.root_path.as_deref().map(|root| {
+                    std::path::Path::new(root)
+                        .join(&pkg.shown_dir)
+                        .display()
+                        .to_string()
+                }),
+                None => facts.root_path.clone(),
+            };
+            f.push(("root_path", Val(opt_str(root_path.as_deref()))));
             f.push(("depends_on", Val(json!({ "macros": n.depends_on_macros }))));
             return NodeDict { fields: f };
         }

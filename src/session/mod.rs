@@ -58,6 +58,18 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     };
     crate::events::attach_log_dir(&log_dir);
     let mut project = loaded?;
+    // A package packages.yml asks for but that is not installed stops here: every macro, test
+    // and ref of it would fail otherwise.
+    let installed = project.packages.iter().map(|p| p.name.clone()).collect();
+    crate::deps::check_installed(
+        &project.dir,
+        &installed,
+        &crate::deps::spec::RenderContext {
+            cli_vars: project.cli_vars.clone(),
+            dbt_version: crate::DBT_COMPAT_VERSION.to_string(),
+        },
+    )?;
+    project.warnings.extend(dbt_version_warnings(&project));
     timer.mark("load files");
     // Every stage runs even when an earlier one found errors in some files, so that one run
     // reports every problem of the project; the command fails at the end with all of them.
@@ -233,4 +245,48 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         return Ok(());
     }
     std::fs::write(path, bytes)
+}
+
+/// `require-dbt-version` of the root project and of each installed package, checked against the
+/// dbt version kiln follows: outside the range, a warning that names it (dbt stops there unless
+/// `--no-version-check`; kiln runs the project and says so).
+fn dbt_version_warnings(project: &Project) -> Vec<Diagnostic> {
+    let version = crate::DBT_COMPAT_VERSION;
+    let root = (
+        "your project".to_string(),
+        "dbt_project.yml".to_string(),
+        &project.config,
+    );
+    let packages = project.packages.iter().map(|p| {
+        let file = format!("{}/dbt_project.yml", p.shown_dir);
+        (format!("package '{}'", p.name), file, &p.config)
+    });
+    std::iter::once(root)
+        .chain(packages)
+        .filter_map(|(who, file, cfg)| {
+            let require = cfg.require_dbt_version.to_vec();
+            if crate::deps::hub::compatible(&require, version) {
+                return None;
+            }
+            let d = Diagnostic::warning(
+                "version-check",
+                format!(
+                    "{who} requires dbt {}, and kiln follows dbt {version}",
+                    require.join(", ")
+                ),
+            )
+            .with_help("it may use what this dbt version does not have: look for a version of it made for this dbt version");
+            use crate::project::yaml::{self, Part, Step};
+            let at = std::fs::read_to_string(project.dir.join(&file))
+                .ok()
+                .and_then(|text| {
+                    let key = [Step::key("require-dbt-version")];
+                    yaml::location(Path::new(&file), &text, &key, Part::Value)
+                });
+            Some(match at {
+                Some(at) => d.at(at),
+                None => d.in_file(file),
+            })
+        })
+        .collect()
 }

@@ -125,7 +125,11 @@ impl<'a> StateComparison<'a> {
                 }
             }
             for (uid, m) in old_macros {
-                let ours = m.package_name.as_deref() == Some(project.name.as_str());
+                // The project's and its installed packages' macros (not kiln's built-ins).
+                let ours = m
+                    .package_name
+                    .as_deref()
+                    .is_some_and(|p| p == project.name || project.package(p).is_some());
                 if ours && !project.macros.contains_key(uid) {
                     modified_macros.insert(uid.clone());
                 }

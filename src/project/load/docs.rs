@@ -5,7 +5,7 @@ use crate::error::{Diagnostic, Location};
 use crate::project::node::DocBlock;
 use crate::project::render::render_descriptions;
 use regex::Regex;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 static DOCS_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
@@ -36,7 +36,7 @@ impl Loader {
                             ),
                         )
                         .at(Location::from_offset(
-                            &f.original_file_path,
+                            &f.shown,
                             &text,
                             name.start(),
                         ))
@@ -61,13 +61,10 @@ impl Loader {
 
     /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
     pub(super) fn render_descriptions(&mut self) {
-        let docs: BTreeMap<String, String> = self
-            .docs
-            .values()
-            .map(|d| (d.name.clone(), d.block_contents.clone()))
-            .collect();
-        let doc_ids: BTreeSet<String> = self.docs.keys().cloned().collect();
-        let project = self.name.clone();
+        let all_docs = std::mem::take(&mut self.all_docs);
+        let (root, own) = (self.root_name().to_string(), self.name.clone());
+        let lookup = DocLookup::new(&all_docs, &root, &own);
+        let docs = lookup.contents();
         let dir = self.dir.clone();
         let mut errors = vec![];
         // Renders `doc()` calls in place and returns the docs blocks they named, as dbt's
@@ -76,7 +73,7 @@ impl Loader {
             if !text.contains("{{") {
                 return vec![];
             }
-            let used = doc_block_ids(text, &project, &doc_ids);
+            let used = doc_block_ids(text, &lookup);
             match render_descriptions(text, &docs) {
                 Ok(t) => *text = t,
                 Err(f) => {
@@ -105,20 +102,28 @@ impl Loader {
             }
             used
         };
+        let prefix = self.shown_prefix.clone();
+        let shown = |file: &str| {
+            if prefix.is_empty() {
+                file.to_string()
+            } else {
+                format!("{prefix}/{file}")
+            }
+        };
         for n in self.nodes.values_mut() {
-            let file = n
-                .patch_path
-                .as_deref()
-                .and_then(|p| p.split("://").nth(1))
-                .unwrap_or(&n.original_file_path)
-                .to_string();
+            let file = shown(
+                n.patch_path
+                    .as_deref()
+                    .and_then(|p| p.split("://").nth(1))
+                    .unwrap_or(&n.original_file_path),
+            );
             n.doc_blocks = fix(&mut n.description, &file);
             for c in n.columns.values_mut() {
                 c.doc_blocks = fix(&mut c.description, &file);
             }
         }
         for s in self.sources.values_mut() {
-            let file = s.original_file_path.clone();
+            let file = shown(&s.original_file_path);
             s.doc_blocks = fix(&mut s.description, &file);
             fix(&mut s.source_description, &file);
             for c in s.columns.values_mut() {
@@ -126,10 +131,53 @@ impl Loader {
             }
         }
         for e in self.exposures.values_mut() {
-            let file = e.original_file_path.clone();
+            let file = shown(&e.original_file_path);
             fix(&mut e.description, &file);
         }
         self.diags.extend(errors);
+        self.all_docs = all_docs;
+    }
+}
+
+/// The docs blocks a `doc()` call can name, found as dbt finds them: `doc('name')` in the root
+/// project, then in the describing node's own package, then in any package; `doc('package',
+/// 'name')` in that package.
+struct DocLookup<'a> {
+    docs: &'a BTreeMap<String, DocBlock>,
+    root: &'a str,
+    own: &'a str,
+}
+
+impl<'a> DocLookup<'a> {
+    fn new(docs: &'a BTreeMap<String, DocBlock>, root: &'a str, own: &'a str) -> Self {
+        DocLookup { docs, root, own }
+    }
+
+    /// The block `doc(package?, name)` names.
+    fn find(&self, package: Option<&str>, name: &str) -> Option<&'a DocBlock> {
+        if let Some(p) = package {
+            return self.docs.get(&format!("doc.{p}.{name}"));
+        }
+        [self.root, self.own]
+            .iter()
+            .find_map(|p| self.docs.get(&format!("doc.{p}.{name}")))
+            .or_else(|| self.docs.values().find(|d| d.name == name))
+    }
+
+    /// What the description renderer's `doc()` reads: each block by `name` (the one a one-argument
+    /// call finds) and by `package.name`.
+    fn contents(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for d in self.docs.values() {
+            out.insert(
+                format!("{}.{}", d.package_name, d.name),
+                d.block_contents.clone(),
+            );
+            if let Some(found) = self.find(None, &d.name) {
+                out.insert(d.name.clone(), found.block_contents.clone());
+            }
+        }
+        out
     }
 }
 
@@ -140,17 +188,16 @@ static DOC_CALL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The docs blocks `text` names through `doc('name')` or `doc('package', 'name')`, as unique_ids,
 /// in order of use; names that resolve to no block are left out, as dbt does.
-fn doc_block_ids(text: &str, project: &str, known: &BTreeSet<String>) -> Vec<String> {
+fn doc_block_ids(text: &str, lookup: &DocLookup<'_>) -> Vec<String> {
     let mut out = vec![];
     for c in DOC_CALL.captures_iter(text) {
-        let (package, name) = match (c.get(1), c.get(2)) {
-            (Some(p), Some(n)) => (p.as_str(), n.as_str()),
-            (Some(n), None) => (project, n.as_str()),
+        let found = match (c.get(1), c.get(2)) {
+            (Some(p), Some(n)) => lookup.find(Some(p.as_str()), n.as_str()),
+            (Some(n), None) => lookup.find(None, n.as_str()),
             _ => continue,
         };
-        let uid = format!("doc.{package}.{name}");
-        if known.contains(&uid) {
-            out.push(uid);
+        if let Some(d) = found {
+            out.push(d.unique_id.clone());
         }
     }
     out

@@ -9,9 +9,13 @@ use regex::Regex;
 use serde_json::Map;
 use std::sync::LazyLock;
 
+/// A macro's opening tag: its kind, name and arguments. The arguments may hold `%` in a string
+/// default (`format='%H:%M:%S'`), so the tag ends at the first `%}` outside quotes.
 static MACRO_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{%-?\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)([^%]*?)-?%\}")
-        .expect("static regex")
+    Regex::new(
+        r#"\{%-?\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)((?:'[^']*'|"[^"]*"|[^'"%]|%[^}])*?)-?%\}"#,
+    )
+    .expect("static regex")
 });
 
 static MACRO_END: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,11 +164,7 @@ impl Loader {
                                 prev.original_file_path, f.original_file_path
                             ),
                         )
-                        .at(Location::from_offset(
-                            &f.original_file_path,
-                            &text,
-                            block.start,
-                        ))
+                        .at(Location::from_offset(&f.shown, &text, block.start))
                         .with_help("rename or remove one of them"),
                     );
                     continue;
@@ -184,12 +184,12 @@ impl Loader {
                         arguments: vec![],
                         patch_path: None,
                         docs: None,
-                        template: f.original_file_path.clone(),
+                        template: f.shown.clone(),
                     },
                 );
             }
             self.macro_files.push(MacroFile {
-                template: f.original_file_path.clone(),
+                template: f.shown.clone(),
                 package: self.name.clone(),
                 source: rewritten,
             });
@@ -214,5 +214,19 @@ mod tests {
         assert!(
             rewrite_macro_source(src).contains("{% macro test_t(model) %}select 1{% endmacro %}")
         );
+    }
+
+    #[test]
+    fn a_percent_sign_in_a_default_argument_is_part_of_the_head() {
+        let src = "{% macro pretty_time(format='%H:%M:%S') %}{{ format }}{% endmacro %}\n\
+                   {% test t(model, pattern=\"100%\") -%}select 1{%- endtest %}";
+        let found = scan_macros(src);
+        let names: Vec<&str> = found.iter().map(|m| m.1.as_str()).collect();
+        assert_eq!(names, ["pretty_time", "test_t"]);
+        assert_eq!(
+            &src[found[0].3.clone()],
+            "{% macro pretty_time(format='%H:%M:%S') %}"
+        );
+        assert!(rewrite_macro_source(src).contains("{% macro test_t(model, pattern=\"100%\") -%}"));
     }
 }

@@ -6,11 +6,18 @@
 //! ([`macros`]), docs blocks and descriptions ([`docs`]), properties YAML applied to the nodes
 //! ([`patch`]), sources ([`sources`]), exposures ([`exposures`]) and `selectors.yml`
 //! ([`selectors`]). The [`Loader`] here holds what they build.
+//!
+//! Installed packages ([`packages`]) are dbt projects too: each is read by a [`Loader`] of its
+//! own (its dbt_project.yml, paths, config trees and vars), and what it builds joins the root
+//! project's. A package's files keep dbt's paths (relative to the package's folder) and are shown
+//! to the user, and read again by the later stages, by their path from the root project
+//! ([`FoundFile::shown`], [`Node::file`], a macro's template name).
 
 mod docs;
 mod exposures;
 mod macros;
 mod nodes;
+mod packages;
 mod patch;
 mod selectors;
 mod sources;
@@ -101,20 +108,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads the project at `opts.project_dir`, its target read by one of `engines`. Only a broken
-/// dbt_project.yml or profile fails here; errors in other files are handed back in
-/// [`Project::errors`] for the command to report with those of the later stages.
-pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Project, Error> {
-    let dir = opts.project_dir.clone();
-    let project_file = dir.join("dbt_project.yml");
-    let text = read(&project_file)?;
-    let shown = PathBuf::from("dbt_project.yml");
+/// Reads and renders a dbt_project.yml (`shown` as messages name it): Jinja in its values is
+/// rendered with `--vars`, except in hooks. Returns the typed file and its text.
+fn read_project_file(
+    path: &Path,
+    shown: &Path,
+    cli_vars: &Map<String, Value>,
+) -> Result<(DbtProject, String), Diagnostic> {
+    let text = read(path)?;
+    let shown = shown.to_path_buf();
     // Typed parse of the text first: type errors carry their line and column.
     let _typed: DbtProject = yaml::from_str(&shown, &text)?;
     let raw = yaml::to_json(&shown, &text)?;
     let rendered = render_yaml_strings_except(
         &raw,
-        &opts.cli_vars,
+        cli_vars,
         &[
             "on-run-start",
             "on-run-end",
@@ -135,14 +143,11 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
             None => d.in_file(&shown),
         }
     })?;
-    let mut cfg: DbtProject = serde_json::from_value(rendered)
+    let cfg: DbtProject = serde_json::from_value(rendered)
         .map_err(|e| Diagnostic::error("project", e.to_string()).in_file(&shown))?;
-    if let Some(tp) = &opts.target_path {
-        cfg.target_path = Some(tp.display().to_string());
-    }
-    let name = cfg.name.clone();
+    let name = &cfg.name;
     if !Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$")
-        .map(|r| r.is_match(&name))
+        .map(|r| r.is_match(name))
         .unwrap_or(true)
     {
         return Err(Diagnostic::error(
@@ -150,10 +155,23 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
             format!("project name '{name}' is not a valid identifier"),
         )
         .at(top_level_key(&shown, &text, "name"))
-        .with_help("use letters, digits and underscores, starting with a letter")
-        .into());
+        .with_help("use letters, digits and underscores, starting with a letter"));
     }
+    Ok((cfg, text))
+}
 
+/// Loads the project at `opts.project_dir`, its target read by one of `engines`, and the packages
+/// installed in its packages-install-path. Only a broken dbt_project.yml (the root project's or
+/// a package's) or profile fails here; errors in other files are handed back in
+/// [`Project::errors`] for the command to report with those of the later stages.
+pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Project, Error> {
+    let dir = opts.project_dir.clone();
+    let shown = PathBuf::from("dbt_project.yml");
+    let (mut cfg, text) = read_project_file(&dir.join(&shown), &shown, &opts.cli_vars)?;
+    if let Some(tp) = &opts.target_path {
+        cfg.target_path = Some(tp.display().to_string());
+    }
+    let name = cfg.name.clone();
     let vars = project_vars(&cfg, &opts.cli_vars);
     let profile_name = opts
         .profile
@@ -191,10 +209,13 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         cfg.packages_install_path(),
         "logs".into(),
     ];
+    let installed = packages::discover(&dir, &cfg, &opts.cli_vars)?;
     let mut loader = Loader {
         files: FileIndex::new(&dir, &skip),
         dir: dir.clone(),
+        shown_prefix: String::new(),
         name: name.clone(),
+        root: None,
         cfg: cfg.clone(),
         target_db: target.database.clone(),
         target_schema: target.schema.clone(),
@@ -205,6 +226,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         macros: BTreeMap::new(),
         macro_files: vec![],
         docs: BTreeMap::new(),
+        all_docs: BTreeMap::new(),
         names_seen: BTreeMap::new(),
         test_tree: cfg.data_test_configs(),
         vars: vars.clone(),
@@ -221,7 +243,27 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
             Value::Object(m)
         },
     };
-    loader.load_all();
+    let mut package_loaders: Vec<Loader> =
+        installed.iter().map(|p| loader.for_package(p)).collect();
+    // Macros and docs blocks of every project first: a description may use the docs block of
+    // another package, as in dbt.
+    let timer = crate::timing::StageTimer::nested();
+    for l in std::iter::once(&mut loader).chain(package_loaders.iter_mut()) {
+        l.load_macros();
+        l.load_docs();
+    }
+    let all_docs: BTreeMap<String, DocBlock> = std::iter::once(&loader)
+        .chain(package_loaders.iter())
+        .flat_map(|l| l.docs.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    timer.mark("macros and docs");
+    for l in std::iter::once(&mut loader).chain(package_loaders.iter_mut()) {
+        l.all_docs.clone_from(&all_docs);
+        l.load_nodes(&timer);
+    }
+    for p in package_loaders {
+        loader.absorb(p);
+    }
     let selectors = loader.load_selectors();
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = loader
         .diags
@@ -235,6 +277,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         target,
         vars,
         cli_vars: opts.cli_vars.clone(),
+        packages: installed,
         nodes: loader
             .nodes
             .into_iter()
@@ -262,29 +305,43 @@ fn top_level_key(shown: &Path, text: &str, key: &'static str) -> Location {
 /// Global vars, then the ones scoped to the root project, then `--vars`.
 fn project_vars(cfg: &DbtProject, cli: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
-    for (k, v) in &cfg.vars {
-        if k == &cfg.name && v.is_object() {
-            continue;
-        }
-        out.insert(k.clone(), v.clone());
-    }
-    if let Some(Value::Object(scoped)) = cfg.vars.get(&cfg.name) {
-        for (k, v) in scoped {
-            out.insert(k.clone(), v.clone());
-        }
-    }
+    add_vars_for(&mut out, cfg, &cfg.name);
     for (k, v) in cli {
         out.insert(k.clone(), v.clone());
     }
     out
 }
 
-/// What loading has built so far; the submodules add to it, one kind of file each.
+/// Adds what `cfg`'s `vars:` give the nodes of project `project`: its global vars, then those
+/// scoped to `project` (`vars: {<project>: {...}}`), as dbt's `vars_for` does.
+fn add_vars_for(out: &mut Map<String, Value>, cfg: &DbtProject, project: &str) {
+    for (k, v) in &cfg.vars {
+        if (k == &cfg.name || k == project) && v.is_object() {
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    if let Some(Value::Object(scoped)) = cfg.vars.get(project) {
+        for (k, v) in scoped {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// What loading has built so far; the submodules add to it, one kind of file each. One per
+/// project: the root project's, and one per installed package.
 struct Loader {
+    /// The root project's folder: the paths shown to the user ([`FoundFile::shown`]) are
+    /// relative to it.
     dir: PathBuf,
     /// Each resource path walked once.
     files: FileIndex,
+    /// This project's folder relative to the root project's (empty for the root project).
+    shown_prefix: String,
     name: String,
+    /// For a package, the root project's dbt_project.yml (its configs scoped to the package
+    /// apply over the package's own); `None` for the root project.
+    root: Option<Box<DbtProject>>,
     cfg: DbtProject,
     target_db: String,
     target_schema: String,
@@ -297,6 +354,9 @@ struct Loader {
     macros: BTreeMap<String, MacroNode>,
     macro_files: Vec<MacroFile>,
     docs: BTreeMap<String, DocBlock>,
+    /// The docs blocks of every project (root and packages), which `doc()` in descriptions may
+    /// name.
+    all_docs: BTreeMap<String, DocBlock>,
     /// unique_id → file that defined it, to report duplicates.
     names_seen: BTreeMap<String, String>,
     /// `data_tests:` merged over `tests:` from dbt_project.yml.
@@ -321,11 +381,13 @@ impl Loader {
         }
     }
 
-    pub(super) fn load_all(&mut self) {
-        let timer = crate::timing::StageTimer::nested();
-        self.load_macros();
-        self.load_docs();
-        timer.mark("macros and docs");
+    /// The root project's name.
+    pub(super) fn root_name(&self) -> &str {
+        self.root.as_ref().map_or(&self.name, |r| &r.name)
+    }
+
+    /// Every file of the project but its macros and docs blocks (read first, for all projects).
+    pub(super) fn load_nodes(&mut self, timer: &crate::timing::StageTimer) {
         let (python, models): (Vec<FoundFile>, Vec<FoundFile>) = self
             .find(&self.cfg.model_paths(), &["sql", "py"])
             .into_iter()
@@ -336,7 +398,7 @@ impl Loader {
                     "python-model",
                     "Python models are not supported by kiln; skipped",
                 )
-                .in_file(&f.original_file_path),
+                .in_file(&f.shown),
             );
         }
         // Models are read while the properties YAML is parsed: both on every core, and neither
@@ -363,7 +425,7 @@ impl Loader {
             self.add_snapshots(&f);
         }
         timer.mark("other files");
-        self.apply_properties(properties, &timer);
+        self.apply_properties(properties, timer);
     }
 
     pub(super) fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {

@@ -51,7 +51,7 @@ impl Loader {
                         node.resource_type, node.name, prev, node.original_file_path
                     ),
                 )
-                .in_file(&node.original_file_path)
+                .in_file(&node.file)
                 .with_help("names must be unique within a project: rename one of the files"),
             );
             return;
@@ -78,7 +78,7 @@ impl Loader {
             package_name: self.name.clone(),
             path: f.path.clone(),
             original_file_path: f.original_file_path.clone(),
-            file: PathBuf::from(&f.original_file_path),
+            file: PathBuf::from(&f.shown),
             line_offset: 0,
             fqn,
             raw_code: raw,
@@ -160,8 +160,7 @@ impl Loader {
             Ok(b) => b,
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error("io", format!("cannot read seed: {e}"))
-                        .in_file(&f.original_file_path),
+                    Diagnostic::error("io", format!("cannot read seed: {e}")).in_file(&f.shown),
                 );
                 return;
             }
@@ -210,7 +209,7 @@ impl Loader {
                     "snapshot",
                     "no {% snapshot name %} ... {% endsnapshot %} block in this file",
                 )
-                .in_file(&f.original_file_path),
+                .in_file(&f.shown),
             );
         }
     }

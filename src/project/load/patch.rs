@@ -42,7 +42,7 @@ impl Loader {
                 // (`description: >`) loses its final newline; only the end is trimmed here, which
                 // gives the same values and keeps line numbers.
                 let mut text = read(&f.abs)?;
-                let shown = PathBuf::from(&f.original_file_path);
+                let shown = PathBuf::from(&f.shown);
                 let trimmed = text.trim_end().len();
                 let props: PropertiesFile = match yaml::from_str(&shown, &text[..trimmed]) {
                     Ok(p) => {
@@ -417,12 +417,12 @@ pub(super) struct FileCtx<'a> {
 impl FileCtx<'_> {
     /// The address of a value in this file.
     pub(super) fn span(&self, path: YamlPath) -> YamlSpan {
-        YamlSpan::new(&self.f.original_file_path, path)
+        YamlSpan::new(&self.f.shown, path)
     }
 
     /// Where the value (or key) at `path` is in this file; its first line if it has none.
     pub(super) fn at(&self, path: &[Step], part: Part) -> Location {
-        let file = Path::new(&self.f.original_file_path);
+        let file = Path::new(&self.f.shown);
         yaml::location(file, self.text, path, part)
             .unwrap_or_else(|| Location::from_line_col(file, self.text, 1, 1))
     }

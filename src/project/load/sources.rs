@@ -42,6 +42,10 @@ impl Loader {
             merge_into(&mut config, &project_config);
             merge_into(&mut config, &s.config);
             merge_into(&mut config, &t.config);
+            // A package's sources: the root project's `sources: {<package>: ...}` last, as dbt.
+            if let Some(root) = &self.root {
+                merge_into(&mut config, &project_config_for(&root.sources, &fqn));
+            }
             // dbt merges `meta` from the source and the table, each top-level then `config:`,
             // the table's keys winning, over dbt_project.yml's: catalogs read the table's meta,
             // so a source's owner and SLA reach every table of it.
