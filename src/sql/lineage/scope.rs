@@ -1055,8 +1055,16 @@ impl Engine<'_> {
                 hidden: false,
             };
         }
+        let mut qualifier = qualifier;
         let (relation, cols) = match self.schema.relation(&parts) {
             Lookup::Found(relation, columns) => {
+                // Qualified by any suffix of its full name (DuckDB binds `main.t.x` and
+                // `db.main.t.x` to `FROM t`).
+                if alias.is_none() {
+                    qualifier = Qualifier::Name(
+                        relation.parts().iter().map(|p| p.to_lowercase()).collect(),
+                    );
+                }
                 let id = self.relation_id(relation);
                 let cols = columns
                     .iter()
