@@ -6,7 +6,8 @@
 # Runs `examples/lineage_bench.rs`: N generated dbt-like queries (six shapes: staging over a `*`
 # CTE, join + GROUP BY ALL, window + QUALIFY, CTEs + UNION BY NAME, CASE + scalar subquery, CTEs
 # joined with USING) against 500 upstream relations of 10 to 32 columns; times parsing them
-# alone, then parsing them and computing their column lineage (`kiln::sql::lineage::analyze`).
+# (sqlparser), then computing their column lineage from the parsed statements
+# (`kiln::sql::lineage::analyze_statement`), each the best of three rounds.
 # It fails if any query's lineage comes back incomplete.
 #
 # Environment:

@@ -157,10 +157,7 @@ mod tests {
         let roles: Vec<Role> = under.roles().collect();
         assert_eq!(
             roles,
-            vec![
-                Role::of(Aggregation),
-                Role::of(Conditional).masked(true)
-            ]
+            vec![Role::of(Aggregation), Role::of(Conditional).masked(true)]
         );
     }
 }

@@ -12,7 +12,7 @@
 
 use super::deps::{Deps, Role, TSet};
 use super::engine::{Col, Engine, Expansion, Hit, Miss, Scope, Source};
-use super::functions::{is_aggregate, is_masking};
+use super::functions::{is_aggregate, is_masking, is_niladic, is_pseudo_column};
 use super::model::{Subtype, UnknownKind};
 use super::same_name;
 use super::scope::qualifiers;
@@ -270,7 +270,30 @@ impl Engine<'_> {
     fn column(&mut self, ident: &Ident, role: Role, scope: &Scope<'_>, out: &mut Deps) {
         match self.resolve(&ident.value, scope) {
             Ok(hit) => self.add_hit(hit, role, out),
-            Err(Miss::NotFound) => self.report_not_found(ident, scope),
+            Err(Miss::NotFound) => self.not_a_column(ident, role, scope, out),
+            Err(miss) => self.missed(&ident.value, miss, ident.span),
+        }
+    }
+
+    /// A name no column answers to: a FROM item's whole row (DuckDB: `select t from t` is a
+    /// struct of t's columns), a keyword value (`current_user`), or unknown.
+    fn not_a_column(&mut self, ident: &Ident, role: Role, scope: &Scope<'_>, out: &mut Deps) {
+        let lower = [ident.value.to_lowercase()];
+        match self.qualified(&lower, scope) {
+            Ok(Some(source)) => match &source.cols {
+                Some(cols) => {
+                    for col in cols {
+                        self.add_src(col, role.then(Subtype::Transformation), out);
+                    }
+                }
+                None => self.missed(
+                    &ident.value,
+                    Miss::UnknownColumns(source.label.clone()),
+                    ident.span,
+                ),
+            },
+            Ok(None) if is_niladic(&lower[0]) || is_pseudo_column(&lower[0]) => {}
+            Ok(None) => self.report_not_found(ident, scope),
             Err(miss) => self.missed(&ident.value, miss, ident.span),
         }
     }
@@ -344,6 +367,9 @@ impl Engine<'_> {
     ) {
         if let Some(col) = source.col(&column.value) {
             self.add_src(col, role, out);
+            return;
+        }
+        if is_pseudo_column(&column.value) {
             return;
         }
         match (&source.cols, source.relation) {
@@ -506,7 +532,11 @@ impl Engine<'_> {
         let mut at = Some(scope);
         let mut found = None;
         while let Some(s) = at {
-            if let Some(def) = s.windows.iter().find(|d| same_name(&d.0.value, &name.value)) {
+            if let Some(def) = s
+                .windows
+                .iter()
+                .find(|d| same_name(&d.0.value, &name.value))
+            {
                 found = Some(&def.1);
                 break;
             }

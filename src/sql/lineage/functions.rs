@@ -131,6 +131,28 @@ const GENERATORS: &[(&str, &str)] = &[
     ("unnest", "unnest"),
 ];
 
+/// Keywords sqlparser reads as names but that are values (`select current_user`): a name that is
+/// one of these and no column in scope reads nothing.
+const NILADIC: &[&str] = &[
+    "current_catalog",
+    "current_role",
+    "current_schema",
+    "current_user",
+    "session_user",
+    "user",
+];
+
+/// `name` is lower case.
+pub(crate) fn is_niladic(name: &str) -> bool {
+    NILADIC.binary_search(&name).is_ok()
+}
+
+/// Columns a relation has without listing them: DuckDB's `rowid`, Athena's (Trino's) hidden
+/// `$path`, `$file_size`, ... They read no upstream column.
+pub(crate) fn is_pseudo_column(name: &str) -> bool {
+    name.eq_ignore_ascii_case("rowid") || name.starts_with('$')
+}
+
 /// `name` is lower case.
 pub(crate) fn is_aggregate(name: &str) -> bool {
     AGGREGATES.binary_search(&name).is_ok()
@@ -157,6 +179,7 @@ mod tests {
     fn lists_are_sorted_for_binary_search() {
         assert!(AGGREGATES.windows(2).all(|w| w[0] < w[1]));
         assert!(MASKING.windows(2).all(|w| w[0] < w[1]));
+        assert!(NILADIC.windows(2).all(|w| w[0] < w[1]));
         assert!(is_aggregate("sum") && is_aggregate("count") && !is_aggregate("row_number"));
         assert!(is_masking("sha256", &[]) && !is_masking("upper", &[]));
         assert!(is_masking("hash_pii", &["HASH_PII".to_string()]));

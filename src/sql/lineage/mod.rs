@@ -87,7 +87,11 @@ pub fn analyze_statement(
 ) -> Lineage {
     let Statement::Query(query) = statement else {
         let text = statement.to_string();
-        let head: String = text.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+        let head: String = text
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
         return unknown(format!("the statement (`{head} ...`) is not a query"), None);
     };
     let mut engine = Engine::new(sql, schema, options);
@@ -193,7 +197,8 @@ fn inputs(engine: &Engine<'_>, deps: &Deps) -> Vec<InputField> {
 
 /// Names compare as DuckDB and Athena compare identifiers: without regard to case.
 pub(crate) fn same_name(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || (!(a.is_ascii() && b.is_ascii()) && a.to_lowercase() == b.to_lowercase())
+    a.eq_ignore_ascii_case(b)
+        || (!(a.is_ascii() && b.is_ascii()) && a.to_lowercase() == b.to_lowercase())
 }
 
 /// Where sqlparser's message says the error is (`... at Line: 3, Column: 7`).

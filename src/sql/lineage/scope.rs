@@ -4,9 +4,9 @@
 //! REPLACE, ILIKE, RENAME; `COLUMNS(...)`; lateral column aliases) and its clauses (WHERE,
 //! GROUP BY [ALL], HAVING, QUALIFY, DISTINCT ON, ORDER BY [ALL]).
 
-use super::deps::{Deps, Role};
+use super::deps::{Deps, Role, TSet};
 use super::engine::{
-    Aliases, Col, CteEnv, CteNode, Engine, Expansion, Merged, Miss, QueryOut, Qualifier, Scope,
+    Aliases, Col, CteEnv, CteNode, Engine, Expansion, Merged, Miss, Qualifier, QueryOut, Scope,
     Source, SrcCol, SrcDeps, Unit,
 };
 use super::functions::generator_column;
@@ -347,9 +347,14 @@ impl Engine<'_> {
             env,
             outer,
         };
-        for filter in [&select.prewhere, &select.selection, &select.having, &select.qualify]
-            .into_iter()
-            .flatten()
+        for filter in [
+            &select.prewhere,
+            &select.selection,
+            &select.having,
+            &select.qualify,
+        ]
+        .into_iter()
+        .flatten()
         {
             self.walk(filter, Role::of(Subtype::Filter), &scope, &mut dataset);
         }
@@ -591,7 +596,10 @@ impl Engine<'_> {
                 sqlparser::ast::RenameSelectItem::Multiple(many) => &many[..],
             };
             for pair in pairs {
-                match cols.iter_mut().find(|c| same_name(&c.name, &pair.ident.value)) {
+                match cols
+                    .iter_mut()
+                    .find(|c| same_name(&c.name, &pair.ident.value))
+                {
                     Some(col) => col.name = pair.alias.value.clone(),
                     None => self.report_star_miss(&pair.ident, &[], scope),
                 }
@@ -763,9 +771,10 @@ impl Engine<'_> {
         into: &mut FromClause<'_>,
     ) {
         let name = &ident.value;
-        let group = into.merged.iter().position(|m| {
-            same_name(&m.name, name) && m.members.iter().all(|i| left.contains(i))
-        });
+        let group = into
+            .merged
+            .iter()
+            .position(|m| same_name(&m.name, name) && m.members.iter().all(|i| left.contains(i)));
         let side = |range: std::ops::Range<usize>, sources: &[Source]| -> Vec<usize> {
             range
                 .filter(|&i| !sources[i].hidden && sources[i].col(name).is_some())
@@ -794,7 +803,11 @@ impl Engine<'_> {
                     .collect();
                 self.missed(name, Miss::Ambiguous(labels), ident.span);
             } else if let Some(unknown) = searched.iter().find(|s| s.cols.is_none()) {
-                self.missed(name, Miss::UnknownColumns(unknown.label.clone()), ident.span);
+                self.missed(
+                    name,
+                    Miss::UnknownColumns(unknown.label.clone()),
+                    ident.span,
+                );
             } else {
                 let candidates = searched
                     .iter()
@@ -911,12 +924,13 @@ impl Engine<'_> {
                 };
                 into.dataset.extend(&out.dataset);
                 let source = Source {
-                    qualifier: alias
-                        .as_ref()
-                        .map_or(Qualifier::None, |a| Qualifier::Alias(a.name.value.to_lowercase())),
-                    label: alias
-                        .as_ref()
-                        .map_or_else(|| "a subquery".to_string(), |a| format!("`{}`", a.name.value)),
+                    qualifier: alias.as_ref().map_or(Qualifier::None, |a| {
+                        Qualifier::Alias(a.name.value.to_lowercase())
+                    }),
+                    label: alias.as_ref().map_or_else(
+                        || "a subquery".to_string(),
+                        |a| format!("`{}`", a.name.value),
+                    ),
                     relation: None,
                     cols: out.cols.map(computed),
                     hidden: false,
@@ -968,9 +982,9 @@ impl Engine<'_> {
                     }
                 }
                 let source = Source {
-                    qualifier: alias
-                        .as_ref()
-                        .map_or(Qualifier::None, |a| Qualifier::Alias(a.name.value.to_lowercase())),
+                    qualifier: alias.as_ref().map_or(Qualifier::None, |a| {
+                        Qualifier::Alias(a.name.value.to_lowercase())
+                    }),
                     label: "UNNEST(...)".to_string(),
                     relation: None,
                     cols: Some(cols),
@@ -1046,7 +1060,10 @@ impl Engine<'_> {
             return self.aliased(source, alias);
         }
         if parts.len() != name.0.len() {
-            self.incomplete(format!("the relation name `{name}` is not supported"), Some(span));
+            self.incomplete(
+                format!("the relation name `{name}` is not supported"),
+                Some(span),
+            );
             return Source {
                 qualifier,
                 label,
@@ -1076,10 +1093,7 @@ impl Engine<'_> {
                 (Some(id), Some(cols))
             }
             Lookup::Missing => {
-                self.incomplete(
-                    format!("the columns of `{name}` are not known"),
-                    Some(span),
-                );
+                self.incomplete(format!("the columns of `{name}` are not known"), Some(span));
                 (Some(self.relation_id(&RelationName::new(parts))), None)
             }
             Lookup::Ambiguous(candidates) => {
@@ -1199,6 +1213,15 @@ impl Engine<'_> {
         let Some(alias) = alias.filter(|a| !a.columns.is_empty()) else {
             return source;
         };
+        // A renamed upstream column is still the upstream's column of its own name.
+        for col in source.cols.iter_mut().flatten() {
+            if let SrcDeps::Base(rel) = col.deps {
+                let field = self.field(rel, &col.name);
+                let mut deps = Deps::default();
+                deps.add(field, TSet::one(Role::IDENTITY));
+                col.deps = SrcDeps::Computed(Rc::new(deps));
+            }
+        }
         if let Some(cols) = &mut source.cols
             && !self.rename(cols.iter_mut().map(|c| &mut c.name), alias)
         {
@@ -1216,7 +1239,9 @@ impl Engine<'_> {
                 Some(span),
             ),
             Miss::UnknownColumns(label) => self.incomplete(
-                format!("cannot tell where `{name}` comes from: the columns of {label} are unknown"),
+                format!(
+                    "cannot tell where `{name}` comes from: the columns of {label} are unknown"
+                ),
                 Some(span),
             ),
         }

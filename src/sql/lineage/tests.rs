@@ -114,7 +114,11 @@ fn complete(sql: &str) -> Lineage {
 }
 
 fn reasons(lineage: &Lineage) -> Vec<&str> {
-    lineage.incomplete.iter().map(|i| i.reason.as_str()).collect()
+    lineage
+        .incomplete
+        .iter()
+        .map(|i| i.reason.as_str())
+        .collect()
 }
 
 fn assert_incomplete(lineage: &Lineage, needle: &str) {
@@ -258,12 +262,18 @@ fn star_over_using_lists_the_merged_column_once_where_the_left_side_has_it() {
         ]
     );
     // a qualified star is that side's own columns
-    let l = complete(
-        "select o.*, c.name from main.orders o join main.customers c using (customer_id)",
-    );
+    let l =
+        complete("select o.*, c.name from main.orders o join main.customers c using (customer_id)");
     assert_eq!(
         l.output_names(),
-        ["order_id", "customer_id", "amount", "status", "ordered_at", "name"]
+        [
+            "order_id",
+            "customer_id",
+            "amount",
+            "status",
+            "ordered_at",
+            "name"
+        ]
     );
     assert_eq!(
         render(&l.columns[1].inputs),
@@ -561,7 +571,8 @@ fn columns_by_regex_star_and_list() {
         ]
     );
     // in WHERE: every matched column filters
-    let l = complete("select order_id from main.orders where columns('^(amount|status)$') is not null");
+    let l =
+        complete("select order_id from main.orders where columns('^(amount|status)$') is not null");
     assert_eq!(
         dataset(&l),
         [
@@ -909,7 +920,10 @@ fn hashes_mask() {
     let l = complete("with h as (select sha256(email) as e from main.customers) select e from h");
     assert_eq!(
         columns(&l),
-        vec![col("e", &["customers.email: DIRECT TRANSFORMATION (masking)"])]
+        vec![col(
+            "e",
+            &["customers.email: DIRECT TRANSFORMATION (masking)"]
+        )]
     );
     assert!(l.columns[0].inputs[0].transformations[0].masking);
 }
@@ -967,9 +981,7 @@ fn generators_make_rows_from_their_arguments() {
          cast('2024-01-01' as date), cast('2024-02-01' as date), interval '1 day') as s(d)",
     );
     assert_eq!(columns(&l), vec![col("day", NONE)]);
-    let l = complete(
-        "select u.tag from main.events e, unnest(e.tags) as u(tag)",
-    );
+    let l = complete("select u.tag from main.events e, unnest(e.tags) as u(tag)");
     assert_eq!(
         columns(&l),
         vec![col("tag", &["events.tags: DIRECT TRANSFORMATION"])]
@@ -989,6 +1001,16 @@ fn from_first_and_values() {
     assert_eq!(columns(&l), vec![col("col0", NONE), col("col1", NONE)]);
     let l = complete("select a from (values (1, 2)) v(a, b)");
     assert_eq!(columns(&l), vec![col("a", NONE)]);
+    // a table's columns renamed by its alias are still its own
+    let l = complete("select x, o.y, status from main.orders as o(x, y)");
+    assert_eq!(
+        columns(&l),
+        vec![
+            col("x", &["orders.order_id: DIRECT IDENTITY"]),
+            col("y", &["orders.customer_id: DIRECT IDENTITY"]),
+            col("status", &["orders.status: DIRECT IDENTITY"]),
+        ]
+    );
 }
 
 #[test]
@@ -1006,6 +1028,37 @@ fn lambdas_and_struct_fields_are_not_columns() {
         ]
     );
     assert!(l.unknown_columns.is_empty());
+}
+
+#[test]
+fn whole_rows_and_keyword_values() {
+    // DuckDB: a FROM item's name alone is its row, as a struct
+    let l = complete("select c, current_user as who from main.customers c");
+    assert_eq!(
+        columns(&l),
+        vec![
+            col(
+                "c",
+                &[
+                    "customers.customer_id: DIRECT TRANSFORMATION",
+                    "customers.email: DIRECT TRANSFORMATION",
+                    "customers.name: DIRECT TRANSFORMATION",
+                    "customers.region: DIRECT TRANSFORMATION",
+                ]
+            ),
+            col("who", NONE),
+        ]
+    );
+    // pseudo-columns (DuckDB's rowid, Athena's "$path") read no upstream column
+    let l = complete(r#"select o.rowid as r, "$path" as p from main.orders o where rowid > 1"#);
+    assert_eq!(columns(&l), vec![col("r", NONE), col("p", NONE)]);
+    assert!(l.dataset.is_empty());
+    // a column of that name is the column
+    let l = complete("select user from (select name as user from main.customers)");
+    assert_eq!(
+        columns(&l),
+        vec![col("user", &["customers.name: DIRECT IDENTITY"])]
+    );
 }
 
 #[test]
@@ -1044,7 +1097,10 @@ fn ambiguous_names_are_incomplete() {
         &schema,
         &Options::default(),
     );
-    assert_incomplete(&l, "`orders` may be any of db.main.orders, db.staging.orders");
+    assert_incomplete(
+        &l,
+        "`orders` may be any of db.main.orders, db.staging.orders",
+    );
     assert!(l.columns.is_empty());
 }
 
@@ -1063,10 +1119,7 @@ fn relations_of_unknown_columns_are_incomplete() {
     assert_incomplete(&l, "cannot tell where `id` comes from");
     // a qualified name still says which relation
     let l = lineage("select n.a from main.nowhere n");
-    assert_eq!(
-        render(&l.columns[0].inputs),
-        ["nowhere.a: DIRECT IDENTITY"]
-    );
+    assert_eq!(render(&l.columns[0].inputs), ["nowhere.a: DIRECT IDENTITY"]);
     assert!(!l.is_complete());
 }
 
@@ -1091,7 +1144,11 @@ fn unparseable_sql_is_incomplete_with_its_position() {
     let l = lineage(sql);
     assert!(l.columns.is_empty());
     assert_eq!(l.incomplete.len(), 1);
-    assert!(l.incomplete[0].reason.starts_with("sqlparser cannot parse the SQL"));
+    assert!(
+        l.incomplete[0]
+            .reason
+            .starts_with("sqlparser cannot parse the SQL")
+    );
     let at = l.incomplete[0].at.expect("a position");
     assert_eq!((at.line, at.column), (2, 18));
     assert_eq!(at.offset, sql.find("using").unwrap());
@@ -1123,7 +1180,14 @@ fn unknown_columns_name_the_relation_the_place_and_a_suggestion() {
         found,
         [
             ("amout", Some("o"), 2, 10, 28, &["amount".to_string()][..]),
-            ("custmer_id", None, 3, 8, 42, &["customer_id".to_string()][..]),
+            (
+                "custmer_id",
+                None,
+                3,
+                8,
+                42,
+                &["customer_id".to_string()][..]
+            ),
         ]
     );
     assert_eq!(sql.find("amout"), Some(28));
@@ -1153,7 +1217,10 @@ fn unknown_qualifiers_and_columns_of_ctes() {
     let l = lineage("with c as (select order_id from main.orders) select c.amount from c");
     assert_eq!(l.unknown_columns.len(), 1);
     let unknown = &l.unknown_columns[0];
-    assert_eq!((unknown.name.as_str(), unknown.qualifier.as_deref()), ("amount", Some("c")));
+    assert_eq!(
+        (unknown.name.as_str(), unknown.qualifier.as_deref()),
+        ("amount", Some("c"))
+    );
     assert_eq!(
         unknown.searched,
         [Searched {
@@ -1168,9 +1235,8 @@ fn unknown_qualifiers_and_columns_of_ctes() {
     let l = lineage("with c as (select nope from main.orders) select * from c");
     assert_eq!(l.unknown_columns.len(), 1);
     assert_eq!(l.unknown_columns[0].name, "nope");
-    let l = complete(
-        "with unused as (select nope from main.orders) select order_id from main.orders",
-    );
+    let l =
+        complete("with unused as (select nope from main.orders) select order_id from main.orders");
     assert!(l.unknown_columns.is_empty());
 }
 
@@ -1214,7 +1280,10 @@ fn reconcile_takes_the_binder_names_of_expressions_and_flags_differences() {
 
     let mut l = complete("select order_id from main.orders");
     l.reconcile(&["order_id", "extra"]);
-    assert_incomplete(&l, "the query has 1 output columns (order_id) by its SQL, but the database reports 2 (order_id, extra)");
+    assert_incomplete(
+        &l,
+        "the query has 1 output columns (order_id) by its SQL, but the database reports 2 (order_id, extra)",
+    );
 
     let mut l = complete("select order_id from main.orders");
     l.reconcile(&["ORDER_ID"]);
