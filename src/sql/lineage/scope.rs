@@ -474,7 +474,18 @@ impl Engine<'_> {
                 let source = match self.qualified(&wanted, scope) {
                     Ok(Some(source)) => source,
                     Ok(None) => {
-                        if let Some(first) = name.0.first().and_then(|p| p.as_ident()) {
+                        let first = name.0.first().and_then(|p| p.as_ident());
+                        // `s.*` of a struct column: its fields are not in the schema.
+                        if let Some(first) = first
+                            && self.resolve(&first.value, scope).is_ok()
+                        {
+                            self.incomplete(
+                                format!("`{name}.*` expands a struct, whose fields are unknown"),
+                                Some(span),
+                            );
+                            return None;
+                        }
+                        if let Some(first) = first {
                             let candidates = qualifiers(scope);
                             let searched: Vec<&Source> = scope.visible().map(|(_, s)| s).collect();
                             self.report_unknown(

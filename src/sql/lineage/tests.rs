@@ -1028,6 +1028,10 @@ fn lambdas_and_struct_fields_are_not_columns() {
         ]
     );
     assert!(l.unknown_columns.is_empty());
+    // a struct's fields are not in the schema
+    let l = lineage("select p.* from (select payload as p from main.events)");
+    assert_incomplete(&l, "`p.*` expands a struct, whose fields are unknown");
+    assert!(l.unknown_columns.is_empty());
 }
 
 #[test]
