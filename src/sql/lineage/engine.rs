@@ -419,7 +419,7 @@ impl<'a> Engine<'a> {
         let searched = searched
             .iter()
             .map(|s| Searched {
-                name: s.label.clone(),
+                name: s.label.trim_matches('`').to_string(),
                 relation: s.relation.map(|r| self.relations[r as usize].clone()),
             })
             .collect();

@@ -3,11 +3,21 @@
 //! columns the query names that its upstreams do not have.
 //!
 //! ```text
+//! // once per compile, in DAG order: every upstream relation with its columns
 //! let mut schema = Schema::new();
 //! schema.add_relation(RelationName::new(["db", "main", "orders"]), columns);
-//! let lineage = analyze(compiled_sql, &DuckDbDialect {}, &schema, &Options::default());
-//! lineage.reconcile(&describe_names);   // the binder's output names
+//! // a source read through `external_location` is known by that call
+//! schema.add_table_function("read_csv('data/x.csv')", dialect, RelationName::new([..]), columns)?;
+//! // per model: its compiled SQL
+//! let mut lineage = analyze(compiled_sql, dialect, &schema, &Options::default());
+//! lineage.reconcile(&describe_names);   // the binder's output names (DuckDB: DESCRIBE)
+//! for unknown in &lineage.unknown_columns { /* the compile-time error */ }
 //! ```
+//!
+//! One [`Schema`] serves a whole project (a relation is found by its full name, as compiled SQL
+//! writes refs, or by a unique suffix); it is `Send + Sync`, so models can be read in parallel
+//! once their upstreams' columns are known. A caller that has parsed the SQL already calls
+//! [`analyze_statement`].
 //!
 //! The query is parsed once (sqlparser, in the adapter's dialect) and read once, bottom-up, in
 //! scopes as sqlglot's `lineage` does (`engine.rs`: scopes and name resolution; `scope.rs`:

@@ -23,7 +23,9 @@ pub struct Lineage {
     /// Why the lineage is incomplete; empty when it is complete. A caller shows an incomplete
     /// query's lineage at table level (from its refs), never guessed.
     pub incomplete: Vec<Incomplete>,
-    /// Columns (or table qualifiers) the query names that the relations in scope do not have.
+    /// Columns (or table qualifiers) the query names that the relations in scope do not have
+    /// (each is also a reason in `incomplete`). Only reported where every relation in scope has
+    /// known columns, and not for CTEs the query never reads (DuckDB does not bind those).
     pub unknown_columns: Vec<UnknownColumn>,
 }
 
@@ -276,7 +278,8 @@ pub enum UnknownKind {
 /// A relation searched for an unknown column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Searched {
-    /// How the query calls it: its alias, or its name as written, or the CTE's name.
+    /// How the query calls it: its alias, or its name as written, or the CTE's name (or "a
+    /// subquery" for a derived table without alias).
     pub name: String,
     /// The upstream relation, when it is one (not a CTE or subquery).
     pub relation: Option<RelationName>,

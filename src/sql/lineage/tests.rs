@@ -1201,7 +1201,7 @@ fn unknown_columns_name_the_relation_the_place_and_a_suggestion() {
         assert_eq!(
             unknown.searched,
             [Searched {
-                name: "`o`".to_string(),
+                name: "o".to_string(),
                 relation: Some(RelationName::new(["db", "main", "orders"])),
             }]
         );
@@ -1228,7 +1228,7 @@ fn unknown_qualifiers_and_columns_of_ctes() {
     assert_eq!(
         unknown.searched,
         [Searched {
-            name: "`c`".to_string(),
+            name: "c".to_string(),
             relation: None,
         }]
     );
@@ -1258,7 +1258,7 @@ fn unknown_columns_in_exclude_and_using() {
     assert_eq!(
         unknown.searched,
         [Searched {
-            name: "`main.customers`".to_string(),
+            name: "main.customers".to_string(),
             relation: Some(RelationName::new(["db", "main", "customers"])),
         }]
     );
@@ -1294,6 +1294,14 @@ fn reconcile_takes_the_binder_names_of_expressions_and_flags_differences() {
     assert!(l.is_complete());
     l.reconcile(&["id"]);
     assert_incomplete(&l, "`order_id` is `id`");
+}
+
+#[test]
+fn results_and_schemas_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Schema>();
+    send_sync::<Lineage>();
+    send_sync::<Options>();
 }
 
 #[test]
