@@ -359,7 +359,7 @@ pub fn print_table(rows: &Rows) -> String {
     // precise value, at most three (then `…` after every value).
     let float_places: Vec<Option<usize>> = (0..headers.len())
         .map(|i| {
-            let mut values = rows.rows.iter().filter_map(|r| r.get(i));
+            let values = rows.rows.iter().filter_map(|r| r.get(i));
             if !values
                 .clone()
                 .all(|c| matches!(c, Cell::Null | Cell::Float(_)))
