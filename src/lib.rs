@@ -25,6 +25,7 @@ pub mod runner;
 pub mod schemas;
 pub mod session;
 pub mod sql;
+pub mod text;
 pub mod timing;
 
 pub use error::{Error, Outcome};

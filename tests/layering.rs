@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const LAYERS: &[&[&str]] = &[
+    // Text helpers (the did-you-mean distance), below everything.
+    &["text"],
     // Foundations: what the user is told, how long things take, SQL as a tree.
     &["events", "timing", "sql"],
     &["error"],

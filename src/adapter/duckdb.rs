@@ -93,6 +93,11 @@ fn database_name(path: &str) -> String {
 pub struct DuckDb {
     target: Option<DuckDbTarget>,
     temp_directory: Option<PathBuf>,
+    /// The project directory, DuckDB's `file_search_path`: a model's relative file path
+    /// (`read_csv('data/x.csv')`, a source's `external_location`) is read from the project
+    /// directory, as the database `path` is, wherever kiln runs from (dbt-core runs from the
+    /// project directory, so dbt-duckdb reads them from there too).
+    file_search_path: Option<PathBuf>,
     state: Mutex<State>,
     /// Set by `cancel_all`: every statement is refused until `clear_cancel`.
     cancelled: Arc<std::sync::atomic::AtomicBool>,
@@ -121,6 +126,9 @@ impl DuckDb {
         DuckDb {
             target: Some(target),
             temp_directory,
+            file_search_path: Some(
+                std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf()),
+            ),
             state: Mutex::new(State::default()),
             cancelled: Arc::default(),
         }
@@ -208,7 +216,8 @@ impl DuckDb {
 }
 
 impl DuckDb {
-    /// The profile's `settings`, run as `set <name> = <value>` on a connection, as dbt-duckdb
+    /// The project directory as `file_search_path` (unless the profile sets it), then the
+    /// profile's `settings`, run as `set <name> = <value>` on a connection, as dbt-duckdb
     /// does on each of its cursors: on every connection, because some of them hold per
     /// connection (a `variable <name>` entry sets a DuckDB variable, which a cloned connection
     /// does not inherit). The error names the setting, never its value: a value may be a secret
@@ -217,6 +226,17 @@ impl DuckDb {
         let Some(t) = &self.target else {
             return Ok(());
         };
+        if let Some(dir) = &self.file_search_path
+            && !t.settings.contains_key("file_search_path")
+        {
+            let dir = super::string_literal(&dir.display().to_string());
+            conn.execute_batch(&format!("set file_search_path = {dir}"))
+                .map_err(|e| {
+                    DbError::open(format!(
+                        "cannot set DuckDB's file_search_path to the project directory {dir}: {e}"
+                    ))
+                })?;
+        }
         for (k, v) in &t.settings {
             let value = match v {
                 Json::String(s) => super::string_literal(s),

@@ -2,20 +2,7 @@
 //! it knows when the user wrote one it does not (a ref, a test, a selector method, a macro, a dbt
 //! event, a config value), so the suggestions agree.
 
-/// The Levenshtein edit distance between two strings, counted in characters.
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub use crate::text::levenshtein;
 
 /// The candidate closest to `wanted`, if one is near enough to be what was meant: at most
 /// `max_distance` edits away, and nearer than rewriting the whole word.

@@ -519,7 +519,7 @@ pub(crate) fn suggest(name: &str, candidates: &[String]) -> Vec<String> {
     let limit = (wanted.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, &String)> = candidates
         .iter()
-        .map(|c| (levenshtein(&wanted, &c.to_lowercase()), c))
+        .map(|c| (crate::text::levenshtein(&wanted, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .collect();
     scored.sort();
@@ -533,21 +533,4 @@ pub(crate) fn suggest(name: &str, candidates: &[String]) -> Vec<String> {
         }
     }
     out
-}
-
-/// The Levenshtein distance in characters. (`error::suggest` has the same function; this layer
-/// imports nothing of kiln.)
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
