@@ -1,9 +1,9 @@
 //! The command line, as the user typed it (clap derive). Flag names follow dbt's so that scripts and
 //! muscle memory carry over: `kiln build --select aggregate+ --target prod --vars '{k: v}'`.
-//! Nothing outside [`crate::invocation`] reads these raw flags.
+//! Nothing past `crate::invocation` reads these raw flags. The node-name completer of `--select`
+//! is attached at run time (`crate::commands::completions`), so this file depends on clap alone.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::engine::ArgValueCompleter;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -119,10 +119,10 @@ pub enum LogLevel {
 pub struct SelectArgs {
     /// Nodes to include: names, paths, `tag:x`, graph operators (`+x`, `x+`, `@x`)...
     /// Space-separated values are a union; `a,b` is an intersection. Repeatable.
-    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
     pub select: Vec<String>,
     /// Nodes to leave out, same grammar as --select.
-    #[arg(long, num_args = 1.., action = clap::ArgAction::Append, add = ArgValueCompleter::new(crate::completion::select_values))]
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
     pub exclude: Vec<String>,
     /// A named selector from selectors.yml.
     #[arg(long)]
@@ -383,23 +383,6 @@ pub struct RunFlags {
     /// Microbatch models: process batches up to this time (exclusive; default now).
     #[arg(long, value_name = "TIME")]
     pub event_time_end: Option<String>,
-    /// `--empty`, for the commands that have it ([`EmptyArg`]).
-    #[arg(skip)]
-    pub empty: bool,
-    /// `--sample`, for the commands that have it ([`SampleArg`]).
-    #[arg(skip)]
-    pub sample: Option<String>,
-}
-
-impl RunFlags {
-    /// These flags with `--empty` and `--sample` of the commands that take them.
-    pub fn with_inputs(&self, empty: &EmptyArg, sample: Option<&SampleArg>) -> RunFlags {
-        RunFlags {
-            empty: empty.empty,
-            sample: sample.and_then(|s| s.sample.clone()),
-            ..self.clone()
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

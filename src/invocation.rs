@@ -1,22 +1,197 @@
-//! The command line resolved once into what it means: the project directory found, `--vars`
-//! parsed, output settings decided. Nothing past this point reads raw flags.
+//! The command line resolved once into what it means: `--vars` parsed, output settings decided,
+//! the command's flags typed ([`Flags`]). Nothing past [`Invocation::from_cli`] reads [`Cli`]:
+//! the commands take the parts of it they need, typed, and Jinja's `flags` and run_results.json's
+//! `args` are derived from [`Flags`].
 
-use crate::cli::{Cli, GlobalArgs, LogFormat, LogLevel};
+use crate::cli::{Cli, Command, GlobalArgs, LogFormat, LogLevel, RunFlags, SelectArgs};
 use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Error};
 use crate::events::{Event, Format, Level, Settings};
-use crate::project::LoadOptions;
 use serde_json::{Map, Value};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct Invocation {
+    /// `--project-dir` (the project is found from it, or from the current directory, when a
+    /// command loads it).
     pub project_dir: Option<PathBuf>,
-    pub load: LoadOptions,
+    pub load: LoadFlags,
     pub output: Output,
     /// `--warn-error` / `--warn-error-options` (dbt_project.yml's `flags:` apply when unset).
     pub warn_error: WarnErrorOptions,
+    /// The command's flags, typed.
+    pub flags: Flags,
+}
+
+/// How to load the project: the profile, the target and `--vars`, as the command line gives them.
+#[derive(Debug, Clone, Default)]
+pub struct LoadFlags {
+    pub profiles_dir: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    pub threads: Option<usize>,
+    /// `--vars`, parsed.
+    pub cli_vars: Map<String, Value>,
+    pub target_path: Option<PathBuf>,
+}
+
+/// The flags of the command that templates and artifacts see, as dbt records them: Jinja's
+/// `flags` object ([`Flags::jinja`]) and run_results.json's `args` ([`Flags::run_results_args`])
+/// are both derived from these, and `kiln retry` reads them back from the typed `args` of
+/// run_results.json. A command without a flag leaves it at its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub select: Vec<String>,
+    pub exclude: Vec<String>,
+    pub selector: Option<String>,
+    /// `--state`, as given.
+    pub state: Option<PathBuf>,
+    pub full_refresh: bool,
+    pub fail_fast: bool,
+    pub store_failures: bool,
+    /// `--event-time-start` / `--event-time-end`, as given (they are read as times when a run
+    /// starts).
+    pub event_time_start: Option<String>,
+    pub event_time_end: Option<String>,
+    /// `--empty`.
+    pub empty: bool,
+    /// `--sample`, as given (the window is computed when a run starts).
+    pub sample: Option<String>,
+}
+
+impl Flags {
+    /// The flags of a subcommand.
+    pub fn of(command: &Command) -> Flags {
+        let selection = |s: &SelectArgs| Flags {
+            select: s.select.clone(),
+            exclude: s.exclude.clone(),
+            selector: s.selector.clone(),
+            state: s.state.clone(),
+            ..Flags::default()
+        };
+        let executing = |s: &SelectArgs, f: &RunFlags| Flags {
+            full_refresh: f.full_refresh,
+            fail_fast: f.fail_fast,
+            store_failures: f.store_failures,
+            event_time_start: f.event_time_start.clone(),
+            event_time_end: f.event_time_end.clone(),
+            ..selection(s)
+        };
+        match command {
+            Command::Run {
+                select,
+                flags,
+                empty,
+                sample,
+            }
+            | Command::Build {
+                select,
+                flags,
+                empty,
+                sample,
+                ..
+            } => Flags {
+                empty: empty.empty,
+                sample: sample.sample.clone(),
+                ..executing(select, flags)
+            },
+            Command::Snapshot {
+                select,
+                flags,
+                empty,
+            } => Flags {
+                empty: empty.empty,
+                ..executing(select, flags)
+            },
+            Command::Test { select, flags, .. } | Command::Seed { select, flags } => {
+                executing(select, flags)
+            }
+            Command::Compile { select, empty, .. } => Flags {
+                empty: empty.empty,
+                ..selection(select)
+            },
+            Command::Clone {
+                select,
+                full_refresh,
+                ..
+            } => Flags {
+                full_refresh: *full_refresh,
+                ..selection(select)
+            },
+            Command::Show { select, .. }
+            | Command::Diff { select }
+            | Command::Ls { select, .. }
+            | Command::Source {
+                command: crate::cli::SourceCommand::Freshness { select, .. },
+            } => selection(select),
+            Command::Parse
+            | Command::Retry
+            | Command::RunOperation { .. }
+            | Command::Clean
+            | Command::Deps { .. }
+            | Command::Debug
+            | Command::Init { .. }
+            | Command::Completions { .. } => Flags::default(),
+        }
+    }
+
+    /// Jinja's `flags` for the command `which` (dbt's `flags.WHICH`), with the warnings that are
+    /// errors (`flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which `exceptions.warn` obeys).
+    pub fn jinja(&self, which: &str, warn_error: &WarnErrorOptions) -> Value {
+        serde_json::json!({
+            "FULL_REFRESH": self.full_refresh,
+            "STORE_FAILURES": self.store_failures,
+            "WHICH": which,
+            "WARN_ERROR": warn_error.all_errors(),
+            "WARN_ERROR_OPTIONS": warn_error.to_flags(),
+            "FAIL_FAST": self.fail_fast,
+            "USE_COLORS": false,
+            "PARTIAL_PARSE": false,
+            "EMPTY": self.empty,
+        })
+    }
+
+    /// run_results.json's `args` for the command `which` on `target` with `vars`, as dbt
+    /// records them: `clone` records its state folder; the commands that execute nodes record
+    /// their run flags, which `kiln retry` reads back.
+    pub fn run_results_args(
+        &self,
+        which: &str,
+        target: &str,
+        vars: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        let mut args = Map::new();
+        args.insert("which".into(), Value::from(which));
+        args.insert("select".into(), Value::from(self.select.clone()));
+        args.insert("exclude".into(), Value::from(self.exclude.clone()));
+        if which == "clone" {
+            args.insert("full_refresh".into(), Value::from(self.full_refresh));
+            if let Some(s) = &self.state {
+                args.insert("state".into(), Value::from(s.display().to_string()));
+            }
+        } else {
+            if let Some(s) = &self.selector {
+                args.insert("selector".into(), Value::from(s.clone()));
+            }
+            args.insert("full_refresh".into(), Value::from(self.full_refresh));
+            args.insert("fail_fast".into(), Value::from(self.fail_fast));
+            args.insert("store_failures".into(), Value::from(self.store_failures));
+            if let Some(t) = &self.event_time_start {
+                args.insert("event_time_start".into(), Value::from(t.clone()));
+            }
+            if let Some(t) = &self.event_time_end {
+                args.insert("event_time_end".into(), Value::from(t.clone()));
+            }
+            args.insert("empty".into(), Value::from(self.empty));
+            if let Some(t) = &self.sample {
+                args.insert("sample".into(), Value::from(t.clone()));
+            }
+        }
+        args.insert("target".into(), Value::from(target));
+        args.insert("vars".into(), Value::Object(vars.clone()));
+        args
+    }
 }
 
 /// Where and how kiln talks to the user. Every line goes through [`crate::events`], which holds
@@ -153,6 +328,12 @@ pub fn log_settings(g: &GlobalArgs) -> Settings {
     }
 }
 
+/// A flag's value as YAML (JSON is YAML too). The flags come before the project, so this layer
+/// reads them itself, with the same YAML library as the project's files.
+pub fn read_yaml(text: &str) -> Result<Value, String> {
+    yaml_serde::from_str::<Value>(text).map_err(|e| e.to_string())
+}
+
 /// `--vars` as YAML or JSON; it must be a mapping.
 pub fn parse_vars(text: Option<&str>) -> Result<Map<String, Value>, Error> {
     let Some(text) = text else {
@@ -161,7 +342,7 @@ pub fn parse_vars(text: Option<&str>) -> Result<Map<String, Value>, Error> {
     if text.trim().is_empty() {
         return Ok(Map::new());
     }
-    match crate::project::yaml::parse_value(text) {
+    match read_yaml(text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(Value::Null) => Ok(Map::new()),
         Ok(other) => Err(Diagnostic::error(
@@ -193,19 +374,23 @@ impl Invocation {
                 && matches!(settings.console_level, Some(Level::Info | Level::Debug)),
         };
         crate::events::configure(settings);
+        // Before anything is printed: no sink writes a secret of the environment, whichever
+        // template reads it first (or none).
+        crate::events::secrets::register_environment();
         let cli_vars = parse_vars(g.vars.as_deref())?;
         let warn_error = match (
             &cli.warn_error.warn_error,
             &cli.warn_error.warn_error_options,
         ) {
             (true, _) => WarnErrorOptions::all("--warn-error"),
-            (false, Some(text)) => WarnErrorOptions::parse(text, "--warn-error-options")?,
+            (false, Some(text)) => {
+                WarnErrorOptions::parse(text, "--warn-error-options", read_yaml)?
+            }
             (false, None) => WarnErrorOptions::default(),
         };
         Ok(Invocation {
             project_dir: g.project_dir.clone(),
-            load: LoadOptions {
-                project_dir: PathBuf::new(),
+            load: LoadFlags {
                 profiles_dir: g.profiles_dir.clone(),
                 profile: g.profile.clone(),
                 target: g.target.clone(),
@@ -215,15 +400,7 @@ impl Invocation {
             },
             output,
             warn_error,
-        })
-    }
-
-    /// Load options with the project directory found.
-    pub fn load_options(&self) -> Result<LoadOptions, Error> {
-        let dir = crate::project::find_project_dir(self.project_dir.as_deref())?;
-        Ok(LoadOptions {
-            project_dir: dir,
-            ..self.load.clone()
+            flags: Flags::of(&cli.command),
         })
     }
 }

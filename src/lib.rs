@@ -4,13 +4,15 @@
 //! (parse phase, then compile phase), [`sql`] reads compiled SQL as a tree, [`graph`] builds
 //! the DAG and selects nodes, [`adapter`] holds what differs per warehouse, [`materialize`] says
 //! what SQL each node runs, [`runner`] executes the DAG, [`artifacts`] writes dbt-compatible
-//! JSON, and [`commands`] strings the stages together for each subcommand.
+//! JSON, and [`commands`] strings the stages together for each subcommand. [`schemas`] holds
+//! dbt's resource dictionaries (the JSON of each node, source, exposure and macro) that the
+//! manifest, Jinja's `model` and `graph` and `state:` comparison all show, and reads the
+//! artifacts of earlier runs.
 
 pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod deps;
 pub mod error;
 pub mod events;
@@ -20,7 +22,10 @@ pub mod jinja;
 pub mod materialize;
 pub mod project;
 pub mod runner;
+pub mod schemas;
+pub mod session;
 pub mod sql;
+pub mod text;
 pub mod timing;
 
 pub use error::{Error, Outcome};

@@ -152,7 +152,7 @@ fn dialect_of(adapter_type: &str) -> Box<dyn sqlparser::dialect::Dialect> {
     use kiln::adapter::Adapter;
     match adapter_type {
         "duckdb" => kiln::adapter::DuckDb::in_memory().sql_dialect(),
-        "athena" => kiln::adapter::Athena.sql_dialect(),
+        "athena" => kiln::adapter::Athena::default().sql_dialect(),
         other => panic!("no dialect for adapter type {other}"),
     }
 }
@@ -211,6 +211,10 @@ fn every_compiled_node_parses_in_its_adapters_dialect() {
     let mut failures = vec![];
     let mut still_listed: Vec<(&str, &str)> = UNPARSED.iter().map(|(p, u, _)| (*p, *u)).collect();
     for (label, p, args, target) in &projects {
+        // A fixture using packages has them installed first, as its users would.
+        if p.exists("packages.yml") && !p.exists("dbt_packages") {
+            p.kiln(&["deps"]).run().assert_success();
+        }
         let run = p
             .kiln(&["compile"])
             .args(args)

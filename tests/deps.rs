@@ -304,6 +304,32 @@ fn local_package_is_linked_locked_and_survives_clean() {
     assert!(p.root().join("local_src/dbt_project.yml").is_file());
 }
 
+/// A lock written by dbt before 1.7 names no package (dbt_utils' own integration tests commit
+/// one for `local: ../`): the local package is named from its dbt_project.yml and the lock
+/// written again with the name, never installed under its path (`dbt_packages/../` is the
+/// project's own folder).
+#[test]
+fn a_lock_without_names_installs_a_local_package_under_its_project_name() {
+    let p = TestProject::minimal()
+        .file("packages.yml", "packages:\n  - local: ../\n")
+        .file(
+            "package-lock.yml",
+            "packages:\n- local: ../\nsha1_hash: de2deba3d66ce03d8c02949013650cc9b94f6030\n",
+        );
+    std::fs::write(
+        p.root().join("dbt_project.yml"),
+        "name: 'parent_pkg'\nversion: '1.0.0'\nconfig-version: 2\n",
+    )
+    .expect("write the package's dbt_project.yml");
+    deps(&p, None, &[]).assert_success();
+    assert_eq!(installed(&p, "dbt_packages"), ["parent_pkg"]);
+    assert!(p.exists("dbt_project.yml") && p.exists("profiles.yml"));
+    assert_eq!(
+        p.read("package-lock.yml"),
+        "packages:\n  - local: ../\n    name: parent_pkg\nsha1_hash: de2deba3d66ce03d8c02949013650cc9b94f6030\n"
+    );
+}
+
 #[test]
 fn dependencies_yml_is_read_and_both_files_is_an_error() {
     let p = TestProject::minimal().file("dependencies.yml", "packages:\n  - local: ../local_src\n");

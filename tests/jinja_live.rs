@@ -34,6 +34,7 @@ const MODEL: &str = "select\n{%- for s in order_statuses() %}\n  count(*) filter
 struct Live {
     _tmp: tempfile::TempDir,
     project: Project,
+    graph: Arc<kiln::graph::Graph>,
     jenv: JinjaEnv,
     adapter: Arc<dyn Adapter>,
     pool: Arc<Pool>,
@@ -60,7 +61,7 @@ fn setup() -> Live {
         profiles_dir: Some(dir.clone()),
         ..LoadOptions::default()
     };
-    let mut project = project::load(&opts).expect("load project");
+    let mut project = project::load(&opts, &kiln::adapter::ENGINES).expect("load project");
     assert!(project.errors.is_empty(), "{:?}", project.errors);
     let jenv = JinjaEnv::build(&project).expect("jinja environment");
     let adapter: Arc<dyn Adapter> = Arc::new(DuckDb::in_memory());
@@ -71,6 +72,7 @@ fn setup() -> Live {
         &InvocationInfo::new("run"),
     )
     .expect("parse project");
+    let graph = Arc::new(kiln::graph::build(&project).expect("graph"));
     let pool = Arc::new(Pool::new(adapter.clone()));
     pool.with(|c| {
         c.execute(
@@ -84,6 +86,7 @@ fn setup() -> Live {
     Live {
         _tmp: tmp,
         project,
+        graph,
         jenv,
         adapter,
         pool,
@@ -98,6 +101,7 @@ impl Live {
             &self.jenv,
             self.adapter.clone(),
             &InvocationInfo::new("run"),
+            self.graph.clone(),
             None,
         );
         shared.db = Some(self.pool.clone() as Arc<dyn LiveDb>);
@@ -161,18 +165,18 @@ fn run_query_rows_and_columns() {
 
 #[test]
 fn macros_read_the_database_during_compile() {
-    let mut live = setup();
+    let live = setup();
     let shared = live.shared();
     let uid = "model.shop.status_counts".to_string();
-    compile_nodes(
-        &mut live.project,
+    let compiled = compile_nodes(
+        &live.project,
         &live.jenv,
         shared,
         &BTreeSet::from([uid.clone()]),
     )
     .expect("compile");
     assert_eq!(
-        live.project.nodes[&uid].compiled_code.as_deref(),
+        compiled.get(&uid).map(|c| c.code.as_str()),
         Some(
             "select\n  count(*) filter (where status = 'placed') as n_placed,\n  count(*) filter (where status = 'shipped') as n_shipped\nfrom orders"
         )
@@ -384,6 +388,7 @@ fn compile_without_a_database_says_so() {
         &live.jenv,
         live.adapter.clone(),
         &InvocationInfo::new("compile"),
+        live.graph.clone(),
         None,
     );
     let ctx = RenderCtx::new(Arc::new(shared), None, None);

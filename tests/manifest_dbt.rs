@@ -505,3 +505,44 @@ fn a_changed_field_is_named_by_its_path() {
     );
     assert!(none.lines.is_empty(), "{:?}", none.lines);
 }
+
+/// dbt's manifest as `--state`: kiln reads it with the same reader as its own, and finds the demo
+/// unmodified resource by resource, so a team can move between dbt and kiln with `state:`
+/// selection (slim CI) working across the switch. One edited model is then the only one
+/// modified.
+#[test]
+fn dbts_manifest_as_state_finds_the_demo_unmodified() {
+    let p = demo();
+    let dir = p.dir();
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt_recorded/manifest.json");
+    let text = std::fs::read_to_string(&recorded).expect("dbt's manifest");
+    std::fs::create_dir_all(dir.join("prod")).expect("create state dir");
+    std::fs::write(
+        dir.join("prod/manifest.json"),
+        text.replace(PROJECT_PLACEHOLDER, &dir.display().to_string()),
+    )
+    .expect("write state manifest");
+    let ls = |selector: &str| {
+        let run = p
+            .kiln(&[
+                "ls",
+                "-s",
+                selector,
+                "--state",
+                "prod",
+                "--output",
+                "name",
+                "--indirect-selection",
+                "empty",
+            ])
+            .run();
+        run.assert_success();
+        run.stdout
+    };
+    assert_eq!(ls("state:modified"), "");
+    assert_eq!(ls("state:new"), "");
+    let model = "models/aggregate/growth.sql";
+    let sql = p.read(model);
+    p.write(model, &format!("{sql}\n-- edited\n"));
+    assert_eq!(ls("state:modified"), "growth\n");
+}

@@ -4,8 +4,9 @@
 //!
 //! `bench_seed_million_rows` is the seed benchmark (ignored; `bash bench/seed.sh` runs it).
 
-use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb, RelationKind};
+use kiln::adapter::{Adapter, Cell, Connection, DbError, DuckDb};
 use kiln::materialize::seed::{self, SeedLoad};
+use kiln::project::settings::{SeedConfig, Settings};
 use kiln::project::{Node, ResourceType};
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         Json::Object(m) => m,
         _ => Default::default(),
     };
+    // As the parse phase settles it (a config mistake never reaches loading).
+    let settings = Settings::parse(ResourceType::Seed, "seed", &config).unwrap_or_default();
     Node {
         unique_id: format!("seed.shop.{name}"),
         resource_type: ResourceType::Seed,
@@ -36,7 +39,6 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         refs: vec![],
         sources: vec![],
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: "memory".into(),
         schema: "main".into(),
         alias: name.into(),
@@ -47,8 +49,8 @@ fn seed_node(name: &str, file: &Path, config: Json) -> Node {
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
+        settings,
+        spans: Default::default(),
     }
 }
 
@@ -95,7 +97,7 @@ impl Env {
     }
 
     fn run(&mut self, load: &SeedLoad) {
-        for s in &load.plan.statements {
+        for s in &load.plan.statements(&self.adapter) {
             self.conn
                 .execute(s)
                 .unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
@@ -313,8 +315,16 @@ fn quote_columns_and_names_that_need_quotes() {
         load.columns.iter().map(|c| c.quoted).collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
-    assert!(load.plan.script().contains("\"Full Name\" VARCHAR"));
-    assert!(load.plan.script().contains("    MixedCase INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"Full Name\" VARCHAR")
+    );
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("    MixedCase INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -328,7 +338,11 @@ fn quote_columns_and_names_that_need_quotes() {
 
     let load = env.seed("people", csv.as_bytes(), json!({"quote_columns": true}));
     assert!(load.columns.iter().all(|c| c.quoted));
-    assert!(load.plan.script().contains("\"MixedCase\" INTEGER"));
+    assert!(
+        load.plan
+            .script(&env.adapter)
+            .contains("\"MixedCase\" INTEGER")
+    );
     assert_eq!(
         env.types("people"),
         [
@@ -433,7 +447,7 @@ fn reloading_swaps_the_table_in() {
     );
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop table if exists \"memory\".\"main\".\"plans\""))
     );
@@ -461,7 +475,7 @@ fn a_view_in_the_way_is_replaced() {
     let load = env.seed("codes", b"code\nA\n", json!({}));
     assert!(
         load.plan
-            .statements
+            .statements(&env.adapter)
             .iter()
             .any(|s| s.starts_with("drop view if exists"))
     );
@@ -478,7 +492,7 @@ fn a_failed_load_leaves_the_previous_table() {
     // The CSV breaks between inference and the load: the transaction rolls back.
     env.csv("keep", b"id\n2,3\n");
     let mut failed = false;
-    for s in &load.plan.statements {
+    for s in &load.plan.statements(&env.adapter) {
         if env.conn.execute(s).is_err() {
             failed = true;
             env.conn.execute("rollback").expect("rollback");
@@ -493,7 +507,10 @@ fn a_failed_load_leaves_the_previous_table() {
 fn load_error(env: &mut Env, name: &str, content: &[u8], config: Json) -> String {
     env.csv(name, content);
     match env.load(name, config) {
-        Ok(l) => panic!("expected an error, got a plan:\n{}", l.plan.script()),
+        Ok(l) => panic!(
+            "expected an error, got a plan:\n{}",
+            l.plan.script(&env.adapter)
+        ),
         Err(e) => e.message,
     }
 }
@@ -557,84 +574,15 @@ fn clear_errors() {
         missing.starts_with("seed seeds/nowhere.csv: cannot read the CSV file "),
         "{missing}"
     );
+    // A config mistake is reported by the parse phase, at its line (tests/cli/errors.rs,
+    // seed_config_error), before anything is loaded.
+    let config = json!({"delimiter": ";;"});
+    let problems =
+        SeedConfig::parse(config.as_object().expect("a mapping")).expect_err("two characters");
     assert_eq!(
-        load_error(&mut env, "delim", b"a\n", json!({"delimiter": ";;"})),
-        "seed seeds/delim.csv: delimiter must be one character other than a quote or a line break (e.g. ';' or '|'), not \";;\""
+        problems[0].message,
+        "delimiter must be one character other than a quote or a line break (e.g. ';' or '|'), not \";;\""
     );
     // Nothing was created by the failures.
     assert!(env.tables().is_empty());
-}
-
-/// The seed benchmark: a 1,000,000-row CSV of mixed types, loaded into a DuckDB file. Run by
-/// `bash bench/seed.sh` (never by CI: DEVELOPERS.md wants speed measured by benchmarks, not
-/// timed asserts).
-#[test]
-#[ignore = "benchmark: bash bench/seed.sh"]
-fn bench_seed_million_rows() {
-    let rows: u64 = std::env::var("SEED_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let csv = dir.path().join("big.csv");
-    let target: kiln::project::profiles::DuckDbTarget = serde_json::from_value(
-        json!({"path": dir.path().join("bench.duckdb").display().to_string()}),
-    )
-    .expect("target");
-    let adapter = DuckDb::new(target, dir.path(), dir.path());
-    let mut conn = adapter.connect().expect("connect");
-
-    let start = std::time::Instant::now();
-    conn.execute(&format!(
-        "copy (select i as id, 'customer ' || i as name, round(i * 1.37, 2) as amount, \
-         date '2020-01-01' + (i % 1000)::int as signup_date, \
-         timestamp '2020-01-01 00:00:00' + to_seconds(i) as updated_at, (i % 2 = 0) as active, \
-         i * 10000 as big_id, case when i % 3 = 0 then null else i % 7 end as bucket \
-         from range({rows}) t(i)) to '{}' (header, delimiter ',')",
-        csv.display()
-    ))
-    .expect("generate csv");
-    let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
-    eprintln!(
-        "generated {rows} rows, {:.1} MB, in {:.2?}",
-        size as f64 / 1e6,
-        start.elapsed()
-    );
-
-    let mut node = seed_node("big", &csv, json!({}));
-    node.database = String::new();
-    for run in 1..=3 {
-        let existing = conn
-            .get_relation("", "main", "big")
-            .expect("catalog")
-            .map(|r| r.kind);
-        let t0 = std::time::Instant::now();
-        let load = seed::load(conn.as_mut(), &adapter, &node, existing).expect("load");
-        let inferred = t0.elapsed();
-        for s in &load.plan.statements {
-            conn.execute(s).unwrap_or_else(|e| panic!("{e}\nin:\n{s}"));
-        }
-        let total = t0.elapsed();
-        assert_eq!(load.rows, rows);
-        let types: Vec<String> = load
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.data_type))
-            .collect();
-        if run == 1 {
-            eprintln!("types: {}", types.join(", "));
-        }
-        eprintln!(
-            "run {run}: inference {:.2?}, load {:.2?}, total {:.2?} ({:.0} rows/s)",
-            inferred,
-            total - inferred,
-            total,
-            rows as f64 / total.as_secs_f64()
-        );
-    }
-    let existing = conn
-        .get_relation("", "main", "big")
-        .expect("catalog")
-        .map(|r| r.kind);
-    assert_eq!(existing, Some(RelationKind::Table));
 }

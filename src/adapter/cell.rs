@@ -8,9 +8,11 @@
 //! - [`print_table`]: `kiln show`'s table, laid out as dbt's `show` (agate's `print_table`):
 //!   `| a | b |` rows under a `| - | - |` divider, text left-aligned and everything else
 //!   right-aligned, NULL as an empty cell, booleans as `True`/`False`, lists and structs as JSON
-//!   text. Unlike agate it never rounds a number, cuts a wide value or drops columns past the
-//!   sixth (dbt prints `12,345.679…` and `2024-05-27 13:45:...`; kiln prints the value), and it
-//!   escapes newlines and tabs so a multi-line string keeps the table whole.
+//!   text, a DOUBLE/FLOAT column in agate's number format (`56,480.900…`: thousands separated,
+//!   at most three decimal places, rounded half to even). Unlike agate it never rounds a DECIMAL
+//!   or an integer, cuts a wide value or drops columns past the sixth (dbt prints `12,345.679…`
+//!   for a DECIMAL and `2024-05-27 13:45:...`; kiln prints the value), and it escapes newlines
+//!   and tabs so a multi-line string keeps the table whole.
 //! - [`show_json`]: `kiln show --output json`, shaped as dbt's (`{"node": ..., "show": [...]}`,
 //!   indented by two), with exact numbers: a DECIMAL(38,10) or a 39-digit HUGEINT is written
 //!   digit for digit where dbt writes a rounded float.
@@ -353,12 +355,166 @@ pub fn print_table(rows: &Rows) -> String {
             values.all(|c| *c == Cell::Null || c.right_aligned())
         })
         .collect();
+    // agate's number format for a DOUBLE/FLOAT column: as many decimal places as its most
+    // precise value, at most three (then `…` after every value).
+    let float_places: Vec<Option<usize>> = (0..headers.len())
+        .map(|i| {
+            let values = rows.rows.iter().filter_map(|r| r.get(i));
+            if !values
+                .clone()
+                .all(|c| matches!(c, Cell::Null | Cell::Float(_)))
+            {
+                return None;
+            }
+            Some(
+                values
+                    .filter_map(|c| match c {
+                        Cell::Float(x) if x.is_finite() => Some(ShortestDecimal::of(*x).places()),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0),
+            )
+        })
+        .collect();
     let cells: Vec<Vec<String>> = rows
         .rows
         .iter()
-        .map(|r| r.iter().map(Cell::table_text).collect())
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| match (c, float_places.get(i).copied().flatten()) {
+                    (Cell::Float(x), Some(places)) => agate_number(*x, places),
+                    _ => c.table_text(),
+                })
+                .collect()
+        })
         .collect();
     text_grid(&headers, &cells, &right)
+}
+
+/// Most decimal places agate prints of a number; past them it rounds and adds `…`.
+const MAX_PLACES: usize = 3;
+
+/// A float as Python's `repr` writes it, read as the decimal agate makes of it
+/// (`Decimal(repr(x))`): the integer `digits` times ten to the power `-scale`.
+struct ShortestDecimal {
+    negative: bool,
+    digits: Vec<u8>,
+    scale: i64,
+}
+
+impl ShortestDecimal {
+    fn of(x: f64) -> Self {
+        let repr = python_float(x);
+        let (negative, repr) = match repr.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, repr.as_str()),
+        };
+        let (mantissa, exponent) = repr
+            .split_once('e')
+            .map_or((repr, 0), |(m, e)| (m, e.parse::<i64>().unwrap_or(0)));
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+        ShortestDecimal {
+            negative,
+            digits,
+            scale: frac.len() as i64 - exponent,
+        }
+    }
+
+    /// Its decimal places once trailing zeros are dropped (`Decimal.normalize()`).
+    fn places(&self) -> usize {
+        let trailing = self.digits.iter().rev().take_while(|d| **d == 0).count() as i64;
+        if trailing as usize == self.digits.len() {
+            return 0;
+        }
+        usize::try_from(self.scale - trailing).unwrap_or(0)
+    }
+
+    /// Its digits rounded half to even to `places` decimal places (babel's quantize), as the
+    /// integer part and the fraction.
+    fn rounded(&self, places: usize) -> (String, String) {
+        let mut digits = self.digits.clone();
+        let mut scale = self.scale;
+        if scale < 0 {
+            digits.extend(std::iter::repeat_n(0, scale.unsigned_abs() as usize));
+            scale = 0;
+        }
+        let scale = scale as usize;
+        if digits.len() <= scale {
+            let zeros = scale + 1 - digits.len();
+            digits.splice(0..0, std::iter::repeat_n(0, zeros));
+        }
+        if scale <= places {
+            digits.extend(std::iter::repeat_n(0, places - scale));
+        } else {
+            let cut = digits.len() - (scale - places);
+            let dropped = digits.split_off(cut);
+            let first = dropped.first().copied().unwrap_or(0);
+            let rest_nonzero = dropped.iter().skip(1).any(|d| *d != 0);
+            let odd = digits.last().is_some_and(|d| d % 2 == 1);
+            if first > 5 || (first == 5 && (rest_nonzero || odd)) {
+                let mut i = digits.len();
+                loop {
+                    if i == 0 {
+                        digits.insert(0, 1);
+                        break;
+                    }
+                    i -= 1;
+                    if digits[i] == 9 {
+                        digits[i] = 0;
+                    } else {
+                        digits[i] += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        while digits.len() <= places {
+            digits.insert(0, 0);
+        }
+        let frac = digits.split_off(digits.len() - places);
+        let mut int: Vec<u8> = digits.into_iter().skip_while(|d| *d == 0).collect();
+        if int.is_empty() {
+            int.push(0);
+        }
+        let text = |ds: &[u8]| ds.iter().map(|d| char::from(b'0' + d)).collect::<String>();
+        (text(&int), text(&frac))
+    }
+}
+
+/// A float in a `show` table column of `places` decimal places (its most precise value's), as
+/// agate's `print_table` formats it (babel's `#,##0.000…`): thousands separated by commas,
+/// rounded half to even to at most three places, `…` when the column has more, infinities as
+/// Python's `Decimal` prints them and NaN with the column's fraction, as babel writes them.
+fn agate_number(x: f64, places: usize) -> String {
+    let shown = places.min(MAX_PLACES);
+    let ellipsis = if places > MAX_PLACES { "…" } else { "" };
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let fraction = |f: &str| {
+        if shown == 0 {
+            String::new()
+        } else {
+            format!(".{f}")
+        }
+    };
+    if x.is_nan() {
+        return format!("NaN{}{ellipsis}", fraction(&"0".repeat(shown)));
+    }
+    let d = ShortestDecimal::of(x);
+    let (int, frac) = d.rounded(shown);
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if d.negative { "-" } else { "" };
+    format!("{sign}{grouped}{}{ellipsis}", fraction(&frac))
 }
 
 /// Rows as `kiln show --output json` prints them: `{"show": [...]}` for `--inline`, with

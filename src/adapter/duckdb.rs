@@ -7,21 +7,97 @@
 //! slows down instead of failing: kiln always gives it one (the profile's `temp_directory`, else
 //! `<target-path>/duckdb_tmp`).
 
+use super::csv::{CsvFile, CsvTable};
 use super::duckdb_values::{DuckType, rows_from_arrow};
 use super::{
-    Adapter, Cell, Column, Connection, DbError, DbErrorKind, RecordBatch, RelationKind, Rows,
+    Adapter, Cell, Column, Connection, DbError, DbErrorKind, RelationKind, Rows, TypeClass,
 };
 use crate::project::SourceNode;
-use crate::project::profiles::DuckDbTarget;
+use crate::project::profiles::{FieldError, TargetDefaults, TargetFields};
 use ::duckdb::arrow::datatypes::DataType;
-use serde_json::Value as Json;
+use ::duckdb::arrow::record_batch::RecordBatch;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// A `type: duckdb` target of profiles.yml (dbt-duckdb's settings).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DuckDbTarget {
+    /// The database file, relative to the project directory (or `:memory:`).
+    #[serde(default = "default_duckdb_path")]
+    pub path: String,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default)]
+    pub extensions: Vec<Json>,
+    #[serde(default)]
+    pub settings: Map<String, Json>,
+    #[serde(default)]
+    pub memory_limit: Option<String>,
+    #[serde(default)]
+    pub temp_directory: Option<String>,
+    #[serde(default)]
+    pub attach: Vec<Json>,
+}
+
+fn default_duckdb_path() -> String {
+    ":memory:".into()
+}
+
+impl DuckDbTarget {
+    /// Reads a target's fields; a relative `path` is taken from the project directory.
+    pub fn read(fields: &Map<String, Json>, project_dir: &Path) -> Result<Self, FieldError> {
+        let mut t: DuckDbTarget =
+            serde_json::from_value(Json::Object(fields.clone())).map_err(|e| FieldError {
+                message: e.to_string(),
+                required: "see the adapter's profile reference for its settings",
+            })?;
+        if t.path != ":memory:" && !t.path.starts_with("md:") {
+            let p = Path::new(&t.path);
+            if p.is_relative() {
+                t.path = project_dir.join(p).display().to_string();
+            }
+        }
+        Ok(t)
+    }
+
+    fn defaults(&self) -> TargetDefaults {
+        TargetDefaults {
+            database: self
+                .database
+                .clone()
+                .unwrap_or_else(|| database_name(&self.path)),
+            schema: self.schema.clone().unwrap_or_else(|| "main".into()),
+            threads: self.threads,
+            details: vec![format!("duckdb path: {}", self.path)],
+        }
+    }
+}
+
+/// DuckDB names a database after its file: `warehouse/dev.duckdb` is `dev`; `:memory:` is `memory`.
+fn database_name(path: &str) -> String {
+    if path == ":memory:" {
+        return "memory".into();
+    }
+    Path::new(path)
+        .file_stem()
+        .map_or_else(|| "memory".into(), |s| s.to_string_lossy().into_owned())
+}
 
 #[derive(Debug, Default)]
 pub struct DuckDb {
     target: Option<DuckDbTarget>,
     temp_directory: Option<PathBuf>,
+    /// The project directory, DuckDB's `file_search_path`: a model's relative file path
+    /// (`read_csv('data/x.csv')`, a source's `external_location`) is read from the project
+    /// directory, as the database `path` is, wherever kiln runs from (dbt-core runs from the
+    /// project directory, so dbt-duckdb reads them from there too).
+    file_search_path: Option<PathBuf>,
     state: Mutex<State>,
     /// Set by `cancel_all`: every statement is refused until `clear_cancel`.
     cancelled: Arc<std::sync::atomic::AtomicBool>,
@@ -50,9 +126,18 @@ impl DuckDb {
         DuckDb {
             target: Some(target),
             temp_directory,
+            file_search_path: Some(
+                std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf()),
+            ),
             state: Mutex::new(State::default()),
             cancelled: Arc::default(),
         }
+    }
+
+    /// The adapter of a `type: duckdb` target (the registry's constructor).
+    pub fn from_profile(target: TargetFields<'_>) -> Result<Self, FieldError> {
+        let t = DuckDbTarget::read(target.fields, target.project_dir)?;
+        Ok(DuckDb::new(t, target.project_dir, target.target_dir))
     }
 
     /// An in-memory database with default settings (tests, `--inline` helpers).
@@ -131,7 +216,8 @@ impl DuckDb {
 }
 
 impl DuckDb {
-    /// The profile's `settings`, run as `set <name> = <value>` on a connection, as dbt-duckdb
+    /// The project directory as `file_search_path` (unless the profile sets it), then the
+    /// profile's `settings`, run as `set <name> = <value>` on a connection, as dbt-duckdb
     /// does on each of its cursors: on every connection, because some of them hold per
     /// connection (a `variable <name>` entry sets a DuckDB variable, which a cloned connection
     /// does not inherit). The error names the setting, never its value: a value may be a secret
@@ -140,6 +226,17 @@ impl DuckDb {
         let Some(t) = &self.target else {
             return Ok(());
         };
+        if let Some(dir) = &self.file_search_path
+            && !t.settings.contains_key("file_search_path")
+        {
+            let dir = super::string_literal(&dir.display().to_string());
+            conn.execute_batch(&format!("set file_search_path = {dir}"))
+                .map_err(|e| {
+                    DbError::open(format!(
+                        "cannot set DuckDB's file_search_path to the project directory {dir}: {e}"
+                    ))
+                })?;
+        }
         for (k, v) in &t.settings {
             let value = match v {
                 Json::String(s) => super::string_literal(s),
@@ -149,7 +246,7 @@ impl DuckDb {
                 .map_err(|e| {
                     DbError::open(format!(
                         "DuckDB rejected the setting `{k}` from profiles.yml: {}",
-                        crate::jinja::functions::scrub(&e.to_string())
+                        crate::events::scrub(&e.to_string())
                     ))
                 })?;
         }
@@ -178,6 +275,19 @@ impl Adapter for DuckDb {
         "duckdb"
     }
 
+    fn target_defaults(&self) -> TargetDefaults {
+        match &self.target {
+            Some(t) => t.defaults(),
+            // in memory
+            None => TargetDefaults {
+                database: database_name(":memory:"),
+                schema: "main".into(),
+                threads: None,
+                details: vec![format!("duckdb path: {}", default_duckdb_path())],
+            },
+        }
+    }
+
     fn dispatch_prefixes(&self) -> &'static [&'static str] {
         &["duckdb", "default"]
     }
@@ -202,8 +312,91 @@ impl Adapter for DuckDb {
         }
     }
 
-    fn supports_transactional_ddl(&self) -> bool {
+    fn supports_transactions(&self) -> bool {
         true
+    }
+
+    /// DuckDB renames no table that has foreign keys, and drops no table others reference.
+    fn supports_foreign_key_swaps(&self) -> bool {
+        false
+    }
+
+    fn supports_comments(&self) -> bool {
+        true
+    }
+
+    fn supports_clone(&self) -> bool {
+        true
+    }
+
+    fn begin_sql(&self) -> &'static str {
+        "begin"
+    }
+
+    /// DuckDB has no `with no data`; a query's columns and no rows make the table.
+    fn create_empty_table_sql(&self, relation: &str, sql: &str) -> Vec<String> {
+        vec![format!(
+            "create or replace table {relation} as select * from (\n{}\n) kiln_shape limit 0",
+            sql.trim()
+        )]
+    }
+
+    fn select_no_rows_sql(&self, relation: &str) -> String {
+        format!("select * from {relation} limit 0")
+    }
+
+    /// DuckDB's `qualify` keeps the first row of each key without adding a column.
+    fn dedupe_rows_sql(&self, sql: &str, partition_by: &str, order_by: &str) -> Option<String> {
+        Some(format!(
+            "select * from (\n{}\n) kiln_src qualify row_number() over (partition by {partition_by} order by {order_by}) = 1",
+            sql.trim()
+        ))
+    }
+
+    /// `now()` is a TIMESTAMPTZ; its cast is the session's wall-clock time.
+    fn current_timestamp_sql(&self) -> String {
+        "cast(now() as timestamp)".into()
+    }
+
+    fn epoch_seconds_sql(&self, expr: &str) -> String {
+        format!("epoch({expr})")
+    }
+
+    fn update_from_sql(
+        &self,
+        target: &str,
+        column: &str,
+        value: &str,
+        source: &str,
+        condition: &str,
+    ) -> String {
+        format!("update {target} as t set {column} = {value} from {source} as s where {condition}")
+    }
+
+    fn needs_quotes(&self, identifier: &str) -> bool {
+        super::duckdb_csv::needs_quotes(identifier)
+    }
+
+    fn load_csv(&self, conn: &mut dyn Connection, csv: &CsvFile<'_>) -> Result<CsvTable, String> {
+        super::duckdb_csv::load_csv(conn, csv)
+    }
+
+    /// An insert, update, delete or merge returns one `Count` value.
+    fn rows_affected(&self, rows: &Rows) -> Option<i64> {
+        match (rows.columns.as_slice(), rows.rows.as_slice()) {
+            ([c], [r]) if c.name.eq_ignore_ascii_case("count") => r.first().and_then(Cell::as_i64),
+            _ => None,
+        }
+    }
+
+    /// DuckDB's own integer types and aliases, besides the standard names.
+    fn type_class(&self, data_type: &str) -> TypeClass {
+        let base = super::ansi::base_type(data_type);
+        match base.as_str() {
+            "hugeint" | "utinyint" | "usmallint" | "uinteger" | "ubigint" | "uhugeint" | "int1"
+            | "long" | "short" | "signed" => TypeClass::Integer,
+            other => super::ansi::type_class(other),
+        }
     }
 
     /// dbt-duckdb: DuckDB enforces every constraint type.
@@ -215,9 +408,9 @@ impl Adapter for DuckDb {
     }
 
     /// DuckDB has no zero-copy clone: as dbt-duckdb does (`can_clone_table` is false), the
-    /// clone is a view over the state's relation, replacing a table of the same name in one
-    /// transaction.
-    fn clone_plan(
+    /// clone is a view over the state's relation, replacing a table of the same name (in one
+    /// transaction).
+    fn clone_sql(
         &self,
         target: &str,
         source: &str,
@@ -226,12 +419,9 @@ impl Adapter for DuckDb {
     ) -> Option<(Vec<String>, RelationKind)> {
         let view = format!("create or replace view {target} as select * from {source}");
         let statements = match existing {
-            Some(RelationKind::Table) => vec![
-                "begin".to_string(),
-                format!("drop table if exists {target}"),
-                view,
-                "commit".to_string(),
-            ],
+            Some(RelationKind::Table) => {
+                vec![self.drop_relation_sql(RelationKind::Table, target), view]
+            }
             _ => vec![view],
         };
         Some((statements, RelationKind::View))
@@ -333,10 +523,6 @@ impl Connection for DuckDbConnection {
         self.check_cancelled()?;
         let (schema, batches, types) = self.query_arrow_with_schema(sql)?;
         Ok(rows_from_arrow(&schema, &batches, &types))
-    }
-
-    fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError> {
-        Ok(self.query_arrow_with_schema(sql)?.1)
     }
 
     /// From `duckdb_constraints()`: foreign keys name the table they reference, in their own
@@ -507,7 +693,7 @@ pub fn embedded_version() -> Option<String> {
 }
 
 /// The engine's name for an Arrow type, as DuckDB prints it.
-pub fn duckdb_type_name(t: &DataType) -> String {
+pub(super) fn duckdb_type_name(t: &DataType) -> String {
     match t {
         DataType::Boolean => "BOOLEAN".into(),
         DataType::Int8 => "TINYINT".into(),

@@ -179,7 +179,7 @@ impl DuckType {
             },
             T::Struct => fields("STRUCT"),
             T::Union => fields("UNION"),
-            _ => super::duckdb_type_name(arrow),
+            _ => super::duckdb::duckdb_type_name(arrow),
         }
     }
 }
@@ -212,7 +212,7 @@ pub fn rows_from_arrow(
             name: f.name().clone(),
             data_type: match types.get(i).and_then(Option::as_ref) {
                 Some(t) => t.name(f.data_type()),
-                None => super::duckdb_type_name(f.data_type()),
+                None => super::duckdb::duckdb_type_name(f.data_type()),
             },
             comment: None,
         })

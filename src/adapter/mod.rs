@@ -1,38 +1,89 @@
 //! One trait per warehouse. Everything that differs between engines is a method here (or a
 //! dispatched macro), never an `if duckdb` elsewhere.
 //!
-//! [`Adapter`] is the engine as the compiler and the runner see it: quoting, dispatch order, the
-//! SQL dialect, what DDL it can do (capabilities with defaults), and [`Adapter::connect`], which
-//! opens a [`Connection`]. Each runner worker holds a connection of its own; connections execute
-//! statements, return rows (or Arrow batches) and introspect the catalog.
+//! [`Adapter`] is the engine as the compiler, the materializations and the runner see it:
+//! quoting, dispatch order, the SQL dialect, what it can do (`supports_*` capabilities with
+//! defaults), the text of every statement whose spelling differs between engines, and
+//! [`Adapter::connect`], which opens a [`Connection`]. As sqlparser's dialects do, a method's
+//! default is the plain (ANSI, or dbt's `default__`) SQL and an engine overrides only what it
+//! spells differently; `tests` lists, per capability, exactly which adapters claim it.
+//!
+//! Each runner worker holds a connection of its own; connections execute statements, return
+//! rows and introspect the catalog. Adapters are made from a profile's target by the
+//! registry (`registry.rs`: one constructor per engine, which also reads the target's fields).
 
+mod ansi;
 mod athena;
 /// The AWS client under the Athena adapter (Athena, Glue, S3).
 #[cfg(feature = "athena")]
 pub mod aws;
 mod cell;
+mod connection;
+pub mod csv;
 mod duckdb;
+mod duckdb_csv;
 mod duckdb_values;
 pub mod pool;
+mod registry;
+#[cfg(test)]
+mod tests;
 
-pub use athena::Athena;
+pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
-pub use duckdb::{DuckDb, duckdb_type_name, embedded_version as duckdb_version};
-pub use pool::Pool;
+pub use connection::{
+    Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
+};
+pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
+#[cfg(test)]
+pub(crate) use duckdb_csv::{
+    csv_source as duckdb_csv_source, fill_select as duckdb_csv_fill_select,
+    inference_sample as duckdb_csv_inference_sample,
+};
+pub use pool::{LiveDb, Pool};
+pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
 
-use crate::jinja::relation::Policy;
 use crate::project::SourceNode;
 use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
-use crate::project::profiles::{EngineTarget, Target};
-use std::fmt::{self, Debug};
-use std::path::Path;
-use std::sync::Arc;
+use crate::project::profiles::TargetDefaults;
+use std::fmt::Debug;
 
-pub use ::duckdb::arrow::record_batch::RecordBatch;
+/// Which parts of a relation name are quoted (or included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Policy {
+    pub const ALL: Policy = Policy {
+        database: true,
+        schema: true,
+        identifier: true,
+    };
+}
+
+/// What a column type holds, as dbt's `Column.is_string()`, `is_integer()`, `is_float()`,
+/// `is_numeric()` tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeClass {
+    Text,
+    Integer,
+    Float,
+    /// Exact decimals (`numeric`, `decimal`).
+    Decimal,
+    Other,
+}
 
 pub trait Adapter: Send + Sync + Debug {
+    // ---- the engine ----
+
     /// dbt's adapter type name: `duckdb`, `athena`.
     fn adapter_type(&self) -> &'static str;
+
+    /// What the engine made of its target: where models go by default, the threads it asks for,
+    /// and what `kiln debug` says about where it connects.
+    fn target_defaults(&self) -> TargetDefaults;
 
     /// The character that quotes identifiers.
     fn quote_char(&self) -> char {
@@ -66,13 +117,29 @@ pub trait Adapter: Send + Sync + Debug {
 
     // ---- capabilities: what the materializations may rely on ----
 
-    /// DDL (create, drop, rename) can run inside a transaction and roll back with it.
-    fn supports_transactional_ddl(&self) -> bool {
+    /// Statements, DDL included, run inside a transaction and roll back with it: plans then
+    /// build and swap a relation in one transaction, so a failed or killed build leaves the
+    /// previous relation whole. Without it plans hold no `begin`/`commit` at all.
+    fn supports_transactions(&self) -> bool {
         false
     }
 
-    /// Tables and views can be renamed in place.
+    /// Tables can be renamed in place (`alter table ... rename to`): a table is built under a
+    /// temporary name and renamed in. Without it the temporary table is copied in.
     fn supports_rename(&self) -> bool {
+        true
+    }
+
+    /// A table can be renamed, or dropped, while foreign keys tie it to other tables. DuckDB
+    /// refuses both, so there a table with foreign keys is rebuilt where it stands and the
+    /// tables referencing it are set aside meanwhile.
+    fn supports_foreign_key_swaps(&self) -> bool {
+        true
+    }
+
+    /// Connection-local temporary tables (`create temporary table`) hold an incremental step's
+    /// new rows. Without them the rows are staged in a table next to the target.
+    fn supports_temporary_tables(&self) -> bool {
         true
     }
 
@@ -81,9 +148,271 @@ pub trait Adapter: Send + Sync + Debug {
         false
     }
 
-    /// `comment on table/column` exists (for `persist_docs`).
+    /// `comment on table/view/column` exists (for `persist_docs`). It is not ANSI SQL.
     fn supports_comments(&self) -> bool {
+        false
+    }
+
+    /// `kiln clone` can make a relation stand for another (see [`Adapter::clone_sql`]).
+    fn supports_clone(&self) -> bool {
+        false
+    }
+
+    /// Whether this version of kiln can run statements on the engine (Athena: compile only).
+    fn can_execute(&self) -> bool {
         true
+    }
+
+    // ---- transactions (used only when `supports_transactions`) ----
+
+    fn begin_sql(&self) -> &'static str {
+        "start transaction"
+    }
+
+    fn commit_sql(&self) -> &'static str {
+        "commit"
+    }
+
+    fn rollback_sql(&self) -> &'static str {
+        "rollback"
+    }
+
+    // ---- relations: `relation` is a rendered (quoted) name ----
+
+    /// `create view ... as (<sql>)`.
+    fn create_view_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create view {relation} as (\n{}\n)", sql.trim())
+    }
+
+    /// A view that replaces any view of the same name. Not ANSI, but every engine kiln targets
+    /// has `create or replace view`, and it swaps a view atomically.
+    fn replace_view_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create or replace view {relation} as (\n{}\n)", sql.trim())
+    }
+
+    /// `create table ... as (<sql>)`.
+    fn create_table_as_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create table {relation} as (\n{}\n)", sql.trim())
+    }
+
+    /// A connection-local table holding the rows of `sql` (see
+    /// [`Adapter::supports_temporary_tables`]); `relation` is its quoted identifier alone.
+    fn create_temporary_table_as_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create temporary table {relation} as (\n{}\n)", sql.trim())
+    }
+
+    /// An empty table with column `definitions` (name, type, constraints) and table
+    /// constraints, as an enforced contract or a seed creates it.
+    fn create_table_sql(&self, relation: &str, definitions: &[String]) -> String {
+        format!(
+            "create table {relation} (\n    {}\n)",
+            definitions.join(",\n    ")
+        )
+    }
+
+    /// An empty table with the columns of `sql`, replacing any table of that name (a microbatch
+    /// model's first build, before its batches fill it).
+    fn create_empty_table_sql(&self, relation: &str, sql: &str) -> Vec<String> {
+        vec![
+            self.drop_relation_sql(RelationKind::Table, relation),
+            format!(
+                "create table {relation} as select * from (\n{}\n) kiln_shape where 1 = 0",
+                sql.trim()
+            ),
+        ]
+    }
+
+    /// A copy of table `from`'s rows in a new table.
+    fn copy_table_sql(&self, relation: &str, from: &str) -> String {
+        format!("create table {relation} as select * from {from}")
+    }
+
+    /// A copy of table `from`'s rows in a new temporary table.
+    fn copy_to_temporary_sql(&self, relation: &str, from: &str) -> String {
+        format!("create temporary table {relation} as select * from {from}")
+    }
+
+    /// Drops the relation if it exists.
+    fn drop_relation_sql(&self, kind: RelationKind, relation: &str) -> String {
+        format!("drop {} if exists {relation}", kind.as_str())
+    }
+
+    /// Drops a table that must exist.
+    fn drop_table_sql(&self, relation: &str) -> String {
+        format!("drop table {relation}")
+    }
+
+    /// Renames a relation within its schema (see [`Adapter::supports_rename`]).
+    fn rename_relation_sql(&self, kind: RelationKind, relation: &str, identifier: &str) -> String {
+        format!(
+            "alter {} {relation} rename to {}",
+            kind.as_str(),
+            self.quote(identifier)
+        )
+    }
+
+    /// A query with the columns of `relation` and no rows.
+    fn select_no_rows_sql(&self, relation: &str) -> String {
+        format!("select * from {relation} where 1 = 0")
+    }
+
+    // ---- columns (`column` unquoted) ----
+
+    fn add_column_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
+        format!(
+            "alter table {relation} add column {} {data_type}",
+            self.quote(column)
+        )
+    }
+
+    fn drop_column_sql(&self, relation: &str, column: &str) -> String {
+        format!("alter table {relation} drop column {}", self.quote(column))
+    }
+
+    fn alter_column_type_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
+        format!(
+            "alter table {relation} alter column {} set data type {data_type}",
+            self.quote(column)
+        )
+    }
+
+    // ---- incremental models (`target` and `source` rendered; keys and columns unquoted) ----
+
+    /// The rows of `sql`, one per `partition_by` key (rendered columns): the first by
+    /// `order_by`. `None`: the engine cannot drop duplicates in one query without adding a
+    /// column (ANSI has no `qualify`, nor `select * exclude`).
+    fn dedupe_rows_sql(&self, _sql: &str, _partition_by: &str, _order_by: &str) -> Option<String> {
+        None
+    }
+
+    /// delete+insert's delete: the target's rows whose `unique_key` the source holds, narrowed
+    /// by `predicates` (written against `DBT_INTERNAL_DEST`).
+    fn delete_matching_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        predicates: &[String],
+    ) -> String {
+        ansi::delete_matching(self, target, source, unique_key, predicates)
+    }
+
+    /// `merge into` the target from the source on `unique_key`, updating `columns` of matched
+    /// rows and inserting the rest.
+    fn merge_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        columns: &[String],
+        predicates: &[String],
+    ) -> String {
+        ansi::merge(self, target, source, unique_key, columns, predicates)
+    }
+
+    /// insert_overwrite's delete: every partition (`partition_by` values) the source holds.
+    fn delete_partitions_sql(&self, target: &str, source: &str, partition_by: &[String]) -> String {
+        let parts = ansi::quoted_list(self, partition_by);
+        format!("delete from {target} where ({parts}) in (select distinct {parts} from {source})")
+    }
+
+    // ---- expressions ----
+
+    /// The current time as a timestamp without time zone (a snapshot's "now", freshness).
+    fn current_timestamp_sql(&self) -> String {
+        "localtimestamp".into()
+    }
+
+    /// A hash of the text `expr`, as dbt's `default__hash` (md5, hex).
+    fn hash_sql(&self, expr: &str) -> String {
+        format!("md5({expr})")
+    }
+
+    /// The seconds since 1970 of timestamp `expr`.
+    fn epoch_seconds_sql(&self, expr: &str) -> String {
+        format!("extract(epoch from {expr})")
+    }
+
+    /// `cast(<expr> as <type>)`.
+    fn cast_sql(&self, expr: &str, data_type: &str) -> String {
+        format!("cast({expr} as {data_type})")
+    }
+
+    /// Sets `column` of the target's rows (alias `t`) to `value` from the one source row (alias
+    /// `s`) that meets `condition`, for the rows that have one. ANSI SQL has no `update ...
+    /// from`: the value is a correlated subquery.
+    fn update_from_sql(
+        &self,
+        target: &str,
+        column: &str,
+        value: &str,
+        source: &str,
+        condition: &str,
+    ) -> String {
+        format!(
+            "update {target} as t set {column} = (select {value} from {source} as s where {condition}) where exists (select 1 from {source} as s where {condition})"
+        )
+    }
+
+    // ---- docs and grants ----
+
+    /// `persist_docs` on a relation (see [`Adapter::supports_comments`]).
+    fn comment_sql(&self, kind: RelationKind, relation: &str, text: &str) -> String {
+        format!(
+            "comment on {} {relation} is {}",
+            kind.as_str(),
+            string_literal(text)
+        )
+    }
+
+    /// `persist_docs` on a column (`column` unquoted).
+    fn column_comment_sql(&self, relation: &str, column: &str, text: &str) -> String {
+        format!(
+            "comment on column {relation}.{} is {}",
+            self.quote(column),
+            string_literal(text)
+        )
+    }
+
+    fn grant_sql(&self, privilege: &str, relation: &str, grantee: &str) -> String {
+        format!("grant {privilege} on {relation} to {grantee}")
+    }
+
+    // ---- seeds ----
+
+    /// Whether a column name must be quoted to be used as written: anything but a plain
+    /// identifier, and keywords. By default every keyword sqlparser knows counts (quoting one
+    /// more name than needed is harmless).
+    fn needs_quotes(&self, identifier: &str) -> bool {
+        !ansi::is_plain_identifier(identifier) || ansi::is_keyword(identifier)
+    }
+
+    /// Reads a seed's CSV file on `conn`: the type of each column (inferred, or checked against
+    /// `column_types`), the row count, and the query that reads the rows with those types.
+    /// Errors are messages for the seed's error line. ANSI SQL has no CSV reader: an engine
+    /// loads seeds only if it overrides this.
+    fn load_csv(
+        &self,
+        _conn: &mut dyn Connection,
+        _csv: &csv::CsvFile<'_>,
+    ) -> Result<csv::CsvTable, String> {
+        Err(format!(
+            "kiln cannot load seeds into {} yet",
+            self.adapter_type()
+        ))
+    }
+
+    // ---- results ----
+
+    /// How many rows a statement changed, from what it returned (`rows_affected`); `None`
+    /// when the engine does not say.
+    fn rows_affected(&self, _rows: &Rows) -> Option<i64> {
+        None
+    }
+
+    /// What a column of type `data_type` (as the catalog names it) holds.
+    fn type_class(&self, data_type: &str) -> TypeClass {
+        ansi::type_class(&ansi::base_type(data_type))
     }
 
     // ---- contracts ----
@@ -111,11 +440,6 @@ pub trait Adapter: Send + Sync + Debug {
         }
     }
 
-    /// `cast(<expr> as <type>)`.
-    fn cast_sql(&self, expr: &str, data_type: &str) -> String {
-        format!("cast({expr} as {data_type})")
-    }
-
     /// A query with the columns of `sql` and no rows, cheap to describe.
     fn empty_subquery_sql(&self, sql: &str) -> String {
         format!(
@@ -127,62 +451,12 @@ pub trait Adapter: Send + Sync + Debug {
     /// A column-level constraint as DDL after the column's type; `parent` is a foreign key's
     /// resolved `to:` relation.
     fn column_constraint_sql(&self, c: &Constraint, parent: Option<&str>) -> Option<String> {
-        let expr = c.expression.as_deref().unwrap_or("").trim();
-        let text = match c.kind {
-            ConstraintKind::Check if !expr.is_empty() => format!("check ({expr})"),
-            ConstraintKind::Check => return None,
-            ConstraintKind::NotNull => format!("not null {expr}"),
-            ConstraintKind::Unique => format!("unique {expr}"),
-            ConstraintKind::PrimaryKey => format!("primary key {expr}"),
-            ConstraintKind::ForeignKey => match parent {
-                Some(to) if !c.to_columns.is_empty() => {
-                    format!("references {to} ({})", c.to_columns.join(", "))
-                }
-                _ if !expr.is_empty() => format!("references {expr}"),
-                _ => return None,
-            },
-            ConstraintKind::Custom if !expr.is_empty() => expr.to_string(),
-            ConstraintKind::Custom => return None,
-        };
-        Some(text.trim().to_string())
+        ansi::column_constraint(c, parent)
     }
 
     /// A model-level constraint as a table constraint of the DDL.
     fn model_constraint_sql(&self, c: &Constraint, parent: Option<&str>) -> Option<String> {
-        let name = c
-            .name
-            .as_ref()
-            .map_or_else(String::new, |n| format!("constraint {n} "));
-        let columns = c.columns.join(", ");
-        let expr = c
-            .expression
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| !e.is_empty());
-        let with_expr = expr.map_or_else(String::new, |e| format!(" {e}"));
-        Some(match c.kind {
-            ConstraintKind::Check => format!("{name}check ({})", expr?),
-            ConstraintKind::Unique => format!("{name}unique{with_expr} ({columns})"),
-            ConstraintKind::PrimaryKey => format!("{name}primary key{with_expr} ({columns})"),
-            ConstraintKind::ForeignKey => match parent {
-                Some(to) if !c.to_columns.is_empty() => format!(
-                    "{name}foreign key ({columns}) references {to} ({})",
-                    c.to_columns.join(", ")
-                ),
-                _ => format!("{name}foreign key ({columns}) references {}", expr?),
-            },
-            ConstraintKind::Custom => format!("{name}{}", expr?),
-            ConstraintKind::NotNull => return None,
-        })
-    }
-
-    /// An empty table with column `definitions` (name, type, constraints) and table
-    /// constraints, as an enforced contract creates it.
-    fn contract_create_sql(&self, relation: &str, definitions: &[String]) -> String {
-        format!(
-            "create table {relation} (\n    {}\n)",
-            definitions.join(",\n    ")
-        )
+        ansi::model_constraint(c, parent)
     }
 
     /// Fills a contracted table from `sql`, its `columns` selected in contract order.
@@ -197,8 +471,9 @@ pub trait Adapter: Send + Sync + Debug {
     /// `kiln clone`: the statements that make `target` (rendered) stand for the state's relation
     /// `source` (rendered, of kind `source_kind`) when `existing` is what `target` is now, and
     /// the kind of relation they create: a zero-copy clone of a table where the engine has one,
-    /// otherwise a view. `None`: this engine cannot clone.
-    fn clone_plan(
+    /// otherwise a view. `None` unless [`Adapter::supports_clone`]. Several statements run in
+    /// one transaction where the engine has them.
+    fn clone_sql(
         &self,
         _target: &str,
         _source: &str,
@@ -209,11 +484,6 @@ pub trait Adapter: Send + Sync + Debug {
     }
 
     // ---- execution ----
-
-    /// Whether this version of kiln can run statements on the engine (Athena: compile only).
-    fn can_execute(&self) -> bool {
-        true
-    }
 
     /// Opens a connection to the target. The first call opens the database; every later call
     /// gives another connection to it (one per runner worker).
@@ -233,288 +503,7 @@ pub trait Adapter: Send + Sync + Debug {
     fn cancel_all(&self);
 }
 
-/// What went wrong in the database.
-#[derive(Debug, Clone)]
-pub struct DbError {
-    pub kind: DbErrorKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DbErrorKind {
-    /// The SQL failed (syntax, types, constraint...).
-    Query,
-    /// Interrupted by [`Adapter::cancel_all`].
-    Cancelled,
-    /// The database could not be opened (e.g. another process holds its lock).
-    Open,
-}
-
-impl DbError {
-    pub fn query(message: impl Into<String>) -> Self {
-        DbError {
-            kind: DbErrorKind::Query,
-            message: message.into(),
-        }
-    }
-
-    pub fn open(message: impl Into<String>) -> Self {
-        DbError {
-            kind: DbErrorKind::Open,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// A column of a result or a relation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Column {
-    pub name: String,
-    /// The engine's type name, upper case (`INTEGER`, `VARCHAR`, `DECIMAL(18,2)`).
-    pub data_type: String,
-    pub comment: Option<String>,
-}
-
-/// A relation found in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelationInfo {
-    pub database: String,
-    pub schema: String,
-    pub identifier: String,
-    pub kind: RelationKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
-    Table,
-    View,
-}
-
-impl RelationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RelationKind::Table => "table",
-            RelationKind::View => "view",
-        }
-    }
-}
-
-/// Runs one statement through `run`, logging it as dbt does (debug level, so the log file):
-/// `SQLQuery` with the text before, `SQLQueryStatus` with the outcome and time after. Engines
-/// call it around every statement they send.
-pub fn logged<R>(sql: &str, run: impl FnOnce() -> Result<R, DbError>) -> Result<R, DbError> {
-    use crate::events::{Event, Level, kinds};
-    if !crate::events::enabled(Level::Debug) {
-        return run();
-    }
-    let conn_name = crate::events::current_node().unwrap_or_else(|| "master".into());
-    Event::new(kinds::SQL_QUERY, format!("On {conn_name}: {sql}"))
-        .with("conn_name", conn_name)
-        .with("sql", sql)
-        .emit();
-    let started = std::time::Instant::now();
-    let out = run();
-    let elapsed = started.elapsed().as_secs_f64();
-    let status = match &out {
-        Ok(_) => "OK".to_string(),
-        // The error itself is reported with the node that ran the statement.
-        Err(_) => "ERROR".to_string(),
-    };
-    Event::new(
-        kinds::SQL_QUERY_STATUS,
-        format!("SQL status: {status} in {elapsed:.3} seconds"),
-    )
-    .with("elapsed", elapsed)
-    .with("query_id", "")
-    .with("status", status)
-    .emit();
-    out
-}
-
-/// One connection to the warehouse. Catalog methods have defaults written against
-/// `information_schema`; an engine overrides what it does differently.
-pub trait Connection: Send {
-    /// Runs one or more statements, discarding any result.
-    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
-
-    /// Runs a query and returns its rows.
-    fn query(&mut self, sql: &str) -> Result<Rows, DbError>;
-
-    /// Runs a query and returns its result as Arrow record batches.
-    fn query_arrow(&mut self, sql: &str) -> Result<Vec<RecordBatch>, DbError>;
-
-    /// Tables whose foreign keys reference the table `database.schema.identifier`.
-    fn foreign_key_children(
-        &mut self,
-        _database: &str,
-        _schema: &str,
-        _identifier: &str,
-    ) -> Result<Vec<RelationInfo>, DbError> {
-        Ok(vec![])
-    }
-
-    /// The columns (names and engine type names) a query would return, without running it.
-    fn query_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
-        Ok(self.query(sql)?.columns)
-    }
-
-    /// The character quoting identifiers on this connection.
-    fn quote(&self, identifier: &str) -> String {
-        format!("\"{}\"", identifier.replace('"', "\"\""))
-    }
-
-    /// The full, quoted name of a relation.
-    fn relation_sql(&self, database: &str, schema: &str, identifier: &str) -> String {
-        if database.is_empty() {
-            format!("{}.{}", self.quote(schema), self.quote(identifier))
-        } else {
-            format!(
-                "{}.{}.{}",
-                self.quote(database),
-                self.quote(schema),
-                self.quote(identifier)
-            )
-        }
-    }
-
-    /// Tables and views in a schema (case-insensitive schema match, as engines fold names).
-    fn list_relations(
-        &mut self,
-        database: &str,
-        schema: &str,
-    ) -> Result<Vec<RelationInfo>, DbError> {
-        let sql = format!(
-            "select table_catalog, table_schema, table_name, table_type \
-             from information_schema.tables \
-             where lower(table_schema) = lower({}){} order by table_name",
-            string_literal(schema),
-            if database.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " and lower(table_catalog) = lower({})",
-                    string_literal(database)
-                )
-            }
-        );
-        let rows = self.query(&sql)?;
-        Ok(rows
-            .rows
-            .into_iter()
-            .map(|r| {
-                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
-                RelationInfo {
-                    database: text(0),
-                    schema: text(1),
-                    identifier: text(2),
-                    kind: if text(3).to_ascii_uppercase().contains("VIEW") {
-                        RelationKind::View
-                    } else {
-                        RelationKind::Table
-                    },
-                }
-            })
-            .collect())
-    }
-
-    /// One relation, if it exists (case-insensitive, as the engine resolves names).
-    fn get_relation(
-        &mut self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<RelationInfo>, DbError> {
-        Ok(self
-            .list_relations(database, schema)?
-            .into_iter()
-            .find(|r| r.identifier.eq_ignore_ascii_case(identifier)))
-    }
-
-    /// The columns of a relation, in order; empty when it does not exist.
-    fn columns(
-        &mut self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Vec<Column>, DbError> {
-        let sql = format!(
-            "select column_name, data_type from information_schema.columns \
-             where lower(table_schema) = lower({}) and lower(table_name) = lower({}){} \
-             order by ordinal_position",
-            string_literal(schema),
-            string_literal(identifier),
-            if database.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " and lower(table_catalog) = lower({})",
-                    string_literal(database)
-                )
-            }
-        );
-        Ok(self
-            .query(&sql)?
-            .rows
-            .into_iter()
-            .map(|r| Column {
-                name: r.first().map(Cell::to_string).unwrap_or_default(),
-                data_type: r
-                    .get(1)
-                    .map(Cell::to_string)
-                    .unwrap_or_default()
-                    .to_ascii_uppercase(),
-                comment: None,
-            })
-            .collect())
-    }
-
-    fn create_schema(&mut self, database: &str, schema: &str) -> Result<(), DbError> {
-        let name = if database.is_empty() {
-            self.quote(schema)
-        } else {
-            format!("{}.{}", self.quote(database), self.quote(schema))
-        };
-        self.execute(&format!("create schema if not exists {name}"))
-    }
-
-    fn drop_relation(&mut self, rel: &RelationInfo) -> Result<(), DbError> {
-        let name = self.relation_sql(&rel.database, &rel.schema, &rel.identifier);
-        self.execute(&format!("drop {} if exists {name}", rel.kind.as_str()))
-    }
-
-    fn rename_relation(&mut self, rel: &RelationInfo, new_identifier: &str) -> Result<(), DbError> {
-        let name = self.relation_sql(&rel.database, &rel.schema, &rel.identifier);
-        let kw = match rel.kind {
-            RelationKind::Table => "table",
-            RelationKind::View => "view",
-        };
-        self.execute(&format!(
-            "alter {kw} {name} rename to {}",
-            self.quote(new_identifier)
-        ))
-    }
-}
-
 /// A SQL string literal.
 pub fn string_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// The adapter for a target. Nothing is opened until [`Adapter::connect`].
-pub fn for_target(target: &Target, project_dir: &Path, target_dir: &Path) -> Arc<dyn Adapter> {
-    match &target.engine {
-        EngineTarget::DuckDb(t) => Arc::new(DuckDb::new(t.clone(), project_dir, target_dir)),
-        EngineTarget::Athena(_) => Arc::new(Athena),
-    }
-}
-
-/// The adapter for a loaded project's target.
-pub fn for_project(project: &crate::project::Project) -> Arc<dyn Adapter> {
-    for_target(&project.target, &project.dir, &project.target_dir())
 }

@@ -2,8 +2,31 @@
 //! (or open one), use it, and give it back.
 
 use super::{Adapter, Column, Connection, DbError, RelationInfo, Rows};
-use crate::jinja::context::LiveDb;
 use std::sync::{Arc, Mutex};
+
+/// The live database behind `run_query`, `statement`, `adapter.execute` and the adapter's
+/// catalog methods while a command that connects (run, build, show...) renders templates.
+pub trait LiveDb: Send + Sync + std::fmt::Debug {
+    /// Runs SQL and returns its rows (empty for statements without a result).
+    fn query(&self, sql: &str) -> Result<Rows, DbError>;
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<RelationInfo>, DbError>;
+    fn columns(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Vec<Column>, DbError>;
+    fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError>;
+    /// Whether the schema exists (`adapter.check_schema_exists`).
+    fn schema_exists(&self, database: &str, schema: &str) -> Result<bool, DbError>;
+    /// How many rows a statement that returned `rows` changed, as the engine says.
+    fn rows_affected(&self, rows: &Rows) -> Option<i64>;
+}
 
 #[derive(Debug)]
 pub struct Pool {
@@ -68,5 +91,13 @@ impl LiveDb for Pool {
 
     fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError> {
         self.with(|c| c.list_relations(database, schema))
+    }
+
+    fn schema_exists(&self, database: &str, schema: &str) -> Result<bool, DbError> {
+        self.with(|c| c.schema_exists(database, schema))
+    }
+
+    fn rows_affected(&self, rows: &Rows) -> Option<i64> {
+        self.adapter.rows_affected(rows)
     }
 }

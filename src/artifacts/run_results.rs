@@ -43,7 +43,7 @@ pub fn run_results_json(
     invocation_id: &str,
     started_at: &chrono::DateTime<chrono::Utc>,
     args: Map<String, Value>,
-    target: &crate::project::profiles::Target,
+    target: &crate::project::profiles::ProfileTarget,
 ) -> Value {
     json!({
         "metadata": {

@@ -5,14 +5,14 @@
 //! target is kept ("No-op") unless `--full-refresh`. Ephemeral models have no relation and are
 //! left out. The results go to run_results.json; the exit code is 1 when any clone failed.
 
-use super::{Loaded, load_and_parse};
 use crate::adapter::{RelationInfo, RelationKind};
 use crate::cli::{ResourceTypeArgs, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::{Node, ResourceType};
 use crate::runner::{NodeResult, RunSummary, Status, Timing};
-use serde_json::{Map, Value as Json};
+use crate::session::{Loaded, load_and_parse};
+use serde_json::Map;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -27,8 +27,8 @@ pub fn run(
     inv: &Invocation,
     select: &SelectArgs,
     types: &ResourceTypeArgs,
-    full_refresh: bool,
 ) -> Result<Outcome, Error> {
+    let full_refresh = inv.flags.full_refresh;
     if select.state.is_none() && select.defer_state.is_none() {
         return Err(Diagnostic::error(
             "flags",
@@ -70,7 +70,7 @@ pub fn run(
             .info("Nothing to do: the selection matches no model, seed or snapshot to clone.");
         return Ok(Outcome::Success);
     }
-    if loaded.adapter.clone_plan("t", "s", None, None).is_none() || !loaded.adapter.can_execute() {
+    if !loaded.adapter.supports_clone() || !loaded.adapter.can_execute() {
         return Err(Diagnostic::error(
             "flags",
             format!(
@@ -99,7 +99,7 @@ pub fn run(
             &loaded,
             &pool,
             n,
-            &state["nodes"][id],
+            state.nodes().get(id),
             full_refresh,
             &mut listed,
         );
@@ -114,12 +114,12 @@ pub fn run(
         interrupted: false,
         errors: vec![],
     };
-    write_results(inv, &loaded, &summary, select, full_refresh)?;
+    write_results(inv, &loaded, &summary)?;
     let counts = counts_text(&loaded, &ids);
     crate::runner::output::report(&summary, &counts, &loaded.project.nodes);
     let failed = summary.failed();
     loaded.adapter.close();
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(if failed {
         Outcome::Failed
     } else {
@@ -132,7 +132,7 @@ fn clone_node(
     loaded: &Loaded,
     pool: &crate::adapter::Pool,
     n: &Node,
-    old: &Json,
+    old: Option<&crate::schemas::read::ManifestNode>,
     full_refresh: bool,
     listed: &mut BTreeMap<(String, String), Vec<RelationInfo>>,
 ) -> (NodeResult, Option<String>) {
@@ -155,13 +155,9 @@ fn clone_node(
         compiled_path: None,
         failures_relation: None,
     };
-    let target = crate::materialize::Target::of(n).sql(adapter);
+    let target = crate::materialize::RelationTarget::of(n).sql(adapter);
     result.relation_name = Some(target.clone());
-    let (Some(db), Some(schema), Some(alias)) = (
-        old["database"].as_str(),
-        old["schema"].as_str(),
-        old["alias"].as_str().or(old["name"].as_str()),
-    ) else {
+    let Some((db, schema, alias)) = old.and_then(|o| o.relation()) else {
         return (
             result,
             Some(format!(
@@ -170,7 +166,7 @@ fn clone_node(
             )),
         );
     };
-    let source_target = crate::materialize::Target {
+    let source_target = crate::materialize::RelationTarget {
         database: db.to_string(),
         schema: schema.to_string(),
         identifier: alias.to_string(),
@@ -200,20 +196,14 @@ fn clone_node(
         );
     }
     let source_kind = lookup(db, schema, alias);
-    let Some((statements, kind)) = adapter.clone_plan(&target, &source, source_kind, existing)
+    let Some((plan, kind)) =
+        crate::materialize::clone::plan(adapter, &target, &source, source_kind, existing)
     else {
         return (result, None);
     };
     let ran = pool.with(|c| {
         c.create_schema(&n.database, &n.schema)?;
-        for s in &statements {
-            if let Err(e) = c.execute(s) {
-                if statements.first().is_some_and(|f| f == "begin") {
-                    let _ = c.execute("rollback");
-                }
-                return Err(e);
-            }
-        }
+        crate::runner::run_plan(c, adapter, &plan).map_err(|f| f.error)?;
         Ok(())
     });
     result.timing.push(Timing {
@@ -223,7 +213,7 @@ fn clone_node(
     });
     result.execution_time = clock.elapsed().as_secs_f64();
     result.compiled_code = Some(
-        statements
+        plan.statements(adapter)
             .iter()
             .map(|s| format!("{s};"))
             .collect::<Vec<_>>()
@@ -265,26 +255,10 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
         .join(", ")
 }
 
-fn write_results(
-    inv: &Invocation,
-    loaded: &Loaded,
-    summary: &RunSummary,
-    select: &SelectArgs,
-    full_refresh: bool,
-) -> Result<(), Error> {
-    let mut args = Map::new();
-    args.insert("which".into(), Json::from("clone"));
-    args.insert("select".into(), Json::from(select.select.clone()));
-    args.insert("exclude".into(), Json::from(select.exclude.clone()));
-    args.insert("full_refresh".into(), Json::from(full_refresh));
-    if let Some(s) = &select.state {
-        args.insert("state".into(), Json::from(s.display().to_string()));
-    }
-    args.insert(
-        "target".into(),
-        Json::from(loaded.project.target.name.clone()),
-    );
-    args.insert("vars".into(), Json::Object(inv.load.cli_vars.clone()));
+fn write_results(inv: &Invocation, loaded: &Loaded, summary: &RunSummary) -> Result<(), Error> {
+    let args = inv
+        .flags
+        .run_results_args("clone", &loaded.project.target.name, &inv.load.cli_vars);
     let doc = crate::artifacts::run_results::run_results_json(
         summary,
         &loaded.info.invocation_id,

@@ -1,33 +1,29 @@
 //! `kiln compile`: render the selected nodes to SQL under target/compiled/<project>/ and write the
 //! manifest with compiled code. `--inline` compiles a snippet and prints it.
 
-use super::{Loaded, load_and_parse};
 use crate::cli::SelectArgs;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
 use crate::jinja::compile::{compile_nodes, compile_shared};
 use crate::jinja::context::RenderCtx;
 use crate::jinja::jinja_error;
-use crate::project::ResourceType;
-use std::collections::BTreeSet;
+use crate::project::{Compiled, ResourceType};
+use crate::session::{Loaded, load_and_parse};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn run(
-    inv: &Invocation,
-    select: &SelectArgs,
-    inline: Option<&str>,
-    empty: bool,
-) -> Result<Outcome, Error> {
-    let mut loaded = load_and_parse(inv, "compile")?;
-    // `--empty`: the compiled SQL reads every ref() and source() through a zero-row subquery.
-    loaded.info.inputs.empty = empty;
+/// `--empty` (in `inv.flags`): the compiled SQL reads every ref() and source() through a
+/// zero-row subquery.
+pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
+    let loaded = load_and_parse(inv, "compile")?;
     if let Some(sql) = inline {
         let shared = Arc::new(compile_shared(
             &loaded.project,
             &loaded.jenv,
             loaded.adapter.clone(),
             &loaded.info,
+            loaded.graph.clone(),
             None,
         ));
         let ctx = RenderCtx::new(shared, None, None);
@@ -65,11 +61,25 @@ pub fn run(
         .collect();
     let timer = super::StageTimer::new();
     let defer = loaded.defer_manifest(select)?;
-    compile_selected_deferred(&mut loaded, &selected, defer.as_ref())?;
+    let compiled = compile_selected_deferred(&loaded, &selected, defer.as_ref())?;
     timer.mark("compile render");
-    write_compiled(&loaded, &selected)?;
+    write_compiled(&loaded, &compiled)?;
     timer.mark("write compiled");
-    loaded.write_manifest()?;
+    let mut meta = loaded.manifest_meta();
+    let named = named_in_selection(&select.select);
+    let shown: Vec<(String, String)> = selected
+        .iter()
+        .filter_map(|id| loaded.project.nodes.get(id))
+        .filter(|n| named.contains(n.name.as_str()))
+        .map(|n| {
+            let code = compiled
+                .get(&n.unique_id)
+                .map(|c| c.code.trim().to_string());
+            (n.name.clone(), code.unwrap_or_default())
+        })
+        .collect();
+    meta.compiled = compiled;
+    loaded.write_manifest_with(&meta)?;
     timer.mark("write manifest");
     loaded.found().emit();
     inv.output.info(&format!(
@@ -79,17 +89,11 @@ pub fn run(
     ));
     // As dbt does, print the SQL of the nodes the user named in --select (not of the tests
     // that came along with them through indirect selection).
-    let named = named_in_selection(&select.select);
-    for n in selected
-        .iter()
-        .filter_map(|id| loaded.project.nodes.get(id))
-        .filter(|n| named.contains(n.name.as_str()))
-    {
-        inv.output.info(&format!("Compiled node '{}' is:", n.name));
-        inv.output
-            .data(n.compiled_code.as_deref().unwrap_or_default().trim());
+    for (name, code) in &shown {
+        inv.output.info(&format!("Compiled node '{name}' is:"));
+        inv.output.data(code);
     }
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 
@@ -111,7 +115,10 @@ fn named_in_selection(select: &[String]) -> BTreeSet<&str> {
 }
 
 /// Compiles `selected` with the graph available to Jinja.
-pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
+pub fn compile_selected(
+    loaded: &Loaded,
+    selected: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Compiled>, Error> {
     compile_selected_deferred(loaded, selected, None)
 }
 
@@ -119,16 +126,17 @@ pub fn compile_selected(loaded: &mut Loaded, selected: &BTreeSet<String>) -> Res
 /// are not compiled here and that this target has not built read the state's relations (which
 /// needs the database, as in dbt).
 pub fn compile_selected_deferred(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
     selected: &BTreeSet<String>,
-    defer: Option<&(serde_json::Value, bool)>,
-) -> Result<(), Error> {
-    let graph_fn = super::graph_fn(loaded);
+    defer: Option<&(std::sync::Arc<crate::schemas::read::StateManifest>, bool)>,
+) -> Result<BTreeMap<String, Compiled>, Error> {
+    let graph_fn = crate::session::graph_fn(loaded);
     let mut shared = compile_shared(
         &loaded.project,
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
+        loaded.graph.clone(),
         graph_fn,
     );
     if let Some((state, favor_state)) = defer {
@@ -136,12 +144,7 @@ pub fn compile_selected_deferred(
         let ids: Vec<String> = selected.iter().cloned().collect();
         crate::runner::defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
-    compile_nodes(
-        &mut loaded.project,
-        &loaded.jenv,
-        Arc::new(shared),
-        selected,
-    )
+    compile_nodes(&loaded.project, &loaded.jenv, Arc::new(shared), selected)
 }
 
 /// target/compiled/<project>/<file>: generic tests go under their YAML file's path.
@@ -158,13 +161,15 @@ pub fn compiled_path(loaded: &Loaded, id: &str) -> Option<PathBuf> {
 }
 
 /// Writes each compiled node to its file, on every core (tens of thousands of small files).
-fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Error> {
+fn write_compiled(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> Result<(), Error> {
     use rayon::prelude::*;
-    let files: Vec<(std::path::PathBuf, &str)> = selected
+    let files: Vec<(std::path::PathBuf, &str)> = compiled
         .iter()
-        .filter_map(|id| {
-            let code = loaded.project.nodes.get(id)?.compiled_code.as_deref()?;
-            Some((loaded.project.dir.join(compiled_path(loaded, id)?), code))
+        .filter_map(|(id, c)| {
+            Some((
+                loaded.project.dir.join(compiled_path(loaded, id)?),
+                c.code.as_str(),
+            ))
         })
         .collect();
     let dirs: BTreeSet<&std::path::Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
@@ -172,6 +177,6 @@ fn write_compiled(loaded: &Loaded, selected: &BTreeSet<String>) -> Result<(), Er
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     files.par_iter().try_for_each(|(path, code)| {
-        crate::artifacts::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
+        crate::session::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
     })
 }

@@ -3,10 +3,10 @@
 //! warehouse answers (a connection test: `select 1` on DuckDB; on Athena, the AWS client's
 //! checks of the work group, the query result location, the Glue catalog and the staging bucket).
 
-use super::load_and_parse;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
-use crate::project::profiles::{EngineTarget, Target};
+use crate::project::profiles::ProfileTarget;
+use crate::session::load_and_parse;
 
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
     let out = &inv.output;
@@ -36,17 +36,13 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         "database: {}  schema: {}  threads: {}",
         t.database, t.schema, t.threads
     ));
-    match &t.engine {
-        EngineTarget::DuckDb(d) => out.info(&format!("duckdb path: {}", d.path)),
-        EngineTarget::Athena(a) => out.info(&format!(
-            "athena region: {}  work group: {}  staging: {}",
-            a.region_name,
-            a.work_group.as_deref().unwrap_or("primary"),
-            a.s3_staging_dir
-        )),
+    for line in &t.details {
+        out.info(line);
     }
     loaded.found().emit();
-    if let EngineTarget::Athena(_) = &t.engine {
+    // Athena cannot run models yet, but its connection can be tested: the AWS client's checks.
+    // (When the adapter runs, this belongs behind the Adapter trait with `select 1`.)
+    if loaded.adapter.adapter_type() == "athena" {
         return athena_connection_test(inv, t);
     }
     if !loaded.adapter.can_execute() {
@@ -75,10 +71,10 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
 /// Athena's connection test: each check that passed on a line of its own, and the ones that
 /// failed as one error (an endpoint that cannot be reached is said once, not per service).
 #[cfg(feature = "athena")]
-fn athena_connection_test(inv: &Invocation, target: &Target) -> Result<Outcome, Error> {
+fn athena_connection_test(inv: &Invocation, target: &ProfileTarget) -> Result<Outcome, Error> {
     use crate::adapter::aws::{AwsSettings, check_connection};
     let out = &inv.output;
-    let settings = AwsSettings::from_target(target)?;
+    let settings = AwsSettings::from_target(&target.name, &target.fields)?;
     let results = check_connection(&settings);
     let passed: Vec<String> = results
         .iter()
@@ -108,7 +104,7 @@ fn athena_connection_test(inv: &Invocation, target: &Target) -> Result<Outcome, 
 }
 
 #[cfg(not(feature = "athena"))]
-fn athena_connection_test(_inv: &Invocation, target: &Target) -> Result<Outcome, Error> {
+fn athena_connection_test(_inv: &Invocation, target: &ProfileTarget) -> Result<Outcome, Error> {
     Err(crate::error::Diagnostic::error(
         "database",
         format!(

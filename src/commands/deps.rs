@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn run(inv: &Invocation, args: &DepsArgs) -> Result<Outcome, Error> {
-    let opts = inv.load_options()?;
+    let opts = crate::session::load_options(inv)?;
     // Absolute, as dbt resolves it: the lock file's path is printed in full.
     let dir = std::fs::canonicalize(&opts.project_dir).unwrap_or(opts.project_dir);
     let path = dir.join("dbt_project.yml");

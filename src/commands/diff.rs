@@ -1,11 +1,11 @@
 //! `kiln diff --state <dir>`: what changes in each modified model's compiled SQL compared with the
 //! state manifest, as a unified diff, so an analyst sees what a change will do before running it.
 
-use super::load_and_parse;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::project::ResourceType;
+use crate::session::load_and_parse;
 use std::collections::BTreeSet;
 
 pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
@@ -14,7 +14,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
             .with_help("point --state at the target folder of the run to compare with, e.g. --state prod-artifacts/")
             .into());
     }
-    let mut loaded = load_and_parse(inv, "compile")?;
+    let loaded = load_and_parse(inv, "compile")?;
     let mut args = select.clone();
     if args.select.is_empty() && args.selector.is_none() {
         args.select = vec!["state:modified".into()];
@@ -43,17 +43,17 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
                 })
             })
             .collect();
-    super::compile::compile_selected(&mut loaded, &selected)?;
+    let compiled = super::compile::compile_selected(&loaded, &selected)?;
     let mut changed = 0;
     for id in &selected {
         let Some(n) = loaded.project.nodes.get(id) else {
             continue;
         };
-        let new = n.compiled_code.clone().unwrap_or_default();
-        let old_node = &state["nodes"][id];
+        let new = compiled.get(id).map(|c| c.code.clone()).unwrap_or_default();
+        let old_node = state.nodes().get(id);
         let (old, note) = match (
-            old_node["compiled_code"].as_str(),
-            old_node["raw_code"].as_str(),
+            old_node.and_then(|o| o.compiled_code.as_deref()),
+            old_node.and_then(|o| o.raw_code.as_deref()),
         ) {
             (Some(c), _) => (c.to_string(), ""),
             (None, Some(raw)) => (
@@ -90,7 +90,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs) -> Result<Outcome, Error> {
         if selected.len() == 1 { "" } else { "s" },
         if changed == 1 { "s its" } else { " their" }
     ));
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(Outcome::Success)
 }
 

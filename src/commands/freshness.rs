@@ -2,7 +2,6 @@
 //! `loaded_at_field`, how long ago its newest row was loaded, judged against `warn_after` and
 //! `error_after`; written to target/sources.json (dbt's sources v3 artifact).
 
-use super::load_and_parse;
 use crate::adapter::Cell;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
@@ -11,6 +10,7 @@ use crate::invocation::Invocation;
 use crate::project::SourceNode;
 use crate::runner::Progress;
 use crate::runner::output::{finished_running, node_time};
+use crate::session::load_and_parse;
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
 
@@ -75,12 +75,7 @@ pub fn run(
         let fresh = s.freshness.clone().unwrap_or(Json::Null);
         let field = s.loaded_at_field.clone().unwrap_or_default();
         let filter = fresh.get("filter").and_then(Json::as_str);
-        let sql = format!(
-            "select cast(max({field}) as varchar), cast(cast(now() as timestamp) as varchar), \
-             epoch(cast(now() as timestamp)) - epoch(cast(max({field}) as timestamp)) from {}{}",
-            s.relation_name,
-            filter.map_or_else(String::new, |f| format!(" where {f}"))
-        );
+        let sql = freshness_sql(loaded.adapter.as_ref(), &field, &s.relation_name, filter);
         let row = pool
             .with(|c| c.query(&sql))
             .map(|r| r.rows.into_iter().next());
@@ -302,6 +297,26 @@ fn threshold(t: &Json) -> String {
         (Some(c), Some(p)) => format!("{c} {p}{}", if c == 1 { "" } else { "s" }),
         _ => "not set".into(),
     }
+}
+
+/// The newest `loaded_at_field` value, the time now, and the seconds between them, as text and a
+/// number; `filter` narrows the rows.
+fn freshness_sql(
+    adapter: &dyn crate::adapter::Adapter,
+    field: &str,
+    relation: &str,
+    filter: Option<&str>,
+) -> String {
+    let now = adapter.current_timestamp_sql();
+    let newest = format!("max({field})");
+    format!(
+        "select {}, {}, {} - {} from {relation}{}",
+        adapter.cast_sql(&newest, "varchar"),
+        adapter.cast_sql(&now, "varchar"),
+        adapter.epoch_seconds_sql(&now),
+        adapter.epoch_seconds_sql(&adapter.cast_sql(&newest, "timestamp")),
+        filter.map_or_else(String::new, |f| format!(" where {f}"))
+    )
 }
 
 #[cfg(test)]

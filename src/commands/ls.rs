@@ -6,13 +6,13 @@
 //! the node's manifest.json entry (dbt prints its `to_dict()`), cut down to dbt's default keys or
 //! the `--output-keys` asked for.
 
-use super::load_and_parse;
-use crate::artifacts::manifest::graph_context_json;
 use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::graph::select;
 use crate::invocation::Invocation;
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
+use crate::schemas::graph_context_json;
+use crate::session::load_and_parse;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -121,7 +121,8 @@ pub fn run(
                 } else {
                     &keys
                 };
-                let dicts = dicts.get_or_insert_with(|| graph_context_json(p));
+                let dicts =
+                    dicts.get_or_insert_with(|| graph_context_json(p, &loaded.graph.depends_on));
                 let dict: Map<String, Value> = item
                     .to_dict(dicts)
                     .into_iter()

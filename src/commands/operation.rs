@@ -1,10 +1,10 @@
 //! `kiln run-operation <macro> --args '{...}'`: call a macro with the database connected (for
 //! grants, maintenance, one-off loads). Its `log()` output is printed; what it returns is not.
 
-use super::load_and_parse;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::{Invocation, parse_vars};
 use crate::jinja::compile::render_snippet;
+use crate::session::load_and_parse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

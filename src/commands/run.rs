@@ -1,23 +1,23 @@
 //! `kiln run`, `test`, `seed` and `build`: select, execute through the runner, write
 //! run_results.json and the manifest, print dbt's summary.
 
-use super::{Loaded, load_and_parse};
-use crate::cli::{RunFlags, SelectArgs};
+use crate::cli::SelectArgs;
 use crate::error::warn_error::Treatment;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::events::{Event, kinds};
-use crate::invocation::Invocation;
+use crate::invocation::{Flags, Invocation};
 use crate::jinja::context::InputLimits;
 use crate::project::ResourceType;
 use crate::runner::{self, RunKind, RunOptions, RunSummary};
-use serde_json::{Map, Value as Json};
+use crate::session::{Loaded, load_and_parse};
+use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
+/// `kind`'s run of the selection; its flags (`--full-refresh`, `--empty`...) are `inv.flags`.
 pub fn run(
     inv: &Invocation,
     kind: RunKind,
     select: &SelectArgs,
-    flags: &RunFlags,
     resource_types: (&[String], &[String]),
 ) -> Result<Outcome, Error> {
     let loaded = load_and_parse(inv, kind.command())?;
@@ -36,18 +36,18 @@ pub fn run(
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
-    execute_and_report(inv, loaded, kind, ids, select, flags)
+    execute_and_report(inv, loaded, kind, ids, select)
 }
 
-/// Runs `ids`, writes run_results.json and the manifest, prints the summary.
+/// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
 fn execute_and_report(
     inv: &Invocation,
-    mut loaded: Loaded,
+    loaded: Loaded,
     kind: RunKind,
     ids: Vec<String>,
     select: &SelectArgs,
-    flags: &RunFlags,
 ) -> Result<Outcome, Error> {
+    let flags = &inv.flags;
     loaded.found().emit();
     if ids.is_empty() {
         // dbt's NothingToDo warning (an error under --warn-error), shown as a plain line.
@@ -96,9 +96,9 @@ fn execute_and_report(
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
-    let summary = runner::execute(&mut loaded, ids, &opts, &inv.output)?;
+    let summary = runner::execute(&loaded, ids, &opts, &inv.output)?;
     timer.mark("execute (all)");
-    write_artifacts(inv, &loaded, &summary, kind, select, flags)?;
+    write_artifacts(inv, &loaded, &summary, kind)?;
     timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
     runner::output::report(&summary, &counts, &loaded.project.nodes);
@@ -113,14 +113,14 @@ fn execute_and_report(
     // project is left to the process exit.
     loaded.adapter.close();
     timer.mark("close");
-    super::exit_without_freeing(loaded);
+    crate::session::exit_without_freeing(loaded);
     Ok(outcome)
 }
 
 /// `kiln retry`: the nodes that errored, failed or were skipped in the last run_results.json,
 /// run again with that run's command and flags.
 pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
-    let opts = inv.load_options()?;
+    let opts = crate::session::load_options(inv)?;
     // Where the last run wrote its results: read before the project is parsed, since parsing may
     // need the --vars that run had.
     let target_path = match &inv.load.target_path {
@@ -134,26 +134,28 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         }
     };
     let path = opts.project_dir.join(target_path).join("run_results.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::one(
-            crate::error::Diagnostic::error(
+    let rerun = "run kiln build, run, test, seed or snapshot first";
+    let previous = crate::schemas::read::RunResults::read(&path, &path)
+        .map_err(|e| {
+            Error::one(e.diagnostic(
                 "retry",
-                format!(
-                    "kiln retry needs the results of a previous run: cannot read {}: {e}",
-                    path.display()
-                ),
+                "run the command again instead of retrying it (kiln retry repeats a run from the results kiln or dbt wrote)",
+            ))
+        })?
+        .ok_or_else(|| {
+            Error::one(
+                crate::error::Diagnostic::error(
+                    "retry",
+                    format!(
+                        "kiln retry needs the results of a previous run: there is no {}",
+                        path.display()
+                    ),
+                )
+                .with_help(rerun),
             )
-            .with_help("run kiln build, run, test, seed or snapshot first"),
-        )
-    })?;
-    let previous: Json = serde_json::from_str(&text).map_err(|e| {
-        Error::one(crate::error::Diagnostic::error(
-            "retry",
-            format!("{} is not valid JSON: {e}", path.display()),
-        ))
-    })?;
-    let args = previous["args"].as_object().cloned().unwrap_or_default();
-    let kind = match args.get("which").and_then(Json::as_str) {
+        })?;
+    let args = &previous.args;
+    let kind = match args.which.as_deref() {
         Some("run") => RunKind::Run,
         Some("test") => RunKind::Test,
         Some("seed") => RunKind::Seed,
@@ -170,42 +172,35 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             .into());
         }
     };
-    let flag = |k: &str| args.get(k).and_then(Json::as_bool).unwrap_or(false);
-    let flags = RunFlags {
-        full_refresh: flag("full_refresh"),
-        fail_fast: flag("fail_fast"),
-        store_failures: flag("store_failures"),
-        event_time_start: args
-            .get("event_time_start")
-            .and_then(Json::as_str)
-            .map(String::from),
-        event_time_end: args
-            .get("event_time_end")
-            .and_then(Json::as_str)
-            .map(String::from),
-        empty: flag("empty"),
-        sample: args.get("sample").and_then(Json::as_str).map(String::from),
-    };
     // Retrying on another target than the run's would mix two targets' results (and, on another
     // adapter, two dialects): the nodes to retry are those that failed there.
-    let written = crate::artifacts::WrittenBy::of_run_results(&previous);
+    let written = previous.written_by();
     if let (Some(previous_target), Some(asked)) = (&written.target, &inv.load.target)
         && previous_target != asked
     {
         return Err(retry_elsewhere(&path, &written, asked, None));
     }
-    // The previous run's --vars and --target, unless this invocation gives its own.
+    // The previous run's flags, and its --vars and --target unless this invocation gives its own.
     let mut again = inv.clone();
     again.project_dir = Some(opts.project_dir.clone());
-    if let Some(vars) = args.get("vars").and_then(Json::as_object)
-        && inv.load.cli_vars.is_empty()
-    {
-        again.load.cli_vars = vars.clone();
+    again.flags = Flags {
+        select: args.select.0.clone(),
+        full_refresh: args.full_refresh,
+        fail_fast: args.fail_fast,
+        store_failures: args.store_failures,
+        event_time_start: args.event_time_start.clone(),
+        event_time_end: args.event_time_end.clone(),
+        empty: args.empty,
+        sample: args.sample.clone(),
+        ..Flags::default()
+    };
+    if !args.vars.is_empty() && inv.load.cli_vars.is_empty() {
+        again.load.cli_vars = args.vars.clone();
     }
-    if let Some(target) = args.get("target").and_then(Json::as_str)
+    if let Some(target) = args.target.as_ref().filter(|t| !t.is_empty())
         && inv.load.target.is_none()
     {
-        again.load.target = Some(target.to_string());
+        again.load.target = Some(target.clone());
     }
     let loaded = load_and_parse(&again, kind.command())?;
     let target = &loaded.project.target;
@@ -219,17 +214,16 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
             Some(&target.adapter_type),
         ));
     }
-    let ids: Vec<String> = previous["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let ids: Vec<String> = previous
+        .results()
+        .iter()
         .filter(|r| {
             matches!(
-                r["status"].as_str(),
-                Some("error" | "fail" | "skipped" | "runtime error")
+                r.status.as_str(),
+                "error" | "fail" | "skipped" | "runtime error"
             )
         })
-        .filter_map(|r| r["unique_id"].as_str().map(String::from))
+        .map(|r| r.unique_id.clone())
         .filter(|id| {
             loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
         })
@@ -242,25 +236,17 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         return Ok(Outcome::Success);
     }
     let select = SelectArgs {
-        select: args
-            .get("select")
-            .and_then(Json::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        select: again.flags.select.clone(),
         ..SelectArgs::default()
     };
-    execute_and_report(inv, loaded, kind, ids, &select, &flags)
+    execute_and_report(&again, loaded, kind, ids, &select)
 }
 
 /// `kiln retry` asked to run the last run's failures on another target than the one that ran
 /// them (`adapter`: the other target's adapter, when that is what differs).
 fn retry_elsewhere(
     path: &std::path::Path,
-    written: &crate::artifacts::WrittenBy,
+    written: &crate::schemas::read::WrittenBy,
     target: &str,
     adapter: Option<&str>,
 ) -> Error {
@@ -330,34 +316,12 @@ fn write_artifacts(
     loaded: &Loaded,
     summary: &RunSummary,
     kind: RunKind,
-    select: &SelectArgs,
-    flags: &RunFlags,
 ) -> Result<(), Error> {
-    let mut args = Map::new();
-    args.insert("which".into(), Json::from(kind.command()));
-    args.insert("select".into(), Json::from(select.select.clone()));
-    args.insert("exclude".into(), Json::from(select.exclude.clone()));
-    if let Some(s) = &select.selector {
-        args.insert("selector".into(), Json::from(s.clone()));
-    }
-    args.insert("full_refresh".into(), Json::from(flags.full_refresh));
-    args.insert("fail_fast".into(), Json::from(flags.fail_fast));
-    args.insert("store_failures".into(), Json::from(flags.store_failures));
-    if let Some(t) = &flags.event_time_start {
-        args.insert("event_time_start".into(), Json::from(t.clone()));
-    }
-    if let Some(t) = &flags.event_time_end {
-        args.insert("event_time_end".into(), Json::from(t.clone()));
-    }
-    args.insert("empty".into(), Json::from(flags.empty));
-    if let Some(t) = &flags.sample {
-        args.insert("sample".into(), Json::from(t.clone()));
-    }
-    args.insert(
-        "target".into(),
-        Json::from(loaded.project.target.name.clone()),
+    let args = inv.flags.run_results_args(
+        kind.command(),
+        &loaded.project.target.name,
+        &inv.load.cli_vars,
     );
-    args.insert("vars".into(), Json::Object(inv.load.cli_vars.clone()));
     let doc = crate::artifacts::run_results::run_results_json(
         summary,
         &loaded.info.invocation_id,
@@ -388,6 +352,18 @@ fn write_artifacts(
                     .is_some_and(|n| n.resource_type == ResourceType::Seed)
         })
         .map(|r| r.unique_id.clone())
+        .collect();
+    // The SQL each node ran with, from the run's results.
+    meta.compiled = summary
+        .results
+        .iter()
+        .filter_map(|r| {
+            let code = r.compiled_code.clone()?;
+            Some((
+                r.unique_id.clone(),
+                crate::project::Compiled { code, ctes: vec![] },
+            ))
+        })
         .collect();
     loaded.write_manifest_with(&meta)
 }

@@ -2,13 +2,13 @@
 //! row limit, and print the rows as dbt's `show` does: a table (`crate::adapter::print_table`,
 //! every value exact) or, with `--output json`, `{"node": ..., "show": [...]}`.
 
-use super::load_and_parse;
 use crate::adapter::{print_table, show_json};
 use crate::cli::{SelectArgs, ShowOutput};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
 use crate::jinja::compile::{EphemeralCache, render_snippet};
 use crate::project::{Node, ResourceType};
+use crate::session::load_and_parse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -46,12 +46,7 @@ pub fn run(
         )?;
         previews.push(("inline node".into(), None, compiled));
     } else {
-        let nodes: BTreeMap<String, Arc<Node>> = loaded
-            .project
-            .nodes
-            .iter()
-            .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-            .collect();
+        let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
         let cache = EphemeralCache::default();
         // Only what was named: tests are not pulled in by the nodes they test.
         let mut named = select.clone();
@@ -61,14 +56,13 @@ pub fn run(
             let sql = match n.resource_type {
                 ResourceType::Seed => format!(
                     "select * from {}",
-                    crate::materialize::Target::of(n).sql(loaded.adapter.as_ref())
+                    crate::materialize::RelationTarget::of(n).sql(loaded.adapter.as_ref())
                 ),
                 ResourceType::Model
                 | ResourceType::Analysis
                 | ResourceType::Snapshot
                 | ResourceType::Test => {
-                    crate::jinja::compile::compile_one(&nodes, &loaded.jenv, &shared, &id, &cache)?
-                        .0
+                    crate::jinja::compile::compile_one(nodes, &loaded.jenv, &shared, &id, &cache)?.0
                 }
                 _ => continue,
             };

@@ -59,6 +59,15 @@ pub fn install(
         )
         .with("package_name", label.clone())
         .emit();
+        // A name is one folder of the install path, never a path out of it.
+        if !super::fetch::valid_name(&p.name) || p.name.chars().all(|c| c == '.') {
+            return Err(Diagnostic::error(
+                "deps",
+                format!("cannot install {label} under the name '{}': it is not a folder name", p.name),
+            )
+            .with_help("check the package's `name:` in package-lock.yml or its dbt_project.yml, or delete package-lock.yml and run `kiln deps` again")
+            .into());
+        }
         let target = install_dir.join(&p.name);
         let kept = !matches!(p.kind, PinnedKind::Local { .. })
             && state.get(&p.name) == Some(&p.lock_entry())

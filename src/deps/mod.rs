@@ -9,8 +9,10 @@
 //! 3. Fetch every package into a staging folder, write the lock, and only then replace the
 //!    install folder's contents ([`install`]), so a failure leaves it as it was.
 //!
-//! This module loads nothing into the project: it only fills `packages-install-path`. It sits
-//! beside [`crate::project`] and uses only the error, event and YAML layers.
+//! This module loads nothing into the project: it only fills `packages-install-path` (and says,
+//! for every command that loads the project, which packages asked for are not installed:
+//! [`check_installed`]). It sits beside [`crate::project`] and uses only the error, event and
+//! YAML layers.
 
 pub mod add;
 mod fetch;
@@ -18,6 +20,7 @@ mod git;
 pub mod http;
 pub mod hub;
 mod install;
+mod installed;
 mod resolve;
 pub mod semver;
 pub mod spec;
@@ -25,6 +28,7 @@ mod yaml_out;
 
 pub use add::AddSource;
 pub use install::STATE_FILE;
+pub use installed::check_installed;
 pub use spec::{DEPENDENCIES_FILE, LOCK_FILE, PACKAGES_FILE};
 
 use crate::error::{Diagnostic, Error};
@@ -89,8 +93,18 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     }
     let hash = spec::sha1_hash(&spec.entries);
     let lock = spec::read_lock(dir, &render)?;
+    // A lock written by dbt before 1.7 names no package; only a hub package's name can be
+    // looked up without fetching it, so a lock naming no local, git or tarball package is
+    // resolved again (naming each from its dbt_project.yml) rather than trusted.
+    let names_all = |entries: &[spec::Entry]| {
+        entries
+            .iter()
+            .all(|e| e.name.is_some() || matches!(e.source, spec::Source::Hub { .. }))
+    };
     let reuse = match &lock {
-        Some((Some(h), entries)) if *h == hash && !opts.upgrade && !entries.is_empty() => {
+        Some((Some(h), entries))
+            if *h == hash && !opts.upgrade && !entries.is_empty() && names_all(entries) =>
+        {
             Some(entries.clone())
         }
         _ => None,
@@ -112,7 +126,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
             (pins, true)
         }
     };
-    // A lock written before kiln named its packages: name them from their projects.
+    // A lock written before dbt named its packages: name its hub packages from the hub.
     for p in pins.iter_mut().filter(|p| p.name.is_empty()) {
         p.name = match &p.kind {
             resolve::PinnedKind::Hub { package, version } => fetcher

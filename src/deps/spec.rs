@@ -102,6 +102,18 @@ fn read_optional(path: &Path) -> Result<Option<String>, Diagnostic> {
     }
 }
 
+/// Where the top-level `key:` of a YAML file is written (line 1 when it is not there).
+fn top_level_key(shown: &str, text: &str, key: &'static str) -> Location {
+    let path = [crate::project::yaml::Step::key(key)];
+    crate::project::yaml::location(
+        Path::new(shown),
+        text,
+        &path,
+        crate::project::yaml::Part::Key,
+    )
+    .unwrap_or_else(|| Location::from_line_col(shown, text, 1, 1))
+}
+
 fn yaml_mapping(shown: &str, text: &str) -> Result<Map<String, Value>, Diagnostic> {
     match crate::project::yaml::to_json(Path::new(shown), text)? {
         Value::Object(m) => Ok(m),
@@ -137,7 +149,7 @@ pub fn read_project(dir: &Path, ctx: &RenderContext) -> Result<PackageSpec, Diag
             "deps",
             "the 'packages' key cannot be specified in both packages.yml and dependencies.yml",
         )
-        .at(Location::find(DEPENDENCIES_FILE, text, "packages"))
+        .at(top_level_key(DEPENDENCIES_FILE, text, "packages"))
         .with_help("keep one list: move the entries of one file into the other and delete its `packages:` key"));
     }
     if let (Some(m), Some(t)) = (&packages, &packages_text)
@@ -147,7 +159,7 @@ pub fn read_project(dir: &Path, ctx: &RenderContext) -> Result<PackageSpec, Diag
             "deps",
             "the 'projects' key cannot be specified in packages.yml",
         )
-        .at(Location::find(PACKAGES_FILE, t, "projects"))
+        .at(top_level_key(PACKAGES_FILE, t, "projects"))
         .with_help("cross-project dependencies (`projects:`) belong in dependencies.yml"));
     }
     let origin = "your project";
@@ -258,7 +270,7 @@ fn entries_of(
         Some(Value::Array(a)) => a,
         Some(_) => {
             return Err(Diagnostic::error("deps", "`packages:` must be a list")
-                .at(Location::find(shown, text, "packages"))
+                .at(top_level_key(shown, text, "packages"))
                 .with_help("write one `- package: ...` (or `- git:`, `- local:`, `- tarball:`) entry per line under `packages:`"));
         }
     };
@@ -586,8 +598,8 @@ fn render_str(s: &str, ctx: &RenderContext) -> Result<String, String> {
     env.add_function("env_var", |name: String, default: Option<String>| {
         match (std::env::var(&name), default) {
             (Ok(v), _) => {
-                if name.starts_with("DBT_ENV_SECRET") {
-                    crate::events::remember_secret(&v);
+                if name.starts_with(crate::events::secrets::PREFIX) {
+                    crate::events::secrets::register(&v);
                 }
                 Ok(v)
             }

@@ -7,12 +7,14 @@
 //! codes: 0 success, 1 a node or test failed, 2 a bad project, flag or config.
 
 mod render;
+pub mod suggest;
 pub mod warn_error;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use render::{diagnostic_events, render_diagnostics};
+pub use suggest::levenshtein;
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,57 +57,6 @@ impl Location {
             column: column.max(1),
             line_text,
         }
-    }
-
-    fn from_line_col_fast(
-        path: impl Into<PathBuf>,
-        text: &str,
-        line_start: usize,
-        line: usize,
-        column: usize,
-    ) -> Self {
-        let rest = &text[line_start..];
-        let line_text = rest.split('\n').next().map(|l| l.trim_end().to_string());
-        Location {
-            path: path.into(),
-            line,
-            column,
-            line_text,
-        }
-    }
-
-    /// The first place `needle` occurs in `text`, or line 1 when it does not.
-    pub fn find(path: impl Into<PathBuf>, text: &str, needle: &str) -> Self {
-        let offset = text.find(needle).unwrap_or(0);
-        Self::from_offset(path, text, offset)
-    }
-}
-
-/// Line starts of a text, so many offsets in one file turn into locations without rescanning it.
-#[derive(Debug, Clone)]
-pub struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
-    }
-
-    /// The location of byte `offset` of `text` (which this index was built from).
-    pub fn location(&self, path: impl Into<PathBuf>, text: &str, offset: usize) -> Location {
-        let offset = offset.min(text.len());
-        let line = self.starts.partition_point(|s| *s <= offset);
-        let start = self.starts[line - 1];
-        let column = text.get(start..offset).map_or(1, |t| t.chars().count() + 1);
-        Location::from_line_col_fast(path, text, start, line, column)
-    }
-
-    /// The first place `needle` occurs, or line 1.
-    pub fn find(&self, path: impl Into<PathBuf>, text: &str, needle: &str) -> Location {
-        self.location(path, text, text.find(needle).unwrap_or(0))
     }
 }
 

@@ -100,7 +100,7 @@ fn check_names(all: &[&String], flag: &str) -> Result<(), Diagnostic> {
     };
     let close = known
         .iter()
-        .map(|k| (crate::graph::levenshtein(bad, k), *k))
+        .map(|k| (super::levenshtein(bad, k), *k))
         .filter(|(d, _)| *d <= 3.max(bad.len() / 4))
         .min()
         .map(|(_, k)| format!("did you mean '{k}'? "))
@@ -211,12 +211,17 @@ impl WarnErrorOptions {
         })
     }
 
-    /// `--warn-error-options` text (YAML or JSON).
-    pub fn parse(text: &str, flag: &str) -> Result<Self, Error> {
+    /// `--warn-error-options` text (YAML or JSON), read with `read_yaml` (the command line's YAML
+    /// reader: this layer, below the flags, parses no YAML itself).
+    pub fn parse(
+        text: &str,
+        flag: &str,
+        read_yaml: impl Fn(&str) -> Result<Value, String>,
+    ) -> Result<Self, Error> {
         if text.trim().is_empty() {
             return Self::from_value(&Value::Null, flag);
         }
-        let v = crate::project::yaml::parse_value(text)
+        let v = read_yaml(text)
             .map_err(|e| shape_error(flag, &format!("not valid YAML or JSON: {e}")))?;
         Self::from_value(&v, flag)
     }
@@ -330,15 +335,19 @@ impl WarnErrorOptions {
 mod tests {
     use super::*;
 
+    fn yaml(text: &str) -> Result<Value, String> {
+        yaml_serde::from_str(text).map_err(|e| e.to_string())
+    }
+
     fn opts(text: &str) -> WarnErrorOptions {
-        match WarnErrorOptions::parse(text, "--warn-error-options") {
+        match WarnErrorOptions::parse(text, "--warn-error-options", yaml) {
             Ok(o) => o,
             Err(e) => panic!("{text}: {:?}", e.diagnostics()),
         }
     }
 
     fn fails(text: &str) -> String {
-        match WarnErrorOptions::parse(text, "--warn-error-options") {
+        match WarnErrorOptions::parse(text, "--warn-error-options", yaml) {
             Ok(o) => panic!("{text} parsed: {o:?}"),
             Err(e) => e.diagnostics()[0].message.clone(),
         }
@@ -410,7 +419,7 @@ mod tests {
         assert!(fails(r#"{"eror": "all"}"#).contains("unknown key `eror`"));
         assert!(fails("[1]").contains("expected a mapping"));
         assert!(fails(r#"{"include": "all", "error": "all"}"#).contains("cannot both be given"));
-        let help = WarnErrorOptions::parse(r#"{"error": ["LogTestResults"]}"#, "x")
+        let help = WarnErrorOptions::parse(r#"{"error": ["LogTestResults"]}"#, "x", yaml)
             .err()
             .and_then(|e| e.diagnostics()[0].help.clone())
             .unwrap_or_default();

@@ -14,14 +14,18 @@
 //! when the project directory is known ([`attach_log_dir`]); events emitted before that wait in
 //! memory and are written first.
 //!
+//! Secret values ([`secrets`]) are scrubbed from every line either sink writes.
+//!
 //! While a node runs, [`enter_node`] tags the worker thread, so events fired inside (each SQL
 //! statement, a macro's `log()`) carry its `node_info` and thread name as dbt's do.
 
 mod file;
 pub mod kinds;
 pub mod pyjson;
+pub mod secrets;
 
 pub use kinds::Kind;
+pub use secrets::scrub;
 
 use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
@@ -503,26 +507,6 @@ fn thread_name() -> String {
         Some("main") | None => "MainThread".into(),
         Some(other) => other.to_string(),
     }
-}
-
-/// Values of secret variables (`DBT_ENV_SECRET_*`) read so far, never to be printed or logged.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Remembers a secret value so that [`scrub`] hides it from every line.
-pub fn remember_secret(value: &str) {
-    if let Ok(mut s) = SECRETS.lock() {
-        s.push(value.to_string());
-    }
-}
-
-/// `text` with every secret value read so far replaced by `*****`.
-pub fn scrub(text: &str) -> String {
-    let secrets = SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 3) {
-        out = out.replace(s.as_str(), "*****");
-    }
-    out
 }
 
 /// `text` in an ANSI colour (`"32"` green, `"31"` red, `"33"` yellow).

@@ -2,10 +2,9 @@
 //! artifact is deterministic. Building it resolves every ref and source, and reports unknown
 //! names (with a did-you-mean), name clashes and cycles (printed as their path).
 
-use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::error::{Diagnostic, Diagnostics, Error, Location, levenshtein};
 use crate::project::{Node, Project, RefCall, ResourceType};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
@@ -13,6 +12,97 @@ pub struct Graph {
     pub parents: BTreeMap<String, BTreeSet<String>>,
     /// unique_id → the ids that depend on it.
     pub children: BTreeMap<String, BTreeSet<String>>,
+    /// A node's or exposure's dependencies in dbt's `depends_on.nodes` order (sources first,
+    /// then refs, each once, in the order the code names them).
+    pub depends_on: BTreeMap<String, Vec<String>>,
+    /// The ref table: for each node, every `ref()` it made at parse and the unique_id it resolves
+    /// to. Resolved once, here; Jinja's `ref()` reads it when the node compiles.
+    pub refs: BTreeMap<String, Vec<(RefCall, String)>>,
+    /// What a ref() name can point at: the one rule every resolution uses.
+    pub names: RefNames,
+}
+
+/// The nodes a `ref()` can name (models, seeds, snapshots) by name, the latest version first,
+/// and the disabled ones (to say so when a ref names one).
+#[derive(Debug, Clone, Default)]
+pub struct RefNames {
+    /// name → (unique_id, resource type, version, file).
+    by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>>,
+    /// name of a disabled node → its file.
+    disabled: BTreeMap<String, String>,
+    /// The root project's name: an unqualified ref looks there first.
+    root: String,
+}
+
+impl RefNames {
+    fn of(project: &Project) -> RefNames {
+        let mut by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>> =
+            BTreeMap::new();
+        for n in project.nodes.values() {
+            if matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) {
+                by_name.entry(n.name.clone()).or_default().push((
+                    n.unique_id.clone(),
+                    n.resource_type,
+                    n.version.clone(),
+                    n.file.display().to_string(),
+                ));
+            }
+        }
+        // An unversioned ref means the latest version: keep it first among its name's candidates.
+        let is_latest = |uid: &str| {
+            project
+                .nodes
+                .get(uid)
+                .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
+        };
+        for list in by_name.values_mut() {
+            list.sort_by_key(|(uid, ..)| !is_latest(uid));
+        }
+        let disabled = project
+            .disabled
+            .values()
+            .map(|n| (n.name.clone(), n.file.display().to_string()))
+            .collect();
+        RefNames {
+            by_name,
+            disabled,
+            root: project.name.clone(),
+        }
+    }
+
+    /// The unique_id a ref() call made by a node of project `from` (the root project or a
+    /// package) names, as dbt resolves it: `ref('package', 'name')` in that package; `ref('name')`
+    /// in the root project, then in `from`, then in any package. Err holds the file of the
+    /// disabled node of that name, or is empty when there is none.
+    pub fn resolve(&self, r: &RefCall, from: &str) -> Result<String, String> {
+        let candidates: Vec<&(String, ResourceType, Option<String>, String)> = self
+            .by_name
+            .get(&r.name)
+            .map(|l| {
+                l.iter()
+                    .filter(|(_, _, ver, _)| r.version.is_none() || *ver == r.version)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_package = |p: &str| {
+            candidates
+                .iter()
+                .find(|(uid, ..)| uid.split('.').nth(1) == Some(p))
+        };
+        let found = match &r.package {
+            Some(p) => in_package(p),
+            None => in_package(&self.root)
+                .or_else(|| in_package(from))
+                .or_else(|| candidates.first()),
+        };
+        match found {
+            Some((uid, ..)) => Ok(uid.clone()),
+            None => Err(self.disabled.get(&r.name).cloned().unwrap_or_default()),
+        }
+    }
 }
 
 impl Graph {
@@ -50,6 +140,21 @@ impl Graph {
     /// All descendants of `id` up to `depth` edges (None = unlimited), excluding `id`.
     pub fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
         walk(&self.children, id, depth)
+    }
+
+    /// The node's (or exposure's) dependencies in `depends_on.nodes` order; none for an id the
+    /// graph does not hold.
+    pub fn depends_on(&self, id: &str) -> &[String] {
+        self.depends_on.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The unique_id a `ref()` of the node resolved to when the graph was built.
+    pub fn resolve_ref(&self, node: &str, call: &RefCall) -> Option<&str> {
+        self.refs
+            .get(node)?
+            .iter()
+            .find(|(c, _)| c == call)
+            .map(|(_, id)| id.as_str())
     }
 
     /// Ids in dependency order (parents first); ties broken by id.
@@ -104,21 +209,6 @@ fn walk(
     seen
 }
 
-/// Edit distance, for did-you-mean suggestions.
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     candidates
         .map(|c| (levenshtein(wanted, c), c))
@@ -129,7 +219,7 @@ fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> 
 
 /// Where `needle` (a ref or source name) appears in the node's file.
 fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
-    let rel = PathBuf::from(&n.original_file_path);
+    let rel = n.file.clone();
     let text =
         std::fs::read_to_string(project.dir.join(&rel)).unwrap_or_else(|_| n.raw_code.clone());
     let quoted = [format!("'{needle}'"), format!("\"{needle}\"")];
@@ -141,40 +231,23 @@ fn locate_in_node(project: &Project, n: &Node, needle: &str) -> Location {
     Location::from_offset(rel, &text, offset)
 }
 
-/// Builds the graph, resolving refs and sources into `depends_on_nodes`.
-pub fn build(project: &mut Project) -> Result<Graph, Error> {
+/// Builds the graph of the parsed project, resolving every ref and source once (into
+/// [`Graph::depends_on`] and [`Graph::refs`]); the project is read, never written.
+pub fn build(project: &Project) -> Result<Graph, Error> {
     let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
     let mut g = Graph::default();
-    // Names refs can point at: models, seeds, snapshots.
-    let mut by_name: BTreeMap<String, Vec<(String, ResourceType, Option<String>, String)>> =
-        BTreeMap::new();
-    for n in project.nodes.values() {
-        if matches!(
-            n.resource_type,
-            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-        ) {
-            by_name.entry(n.name.clone()).or_default().push((
-                n.unique_id.clone(),
-                n.resource_type,
-                n.version.clone(),
-                n.original_file_path.clone(),
-            ));
+    let names = RefNames::of(project);
+    let by_name = &names.by_name;
+    for (name, list) in by_name {
+        // Names are unique within a project; packages may reuse the root project's (dbt finds
+        // the root's first).
+        let mut per_package: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        for item in list.iter().filter(|(_, _, v, _)| v.is_none()) {
+            let package = item.0.split('.').nth(1).unwrap_or_default();
+            per_package.entry(package).or_default().push(item);
         }
-    }
-    // An unversioned ref means the latest version: keep it first among its name's candidates.
-    let is_latest = |uid: &str| {
-        project
-            .nodes
-            .get(uid)
-            .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
-    };
-    for list in by_name.values_mut() {
-        list.sort_by_key(|(uid, ..)| !is_latest(uid));
-    }
-    for (name, list) in &by_name {
-        let unversioned: Vec<_> = list.iter().filter(|(_, _, v, _)| v.is_none()).collect();
-        if unversioned.len() > 1 {
+        for unversioned in per_package.into_values().filter(|l| l.len() > 1) {
             let files: Vec<String> = unversioned
                 .iter()
                 .map(|(_, rt, _, f)| format!("{rt} {f}"))
@@ -194,33 +267,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             );
         }
     }
-    // Disabled nodes by name → the file that defines them.
-    let disabled_names: BTreeMap<String, String> = project
-        .disabled
-        .values()
-        .map(|n| (n.name.clone(), n.original_file_path.clone()))
-        .collect();
-    // Err holds the file of the disabled node of that name, or is empty when there is none.
-    let resolve_ref = |r: &RefCall| -> Result<String, String> {
-        let list = by_name.get(&r.name);
-        let found = list.and_then(|l| {
-            l.iter().find(|(uid, _, ver, _)| {
-                r.package
-                    .as_ref()
-                    .is_none_or(|p| uid.split('.').nth(1) == Some(p.as_str()))
-                    && (r.version.is_none() || *ver == r.version)
-            })
-        });
-        match found {
-            Some((uid, ..)) => Ok(uid.clone()),
-            None => match disabled_names.get(&r.name) {
-                Some(file) => Err(file.clone()),
-                None => Err(String::new()),
-            },
-        }
-    };
+    let resolve_ref = |r: &RefCall, from: &str| names.resolve(r, from);
     let node_names: Vec<String> = by_name.keys().cloned().collect();
-    let source_ids: BTreeSet<String> = project.sources.keys().cloned().collect();
     let source_pairs: Vec<String> = project
         .sources
         .values()
@@ -228,28 +276,21 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         .collect();
     // Each node's dependencies are resolved on every core, in the nodes' own (sorted) order, so
     // the results can be zipped back onto them.
-    let resolved: Vec<(Vec<String>, Vec<Diagnostic>)> = {
+    let resolved: Vec<Resolved> = {
         use rayon::prelude::*;
-        let nodes: Vec<&Node> = project.nodes.values().collect();
+        let nodes: Vec<&Node> = project.nodes.values().map(AsRef::as_ref).collect();
         nodes
             .par_iter()
-            .map(|n| {
-                resolve_node(
-                    project,
-                    n,
-                    &resolve_ref,
-                    &node_names,
-                    &source_ids,
-                    &source_pairs,
-                )
-            })
+            .map(|n| resolve_node(project, n, &resolve_ref, &node_names, &source_pairs))
             .collect()
     };
     timer.mark("resolve");
     let mut deps = Vec::with_capacity(resolved.len());
-    for (out, problems) in resolved {
-        diags.extend(problems);
-        deps.push(out);
+    let mut ref_table = Vec::with_capacity(resolved.len());
+    for r in resolved {
+        diags.extend(r.problems);
+        deps.push(r.depends_on);
+        ref_table.push(r.refs);
     }
     // Both maps are built in bulk from sorted lists, not edge by edge.
     let mut pairs: Vec<(&str, &str)> = vec![];
@@ -279,18 +320,19 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
     }
     g.children = children.into_iter().collect();
     timer.mark("maps");
-    for (n, parents) in project.nodes.values_mut().zip(deps) {
-        n.depends_on_nodes = parents;
-    }
-    let exposure_ids: Vec<String> = project.exposures.keys().cloned().collect();
-    for eid in exposure_ids {
-        let Some(e) = project.exposures.get(&eid).cloned() else {
-            continue;
-        };
-        g.add_node(&eid);
+    g.refs = project
+        .nodes
+        .keys()
+        .zip(ref_table)
+        .filter(|(_, refs)| !refs.is_empty())
+        .map(|(id, refs)| (id.clone(), refs))
+        .collect();
+    g.depends_on = project.nodes.keys().cloned().zip(deps).collect();
+    for (eid, e) in &project.exposures {
+        g.add_node(eid);
         let mut out = vec![];
         for r in &e.refs {
-            match resolve_ref(r) {
+            match resolve_ref(r, &e.package_name) {
                 Ok(uid) => out.push(uid),
                 Err(_) => diags.push(
                     Diagnostic::error(
@@ -311,9 +353,8 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
             }
         }
         for (s, t) in &e.sources {
-            let uid = format!("source.{}.{s}.{t}", project.name);
-            if source_ids.contains(&uid) {
-                out.push(uid);
+            if let Some(uid) = project.resolve_source(s, t, &e.package_name) {
+                out.push(uid.to_string());
             } else {
                 diags.push(
                     Diagnostic::error(
@@ -330,11 +371,9 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         // As for nodes, dbt lists an exposure's sources before its refs.
         out.sort_by_key(|uid| !uid.starts_with("source."));
         for p in &out {
-            g.add_edge(p, &eid);
+            g.add_edge(p, eid);
         }
-        if let Some(ex) = project.exposures.get_mut(&eid) {
-            ex.depends_on_nodes = out;
-        }
+        g.depends_on.insert(eid.clone(), out);
     }
     diags.checkpoint()?;
     timer.mark("exposures");
@@ -365,20 +404,30 @@ pub fn build(project: &mut Project) -> Result<Graph, Error> {
         };
         return Err(d.into());
     }
+    g.names = names;
     Ok(g)
+}
+
+/// One node's dependencies resolved.
+struct Resolved {
+    /// Sources first, then refs, each once.
+    depends_on: Vec<String>,
+    /// Each distinct ref() call and what it resolved to.
+    refs: Vec<(RefCall, String)>,
+    problems: Vec<Diagnostic>,
 }
 
 /// One node's dependencies (sources first, then refs, each once), and the problems with them.
 fn resolve_node(
     project: &Project,
     n: &Node,
-    resolve_ref: &(dyn Fn(&RefCall) -> Result<String, String> + Sync),
+    resolve_ref: &(dyn Fn(&RefCall, &str) -> Result<String, String> + Sync),
     node_names: &[String],
-    source_ids: &BTreeSet<String>,
     source_pairs: &[String],
-) -> (Vec<String>, Vec<Diagnostic>) {
+) -> Resolved {
     let mut diags = vec![];
     let mut out: Vec<String> = vec![];
+    let mut refs: Vec<(RefCall, String)> = vec![];
     // A node lists every ref() and source() call; each target is resolved (and reported) once.
     let mut seen_refs: Vec<&RefCall> = vec![];
     for r in &n.refs {
@@ -386,11 +435,12 @@ fn resolve_node(
             continue;
         }
         seen_refs.push(r);
-        match resolve_ref(r) {
+        match resolve_ref(r, &n.package_name) {
             Ok(uid) => {
                 if !out.contains(&uid) {
-                    out.push(uid);
+                    out.push(uid.clone());
                 }
+                refs.push((r.clone(), uid));
             }
             Err(disabled_in) if !disabled_in.is_empty() => {
                 diags.push(
@@ -435,10 +485,10 @@ fn resolve_node(
         }
         seen_sources.push(pair);
         let (s, t) = pair;
-        let uid = format!("source.{}.{s}.{t}", project.name);
-        if source_ids.contains(&uid) {
-            if !out.contains(&uid) {
-                out.push(uid);
+        let found = project.resolve_source(s, t, &n.package_name);
+        if let Some(uid) = found {
+            if !out.iter().any(|o| o == uid) {
+                out.push(uid.to_string());
             }
         } else {
             let mut d = Diagnostic::error(
@@ -478,7 +528,11 @@ fn resolve_node(
     }
     // dbt lists a node's sources before its refs in depends_on.nodes.
     out.sort_by_key(|uid| !uid.starts_with("source."));
-    (out, diags)
+    Resolved {
+        depends_on: out,
+        refs,
+        problems: diags,
+    }
 }
 
 /// A cycle as its path along dependencies (each node depends on the next: `a → b` when a refs
@@ -550,7 +604,6 @@ mod tests {
         // b depends on a, c on b, a on c: from a, the dependencies lead a → c → b → a.
         let c = find_cycle(&g).unwrap_or_default();
         assert_eq!(c, vec!["a", "c", "b", "a"]);
-        assert_eq!(levenshtein("custmers", "customers"), 1);
     }
 
     #[test]

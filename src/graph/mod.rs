@@ -5,5 +5,6 @@ mod dag;
 mod gates;
 pub mod select;
 
-pub use dag::{Graph, build, levenshtein};
+pub use crate::error::levenshtein;
+pub use dag::{Graph, build};
 pub use gates::test_gates;

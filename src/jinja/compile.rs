@@ -7,23 +7,26 @@ use super::relation::Relation;
 use super::{JinjaEnv, jinja_error};
 use crate::adapter::Adapter;
 use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::project::{Node, Project, ResourceType};
+use crate::graph::Graph;
+use crate::project::{Compiled, Node, Project, ResourceType};
 use minijinja::Value;
 use rayon::prelude::*;
 use sqlparser::dialect::Dialect;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// The compile-phase context shared by every render: refs resolve to the relations the parse
-/// phase settled.
+/// The compile-phase context shared by every render: refs resolve through the graph's ref table
+/// (resolved once, when the graph was built) to the relations the parse phase settled.
 pub fn compile_shared(
     project: &Project,
     jenv: &JinjaEnv,
     adapter: Arc<dyn Adapter>,
     inv: &InvocationInfo,
+    dag: Arc<Graph>,
     graph: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
 ) -> Shared {
     let mut shared = shared_for(project, jenv, adapter, Phase::Compile, inv);
+    shared.dag = Some(dag);
     let qc = shared.adapter.quote_char();
     for n in project.nodes.values() {
         if !matches!(
@@ -32,11 +35,6 @@ pub fn compile_shared(
         ) {
             continue;
         }
-        shared.refs.entry(n.name.clone()).or_default().push((
-            n.unique_id.clone(),
-            n.package_name.clone(),
-            n.version.clone(),
-        ));
         let mut relation = Relation::new(&n.database, &n.schema, &n.alias, shared.quote_policy, qc);
         relation.kind = super::context::relation_kind(n);
         let ephemeral = n.is_ephemeral().then(|| n.unique_id.clone());
@@ -72,15 +70,6 @@ pub fn compile_shared(
                 event_time_field: event_time_field(&s.config, &s.columns, shared.adapter.as_ref()),
             },
         );
-    }
-    // An unversioned ref means the latest version: put it first among its name's candidates.
-    for list in shared.refs.values_mut() {
-        list.sort_by_key(|(uid, ..)| {
-            !project
-                .nodes
-                .get(uid)
-                .is_some_and(|n| n.version.is_some() && n.version == n.latest_version)
-        });
     }
     shared.graph_json = graph;
     shared
@@ -145,12 +134,12 @@ fn render_node_with(
             &what,
             &jenv.sources,
         );
-        // A generic test's code is generated; point at its YAML line without quoting the code.
+        // A generic test's code is generated: point at its entry in the YAML instead.
         if n.test.is_some()
             && let Some(loc) = d.location.as_mut().filter(|l| l.path == n.file)
         {
-            loc.line = n.line_offset + 1;
-            loc.line_text = None;
+            let mut files = crate::project::origin::Files::new(&jenv.project_dir);
+            *loc = crate::project::origin::node_location(&mut files, n);
         }
         d
     };
@@ -205,14 +194,15 @@ fn render_node_with(
     })
 }
 
-/// Compiles `selected` (and the ephemeral models they need), storing `compiled_code` and the
-/// injected CTEs on each node.
+/// Compiles `selected` (and the ephemeral models they need): each node's SQL with the CTEs of
+/// the ephemeral models it refs injected. The project is read, never written: the compiled code
+/// is this stage's output.
 pub fn compile_nodes(
-    project: &mut Project,
+    project: &Project,
     jenv: &JinjaEnv,
     shared: Arc<Shared>,
     selected: &BTreeSet<String>,
-) -> Result<(), Error> {
+) -> Result<BTreeMap<String, Compiled>, Error> {
     // Every ephemeral model is rendered once, so any selected node can pull its CTE.
     let mut wanted: BTreeSet<String> = selected.clone();
     wanted.extend(
@@ -222,24 +212,14 @@ pub fn compile_nodes(
             .filter(|n| n.is_ephemeral())
             .map(|n| n.unique_id.clone()),
     );
-    // Render contexts share each node through an Arc: the nodes move out of the project for the
-    // render and come back (unshared, so without a copy) afterwards.
-    let shared_nodes: BTreeMap<String, Arc<Node>> = std::mem::take(&mut project.nodes)
-        .into_iter()
-        .map(|(k, n)| (k, Arc::new(n)))
-        .collect();
     let rendered: Vec<(String, Result<Rendered, Diagnostic>)> = wanted
         .par_iter()
-        .filter_map(|uid| shared_nodes.get(uid))
+        .filter_map(|uid| project.nodes.get(uid))
         .filter(|n| n.resource_type != ResourceType::Seed)
         .map(|n| (n.unique_id.clone(), render_node(n, &shared, jenv)))
         .collect();
     let adapter = shared.adapter.clone();
     drop(shared);
-    project.nodes = shared_nodes
-        .into_iter()
-        .map(|(k, n)| (k, Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone())))
-        .collect();
     let mut diags = Diagnostics::default();
     let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
     // Ephemeral models that failed: an error only if a selected node needs their CTE.
@@ -295,13 +275,10 @@ pub fn compile_nodes(
             Some((uid.clone(), code, ctes))
         })
         .collect();
-    for (uid, code, ctes) in compiled {
-        if let Some(n) = project.nodes.get_mut(&uid) {
-            n.compiled_code = Some(code);
-            n.extra_ctes = ctes;
-        }
-    }
-    Ok(())
+    Ok(compiled
+        .into_iter()
+        .map(|(uid, code, ctes)| (uid, Compiled { code, ctes }))
+        .collect())
 }
 
 /// Ephemeral models rendered during a run, each once, shared by every node that needs its CTE.

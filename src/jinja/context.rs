@@ -1,15 +1,20 @@
 //! dbt's Jinja context for one render: `ref`, `source`, `config`, `this`, `model`, `var`,
-//! `target`, `adapter`, `execute`, macros by name... The same objects serve the parse phase, where
-//! `ref()`/`source()`/`config()` record what a node needs and return placeholders, and the compile
-//! phase, where they return the real relations.
+//! `target`, `adapter`, `execute`, macros by name... What the context holds and how names are
+//! looked up is here; what differs by phase is one object per phase ([`PhaseRules`]), each in its
+//! own file: [`super::parse_ctx`] (refs, sources and configs recorded, placeholders returned),
+//! [`super::compile_ctx`] (refs and sources resolved to relations) and [`super::run_ctx`] (the
+//! warehouse reached: `adapter`, `run_query`, statement blocks, `is_incremental`).
 //!
 //! Macros are looked up by name through the context object itself: a name that is not a context
 //! variable resolves to a [`MacroCaller`], which evaluates the macro's file with the *same*
 //! context, so a macro sees the `this`, `config` and `ref` of the node that called it, as in dbt.
 
-use super::relation::{EventTimeFilter, Policy, Relation};
-use super::table::{AdapterResponse, ParsePlaceholder, RelationColumn, Table, is_blank_sql};
-use crate::adapter::{Adapter, Column, DbError, RelationInfo, Rows, string_literal};
+use super::compile_ctx::{self, CompilePhase};
+use super::parse_ctx::ParsePhase;
+use super::relation::{Policy, Relation};
+use super::run_ctx::{self, AdapterObj, RunPhase};
+use super::table::Table;
+use crate::adapter::Adapter;
 use crate::project::config::Config;
 use crate::project::{Node, RefCall, ResourceType};
 use minijinja::value::{DynObject, Kwargs, Object, Rest, Value, from_args};
@@ -17,6 +22,8 @@ use minijinja::{Error, ErrorKind, State};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
+
+pub use super::compile_ctx::{BATCH_VAR, InputLimits, Resolved};
 
 /// The marker error `return()` raises to end a macro early.
 pub const RETURN_MARKER: &str = "__kiln_macro_return__";
@@ -29,95 +36,32 @@ pub enum Phase {
     Compile,
 }
 
-/// The live database behind `run_query`, `statement`, `adapter.execute` and the adapter's
-/// catalog methods while a command that connects (run, build, show...) renders templates.
-pub trait LiveDb: Send + Sync + std::fmt::Debug {
-    /// Runs SQL and returns its rows (empty for statements without a result).
-    fn query(&self, sql: &str) -> Result<Rows, DbError>;
-    fn get_relation(
+pub use crate::adapter::LiveDb;
+
+/// What differs between the render phases, asked of the phase's object ([`Shared::rules`])
+/// instead of testing the phase in every function.
+pub(crate) trait PhaseRules: Send + Sync + std::fmt::Debug {
+    /// Jinja's `execute`: whether SQL is being produced (false while parsing).
+    fn executes(&self) -> bool;
+    /// `ref(...)`.
+    fn ref_relation(&self, ctx: &Arc<RenderCtx>, call: RefCall) -> Result<Value, Error>;
+    /// `source(source_name, table_name)`.
+    fn source_relation(
         &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<RelationInfo>, DbError>;
-    fn columns(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Vec<Column>, DbError>;
-    fn list_relations(&self, database: &str, schema: &str) -> Result<Vec<RelationInfo>, DbError>;
-}
-
-/// Where a ref or source points, at compile time.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub relation: Relation,
-    /// unique_id of an ephemeral model whose CTE must be injected.
-    pub ephemeral: Option<String>,
-    /// The node's `event_time` column: a microbatch model reading it sees only its batch.
-    pub event_time: Option<String>,
-    /// The `event_time` column as `--sample` writes it in SQL (quoted when the column's
-    /// `quote: true` says so).
-    pub event_time_field: Option<String>,
-}
-
-/// The context variable holding a microbatch's `[start, end)` (SQL literals) while one batch of
-/// a model renders.
-pub const BATCH_VAR: &str = "__kiln_batch";
-
-/// `--empty` and `--sample`: limits on what every ref() and source() of a run reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InputLimits {
-    /// `--empty`: zero rows.
-    pub empty: bool,
-    /// `--sample`: the `[start, end)` window, as dbt writes the timestamps
-    /// (`2024-07-01 00:00:00+00:00`), for inputs with an `event_time`.
-    pub sample: Option<(String, String)>,
-}
-
-/// The relation a ref() or source() gives in the compile phase: narrowed to the current
-/// microbatch when the render has one and the relation has an `event_time`; limited to zero rows
-/// under `--empty`; narrowed to the `--sample` window when it has an `event_time` and the node
-/// rendering is a model or snapshot (as in dbt: tests and operations see whole inputs).
-fn input_relation(ctx: &RenderCtx, resolved: &Resolved) -> Value {
-    let mut r = resolved.relation.clone();
-    let batch = ctx.extra.get(BATCH_VAR);
-    if let (Some(b), Some(col)) = (batch, &resolved.event_time) {
-        let start = b
-            .get_item(&Value::from(0))
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let end = b
-            .get_item(&Value::from(1))
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let q = ctx.shared.adapter.quote(col);
-        r.rendered_override = Some(format!(
-            "(select * from {} where {q} >= {start} and {q} < {end})",
-            resolved.relation.render()
-        ));
-    }
-    let limits = &ctx.shared.inputs;
-    if limits.empty {
-        r.limit = Some(0);
-    }
-    let samples = ctx.node.as_ref().is_some_and(|n| {
-        matches!(
-            n.resource_type,
-            ResourceType::Model | ResourceType::Snapshot
-        )
-    });
-    if let (Some((start, end)), Some(field), true) =
-        (&limits.sample, &resolved.event_time_field, samples)
-    {
-        r.event_time_filter = Some(EventTimeFilter {
-            field: field.clone(),
-            start: Some(start.clone()),
-            end: Some(end.clone()),
-        });
-    }
-    r.into_value()
+        ctx: &Arc<RenderCtx>,
+        source: String,
+        table: String,
+    ) -> Result<Value, Error>;
+    /// `config(...)` called with `args`.
+    fn config_call(&self, ctx: &RenderCtx, args: &[Value]) -> Result<Value, Error>;
+    /// The node's config, as `config.get()` reads it.
+    fn node_config(&self, ctx: &RenderCtx) -> Config;
+    /// The warehouse for `what` (`run_query`, a statement block...): `None` where nothing runs.
+    fn database(&self, ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error>;
+    /// What `load_result()` gives for a statement that stored nothing.
+    fn unstored_result(&self) -> Value;
+    /// `is_incremental()`.
+    fn is_incremental(&self, ctx: &RenderCtx) -> bool;
 }
 
 /// What every render of one invocation shares.
@@ -129,13 +73,17 @@ pub struct Shared {
     pub target_database: String,
     pub target_schema: String,
     pub vars: serde_json::Map<String, Json>,
+    /// The vars the nodes of each installed package see, by package.
+    pub package_vars: BTreeMap<String, serde_json::Map<String, Json>>,
+    /// The installed packages' names: `<package>.macro(...)` reaches their macros.
+    pub packages: BTreeSet<String>,
     /// (package, macro name) → template name.
     pub macros: BTreeMap<(String, String), String>,
     /// `dispatch:` search orders by macro namespace.
     pub dispatch: BTreeMap<String, Vec<String>>,
     pub quote_policy: Policy,
-    /// Compile phase: ref name → candidates (unique_id, package, version).
-    pub refs: BTreeMap<String, Vec<(String, String, Option<String>)>>,
+    /// Compile phase: the graph, whose ref table says what each node's ref() calls name.
+    pub dag: Option<Arc<crate::graph::Graph>>,
     /// Compile phase: unique_id → where it points.
     pub relations: BTreeMap<String, Resolved>,
     pub flags: Value,
@@ -162,6 +110,15 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// What this render phase does: the one place that tells the phases apart.
+    pub(crate) fn rules(&self) -> &'static dyn PhaseRules {
+        match (self.phase, &self.db) {
+            (Phase::Parse, _) => &ParsePhase,
+            (Phase::Compile, None) => &CompilePhase,
+            (Phase::Compile, Some(_)) => &RunPhase,
+        }
+    }
+
     /// Records whether `is_incremental()` holds for a node.
     pub fn set_incremental(&self, unique_id: &str, on: bool) {
         if let Ok(mut set) = self.incremental.lock() {
@@ -177,16 +134,35 @@ impl Shared {
         self.macros.get(&(package.to_string(), name.to_string()))
     }
 
-    /// An unqualified macro name: the root project's first, then the built-ins.
+    /// An unqualified macro name in the root project's context: its macros first, then the
+    /// built-ins.
     pub fn find_macro(&self, name: &str) -> Option<(String, &String)> {
-        if let Some(t) = self.macro_template(&self.project_name, name) {
-            return Some((self.project_name.clone(), t));
-        }
-        self.macro_template("dbt", name)
-            .map(|t| ("dbt".to_string(), t))
+        self.find_macro_from(name, &self.project_name)
     }
 
-    fn placeholder(&self, schema: &str, identifier: &str) -> Relation {
+    /// An unqualified macro name called while rendering a node of project `local` (the root
+    /// project or a package), as dbt's macro namespace finds it: `local`'s macros, then the root
+    /// project's, then the built-ins (so the root project's macros override `dbt`'s).
+    pub fn find_macro_from(&self, name: &str, local: &str) -> Option<(String, &String)> {
+        let local = (local != self.project_name).then_some(local);
+        local
+            .into_iter()
+            .chain([self.project_name.as_str(), "dbt"])
+            .find_map(|pkg| self.macro_template(pkg, name).map(|t| (pkg.to_string(), t)))
+    }
+
+    /// Whether `name` is a project a macro namespace can name: the root project, `dbt` or an
+    /// installed package.
+    pub fn is_project(&self, name: &str) -> bool {
+        name == "dbt" || name == self.project_name || self.packages.contains(name)
+    }
+
+    /// The vars a node of project `package` sees.
+    pub fn vars_for(&self, package: &str) -> &serde_json::Map<String, Json> {
+        self.package_vars.get(package).unwrap_or(&self.vars)
+    }
+
+    pub(super) fn placeholder(&self, schema: &str, identifier: &str) -> Relation {
         Relation::new(
             &self.target_database,
             schema,
@@ -209,6 +185,8 @@ pub struct Recorder {
     pub macros: indexmap::IndexSet<String>,
     pub ephemerals: Vec<String>,
     return_stack: Vec<Option<Value>>,
+    /// The package of each macro being rendered, innermost last.
+    macro_packages: Vec<String>,
     depth: usize,
 }
 
@@ -224,7 +202,7 @@ pub struct RenderCtx {
     this: Option<Relation>,
     /// Results stored by `statement`, `store_result`... by name; `None` once `load_result` took
     /// it (dbt lets each result be loaded once, except `main`).
-    results: Mutex<BTreeMap<String, Option<Value>>>,
+    pub(super) results: Mutex<BTreeMap<String, Option<Value>>>,
     /// The SQL of each named `statement`/`noop_statement` block, the last one per name.
     statement_sql: Mutex<BTreeMap<String, String>>,
 }
@@ -279,7 +257,12 @@ impl RenderCtx {
 
     /// Stores a result as dbt's `store_result` does: the response, the table (empty when none)
     /// and its rows as lists (`data`).
-    fn store_result(&self, name: String, response: Value, table: Value) -> Result<(), Error> {
+    pub(super) fn store_result(
+        &self,
+        name: String,
+        response: Value,
+        table: Value,
+    ) -> Result<(), Error> {
         let (table, data) = match table.downcast_object_ref::<Table>() {
             Some(t) => (table.clone(), t.matrix()),
             None if table.is_none() || table.is_undefined() => (
@@ -297,7 +280,7 @@ impl RenderCtx {
             .map_err(|_| Error::new(ErrorKind::InvalidOperation, "render state poisoned"))
     }
 
-    fn record_statement(&self, name: &str, sql: &str) {
+    pub(super) fn record_statement(&self, name: &str, sql: &str) {
         if let Ok(mut m) = self.statement_sql.lock() {
             m.insert(name.to_string(), sql.to_string());
         }
@@ -310,37 +293,56 @@ impl RenderCtx {
             .unwrap_or_default()
     }
 
-    fn with_rec<R>(&self, f: impl FnOnce(&mut Recorder) -> R) -> Result<R, Error> {
+    pub(super) fn with_rec<R>(&self, f: impl FnOnce(&mut Recorder) -> R) -> Result<R, Error> {
         self.rec
             .lock()
             .map(|mut r| f(&mut r))
             .map_err(|_| Error::new(ErrorKind::InvalidOperation, "render state poisoned"))
     }
 
-    fn node_config(&self) -> Config {
-        let mut c = self
-            .node
+    /// The project whose macros an unqualified name finds first: the node's package (the root
+    /// project's without a node).
+    pub(super) fn local_package(&self) -> &str {
+        self.node
             .as_ref()
-            .map(|n| n.config.clone())
-            .unwrap_or_default();
-        if self.shared.phase == Phase::Parse
-            && let Ok(r) = self.rec.lock()
-        {
-            crate::project::config::merge_into(&mut c, &r.config);
+            .map_or(&self.shared.project_name, |n| &n.package_name)
+    }
+
+    /// An unqualified macro name, as dbt finds it from this render's node
+    /// ([`Shared::find_macro_from`]); failing that, in the package of the macro being rendered,
+    /// so that a package's macros can call each other without their package's name (which dbt
+    /// requires of them when a node of another project calls them).
+    pub(super) fn find_macro(&self, name: &str) -> Option<(String, String)> {
+        if let Some((pkg, t)) = self.shared.find_macro_from(name, self.local_package()) {
+            return Some((pkg, t.clone()));
         }
-        c
+        let current = self.rec.lock().ok()?.macro_packages.last().cloned()?;
+        let t = self.shared.macro_template(&current, name)?.clone();
+        Some((current, t))
+    }
+
+    pub(super) fn node_config(&self) -> Config {
+        self.shared.rules().node_config(self)
     }
 
     fn model_value(&self) -> Value {
         self.model
             .get_or_init(|| match &self.node {
-                Some(n) => crate::jinja::to_value(crate::artifacts::node_context_json(n)),
+                Some(n) => crate::jinja::to_value(crate::schemas::node_context_json(
+                    n,
+                    self.shared.dag.as_ref().map(|g| &g.depends_on),
+                )),
                 None => Value::from(()),
             })
             .clone()
     }
 
-    fn macro_caller(self: &Arc<Self>, package: String, name: &str, template: &str) -> Value {
+    pub(super) fn macro_caller(
+        self: &Arc<Self>,
+        package: String,
+        name: &str,
+        template: &str,
+    ) -> Value {
         Value::from_object(MacroCaller {
             ctx: self.clone(),
             package,
@@ -350,7 +352,7 @@ impl RenderCtx {
     }
 }
 
-fn not_callable(what: &str) -> Error {
+pub(super) fn not_callable(what: &str) -> Error {
     Error::new(ErrorKind::InvalidOperation, what.to_string())
 }
 
@@ -382,15 +384,15 @@ impl Object for RenderCtx {
             "model" => self.model_value(),
             "target" => shared.target.clone(),
             "adapter" => Value::from_object(AdapterObj(self.clone())),
-            "execute" => Value::from(shared.phase == Phase::Compile),
+            "execute" => Value::from(shared.rules().executes()),
             "flags" => shared.flags.clone(),
             "run_started_at" => shared.run_started_at.clone(),
             "invocation_id" => Value::from(shared.invocation_id.clone()),
             "project_name" => Value::from(shared.project_name.clone()),
             "graph" => shared
                 .graph
-                .get_or_init(|| match (&shared.graph_json, shared.phase) {
-                    (Some(g), Phase::Compile) => crate::jinja::to_value(g()),
+                .get_or_init(|| match (&shared.graph_json, shared.rules().executes()) {
+                    (Some(g), true) => crate::jinja::to_value(g()),
                     _ => crate::jinja::to_value(serde_json::json!({"nodes": {}, "sources": {}, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}})),
                 })
                 .clone(),
@@ -404,13 +406,12 @@ impl Object for RenderCtx {
             "database" => Value::from(shared.target_database.clone()),
             "schema" => Value::from(shared.target_schema.clone()),
             "dbt" => Value::from_object(Namespace { ctx: self.clone(), package: "dbt".into() }),
-            n if n == shared.project_name => Value::from_object(Namespace { ctx: self.clone(), package: n.to_string() }),
+            n if shared.is_project(n) => Value::from_object(Namespace { ctx: self.clone(), package: n.to_string() }),
             n => {
                 if let Some(v) = self.extra.get(n) {
                     return Some(v.clone());
                 }
-                let (pkg, template) = shared.find_macro(n)?;
-                let template = template.clone();
+                let (pkg, template) = self.find_macro(n)?;
                 self.macro_caller(pkg, n, &template)
             }
         })
@@ -451,6 +452,7 @@ impl Object for MacroCaller {
             }
             r.depth += 1;
             r.return_stack.push(None);
+            r.macro_packages.push(self.package.clone());
         })?;
         let result = tmpl
             .render_captured(self.ctx.value())
@@ -467,6 +469,7 @@ impl Object for MacroCaller {
             });
         let returned = self.ctx.with_rec(|r| {
             r.depth = r.depth.saturating_sub(1);
+            r.macro_packages.pop();
             r.return_stack.pop().flatten()
         })?;
         match (returned, result) {
@@ -518,27 +521,15 @@ struct CtxCall {
 impl Object for CtxCall {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = &self.ctx;
+        let rules = ctx.shared.rules();
         match self.f {
-            CtxFn::Ref => call_ref(ctx, args),
-            CtxFn::Source => call_source(ctx, args),
-            CtxFn::Var => {
-                let (name, default): (String, Option<Value>) = from_args(args)?;
-                match ctx.shared.vars.get(&name) {
-                    Some(v) => Ok(crate::jinja::to_value(v)),
-                    None => default.ok_or_else(|| {
-                        super::hinted_error(
-                            ErrorKind::UndefinedError,
-                            format!("required var '{name}' is not set"),
-                            format!("set it under `vars:` in dbt_project.yml, pass --vars '{{{name}: ...}}', or give a default: var('{name}', ...)"),
-                        )
-                    }),
-                }
+            CtxFn::Ref => rules.ref_relation(ctx, parse_ref_args(args)?),
+            CtxFn::Source => {
+                let (source, table) = compile_ctx::source_args(args)?;
+                rules.source_relation(ctx, source, table)
             }
-            CtxFn::EnvVar => {
-                let (name, default): (String, Option<Value>) = from_args(args)?;
-                let default = default.map(|d| d.to_string());
-                super::functions::env_var_value(&name, default.as_deref(), false).map(Value::from)
-            }
+            CtxFn::Var => compile_ctx::var(ctx, args),
+            CtxFn::EnvVar => compile_ctx::env_var(args),
             CtxFn::Return => {
                 let (v,): (Option<Value>,) = from_args(args)?;
                 ctx.with_rec(|r| {
@@ -558,191 +549,24 @@ impl Object for CtxCall {
                 })?;
                 Err(Error::new(ErrorKind::InvalidOperation, RETURN_MARKER))
             }
-            CtxFn::IsIncremental => Ok(Value::from(
-                ctx.shared.phase == Phase::Compile
-                    && ctx.node.as_ref().is_some_and(|n| {
-                        ctx.shared
-                            .incremental
-                            .lock()
-                            .is_ok_and(|set| set.contains(&n.unique_id))
-                    }),
-            )),
-            CtxFn::RunQuery => {
-                let (sql,): (Value,) = from_args(args).map_err(|e| {
-                    usage(e, "run_query() takes the SQL to run: run_query('select 1')")
-                })?;
-                match live(ctx, "run_query")? {
-                    Some(db) => {
-                        Ok(Table::new(&run_sql(db.as_ref(), &sql.to_string())?).into_value())
-                    }
-                    None => Ok(ParsePlaceholder::value()),
-                }
-            }
-            CtxFn::Statement => {
-                let how = "statement() is a call block: {% call statement('name', fetch_result=True) %}select ...{% endcall %}";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let name = param_str(pos, &kwargs, 0, "name")?;
-                let fetch = param(pos, &kwargs, 1, "fetch_result")?.is_some_and(|v| v.is_true());
-                let _auto_begin = param(pos, &kwargs, 2, "auto_begin")?;
-                let language = param(pos, &kwargs, 3, "language")?;
-                let caller: Option<Value> = kwargs.get("caller")?;
-                if pos.len() > 4 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
-                // As dbt: the block's SQL is rendered and run only when executing.
-                let Some(db) = live(ctx, "statement blocks")? else {
-                    return Ok(Value::from(""));
-                };
-                if let Some(l) = language.filter(|l| l.as_str() != Some("sql")) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!("statement(language='{l}') is not supported: kiln runs SQL only"),
-                    ));
-                }
-                let sql = match caller {
-                    Some(c) => c.call(state, &[])?.to_string(),
-                    None => String::new(),
-                };
-                if let Some(n) = &name {
-                    ctx.record_statement(n, &sql);
-                }
-                let (response, table) = execute_sql(ctx, db.as_ref(), &sql, fetch)?;
-                if let Some(n) = name {
-                    ctx.store_result(n, response.into_value(), table.into_value())?;
-                }
-                Ok(Value::from(""))
-            }
-            CtxFn::LoadResult => {
-                let (name,): (String,) = from_args(args).map_err(|e| {
-                    usage(
-                        e,
-                        "load_result() takes a statement name: load_result('main')",
-                    )
-                })?;
-                let mut results = ctx.results.lock().map_err(|_| {
-                    Error::new(ErrorKind::InvalidOperation, "render state poisoned")
-                })?;
-                match results.get_mut(&name) {
-                    // Parsing runs no statement: what it would have stored is a placeholder.
-                    None if ctx.shared.phase == Phase::Parse => Ok(ParsePlaceholder::value()),
-                    None => Ok(Value::from(())),
-                    Some(Some(v)) if name == "main" => Ok(v.clone()),
-                    Some(slot @ Some(_)) => Ok(slot.take().unwrap_or_default()),
-                    Some(None) => Err(Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!(
-                            "the statement result named '{name}' has already been loaded into a variable; load it once and reuse the variable"
-                        ),
-                    )),
-                }
-            }
-            CtxFn::StoreResult => {
-                let how = "store_result(name, response, agate_table=none)";
-                let [name, response, table] =
-                    named_args(args, how, ["name", "response", "agate_table"])?;
-                let name = name.map(|v| v.to_string());
-                let name =
-                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                ctx.store_result(
-                    name,
-                    response.unwrap_or_default(),
-                    table.unwrap_or_default(),
-                )?;
-                Ok(Value::from(""))
-            }
-            CtxFn::StoreRawResult => {
-                let how = "store_raw_result(name, message=none, code=none, rows_affected=none, agate_table=none)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let name = param_str(pos, &kwargs, 0, "name")?;
-                let response = raw_response(pos.get(1..).unwrap_or_default(), &kwargs)?;
-                let table = param(pos, &kwargs, 4, "agate_table")?;
-                if pos.len() > 5 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
-                let name =
-                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                ctx.store_result(name, response, table.unwrap_or_default())?;
-                Ok(Value::from(""))
-            }
-            CtxFn::NoopStatement => {
-                let how = "noop_statement is a call block: {% call noop_statement('main', 'OK', 'INSERT', 3) %}sql{% endcall %}";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let name = param_str(pos, &kwargs, 0, "name")?;
-                let response = raw_response(pos.get(1..).unwrap_or_default(), &kwargs)?;
-                let table = param(pos, &kwargs, 4, "res")?;
-                let caller: Option<Value> = kwargs.get("caller")?;
-                if pos.len() > 5 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
-                let sql = match caller {
-                    Some(c) => c.call(state, &[])?.to_string(),
-                    None => String::new(),
-                };
-                if let Some(n) = name {
-                    ctx.record_statement(&n, &sql);
-                    ctx.store_result(n, response, table.unwrap_or_default())?;
-                }
-                Ok(Value::from(""))
-            }
+            CtxFn::IsIncremental => Ok(Value::from(rules.is_incremental(ctx))),
+            CtxFn::RunQuery => run_ctx::run_query(ctx, args),
+            CtxFn::Statement => run_ctx::statement(ctx, state, args),
+            CtxFn::LoadResult => run_ctx::load_result(ctx, args),
+            CtxFn::StoreResult => run_ctx::store_result(ctx, args),
+            CtxFn::StoreRawResult => run_ctx::store_raw_result(ctx, args),
+            CtxFn::NoopStatement => run_ctx::noop_statement(ctx, state, args),
         }
     }
 }
 
-/// The live database at compile time; parse time has none and behaves as dbt (nothing runs).
-fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
-    match (&ctx.shared.db, ctx.shared.phase) {
-        (Some(db), Phase::Compile) => Ok(Some(db.clone())),
-        (None, Phase::Compile) => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "{what} needs a database connection, which this command does not open; guard it with {{% if execute %}} or run `kiln run`"
-            ),
-        )),
-        _ => Ok(None),
-    }
-}
-
-/// A database error as a template error: the database's own message.
-fn db_error(e: DbError) -> Error {
-    Error::new(ErrorKind::InvalidOperation, e.message)
-}
-
-/// Runs SQL (one or more statements; the last one's rows come back). SQL with nothing but
-/// comments is not sent.
-fn run_sql(db: &dyn LiveDb, sql: &str) -> Result<Rows, Error> {
-    if is_blank_sql(sql) {
-        return Ok(Rows::default());
-    }
-    db.query(sql).map_err(db_error)
-}
-
-/// `adapter.execute`: runs SQL, returns the response and the rows (an empty table unless
-/// `fetch`).
-fn execute_sql(
-    ctx: &RenderCtx,
-    db: &dyn LiveDb,
-    sql: &str,
-    fetch: bool,
-) -> Result<(AdapterResponse, Table), Error> {
-    let rows = run_sql(db, sql)?;
-    let dialect = ctx.shared.adapter.sql_dialect();
-    let response = AdapterResponse::for_statement(sql, &rows, dialect.as_ref());
-    let table = if fetch {
-        Table::new(&rows)
-    } else {
-        Table::empty()
-    };
-    Ok((response, table))
-}
-
 /// An argument given by position or by keyword; `none` counts as absent.
-fn param(pos: &[Value], kwargs: &Kwargs, i: usize, name: &str) -> Result<Option<Value>, Error> {
+pub(super) fn param(
+    pos: &[Value],
+    kwargs: &Kwargs,
+    i: usize,
+    name: &str,
+) -> Result<Option<Value>, Error> {
     let v = match kwargs.get::<Option<Value>>(name)? {
         Some(v) => Some(v),
         None => pos.get(i).cloned(),
@@ -752,7 +576,7 @@ fn param(pos: &[Value], kwargs: &Kwargs, i: usize, name: &str) -> Result<Option<
 
 /// Arguments given by position or by keyword, `names[i]` being the i-th positional one; more
 /// positional arguments than names, or an unknown keyword, is a usage error showing `how`.
-fn named_args<const N: usize>(
+pub(super) fn named_args<const N: usize>(
     args: &[Value],
     how: &str,
     names: [&str; N],
@@ -769,7 +593,7 @@ fn named_args<const N: usize>(
     Ok(out)
 }
 
-fn param_str(
+pub(super) fn param_str(
     pos: &[Value],
     kwargs: &Kwargs,
     i: usize,
@@ -778,21 +602,8 @@ fn param_str(
     Ok(param(pos, kwargs, i, name)?.map(|v| v.to_string()))
 }
 
-/// `message`, `code` and `rows_affected` (by position from `pos[0]`, or by keyword) as a response.
-fn raw_response(pos: &[Value], kwargs: &Kwargs) -> Result<Value, Error> {
-    let message = param_str(pos, kwargs, 0, "message")?;
-    let code = param_str(pos, kwargs, 1, "code")?;
-    let rows_affected = param(pos, kwargs, 2, "rows_affected")?.and_then(|v| v.as_i64());
-    Ok(AdapterResponse {
-        message: message.unwrap_or_default(),
-        code,
-        rows_affected,
-    }
-    .into_value())
-}
-
 /// A wrong call of a context function: minijinja's message, and how the call is written.
-fn usage(e: Error, how: &str) -> Error {
+pub(super) fn usage(e: Error, how: &str) -> Error {
     let what = e
         .detail()
         .map_or_else(|| e.kind().to_string(), ToString::to_string);
@@ -825,96 +636,13 @@ fn parse_ref_args(args: &[Value]) -> Result<RefCall, Error> {
     })
 }
 
-fn call_ref(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
-    let r = parse_ref_args(args)?;
-    if ctx.shared.phase == Phase::Parse {
-        let rel = ctx.shared.placeholder(&ctx.shared.target_schema, &r.name);
-        // Every call is kept, repeats included, as dbt lists a node's `refs`.
-        ctx.with_rec(|rec| rec.refs.push(r))?;
-        return Ok(rel.into_value());
-    }
-    let candidates = ctx.shared.refs.get(&r.name).cloned().unwrap_or_default();
-    let found = candidates.iter().find(|(_, pkg, ver)| {
-        r.package.as_ref().is_none_or(|p| p == pkg) && (r.version.is_none() || ver == &r.version)
-    });
-    let Some((uid, _, _)) = found else {
-        return Err(Error::new(
-            ErrorKind::UndefinedError,
-            format!("ref('{}') does not name a model, seed or snapshot", r.name),
-        ));
-    };
-    let resolved = ctx.shared.relations.get(uid).cloned().ok_or_else(|| {
-        Error::new(
-            ErrorKind::UndefinedError,
-            format!("ref('{}') points at a disabled node", r.name),
-        )
-    })?;
-    if let Some(e) = &resolved.ephemeral {
-        let e = e.clone();
-        ctx.with_rec(|rec| {
-            if !rec.ephemerals.contains(&e) {
-                rec.ephemerals.push(e);
-            }
-        })?;
-    }
-    Ok(input_relation(ctx, &resolved))
-}
-
-fn call_source(ctx: &Arc<RenderCtx>, args: &[Value]) -> Result<Value, Error> {
-    let (s, t): (String, String) = from_args(args).map_err(|e| {
-        usage(
-            e,
-            "source() takes a source name and a table name: source('raw', 'orders')",
-        )
-    })?;
-    if ctx.shared.phase == Phase::Parse {
-        let rel = ctx.shared.placeholder(&s, &t);
-        // Every call is kept, repeats included, as dbt lists a node's `sources`.
-        ctx.with_rec(|rec| rec.sources.push((s, t)))?;
-        return Ok(rel.into_value());
-    }
-    let uid = format!("source.{}.{s}.{t}", ctx.shared.project_name);
-    ctx.shared
-        .relations
-        .get(&uid)
-        .map(|r| input_relation(ctx, r))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::UndefinedError,
-                format!("source('{s}', '{t}') is not declared"),
-            )
-        })
-}
-
 /// `config(...)`, `config.get(...)`, `config.require(...)`.
 #[derive(Debug)]
 struct ConfigObj(Arc<RenderCtx>);
 
 impl Object for ConfigObj {
     fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        if self.0.shared.phase != Phase::Parse {
-            return Ok(Value::from(""));
-        }
-        let mut layer = Config::new();
-        for a in args {
-            let j = super::functions::to_json_value(a)?;
-            if let Json::Object(m) = j {
-                for (k, v) in m {
-                    layer.insert(k, v);
-                }
-            } else if !a.is_none() {
-                return Err(super::hinted_error(
-                    ErrorKind::InvalidOperation,
-                    "config() takes keyword arguments",
-                    "write each setting as name=value, e.g. config(materialized='table')",
-                ));
-            }
-        }
-        self.0.with_rec(|r| {
-            crate::project::config::merge_into(&mut r.config, &layer);
-            r.config_calls.push(layer);
-        })?;
-        Ok(Value::from(""))
+        self.0.shared.rules().config_call(&self.0, args)
     }
 
     fn call_method(
@@ -985,314 +713,6 @@ impl Object for ConfigObj {
             )),
         }
     }
-}
-
-/// `adapter.dispatch`, `adapter.quote` and friends.
-#[derive(Debug)]
-struct AdapterObj(Arc<RenderCtx>);
-
-impl Object for AdapterObj {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let ctx = &self.0;
-        let shared = &ctx.shared;
-        match method {
-            "dispatch" => {
-                let (name, namespace, kwargs): (String, Option<String>, Kwargs) = from_args(args)?;
-                let namespace = match namespace {
-                    Some(n) => Some(n),
-                    None => kwargs.get::<Option<String>>("macro_namespace")?,
-                };
-                let packages: Vec<String> = match &namespace {
-                    None => vec![shared.project_name.clone(), "dbt".into()],
-                    Some(ns) => match shared.dispatch.get(ns) {
-                        Some(order) => order.clone(),
-                        None if ns == "dbt" => vec![shared.project_name.clone(), "dbt".into()],
-                        None => vec![ns.clone()],
-                    },
-                };
-                let mut tried = vec![];
-                for pkg in &packages {
-                    for prefix in shared.adapter.dispatch_prefixes() {
-                        let candidate = format!("{prefix}__{name}");
-                        if let Some(t) = shared.macro_template(pkg, &candidate) {
-                            let t = t.clone();
-                            return Ok(ctx.macro_caller(pkg.clone(), &candidate, &t));
-                        }
-                        tried.push(format!("{pkg}.{candidate}"));
-                    }
-                }
-                Err(Error::new(
-                    ErrorKind::UnknownFunction,
-                    format!(
-                        "adapter.dispatch('{name}') found no implementation; looked for {}",
-                        tried.join(", ")
-                    ),
-                ))
-            }
-            "quote" => {
-                let (s,): (String,) = from_args(args)?;
-                Ok(Value::from(shared.adapter.quote(&s)))
-            }
-            "quote_as_configured" | "quote_seed_column" => {
-                let (s, _rest): (String, Rest<Value>) = from_args(args)?;
-                Ok(Value::from(shared.adapter.quote(&s)))
-            }
-            "type" => Ok(Value::from(shared.adapter.adapter_type())),
-            "execute" => {
-                let how = "adapter.execute(sql, auto_begin=False, fetch=False)";
-                let (pos, kwargs): (&[Value], Kwargs) =
-                    from_args(args).map_err(|e| usage(e, how))?;
-                let sql = param_str(pos, &kwargs, 0, "sql")?;
-                let _auto_begin = param(pos, &kwargs, 1, "auto_begin")?;
-                let fetch = param(pos, &kwargs, 2, "fetch")?.is_some_and(|v| v.is_true());
-                let _limit = param(pos, &kwargs, 3, "limit")?;
-                if pos.len() > 4 {
-                    return Err(usage(Error::from(ErrorKind::TooManyArguments), how));
-                }
-                kwargs.assert_all_used().map_err(|e| usage(e, how))?;
-                let sql = sql.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                let (response, table) = match live(ctx, "adapter.execute")? {
-                    Some(db) => {
-                        let (response, table) = execute_sql(ctx, db.as_ref(), &sql, fetch)?;
-                        (response.into_value(), table.into_value())
-                    }
-                    None => (
-                        AdapterResponse::default().into_value(),
-                        ParsePlaceholder::value(),
-                    ),
-                };
-                Ok(Value::from(vec![response, table]))
-            }
-            "get_relation" => {
-                let how = "adapter.get_relation(database, schema, identifier)";
-                let [database, schema, identifier, _needs_information] = named_args(
-                    args,
-                    how,
-                    ["database", "schema", "identifier", "needs_information"],
-                )?;
-                let database = database.map(|v| v.to_string());
-                let schema = schema.map(|v| v.to_string());
-                let identifier = identifier.map(|v| v.to_string());
-                let identifier = identifier
-                    .ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                let Some(db) = live(ctx, "adapter.get_relation")? else {
-                    return Ok(Value::from(()));
-                };
-                let database = database.unwrap_or_else(|| shared.target_database.clone());
-                let schema = schema.unwrap_or_else(|| shared.target_schema.clone());
-                find_relation(ctx, db.as_ref(), &database, &schema, &identifier)
-            }
-            "load_relation" | "load_cached_relation" => {
-                let (relation,): (Value,) = from_args(args).map_err(|e| {
-                    usage(
-                        e,
-                        &format!("adapter.{method}(relation), e.g. adapter.{method}(this)"),
-                    )
-                })?;
-                let Some(db) = live(ctx, &format!("adapter.{method}"))? else {
-                    return Ok(Value::from(()));
-                };
-                let (database, schema, identifier) = relation_parts(ctx, &relation, method)?;
-                find_relation(ctx, db.as_ref(), &database, &schema, &identifier)
-            }
-            "get_columns_in_relation" => {
-                let (relation,): (Value,) = from_args(args).map_err(|e| {
-                    usage(e, "adapter.get_columns_in_relation(relation), e.g. adapter.get_columns_in_relation(ref('orders'))")
-                })?;
-                let Some(db) = live(ctx, "adapter.get_columns_in_relation")? else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                Ok(Value::from(
-                    columns_of(ctx, db.as_ref(), &relation, method)?
-                        .into_iter()
-                        .map(RelationColumn::into_value)
-                        .collect::<Vec<_>>(),
-                ))
-            }
-            "get_missing_columns" => {
-                let (from, to): (Value, Value) = from_args(args).map_err(|e| {
-                    usage(e, "adapter.get_missing_columns(from_relation, to_relation)")
-                })?;
-                let Some(db) = live(ctx, "adapter.get_missing_columns")? else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                let present = columns_of(ctx, db.as_ref(), &to, method)?;
-                Ok(Value::from(
-                    columns_of(ctx, db.as_ref(), &from, method)?
-                        .into_iter()
-                        .filter(|c| !present.iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)))
-                        .map(RelationColumn::into_value)
-                        .collect::<Vec<_>>(),
-                ))
-            }
-            "list_relations_without_caching" | "list_relations" => {
-                let (database, schema) = if method == "list_relations" {
-                    let how = "adapter.list_relations(database, schema)";
-                    let [database, schema] = named_args(args, how, ["database", "schema"])?;
-                    let database = database.map(|v| v.to_string());
-                    let schema = schema.map(|v| v.to_string());
-                    (
-                        database.unwrap_or_else(|| shared.target_database.clone()),
-                        schema
-                            .ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?,
-                    )
-                } else {
-                    let (relation,): (Value,) = from_args(args).map_err(|e| {
-                        usage(e, "adapter.list_relations_without_caching(schema_relation)")
-                    })?;
-                    let part = |k: &str| attr_str(&relation, k);
-                    let schema = part("schema").ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::InvalidOperation,
-                            "adapter.list_relations_without_caching() takes a relation with a schema, e.g. api.Relation.create(database=target.database, schema=target.schema)",
-                        )
-                    })?;
-                    (
-                        part("database").unwrap_or_else(|| shared.target_database.clone()),
-                        schema,
-                    )
-                };
-                let Some(db) = live(ctx, &format!("adapter.{method}"))? else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                Ok(Value::from(
-                    db.list_relations(&database, &schema)
-                        .map_err(db_error)?
-                        .iter()
-                        .map(|info| relation_value(ctx, info))
-                        .collect::<Vec<_>>(),
-                ))
-            }
-            "check_schema_exists" => {
-                let how = "adapter.check_schema_exists(database, schema)";
-                let [database, schema] = named_args(args, how, ["database", "schema"])?;
-                let database = database.map(|v| v.to_string());
-                let schema = schema.map(|v| v.to_string());
-                let schema =
-                    schema.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                let Some(db) = live(ctx, "adapter.check_schema_exists")? else {
-                    return Ok(Value::from(false));
-                };
-                let database = database.unwrap_or_else(|| shared.target_database.clone());
-                let sql = format!(
-                    "select count(*) from information_schema.schemata \
-                     where lower(schema_name) = lower({}){}",
-                    string_literal(&schema),
-                    if database.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " and lower(catalog_name) = lower({})",
-                            string_literal(&database)
-                        )
-                    }
-                );
-                let rows = run_sql(db.as_ref(), &sql)?;
-                let count = rows
-                    .rows
-                    .first()
-                    .and_then(|r| r.first())
-                    .map_or(Value::from(0), super::table::cell_value);
-                Ok(Value::from(count.as_i64().unwrap_or(0) > 0))
-            }
-            "already_exists" => {
-                let how = "adapter.already_exists(schema, name)";
-                let [schema, name] = named_args(args, how, ["schema", "name"])?;
-                let schema = schema.map(|v| v.to_string());
-                let name = name.map(|v| v.to_string());
-                let name =
-                    name.ok_or_else(|| usage(Error::from(ErrorKind::MissingArgument), how))?;
-                let Some(db) = live(ctx, "adapter.already_exists")? else {
-                    return Ok(Value::from(false));
-                };
-                let schema = schema.unwrap_or_else(|| shared.target_schema.clone());
-                let found = db
-                    .get_relation(&shared.target_database, &schema, &name)
-                    .map_err(db_error)?;
-                Ok(Value::from(found.is_some()))
-            }
-            "standardize_grants_dict" => Ok(args.first().cloned().unwrap_or(Value::from(()))),
-            _ => Err(not_callable(&format!("adapter has no method '{method}'"))),
-        }
-    }
-}
-
-/// A relation found in the catalog as a Jinja relation, quoted as the project says.
-fn relation_value(ctx: &RenderCtx, info: &RelationInfo) -> Value {
-    let shared = &ctx.shared;
-    let mut r = Relation::new(
-        &info.database,
-        &info.schema,
-        &info.identifier,
-        shared.quote_policy,
-        shared.adapter.quote_char(),
-    );
-    r.kind = Some(info.kind.as_str().to_string());
-    r.into_value()
-}
-
-fn find_relation(
-    ctx: &RenderCtx,
-    db: &dyn LiveDb,
-    database: &str,
-    schema: &str,
-    identifier: &str,
-) -> Result<Value, Error> {
-    Ok(db
-        .get_relation(database, schema, identifier)
-        .map_err(db_error)?
-        .map_or(Value::from(()), |info| relation_value(ctx, &info)))
-}
-
-/// An attribute of a value as text, if it is set.
-fn attr_str(v: &Value, key: &str) -> Option<String> {
-    v.get_attr(key)
-        .ok()
-        .filter(|a| !a.is_none() && !a.is_undefined())
-        .map(|a| a.to_string())
-}
-
-/// The database, schema and identifier of a relation argument (database and schema default to
-/// the target's).
-fn relation_parts(
-    ctx: &RenderCtx,
-    relation: &Value,
-    method: &str,
-) -> Result<(String, String, String), Error> {
-    let identifier = attr_str(relation, "identifier").ok_or_else(|| {
-        super::hinted_error(
-            ErrorKind::InvalidOperation,
-            format!("adapter.{method}() takes a relation, not {}", relation.kind()),
-            "pass ref('...'), source('...', '...'), this, or api.Relation.create(schema=..., identifier=...)",
-        )
-    })?;
-    Ok((
-        attr_str(relation, "database").unwrap_or_else(|| ctx.shared.target_database.clone()),
-        attr_str(relation, "schema").unwrap_or_else(|| ctx.shared.target_schema.clone()),
-        identifier,
-    ))
-}
-
-/// The columns of a relation argument; none when it does not exist.
-fn columns_of(
-    ctx: &RenderCtx,
-    db: &dyn LiveDb,
-    relation: &Value,
-    method: &str,
-) -> Result<Vec<RelationColumn>, Error> {
-    let (database, schema, identifier) = relation_parts(ctx, relation, method)?;
-    let qc = ctx.shared.adapter.quote_char();
-    Ok(db
-        .columns(&database, &schema, &identifier)
-        .map_err(db_error)?
-        .iter()
-        .map(|c: &Column| RelationColumn::new(c, qc))
-        .collect())
 }
 
 /// `api.Relation.create(database=, schema=, identifier=, type=)`.

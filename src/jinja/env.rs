@@ -14,8 +14,14 @@ pub struct JinjaEnv {
     pub macros: BTreeMap<(String, String), String>,
     /// Template name → (file shown to the user, source text), for error locations.
     pub sources: BTreeMap<String, (PathBuf, String)>,
-    /// The built-in macros, for the manifest.
+    /// The built-in macros, for the manifest, each with the macros it calls.
     pub builtin_macros: Vec<MacroNode>,
+    /// The project's folder, to read a YAML file when an error in a node defined there (a
+    /// generic test) must point at its line.
+    pub project_dir: PathBuf,
+    /// unique_id of each of the project's macros → the macros it calls (dbt's
+    /// `depends_on.macros`), read from its syntax tree when it was parsed here.
+    pub macro_depends_on: BTreeMap<String, Vec<String>>,
 }
 
 impl JinjaEnv {
@@ -30,6 +36,9 @@ impl JinjaEnv {
         let mut macros = BTreeMap::new();
         let mut sources = BTreeMap::new();
         let mut builtin_macros = vec![];
+        // (package, macro name) → the calls in its body.
+        let mut calls: BTreeMap<(String, String), Vec<super::macro_calls::MacroCall>> =
+            BTreeMap::new();
         let mut diags = vec![];
         let mut files: Vec<MacroFile> = super::builtins::FILES
             .iter()
@@ -67,6 +76,10 @@ impl JinjaEnv {
                     }
                 }
                 sources.insert(own.clone(), (shown.clone(), f.source.clone()));
+                calls.insert(
+                    (f.package.clone(), name.clone()),
+                    super::macro_calls::calls(&text),
+                );
                 if let Err(e) = env.add_template_owned(own.clone(), text) {
                     diags.push(load_error(&e, &sources));
                 }
@@ -100,12 +113,15 @@ impl JinjaEnv {
                 diags.push(load_error(&e, &sources));
             }
         }
+        let macro_depends_on = resolve_calls(project, &mut builtin_macros, &calls);
         if diags.is_empty() {
             Ok(JinjaEnv {
                 env,
                 macros,
                 sources,
                 builtin_macros,
+                project_dir: project.dir.clone(),
+                macro_depends_on,
             })
         } else {
             Err(diags)
@@ -113,27 +129,41 @@ impl JinjaEnv {
     }
 }
 
-/// Advice for the analyst, attached by kiln's own context functions to the errors they raise
-/// (`env_var`, `var`, ...) and shown as the diagnostic's help instead of a generic hint.
-#[derive(Debug)]
-pub struct Hint(pub String);
-
-impl std::fmt::Display for Hint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// Resolves every macro's calls once all macros are known: the built-ins' onto their nodes, the
+/// project's into the map returned (the project's macros are the loaded project's).
+fn resolve_calls(
+    project: &Project,
+    builtin: &mut [MacroNode],
+    calls: &BTreeMap<(String, String), Vec<super::macro_calls::MacroCall>>,
+) -> BTreeMap<String, Vec<String>> {
+    let prefixes = crate::adapter::for_project(project).dispatch_prefixes();
+    let depends_on = |index: &super::macro_calls::MacroIndex<'_>, m: &MacroNode| {
+        calls
+            .get(&(m.package_name.clone(), m.name.clone()))
+            .map(|c| index.depends_on(&m.unique_id, c))
+            .unwrap_or_default()
+    };
+    let dispatch = project.config.dispatch_orders();
+    let index = super::macro_calls::MacroIndex::new(
+        builtin,
+        project.macros.values(),
+        &project.name,
+        &dispatch,
+        prefixes,
+    );
+    let builtin_deps: Vec<Vec<String>> = builtin.iter().map(|m| depends_on(&index, m)).collect();
+    let project_deps = project
+        .macros
+        .values()
+        .map(|m| (m.unique_id.clone(), depends_on(&index, m)))
+        .collect();
+    for (m, deps) in builtin.iter_mut().zip(builtin_deps) {
+        m.depends_on_macros = deps;
     }
+    project_deps
 }
 
-impl std::error::Error for Hint {}
-
-/// A Jinja error with a message and the advice to show with it.
-pub fn hinted_error(
-    kind: ErrorKind,
-    message: impl Into<String>,
-    hint: impl Into<String>,
-) -> JError {
-    JError::new(kind, message.into()).with_source(Hint(hint.into()))
-}
+pub use crate::project::render::{Hint, hinted_error};
 
 /// Turns a minijinja error into a diagnostic pointing at the line the analyst wrote: in the
 /// node's own file, or in the macro file where the error arose (then naming the line of the

@@ -6,48 +6,8 @@ use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
 
-/// Values of `DBT_ENV_SECRET_*` variables read so far are scrubbed from anything printed or logged.
-pub use crate::events::scrub;
-
-/// `env_var(name, default)`. Secret variables (`DBT_ENV_SECRET_*`) are allowed only where
-/// `allow_secret` (profiles.yml), and their values are remembered so output never shows them.
-pub fn env_var_value(
-    name: &str,
-    default: Option<&str>,
-    allow_secret: bool,
-) -> Result<String, Error> {
-    let secret = name.starts_with("DBT_ENV_SECRET");
-    if secret && !allow_secret {
-        return Err(super::hinted_error(
-            ErrorKind::InvalidOperation,
-            format!(
-                "secret environment variable '{name}' can only be used in profiles.yml or packages.yml"
-            ),
-            "DBT_ENV_SECRET_ variables hold credentials and are never written into SQL or artifacts: \
-             use them in profiles.yml, and read a variable without the DBT_ENV_SECRET_ prefix here",
-        ));
-    }
-    match std::env::var(name) {
-        Ok(v) => {
-            if secret {
-                crate::events::remember_secret(&v);
-            }
-            Ok(v)
-        }
-        Err(_) => match default {
-            Some(d) => Ok(d.to_string()),
-            None => Err(super::hinted_error(
-                ErrorKind::UndefinedError,
-                format!(
-                    "environment variable '{name}' is required but not set, and env_var() was given no default"
-                ),
-                format!(
-                    "set {name} in the environment, or give a default: env_var('{name}', 'value')"
-                ),
-            )),
-        },
-    }
-}
+/// `env_var(name, default)` (shared with the rendering of YAML values while loading).
+pub use crate::project::render::env_var_value;
 
 pub fn to_json_value(v: &Value) -> Result<serde_json::Value, Error> {
     serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))

@@ -5,14 +5,17 @@
 
 pub mod builtins;
 pub mod compile;
+mod compile_ctx;
 pub mod context;
 mod env;
 pub mod functions;
 pub mod lines;
+pub mod macro_calls;
 pub mod modules;
 pub mod parse;
+mod parse_ctx;
 pub mod relation;
-pub mod static_render;
+mod run_ctx;
 pub mod table;
 
 pub use env::{Hint, JinjaEnv, hinted_error, jinja_error};

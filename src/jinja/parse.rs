@@ -7,14 +7,15 @@ use super::context::{Phase, RenderCtx, Shared, relation_kind};
 use super::relation::{Policy, Relation};
 use super::{JinjaEnv, jinja_error};
 use crate::adapter::Adapter;
-use crate::error::{Diagnostic, Diagnostics, Error, Location};
+use crate::error::warn_error::WarnErrorOptions;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::invocation::Flags;
 use crate::project::config::{self, merge_into};
 use crate::project::{Node, Project, ResourceType};
 use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// Facts about this invocation that Jinja sees (`flags`, `run_started_at`, `invocation_id`).
@@ -23,11 +24,14 @@ pub struct InvocationInfo {
     pub command: String,
     pub invocation_id: String,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
-    pub full_refresh: bool,
-    /// `--empty` / `--sample`: how ref() and source() read their inputs.
+    /// The command's flags: Jinja's `flags` is derived from them ([`Flags::jinja`]).
+    pub flags: Flags,
+    /// Which warnings are errors: `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which
+    /// `exceptions.warn` obeys.
+    pub warn_error: WarnErrorOptions,
+    /// How ref() and source() read their inputs: `--empty` (a run adds `--sample`'s window when
+    /// it starts).
     pub inputs: super::context::InputLimits,
-    /// `flags.WARN_ERROR` and `flags.WARN_ERROR_OPTIONS`, which `exceptions.warn` obeys.
-    pub warn_error: (bool, Json),
 }
 
 impl InvocationInfo {
@@ -36,23 +40,27 @@ impl InvocationInfo {
             command: command.to_string(),
             invocation_id: crate::events::invocation_id(),
             run_started_at: chrono::Utc::now(),
-            full_refresh: false,
+            flags: Flags::default(),
+            warn_error: WarnErrorOptions::default(),
             inputs: Default::default(),
-            warn_error: (false, Json::Null),
         }
     }
-}
 
-const BUILTIN_MATERIALIZATIONS: &[&str] = &[
-    "view",
-    "table",
-    "ephemeral",
-    "incremental",
-    "materialized_view",
-    "snapshot",
-    "seed",
-    "test",
-];
+    /// With the command's flags (and `--empty`, which they carry).
+    #[must_use]
+    pub fn with_flags(mut self, flags: Flags) -> Self {
+        self.inputs.empty = flags.empty;
+        self.flags = flags;
+        self
+    }
+
+    /// With the warnings that are errors.
+    #[must_use]
+    pub fn with_warn_error(mut self, warn_error: WarnErrorOptions) -> Self {
+        self.warn_error = warn_error;
+        self
+    }
+}
 
 /// The quote policy: the adapter's default, overridden by dbt_project.yml `quoting:`.
 pub fn quote_policy(project: &Project, adapter: &dyn Adapter) -> Policy {
@@ -91,23 +99,8 @@ pub fn shared_for(
     phase: Phase,
     inv: &InvocationInfo,
 ) -> Shared {
-    let dispatch = project
-        .config
-        .dispatch
-        .iter()
-        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
-        .collect();
-    let flags = crate::jinja::to_value(serde_json::json!({
-        "FULL_REFRESH": inv.full_refresh,
-        "STORE_FAILURES": false,
-        "WHICH": inv.command,
-        "WARN_ERROR": inv.warn_error.0,
-        "WARN_ERROR_OPTIONS": inv.warn_error.1,
-        "FAIL_FAST": false,
-        "USE_COLORS": false,
-        "PARTIAL_PARSE": false,
-        "EMPTY": inv.inputs.empty,
-    }));
+    let dispatch = project.config.dispatch_orders();
+    let flags = crate::jinja::to_value(inv.flags.jinja(&inv.command, &inv.warn_error));
     Shared {
         phase,
         project_name: project.name.clone(),
@@ -117,9 +110,15 @@ pub fn shared_for(
         target_database: project.target.database.clone(),
         target_schema: project.target.schema.clone(),
         vars: project.vars.clone(),
+        package_vars: project
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.vars.clone()))
+            .collect(),
+        packages: project.packages.iter().map(|p| p.name.clone()).collect(),
         macros: jenv.macros.clone(),
         dispatch,
-        refs: BTreeMap::new(),
+        dag: None,
         relations: BTreeMap::new(),
         flags,
         run_started_at: super::modules::DateTimeObj::value(inv.run_started_at),
@@ -153,12 +152,16 @@ pub fn parse_project(
     ));
     let timer = crate::timing::StageTimer::nested();
     let mut diags = Diagnostics::default();
-    // The render contexts share each node through an Arc: the nodes move out of the project for
-    // the render and come back (unshared, so without a copy) afterwards.
-    let shared_nodes: Vec<(String, Arc<Node>)> = std::mem::take(&mut project.nodes)
-        .into_iter()
-        .map(|(k, n)| (k, Arc::new(n)))
-        .collect();
+    // The macros each macro calls, read when the environment parsed it.
+    for (uid, m) in &mut project.macros {
+        if let Some(deps) = jenv.macro_depends_on.get(uid) {
+            m.depends_on_macros.clone_from(deps);
+        }
+    }
+    // The render contexts share each loaded node (an Arc); what the renders recorded then makes
+    // the parsed node, which replaces it (the loaded one is unshared again by then: no copy).
+    let shared_nodes: Vec<(String, Arc<Node>)> =
+        std::mem::take(&mut project.nodes).into_iter().collect();
     let results: Vec<Option<Result<super::context::Recorder, Diagnostic>>> = shared_nodes
         .par_iter()
         .map(|(_, n)| {
@@ -187,16 +190,18 @@ pub fn parse_project(
         .collect();
     timer.mark("render");
     // What each render recorded goes back onto its node, on every core too.
-    let recorded: Vec<((String, Node), Option<Diagnostic>)> = shared_nodes
+    let root_config = &project.config;
+    let recorded: Vec<((String, Arc<Node>), Option<Diagnostic>)> = shared_nodes
         .into_par_iter()
         .zip(results)
         .map(|((uid, n), r)| {
-            let mut node = Arc::try_unwrap(n).unwrap_or_else(|n| (*n).clone());
+            let mut node = Arc::unwrap_or_clone(n);
             let mut problem = None;
             match r {
                 Some(Ok(rec)) => {
                     node.refs = rec.refs;
                     node.sources = rec.sources;
+                    node.spans.sql_config = rec.config.keys().cloned().collect();
                     merge_into(&mut node.config, &rec.config);
                     for (k, v) in &rec.config {
                         node.unrendered_config
@@ -210,15 +215,21 @@ pub fn parse_project(
             if node.test.is_some() {
                 node.depends_on_macros = test_macro_ids(&node, &shared);
             }
-            ((uid, node), problem)
+            // A package's node: the root project's configs for it come last, as in dbt.
+            let overrides = config::root_overrides(root_config, &node);
+            merge_into(&mut node.config, &overrides);
+            ((uid, Arc::new(node)), problem)
         })
         .collect();
     let mut nodes = Vec::with_capacity(recorded.len());
+    // Nodes whose render failed: their config is incomplete, so it is not checked.
+    let mut unrendered = std::collections::BTreeSet::new();
     for (entry, problem) in recorded {
-        nodes.push(entry);
         if let Some(d) = problem {
+            unrendered.insert(entry.0.clone());
             diags.push(d);
         }
+        nodes.push(entry);
     }
     // (already in key order: the map is rebuilt in bulk)
     project.nodes = nodes.into_iter().collect();
@@ -234,7 +245,7 @@ pub fn parse_project(
         .collect();
     for uid in disabled {
         if let Some(n) = project.nodes.remove(&uid) {
-            project.disabled.insert(uid, n);
+            project.disabled.insert(uid, Arc::unwrap_or_clone(n));
         }
     }
     let disabled_sources: Vec<String> = project
@@ -249,7 +260,9 @@ pub fn parse_project(
         }
     }
     timer.mark("disabled");
-    check_materializations(project, jenv, &mut diags);
+    // Every model's materialization and every node's typed config, checked here so that a
+    // mistake stops the command before anything runs.
+    diags.extend(crate::project::settle::settle(project, &unrendered));
     // Contracts: errors stop here; warnings are printed with the project's.
     let mut contract_diags = vec![];
     crate::project::contract::check(project, &mut contract_diags);
@@ -271,17 +284,14 @@ pub fn parse_project(
 /// Generic tests whose `{% test %}` definition exists nowhere, reported at their YAML line (as
 /// dbt does at parse time) with the closest test name.
 fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnostics) {
-    let known: Vec<&str> = shared
-        .macros
-        .keys()
-        .filter_map(|(_, name)| name.strip_prefix("test_"))
-        .collect();
     for n in project.nodes.values() {
         let Some(t) = &n.test else { continue };
         let macro_name = format!("test_{}", t.name);
         let found = match &t.namespace {
             Some(ns) => shared.macro_template(ns, &macro_name).is_some(),
-            None => shared.find_macro(&macro_name).is_some(),
+            None => shared
+                .find_macro_from(&macro_name, &n.package_name)
+                .is_some(),
         };
         if found {
             continue;
@@ -290,16 +300,9 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
             Some(ns) => format!("{ns}.{}", t.name),
             None => t.name.clone(),
         };
-        let text = std::fs::read_to_string(project.dir.join(&n.file)).unwrap_or_default();
-        let line = n.line_offset + 1;
-        let column = text
-            .lines()
-            .nth(n.line_offset)
-            .and_then(|l| l.find(&full_name))
-            .map_or(1, |c| c + 1);
-        let at = Location::from_line_col(&n.file, &text, line, column);
+        let at = crate::project::settle::node_location(project, n);
         if let Some(ns) = &t.namespace
-            && !shared.macros.keys().any(|(pkg, _)| pkg == ns)
+            && !shared.is_project(ns)
         {
             diags.push(
                 Diagnostic::error(
@@ -308,20 +311,40 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
                 )
                 .at(at)
                 .with_help(format!(
-                    "kiln does not load packages such as '{ns}' yet: define the test in macros/ and drop the '{ns}.' prefix"
+                    "add the package that defines it to packages.yml and run `kiln deps`, or define the test in macros/ and drop the '{ns}.' prefix"
                 )),
             );
             continue;
         }
-        let closest = known
+        // The closest test the name could mean: in the package it names, else anywhere it can
+        // be called from (the node's project, the root project, the built-ins).
+        let candidates: Vec<String> = shared
+            .macros
+            .keys()
+            .filter(|(pkg, _)| match &t.namespace {
+                Some(ns) => pkg == ns,
+                None => {
+                    [n.package_name.as_str(), &shared.project_name, "dbt"].contains(&pkg.as_str())
+                }
+            })
+            .filter_map(|(_, name)| name.strip_prefix("test_"))
+            .map(|k| match &t.namespace {
+                Some(ns) => format!("{ns}.{k}"),
+                None => k.to_string(),
+            })
+            .collect();
+        let closest = candidates
             .iter()
-            .map(|k| (crate::graph::levenshtein(&t.name, k), *k))
+            .map(|k| (crate::graph::levenshtein(&full_name, k), k))
             .filter(|(d, _)| *d <= 2.max(t.name.len() / 3))
             .min();
-        let define = format!(
-            "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
-            t.name
-        );
+        let define = match &t.namespace {
+            Some(ns) => format!("the package '{ns}' defines no test '{}'", t.name),
+            None => format!(
+                "define it with {{% test {}(model, column_name) %}} in macros/ or tests/generic/",
+                t.name
+            ),
+        };
         diags.push(
             Diagnostic::error(
                 "unknown-test",
@@ -339,20 +362,16 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
 fn test_macro_ids(n: &Node, shared: &Shared) -> Vec<String> {
     let Some(t) = &n.test else { return vec![] };
     let name = format!("test_{}", t.name);
+    let local = &n.package_name;
     let pkg = match &t.namespace {
         Some(ns) => ns.clone(),
         None => shared
-            .find_macro(&name)
+            .find_macro_from(&name, local)
             .map_or_else(|| "dbt".to_string(), |(p, _)| p),
     };
     let mut out = vec![format!("macro.{pkg}.{name}")];
-    if shared.find_macro("get_where_subquery").is_some() {
-        out.push(format!(
-            "macro.{}.get_where_subquery",
-            shared
-                .find_macro("get_where_subquery")
-                .map_or("dbt".into(), |(p, _)| p)
-        ));
+    if let Some((p, _)) = shared.find_macro_from("get_where_subquery", local) {
+        out.push(format!("macro.{p}.get_where_subquery"));
     }
     out
 }
@@ -372,81 +391,6 @@ impl Shared {
     }
 }
 
-/// Unknown materializations, with the place they were configured: one diagnostic per place,
-/// naming every model it affects (a folder config in dbt_project.yml can cover many).
-fn check_materializations(project: &Project, jenv: &JinjaEnv, diags: &mut Diagnostics) {
-    let custom: Vec<String> = jenv
-        .macros
-        .keys()
-        .filter_map(|(_, name)| name.strip_prefix("materialization_"))
-        .filter_map(|rest| rest.rsplit_once('_').map(|(m, _adapter)| m.to_string()))
-        .collect();
-    // (file, line, column, materialization) → (location, model names)
-    let mut by_place: BTreeMap<(PathBuf, usize, usize, String), (Location, Vec<String>)> =
-        BTreeMap::new();
-    for n in project.nodes.values() {
-        if !matches!(n.resource_type, ResourceType::Model) {
-            continue;
-        }
-        let m = n.materialized();
-        if BUILTIN_MATERIALIZATIONS.contains(&m) || custom.iter().any(|c| c == m) {
-            continue;
-        }
-        let loc = locate_config(project, n, "materialized", m);
-        by_place
-            .entry((loc.path.clone(), loc.line, loc.column, m.to_string()))
-            .or_insert_with(|| (loc, vec![]))
-            .1
-            .push(format!("'{}'", n.name));
-    }
-    for ((_, _, _, m), (loc, names)) in by_place {
-        let closest = BUILTIN_MATERIALIZATIONS[..5]
-            .iter()
-            .copied()
-            .chain(custom.iter().map(String::as_str))
-            .map(|k| (crate::graph::levenshtein(&m, k), k))
-            .filter(|(d, _)| *d <= 3)
-            .min();
-        let message = match names.as_slice() {
-            [one] => format!("model {one} has unknown materialization '{m}'"),
-            many => format!(
-                "models {} have unknown materialization '{m}'",
-                many.join(", ")
-            ),
-        };
-        let known = format!(
-            "use one of {}, or define it with {{% materialization {m}, default %}} in macros/",
-            BUILTIN_MATERIALIZATIONS[..5].join(", ")
-        );
-        let help = match closest {
-            Some((_, k)) => format!("did you mean '{k}'? Otherwise {known}"),
-            None => known,
-        };
-        diags.push(Diagnostic::error("config", message).at(loc).with_help(help));
-    }
-}
-
-/// Where a config value was set: the node's own file, its properties file, or dbt_project.yml.
-pub fn locate_config(project: &Project, n: &Node, key: &str, value: &str) -> Location {
-    let mut candidates: Vec<PathBuf> = vec![PathBuf::from(&n.original_file_path)];
-    if let Some(p) = n.patch_path.as_deref().and_then(|p| p.split("://").nth(1)) {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(PathBuf::from("dbt_project.yml"));
-    for rel in &candidates {
-        let Ok(text) = std::fs::read_to_string(project.dir.join(rel)) else {
-            continue;
-        };
-        for (i, line) in text.lines().enumerate() {
-            if line.contains(key) && line.contains(value) {
-                let col = line.find(value).map_or(1, |c| c + 1);
-                return Location::from_line_col(rel, &text, i + 1, col);
-            }
-        }
-    }
-    Location::from_line_col(&n.original_file_path, &n.raw_code, 1 + n.line_offset, 1)
-}
-
 /// Fills database, schema, alias and relation_name of every node and source.
 fn resolve_relations(
     project: &mut Project,
@@ -454,14 +398,17 @@ fn resolve_relations(
     shared: &Arc<Shared>,
     diags: &mut Diagnostics,
 ) {
-    let overridden = |name: &str| {
+    // Whether a node of `package` has its own `generate_<x>_name`: the package's own (dbt uses a
+    // package's for its nodes) or the root project's, which the render finds first.
+    let overridden = |name: &str, package: &str| {
         [name.to_string(), format!("default__{name}")]
             .iter()
-            .any(|n| jenv.macros.contains_key(&(project.name.clone(), n.clone())))
+            .any(|n| {
+                [project.name.as_str(), package]
+                    .iter()
+                    .any(|p| jenv.macros.contains_key(&(p.to_string(), n.clone())))
+            })
     };
-    let custom_schema = overridden("generate_schema_name");
-    let custom_alias = overridden("generate_alias_name");
-    let custom_db = overridden("generate_database_name");
     let target_schema = project.target.schema.clone();
     let target_db = project.target.database.clone();
     let policy = shared.quote_policy;
@@ -472,8 +419,7 @@ fn resolve_relations(
         .par_iter()
         .map(|(uid, n)| {
             let call = |macro_name: &str, arg: Option<&str>| -> Result<String, Diagnostic> {
-                let node = Arc::new(n.clone());
-                let ctx = RenderCtx::new(shared.clone(), Some(node), None);
+                let ctx = RenderCtx::new(shared.clone(), Some(n.clone()), None);
                 let mut extra_src = String::from("{{ ");
                 extra_src.push_str(macro_name);
                 extra_src.push_str("(__kiln_arg, model) }}");
@@ -495,6 +441,9 @@ fn resolve_relations(
                     })
             };
             let cfg_str = |k: &str| config::get_str(&n.config, k).map(|s| s.trim().to_string());
+            let custom_schema = overridden("generate_schema_name", &n.package_name);
+            let custom_alias = overridden("generate_alias_name", &n.package_name);
+            let custom_db = overridden("generate_database_name", &n.package_name);
             let is_snapshot = n.resource_type == ResourceType::Snapshot;
             let mut custom = cfg_str("schema");
             if n.resource_type == ResourceType::Test && custom.is_none() {
@@ -540,6 +489,8 @@ fn resolve_relations(
         };
         match r {
             Ok((d, s, a)) => {
+                // (the render contexts above are gone: the node is unshared, so this is no copy)
+                let n = Arc::make_mut(n);
                 n.database = d;
                 n.schema = s;
                 n.alias = a;

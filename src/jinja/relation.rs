@@ -7,20 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Which parts are quoted / included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    pub database: bool,
-    pub schema: bool,
-    pub identifier: bool,
-}
-
-impl Policy {
-    pub const ALL: Policy = Policy {
-        database: true,
-        schema: true,
-        identifier: true,
-    };
-}
+pub use crate::adapter::Policy;
 
 #[derive(Debug, Clone)]
 pub struct Relation {

@@ -8,7 +8,7 @@
 //! yields its rows and `table | length` counts them. Cells become Jinja values: exact decimals turn
 //! into numbers so that arithmetic works, NULL becomes `none`, dates and timestamps are text.
 
-use crate::adapter::{Cell, Rows};
+use crate::adapter::{Cell, Rows, TypeClass};
 use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
@@ -782,25 +782,19 @@ pub struct AdapterResponse {
 impl AdapterResponse {
     /// The response to `sql` that returned `rows`: `OK`, the last statement's command tag as its
     /// code ([`crate::sql::command_tag`], read from its tree in `dialect`), and for
-    /// `insert`/`update`/`delete`/`merge`/`copy` the number of rows they changed (DuckDB returns
-    /// it as a single `Count` value).
+    /// `insert`/`update`/`delete`/`merge`/`copy` the number of rows they changed, `counted` as
+    /// the engine reads it from what the statement returned (`Adapter::rows_affected`).
     pub fn for_statement(
         sql: &str,
-        rows: &Rows,
         dialect: &dyn sqlparser::dialect::Dialect,
+        counted: Option<i64>,
     ) -> Self {
         let tag = crate::sql::command_tag(sql, dialect);
         let dml = matches!(
             tag.as_str(),
             "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY"
         );
-        let rows_affected = match (dml, rows.columns.as_slice(), rows.rows.as_slice()) {
-            (true, [c], [r]) if c.name.eq_ignore_ascii_case("count") => match r.first() {
-                Some(c) => c.as_i64(),
-                None => None,
-            },
-            _ => None,
-        };
+        let rows_affected = if dml { counted } else { None };
         AdapterResponse {
             message: "OK".into(),
             code: (!tag.is_empty()).then_some(tag),
@@ -879,29 +873,22 @@ pub struct RelationColumn {
     /// The type as the catalog shows it, e.g. `DECIMAL(18,2)`.
     pub data_type: String,
     pub quote_char: char,
+    /// What the type holds, as the engine classifies its type names.
+    pub class: crate::adapter::TypeClass,
 }
 
 impl RelationColumn {
-    pub fn new(column: &crate::adapter::Column, quote_char: char) -> Self {
+    pub fn new(column: &crate::adapter::Column, adapter: &dyn crate::adapter::Adapter) -> Self {
         RelationColumn {
             name: column.name.clone(),
             data_type: column.data_type.clone(),
-            quote_char,
+            quote_char: adapter.quote_char(),
+            class: adapter.type_class(&column.data_type),
         }
     }
 
     pub fn into_value(self) -> Value {
         Value::from_object(self)
-    }
-
-    /// The type's name without its parameters, lower case: `decimal`, `character varying`.
-    fn base(&self) -> String {
-        self.data_type
-            .split('(')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
     }
 
     /// The numbers in the type's parentheses: `DECIMAL(18,2)` → [18, 2].
@@ -923,56 +910,19 @@ impl RelationColumn {
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(
-            self.base().as_str(),
-            "text"
-                | "varchar"
-                | "character varying"
-                | "character"
-                | "char"
-                | "bpchar"
-                | "string"
-                | "nvarchar"
-                | "nchar"
-        )
+        self.class == TypeClass::Text
     }
 
     pub fn is_integer(&self) -> bool {
-        matches!(
-            self.base().as_str(),
-            "tinyint"
-                | "smallint"
-                | "integer"
-                | "int"
-                | "bigint"
-                | "hugeint"
-                | "utinyint"
-                | "usmallint"
-                | "uinteger"
-                | "ubigint"
-                | "uhugeint"
-                | "int1"
-                | "int2"
-                | "int4"
-                | "int8"
-                | "smallserial"
-                | "serial"
-                | "bigserial"
-                | "long"
-                | "short"
-                | "signed"
-        )
+        self.class == TypeClass::Integer
     }
 
     pub fn is_float(&self) -> bool {
-        matches!(
-            self.base().as_str(),
-            "real" | "float" | "float4" | "float8" | "double" | "double precision"
-        )
+        self.class == TypeClass::Float
     }
 
     pub fn is_numeric(&self) -> bool {
-        matches!(self.base().as_str(), "numeric" | "decimal")
+        self.class == TypeClass::Decimal
     }
 
     pub fn is_number(&self) -> bool {
@@ -1284,18 +1234,21 @@ mod tests {
             rows: vec![vec![Cell::Int(3)]],
         };
         let duck = sqlparser::dialect::DuckDbDialect {};
-        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &count, &duck);
+        let counted =
+            crate::adapter::Adapter::rows_affected(&crate::adapter::DuckDb::in_memory(), &count);
+        assert_eq!(counted, Some(3));
+        let r = AdapterResponse::for_statement("-- load\ninsert into t select 1", &duck, counted);
         assert_eq!(r.rows_affected, Some(3));
         assert_eq!(r.code.as_deref(), Some("INSERT"));
         // An insert behind a `with` is an insert.
         let r = AdapterResponse::for_statement(
             "with s as (select 1 as a) insert into t select a from s",
-            &count,
             &duck,
+            counted,
         );
         assert_eq!(r.rows_affected, Some(3));
         assert_eq!(r.code.as_deref(), Some("INSERT"));
-        let r = AdapterResponse::for_statement("create table x (a int); select 1", &count, &duck);
+        let r = AdapterResponse::for_statement("create table x (a int); select 1", &duck, counted);
         assert_eq!(r.rows_affected, None);
         assert_eq!(r.code.as_deref(), Some("SELECT"));
         assert_eq!(
@@ -1333,7 +1286,7 @@ mod tests {
                     data_type: t.into(),
                     comment: None,
                 },
-                '"',
+                &crate::adapter::DuckDb::in_memory(),
             )
         };
         assert!(c("VARCHAR").is_string());

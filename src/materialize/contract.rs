@@ -9,12 +9,10 @@
 //! [`Contract::insert_sql`]); a
 //! view only has its columns checked. The SQL of each step comes from the adapter.
 
-use super::Target;
+use super::RelationTarget;
 use crate::adapter::{Adapter, Column, text_grid};
 use crate::project::Node;
-use crate::project::contract::{
-    Constraint, ConstraintKind, ConstraintSupport, alias_types, is_enforced,
-};
+use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
 use std::collections::BTreeMap;
 
 /// A declared column.
@@ -48,23 +46,21 @@ pub struct ForeignKeys {
     /// Tables whose foreign keys reference the model's current table: set aside (rows kept,
     /// constraints dropped) while it is replaced, and put back after, as dbt-duckdb does; they
     /// get their constraints back when they are rebuilt, later in the same run when selected.
-    pub children: Vec<Target>,
+    pub children: Vec<RelationTarget>,
 }
 
 /// The statements that set `children` aside before their parent is replaced, and those that
 /// put them back (their rows, without their constraints) after.
-pub fn set_aside(adapter: &dyn Adapter, children: &[Target]) -> (Vec<String>, Vec<String>) {
+pub fn set_aside(adapter: &dyn Adapter, children: &[RelationTarget]) -> (Vec<String>, Vec<String>) {
     let mut before = vec![];
     let mut after = vec![];
     for child in children {
         let name = child.sql(adapter);
         let keep = adapter.quote(&format!("{}{KEEP_SUFFIX}", child.identifier));
-        before.push(format!(
-            "create temporary table {keep} as select * from {name}"
-        ));
-        before.push(format!("drop table {name}"));
-        after.push(format!("create table {name} as select * from {keep}"));
-        after.push(format!("drop table {keep}"));
+        before.push(adapter.copy_to_temporary_sql(&keep, &name));
+        before.push(adapter.drop_table_sql(&name));
+        after.push(adapter.copy_table_sql(&name, &keep));
+        after.push(adapter.drop_table_sql(&keep));
     }
     (before, after)
 }
@@ -75,12 +71,12 @@ pub const KEEP_SUFFIX: &str = "__kiln_keep";
 impl Contract {
     /// The node's contract, when it is enforced on a model that builds a relation.
     pub fn of(adapter: &dyn Adapter, node: &Node) -> Option<Contract> {
-        if !is_enforced(&node.config)
+        if !node.settings.contract.enforced
             || !matches!(node.materialized(), "table" | "view" | "incremental")
         {
             return None;
         }
-        let alias = alias_types(&node.config);
+        let alias = node.settings.contract.alias_types;
         let columns = node
             .columns
             .values()
@@ -211,7 +207,7 @@ impl Contract {
                 definitions.push(text);
             }
         }
-        adapter.contract_create_sql(relation, &definitions)
+        adapter.create_table_sql(relation, &definitions)
     }
 
     /// Fills the table created by [`Contract::create_sql`] from the model's SQL, selecting the
@@ -409,7 +405,7 @@ mod tests {
         )
         "#);
         // an engine with dbt's default support leaves check constraints out and says so
-        let athena = crate::adapter::Athena;
+        let athena = crate::adapter::Athena::default();
         let warnings = contract.constraint_warnings(&athena);
         assert_eq!(warnings.len(), 5, "{warnings:#?}");
         assert!(

@@ -1,136 +1,121 @@
-//! Incremental models: the SQL of one incremental step. The runner drives the step inside one
-//! transaction: stage the new rows in a temporary table, check them (merge keys), reconcile the
-//! schema (`on_schema_change`), then apply the strategy; any failure rolls everything back, so
-//! the target is exactly as it was before the step.
+//! Incremental models: the plan of one incremental step ([`step_plan`]), one transaction where
+//! the engine has them: stage the new rows in a temporary table, check them (merge keys), read
+//! the staged and the target's columns, then ([`Apply`]) reconcile the schema
+//! (`on_schema_change`) and apply the strategy; any failure rolls everything back, so the target
+//! is exactly as it was before the step. A first build or a full refresh is a table
+//! ([`super::plan_model`]).
 //!
 //! Strategies: `append`, `merge`, `delete+insert`, `insert_overwrite` (by partition column) and
 //! `microbatch` (each batch replaces exactly its own event-time window).
 
-use super::Target;
-use crate::adapter::{Adapter, Column, string_literal};
+use super::plan::{Check, ColumnSource, Continuation, Hooks, Plan, ReadColumns, Slot, Step};
+use super::{PlanError, RelationTarget, Stage};
+use crate::adapter::{Adapter, Cell, Column, string_literal};
 use crate::project::Node;
 use serde_json::Value as Json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    Append,
-    Merge,
-    DeleteInsert,
-    InsertOverwrite,
-    Microbatch,
+pub use crate::project::settings::incremental::{
+    DuplicateKeys, IncrementalConfig, OnSchemaChange, Strategy,
+};
+
+/// The suffix of the table holding one step's new rows.
+pub const STAGE_SUFFIX: &str = "__kiln_new";
+
+/// The table holding one step's new rows.
+pub fn stage(adapter: &dyn Adapter, node: &Node) -> Stage {
+    Stage::new(adapter, &RelationTarget::of(node), STAGE_SUFFIX)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnSchemaChange {
-    Ignore,
-    Fail,
-    AppendNewColumns,
-    SyncAllColumns,
+/// One incremental step as a plan, applied to `window` only for a microbatch: the new rows
+/// staged, their merge keys checked, both sides' columns read, then [`Apply`], all between the
+/// node's hooks.
+pub fn step_plan(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &IncrementalConfig,
+    sql: &str,
+    hooks: &Hooks,
+    window: Option<(String, String)>,
+) -> Result<Plan, PlanError> {
+    Ok(hooks.splice(Plan::atomic(
+        adapter,
+        step_steps(adapter, node, cfg, sql, window)?,
+    )))
 }
 
-/// What to do when the new rows hold duplicate or NULL merge keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DuplicateKeys {
-    /// Stop before writing, naming the key and a value (kiln's default; dbt would duplicate).
-    Fail,
-    /// Keep one row per key (the last by `event_time` / `updated_at` when configured).
-    Dedupe,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct IncrementalConfig {
-    pub strategy: Strategy,
-    pub unique_key: Vec<String>,
-    pub on_schema_change: OnSchemaChange,
-    pub predicates: Vec<String>,
-    pub partition_by: Vec<String>,
-    pub duplicate_keys: DuplicateKeys,
-    pub event_time: Option<String>,
-}
-
-impl IncrementalConfig {
-    /// Reads and checks the node's config; a wrong value is an error naming the file.
-    pub fn of(node: &Node) -> Result<Self, String> {
-        let c = &node.config;
-        let unique_key = super::config_strings(c.get("unique_key"));
-        let strategy = match c.get("incremental_strategy").and_then(Json::as_str) {
-            None if unique_key.is_empty() => Strategy::Append,
-            // dbt-duckdb's default with a unique_key.
-            None => Strategy::DeleteInsert,
-            Some("append") => Strategy::Append,
-            Some("merge") => Strategy::Merge,
-            Some("delete+insert") | Some("delete_insert") => Strategy::DeleteInsert,
-            Some("insert_overwrite") => Strategy::InsertOverwrite,
-            Some("microbatch") => Strategy::Microbatch,
-            Some(other) => {
-                return Err(format!(
-                    "{}: incremental_strategy '{other}' is not one of append, merge, delete+insert, insert_overwrite, microbatch",
-                    node.original_file_path
-                ));
-            }
-        };
-        if matches!(strategy, Strategy::Merge | Strategy::DeleteInsert) && unique_key.is_empty() {
-            return Err(format!(
-                "{}: the {} strategy needs a unique_key (a column or a list of columns)",
-                node.original_file_path,
-                if strategy == Strategy::Merge {
-                    "merge"
-                } else {
-                    "delete+insert"
-                }
-            ));
-        }
-        let on_schema_change = match c.get("on_schema_change").and_then(Json::as_str) {
-            None | Some("ignore") => OnSchemaChange::Ignore,
-            Some("fail") => OnSchemaChange::Fail,
-            Some("append_new_columns") => OnSchemaChange::AppendNewColumns,
-            Some("sync_all_columns") => OnSchemaChange::SyncAllColumns,
-            Some(other) => {
-                return Err(format!(
-                    "{}: on_schema_change '{other}' is not one of ignore, fail, append_new_columns, sync_all_columns",
-                    node.original_file_path
-                ));
-            }
-        };
-        let partition_by = super::config_strings(c.get("partition_by"));
-        if strategy == Strategy::InsertOverwrite && partition_by.is_empty() {
-            return Err(format!(
-                "{}: the insert_overwrite strategy needs partition_by (the column whose partitions are replaced)",
-                node.original_file_path
-            ));
-        }
-        let event_time = c.get("event_time").and_then(Json::as_str).map(String::from);
-        if strategy == Strategy::Microbatch && event_time.is_none() {
-            return Err(format!(
-                "{}: the microbatch strategy needs event_time (the column that dates each row)",
-                node.original_file_path
-            ));
-        }
-        let duplicate_keys = match c.get("unique_key_duplicates").and_then(Json::as_str) {
-            Some("dedupe") => DuplicateKeys::Dedupe,
-            None | Some("fail") => DuplicateKeys::Fail,
-            Some(other) => {
-                return Err(format!(
-                    "{}: unique_key_duplicates '{other}' is not fail or dedupe",
-                    node.original_file_path
-                ));
-            }
-        };
-        Ok(IncrementalConfig {
-            strategy,
-            unique_key,
-            on_schema_change,
-            predicates: super::config_strings(c.get("incremental_predicates")),
-            partition_by,
-            duplicate_keys,
-            event_time,
-        })
+/// The steps of [`step_plan`], without the hooks and the transaction.
+pub(super) fn step_steps(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &IncrementalConfig,
+    sql: &str,
+    window: Option<(String, String)>,
+) -> Result<Vec<Step>, PlanError> {
+    let target = RelationTarget::of(node);
+    let stage = stage(adapter, node);
+    let mut steps: Vec<Step> = stage_sql(adapter, node, sql, cfg)?
+        .into_iter()
+        .map(Step::Execute)
+        .collect();
+    if let Some(sql) = key_check_sql(adapter, node, cfg) {
+        steps.push(Step::CheckEmpty {
+            sql,
+            check: Check::DuplicateKeys {
+                unique_key: cfg.unique_key.clone(),
+            },
+        });
     }
+    steps.push(Step::ReadColumns {
+        source: ColumnSource::Query(adapter.select_no_rows_sql(&stage.relation)),
+        slot: Slot::New,
+    });
+    steps.push(Step::ReadColumns {
+        source: ColumnSource::Relation(target.clone()),
+        slot: Slot::Existing,
+    });
+    steps.push(Step::Then(Box::new(Continuation::Incremental(Apply {
+        target,
+        stage,
+        cfg: cfg.clone(),
+        window,
+    }))));
+    Ok(steps)
 }
 
-/// The temporary table holding one step's new rows.
-pub fn staging_name(node: &Node) -> String {
-    format!("{}__kiln_new", node.alias)
+/// The rest of an incremental step, once the staged and the target's columns are read: the
+/// schema reconciled, the strategy applied, the stage dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Apply {
+    target: RelationTarget,
+    stage: Stage,
+    cfg: IncrementalConfig,
+    window: Option<(String, String)>,
+}
+
+impl Apply {
+    pub(super) fn plan(
+        &self,
+        adapter: &dyn Adapter,
+        read: &ReadColumns,
+    ) -> Result<Vec<Step>, String> {
+        let (alters, columns) =
+            reconcile_at(adapter, &self.target, &self.cfg, &read.new, &read.existing)?;
+        let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
+        let apply = apply_at(
+            adapter,
+            &self.target,
+            &self.stage,
+            &self.cfg,
+            &columns,
+            window,
+        );
+        Ok(alters
+            .into_iter()
+            .chain(apply)
+            .chain([self.stage.drop(adapter)])
+            .map(Step::Execute)
+            .collect())
+    }
 }
 
 /// Creates the staging table from the model's SQL (connection-local, dropped at the end).
@@ -139,8 +124,7 @@ pub fn stage_sql(
     node: &Node,
     sql: &str,
     cfg: &IncrementalConfig,
-) -> Vec<String> {
-    let stage = adapter.quote(&staging_name(node));
+) -> Result<Vec<String>, PlanError> {
     let body = match (cfg.duplicate_keys, cfg.unique_key.is_empty()) {
         (DuplicateKeys::Dedupe, false) => {
             let keys = quoted_list(adapter, &cfg.unique_key);
@@ -149,17 +133,17 @@ pub fn stage_sql(
                 .as_deref()
                 .or_else(|| node.config.get("updated_at").and_then(Json::as_str))
                 .map_or_else(|| "1".to_string(), |c| format!("{} desc", adapter.quote(c)));
-            format!(
-                "select * from (\n{}\n) kiln_src qualify row_number() over (partition by {keys} order by {order}) = 1",
-                sql.trim()
-            )
+            adapter.dedupe_rows_sql(sql, &keys, &order).ok_or_else(|| {
+                PlanError(format!(
+                    "{}: unique_key_duplicates: dedupe needs an engine that keeps one row per key in a query; {} cannot, so set unique_key_duplicates: fail",
+                    node.original_file_path,
+                    adapter.adapter_type()
+                ))
+            })?
         }
         _ => sql.trim().to_string(),
     };
-    vec![
-        format!("drop table if exists {stage}"),
-        format!("create temporary table {stage} as (\n{body}\n)"),
-    ]
+    Ok(stage(adapter, node).create(adapter, &body))
 }
 
 /// A query returning one offending row when the staged rows hold a NULL or duplicate merge key:
@@ -185,8 +169,34 @@ pub fn key_check_sql(
         .join(" or ");
     Some(format!(
         "select {keys}, count(*) as n from {} group by {keys} having count(*) > 1 or {any_null} limit 1",
-        adapter.quote(&staging_name(node))
+        stage(adapter, node).relation
     ))
+}
+
+/// "The new rows hold a duplicate key", naming the key columns and one offending value (a row
+/// of [`key_check_sql`]'s result).
+pub fn duplicate_key_message(unique_key: &[String], columns: &[Column], row: &[Cell]) -> String {
+    let keys = unique_key.join(", ");
+    let values: Vec<String> = columns
+        .iter()
+        .zip(row)
+        .take(unique_key.len())
+        .map(|(c, v)| format!("{} = {}", c.name, v))
+        .collect();
+    let count = row.last().map(ToString::to_string).unwrap_or_default();
+    let has_null = row.iter().take(unique_key.len()).any(|v| *v == Cell::Null);
+    let what = if has_null {
+        format!("a NULL unique_key ({})", values.join(", "))
+    } else {
+        format!(
+            "{} rows with the same unique_key ({})",
+            count,
+            values.join(", ")
+        )
+    };
+    format!(
+        "the new rows hold {what}; unique_key is ({keys}), and merging them would duplicate rows, so nothing was written. Fix the model so each key appears once, or set unique_key_duplicates: dedupe to keep one row per key"
+    )
 }
 
 /// The schema differences between the staged rows and the target.
@@ -272,8 +282,18 @@ pub fn reconcile(
     new: &[Column],
     existing: &[Column],
 ) -> Result<(Vec<String>, Vec<String>), String> {
+    reconcile_at(adapter, &RelationTarget::of(node), cfg, new, existing)
+}
+
+fn reconcile_at(
+    adapter: &dyn Adapter,
+    target: &RelationTarget,
+    cfg: &IncrementalConfig,
+    new: &[Column],
+    existing: &[Column],
+) -> Result<(Vec<String>, Vec<String>), String> {
     let diff = SchemaDiff::between(new, existing);
-    let target = Target::of(node).sql(adapter);
+    let target = target.sql(adapter);
     let mut alters = vec![];
     let mut kept: Vec<String> = existing.iter().map(|c| c.name.clone()).collect();
     if !diff.is_empty() {
@@ -287,35 +307,21 @@ pub fn reconcile(
             }
             OnSchemaChange::AppendNewColumns => {
                 for c in &diff.added {
-                    alters.push(format!(
-                        "alter table {target} add column {} {}",
-                        adapter.quote(&c.name),
-                        c.data_type
-                    ));
+                    alters.push(adapter.add_column_sql(&target, &c.name, &c.data_type));
                     kept.push(c.name.clone());
                 }
             }
             OnSchemaChange::SyncAllColumns => {
                 for c in &diff.added {
-                    alters.push(format!(
-                        "alter table {target} add column {} {}",
-                        adapter.quote(&c.name),
-                        c.data_type
-                    ));
+                    alters.push(adapter.add_column_sql(&target, &c.name, &c.data_type));
                     kept.push(c.name.clone());
                 }
                 for c in &diff.removed {
-                    alters.push(format!(
-                        "alter table {target} drop column {}",
-                        adapter.quote(&c.name)
-                    ));
+                    alters.push(adapter.drop_column_sql(&target, &c.name));
                     kept.retain(|k| !k.eq_ignore_ascii_case(&c.name));
                 }
                 for (c, t) in &diff.changed {
-                    alters.push(format!(
-                        "alter table {target} alter column {} set data type {t}",
-                        adapter.quote(&c.name)
-                    ));
+                    alters.push(adapter.alter_column_type_sql(&target, &c.name, t));
                 }
             }
         }
@@ -345,84 +351,42 @@ pub fn apply_sql(
     columns: &[String],
     window: Option<(&str, &str)>,
 ) -> Vec<String> {
-    let target = Target::of(node).sql(adapter);
-    let stage = adapter.quote(&staging_name(node));
+    let stage = stage(adapter, node);
+    apply_at(
+        adapter,
+        &RelationTarget::of(node),
+        &stage,
+        cfg,
+        columns,
+        window,
+    )
+}
+
+fn apply_at(
+    adapter: &dyn Adapter,
+    target: &RelationTarget,
+    stage: &Stage,
+    cfg: &IncrementalConfig,
+    columns: &[String],
+    window: Option<(&str, &str)>,
+) -> Vec<String> {
+    let target = target.sql(adapter);
+    let stage = &stage.relation;
     let cols = quoted_list(adapter, columns);
     let insert = format!("insert into {target} ({cols}) select {cols} from {stage}");
-    let extra_predicates = |alias: &str| -> String {
-        cfg.predicates
-            .iter()
-            .map(|p| format!(" and ({})", p.replace("DBT_INTERNAL_DEST", alias)))
-            .collect()
-    };
     match cfg.strategy {
         Strategy::Append => vec![insert],
-        Strategy::DeleteInsert => {
-            let keys = quoted_list(adapter, &cfg.unique_key);
-            let delete = if cfg.unique_key.len() == 1 {
-                format!(
-                    "delete from {target} as DBT_INTERNAL_DEST where ({keys}) in (select {keys} from {stage}){}",
-                    extra_predicates("DBT_INTERNAL_DEST")
-                )
-            } else {
-                let on = cfg
-                    .unique_key
-                    .iter()
-                    .map(|k| {
-                        let q = adapter.quote(k);
-                        format!("DBT_INTERNAL_SOURCE.{q} = DBT_INTERNAL_DEST.{q}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                format!(
-                    "delete from {target} as DBT_INTERNAL_DEST where exists (select 1 from {stage} as DBT_INTERNAL_SOURCE where {on}){}",
-                    extra_predicates("DBT_INTERNAL_DEST")
-                )
-            };
-            vec![delete, insert]
-        }
+        Strategy::DeleteInsert => vec![
+            adapter.delete_matching_sql(&target, stage, &cfg.unique_key, &cfg.predicates),
+            insert,
+        ],
         Strategy::Merge => {
-            let on = cfg
-                .unique_key
-                .iter()
-                .map(|k| {
-                    let q = adapter.quote(k);
-                    format!("DBT_INTERNAL_SOURCE.{q} = DBT_INTERNAL_DEST.{q}")
-                })
-                .collect::<Vec<_>>()
-                .join(" and ");
-            let updates = columns
-                .iter()
-                .filter(|c| !cfg.unique_key.iter().any(|k| k.eq_ignore_ascii_case(c)))
-                .map(|c| {
-                    let q = adapter.quote(c);
-                    format!("{q} = DBT_INTERNAL_SOURCE.{q}")
-                })
-                .collect::<Vec<_>>();
-            let values = columns
-                .iter()
-                .map(|c| format!("DBT_INTERNAL_SOURCE.{}", adapter.quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let matched = if updates.is_empty() {
-                String::new()
-            } else {
-                format!("\nwhen matched then update set {}", updates.join(", "))
-            };
-            vec![format!(
-                "merge into {target} as DBT_INTERNAL_DEST using {stage} as DBT_INTERNAL_SOURCE on {on}{}{matched}\nwhen not matched then insert ({cols}) values ({values})",
-                extra_predicates("DBT_INTERNAL_DEST")
-            )]
+            vec![adapter.merge_sql(&target, stage, &cfg.unique_key, columns, &cfg.predicates)]
         }
-        Strategy::InsertOverwrite => {
-            let parts = quoted_list(adapter, &cfg.partition_by);
-            vec![
-                format!(
-                    "delete from {target} where ({parts}) in (select distinct {parts} from {stage})"
-                ),
-                insert,
-            ]
-        }
+        Strategy::InsertOverwrite => vec![
+            adapter.delete_partitions_sql(&target, stage, &cfg.partition_by),
+            insert,
+        ],
         Strategy::Microbatch => {
             let col = adapter.quote(cfg.event_time.as_deref().unwrap_or("event_time"));
             match window {
@@ -436,14 +400,6 @@ pub fn apply_sql(
             }
         }
     }
-}
-
-/// Drops the staging table.
-pub fn cleanup_sql(adapter: &dyn Adapter, node: &Node) -> String {
-    format!(
-        "drop table if exists {}",
-        adapter.quote(&staging_name(node))
-    )
 }
 
 /// A timestamp as a SQL literal.

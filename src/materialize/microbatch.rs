@@ -2,30 +2,68 @@
 //! (`batch_size`: hour, day, month or year). Each batch renders the model with its window (refs to
 //! models and sources that declare an `event_time` see only that window), then replaces exactly
 //! that window of the target, in one transaction, so re-running a batch never duplicates rows.
+//!
+//! The settings (`event_time`, `batch_size`, `begin`, `lookback`) are parsed and checked with the
+//! rest of the node's config in the parse phase (`crate::project::settings::microbatch`); the
+//! windows they describe are computed here, in `impl` blocks of those types.
 
+use super::contract::{Contract, ForeignKeyTargets};
+use super::incremental::{self, IncrementalConfig};
+use super::plan::{Hooks, Plan, Step};
+use super::{PlanError, RelationTarget};
+use crate::adapter::{Adapter, RelationKind};
 use crate::project::Node;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use serde_json::Value as Json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchSize {
-    Hour,
-    Day,
-    Month,
-    Year,
+pub use crate::project::settings::microbatch::{BatchSize, MicrobatchConfig, parse_time};
+
+/// A microbatch model's first build (or full refresh): what stands at its name, and its
+/// contract's resolved foreign-key parents.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstBuild<'a> {
+    pub existing: Option<RelationKind>,
+    pub parents: &'a ForeignKeyTargets,
+}
+
+/// One batch as a plan, one transaction where the engine has them: on the first build, an empty
+/// table shaped like the model (under a contract, with the declared columns and constraints),
+/// then the incremental step for the batch's `window` (`[start, end)`, SQL literals).
+pub fn batch_plan(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &IncrementalConfig,
+    sql: &str,
+    hooks: &Hooks,
+    window: (String, String),
+    first: Option<FirstBuild<'_>>,
+) -> Result<Plan, PlanError> {
+    let mut steps = vec![];
+    if let Some(first) = first {
+        let target = RelationTarget::of(node).sql(adapter);
+        if first.existing == Some(RelationKind::View) {
+            steps.push(adapter.drop_relation_sql(RelationKind::View, &target));
+        }
+        match Contract::of(adapter, node) {
+            Some(contract) => {
+                steps.push(adapter.drop_relation_sql(RelationKind::Table, &target));
+                steps.push(contract.create_sql(adapter, &target, first.parents));
+            }
+            None => steps.extend(adapter.create_empty_table_sql(&target, sql)),
+        }
+    }
+    let mut steps: Vec<Step> = steps.into_iter().map(Step::Execute).collect();
+    let step = Plan::new(incremental::step_steps(
+        adapter,
+        node,
+        cfg,
+        sql,
+        Some(window),
+    )?);
+    steps.extend(hooks.splice(step).steps);
+    Ok(Plan::atomic(adapter, steps))
 }
 
 impl BatchSize {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "hour" => BatchSize::Hour,
-            "day" => BatchSize::Day,
-            "month" => BatchSize::Month,
-            "year" => BatchSize::Year,
-            _ => return None,
-        })
-    }
-
     /// The start of the window holding `t`.
     pub fn truncate(self, t: NaiveDateTime) -> NaiveDateTime {
         let d = t.date();
@@ -53,64 +91,7 @@ impl BatchSize {
     }
 }
 
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or with a `T`.
-pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim().trim_end_matches('Z');
-    for f in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t);
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_time(NaiveTime::MIN))
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MicrobatchConfig {
-    pub event_time: String,
-    pub batch_size: BatchSize,
-    pub begin: Option<NaiveDateTime>,
-    pub lookback: i64,
-}
-
 impl MicrobatchConfig {
-    pub fn of(node: &Node) -> Result<Self, String> {
-        let c = &node.config;
-        let file = &node.original_file_path;
-        let event_time = c
-            .get("event_time")
-            .and_then(Json::as_str)
-            .ok_or_else(|| format!("{file}: a microbatch model needs event_time"))?
-            .to_string();
-        let batch_size = c
-            .get("batch_size")
-            .and_then(Json::as_str)
-            .and_then(BatchSize::parse)
-            .ok_or_else(|| {
-                format!("{file}: a microbatch model needs batch_size: hour, day, month or year")
-            })?;
-        let begin = match c.get("begin") {
-            Some(Json::String(s)) => Some(
-                parse_time(s)
-                    .ok_or_else(|| format!("{file}: begin '{s}' is not a date or time"))?,
-            ),
-            _ => None,
-        };
-        let lookback = c.get("lookback").and_then(Json::as_i64).unwrap_or(1).max(0);
-        Ok(MicrobatchConfig {
-            event_time,
-            batch_size,
-            begin,
-            lookback,
-        })
-    }
-
     /// The windows to process: from the flags when given; else, on an incremental run, the
     /// current window and `lookback` before it; on a first build or full refresh, everything
     /// from `begin`.

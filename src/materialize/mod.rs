@@ -1,102 +1,48 @@
-//! Materializations: what SQL each kind of node runs, as an ordered list of statements the
-//! runner executes through the adapter. Planning never touches the database (what exists already
-//! is passed in), so every plan is snapshot-testable without one.
+//! Materializations: what each kind of node asks of the database, as a [`Plan`] of typed steps
+//! the runner interprets through the adapter. A plan is built from what already exists (passed
+//! in) and the adapter's SQL, without a connection, so every plan is snapshot-testable without a
+//! database; the few plans that must see the database between statements (incremental steps,
+//! snapshot updates) say what to read and plan their rest from it ([`plan::Continuation`]).
 //!
-//! - view: `create or replace view`.
-//! - table: built under a temporary name and swapped in; with transactional DDL the build and
-//!   the swap are one transaction, so a failed or killed build leaves the previous table whole.
-//!   Under an enforced contract ([`contract`]) it is created empty with the declared column
-//!   types and constraints, then filled.
+//! - view: the adapter's `create or replace view`.
+//! - table: built under a temporary name and swapped in ([`swap`]); with transactions the build
+//!   and the swap are one transaction, so a failed or killed build leaves the previous table
+//!   whole. Under an enforced contract ([`contract`]) it is created empty with the declared
+//!   column types and constraints, then filled.
 //! - ephemeral: nothing runs; the compiler injects it as a CTE.
+//! - incremental ([`incremental`], [`microbatch`]), snapshot ([`snapshot`]).
 //! - seed ([`seed`]): the CSV read by the engine's own reader into a table, swapped in the same way.
-//! - test ([`test`]): a query counting failing rows, optionally storing them.
+//! - test ([`test`](mod@test)): a query counting failing rows, optionally storing them.
+//! - `kiln clone` ([`clone`]).
 
+pub mod clone;
 pub mod contract;
 pub mod incremental;
 pub mod microbatch;
 #[cfg(test)]
 mod parses;
+pub mod plan;
+mod relation;
 pub mod seed;
 pub mod snapshot;
+pub mod swap;
 pub mod test;
+#[cfg(test)]
+mod tests_plans;
+
+pub use plan::{Hooks, Plan, Step};
+pub use relation::{RelationTarget, Stage};
+pub use swap::{swap_in, swap_in_steps};
 
 use crate::adapter::{Adapter, RelationKind};
 use crate::project::Node;
+use plan::{executes, in_transaction};
 use serde_json::Value as Json;
-
-/// Where a node's relation lives, unquoted, plus its rendered (quoted) name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub database: String,
-    pub schema: String,
-    pub identifier: String,
-}
-
-impl Target {
-    pub fn of(node: &Node) -> Self {
-        Target {
-            database: node.database.clone(),
-            schema: node.schema.clone(),
-            identifier: node.alias.clone(),
-        }
-    }
-
-    /// The fully quoted name.
-    pub fn sql(&self, adapter: &dyn Adapter) -> String {
-        let mut parts = vec![];
-        if !self.database.is_empty() {
-            parts.push(adapter.quote(&self.database));
-        }
-        parts.push(adapter.quote(&self.schema));
-        parts.push(adapter.quote(&self.identifier));
-        parts.join(".")
-    }
-
-    /// The same schema, another identifier.
-    pub fn with_identifier(&self, identifier: String) -> Self {
-        Target {
-            identifier,
-            ..self.clone()
-        }
-    }
-}
-
-/// A config value that is one column name or a list of them (`unique_key`, `check_cols`...),
-/// as a list; blanks dropped.
-pub(crate) fn config_strings(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
-        Some(Json::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
-            .filter(|s| !s.is_empty())
-            .collect(),
-        _ => vec![],
-    }
-}
 
 /// The suffix of the relation a table is built under before it is swapped in.
 pub const TMP_SUFFIX: &str = "__kiln_tmp";
 /// The suffix the previous table takes while a swap without transactions is in flight.
 pub const BACKUP_SUFFIX: &str = "__kiln_backup";
-
-/// The statements of one materialization, in order. `begin` / `commit` delimit transactions;
-/// the runner rolls back when a statement between them fails.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Plan {
-    pub statements: Vec<String>,
-}
-
-impl Plan {
-    /// The plan as one script, for snapshots and target/run/.
-    pub fn script(&self) -> String {
-        self.statements
-            .iter()
-            .map(|s| format!("{};", s.trim_end().trim_end_matches(';')))
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    }
-}
 
 /// Why a node cannot be planned.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,11 +58,12 @@ pub fn plan_model(
     hooks: &Hooks,
     keys: &contract::ForeignKeys,
 ) -> Result<Plan, PlanError> {
-    let target = Target::of(node);
+    let target = RelationTarget::of(node);
     let contract = contract::Contract::of(adapter, node);
-    let mut plan = match node.materialized() {
+    let plan = match node.materialized() {
         "view" => view(adapter, &target, compiled_sql, existing),
-        "table" => table(
+        // (an incremental model's first build, or a full refresh, is a table)
+        "table" | "incremental" => table(
             adapter,
             &target,
             compiled_sql,
@@ -132,29 +79,7 @@ pub fn plan_model(
             )));
         }
     };
-    hooks.wrap(&mut plan);
-    Ok(plan)
-}
-
-/// The rendered hooks of a node.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Hooks {
-    pub pre: Vec<String>,
-    pub post: Vec<String>,
-}
-
-impl Hooks {
-    fn wrap(&self, plan: &mut Plan) {
-        let mut statements: Vec<String> = self
-            .pre
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .cloned()
-            .collect();
-        statements.append(&mut plan.statements);
-        statements.extend(self.post.iter().filter(|s| !s.trim().is_empty()).cloned());
-        plan.statements = statements;
-    }
+    Ok(hooks.splice(plan))
 }
 
 /// The raw SQL of a node's `pre-hook` or `post-hook` config (strings or `{sql: ...}` maps).
@@ -177,26 +102,30 @@ pub fn hook_sources(node: &Node, key: &str) -> Vec<String> {
     out
 }
 
-fn view(adapter: &dyn Adapter, target: &Target, sql: &str, existing: Option<RelationKind>) -> Plan {
+fn view(
+    adapter: &dyn Adapter,
+    target: &RelationTarget,
+    sql: &str,
+    existing: Option<RelationKind>,
+) -> Plan {
     let name = target.sql(adapter);
-    let create = format!("create or replace view {name} as (\n{}\n)", sql.trim());
-    let statements = match existing {
-        // A table cannot be replaced by a view: drop it in the same transaction.
-        Some(RelationKind::Table) if adapter.supports_transactional_ddl() => vec![
-            "begin".into(),
-            format!("drop table if exists {name}"),
-            create.clone(),
-            "commit".into(),
-        ],
-        Some(RelationKind::Table) => vec![format!("drop table if exists {name}"), create.clone()],
-        _ => vec![create.clone()],
-    };
-    Plan { statements }
+    let create = adapter.replace_view_sql(&name, sql);
+    match existing {
+        // A table cannot be replaced by a view: drop it (in the same transaction).
+        Some(RelationKind::Table) => Plan::new(in_transaction(
+            adapter,
+            executes([
+                adapter.drop_relation_sql(RelationKind::Table, &name),
+                create,
+            ]),
+        )),
+        _ => Plan::executes(vec![create]),
+    }
 }
 
 fn table(
     adapter: &dyn Adapter,
-    target: &Target,
+    target: &RelationTarget,
     sql: &str,
     existing: Option<RelationKind>,
     contract: Option<&contract::Contract>,
@@ -204,14 +133,14 @@ fn table(
 ) -> Plan {
     // The statements that build `t`: one `create table as`, or under a contract an empty
     // table with the declared columns and constraints, filled in contract order.
-    let build = |t: &Target| -> Vec<String> {
+    let build = |t: &RelationTarget| -> Vec<String> {
         let name = t.sql(adapter);
         match contract {
             Some(c) => vec![
                 c.create_sql(adapter, &name, &keys.parents),
                 c.insert_sql(adapter, &name, sql),
             ],
-            None => vec![format!("create table {name} as (\n{}\n)", sql.trim())],
+            None => vec![adapter.create_table_as_sql(&name, sql)],
         }
     };
     let children = match existing {
@@ -219,115 +148,43 @@ fn table(
         _ => &[],
     };
     let in_place = contract.is_some_and(contract::Contract::has_foreign_keys);
-    if adapter.supports_transactional_ddl() && (!children.is_empty() || in_place) {
-        // Foreign keys: DuckDB renames no table that has them, and drops no table others
-        // reference. The referencing tables are set aside, and a table with foreign keys is
-        // replaced where it stands; all in one transaction.
+    if !adapter.supports_foreign_key_swaps() && (!children.is_empty() || in_place) {
+        // Foreign keys pin tables (DuckDB): the referencing tables are set aside, and a table
+        // with foreign keys is replaced where it stands; all in one transaction.
         let (before, after) = contract::set_aside(adapter, children);
-        let mut statements = vec!["begin".to_string()];
-        statements.extend(before);
+        let mut statements = before;
         if in_place {
             if let Some(kind) = existing {
-                statements.push(format!(
-                    "drop {} if exists {}",
-                    kind.as_str(),
-                    target.sql(adapter)
-                ));
+                statements.push(adapter.drop_relation_sql(kind, &target.sql(adapter)));
             }
             statements.extend(build(target));
         } else {
-            let mut swap = swap_in_steps(
+            statements.extend(swap::swap_statements(
                 adapter,
                 target,
-                build(&target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier))),
+                build(&target.suffixed(TMP_SUFFIX)),
                 existing,
-            );
-            // (inside this transaction: without its own begin and commit)
-            swap.statements.retain(|s| s != "begin" && s != "commit");
-            statements.extend(swap.statements);
+            ));
         }
         statements.extend(after);
-        statements.push("commit".into());
-        return Plan { statements };
+        return Plan::new(in_transaction(adapter, executes(statements)));
     }
-    if existing.is_none() && adapter.supports_transactional_ddl() {
+    if existing.is_none() && adapter.supports_transactions() {
         // Nothing to keep intact: built in place, atomic on its own (a failed or killed create
         // leaves no table), instead of a temporary table renamed in a transaction.
-        let mut statements = build(target);
-        if statements.len() > 1 {
-            statements.insert(0, "begin".into());
-            statements.push("commit".into());
-        }
-        return Plan { statements };
+        let statements = build(target);
+        return if statements.len() > 1 {
+            Plan::new(in_transaction(adapter, executes(statements)))
+        } else {
+            Plan::executes(statements)
+        };
     }
-    let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
-    swap_in_steps(adapter, target, build(&tmp), existing)
-}
-
-/// Builds `target` through `create_tmp` (which creates the temporary relation `target` +
-/// [`TMP_SUFFIX`]) and swaps it in place of `existing`.
-///
-/// With transactional DDL everything is one transaction: a failure at any point, or a kill,
-/// leaves the previous relation as it was and no temporary behind. Without it, the previous
-/// table is renamed aside, the new one renamed in, and the old one dropped last.
-pub fn swap_in(
-    adapter: &dyn Adapter,
-    target: &Target,
-    create_tmp: String,
-    existing: Option<RelationKind>,
-) -> Plan {
-    swap_in_steps(adapter, target, vec![create_tmp], existing)
-}
-
-/// [`swap_in`] with several statements building the temporary relation.
-pub fn swap_in_steps(
-    adapter: &dyn Adapter,
-    target: &Target,
-    build_tmp: Vec<String>,
-    existing: Option<RelationKind>,
-) -> Plan {
-    let name = target.sql(adapter);
-    let tmp = target.with_identifier(format!("{}{TMP_SUFFIX}", target.identifier));
-    let tmp_name = tmp.sql(adapter);
-    let mut s = vec![];
-    if adapter.supports_transactional_ddl() {
-        s.push("begin".to_string());
-        s.push(format!("drop table if exists {tmp_name}"));
-        s.extend(build_tmp);
-        match existing {
-            Some(RelationKind::View) => s.push(format!("drop view if exists {name}")),
-            Some(RelationKind::Table) => s.push(format!("drop table if exists {name}")),
-            None => {}
-        }
-        s.push(format!(
-            "alter table {tmp_name} rename to {}",
-            adapter.quote(&target.identifier)
-        ));
-        s.push("commit".into());
-    } else {
-        let backup = target.with_identifier(format!("{}{BACKUP_SUFFIX}", target.identifier));
-        s.push(format!("drop table if exists {tmp_name}"));
-        s.extend(build_tmp);
-        match existing {
-            Some(RelationKind::View) => s.push(format!("drop view if exists {name}")),
-            Some(RelationKind::Table) => {
-                s.push(format!("drop table if exists {}", backup.sql(adapter)));
-                s.push(format!(
-                    "alter table {name} rename to {}",
-                    adapter.quote(&backup.identifier)
-                ));
-            }
-            None => {}
-        }
-        s.push(format!(
-            "alter table {tmp_name} rename to {}",
-            adapter.quote(&target.identifier)
-        ));
-        if existing == Some(RelationKind::Table) {
-            s.push(format!("drop table if exists {}", backup.sql(adapter)));
-        }
-    }
-    Plan { statements: s }
+    swap_in_steps(
+        adapter,
+        target,
+        build(&target.suffixed(TMP_SUFFIX)),
+        existing,
+    )
 }
 
 /// `persist_docs`: comments on the relation and its documented columns that exist.
@@ -347,14 +204,10 @@ pub fn comment_statements(
             .and_then(Json::as_bool)
             .unwrap_or(false)
     };
-    let name = Target::of(node).sql(adapter);
+    let name = RelationTarget::of(node).sql(adapter);
     let mut out = vec![];
     if flag("relation") && !node.description.trim().is_empty() {
-        out.push(format!(
-            "comment on {} {name} is {}",
-            kind.as_str(),
-            crate::adapter::string_literal(node.description.trim())
-        ));
+        out.push(adapter.comment_sql(kind, &name, node.description.trim()));
     }
     if flag("columns") {
         for (col, info) in &node.columns {
@@ -364,11 +217,7 @@ pub fn comment_statements(
             if !existing_columns.iter().any(|c| c.eq_ignore_ascii_case(col)) {
                 continue;
             }
-            out.push(format!(
-                "comment on column {name}.{} is {}",
-                adapter.quote(col),
-                crate::adapter::string_literal(info.description.trim())
-            ));
+            out.push(adapter.column_comment_sql(&name, col, info.description.trim()));
         }
     }
     out
@@ -383,7 +232,7 @@ pub fn grant_statements(adapter: &dyn Adapter, node: &Node) -> Vec<String> {
     if !adapter.supports_grants() {
         return vec![];
     }
-    let name = Target::of(node).sql(adapter);
+    let name = RelationTarget::of(node).sql(adapter);
     let mut out = vec![];
     for (privilege, grantees) in grants {
         let list: Vec<String> = match grantees {
@@ -395,7 +244,7 @@ pub fn grant_statements(adapter: &dyn Adapter, node: &Node) -> Vec<String> {
             _ => vec![],
         };
         for g in list {
-            out.push(format!("grant {privilege} on {name} to {g}"));
+            out.push(adapter.grant_sql(privilege, &name, &g));
         }
     }
     out
@@ -440,7 +289,7 @@ mod tests {
         };
         let sql = "select 1 as id";
         insta::assert_snapshot!(
-            plan_model(&duck, &view, sql, None, &hooks, &Default::default()).unwrap().script(),
+            plan_model(&duck, &view, sql, None, &hooks, &Default::default()).unwrap().script(&duck),
             @r#"
         set threads = 1;
 
@@ -452,7 +301,7 @@ mod tests {
         // a table replaces a view within one transaction
         let table = model(json!({"materialized": "table"}));
         insta::assert_snapshot!(
-            plan_model(&duck, &table, sql, Some(RelationKind::View), &Hooks::default(), &Default::default()).unwrap().script(),
+            plan_model(&duck, &table, sql, Some(RelationKind::View), &Hooks::default(), &Default::default()).unwrap().script(&duck),
             @r#"
         begin;
 
@@ -469,9 +318,11 @@ mod tests {
         commit;
         "#
         );
-        // without transactional DDL the old table is moved aside and dropped last
+        // without transactions nor rename (Athena), the new table is built whole under the
+        // temporary name, then copied into the name
+        let athena = Athena::default();
         insta::assert_snapshot!(
-            plan_model(&Athena, &table, sql, Some(RelationKind::Table), &Hooks::default(), &Default::default()).unwrap().script(),
+            plan_model(&athena, &table, sql, Some(RelationKind::Table), &Hooks::default(), &Default::default()).unwrap().script(&athena),
             @r#"
         drop table if exists "warehouse"."main"."orders__kiln_tmp";
 
@@ -479,13 +330,11 @@ mod tests {
         select 1 as id
         );
 
-        drop table if exists "warehouse"."main"."orders__kiln_backup";
+        drop table if exists "warehouse"."main"."orders";
 
-        alter table "warehouse"."main"."orders" rename to "orders__kiln_backup";
+        create table "warehouse"."main"."orders" as select * from "warehouse"."main"."orders__kiln_tmp";
 
-        alter table "warehouse"."main"."orders__kiln_tmp" rename to "orders";
-
-        drop table if exists "warehouse"."main"."orders__kiln_backup";
+        drop table if exists "warehouse"."main"."orders__kiln_tmp";
         "#
         );
     }
@@ -496,8 +345,8 @@ mod tests {
         let cols = vec!["id".to_string(), "amount".to_string()];
         let sql_of = |config: Json| {
             let node = model(config);
-            let cfg = IncrementalConfig::of(&node).unwrap();
-            let mut out = stage_sql(&duck, &node, "select * from src", &cfg);
+            let cfg = IncrementalConfig::parse(&node.config).unwrap();
+            let mut out = stage_sql(&duck, &node, "select * from src", &cfg).unwrap();
             out.extend(key_check_sql(&duck, &node, &cfg));
             out.extend(apply_sql(&duck, &node, &cfg, &cols, None));
             out.join(";\n")
@@ -529,12 +378,14 @@ mod tests {
         delete from "warehouse"."main"."orders" where ("day") in (select distinct "day" from "orders__kiln_new");
         insert into "warehouse"."main"."orders" ("id", "amount") select "id", "amount" from "orders__kiln_new"
         "#);
-        // configuration mistakes name the file
-        let err =
-            IncrementalConfig::of(&model(json!({"incremental_strategy": "merge"}))).unwrap_err();
+        // configuration mistakes name the key at fault (the parse phase adds the place)
+        let err = IncrementalConfig::parse(&model(json!({"incremental_strategy": "merge"})).config)
+            .unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].key, ["incremental_strategy"]);
         assert_eq!(
-            err,
-            "models/orders.sql: the merge strategy needs a unique_key (a column or a list of columns)"
+            err[0].message,
+            "the merge strategy needs a unique_key (a column or a list of columns)"
         );
     }
 
@@ -553,7 +404,7 @@ mod tests {
         ];
         let run = |mode: &str| {
             let node = model(json!({"unique_key": "id", "on_schema_change": mode}));
-            let cfg = IncrementalConfig::of(&node).unwrap();
+            let cfg = IncrementalConfig::parse(&node.config).unwrap();
             reconcile(&duck, &node, &cfg, &new, &old)
         };
         assert_eq!(
@@ -612,9 +463,12 @@ mod tests {
             "plans",
             json!({"unique_key": "id", "strategy": "check"}),
         );
+        let err = SnapshotConfig::parse(&bad.config).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].key, ["strategy"]);
         assert_eq!(
-            SnapshotConfig::of(&bad).unwrap_err(),
-            "snapshots/plans.sql: the check strategy needs check_cols ('all' or a list of columns)"
+            err[0].message,
+            "the check strategy needs check_cols ('all' or a list of columns)"
         );
     }
 }

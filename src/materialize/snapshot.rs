@@ -4,182 +4,142 @@
 //!
 //! Strategies: `timestamp` (a row changed when its `updated_at` moved past the current
 //! version's `dbt_valid_from`) and `check` (when any of `check_cols`, or every column, differs).
-//! One run is one transaction: stage the query, close the versions that changed (and, per
-//! `hard_deletes`, those whose key vanished), insert the new versions.
+//! A run on an existing snapshot is one transaction where the engine has them: stage the query,
+//! read the staged and the table's columns, then ([`Update`]) close the versions that changed
+//! (and, per `hard_deletes`, those whose key vanished) and insert the new versions. The first
+//! run builds the table and swaps it in, as a table model.
 
-use super::Target;
-use crate::adapter::{Adapter, Column, string_literal};
+use super::plan::{ColumnSource, Continuation, Hooks, Plan, ReadColumns, Slot, Step};
+use super::{PlanError, RelationTarget, Stage, TMP_SUFFIX, swap_in};
+use crate::adapter::{Adapter, Column, RelationKind, string_literal};
 use crate::project::Node;
-use serde_json::Value as Json;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Strategy {
-    Timestamp {
-        updated_at: String,
-    },
-    /// `None`: all columns.
-    Check {
-        cols: Option<Vec<String>>,
-    },
-}
+pub use crate::project::settings::snapshot::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HardDeletes {
-    Ignore,
-    Invalidate,
-    NewRecord,
-}
-
-/// The meta column names (`snapshot_meta_column_names`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetaNames {
-    pub scd_id: String,
-    pub updated_at: String,
-    pub valid_from: String,
-    pub valid_to: String,
-    pub is_deleted: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotConfig {
-    pub strategy: Strategy,
-    pub unique_key: Vec<String>,
-    pub hard_deletes: HardDeletes,
-    /// `dbt_valid_to_current`: the value current rows hold in valid_to instead of NULL.
-    pub valid_to_current: Option<String>,
-    pub names: MetaNames,
-}
-
-impl SnapshotConfig {
-    pub fn of(node: &Node) -> Result<Self, String> {
-        let c = &node.config;
-        let file = &node.original_file_path;
-        let unique_key = super::config_strings(c.get("unique_key"));
-        if unique_key.is_empty() {
-            return Err(format!(
-                "{file}: snapshot '{}' needs a unique_key (a column or a list of columns)",
-                node.name
-            ));
-        }
-        let strategy = match c.get("strategy").and_then(Json::as_str) {
-            Some("timestamp") => Strategy::Timestamp {
-                updated_at: c
-                    .get("updated_at")
-                    .and_then(Json::as_str)
-                    .ok_or_else(|| {
-                        format!(
-                            "{file}: the timestamp strategy needs updated_at (the column that says when a row last changed)"
-                        )
-                    })?
-                    .to_string(),
-            },
-            Some("check") => Strategy::Check {
-                cols: match c.get("check_cols") {
-                    Some(Json::String(s)) if s == "all" => None,
-                    Some(v) => {
-                        let cols = super::config_strings(Some(v));
-                        if cols.is_empty() {
-                            return Err(format!(
-                                "{file}: check_cols must be 'all' or a list of columns"
-                            ));
-                        }
-                        Some(cols)
-                    }
-                    None => {
-                        return Err(format!(
-                            "{file}: the check strategy needs check_cols ('all' or a list of columns)"
-                        ));
-                    }
-                },
-            },
-            Some(other) => {
-                return Err(format!(
-                    "{file}: snapshot strategy '{other}' is not timestamp or check"
-                ));
-            }
-            None => {
-                return Err(format!(
-                    "{file}: snapshot '{}' needs a strategy: timestamp (with updated_at) or check (with check_cols)",
-                    node.name
-                ));
-            }
-        };
-        let hard_deletes = match c.get("hard_deletes").and_then(Json::as_str) {
-            Some("invalidate") => HardDeletes::Invalidate,
-            Some("new_record") => HardDeletes::NewRecord,
-            Some("ignore") => HardDeletes::Ignore,
-            Some(other) => {
-                return Err(format!(
-                    "{file}: hard_deletes '{other}' is not ignore, invalidate or new_record"
-                ));
-            }
-            None if c.get("invalidate_hard_deletes").and_then(Json::as_bool) == Some(true) => {
-                HardDeletes::Invalidate
-            }
-            None => HardDeletes::Ignore,
-        };
-        let meta = c
-            .get("snapshot_meta_column_names")
-            .and_then(Json::as_object);
-        let name = |k: &str| {
-            meta.and_then(|m| m.get(k))
-                .and_then(Json::as_str)
-                .map_or_else(|| k.to_string(), String::from)
-        };
-        Ok(SnapshotConfig {
-            strategy,
-            unique_key,
-            hard_deletes,
-            valid_to_current: c
-                .get("dbt_valid_to_current")
-                .and_then(Json::as_str)
-                .map(String::from),
-            names: MetaNames {
-                scd_id: name("dbt_scd_id"),
-                updated_at: name("dbt_updated_at"),
-                valid_from: name("dbt_valid_from"),
-                valid_to: name("dbt_valid_to"),
-                is_deleted: name("dbt_is_deleted"),
-            },
-        })
-    }
-}
-
-/// The snapshot's "now": when this run happened, as a timestamp.
-pub const NOW: &str = "cast(now() as timestamp)";
+/// The suffix of the table staging the snapshot query's rows.
+pub const STAGE_SUFFIX: &str = "__kiln_snap";
 
 /// The staged source rows.
-pub fn stage_name(node: &Node) -> String {
-    format!("{}__kiln_snap", node.alias)
+pub fn stage(adapter: &dyn Adapter, node: &Node) -> Stage {
+    Stage::new(adapter, &RelationTarget::of(node), STAGE_SUFFIX)
+}
+
+/// The plan of a snapshot run, between the node's hooks: the first build when nothing stands
+/// at its name, an update of the snapshot table otherwise. A view in the way is an error.
+pub fn plan(
+    adapter: &dyn Adapter,
+    node: &Node,
+    cfg: &SnapshotConfig,
+    sql: &str,
+    existing: Option<RelationKind>,
+    hooks: &Hooks,
+) -> Result<Plan, PlanError> {
+    let target = RelationTarget::of(node);
+    let plan = match existing {
+        Some(RelationKind::Table) => {
+            let stage = stage(adapter, node);
+            let mut steps: Vec<Step> = stage_sql(adapter, node, sql)
+                .into_iter()
+                .map(Step::Execute)
+                .collect();
+            steps.push(Step::ReadColumns {
+                source: ColumnSource::Query(adapter.select_no_rows_sql(&stage.relation)),
+                slot: Slot::New,
+            });
+            steps.push(Step::ReadColumns {
+                source: ColumnSource::Relation(target.clone()),
+                slot: Slot::Existing,
+            });
+            steps.push(Step::Then(Box::new(Continuation::Snapshot(Update {
+                target,
+                stage,
+                cfg: cfg.clone(),
+            }))));
+            Plan::atomic(adapter, steps)
+        }
+        Some(RelationKind::View) => {
+            return Err(PlanError(format!(
+                "{} is a view, not a snapshot table; drop it or choose another target for the snapshot",
+                target.sql(adapter)
+            )));
+        }
+        None => {
+            let tmp = target.suffixed(TMP_SUFFIX).sql(adapter);
+            let create = adapter.create_table_as_sql(&tmp, &create_sql(adapter, cfg, sql));
+            swap_in(adapter, &target, create, None)
+        }
+    };
+    Ok(hooks.splice(plan))
+}
+
+/// The rest of a run on an existing snapshot, once the staged query's and the table's columns
+/// are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    target: RelationTarget,
+    stage: Stage,
+    cfg: SnapshotConfig,
+}
+
+impl Update {
+    pub(super) fn plan(&self, adapter: &dyn Adapter, read: &ReadColumns) -> Vec<Step> {
+        update_at(
+            adapter,
+            &self.target,
+            &self.stage,
+            &self.cfg,
+            &read.new,
+            &read.existing,
+        )
+        .into_iter()
+        .map(Step::Execute)
+        .collect()
+    }
 }
 
 struct Sql<'a> {
     adapter: &'a dyn Adapter,
     cfg: &'a SnapshotConfig,
+    /// The snapshot's "now": when this run happened, as a timestamp.
+    now: String,
 }
 
 impl Sql<'_> {
+    fn new<'a>(adapter: &'a dyn Adapter, cfg: &'a SnapshotConfig) -> Sql<'a> {
+        Sql {
+            adapter,
+            cfg,
+            now: adapter.current_timestamp_sql(),
+        }
+    }
+
     fn q(&self, s: &str) -> String {
         self.adapter.quote(s)
     }
 
-    /// `md5(coalesce(cast(k as varchar), '') || '|' || ...)` over the key and the change time.
+    /// `coalesce(cast(<expr> as varchar), '')`: a hash input that is never NULL.
+    fn text(&self, expr: &str) -> String {
+        format!("coalesce({}, '')", self.adapter.cast_sql(expr, "varchar"))
+    }
+
+    /// The adapter's hash of `k1 || '|' || ... || '|' || updated`: over the key and the change
+    /// time.
     fn scd_id(&self, alias: &str, updated: &str) -> String {
         let parts: Vec<String> = self
             .cfg
             .unique_key
             .iter()
-            .map(|k| format!("coalesce(cast({alias}.{} as varchar), '')", self.q(k)))
-            .chain([format!("coalesce(cast({updated} as varchar), '')")])
+            .map(|k| self.text(&format!("{alias}.{}", self.q(k))))
+            .chain([self.text(updated)])
             .collect();
-        format!("md5({})", parts.join(" || '|' || "))
+        self.adapter.hash_sql(&parts.join(" || '|' || "))
     }
 
     /// The change time of a source row: its updated_at, or the run's now.
     fn updated(&self, alias: &str) -> String {
         match &self.cfg.strategy {
             Strategy::Timestamp { updated_at } => format!("{alias}.{}", self.q(updated_at)),
-            Strategy::Check { .. } => NOW.to_string(),
+            Strategy::Check { .. } => self.now.clone(),
         }
     }
 
@@ -245,7 +205,7 @@ impl Sql<'_> {
 
 /// The first build: the query's rows, each a current version.
 pub fn create_sql(adapter: &dyn Adapter, cfg: &SnapshotConfig, sql: &str) -> String {
-    let s = Sql { adapter, cfg };
+    let s = Sql::new(adapter, cfg);
     let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord;
     let cols: Vec<String> = s
         .meta_values("snapshot_query", with_deleted.then_some(false))
@@ -263,11 +223,7 @@ pub fn create_sql(adapter: &dyn Adapter, cfg: &SnapshotConfig, sql: &str) -> Str
 /// Stages the snapshot query in a temporary table (first statements of a run on an existing
 /// snapshot).
 pub fn stage_sql(adapter: &dyn Adapter, node: &Node, sql: &str) -> Vec<String> {
-    let stage = adapter.quote(&stage_name(node));
-    vec![
-        format!("drop table if exists {stage}"),
-        format!("create temporary table {stage} as (\n{}\n)", sql.trim()),
-    ]
+    stage(adapter, node).create(adapter, sql)
 }
 
 /// The statements of a run against an existing snapshot table, after [`stage_sql`].
@@ -280,9 +236,29 @@ pub fn update_sql(
     source_columns: &[Column],
     existing: &[Column],
 ) -> Vec<String> {
-    let s = Sql { adapter, cfg };
-    let target = Target::of(node).sql(adapter);
-    let stage = adapter.quote(&stage_name(node));
+    let stage = stage(adapter, node);
+    update_at(
+        adapter,
+        &RelationTarget::of(node),
+        &stage,
+        cfg,
+        source_columns,
+        existing,
+    )
+}
+
+fn update_at(
+    adapter: &dyn Adapter,
+    target: &RelationTarget,
+    stage: &Stage,
+    cfg: &SnapshotConfig,
+    source_columns: &[Column],
+    existing: &[Column],
+) -> Vec<String> {
+    let s = Sql::new(adapter, cfg);
+    let now = s.now.as_str();
+    let target = target.sql(adapter);
+    let stage = stage.relation.as_str();
     let n = &cfg.names;
     let mut out = vec![];
     // Columns new in the query are added to the table.
@@ -291,11 +267,7 @@ pub fn update_sql(
             .iter()
             .any(|e| e.name.eq_ignore_ascii_case(&c.name))
         {
-            out.push(format!(
-                "alter table {target} add column {} {}",
-                adapter.quote(&c.name),
-                c.data_type
-            ));
+            out.push(adapter.add_column_sql(&target, &c.name, &c.data_type));
         }
     }
     let with_deleted = cfg.hard_deletes == HardDeletes::NewRecord
@@ -336,14 +308,19 @@ pub fn update_sql(
     };
     let valid_to_new = match &cfg.strategy {
         Strategy::Timestamp { updated_at } => format!("s.{}", s.q(updated_at)),
-        Strategy::Check { .. } => NOW.into(),
+        Strategy::Check { .. } => now.to_string(),
     };
     // 1. Close the current versions of rows that changed (or came back after a delete marker).
-    out.push(format!(
-        "update {target} as t set {vt} = {valid_to_new} from {stage} as s where {keys} and {cur} and ({changed}{deleted_marker})",
-        vt = s.q(&n.valid_to),
-        keys = s.key_match("s", "t"),
-        cur = s.is_current("t"),
+    out.push(adapter.update_from_sql(
+        &target,
+        &s.q(&n.valid_to),
+        &valid_to_new,
+        stage,
+        &format!(
+            "{keys} and {cur} and ({changed}{deleted_marker})",
+            keys = s.key_match("s", "t"),
+            cur = s.is_current("t"),
+        ),
     ));
     // 2. Keys that vanished from the query.
     let vanished = format!(
@@ -354,7 +331,7 @@ pub fn update_sql(
     match cfg.hard_deletes {
         HardDeletes::Ignore => {}
         HardDeletes::Invalidate => out.push(format!(
-            "update {target} as t set {} = {NOW} where {vanished}",
+            "update {target} as t set {} = {now} where {vanished}",
             s.q(&n.valid_to)
         )),
         HardDeletes::NewRecord => {
@@ -379,19 +356,19 @@ pub fn update_sql(
             let keys_hash: Vec<String> = cfg
                 .unique_key
                 .iter()
-                .map(|k| format!("coalesce(cast(t.{} as varchar), '')", s.q(k)))
-                .chain([format!("coalesce(cast({NOW} as varchar), '')")])
+                .map(|k| s.text(&format!("t.{}", s.q(k))))
+                .chain([s.text(now)])
                 .collect();
             out.push(format!(
-                "insert into {target} ({cols}, {meta}) select {tcols}, md5({hash}), {NOW}, {NOW}, {cur}, 'True' from {target} as t where {vanished} and {not_marker}",
+                "insert into {target} ({cols}, {meta}) select {tcols}, {hash}, {now}, {now}, {cur}, 'True' from {target} as t where {vanished} and {not_marker}",
                 cols = all_cols.join(", "),
                 meta = s.meta_names(true).join(", "),
                 tcols = all_cols.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
-                hash = keys_hash.join(" || '|' || "),
+                hash = adapter.hash_sql(&keys_hash.join(" || '|' || ")),
                 cur = s.current_value(),
             ));
             out.push(format!(
-                "update {target} as t set {} = {NOW} where {vanished} and {not_marker}",
+                "update {target} as t set {} = {now} where {vanished} and {not_marker}",
                 s.q(&n.valid_to)
             ));
         }
@@ -407,7 +384,7 @@ pub fn update_sql(
         keys = s.key_match("s", "t"),
         cur = s.is_current("t"),
     ));
-    out.push(format!("drop table if exists {stage}"));
+    out.push(adapter.drop_relation_sql(RelationKind::Table, stage));
     out
 }
 

@@ -3,7 +3,8 @@
 //! crosses `warn_if` / `error_if`. `limit` caps the rows examined; `store_failures` saves the
 //! failing rows to a table (or view) in the audit schema.
 
-use super::{Plan, Target};
+use super::RelationTarget;
+use super::plan::{Plan, executes, in_transaction};
 use crate::adapter::{Adapter, RelationKind};
 use crate::project::Node;
 use serde_json::Value as Json;
@@ -12,7 +13,7 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestConfig {
     /// `error` or `warn`.
-    pub severity: Severity,
+    pub severity: TestSeverity,
     pub fail_calc: String,
     pub warn_if: String,
     pub error_if: String,
@@ -21,8 +22,9 @@ pub struct TestConfig {
     pub store_failures_as: Option<RelationKind>,
 }
 
+/// A data test's `severity` (distinct from a diagnostic's `crate::error::Severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub enum TestSeverity {
     Error,
     Warn,
 }
@@ -41,9 +43,9 @@ impl TestConfig {
                 .unwrap_or_else(|| d.to_string())
         };
         let severity = if text("severity", "error").eq_ignore_ascii_case("warn") {
-            Severity::Warn
+            TestSeverity::Warn
         } else {
-            Severity::Error
+            TestSeverity::Error
         };
         let limit = c.get("limit").and_then(|v| match v {
             Json::Number(n) => n.as_i64(),
@@ -98,29 +100,19 @@ pub fn store_failures_plan(
     kind: RelationKind,
     existing: Option<RelationKind>,
 ) -> (Plan, String) {
-    let target = Target::of(node);
-    let name = target.sql(adapter);
+    let name = RelationTarget::of(node).sql(adapter);
     let mut statements = vec![];
-    match existing {
-        Some(RelationKind::Table) => statements.push(format!("drop table if exists {name}")),
-        Some(RelationKind::View) => statements.push(format!("drop view if exists {name}")),
-        None => {}
+    if let Some(kind) = existing {
+        statements.push(adapter.drop_relation_sql(kind, &name));
     }
-    let create = format!(
-        "create {} {name} as (\n{}\n)",
-        kind.as_str(),
-        compiled_sql.trim()
-    );
-    statements.push(create.clone());
-    let statements = if adapter.supports_transactional_ddl() {
-        let mut s = vec!["begin".to_string()];
-        s.extend(statements);
-        s.push("commit".into());
-        s
-    } else {
-        statements
-    };
-    (Plan { statements }, format!("select * from {name}"))
+    statements.push(match kind {
+        RelationKind::Table => adapter.create_table_as_sql(&name, compiled_sql),
+        RelationKind::View => adapter.create_view_sql(&name, compiled_sql),
+    });
+    (
+        Plan::new(in_transaction(adapter, executes(statements))),
+        format!("select * from {name}"),
+    )
 }
 
 /// What one evaluated test came to.
@@ -135,7 +127,7 @@ pub enum Verdict {
 /// holds; a warn-severity test only ever warns.
 pub fn verdict(cfg: &TestConfig, should_warn: bool, should_error: bool) -> Verdict {
     match cfg.severity {
-        Severity::Error if should_error => Verdict::Fail,
+        TestSeverity::Error if should_error => Verdict::Fail,
         _ if should_warn => Verdict::Warn,
         _ => Verdict::Pass,
     }
@@ -147,7 +139,7 @@ mod tests {
 
     fn cfg() -> TestConfig {
         TestConfig {
-            severity: Severity::Error,
+            severity: TestSeverity::Error,
             fail_calc: "count(*)".into(),
             warn_if: "!= 0".into(),
             error_if: "> 10".into(),
@@ -170,7 +162,7 @@ mod tests {
         assert_eq!(verdict(&c, true, true), Verdict::Fail);
         assert_eq!(verdict(&c, true, false), Verdict::Warn);
         assert_eq!(verdict(&c, false, false), Verdict::Pass);
-        c.severity = Severity::Warn;
+        c.severity = TestSeverity::Warn;
         assert_eq!(verdict(&c, true, true), Verdict::Warn);
         assert_eq!(verdict(&c, false, true), Verdict::Pass);
     }

@@ -183,6 +183,17 @@ pub fn unrendered_project_config_for(tree: &Map<String, Value>, fqn: &[String]) 
     out
 }
 
+/// What the root project's dbt_project.yml gives a node of an installed package (nothing for the
+/// root project's own nodes): its config tree for the node's resource type, at the node's fqn
+/// (`models: {<package>: ...}`, and the tree's top-level `+` configs). dbt applies it last, over
+/// the package's own tree, the node's properties and its `config()` calls.
+pub fn root_overrides(root: &super::dbt_project::DbtProject, node: &super::node::Node) -> Config {
+    if node.package_name == root.name {
+        return Config::new();
+    }
+    project_config_for(&root.config_tree(node.resource_type), &node.fqn)
+}
+
 /// Flattens the common shapes for `tags`: a string or a list of strings.
 pub fn tags_of(config: &Config) -> Vec<String> {
     config

@@ -8,12 +8,14 @@
 //! Its warnings are dbt's: constraints on a materialization that cannot hold them, a `numeric`
 //! without precision. A contract on an ephemeral model, which dbt accepts and ignores, is a
 //! warning too. Foreign keys written `to: ref('orders')` make the model depend on `orders`, as
-//! in dbt. What a contract does when the model builds lives in `crate::materialize::contract`.
+//! in dbt. What a contract does when the model builds lives in `materialize::contract`.
 
+use super::origin::{self, Files, ProjectTrees};
+use super::yaml::{Part, Step};
 use super::{Node, Project, RefCall, ResourceType};
 use crate::error::{Diagnostic, Location};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::cell::RefCell;
 
 /// dbt's constraint types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,25 +113,6 @@ impl Constraint {
     }
 }
 
-/// Whether a config holds `contract: {enforced: true}`.
-pub fn is_enforced(config: &serde_json::Map<String, Value>) -> bool {
-    config
-        .get("contract")
-        .and_then(|c| c.get("enforced"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
-/// Whether the contract's `alias_types` is on (the default): `string` in YAML then means the
-/// engine's text type.
-pub fn alias_types(config: &serde_json::Map<String, Value>) -> bool {
-    config
-        .get("contract")
-        .and_then(|c| c.get("alias_types"))
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
-}
-
 /// Whether a materialization creates the relation with its constraints (dbt: table and
 /// incremental; a view only has its columns checked).
 pub fn materialization_enforces_constraints(materialized: &str) -> bool {
@@ -141,14 +124,16 @@ pub fn materialization_enforces_constraints(materialized: &str) -> bool {
 pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
     let mut extra_deps: Vec<(String, RefCall)> = vec![];
     let mut extra_sources: Vec<(String, (String, String))> = vec![];
+    let dir = project.dir.clone();
+    let files = RefCell::new(Files::new(&dir));
     for n in project.nodes.values() {
+        let yaml = Yaml::of(project, n, &files);
         if n.columns.values().any(|c| !c.constraints.is_empty()) {
-            check_column_constraint_types(n, &Yaml::of(project, n), out);
+            check_column_constraint_types(n, &yaml, out);
         }
         if n.resource_type != ResourceType::Model {
             continue;
         }
-        let yaml = Yaml::of(project, n);
         check_primary_keys(n, &yaml, out);
         for c in all_constraints(n) {
             if c.get("type").and_then(Value::as_str) != Some("foreign_key") {
@@ -157,11 +142,11 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
             let Some(to) = c.get("to").and_then(Value::as_str) else {
                 continue;
             };
-            match super::load::parse_ref_or_source(to) {
-                Some(super::load::RefOrSource::Ref(r)) => {
+            match super::refs::parse_ref_or_source(to) {
+                Some(super::refs::RefOrSource::Ref(r)) => {
                     extra_deps.push((n.unique_id.clone(), r));
                 }
-                Some(super::load::RefOrSource::Source(s, t)) => {
+                Some(super::refs::RefOrSource::Source(s, t)) => {
                     extra_sources.push((n.unique_id.clone(), (s, t)));
                 }
                 None => out.push(
@@ -172,12 +157,12 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
                             n.name
                         ),
                     )
-                    .at(yaml.find(&[to]))
+                    .at(yaml.foreign_key_to(to))
                     .with_help("write the parent as to: ref('model') or to: source('source', 'table')"),
                 ),
             }
         }
-        if is_enforced(&n.config) {
+        if n.settings.contract.enforced {
             check_enforced(n, &yaml, out);
         }
     }
@@ -185,14 +170,14 @@ pub fn check(project: &mut Project, out: &mut Vec<Diagnostic>) {
         if let Some(n) = project.nodes.get_mut(&uid)
             && !n.refs.contains(&r)
         {
-            n.refs.push(r);
+            std::sync::Arc::make_mut(n).refs.push(r);
         }
     }
     for (uid, s) in extra_sources {
         if let Some(n) = project.nodes.get_mut(&uid)
             && !n.sources.contains(&s)
         {
-            n.sources.push(s);
+            std::sync::Arc::make_mut(n).sources.push(s);
         }
     }
 }
@@ -205,13 +190,13 @@ fn all_constraints(n: &Node) -> impl Iterator<Item = &Value> {
 }
 
 /// Column-level constraints need a known `type`, enforced contract or not (as in dbt).
-fn check_column_constraint_types(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
+fn check_column_constraint_types(n: &Node, yaml: &Yaml<'_, '_, '_>, out: &mut Vec<Diagnostic>) {
     for col in n.columns.values() {
         let bad = col.constraints.iter().find_map(|c| {
             let ty = c.get("type").and_then(Value::as_str);
             match ty {
                 Some(t) if ConstraintKind::parse(t).is_some() => None,
-                other => Some(other.unwrap_or("constraints")),
+                other => Some(other),
             }
         });
         let Some(bad) = bad else { continue };
@@ -224,7 +209,7 @@ fn check_column_constraint_types(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic
                     col.name, n.resource_type, n.name
                 ),
             )
-            .at(yaml.column(&col.name, &[bad]))
+            .at(yaml.column_constraint_type(&col.name, bad))
             .with_help(format!("a constraint's `type:` is one of {valid}")),
         );
     }
@@ -232,7 +217,7 @@ fn check_column_constraint_types(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic
 
 /// dbt's primary key rules, checked whether or not the contract is enforced: one column-level
 /// primary key at most, and not together with a model-level one.
-fn check_primary_keys(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
+fn check_primary_keys(n: &Node, yaml: &Yaml<'_, '_, '_>, out: &mut Vec<Diagnostic>) {
     let is_pk = |c: &Value| c.get("type").and_then(Value::as_str) == Some("primary_key");
     let pk_columns: Vec<&str> = n
         .columns
@@ -258,7 +243,7 @@ fn check_primary_keys(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     quoted()
                 ),
             )
-            .at(yaml.column(pk_columns[1], &["primary_key"]))
+            .at(yaml.column_constraint_type(pk_columns[1], Some("primary_key")))
             .with_help(format!(
                 "declare one model-level constraint instead: constraints: [{{type: primary_key, columns: [{}]}}]",
                 pk_columns.join(", ")
@@ -275,13 +260,13 @@ fn check_primary_keys(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     quoted()
                 ),
             )
-            .at(yaml.column(pk_columns[0], &["primary_key"]))
+            .at(yaml.column_constraint_type(pk_columns[0], Some("primary_key")))
             .with_help("keep one of the two primary key declarations"),
         );
     }
 }
 
-fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
+fn check_enforced(n: &Node, yaml: &Yaml<'_, '_, '_>, out: &mut Vec<Diagnostic>) {
     let materialized = n.materialized();
     if materialized == "ephemeral" {
         out.push(
@@ -292,7 +277,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.model(&["contract", "enforced"])),
+            .at(yaml.contract()),
         );
         return;
     }
@@ -310,7 +295,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                         "Invalid value for on_schema_change: {osc}. Models materialized as incremental with contracts enabled must set on_schema_change to 'append_new_columns' or 'fail'"
                     ),
                 )
-                .at(yaml.model(&["contract", "enforced"]))
+                .at(yaml.contract())
                 .with_help(format!(
                     "set on_schema_change: fail (or append_new_columns) in the config of model {}",
                     n.name
@@ -327,7 +312,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.model(&["contract", "enforced"]))
+            .at(yaml.contract())
             .with_help(
                 "declare the model's columns, each with its data_type, under `columns:` in a properties file like models/schema.yml",
             ),
@@ -354,7 +339,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.column(first, &[]))
+            .at(yaml.column(first))
             .with_help("add `data_type:` to each column, e.g. data_type: integer"),
         );
     }
@@ -372,7 +357,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.find(&[ty.unwrap_or("constraints")]))
+            .at(yaml.model_constraint_type(ty))
             .with_help("give every constraint a `type:` from that list"),
         );
     }
@@ -399,7 +384,7 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.column(naked[0].trim_matches('\''), &["data_type"])),
+            .at(yaml.column_key(naked[0].trim_matches('\''), "data_type")),
         );
     }
     let warned = all_constraints(n)
@@ -414,104 +399,162 @@ fn check_enforced(n: &Node, yaml: &Yaml, out: &mut Vec<Diagnostic>) {
                     n.name
                 ),
             )
-            .at(yaml.find(&["constraints"])),
+            .at(yaml.first_constraints()),
         );
     }
 }
 
-/// The properties file that describes a model, for locating what its YAML says.
-struct Yaml {
-    path: PathBuf,
-    text: String,
-    /// Byte offset of the model's `name:` line.
-    start: usize,
-    fallback: Location,
+/// Where a model's properties say something: the node's properties entry, the columns and
+/// constraints under it, located only when a diagnostic needs the line (see
+/// [`super::origin`]).
+struct Yaml<'n, 'f, 'd> {
+    node: &'n Node,
+    files: &'f RefCell<Files<'d>>,
+    trees: ProjectTrees<'n>,
 }
 
-impl Yaml {
-    fn of(project: &Project, n: &Node) -> Yaml {
-        let fallback =
-            Location::from_line_col(&n.original_file_path, &n.raw_code, 1 + n.line_offset, 1);
-        let path = n
-            .patch_path
-            .as_deref()
-            .and_then(|p| p.split("://").nth(1))
-            .map(PathBuf::from);
-        let Some(path) = path else {
-            return Yaml {
-                path: PathBuf::from(&n.original_file_path),
-                text: String::new(),
-                start: 0,
-                fallback,
-            };
-        };
-        let text = std::fs::read_to_string(project.dir.join(&path)).unwrap_or_default();
-        let start = name_line(&text, &n.name, 0).unwrap_or(0);
+impl<'n, 'f, 'd> Yaml<'n, 'f, 'd> {
+    fn of(project: &'n Project, node: &'n Node, files: &'f RefCell<Files<'d>>) -> Self {
         Yaml {
-            path,
-            text,
-            start,
-            fallback,
+            node,
+            files,
+            trees: ProjectTrees {
+                models: &project.config.models,
+                seeds: &project.config.seeds,
+                snapshots: &project.config.snapshots,
+            },
         }
     }
 
-    fn at(&self, offset: usize) -> Location {
-        Location::from_offset(&self.path, &self.text, offset)
+    /// The value (or key) at `steps` under the node's entry; the node's first line if the
+    /// entry does not have it.
+    fn at(&self, steps: Vec<Step>, part: Part) -> Location {
+        let mut files = self.files.borrow_mut();
+        let found = self
+            .node
+            .spans
+            .entry
+            .as_ref()
+            .and_then(|e| files.locate(&e.join(steps), part));
+        found.unwrap_or_else(|| origin::node_location(&mut files, self.node))
     }
 
-    /// The first of `needles` found after the model's name, else the model's name line.
-    fn find(&self, needles: &[&str]) -> Location {
-        if self.text.is_empty() {
-            return self.fallback.clone();
+    /// Where `contract` is set for the model (its key).
+    fn contract(&self) -> Location {
+        let mut files = self.files.borrow_mut();
+        origin::config_location_part(
+            &mut files,
+            &self.trees,
+            self.node,
+            &["contract".to_string()],
+            Part::Key,
+        )
+    }
+
+    /// The entry of a column, by name.
+    fn column_steps(&self, column: &str) -> Vec<Step> {
+        let k = self.node.columns.get_index_of(column).unwrap_or(0);
+        vec![Step::key("columns"), Step::Index(k)]
+    }
+
+    /// A column's `name:` key.
+    fn column(&self, column: &str) -> Location {
+        let mut steps = self.column_steps(column);
+        steps.push(Step::key("name"));
+        self.at(steps, Part::Key)
+    }
+
+    /// A key of a column's entry (`data_type`).
+    fn column_key(&self, column: &str, key: &'static str) -> Location {
+        let mut steps = self.column_steps(column);
+        steps.push(Step::key(key));
+        self.at(steps, Part::Key)
+    }
+
+    /// The `type:` of the first constraint of a column whose type is `ty` (`None`: missing), else
+    /// the column's `constraints:` key.
+    fn column_constraint_type(&self, column: &str, ty: Option<&str>) -> Location {
+        let mut steps = self.column_steps(column);
+        steps.push(Step::key("constraints"));
+        let constraints = self
+            .node
+            .columns
+            .get(column)
+            .map_or(&[][..], |c| c.constraints.as_slice());
+        match constraint_index(constraints, |c| c.get("type").and_then(Value::as_str) == ty) {
+            Some(m) if ty.is_some() => {
+                steps.extend([Step::Index(m), Step::key("type")]);
+                self.at(steps, Part::Value)
+            }
+            _ => self.at(steps, Part::Key),
         }
-        let rest = &self.text[self.start..];
-        needles
-            .iter()
-            .filter_map(|n| rest.find(n))
-            .min()
-            .map_or_else(|| self.at(self.start), |o| self.at(self.start + o))
     }
 
-    /// Where the model's properties say `needles` (the model's name line if they do not).
-    fn model(&self, needles: &[&str]) -> Location {
-        self.find(needles)
-    }
-
-    /// A column's line, or one of `needles` on the lines just after it.
-    fn column(&self, column: &str, needles: &[&str]) -> Location {
-        if self.text.is_empty() {
-            return self.fallback.clone();
+    /// The `to:` of the foreign key that says `to`, model-level or on a column.
+    fn foreign_key_to(&self, to: &str) -> Location {
+        let says = |c: &Value| c.get("to").and_then(Value::as_str) == Some(to);
+        if let Some(m) = constraint_index(&self.node.constraints, says) {
+            return self.at(
+                vec![Step::key("constraints"), Step::Index(m), Step::key("to")],
+                Part::Value,
+            );
         }
-        let Some(at) = name_line(&self.text, column, self.start) else {
-            return self.at(self.start);
-        };
-        let block_end = self.text[at..]
-            .find("- name:")
-            .filter(|o| *o > 0)
-            .map_or(self.text.len(), |o| at + o);
-        let block = &self.text[at..block_end];
-        needles
-            .iter()
-            .filter_map(|n| block.find(n))
-            .min()
-            .map_or_else(|| self.at(at), |o| self.at(at + o))
+        for (k, col) in self.node.columns.values().enumerate() {
+            if let Some(m) = constraint_index(&col.constraints, says) {
+                return self.at(
+                    vec![
+                        Step::key("columns"),
+                        Step::Index(k),
+                        Step::key("constraints"),
+                        Step::Index(m),
+                        Step::key("to"),
+                    ],
+                    Part::Value,
+                );
+            }
+        }
+        self.at(vec![Step::key("constraints")], Part::Key)
+    }
+
+    /// The `type:` of the first model-level constraint whose type is `ty` (`None`: missing), else
+    /// the model's `constraints:` key.
+    fn model_constraint_type(&self, ty: Option<&str>) -> Location {
+        match constraint_index(&self.node.constraints, |c| {
+            c.get("type").and_then(Value::as_str) == ty
+        }) {
+            Some(m) if ty.is_some() => self.at(
+                vec![Step::key("constraints"), Step::Index(m), Step::key("type")],
+                Part::Value,
+            ),
+            _ => self.at(vec![Step::key("constraints")], Part::Key),
+        }
+    }
+
+    /// The first `constraints:` key of the model: its own, else its first column's that has one.
+    fn first_constraints(&self) -> Location {
+        if self.node.constraints.is_empty()
+            && let Some(k) = self
+                .node
+                .columns
+                .values()
+                .position(|c| !c.constraints.is_empty())
+        {
+            return self.at(
+                vec![
+                    Step::key("columns"),
+                    Step::Index(k),
+                    Step::key("constraints"),
+                ],
+                Part::Key,
+            );
+        }
+        self.at(vec![Step::key("constraints")], Part::Key)
     }
 }
 
-/// The offset of the first `name: <name>` entry at or after `from` (quoted or not).
-fn name_line(text: &str, name: &str, from: usize) -> Option<usize> {
-    let rest = text.get(from..)?;
-    for pattern in [
-        format!("name: {name}\n"),
-        format!("name: '{name}'"),
-        format!("name: \"{name}\""),
-        format!("name: {name}"),
-    ] {
-        if let Some(o) = rest.find(&pattern) {
-            return Some(from + o);
-        }
-    }
-    None
+/// The index of the first constraint that `matches`.
+fn constraint_index(constraints: &[Value], matches: impl Fn(&Value) -> bool) -> Option<usize> {
+    constraints.iter().position(matches)
 }
 
 #[cfg(test)]

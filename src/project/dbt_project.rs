@@ -157,6 +157,32 @@ impl DbtProject {
             None => vec![self.target_path(), self.packages_install_path()],
         }
     }
+    /// `dispatch:` as search orders by macro namespace.
+    pub fn dispatch_orders(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.dispatch
+            .iter()
+            .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+            .collect()
+    }
+
+    /// The config tree (`models:`, `seeds:`...) that configures resources of type `rt`.
+    pub fn config_tree(
+        &self,
+        rt: super::node::ResourceType,
+    ) -> std::borrow::Cow<'_, Map<String, Value>> {
+        use super::node::ResourceType;
+        use std::borrow::Cow;
+        match rt {
+            ResourceType::Seed => Cow::Borrowed(&self.seeds),
+            ResourceType::Snapshot => Cow::Borrowed(&self.snapshots),
+            // As in dbt, analyses take their configs from the `models:` tree.
+            ResourceType::Model | ResourceType::Analysis => Cow::Borrowed(&self.models),
+            ResourceType::Test => Cow::Owned(self.data_test_configs()),
+            ResourceType::Source => Cow::Borrowed(&self.sources),
+            ResourceType::Exposure => Cow::Borrowed(&self.exposures),
+        }
+    }
+
     /// The data-test config tree: `data_tests:` (new) merged over `tests:` (old).
     pub fn data_test_configs(&self) -> Map<String, Value> {
         let mut m = self.tests.clone();

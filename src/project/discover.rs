@@ -12,8 +12,13 @@ use walkdir::WalkDir;
 pub struct FoundFile {
     /// Absolute (or project-dir-joined) path on disk.
     pub abs: PathBuf,
-    /// Relative to the project directory, e.g. `models/staging/stg_orders.sql`.
+    /// Relative to the project directory, e.g. `models/staging/stg_orders.sql` (for an installed
+    /// package, relative to the package's folder, as dbt writes it).
     pub original_file_path: String,
+    /// Relative to the root project's directory, as messages show it and as later stages read
+    /// it: the same as `original_file_path` for the root project's files,
+    /// `dbt_packages/<package>/models/x.sql` for a package's.
+    pub shown: String,
     /// Relative to the resource path, e.g. `staging/stg_orders.sql`.
     pub path: String,
     /// The resource path it was found under, e.g. `models`.
@@ -55,6 +60,8 @@ fn to_slash(p: &Path) -> String {
 pub struct FileIndex {
     project_dir: PathBuf,
     skip: Vec<String>,
+    /// The project's folder relative to the root project's (empty for the root project).
+    shown_prefix: String,
     walked: Mutex<HashMap<String, Arc<Vec<FoundFile>>>>,
 }
 
@@ -63,7 +70,17 @@ impl FileIndex {
         FileIndex {
             project_dir: project_dir.to_path_buf(),
             skip: skip.to_vec(),
+            shown_prefix: String::new(),
             walked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The files of an installed package in `package_dir`, shown under `prefix` (its folder
+    /// relative to the root project, e.g. `dbt_packages/dbt_utils`).
+    pub fn for_package(package_dir: &Path, skip: &[String], prefix: &str) -> Self {
+        FileIndex {
+            shown_prefix: prefix.trim_end_matches('/').to_string(),
+            ..FileIndex::new(package_dir, skip)
         }
     }
 
@@ -88,13 +105,20 @@ impl FileIndex {
         let mut walked = self.walked.lock().unwrap_or_else(|e| e.into_inner());
         walked
             .entry(root.to_string())
-            .or_insert_with(|| Arc::new(walk_root(&self.project_dir, root, &self.skip)))
+            .or_insert_with(|| {
+                Arc::new(walk_root(
+                    &self.project_dir,
+                    root,
+                    &self.skip,
+                    &self.shown_prefix,
+                ))
+            })
             .clone()
     }
 }
 
 /// Every file under one resource path, in walk order.
-fn walk_root(project_dir: &Path, root: &str, skip: &[String]) -> Vec<FoundFile> {
+fn walk_root(project_dir: &Path, root: &str, skip: &[String], prefix: &str) -> Vec<FoundFile> {
     let mut out = vec![];
     let base = project_dir.join(root);
     if !base.is_dir() {
@@ -129,9 +153,15 @@ fn walk_root(project_dir: &Path, root: &str, skip: &[String]) -> Vec<FoundFile> 
             .strip_prefix(project_dir)
             .map(to_slash)
             .unwrap_or_default();
+        let shown = if prefix.is_empty() {
+            rel_project.clone()
+        } else {
+            format!("{prefix}/{rel_project}")
+        };
         out.push(FoundFile {
             abs: p.to_path_buf(),
             original_file_path: rel_project,
+            shown,
             path: rel_root,
             root: root.to_string(),
         });

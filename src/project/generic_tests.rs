@@ -4,10 +4,11 @@
 
 use super::config::{Config, merge_into, project_config_for};
 use super::discover::FoundFile;
-use super::load::{RefOrSource, parse_ref_or_source};
 use super::node::*;
 use super::properties::ColumnProps;
-use crate::error::{Diagnostic, LineIndex, Location};
+use super::refs::{RefOrSource, parse_ref_or_source};
+use super::yaml::YamlSpan;
+use crate::error::Diagnostic;
 use indexmap::IndexMap;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
@@ -32,7 +33,7 @@ pub const CONFIG_ARGS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-enum Target {
+enum TestedResource {
     Node {
         uid: String,
         name: String,
@@ -50,11 +51,14 @@ enum Target {
 pub struct PendingTest {
     def: Value,
     column: Option<String>,
-    target: Target,
+    target: TestedResource,
     key_name: String,
     folders: Vec<String>,
     original_file_path: String,
-    location: Location,
+    /// The properties file relative to the root project (see [`FoundFile::shown`]).
+    shown: String,
+    /// The test's entry in its properties file (`models[0].columns[1].data_tests[0]`).
+    span: YamlSpan,
 }
 
 impl PendingTest {
@@ -68,13 +72,12 @@ impl PendingTest {
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
         Self::new(
             def,
             column,
-            Target::Node {
+            TestedResource::Node {
                 uid: uid.into(),
                 name: name.into(),
                 version: version.map(ToString::to_string),
@@ -82,8 +85,7 @@ impl PendingTest {
             key_name,
             folders,
             f,
-            text,
-            lines,
+            span,
         )
     }
 
@@ -97,43 +99,25 @@ impl PendingTest {
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
-        let target = Target::Source {
+        let target = TestedResource::Source {
             uid: uid.into(),
             source: source.into(),
             table: table.into(),
         };
-        Self::new(def, column, target, key_name, folders, f, text, lines)
+        Self::new(def, column, target, key_name, folders, f, span)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new(
         def: &Value,
         column: Option<&ColumnProps>,
-        target: Target,
+        target: TestedResource,
         key_name: &str,
         folders: &[String],
         f: &FoundFile,
-        text: &str,
-        lines: &LineIndex,
+        span: YamlSpan,
     ) -> Self {
-        let needle = match def {
-            Value::String(s) => s.clone(),
-            Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
-            Value::Number(_) | Value::Bool(_) => format!("- {def}"),
-            _ => String::new(),
-        };
-        let anchor = column
-            .map(|c| format!("name: {}", c.name))
-            .unwrap_or_default();
-        let from = if anchor.is_empty() {
-            0
-        } else {
-            text.find(&anchor).unwrap_or(0)
-        };
-        let offset = text[from..].find(&needle).map_or(from, |i| from + i);
         PendingTest {
             def: def.clone(),
             column: column.map(|c| c.name.clone()),
@@ -141,8 +125,14 @@ impl PendingTest {
             key_name: key_name.into(),
             folders: folders.to_vec(),
             original_file_path: f.original_file_path.clone(),
-            location: lines.location(&f.original_file_path, text, offset),
+            shown: f.shown.clone(),
+            span,
         }
+    }
+
+    /// Where the test is written.
+    pub fn span(&self) -> &YamlSpan {
+        &self.span
     }
 }
 
@@ -155,8 +145,9 @@ pub fn build(
     schema: &str,
 ) -> Result<Node, Diagnostic> {
     let bad = |m: String| {
+        // Located by the caller, from `t.span`.
         Diagnostic::error("test", m)
-            .at(t.location.clone())
+            .in_file(&t.shown)
             .with_help("write a test as a name (`- unique`) or a one-key mapping (`- accepted_values: {values: [a, b]}`)")
     };
     let (full_test_name, body): (String, Map<String, Value>) = match &t.def {
@@ -251,7 +242,7 @@ pub fn build(
         args.insert("column_name".into(), Value::from(col.clone()));
     }
     let (target_name, target_expr, mut refs, mut sources) = match &t.target {
-        Target::Node {
+        TestedResource::Node {
             name,
             version: None,
             ..
@@ -265,7 +256,7 @@ pub fn build(
             }],
             vec![],
         ),
-        Target::Node {
+        TestedResource::Node {
             name,
             version: Some(v),
             ..
@@ -279,7 +270,7 @@ pub fn build(
             }],
             vec![],
         ),
-        Target::Source { source, table, .. } => (
+        TestedResource::Source { source, table, .. } => (
             format!("{source}_{table}"),
             format!("source('{source}', '{table}')"),
             vec![],
@@ -302,10 +293,10 @@ pub fn build(
     arg_sources.append(&mut sources);
     let (refs, sources) = (arg_refs, arg_sources);
     let prefix = match (&t.target, &namespace) {
-        (Target::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
-        (Target::Source { .. }, None) => format!("source_{test_name}"),
-        (Target::Node { .. }, Some(ns)) => format!("{ns}_{test_name}"),
-        (Target::Node { .. }, None) => test_name.clone(),
+        (TestedResource::Source { .. }, Some(ns)) => format!("{ns}_source_{test_name}"),
+        (TestedResource::Source { .. }, None) => format!("source_{test_name}"),
+        (TestedResource::Node { .. }, Some(ns)) => format!("{ns}_{test_name}"),
+        (TestedResource::Node { .. }, None) => test_name.clone(),
     };
     let (short_name, full_name) = synthesize_names(&prefix, &target_name, &args);
     // A generated name too long for a table gets the short, hashed one as its alias config
@@ -343,7 +334,7 @@ pub fn build(
         None => format!("test_{test_name}"),
     };
     let attached = match &t.target {
-        Target::Node { uid, .. } | Target::Source { uid, .. } => uid.clone(),
+        TestedResource::Node { uid, .. } | TestedResource::Source { uid, .. } => uid.clone(),
     };
     Ok(Node {
         unique_id: format!("test.{project}.{name}.{hash}"),
@@ -352,8 +343,9 @@ pub fn build(
         package_name: project.to_string(),
         path: format!("{alias}.sql"),
         original_file_path: t.original_file_path.clone(),
-        file: PathBuf::from(&t.original_file_path),
-        line_offset: t.location.line.saturating_sub(1),
+        file: PathBuf::from(&t.shown),
+        // Defined in YAML: `spans.entry` says where (see `origin::node_location`).
+        line_offset: 0,
         fqn,
         raw_code: format!("{{{{ {macro_call}(**_dbt_generic_test_kwargs) }}}}"),
         checksum: String::new(),
@@ -365,7 +357,6 @@ pub fn build(
         refs,
         sources,
         depends_on_macros: vec![],
-        depends_on_nodes: vec![],
         database: db.to_string(),
         schema: schema.to_string(),
         alias,
@@ -383,8 +374,11 @@ pub fn build(
         deprecation_date: None,
         constraints: vec![],
         doc_blocks: vec![],
-        compiled_code: None,
-        extra_ctes: vec![],
+        settings: Default::default(),
+        spans: NodeSpans {
+            entry: Some(t.span.clone()),
+            ..Default::default()
+        },
     })
 }
 

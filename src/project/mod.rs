@@ -1,6 +1,8 @@
 //! Loading a dbt project: dbt_project.yml, profiles.yml, properties YAML, and the model, seed,
 //! snapshot, analysis, test, macro and docs files, into typed [`Project`] with config inherited as
-//! dbt does. Nothing here renders models: that is [`crate::jinja`]'s parse phase.
+//! dbt does. Nothing here renders models: that is the Jinja stage's parse phase (`jinja::parse`),
+//! which ends by settling each node's typed config ([`settings`], checked by [`settle`]). Only
+//! Jinja in YAML values (`var()`, `env_var()`, `doc()`) is rendered here ([`render`]).
 
 pub mod config;
 pub mod contract;
@@ -9,28 +11,34 @@ pub mod discover;
 pub mod generic_tests;
 mod load;
 pub mod node;
+pub mod origin;
 pub mod profiles;
 pub mod properties;
+pub mod refs;
+pub mod render;
+pub mod settings;
+pub mod settle;
 pub mod unused_config;
 pub mod yaml;
 
 pub use load::{
     LoadOptions, find_project_dir, load, rewrite_macro_source, scan_macros, sha256_hex,
 };
-pub(crate) use load::{RefOrSource, parse_ref_or_source};
 pub use node::*;
+pub(crate) use refs::{RefOrSource, parse_ref_or_source};
 
 /// Whether a YAML string is a `ref(...)` or `source(...)` call.
 pub fn looks_like_ref_or_source(s: &str) -> bool {
-    load::parse_ref_or_source(s).is_some()
+    refs::parse_ref_or_source(s).is_some()
 }
 
 use crate::error::Diagnostic;
 use dbt_project::DbtProject;
-use profiles::Target;
+use profiles::ProfileTarget;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A macro file registered as one Jinja template.
 #[derive(Debug, Clone)]
@@ -42,17 +50,70 @@ pub struct MacroFile {
     pub source: String,
 }
 
+/// Among the source unique_ids `ids`, the one `source('source', 'table')` names for a node of
+/// project `from` when the root project is `root` (see [`Project::resolve_source`]).
+pub fn resolve_source_in<'a>(
+    ids: impl Iterator<Item = &'a String>,
+    root: &str,
+    source: &str,
+    table: &str,
+    from: &str,
+) -> Option<&'a str> {
+    let suffix = format!(".{source}.{table}");
+    let matching: Vec<&str> = ids
+        .map(String::as_str)
+        .filter(|id| id.starts_with("source.") && id.ends_with(&suffix))
+        .filter(|id| {
+            // `source.<package>.<source>.<table>`: the package is the part in between.
+            id["source.".len()..id.len() - suffix.len()]
+                .split('.')
+                .count()
+                == 1
+        })
+        .collect();
+    let in_package = |p: &str| {
+        matching
+            .iter()
+            .copied()
+            .find(|id| id["source.".len()..id.len() - suffix.len()] == *p)
+    };
+    in_package(root)
+        .or_else(|| in_package(from))
+        .or_else(|| matching.first().copied())
+}
+
+/// A package installed in the root project's packages-install-path: a dbt project of its own,
+/// whose nodes, macros and docs join the root project's (with `package_name` its name).
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    /// Its folder, as found on disk (under the root project's folder unless
+    /// packages-install-path is absolute).
+    pub dir: PathBuf,
+    /// Its folder as shown to the user, relative to the root project (`dbt_packages/dbt_utils`).
+    pub shown_dir: String,
+    /// Its own dbt_project.yml.
+    pub config: DbtProject,
+    /// The vars its nodes see, as dbt's: the package's own (global, then scoped to it), then the
+    /// root project's (global, then `vars: {<package>: ...}`), then `--vars`.
+    pub vars: Map<String, Value>,
+}
+
 /// A loaded project, before rendering.
 #[derive(Debug, Clone)]
 pub struct Project {
     pub dir: PathBuf,
     pub config: DbtProject,
     pub name: String,
-    pub target: Target,
+    pub target: ProfileTarget,
     /// Variables visible to the root project: global vars, then `vars.<project>`, then `--vars`.
     pub vars: Map<String, Value>,
     pub cli_vars: Map<String, Value>,
-    pub nodes: BTreeMap<String, Node>,
+    /// The installed packages, by folder name order.
+    pub packages: Vec<Package>,
+    /// Enabled nodes, each shared as an `Arc` from the moment it is loaded: later stages (render
+    /// contexts, the runner's workers) hold the node itself, never a copy.
+    pub nodes: BTreeMap<String, Arc<Node>>,
     /// Disabled nodes (`enabled: false`), which leave the graph as in dbt.
     pub disabled: BTreeMap<String, Node>,
     pub sources: BTreeMap<String, SourceNode>,
@@ -75,6 +136,29 @@ impl Project {
     /// Where artifacts go.
     pub fn target_dir(&self) -> PathBuf {
         self.dir.join(self.config.target_path())
+    }
+
+    /// The installed package named `name`.
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// The vars the nodes of project `package` see (the root project's for the root project or
+    /// an unknown name).
+    pub fn vars_for(&self, package: &str) -> &Map<String, Value> {
+        self.package(package).map_or(&self.vars, |p| &p.vars)
+    }
+
+    /// The dbt_project.yml that configures the nodes of `package` (the root project's for the
+    /// root project or an unknown name).
+    pub fn config_of(&self, package: &str) -> &DbtProject {
+        self.package(package).map_or(&self.config, |p| &p.config)
+    }
+
+    /// The source `source('source_name', 'table')` names when a node of project `from` calls
+    /// it, as dbt resolves it: declared in the root project, else in `from`, else in any package.
+    pub fn resolve_source(&self, source: &str, table: &str, from: &str) -> Option<&str> {
+        resolve_source_in(self.sources.keys(), &self.name, source, table, from)
     }
 
     /// The node or source with this unique_id, for display.

@@ -1,6 +1,8 @@
 //! The loaded project's nodes: what every later stage (graph, compile, run, artifacts) reads.
 
 use super::config::Config;
+use super::settings::Settings;
+use super::yaml::YamlSpan;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -130,7 +132,6 @@ pub struct Node {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub depends_on_macros: Vec<String>,
-    pub depends_on_nodes: Vec<String>,
     pub database: String,
     pub schema: String,
     pub alias: String,
@@ -142,9 +143,36 @@ pub struct Node {
     pub constraints: Vec<Value>,
     /// unique_ids of the docs blocks its description uses through `doc()`.
     pub doc_blocks: Vec<String>,
-    pub compiled_code: Option<String>,
-    /// CTEs of ephemeral models injected into the compiled code, in order.
-    pub extra_ctes: Vec<(String, String)>,
+    /// The typed config the materializations read, settled in the parse phase from `config`
+    /// (see [`super::settle`]); empty until then.
+    pub settings: Settings,
+    /// Where the node and its config were written, for diagnostics.
+    pub spans: NodeSpans,
+}
+
+/// Where a node's definition and config were written: addresses kept while loading and parsing
+/// (see [`super::yaml`]'s module docs), turned into lines only when something is reported. Not
+/// serialised and never compared, so moving code changes no checksum or `state:` result.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSpans {
+    /// The properties entry that describes the node (`models[3]` of `models/schema.yml`); for a
+    /// generic test, the test's own entry (`models[3].columns[0].data_tests[1]`).
+    pub entry: Option<YamlSpan>,
+    /// For a version of a versioned model, its index under the entry's `versions:`.
+    pub version: Option<usize>,
+    /// The config keys set by `config()` calls in the node's own SQL (normalised, e.g.
+    /// `pre-hook`).
+    pub sql_config: Vec<String>,
+}
+
+/// A node's SQL as the compile phase made it: the output of compiling, kept beside the node (the
+/// node itself is never written after parse).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compiled {
+    /// The rendered SQL with the CTEs of the ephemeral models it refs injected.
+    pub code: String,
+    /// Those CTEs (`__dbt__cte__<name>`, body), in order.
+    pub ctes: Vec<(String, String)>,
 }
 
 impl Node {
@@ -165,6 +193,7 @@ impl Node {
         } else {
             "sql"
         };
+        let settings = Settings::lenient(resource_type, &config);
         Node {
             unique_id: format!("{resource_type}.demo.{name}"),
             resource_type,
@@ -185,7 +214,6 @@ impl Node {
             refs: vec![],
             sources: vec![],
             depends_on_macros: vec![],
-            depends_on_nodes: vec![],
             database: "warehouse".into(),
             schema: "main".into(),
             alias: name.into(),
@@ -196,8 +224,8 @@ impl Node {
             deprecation_date: None,
             constraints: vec![],
             doc_blocks: vec![],
-            compiled_code: None,
-            extra_ctes: vec![],
+            settings,
+            spans: NodeSpans::default(),
         }
     }
 
@@ -280,7 +308,6 @@ pub struct ExposureNode {
     pub owner: Map<String, Value>,
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
-    pub depends_on_nodes: Vec<String>,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub config: Config,

@@ -1,91 +1,73 @@
 //! `profiles.yml`: found where dbt looks for it, the profile and target chosen, `{{ env_var() }}`
-//! rendered, and the adapter-specific fields typed. DuckDB runs now; Athena is parsed and checked
-//! now and runs in a later issue.
+//! rendered, and the target read by its engine. Nothing here knows an engine: the loader is given
+//! the engines kiln has ([`Engines`], listed in the adapter layer's registry), and each engine reads
+//! its own fields (DuckDB's `path`, Athena's `s3_staging_dir`...) and says where models go by
+//! default. Errors in those fields still point at the target's lines in profiles.yml.
 
 use crate::error::{Diagnostic, Location};
-use crate::jinja::static_render::render_yaml_strings;
+use crate::project::render::render_yaml_strings;
 use crate::project::yaml;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// The chosen target of the chosen profile, rendered and typed.
+/// The chosen target of the chosen profile, rendered and read by its engine.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct ProfileTarget {
     pub profile_name: String,
     pub name: String,
-    /// `duckdb` or `athena`.
+    /// The engine's name, the target's `type:` (`duckdb`, `athena`).
     pub adapter_type: String,
     pub database: String,
     pub schema: String,
     pub threads: usize,
-    /// Every rendered field of the output, for `target.<field>` in Jinja.
+    /// Every rendered field of the output, for `target.<field>` in Jinja and for the engine's
+    /// adapter, which reads its settings from them.
     pub fields: Map<String, Value>,
-    pub engine: EngineTarget,
+    /// What `kiln debug` shows about where the engine connects, one line each.
+    pub details: Vec<String>,
     /// The profiles.yml this came from.
     pub profiles_path: PathBuf,
 }
 
-#[derive(Debug, Clone)]
-pub enum EngineTarget {
-    DuckDb(DuckDbTarget),
-    Athena(AthenaTarget),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DuckDbTarget {
-    /// The database file, relative to the project directory (or `:memory:`).
-    #[serde(default = "default_duckdb_path")]
-    pub path: String,
-    #[serde(default)]
-    pub database: Option<String>,
-    #[serde(default)]
-    pub schema: Option<String>,
-    #[serde(default)]
-    pub threads: Option<usize>,
-    #[serde(default)]
-    pub extensions: Vec<Value>,
-    #[serde(default)]
-    pub settings: Map<String, Value>,
-    #[serde(default)]
-    pub memory_limit: Option<String>,
-    #[serde(default)]
-    pub temp_directory: Option<String>,
-    #[serde(default)]
-    pub attach: Vec<Value>,
-}
-
-fn default_duckdb_path() -> String {
-    ":memory:".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AthenaTarget {
-    pub s3_staging_dir: String,
-    #[serde(default)]
-    pub s3_data_dir: Option<String>,
-    #[serde(default)]
-    pub s3_data_naming: Option<String>,
-    pub region_name: String,
-    #[serde(default = "default_athena_catalog")]
+/// What an engine makes of a target's fields: the database and schema models go to unless they
+/// say otherwise, the threads it asks for, and what `kiln debug` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetDefaults {
     pub database: String,
     pub schema: String,
-    #[serde(default)]
-    pub work_group: Option<String>,
-    #[serde(default)]
-    pub aws_profile_name: Option<String>,
-    #[serde(default)]
     pub threads: Option<usize>,
-    #[serde(default)]
-    pub num_retries: Option<u32>,
-    #[serde(default)]
-    pub poll_interval: Option<f64>,
-    #[serde(default)]
-    pub endpoint_url: Option<String>,
+    pub details: Vec<String>,
 }
 
-fn default_athena_catalog() -> String {
-    "awsdatacatalog".into()
+/// A target's rendered fields, and the directories relative settings are taken from.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetFields<'a> {
+    pub fields: &'a Map<String, Value>,
+    pub project_dir: &'a Path,
+    /// `<project>/<target-path>`: where an engine keeps its scratch files.
+    pub target_dir: &'a Path,
+}
+
+/// Why an engine cannot read a target: the reader's message (`missing field `region_name``, or
+/// what is wrong with a value) and what targets of the engine must set, for the help text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub message: String,
+    pub required: &'static str,
+}
+
+/// The engines a target may name with `type:`. The adapter layer implements it (its registry),
+/// so the loader reads profiles without knowing any engine.
+pub trait Engines: Sync {
+    /// Reads a target of the engine named `adapter_type`; `None` when kiln has no such engine.
+    fn read(
+        &self,
+        adapter_type: &str,
+        target: TargetFields<'_>,
+    ) -> Option<Result<TargetDefaults, FieldError>>;
+
+    /// The engines, as a help text names them: "`type: duckdb` (embedded) or `type: athena`".
+    fn help(&self) -> String;
 }
 
 /// Where profiles.yml is, in dbt's order: `--profiles-dir`, `$DBT_PROFILES_DIR`, the project
@@ -130,15 +112,24 @@ pub fn find_profiles_file(flag: Option<&Path>, project_dir: &Path) -> Result<Pat
     .with_help(help))
 }
 
+/// Where a target is read from and what reads it: the project's directories and the engines.
+#[derive(Clone, Copy)]
+pub struct TargetContext<'a> {
+    pub project_dir: &'a Path,
+    /// `<project>/<target-path>`.
+    pub target_dir: &'a Path,
+    pub engines: &'a dyn Engines,
+}
+
 /// Loads the target to use from `path`.
 pub fn load_target(
     path: &Path,
     profile_name: &str,
     target_flag: Option<&str>,
     threads_flag: Option<usize>,
-    project_dir: &Path,
+    cx: TargetContext<'_>,
     cli_vars: &Map<String, Value>,
-) -> Result<Target, Diagnostic> {
+) -> Result<ProfileTarget, Diagnostic> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostic::error("profile", format!("cannot read {}: {e}", path.display())).in_file(path)
     })?;
@@ -241,8 +232,8 @@ pub fn load_target(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let bad_field = |e: serde_json::Error| {
-        let message = e.to_string();
+    let bad_field = |e: FieldError| {
+        let message = e.message;
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|m| m.split('`').next());
@@ -254,78 +245,50 @@ pub fn load_target(
             .at(at_target.clone())
             .with_help(format!(
                 "add `{field}:` to target '{target_name}'; {}",
-                required_settings(&adapter_type)
+                e.required
             )),
             None => Diagnostic::error(
                 "profile",
                 format!("target '{target_name}' (type {adapter_type}): {message}"),
             )
             .at(at_target.clone())
-            .with_help(format!(
-                "fix the setting's value; {}",
-                required_settings(&adapter_type)
-            )),
+            .with_help(format!("fix the setting's value; {}", e.required)),
         }
     };
-    let (engine, database, schema, threads) = match adapter_type.as_str() {
-        "duckdb" => {
-            let mut t: DuckDbTarget =
-                serde_json::from_value(rendered.clone()).map_err(bad_field)?;
-            if t.path != ":memory:" && !t.path.starts_with("md:") {
-                let p = Path::new(&t.path);
-                if p.is_relative() {
-                    t.path = project_dir.join(p).display().to_string();
-                }
-            }
-            let database = t
-                .database
-                .clone()
-                .unwrap_or_else(|| duckdb_database_name(&t.path));
-            let schema = t.schema.clone().unwrap_or_else(|| "main".into());
-            let threads = t.threads.unwrap_or(1);
-            (EngineTarget::DuckDb(t), database, schema, threads)
-        }
-        "athena" => {
-            let t: AthenaTarget = serde_json::from_value(rendered.clone()).map_err(bad_field)?;
-            let (d, s, th) = (t.database.clone(), t.schema.clone(), t.threads.unwrap_or(1));
-            (EngineTarget::Athena(t), d, s, th)
-        }
-        "" => {
-            return Err(Diagnostic::error(
-                "profile",
-                format!("target '{target_name}' has no `type`"),
-            )
-            .at(at_target)
-            .with_help("add `type: duckdb` (embedded) or `type: athena`"));
-        }
-        other => {
-            return Err(Diagnostic::error(
-                "profile",
-                format!("target '{target_name}' has type '{other}', which kiln does not support"),
-            )
-            .at(at_field("type"))
-            .with_help("use `type: duckdb` (embedded) or `type: athena`"));
-        }
+    if adapter_type.is_empty() {
+        return Err(
+            Diagnostic::error("profile", format!("target '{target_name}' has no `type`"))
+                .at(at_target)
+                .with_help(format!("add {}", cx.engines.help())),
+        );
+    }
+    let fields_of = TargetFields {
+        fields: &fields,
+        project_dir: cx.project_dir,
+        target_dir: cx.target_dir,
     };
-    Ok(Target {
+    let Some(read) = cx.engines.read(&adapter_type, fields_of) else {
+        return Err(Diagnostic::error(
+            "profile",
+            format!(
+                "target '{target_name}' has type '{adapter_type}', which kiln does not support"
+            ),
+        )
+        .at(at_field("type"))
+        .with_help(format!("use {}", cx.engines.help())));
+    };
+    let defaults = read.map_err(bad_field)?;
+    Ok(ProfileTarget {
         profile_name: profile_name.to_string(),
         name: target_name,
         adapter_type,
-        database,
-        schema,
-        threads: threads_flag.unwrap_or(threads).max(1),
+        database: defaults.database,
+        schema: defaults.schema,
+        threads: threads_flag.unwrap_or(defaults.threads.unwrap_or(1)).max(1),
         fields,
-        engine,
+        details: defaults.details,
         profiles_path: path.to_path_buf(),
     })
-}
-
-/// What a target of this type must set, for help texts.
-fn required_settings(adapter_type: &str) -> &'static str {
-    match adapter_type {
-        "athena" => "athena targets need s3_staging_dir, region_name and schema",
-        _ => "see the adapter's profile reference for its settings",
-    }
 }
 
 /// The offset of `key:` as a YAML key at or after `from` (at the start of a line, after its
@@ -343,14 +306,4 @@ fn find_key(text: &str, from: usize, key: &str) -> usize {
         pos = at + needle.len();
     }
     from
-}
-
-/// DuckDB names a database after its file: `warehouse/dev.duckdb` is `dev`; `:memory:` is `memory`.
-pub fn duckdb_database_name(path: &str) -> String {
-    if path == ":memory:" {
-        return "memory".into();
-    }
-    Path::new(path)
-        .file_stem()
-        .map_or_else(|| "memory".into(), |s| s.to_string_lossy().into_owned())
 }

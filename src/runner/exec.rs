@@ -1,19 +1,18 @@
 //! Executing one node: compile it (live), plan its materialization, run the plan on the worker's
 //! connection, and describe the outcome.
 
+use super::plan::{PlanFailure, run_plan};
 use super::{NodeResult, Progress, RunOptions, Status, Timing, output};
 use crate::adapter::{Connection, DbError, DbErrorKind, Pool, RelationKind};
-use crate::commands::Loaded;
 use crate::error::Diagnostic;
 use crate::events::{Event, kinds};
 use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
 use crate::materialize::contract::{Contract, ForeignKeyTargets, ForeignKeys};
-use crate::materialize::{self, Hooks, Plan, Target, seed, test};
+use crate::materialize::{self, Hooks, Plan, RelationTarget, seed, test};
 use crate::project::{ExposureNode, Node, ResourceType};
-use crate::sql::TransactionControl;
+use crate::session::Loaded;
 use serde_json::{Map, Value as Json};
-use sqlparser::dialect::Dialect;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -37,7 +36,9 @@ pub struct Exec<'a> {
     pub foreign_keys_declared: std::sync::OnceLock<bool>,
 }
 
-/// A thread that writes the files it is sent, in order, until every sender is dropped.
+/// A thread that writes the files it is sent, in order, until every sender is dropped. A file
+/// that cannot be written is a warning naming it (the run goes on: these files are for reading,
+/// not for the build); after the first, the others are counted in one warning at the end.
 pub fn spawn_file_writer() -> (
     std::sync::mpsc::Sender<(PathBuf, String)>,
     std::thread::JoinHandle<()>,
@@ -45,14 +46,38 @@ pub fn spawn_file_writer() -> (
     let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, String)>();
     let handle = std::thread::spawn(move || {
         let mut made = BTreeSet::new();
+        let mut failed = 0usize;
         for (path, text) in rx {
+            let mut written = Ok(());
             if let Some(dir) = path.parent()
                 && !made.contains(dir)
             {
-                let _ = std::fs::create_dir_all(dir);
-                made.insert(dir.to_path_buf());
+                written = std::fs::create_dir_all(dir);
+                if written.is_ok() {
+                    made.insert(dir.to_path_buf());
+                }
             }
-            let _ = crate::artifacts::write_if_changed(&path, text.as_bytes());
+            let written =
+                written.and_then(|()| crate::session::write_if_changed(&path, text.as_bytes()));
+            if let Err(e) = written {
+                failed += 1;
+                if failed == 1 {
+                    Event::note(format!("Warning: cannot write {}: {e}", path.display()))
+                        .at(crate::events::Level::Warn)
+                        .stamped()
+                        .emit();
+                }
+            }
+        }
+        if failed > 1 {
+            let more = failed - 1;
+            Event::note(format!(
+                "Warning: {more} more file{} of target/compiled and target/run could not be written",
+                if more == 1 { "" } else { "s" }
+            ))
+            .at(crate::events::Level::Warn)
+            .stamped()
+            .emit();
         }
     });
     (tx, handle)
@@ -64,7 +89,9 @@ pub(super) enum Failure {
     Database(DbError),
     /// The model's columns break its enforced contract (dbt's message and table).
     Contract(String),
-    Other(String),
+    /// Anything else that stops a node as it runs (a config that cannot apply, a plan that
+    /// cannot be made): dbt's `Runtime Error`.
+    Runtime(String),
 }
 
 impl Failure {
@@ -73,7 +100,7 @@ impl Failure {
         match self {
             Failure::Compile(d) => d.message,
             Failure::Database(e) => e.message,
-            Failure::Contract(m) | Failure::Other(m) => m,
+            Failure::Contract(m) | Failure::Runtime(m) => m,
         }
     }
 }
@@ -201,7 +228,7 @@ impl Exec<'_> {
             ResourceType::Seed => self.run_seed(node, worker, &mut r),
             ResourceType::Test => self.run_test(node, worker, &mut r),
             ResourceType::Snapshot => self.run_snapshot(node, worker, &mut r),
-            other => Err(Failure::Other(format!("{other} nodes are not executed"))),
+            other => Err(Failure::Runtime(format!("{other} nodes are not executed"))),
         };
         r.execution_time = started.elapsed().as_secs_f64();
         let secs = r.execution_time;
@@ -229,7 +256,7 @@ impl Exec<'_> {
                     // dbt-duckdb reports a database error as dbt's `Runtime Error`.
                     Failure::Database(e) => ("Runtime Error", e.message.clone(), e.message),
                     Failure::Contract(m) => ("Compilation Error", m.clone(), m),
-                    Failure::Other(m) => ("Runtime Error", m.clone(), m),
+                    Failure::Runtime(m) => ("Runtime Error", m.clone(), m),
                 };
                 let mut text = format!(
                     "{kind} in {} {} ({})",
@@ -373,8 +400,17 @@ impl Exec<'_> {
         Ok((code, ctes))
     }
 
-    /// Runs a node's plan; a database error names the line of the node's file it is on (and of
-    /// its compiled and run files), instead of the line of the statement kiln ran.
+    /// Runs a plan on the worker's connection: the statements it sent, or where it failed
+    /// (a connection that cannot open fails before any statement).
+    pub(super) fn run_plan(&self, worker: usize, plan: &Plan) -> Result<Vec<String>, PlanFailure> {
+        let adapter = self.loaded.adapter.as_ref();
+        self.with_conn(worker, |c| Ok(run_plan(c, adapter, plan)))
+            .unwrap_or_else(|error| Err(PlanFailure { ran: vec![], error }))
+    }
+
+    /// Runs a node's plan whose statements are all known before it runs (its `script`); a
+    /// database error names the line of the node's file it is on (and of its compiled and run
+    /// files), instead of the line of the statement kiln ran.
     pub(super) fn run_node_plan(
         &self,
         worker: usize,
@@ -383,17 +419,17 @@ impl Exec<'_> {
         plan: &Plan,
         script: &str,
     ) -> Result<(), Failure> {
-        let failed = self
-            .with_conn(worker, |c| {
-                let dialect = self.loaded.adapter.sql_dialect();
-                Ok(run_plan_at(c, plan, dialect.as_ref()))
-            })
-            .map_err(Failure::Database)?;
-        let Err((i, e)) = failed else { return Ok(()) };
-        let statement = plan.statements.get(i).map_or("", String::as_str);
-        Err(Failure::Database(
-            self.placed(node, compiled, statement, script, e),
-        ))
+        let Err(failed) = self.run_plan(worker, plan) else {
+            return Ok(());
+        };
+        let statement = failed.statement().to_string();
+        Err(Failure::Database(self.placed(
+            node,
+            compiled,
+            &statement,
+            script,
+            failed.error,
+        )))
     }
 
     /// `e` with DuckDB's `LINE n` (of `statement`) replaced by the places in the node's files.
@@ -418,10 +454,12 @@ impl Exec<'_> {
             self.nodes
                 .values()
                 .find(|n| n.resource_type == ResourceType::Model && n.name == name)
-                .map(|n| (n.original_file_path.clone(), n.raw_code.clone()))
+                .map(|n| (n.file.display().to_string(), n.raw_code.clone()))
         };
+        // (the file as the user finds it from the root project: a package's is under its folder)
+        let source_path = node.file.display().to_string();
         let cx = super::db_error::Context {
-            source_path: &node.original_file_path,
+            source_path: &source_path,
             raw: written.then_some(node.raw_code.as_str()),
             compiled: code,
             ctes,
@@ -470,8 +508,8 @@ impl Exec<'_> {
         let keys = self.foreign_keys(node, parents, existing, worker)?;
         let adapter = self.loaded.adapter.as_ref();
         let plan = materialize::plan_model(adapter, node, &code, existing, &hooks, &keys)
-            .map_err(|e| Failure::Other(e.0))?;
-        let script = plan.script();
+            .map_err(|e| Failure::Runtime(e.0))?;
+        let script = plan.script(adapter);
         self.write_artifact(node, "run", &script);
         self.run_node_plan(worker, node, (&code, &ctes), &plan, &script)?;
         let kind = if node.materialized() == "view" {
@@ -537,7 +575,7 @@ impl Exec<'_> {
         if existing != Some(RelationKind::Table) || !self.any_foreign_keys() {
             return Ok(keys);
         }
-        let t = Target::of(node);
+        let t = RelationTarget::of(node);
         let children = self
             .with_conn(worker, |c| {
                 c.foreign_key_children(&t.database, &t.schema, &t.identifier)
@@ -548,7 +586,7 @@ impl Exec<'_> {
                 "{}.{} references {}.{} through a foreign key: its rows are kept while {} is rebuilt, and its constraints come back when it is rebuilt",
                 child.schema, child.identifier, t.schema, t.identifier, node.name
             ));
-            keys.children.push(Target {
+            keys.children.push(RelationTarget {
                 database: child.database,
                 schema: child.schema,
                 identifier: child.identifier,
@@ -613,19 +651,19 @@ impl Exec<'_> {
         node: &Node,
         worker: usize,
     ) -> Result<Option<RelationKind>, Failure> {
-        self.existing_at(&Target::of(node), worker)
+        self.existing_at(&RelationTarget::of(node), worker)
     }
 
     pub(super) fn existing_at(
         &self,
-        t: &Target,
+        t: &RelationTarget,
         worker: usize,
     ) -> Result<Option<RelationKind>, Failure> {
         let key = (t.database.to_lowercase(), t.schema.to_lowercase());
         let mut catalog = self
             .catalog
             .lock()
-            .map_err(|_| Failure::Other("the relation cache is poisoned".into()))?;
+            .map_err(|_| Failure::Runtime("the relation cache is poisoned".into()))?;
         if !catalog.contains_key(&key) {
             let listed = self
                 .with_conn(worker, |c| c.list_relations(&t.database, &t.schema))
@@ -644,7 +682,7 @@ impl Exec<'_> {
     }
 
     /// Notes what now stands at `t` after a build.
-    pub(super) fn record(&self, t: &Target, kind: Option<RelationKind>) {
+    pub(super) fn record(&self, t: &RelationTarget, kind: Option<RelationKind>) {
         let key = (t.database.to_lowercase(), t.schema.to_lowercase());
         if let Ok(mut catalog) = self.catalog.lock()
             && let Some(m) = catalog.get_mut(&key)
@@ -664,27 +702,6 @@ impl Exec<'_> {
             .unwrap_or(self.opts.full_refresh)
     }
 
-    /// Runs statements inside one transaction on the worker's connection: `body` gets the
-    /// connection; any error rolls everything back.
-    pub(super) fn in_transaction(
-        &self,
-        worker: usize,
-        body: impl FnOnce(&mut dyn Connection) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
-        self.with_conn(worker, |c| {
-            c.execute("begin")?;
-            match body(c) {
-                Ok(()) => c.execute("commit").inspect_err(|_| {
-                    let _ = c.execute("rollback");
-                }),
-                Err(e) => {
-                    let _ = c.execute("rollback");
-                    Err(e)
-                }
-            }
-        })
-    }
-
     /// What every successful build ends with: note the relation, persist docs, apply grants,
     /// and record the timing and status.
     #[allow(clippy::too_many_arguments)]
@@ -698,7 +715,7 @@ impl Exec<'_> {
         message: &str,
         rows: Option<i64>,
     ) -> Result<(), Failure> {
-        let target = Target::of(node);
+        let target = RelationTarget::of(node);
         self.record(&target, Some(kind));
         if node.config.contains_key("persist_docs") {
             let adapter = self.loaded.adapter.as_ref();
@@ -748,18 +765,14 @@ impl Exec<'_> {
         let existing = self.existing(node, worker)?;
         let rows = self
             .with_conn(worker, |c| {
-                // The CSV is read by its path in the project (node.file is project-relative).
+                // The CSV is read by its path from the root project (node.file; a package's seed
+                // is under its install folder).
                 let mut located = node.clone();
-                located.file = self.loaded.project.dir.join(&node.original_file_path);
+                located.file = self.loaded.project.dir.join(&node.file);
                 let load = seed::load(c, adapter, &located, existing)?;
-                let mut plan = load.plan;
-                let pre: Vec<String> = hooks.pre.clone();
-                let mut statements = pre;
-                statements.append(&mut plan.statements);
-                statements.extend(hooks.post.iter().cloned());
-                let plan = Plan { statements };
-                self.write_artifact(node, "run", &plan.script());
-                run_plan(c, &plan, adapter.sql_dialect().as_ref())?;
+                let plan = hooks.splice(load.plan);
+                self.write_artifact(node, "run", &plan.script(adapter));
+                run_plan(c, adapter, &plan).map_err(|f| f.error)?;
                 for w in &load.warnings {
                     self.progress.note(&format!("Warning: {w}"));
                 }
@@ -782,7 +795,7 @@ impl Exec<'_> {
         let cfg = test::TestConfig::of(node, self.opts.store_failures);
         let adapter = self.loaded.adapter.as_ref();
         let t0 = now();
-        let target = Target::of(node);
+        let target = RelationTarget::of(node);
         let to_count = match cfg.store_failures_as {
             Some(kind) => {
                 let existing = self.existing(node, worker)?;
@@ -891,41 +904,6 @@ pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), 
         sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
     );
     out
-}
-
-/// Runs a plan's statements in order; a failure inside a transaction (`begin`…`commit`, each
-/// recognised by its parsed tree in `dialect`, hooks included) rolls it back, so the relation is
-/// as it was before.
-pub fn run_plan(
-    conn: &mut dyn Connection,
-    plan: &Plan,
-    dialect: &dyn Dialect,
-) -> Result<(), DbError> {
-    run_plan_at(conn, plan, dialect).map_err(|(_, e)| e)
-}
-
-/// [`run_plan`], saying which statement failed.
-pub fn run_plan_at(
-    conn: &mut dyn Connection,
-    plan: &Plan,
-    dialect: &dyn Dialect,
-) -> Result<(), (usize, DbError)> {
-    let mut in_tx = false;
-    for (i, s) in plan.statements.iter().enumerate() {
-        let control = crate::sql::transaction_control(s, dialect);
-        if let Err(e) = timed_execute(conn, s) {
-            if in_tx {
-                let _ = conn.execute("rollback");
-            }
-            return Err((i, e));
-        }
-        match control {
-            Some(TransactionControl::Begin) => in_tx = true,
-            Some(TransactionControl::Commit | TransactionControl::Rollback) => in_tx = false,
-            None => {}
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn response(message: &str, rows: Option<i64>) -> Map<String, Json> {

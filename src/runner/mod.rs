@@ -15,18 +15,20 @@ mod exec;
 #[cfg(test)]
 mod exec_tests;
 pub mod output;
+mod plan;
 pub mod schedule;
 mod stateful;
 
 pub use output::Progress;
+pub use plan::{PlanFailure, run_plan};
 
 use crate::adapter::{Adapter, Pool};
-use crate::commands::Loaded;
 use crate::error::{Diagnostic, Error};
 use crate::invocation::Output;
 use crate::jinja::compile::{EphemeralCache, compile_shared, render_snippet};
 use crate::jinja::context::Shared;
 use crate::project::{Node, ResourceType};
+use crate::session::Loaded;
 use schedule::{Dag, Done, Fate};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,7 +85,7 @@ pub struct RunOptions {
     pub full_refresh: bool,
     pub store_failures: bool,
     /// `--defer`: the state manifest, and `--favor-state`.
-    pub defer: Option<(Json, bool)>,
+    pub defer: Option<(Arc<crate::schemas::read::StateManifest>, bool)>,
     /// `--event-time-start` / `--event-time-end`, for microbatch backfills.
     pub event_time_start: Option<chrono::NaiveDateTime>,
     pub event_time_end: Option<chrono::NaiveDateTime>,
@@ -258,7 +260,7 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
             .iter()
             .filter_map(|id| loaded.project.nodes.get(id))
             .filter(|n| n.resource_type == ResourceType::Test)
-            .map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice()));
+            .map(|n| (n.unique_id.as_str(), loaded.graph.depends_on(&n.unique_id)));
         crate::graph::test_gates(&loaded.graph, tests, |id| {
             loaded
                 .project
@@ -316,7 +318,8 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         &loaded.jenv,
         loaded.adapter.clone(),
         &loaded.info,
-        crate::commands::graph_fn(loaded),
+        loaded.graph.clone(),
+        crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());
     shared
@@ -324,7 +327,7 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
 
 /// Executes `ids` and returns the results (also when interrupted).
 pub fn execute(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
     ids: Vec<String>,
     opts: &RunOptions,
     output: &Output,
@@ -335,28 +338,22 @@ pub fn execute(
     let pool = connect(loaded)?;
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
-    loaded.info.full_refresh = opts.full_refresh;
-    loaded.info.inputs = opts.inputs.clone();
     let progress = Progress::new(ids.len(), output.clone());
     let mut errors = vec![];
 
     // The compile context, live: run_query and friends reach the database.
     let mut shared: Shared = live_shared(loaded, &pool);
+    // What refs and sources read in this run: `--empty`, and `--sample`'s window from now.
+    shared.inputs = opts.inputs.clone();
     if let Some((state, favor_state)) = &opts.defer {
         defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
     }
-    set_flag(&mut shared, "STORE_FAILURES", opts.store_failures);
-    set_flag(&mut shared, "FAIL_FAST", opts.fail_fast);
     let shared = Arc::new(shared);
-    let nodes: BTreeMap<String, Arc<Node>> = loaded
-        .project
-        .nodes
-        .iter()
-        .map(|(k, n)| (k.clone(), Arc::new(n.clone())))
-        .collect();
+    // The parsed nodes themselves (shared as Arc), never a copy.
+    let nodes: &BTreeMap<String, Arc<Node>> = &loaded.project.nodes;
 
     // Schemas first, then on-run-start, then the DAG, then on-run-end.
-    if let Err(d) = exec::create_schemas(&pool, &nodes, &ids, opts) {
+    if let Err(d) = exec::create_schemas(&pool, nodes, &ids, opts) {
         errors.push(d);
     }
     if errors.is_empty() {
@@ -400,7 +397,7 @@ pub fn execute(
         let (files, writer) = exec::spawn_file_writer();
         let runner = exec::Exec {
             loaded,
-            nodes: &nodes,
+            nodes,
             shared: &shared,
             cache: EphemeralCache::default(),
             opts,
@@ -498,14 +495,6 @@ pub fn execute(
         ));
     }
     progress.finish();
-    // Compiled code goes back onto the nodes, for the manifest.
-    for r in &results {
-        if let (Some(code), Some(n)) =
-            (&r.compiled_code, loaded.project.nodes.get_mut(&r.unique_id))
-        {
-            n.compiled_code = Some(code.clone());
-        }
-    }
     Ok(RunSummary {
         results,
         elapsed: started.elapsed().as_secs_f64(),
@@ -520,7 +509,7 @@ pub fn defer(
     shared: &mut Shared,
     loaded: &Loaded,
     ids: &[String],
-    state: &Json,
+    state: &crate::schemas::read::StateManifest,
     favor_state: bool,
     pool: &Pool,
 ) {
@@ -536,12 +525,11 @@ pub fn defer(
         {
             continue;
         }
-        let old = &state["nodes"][&n.unique_id];
-        let (Some(db), Some(schema), Some(alias)) = (
-            old["database"].as_str(),
-            old["schema"].as_str(),
-            old["alias"].as_str().or(old["name"].as_str()),
-        ) else {
+        let Some((db, schema, alias)) = state
+            .nodes()
+            .get(&n.unique_id)
+            .and_then(|old| old.relation())
+        else {
             continue;
         };
         if !favor_state {
@@ -565,13 +553,6 @@ pub fn defer(
             r.relation.schema = Some(schema.to_string());
             r.relation.identifier = Some(alias.to_string());
         }
-    }
-}
-
-fn set_flag(shared: &mut Shared, key: &str, value: bool) {
-    if let Ok(Json::Object(mut m)) = serde_json::to_value(&shared.flags) {
-        m.insert(key.to_string(), Json::Bool(value));
-        shared.flags = crate::jinja::to_value(Json::Object(m));
     }
 }
 

@@ -473,7 +473,7 @@ pub fn finished_running(counts: &str, secs: f64) -> Event {
 /// The end of a run, as dbt reports it: how long it took, each error and warning with its
 /// message and compiled file, then the `Done.` counts. Errors are at error level, so `--quiet`
 /// still shows them.
-pub fn report(summary: &RunSummary, counts: &str, nodes: &BTreeMap<String, Node>) {
+pub fn report(summary: &RunSummary, counts: &str, nodes: &BTreeMap<String, std::sync::Arc<Node>>) {
     Event::blank().emit();
     finished_running(counts, summary.elapsed).emit();
     let failed: Vec<&NodeResult> = summary
@@ -554,7 +554,7 @@ fn end_of_run(interrupted: bool, errors: usize, partial: usize, warnings: usize)
 
 /// One failed (or warning) node in the summary: `Failure in model x (models/x.sql)`, its
 /// message indented, and where its compiled SQL is.
-fn result_problem(r: &NodeResult, nodes: &BTreeMap<String, Node>, warning: bool) {
+fn result_problem(r: &NodeResult, nodes: &BTreeMap<String, std::sync::Arc<Node>>, warning: bool) {
     let Some(node) = nodes.get(&r.unique_id) else {
         return;
     };

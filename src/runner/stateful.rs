@@ -1,13 +1,15 @@
 //! The materializations that keep state between runs: incremental models (including
-//! microbatch) and snapshots. Each step runs inside one transaction on the worker's connection,
-//! so a failed or killed step leaves the target exactly as it was.
+//! microbatch) and snapshots. Their plans come from [`crate::materialize`]; each step runs inside
+//! one transaction on the worker's connection where the engine has them, so a failed or killed
+//! step leaves the target exactly as it was. Their target/run/ file holds the statements as they
+//! ran (the plans read the database between statements).
 
-use super::exec::{Exec, Failure, now, response, run_plan};
+use super::exec::{Exec, Failure, now, response};
 use super::{NodeResult, Status, Timing};
-use crate::adapter::{Connection, DbError, DbErrorKind, RelationKind};
-use crate::materialize::{self, Hooks, Plan, Target};
+use crate::adapter::{DbErrorKind, RelationKind};
+use crate::materialize::plan::script_of;
+use crate::materialize::{self, RelationTarget};
 use crate::project::Node;
-use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
 impl Exec<'_> {
@@ -18,7 +20,7 @@ impl Exec<'_> {
         r: &mut NodeResult,
     ) -> Result<(), Failure> {
         use crate::materialize::incremental as inc;
-        let cfg = inc::IncrementalConfig::of(node).map_err(Failure::Other)?;
+        let cfg = inc::IncrementalConfig::of(node).map_err(Failure::Runtime)?;
         let existing = self.existing(node, worker)?;
         let incremental = existing == Some(RelationKind::Table) && !self.full_refresh(node);
         self.shared.set_incremental(&node.unique_id, incremental);
@@ -33,85 +35,33 @@ impl Exec<'_> {
         let parents = self.check_contract(node, &code, worker)?;
         if !incremental {
             // First build or full refresh: a table, swapped in atomically.
-            let mut table = node.clone();
-            table
-                .config
-                .insert("materialized".into(), Json::String("table".into()));
             let keys = self.foreign_keys(node, parents, existing, worker)?;
-            let plan = materialize::plan_model(adapter, &table, &code, existing, &hooks, &keys)
-                .map_err(|e| Failure::Other(e.0))?;
-            let script = plan.script();
+            let plan = materialize::plan_model(adapter, node, &code, existing, &hooks, &keys)
+                .map_err(|e| Failure::Runtime(e.0))?;
+            let script = plan.script(adapter);
             self.write_artifact(node, "run", &script);
             self.run_node_plan(worker, node, (&code, &ctes), &plan, &script)?;
         } else {
-            let mut script = vec![];
-            let done = self.in_transaction(worker, |c| {
-                self.incremental_step(c, node, &cfg, &code, &hooks, None, &mut script)
-            });
-            let plan = Plan { statements: script };
-            let text = plan.script();
-            self.write_artifact(node, "run", &text);
-            // A failed statement is the last one the step ran.
-            let last = plan.statements.last().map_or("", String::as_str);
-            done.map_err(|e| Failure::Database(self.placed(node, (&code, &ctes), last, &text, e)))?;
-        }
-        self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
-    }
-
-    /// One incremental step on `c`, inside the caller's transaction: the node's pre-hooks, the
-    /// new rows staged, their merge keys checked, the schema reconciled, the strategy applied
-    /// (to `window` only, for a microbatch), the stage dropped, the post-hooks. Every statement
-    /// run is appended to `script` (for target/run/).
-    #[allow(clippy::too_many_arguments)]
-    fn incremental_step(
-        &self,
-        c: &mut dyn Connection,
-        node: &Node,
-        cfg: &crate::materialize::incremental::IncrementalConfig,
-        code: &str,
-        hooks: &Hooks,
-        window: Option<(&str, &str)>,
-        script: &mut Vec<String>,
-    ) -> Result<(), DbError> {
-        use crate::materialize::incremental as inc;
-        let adapter = self.loaded.adapter.as_ref();
-        let target = Target::of(node);
-        let mut exec = |c: &mut dyn Connection, sql: &str| {
-            script.push(sql.to_string());
-            super::exec::timed_execute(c, sql)
-        };
-        for h in &hooks.pre {
-            exec(c, h)?;
-        }
-        for s in inc::stage_sql(adapter, node, code, cfg) {
-            exec(c, &s)?;
-        }
-        if let Some(q) = inc::key_check_sql(adapter, node, cfg) {
-            let bad = c.query(&q)?;
-            if let Some(row) = bad.rows.first() {
-                return Err(DbError::query(duplicate_key_message(
-                    cfg,
-                    &bad.columns,
-                    row,
-                )));
+            let plan = inc::step_plan(adapter, node, &cfg, &code, &hooks, None)
+                .map_err(|e| Failure::Runtime(e.0))?;
+            match self.run_plan(worker, &plan) {
+                Ok(ran) => self.write_artifact(node, "run", &script_of(&ran)),
+                Err(failed) => {
+                    let text = script_of(&failed.ran);
+                    self.write_artifact(node, "run", &text);
+                    // (a failed statement is the last one the step ran)
+                    let at = failed.statement().to_string();
+                    return Err(Failure::Database(self.placed(
+                        node,
+                        (&code, &ctes),
+                        &at,
+                        &text,
+                        failed.error,
+                    )));
+                }
             }
         }
-        let stage = adapter.quote(&inc::staging_name(node));
-        let new_cols = c.query(&format!("select * from {stage} limit 0"))?.columns;
-        let old_cols = c.columns(&target.database, &target.schema, &target.identifier)?;
-        let (alters, cols) =
-            inc::reconcile(adapter, node, cfg, &new_cols, &old_cols).map_err(DbError::query)?;
-        for s in alters
-            .iter()
-            .chain(inc::apply_sql(adapter, node, cfg, &cols, window).iter())
-        {
-            exec(c, s)?;
-        }
-        exec(c, &inc::cleanup_sql(adapter, node))?;
-        for h in &hooks.post {
-            exec(c, h)?;
-        }
-        Ok(())
+        self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
     }
 
     /// A microbatch model: each batch compiled with its window and applied in its own
@@ -126,8 +76,8 @@ impl Exec<'_> {
         incremental: bool,
     ) -> Result<(), Failure> {
         use crate::materialize::incremental as inc;
-        use crate::materialize::microbatch::MicrobatchConfig;
-        let mb = MicrobatchConfig::of(node).map_err(Failure::Other)?;
+        use crate::materialize::microbatch::{FirstBuild, MicrobatchConfig, batch_plan};
+        let mb = MicrobatchConfig::of(node).map_err(Failure::Runtime)?;
         let clock = chrono::Utc::now().naive_utc();
         let batches = mb
             .batches(
@@ -136,9 +86,8 @@ impl Exec<'_> {
                 self.opts.event_time_start,
                 self.opts.event_time_end,
             )
-            .map_err(|e| Failure::Other(format!("{}: {e}", node.original_file_path)))?;
+            .map_err(|e| Failure::Runtime(format!("{}: {e}", node.original_file_path)))?;
         let adapter = self.loaded.adapter.as_ref();
-        let target = Target::of(node);
         let hooks = self.hooks(node)?;
         let t0 = now();
         let lit = |t: &chrono::NaiveDateTime| inc::timestamp_literal(t);
@@ -179,58 +128,38 @@ impl Exec<'_> {
                     continue;
                 }
             };
-            let contract = crate::materialize::contract::Contract::of(adapter, node);
-            let step = self.in_transaction(worker, |c| {
-                let mut exec = |c: &mut dyn Connection, sql: &str| {
-                    script.push(sql.to_string());
-                    c.execute(sql)
-                };
-                if !table_ready {
-                    // First build or full refresh: an empty table shaped like the model.
-                    if existing == Some(RelationKind::View) {
-                        exec(c, &format!("drop view if exists {}", target.sql(adapter)))?;
-                    }
-                    let create = match &contract {
-                        // under a contract: the declared columns and constraints
-                        Some(contract) => {
-                            exec(c, &format!("drop table if exists {}", target.sql(adapter)))?;
-                            contract.create_sql(adapter, &target.sql(adapter), &parents)
-                        }
-                        None => format!(
-                            "create or replace table {} as select * from (\n{}\n) kiln_shape limit 0",
-                            target.sql(adapter),
-                            code.trim()
-                        ),
-                    };
-                    exec(c, &create)?;
-                }
-                let window = (lit(start), lit(end));
-                self.incremental_step(
-                    c,
-                    node,
-                    cfg,
-                    &code,
-                    &hooks,
-                    Some((&window.0, &window.1)),
-                    &mut script,
-                )
+            // First build or full refresh: the batch first makes the table.
+            let first = (!table_ready).then_some(FirstBuild {
+                existing,
+                parents: &parents,
             });
-            match step {
-                Ok(()) => {
+            let window = (lit(start), lit(end));
+            let plan = match batch_plan(adapter, node, cfg, &code, &hooks, window, first) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    failed.push((iso(start), iso(end)));
+                    first_error.get_or_insert(Failure::Runtime(e.0));
+                    continue;
+                }
+            };
+            match self.run_plan(worker, &plan) {
+                Ok(ran) => {
+                    script.extend(ran);
                     table_ready = true;
                     ok.push((iso(start), iso(end)));
                 }
-                Err(e) => {
+                Err(f) => {
+                    script.extend(f.ran);
                     failed.push((iso(start), iso(end)));
-                    let cancelled = e.kind == DbErrorKind::Cancelled;
-                    first_error.get_or_insert(Failure::Database(e));
+                    let cancelled = f.error.kind == DbErrorKind::Cancelled;
+                    first_error.get_or_insert(Failure::Database(f.error));
                     if cancelled {
                         break;
                     }
                 }
             }
         }
-        self.write_artifact(node, "run", &Plan { statements: script }.script());
+        self.write_artifact(node, "run", &script_of(&script));
         r.timing.push(Timing {
             name: "execute",
             started_at: t0,
@@ -257,7 +186,7 @@ impl Exec<'_> {
                 Ok(())
             }
             None => {
-                self.record(&Target::of(node), Some(RelationKind::Table));
+                self.record(&RelationTarget::of(node), Some(RelationKind::Table));
                 self.grants(node, worker)?;
                 r.status = Status::Success;
                 r.message = Some(format!("OK ({n_ok} batches)"));
@@ -274,102 +203,25 @@ impl Exec<'_> {
         r: &mut NodeResult,
     ) -> Result<(), Failure> {
         use crate::materialize::snapshot as snap;
-        let cfg = snap::SnapshotConfig::of(node).map_err(Failure::Other)?;
+        let cfg = snap::SnapshotConfig::of(node).map_err(Failure::Runtime)?;
         let existing = self.existing(node, worker)?;
         let code = self.compile(node, r)?;
         let hooks = self.hooks(node)?;
         let adapter = self.loaded.adapter.as_ref();
-        let target = Target::of(node);
         let t0 = now();
-        match existing {
-            Some(RelationKind::Table) => {
-                let mut script = vec![];
-                self.in_transaction(worker, |c| {
-                    let mut exec = |c: &mut dyn Connection, sql: &str| {
-                        script.push(sql.to_string());
-                        c.execute(sql)
-                    };
-                    for h in &hooks.pre {
-                        exec(c, h)?;
-                    }
-                    for s in snap::stage_sql(adapter, node, &code) {
-                        exec(c, &s)?;
-                    }
-                    let stage = adapter.quote(&snap::stage_name(node));
-                    let src = c.query(&format!("select * from {stage} limit 0"))?.columns;
-                    let old = c.columns(&target.database, &target.schema, &target.identifier)?;
-                    for s in snap::update_sql(adapter, node, &cfg, &src, &old) {
-                        exec(c, &s)?;
-                    }
-                    for h in &hooks.post {
-                        exec(c, h)?;
-                    }
-                    Ok(())
-                })
-                .map_err(Failure::Database)?;
-                self.write_artifact(node, "run", &Plan { statements: script }.script());
-            }
-            Some(RelationKind::View) => {
-                return Err(Failure::Other(format!(
-                    "{} is a view, not a snapshot table; drop it or choose another target for the snapshot",
-                    target.sql(adapter)
-                )));
-            }
-            None => {
-                let tmp = target.with_identifier(format!(
-                    "{}{}",
-                    target.identifier,
-                    materialize::TMP_SUFFIX
-                ));
-                let create = format!(
-                    "create table {} as (\n{}\n)",
-                    tmp.sql(adapter),
-                    snap::create_sql(adapter, &cfg, &code)
-                );
-                let mut plan = materialize::swap_in(adapter, &target, create, None);
-                let mut statements = hooks.pre.clone();
-                statements.append(&mut plan.statements);
-                statements.extend(hooks.post.iter().cloned());
-                plan.statements = statements;
-                self.write_artifact(node, "run", &plan.script());
-                self.with_conn(worker, |c| {
-                    run_plan(c, &plan, adapter.sql_dialect().as_ref())
-                })
-                .map_err(Failure::Database)?;
-            }
+        let plan = snap::plan(adapter, node, &cfg, &code, existing, &hooks)
+            .map_err(|e| Failure::Runtime(e.0))?;
+        if plan.is_fixed() {
+            // The first build: its script is known, and written before it runs.
+            self.write_artifact(node, "run", &plan.script(adapter));
+            self.run_plan(worker, &plan)
+                .map_err(|f| Failure::Database(f.error))?;
+        } else {
+            let ran = self
+                .run_plan(worker, &plan)
+                .map_err(|f| Failure::Database(f.error))?;
+            self.write_artifact(node, "run", &script_of(&ran));
         }
         self.succeed(node, worker, r, t0, RelationKind::Table, "OK", None)
     }
-}
-
-/// "The new rows hold a duplicate key", naming the key columns and one offending value.
-fn duplicate_key_message(
-    cfg: &crate::materialize::incremental::IncrementalConfig,
-    columns: &[crate::adapter::Column],
-    row: &[crate::adapter::Cell],
-) -> String {
-    let keys = cfg.unique_key.join(", ");
-    let values: Vec<String> = columns
-        .iter()
-        .zip(row)
-        .take(cfg.unique_key.len())
-        .map(|(c, v)| format!("{} = {}", c.name, v))
-        .collect();
-    let count = row.last().map(ToString::to_string).unwrap_or_default();
-    let has_null = row
-        .iter()
-        .take(cfg.unique_key.len())
-        .any(|v| *v == crate::adapter::Cell::Null);
-    let what = if has_null {
-        format!("a NULL unique_key ({})", values.join(", "))
-    } else {
-        format!(
-            "{} rows with the same unique_key ({})",
-            count,
-            values.join(", ")
-        )
-    };
-    format!(
-        "the new rows hold {what}; unique_key is ({keys}), and merging them would duplicate rows, so nothing was written. Fix the model so each key appears once, or set unique_key_duplicates: dedupe to keep one row per key"
-    )
 }

@@ -5,6 +5,8 @@
 //! - [`statement`]: what a statement is (transaction control, its command tag).
 //! - [`round_trip`]: parse → print → parse, the check the tests run over every compiled node and
 //!   every materialization statement.
+//! - [`lineage`]: column lineage of a compiled query (OpenLineage's transformation types), and
+//!   the columns it names that its upstreams do not have.
 //!
 //! The tree decides *where*; the text is spliced, never re-printed: an analyst's compiled SQL
 //! keeps its formatting and comments (dbt does the same; only a `WITH` the CTEs merge into is
@@ -15,9 +17,10 @@
 //!
 //! Parsing costs time, so callers parse only when a question needs the answer: a compile parses
 //! the models that receive CTEs, not every model. This module imports nothing from the rest of
-//! kiln; it is where column lineage will live.
+//! kiln.
 
 pub mod cte;
+pub mod lineage;
 pub mod statement;
 
 pub use cte::{Injected, inject_ctes};

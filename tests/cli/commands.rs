@@ -338,6 +338,66 @@ fn debug_masks_a_secret_database_file() {
     assert_run_snapshot!(run);
 }
 
+/// Redaction belongs to the output: a secret that reaches a template through the profile (here
+/// `target.api_token`) is scrubbed by every sink that writes it, the compiled SQL file and the
+/// manifest included, while the database still receives the real value.
+#[test]
+fn a_secret_reaching_compiled_sql_is_scrubbed_from_every_file() {
+    let p = TestProject::fixture("shop")
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n      api_token: \"{{ env_var('DBT_ENV_SECRET_API_TOKEN') }}\"\n",
+        )
+        .file(
+            "models/token_length.sql",
+            "{{ config(materialized='table') }}\nselect length('{{ target.api_token }}') as n",
+        );
+    let run = p
+        .kiln(&["run", "-s", "token_length"])
+        .env("DBT_ENV_SECRET_API_TOKEN", "hush-api-token")
+        .run();
+    run.assert_success();
+    assert!(!run.stdout.contains("hush") && !run.stderr.contains("hush"));
+    for file in [
+        "target/compiled/shop/models/token_length.sql",
+        "target/run/shop/models/token_length.sql",
+    ] {
+        let sql = p.read(file);
+        assert!(sql.contains("length('*****')"), "{file}: {sql}");
+    }
+    for file in ["target/manifest.json", "target/run_results.json"] {
+        let text = p.read(file);
+        assert!(
+            text.contains("length('*****')") && !text.contains("hush"),
+            "{file}"
+        );
+    }
+    // The warehouse ran the real value: 14 characters, not the mask's 5.
+    let out = p
+        .kiln(&["show", "--inline", "select n from main.token_length"])
+        .env("DBT_ENV_SECRET_API_TOKEN", "hush-api-token")
+        .run();
+    out.assert_success();
+    assert!(out.stdout.contains("14"), "{}", out.stdout);
+}
+
+/// dbt hides the value of every `DBT_ENV_SECRET_` variable of the environment, whether or not a
+/// template read it: what is printed does not depend on which template renders first.
+#[test]
+fn secrets_of_the_environment_are_hidden_even_when_no_template_reads_them() {
+    let p = TestProject::fixture("shop").file(
+        "macros/say.sql",
+        "{% macro say() %}{{ log('the token is hush-unread-token', info=True) }}{% endmacro %}",
+    );
+    let run = p
+        .kiln(&["run-operation", "say"])
+        .env("DBT_ENV_SECRET_UNREAD", "hush-unread-token")
+        .run();
+    run.assert_success();
+    assert!(run.stdout.contains("the token is *****"), "{}", run.stdout);
+    assert!(!p.read("logs/dbt.log").contains("hush"));
+}
+
 /// `where` and `limit` on generic tests (in `config:` or as top-level arguments, old style) are
 /// configs, not arguments: they reach the test node's config, and `where` wraps the tested
 /// relation in the compiled SQL (see the compile snapshots of compile_tests).

@@ -84,6 +84,81 @@ fn materialization_in_project_error() {
 }
 
 #[test]
+fn incremental_config_error() {
+    assert_run_snapshot!(fails("incremental_config_error", &["parse"]));
+}
+
+#[test]
+fn microbatch_config_error() {
+    assert_run_snapshot!(fails("microbatch_config_error", &["parse"]));
+}
+
+#[test]
+fn snapshot_config_error() {
+    assert_run_snapshot!(fails("snapshot_config_error", &["parse"]));
+}
+
+#[test]
+fn seed_config_error() {
+    assert_run_snapshot!(fails("seed_config_error", &["parse"]));
+}
+
+#[test]
+fn materialized_view_error() {
+    assert_run_snapshot!(fails("materialized_view_error", &["parse"]));
+}
+
+#[test]
+fn custom_materialization_error() {
+    assert_run_snapshot!(fails("custom_materialization_error", &["parse"]));
+}
+
+#[test]
+fn quoted_name_error() {
+    assert_run_snapshot!(fails("quoted_name_error", &["parse"]));
+}
+
+#[test]
+fn config_call_error() {
+    assert_run_snapshot!(fails("config_call_error", &["parse"]));
+}
+
+/// A config mistake stops `build` before anything runs: the same errors as `parse`, and no
+/// database file, no relation, no run artifacts (the upstream view of
+/// incremental_config_error is not built either).
+#[test]
+fn config_mistakes_stop_before_anything_runs() {
+    for fixture in [
+        "incremental_config_error",
+        "microbatch_config_error",
+        "snapshot_config_error",
+        "seed_config_error",
+        "materialized_view_error",
+        "custom_materialization_error",
+        "quoted_name_error",
+        "config_call_error",
+    ] {
+        let p = TestProject::fixture(fixture);
+        let parse = p.kiln(&["parse"]).run();
+        let build = p.kiln(&["build"]).run();
+        build.assert_code(2);
+        assert_eq!(
+            build.stderr, parse.stderr,
+            "{fixture}: build reports what parse does"
+        );
+        assert!(
+            !p.exists("dev.duckdb"),
+            "{fixture}: a database file was created"
+        );
+        assert!(!p.exists("target/run"), "{fixture}: something ran");
+        assert!(
+            !p.exists("target/run_results.json"),
+            "{fixture}: run results were written"
+        );
+    }
+}
+
+#[test]
 fn render_unclosed_if_error() {
     assert_run_snapshot!(fails("render_unclosed_if_error", &["parse"]));
 }

@@ -8,10 +8,13 @@
 //!   lines of the files the analyst wrote.
 //! - `logs`: what runs print and log (JSON events, --quiet, logs/dbt.log, colours, freshness and
 //!   run-operation output, completion), held to dbt-core's recorded output.
+//! - `state_files`: the artifacts of an earlier run read back (`--state`, `kiln retry`), and the
+//!   errors for files kiln cannot read.
 
 mod commands;
 mod errors;
 mod flags;
 mod logs;
 mod runtime;
+mod state_files;
 mod support;

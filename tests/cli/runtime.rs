@@ -54,3 +54,29 @@ fn a_database_error_points_at_the_line_of_the_model_file() {
     let ddl = p.read("target/run/shop/models/orders.sql");
     assert_eq!(ddl.lines().nth(7), Some("    amount_usd,"), "{ddl}");
 }
+
+/// The compiled and run files are for reading: one that cannot be written is a warning naming
+/// it, once (the others counted), and the run goes on.
+#[test]
+fn a_run_file_that_cannot_be_written_is_a_warning() {
+    let p = TestProject::minimal()
+        .file("models/a.sql", "select 1 as id\n")
+        .file("models/b.sql", "select 2 as id\n")
+        // a file where the folder of the run files goes
+        .file("target/run", "");
+    let run = p.kiln(&["run"]).run();
+    run.assert_success();
+    let out = run.clean(&format!("{}{}", run.stdout, run.stderr));
+    let warned: Vec<&str> = out.lines().filter(|l| l.contains("cannot write")).collect();
+    assert_eq!(warned.len(), 1, "{out}");
+    assert!(
+        warned[0].contains("Warning: cannot write [PROJECT]/target/run/shop/models/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Warning: 1 more file of target/compiled and target/run could not be written"),
+        "{out}"
+    );
+    // the compiled files were written
+    assert!(p.exists("target/compiled/shop/models/a.sql"));
+}

@@ -296,4 +296,31 @@ done) > "$dp/installed.txt"
 sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' "$w/root/deps.log" | grep -v '^Running with dbt' \
   | deps_norm > "$dp/deps.txt"
 
+# 17. Installed packages (tests/packages.rs): tests/fixtures/packages with its local package
+# installed by `dbt deps`, then `dbt build`. Recorded in packages/: the run's `Done.` line and
+# statuses (build.txt), and the manifest without dbt's and dbt-duckdb's own macros and docs (the
+# temp folder's path replaced by <project>).
+pk="$out/packages"
+mkdir -p "$pk"
+d="$work/packages" && cp -r "$fixtures/packages" "$d"
+(cd "$d" && DO_NOT_TRACK=1 "$dbt" deps --profiles-dir . > deps.log 2>&1)
+(cd "$d" && DO_NOT_TRACK=1 "$dbt" build --profiles-dir . > build.log 2>&1)
+{
+  grep -o 'Done\. PASS=.*' "$d/build.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
+  python3 - "$d/target/run_results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in sorted(r["results"], key=lambda x: x["unique_id"]):
+    print(x["status"], x["unique_id"])
+PY
+} > "$pk/build.txt"
+python3 - "$d/target/manifest.json" <<'PY' | sed "s#$d#<project>#g" > "$pk/manifest.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+internal = ("dbt", "dbt_duckdb")
+m["macros"] = {k: v for k, v in m["macros"].items() if v["package_name"] not in internal}
+m["docs"] = {k: v for k, v in m["docs"].items() if v["package_name"] not in internal}
+print(json.dumps(m, indent=2))
+PY
+
 echo "recorded into $out"

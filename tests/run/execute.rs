@@ -594,3 +594,63 @@ sources:
         ]
     );
 }
+
+/// A model's relative file path is read from the project directory, as the database `path` is,
+/// when kiln runs from another directory (the demo's click events, built with `--project-dir`).
+/// A glob is only looked for there; a plain path would be read from the working directory
+/// first if the same file existed there too (DuckDB's `file_search_path`), so none does here.
+#[test]
+fn relative_file_paths_resolve_against_the_project_directory() {
+    let p = TestProject::minimal()
+        .file("data/x.csv", "id,kind\n1,click\n2,view\n3,click\n")
+        .file("data/clicks/a.csv", "id\n10\n")
+        .file("data/clicks/b.csv", "id\n20\n")
+        .file(
+            "models/sources.yml",
+            "sources:\n  - name: raw\n    meta:\n      external_location: \"data/{name}.csv\"\n    tables:\n      - name: x\n",
+        )
+        .file(
+            "models/clicks.sql",
+            "{{ config(materialized='table') }}\nselect id, kind from read_csv('data/x.csv') where kind = 'click'",
+        )
+        .file(
+            "models/views.sql",
+            "{{ config(materialized='table') }}\nselect id from {{ source('raw', 'x') }} where kind = 'view'",
+        )
+        .file(
+            "models/click_files.sql",
+            "{{ config(materialized='table') }}\nselect id from read_csv('data/clicks/*.csv')",
+        );
+    // a folder beside the project, with click files of its own that must not be read
+    let elsewhere = p.root().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("data/clicks")).unwrap();
+    std::fs::write(elsewhere.join("data/clicks/z.csv"), "id\n99\n").unwrap();
+    let run = p.kiln(&["build"]).current_dir(&elsewhere).run();
+    run.assert_success();
+    assert_eq!(
+        query(&p, "select id, kind from main.clicks order by id"),
+        vec![vec!["1", "click"], vec!["3", "click"]]
+    );
+    assert_eq!(column(&p, "select id from main.views"), vec!["2"]);
+    assert_eq!(
+        column(&p, "select id from main.click_files order by id"),
+        vec!["10", "20"]
+    );
+    assert!(!elsewhere.join("dev.duckdb").exists());
+}
+
+/// A profile's own `file_search_path` wins over the project directory.
+#[test]
+fn a_profile_file_search_path_is_kept() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      settings:\n        file_search_path: inputs\n",
+        )
+        .file(
+            "models/fsp.sql",
+            "{{ config(materialized='table') }}\nselect current_setting('file_search_path') as fsp",
+        );
+    p.kiln(&["run"]).run().assert_success();
+    assert_eq!(column(&p, "select fsp from main.fsp"), vec!["inputs"]);
+}

@@ -709,3 +709,56 @@ fn run_operation_with_an_unknown_macro_names_the_closest_one() {
         );
     }
 }
+
+/// Jinja's `flags` and run_results.json's `args` come from the same typed flags of the
+/// invocation: what a model reads of `flags` is what the command line said, in every phase
+/// (dbt's flags are global), and `args` records the same values.
+#[test]
+fn jinja_flags_and_run_results_args_say_what_the_command_line_said() {
+    let p = project().file(
+        "models/flagged.sql",
+        "{{ config(materialized='table', tags=['full' if flags.FULL_REFRESH else 'incremental']) }}\n\
+         select {{ flags.FULL_REFRESH }} as full_refresh, {{ flags.STORE_FAILURES }} as store_failures, \
+         {{ flags.FAIL_FAST }} as fail_fast, {{ flags.EMPTY }} as empty, '{{ flags.WHICH }}' as which",
+    );
+    p.kiln(&[
+        "run",
+        "-s",
+        "flagged",
+        "--full-refresh",
+        "--store-failures",
+        "--fail-fast",
+    ])
+    .run()
+    .assert_success();
+    assert_eq!(
+        crate::db::query(
+            &p,
+            "select full_refresh, store_failures, fail_fast, empty, which from main.flagged"
+        ),
+        [["true", "true", "true", "false", "run"]]
+    );
+    // The parse phase saw the same flags: the config written at parse time says so.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).expect("manifest.json");
+    assert_eq!(
+        manifest["nodes"]["model.shop.flagged"]["tags"],
+        serde_json::json!(["full"])
+    );
+    let args = &run_results(&p)["args"];
+    for key in ["full_refresh", "store_failures", "fail_fast"] {
+        assert_eq!(args[key], true, "{key}");
+    }
+    assert_eq!(args["empty"], false);
+    assert_eq!(args["which"], "run");
+    assert_eq!(args["select"], serde_json::json!(["flagged"]));
+
+    p.kiln(&["compile", "-s", "flagged", "--empty"])
+        .run()
+        .assert_success();
+    let compiled = p.read("target/compiled/shop/models/flagged.sql");
+    assert!(
+        compiled.contains("select False as full_refresh, False as store_failures, False as fail_fast, True as empty, 'compile' as which"),
+        "{compiled}"
+    );
+}

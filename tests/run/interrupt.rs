@@ -1,8 +1,14 @@
 //! Stopping a run: `--fail-fast` and Ctrl-C cancel running queries, write run_results.json for
 //! what finished, and leave every previous table as it was.
+//!
+//! The tests stop kiln at a known point by watching what it says it does, never after a fixed
+//! delay: run with `--debug`, kiln prints each SQL statement (dbt's `SQLQuery` event, `On <node>:
+//! <sql>`) just before sending it to DuckDB.
 
 use crate::db::{column, relations, run_results, statuses};
 use crate::support::TestProject;
+use std::io::BufRead;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// A table model that takes minutes when `big` is set (a cross join of two ranges).
@@ -16,29 +22,116 @@ fn slow_project() -> TestProject {
         .file("models/fine.sql", "{{ config(materialized='table') }}\nselect 1 as x")
 }
 
-fn spawn_kiln(p: &TestProject, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .env_clear()
-        .env("HOME", p.root().join("home"))
-        .env("NO_COLOR", "1")
-        .current_dir(p.dir())
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn kiln")
+/// How long a test waits for kiln to reach a point before it fails: generous, since a loaded
+/// machine is slow, and only ever spent when something is wrong.
+const PATIENCE: Duration = Duration::from_secs(600);
+
+/// kiln running in the background with `--debug`; its output is read as it comes.
+struct Background {
+    child: std::process::Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
 }
 
-/// Waits until the file exists and contains `needle` (the run has reached a point).
-fn wait_for(path: &std::path::Path, needle: &str) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(60) {
-        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
-            return;
+impl Background {
+    fn spawn(p: &TestProject, args: &[&str]) -> Background {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .env_clear()
+            .env("HOME", p.root().join("home"))
+            .env("NO_COLOR", "1")
+            .current_dir(p.dir())
+            .args(args)
+            .arg("--debug")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn kiln");
+        // Both pipes are drained all along, so kiln never blocks on a full pipe.
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let readers: [Box<dyn std::io::Read + Send>; 2] = [Box::new(stdout), Box::new(stderr)];
+        for pipe in readers {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        Background {
+            child,
+            lines,
+            seen: vec![],
+        }
     }
-    panic!("{} never contained {needle}", path.display());
+
+    /// Waits until kiln says it sends `node` a statement that starts with `sql`.
+    fn wait_for_statement(&mut self, node: &str, sql: &str) {
+        let wanted = format!("On {node}: {sql}");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                panic!(
+                    "kiln never sent `{wanted}`; it printed:\n{}",
+                    self.seen.join("\n")
+                );
+            };
+            let found = line.contains(&wanted);
+            self.seen.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+
+    /// Waits until kiln has spent `cpu` of processor time from now on. After a statement was
+    /// sent, that means DuckDB is executing it: an interrupt that lands before DuckDB starts a
+    /// statement is forgotten when it starts.
+    fn wait_for_cpu(&self, cpu: Duration) {
+        let start = cpu_time(self.child.id());
+        let deadline = Instant::now() + PATIENCE;
+        while cpu_time(self.child.id()).saturating_sub(start) < cpu {
+            assert!(Instant::now() < deadline, "kiln never got busy");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends a signal (`INT`, `KILL`).
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for kiln to exit: its exit code (None when a signal ended it) and its output.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("wait for kiln");
+        self.seen.extend(self.lines.iter());
+        (status.code(), self.seen.join("\n"))
+    }
+}
+
+/// The processor time (user and system) a process has used so far, from /proc/<pid>/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields 14 and 15 (utime, stime), in clock ticks of 1/100 s; the command name (field 2) is
+    // in parentheses and may hold spaces, so fields are counted from its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 #[test]
@@ -46,31 +139,13 @@ fn ctrl_c_cancels_running_queries_keeps_the_previous_table_and_exits_130() {
     let p = slow_project();
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
-    std::fs::remove_file(p.dir().join("target/run/shop/models/slow.sql")).unwrap();
-    let child = spawn_kiln(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
-    // target/run/ is written just before the build statement runs.
-    wait_for(
-        &p.dir().join("target/run/shop/models/slow.sql"),
-        "create table",
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    let started = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the cancelled query did not stop"
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let mut run = Background::spawn(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
+    // The table is being built: its statement was sent and DuckDB is working on it.
+    run.wait_for_statement("model.shop.slow", "create table");
+    run.wait_for_cpu(Duration::from_millis(300));
+    run.signal("INT");
+    let (code, output) = run.finish();
+    assert_eq!(code, Some(130), "{output}");
     // the previous table is whole, and nothing was left behind
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
     assert!(relations(&p).iter().all(|r| !r.contains("__kiln")));
@@ -130,18 +205,14 @@ fn a_killed_incremental_step_leaves_the_table_exactly_as_it_was() {
     p.kiln(&["run"]).run().assert_success();
     let before = crate::db::query(&p, "select count(*), sum(v) from main.big");
     assert_eq!(before, vec![vec!["1000".to_string(), "2997".to_string()]]);
-    // A step that stages and merges 30 million rows, killed (SIGKILL, no chance to clean up)
-    // while it runs.
-    let mut child = spawn_kiln(&p, &["run", "--vars", "{n: 30000000, shift: 1}"]);
-    std::thread::sleep(Duration::from_millis(2500));
-    let still_running = child.try_wait().unwrap().is_none();
-    assert!(
-        still_running,
-        "the step finished before it could be killed; make it bigger"
-    );
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), None, "killed by a signal");
+    // A step that stages and merges 3 million rows, killed (SIGKILL, no chance to clean up)
+    // as it starts changing the table: the new rows are staged, the old ones being deleted, and
+    // the insert and the commit still to come.
+    let mut run = Background::spawn(&p, &["run", "--vars", "{n: 3000000, shift: 1}"]);
+    run.wait_for_statement("model.shop.big", "delete from");
+    run.signal("KILL");
+    let (code, output) = run.finish();
+    assert_eq!(code, None, "killed by a signal, not finished:\n{output}");
     assert_eq!(
         crate::db::query(&p, "select count(*), sum(v) from main.big"),
         before
@@ -162,15 +233,11 @@ fn a_killed_incremental_step_leaves_the_table_exactly_as_it_was() {
 fn sigkill_during_a_table_rebuild_keeps_the_old_table_and_the_next_run_completes() {
     let p = slow_project();
     p.kiln(&["run", "--select", "slow"]).run().assert_success();
-    std::fs::remove_file(p.dir().join("target/run/shop/models/slow.sql")).unwrap();
-    let mut child = spawn_kiln(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
-    wait_for(
-        &p.dir().join("target/run/shop/models/slow.sql"),
-        "create table",
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    child.kill().unwrap();
-    assert_eq!(child.wait().unwrap().code(), None, "killed by SIGKILL");
+    let mut run = Background::spawn(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
+    run.wait_for_statement("model.shop.slow", "create table");
+    run.wait_for_cpu(Duration::from_millis(300));
+    run.signal("KILL");
+    assert_eq!(run.finish().0, None, "killed by SIGKILL");
     // the database opens, the old table is there with its old rows, nothing half-built
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
     assert!(

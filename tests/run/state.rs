@@ -193,3 +193,27 @@ fn retry_reuses_the_previous_runs_vars() {
     p.kiln(&["retry"]).run().assert_success();
     assert_eq!(column(&p, "select id from main.b"), vec!["7"]);
 }
+
+/// A retry records the flags and vars it ran with (they are derived from the invocation that
+/// ran), so a retry of a retry still has the first run's --vars.
+#[test]
+fn a_retry_of_a_retry_keeps_the_first_runs_vars() {
+    let p = project()
+        .file(
+            "models/a.sql",
+            "{{ config(materialized='table') }}\nselect {{ var('n') }} as id",
+        )
+        .file("models/b.sql", "select * from missing_table");
+    p.kiln(&["run", "--vars", "{n: 7}", "--full-refresh"])
+        .run()
+        .assert_code(1);
+    p.kiln(&["retry"]).run().assert_code(1);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).expect("run_results.json");
+    assert_eq!(results["args"]["vars"], serde_json::json!({"n": 7}));
+    assert_eq!(results["args"]["which"], "run");
+    assert_eq!(results["args"]["full_refresh"], true);
+    p.write("models/b.sql", "select id from {{ ref('a') }}");
+    p.kiln(&["retry"]).run().assert_success();
+    assert_eq!(column(&p, "select id from main.b"), vec!["7"]);
+}

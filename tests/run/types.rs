@@ -94,7 +94,7 @@ fn json_kinds(text: &str) -> Vec<(String, &'static str)> {
 /// kiln's `show` against dbt's recorded one for the same query (tests/dbt_recorded/
 /// show_every_type.*, by record.sh): the same columns in the same order, each value of the same
 /// JSON kind, each column aligned the same way. The values themselves differ where dbt loses
-/// something (it rounds, cuts at 20 characters, keeps 6 columns, prints a DECIMAL(38,10) as a
+/// something (it rounds a DECIMAL, cuts at 20 characters, keeps 6 columns, prints a DECIMAL(38,10) as a
 /// float, 30-day months, microseconds, a blob as Python bytes); kiln prints them exactly.
 #[test]
 fn show_lays_out_every_type_as_dbt_does() {
@@ -173,4 +173,59 @@ fn run_query_hands_macros_exact_values() {
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }
+}
+
+/// Doubles in `show`'s table as dbt rounds them, and in its JSON as dbt writes them. The expected
+/// text was recorded from dbt-core 1.11.16 + dbt-duckdb on the same queries (DECIMAL column `d`
+/// aside: dbt's JSON writes it as a float, `12.5`; kiln keeps its digits, `12.50`).
+#[test]
+fn show_rounds_doubles_as_dbt_does() {
+    let p = TestProject::minimal();
+    let q1 = "select 56480.9::double + 0.00000000001 as x, 1/3::double as y, 2.5::float as z, 10::double as w";
+    let text = p.kiln(&["show", "--inline", q1]).run();
+    text.assert_success();
+    assert!(
+        text.stdout.contains(
+            "|           x |      y |   z |  w |\n| ----------- | ------ | --- | -- |\n| 56,480.900… | 0.333… | 2.5 | 10 |\n"
+        ),
+        "{}",
+        text.stdout
+    );
+    let json = p.kiln(&["show", "--inline", q1, "--output", "json"]).run();
+    json.assert_success();
+    assert_eq!(
+        json.stdout,
+        "{\n  \"show\": [\n    {\n      \"x\": 56480.90000000001,\n      \"y\": 0.3333333333333333,\n      \"z\": 2.5,\n      \"w\": 10.0\n    }\n  ]\n}\n"
+    );
+    let q2 = "select * from (values (1.5::double, 0.0025::double, -1234.5::double, 12.50::decimal(10,2), 1e-7::double, 'inf'::double), (2.25::double, 0.0015::double, null, 3.25::decimal(10,2), 0.5::double, -1.0::double), (-0.0::double, 1234567.125::double, 0.0::double, 7.00::decimal(10,2), 'nan'::double, 100.0::real)) t(a, b, c, d, e, f)";
+    let text = p.kiln(&["show", "--inline", q2]).run();
+    text.assert_success();
+    assert!(
+        text.stdout.contains(
+            "|     a |              b |        c |     d |        e |        f |
+| ----- | -------------- | -------- | ----- | -------- | -------- |
+|  1.50 |         0.002… | -1,234.5 | 12.50 |   0.000… | Infinity |
+|  2.25 |         0.002… |          |  3.25 |   0.500… |       -1 |
+| -0.00 | 1,234,567.125… |      0.0 |  7.00 | NaN.000… |      100 |
+"
+        ),
+        "{}",
+        text.stdout
+    );
+    let json = p.kiln(&["show", "--inline", q2, "--output", "json"]).run();
+    json.assert_success();
+    let row = |a: &str, b: &str, c: &str, d: &str, e: &str, f: &str| {
+        format!(
+            "    {{\n      \"a\": {a},\n      \"b\": {b},\n      \"c\": {c},\n      \"d\": {d},\n      \"e\": {e},\n      \"f\": {f}\n    }}"
+        )
+    };
+    assert_eq!(
+        json.stdout,
+        format!(
+            "{{\n  \"show\": [\n{},\n{},\n{}\n  ]\n}}\n",
+            row("1.5", "0.0025", "-1234.5", "12.50", "1e-07", "Infinity"),
+            row("2.25", "0.0015", "null", "3.25", "0.5", "-1.0"),
+            row("-0.0", "1234567.125", "0.0", "7.00", "NaN", "100.0"),
+        )
+    );
 }

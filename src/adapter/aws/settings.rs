@@ -3,8 +3,8 @@
 //! Athena target of profiles.yml (dbt-athena's field names, already rendered, so
 //! `{{ env_var('AWS_SECRET_ACCESS_KEY') }}` is the secret itself by now).
 
+use crate::adapter::AthenaTarget;
 use crate::error::Diagnostic;
-use crate::project::profiles::{EngineTarget, Target};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -132,22 +132,21 @@ impl AwsSettings {
         }
     }
 
-    /// The settings of an Athena target: its typed fields, plus the credential, role and retry
-    /// fields dbt-athena reads that the typed target does not carry. A wrong value is an error
-    /// naming the field and what to write instead.
-    pub fn from_target(target: &Target) -> Result<AwsSettings, Diagnostic> {
-        let EngineTarget::Athena(a) = &target.engine else {
-            return Err(Diagnostic::error(
-                "profile",
-                format!(
-                    "target '{}' is a {} target, not an Athena one",
-                    target.name, target.adapter_type
-                ),
-            ));
-        };
+    /// The settings of an Athena target (`name` in profiles.yml, its rendered `fields`): what
+    /// the adapter's [`AthenaTarget`] reads, plus the credential, role and retry fields
+    /// dbt-athena reads that it does not carry. A wrong value is an error naming the field and
+    /// what to write instead.
+    pub fn from_target(
+        name: &str,
+        fields: &serde_json::Map<String, Value>,
+    ) -> Result<AwsSettings, Diagnostic> {
+        let a = AthenaTarget::read(fields).map_err(|e| {
+            Diagnostic::error("profile", format!("target '{name}': {}", e.message))
+                .with_help(e.required)
+        })?;
         let field = Fields {
-            target: &target.name,
-            fields: &target.fields,
+            target: name,
+            fields,
         };
         let mut s = AwsSettings::new(a.region_name.clone());
         s.endpoint_url = a.endpoint_url.clone().filter(|u| !u.is_empty());
@@ -269,21 +268,9 @@ impl Fields<'_> {
 mod tests {
     use super::*;
 
-    fn target(fields: serde_json::Value) -> Target {
+    fn settings(fields: serde_json::Value) -> Result<AwsSettings, Diagnostic> {
         let fields = fields.as_object().cloned().unwrap_or_default();
-        let athena = serde_json::from_value(Value::Object(fields.clone()))
-            .unwrap_or_else(|e| panic!("an athena target: {e}"));
-        Target {
-            profile_name: "shop".into(),
-            name: "prod".into(),
-            adapter_type: "athena".into(),
-            database: "awsdatacatalog".into(),
-            schema: "analytics".into(),
-            threads: 1,
-            fields,
-            engine: EngineTarget::Athena(athena),
-            profiles_path: "profiles.yml".into(),
-        }
+        AwsSettings::from_target("prod", &fields)
     }
 
     fn base() -> serde_json::Value {
@@ -293,17 +280,17 @@ mod tests {
         })
     }
 
-    fn with(extra: serde_json::Value) -> Target {
+    fn with(extra: serde_json::Value) -> Result<AwsSettings, Diagnostic> {
         let mut v = base();
         if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
             o.extend(e.clone());
         }
-        target(v)
+        settings(v)
     }
 
     #[test]
     fn a_target_gives_dbt_athenas_defaults() {
-        let s = AwsSettings::from_target(&target(base())).unwrap_or_else(|e| panic!("{e:?}"));
+        let s = settings(base()).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.s3_staging_dir.as_deref(), Some("s3://results/athena/"));
         assert_eq!(s.catalog, "awsdatacatalog");
@@ -319,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_target_sets_every_field_kiln_reads() {
-        let s = AwsSettings::from_target(&with(serde_json::json!({
+        let s = with(serde_json::json!({
             "database": "lake", "work_group": "etl", "endpoint_url": "http://127.0.0.1:5055",
             "aws_profile_name": "analytics", "poll_interval": 0.25, "num_retries": 2,
             "num_iceberg_retries": "7",
@@ -328,7 +315,7 @@ mod tests {
             "assume_role_arn": "arn:aws:iam::123456789012:role/kiln",
             "assume_role_external_id": "ext", "assume_role_session_name": "ci",
             "assume_role_duration_seconds": 900,
-        })))
+        }))
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(s.catalog, "lake");
         assert_eq!(s.work_group.as_deref(), Some("etl"));
@@ -361,9 +348,9 @@ mod tests {
     #[test]
     fn empty_keys_mean_the_credential_chain() {
         // `env_var('AWS_ACCESS_KEY_ID', '')` renders to an empty string when unset
-        let s = AwsSettings::from_target(&with(serde_json::json!({
+        let s = with(serde_json::json!({
             "aws_access_key_id": "", "aws_secret_access_key": "", "aws_session_token": "",
-        })))
+        }))
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(s.credentials, CredentialSource::Chain);
     }
@@ -390,7 +377,7 @@ mod tests {
             ),
         ];
         for (extra, field) in cases {
-            let e = AwsSettings::from_target(&with(extra.clone()))
+            let e = with(extra.clone())
                 .err()
                 .unwrap_or_else(|| panic!("{extra} is accepted"));
             let text = format!("{e:?}");

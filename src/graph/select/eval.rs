@@ -7,12 +7,12 @@
 //! indirect tests again, so `--select a b --indirect-selection cautious` keeps a relationships
 //! test between `a` and `b` although neither atom alone would have.
 
-use super::methods::{self, Target};
+use super::IndirectSelection;
+use super::methods::{self, Member};
 use super::parse::{Criterion, Expr, Group, Method, SetOp};
 use super::previous::PreviousRun;
 use super::selectors::Selectors;
 use super::state::StateComparison;
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::{Project, ResourceType};
@@ -26,7 +26,7 @@ pub struct Evaluator<'a> {
     selectors: &'a Selectors,
     state: Option<StateComparison<'a>>,
     previous: &'a PreviousRun,
-    members: Vec<Target<'a>>,
+    members: Vec<Member<'a>>,
     /// Groups the user wrote that selected nothing.
     pub warnings: Vec<Diagnostic>,
 }
@@ -56,14 +56,14 @@ impl<'a> Evaluator<'a> {
         project: &'a Project,
         graph: &'a Graph,
         selectors: &'a Selectors,
-        state_manifest: Option<&'a serde_json::Value>,
+        state_manifest: Option<&'a crate::schemas::read::StateManifest>,
         previous: &'a PreviousRun,
     ) -> Self {
         Evaluator {
             project,
             graph,
             selectors,
-            state: state_manifest.map(|m| StateComparison::new(project, m)),
+            state: state_manifest.map(|m| StateComparison::new(project, graph, m)),
             previous,
             members: methods::members(project, graph),
             warnings: vec![],
@@ -126,8 +126,13 @@ impl<'a> Evaluator<'a> {
     /// The parents a test depends on, if `id` is a test.
     fn test_parents(&self, id: &str) -> Option<BTreeSet<&'a str>> {
         let n = self.project.nodes.get(id)?;
-        (n.resource_type == ResourceType::Test)
-            .then(|| n.depends_on_nodes.iter().map(String::as_str).collect())
+        (n.resource_type == ResourceType::Test).then(|| {
+            self.graph
+                .depends_on(id)
+                .iter()
+                .map(String::as_str)
+                .collect()
+        })
     }
 
     /// Pulls in the tests attached to `selected`: with eager, any test on a selected node; with

@@ -15,57 +15,57 @@ use std::path::Path;
 
 /// A graph member, whatever its kind.
 #[derive(Debug, Clone, Copy)]
-pub enum Target<'a> {
+pub enum Member<'a> {
     Node(&'a Node),
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
 }
 
-impl<'a> Target<'a> {
+impl<'a> Member<'a> {
     pub fn unique_id(self) -> &'a str {
         match self {
-            Target::Node(n) => &n.unique_id,
-            Target::Source(s) => &s.unique_id,
-            Target::Exposure(e) => &e.unique_id,
+            Member::Node(n) => &n.unique_id,
+            Member::Source(s) => &s.unique_id,
+            Member::Exposure(e) => &e.unique_id,
         }
     }
 
     pub fn resource_type(self) -> ResourceType {
         match self {
-            Target::Node(n) => n.resource_type,
-            Target::Source(_) => ResourceType::Source,
-            Target::Exposure(_) => ResourceType::Exposure,
+            Member::Node(n) => n.resource_type,
+            Member::Source(_) => ResourceType::Source,
+            Member::Exposure(_) => ResourceType::Exposure,
         }
     }
 
     pub fn package(self) -> &'a str {
         match self {
-            Target::Node(n) => &n.package_name,
-            Target::Source(s) => &s.package_name,
-            Target::Exposure(e) => &e.package_name,
+            Member::Node(n) => &n.package_name,
+            Member::Source(s) => &s.package_name,
+            Member::Exposure(e) => &e.package_name,
         }
     }
 
     pub fn original_file_path(self) -> &'a str {
         match self {
-            Target::Node(n) => &n.original_file_path,
-            Target::Source(s) => &s.original_file_path,
-            Target::Exposure(e) => &e.original_file_path,
+            Member::Node(n) => &n.original_file_path,
+            Member::Source(s) => &s.original_file_path,
+            Member::Exposure(e) => &e.original_file_path,
         }
     }
 
     pub fn tags(self) -> Vec<String> {
         match self {
-            Target::Node(n) => n.tags(),
-            Target::Source(s) => s.tags.clone(),
-            Target::Exposure(e) => e.tags.clone(),
+            Member::Node(n) => n.tags(),
+            Member::Source(s) => s.tags.clone(),
+            Member::Exposure(e) => e.tags.clone(),
         }
     }
 
     /// The properties file that described the node, project-relative.
     fn patch_file(self) -> Option<&'a str> {
         match self {
-            Target::Node(n) => n
+            Member::Node(n) => n
                 .patch_path
                 .as_deref()
                 .map(|p| p.split_once("://").map_or(p, |(_, f)| f)),
@@ -75,17 +75,17 @@ impl<'a> Target<'a> {
 }
 
 /// Every member of the graph with what it is, in unique_id order.
-pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Target<'a>> {
+pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Member<'a>> {
     graph
         .parents
         .keys()
         .filter_map(|id| {
             if let Some(n) = project.nodes.get(id) {
-                Some(Target::Node(n))
+                Some(Member::Node(n))
             } else if let Some(s) = project.sources.get(id) {
-                Some(Target::Source(s))
+                Some(Member::Source(s))
             } else {
-                project.exposures.get(id).map(Target::Exposure)
+                project.exposures.get(id).map(Member::Exposure)
             }
         })
         .collect()
@@ -95,12 +95,12 @@ pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Target<'a>> {
 /// `selector:` is resolved by the evaluator, not here.
 pub fn search(
     project: &Project,
-    members: &[Target<'_>],
+    members: &[Member<'_>],
     (state, previous): (Option<&StateComparison<'_>>, &PreviousRun),
     c: &Criterion,
 ) -> Result<BTreeSet<String>, Error> {
     let value = c.value.as_str();
-    let keep = |f: &dyn Fn(Target<'_>) -> bool| -> BTreeSet<String> {
+    let keep = |f: &dyn Fn(Member<'_>) -> bool| -> BTreeSet<String> {
         members
             .iter()
             .filter(|t| f(**t))
@@ -108,16 +108,16 @@ pub fn search(
             .collect()
     };
     Ok(match c.method {
-        Method::Fqn => keep(&|t| matches!(t, Target::Node(n) if fqn_matches(n, value))),
+        Method::Fqn => keep(&|t| matches!(t, Member::Node(n) if fqn_matches(n, value))),
         Method::Tag => {
             let p = Pattern::new(value);
             keep(&|t| t.tags().iter().any(|tag| p.matches(tag)))
         }
         Method::Group => keep(
-            &|t| matches!(t, Target::Node(n) if n.config.get("group").and_then(Value::as_str) == Some(value)),
+            &|t| matches!(t, Member::Node(n) if n.config.get("group").and_then(Value::as_str) == Some(value)),
         ),
         Method::Access => keep(&|t| {
-            matches!(t, Target::Node(n) if n.resource_type == ResourceType::Model
+            matches!(t, Member::Node(n) if n.resource_type == ResourceType::Model
                 && n.config.get("access").and_then(Value::as_str).unwrap_or("protected") == value)
         }),
         Method::Source => {
@@ -129,7 +129,7 @@ pub fn search(
                 _ => return Ok(BTreeSet::new()),
             };
             keep(&|t| {
-                matches!(t, Target::Source(s) if fnmatch(&s.package_name, package)
+                matches!(t, Member::Source(s) if fnmatch(&s.package_name, package)
                     && fnmatch(&s.source_name, source)
                     && fnmatch(&s.name, table))
             })
@@ -137,7 +137,7 @@ pub fn search(
         Method::Exposure => {
             let (package, name) = value.split_once('.').unwrap_or(("*", value));
             keep(
-                &|t| matches!(t, Target::Exposure(e) if fnmatch(&e.package_name, package) && fnmatch(&e.name, name)),
+                &|t| matches!(t, Member::Exposure(e) if fnmatch(&e.package_name, package) && fnmatch(&e.name, name)),
             )
         }
         // kiln has no metrics, semantic models, saved queries or unit tests yet.
@@ -170,9 +170,9 @@ pub fn search(
             let severity = c.args.len() == 1 && c.args[0] == "severity";
             keep(&|t| {
                 let config = match t {
-                    Target::Node(n) => &n.config,
-                    Target::Source(s) => &s.config,
-                    Target::Exposure(_) => return false,
+                    Member::Node(n) => &n.config,
+                    Member::Source(s) => &s.config,
+                    Member::Exposure(_) => return false,
                 };
                 let mut cur = config.get(&c.args[0]);
                 for arg in &c.args[1..] {
@@ -184,11 +184,11 @@ pub fn search(
         Method::TestName => {
             let p = Pattern::new(value);
             keep(
-                &|t| matches!(t, Target::Node(n) if n.test.as_ref().is_some_and(|m| p.matches(&m.name))),
+                &|t| matches!(t, Member::Node(n) if n.test.as_ref().is_some_and(|m| p.matches(&m.name))),
             )
         }
         Method::TestType => keep(&|t| {
-            let Target::Node(n) = t else { return false };
+            let Member::Node(n) = t else { return false };
             let is_test = n.resource_type == ResourceType::Test;
             match value {
                 "generic" | "schema" => is_test && n.test.is_some(),
@@ -202,7 +202,7 @@ pub fn search(
             keep(&|t| Some(t.resource_type()) == wanted)
         }
         Method::Version => keep(&|t| {
-            let Target::Node(n) = t else { return false };
+            let Member::Node(n) = t else { return false };
             n.resource_type == ResourceType::Model && version_matches(n, value)
         }),
         Method::State => {
@@ -224,7 +224,7 @@ pub fn search(
                 )
                 .into());
             };
-            keep(&|t| state.check(value, t))
+            keep(&|t| state.check(value, t.unique_id()))
         }
         Method::Result => {
             let ids = previous.with_result(&c.raw, value)?;
@@ -240,7 +240,7 @@ pub fn search(
 
 /// For a criterion whose value names nothing, the closest name its method knows (node names and
 /// folders for a bare name, tags for `tag:`, ...), if one is close enough to be a typo.
-pub fn suggest(project: &Project, members: &[Target<'_>], c: &Criterion) -> Option<String> {
+pub fn suggest(project: &Project, members: &[Member<'_>], c: &Criterion) -> Option<String> {
     let value = c.value.as_str();
     if has_wildcard(value) {
         return None;
@@ -248,7 +248,7 @@ pub fn suggest(project: &Project, members: &[Target<'_>], c: &Criterion) -> Opti
     let mut names: BTreeSet<String> = BTreeSet::new();
     for t in members {
         match (c.method, t) {
-            (Method::Fqn, Target::Node(n)) => {
+            (Method::Fqn, Member::Node(n)) => {
                 names.insert(n.name.clone());
                 // Folders and dotted paths below the package: `staging`, `staging.crm`.
                 for end in 2..n.fqn.len() {
@@ -256,11 +256,11 @@ pub fn suggest(project: &Project, members: &[Target<'_>], c: &Criterion) -> Opti
                 }
             }
             (Method::Tag, t) => names.extend(t.tags()),
-            (Method::Source, Target::Source(s)) => {
+            (Method::Source, Member::Source(s)) => {
                 names.insert(s.source_name.clone());
                 names.insert(format!("{}.{}", s.source_name, s.name));
             }
-            (Method::Exposure, Target::Exposure(e)) => {
+            (Method::Exposure, Member::Exposure(e)) => {
                 names.insert(e.name.clone());
             }
             (Method::Path, t) => {
@@ -280,12 +280,12 @@ pub fn suggest(project: &Project, members: &[Target<'_>], c: &Criterion) -> Opti
             (Method::Package, t) => {
                 names.insert(t.package().to_string());
             }
-            (Method::Group, Target::Node(n)) => {
+            (Method::Group, Member::Node(n)) => {
                 if let Some(g) = n.config.get("group").and_then(Value::as_str) {
                     names.insert(g.to_string());
                 }
             }
-            (Method::TestName, Target::Node(n)) => {
+            (Method::TestName, Member::Node(n)) => {
                 if let Some(m) = &n.test {
                     names.insert(m.name.clone());
                 }
@@ -349,7 +349,7 @@ fn is_selected(node: &Node, fqn: &[String], selector: &str) -> bool {
 
 /// `path:` yields the file itself, any folder above it, and (for nodes described in a
 /// properties file) that YAML file.
-fn path_matches(glob: &PathGlob, t: Target<'_>) -> bool {
+fn path_matches(glob: &PathGlob, t: Member<'_>) -> bool {
     if glob.is_root() {
         return true;
     }

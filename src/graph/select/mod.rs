@@ -15,12 +15,23 @@ pub mod previous;
 pub mod selectors;
 mod state;
 
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::Project;
 use parse::{Expr, SetOp};
 use std::collections::BTreeSet;
+
+/// How tests are pulled in by selecting the nodes they test: dbt's `--indirect-selection`
+/// modes (eager, cautious, buildable, empty), as [`eval`] applies them. The command line has its
+/// own copy of these names (`crate::cli`), so that selection does not depend on clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndirectSelection {
+    #[default]
+    Eager,
+    Cautious,
+    Buildable,
+    Empty,
+}
 
 /// What the user asked to select.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +41,7 @@ pub struct SelectionSpec {
     pub selector: Option<String>,
     pub indirect: IndirectSelection,
     /// The `--state` manifest, for `state:` methods.
-    pub state_manifest: Option<serde_json::Value>,
+    pub state_manifest: Option<std::sync::Arc<crate::schemas::read::StateManifest>>,
     /// The `--state` run's results and freshness, for `result:` and `source_status:`.
     pub previous: previous::PreviousRun,
 }
@@ -131,7 +142,7 @@ pub fn selection(
         project,
         graph,
         &selectors,
-        spec.state_manifest.as_ref(),
+        spec.state_manifest.as_deref(),
         &spec.previous,
     );
     let (ids, _) = ev.eval(&expr)?;

@@ -10,7 +10,7 @@
 //! an unknown method, `@` with a trailing `+`, a value a closed method does not know) with a
 //! `selector` error saying what is expected.
 
-use crate::cli::IndirectSelection;
+use super::IndirectSelection;
 use crate::error::Diagnostic;
 use crate::graph::levenshtein;
 

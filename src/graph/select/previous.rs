@@ -10,7 +10,7 @@
 //!   `kiln source freshness && kiln build -s source_status:fresher+ --state prod/`.
 
 use crate::error::Diagnostic;
-use serde_json::Value;
+use crate::schemas::read::{RunResults, SourceFreshness};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -28,9 +28,9 @@ pub struct PreviousRun {
     /// The `--state` folder, for messages.
     pub dir: Option<std::path::PathBuf>,
     /// `<state>/run_results.json`.
-    pub run_results: Option<Value>,
+    pub run_results: Option<RunResults>,
     /// `<state>/sources.json`.
-    pub sources: Option<Value>,
+    pub sources: Option<SourceFreshness>,
     /// Where this project's `<target-path>/sources.json` is (the latest `kiln source
     /// freshness`): read only when `source_status:` asks for it.
     pub sources_current: Option<std::path::PathBuf>,
@@ -46,8 +46,8 @@ fn missing(raw: &str, what: &str, dir: Option<&Path>, fix: &str) -> Diagnostic {
 
 /// A timestamp from sources.json as seconds since the epoch, whatever way it is written
 /// (`2024-06-01T08:00:00+00:00`, `2024-06-01 08:00:00.123`, ...); naive times are UTC.
-fn timestamp(v: &Value) -> Option<f64> {
-    let s = v.as_str()?.trim();
+fn timestamp(s: &str) -> Option<f64> {
+    let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_micros() as f64 / 1e6);
     }
@@ -68,16 +68,14 @@ fn timestamp(v: &Value) -> Option<f64> {
 }
 
 /// Each source checked in a sources.json: its newest load time, or None when the check errored.
-fn loaded_at(doc: &Value) -> BTreeMap<String, Option<f64>> {
-    doc.get("results")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| {
-            let id = r.get("unique_id")?.as_str()?.to_string();
-            let errored = r.get("status").and_then(Value::as_str) == Some("runtime error");
-            let at = r.get("max_loaded_at").and_then(timestamp);
-            Some((id, if errored { None } else { at }))
+fn loaded_at(doc: &SourceFreshness) -> BTreeMap<String, Option<f64>> {
+    doc.results()
+        .iter()
+        .filter(|r| !r.unique_id.is_empty())
+        .map(|r| {
+            let errored = r.status == "runtime error";
+            let at = r.max_loaded_at.as_deref().and_then(timestamp);
+            (r.unique_id.clone(), if errored { None } else { at })
         })
         .collect()
 }
@@ -94,13 +92,10 @@ impl PreviousRun {
             ));
         };
         Ok(doc
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|r| r.get("status").and_then(Value::as_str) == Some(status))
-            .filter_map(|r| r.get("unique_id").and_then(Value::as_str))
-            .map(String::from)
+            .results()
+            .iter()
+            .filter(|r| r.status == status && !r.unique_id.is_empty())
+            .map(|r| r.unique_id.clone())
             .collect())
     }
 
@@ -114,17 +109,19 @@ impl PreviousRun {
                 "pass --state <dir> pointing at the target folder of an earlier `kiln source freshness` (it holds sources.json)",
             ));
         };
-        let now = self
-            .sources_current
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        let rerun = "run `kiln source freshness` first: it writes target/sources.json";
+        let now = match &self.sources_current {
+            Some(path) => {
+                SourceFreshness::read(path, path).map_err(|e| e.diagnostic("selector", rerun))?
+            }
+            None => None,
+        };
         let Some(now) = now else {
             return Err(Diagnostic::error(
                 "selector",
-                format!("'{raw}' compares this project's target/sources.json with the state's, and there is none yet (or it is not valid JSON)"),
+                format!("'{raw}' compares this project's target/sources.json with the state's, and there is none yet"),
             )
-            .with_help("run `kiln source freshness` first: it writes target/sources.json"));
+            .with_help(rerun));
         };
         let before = loaded_at(before);
         Ok(loaded_at(&now)
@@ -160,14 +157,15 @@ mod tests {
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("sources.json");
         let _ = std::fs::write(&path, current.to_string());
+        let before = json!({"results": [
+            {"unique_id": "source.p.a.same", "max_loaded_at": "2024-06-01T08:00:00+00:00", "status": "pass"},
+            {"unique_id": "source.p.a.newer", "max_loaded_at": "2024-06-01 08:00:00", "status": "warn"},
+            {"unique_id": "source.p.a.broken_before", "status": "runtime error"},
+        ]});
         let prev = PreviousRun {
             dir: None,
             run_results: None,
-            sources: Some(json!({"results": [
-                {"unique_id": "source.p.a.same", "max_loaded_at": "2024-06-01T08:00:00+00:00", "status": "pass"},
-                {"unique_id": "source.p.a.newer", "max_loaded_at": "2024-06-01 08:00:00", "status": "warn"},
-                {"unique_id": "source.p.a.broken_before", "status": "runtime error"},
-            ]})),
+            sources: serde_json::from_value(before).ok(),
             sources_current: Some(path),
         };
         let got: Vec<String> = prev

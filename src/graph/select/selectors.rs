@@ -8,10 +8,10 @@
 //! The whole file is checked whenever a command selects nodes, as dbt checks it while loading the
 //! project, and every problem is reported with selectors.yml's line.
 
+use super::IndirectSelection;
 use super::parse::{
-    Criterion, Expr, Group, Method, SetOp, method_and_args, parse_cli, validate_value,
+    Criterion, Expr, Group, Method, SetOp, method_and_args, parse_atom, parse_cli, validate_value,
 };
-use crate::cli::IndirectSelection;
 use crate::error::{Diagnostic, Error, Location};
 use crate::graph::levenshtein;
 use serde_json::{Map, Value};
@@ -698,5 +698,199 @@ impl Reader<'_> {
             return None;
         }
         Some(parsed)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// selectors.yml as dbt stores it in the manifest.
+// ---------------------------------------------------------------------------------------------
+
+/// `selectors.yml` as dbt keeps it in the manifest's `selectors`: selector name → the selector as
+/// written, its `definition` normalised: a string spec (`tag:nightly+`) becomes the mapping dbt
+/// makes of it (`{method, value, children}`; read by [`parse_atom`], the grammar `--select`
+/// uses), a one-key mapping becomes `{method, value}`, and a `method: selector` reference is
+/// replaced by the definition it names (defined earlier in the file, as dbt sees it).
+pub fn manifest_selectors(file: Option<&(PathBuf, String, Value)>) -> Value {
+    let Some((_, _, raw)) = file else {
+        return Value::Object(Map::new());
+    };
+    let list = raw
+        .get("selectors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for sel in list {
+        let Value::Object(mut sel) = sel else {
+            continue;
+        };
+        let Some(name) = sel.get("name").and_then(Value::as_str).map(String::from) else {
+            continue;
+        };
+        let definition = sel.get("definition").cloned().unwrap_or(Value::Null);
+        let normalised = manifest_definition(&definition, &out);
+        sel.insert("definition".into(), normalised);
+        out.insert(name, Value::Object(sel));
+    }
+    Value::Object(out)
+}
+
+fn manifest_definition(def: &Value, earlier: &Map<String, Value>) -> Value {
+    match def {
+        Value::String(s) => manifest_spec(s),
+        Value::Object(o) if o.contains_key("union") || o.contains_key("intersection") => {
+            let key = if o.contains_key("union") {
+                "union"
+            } else {
+                "intersection"
+            };
+            let items: Vec<Value> = o
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|item| match item {
+                    Value::String(s) => manifest_spec(s),
+                    Value::Object(_) => manifest_definition(item, earlier),
+                    other => other.clone(),
+                })
+                .collect();
+            let mut m = Map::new();
+            m.insert(key.into(), Value::Array(items));
+            Value::Object(m)
+        }
+        Value::Object(o) => {
+            let Some((key, value)) = o.iter().next() else {
+                return def.clone();
+            };
+            let value = match value {
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|i| manifest_definition(i, earlier))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let mut m = Map::new();
+            if key == "exclude" {
+                m.insert("exclude".into(), value);
+                return Value::Object(m);
+            }
+            if o.len() == 1 {
+                m.insert("method".into(), Value::from(key.clone()));
+                m.insert("value".into(), value);
+                return Value::Object(m);
+            }
+            if key == "method"
+                && value == "selector"
+                && let Some(d) = o
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|name| earlier.get(name))
+                    .and_then(|s| s.get("definition"))
+            {
+                return d.clone();
+            }
+            def.clone()
+        }
+        other => other.clone(),
+    }
+}
+
+/// One selector string as dbt's mapping, with the parts written, in dbt's order: `@` as
+/// `childrens_parents`, `N+` as `parents` and `parents_depth`, the method (dbt's default when
+/// none is written), the value, `+N` as `children` and `children_depth`. dbt keeps a depth as
+/// the digits written. The whole string is one spec, as in dbt (spaces and commas stay in the
+/// value). A spec the grammar rejects is kept as written: selecting with it fails with the
+/// parser's error.
+fn manifest_spec(raw: &str) -> Value {
+    let Ok(c) = parse_atom(raw, IndirectSelection::Eager) else {
+        return Value::from(raw);
+    };
+    let method = std::iter::once(c.method.as_str().to_string())
+        .chain(c.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(".");
+    let mut m = Map::new();
+    if c.childrens_parents {
+        m.insert("childrens_parents".into(), Value::Bool(true));
+    }
+    if c.parents {
+        m.insert("parents".into(), Value::Bool(true));
+    }
+    if let Some(d) = c.parents_depth {
+        m.insert("parents_depth".into(), Value::from(d.to_string()));
+    }
+    m.insert("method".into(), Value::from(method));
+    m.insert("value".into(), Value::from(c.value));
+    if c.children {
+        m.insert("children".into(), Value::Bool(true));
+    }
+    if let Some(d) = c.children_depth {
+        m.insert("children_depth".into(), Value::from(d.to_string()));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selector_strings_become_dbt_mappings() {
+        assert_eq!(
+            manifest_spec("tag:nightly+"),
+            json!({"method": "tag", "value": "nightly", "children": true})
+        );
+        assert_eq!(
+            manifest_spec("2+models/staging"),
+            json!({"parents": true, "parents_depth": "2", "method": "path", "value": "models/staging"})
+        );
+        assert_eq!(
+            manifest_spec("@orders"),
+            json!({"childrens_parents": true, "method": "fqn", "value": "orders"})
+        );
+        assert_eq!(
+            manifest_spec("config.materialized:table"),
+            json!({"method": "config.materialized", "value": "table"})
+        );
+        assert_eq!(
+            manifest_spec("orders+3"),
+            json!({"method": "fqn", "value": "orders", "children": true, "children_depth": "3"})
+        );
+        // dbt reads the whole string as one spec.
+        assert_eq!(
+            manifest_spec("tag:a tag:b"),
+            json!({"method": "tag", "value": "a tag:b"})
+        );
+        assert_eq!(manifest_spec("tga:x"), json!("tga:x"));
+    }
+
+    #[test]
+    fn definitions_are_normalised_as_dbt_stores_them() {
+        let file = (
+            PathBuf::from("selectors.yml"),
+            String::new(),
+            json!({"selectors": [
+                {"name": "base", "definition": {"tag": "nightly"}},
+                {"name": "both", "description": "d", "definition": {"union": [
+                    "+orders", {"method": "selector", "value": "base"}, {"exclude": ["stg_x"]}
+                ]}},
+            ]}),
+        );
+        assert_eq!(
+            manifest_selectors(Some(&file)),
+            json!({
+                "base": {"name": "base", "definition": {"method": "tag", "value": "nightly"}},
+                "both": {"name": "both", "description": "d", "definition": {"union": [
+                    {"parents": true, "method": "fqn", "value": "orders"},
+                    {"method": "tag", "value": "nightly"},
+                    {"exclude": [{"method": "fqn", "value": "stg_x"}]},
+                ]}},
+            })
+        );
+        assert_eq!(manifest_selectors(None), json!({}));
     }
 }

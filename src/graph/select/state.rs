@@ -1,7 +1,8 @@
 //! `state:` selection: compare each node with its entry in a previous manifest.json (`--state`).
 //!
-//! Both sides are manifest dicts: the current project is serialized by the manifest writer
-//! ([`crate::artifacts::manifest::graph_context_json`]), so a kiln manifest of an unchanged
+//! Both sides are the manifest's dicts read by the same typed reader
+//! ([`crate::schemas::read::StateManifest`]): the previous run's from its file, the current
+//! project's from [`crate::schemas::graph_context_json`], so a kiln manifest of an unchanged
 //! project compares equal field for field. What counts as a change follows dbt's documented
 //! sub-selectors:
 //! - `modified.body`: `checksum.checksum` (the raw code when a side has no checksum);
@@ -14,19 +15,25 @@
 //! - `modified.contract`: an enforced contract (its checksum: columns, types, constraints);
 //! - `modified`: any of the above, a new node, or a moved node (its `fqn` changed).
 //!
+//! Sources and exposures have no body, macros, contract or persisted descriptions, as in dbt: a
+//! source is modified by its relation, configs, quoting, freshness, external properties and
+//! load-time field or query; an exposure by its configs, type, owner, maturity, url, description,
+//! label and the nodes it depends on.
+//!
 //! A manifest written by another tool may spell values differently, so values compare leniently:
 //! a missing key equals null, an empty list or mapping, or dbt's default for that key.
 
-use super::methods::Target;
+use crate::graph::Graph;
 use crate::project::Project;
-use serde_json::{Value, json};
+use crate::schemas::read::{ManifestExposure, ManifestNode, ManifestSource, StateManifest};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
 pub struct StateComparison<'a> {
     project: &'a Project,
-    old: &'a Value,
-    /// The current project as manifest dicts: `nodes`, `sources`, `exposures`.
-    current: Value,
+    old: &'a StateManifest,
+    /// The current project's dicts: `nodes`, `sources`, `exposures`.
+    current: StateManifest,
     /// Project macros whose SQL differs from the previous manifest's (or that are new or gone).
     modified_macros: BTreeSet<String>,
 }
@@ -61,9 +68,10 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// Equality that forgives what manifests write differently but means the same.
+/// Equality that forgives what manifests write differently but means the same (null is the
+/// same as missing).
 fn lenient_eq(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
-    match (a, b) {
+    match (a.filter(|v| !v.is_null()), b.filter(|v| !v.is_null())) {
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             keys.into_iter()
@@ -74,12 +82,7 @@ fn lenient_eq(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
         | (Some(Value::Array(y)), Some(Value::String(x))) => {
             y.len() == 1 && y[0].as_str() == Some(x.as_str())
         }
-        (Some(x), Some(y)) => {
-            x == y
-                || (is_empty(x) && is_empty(y))
-                || (x.is_null() || y.is_null())
-                    && config_default(key).is_some_and(|d| d == *x || d == *y)
-        }
+        (Some(x), Some(y)) => x == y || (is_empty(x) && is_empty(y)),
         (Some(v), None) | (None, Some(v)) => {
             is_empty(v) || config_default(key).is_some_and(|d| lenient_eq(key, Some(&d), Some(v)))
         }
@@ -87,60 +90,46 @@ fn lenient_eq(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
-fn lookup<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    path.iter()
-        .try_fold(v, |acc, p| acc.get(*p))
-        .filter(|v| !v.is_null())
+/// Two configs, key by key (a missing config is an empty one).
+fn same_config(cur: &Map<String, Value>, old: &Map<String, Value>) -> bool {
+    let keys: BTreeSet<&String> = cur.keys().chain(old.keys()).collect();
+    keys.into_iter()
+        .all(|k| lenient_eq(k, cur.get(k.as_str()), old.get(k.as_str())))
 }
 
-fn same_at(cur: &Value, old: &Value, path: &[&str]) -> bool {
-    let key = path.last().copied().unwrap_or_default();
-    lenient_eq(key, lookup(cur, path), lookup(old, path))
+/// Two free-form values (quoting, freshness, owner) compared leniently.
+fn same_value(key: &str, cur: &Value, old: &Value) -> bool {
+    lenient_eq(key, Some(cur), Some(old))
 }
 
 fn truthy(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true)))
 }
 
-/// The kind of resource, as far as dbt's comparisons care.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Node,
-    Source,
-    Exposure,
-}
-
-fn kind(t: Target<'_>) -> Kind {
-    match t {
-        Target::Node(_) => Kind::Node,
-        Target::Source(_) => Kind::Source,
-        Target::Exposure(_) => Kind::Exposure,
-    }
-}
-
-/// Which sub-selectors apply to which kind of resource (as in dbt: sources and exposures have
-/// no body, macros, contract or persisted descriptions).
-fn supports(check: &str, k: Kind) -> bool {
-    match k {
-        Kind::Node => true,
-        Kind::Source => matches!(check, "modified.configs" | "modified.relation"),
-        Kind::Exposure => check == "modified.configs",
-    }
+/// A resource of the current project and its entry in the state manifest.
+enum Pair<'c, 'o> {
+    Node(&'c ManifestNode, Option<&'o ManifestNode>),
+    Source(&'c ManifestSource, Option<&'o ManifestSource>),
+    Exposure(&'c ManifestExposure, Option<&'o ManifestExposure>),
 }
 
 impl<'a> StateComparison<'a> {
-    pub fn new(project: &'a Project, old: &'a Value) -> Self {
+    pub fn new(project: &'a Project, graph: &Graph, old: &'a StateManifest) -> Self {
         let mut modified_macros = BTreeSet::new();
         // A manifest without macros says nothing about them; don't flag every macro as new.
-        if let Some(old_macros) = old.get("macros").and_then(Value::as_object) {
+        if let Some(old_macros) = &old.macros {
             for (uid, m) in &project.macros {
-                let before = old_macros.get(uid).and_then(|o| o.get("macro_sql"));
-                if before.and_then(Value::as_str) != Some(m.macro_sql.as_str()) {
+                let before = old_macros.get(uid).and_then(|o| o.macro_sql.as_deref());
+                if before != Some(m.macro_sql.as_str()) {
                     modified_macros.insert(uid.clone());
                 }
             }
             for (uid, m) in old_macros {
-                let ours = m.get("package_name").and_then(Value::as_str) == Some(&project.name);
+                // The project's and its installed packages' macros (not kiln's built-ins).
+                let ours = m
+                    .package_name
+                    .as_deref()
+                    .is_some_and(|p| p == project.name || project.package(p).is_some());
                 if ours && !project.macros.contains_key(uid) {
                     modified_macros.insert(uid.clone());
                 }
@@ -149,104 +138,105 @@ impl<'a> StateComparison<'a> {
         StateComparison {
             project,
             old,
-            current: crate::artifacts::manifest::graph_context_json(project),
+            current: StateManifest::of_dicts(&crate::schemas::graph_context_json(
+                project,
+                &graph.depends_on,
+            )),
             modified_macros,
         }
     }
 
-    fn previous(&self, id: &str) -> Option<&'a Value> {
-        [
-            "nodes",
-            "sources",
-            "exposures",
-            "metrics",
-            "semantic_models",
-            "saved_queries",
-        ]
-        .iter()
-        .find_map(|section| self.old.get(*section).and_then(|s| s.get(id)))
+    fn pair(&self, id: &str) -> Option<Pair<'_, 'a>> {
+        if let Some(cur) = self.current.nodes().get(id) {
+            return Some(Pair::Node(cur, self.old.nodes().get(id)));
+        }
+        if let Some(cur) = self.current.sources.get(id) {
+            return Some(Pair::Source(cur, self.old.sources.get(id)));
+        }
+        let cur = self.current.exposures.get(id)?;
+        Some(Pair::Exposure(cur, self.old.exposures.get(id)))
     }
 
-    fn current_of(&self, t: Target<'_>) -> &Value {
-        let section = match kind(t) {
-            Kind::Node => "nodes",
-            Kind::Source => "sources",
-            Kind::Exposure => "exposures",
+    /// Whether the node, source or exposure `id` passes the `state:<check>` comparison.
+    pub fn check(&self, check: &str, id: &str) -> bool {
+        let Some(pair) = self.pair(id) else {
+            return false;
         };
-        self.current
-            .get(section)
-            .and_then(|s| s.get(t.unique_id()))
-            .unwrap_or(&Value::Null)
-    }
-
-    /// Whether `t` passes the `state:<check>` comparison.
-    pub fn check(&self, check: &str, t: Target<'_>) -> bool {
-        let old = self.previous(t.unique_id());
-        let cur = self.current_of(t);
-        let k = kind(t);
-        match (check, old) {
-            ("new", old) => old.is_none(),
-            ("old", old) => old.is_some(),
-            ("modified", old) => self.modified(t, cur, old),
-            ("unmodified", old) => !self.modified(t, cur, old),
-            ("modified.macros", _) => self.macros_changed(t),
-            // A new node counts as modified by every comparison that applies to it.
-            (sub, None) => supports(sub, k),
-            (sub, Some(old)) => supports(sub, k) && !same(sub, k, cur, old),
+        let is_new = match &pair {
+            Pair::Node(_, old) => old.is_none(),
+            Pair::Source(_, old) => old.is_none(),
+            Pair::Exposure(_, old) => old.is_none(),
+        };
+        match check {
+            "new" => is_new,
+            "old" => !is_new,
+            "modified" => self.modified(id, &pair),
+            "unmodified" => !self.modified(id, &pair),
+            "modified.macros" => self.macros_changed(id),
+            // A new resource counts as modified by every comparison that applies to it.
+            sub => match pair {
+                Pair::Node(cur, old) => old.is_none_or(|old| !same_node(sub, cur, old)),
+                Pair::Source(cur, old) => {
+                    matches!(sub, "modified.configs" | "modified.relation")
+                        && old.is_none_or(|old| !same_source(sub, cur, old))
+                }
+                Pair::Exposure(cur, old) => {
+                    sub == "modified.configs"
+                        && old.is_none_or(|old| !same_config(&cur.config, &old.config))
+                }
+            },
         }
     }
 
-    fn modified(&self, t: Target<'_>, cur: &Value, old: Option<&Value>) -> bool {
-        let Some(old) = old else { return true };
-        let k = kind(t);
-        let same_contents = match k {
-            Kind::Node => [
-                "modified.body",
-                "modified.configs",
-                "modified.persisted_descriptions",
-                "modified.relation",
-                "modified.contract",
-            ]
-            .iter()
-            .all(|c| same(c, k, cur, old)),
-            Kind::Source => {
-                same("modified.relation", k, cur, old)
-                    && same("modified.configs", k, cur, old)
-                    && [
-                        "quoting",
-                        "freshness",
-                        "external",
-                        "loaded_at_field",
-                        "loaded_at_query",
-                    ]
-                    .iter()
-                    .all(|f| same_at(cur, old, &[f]))
+    fn modified(&self, id: &str, pair: &Pair<'_, '_>) -> bool {
+        let same_contents = match pair {
+            Pair::Node(cur, Some(old)) => {
+                [
+                    "modified.body",
+                    "modified.configs",
+                    "modified.persisted_descriptions",
+                    "modified.relation",
+                    "modified.contract",
+                ]
+                .iter()
+                .all(|c| same_node(c, cur, old))
+                    && cur.fqn == old.fqn
             }
-            Kind::Exposure => {
-                let deps = |v: &Value| -> BTreeSet<String> {
-                    v.pointer("/depends_on/nodes")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(String::from)
-                                .collect()
-                        })
-                        .unwrap_or_default()
+            Pair::Source(cur, Some(old)) => {
+                same_source("modified.relation", cur, old)
+                    && same_source("modified.configs", cur, old)
+                    && same_value("quoting", &cur.quoting, &old.quoting)
+                    && same_value("freshness", &cur.freshness, &old.freshness)
+                    && same_value("external", &cur.external, &old.external)
+                    && cur.loaded_at_field == old.loaded_at_field
+                    && cur.loaded_at_query == old.loaded_at_query
+                    && cur.fqn == old.fqn
+            }
+            Pair::Exposure(cur, Some(old)) => {
+                let deps = |e: &ManifestExposure| -> BTreeSet<String> {
+                    e.depends_on.nodes.iter().cloned().collect()
                 };
-                same("modified.configs", k, cur, old)
-                    && ["type", "owner", "maturity", "url", "description", "label"]
-                        .iter()
-                        .all(|f| same_at(cur, old, &[f]))
+                same_config(&cur.config, &old.config)
+                    && cur.kind == old.kind
+                    && same_value("owner", &cur.owner, &old.owner)
+                    && cur.maturity == old.maturity
+                    && cur.url == old.url
+                    && cur.description == old.description
+                    && cur.label == old.label
                     && deps(cur) == deps(old)
+                    && cur.fqn == old.fqn
             }
+            // New.
+            _ => return true,
         };
-        !same_contents || !same_at(cur, old, &["fqn"]) || self.macros_changed(t)
+        !same_contents || self.macros_changed(id)
     }
 
     /// Whether a macro the node calls (directly, or through the project's macros) changed.
-    fn macros_changed(&self, t: Target<'_>) -> bool {
-        let Target::Node(n) = t else { return false };
+    fn macros_changed(&self, id: &str) -> bool {
+        let Some(n) = self.project.nodes.get(id) else {
+            return false;
+        };
         if self.modified_macros.is_empty() {
             return false;
         }
@@ -267,60 +257,55 @@ impl<'a> StateComparison<'a> {
     }
 }
 
-/// Whether `cur` and `old` agree on what the sub-selector `check` compares.
-fn same(check: &str, k: Kind, cur: &Value, old: &Value) -> bool {
-    match (check, k) {
-        ("modified.body", Kind::Node) => same_body(cur, old),
-        ("modified.configs", _) => same_at(cur, old, &["config"]),
-        ("modified.relation", Kind::Node) => ["database", "schema", "alias"]
+/// Whether two nodes agree on what the sub-selector `check` compares.
+fn same_node(check: &str, cur: &ManifestNode, old: &ManifestNode) -> bool {
+    match check {
+        "modified.body" => same_body(cur, old),
+        "modified.configs" => same_config(&cur.config, &old.config),
+        "modified.relation" => ["database", "schema", "alias"]
             .iter()
-            .all(|key| same_at(cur, old, &["config", key])),
-        ("modified.relation", Kind::Source) => ["database", "schema", "identifier"]
-            .iter()
-            .all(|key| same_at(cur, old, &[key])),
-        ("modified.persisted_descriptions", Kind::Node) => same_persisted(cur, old),
-        ("modified.contract", Kind::Node) => same_contract(cur, old),
+            .all(|key| lenient_eq(key, cur.config.get(*key), old.config.get(*key))),
+        "modified.persisted_descriptions" => same_persisted(cur, old),
+        "modified.contract" => same_contract(cur, old),
         _ => true,
     }
 }
 
-fn text<'v>(v: &'v Value, path: &[&str]) -> &'v str {
-    path.iter()
-        .try_fold(v, |acc, p| acc.get(*p))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+/// Whether two sources agree on what the sub-selector `check` compares.
+fn same_source(check: &str, cur: &ManifestSource, old: &ManifestSource) -> bool {
+    match check {
+        "modified.configs" => same_config(&cur.config, &old.config),
+        "modified.relation" => {
+            cur.database == old.database
+                && cur.schema == old.schema
+                && cur.identifier == old.identifier
+        }
+        _ => true,
+    }
 }
 
-fn same_body(cur: &Value, old: &Value) -> bool {
-    let (now, before) = (
-        text(cur, &["checksum", "checksum"]),
-        text(old, &["checksum", "checksum"]),
-    );
+fn same_body(cur: &ManifestNode, old: &ManifestNode) -> bool {
+    let (now, before) = (&cur.checksum.checksum, &old.checksum.checksum);
     if !now.is_empty() && !before.is_empty() {
         return now == before;
     }
-    text(cur, &["raw_code"]) == text(old, &["raw_code"])
+    cur.raw_code.as_deref().unwrap_or_default() == old.raw_code.as_deref().unwrap_or_default()
 }
 
 /// Descriptions count only where `persist_docs` writes them to the warehouse.
-fn same_persisted(cur: &Value, old: &Value) -> bool {
-    let persist = cur.pointer("/config/persist_docs");
-    if truthy(persist.and_then(|p| p.get("relation")))
-        && text(cur, &["description"]) != text(old, &["description"])
-    {
+fn same_persisted(cur: &ManifestNode, old: &ManifestNode) -> bool {
+    let persist = cur.config.get("persist_docs");
+    let description = |n: &ManifestNode| n.description.clone().unwrap_or_default();
+    if truthy(persist.and_then(|p| p.get("relation"))) && description(cur) != description(old) {
         return false;
     }
     if truthy(persist.and_then(|p| p.get("columns"))) {
-        let descriptions = |v: &Value| -> BTreeSet<(String, String)> {
-            v.get("columns")
-                .and_then(Value::as_object)
-                .map(|cols| {
-                    cols.iter()
-                        .map(|(name, c)| (name.clone(), text(c, &["description"]).to_string()))
-                        .filter(|(_, d)| !d.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
+        let descriptions = |n: &ManifestNode| -> BTreeSet<(String, String)> {
+            n.columns
+                .iter()
+                .filter(|(_, c)| !c.description.is_empty())
+                .map(|(name, c)| (name.clone(), c.description.clone()))
+                .collect()
         };
         if descriptions(cur) != descriptions(old) {
             return false;
@@ -330,43 +315,92 @@ fn same_persisted(cur: &Value, old: &Value) -> bool {
 }
 
 /// Whether the contract is enforced, wherever the manifest keeps that.
-fn enforced(v: &Value) -> bool {
-    truthy(v.pointer("/config/contract/enforced")) || truthy(v.pointer("/contract/enforced"))
+fn enforced(n: &ManifestNode) -> bool {
+    truthy(n.config.get("contract").and_then(|c| c.get("enforced"))) || n.contract.enforced
 }
 
 /// An enforced contract is compared by its checksum (columns, types, constraints, and the
 /// materialization where it enforces constraints); turning enforcement on or off is a change.
-fn same_contract(cur: &Value, old: &Value) -> bool {
+fn same_contract(cur: &ManifestNode, old: &ManifestNode) -> bool {
     match (enforced(old), enforced(cur)) {
         (false, false) => return true,
         (false, true) | (true, false) => return false,
         (true, true) => {}
     }
-    let (now, before) = (
-        text(cur, &["contract", "checksum"]),
-        text(old, &["contract", "checksum"]),
-    );
+    let checksum = |n: &ManifestNode| n.contract.checksum.clone().unwrap_or_default();
+    let (now, before) = (checksum(cur), checksum(old));
     if !now.is_empty() && !before.is_empty() {
         return now == before;
     }
     // No checksum on one side: compare what it is made of.
-    let columns = |v: &Value| -> BTreeSet<String> {
-        v.get("columns")
-            .and_then(Value::as_object)
-            .map(|cols| {
-                cols.iter()
-                    .map(|(name, c)| {
-                        format!(
-                            "{name}|{}|{}",
-                            c.get("data_type").unwrap_or(&Value::Null),
-                            c.get("constraints").unwrap_or(&json!([]))
-                        )
-                    })
-                    .collect()
+    let columns = |n: &ManifestNode| -> BTreeSet<String> {
+        n.columns
+            .iter()
+            .map(|(name, c)| {
+                format!(
+                    "{name}|{}|{}",
+                    c.data_type
+                        .as_ref()
+                        .map_or(Value::Null, |t| Value::from(t.as_str())),
+                    Value::from(c.constraints.clone())
+                )
             })
-            .unwrap_or_default()
+            .collect()
     };
     columns(cur) == columns(old)
-        && same_at(cur, old, &["config", "materialized"])
-        && same_at(cur, old, &["constraints"])
+        && lenient_eq(
+            "materialized",
+            cur.config.get("materialized"),
+            old.config.get("materialized"),
+        )
+        && cur.constraints == old.constraints
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn configs_forgive_what_writers_spell_differently() {
+        let kiln = config(json!({
+            "enabled": true, "tags": ["nightly"], "on_schema_change": "ignore",
+            "persist_docs": {}, "grants": {}, "alias": null, "docs": {"show": true, "node_color": null},
+        }));
+        // Left out where empty, null or dbt's default; a single tag as a string.
+        let other = config(json!({"tags": "nightly", "docs": {"show": true}}));
+        assert!(same_config(&kiln, &other));
+        assert!(same_config(&other, &kiln));
+        let changed = config(json!({"tags": "nightly", "on_schema_change": "fail"}));
+        assert!(!same_config(&kiln, &changed));
+        let retagged = config(json!({"tags": ["nightly", "finance"]}));
+        assert!(!same_config(&kiln, &retagged));
+    }
+
+    #[test]
+    fn contracts_compare_by_checksum_then_by_columns() {
+        let node = |v: Value| -> ManifestNode { serde_json::from_value(v).unwrap_or_default() };
+        let enforced = node(json!({"contract": {"enforced": true, "checksum": "a"}}));
+        let same = node(
+            json!({"config": {"contract": {"enforced": true}}, "contract": {"checksum": "a"}}),
+        );
+        let other = node(json!({"contract": {"enforced": true, "checksum": "b"}}));
+        let off = node(json!({"contract": {"enforced": false, "checksum": "a"}}));
+        assert!(same_contract(&enforced, &same));
+        assert!(!same_contract(&enforced, &other));
+        assert!(!same_contract(&enforced, &off));
+        // Without a checksum on one side, the columns' types and constraints decide.
+        let typed = |t: &str| {
+            node(json!({"contract": {"enforced": true},
+                "columns": {"id": {"data_type": t, "constraints": [{"type": "not_null"}]}}}))
+        };
+        assert!(same_contract(&typed("integer"), &typed("integer")));
+        assert!(!same_contract(&typed("integer"), &typed("bigint")));
+    }
 }
