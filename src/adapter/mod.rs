@@ -14,6 +14,9 @@
 
 mod ansi;
 mod athena;
+/// The AWS client under the Athena adapter (Athena, Glue, S3).
+#[cfg(feature = "athena")]
+pub mod aws;
 mod cell;
 mod connection;
 pub mod csv;

@@ -56,6 +56,8 @@ pub const COMMAND_COMPLETED: Kind = kind("CommandCompleted", "Q039", Debug);
 // The warehouse.
 pub const SQL_QUERY: Kind = kind("SQLQuery", "E016", Debug);
 pub const SQL_QUERY_STATUS: Kind = kind("SQLQueryStatus", "E017", Debug);
+/// An adapter's own debug line (the AWS client's retries, each S3 key it deletes).
+pub const ADAPTER_EVENT_DEBUG: Kind = kind("AdapterEventDebug", "E001", Debug);
 
 // Templates: `log()` and `print()`.
 pub const JINJA_LOG_WARNING: Kind = kind("JinjaLogWarning", "I061", Warn);

@@ -426,15 +426,6 @@ fn test_configs_reach_the_manifest() {
     );
 }
 
-/// An athena target is parsed and shown (it runs in a later issue).
-#[test]
-fn debug_shows_an_athena_target() {
-    let p = TestProject::fixture("compile_relations");
-    let run = p.kiln(&["debug", "--target", "athena"]).run();
-    run.assert_success();
-    assert_run_snapshot!(run);
-}
-
 /// Versioned models: `dim_v1.sql`/`dim_v2.sql` become `dim.v1`/`dim.v2`; `ref('dim')` is the
 /// latest version, `ref('dim', v=1)` the first; tests are generated per version.
 #[test]

@@ -1,0 +1,275 @@
+//! The Glue Data Catalog: databases (dbt's schemas) and tables. The Athena adapter lists and
+//! inspects relations here, never through `information_schema` (slow on big catalogs:
+//! Tomme/dbt-athena#79), and renames or swaps Hive tables with `UpdateTable` (Athena cannot
+//! rename them in SQL).
+
+use super::error::{AwsError, AwsErrorKind, Op, Service};
+use super::{AwsClient, Idempotent};
+use crate::adapter::Column;
+use aws_sdk_glue::types::{DatabaseInput, Table};
+use std::collections::BTreeMap;
+
+pub use aws_sdk_glue::types::TableInput;
+
+const fn op(name: &'static str) -> Op {
+    Op {
+        service: Service::Glue,
+        name,
+    }
+}
+
+/// A Glue database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlueDatabase {
+    pub name: String,
+    pub location_uri: Option<String>,
+    pub description: Option<String>,
+}
+
+/// What a Glue table is, as the adapter tells relations apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// A Hive table (`EXTERNAL_TABLE`, or anything not below).
+    Table,
+    /// An Iceberg table (`Parameters.table_type = ICEBERG`).
+    Iceberg,
+    /// A view (`VIRTUAL_VIEW`).
+    View,
+}
+
+/// A Glue table as `GetTable`/`GetTables` return it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlueTable {
+    table: Table,
+}
+
+impl GlueTable {
+    pub fn name(&self) -> &str {
+        self.table.name()
+    }
+
+    pub fn database(&self) -> Option<&str> {
+        self.table.database_name()
+    }
+
+    pub fn kind(&self) -> TableKind {
+        let iceberg = self
+            .table
+            .parameters()
+            .and_then(|p| p.get("table_type"))
+            .is_some_and(|t| t.eq_ignore_ascii_case("ICEBERG"));
+        match self.table.table_type() {
+            Some("VIRTUAL_VIEW") => TableKind::View,
+            _ if iceberg => TableKind::Iceberg,
+            _ => TableKind::Table,
+        }
+    }
+
+    /// The table's data location (`StorageDescriptor.Location`).
+    pub fn location(&self) -> Option<&str> {
+        self.table.storage_descriptor().and_then(|s| s.location())
+    }
+
+    /// The data columns, then the partition columns, as Athena shows them. Glue's type names
+    /// are lower case (`bigint`, `decimal(18,2)`); kiln's are upper case.
+    pub fn columns(&self) -> Vec<Column> {
+        let data = self
+            .table
+            .storage_descriptor()
+            .map(|s| s.columns())
+            .unwrap_or_default();
+        data.iter()
+            .chain(self.table.partition_keys())
+            .map(|c| Column {
+                name: c.name().to_string(),
+                data_type: c.r#type().unwrap_or("").to_ascii_uppercase(),
+                comment: c.comment().map(str::to_string),
+            })
+            .collect()
+    }
+
+    pub fn partition_keys(&self) -> Vec<&str> {
+        self.table
+            .partition_keys()
+            .iter()
+            .map(|c| c.name())
+            .collect()
+    }
+
+    /// The table's parameters, sorted.
+    pub fn parameters(&self) -> BTreeMap<&str, &str> {
+        self.table
+            .parameters()
+            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Glue's version of the table (`UpdateTable` makes a new one).
+    pub fn version_id(&self) -> Option<&str> {
+        self.table.version_id()
+    }
+
+    /// The SDK's table, for what this type does not expose.
+    pub fn sdk(&self) -> &Table {
+        &self.table
+    }
+
+    /// This table's definition under another name, for `UpdateTable` (a swap points a table at
+    /// a freshly built one's data: dbt-athena's `swap_table` copies the storage descriptor,
+    /// partition keys, table type, parameters and description) or `CreateTable` (a rename).
+    pub fn to_input(&self, name: &str) -> Result<TableInput, AwsError> {
+        let t = &self.table;
+        TableInput::builder()
+            .name(name)
+            .set_description(t.description().map(str::to_string))
+            .set_owner(t.owner().map(str::to_string))
+            .set_storage_descriptor(t.storage_descriptor().cloned())
+            .set_partition_keys(Some(t.partition_keys().to_vec()))
+            .set_table_type(t.table_type().map(str::to_string))
+            .set_parameters(t.parameters().cloned())
+            .set_view_original_text(t.view_original_text().map(str::to_string))
+            .set_view_expanded_text(t.view_expanded_text().map(str::to_string))
+            .build()
+            .map_err(|e| {
+                AwsError::new(
+                    AwsErrorKind::Config,
+                    op("UpdateTable"),
+                    format!("cannot describe table {name} for Glue: {e}"),
+                )
+            })
+    }
+}
+
+impl AwsClient {
+    /// A database, or `None` when it does not exist.
+    pub fn get_database(&self, name: &str) -> Result<Option<GlueDatabase>, AwsError> {
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("GetDatabase"), Idempotent::Yes, None, || {
+            glue.get_database().name(name).send()
+        }));
+        match out {
+            Ok(out) => Ok(out.database().map(|d| GlueDatabase {
+                name: d.name().to_string(),
+                location_uri: d.location_uri().map(str::to_string),
+                description: d.description().map(str::to_string),
+            })),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a database; `Ok(false)` when it existed already (dbt's `create schema if not
+    /// exists`).
+    pub fn create_database(&self, name: &str, location: Option<&str>) -> Result<bool, AwsError> {
+        let input = DatabaseInput::builder()
+            .name(name)
+            .set_location_uri(location.map(str::to_string))
+            .build()
+            .map_err(|e| {
+                AwsError::new(AwsErrorKind::Config, op("CreateDatabase"), e.to_string())
+            })?;
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("CreateDatabase"), Idempotent::No, None, || {
+            glue.create_database().database_input(input.clone()).send()
+        }));
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == AwsErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a database from the catalog (Glue also drops its tables' entries; their data
+    /// stays in S3); `Ok(false)` when there was no such database.
+    pub fn delete_database(&self, name: &str) -> Result<bool, AwsError> {
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("DeleteDatabase"), Idempotent::No, None, || {
+            glue.delete_database().name(name).send()
+        }));
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A table (or view), or `None` when it (or its database) does not exist.
+    pub fn get_table(&self, database: &str, name: &str) -> Result<Option<GlueTable>, AwsError> {
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("GetTable"), Idempotent::Yes, None, || {
+            glue.get_table().database_name(database).name(name).send()
+        }));
+        match out {
+            Ok(out) => Ok(out.table().map(|t| GlueTable { table: t.clone() })),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every table and view of a database, all pages of `GetTables`.
+    pub fn get_tables(&self, database: &str) -> Result<Vec<GlueTable>, AwsError> {
+        let glue = &self.inner.glue;
+        let mut tables = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self.block_on(self.call(op("GetTables"), Idempotent::Yes, None, || {
+                glue.get_tables()
+                    .database_name(database)
+                    .set_next_token(token.clone())
+                    .send()
+            }))?;
+            tables.extend(
+                out.table_list()
+                    .iter()
+                    .map(|t| GlueTable { table: t.clone() }),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(tables)
+    }
+
+    /// Creates a table from its definition.
+    pub fn create_table(&self, database: &str, input: &TableInput) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        self.block_on(self.call(op("CreateTable"), Idempotent::No, None, || {
+            glue.create_table()
+                .database_name(database)
+                .table_input(input.clone())
+                .send()
+        }))?;
+        Ok(())
+    }
+
+    /// Replaces a table's definition (its name is `input`'s). Sending the same definition
+    /// twice leaves the same table, so transient failures are retried.
+    pub fn update_table(&self, database: &str, input: &TableInput) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        self.block_on(self.call(op("UpdateTable"), Idempotent::Yes, None, || {
+            glue.update_table()
+                .database_name(database)
+                .table_input(input.clone())
+                .send()
+        }))?;
+        Ok(())
+    }
+
+    /// Deletes a table from the catalog (its data stays in S3); `Ok(false)` when there was no
+    /// such table.
+    pub fn delete_table(&self, database: &str, name: &str) -> Result<bool, AwsError> {
+        let glue = &self.inner.glue;
+        let out = self.block_on(self.call(op("DeleteTable"), Idempotent::No, None, || {
+            glue.delete_table()
+                .database_name(database)
+                .name(name)
+                .send()
+        }));
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

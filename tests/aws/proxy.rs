@@ -1,0 +1,335 @@
+//! A recording proxy in front of moto, one per test. It gives each test an AWS account of its
+//! own on the shared moto server (it adds moto's `x-moto-account-id` header), logs every call
+//! the client makes (the exact API call list the tests assert on), and does what moto cannot:
+//! answer a call with an error a number of times (throttling, 5xx, a message echoing a
+//! secret), serve `GetQueryResults` in pages (moto ignores `MaxResults`), and turn a query
+//! moto ran into a FAILED one (moto has no FAILED state). Everything else reaches moto as sent.
+
+use super::http::{self, Message};
+use serde_json::{Value, json};
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// One call as the client sent it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The service of the signature's credential scope: `athena`, `glue`, `s3`.
+    pub service: String,
+    /// The operation: `StartQueryExecution`, `GetTable`, `ListObjectsV2`...
+    pub op: String,
+    /// Path and query string.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Answered by the proxy (an injected error); moto never saw it.
+    pub injected: bool,
+}
+
+impl Call {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The access key id the call was signed with.
+    pub fn key_id(&self) -> Option<String> {
+        credential_scope(self.header("authorization")?).map(|s| s.0)
+    }
+}
+
+/// What the proxy does besides forwarding.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// Answers the next `times` calls of `op` with `status` and an awsJson error body.
+    Fail {
+        op: &'static str,
+        times: usize,
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+    /// Serves `GetQueryResults` `rows` rows at a time, with `NextToken`s.
+    Pages { rows: usize },
+    /// The next `times` queries that moto reports SUCCEEDED are reported FAILED with `reason`.
+    FailQueries { times: usize, reason: String },
+}
+
+struct State {
+    calls: Vec<Call>,
+    rules: Vec<Rule>,
+    /// Query ids turned FAILED (they stay FAILED on every later poll).
+    failed: Vec<String>,
+}
+
+pub struct Proxy {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `upstream` (moto) for `account`.
+    pub fn start(upstream: SocketAddr, account: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(Mutex::new(State {
+            calls: Vec::new(),
+            rules: Vec::new(),
+            failed: Vec::new(),
+        }));
+        let shared = state.clone();
+        let account = account.to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                let account = account.clone();
+                std::thread::spawn(move || serve(stream, upstream, &account, &state));
+            }
+        });
+        Proxy { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn rule(&self, rule: Rule) {
+        lock(&self.state).rules.push(rule);
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        lock(&self.state).calls.clone()
+    }
+
+    /// The operations called so far, in order.
+    pub fn ops(&self) -> Vec<String> {
+        self.calls().into_iter().map(|c| c.op).collect()
+    }
+
+    /// Forgets the calls so far.
+    pub fn clear(&self) {
+        lock(&self.state).calls.clear();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The access key id and the service of a SigV4 `Authorization` header.
+pub fn credential_scope(auth: &str) -> Option<(String, String)> {
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    let parts: Vec<&str> = scope.split('/').collect();
+    (parts.len() == 5).then(|| (parts[0].to_string(), parts[3].to_string()))
+}
+
+/// The operation a request is: `X-Amz-Target`'s name for the JSON services, and for S3 what
+/// the method, path and query say.
+fn operation(req: &Message) -> String {
+    if let Some(target) = req.header("x-amz-target") {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
+    }
+    let mut parts = req.start.split_whitespace();
+    let method = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let has_key =
+        path.trim_start_matches('/').contains('/') && !path.trim_start_matches('/').ends_with('/');
+    let q = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
+    match method {
+        "GET" if q("list-type") => "ListObjectsV2",
+        "GET" if has_key => "GetObject",
+        "GET" => "ListObjects",
+        "POST" if q("delete") => "DeleteObjects",
+        "PUT" if has_key => "PutObject",
+        "PUT" => "CreateBucket",
+        "DELETE" if has_key => "DeleteObject",
+        "DELETE" => "DeleteBucket",
+        "HEAD" if has_key => "HeadObject",
+        "HEAD" => "HeadBucket",
+        other => other,
+    }
+    .to_string()
+}
+
+fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<State>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    while let Ok(Some(mut req)) = http::read_message(&mut reader, false) {
+        let op = operation(&req);
+        let service = req
+            .header("authorization")
+            .and_then(credential_scope)
+            .map(|s| s.1)
+            .unwrap_or_default();
+        let mut call = Call {
+            service,
+            op: op.clone(),
+            path: req.start.split_whitespace().nth(1).unwrap_or("").into(),
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            injected: false,
+        };
+        let injected = take_failure(state, &op);
+        let answer = match injected {
+            Some(answer) => {
+                call.injected = true;
+                answer
+            }
+            None => {
+                let pages = pages_rule(state);
+                let mut page_from = 0;
+                if op == "GetQueryResults" && pages.is_some() {
+                    // moto answers every row at once: ask it for all, cut the page here.
+                    let mut body = req.json();
+                    if let Some(o) = body.as_object_mut() {
+                        page_from = o
+                            .remove("NextToken")
+                            .and_then(|t| t.as_str()?.strip_prefix("page:")?.parse().ok())
+                            .unwrap_or(0);
+                        o.remove("MaxResults");
+                    }
+                    req.body = body.to_string().into_bytes();
+                }
+                req.set_header("x-moto-account-id", account);
+                let mut answer = match http::send(upstream, &req) {
+                    Ok(a) => a,
+                    Err(e) => error_answer(502, "ProxyError", &format!("moto: {e}")),
+                };
+                if let (Some(rows), "GetQueryResults") = (pages, op.as_str()) {
+                    answer = page(answer, page_from, rows);
+                }
+                if op == "GetQueryExecution" {
+                    answer = maybe_fail_query(state, answer);
+                }
+                answer
+            }
+        };
+        lock(state).calls.push(call);
+        if writer.write_all(&answer.to_bytes(true)).is_err() {
+            return;
+        }
+    }
+}
+
+fn error_answer(status: u16, code: &str, message: &str) -> Message {
+    Message {
+        start: format!("HTTP/1.1 {status} Error"),
+        headers: vec![
+            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+            ("x-amzn-ErrorType".into(), code.into()),
+        ],
+        body: json!({"__type": code, "Message": message})
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+/// An injected error for `op`, if a `Fail` rule has one left.
+fn take_failure(state: &Mutex<State>, op: &str) -> Option<Message> {
+    let mut st = lock(state);
+    for rule in &mut st.rules {
+        if let Rule::Fail {
+            op: o,
+            times,
+            status,
+            code,
+            message,
+        } = rule
+            && *o == op
+            && *times > 0
+        {
+            *times -= 1;
+            return Some(error_answer(*status, code, message));
+        }
+    }
+    None
+}
+
+fn pages_rule(state: &Mutex<State>) -> Option<usize> {
+    lock(state).rules.iter().find_map(|r| match r {
+        Rule::Pages { rows } => Some(*rows),
+        _ => None,
+    })
+}
+
+/// Rows `from..from+rows` of moto's whole result, with a `NextToken` when more remain.
+fn page(mut answer: Message, from: usize, rows: usize) -> Message {
+    let mut body = answer.json();
+    let Some(all) = body
+        .pointer_mut("/ResultSet/Rows")
+        .and_then(Value::as_array_mut)
+    else {
+        return answer;
+    };
+    let total = all.len();
+    let end = (from + rows).min(total);
+    let slice: Vec<Value> = all.get(from..end).unwrap_or_default().to_vec();
+    *all = slice;
+    if end < total
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert("NextToken".into(), json!(format!("page:{end}")));
+    }
+    answer.body = body.to_string().into_bytes();
+    answer
+}
+
+/// A SUCCEEDED query reported FAILED, when a `FailQueries` rule says so.
+fn maybe_fail_query(state: &Mutex<State>, mut answer: Message) -> Message {
+    let mut body = answer.json();
+    let Some(id) = body
+        .pointer("/QueryExecution/QueryExecutionId")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return answer;
+    };
+    let succeeded = body.pointer("/QueryExecution/Status/State") == Some(&json!("SUCCEEDED"));
+    let reason = {
+        let mut st = lock(state);
+        let already = st.failed.contains(&id);
+        let mut reason = None;
+        for rule in &mut st.rules {
+            if let Rule::FailQueries { times, reason: r } = rule
+                && (already || (succeeded && *times > 0))
+            {
+                if !already {
+                    *times -= 1;
+                }
+                reason = Some(r.clone());
+                break;
+            }
+        }
+        if reason.is_some() && !already {
+            st.failed.push(id);
+        }
+        reason
+    };
+    let Some(reason) = reason else {
+        return answer;
+    };
+    if let Some(status) = body.pointer_mut("/QueryExecution/Status") {
+        *status = json!({
+            "State": "FAILED",
+            "StateChangeReason": reason,
+            "AthenaError": {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": false,
+                            "ErrorMessage": reason},
+        });
+    }
+    answer.body = body.to_string().into_bytes();
+    answer
+}
