@@ -13,15 +13,15 @@ fn main() {
     let mut out = String::from("&[\n");
     for p in files {
         println!("cargo:rerun-if-changed={}", p.display());
-        let abs = std::fs::canonicalize(&p).unwrap_or(p.clone());
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Relative to the crate, not an absolute path: a target directory reused by a checkout
+        // in another folder (CI's fresh clones) must not read the old checkout's files.
         let _ = writeln!(
             out,
-            "    ({name:?}, include_str!({:?})),",
-            abs.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/src/jinja/builtins/{name}\"))),"
         );
     }
     out.push(']');
