@@ -435,5 +435,6 @@ fn note_text_rule(node: &Node, why: &str) {
         ),
     )
     .in_file(&node.original_file_path);
-    eprintln!("debug[{}]: {note}", note.code);
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "debug[{}]: {note}", note.code);
 }

@@ -215,7 +215,11 @@ fn install_interrupt_handler(adapter: Arc<dyn Adapter>) {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
-            eprintln!("\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)");
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)"
+            );
             if let Some(Ok(guard)) = CANCEL_TARGET.get().map(|m| m.lock())
                 && let Some(a) = guard.as_ref()
             {

@@ -80,3 +80,65 @@ fn a_run_file_that_cannot_be_written_is_a_warning() {
     // the compiled files were written
     assert!(p.exists("target/compiled/shop/models/a.sql"));
 }
+
+/// Output that cannot be written (stdout and stderr on a full device, or a reader that closed
+/// its pipe, as `kiln ls | head -1`) never panics: kiln finishes and exits with the run's own
+/// code, 0 for a good build and 1 for a failed model.
+#[test]
+fn unwritable_output_never_panics() {
+    let p = TestProject::minimal()
+        .file("models/a.sql", "select 1 as id\n")
+        .file("models/b.sql", "select * from {{ ref('a') }}\n");
+    let kiln = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+        cmd.env_clear()
+            .env("HOME", p.root().join("home"))
+            // the timing lines go to stderr too
+            .env("KILN_TIMINGS", "1")
+            .current_dir(p.dir())
+            .args(args)
+            .arg("--project-dir")
+            .arg(p.dir())
+            .arg("--profiles-dir")
+            .arg(p.dir());
+        cmd
+    };
+    let full = || std::fs::File::create("/dev/full").expect("open /dev/full");
+    for (args, code) in [
+        (&["build"][..], 0),
+        (&["ls"][..], 0),
+        (&["compile"][..], 0),
+        (&["run", "--select", "nothing_matches"][..], 0),
+    ] {
+        let status = kiln(args)
+            .stdout(full())
+            .stderr(full())
+            .status()
+            .expect("run kiln");
+        assert_eq!(status.code(), Some(code), "kiln {args:?} to /dev/full");
+    }
+    // A reader that goes away at once.
+    let mut child = kiln(&["ls"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kiln");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert_eq!(
+        child.wait().expect("wait").code(),
+        Some(0),
+        "kiln ls | head -0"
+    );
+    // A failed model keeps its exit code when nothing can be printed.
+    p.write(
+        "models/b.sql",
+        "select no_such_column from {{ ref('a') }}\n",
+    );
+    let status = kiln(&["build"])
+        .stdout(full())
+        .stderr(full())
+        .status()
+        .expect("run kiln");
+    assert_eq!(status.code(), Some(1), "a failed build to /dev/full");
+}
