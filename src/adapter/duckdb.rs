@@ -89,6 +89,28 @@ fn database_name(path: &str) -> String {
         .map_or_else(|| "memory".into(), |s| s.to_string_lossy().into_owned())
 }
 
+/// Removes DuckDB's spill files (`duckdb_temp_storage*`, `duckdb_temp_block*`) from `dir`, each
+/// logged at debug level; nothing else in the folder is touched.
+fn remove_stale_spill_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("duckdb_temp_")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            crate::events::Event::note(format!(
+                "removed {}, a spill file left by an interrupted run",
+                entry.path().display()
+            ))
+            .at(crate::events::Level::Debug)
+            .emit();
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct DuckDb {
     target: Option<DuckDbTarget>,
@@ -166,6 +188,18 @@ impl DuckDb {
             ::duckdb::Connection::open(&path)
         }
         .map_err(|e| open_error(&path, &e.to_string()))?;
+        if path != ":memory:"
+            && let Some(dir) = &self.temp_directory
+            && self
+                .target
+                .as_ref()
+                .is_some_and(|t| t.temp_directory.is_none())
+        {
+            // The database is open, so no other process uses it: spill files in kiln's own
+            // temporary folder are left from a process that was killed mid-query (DuckDB removes
+            // its own when it closes). A folder the profile names is not kiln's to clear.
+            remove_stale_spill_files(dir);
+        }
         let mut setup = vec![];
         if let Some(dir) = &self.temp_directory {
             setup.push(format!(

@@ -654,3 +654,27 @@ fn a_profile_file_search_path_is_kept() {
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(column(&p, "select fsp from main.fsp"), vec!["inputs"]);
 }
+
+/// Spill files left by a process killed mid-query are removed when the database is next opened
+/// (DuckDB removes its own only when it closes); other files in the folder stay.
+#[test]
+fn stale_spill_files_are_removed_at_start() {
+    let p = TestProject::minimal().file("models/a.sql", "select 1 as id\n");
+    let tmp = p.dir().join("target/duckdb_tmp");
+    std::fs::create_dir_all(&tmp).expect("mkdir");
+    for stale in [
+        "duckdb_temp_storage_S32K-0.tmp",
+        "duckdb_temp_block-4611686018427388032.block",
+    ] {
+        std::fs::write(tmp.join(stale), vec![0u8; 4096]).expect("write");
+    }
+    std::fs::write(tmp.join("notes.txt"), "mine").expect("write");
+    p.kiln(&["run"]).run().assert_success();
+    let mut left: Vec<String> = std::fs::read_dir(&tmp)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["notes.txt"]);
+}
