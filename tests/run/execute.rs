@@ -678,3 +678,43 @@ fn stale_spill_files_are_removed_at_start() {
     left.sort();
     assert_eq!(left, ["notes.txt"]);
 }
+
+/// `attach:` in profiles.yml attaches each database to every connection, as dbt-duckdb does
+/// (a relative path is read from the project directory); a database that cannot be attached is
+/// an error naming it.
+#[test]
+fn attached_databases_are_readable_by_models() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      threads: 2\n      attach:\n        - path: other.duckdb\n          alias: other\n          read_only: true\n",
+        )
+        .file(
+            "models/from_other.sql",
+            "{{ config(materialized='table') }}\nselect id * 10 as id from other.main.t",
+        )
+        .file("models/also.sql", "select count(*) as n from other.main.t");
+    {
+        let other = duckdb::Connection::open(p.dir().join("other.duckdb")).expect("open");
+        other
+            .execute_batch("create table t as select * from range(3) r(id)")
+            .expect("create");
+    }
+    p.kiln(&["run"]).run().assert_success();
+    assert_eq!(
+        column(&p, "select id from main.from_other order by id"),
+        ["0", "10", "20"]
+    );
+    p.write(
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: missing.duckdb\n          alias: gone\n          read_only: true\n",
+    );
+    let run = p.kiln(&["run"]).run();
+    assert_ne!(run.code, Some(0));
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("cannot attach '")
+            && out.contains("missing.duckdb' as gone listed under attach: in profiles.yml"),
+        "{out}"
+    );
+}
