@@ -489,3 +489,31 @@ fn versioned_models_resolve_to_latest_and_test_each_version() {
         );
     }
 }
+
+/// `compile --inline` and `show --inline` inject the CTEs of the ephemeral models the SQL refs
+/// (and of those they ref), as for a model.
+#[test]
+fn inline_sql_gets_its_ephemeral_ctes() {
+    let p = TestProject::minimal()
+        .file(
+            "models/eph.sql",
+            "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+        )
+        .file(
+            "models/eph2.sql",
+            "{{ config(materialized='ephemeral') }}\nselect id + 1 as id from {{ ref('eph') }}",
+        );
+    let sql = "select id * 10 as id from {{ ref('eph2') }}";
+    let run = p.kiln(&["compile", "--inline", sql]).run();
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "with __dbt__cte__eph as (\nselect 1 as id\n), __dbt__cte__eph2 as (\nselect id + 1 as id from __dbt__cte__eph\n)\nselect id * 10 as id from __dbt__cte__eph2"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = p.kiln(&["show", "--inline", sql, "--output", "json"]).run();
+    run.assert_success();
+    assert!(run.stdout.contains("\"id\": 20"), "{}", run.stdout);
+}
