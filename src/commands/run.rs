@@ -328,7 +328,7 @@ fn results_writer(inv: &Invocation, loaded: &Loaded, kind: RunKind) -> runner::R
         &inv.load.cli_vars,
     );
     let invocation_id = loaded.info.invocation_id.clone();
-    let started_at = loaded.info.run_started_at.clone();
+    let started_at = loaded.info.run_started_at;
     let target = loaded.project.target.clone();
     let path = loaded.project.target_dir().join("run_results.json");
     std::sync::Arc::new(move |summary: &RunSummary| {
