@@ -15,6 +15,7 @@
 
 mod docs;
 mod exposures;
+mod unit_tests;
 mod macros;
 mod nodes;
 mod packages;
@@ -223,6 +224,8 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         nodes: BTreeMap::new(),
         sources: BTreeMap::new(),
         exposures: BTreeMap::new(),
+        unit_tests: vec![],
+        expanded_unit_tests: BTreeMap::new(),
         macros: BTreeMap::new(),
         macro_files: vec![],
         docs: BTreeMap::new(),
@@ -287,6 +290,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         sources: loader.sources,
         disabled_sources: BTreeMap::new(),
         exposures: loader.exposures,
+        unit_tests: loader.expanded_unit_tests,
         macros: loader.macros,
         macro_files: loader.macro_files,
         docs: loader.docs,
@@ -351,6 +355,10 @@ struct Loader {
     nodes: BTreeMap<String, Box<Node>>,
     sources: BTreeMap<String, SourceNode>,
     exposures: BTreeMap<String, ExposureNode>,
+    /// `unit_tests:` entries read, until [`Loader::expand_unit_tests`] makes them
+    /// `expanded_unit_tests` (one per tested model version).
+    unit_tests: Vec<crate::project::unit_test::UnitTest>,
+    expanded_unit_tests: BTreeMap<String, crate::project::unit_test::UnitTest>,
     macros: BTreeMap<String, MacroNode>,
     macro_files: Vec<MacroFile>,
     docs: BTreeMap<String, DocBlock>,
@@ -415,7 +423,7 @@ impl Loader {
         let singular: Vec<FoundFile> = self
             .find(&self.cfg.test_paths(), &["sql"])
             .into_iter()
-            .filter(|f| !f.path.starts_with("generic/"))
+            .filter(|f| !f.path.starts_with("generic/") && !f.path.starts_with("fixtures/"))
             .collect();
         self.add_sql_nodes(ResourceType::Test, &singular);
         for f in self.find(&self.cfg.seed_paths(), &["csv"]) {
@@ -426,6 +434,7 @@ impl Loader {
         }
         timer.mark("other files");
         self.apply_properties(properties, timer);
+        self.expand_unit_tests();
     }
 
     pub(super) fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
