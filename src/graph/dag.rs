@@ -375,6 +375,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
         }
         g.depends_on.insert(eid.clone(), out);
     }
+    super::unit::add(project, &mut g, &names, &mut diags);
     diags.checkpoint()?;
     timer.mark("exposures");
     let cycle = find_cycle(&g);

@@ -265,7 +265,7 @@ impl Loader {
                     }
                 }
             }
-            (Some(Value::String(text)), None, Format::Sql) => Rows::Sql(text.clone()),
+            (Some(Value::String(text)), None, Format::Sql) => Rows::Sql(text.trim_end().to_string()),
             (Some(other), None, f @ (Format::Csv | Format::Sql)) if !other.is_string() => {
                 return bad(
                     self,
