@@ -446,6 +446,8 @@ impl Loader {
             ResourceType::Test => &self.test_tree,
             ResourceType::Source => &self.cfg.sources,
             ResourceType::Exposure => &self.cfg.exposures,
+            // Unit tests are not nodes: the tree is never asked for them.
+            ResourceType::UnitTest => &self.cfg.exposures,
         }
     }
 }
