@@ -29,9 +29,9 @@ pub fn run(
             let rt = match loaded.project.nodes.get(id) {
                 Some(n) => n.resource_type,
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
+                None if loaded.project.unit_tests.contains_key(id) => ResourceType::UnitTest,
                 None => return false,
             };
-            // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
             (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
     }
@@ -297,6 +297,7 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
             }
             Some(n) => n.resource_type.to_string(),
             None if loaded.project.exposures.contains_key(id) => "exposure".into(),
+            None if loaded.project.unit_tests.contains_key(id) => "unit_test".into(),
             None => continue,
         };
         *counts.entry(key).or_default() += 1;
@@ -304,7 +305,11 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     counts
         .into_iter()
         .map(|(k, c)| {
-            let k = if k == "test" { "data test".into() } else { k };
+            let k = match k.as_str() {
+                "test" => "data test".into(),
+                "unit_test" => "unit test".into(),
+                _ => k,
+            };
             format!("{c} {k}{}", if c == 1 { "" } else { "s" })
         })
         .collect::<Vec<_>>()
