@@ -162,15 +162,8 @@ impl Exec<'_> {
         let t0 = now();
         // 1. Each input as a CTE of typed rows.
         let mut ctes = vec![];
-        let mut shared = crate::jinja::compile::compile_shared(
-            project,
-            &self.loaded.jenv,
-            self.loaded.adapter.clone(),
-            &self.loaded.info,
-            self.loaded.graph.clone(),
-            crate::session::graph_fn(self.loaded),
-        );
-        shared.db = self.shared.db.clone();
+        let mut renames: Vec<(String, String)> = vec![];
+        let mut pending_this = None;
         for input in &t.given {
             let (uid, shown) = match &input.target {
                 InputTarget::This => (t.model_id.clone(), format!("this ({})", model.name)),
@@ -198,38 +191,40 @@ impl Exec<'_> {
             let name = cte_name(&input.target, &model.name);
             let body = match &input.fixture.rows {
                 Rows::Sql(sql) => sql.clone(),
-                Rows::Table(_) => {
-                    let columns = self.upstream_columns(t, &uid, &input.input, worker)?;
-                    self.fixture_sql(t, &input.fixture, &columns, &shown)?
-                }
+                Rows::Table(_) => match self.upstream_columns(t, &uid, &input.input, worker)? {
+                    Some(columns) => self.fixture_sql(t, &input.fixture, &columns, &shown)?,
+                    // `this` before the model's first build: typed below, from its own query.
+                    None if input.target == InputTarget::This => {
+                        pending_this = Some((input, uid, name, shown));
+                        continue;
+                    }
+                    None => return Err(self.no_columns(t, &uid)),
+                },
             };
             ctes.push((name.clone(), format!("\n-- Fixture for {shown}\n{body}")));
-            if let Some(res) = shared.relations.get_mut(&uid) {
-                res.relation.rendered_override = Some(name);
-                res.ephemeral = None;
-            }
+            renames.push((uid, name));
+        }
+        let overrides = t.overrides_or_default();
+        // `this` not built yet (and no YAML types): its columns are those the model returns on
+        // a first build (`is_incremental()` false), from the other inputs (better than dbt,
+        // which needs the table).
+        if let Some((input, uid, name, shown)) = pending_this {
+            let mut first_build = overrides.clone();
+            first_build
+                .macros
+                .insert("is_incremental".into(), Json::Bool(false));
+            let code = self.compile_unit(t, &renames, &ctes, first_build)?;
+            let probe =
+                format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
+            let columns = self
+                .with_conn(worker, |c| c.query_columns(&probe))
+                .map_err(|_| self.no_columns(t, &uid))?;
+            let body = self.fixture_sql(t, &input.fixture, &columns, &shown)?;
+            ctes.push((name.clone(), format!("\n-- Fixture for {shown}\n{body}")));
+            renames.push((uid, name));
         }
         // 2. The model compiled against them, with the test's overrides.
-        let overrides = t.overrides_or_default();
-        for (k, v) in &overrides.vars {
-            shared.vars.insert(k.clone(), v.clone());
-            if let Some(pv) = shared.package_vars.get_mut(&t.package_name) {
-                pv.insert(k.clone(), v.clone());
-            }
-        }
-        shared.overrides = Some(Arc::new(overrides));
-        shared.inputs = Default::default();
-        let shared = Arc::new(shared);
-        let (code, _) = compile_one(
-            self.nodes,
-            &self.loaded.jenv,
-            &shared,
-            &t.model_id,
-            &EphemeralCache::default(),
-        )
-        .map_err(Failure::Compile)?;
-        let dialect = self.loaded.adapter.sql_dialect();
-        let code = crate::sql::cte::inject_ctes(&code, &ctes, dialect.as_ref()).sql;
+        let code = self.compile_unit(t, &renames, &ctes, overrides)?;
         r.compiled_code = Some(code.clone());
         self.write_unit_artifact(t, "compiled", &code);
         r.timing.push(Timing {
@@ -315,7 +310,9 @@ impl Exec<'_> {
             }
             Some((table, changed)) => {
                 r.status = Status::Fail;
-                r.failures = Some(changed as i64);
+                // dbt counts a failed unit test as one failure, however many rows differ.
+                let _ = changed;
+                r.failures = Some(1);
                 let message = format!("\n\nactual differs from expected:\n\n{table}\n");
                 r.detail = Some(message.clone());
                 r.message = Some(message);
@@ -325,30 +322,94 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// The model's SQL with each input (`renames`: unique_id → CTE name) read from its fixture
+    /// CTE, rendered with `overrides`.
+    fn compile_unit(
+        &self,
+        t: &UnitTest,
+        renames: &[(String, String)],
+        ctes: &[(String, String)],
+        overrides: crate::project::unit_test::Overrides,
+    ) -> Result<String, UnitFailure> {
+        let project = &self.loaded.project;
+        let mut shared = crate::jinja::compile::compile_shared(
+            project,
+            &self.loaded.jenv,
+            self.loaded.adapter.clone(),
+            &self.loaded.info,
+            self.loaded.graph.clone(),
+            crate::session::graph_fn(self.loaded),
+        );
+        shared.db = self.shared.db.clone();
+        for (uid, name) in renames {
+            if let Some(res) = shared.relations.get_mut(uid) {
+                res.relation.rendered_override = Some(name.clone());
+                res.ephemeral = None;
+            }
+        }
+        for (k, v) in &overrides.vars {
+            shared.vars.insert(k.clone(), v.clone());
+            if let Some(pv) = shared.package_vars.get_mut(&t.package_name) {
+                pv.insert(k.clone(), v.clone());
+            }
+        }
+        shared.overrides = Some(Arc::new(overrides));
+        shared.inputs = Default::default();
+        let shared = Arc::new(shared);
+        let (code, _) = compile_one(
+            self.nodes,
+            &self.loaded.jenv,
+            &shared,
+            &t.model_id,
+            &EphemeralCache::default(),
+        )
+        .map_err(Failure::Compile)?;
+        let dialect = self.loaded.adapter.sql_dialect();
+        Ok(crate::sql::cte::inject_ctes(&code, ctes, dialect.as_ref()).sql)
+    }
+
+    /// dbt's error for an input whose columns cannot be known, with what to do.
+    fn no_columns(&self, t: &UnitTest, uid: &str) -> UnitFailure {
+        let project = &self.loaded.project;
+        let shown = match (self.nodes.get(uid), project.sources.get(uid)) {
+            (Some(n), _) => n.relation_name.clone().unwrap_or_else(|| n.name.clone()),
+            (None, Some(s)) => s.relation_name.clone(),
+            (None, None) => uid.to_string(),
+        };
+        let build = match self.nodes.get(uid) {
+            Some(n) if n.resource_type == ResourceType::Seed => {
+                format!("load it first (`kiln seed -s {}`)", n.name)
+            }
+            Some(n) => format!(
+                "build it first (`kiln run -s +{0}`, or `kiln run -s +{0} --empty` for its columns alone)",
+                n.name
+            ),
+            None => "load the source's table first".into(),
+        };
+        UnitFailure::Definition(format!(
+            "Not able to get columns for unit test '{}' from relation {shown} because the relation doesn't exist\n{build}, or declare its columns with a data_type in YAML",
+            t.name
+        ))
+    }
+
     /// The columns of the relation an input stands for: from the warehouse; when it is not
-    /// built, the data types its YAML declares for every column. Neither: an error saying how
-    /// to get them.
+    /// built, the data types its YAML declares for every column; `None` when neither.
     fn upstream_columns(
         &self,
         t: &UnitTest,
         uid: &str,
         input: &str,
         worker: usize,
-    ) -> Result<Vec<Column>, UnitFailure> {
+    ) -> Result<Option<Vec<Column>>, UnitFailure> {
         let project = &self.loaded.project;
-        let (database, schema, identifier, declared, shown): (
-            String,
-            String,
-            String,
-            Option<&indexmap::IndexMap<String, ColumnInfo>>,
-            String,
-        ) = if let Some(n) = self.nodes.get(uid) {
+        type Declared<'c> = Option<&'c indexmap::IndexMap<String, ColumnInfo>>;
+        let (database, schema, identifier, declared): (String, String, String, Declared<'_>) =
+            if let Some(n) = self.nodes.get(uid) {
             (
                 n.database.clone(),
                 n.schema.clone(),
                 n.alias.clone(),
                 Some(&n.columns),
-                n.relation_name.clone().unwrap_or_else(|| n.name.clone()),
             )
         } else if let Some(s) = project.sources.get(uid) {
             (
@@ -356,7 +417,6 @@ impl Exec<'_> {
                 s.schema.clone(),
                 s.identifier.clone(),
                 Some(&s.columns),
-                s.relation_name.clone(),
             )
         } else {
             return Err(UnitFailure::Definition(format!("{input} names nothing in the project")));
@@ -367,21 +427,21 @@ impl Exec<'_> {
                 .with_conn(worker, |c: &mut dyn Connection| c.columns(&database, &schema, &identifier))
                 .map_err(Failure::Database)?;
             if !found.is_empty() {
-                return Ok(found);
+                return Ok(Some(found));
             }
         }
         if let Some(cols) = declared
             && !cols.is_empty()
             && cols.values().all(|c| c.data_type.is_some())
         {
-            return Ok(cols
+            return Ok(Some(cols
                 .values()
                 .map(|c| Column {
                     name: c.name.clone(),
                     data_type: c.data_type.clone().unwrap_or_default(),
                     comment: None,
                 })
-                .collect());
+                .collect()));
         }
         if ephemeral && let Some(n) = self.nodes.get(uid) {
             let (code, _) = compile_one(
@@ -395,6 +455,7 @@ impl Exec<'_> {
             let probe = format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
             return self
                 .with_conn(worker, |c| c.query_columns(&probe))
+                .map(Some)
                 .map_err(|e| {
                     UnitFailure::Definition(format!(
                         "Not able to get columns for unit test '{}' from ephemeral model '{}': {e}",
@@ -402,20 +463,7 @@ impl Exec<'_> {
                     ))
                 });
         }
-        let build = match self.nodes.get(uid) {
-            Some(n) if n.resource_type == ResourceType::Seed => {
-                format!("load it first (`kiln seed -s {}`)", n.name)
-            }
-            Some(n) => format!(
-                "build it first (`kiln run -s +{0}`, or `kiln run -s +{0} --empty` for its columns alone)",
-                n.name
-            ),
-            None => "load the source's table first".into(),
-        };
-        Err(UnitFailure::Definition(format!(
-            "Not able to get columns for unit test '{}' from relation {shown} because the relation doesn't exist\n{build}, or declare its columns with a data_type in YAML",
-            t.name
-        )))
+        Ok(None)
     }
 
     /// A table fixture as SQL: one `select` per row, every column of `columns` cast to its
@@ -542,25 +590,31 @@ pub(super) fn diff_tables(
                 new_index,
                 new_len,
             } => {
-                let pairs = old_len.min(new_len);
-                for k in 0..pairs {
-                    let (e, a) = (&expected[old_index + k], &actual[new_index + k]);
-                    let cells = e
-                        .iter()
-                        .zip(a)
-                        .map(|(x, y)| if x == y { x.clone() } else { format!("{x}→{y}") })
-                        .collect();
-                    lines.push(("→".into(), cells));
-                    changed += 1;
+                // Rows with the same first value are one row changed (`→`); the others are
+                // only expected (`---`) or only in the output (`+++`), in the order of that
+                // first value.
+                let mut block: Vec<(&str, Vec<String>)> = vec![];
+                let mut unmatched: Vec<&Vec<String>> =
+                    actual[new_index..new_index + new_len].iter().collect();
+                for e in &expected[old_index..old_index + old_len] {
+                    let pos = unmatched.iter().position(|a| a.first() == e.first());
+                    match pos {
+                        Some(p) => {
+                            let a = unmatched.remove(p);
+                            let cells = e
+                                .iter()
+                                .zip(a)
+                                .map(|(x, y)| if x == y { x.clone() } else { format!("{x}→{y}") })
+                                .collect();
+                            block.push(("→", cells));
+                        }
+                        None => block.push(("---", e.clone())),
+                    }
                 }
-                for row in &expected[old_index + pairs..old_index + old_len] {
-                    lines.push(("---".into(), row.clone()));
-                    changed += 1;
-                }
-                for row in &actual[new_index + pairs..new_index + new_len] {
-                    lines.push(("+++".into(), row.clone()));
-                    changed += 1;
-                }
+                block.extend(unmatched.into_iter().map(|a| ("+++", a.clone())));
+                block.sort_by(|x, y| x.1.first().cmp(&y.1.first()));
+                changed += block.len();
+                lines.extend(block.into_iter().map(|(m, c)| (m.to_string(), c)));
             }
         }
     }
@@ -633,5 +687,15 @@ mod tests {
         let (text, n) = diff_tables(&cols, rows(&[&["1"], &["3"]]), rows(&[&["1"]])).unwrap();
         assert_eq!(n, 1);
         assert_eq!(text, "@@ ,id\n   ,1\n---,3");
+        // dbt's (daff's) table for expected 1a 2x 4d against actual 1a 2b 3c.
+        let cols = vec!["id".to_string(), "status".to_string()];
+        let (text, n) = diff_tables(
+            &cols,
+            rows(&[&["1", "a"], &["2", "x"], &["4", "d"]]),
+            rows(&[&["1", "a"], &["2", "b"], &["3", "c"]]),
+        )
+        .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(text, "@@ ,id,status\n   ,1 ,a\n→  ,2 ,x→b\n+++,3 ,c\n---,4 ,d");
     }
 }
