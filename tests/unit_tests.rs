@@ -350,6 +350,13 @@ fn selection_by_test_type_resource_type_tag_and_model() {
         finished(&["build", "-s", "stg_orders"]),
         "Finished running 1 data test, 2 unit tests, 1 view model"
     );
+    // `ls` lists them as dbt does.
+    let ls = p.kiln(&["ls", "-s", "stg_orders"]).run();
+    ls.assert_success();
+    assert_eq!(
+        ls.stdout,
+        "unit_shop.stg_orders\nunit_shop.not_null_stg_orders_id\nunit_test:unit_shop.dedupe_from_csv_fixture\nunit_test:unit_shop.keeps_latest_order_version\n"
+    );
     // `run` never runs tests.
     assert_eq!(
         finished(&["run", "-s", "stg_orders"]),
