@@ -96,13 +96,25 @@ fn build_runs_each_models_unit_tests_first_and_skips_a_model_whose_test_fails() 
         pos("FAIL 1 customer_totals::totals_wrong_on_purpose")
             < pos("SKIP relation main.customer_totals")
     );
-    assert!(run.stdout.contains("PASS dim_customers::one_row_per_customer_v1"));
+    assert!(
+        run.stdout
+            .contains("PASS dim_customers::one_row_per_customer_v1")
+    );
     assert_eq!(
         finished_line(&run.stdout),
         "Finished running 1 incremental model, 2 seeds, 1 data test, 8 unit tests, 4 view models"
     );
-    assert!(run.stdout.starts_with("Found 5 models, 2 seeds, 1 data test, 1 source, "));
-    assert!(run.stdout.lines().next().unwrap_or_default().ends_with(", 8 unit tests"));
+    assert!(
+        run.stdout
+            .starts_with("Found 5 models, 2 seeds, 1 data test, 1 source, ")
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(", 8 unit tests")
+    );
     // The skipped model was never built; the others were.
     assert_eq!(
         query(
@@ -166,14 +178,23 @@ actual differs from expected:
     let compiled = p.read(
         "target/compiled/unit_shop/models/schema.yml/customer_totals/totals_wrong_on_purpose.sql",
     );
-    assert!(compiled.contains("with __dbt__cte__stg_orders as ("), "{compiled}");
-    assert!(compiled.contains("cast(null as VARCHAR) as \"status\""), "{compiled}");
+    assert!(
+        compiled.contains("with __dbt__cte__stg_orders as ("),
+        "{compiled}"
+    );
+    assert!(
+        compiled.contains("cast(null as VARCHAR) as \"status\""),
+        "{compiled}"
+    );
     assert!(
         compiled.contains("__dbt__cte__shop__raw_payments as (\n\n-- Fixture for raw_payments\nselect cast(null as INTEGER) as \"payment_id\""),
         "{compiled}"
     );
     assert!(compiled.contains("limit 0"), "{compiled}");
-    assert!(compiled.contains("from __dbt__cte__stg_orders as o"), "{compiled}");
+    assert!(
+        compiled.contains("from __dbt__cte__stg_orders as o"),
+        "{compiled}"
+    );
 }
 
 #[test]
@@ -183,32 +204,57 @@ fn overrides_set_vars_env_vars_and_is_incremental() {
     // orders_incremental itself is never built: `this` is typed from its query.
     p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
     let run = p
-        .kiln(&["test", "-s", "customer_totals", "orders_incremental", "--exclude", "unit_test:totals_wrong_on_purpose"])
+        .kiln(&[
+            "test",
+            "-s",
+            "customer_totals",
+            "orders_incremental",
+            "--exclude",
+            "unit_test:totals_wrong_on_purpose",
+        ])
         .run();
     run.assert_success();
-    assert!(run.stdout.contains("PASS customer_totals::totals_per_customer"));
-    assert!(run.stdout.contains("PASS orders_incremental::incremental_only_new_rows"));
-    assert!(run.stdout.contains("PASS orders_incremental::full_refresh_all_rows"));
+    assert!(
+        run.stdout
+            .contains("PASS customer_totals::totals_per_customer")
+    );
+    assert!(
+        run.stdout
+            .contains("PASS orders_incremental::incremental_only_new_rows")
+    );
+    assert!(
+        run.stdout
+            .contains("PASS orders_incremental::full_refresh_all_rows")
+    );
     let dir = "target/compiled/unit_shop/models/schema.yml";
     // vars: {min_amount: 10}
     let totals = p.read(&format!("{dir}/customer_totals/totals_per_customer.sql"));
     assert!(totals.contains("where o.amount > 10"), "{totals}");
     // macros: {is_incremental: true}, env_vars: {SHOP_REGION: us}, and `this` as a fixture
     // (typed from the model's own query: orders_incremental was never built).
-    let inc = p.read(&format!("{dir}/orders_incremental/incremental_only_new_rows.sql"));
+    let inc = p.read(&format!(
+        "{dir}/orders_incremental/incremental_only_new_rows.sql"
+    ));
     assert!(inc.contains("'us' as region"), "{inc}");
     assert!(
-        inc.contains("where updated_at > (select max(updated_at) from __dbt__cte__orders_incremental)"),
+        inc.contains(
+            "where updated_at > (select max(updated_at) from __dbt__cte__orders_incremental)"
+        ),
         "{inc}"
     );
-    assert!(inc.contains("-- Fixture for this (orders_incremental)"), "{inc}");
+    assert!(
+        inc.contains("-- Fixture for this (orders_incremental)"),
+        "{inc}"
+    );
     // The override wins over the environment.
     p.kiln(&["test", "-s", "unit_test:incremental_only_new_rows"])
         .env("SHOP_REGION", "ignored-by-the-override")
         .run()
         .assert_success();
     // is_incremental: false, no env override: the default region, no filter.
-    let full = p.read(&format!("{dir}/orders_incremental/full_refresh_all_rows.sql"));
+    let full = p.read(&format!(
+        "{dir}/orders_incremental/full_refresh_all_rows.sql"
+    ));
     assert!(full.contains("'eu' as region"), "{full}");
     assert!(!full.contains("where updated_at >"), "{full}");
 
@@ -230,13 +276,28 @@ fn csv_sql_and_fixture_file_formats() {
     let p = project();
     p.kiln(&["seed"]).run().assert_success();
     p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
-    let run = p.kiln(&["test", "-s", "stg_orders", "customer_totals", "--exclude", "unit_test:totals_wrong_on_purpose"]).run();
+    let run = p
+        .kiln(&[
+            "test",
+            "-s",
+            "stg_orders",
+            "customer_totals",
+            "--exclude",
+            "unit_test:totals_wrong_on_purpose",
+        ])
+        .run();
     run.assert_success();
     // csv from tests/fixtures/raw_orders_dupes.csv, expected rows from
     // tests/fixtures/stg_orders_latest.sql
-    assert!(run.stdout.contains("PASS stg_orders::dedupe_from_csv_fixture"));
+    assert!(
+        run.stdout
+            .contains("PASS stg_orders::dedupe_from_csv_fixture")
+    );
     // csv and sql inline
-    assert!(run.stdout.contains("PASS customer_totals::totals_per_customer"));
+    assert!(
+        run.stdout
+            .contains("PASS customer_totals::totals_per_customer")
+    );
     let dir = "target/compiled/unit_shop/models/schema.yml";
     let csv = p.read(&format!("{dir}/stg_orders/dedupe_from_csv_fixture.sql"));
     assert!(
@@ -244,7 +305,10 @@ fn csv_sql_and_fixture_file_formats() {
         "{csv}"
     );
     let sql = p.read(&format!("{dir}/customer_totals/totals_per_customer.sql"));
-    assert!(sql.contains("-- Fixture for raw_payments\nselect 2 as order_id, 20.0 as paid"), "{sql}");
+    assert!(
+        sql.contains("-- Fixture for raw_payments\nselect 2 as order_id, 20.0 as paid"),
+        "{sql}"
+    );
     // A fixture file is not a singular test.
     let r: Value = serde_json::from_str(&p.read("target/manifest.json")).expect("manifest");
     assert!(
@@ -282,23 +346,30 @@ fn manifest_holds_unit_tests_in_dbts_shape() {
             "unit_test.unit_shop.stg_orders.keeps_latest_order_version",
         ])
     );
-    let mut v1 = m["unit_tests"]["unit_test.unit_shop.dim_customers.one_row_per_customer_v1"].clone();
+    let mut v1 =
+        m["unit_tests"]["unit_test.unit_shop.dim_customers.one_row_per_customer_v1"].clone();
     v1["checksum"] = Value::from("[checksum]");
     insta::assert_json_snapshot!("manifest_versioned_unit_test", v1);
     let mut csv = m["unit_tests"]["unit_test.unit_shop.stg_orders.dedupe_from_csv_fixture"].clone();
     csv["checksum"] = Value::from("[checksum]");
     insta::assert_json_snapshot!("manifest_fixture_unit_test", csv);
     // The model's children include its unit tests; each unit test's parent is its model.
-    let children = m["child_map"]["model.unit_shop.stg_orders"].as_array().expect("children");
-    assert!(children.contains(&Value::from("unit_test.unit_shop.stg_orders.keeps_latest_order_version")));
+    let children = m["child_map"]["model.unit_shop.stg_orders"]
+        .as_array()
+        .expect("children");
+    assert!(children.contains(&Value::from(
+        "unit_test.unit_shop.stg_orders.keeps_latest_order_version"
+    )));
     assert_eq!(
         m["parent_map"]["unit_test.unit_shop.stg_orders.keeps_latest_order_version"],
         serde_json::json!(["model.unit_shop.stg_orders"])
     );
     // dbt's v12 schema accepts it.
     let schema: Value = serde_json::from_slice(
-        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/manifest-v12.json"))
-            .expect("schema"),
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/manifest-v12.json"),
+        )
+        .expect("schema"),
     )
     .expect("schema json");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
@@ -390,7 +461,10 @@ fn an_input_never_built_is_an_error_saying_what_to_do_unless_yaml_types_it() {
 /// A project with one model and the unit test `yaml`, checked by `kiln parse`.
 fn parse_error(yaml: &str, extra: &[(&str, &str)]) -> String {
     let mut p = TestProject::minimal()
-        .file("models/orders.sql", "select id, amount from {{ ref('raw') }}\n")
+        .file(
+            "models/orders.sql",
+            "select id, amount from {{ ref('raw') }}\n",
+        )
         .file("models/raw.sql", "select 1 as id, 2.0 as amount\n")
         .file("models/unit.yml", yaml);
     for (path, text) in extra {

@@ -27,7 +27,9 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
         let reads = reads_of(project, g, &t.model_id);
         let mut given_ids = vec![];
         for (i, input) in t.given.iter().enumerate() {
-            let span = t.span.join([Step::key("given"), Step::Index(i), Step::key("input")]);
+            let span = t
+                .span
+                .join([Step::key("given"), Step::Index(i), Step::key("input")]);
             let resolved = match &input.target {
                 InputTarget::This => continue,
                 InputTarget::Ref(r) => names.resolve(r, &t.package_name).ok(),
@@ -51,7 +53,10 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
                             ),
                         )
                         .with_help(if listed.is_empty() {
-                            format!("model '{}' reads no ref() or source(): remove the input", t.model)
+                            format!(
+                                "model '{}' reads no ref() or source(): remove the input",
+                                t.model
+                            )
                         } else {
                             format!(
                                 "model '{}' reads {}: give inputs for those",

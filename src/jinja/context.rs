@@ -369,7 +369,9 @@ impl Object for RenderCtx {
             })
         };
         if let Some(v) = shared.overrides.as_ref().and_then(|o| o.macros.get(name)) {
-            return Some(Value::from_object(Overridden(crate::jinja::to_value(v.clone()))));
+            return Some(Value::from_object(Overridden(crate::jinja::to_value(
+                v.clone(),
+            ))));
         }
         Some(match name {
             "ref" => f(CtxFn::Ref),

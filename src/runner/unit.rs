@@ -57,8 +57,15 @@ impl Exec<'_> {
     pub(super) fn skipped_unit(&self, t: &UnitTest, r: &mut NodeResult) {
         let index = self.progress.claim();
         let total = self.progress.total();
-        let (plain, styled) =
-            output::result_line(index, total, &format!("SKIP unit_test {}", t.unique_id.rsplit('.').next().unwrap_or(&t.name)), "SKIP");
+        let (plain, styled) = output::result_line(
+            index,
+            total,
+            &format!(
+                "SKIP unit_test {}",
+                t.unique_id.rsplit('.').next().unwrap_or(&t.name)
+            ),
+            "SKIP",
+        );
         let event = Event::new(kinds::SKIPPING_DETAILS, plain)
             .styled(styled)
             .stamped()
@@ -69,11 +76,24 @@ impl Exec<'_> {
             .with("schema", "")
             .with("total", total);
         self.progress.done(index, event);
-        r.problem = Some(("unit_test".into(), t.name.clone(), t.original_file_path.clone()));
+        r.problem = Some((
+            "unit_test".into(),
+            t.name.clone(),
+            t.original_file_path.clone(),
+        ));
     }
 
-    pub(super) fn run_unit_test(&self, t: &UnitTest, worker: usize, mut r: NodeResult) -> NodeResult {
-        r.problem = Some(("unit_test".into(), t.name.clone(), t.original_file_path.clone()));
+    pub(super) fn run_unit_test(
+        &self,
+        t: &UnitTest,
+        worker: usize,
+        mut r: NodeResult,
+    ) -> NodeResult {
+        r.problem = Some((
+            "unit_test".into(),
+            t.name.clone(),
+            t.original_file_path.clone(),
+        ));
         let index = self.progress.claim();
         // A tested version's test is shown as `<name>_v<version>`, its unique_id's last part.
         let shown = t.unique_id.rsplit('.').next().unwrap_or(&t.name);
@@ -124,7 +144,10 @@ impl Exec<'_> {
             Status::Pass => (format!("PASS {label}"), format!("PASS in {secs:.2}s")),
             Status::Fail => {
                 let n = r.failures.unwrap_or(0);
-                (format!("FAIL {n} {label}"), format!("FAIL {n} in {secs:.2}s"))
+                (
+                    format!("FAIL {n} {label}"),
+                    format!("FAIL {n} in {secs:.2}s"),
+                )
             }
             _ => (format!("ERROR {label}"), format!("ERROR in {secs:.2}s")),
         };
@@ -316,7 +339,8 @@ impl Exec<'_> {
                 let message = format!("\n\nactual differs from expected:\n\n{table}\n");
                 r.detail = Some(message.clone());
                 r.message = Some(message);
-                r.compiled_path = Some(self.unit_artifact_path(t, "compiled").display().to_string());
+                r.compiled_path =
+                    Some(self.unit_artifact_path(t, "compiled").display().to_string());
             }
         }
         Ok(())
@@ -405,26 +429,30 @@ impl Exec<'_> {
         type Declared<'c> = Option<&'c indexmap::IndexMap<String, ColumnInfo>>;
         let (database, schema, identifier, declared): (String, String, String, Declared<'_>) =
             if let Some(n) = self.nodes.get(uid) {
-            (
-                n.database.clone(),
-                n.schema.clone(),
-                n.alias.clone(),
-                Some(&n.columns),
-            )
-        } else if let Some(s) = project.sources.get(uid) {
-            (
-                s.database.clone(),
-                s.schema.clone(),
-                s.identifier.clone(),
-                Some(&s.columns),
-            )
-        } else {
-            return Err(UnitFailure::Definition(format!("{input} names nothing in the project")));
-        };
+                (
+                    n.database.clone(),
+                    n.schema.clone(),
+                    n.alias.clone(),
+                    Some(&n.columns),
+                )
+            } else if let Some(s) = project.sources.get(uid) {
+                (
+                    s.database.clone(),
+                    s.schema.clone(),
+                    s.identifier.clone(),
+                    Some(&s.columns),
+                )
+            } else {
+                return Err(UnitFailure::Definition(format!(
+                    "{input} names nothing in the project"
+                )));
+            };
         let ephemeral = self.nodes.get(uid).is_some_and(|n| n.is_ephemeral());
         if !ephemeral {
             let found = self
-                .with_conn(worker, |c: &mut dyn Connection| c.columns(&database, &schema, &identifier))
+                .with_conn(worker, |c: &mut dyn Connection| {
+                    c.columns(&database, &schema, &identifier)
+                })
                 .map_err(Failure::Database)?;
             if !found.is_empty() {
                 return Ok(Some(found));
@@ -434,14 +462,15 @@ impl Exec<'_> {
             && !cols.is_empty()
             && cols.values().all(|c| c.data_type.is_some())
         {
-            return Ok(Some(cols
-                .values()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    data_type: c.data_type.clone().unwrap_or_default(),
-                    comment: None,
-                })
-                .collect()));
+            return Ok(Some(
+                cols.values()
+                    .map(|c| Column {
+                        name: c.name.clone(),
+                        data_type: c.data_type.clone().unwrap_or_default(),
+                        comment: None,
+                    })
+                    .collect(),
+            ));
         }
         if ephemeral && let Some(n) = self.nodes.get(uid) {
             let (code, _) = compile_one(
@@ -452,7 +481,8 @@ impl Exec<'_> {
                 &EphemeralCache::default(),
             )
             .map_err(Failure::Compile)?;
-            let probe = format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
+            let probe =
+                format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
             return self
                 .with_conn(worker, |c| c.query_columns(&probe))
                 .map(Some)
@@ -508,7 +538,11 @@ impl Exec<'_> {
                         Some(Json::Number(n)) => n.to_string(),
                         Some(other) => string_literal(&other.to_string()),
                     };
-                    format!("cast({literal} as {}) as {}", c.data_type, adapter.quote(&c.name))
+                    format!(
+                        "cast({literal} as {}) as {}",
+                        c.data_type,
+                        adapter.quote(&c.name)
+                    )
                 })
                 .collect();
             format!("select {}", parts.join(", "))
@@ -534,7 +568,11 @@ impl Exec<'_> {
     }
 
     fn write_unit_artifact(&self, t: &UnitTest, kind: &str, text: &str) {
-        let path = self.loaded.project.dir.join(self.unit_artifact_path(t, kind));
+        let path = self
+            .loaded
+            .project
+            .dir
+            .join(self.unit_artifact_path(t, kind));
         let _ = self.files.send((path, text.to_string()));
     }
 }
@@ -572,13 +610,17 @@ pub(super) fn diff_tables(
                     lines.push((String::new(), row.clone()));
                 }
             }
-            similar::DiffOp::Delete { old_index, old_len, .. } => {
+            similar::DiffOp::Delete {
+                old_index, old_len, ..
+            } => {
                 for row in &expected[old_index..old_index + old_len] {
                     lines.push(("---".into(), row.clone()));
                     changed += 1;
                 }
             }
-            similar::DiffOp::Insert { new_index, new_len, .. } => {
+            similar::DiffOp::Insert {
+                new_index, new_len, ..
+            } => {
                 for row in &actual[new_index..new_index + new_len] {
                     lines.push(("+++".into(), row.clone()));
                     changed += 1;
@@ -604,7 +646,13 @@ pub(super) fn diff_tables(
                             let cells = e
                                 .iter()
                                 .zip(a)
-                                .map(|(x, y)| if x == y { x.clone() } else { format!("{x}→{y}") })
+                                .map(|(x, y)| {
+                                    if x == y {
+                                        x.clone()
+                                    } else {
+                                        format!("{x}→{y}")
+                                    }
+                                })
                                 .collect();
                             block.push(("→", cells));
                         }
@@ -696,6 +744,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n, 3);
-        assert_eq!(text, "@@ ,id,status\n   ,1 ,a\n→  ,2 ,x→b\n+++,3 ,c\n---,4 ,d");
+        assert_eq!(
+            text,
+            "@@ ,id,status\n   ,1 ,a\n→  ,2 ,x→b\n+++,3 ,c\n---,4 ,d"
+        );
     }
 }

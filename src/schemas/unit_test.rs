@@ -45,9 +45,7 @@ pub fn unit_test_json(t: &UnitTest, schema: &str) -> Value {
             config.insert(k.clone(), v.clone());
         }
     }
-    config
-        .entry("static_analysis")
-        .or_insert(Value::Null);
+    config.entry("static_analysis").or_insert(Value::Null);
     json!({
         "model": t.model,
         "given": given,

@@ -194,7 +194,12 @@ impl Loaded {
         }
         let m = self.project.macros.len() + self.jenv.builtin_macros.len();
         parts.push(format!("{m} macros"));
-        let u = self.project.unit_tests.keys().filter(|id| self.graph.parents.contains_key(*id)).count();
+        let u = self
+            .project
+            .unit_tests
+            .keys()
+            .filter(|id| self.graph.parents.contains_key(*id))
+            .count();
         if u > 0 {
             parts.push(format!("{u} unit test{}", if u == 1 { "" } else { "s" }));
         }

@@ -15,13 +15,13 @@
 
 mod docs;
 mod exposures;
-mod unit_tests;
 mod macros;
 mod nodes;
 mod packages;
 mod patch;
 mod selectors;
 mod sources;
+mod unit_tests;
 
 pub use macros::{rewrite_macro_source, scan_macros};
 

@@ -99,7 +99,10 @@ impl Loader {
                             "unit-test",
                             format!("unit test '{}': unknown override '{k}'", t.name),
                         )
-                        .at(at(&[Step::key("overrides"), Step::name(k.clone())], Part::Key))
+                        .at(at(
+                            &[Step::key("overrides"), Step::name(k.clone())],
+                            Part::Key,
+                        ))
                         .with_help("overrides takes macros, vars and env_vars"),
                     );
                     ok = false;
@@ -265,7 +268,9 @@ impl Loader {
                     }
                 }
             }
-            (Some(Value::String(text)), None, Format::Sql) => Rows::Sql(text.trim_end().to_string()),
+            (Some(Value::String(text)), None, Format::Sql) => {
+                Rows::Sql(text.trim_end().to_string())
+            }
             (Some(other), None, f @ (Format::Csv | Format::Sql)) if !other.is_string() => {
                 return bad(
                     self,
@@ -520,7 +525,11 @@ fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
     if quoted {
         return Err("a quoted value is not closed".into());
     }
-    out.push(if was_quoted { cur } else { cur.trim().to_string() });
+    out.push(if was_quoted {
+        cur
+    } else {
+        cur.trim().to_string()
+    });
     Ok(out)
 }
 
@@ -536,6 +545,9 @@ mod tests {
         assert_eq!(rows[1]["name"], Value::Null);
         let (line, msg) = parse_csv("id,name\n1,a\n2\n").unwrap_err();
         assert_eq!(line, 3);
-        assert!(msg.contains("has 1 value but the header has 2 columns"), "{msg}");
+        assert!(
+            msg.contains("has 1 value but the header has 2 columns"),
+            "{msg}"
+        );
     }
 }
