@@ -36,7 +36,7 @@ pub fn run(
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
-    execute_and_report(inv, loaded, kind, ids, select)
+    execute_and_report(inv, loaded, kind, ids, select, false)
 }
 
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
@@ -46,6 +46,7 @@ fn execute_and_report(
     kind: RunKind,
     ids: Vec<String>,
     select: &SelectArgs,
+    retry: bool,
 ) -> Result<Outcome, Error> {
     let flags = &inv.flags;
     loaded.found().emit();
@@ -93,6 +94,7 @@ fn execute_and_report(
             },
         },
         warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
+        retry,
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
@@ -225,7 +227,9 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         })
         .map(|r| r.unique_id.clone())
         .filter(|id| {
-            loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
+            loaded.project.nodes.contains_key(id)
+                || loaded.project.exposures.contains_key(id)
+                || loaded.project.unit_tests.contains_key(id)
         })
         .collect();
     if ids.is_empty() {
@@ -239,7 +243,7 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         select: again.flags.select.clone(),
         ..SelectArgs::default()
     };
-    execute_and_report(&again, loaded, kind, ids, &select)
+    execute_and_report(&again, loaded, kind, ids, &select, true)
 }
 
 /// `kiln retry` asked to run the last run's failures on another target than the one that ran

@@ -96,6 +96,9 @@ pub struct RunOptions {
     /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
     /// finds rows fails.
     pub warn_error_tests: bool,
+    /// `kiln retry`: as in dbt's retry, a unit test waits for its model (the manifest's edge)
+    /// instead of running before it.
+    pub retry: bool,
 }
 
 /// How a node ended, in run_results.json's words.
@@ -256,7 +259,7 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
 /// unselected nodes, so order holds across gaps in the selection). In `build`, a node also waits
 /// for the tests that gate it by dbt's rule ([`crate::graph::test_gates`]: every parent of the
 /// test is upstream of the node), so a failing test skips exactly what dbt skips.
-pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)> {
+pub fn edges(loaded: &Loaded, ids: &[String], build: bool, retry: bool) -> Vec<(usize, usize)> {
     let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -282,7 +285,7 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
     };
     // A unit test runs before its model (it reads the upstreams' columns, not the model), and
     // in `build` the model waits for its unit tests: a failing one skips the model (dbt's order).
-    let unit_tests_of: BTreeMap<&str, Vec<&String>> = if build {
+    let unit_tests_of: BTreeMap<&str, Vec<&String>> = if build && !retry {
         let mut m: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
         for id in ids {
             if let Some(u) = loaded.project.unit_tests.get(id) {
@@ -294,7 +297,7 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
         BTreeMap::new()
     };
     let parents_of = |id: &str| -> Vec<String> {
-        if let Some(u) = loaded.project.unit_tests.get(id) {
+        if let Some(u) = loaded.project.unit_tests.get(id).filter(|_| !retry) {
             return loaded
                 .graph
                 .parents
@@ -406,7 +409,7 @@ pub fn execute(
     timer.mark("schemas, hooks");
     let mut results: Vec<NodeResult> = vec![];
     if errors.is_empty() && !ids.is_empty() {
-        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build));
+        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build, opts.retry));
         // Tests go first among ready nodes (a model's tests run right after it); the rest in
         // the project's topological order.
         let topo: HashMap<String, usize> = loaded
