@@ -187,7 +187,7 @@ actual differs from expected:
         "{compiled}"
     );
     assert!(
-        compiled.contains("__dbt__cte__shop__raw_payments as (\n\n-- Fixture for raw_payments\nselect cast(null as INTEGER) as \"payment_id\""),
+        compiled.contains("__dbt__cte__shop__raw_payments as (\n\n-- Fixture for raw_payments\nselect * from (\nselect cast(null as INTEGER) as \"payment_id\""),
         "{compiled}"
     );
     assert!(compiled.contains("limit 0"), "{compiled}");

@@ -237,8 +237,7 @@ impl Exec<'_> {
                 .macros
                 .insert("is_incremental".into(), Json::Bool(false));
             let code = self.compile_unit(t, &renames, &ctes, first_build)?;
-            let probe =
-                format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
+            let probe = self.loaded.adapter.empty_subquery_sql(&code);
             let columns = self
                 .with_conn(worker, |c| c.query_columns(&probe))
                 .map_err(|_| self.no_columns(t, &uid))?;
@@ -257,7 +256,7 @@ impl Exec<'_> {
         });
         // 3. The output's columns type the expected rows.
         let t1 = now();
-        let probe = format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
+        let probe = self.loaded.adapter.empty_subquery_sql(&code);
         let actual_columns = self
             .with_conn(worker, |c| c.query_columns(&probe))
             .map_err(Failure::Database)?;
@@ -481,8 +480,7 @@ impl Exec<'_> {
                 &EphemeralCache::default(),
             )
             .map_err(Failure::Compile)?;
-            let probe =
-                format!("select * from (\n{code}\n) as dbt_internal_unit_test_probe limit 0");
+            let probe = self.loaded.adapter.empty_subquery_sql(&code);
             return self
                 .with_conn(worker, |c| c.query_columns(&probe))
                 .map(Some)
@@ -497,7 +495,7 @@ impl Exec<'_> {
     }
 
     /// A table fixture as SQL: one `select` per row, every column of `columns` cast to its
-    /// type (NULL where the row gives none); no rows: the typed columns with `limit 0`.
+    /// type (NULL where the row gives none); no rows: the typed columns as an empty subquery.
     fn fixture_sql(
         &self,
         t: &UnitTest,
@@ -548,7 +546,7 @@ impl Exec<'_> {
             format!("select {}", parts.join(", "))
         };
         if rows.is_empty() {
-            return Ok(format!("{}\n    limit 0", select(None)));
+            return Ok(adapter.empty_subquery_sql(&select(None)));
         }
         Ok(rows
             .iter()
