@@ -485,9 +485,9 @@ fn bad_unit_tests_are_errors_at_their_line() {
         )
     );
     insta::assert_snapshot!(
-        "error_input_not_read",
+        "error_unknown_input",
         parse_error(
-            "unit_tests:\n  - name: t\n    model: orders\n    given:\n      - input: ref('raw')\n        rows: []\n      - input: ref('orders')\n        rows: []\n    expect: {rows: []}\n",
+            "unit_tests:\n  - name: t\n    model: orders\n    given:\n      - input: ref('raw')\n        rows: []\n      - input: ref('nope')\n        rows: []\n    expect: {rows: []}\n",
             &[]
         )
     );
@@ -557,4 +557,20 @@ fn an_expected_column_the_model_does_not_return_is_an_error() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn an_input_the_model_does_not_read_is_a_warning() {
+    // dbt runs such a test (its fixture is unused): a warning at the input's line, exit 0.
+    let p = TestProject::minimal()
+        .file("models/raw.sql", "select 1 as id, 2.0 as amount\n")
+        .file("models/other.sql", "select 1 as id\n")
+        .file("models/orders.sql", "select id, amount from {{ ref('raw') }}\n")
+        .file(
+            "models/unit.yml",
+            "unit_tests:\n  - name: t\n    model: orders\n    given:\n      - input: ref('raw')\n        rows: []\n      - input: ref('other')\n        rows: []\n    expect: {rows: []}\n",
+        );
+    let run = p.kiln(&["parse"]).run();
+    run.assert_success();
+    insta::assert_snapshot!("warning_input_not_read", run.snapshot());
 }

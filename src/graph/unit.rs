@@ -1,8 +1,9 @@
 //! Unit tests in the graph: each is a child of the model it tests (dbt's `depends_on.nodes`), so
 //! selecting a model selects its unit tests as it selects its data tests. Each `given` input is
 //! checked here against what the model reads (its refs and sources, resolved by the graph): an
-//! input the model does not read, or an input the model reads but the test does not give, is an
-//! error at the input's line.
+//! input that names nothing in the project, or a ref or source the model reads that the test
+//! does not give, is an error at the input's line; an input the model does not read is a warning
+//! (dbt runs such a test, its fixture unused).
 
 use super::Graph;
 use super::dag::RefNames;
@@ -15,7 +16,13 @@ use std::collections::BTreeMap;
 
 /// Adds the unit tests whose model is enabled (one whose model was disabled at parse leaves with
 /// it, as in dbt), checking their inputs.
-pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mut Diagnostics) {
+pub(super) fn add(
+    project: &Project,
+    g: &mut Graph,
+    names: &RefNames,
+    diags: &mut Diagnostics,
+) -> Vec<Diagnostic> {
+    let mut warnings = vec![];
     let mut files = Files::new(&project.dir);
     for (uid, t) in &project.unit_tests {
         let Some(model) = project.nodes.get(&t.model_id) else {
@@ -37,8 +44,8 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
                     .resolve_source(s, tb, &t.package_name)
                     .map(String::from),
             };
-            match resolved.filter(|id| reads.contains_key(id)) {
-                Some(id) => given_ids.push(id),
+            match resolved {
+                Some(id) if reads.contains_key(&id) => given_ids.push(id),
                 None => {
                     let listed: Vec<&str> = reads.values().map(String::as_str).collect();
                     diags.push(located(
@@ -46,6 +53,26 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
                         &span,
                         t,
                         Diagnostic::error(
+                            "unit-test",
+                            format!(
+                                "unit test '{}' gives input {}, which names nothing in the project",
+                                t.name, input.input
+                            ),
+                        )
+                        .with_help(if listed.is_empty() {
+                            format!("model '{}' reads no ref() or source()", t.model)
+                        } else {
+                            format!("model '{}' reads {}", t.model, listed.join(", "))
+                        }),
+                    ));
+                }
+                Some(_) => {
+                    let listed: Vec<&str> = reads.values().map(String::as_str).collect();
+                    warnings.push(located(
+                        &mut files,
+                        &span,
+                        t,
+                        Diagnostic::warning(
                             "unit-test",
                             format!(
                                 "unit test '{}' gives input {}, which model '{}' does not read",
@@ -59,7 +86,7 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
                             )
                         } else {
                             format!(
-                                "model '{}' reads {}: give inputs for those",
+                                "its rows are never read: remove the input (model '{}' reads {})",
                                 t.model,
                                 listed.join(", ")
                             )
@@ -90,6 +117,7 @@ pub(super) fn add(project: &Project, g: &mut Graph, names: &RefNames, diags: &mu
         g.add_edge(&t.model_id, uid);
         g.depends_on.insert(uid.clone(), vec![t.model_id.clone()]);
     }
+    warnings
 }
 
 /// What a model reads: the unique_id of each ref and source, with how a `given` input names it.

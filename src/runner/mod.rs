@@ -409,7 +409,10 @@ pub fn execute(
     timer.mark("schemas, hooks");
     let mut results: Vec<NodeResult> = vec![];
     if errors.is_empty() && !ids.is_empty() {
-        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build, opts.retry));
+        let dag = Dag::new(
+            ids.len(),
+            edges(loaded, &ids, opts.kind == RunKind::Build, opts.retry),
+        );
         // Tests go first among ready nodes (a model's tests run right after it); the rest in
         // the project's topological order.
         let topo: HashMap<String, usize> = loaded

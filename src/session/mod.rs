@@ -129,6 +129,11 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("graph");
+    if let Some(g) = &graph {
+        let (shown, promoted) = warn_error.split(&g.warnings);
+        inv.output.warnings(&shown);
+        problems.extend(promoted);
+    }
     if graph.is_some() {
         let unused = project::unused_config::unused_config_paths(&project);
         let (shown, promoted) = warn_error.split(&unused);
