@@ -29,14 +29,14 @@ pub fn run(
             let rt = match loaded.project.nodes.get(id) {
                 Some(n) => n.resource_type,
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
+                None if loaded.project.unit_tests.contains_key(id) => ResourceType::UnitTest,
                 None => return false,
             };
-            // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
             (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
-    execute_and_report(inv, loaded, kind, ids, select)
+    execute_and_report(inv, loaded, kind, ids, select, false)
 }
 
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
@@ -46,6 +46,7 @@ fn execute_and_report(
     kind: RunKind,
     ids: Vec<String>,
     select: &SelectArgs,
+    retry: bool,
 ) -> Result<Outcome, Error> {
     let flags = &inv.flags;
     loaded.found().emit();
@@ -93,6 +94,7 @@ fn execute_and_report(
             },
         },
         warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
+        retry,
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
@@ -233,7 +235,9 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         })
         .map(|r| r.unique_id.clone())
         .filter(|id| {
-            loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
+            loaded.project.nodes.contains_key(id)
+                || loaded.project.exposures.contains_key(id)
+                || loaded.project.unit_tests.contains_key(id)
         })
         .collect();
     if ids.is_empty() {
@@ -247,7 +251,7 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         select: again.flags.select.clone(),
         ..SelectArgs::default()
     };
-    execute_and_report(&again, loaded, kind, ids, &select)
+    execute_and_report(&again, loaded, kind, ids, &select, true)
 }
 
 /// `kiln retry` asked to run the last run's failures on another target than the one that ran
@@ -305,6 +309,7 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
             }
             Some(n) => n.resource_type.to_string(),
             None if loaded.project.exposures.contains_key(id) => "exposure".into(),
+            None if loaded.project.unit_tests.contains_key(id) => "unit_test".into(),
             None => continue,
         };
         *counts.entry(key).or_default() += 1;
@@ -312,7 +317,11 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     counts
         .into_iter()
         .map(|(k, c)| {
-            let k = if k == "test" { "data test".into() } else { k };
+            let k = match k.as_str() {
+                "test" => "data test".into(),
+                "unit_test" => "unit test".into(),
+                _ => k,
+            };
             format!("{c} {k}{}", if c == 1 { "" } else { "s" })
         })
         .collect::<Vec<_>>()

@@ -128,6 +128,7 @@ pub fn shared_for(
         incremental: Default::default(),
         db: None,
         inputs: inv.inputs.clone(),
+        overrides: None,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod output;
 mod plan;
 pub mod schedule;
 mod stateful;
+mod unit;
 
 pub use output::Progress;
 pub use plan::{PlanFailure, run_plan};
@@ -61,7 +62,7 @@ impl RunKind {
     fn includes(self, rt: ResourceType) -> bool {
         match self {
             RunKind::Run => rt == ResourceType::Model,
-            RunKind::Test => rt == ResourceType::Test,
+            RunKind::Test => matches!(rt, ResourceType::Test | ResourceType::UnitTest),
             RunKind::Seed => rt == ResourceType::Seed,
             RunKind::Snapshot => rt == ResourceType::Snapshot,
             // dbt 1.11's build visits exposures too, as no-ops.
@@ -71,6 +72,7 @@ impl RunKind {
                     | ResourceType::Seed
                     | ResourceType::Snapshot
                     | ResourceType::Test
+                    | ResourceType::UnitTest
                     | ResourceType::Exposure
             ),
         }
@@ -94,6 +96,9 @@ pub struct RunOptions {
     /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
     /// finds rows fails.
     pub warn_error_tests: bool,
+    /// `kiln retry`: as in dbt's retry, a unit test waits for its model (the manifest's edge)
+    /// instead of running before it.
+    pub retry: bool,
 }
 
 /// How a node ended, in run_results.json's words.
@@ -156,6 +161,9 @@ pub struct NodeResult {
     pub failures_relation: Option<String>,
     /// Microbatch models: the `[start, end)` windows that succeeded and failed.
     pub batches: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
+    /// For a result that is not a node's (a unit test): its resource type, name and file, for
+    /// the problem shown under "Completed with errors".
+    pub problem: Option<(String, String, String)>,
 }
 
 impl NodeResult {
@@ -175,6 +183,7 @@ impl NodeResult {
             compiled_path: None,
             failures_relation: None,
             batches: None,
+            problem: None,
         }
     }
 
@@ -297,6 +306,9 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
         .iter()
         .filter(|id| match loaded.project.nodes.get(*id) {
             Some(n) => kind.includes(n.resource_type) && !n.is_ephemeral(),
+            None if loaded.project.unit_tests.contains_key(*id) => {
+                kind.includes(ResourceType::UnitTest)
+            }
             None => {
                 loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
             }
@@ -309,7 +321,7 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
 /// unselected nodes, so order holds across gaps in the selection). In `build`, a node also waits
 /// for the tests that gate it by dbt's rule ([`crate::graph::test_gates`]: every parent of the
 /// test is upstream of the node), so a failing test skips exactly what dbt skips.
-pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)> {
+pub fn edges(loaded: &Loaded, ids: &[String], build: bool, retry: bool) -> Vec<(usize, usize)> {
     let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -333,10 +345,38 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
     } else {
         BTreeMap::new()
     };
+    // A unit test runs before its model (it reads the upstreams' columns, not the model), and
+    // in `build` the model waits for its unit tests: a failing one skips the model (dbt's order).
+    let unit_tests_of: BTreeMap<&str, Vec<&String>> = if build && !retry {
+        let mut m: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for id in ids {
+            if let Some(u) = loaded.project.unit_tests.get(id) {
+                m.entry(u.model_id.as_str()).or_default().push(id);
+            }
+        }
+        m
+    } else {
+        BTreeMap::new()
+    };
     let parents_of = |id: &str| -> Vec<String> {
+        if let Some(u) = loaded.project.unit_tests.get(id).filter(|_| !retry) {
+            return loaded
+                .graph
+                .parents
+                .get(&u.model_id)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+        }
         let graph_parents = loaded.graph.parents.get(id).into_iter().flatten();
         let gating_tests = gates.get(id).into_iter().flatten();
-        graph_parents.chain(gating_tests).cloned().collect()
+        let unit_tests = unit_tests_of.get(id).into_iter().flatten().copied();
+        graph_parents
+            .chain(gating_tests)
+            .chain(unit_tests)
+            .cloned()
+            .collect()
     };
     let mut out = vec![];
     for (ci, id) in ids.iter().enumerate() {
@@ -440,7 +480,10 @@ pub fn execute(
     timer.mark("schemas, hooks");
     let mut results: Vec<NodeResult> = vec![];
     if errors.is_empty() && !ids.is_empty() {
-        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build));
+        let dag = Dag::new(
+            ids.len(),
+            edges(loaded, &ids, opts.kind == RunKind::Build, opts.retry),
+        );
         // Tests go first among ready nodes (a model's tests run right after it); the rest in
         // the project's topological order.
         let topo: HashMap<String, usize> = loaded
@@ -455,7 +498,8 @@ pub fn execute(
             .map(|id| {
                 let is_test = nodes
                     .get(id)
-                    .is_some_and(|n| n.resource_type == ResourceType::Test);
+                    .is_some_and(|n| n.resource_type == ResourceType::Test)
+                    || loaded.project.unit_tests.contains_key(id);
                 if is_test {
                     0
                 } else {
