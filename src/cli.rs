@@ -261,6 +261,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SourceCommand,
     },
+    /// Documentation: `kiln docs generate` writes target/catalog.json.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
     /// Show how each modified model's compiled SQL differs from the --state manifest's.
     Diff {
         #[command(flatten)]
@@ -362,6 +367,22 @@ pub enum SourceCommand {
         /// Where to write the results instead of target/sources.json.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Compile the project (writing the manifest) and write target/catalog.json from the
+    /// warehouse's catalog: each table and view with its columns and their types.
+    Generate {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Leave the project uncompiled (manifest.json is not rewritten).
+        #[arg(long = "no-compile")]
+        no_compile: bool,
+        /// Write catalog.json without asking the warehouse: no nodes, no sources.
+        #[arg(long)]
+        empty_catalog: bool,
     },
 }
 
