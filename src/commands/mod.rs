@@ -13,6 +13,7 @@ mod diff;
 mod freshness;
 mod init;
 mod ls;
+mod openlineage;
 mod operation;
 mod parse;
 mod run;
