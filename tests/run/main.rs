@@ -13,6 +13,7 @@ mod execute;
 mod flags;
 mod incremental;
 mod interrupt;
+mod openlineage;
 mod snapshots;
 mod state;
 mod targets;
