@@ -132,6 +132,7 @@ impl Flags {
             | Command::Deps { .. }
             | Command::Debug
             | Command::Init { .. }
+            | Command::Lineage { .. }
             | Command::Completions { .. } => Flags::default(),
         }
     }
