@@ -662,11 +662,8 @@ fn unknown_error(
     }
     let offset = u.at?.offset;
     let location = source_position(loaded, node, code, offset, Some(&u.name))?;
-    let what = |s: &engine::Searched| match &s.relation {
-        Some(r) => match known.owners.get(r) {
-            Some(id) => format!("`{}` ({id})", s.name),
-            None => format!("`{}`", s.name),
-        },
+    let what = |s: &engine::Searched| match s.relation.as_ref().and_then(|r| known.owners.get(r)) {
+        Some(id) => format!("`{}` ({id})", display_name(loaded, id)),
         None => format!("`{}`", s.name),
     };
     let searched: Vec<String> = u.searched.iter().map(what).collect();
@@ -715,6 +712,17 @@ fn unknown_error(
             .at(location)
             .with_help(help),
     )
+}
+
+/// A node as the analyst names it: `orders`, or `billing.invoices` for a source.
+fn display_name(loaded: &Loaded, id: &str) -> String {
+    if let Some(n) = loaded.project.nodes.get(id) {
+        return n.name.clone();
+    }
+    match loaded.project.sources.get(id) {
+        Some(s) => format!("{}.{}", s.source_name, s.name),
+        None => id.to_string(),
+    }
 }
 
 /// The node's file as shown and its text.
@@ -771,10 +779,18 @@ fn source_position(
         }
     };
     let text = raw.lines().nth(line.saturating_sub(1)).unwrap_or_default();
-    let column = name
-        .and_then(|n| find_word(text, n))
-        .map_or(1, |byte| text[..byte].chars().count() + 1);
-    Some(Location::from_line_col(path, &raw, line, column))
+    if let Some(name) = name {
+        if let Some(byte) = find_word(text, name) {
+            let column = text[..byte].chars().count() + 1;
+            return Some(Location::from_line_col(path, &raw, line, column));
+        }
+        // Not on the line Jinja rendered it from: the name came in through a variable (`{% set
+        // measure = 'amout' %}`), written elsewhere in the file.
+        if let Some(off) = find_word(&raw, name) {
+            return Some(Location::from_offset(path, &raw, off));
+        }
+    }
+    Some(Location::from_line_col(path, &raw, line, 1))
 }
 
 /// The byte offset of `word` in `text` as an identifier (case-insensitive, not inside a longer
