@@ -1,5 +1,5 @@
-//! `kiln docs generate`'s catalog: compile the selection (writing target/compiled and the
-//! manifest, as `kiln compile` does; not with `--no-compile`), then ask the warehouse about
+//! `kiln docs generate`'s catalog: compile the selection (writing target/compiled, the column
+//! lineage and the manifest, as `kiln compile` does; not with `--no-compile`), then ask the warehouse about
 //! every selected model, seed, snapshot and source relation (one catalog query per schema,
 //! [`crate::adapter::Connection::catalog`]) and write target/catalog.json. Relations that do not
 //! exist yet are named in the output and left out of the file, as dbt leaves them out.
@@ -64,9 +64,23 @@ pub fn generate(
                 }
             };
         super::compile::write_compiled(&loaded, &compiled)?;
+        // Column lineage (target/lineage.json, which the docs site reads) and the compile-time
+        // checks, as `kiln compile` has them.
+        let lineage = crate::session::lineage::compile_lineage(&loaded, &compiled)?;
+        loaded.warn(&lineage.warnings)?;
         let mut meta = loaded.manifest_meta();
         meta.compiled = compiled;
         loaded.write_manifest_with(&meta)?;
+        let mut errors = lineage.errors;
+        errors.extend(lineage.contract_errors);
+        if !errors.is_empty() {
+            Event::new(
+                kinds::CANNOT_GENERATE_DOCS,
+                "compile failed, cannot generate docs",
+            )
+            .emit();
+            return Err(Error::Diagnostics(errors));
+        }
     }
     // `--select` limits the catalog; without it, every node and source is described.
     let limit =

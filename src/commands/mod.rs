@@ -12,6 +12,7 @@ mod deps;
 mod diff;
 mod freshness;
 mod init;
+mod lineage;
 mod ls;
 mod openlineage;
 mod operation;
@@ -42,6 +43,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     report_version();
     match &cli.command {
         Command::Parse => parse::run(&inv),
+        Command::Lineage {
+            column,
+            upstream,
+            downstream,
+        } => lineage::run(&inv, column, *upstream, *downstream),
         Command::Compile { select, inline, .. } => compile::run(&inv, select, inline.as_deref()),
         Command::Ls {
             select,
