@@ -316,58 +316,62 @@ fn build_emits_one_validated_run_per_node_under_the_invocation() {
     assert_eq!(broken[1]["outputs"][0]["facets"], json!({}));
 }
 
-/// The `columnLineage` facet comes from the project's column lineage (`target/lineage.json`):
-/// each output column's inputs with their transformations, and what affects every row under
-/// `dataset`, named as datasets are.
+/// The `columnLineage` facet comes from the project's column lineage, which `run` computes
+/// before anything runs (`target/lineage.json`): each output column's inputs with their
+/// transformations, and what affects every row under `dataset`, named as datasets are; the
+/// ephemeral model is read through to the seed, the file source is a `file` dataset.
 #[test]
 fn the_column_lineage_facet_names_input_fields_and_their_transformations() {
     let p = project();
-    p.kiln(&["build", "-s", "raw_orders", "orders"])
+    p.kiln(&["seed"]).run().assert_success();
+    p.kiln(&["run", "-s", "orders", "revenue"])
         .run()
         .assert_success();
-    let lineage = json!({
-        "metadata": {"kiln_version": "0.1.0", "generated_at": "2026-12-07T00:00:00.000000Z", "invocation_id": "x"},
-        "nodes": {"model.shop.orders": {
-            "relation": "\"dev\".\"main\".\"orders\"",
-            "complete": true,
-            "incomplete": [],
-            "columns": [
-                {"name": "id", "type": "BIGINT", "inputs": [{"node": "seed.shop.raw_orders", "column": "id",
-                    "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": false}]}]},
-                {"name": "doubled", "type": "BIGINT", "inputs": [{"node": "seed.shop.raw_orders", "column": "amount",
-                    "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION", "masking": false}]}]},
-                {"name": "gone", "type": "BIGINT", "inputs": [{"node": "seed.shop.raw_orders", "column": "amount",
-                    "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": false}]}]}
-            ],
-            "dataset": [{"node": "seed.shop.raw_orders", "column": "status",
-                "transformations": [{"type": "INDIRECT", "subtype": "FILTER", "masking": false}]}]
-        }}
-    });
-    p.write("target/lineage.json", &lineage.to_string());
-    p.kiln(&["run", "-s", "orders"]).run().assert_success();
+    let lineage: Value =
+        serde_json::from_str(&p.read("target/lineage.json")).expect("lineage.json");
+    assert!(
+        lineage["nodes"]["model.shop.orders"]["complete"] == true,
+        "{lineage:#}"
+    );
     let events = events(&p);
     assert_valid(&events);
-    let done = of_job(&events, "model.shop.orders")[1];
     let ns = format!("duckdb://{}", p.dir().join("dev.duckdb").display());
-    let facet = &done["outputs"][0]["facets"]["columnLineage"];
+    let seed = |field: &str, kind: &str, subtype: &str| {
+        json!({"namespace": ns, "name": "dev.main.raw_orders", "field": field,
+            "transformations": [{"type": kind, "subtype": subtype, "masking": false}]})
+    };
+    let facet =
+        |job: &str| of_job(&events, job)[1]["outputs"][0]["facets"]["columnLineage"].clone();
+    let orders = facet("model.shop.orders");
     assert_eq!(
-        facet["_schemaURL"],
+        orders["_schemaURL"],
         "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
     );
-    // `gone` is not a column of the relation as built: left out.
     assert_eq!(
-        facet["fields"],
+        orders["fields"],
         json!({
-            "id": {"inputFields": [{"namespace": ns, "name": "dev.main.raw_orders", "field": "id",
-                "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": false}]}]},
-            "doubled": {"inputFields": [{"namespace": ns, "name": "dev.main.raw_orders", "field": "amount",
-                "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION", "masking": false}]}]},
+            "id": {"inputFields": [seed("id", "DIRECT", "IDENTITY")]},
+            "doubled": {"inputFields": [seed("amount", "DIRECT", "TRANSFORMATION")]},
         })
     );
     assert_eq!(
-        facet["dataset"],
-        json!([{"namespace": ns, "name": "dev.main.raw_orders", "field": "status",
-            "transformations": [{"type": "INDIRECT", "subtype": "FILTER", "masking": false}]}])
+        orders["dataset"],
+        json!([seed("status", "INDIRECT", "FILTER")])
+    );
+    let revenue = facet("model.shop.revenue");
+    let file = p.dir().join("data/customers.csv").display().to_string();
+    assert_eq!(
+        revenue["fields"]["total"],
+        json!({"inputFields": [seed("amount", "DIRECT", "AGGREGATION")]}),
+        "{revenue:#}"
+    );
+    assert_eq!(
+        revenue["fields"]["country"]["inputFields"][0]["namespace"], "file",
+        "{revenue:#}"
+    );
+    assert_eq!(
+        revenue["fields"]["country"]["inputFields"][0]["name"], file,
+        "{revenue:#}"
     );
 }
 
