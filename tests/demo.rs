@@ -27,6 +27,9 @@ mod flags;
 #[path = "demo/catalog.rs"]
 mod catalog;
 
+#[path = "cli/openlineage_schema.rs"]
+mod openlineage_schema;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};

@@ -62,6 +62,30 @@ fn docs_generate_writes_the_catalog_dbt_writes() {
     );
 
     kiln_ok(&p, &["build"]);
+    // The build's OpenLineage events validate against OpenLineage's schemas, and the revenue
+    // figures of exec_weekly come with their column lineage.
+    let events: Vec<Value> = p
+        .read("target/kiln/openlineage.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    super::openlineage_schema::assert_valid(&events);
+    let weekly = events
+        .iter()
+        .find(|e| e["eventType"] == "COMPLETE" && e["job"]["name"] == "model.kiln_demo.exec_weekly")
+        .expect("exec_weekly's COMPLETE event");
+    let fields = weekly["outputs"][0]["facets"]["columnLineage"]["fields"]
+        .as_object()
+        .expect("a columnLineage facet");
+    assert!(!fields.is_empty(), "{weekly:#}");
+    assert!(
+        fields.values().all(|f| f["inputFields"]
+            .as_array()
+            .is_some_and(|i| i.iter().all(|i| i["namespace"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("duckdb://") || n == "file")))),
+        "{weekly:#}"
+    );
     let run = kiln_ok(&p, &["docs", "generate"]);
     assert!(
         run.stdout.contains("Building catalog"),

@@ -5,6 +5,9 @@
 #[path = "../cli/support.rs"]
 mod support;
 
+#[path = "../cli/openlineage_schema.rs"]
+mod openlineage_schema;
+
 mod build;
 mod compat;
 mod contracts;
