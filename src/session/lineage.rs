@@ -109,7 +109,8 @@ struct Known {
     /// Relation → the unique_id of its node.
     owners: HashMap<RelationName, String>,
     origins: HashMap<RelationName, Origin>,
-    /// The nodes whose columns are declared, not the engine's (their types may be guesses).
+    /// The nodes whose column types may be guesses: columns YAML declares (VARCHAR where it
+    /// gives no type), and the models that read them, directly or not.
     declared: HashSet<String>,
 }
 
@@ -297,6 +298,14 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 let name = relation_name(&node.database, &node.schema, &node.alias);
                 create_in_binder(binder.as_deref(), &mut conn, &name, &columns);
                 known.add(name, &r.id, columns, origin);
+            }
+            if loaded
+                .graph
+                .depends_on(&r.id)
+                .iter()
+                .any(|id| known.declared.contains(id))
+            {
+                known.declared.insert(r.id.clone());
             }
             out.errors.extend(r.errors);
             out.contract_errors.extend(r.contract_errors);
