@@ -90,6 +90,18 @@ pub fn generate(
     let mut rows = vec![];
     let mut errors: Vec<String> = vec![];
     if !opts.empty_catalog {
+        if !loaded.adapter.can_execute() {
+            return Err(crate::error::Diagnostic::error(
+                "catalog",
+                format!(
+                    "kiln cannot read the catalog of a `{}` target yet (catalog.json for Athena will come from Glue)",
+                    loaded.adapter.adapter_type()
+                ),
+            )
+            .in_file(&loaded.project.target.profiles_path)
+            .with_help("`kiln docs generate --empty-catalog` writes catalog.json without it")
+            .into());
+        }
         Event::new(kinds::BUILDING_CATALOG, "Building catalog").emit();
         let pool = crate::runner::connect(&loaded)?;
         for (database, schema) in input.schemas() {

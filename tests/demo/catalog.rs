@@ -15,7 +15,11 @@ fn recorded(file: &str) -> String {
 }
 
 fn catalog(p: &TestProject) -> Value {
-    serde_json::from_str(&p.read("target/kiln/catalog.json")).expect("catalog.json is JSON")
+    catalog_at(p, "target/kiln/catalog.json")
+}
+
+fn catalog_at(p: &TestProject, path: &str) -> Value {
+    serde_json::from_str(&p.read(path)).expect("catalog.json is JSON")
 }
 
 fn assert_valid(catalog: &Value) {
@@ -187,4 +191,34 @@ fn the_catalog_schema_check_rejects_a_malformed_entry() {
             .any(|p| p.contains("/nodes/model.kiln_demo.growth/columns/")),
         "{problems:#?}"
     );
+}
+
+/// On a target kiln cannot query yet (Athena: the catalog will come from Glue), `docs generate`
+/// says so (exit 2) and points at `--empty-catalog`, which works without the warehouse.
+#[test]
+fn docs_generate_on_athena_says_the_catalog_is_not_there_yet() {
+    let p = TestProject::empty()
+        .file(
+            "dbt_project.yml",
+            "name: a\nversion: '1.0.0'\nconfig-version: 2\nprofile: a\n",
+        )
+        .file(
+            "profiles.yml",
+            "a:\n  target: prod\n  outputs:\n    prod:\n      type: athena\n      s3_staging_dir: s3://b/x/\n      region_name: eu-west-1\n      schema: analytics\n",
+        )
+        .file("models/m.sql", "select 1 as x\n");
+    let run = p.kiln(&["docs", "generate"]).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("kiln cannot read the catalog of a `athena` target yet")
+            && run.stderr.contains("--empty-catalog"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(!p.exists("target/catalog.json"));
+    kiln_ok(&p, &["docs", "generate", "--empty-catalog"]);
+    let c = catalog_at(&p, "target/catalog.json");
+    assert_valid(&c);
+    assert_eq!((&c["nodes"], &c["sources"]), (&json!({}), &json!({})));
 }
