@@ -142,6 +142,7 @@ struct ModelOut {
 
 /// The lineage of the models and snapshots in `compiled`; see the module docs.
 pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> ProjectLineage {
+    let timer = crate::timing::StageTimer::new();
     let project = &loaded.project;
     let adapter = loaded.adapter.as_ref();
     let binder = adapter.binder();
@@ -201,6 +202,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         known.add(name, &s.unique_id, columns, origin);
     }
 
+    timer.mark("  lineage: sources");
     // Seeds, and the models and snapshots this compile did not render: what is built, else
     // what is declared.
     for n in project.nodes.values() {
@@ -241,6 +243,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         known.add(name, &n.unique_id, columns, origin);
     }
     drop(setup);
+    timer.mark("  lineage: seeds, unrendered nodes");
 
     // The compiled models and snapshots, level by level of the DAG.
     let ids: Vec<&String> = compiled
@@ -314,6 +317,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         }
         give(conn);
     }
+    timer.mark("  lineage: models");
     out
 }
 
