@@ -323,7 +323,6 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
 
 /// The levels of the DAG among `ids`: each id after every one of its ancestors among them.
 fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
-    let wanted: HashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
     let mut level: HashMap<String, usize> = HashMap::new();
     for id in loaded.graph.topo_order() {
         // Through nodes outside `ids` too, so that a model two hops down waits for both.
@@ -339,8 +338,8 @@ fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
         level.insert(id, l);
     }
     let mut out: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for id in wanted {
-        out.entry(level.get(id).copied().unwrap_or(0))
+    for id in ids {
+        out.entry(level.get(id.as_str()).copied().unwrap_or(0))
             .or_default()
             .push(id.to_string());
     }
