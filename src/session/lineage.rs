@@ -167,7 +167,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         if s.external.is_some() {
             // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`).
             let described = setup.as_mut().and_then(|c| {
-                c.bound_columns(&format!("select * from {}", s.relation_name))
+                c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
                     .ok()
             });
             let (columns, origin) = match described {
