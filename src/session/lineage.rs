@@ -142,6 +142,7 @@ struct ModelOut {
 
 /// The lineage of the models and snapshots in `compiled`; see the module docs.
 pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> ProjectLineage {
+    let timer = crate::timing::StageTimer::new();
     let project = &loaded.project;
     let adapter = loaded.adapter.as_ref();
     let binder = adapter.binder();
@@ -166,7 +167,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         if s.external.is_some() {
             // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`).
             let described = setup.as_mut().and_then(|c| {
-                c.bound_columns(&format!("select * from {}", s.relation_name))
+                c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
                     .ok()
             });
             let (columns, origin) = match described {
@@ -201,6 +202,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         known.add(name, &s.unique_id, columns, origin);
     }
 
+    timer.mark("  lineage: sources");
     // Seeds, and the models and snapshots this compile did not render: what is built, else
     // what is declared.
     for n in project.nodes.values() {
@@ -241,6 +243,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         known.add(name, &n.unique_id, columns, origin);
     }
     drop(setup);
+    timer.mark("  lineage: seeds, unrendered nodes");
 
     // The compiled models and snapshots, level by level of the DAG.
     let ids: Vec<&String> = compiled
@@ -314,12 +317,12 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         }
         give(conn);
     }
+    timer.mark("  lineage: models");
     out
 }
 
 /// The levels of the DAG among `ids`: each id after every one of its ancestors among them.
 fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
-    let wanted: HashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
     let mut level: HashMap<String, usize> = HashMap::new();
     for id in loaded.graph.topo_order() {
         // Through nodes outside `ids` too, so that a model two hops down waits for both.
@@ -335,8 +338,8 @@ fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
         level.insert(id, l);
     }
     let mut out: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for id in wanted {
-        out.entry(level.get(id).copied().unwrap_or(0))
+    for id in ids {
+        out.entry(level.get(id.as_str()).copied().unwrap_or(0))
             .or_default()
             .push(id.to_string());
     }

@@ -183,3 +183,41 @@ fn ls_json_shows_column_lineage_only_when_asked() {
         "amount"
     );
 }
+
+/// A source nothing has built is known by the columns its YAML declares, which may be only some
+/// of them and are untyped: a model that reads it keeps its lineage (without the binder's
+/// types), and a column YAML does not list is no error (the lineage says what it could not
+/// find, and the database decides at run time).
+#[test]
+fn a_source_known_only_by_its_yaml_gives_lineage_and_never_a_false_error() {
+    let p = TestProject::minimal()
+        .file(
+            "models/sources.yml",
+            "version: 2\nsources:\n  - name: shop\n    schema: raw\n    tables:\n      - name: payments\n        columns:\n          - name: id\n          - name: amount\n",
+        )
+        .file(
+            "models/totals.sql",
+            "select id, sum(amount) as total\nfrom {{ source('shop', 'payments') }}\ngroup by id\n",
+        )
+        .file(
+            "models/methods.sql",
+            "select id, payment_method\nfrom {{ source('shop', 'payments') }}\n",
+        );
+    p.kiln(&["compile"]).run().assert_success();
+    let nodes = lineage_nodes(&p);
+    let totals = &nodes["model.shop.totals"];
+    assert_eq!(totals["complete"], true, "{totals}");
+    assert_eq!(totals["columns"][1]["name"], "total");
+    assert_eq!(totals["columns"][1]["type"], Value::Null);
+    assert_eq!(
+        totals["columns"][1]["inputs"][0]["node"],
+        "source.shop.shop.payments"
+    );
+    let methods = &nodes["model.shop.methods"];
+    assert_eq!(methods["complete"], false, "{methods}");
+    assert_eq!(
+        methods["incomplete"][0]["reason"],
+        "unknown column `payment_method`"
+    );
+    assert_eq!(methods["incomplete"][0]["line"], 1);
+}
