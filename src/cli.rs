@@ -261,10 +261,28 @@ pub enum Command {
         #[command(subcommand)]
         command: SourceCommand,
     },
+    /// Documentation: `kiln docs generate` writes target/catalog.json.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
     /// Show how each modified model's compiled SQL differs from the --state manifest's.
     Diff {
         #[command(flatten)]
         select: SelectArgs,
+    },
+    /// Column lineage: where a model's column comes from (--upstream, down to seed and source
+    /// columns) and what reads it (--downstream), with OpenLineage's transformation types.
+    Lineage {
+        /// The column, as `model.column` (or `source_name.table.column`).
+        #[arg(short = 's', long = "select", value_name = "MODEL.COLUMN")]
+        column: String,
+        /// Only where it comes from.
+        #[arg(long, conflicts_with = "downstream")]
+        upstream: bool,
+        /// Only what reads it.
+        #[arg(long)]
+        downstream: bool,
     },
     /// List the selected nodes.
     #[command(alias = "list")]
@@ -362,6 +380,22 @@ pub enum SourceCommand {
         /// Where to write the results instead of target/sources.json.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Compile the project (writing the manifest) and write target/catalog.json from the
+    /// warehouse's catalog: each table and view with its columns and their types.
+    Generate {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Leave the project uncompiled (manifest.json is not rewritten).
+        #[arg(long = "no-compile")]
+        no_compile: bool,
+        /// Write catalog.json without asking the warehouse: no nodes, no sources.
+        #[arg(long)]
+        empty_catalog: bool,
     },
 }
 

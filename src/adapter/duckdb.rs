@@ -545,6 +545,71 @@ impl Adapter for DuckDb {
         Some((statements, RelationKind::View))
     }
 
+    /// An in-memory DuckDB with the target's settings, extensions and file search path (so a
+    /// source read from a file and the PII key variable bind as in the warehouse); each database
+    /// a relation names is attached to it in memory ([`Adapter::binder_table_sql`]).
+    fn binder(&self) -> Option<Arc<dyn Adapter>> {
+        let target = self.target.as_ref().map(|t| DuckDbTarget {
+            path: ":memory:".into(),
+            attach: vec![],
+            ..t.clone()
+        });
+        Some(Arc::new(DuckDb {
+            target,
+            temp_directory: None,
+            file_search_path: self.file_search_path.clone(),
+            state: Mutex::new(State::default()),
+            cancelled: Arc::default(),
+        }))
+    }
+
+    /// The database file exists (an in-memory database never does before it is opened).
+    fn warehouse_exists(&self) -> bool {
+        match &self.target {
+            Some(t) if t.path == ":memory:" => false,
+            Some(t) if t.path.starts_with("md:") => true,
+            Some(t) => Path::new(&t.path).exists(),
+            None => false,
+        }
+    }
+
+    /// The database is attached in memory under the relation's database name first.
+    fn binder_table_sql(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        columns: &[Column],
+    ) -> Vec<String> {
+        let mut out = vec![];
+        if !database.is_empty() {
+            out.push(format!(
+                "attach if not exists ':memory:' as {}",
+                self.quote(database)
+            ));
+        }
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", self.quote(database))
+        };
+        let definitions: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", self.quote(&c.name), c.data_type))
+            .collect();
+        out.push(format!(
+            "create schema if not exists {db}{}",
+            self.quote(schema)
+        ));
+        out.push(format!(
+            "create or replace table {db}{}.{} ({})",
+            self.quote(schema),
+            self.quote(identifier),
+            definitions.join(", ")
+        ));
+        out
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         let mut state = self
             .state
@@ -694,6 +759,20 @@ impl Connection for DuckDbConnection {
         Ok(out)
     }
 
+    /// `describe (<query>)`, a STRUCT kept as one column.
+    fn bound_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
+        let described = self.query(&format!("describe ({})", sql.trim().trim_end_matches(';')))?;
+        Ok(described
+            .rows
+            .into_iter()
+            .map(|r| Column {
+                name: r.first().map(Cell::to_string).unwrap_or_default(),
+                data_type: r.get(1).map(Cell::to_string).unwrap_or_default(),
+                comment: None,
+            })
+            .collect())
+    }
+
     /// DuckDB's own catalog functions: several times faster than `information_schema`, which
     /// matters when a run asks thousands of times.
     fn list_relations(
@@ -768,6 +847,68 @@ impl Connection for DuckDbConnection {
                     Some(Cell::Null) | None => None,
                     Some(c) => Some(c.to_string()),
                 },
+            })
+            .collect())
+    }
+
+    /// dbt-duckdb's catalog query: tables from `duckdb_tables()` (`BASE TABLE`) and views from
+    /// `duckdb_views()` (`VIEW`) with their comments, joined to `duckdb_columns()`; no owner.
+    fn catalog(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Vec<super::CatalogColumn>, DbError> {
+        let lit = super::string_literal;
+        let db = |column: &str| {
+            if database.is_empty() {
+                String::new()
+            } else {
+                format!(" and upper({column}) = upper({})", lit(database))
+            }
+        };
+        let schema = lit(schema);
+        let sql = format!(
+            "with tables as (\
+               select database_name as table_database, schema_name as table_schema, \
+               table_name, 'BASE TABLE' as table_type, comment as table_comment \
+               from duckdb_tables() where upper(schema_name) = upper({schema}){t} \
+               union all \
+               select database_name, schema_name, view_name, 'VIEW', comment \
+               from duckdb_views() where upper(schema_name) = upper({schema}){v}), \
+             columns as (\
+               select database_name as table_database, schema_name as table_schema, table_name, \
+               column_name, column_index, data_type as column_type, comment as column_comment \
+               from duckdb_columns() where upper(schema_name) = upper({schema}){c}) \
+             select table_database, table_schema, table_name, table_type, table_comment, \
+             column_name, column_index, column_type, column_comment \
+             from tables join columns using (table_database, table_schema, table_name) \
+             order by table_schema, table_name, column_index",
+            t = db("database_name"),
+            v = db("database_name"),
+            c = db("database_name"),
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                let optional = |i: usize| match r.get(i) {
+                    Some(Cell::Null) | None => None,
+                    Some(c) => Some(c.to_string()),
+                };
+                super::CatalogColumn {
+                    database: text(0),
+                    schema: text(1),
+                    table: text(2),
+                    table_type: text(3),
+                    table_comment: optional(4),
+                    table_owner: None,
+                    column: text(5),
+                    index: r.get(6).and_then(Cell::as_i64).unwrap_or(0),
+                    data_type: text(7),
+                    comment: optional(8),
+                }
             })
             .collect())
     }

@@ -23,6 +23,7 @@ pub mod csv;
 mod duckdb;
 mod duckdb_csv;
 mod duckdb_values;
+pub mod openlineage;
 pub mod pool;
 mod registry;
 #[cfg(test)]
@@ -31,7 +32,7 @@ mod tests;
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
+    CatalogColumn, Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]
@@ -488,6 +489,52 @@ pub trait Adapter: Send + Sync + Debug {
         _existing: Option<RelationKind>,
     ) -> Option<(Vec<String>, RelationKind)> {
         None
+    }
+
+    // ---- the binder (compile-time lineage and checks) ----
+
+    /// A scratch database of this engine, for its binder: the session creates the upstream
+    /// relations in it as empty tables ([`Adapter::binder_table_sql`]) and asks the columns of
+    /// each model's compiled query ([`Connection::bound_columns`]) without reading data or
+    /// touching the warehouse. `None` when the engine has none (Athena: its catalog is Glue).
+    fn binder(&self) -> Option<std::sync::Arc<dyn Adapter>> {
+        None
+    }
+
+    /// Whether the warehouse exists already, so that asking it for columns creates nothing (an
+    /// embedded engine's database file). Remote warehouses always exist.
+    fn warehouse_exists(&self) -> bool {
+        true
+    }
+
+    /// In the binder's database: the statements that create `database.schema.identifier` with
+    /// `columns` (names and types) and no rows, its schema first. ANSI: `create schema if not
+    /// exists`, then `create table`.
+    fn binder_table_sql(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        columns: &[Column],
+    ) -> Vec<String> {
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", self.quote(database))
+        };
+        let definitions: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", self.quote(&c.name), c.data_type))
+            .collect();
+        vec![
+            format!("create schema if not exists {db}{}", self.quote(schema)),
+            format!(
+                "create table {db}{}.{} ({})",
+                self.quote(schema),
+                self.quote(identifier),
+                definitions.join(", ")
+            ),
+        ]
     }
 
     // ---- execution ----

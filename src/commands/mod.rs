@@ -2,6 +2,7 @@
 //! → graph → select → compile → run → artifacts) through [`crate::session`]. This file only
 //! dispatches a parsed command line to them.
 
+mod catalog;
 mod clean;
 mod clone;
 mod compile;
@@ -11,7 +12,9 @@ mod deps;
 mod diff;
 mod freshness;
 mod init;
+mod lineage;
 mod ls;
+mod openlineage;
 mod operation;
 mod parse;
 mod run;
@@ -40,6 +43,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     report_version();
     match &cli.command {
         Command::Parse => parse::run(&inv),
+        Command::Lineage {
+            column,
+            upstream,
+            downstream,
+        } => lineage::run(&inv, column, *upstream, *downstream),
         Command::Compile { select, inline, .. } => compile::run(&inv, select, inline.as_deref()),
         Command::Ls {
             select,
@@ -86,6 +94,23 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Source {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
+        Command::Docs {
+            command:
+                crate::cli::DocsCommand::Generate {
+                    select,
+                    no_compile,
+                    empty_catalog,
+                },
+        } => {
+            let opts = catalog::GenerateOptions {
+                no_compile: *no_compile,
+                empty_catalog: *empty_catalog,
+            };
+            let (loaded, outcome) = catalog::generate(&inv, select, opts)?;
+            loaded.adapter.close();
+            crate::session::exit_without_freeing(loaded);
+            Ok(outcome)
+        }
         Command::Clean => clean::run(&inv),
         Command::Deps { args } => deps::run(&inv, args),
         Command::Debug => debug::run(&inv),

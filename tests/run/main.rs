@@ -5,6 +5,9 @@
 #[path = "../cli/support.rs"]
 mod support;
 
+#[path = "../cli/openlineage_schema.rs"]
+mod openlineage_schema;
+
 mod build;
 mod compat;
 mod contracts;
@@ -13,6 +16,7 @@ mod execute;
 mod flags;
 mod incremental;
 mod interrupt;
+mod openlineage;
 mod snapshots;
 mod state;
 mod targets;
