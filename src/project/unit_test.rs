@@ -113,6 +113,7 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct UnitTest {
     /// `unit_test.<package>.<model>.<name>` (`<name>_v<version>` for each tested version).
+    /// (`fqn` is `[package, folders of the properties file.., model, name]`.)
     pub unique_id: String,
     pub name: String,
     /// The tested model's name as written (`model:`).

@@ -163,8 +163,8 @@ pub fn search(
             // `unit_test:<name>`, `unit_test:<model>.<name>` or `unit_test:<package>.<model>.<name>`
             keep(&|t| {
                 matches!(t, Member::UnitTest(u) if fnmatch(&u.name, value)
-                    || fnmatch(&u.fqn[1..].join("."), value)
-                    || fnmatch(&u.fqn.join("."), value))
+                    || fnmatch(&format!("{}.{}", u.model, u.name), value)
+                    || fnmatch(&format!("{}.{}.{}", u.package_name, u.model, u.name), value))
             })
         }
         // kiln has no metrics, semantic models or saved queries yet.

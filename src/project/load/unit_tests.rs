@@ -137,7 +137,10 @@ impl Loader {
             .to_string()
             .as_bytes(),
         );
-        let fqn = vec![self.name.clone(), t.model.clone(), t.name.clone()];
+        // dbt's: the package, the properties file's folders, the model, the test.
+        let mut fqn = vec![self.name.clone()];
+        fqn.extend(ctx.f.folders());
+        fqn.extend([t.model.clone(), t.name.clone()]);
         self.unit_tests.push(UnitTest {
             unique_id: String::new(),
             name: t.name.clone(),
