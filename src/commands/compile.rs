@@ -29,7 +29,6 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
         let ctx = RenderCtx::new(shared, None, None);
         let out = loaded
             .jenv
-            .env
             .render_named_str("inline", sql, ctx.value())
             .map_err(|e| {
                 jinja_error(
