@@ -208,6 +208,12 @@ impl Object for Exceptions {
 pub fn register(env: &mut Environment<'static>) {
     env.add_function(super::mutable::MUTABLE_FN, super::mutable::mutable);
     env.add_function("tojson", tojson);
+    // dbt's relations are mappings (`obj is mapping`, as dbt_utils' `_is_relation` asks).
+    env.add_test("mapping", |v: Value| {
+        v.kind() == ValueKind::Map
+            || v.downcast_object_ref::<super::relation::Relation>()
+                .is_some()
+    });
     // Jinja2's `tojson` filter sorts keys (its `htmlsafe_json_dumps` passes sort_keys=True).
     env.add_filter(
         "tojson",

@@ -151,6 +151,19 @@ impl fmt::Display for Relation {
     }
 }
 
+/// The class name of an adapter's relations in dbt (`DuckDBRelation`, `AthenaRelation`).
+pub fn relation_class(adapter_type: &str) -> String {
+    match adapter_type {
+        "duckdb" => "DuckDBRelation".into(),
+        "" => "BaseRelation".into(),
+        other => {
+            let mut c = other.chars();
+            let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+            format!("{}{}Relation", first.unwrap_or_default(), c.as_str())
+        }
+    }
+}
+
 impl Object for Relation {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
@@ -188,12 +201,29 @@ impl Object for Relation {
 
     fn call_method(
         self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
+        state: &mut State<'_, '_>,
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(Relation::render(self))),
+            // dbt's relations are mappings: `get` reads a field, and `metadata` names the
+            // adapter's relation class, which dbt_utils' `_is_relation` checks.
+            "get" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                if key.as_str() == Some("metadata") {
+                    let adapter = state
+                        .lookup("target")
+                        .and_then(|t| t.get_attr("type").ok())
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    return Ok(Value::from_pairs([("type", relation_class(&adapter))]));
+                }
+                Ok(self
+                    .get_value(&key)
+                    .or(default)
+                    .unwrap_or_else(|| Value::from(())))
+            }
             "include" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let mut r = (**self).clone();
