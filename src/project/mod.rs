@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod properties;
 pub mod refs;
 pub mod render;
+pub mod semantic;
 pub mod settings;
 pub mod settle;
 pub mod unused_config;

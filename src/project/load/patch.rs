@@ -168,22 +168,33 @@ impl Loader {
         shown: &Path,
         text: &str,
     ) -> Result<PropertiesFile, Diagnostic> {
-        let raw = yaml::to_json(shown, text)?;
-        let rendered = render_yaml_strings_with(
-            &raw,
-            &self.vars,
-            Some(&self.target_fields),
-            &[
-                "description",
-                "data_tests",
-                "tests",
-                "pre-hook",
-                "post-hook",
-                "pre_hook",
-                "post_hook",
-                "sql_header",
-            ],
-        )
+        let mut raw = yaml::to_json(shown, text)?;
+        const LATER: &[&str] = &[
+            "description",
+            "data_tests",
+            "tests",
+            "pre-hook",
+            "post-hook",
+            "pre_hook",
+            "post_hook",
+            "sql_header",
+        ];
+        // The semantic layer's filters (a metric's `filter`, a saved query's `where`) are
+        // MetricFlow's templates (`{{ Dimension('x') }}`), kept as written, as dbt does.
+        let semantic = crate::project::semantic::take_sections(&mut raw);
+        let mut later_and_filters = LATER.to_vec();
+        later_and_filters.extend(["filter", "where"]);
+        let rendered = render_yaml_strings_with(&raw, &self.vars, Some(&self.target_fields), LATER)
+            .and_then(|mut rendered| {
+                let semantic = render_yaml_strings_with(
+                    &semantic,
+                    &self.vars,
+                    Some(&self.target_fields),
+                    &later_and_filters,
+                )?;
+                crate::project::semantic::put_sections(&mut rendered, semantic);
+                Ok(rendered)
+            })
         .map_err(|f| {
             let d = Diagnostic::error("yaml", f.message.clone()).with_help(
                 f.hint.clone().unwrap_or_else(|| {
