@@ -166,7 +166,9 @@ fn render_node_with(
                     .compile_expression(s)
                     .and_then(|e| e.eval(base.value()))
                     .map_err(err)?,
-                _ => crate::jinja::to_value(v),
+                // YAML lists and dicts are Python's, mutable (dbt_utils' at_least_one appends
+                // to its `group_by_columns`).
+                _ => crate::jinja::mutable::deep(crate::jinja::to_value(v)),
             };
             kwargs.insert(k.clone(), value);
         }

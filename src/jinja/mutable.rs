@@ -44,6 +44,35 @@ pub fn mutable(value: Value) -> Value {
     }
 }
 
+/// `value` with every plain list and dict in it, at any depth, mutable (data read from YAML or
+/// JSON, which dbt's Jinja sees as Python lists and dicts).
+pub fn deep(value: Value) -> Value {
+    match value.kind() {
+        // Objects that are not enumerable (a relation) stay what they are.
+        ValueKind::Seq | ValueKind::Map if value.try_iter().is_ok() => {}
+        _ => return value,
+    }
+    match value.kind() {
+        ValueKind::Seq => {
+            let items: Vec<Value> = value
+                .try_iter()
+                .map(|i| i.map(deep).collect())
+                .unwrap_or_default();
+            MutableList::value(items)
+        }
+        _ => {
+            let mut map = IndexMap::new();
+            if let Ok(keys) = value.try_iter() {
+                for k in keys {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    map.insert(k, deep(v));
+                }
+            }
+            MutableDict::value(map)
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

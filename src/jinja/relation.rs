@@ -1,7 +1,7 @@
 //! The relation object (`ref()`, `source()`, `this`, `api.Relation.create()`): a database,
 //! schema and identifier that render as the adapter quotes them, e.g. `"dev"."main"."orders"`.
 
-use minijinja::value::{Kwargs, Object, Value, from_args};
+use minijinja::value::{DynObject, Kwargs, Object, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::sync::Arc;
@@ -193,6 +193,13 @@ impl Object for Relation {
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render_for_sql())
+    }
+
+    /// Two relations are equal when they name the same thing (dbt compares and hashes
+    /// relations by their rendered name), so they can key a dict.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Relation>()?;
+        Some(self.render_for_sql().cmp(&other.render_for_sql()))
     }
 
     fn is_true(self: &Arc<Self>) -> bool {

@@ -120,6 +120,8 @@ pub struct Project {
     pub sources: BTreeMap<String, SourceNode>,
     pub disabled_sources: BTreeMap<String, SourceNode>,
     pub exposures: BTreeMap<String, ExposureNode>,
+    /// The semantic layer: semantic models, metrics and saved queries, by unique_id.
+    pub semantic: BTreeMap<String, semantic::SemanticNode>,
     pub macros: BTreeMap<String, MacroNode>,
     pub macro_files: Vec<MacroFile>,
     pub docs: BTreeMap<String, DocBlock>,

@@ -28,3 +28,90 @@ pub fn put_sections(file: &mut Value, sections: Value) {
         m.extend(s);
     }
 }
+
+use crate::error::Location;
+use crate::project::node::RefCall;
+
+/// The three kinds of the semantic layer's resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SemanticKind {
+    SemanticModel,
+    Metric,
+    SavedQuery,
+}
+
+impl SemanticKind {
+    /// dbt's `resource_type` (and the unique_id's first part).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SemanticKind::SemanticModel => "semantic_model",
+            SemanticKind::Metric => "metric",
+            SemanticKind::SavedQuery => "saved_query",
+        }
+    }
+
+    /// The properties file's key that lists them.
+    pub fn section(self) -> &'static str {
+        match self {
+            SemanticKind::SemanticModel => "semantic_models",
+            SemanticKind::Metric => "metrics",
+            SemanticKind::SavedQuery => "saved_queries",
+        }
+    }
+}
+
+/// A name one resource points at, and where it is written.
+#[derive(Debug, Clone)]
+pub struct NameAt {
+    pub name: String,
+    pub at: Location,
+}
+
+/// A semantic model, metric or saved query as its properties file declares it.
+#[derive(Debug, Clone)]
+pub struct SemanticNode {
+    pub kind: SemanticKind,
+    pub unique_id: String,
+    pub name: String,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub fqn: Vec<String>,
+    /// The entry as written (Jinja rendered, filters kept as text).
+    pub spec: Map<String, Value>,
+    /// Where its name is, for messages.
+    pub at: Location,
+    /// A semantic model's `model: ref('x')`.
+    pub model: Option<(RefCall, Location)>,
+    /// The measures a metric reads directly (simple, cumulative, conversion), in order.
+    pub measures: Vec<NameAt>,
+    /// The metrics a ratio or derived metric, or a saved query, reads, in order.
+    pub metrics: Vec<NameAt>,
+}
+
+/// The measure names of a semantic model's entry.
+pub fn measure_names(spec: &Map<String, Value>) -> Vec<&str> {
+    names_in(spec, "measures")
+}
+
+/// The `name`s of the items of the list under `key`.
+pub fn names_in<'a>(spec: &'a Map<String, Value>, key: &str) -> Vec<&'a str> {
+    spec.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A metric input (`measure: name` or `measure: {name: ..}`): its name.
+pub fn input_name(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(m) => m.get("name").and_then(Value::as_str),
+        _ => None,
+    }
+}

@@ -20,6 +20,7 @@ mod nodes;
 mod packages;
 mod patch;
 mod selectors;
+mod semantic;
 mod sources;
 
 pub use macros::{rewrite_macro_source, scan_macros};
@@ -223,6 +224,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         nodes: BTreeMap::new(),
         sources: BTreeMap::new(),
         exposures: BTreeMap::new(),
+        semantic: BTreeMap::new(),
         macros: BTreeMap::new(),
         macro_files: vec![],
         docs: BTreeMap::new(),
@@ -287,6 +289,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         sources: loader.sources,
         disabled_sources: BTreeMap::new(),
         exposures: loader.exposures,
+        semantic: loader.semantic,
         macros: loader.macros,
         macro_files: loader.macro_files,
         docs: loader.docs,
@@ -351,6 +354,7 @@ struct Loader {
     nodes: BTreeMap<String, Box<Node>>,
     sources: BTreeMap<String, SourceNode>,
     exposures: BTreeMap<String, ExposureNode>,
+    semantic: BTreeMap<String, crate::project::semantic::SemanticNode>,
     macros: BTreeMap<String, MacroNode>,
     macro_files: Vec<MacroFile>,
     docs: BTreeMap<String, DocBlock>,

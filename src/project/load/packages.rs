@@ -160,6 +160,7 @@ impl Loader {
             nodes: BTreeMap::new(),
             sources: BTreeMap::new(),
             exposures: BTreeMap::new(),
+            semantic: BTreeMap::new(),
             macros: BTreeMap::new(),
             macro_files: vec![],
             docs: BTreeMap::new(),
@@ -177,6 +178,7 @@ impl Loader {
         self.nodes.extend(p.nodes);
         self.sources.extend(p.sources);
         self.exposures.extend(p.exposures);
+        self.semantic.extend(p.semantic);
         self.macros.extend(p.macros);
         self.macro_files.extend(p.macro_files);
         self.docs.extend(p.docs);

@@ -12,6 +12,7 @@ use crate::project::origin::Files;
 use crate::project::properties::{ColumnProps, NodeProps, PropertiesFile};
 use crate::project::refs::value_to_plain_string;
 use crate::project::render::render_yaml_strings_with;
+use crate::project::semantic::SemanticKind;
 use crate::project::yaml::{self, Part, Step, YamlPath, YamlSpan};
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -104,6 +105,14 @@ impl Loader {
                 let entry = ctx.span(vec![Step::key("exposures"), Step::Index(i)]);
                 self.add_exposure(e, &entry, &ctx);
             }
+            self.add_semantic(
+                [
+                    (SemanticKind::SemanticModel, &props.semantic_models),
+                    (SemanticKind::Metric, &props.metrics),
+                    (SemanticKind::SavedQuery, &props.saved_queries),
+                ],
+                &ctx,
+            );
             for (i, m) in props.macros.iter().enumerate() {
                 let uid = format!("macro.{}.{}", self.name, m.name);
                 match self.macros.get_mut(&uid) {
@@ -195,17 +204,17 @@ impl Loader {
                 crate::project::semantic::put_sections(&mut rendered, semantic);
                 Ok(rendered)
             })
-        .map_err(|f| {
-            let d = Diagnostic::error("yaml", f.message.clone()).with_help(
-                f.hint.clone().unwrap_or_else(|| {
-                    "property values may use var(), env_var() and target".into()
-                }),
-            );
-            match f.location(shown, text) {
-                Some(at) => d.at(at),
-                None => d.in_file(shown),
-            }
-        })?;
+            .map_err(|f| {
+                let d = Diagnostic::error("yaml", f.message.clone()).with_help(
+                    f.hint.clone().unwrap_or_else(|| {
+                        "property values may use var(), env_var() and target".into()
+                    }),
+                );
+                match f.location(shown, text) {
+                    Some(at) => d.at(at),
+                    None => d.in_file(shown),
+                }
+            })?;
         serde_json::from_value(rendered).map_err(|e| {
             Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown)
         })
