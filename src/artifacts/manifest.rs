@@ -23,6 +23,7 @@
 
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::project::semantic::SemanticKind;
 use crate::project::{Compiled, MacroNode, Node, Project};
 use crate::schemas::{self, NodeDict, ProjectFacts};
 use md5::{Digest, Md5};
@@ -229,6 +230,7 @@ fn sections<'a>(
         .keys()
         .chain(project.sources.keys())
         .chain(project.exposures.keys())
+        .chain(project.semantic.keys())
         .map(String::as_str)
         .collect();
     let ids = std::sync::Arc::new(ids);
@@ -261,7 +263,10 @@ fn sections<'a>(
                 (id.clone(), schemas::exposure_json(e, graph.depends_on(id)))
             }))),
         ),
-        ("metrics", Section::Whole(json!({}))),
+        (
+            "metrics",
+            semantic_section(project, graph, SemanticKind::Metric),
+        ),
         ("groups", Section::Whole(json!({}))),
         (
             "selectors",
@@ -285,12 +290,42 @@ fn sections<'a>(
             }),
         ),
         ("group_map", Section::Whole(json!({}))),
-        ("saved_queries", Section::Whole(json!({}))),
-        ("semantic_models", Section::Whole(json!({}))),
+        (
+            "saved_queries",
+            semantic_section(project, graph, SemanticKind::SavedQuery),
+        ),
+        (
+            "semantic_models",
+            semantic_section(project, graph, SemanticKind::SemanticModel),
+        ),
         ("unit_tests", Section::Whole(json!({}))),
         // dbt 1.11's user-defined functions; kiln has none yet.
         ("functions", Section::Whole(json!({}))),
     ]
+}
+
+/// The `semantic_models`, `metrics` or `saved_queries` section.
+fn semantic_section<'a>(
+    project: &'a Project,
+    graph: &'a crate::graph::Graph,
+    kind: SemanticKind,
+) -> Section<'a> {
+    Section::Entries(Box::new(
+        project
+            .semantic
+            .iter()
+            .filter(move |(_, n)| n.kind == kind)
+            .map(move |(id, n)| {
+                let deps = graph.depends_on(id);
+                let model = n
+                    .model
+                    .as_ref()
+                    .and_then(|_| deps.first())
+                    .and_then(|m| project.nodes.get(m))
+                    .map(|m| m.as_ref());
+                (id.clone(), schemas::semantic_json(n, deps, model))
+            }),
+    ))
 }
 
 fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {

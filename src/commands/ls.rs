@@ -10,6 +10,7 @@ use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::graph::select;
 use crate::invocation::Invocation;
+use crate::project::semantic::SemanticNode;
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
 use crate::schemas::graph_context_json;
 use crate::session::load_and_parse;
@@ -149,6 +150,7 @@ enum Item<'a> {
     Node(&'a Node),
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
+    Semantic(&'a SemanticNode),
 }
 
 impl<'a> Item<'a> {
@@ -159,7 +161,10 @@ impl<'a> Item<'a> {
         if let Some(s) = p.sources.get(id) {
             return Some(Item::Source(s));
         }
-        p.exposures.get(id).map(Item::Exposure)
+        if let Some(e) = p.exposures.get(id) {
+            return Some(Item::Exposure(e));
+        }
+        p.semantic.get(id).map(Item::Semantic)
     }
 
     fn resource_type(&self) -> ResourceType {
@@ -167,6 +172,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => n.resource_type,
             Item::Source(_) => ResourceType::Source,
             Item::Exposure(_) => ResourceType::Exposure,
+            Item::Semantic(n) => n.kind.resource_type(),
         }
     }
 
@@ -175,6 +181,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => &n.original_file_path,
             Item::Source(s) => &s.original_file_path,
             Item::Exposure(e) => &e.original_file_path,
+            Item::Semantic(n) => &n.original_file_path,
         }
     }
 
@@ -187,6 +194,7 @@ impl<'a> Item<'a> {
             },
             Item::Source(s) => format!("{}.{}", s.source_name, s.name),
             Item::Exposure(e) => e.name.clone(),
+            Item::Semantic(n) => n.name.clone(),
         }
     }
 
@@ -196,6 +204,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => n.fqn.join("."),
             Item::Source(s) => format!("source:{}.{}.{}", s.package_name, s.source_name, s.name),
             Item::Exposure(e) => format!("exposure:{}.{}", e.package_name, e.name),
+            Item::Semantic(n) => format!("{}:{}.{}", n.kind.as_str(), n.package_name, n.name),
         }
     }
 
@@ -205,6 +214,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => ("nodes", &n.unique_id),
             Item::Source(s) => ("sources", &s.unique_id),
             Item::Exposure(e) => ("exposures", &e.unique_id),
+            Item::Semantic(n) => (n.kind.section(), &n.unique_id),
         };
         dicts
             .get(section)

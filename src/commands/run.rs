@@ -29,7 +29,10 @@ pub fn run(
             let rt = match loaded.project.nodes.get(id) {
                 Some(n) => n.resource_type,
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
-                None => return false,
+                None => match loaded.project.semantic.get(id) {
+                    Some(s) => s.kind.resource_type(),
+                    None => return false,
+                },
             };
             // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
             (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
@@ -297,13 +300,19 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
             }
             Some(n) => n.resource_type.to_string(),
             None if loaded.project.exposures.contains_key(id) => "exposure".into(),
-            None => continue,
+            None => match loaded.project.semantic.get(id) {
+                Some(s) => s.kind.as_str().into(),
+                None => continue,
+            },
         };
         *counts.entry(key).or_default() += 1;
     }
     counts
         .into_iter()
         .map(|(k, c)| {
+            if k == "saved_query" {
+                return format!("{c} saved quer{}", if c == 1 { "y" } else { "ies" });
+            }
             let k = if k == "test" { "data test".into() } else { k };
             format!("{c} {k}{}", if c == 1 { "" } else { "s" })
         })

@@ -180,6 +180,10 @@ impl DbtProject {
             ResourceType::Test => Cow::Owned(self.data_test_configs()),
             ResourceType::Source => Cow::Borrowed(&self.sources),
             ResourceType::Exposure => Cow::Borrowed(&self.exposures),
+            // `semantic-models:`, `metrics:` and `saved-queries:` configs are not read yet.
+            ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
+                Cow::Owned(Map::new())
+            }
         }
     }
 

@@ -19,6 +19,9 @@ pub enum ResourceType {
     Test,
     Source,
     Exposure,
+    SemanticModel,
+    Metric,
+    SavedQuery,
 }
 
 impl ResourceType {
@@ -31,6 +34,9 @@ impl ResourceType {
             ResourceType::Test => "test",
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
+            ResourceType::SemanticModel => "semantic_model",
+            ResourceType::Metric => "metric",
+            ResourceType::SavedQuery => "saved_query",
         }
     }
 
@@ -43,11 +49,14 @@ impl ResourceType {
             "test" | "data_test" => ResourceType::Test,
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
+            "semantic_model" => ResourceType::SemanticModel,
+            "metric" => ResourceType::Metric,
+            "saved_query" => ResourceType::SavedQuery,
             _ => return None,
         })
     }
 
-    pub const ALL: [ResourceType; 7] = [
+    pub const ALL: [ResourceType; 10] = [
         ResourceType::Model,
         ResourceType::Seed,
         ResourceType::Snapshot,
@@ -55,6 +64,9 @@ impl ResourceType {
         ResourceType::Test,
         ResourceType::Source,
         ResourceType::Exposure,
+        ResourceType::SemanticModel,
+        ResourceType::Metric,
+        ResourceType::SavedQuery,
     ];
 }
 

@@ -50,6 +50,15 @@ impl SemanticKind {
         }
     }
 
+    pub fn resource_type(self) -> crate::project::node::ResourceType {
+        use crate::project::node::ResourceType;
+        match self {
+            SemanticKind::SemanticModel => ResourceType::SemanticModel,
+            SemanticKind::Metric => ResourceType::Metric,
+            SemanticKind::SavedQuery => ResourceType::SavedQuery,
+        }
+    }
+
     /// The properties file's key that lists them.
     pub fn section(self) -> &'static str {
         match self {
@@ -114,4 +123,23 @@ pub fn input_name(v: &Value) -> Option<&str> {
         Value::Object(m) => m.get("name").and_then(Value::as_str),
         _ => None,
     }
+}
+
+/// A resource's `tags` (its own and its config's).
+pub fn tags(spec: &Map<String, Value>) -> Vec<String> {
+    let mut out = vec![];
+    for v in [
+        spec.get("tags"),
+        spec.get("config").and_then(|c| c.get("tags")),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(String::from)),
+            _ => {}
+        }
+    }
+    out
 }

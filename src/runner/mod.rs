@@ -72,6 +72,7 @@ impl RunKind {
                     | ResourceType::Snapshot
                     | ResourceType::Test
                     | ResourceType::Exposure
+                    | ResourceType::SavedQuery
             ),
         }
     }
@@ -235,9 +236,14 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
         .iter()
         .filter(|id| match loaded.project.nodes.get(*id) {
             Some(n) => kind.includes(n.resource_type) && !n.is_ephemeral(),
-            None => {
-                loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
+            None if loaded.project.exposures.contains_key(*id) => {
+                kind.includes(ResourceType::Exposure)
             }
+            None => loaded
+                .project
+                .semantic
+                .get(*id)
+                .is_some_and(|s| kind.includes(s.kind.resource_type())),
         })
         .cloned()
         .collect()

@@ -8,6 +8,7 @@ use super::previous::PreviousRun;
 use super::state::StateComparison;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
+use crate::project::semantic::{SemanticKind, SemanticNode};
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -19,6 +20,7 @@ pub enum Member<'a> {
     Node(&'a Node),
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
+    Semantic(&'a SemanticNode),
 }
 
 impl<'a> Member<'a> {
@@ -27,6 +29,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.unique_id,
             Member::Source(s) => &s.unique_id,
             Member::Exposure(e) => &e.unique_id,
+            Member::Semantic(n) => &n.unique_id,
         }
     }
 
@@ -35,6 +38,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => n.resource_type,
             Member::Source(_) => ResourceType::Source,
             Member::Exposure(_) => ResourceType::Exposure,
+            Member::Semantic(n) => n.kind.resource_type(),
         }
     }
 
@@ -43,6 +47,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.package_name,
             Member::Source(s) => &s.package_name,
             Member::Exposure(e) => &e.package_name,
+            Member::Semantic(n) => &n.package_name,
         }
     }
 
@@ -51,6 +56,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.original_file_path,
             Member::Source(s) => &s.original_file_path,
             Member::Exposure(e) => &e.original_file_path,
+            Member::Semantic(n) => &n.original_file_path,
         }
     }
 
@@ -59,6 +65,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => n.tags(),
             Member::Source(s) => s.tags.clone(),
             Member::Exposure(e) => e.tags.clone(),
+            Member::Semantic(n) => crate::project::semantic::tags(&n.spec),
         }
     }
 
@@ -84,8 +91,10 @@ pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Member<'a>> {
                 Some(Member::Node(n))
             } else if let Some(s) = project.sources.get(id) {
                 Some(Member::Source(s))
+            } else if let Some(e) = project.exposures.get(id) {
+                Some(Member::Exposure(e))
             } else {
-                project.exposures.get(id).map(Member::Exposure)
+                project.semantic.get(id).map(Member::Semantic)
             }
         })
         .collect()
@@ -140,10 +149,21 @@ pub fn search(
                 &|t| matches!(t, Member::Exposure(e) if fnmatch(&e.package_name, package) && fnmatch(&e.name, name)),
             )
         }
-        // kiln has no metrics, semantic models, saved queries or unit tests yet.
-        Method::Metric | Method::SemanticModel | Method::SavedQuery | Method::UnitTest => {
-            BTreeSet::new()
+        Method::Metric | Method::SemanticModel | Method::SavedQuery => {
+            let kind = match c.method {
+                Method::Metric => SemanticKind::Metric,
+                Method::SemanticModel => SemanticKind::SemanticModel,
+                _ => SemanticKind::SavedQuery,
+            };
+            let (package, name) = value.split_once('.').unwrap_or(("*", value));
+            keep(&|t| {
+                matches!(t, Member::Semantic(n) if n.kind == kind
+                    && fnmatch(&n.package_name, package)
+                    && fnmatch(&n.name, name))
+            })
         }
+        // Unit tests are not members yet.
+        Method::UnitTest => BTreeSet::new(),
         Method::Path => {
             let glob = PathGlob::new(value);
             keep(&|t| path_matches(&glob, t))
@@ -172,7 +192,7 @@ pub fn search(
                 let config = match t {
                     Member::Node(n) => &n.config,
                     Member::Source(s) => &s.config,
-                    Member::Exposure(_) => return false,
+                    Member::Exposure(_) | Member::Semantic(_) => return false,
                 };
                 let mut cur = config.get(&c.args[0]);
                 for arg in &c.args[1..] {
@@ -262,6 +282,11 @@ pub fn suggest(project: &Project, members: &[Member<'_>], c: &Criterion) -> Opti
             }
             (Method::Exposure, Member::Exposure(e)) => {
                 names.insert(e.name.clone());
+            }
+            (Method::Metric | Method::SemanticModel | Method::SavedQuery, Member::Semantic(n))
+                if n.kind.resource_type().as_str() == c.method.as_str() =>
+            {
+                names.insert(n.name.clone());
             }
             (Method::Path, t) => {
                 let mut p = t.original_file_path();

@@ -441,6 +441,11 @@ impl Loader {
             ResourceType::Test => &self.test_tree,
             ResourceType::Source => &self.cfg.sources,
             ResourceType::Exposure => &self.cfg.exposures,
+            ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
+                static NONE: std::sync::LazyLock<Map<String, Value>> =
+                    std::sync::LazyLock::new(Map::new);
+                &NONE
+            }
         }
     }
 }
