@@ -323,9 +323,46 @@ fn semantic_section<'a>(
                     .and_then(|_| deps.first())
                     .and_then(|m| project.nodes.get(m))
                     .map(|m| m.as_ref());
-                (id.clone(), schemas::semantic_json(n, deps, model))
+                let facts = schemas::SemanticFacts {
+                    depends_on: deps,
+                    model,
+                    input_measures: input_measures(project, n),
+                    database: &project.target.database,
+                    schema: &project.target.schema,
+                };
+                (id.clone(), schemas::semantic_json(n, &facts))
             }),
     ))
+}
+
+/// A metric's measures, those of the metrics it reads included, each once, in order.
+fn input_measures(project: &Project, n: &crate::project::semantic::SemanticNode) -> Vec<String> {
+    fn walk(
+        project: &Project,
+        n: &crate::project::semantic::SemanticNode,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) {
+        for m in &n.measures {
+            if !out.contains(&m.name) {
+                out.push(m.name.clone());
+            }
+        }
+        if depth > 20 {
+            return;
+        }
+        for m in &n.metrics {
+            let id = format!("metric.{}.{}", n.package_name, m.name);
+            if let Some(inner) = project.semantic.get(&id) {
+                walk(project, inner, out, depth + 1);
+            }
+        }
+    }
+    let mut out = vec![];
+    if n.kind == SemanticKind::Metric {
+        walk(project, n, &mut out, 0);
+    }
+    out
 }
 
 fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {

@@ -53,7 +53,7 @@ pub use exposure::exposure_json;
 pub use facts::ProjectFacts;
 pub use macros::macro_json;
 pub use node::{NodeDict, checksum_json, hook_nodes, node_json};
-pub use semantic::semantic_json;
+pub use semantic::{SemanticFacts, semantic_json};
 pub use source::source_json;
 
 /// `created_at` of every resource. dbt writes the parse time; a constant keeps output

@@ -6,8 +6,21 @@ use crate::project::Node;
 use crate::project::semantic::{SemanticKind, SemanticNode};
 use serde_json::{Map, Value, json};
 
-/// The dict of a semantic model, metric or saved query. `model` is a semantic model's model.
-pub fn semantic_json(n: &SemanticNode, depends_on: &[String], model: Option<&Node>) -> Value {
+/// What a semantic resource's dict needs from the rest of the project.
+pub struct SemanticFacts<'a> {
+    pub depends_on: &'a [String],
+    /// A semantic model's model.
+    pub model: Option<&'a Node>,
+    /// A metric's measures, its metrics' included (dbt's `input_measures`).
+    pub input_measures: Vec<String>,
+    /// The target's database and schema (a saved query's exports default to them).
+    pub database: &'a str,
+    pub schema: &'a str,
+}
+
+/// The dict of a semantic model, metric or saved query.
+pub fn semantic_json(n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
+    let (depends_on, model) = (facts.depends_on, facts.model);
     let mut d = Map::new();
     d.insert("name".into(), json!(n.name));
     d.insert("resource_type".into(), json!(n.kind.as_str()));
@@ -61,7 +74,7 @@ pub fn semantic_json(n: &SemanticNode, depends_on: &[String], model: Option<&Nod
             );
             d.insert("label".into(), get("label"));
             d.insert("type".into(), get("type"));
-            d.insert("type_params".into(), type_params(n));
+            d.insert("type_params".into(), type_params(n, &facts.input_measures));
             d.insert("filter".into(), filter(s.get("filter")));
             d.insert("metadata".into(), Value::Null);
             d.insert("time_granularity".into(), get("time_granularity"));
@@ -96,7 +109,10 @@ pub fn semantic_json(n: &SemanticNode, depends_on: &[String], model: Option<&Nod
                     "limit": q.get("limit").cloned().unwrap_or(Value::Null),
                 }),
             );
-            d.insert("exports".into(), items(s, "exports", |e| export(e, n)));
+            d.insert(
+                "exports".into(),
+                items(s, "exports", |e| export(e, n, facts)),
+            );
             d.insert("description".into(), get("description"));
             d.insert("label".into(), get("label"));
             d.insert("metadata".into(), Value::Null);
@@ -220,7 +236,7 @@ fn dimension(v: &Value) -> Value {
     })
 }
 
-fn export(v: &Value, n: &SemanticNode) -> Value {
+fn export(v: &Value, n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
     let name = field(v, "name");
     let own = v.get("config").cloned().unwrap_or_else(|| json!({}));
     let pick = |k: &str| own.get(k).cloned();
@@ -228,9 +244,9 @@ fn export(v: &Value, n: &SemanticNode) -> Value {
         "name": name,
         "config": {
             "export_as": pick("export_as").unwrap_or_else(|| json!("table")),
-            "schema_name": pick("schema").or_else(|| n.spec.get("config").and_then(|c| c.get("schema")).cloned()).unwrap_or(Value::Null),
+            "schema_name": pick("schema").or_else(|| n.spec.get("config").and_then(|c| c.get("schema")).cloned()).unwrap_or_else(|| json!(facts.schema)),
             "alias": pick("alias").unwrap_or_else(|| name.clone()),
-            "database": pick("database").unwrap_or(Value::Null),
+            "database": pick("database").unwrap_or_else(|| json!(facts.database)),
         },
         "unrendered_config": own,
     })
@@ -277,12 +293,35 @@ fn input_metric(v: &Value) -> Value {
         "name": name,
         "filter": filter(m.get("filter")),
         "alias": m.get("alias").cloned().unwrap_or(Value::Null),
-        "offset_window": m.get("offset_window").cloned().unwrap_or(Value::Null),
+        "offset_window": duration(m.get("offset_window")),
         "offset_to_grain": m.get("offset_to_grain").cloned().unwrap_or(Value::Null),
     })
 }
 
-fn type_params(n: &SemanticNode) -> Value {
+/// A window or offset (`1 month`, `7 days`) as dbt's `{count, granularity}`.
+fn duration(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(s)) => {
+            let mut parts = s.split_whitespace();
+            match (
+                parts.next().and_then(|c| c.parse::<i64>().ok()),
+                parts.next(),
+                parts.next(),
+            ) {
+                (Some(count), Some(unit), None) => {
+                    let unit = unit.to_ascii_lowercase();
+                    let unit = unit.strip_suffix('s').unwrap_or(&unit);
+                    json!({"count": count, "granularity": unit})
+                }
+                _ => json!(s),
+            }
+        }
+        Some(other) => other.clone(),
+        None => Value::Null,
+    }
+}
+
+fn type_params(n: &SemanticNode, input: &[String]) -> Value {
     let tp = n
         .spec
         .get("type_params")
@@ -292,15 +331,11 @@ fn type_params(n: &SemanticNode) -> Value {
     let measure = tp.get("measure").map_or(Value::Null, input_measure);
     // The measures the metric reads directly; ratio and derived metrics list their metrics'
     // measures, which dbt fills in once every metric is known (kiln: its direct ones).
-    let input_measures: Vec<Value> = n
-        .measures
-        .iter()
-        .map(|m| input_measure(&json!(m.name)))
-        .collect();
+    let input_measures: Vec<Value> = input.iter().map(|m| input_measure(&json!(m))).collect();
     let cumulative = (kind == "cumulative").then(|| {
         let c = tp.get("cumulative_type_params").cloned().unwrap_or_else(|| json!({}));
         json!({
-            "window": c.get("window").or_else(|| tp.get("window")).cloned().unwrap_or(Value::Null),
+            "window": duration(c.get("window").or_else(|| tp.get("window"))),
             "grain_to_date": c.get("grain_to_date").or_else(|| tp.get("grain_to_date")).cloned().unwrap_or(Value::Null),
             "period_agg": c.get("period_agg").cloned().unwrap_or_else(|| json!("first")),
             "metric": c.get("metric").cloned().unwrap_or(Value::Null),
@@ -312,7 +347,7 @@ fn type_params(n: &SemanticNode) -> Value {
             "conversion_measure": c.get("conversion_measure").map_or(Value::Null, input_measure),
             "entity": field(c, "entity"),
             "calculation": c.get("calculation").cloned().unwrap_or_else(|| json!("conversion_rate")),
-            "window": field(c, "window"),
+            "window": duration(c.get("window")),
             "constant_properties": field(c, "constant_properties"),
         })
     });
@@ -325,7 +360,7 @@ fn type_params(n: &SemanticNode) -> Value {
             Value::String(s) => json!(s),
             other => json!(other.to_string()),
         }),
-        "window": field(&tp, "window"),
+        "window": duration(tp.get("window")),
         "grain_to_date": field(&tp, "grain_to_date"),
         "metrics": tp.get("metrics").and_then(Value::as_array).map_or_else(Vec::new, |a| a.iter().map(input_metric).collect()),
         "conversion_type_params": conversion.unwrap_or(Value::Null),
