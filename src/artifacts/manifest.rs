@@ -310,29 +310,36 @@ fn semantic_section<'a>(
     graph: &'a crate::graph::Graph,
     kind: SemanticKind,
 ) -> Section<'a> {
-    Section::Entries(Box::new(
-        project
-            .semantic
-            .iter()
-            .filter(move |(_, n)| n.kind == kind)
-            .map(move |(id, n)| {
-                let deps = graph.depends_on(id);
-                let model = n
-                    .model
-                    .as_ref()
-                    .and_then(|_| deps.first())
-                    .and_then(|m| project.nodes.get(m))
-                    .map(|m| m.as_ref());
-                let facts = schemas::SemanticFacts {
-                    depends_on: deps,
-                    model,
-                    input_measures: input_measures(project, n),
-                    database: &project.target.database,
-                    schema: &project.target.schema,
-                };
-                (id.clone(), schemas::semantic_json(n, &facts))
-            }),
-    ))
+    Section::Entries(Box::new(semantic_dicts(project, graph, kind)))
+}
+
+/// The dicts of the semantic layer's resources of one kind, by unique_id.
+pub(crate) fn semantic_dicts<'a>(
+    project: &'a Project,
+    graph: &'a crate::graph::Graph,
+    kind: SemanticKind,
+) -> impl Iterator<Item = (String, Value)> + 'a {
+    project
+        .semantic
+        .iter()
+        .filter(move |(_, n)| n.kind == kind)
+        .map(move |(id, n)| {
+            let deps = graph.depends_on(id);
+            let model = n
+                .model
+                .as_ref()
+                .and_then(|_| deps.first())
+                .and_then(|m| project.nodes.get(m))
+                .map(|m| m.as_ref());
+            let facts = schemas::SemanticFacts {
+                depends_on: deps,
+                model,
+                input_measures: input_measures(project, n),
+                database: &project.target.database,
+                schema: &project.target.schema,
+            };
+            (id.clone(), schemas::semantic_json(n, &facts))
+        })
 }
 
 /// A metric's measures, those of the metrics it reads included, each once, in order.

@@ -5,6 +5,7 @@
 
 pub mod manifest;
 pub mod run_results;
+pub mod semantic_manifest;
 
 pub use manifest::{ManifestMeta, manifest_json};
 
