@@ -342,19 +342,15 @@ pub(crate) fn semantic_dicts<'a>(
         })
 }
 
-/// A metric's measures, those of the metrics it reads included, each once, in order.
-fn input_measures(project: &Project, n: &crate::project::semantic::SemanticNode) -> Vec<String> {
+/// A metric's measure inputs, as written, those of the metrics it reads included, in order.
+fn input_measures(project: &Project, n: &crate::project::semantic::SemanticNode) -> Vec<Value> {
     fn walk(
         project: &Project,
         n: &crate::project::semantic::SemanticNode,
-        out: &mut Vec<String>,
+        out: &mut Vec<Value>,
         depth: usize,
     ) {
-        for m in &n.measures {
-            if !out.contains(&m.name) {
-                out.push(m.name.clone());
-            }
-        }
+        out.extend(crate::project::semantic::measure_inputs(&n.spec));
         if depth > 20 {
             return;
         }

@@ -116,6 +116,22 @@ pub fn names_in<'a>(spec: &'a Map<String, Value>, key: &str) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
+/// The measure inputs a metric names directly, as written (`revenue` or `{name: revenue,
+/// fill_nulls_with: 0}`): a simple or cumulative metric's measure, a conversion metric's base
+/// and conversion measures.
+pub fn measure_inputs(spec: &Map<String, Value>) -> Vec<Value> {
+    let Some(tp) = spec.get("type_params") else {
+        return vec![];
+    };
+    let mut out: Vec<Value> = tp.get("measure").into_iter().cloned().collect();
+    if let Some(c) = tp.get("conversion_type_params") {
+        for key in ["base_measure", "conversion_measure"] {
+            out.extend(c.get(key).cloned());
+        }
+    }
+    out
+}
+
 /// A metric input (`measure: name` or `measure: {name: ..}`): its name.
 pub fn input_name(v: &Value) -> Option<&str> {
     match v {

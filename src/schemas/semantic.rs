@@ -11,8 +11,8 @@ pub struct SemanticFacts<'a> {
     pub depends_on: &'a [String],
     /// A semantic model's model.
     pub model: Option<&'a Node>,
-    /// A metric's measures, its metrics' included (dbt's `input_measures`).
-    pub input_measures: Vec<String>,
+    /// A metric's measure inputs as written, its metrics' included (dbt's `input_measures`).
+    pub input_measures: Vec<Value>,
     /// The target's database and schema (a saved query's exports default to them).
     pub database: &'a str,
     pub schema: &'a str,
@@ -321,7 +321,7 @@ fn duration(v: Option<&Value>) -> Value {
     }
 }
 
-fn type_params(n: &SemanticNode, input: &[String]) -> Value {
+fn type_params(n: &SemanticNode, input: &[Value]) -> Value {
     let tp = n
         .spec
         .get("type_params")
@@ -331,7 +331,13 @@ fn type_params(n: &SemanticNode, input: &[String]) -> Value {
     let measure = tp.get("measure").map_or(Value::Null, input_measure);
     // The measures the metric reads directly; ratio and derived metrics list their metrics'
     // measures, which dbt fills in once every metric is known (kiln: its direct ones).
-    let input_measures: Vec<Value> = input.iter().map(|m| input_measure(&json!(m))).collect();
+    // Each distinct input once, in order.
+    let mut input_measures: Vec<Value> = vec![];
+    for m in input.iter().map(input_measure) {
+        if !input_measures.contains(&m) {
+            input_measures.push(m);
+        }
+    }
     let cumulative = (kind == "cumulative").then(|| {
         let c = tp.get("cumulative_type_params").cloned().unwrap_or_else(|| json!({}));
         json!({
