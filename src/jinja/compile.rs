@@ -172,16 +172,9 @@ fn render_node_with(
             };
             kwargs.insert(k.clone(), value);
         }
-        // Jinja2 gathers the keyword arguments a macro does not declare into `kwargs` (dbt_utils'
-        // not_null_proportion reads `kwargs.get('at_least')`); minijinja refuses them. So the test
-        // macro gets the arguments it declares, and the rest are its `kwargs`.
-        let undeclared = undeclared_test_kwargs(jenv, &base, &n.raw_code, &mut kwargs);
         let eph = base.take_recorder().ephemerals;
         let mut extra = BTreeMap::new();
         extra.insert("_dbt_generic_test_kwargs".to_string(), Value::from(kwargs));
-        if let Some(rest) = undeclared {
-            extra.insert("kwargs".to_string(), rest);
-        }
         let ctx = RenderCtx::with_extra(shared.clone(), Some(node), this, extra);
         if let Ok(mut r) = ctx.rec.lock() {
             r.ephemerals = eph;
@@ -200,53 +193,6 @@ fn render_node_with(
         sql,
         ephemerals: rec.ephemerals,
     })
-}
-
-/// The keyword arguments of a generic test (`{{ test_x(**_dbt_generic_test_kwargs) }}`) its
-/// macro does not declare, moved out of `kwargs` into a dict; `None` when it declares them all
-/// (or its macro cannot be read).
-fn undeclared_test_kwargs(
-    jenv: &JinjaEnv,
-    base: &Arc<RenderCtx>,
-    raw_code: &str,
-    kwargs: &mut BTreeMap<String, Value>,
-) -> Option<Value> {
-    let callee = raw_code
-        .trim()
-        .strip_prefix("{{")?
-        .split("(**_dbt_generic_test_kwargs)")
-        .next()?
-        .trim();
-    let m = jenv
-        .env
-        .compile_expression(callee)
-        .and_then(|e| e.eval(base.value()))
-        .ok()?;
-    let declared: std::collections::BTreeSet<String> = m
-        .get_attr("arguments")
-        .ok()?
-        .try_iter()
-        .ok()?
-        .filter_map(|a| a.as_str().map(String::from))
-        .collect();
-    if declared.is_empty() {
-        return None;
-    }
-    let extra: Vec<String> = kwargs
-        .keys()
-        .filter(|k| !declared.contains(*k))
-        .cloned()
-        .collect();
-    if extra.is_empty() {
-        return None;
-    }
-    let mut rest = indexmap::IndexMap::new();
-    for k in extra {
-        if let Some(v) = kwargs.remove(&k) {
-            rest.insert(Value::from(k), v);
-        }
-    }
-    Some(super::mutable::MutableDict::value(rest))
 }
 
 /// Compiles `selected` (and the ephemeral models they need): each node's SQL with the CTEs of
