@@ -400,3 +400,20 @@ fn compile_without_a_database_says_so() {
         "{err:#}"
     );
 }
+
+/// dbt's global `load_relation(relation)` (as dbt_utils' get_column_values calls it) and
+/// `adapter.drop_relation` (a view dropped as a view, anything else as a table).
+#[test]
+fn load_relation_and_drop_relation() {
+    let live = setup();
+    let out = live.render(
+        "{{ load_relation(api.Relation.create(schema='main', identifier='orders')) }}|\
+         {{ load_relation(api.Relation.create(schema='main', identifier='gone')) is none }}|\
+         {% do run_query('create table main.doomed as select 1 as x') %}\
+         {% do adapter.drop_relation(api.Relation.create(schema='main', identifier='doomed')) %}\
+         {{ adapter.get_relation('memory', 'main', 'doomed') is none }}|\
+         {% do adapter.drop_relation(adapter.get_relation('memory', 'main', 'orders_view')) %}\
+         {{ adapter.get_relation('memory', 'main', 'orders_view') is none }}",
+    );
+    assert_eq!(out, "\"memory\".\"main\".\"orders\"|True|True|True");
+}

@@ -1625,3 +1625,202 @@ fn run_hooks_are_operation_nodes() {
     let end = &manifest["nodes"]["operation.jaffle_shop.jaffle_shop-on-run-end-0"];
     assert_eq!(end["raw_code"], json!("select 1"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The semantic layer (tests/fixtures/semantic), against what dbt-core 1.11 writes for it.
+// ---------------------------------------------------------------------------------------------
+
+const SEMANTIC: &str = "tests/fixtures/semantic";
+
+/// A temporary copy of the semantic-layer fixture, with `schema.yml` edited by `edit`.
+fn semantic_project(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix("kiln-semantic")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path().join("semantic");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(SEMANTIC), &dir);
+    let schema = dir.join("models/schema.yml");
+    let text = std::fs::read_to_string(&schema).expect("schema.yml");
+    std::fs::write(&schema, edit(text)).expect("write schema.yml");
+    (tmp, dir)
+}
+
+fn without_created_at(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "created_at")
+                .map(|(k, v)| (k.clone(), without_created_at(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_created_at).collect()),
+        other => other.clone(),
+    }
+}
+
+fn expected(file: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(SEMANTIC)
+        .join("dbt_expected")
+        .join(file);
+    serde_json::from_slice(&std::fs::read(&path).expect("recorded file")).expect("JSON")
+}
+
+/// The semantic models, metrics (every type) and saved queries are manifest.json's sections
+/// exactly as dbt writes them (filters kept as MetricFlow's text), with their edges, valid
+/// against v12; semantic_manifest.json holds the same resources as dbt's.
+#[test]
+fn semantic_layer_sections_match_dbt() {
+    let (_tmp, dir) = semantic_project(|t| t);
+    let manifest = json_of(&kiln(&dir, "parse"));
+    assert_valid(&manifest, "kiln parse (semantic layer)");
+    let want = expected("manifest_sections.json");
+    for section in ["semantic_models", "metrics", "saved_queries"] {
+        assert_eq!(
+            without_created_at(&manifest[section]),
+            want[section],
+            "manifest.json's {section}"
+        );
+    }
+    for (id, parents) in want["parent_map"].as_object().expect("parent_map") {
+        assert_eq!(&manifest["parent_map"][id], parents, "parent_map of {id}");
+    }
+    assert_eq!(
+        manifest["metrics"]["metric.semantic.food_revenue"]["filter"]["where_filters"][0]["where_sql_template"],
+        "{{ Dimension('order_id__is_food') }} = true\n"
+    );
+    let semantic: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("target/semantic_manifest.json")).expect("semantic_manifest.json"),
+    )
+    .expect("JSON");
+    let want = expected("semantic_manifest.json");
+    // dbt lists resources in its parse order, kiln by unique_id: compared by name.
+    let by_name = |v: &Value| -> BTreeMap<String, Value> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|x| (x["name"].as_str().expect("name").to_string(), x.clone()))
+            .collect()
+    };
+    for key in ["semantic_models", "metrics", "saved_queries"] {
+        assert_eq!(
+            by_name(&semantic[key]),
+            by_name(&want[key]),
+            "semantic_manifest {key}"
+        );
+    }
+    assert_eq!(
+        semantic["project_configuration"],
+        want["project_configuration"]
+    );
+}
+
+/// `kiln parse` on a broken semantic layer: exit 2, the file and line of the mistake.
+#[test]
+fn semantic_layer_mistakes_name_file_and_line() {
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "model: ref('orders')",
+            "model: ref('order')",
+            "semantic model 'orders' reads model 'order', which does not exist",
+            "models/schema.yml:4:",
+        ),
+        (
+            "      measure: order_count",
+            "      measure: order_counts",
+            "metric 'orders' reads measure 'order_counts', which no semantic model defines",
+            "models/schema.yml:69:",
+        ),
+        (
+            "      - name: is_food\n",
+            "      - name: ordered_at\n",
+            "semantic model 'orders' has two entities, dimensions or measures named 'ordered_at'",
+            "models/schema.yml:18:",
+        ),
+        (
+            "      denominator: revenue",
+            "      denominator: revenu",
+            "metric 'food_share' reads metric 'revenu', which does not exist",
+            "models/schema.yml:75:",
+        ),
+    ];
+    for (from, to, message, at) in cases {
+        let (_tmp, dir) = semantic_project(|t| {
+            assert!(t.contains(from), "fixture holds {from:?}");
+            t.replacen(from, to, 1)
+        });
+        let out = Command::cargo_bin("kiln")
+            .expect("the kiln binary")
+            .arg("parse")
+            .arg("--project-dir")
+            .arg(&dir)
+            .arg("--profiles-dir")
+            .arg(&dir)
+            .env("HOME", dir.join("home"))
+            .output()
+            .expect("kiln runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains(message), "expected {message:?} in:\n{text}");
+        assert!(text.contains(at), "expected {at:?} in:\n{text}");
+    }
+}
+
+/// `ls` lists the semantic layer with dbt's selectors, `+` follows its edges, and `build`
+/// visits the saved query as a NO-OP after the models (dbt 1.11's counts).
+#[test]
+fn semantic_layer_in_ls_and_build() {
+    let (_tmp, dir) = semantic_project(|t| t);
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("kiln")
+            .expect("the kiln binary")
+            .args(args)
+            .arg("--project-dir")
+            .arg(&dir)
+            .arg("--profiles-dir")
+            .arg(&dir)
+            .env("HOME", dir.join("home"))
+            .output()
+            .expect("kiln runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ls = run(&[
+        "ls",
+        "-q",
+        "-s",
+        "semantic_model:*",
+        "metric:revenue",
+        "saved_query:*",
+    ]);
+    assert_eq!(
+        ls,
+        "metric:semantic.revenue\nsaved_query:semantic.daily_revenue\n\
+         semantic_model:semantic.orders\nsemantic_model:semantic.visits\n"
+    );
+    let upstream = run(&["ls", "-q", "-s", "+saved_query:daily_revenue"]);
+    assert_eq!(
+        upstream,
+        "metric:semantic.orders\nmetric:semantic.revenue\nsemantic.orders\n\
+         saved_query:semantic.daily_revenue\nsemantic_model:semantic.orders\n"
+    );
+    let build = run(&["build"]);
+    assert!(build.contains("NO-OP saved query daily_revenue"), "{build}");
+    assert!(
+        build.contains("Finished running 1 saved query, 3 view models"),
+        "{build}"
+    );
+    assert!(
+        build.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=1 TOTAL=4"),
+        "{build}"
+    );
+}

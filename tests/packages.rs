@@ -646,3 +646,64 @@ fn a_package_for_another_dbt_version_is_a_warning() {
     run.assert_success();
     snapshot("other_dbt_version", &run);
 }
+
+/// on-run-start and on-run-end hooks of the packages run too, in dbt-core 1.11's order
+/// (recorded by hand on the same layout): the root project's first, then each package's by
+/// package name, each project's in its list's order; a package's hooks are its manifest
+/// `operation` nodes.
+#[test]
+fn package_run_hooks_run_after_the_root_project_s() {
+    let p = TestProject::fixture("packages");
+    let log = |who: &str| {
+        format!("insert into main.hook_log select count(*), '{who}' from main.hook_log")
+    };
+    let create = "create table if not exists main.hook_log (seq integer, who varchar)";
+    let root = p.read("dbt_project.yml");
+    p.write(
+        "dbt_project.yml",
+        &format!(
+            "{root}\non-run-start:\n  - \"{create}\"\n  - \"{}\"\non-run-end: \"{}\"\n",
+            log("root start"),
+            log("root end")
+        ),
+    );
+    let helpers = p.read("vendor/helpers/dbt_project.yml");
+    p.write(
+        "vendor/helpers/dbt_project.yml",
+        &format!(
+            "{helpers}\non-run-start:\n  - \"{create}\"\n  - \"{}\"\non-run-end:\n  - \"{}\"\n",
+            log("helpers start"),
+            log("helpers end")
+        ),
+    );
+    p.write(
+        "vendor/alpha/dbt_project.yml",
+        &format!(
+            "name: alpha\nversion: '1.0.0'\nconfig-version: 2\non-run-start: \"{create}; {}\"\non-run-end: \"{}\"\n",
+            log("alpha start"),
+            log("alpha end")
+        ),
+    );
+    p.write(
+        "packages.yml",
+        "packages:\n  - local: vendor/helpers\n  - local: vendor/alpha\n",
+    );
+    p.kiln(&["deps"]).run().assert_success();
+    p.kiln(&["build"]).run().assert_success();
+    assert_eq!(
+        query(&p, "select seq, who from main.hook_log order by seq"),
+        [
+            "0 | root start",
+            "1 | alpha start",
+            "2 | helpers start",
+            "3 | root end",
+            "4 | alpha end",
+            "5 | helpers end",
+        ]
+    );
+    let manifest: Value =
+        serde_json::from_str(&p.read("target/manifest.json")).expect("manifest.json");
+    let hook = &manifest["nodes"]["operation.alpha.alpha-on-run-end-0"];
+    assert_eq!(hook["package_name"], "alpha");
+    assert_eq!(hook["resource_type"], "operation");
+}

@@ -23,6 +23,7 @@
 
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::project::semantic::SemanticKind;
 use crate::project::{Compiled, MacroNode, Node, Project};
 use crate::schemas::{self, NodeDict, ProjectFacts};
 use md5::{Digest, Md5};
@@ -235,6 +236,7 @@ fn sections<'a>(
                 .keys()
                 .filter(|id| graph.parents.contains_key(*id)),
         )
+        .chain(project.semantic.keys())
         .map(String::as_str)
         .collect();
     let ids = std::sync::Arc::new(ids);
@@ -267,7 +269,10 @@ fn sections<'a>(
                 (id.clone(), schemas::exposure_json(e, graph.depends_on(id)))
             }))),
         ),
-        ("metrics", Section::Whole(json!({}))),
+        (
+            "metrics",
+            semantic_section(project, graph, SemanticKind::Metric),
+        ),
         ("groups", Section::Whole(json!({}))),
         (
             "selectors",
@@ -291,8 +296,14 @@ fn sections<'a>(
             }),
         ),
         ("group_map", Section::Whole(json!({}))),
-        ("saved_queries", Section::Whole(json!({}))),
-        ("semantic_models", Section::Whole(json!({}))),
+        (
+            "saved_queries",
+            semantic_section(project, graph, SemanticKind::SavedQuery),
+        ),
+        (
+            "semantic_models",
+            semantic_section(project, graph, SemanticKind::SemanticModel),
+        ),
         (
             "unit_tests",
             Section::Entries(Box::new(
@@ -311,6 +322,70 @@ fn sections<'a>(
         // dbt 1.11's user-defined functions; kiln has none yet.
         ("functions", Section::Whole(json!({}))),
     ]
+}
+
+/// The `semantic_models`, `metrics` or `saved_queries` section.
+fn semantic_section<'a>(
+    project: &'a Project,
+    graph: &'a crate::graph::Graph,
+    kind: SemanticKind,
+) -> Section<'a> {
+    Section::Entries(Box::new(semantic_dicts(project, graph, kind)))
+}
+
+/// The dicts of the semantic layer's resources of one kind, by unique_id.
+pub(crate) fn semantic_dicts<'a>(
+    project: &'a Project,
+    graph: &'a crate::graph::Graph,
+    kind: SemanticKind,
+) -> impl Iterator<Item = (String, Value)> + 'a {
+    project
+        .semantic
+        .iter()
+        .filter(move |(_, n)| n.kind == kind)
+        .map(move |(id, n)| {
+            let deps = graph.depends_on(id);
+            let model = n
+                .model
+                .as_ref()
+                .and_then(|_| deps.first())
+                .and_then(|m| project.nodes.get(m))
+                .map(|m| m.as_ref());
+            let facts = schemas::SemanticFacts {
+                depends_on: deps,
+                model,
+                input_measures: input_measures(project, n),
+                database: &project.target.database,
+                schema: &project.target.schema,
+            };
+            (id.clone(), schemas::semantic_json(n, &facts))
+        })
+}
+
+/// A metric's measure inputs, as written, those of the metrics it reads included, in order.
+fn input_measures(project: &Project, n: &crate::project::semantic::SemanticNode) -> Vec<Value> {
+    fn walk(
+        project: &Project,
+        n: &crate::project::semantic::SemanticNode,
+        out: &mut Vec<Value>,
+        depth: usize,
+    ) {
+        out.extend(crate::project::semantic::measure_inputs(&n.spec));
+        if depth > 20 {
+            return;
+        }
+        for m in &n.metrics {
+            let id = format!("metric.{}.{}", n.package_name, m.name);
+            if let Some(inner) = project.semantic.get(&id) {
+                walk(project, inner, out, depth + 1);
+            }
+        }
+    }
+    let mut out = vec![];
+    if n.kind == SemanticKind::Metric {
+        walk(project, n, &mut out, 0);
+    }
+    out
 }
 
 fn metadata_json(project: &Project, meta: &ManifestMeta) -> Value {

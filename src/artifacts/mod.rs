@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod manifest;
 pub mod openlineage;
 pub mod run_results;
+pub mod semantic_manifest;
 
 pub use manifest::{ManifestMeta, manifest_json};
 

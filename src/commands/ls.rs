@@ -10,6 +10,7 @@ use crate::cli::{LsOutput, SelectArgs};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::graph::select;
 use crate::invocation::Invocation;
+use crate::project::semantic::SemanticNode;
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
 use crate::schemas::graph_context_json;
 use crate::session::load_and_parse;
@@ -177,6 +178,7 @@ enum Item<'a> {
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
     UnitTest(&'a crate::project::unit_test::UnitTest),
+    Semantic(&'a SemanticNode),
 }
 
 impl<'a> Item<'a> {
@@ -190,7 +192,10 @@ impl<'a> Item<'a> {
         if let Some(u) = p.unit_tests.get(id) {
             return Some(Item::UnitTest(u));
         }
-        p.exposures.get(id).map(Item::Exposure)
+        if let Some(e) = p.exposures.get(id) {
+            return Some(Item::Exposure(e));
+        }
+        p.semantic.get(id).map(Item::Semantic)
     }
 
     fn resource_type(&self) -> ResourceType {
@@ -199,6 +204,7 @@ impl<'a> Item<'a> {
             Item::Source(_) => ResourceType::Source,
             Item::Exposure(_) => ResourceType::Exposure,
             Item::UnitTest(_) => ResourceType::UnitTest,
+            Item::Semantic(n) => n.kind.resource_type(),
         }
     }
 
@@ -208,6 +214,7 @@ impl<'a> Item<'a> {
             Item::Source(s) => &s.original_file_path,
             Item::Exposure(e) => &e.original_file_path,
             Item::UnitTest(u) => &u.original_file_path,
+            Item::Semantic(n) => &n.original_file_path,
         }
     }
 
@@ -221,6 +228,7 @@ impl<'a> Item<'a> {
             Item::Source(s) => format!("{}.{}", s.source_name, s.name),
             Item::Exposure(e) => e.name.clone(),
             Item::UnitTest(u) => u.name.clone(),
+            Item::Semantic(n) => n.name.clone(),
         }
     }
 
@@ -231,6 +239,7 @@ impl<'a> Item<'a> {
             Item::Source(s) => format!("source:{}.{}.{}", s.package_name, s.source_name, s.name),
             Item::Exposure(e) => format!("exposure:{}.{}", e.package_name, e.name),
             Item::UnitTest(u) => format!("unit_test:{}.{}", u.package_name, u.name),
+            Item::Semantic(n) => format!("{}:{}.{}", n.kind.as_str(), n.package_name, n.name),
         }
     }
 
@@ -247,6 +256,7 @@ impl<'a> Item<'a> {
             Item::Source(s) => ("sources", &s.unique_id),
             Item::Exposure(e) => ("exposures", &e.unique_id),
             Item::UnitTest(u) => ("unit_tests", &u.unique_id),
+            Item::Semantic(n) => (n.kind.section(), &n.unique_id),
         };
         dicts
             .get(section)

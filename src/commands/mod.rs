@@ -176,6 +176,11 @@ impl Loaded {
             &self.graph,
             &self.jenv.builtin_macros,
             meta,
+        )?;
+        crate::artifacts::semantic_manifest::write_semantic_manifest(
+            &self.project.target_dir(),
+            &self.project,
+            &self.graph,
         )
     }
 }

@@ -30,7 +30,10 @@ pub fn run(
                 Some(n) => n.resource_type,
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
                 None if loaded.project.unit_tests.contains_key(id) => ResourceType::UnitTest,
-                None => return false,
+                None => match loaded.project.semantic.get(id) {
+                    Some(s) => s.kind.resource_type(),
+                    None => return false,
+                },
             };
             (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
@@ -353,13 +356,19 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
             Some(n) => n.resource_type.to_string(),
             None if loaded.project.exposures.contains_key(id) => "exposure".into(),
             None if loaded.project.unit_tests.contains_key(id) => "unit_test".into(),
-            None => continue,
+            None => match loaded.project.semantic.get(id) {
+                Some(s) => s.kind.as_str().into(),
+                None => continue,
+            },
         };
         *counts.entry(key).or_default() += 1;
     }
     counts
         .into_iter()
         .map(|(k, c)| {
+            if k == "saved_query" {
+                return format!("{c} saved quer{}", if c == 1 { "y" } else { "ies" });
+            }
             let k = match k.as_str() {
                 "test" => "data test".into(),
                 "unit_test" => "unit test".into(),

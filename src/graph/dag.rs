@@ -109,7 +109,7 @@ impl RefNames {
 }
 
 impl Graph {
-    fn add_node(&mut self, id: &str) {
+    pub(super) fn add_node(&mut self, id: &str) {
         // Look up before inserting: most calls find the node, and need no new key.
         if !self.parents.contains_key(id) {
             self.parents.insert(id.to_string(), BTreeSet::new());
@@ -212,7 +212,10 @@ fn walk(
     seen
 }
 
-fn did_you_mean<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+pub(super) fn did_you_mean<'a>(
+    wanted: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .map(|c| (levenshtein(wanted, c), c))
         .filter(|(d, c)| *d <= 3.max(wanted.len() / 3) && *d < c.len().max(1))
@@ -379,6 +382,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
         g.depends_on.insert(eid.clone(), out);
     }
     g.warnings = super::unit::add(project, &mut g, &names, &mut diags);
+    super::semantic::add(project, &mut g, &resolve_ref, &mut diags);
     diags.checkpoint()?;
     timer.mark("exposures");
     let cycle = find_cycle(&g);

@@ -5,6 +5,7 @@ mod dag;
 mod gates;
 pub mod select;
 mod unit;
+mod semantic;
 
 pub use crate::error::levenshtein;
 pub use dag::{Graph, build};

@@ -166,7 +166,9 @@ fn render_node_with(
                     .compile_expression(s)
                     .and_then(|e| e.eval(base.value()))
                     .map_err(err)?,
-                _ => crate::jinja::to_value(v),
+                // YAML lists and dicts are Python's, mutable (dbt_utils' at_least_one appends
+                // to its `group_by_columns`).
+                _ => crate::jinja::mutable::deep(crate::jinja::to_value(v)),
             };
             kwargs.insert(k.clone(), value);
         }
@@ -184,7 +186,6 @@ fn render_node_with(
         RenderCtx::with_extra(shared.clone(), Some(node), this, extra_vars)
     };
     let sql = jenv
-        .env
         .render_named_str(&n.unique_id, &n.raw_code, ctx.value())
         .map_err(err)?;
     let rec = ctx.take_recorder();
@@ -416,22 +417,20 @@ pub fn render_snippet(
             .map(|r| r.relation.clone())
     });
     let ctx = RenderCtx::with_extra(shared.clone(), node.cloned(), this, extra);
-    jenv.env
-        .render_named_str(name, sql, ctx.value())
-        .map_err(|e| {
-            let (file, line_offset) = node.map_or_else(
-                || (std::path::PathBuf::from("dbt_project.yml"), 0),
-                |n| (n.file.clone(), 0),
-            );
-            jinja_error(
-                &e,
-                &file,
-                sql,
-                line_offset,
-                &format!("cannot render {name}"),
-                &jenv.sources,
-            )
-        })
+    jenv.render_named_str(name, sql, ctx.value()).map_err(|e| {
+        let (file, line_offset) = node.map_or_else(
+            || (std::path::PathBuf::from("dbt_project.yml"), 0),
+            |n| (n.file.clone(), 0),
+        );
+        jinja_error(
+            &e,
+            &file,
+            sql,
+            line_offset,
+            &format!("cannot render {name}"),
+            &jenv.sources,
+        )
+    })
 }
 
 fn collect_ephemerals(

@@ -382,6 +382,7 @@ impl Object for RenderCtx {
             "return" => f(CtxFn::Return),
             "is_incremental" => f(CtxFn::IsIncremental),
             "run_query" => f(CtxFn::RunQuery),
+            "load_relation" => f(CtxFn::LoadRelation),
             "statement" => f(CtxFn::Statement),
             "load_result" => f(CtxFn::LoadResult),
             "store_result" => f(CtxFn::StoreResult),
@@ -532,6 +533,8 @@ enum CtxFn {
     StoreResult,
     StoreRawResult,
     NoopStatement,
+    /// `load_relation(relation)`: `adapter.load_relation`.
+    LoadRelation,
 }
 
 #[derive(Debug)]
@@ -591,6 +594,9 @@ impl Object for CtxCall {
             CtxFn::StoreResult => run_ctx::store_result(ctx, args),
             CtxFn::StoreRawResult => run_ctx::store_raw_result(ctx, args),
             CtxFn::NoopStatement => run_ctx::noop_statement(ctx, state, args),
+            CtxFn::LoadRelation => {
+                Arc::new(AdapterObj(ctx.clone())).call_method(state, "load_relation", args)
+            }
         }
     }
 }

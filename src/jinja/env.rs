@@ -25,6 +25,18 @@ pub struct JinjaEnv {
 }
 
 impl JinjaEnv {
+    /// Renders a node's (or a hook's, or inline) template text, its list and dict literals
+    /// mutable as in dbt's Jinja (`mutable.rs`).
+    pub fn render_named_str<S: Into<minijinja::Value>>(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: S,
+    ) -> Result<String, JError> {
+        self.env
+            .render_named_str(name, &super::mutable::rewrite_literals(source), ctx)
+    }
+
     pub fn build(project: &Project) -> Result<JinjaEnv, Vec<Diagnostic>> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
@@ -80,6 +92,7 @@ impl JinjaEnv {
                     (f.package.clone(), name.clone()),
                     super::macro_calls::calls(&text),
                 );
+                let text = super::mutable::rewrite_literals(&text).into_owned();
                 if let Err(e) = env.add_template_owned(own.clone(), text) {
                     diags.push(load_error(&e, &sources));
                 }
@@ -109,7 +122,12 @@ impl JinjaEnv {
             // would; a file of macros, comments and whitespace needs no second compile.
             let rest = String::from_utf8_lossy(&rest).into_owned();
             let has_tags = rest.contains("{%") || rest.contains("{{") || rest.contains("%}");
-            if has_tags && let Err(e) = env.add_template_owned(f.template.clone(), rest) {
+            if has_tags
+                && let Err(e) = env.add_template_owned(
+                    f.template.clone(),
+                    super::mutable::rewrite_literals(&rest).into_owned(),
+                )
+            {
                 diags.push(load_error(&e, &sources));
             }
         }

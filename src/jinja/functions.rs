@@ -2,7 +2,7 @@
 //! set, log, print, exceptions. Registered once on the environment as globals.
 
 use crate::events::{Event, kinds};
-use minijinja::value::{Kwargs, Object, Rest, Value, from_args};
+use minijinja::value::{Kwargs, Object, Rest, Value, ValueKind, from_args};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
 
@@ -23,6 +23,29 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<String, Error> {
     let mut out = String::new();
     crate::events::pyjson::write(&j, &mut out);
     Ok(out)
+}
+
+/// `value` with every map's keys in sorted order, for Jinja2's `tojson` filter.
+fn sorted_keys(value: &Value) -> Value {
+    match value.kind() {
+        ValueKind::Map => {
+            let mut map = std::collections::BTreeMap::new();
+            if let Ok(keys) = value.try_iter() {
+                for k in keys {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    map.insert(k, sorted_keys(&v));
+                }
+            }
+            Value::from(map)
+        }
+        ValueKind::Seq => Value::from(
+            value
+                .try_iter()
+                .map(|items| items.map(|v| sorted_keys(&v)).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
+        _ => value.clone(),
+    }
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -183,7 +206,21 @@ impl Object for Exceptions {
 }
 
 pub fn register(env: &mut Environment<'static>) {
+    env.add_function(super::mutable::MUTABLE_FN, super::mutable::mutable);
     env.add_function("tojson", tojson);
+    // dbt's relations are mappings (`obj is mapping`, as dbt_utils' `_is_relation` asks).
+    env.add_test("mapping", |v: Value| {
+        v.kind() == ValueKind::Map
+            || v.downcast_object_ref::<super::relation::Relation>()
+                .is_some()
+    });
+    // Jinja2's `tojson` filter sorts keys (its `htmlsafe_json_dumps` passes sort_keys=True).
+    env.add_filter(
+        "tojson",
+        |value: Value, indent: Option<Value>, kwargs: Kwargs| {
+            minijinja::filters::tojson(&sorted_keys(&value), indent, kwargs)
+        },
+    );
     env.add_function("fromjson", fromjson);
     env.add_function("toyaml", toyaml);
     env.add_function("fromyaml", fromyaml);

@@ -12,6 +12,7 @@ pub mod functions;
 pub mod lines;
 pub mod macro_calls;
 pub mod modules;
+pub mod mutable;
 pub mod parse;
 mod parse_ctx;
 pub mod relation;

@@ -173,7 +173,6 @@ pub fn parse_project(
             let this = shared.placeholder_for(&node);
             let ctx = RenderCtx::new(shared.clone(), Some(node.clone()), Some(this));
             let r = jenv
-                .env
                 .render_named_str(&n.unique_id, &n.raw_code, ctx.value())
                 .map(|_| ctx.take_recorder())
                 .map_err(|e| {
@@ -469,8 +468,7 @@ fn resolve_relations(
                 let ctx_val = ctx.value();
                 let arg_v = arg.map_or(Value::from(()), Value::from);
                 let tmpl_ctx = minijinja::context! { __kiln_arg => arg_v, ..ctx_val };
-                jenv.env
-                    .render_named_str(&format!("<{macro_name}>"), &extra_src, tmpl_ctx)
+                jenv.render_named_str(&format!("<{macro_name}>"), &extra_src, tmpl_ctx)
                     .map(|s| s.trim().to_string())
                     .map_err(|e| {
                         jinja_error(

@@ -1,7 +1,7 @@
 //! The relation object (`ref()`, `source()`, `this`, `api.Relation.create()`): a database,
 //! schema and identifier that render as the adapter quotes them, e.g. `"dev"."main"."orders"`.
 
-use minijinja::value::{Kwargs, Object, Value, from_args};
+use minijinja::value::{DynObject, Kwargs, Object, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::sync::Arc;
@@ -151,6 +151,19 @@ impl fmt::Display for Relation {
     }
 }
 
+/// The class name of an adapter's relations in dbt (`DuckDBRelation`, `AthenaRelation`).
+pub fn relation_class(adapter_type: &str) -> String {
+    match adapter_type {
+        "duckdb" => "DuckDBRelation".into(),
+        "" => "BaseRelation".into(),
+        other => {
+            let mut c = other.chars();
+            let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+            format!("{}{}Relation", first.unwrap_or_default(), c.as_str())
+        }
+    }
+}
+
 impl Object for Relation {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
@@ -182,18 +195,42 @@ impl Object for Relation {
         f.write_str(&self.render_for_sql())
     }
 
+    /// Two relations are equal when they name the same thing (dbt compares and hashes
+    /// relations by their rendered name), so they can key a dict.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Relation>()?;
+        Some(self.render_for_sql().cmp(&other.render_for_sql()))
+    }
+
     fn is_true(self: &Arc<Self>) -> bool {
         true
     }
 
     fn call_method(
         self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
+        state: &mut State<'_, '_>,
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(Relation::render(self))),
+            // dbt's relations are mappings: `get` reads a field, and `metadata` names the
+            // adapter's relation class, which dbt_utils' `_is_relation` checks.
+            "get" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                if key.as_str() == Some("metadata") {
+                    let adapter = state
+                        .lookup("target")
+                        .and_then(|t| t.get_attr("type").ok())
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    return Ok(Value::from_pairs([("type", relation_class(&adapter))]));
+                }
+                Ok(self
+                    .get_value(&key)
+                    .or(default)
+                    .unwrap_or_else(|| Value::from(())))
+            }
             "include" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let mut r = (**self).clone();

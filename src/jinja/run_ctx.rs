@@ -384,6 +384,31 @@ impl Object for AdapterObj {
                 let (database, schema, identifier) = relation_parts(ctx, &relation, method)?;
                 find_relation(ctx, db.as_ref(), &database, &schema, &identifier)
             }
+            "drop_relation" => {
+                let (relation,): (Value,) = from_args(args).map_err(|e| {
+                    usage(
+                        e,
+                        "adapter.drop_relation(relation), e.g. adapter.drop_relation(this)",
+                    )
+                })?;
+                let Some(db) = live(ctx, "adapter.drop_relation")? else {
+                    return Ok(Value::from(()));
+                };
+                // dbt drops the relation as its type says (a view or, by default, a table).
+                let kind = match relation
+                    .get_attr("type")
+                    .ok()
+                    .and_then(|t| t.as_str().map(String::from))
+                {
+                    Some(t) if t == "view" => crate::adapter::RelationKind::View,
+                    _ => crate::adapter::RelationKind::Table,
+                };
+                let sql = shared
+                    .adapter
+                    .drop_relation_sql(kind, &relation.to_string());
+                execute_sql(ctx, db.as_ref(), &sql, false)?;
+                Ok(Value::from(()))
+            }
             "get_columns_in_relation" => {
                 let (relation,): (Value,) = from_args(args).map_err(|e| {
                     usage(e, "adapter.get_columns_in_relation(relation), e.g. adapter.get_columns_in_relation(ref('orders'))")

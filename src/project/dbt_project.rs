@@ -182,6 +182,10 @@ impl DbtProject {
             ResourceType::Exposure => Cow::Borrowed(&self.exposures),
             // dbt_project.yml's `unit_tests:` tree is not applied yet.
             ResourceType::UnitTest => Cow::Owned(Map::new()),
+            // `semantic-models:`, `metrics:` and `saved-queries:` configs are not read yet.
+            ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
+                Cow::Owned(Map::new())
+            }
         }
     }
 

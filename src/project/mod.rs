@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod properties;
 pub mod refs;
 pub mod render;
+pub mod semantic;
 pub mod settings;
 pub mod settle;
 pub mod unit_test;
@@ -100,6 +101,18 @@ pub struct Package {
     pub vars: Map<String, Value>,
 }
 
+/// One `on-run-start` or `on-run-end` hook of the root project or of a package.
+#[derive(Debug, Clone)]
+pub struct RunHook {
+    /// The project that declares it.
+    pub package: String,
+    /// Its position in that project's list.
+    pub index: usize,
+    /// The dbt_project.yml that declares it, as shown to the user.
+    pub file: PathBuf,
+    pub sql: String,
+}
+
 /// A loaded project, before rendering.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -122,6 +135,8 @@ pub struct Project {
     pub exposures: BTreeMap<String, ExposureNode>,
     /// Enabled unit tests, one per tested model version (`unit_test.<package>.<model>.<name>`).
     pub unit_tests: BTreeMap<String, unit_test::UnitTest>,
+    /// The semantic layer: semantic models, metrics and saved queries, by unique_id.
+    pub semantic: BTreeMap<String, semantic::SemanticNode>,
     pub macros: BTreeMap<String, MacroNode>,
     pub macro_files: Vec<MacroFile>,
     pub docs: BTreeMap<String, DocBlock>,
@@ -137,6 +152,41 @@ pub struct Project {
 
 impl Project {
     /// Where artifacts go.
+    /// The `on-run-start` (`start`) or `on-run-end` hooks in the order dbt-core 1.11 runs them:
+    /// the root project's first, then each package's by package name, each project's in its
+    /// list's order.
+    pub fn run_hooks(&self, start: bool) -> Vec<RunHook> {
+        let pick = |c: &DbtProject| {
+            if start {
+                c.on_run_start.to_vec()
+            } else {
+                c.on_run_end.to_vec()
+            }
+        };
+        let mut packages: Vec<&Package> = self.packages.iter().collect();
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out = vec![];
+        for (index, sql) in pick(&self.config).into_iter().enumerate() {
+            out.push(RunHook {
+                package: self.name.clone(),
+                index,
+                file: PathBuf::from("dbt_project.yml"),
+                sql,
+            });
+        }
+        for p in packages {
+            for (index, sql) in pick(&p.config).into_iter().enumerate() {
+                out.push(RunHook {
+                    package: p.name.clone(),
+                    index,
+                    file: PathBuf::from(&p.shown_dir).join("dbt_project.yml"),
+                    sql,
+                });
+            }
+        }
+        out
+    }
+
     pub fn target_dir(&self) -> PathBuf {
         self.dir.join(self.config.target_path())
     }

@@ -22,6 +22,9 @@ pub enum ResourceType {
     /// A unit test (`unit_tests:` in properties YAML): never a [`Node`], listed in
     /// `Project::unit_tests`; the type exists for selection and results.
     UnitTest,
+    SemanticModel,
+    Metric,
+    SavedQuery,
 }
 
 impl ResourceType {
@@ -35,6 +38,9 @@ impl ResourceType {
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
             ResourceType::UnitTest => "unit_test",
+            ResourceType::SemanticModel => "semantic_model",
+            ResourceType::Metric => "metric",
+            ResourceType::SavedQuery => "saved_query",
         }
     }
 
@@ -48,11 +54,14 @@ impl ResourceType {
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
             "unit_test" => ResourceType::UnitTest,
+            "semantic_model" => ResourceType::SemanticModel,
+            "metric" => ResourceType::Metric,
+            "saved_query" => ResourceType::SavedQuery,
             _ => return None,
         })
     }
 
-    pub const ALL: [ResourceType; 7] = [
+    pub const ALL: [ResourceType; 10] = [
         ResourceType::Model,
         ResourceType::Seed,
         ResourceType::Snapshot,
@@ -60,6 +69,9 @@ impl ResourceType {
         ResourceType::Test,
         ResourceType::Source,
         ResourceType::Exposure,
+        ResourceType::SemanticModel,
+        ResourceType::Metric,
+        ResourceType::SavedQuery,
     ];
 }
 

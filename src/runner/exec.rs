@@ -10,13 +10,21 @@ use crate::jinja::compile::{EphemeralCache, compile_one, render_snippet};
 use crate::jinja::context::Shared;
 use crate::materialize::contract::{Contract, ForeignKeyTargets, ForeignKeys};
 use crate::materialize::{self, Hooks, Plan, RelationTarget, seed, test};
-use crate::project::{ExposureNode, Node, ResourceType};
+use crate::project::{Node, ResourceType};
 use crate::session::Loaded;
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// A no-op node's `node_info` from its status and start/end times.
+type NodeInfo<'a> = dyn Fn(
+        &str,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) -> serde_json::Value
+    + 'a;
 
 pub struct Exec<'a> {
     pub loaded: &'a Loaded,
@@ -201,7 +209,16 @@ impl Exec<'_> {
         let mut r = NodeResult::new(uid, Status::Error);
         r.thread_id = format!("Thread-{}", worker + 1);
         if let Some(e) = self.loaded.project.exposures.get(uid) {
-            return self.visit_exposure(e, r);
+            let label = format!("exposure {}", e.name);
+            return self.visit_noop(&label, r, &|status, t0, t1| {
+                output::exposure_info(e, status, t0, t1)
+            });
+        }
+        if let Some(s) = self.loaded.project.semantic.get(uid) {
+            let label = format!("saved query {}", s.name);
+            return self.visit_noop(&label, r, &|status, t0, t1| {
+                output::semantic_info(s, status, t0, t1)
+            });
         }
         if let Some(t) = self.loaded.project.unit_tests.get(uid) {
             return self.run_unit_test(t, worker, r);
@@ -340,9 +357,10 @@ impl Exec<'_> {
         r
     }
 
-    /// An exposure in `build`: nothing to run (dbt 1.11 reports it as `NO-OP`, without a START
-    /// line); it is reached only when everything it depends on succeeded.
-    fn visit_exposure(&self, exposure: &ExposureNode, mut r: NodeResult) -> NodeResult {
+    /// An exposure or saved query in `build`: nothing to run (dbt 1.11 reports it as `NO-OP`,
+    /// without a START line); it is reached only when everything it depends on succeeded.
+    /// `label` is `exposure <name>` or `saved query <name>`; `info` its `node_info`.
+    fn visit_noop(&self, label: &str, mut r: NodeResult, info: &NodeInfo<'_>) -> NodeResult {
         let index = self.progress.claim();
         let started = Instant::now();
         let t0 = now();
@@ -362,14 +380,14 @@ impl Exec<'_> {
         let (plain, styled) = output::result_line(
             index,
             total,
-            &format!("NO-OP exposure {}", exposure.name),
+            &format!("NO-OP {label}"),
             &format!("NO-OP in {secs:.2}s"),
         );
-        let info = output::exposure_info(exposure, r.status.as_str(), Some(t0), Some(now()));
+        let info = info(r.status.as_str(), Some(t0), Some(now()));
         let event = Event::new(kinds::LOG_NODE_NO_OP_RESULT, plain)
             .styled(styled)
             .stamped()
-            .with("description", format!("exposure {}", exposure.name))
+            .with("description", label.to_string())
             .with("execution_time", secs)
             .with("index", index)
             .with("node_info", info.clone())

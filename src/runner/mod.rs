@@ -74,6 +74,7 @@ impl RunKind {
                     | ResourceType::Test
                     | ResourceType::UnitTest
                     | ResourceType::Exposure
+                    | ResourceType::SavedQuery
             ),
         }
     }
@@ -330,9 +331,14 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
             None if loaded.project.unit_tests.contains_key(*id) => {
                 kind.includes(ResourceType::UnitTest)
             }
-            None => {
-                loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
+            None if loaded.project.exposures.contains_key(*id) => {
+                kind.includes(ResourceType::Exposure)
             }
+            None => loaded
+                .project
+                .semantic
+                .get(*id)
+                .is_some_and(|s| kind.includes(s.kind.resource_type())),
         })
         .cloned()
         .collect()
@@ -494,7 +500,7 @@ pub fn execute(
             &shared,
             &pool,
             "on-run-start",
-            &loaded.project.config.on_run_start.to_vec(),
+            &loaded.project.run_hooks(true),
             &[],
         ));
     }
@@ -616,7 +622,7 @@ pub fn execute(
             &shared,
             &pool,
             "on-run-end",
-            &loaded.project.config.on_run_end.to_vec(),
+            &loaded.project.run_hooks(false),
             &[
                 ("results", results_value),
                 ("schemas", minijinja::Value::from(schemas.clone())),
@@ -718,17 +724,25 @@ fn run_hooks(
     shared: &Arc<Shared>,
     pool: &Arc<Pool>,
     which: &str,
-    hooks: &[String],
+    hooks: &[crate::project::RunHook],
     extra: &[(&str, minijinja::Value)],
 ) -> Vec<Diagnostic> {
     let mut out = vec![];
-    for (i, hook) in hooks.iter().enumerate() {
+    for hook in hooks {
         let extra: BTreeMap<String, minijinja::Value> = extra
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        let name = format!("{which} hook {}", i + 1);
-        let sql = match render_snippet(&loaded.jenv, shared, None, &name, hook, extra) {
+        let name = if hook.package == loaded.project.name {
+            format!("{which} hook {}", hook.index + 1)
+        } else {
+            format!(
+                "{which} hook {} of package {}",
+                hook.index + 1,
+                hook.package
+            )
+        };
+        let sql = match render_snippet(&loaded.jenv, shared, None, &name, &hook.sql, extra) {
             Ok(s) => s,
             Err(d) => {
                 out.push(d);
@@ -741,7 +755,7 @@ fn run_hooks(
         if let Err(e) = pool.with(|c| c.execute(&sql)) {
             out.push(
                 Diagnostic::error("hook", format!("{name} failed: {e}"))
-                    .in_file(std::path::Path::new("dbt_project.yml"))
+                    .in_file(&hook.file)
                     .with_help(format!("the hook ran:\n{}", sql.trim())),
             );
         }

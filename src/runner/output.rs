@@ -256,6 +256,34 @@ pub fn node_info(
     })
 }
 
+/// `node_info` of a saved query (as of an exposure).
+pub fn semantic_info(
+    node: &crate::project::semantic::SemanticNode,
+    status: &str,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    finished: Option<chrono::DateTime<chrono::Utc>>,
+) -> Json {
+    let meta = node
+        .spec
+        .get("config")
+        .and_then(|c| c.get("meta"))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    json!({
+        "materialized": "",
+        "meta": meta,
+        "node_checksum": "",
+        "node_finished_at": finished.map(node_time).unwrap_or_default(),
+        "node_name": node.name,
+        "node_path": node.path,
+        "node_relation": {"alias": "", "database": "", "relation_name": "", "schema": ""},
+        "node_started_at": started.map(node_time).unwrap_or_default(),
+        "node_status": status,
+        "resource_type": node.kind.as_str(),
+        "unique_id": node.unique_id,
+    })
+}
+
 /// `node_info` of an exposure (dbt's: no relation, no materialization).
 pub fn exposure_info(
     exposure: &crate::project::ExposureNode,

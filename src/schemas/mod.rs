@@ -44,6 +44,7 @@ mod macros;
 mod node;
 mod python;
 pub mod read;
+mod semantic;
 mod source;
 mod unit_test;
 
@@ -54,6 +55,7 @@ pub use exposure::exposure_json;
 pub use facts::ProjectFacts;
 pub use macros::macro_json;
 pub use node::{NodeDict, checksum_json, hook_nodes, node_json};
+pub use semantic::{SemanticFacts, semantic_json};
 pub use source::source_json;
 pub use unit_test::unit_test_json;
 

@@ -347,23 +347,24 @@ pub fn checksum_json(sha256: &str) -> Value {
 pub fn hook_nodes(project: &Project) -> Vec<(String, Value)> {
     let mut out = vec![];
     for (kind, hooks) in [
-        ("on-run-start", project.config.on_run_start.to_vec()),
-        ("on-run-end", project.config.on_run_end.to_vec()),
+        ("on-run-start", project.run_hooks(true)),
+        ("on-run-end", project.run_hooks(false)),
     ] {
-        for (i, sql) in hooks.iter().enumerate() {
-            let name = format!("{}-{kind}-{i}", project.name);
-            let id = format!("operation.{}.{name}", project.name);
+        for hook in &hooks {
+            let (package, i, sql) = (&hook.package, hook.index, &hook.sql);
+            let name = format!("{package}-{kind}-{i}");
+            let id = format!("operation.{package}.{name}");
             let config = default_config_for(ResourceType::Model);
             let hook = json!({
                 "database": project.target.database,
                 "schema": project.target.schema,
                 "name": name,
                 "resource_type": "operation",
-                "package_name": project.name,
+                "package_name": package,
                 "path": format!("hooks/{name}.sql"),
                 "original_file_path": "./dbt_project.yml",
                 "unique_id": id,
-                "fqn": [project.name.clone(), "hooks".to_string(), name.clone()],
+                "fqn": [package.clone(), "hooks".to_string(), name.clone()],
                 "alias": name,
                 "checksum": checksum_json(&crate::project::sha256_hex(sql.as_bytes())),
                 "config": config,

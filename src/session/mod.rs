@@ -199,8 +199,37 @@ impl Loaded {
         if e > 0 {
             parts.push(format!("{e} exposure{}", if e == 1 { "" } else { "s" }));
         }
+        let semantic = |kind: crate::project::semantic::SemanticKind| {
+            self.project
+                .semantic
+                .values()
+                .filter(|n| n.kind == kind)
+                .count()
+        };
+        use crate::project::semantic::SemanticKind;
+        let metrics = semantic(SemanticKind::Metric);
+        if metrics > 0 {
+            parts.push(format!(
+                "{metrics} metric{}",
+                if metrics == 1 { "" } else { "s" }
+            ));
+        }
         let m = self.project.macros.len() + self.jenv.builtin_macros.len();
         parts.push(format!("{m} macros"));
+        let sm = semantic(SemanticKind::SemanticModel);
+        if sm > 0 {
+            parts.push(format!(
+                "{sm} semantic model{}",
+                if sm == 1 { "" } else { "s" }
+            ));
+        }
+        let sq = semantic(SemanticKind::SavedQuery);
+        if sq > 0 {
+            parts.push(format!(
+                "{sq} saved quer{}",
+                if sq == 1 { "y" } else { "ies" }
+            ));
+        }
         let u = self
             .project
             .unit_tests

@@ -9,6 +9,7 @@ use super::state::StateComparison;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::project::unit_test::UnitTest;
+use crate::project::semantic::{SemanticKind, SemanticNode};
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -21,6 +22,7 @@ pub enum Member<'a> {
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
     UnitTest(&'a UnitTest),
+    Semantic(&'a SemanticNode),
 }
 
 impl<'a> Member<'a> {
@@ -30,6 +32,7 @@ impl<'a> Member<'a> {
             Member::Source(s) => &s.unique_id,
             Member::Exposure(e) => &e.unique_id,
             Member::UnitTest(u) => &u.unique_id,
+            Member::Semantic(n) => &n.unique_id,
         }
     }
 
@@ -39,6 +42,7 @@ impl<'a> Member<'a> {
             Member::Source(_) => ResourceType::Source,
             Member::Exposure(_) => ResourceType::Exposure,
             Member::UnitTest(_) => ResourceType::UnitTest,
+            Member::Semantic(n) => n.kind.resource_type(),
         }
     }
 
@@ -48,6 +52,7 @@ impl<'a> Member<'a> {
             Member::Source(s) => &s.package_name,
             Member::Exposure(e) => &e.package_name,
             Member::UnitTest(u) => &u.package_name,
+            Member::Semantic(n) => &n.package_name,
         }
     }
 
@@ -57,6 +62,7 @@ impl<'a> Member<'a> {
             Member::Source(s) => &s.original_file_path,
             Member::Exposure(e) => &e.original_file_path,
             Member::UnitTest(u) => &u.original_file_path,
+            Member::Semantic(n) => &n.original_file_path,
         }
     }
 
@@ -66,6 +72,7 @@ impl<'a> Member<'a> {
             Member::Source(s) => s.tags.clone(),
             Member::Exposure(e) => e.tags.clone(),
             Member::UnitTest(u) => u.tags(),
+            Member::Semantic(n) => crate::project::semantic::tags(&n.spec),
         }
     }
 
@@ -93,8 +100,10 @@ pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Member<'a>> {
                 Some(Member::Source(s))
             } else if let Some(u) = project.unit_tests.get(id) {
                 Some(Member::UnitTest(u))
+            } else if let Some(e) = project.exposures.get(id) {
+                Some(Member::Exposure(e))
             } else {
-                project.exposures.get(id).map(Member::Exposure)
+                project.semantic.get(id).map(Member::Semantic)
             }
         })
         .collect()
@@ -167,8 +176,19 @@ pub fn search(
                     || fnmatch(&format!("{}.{}.{}", u.package_name, u.model, u.name), value))
             })
         }
-        // kiln has no metrics, semantic models or saved queries yet.
-        Method::Metric | Method::SemanticModel | Method::SavedQuery => BTreeSet::new(),
+        Method::Metric | Method::SemanticModel | Method::SavedQuery => {
+            let kind = match c.method {
+                Method::Metric => SemanticKind::Metric,
+                Method::SemanticModel => SemanticKind::SemanticModel,
+                _ => SemanticKind::SavedQuery,
+            };
+            let (package, name) = value.split_once('.').unwrap_or(("*", value));
+            keep(&|t| {
+                matches!(t, Member::Semantic(n) if n.kind == kind
+                    && fnmatch(&n.package_name, package)
+                    && fnmatch(&n.name, name))
+            })
+        }
         Method::Path => {
             let glob = PathGlob::new(value);
             keep(&|t| path_matches(&glob, t))
@@ -198,7 +218,7 @@ pub fn search(
                     Member::Node(n) => &n.config,
                     Member::Source(s) => &s.config,
                     Member::UnitTest(u) => &u.config,
-                    Member::Exposure(_) => return false,
+                    Member::Exposure(_) | Member::Semantic(_) => return false,
                 };
                 let mut cur = config.get(&c.args[0]);
                 for arg in &c.args[1..] {
@@ -294,6 +314,11 @@ pub fn suggest(project: &Project, members: &[Member<'_>], c: &Criterion) -> Opti
             }
             (Method::UnitTest | Method::Fqn, Member::UnitTest(u)) => {
                 names.insert(u.name.clone());
+            }
+            (Method::Metric | Method::SemanticModel | Method::SavedQuery, Member::Semantic(n))
+                if n.kind.resource_type().as_str() == c.method.as_str() =>
+            {
+                names.insert(n.name.clone());
             }
             (Method::Path, t) => {
                 let mut p = t.original_file_path();

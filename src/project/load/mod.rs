@@ -20,6 +20,7 @@ mod nodes;
 mod packages;
 mod patch;
 mod selectors;
+mod semantic;
 mod sources;
 mod unit_tests;
 
@@ -227,6 +228,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         exposures: BTreeMap::new(),
         unit_tests: vec![],
         expanded_unit_tests: BTreeMap::new(),
+        semantic: BTreeMap::new(),
         macros: BTreeMap::new(),
         macro_files: vec![],
         docs: BTreeMap::new(),
@@ -292,6 +294,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         disabled_sources: BTreeMap::new(),
         exposures: loader.exposures,
         unit_tests: loader.expanded_unit_tests,
+        semantic: loader.semantic,
         macros: loader.macros,
         macro_files: loader.macro_files,
         docs: loader.docs,
@@ -362,6 +365,7 @@ struct Loader {
     /// `expanded_unit_tests` (one per tested model version).
     unit_tests: Vec<crate::project::unit_test::UnitTest>,
     expanded_unit_tests: BTreeMap<String, crate::project::unit_test::UnitTest>,
+    semantic: BTreeMap<String, crate::project::semantic::SemanticNode>,
     macros: BTreeMap<String, MacroNode>,
     macro_files: Vec<MacroFile>,
     docs: BTreeMap<String, DocBlock>,
@@ -451,6 +455,11 @@ impl Loader {
             ResourceType::Exposure => &self.cfg.exposures,
             // Unit tests are not nodes: the tree is never asked for them.
             ResourceType::UnitTest => &self.cfg.exposures,
+            ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
+                static NONE: std::sync::LazyLock<Map<String, Value>> =
+                    std::sync::LazyLock::new(Map::new);
+                &NONE
+            }
         }
     }
 }

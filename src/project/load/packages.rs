@@ -163,6 +163,7 @@ impl Loader {
             exposures: BTreeMap::new(),
             unit_tests: vec![],
             expanded_unit_tests: BTreeMap::new(),
+            semantic: BTreeMap::new(),
             macros: BTreeMap::new(),
             macro_files: vec![],
             docs: BTreeMap::new(),
@@ -181,6 +182,7 @@ impl Loader {
         self.sources.extend(p.sources);
         self.exposures.extend(p.exposures);
         self.expanded_unit_tests.extend(p.expanded_unit_tests);
+        self.semantic.extend(p.semantic);
         self.macros.extend(p.macros);
         self.macro_files.extend(p.macro_files);
         self.docs.extend(p.docs);

@@ -12,6 +12,7 @@ use crate::project::origin::Files;
 use crate::project::properties::{ColumnProps, NodeProps, PropertiesFile};
 use crate::project::refs::value_to_plain_string;
 use crate::project::render::render_yaml_strings_with;
+use crate::project::semantic::SemanticKind;
 use crate::project::yaml::{self, Part, Step, YamlPath, YamlSpan};
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -108,6 +109,14 @@ impl Loader {
                 let entry = ctx.span(vec![Step::key("unit_tests"), Step::Index(i)]);
                 self.add_unit_test(t, &entry, &ctx);
             }
+            self.add_semantic(
+                [
+                    (SemanticKind::SemanticModel, &props.semantic_models),
+                    (SemanticKind::Metric, &props.metrics),
+                    (SemanticKind::SavedQuery, &props.saved_queries),
+                ],
+                &ctx,
+            );
             for (i, m) in props.macros.iter().enumerate() {
                 let uid = format!("macro.{}.{}", self.name, m.name);
                 match self.macros.get_mut(&uid) {
@@ -173,33 +182,44 @@ impl Loader {
         shown: &Path,
         text: &str,
     ) -> Result<PropertiesFile, Diagnostic> {
-        let raw = yaml::to_json(shown, text)?;
-        let rendered = render_yaml_strings_with(
-            &raw,
-            &self.vars,
-            Some(&self.target_fields),
-            &[
-                "description",
-                "data_tests",
-                "tests",
-                "pre-hook",
-                "post-hook",
-                "pre_hook",
-                "post_hook",
-                "sql_header",
-            ],
-        )
-        .map_err(|f| {
-            let d = Diagnostic::error("yaml", f.message.clone()).with_help(
-                f.hint.clone().unwrap_or_else(|| {
-                    "property values may use var(), env_var() and target".into()
-                }),
-            );
-            match f.location(shown, text) {
-                Some(at) => d.at(at),
-                None => d.in_file(shown),
-            }
-        })?;
+        let mut raw = yaml::to_json(shown, text)?;
+        const LATER: &[&str] = &[
+            "description",
+            "data_tests",
+            "tests",
+            "pre-hook",
+            "post-hook",
+            "pre_hook",
+            "post_hook",
+            "sql_header",
+        ];
+        // The semantic layer's filters (a metric's `filter`, a saved query's `where`) are
+        // MetricFlow's templates (`{{ Dimension('x') }}`), kept as written, as dbt does.
+        let semantic = crate::project::semantic::take_sections(&mut raw);
+        let mut later_and_filters = LATER.to_vec();
+        later_and_filters.extend(["filter", "where"]);
+        let rendered = render_yaml_strings_with(&raw, &self.vars, Some(&self.target_fields), LATER)
+            .and_then(|mut rendered| {
+                let semantic = render_yaml_strings_with(
+                    &semantic,
+                    &self.vars,
+                    Some(&self.target_fields),
+                    &later_and_filters,
+                )?;
+                crate::project::semantic::put_sections(&mut rendered, semantic);
+                Ok(rendered)
+            })
+            .map_err(|f| {
+                let d = Diagnostic::error("yaml", f.message.clone()).with_help(
+                    f.hint.clone().unwrap_or_else(|| {
+                        "property values may use var(), env_var() and target".into()
+                    }),
+                );
+                match f.location(shown, text) {
+                    Some(at) => d.at(at),
+                    None => d.in_file(shown),
+                }
+            })?;
         serde_json::from_value(rendered).map_err(|e| {
             Diagnostic::error("yaml", format!("after rendering Jinja: {e}")).in_file(shown)
         })
