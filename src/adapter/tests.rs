@@ -44,6 +44,17 @@ fn foreign_key_swaps() {
 }
 
 #[test]
+fn catalog_publish() {
+    assert_eq!(adapters_where(|a| a.supports_catalog_publish()), ["athena"]);
+    // and only such an engine says where a table's files go
+    assert_eq!(
+        adapters_where(|a| a.table_location("s", "t", "b").is_some()),
+        Vec::<&str>::new()
+    );
+    assert!(Athena::sample().table_location("s", "t", "b").is_some());
+}
+
+#[test]
 fn temporary_tables() {
     assert_eq!(
         adapters_where(|a| a.supports_temporary_tables()),
