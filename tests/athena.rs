@@ -1,0 +1,425 @@
+//! `kiln run --target athena` end to end against moto's server (a local AWS emulator,
+//! `aws/moto.rs`), through the recording proxy (`aws/proxy.rs`), whose log is the exact list
+//! of API calls kiln made. moto runs no SQL: the proxy plays the engine (`Rule::Engine`: a
+//! CTAS registers its table in Glue and writes a file under its location, a view registers the
+//! view), so what is asserted is what kiln asked for and what moto then holds: Glue tables,
+//! their locations, S3 keys.
+#![cfg(feature = "athena")]
+
+#[path = "aws/http.rs"]
+mod http;
+#[path = "aws/moto.rs"]
+mod moto;
+#[allow(dead_code)]
+#[path = "aws/proxy.rs"]
+mod proxy;
+#[path = "cli/support.rs"]
+mod support;
+
+use proxy::{Proxy, Rule};
+use serde_json::{Value, json};
+use support::TestProject;
+
+const SECRET: &str = "kilnAthenaSecretKey/wJalrXUtnFEMI+K7MDENGbPxRfiCY";
+
+/// One test's account, proxy and bucket on the shared moto server, and a project whose
+/// `athena` target points at them.
+struct Warehouse {
+    account: String,
+    key_id: String,
+    bucket: String,
+    proxy: Proxy,
+    project: TestProject,
+}
+
+impl Warehouse {
+    fn new(models: &[(&str, &str)]) -> Warehouse {
+        let moto = moto::moto();
+        let account = moto::unique_account();
+        let proxy = Proxy::start(moto.addr, &account);
+        proxy.rule(Rule::Engine);
+        let bucket = moto::unique("kiln-athena-");
+        let mut project = TestProject::minimal().file(
+            "profiles.yml",
+            &format!(
+                "shop:\n  target: athena\n  outputs:\n    athena:\n      type: athena\n      \
+                 region_name: us-east-1\n      s3_staging_dir: s3://{bucket}/staging/\n      \
+                 s3_data_dir: s3://{bucket}/data/\n      schema: analytics\n      \
+                 endpoint_url: {}\n      num_retries: 1\n      poll_interval: 0.01\n      threads: 1\n      \
+                 aws_access_key_id: \"{{{{ env_var('KILN_TEST_KEY_ID') }}}}\"\n      \
+                 aws_secret_access_key: \"{{{{ env_var('KILN_TEST_SECRET') }}}}\"\n",
+                proxy.url()
+            ),
+        );
+        for (path, sql) in models {
+            project = project.file(path, sql);
+        }
+        let w = Warehouse {
+            key_id: moto::unique("AKIAKILNATHENA").to_uppercase(),
+            account,
+            bucket,
+            proxy,
+            project,
+        };
+        let r = w.raw("s3", "PUT", &format!("/{}", w.bucket), &[], b"");
+        assert_eq!(r.status(), 200, "create bucket: {}", r.text());
+        w
+    }
+
+    /// A request straight to moto in this account (the harness's view, not recorded).
+    fn raw(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Message {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=HARNESS/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let mut h = vec![
+            ("Authorization", auth.as_str()),
+            ("x-moto-account-id", self.account.as_str()),
+        ];
+        h.extend_from_slice(headers);
+        http::send(moto::moto().addr, &http::request(method, path, &h, body))
+            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+    }
+
+    fn glue(&self, target: &str, body: Value) -> http::Message {
+        self.raw(
+            "glue",
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &format!("AWSGlue.{target}")),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    }
+
+    /// A Glue table of the `analytics` database, as moto holds it.
+    fn table(&self, name: &str) -> Option<Value> {
+        let r = self.glue(
+            "GetTable",
+            json!({"DatabaseName": "analytics", "Name": name}),
+        );
+        (r.status() == 200).then(|| r.json()["Table"].clone())
+    }
+
+    fn location(&self, name: &str) -> String {
+        let t = self
+            .table(name)
+            .unwrap_or_else(|| panic!("no Glue table {name}"));
+        t["StorageDescriptor"]["Location"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Every Glue table name of `analytics`.
+    fn tables(&self) -> Vec<String> {
+        let r = self.glue("GetTables", json!({"DatabaseName": "analytics"}));
+        let mut names: Vec<String> = r.json()["TableList"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t["Name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn put(&self, key: &str) {
+        let r = self.raw(
+            "s3",
+            "PUT",
+            &format!("/{}/{key}", self.bucket),
+            &[],
+            b"data",
+        );
+        assert_eq!(r.status(), 200, "put {key}: {}", r.text());
+    }
+
+    /// Every key of the bucket outside `staging/` (query results).
+    fn keys(&self) -> Vec<String> {
+        let r = self.raw(
+            "s3",
+            "GET",
+            &format!("/{}?list-type=2", self.bucket),
+            &[],
+            b"",
+        );
+        let text = r.text();
+        let mut keys: Vec<String> = text
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .filter(|k| !k.starts_with("staging/"))
+            .map(str::to_string)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn kiln(&self, args: &[&str]) -> support::Run {
+        self.project
+            .kiln(args)
+            .env("KILN_TEST_KEY_ID", &self.key_id)
+            .env("KILN_TEST_SECRET", SECRET)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .run()
+    }
+
+    /// The API calls kiln made since the last `clear`, as `op` or `op name` for Glue table
+    /// calls and `op key` for S3 object calls, with the build ids replaced.
+    fn calls(&self) -> Vec<String> {
+        let ids =
+            regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                .expect("regex");
+        self.proxy
+            .calls()
+            .iter()
+            .map(|c| {
+                let body = c.json();
+                let detail = match c.op.as_str() {
+                    "GetTable" | "DeleteTable" => body["Name"].as_str().map(str::to_string),
+                    "CreateTable" | "UpdateTable" => body["TableInput"]["Name"].as_str().map(|n| {
+                        format!(
+                            "{n} -> {}",
+                            body["TableInput"]["StorageDescriptor"]["Location"]
+                                .as_str()
+                                .unwrap_or("")
+                        )
+                    }),
+                    "StartQueryExecution" => body["QueryString"]
+                        .as_str()
+                        .and_then(|q| q.lines().next())
+                        .map(str::to_string),
+                    "ListObjectsV2" => c
+                        .path
+                        .split("prefix=")
+                        .nth(1)
+                        .map(|p| p.split('&').next().unwrap_or("").replace("%2F", "/")),
+                    "DeleteObjects" => {
+                        let text = String::from_utf8_lossy(&c.body).to_string();
+                        Some(
+                            text.split("<Key>")
+                                .skip(1)
+                                .filter_map(|s| s.split("</Key>").next())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        )
+                    }
+                    _ => None,
+                };
+                let line = match detail {
+                    Some(d) => format!("{} {d}", c.op),
+                    None => c.op.clone(),
+                };
+                ids.replace_all(&line.replace(&self.bucket, "BUCKET"), "[BUILD]")
+                    .into_owned()
+            })
+            .filter(|l| !l.starts_with("GetQueryExecution"))
+            .collect()
+    }
+}
+
+const VIEW: &str = "{{ config(materialized='view') }}\nselect 1 as id";
+const TABLE: &str = "{{ config(materialized='table') }}\nselect 1 as id";
+
+/// A table is built aside and published through Glue; the previous version's files go only
+/// after the publish, only inside the table's own folder: a sibling `orders_v2/` and another
+/// team's folder survive every run.
+#[test]
+fn tables_are_built_aside_and_published_through_glue() {
+    let w = Warehouse::new(&[("models/orders.sql", TABLE), ("models/v_orders.sql", VIEW)]);
+    w.put("data/analytics/orders_v2/part-0.parquet");
+    w.put("other-team/export.csv");
+
+    // first run: the schema, the table created in place, the view
+    let run = w.kiln(&["run"]);
+    run.assert_success();
+    assert_eq!(w.tables(), ["orders", "v_orders"]);
+    let first = w.location("orders");
+    assert!(
+        first.starts_with(&format!("s3://{}/data/analytics/orders/", w.bucket))
+            && first.ends_with('/'),
+        "{first}"
+    );
+    assert_eq!(
+        w.table("v_orders").expect("the view")["TableType"],
+        "VIRTUAL_VIEW"
+    );
+    insta::assert_snapshot!("first_run", w.calls().join("\n"));
+
+    // second run: built aside under a new location, published, old files deleted after
+    w.proxy.clear();
+    w.kiln(&["run", "-s", "orders"]).assert_success();
+    let second = w.location("orders");
+    assert_ne!(first, second);
+    assert_eq!(w.tables(), ["orders", "v_orders"], "no __ha left");
+    let first_key = format!(
+        "{}part-00000.parquet",
+        first.trim_start_matches(&format!("s3://{}/", w.bucket))
+    );
+    let second_key = format!(
+        "{}part-00000.parquet",
+        second.trim_start_matches(&format!("s3://{}/", w.bucket))
+    );
+    assert_eq!(
+        w.keys(),
+        [
+            second_key.as_str(),
+            "data/analytics/orders_v2/part-0.parquet",
+            "other-team/export.csv"
+        ]
+    );
+    assert!(!w.keys().contains(&first_key));
+    let calls = w.calls();
+    // the publish (UpdateTable) comes before any delete
+    let publish = calls
+        .iter()
+        .position(|c| c.starts_with("UpdateTable orders "))
+        .expect("a publish");
+    let delete = calls
+        .iter()
+        .position(|c| c.starts_with("DeleteObjects"))
+        .expect("a delete");
+    assert!(publish < delete, "{calls:#?}");
+    insta::assert_snapshot!("second_run", calls.join("\n"));
+}
+
+/// What an interrupted build left is finished or rolled back on the next run: a staged
+/// `orders__ha` that was never published goes with its files; one the table already points
+/// at (killed between the publish and the cleanup) loses only its catalog entry.
+#[test]
+fn leftovers_of_an_interrupted_build_are_recovered() {
+    let w = Warehouse::new(&[("models/orders.sql", TABLE)]);
+    w.kiln(&["run"]).assert_success();
+    let live = w.location("orders");
+    let prefix = format!("s3://{}/", w.bucket);
+    // killed after the CTAS of __ha, before the publish
+    let stale = format!("{prefix}data/analytics/orders/stale-build/");
+    w.put("data/analytics/orders/stale-build/part-00000.parquet");
+    let create = |name: &str, location: &str| {
+        let r = w.glue(
+            "CreateTable",
+            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
+                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": location}}}),
+        );
+        assert_eq!(r.status(), 200, "{}", r.text());
+    };
+    create("orders__ha", &stale);
+    // killed after a publish, before the staged entry went
+    create("orders__dbt_tmp", &live);
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.tables(), ["orders"]);
+    let now = w.location("orders");
+    assert_ne!(now, live);
+    let keys = w.keys();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with(now.trim_start_matches(&prefix)),
+        "{keys:?}"
+    );
+    let calls = w.calls();
+    assert!(
+        calls.contains(&"DeleteTable orders__ha".to_string()),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.contains(&"DeleteTable orders__dbt_tmp".to_string()),
+        "{calls:#?}"
+    );
+}
+
+/// A table kiln did not create (its data outside the folder kiln owns for it) is neither
+/// replaced nor dropped, and its data is left alone: the model fails saying so.
+#[test]
+fn a_table_kiln_did_not_create_is_never_replaced() {
+    let w = Warehouse::new(&[("models/legacy.sql", TABLE), ("models/old_view.sql", VIEW)]);
+    w.kiln(&["run", "-s", "old_view"]).assert_success();
+    w.put("other-team/legacy/part-0.parquet");
+    w.put("data/analytics/legacy_v2/part-0.parquet");
+    for name in ["legacy", "old_view_as_table"] {
+        let r = w.glue(
+            "CreateTable",
+            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
+                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}],
+                   "Location": format!("s3://{}/other-team/legacy/", w.bucket)}}}),
+        );
+        assert_eq!(r.status(), 200, "{}", r.text());
+    }
+    let run = w.kiln(&["run", "-s", "legacy"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains(
+            "kiln refuses to replace or drop the table analytics.legacy: its data is at s3://"
+        ) && run.stdout.contains("/other-team/legacy/, outside s3://"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        w.location("legacy"),
+        format!("s3://{}/other-team/legacy/", w.bucket)
+    );
+    assert!(
+        w.keys()
+            .contains(&"other-team/legacy/part-0.parquet".to_string())
+    );
+    assert!(
+        w.keys()
+            .contains(&"data/analytics/legacy_v2/part-0.parquet".to_string())
+    );
+    assert!(
+        !w.calls().iter().any(|c| c.starts_with("DeleteObjects")
+            || c.starts_with("DeleteTable")
+            || c.starts_with("StartQueryExecution create table")),
+        "{:#?}",
+        w.calls()
+    );
+}
+
+/// Iceberg tables (`table_type: iceberg`) are built aside the same way: the CTAS says
+/// `table_type='iceberg'` and `location`, and the publish carries the new metadata location.
+#[test]
+fn iceberg_tables_publish_their_new_metadata() {
+    let w = Warehouse::new(&[(
+        "models/events.sql",
+        "{{ config(materialized='table', table_type='iceberg', partitioned_by=['day(ts)']) }}\nselect 1 as id",
+    )]);
+    w.kiln(&["run"]).assert_success();
+    let first = w.table("events").expect("events")["Parameters"]["metadata_location"].clone();
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    let table = w.table("events").expect("events");
+    assert_eq!(table["Parameters"]["table_type"], "ICEBERG");
+    assert_ne!(table["Parameters"]["metadata_location"], first);
+    let calls = w.calls();
+    let ctas = calls
+        .iter()
+        .find(|c| c.starts_with("StartQueryExecution create table"))
+        .expect("a CTAS");
+    assert_eq!(
+        ctas,
+        r#"StartQueryExecution create table "awsdatacatalog"."analytics"."events__ha""#
+    );
+    let sql = w
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .find(|q| q.starts_with("create table"))
+        .expect("a CTAS");
+    assert!(
+        sql.contains("table_type='iceberg'") && sql.contains("partitioning=ARRAY['day(ts)']"),
+        "{sql}"
+    );
+}
