@@ -423,3 +423,41 @@ fn iceberg_tables_publish_their_new_metadata() {
         "{sql}"
     );
 }
+
+/// A CTAS that fails (Athena's FAILED state, injected: moto has none) fails the model with the
+/// query id and Athena's reason, publishes nothing and deletes nothing: readers still see the
+/// previous version. The next run rolls back what the failed build left and publishes.
+#[test]
+fn a_failed_build_leaves_the_previous_version_published() {
+    let w = Warehouse::new(&[("models/orders.sql", TABLE)]);
+    w.kiln(&["run"]).assert_success();
+    let first = w.location("orders");
+    let keys = w.keys();
+    w.proxy.rule(Rule::FailQueries {
+        times: 1,
+        reason: "HIVE_BAD_DATA: Error parsing field value 'x' for field 0".into(),
+    });
+    w.proxy.clear();
+    let run = w.kiln(&["run"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("HIVE_BAD_DATA: Error parsing field value 'x' for field 0")
+            && run.stdout.contains("query id"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(w.location("orders"), first);
+    let calls = w.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("UpdateTable") || c.starts_with("DeleteObjects")),
+        "{calls:#?}"
+    );
+    // the engine had registered the failed build's table and written a file: both go next time
+    assert!(w.tables().contains(&"orders__ha".to_string()));
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.tables(), ["orders"]);
+    assert_ne!(w.location("orders"), first);
+    assert_eq!(w.keys().len(), keys.len(), "{:?}", w.keys());
+}
