@@ -441,7 +441,8 @@ fn a_failed_build_leaves_the_previous_version_published() {
     let run = w.kiln(&["run"]);
     run.assert_code(1);
     assert!(
-        run.stdout.contains("HIVE_BAD_DATA: Error parsing field value 'x' for field 0")
+        run.stdout
+            .contains("HIVE_BAD_DATA: Error parsing field value 'x' for field 0")
             && run.stdout.contains("query id"),
         "{}",
         run.stdout
@@ -460,4 +461,75 @@ fn a_failed_build_leaves_the_previous_version_published() {
     assert_eq!(w.tables(), ["orders"]);
     assert_ne!(w.location("orders"), first);
     assert_eq!(w.keys().len(), keys.len(), "{:?}", w.keys());
+}
+
+/// A seed (dbt-athena's upload recipe): its CSV file uploaded under the seed's own folder, an
+/// external table of strings over it, the typed table built from it with casts and published;
+/// the external table and the uploaded file are gone after the run. The second run publishes
+/// a new version and deletes the first one's files.
+#[test]
+fn seeds_upload_their_csv_under_their_own_folder() {
+    let w = Warehouse::new(&[]);
+    w.project.write(
+        "seeds/plans.csv",
+        "id,name,price,starts\n1,basic,9.5,2024-01-01\n2,\"pro, yearly\",99,\n",
+    );
+    w.put("data/analytics/plans_v2/part-0.parquet");
+    w.kiln(&["seed"]).assert_success();
+    assert_eq!(w.tables(), ["plans"]);
+    let first = w.location("plans");
+    let sql: Vec<String> = w
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .collect();
+    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .expect("regex");
+    let sql = ids
+        .replace_all(&sql.join(";\n\n").replace(&w.bucket, "BUCKET"), "[BUILD]")
+        .into_owned();
+    insta::assert_snapshot!("seed_statements", sql);
+    let uploads: Vec<String> = w
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("PutObject") || c.starts_with("DeleteObjects"))
+        .collect();
+    // the CSV uploaded, then deleted with the external table once the seed is published
+    assert_eq!(
+        uploads,
+        [
+            "PutObject",
+            "DeleteObjects data/analytics/plans/[BUILD]-csv/plans.csv"
+        ]
+    );
+    let put = w
+        .proxy
+        .calls()
+        .into_iter()
+        .find(|c| c.op == "PutObject")
+        .expect("an upload");
+    assert!(
+        put.path
+            .starts_with(&format!("/{}/data/analytics/plans/", w.bucket))
+            && put
+                .path
+                .split('?')
+                .next()
+                .is_some_and(|p| p.ends_with("-csv/plans.csv")),
+        "{}",
+        put.path
+    );
+    // the uploaded file went with the external table
+    let keys = w.keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| !k.ends_with(".csv")), "{keys:?}");
+    w.proxy.clear();
+    w.kiln(&["seed"]).assert_success();
+    assert_ne!(w.location("plans"), first);
+    assert_eq!(w.tables(), ["plans"]);
+    let keys = w.keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.contains(&"data/analytics/plans_v2/part-0.parquet".to_string()));
 }

@@ -341,6 +341,92 @@ impl Adapter for Athena {
         )
     }
 
+    /// Reads the seed's CSV in Rust (Athena reads files only through a table): the rows and
+    /// each column's type by dbt's inference rules ([`super::csv`]), in Athena's names, or as
+    /// `column_types` declares it. The rows reach Athena through the file, uploaded next to
+    /// the seed's table (`csv_table_sql`), so `select_sql` is empty.
+    fn load_csv(
+        &self,
+        _conn: &mut dyn Connection,
+        csv: &super::csv::CsvFile<'_>,
+    ) -> Result<super::csv::CsvTable, String> {
+        use super::csv::{CsvColumn, CsvTable, SeedType, classify, records};
+        let text = std::fs::read_to_string(csv.path)
+            .map_err(|e| format!("cannot read {}: {e}", csv.path.display()))?;
+        let rows = records(&text, csv.delimiter)?;
+        let mut masks = vec![0i64; csv.names.len()];
+        for (i, row) in rows.iter().enumerate().skip(1) {
+            if row.len() != csv.names.len() {
+                return Err(format!(
+                    "record {} has {} fields, the header {}",
+                    i + 1,
+                    row.len(),
+                    csv.names.len()
+                ));
+            }
+            for (m, v) in masks.iter_mut().zip(row) {
+                *m |= classify(v);
+            }
+        }
+        let columns = masks
+            .iter()
+            .zip(csv.declared)
+            .map(|(mask, declared)| {
+                let t = SeedType::from_classes(*mask);
+                let (data_type, declared) = match declared {
+                    Some(d) => (d.clone(), true),
+                    None => (
+                        match t {
+                            SeedType::Integer => "integer",
+                            SeedType::BigInt => "bigint",
+                            SeedType::HugeInt => "decimal(38,0)",
+                            SeedType::Double => "double",
+                            SeedType::Date => "date",
+                            SeedType::Timestamp => "timestamp",
+                            SeedType::Boolean => "boolean",
+                            SeedType::Varchar => "varchar",
+                        }
+                        .to_string(),
+                        false,
+                    ),
+                };
+                CsvColumn {
+                    trim: !data_type.eq_ignore_ascii_case("varchar"),
+                    data_type,
+                    declared,
+                    unconvertible: None,
+                }
+            })
+            .collect();
+        Ok(CsvTable {
+            rows: rows.len().saturating_sub(1) as u64,
+            columns,
+            select_sql: String::new(),
+        })
+    }
+
+    /// dbt-athena's seed table: an external table of strings over the uploaded CSV
+    /// (OpenCSVSerde, the header line skipped).
+    fn csv_table_sql(
+        &self,
+        relation: &str,
+        columns: &[String],
+        location: &str,
+        delimiter: char,
+    ) -> Option<String> {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| format!("`{}` string", c.replace('`', "``")))
+            .collect();
+        Some(format!(
+            "create external table {} ({})\nrow format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\nwith serdeproperties ('separatorChar'={}, 'quoteChar'='\"', 'escapeChar'='\\\\')\nlocation {}\ntblproperties ('skip.header.line.count'='1')",
+            hive_name(relation),
+            cols.join(", "),
+            string_literal(&delimiter.to_string()),
+            string_literal(location)
+        ))
+    }
+
     /// Trino's `md5` takes and returns varbinary.
     fn hash_sql(&self, expr: &str) -> String {
         format!("lower(to_hex(md5(to_utf8({expr}))))")

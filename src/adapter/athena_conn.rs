@@ -250,6 +250,22 @@ impl AthenaConnection {
         Ok(())
     }
 
+    fn upload(&mut self, file: &str, key: &str, owned: &str) -> Result<(), DbError> {
+        let owned_loc = owned_location(owned)?;
+        let folder = key.rsplit_once('/').map_or(key, |(f, _)| f);
+        let folder_loc = S3Location::parse(folder).map_err(DbError::from)?;
+        delete_guard(&folder_loc, &owned_loc)
+            .map_err(|why| DbError::query(format!("kiln refuses to upload to {key}: {why}")))?;
+        let body =
+            std::fs::read(file).map_err(|e| DbError::query(format!("cannot read {file}: {e}")))?;
+        let object = key
+            .strip_prefix(&format!("s3://{}/", folder_loc.bucket))
+            .unwrap_or(key);
+        self.client
+            .put_object(&folder_loc.bucket, object, body)
+            .map_err(DbError::from)
+    }
+
     fn drop_table(&mut self, target: &CatalogName, owned: &str) -> Result<(), DbError> {
         let owned_loc = owned_location(owned)?;
         let Some(t) = self.table(&target.schema, &target.identifier)? else {
@@ -404,6 +420,7 @@ impl Connection for AthenaConnection {
                 owned,
             } => self.publish(staged, target, owned),
             StorageCall::Drop { target, owned } => self.drop_table(target, owned),
+            StorageCall::Upload { file, key, owned } => self.upload(file, key, owned),
         }
     }
 }

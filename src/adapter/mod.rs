@@ -437,6 +437,19 @@ pub trait Adapter: Send + Sync + Debug {
         ))
     }
 
+    /// A table over CSV files already in storage (a seed's, uploaded under `location`): text
+    /// columns named as the header names them, the header line skipped. `None`: the engine
+    /// reads seeds another way ([`Adapter::load_csv`]'s query).
+    fn csv_table_sql(
+        &self,
+        _relation: &str,
+        _columns: &[String],
+        _location: &str,
+        _delimiter: char,
+    ) -> Option<String> {
+        None
+    }
+
     // ---- results ----
 
     /// How many rows a statement changed, from what it returned (`rows_affected`); `None`

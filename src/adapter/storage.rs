@@ -62,6 +62,13 @@ pub enum StorageCall {
     },
     /// Drops `target` from the catalog, then deletes its files if they lie inside `owned`.
     Drop { target: CatalogName, owned: String },
+    /// Uploads the local `file` as the object `key` (a full `s3://` address), which must lie
+    /// inside `owned` (a seed's CSV file, under the seed's own folder).
+    Upload {
+        file: String,
+        key: String,
+        owned: String,
+    },
 }
 
 impl fmt::Display for StorageCall {
@@ -77,6 +84,9 @@ impl fmt::Display for StorageCall {
             } => write!(f, "kiln: publish {staged} as {target} (owned {owned})"),
             StorageCall::Drop { target, owned } => {
                 write!(f, "kiln: drop {target} (owned {owned})")
+            }
+            StorageCall::Upload { file, key, owned } => {
+                write!(f, "kiln: upload {file} to {key} (owned {owned})")
             }
         }
     }

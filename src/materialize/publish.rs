@@ -148,6 +148,82 @@ pub fn table(
     Ok(Plan::new(steps))
 }
 
+/// The plan of a seed on such an engine (dbt-athena's upload recipe, built aside and published
+/// as a table is): the CSV file uploaded under the seed's own folder, an external table of
+/// strings over it (`<seed>__dbt_tmp`), the typed table built from it with casts, the
+/// external table and its file dropped last.
+pub fn seed(
+    adapter: &dyn Adapter,
+    node: &Node,
+    path: &std::path::Path,
+    columns: &[(String, String, bool)],
+    delimiter: char,
+    existing: Option<RelationKind>,
+    build: &str,
+) -> Result<Plan, PlanError> {
+    let target = RelationTarget::of(node);
+    let Some(loc) = adapter.table_location(&target.schema, &target.identifier, build) else {
+        return Err(PlanError(format!(
+            "{}: the {} target has no S3 location for tables",
+            node.original_file_path,
+            adapter.adapter_type()
+        )));
+    };
+    let csv_folder = format!("{}{build}-csv/", loc.owned);
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "seed.csv".into(), |f| f.to_string_lossy().into_owned());
+    let tmp = target.suffixed("__dbt_tmp");
+    let names: Vec<String> = columns.iter().map(|(n, _, _)| n.clone()).collect();
+    let Some(external) = adapter.csv_table_sql(&tmp.sql(adapter), &names, &csv_folder, delimiter)
+    else {
+        return Err(PlanError(format!(
+            "{}: the {} adapter reads no CSV files from storage",
+            node.original_file_path,
+            adapter.adapter_type()
+        )));
+    };
+    let casts: Vec<String> = columns
+        .iter()
+        .map(|(name, data_type, trim)| {
+            let col = adapter.quote(name);
+            let value = if *trim {
+                // dbt's NULLs: '' and 'null' in any case
+                format!("nullif(nullif(lower(trim({col})), ''), 'null')")
+            } else {
+                col.clone()
+            };
+            if data_type.eq_ignore_ascii_case("varchar") {
+                format!("{value} as {col}")
+            } else {
+                format!("{} as {col}", adapter.cast_sql(&value, data_type))
+            }
+        })
+        .collect();
+    let select = format!(
+        "select\n    {}\nfrom {}",
+        casts.join(",\n    "),
+        tmp.sql(adapter)
+    );
+    let built = table(adapter, node, &select, existing, build)?;
+    let mut steps = vec![];
+    let mut rest = built.steps.into_iter();
+    // (the recover step first, then the upload and the external table, then the build)
+    steps.extend(rest.next());
+    steps.push(Step::Storage(StorageCall::Upload {
+        file: path.display().to_string(),
+        key: format!("{csv_folder}{file_name}"),
+        owned: loc.owned.clone(),
+    }));
+    steps.push(Step::Execute(external));
+    steps.extend(rest);
+    steps.push(Step::Storage(StorageCall::Drop {
+        target: catalog_name(&tmp),
+        owned: loc.owned,
+    }));
+    Ok(Plan::new(steps))
+}
+
 /// The plan of a view on such an engine: `create or replace view`, after dropping a table of
 /// that name through the catalog (its files with it, inside its own folder only).
 pub fn view(adapter: &dyn Adapter, node: &Node, sql: &str, existing: Option<RelationKind>) -> Plan {

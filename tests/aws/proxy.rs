@@ -356,7 +356,7 @@ fn relation_after<'a>(sql: &'a str, prefix: &str) -> Option<(Vec<String>, &'a st
     let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
     let parts = rest[..end]
         .split('.')
-        .map(|p| p.trim_matches('"').to_string())
+        .map(|p| p.trim_matches(|c| c == '"' || c == '`').to_string())
         .collect();
     Some((parts, &rest[end..]))
 }
@@ -433,6 +433,19 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             &format!("/{bucket}/{prefix}part-00000.parquet"),
             &[],
             b"PAR1",
+        );
+    } else if let Some((parts, rest)) = relation_after(sql, "create external table") {
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let at = rest.find("\nlocation '").expect("a location") + 11;
+        let location = &rest[at..at + rest[at..].find('\'').unwrap_or(0)];
+        let input = json!({
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "string"}], "Location": location},
+        });
+        glue(
+            "CreateTable",
+            json!({"DatabaseName": schema, "TableInput": input}),
         );
     } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
