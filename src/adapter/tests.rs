@@ -127,7 +127,12 @@ fn seeds_load() {
             .err()
             .is_none_or(|e| !e.starts_with("kiln cannot load seeds"))
     });
-    assert_eq!(loads, ["duckdb"]);
+    assert_eq!(loads, ["duckdb", "athena"]);
+    // and only Athena reads them from storage, through a table over the uploaded file
+    assert_eq!(
+        adapters_where(|a| a.csv_table_sql("t", &[], "s3://b/p/", ',').is_some()),
+        ["athena"]
+    );
 }
 
 #[test]
