@@ -23,6 +23,8 @@ use serde_json::Value as Json;
 
 /// The suffix of the table a new version is built under.
 pub const STAGED_SUFFIX: &str = "__ha";
+/// The suffix of the table an incremental step stages its new rows in, and a seed its CSV.
+pub const STAGE_SUFFIX: &str = "__dbt_tmp";
 
 /// How the node's table is stored, from its config (dbt-athena's keys).
 pub fn storage_of(node: &Node) -> TableStorage {
@@ -173,7 +175,7 @@ pub fn seed(
     let file_name = path
         .file_name()
         .map_or_else(|| "seed.csv".into(), |f| f.to_string_lossy().into_owned());
-    let tmp = target.suffixed("__dbt_tmp");
+    let tmp = target.suffixed(STAGE_SUFFIX);
     let names: Vec<String> = columns.iter().map(|(n, _, _)| n.clone()).collect();
     let Some(external) = adapter.csv_table_sql(&tmp.sql(adapter), &names, &csv_folder, delimiter)
     else {
