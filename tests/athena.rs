@@ -533,3 +533,67 @@ fn seeds_upload_their_csv_under_their_own_folder() {
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys.contains(&"data/analytics/plans_v2/part-0.parquet".to_string()));
 }
+
+/// An incremental `append` step: the new rows staged as `__dbt_tmp` under the table's own
+/// folder, inserted into the table where it stands (its location unchanged), the stage then
+/// dropped with its files.
+#[test]
+fn incremental_append_inserts_in_place_and_drops_its_stage() {
+    let w = Warehouse::new(&[(
+        "models/events.sql",
+        "{{ config(materialized='incremental', incremental_strategy='append') }}\nselect 1 as id",
+    )]);
+    w.kiln(&["run"]).assert_success();
+    let location = w.location("events");
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.location("events"), location);
+    assert_eq!(w.tables(), ["events"]);
+    let prefix = location
+        .trim_start_matches(&format!("s3://{}/", w.bucket))
+        .to_string();
+    let keys = w.keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
+    insta::assert_snapshot!("incremental_append", w.calls().join("\n"));
+}
+
+/// `merge` on a Hive table is refused before anything runs (Athena cannot update Hive
+/// tables); on an Iceberg table it is Athena's `merge into`.
+#[test]
+fn incremental_merge_needs_iceberg() {
+    let model = |table_type: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', table_type='{table_type}') }}}}\nselect 1 as id"
+        )
+    };
+    let w = Warehouse::new(&[
+        ("models/hive_events.sql", &model("hive")),
+        ("models/ice_events.sql", &model("iceberg")),
+    ]);
+    w.kiln(&["run"]).assert_success();
+    w.proxy.clear();
+    let run = w.kiln(&["run"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("incremental_strategy 'merge' needs an Iceberg table on Athena"),
+        "{}",
+        run.stdout
+    );
+    let merges: Vec<String> = w
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .filter(|q| q.starts_with("merge into"))
+        .collect();
+    assert_eq!(merges.len(), 1, "{merges:?}");
+    assert!(
+        merges[0].starts_with(r#"merge into "awsdatacatalog"."analytics"."ice_events" as DBT_INTERNAL_DEST using "awsdatacatalog"."analytics"."ice_events__dbt_tmp" as DBT_INTERNAL_SOURCE on "#),
+        "{}",
+        merges[0]
+    );
+    assert_eq!(w.tables(), ["hive_events", "ice_events"]);
+}

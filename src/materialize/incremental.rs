@@ -119,7 +119,11 @@ pub(super) fn step_steps(
             owned: loc.owned,
         }));
     }
-    steps.extend(stage_sql(adapter, node, sql, cfg)?.into_iter().map(Step::Execute));
+    steps.extend(
+        stage_sql(adapter, node, sql, cfg)?
+            .into_iter()
+            .map(Step::Execute),
+    );
     if let Some(sql) = key_check_sql(adapter, node, cfg) {
         steps.push(Step::CheckEmpty {
             sql,
@@ -178,17 +182,12 @@ impl Apply {
             window,
         );
         // The stage goes with its files where tables are files (inside the target's folder).
-        let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "")
-        {
+        let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
             Some(loc) if adapter.supports_catalog_publish() => {
                 Step::Storage(crate::adapter::StorageCall::Drop {
                     target: crate::adapter::CatalogName {
                         schema: self.target.schema.clone(),
-                        identifier: format!(
-                            "{}{}",
-                            self.target.identifier,
-                            stage_suffix(adapter)
-                        ),
+                        identifier: format!("{}{}", self.target.identifier, stage_suffix(adapter)),
                     },
                     owned: loc.owned,
                 })

@@ -447,6 +447,40 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             "CreateTable",
             json!({"DatabaseName": schema, "TableInput": input}),
         );
+    } else if let Some((parts, _)) =
+        relation_after(sql, "insert into").or_else(|| relation_after(sql, "merge into"))
+    {
+        // the rows written go under the table's location
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
+        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
+        let h = [
+            ("Authorization", auth),
+            ("x-moto-account-id", account),
+            ("X-Amz-Target", "AWSGlue.GetTable"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ];
+        let table = http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
+            .expect("engine: GetTable")
+            .json();
+        let location = table["Table"]["StorageDescriptor"]["Location"]
+            .as_str()
+            .expect("the table written to has a location")
+            .to_string();
+        let (bucket, prefix) = location
+            .strip_prefix("s3://")
+            .and_then(|l| l.split_once('/'))
+            .expect("an S3 location");
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        send(
+            "s3",
+            "PUT",
+            &format!("/{bucket}/{prefix}write-{n}.parquet"),
+            &[],
+            b"PAR1",
+        );
     } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
