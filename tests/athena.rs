@@ -597,3 +597,62 @@ fn incremental_merge_needs_iceberg() {
     );
     assert_eq!(w.tables(), ["hive_events", "ice_events"]);
 }
+
+/// Data tests run on Athena as on DuckDB: the test's query (dbt's `failures`, `should_warn`,
+/// `should_error`) through StartQueryExecution, its typed result read back. moto runs no SQL,
+/// so the result Athena would give is queued in moto first (its static results API).
+#[test]
+fn data_tests_read_their_verdict_from_athena() {
+    let w = Warehouse::new(&[("models/orders.sql", TABLE)]);
+    w.project.write(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    );
+    w.kiln(&["run"]).assert_success();
+    let queue = |failures: &str, fail: &str| {
+        let cell = |v: &str| json!({"VarCharValue": v});
+        let info = |n: &str, t: &str| {
+            json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
+                   "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
+        };
+        let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
+            "rows": [
+                {"Data": [cell("failures"), cell("should_warn"), cell("should_error")]},
+                {"Data": [cell(failures), cell(fail), cell(fail)]},
+            ],
+            "column_info": [info("failures", "bigint"), info("should_warn", "boolean"), info("should_error", "boolean")],
+        }]});
+        let r = moto::post(
+            moto::moto().addr,
+            "/moto-api/static/athena/query-results",
+            &body.to_string(),
+        );
+        assert_eq!(r.status(), 201, "queue results: {}", r.text());
+    };
+    queue("0", "false");
+    w.proxy.clear();
+    w.kiln(&["test"]).assert_success();
+    let queries: Vec<String> = w
+        .proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(queries.len(), 1, "{queries:?}");
+    assert!(
+        queries[0].starts_with("select\n    count(*) as failures,")
+            && queries[0].contains(r#"from "awsdatacatalog"."analytics"."orders""#),
+        "{}",
+        queries[0]
+    );
+    queue("2", "true");
+    let run = w.kiln(&["test"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("Got 2 results, configured to fail if != 0"),
+        "{}",
+        run.stdout
+    );
+}
