@@ -656,3 +656,81 @@ fn data_tests_read_their_verdict_from_athena() {
         run.stdout
     );
 }
+
+/// A partitioned Hive table (`partitioned_by`): the CTAS says so, and the publish moves the
+/// partitions too, so the table reads the new version's partitions (at the new location) and
+/// none of the old ones, whose files are deleted after the publish.
+#[test]
+fn partitioned_tables_publish_their_partitions() {
+    let w = Warehouse::new(&[(
+        "models/daily.sql",
+        "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt",
+    )]);
+    let partitions = || {
+        let r = w.glue(
+            "GetPartitions",
+            json!({"DatabaseName": "analytics", "TableName": "daily"}),
+        );
+        assert_eq!(r.status(), 200, "{}", r.text());
+        r.json()["Partitions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p["Values"][0].as_str().unwrap_or("").to_string(),
+                            p["StorageDescriptor"]["Location"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    w.kiln(&["run"]).assert_success();
+    let first = w.location("daily");
+    assert_eq!(
+        partitions(),
+        [("2024-01-01".to_string(), format!("{first}dt=2024-01-01/"))]
+    );
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    let second = w.location("daily");
+    assert_ne!(first, second);
+    assert_eq!(
+        partitions(),
+        [("2024-01-01".to_string(), format!("{second}dt=2024-01-01/"))]
+    );
+    let prefix = format!("s3://{}/", w.bucket);
+    assert_eq!(
+        w.keys(),
+        [format!(
+            "{}dt=2024-01-01/part-00000.parquet",
+            second.trim_start_matches(&prefix)
+        )]
+    );
+    let calls = w.calls();
+    let tail: Vec<&str> = calls
+        .iter()
+        .skip_while(|c| !c.starts_with("StartQueryExecution create table"))
+        .map(|c| c.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "StartQueryExecution",
+            "GetTable",
+            "GetTable",
+            "GetPartitions",
+            "GetPartitions",
+            "UpdateTable",
+            "BatchDeletePartition",
+            "BatchCreatePartition",
+            "DeleteTable",
+            "ListObjectsV2",
+            "DeleteObjects"
+        ]
+    );
+}

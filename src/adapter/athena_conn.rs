@@ -192,6 +192,25 @@ impl AthenaConnection {
                 },
                 target.schema
             ));
+            if published && !staged.partition_keys().is_empty() && staged.kind() == TableKind::Table
+            {
+                // killed between the publish and the partitions' move: finish the move
+                let schema = target.schema.to_lowercase();
+                let parts = self
+                    .client
+                    .get_partitions(&schema, &name.to_lowercase())
+                    .map_err(DbError::from)?;
+                let old = self
+                    .client
+                    .get_partitions(&schema, &target.identifier.to_lowercase())
+                    .map_err(DbError::from)?;
+                self.client
+                    .delete_partitions(&schema, &target.identifier.to_lowercase(), &old)
+                    .map_err(DbError::from)?;
+                self.client
+                    .create_partitions(&schema, &target.identifier.to_lowercase(), &parts)
+                    .map_err(DbError::from)?;
+            }
             self.client
                 .delete_table(&target.schema.to_lowercase(), &name.to_lowercase())
                 .map_err(DbError::from)?;
@@ -228,12 +247,43 @@ impl AthenaConnection {
         let input = new
             .to_input(&target.identifier.to_lowercase())
             .map_err(DbError::from)?;
-        // The publish: one catalog call. Before it readers see the old version, after it the new.
+        // A Hive table's partitions are catalog entries of their own, each with its location
+        // under the staged table's: read before the publish, moved over right after it.
+        let partitioned = !new.partition_keys().is_empty() && new.kind() == TableKind::Table;
+        let staged_schema = staged.schema.to_lowercase();
+        let staged_name = staged.identifier.to_lowercase();
+        let target_name = target.identifier.to_lowercase();
+        let (new_parts, old_parts) = if partitioned {
+            let new_parts = self
+                .client
+                .get_partitions(&staged_schema, &staged_name)
+                .map_err(DbError::from)?;
+            let old_parts = match &old {
+                Some(t) if !t.partition_keys().is_empty() => self
+                    .client
+                    .get_partitions(&schema, &target_name)
+                    .map_err(DbError::from)?,
+                _ => vec![],
+            };
+            (new_parts, old_parts)
+        } else {
+            (vec![], vec![])
+        };
+        // The publish: one catalog call. Before it readers see the old version, after it the
+        // new (a partitioned table's partitions follow in the next calls).
         match &old {
             Some(_) => self.client.update_table(&schema, &input),
             None => self.client.create_table(&schema, &input),
         }
         .map_err(DbError::from)?;
+        if partitioned {
+            self.client
+                .delete_partitions(&schema, &target_name, &old_parts)
+                .map_err(DbError::from)?;
+            self.client
+                .create_partitions(&schema, &target_name, &new_parts)
+                .map_err(DbError::from)?;
+        }
         self.client
             .delete_table(
                 &staged.schema.to_lowercase(),

@@ -419,6 +419,16 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
                 "metadata_location": format!("{location}metadata/00000.metadata.json"),
             });
         }
+        // a Hive table partitioned by one column gets one partition, `<column>=2024-01-01/`
+        let partition = (!iceberg)
+            .then(|| {
+                let at = rest.find("partitioned_by=ARRAY['")? + 22;
+                Some(rest[at..at + rest[at..].find('\'')?].to_string())
+            })
+            .flatten();
+        if let Some(col) = &partition {
+            input["PartitionKeys"] = json!([{"Name": col, "Type": "string"}]);
+        }
         glue(
             "CreateTable",
             json!({"DatabaseName": schema, "TableInput": input}),
@@ -427,10 +437,24 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             .strip_prefix("s3://")
             .and_then(|l| l.split_once('/'))
             .expect("an S3 location");
+        let folder = match &partition {
+            Some(col) => {
+                let folder = format!("{col}=2024-01-01/");
+                glue(
+                    "CreatePartition",
+                    json!({"DatabaseName": schema, "TableName": name, "PartitionInput": {
+                        "Values": ["2024-01-01"],
+                        "StorageDescriptor": {"Location": format!("{location}{folder}")},
+                    }}),
+                );
+                folder
+            }
+            None => String::new(),
+        };
         send(
             "s3",
             "PUT",
-            &format!("/{bucket}/{prefix}part-00000.parquet"),
+            &format!("/{bucket}/{prefix}{folder}part-00000.parquet"),
             &[],
             b"PAR1",
         );
