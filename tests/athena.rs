@@ -734,3 +734,38 @@ fn partitioned_tables_publish_their_partitions() {
         ]
     );
 }
+
+/// With a naming without the schema (`table_unique`), a table's folder may also hold the same
+/// table of another schema (another target): kiln then deletes only its own table's previous
+/// files, and sweeps nothing else from the folder.
+#[test]
+fn a_folder_shared_with_another_schema_is_not_swept() {
+    let w = Warehouse::new(&[("models/orders.sql", TABLE)]);
+    let profiles = w.project.read("profiles.yml");
+    w.project.write(
+        "profiles.yml",
+        &format!("{profiles}      s3_data_naming: table_unique\n"),
+    );
+    // the `orders` of another schema, in the same folder
+    w.put("data/orders/prod-build/part-00000.parquet");
+    w.kiln(&["run"]).assert_success();
+    let first = w.location("orders");
+    assert!(
+        first.starts_with(&format!("s3://{}/data/orders/", w.bucket)),
+        "{first}"
+    );
+    w.kiln(&["run"]).assert_success();
+    let second = w.location("orders");
+    let prefix = format!("s3://{}/", w.bucket);
+    assert_eq!(
+        w.keys(),
+        [
+            "data/orders/prod-build/part-00000.parquet".to_string(),
+            format!("{}part-00000.parquet", second.trim_start_matches(&prefix)),
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+}

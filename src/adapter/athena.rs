@@ -312,10 +312,16 @@ impl Adapter for Athena {
             (true, Some("unique")) | (false, _) => owned.clone(),
             (true, _) => format!("{owned}{build}/"),
         };
+        let shared = !t
+            .s3_data_naming
+            .as_deref()
+            .unwrap_or("schema_table_unique")
+            .starts_with("schema_");
         Some(TableLocation {
             location,
             owned,
             unique,
+            shared,
         })
     }
 
@@ -545,6 +551,21 @@ mod tests {
             loc("unique"),
             (format!("{root}/b1/"), format!("{root}/b1/"), true)
         );
+        // only a folder per schema and table holds no other relation's files
+        let shared = |naming: &str| {
+            with_naming(naming)
+                .table_location("analytics", "orders", "b1")
+                .map(|l| l.shared)
+        };
+        for (naming, want) in [
+            ("schema_table_unique", false),
+            ("schema_table", false),
+            ("table_unique", true),
+            ("table", true),
+            ("unique", true),
+        ] {
+            assert_eq!(shared(naming), Some(want), "{naming}");
+        }
         // the default is dbt-athena's profile default, schema_table_unique
         assert_eq!(
             Athena::sample()

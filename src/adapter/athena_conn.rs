@@ -158,7 +158,7 @@ impl AthenaConnection {
         Ok(())
     }
 
-    fn recover(&mut self, target: &CatalogName, owned: &str) -> Result<(), DbError> {
+    fn recover(&mut self, target: &CatalogName, owned: &str, sweep: bool) -> Result<(), DbError> {
         let owned_loc = owned_location(owned)?;
         let current = self.table(&target.schema, &target.identifier)?;
         if let Some(t) = &current {
@@ -217,7 +217,7 @@ impl AthenaConnection {
         }
         // Files under the owned folder that the table does not read: an interrupted build's.
         let keep: Vec<S3Location> = current_loc.into_iter().collect();
-        if delete_guard(&owned_loc, &owned_loc).is_ok() {
+        if sweep && delete_guard(&owned_loc, &owned_loc).is_ok() {
             self.client
                 .delete_prefix_except(&owned_loc, &keep)
                 .map_err(DbError::from)?;
@@ -463,7 +463,11 @@ impl Connection for AthenaConnection {
     fn storage(&mut self, call: &StorageCall) -> Result<(), DbError> {
         debug(&call.to_string());
         match call {
-            StorageCall::Recover { target, owned } => self.recover(target, owned),
+            StorageCall::Recover {
+                target,
+                owned,
+                sweep,
+            } => self.recover(target, owned, *sweep),
             StorageCall::Publish {
                 staged,
                 target,

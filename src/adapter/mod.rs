@@ -572,6 +572,10 @@ pub struct TableLocation {
     /// Whether each build gets a fresh location (the naming ends in `_unique`), so a new
     /// version can be built while the previous one is still read.
     pub unique: bool,
+    /// Whether `owned` may also hold other relations' files (a naming without the schema puts
+    /// the same table name of two schemas in one folder; `unique` naming owns only the build's
+    /// own folder): then files no table reads are not swept from it.
+    pub shared: bool,
 }
 
 /// A SQL string literal.

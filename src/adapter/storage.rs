@@ -51,7 +51,13 @@ pub enum StorageCall {
     /// published: its catalog entry goes; any other was not: it goes with its files), and files
     /// under `owned` that no table points at. Refuses to touch a `target` whose data lies
     /// outside `owned` (a table kiln did not create).
-    Recover { target: CatalogName, owned: String },
+    Recover {
+        target: CatalogName,
+        owned: String,
+        /// Whether files no table reads are deleted from `owned` (only where it holds no other
+        /// relation's files).
+        sweep: bool,
+    },
     /// Publishes `staged` as `target`: one catalog update points `target` at the staged
     /// table's data and definition (or creates it), then the staged entry is removed, then the
     /// previous version's files are deleted if they lie inside `owned`.
@@ -74,8 +80,13 @@ pub enum StorageCall {
 impl fmt::Display for StorageCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StorageCall::Recover { target, owned } => {
-                write!(f, "kiln: recover {target} (owned {owned})")
+            StorageCall::Recover {
+                target,
+                owned,
+                sweep,
+            } => {
+                let what = if *sweep { ", unread files swept" } else { "" };
+                write!(f, "kiln: recover {target} (owned {owned}{what})")
             }
             StorageCall::Publish {
                 staged,

@@ -117,6 +117,7 @@ pub(super) fn step_steps(
                 identifier: target.identifier.clone(),
             },
             owned: loc.owned,
+            sweep: !loc.shared,
         }));
     }
     steps.extend(

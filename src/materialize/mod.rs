@@ -353,7 +353,7 @@ mod tests {
                 .replace_all(&plan.script(&athena), "[BUILD]")
                 .into_owned();
         insta::assert_snapshot!(script, @r#"
-        -- kiln: recover main.orders (owned s3://data/warehouse/main/orders/)
+        -- kiln: recover main.orders (owned s3://data/warehouse/main/orders/, unread files swept)
 
         create table "warehouse"."main"."orders__ha"
         with (

@@ -116,6 +116,7 @@ pub fn table(
     let mut steps = vec![Step::Storage(StorageCall::Recover {
         target: name.clone(),
         owned: loc.owned.clone(),
+        sweep: !loc.shared,
     })];
     match existing {
         None => {
@@ -123,6 +124,15 @@ pub fn table(
                 &target.sql(adapter),
                 sql,
                 &storage,
+            )));
+        }
+        Some(_) if loc.unique && loc.location == loc.owned => {
+            return Err(PlanError(format!(
+                "{}: s3_data_naming 'unique' puts each build of {} in a folder of its own \
+                 directly under s3_data_dir, so kiln cannot tell the previous version's files \
+                 from other tables' and will not replace it; use schema_table_unique (the \
+                 default) or table_unique",
+                node.original_file_path, target.identifier
             )));
         }
         Some(_) if !loc.unique => {
@@ -243,5 +253,37 @@ pub fn view(adapter: &dyn Adapter, node: &Node, sql: &str, existing: Option<Rela
             Step::Execute(create),
         ]),
         _ => Plan::executes(vec![create]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::Athena;
+    use crate::project::ResourceType;
+    use serde_json::json;
+
+    #[test]
+    fn replacing_needs_a_location_of_its_own() {
+        let node = Node::sample(
+            ResourceType::Model,
+            "orders",
+            json!({"materialized": "table"}),
+        );
+        let athena = Athena::sample();
+        // a new table: created in place
+        assert!(table(&athena, &node, "select 1", None, "b1").is_ok());
+        // an external_location is refused (kiln would have to build over it)
+        let ext = Node::sample(
+            ResourceType::Model,
+            "orders",
+            json!({"materialized": "table", "external_location": "s3://x/y/"}),
+        );
+        let e = table(&athena, &ext, "select 1", None, "b1").expect_err("refused");
+        assert!(
+            e.0.contains("external_location is not supported"),
+            "{}",
+            e.0
+        );
     }
 }
