@@ -33,15 +33,26 @@ pub struct ProfileTarget {
     pub profiles_path: PathBuf,
 }
 
-/// Whether a profile field holds a credential: dbt adapters leave these out of Jinja's `target`
-/// (dbt-athena's `aws_secret_access_key` and `aws_session_token`, Postgres' `password`...).
-/// By name: any field whose name holds `secret`, `password`, `passphrase`, `token`
-/// or `private_key`.
+/// The profile fields that hold credentials in dbt's adapters (dbt-athena's
+/// `aws_secret_access_key` and `aws_session_token`, Postgres' and Snowflake's `password`,
+/// Snowflake's key pair, OAuth client secrets and tokens, BigQuery's key file, MotherDuck's
+/// token). dbt leaves them out of Jinja's `target`, and so does kiln.
+const SECRET_FIELDS: &[&str] = &[
+    "aws_secret_access_key",
+    "aws_session_token",
+    "password",
+    "private_key",
+    "private_key_passphrase",
+    "client_secret",
+    "token",
+    "refresh_token",
+    "keyfile_json",
+    "motherduck_token",
+];
+
+/// Whether a profile field holds a credential ([`SECRET_FIELDS`], any case).
 pub fn is_secret_field(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["secret", "password", "passphrase", "token", "private_key"]
-        .iter()
-        .any(|w| n.contains(w))
+    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
 impl ProfileTarget {
@@ -407,7 +418,10 @@ mod secret_tests {
         let public = t.public_fields();
         let keys: Vec<&str> = public.keys().map(String::as_str).collect();
         assert_eq!(keys, ["region_name", "aws_access_key_id"]);
-        assert!(is_secret_field("client_secret") && is_secret_field("private_key_passphrase"));
+        assert!(is_secret_field("client_secret") && is_secret_field("Private_Key_Passphrase"));
         assert!(!is_secret_field("s3_staging_dir") && !is_secret_field("schema"));
+        // a field of the user's own stays in `target` (DBT_ENV_SECRET_ values are scrubbed by
+        // the output instead)
+        assert!(!is_secret_field("api_token"));
     }
 }
