@@ -222,10 +222,12 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                 if op == "GetQueryExecution" {
                     answer = maybe_fail_query(state, answer);
                 }
-                if op == "StartQueryExecution" && answer.status() == 200 && engine_rule(state) {
-                    if let Some(sql) = req.json()["QueryString"].as_str() {
-                        play_engine(upstream, account, sql);
-                    }
+                if op == "StartQueryExecution"
+                    && answer.status() == 200
+                    && engine_rule(state)
+                    && let Some(sql) = req.json()["QueryString"].as_str()
+                {
+                    play_engine(upstream, account, sql);
                 }
                 answer
             }
@@ -510,12 +512,10 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
                            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}]}});
         let exists = {
-            let auth = format!(
-                "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0"
-            );
+            let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
             let body = json!({"DatabaseName": schema, "Name": name}).to_string();
             let h = [
-                ("Authorization", auth.as_str()),
+                ("Authorization", auth),
                 ("x-moto-account-id", account),
                 ("X-Amz-Target", "AWSGlue.GetTable"),
                 ("Content-Type", "application/x-amz-json-1.1"),
