@@ -96,9 +96,17 @@ fn execute_and_report(
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
-    let summary = runner::execute(&loaded, ids, &opts, &inv.output)?;
+    let write_results = results_writer(inv, &loaded, kind);
+    let summary = runner::execute(
+        &loaded,
+        ids,
+        &opts,
+        &inv.output,
+        Some(write_results.clone()),
+    )?;
     timer.mark("execute (all)");
-    write_artifacts(inv, &loaded, &summary, kind)?;
+    write_artifacts(&loaded, &summary, &write_results)?;
+    runner::results_written();
     timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
     runner::output::report(&summary, &counts, &loaded.project.nodes);
@@ -311,32 +319,42 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
         .join(", ")
 }
 
-fn write_artifacts(
-    inv: &Invocation,
-    loaded: &Loaded,
-    summary: &RunSummary,
-    kind: RunKind,
-) -> Result<(), Error> {
+/// Writes run_results.json for a run of `kind`: owns what it needs, so that the second Ctrl-C
+/// can write the results of what finished before the process quits.
+fn results_writer(inv: &Invocation, loaded: &Loaded, kind: RunKind) -> runner::ResultsWriter {
     let args = inv.flags.run_results_args(
         kind.command(),
         &loaded.project.target.name,
         &inv.load.cli_vars,
     );
-    let doc = crate::artifacts::run_results::run_results_json(
-        summary,
-        &loaded.info.invocation_id,
-        &loaded.info.run_started_at,
-        args,
-        &loaded.project.target,
-    );
+    let invocation_id = loaded.info.invocation_id.clone();
+    let started_at = loaded.info.run_started_at;
+    let target = loaded.project.target.clone();
     let path = loaded.project.target_dir().join("run_results.json");
-    let text = serde_json::to_vec_pretty(&doc).map_err(|e| {
-        Error::one(crate::error::Diagnostic::error(
-            "artifacts",
-            format!("cannot serialise run_results.json: {e}"),
-        ))
-    })?;
-    crate::artifacts::write_atomic(&path, &text)?;
+    std::sync::Arc::new(move |summary: &RunSummary| {
+        let doc = crate::artifacts::run_results::run_results_json(
+            summary,
+            &invocation_id,
+            &started_at,
+            args.clone(),
+            &target,
+        );
+        let text = serde_json::to_vec_pretty(&doc).map_err(|e| {
+            Error::one(crate::error::Diagnostic::error(
+                "artifacts",
+                format!("cannot serialise run_results.json: {e}"),
+            ))
+        })?;
+        crate::artifacts::write_atomic(&path, &text)
+    })
+}
+
+fn write_artifacts(
+    loaded: &Loaded,
+    summary: &RunSummary,
+    write_results: &runner::ResultsWriter,
+) -> Result<(), Error> {
+    write_results(summary)?;
     // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
     let mut meta = loaded.manifest_meta();
     meta.built = summary

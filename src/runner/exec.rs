@@ -898,7 +898,10 @@ pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), 
     }
     let started = std::time::Instant::now();
     let out = conn.execute(sql);
-    eprintln!(
+    // A failed write to stderr (a full disk, a closed pipe) never stops a build.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "timing: sql {:>8.1} ms  {}",
         started.elapsed().as_secs_f64() * 1000.0,
         sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")

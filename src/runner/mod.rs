@@ -207,15 +207,77 @@ impl RunSummary {
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static CANCEL_TARGET: OnceLock<Mutex<Option<Arc<dyn Adapter>>>> = OnceLock::new();
 
+/// Writes a run's results (run_results.json): given by the command, called by the second Ctrl-C
+/// with what finished, so that the file (and `retry`) describes this run and not the one before.
+pub type ResultsWriter = Arc<dyn Fn(&RunSummary) -> Result<(), Error> + Send + Sync>;
+
+/// The run in progress, for the second Ctrl-C: its nodes, what finished, and its writer.
+struct InProgress {
+    ids: Vec<String>,
+    finished: Vec<NodeResult>,
+    started: Instant,
+    write: Option<ResultsWriter>,
+}
+
+static IN_PROGRESS: Mutex<Option<InProgress>> = Mutex::new(None);
+
+/// The command has written the run's results: a second Ctrl-C from now on has nothing to add.
+pub fn results_written() {
+    if let Ok(mut g) = IN_PROGRESS.lock() {
+        *g = None;
+    }
+}
+
+fn record_finished(r: &NodeResult) {
+    if let Ok(mut g) = IN_PROGRESS.lock()
+        && let Some(p) = g.as_mut()
+    {
+        p.finished.push(r.clone());
+    }
+}
+
+/// The second Ctrl-C: the results of what finished, the rest skipped as interrupted, written
+/// by the command's writer before the process quits.
+fn write_what_finished() {
+    let Ok(mut g) = IN_PROGRESS.lock() else {
+        return;
+    };
+    let Some(p) = g.take() else {
+        return;
+    };
+    let Some(write) = p.write else {
+        return;
+    };
+    let done: BTreeSet<&str> = p.finished.iter().map(|r| r.unique_id.as_str()).collect();
+    let mut results = p.finished.clone();
+    for id in p.ids.iter().filter(|id| !done.contains(id.as_str())) {
+        let mut r = NodeResult::new(id, Status::Skipped);
+        r.message = Some("skipped: the run was interrupted".into());
+        results.push(r);
+    }
+    // (the process is quitting: nothing more can be done about a file that cannot be written)
+    let _ = write(&RunSummary {
+        results,
+        elapsed: p.started.elapsed().as_secs_f64(),
+        interrupted: true,
+        errors: vec![],
+    });
+}
+
 /// Installs the Ctrl-C / SIGTERM handler (once per process): the first signal cancels running
 /// queries and stops scheduling; a second one exits at once.
 fn install_interrupt_handler(adapter: Arc<dyn Adapter>) {
     let slot = CANCEL_TARGET.get_or_init(|| {
         let _ = ctrlc::set_handler(|| {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                write_what_finished();
                 std::process::exit(130);
             }
-            eprintln!("\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)");
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)"
+            );
             if let Some(Ok(guard)) = CANCEL_TARGET.get().map(|m| m.lock())
                 && let Some(a) = guard.as_ref()
             {
@@ -331,10 +393,19 @@ pub fn execute(
     ids: Vec<String>,
     opts: &RunOptions,
     output: &Output,
+    write_results: Option<ResultsWriter>,
 ) -> Result<RunSummary, Error> {
     let started = Instant::now();
     let timer = crate::timing::StageTimer::new();
     INTERRUPTED.store(false, Ordering::SeqCst);
+    if let Ok(mut g) = IN_PROGRESS.lock() {
+        *g = Some(InProgress {
+            ids: ids.clone(),
+            finished: vec![],
+            started,
+            write: write_results,
+        });
+    }
     let pool = connect(loaded)?;
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
@@ -424,6 +495,7 @@ pub fn execute(
                 if blocks && opts.fail_fast && !stop.swap(true, Ordering::SeqCst) {
                     runner.loaded.adapter.cancel_all();
                 }
+                record_finished(&r);
                 if let Ok(mut s) = slots[i].lock() {
                     *s = Some(r);
                 }
@@ -431,6 +503,7 @@ pub fn execute(
             },
             |i, cause| {
                 let r = runner.skipped(&ids[i], &ids[cause]);
+                record_finished(&r);
                 if let Ok(mut s) = slots[i].lock() {
                     *s = Some(r);
                 }

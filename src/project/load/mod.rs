@@ -218,6 +218,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         root: None,
         cfg: cfg.clone(),
         target_db: target.database.clone(),
+        quote_char: target.quote_char,
         target_schema: target.schema.clone(),
         diags: Diagnostics::default(),
         nodes: BTreeMap::new(),
@@ -344,6 +345,8 @@ struct Loader {
     root: Option<Box<DbtProject>>,
     cfg: DbtProject,
     target_db: String,
+    /// The target engine's identifier quote (tests on `quote: true` columns quote the name).
+    quote_char: char,
     target_schema: String,
     diags: Diagnostics,
     /// Boxed while loading: a node is about a kilobyte, and B-tree inserts in random order would

@@ -155,6 +155,7 @@ impl Loader {
             root: Some(Box::new(self.cfg.clone())),
             cfg: p.config.clone(),
             target_db: self.target_db.clone(),
+            quote_char: self.quote_char,
             target_schema: self.target_schema.clone(),
             diags: Diagnostics::default(),
             nodes: BTreeMap::new(),

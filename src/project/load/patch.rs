@@ -140,6 +140,7 @@ impl Loader {
                     &self.test_tree,
                     &self.target_db,
                     &self.target_schema,
+                    self.quote_char,
                 )
             })
             .collect();
