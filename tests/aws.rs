@@ -1215,3 +1215,94 @@ fn one_client_serves_several_threads_at_once() {
         20
     );
 }
+
+/// The venv bootstrap (`aws/moto.rs`, `ensure_venv`) says what is missing instead of failing
+/// obscurely: here, a Python that cannot be run.
+#[test]
+fn moto_bootstrap_without_python_says_to_install_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let venv = dir.path().join("moto-venv");
+    let req = dir.path().join("req.txt");
+    std::fs::write(&req, "moto[server]==5.2.6\n").expect("write");
+    let err = moto::ensure_venv(&venv, &req, "kiln-no-such-python3")
+        .expect_err("a missing python is an error");
+    assert!(
+        err.contains("`kiln-no-such-python3` cannot be run") && err.contains("install Python 3"),
+        "{err}"
+    );
+    assert!(!venv.join("requirements.txt").exists());
+}
+
+/// pip failing (here: no package index reachable) is an error naming the requirements file
+/// and the network, and leaves the venv unmarked, so the next run installs again.
+#[test]
+fn moto_bootstrap_without_pypi_says_to_check_the_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let venv = dir.path().join("moto-venv");
+    let req = dir.path().join("req.txt");
+    std::fs::write(&req, "kiln-no-such-package==0.0.1\n").expect("write");
+    // pip reads its index from its environment
+    let pip_env = [
+        ("PIP_INDEX_URL", "http://127.0.0.1:9/simple"),
+        ("PIP_RETRIES", "0"),
+        ("PIP_TIMEOUT", "1"),
+        ("PIP_NO_CACHE_DIR", "1"),
+    ];
+    let err = moto::ensure_venv_with(&venv, &req, "python3", &pip_env)
+        .expect_err("an unreachable index is an error");
+    assert!(err.contains("pip install -r"), "{err}");
+    assert!(err.contains("network access to PyPI"), "{err}");
+    assert!(venv.join("bin/python").exists(), "the venv was created");
+    assert!(
+        !venv.join("requirements.txt").exists(),
+        "but not marked installed"
+    );
+}
+
+/// A profile's credentials are not in Jinja's `target` (as dbt-athena leaves them out of
+/// `target`), while its other fields are; so no model can compile one into SQL. With
+/// `--debug`, nothing kiln logs holds them either.
+#[test]
+fn target_in_jinja_has_no_secrets() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: athena\n  outputs:\n    athena:\n      type: athena\n      region_name: eu-west-1\n      \
+             s3_staging_dir: s3://results/staging/\n      schema: analytics\n      \
+             aws_access_key_id: \"{{ env_var('KILN_TEST_KEY_ID') }}\"\n      \
+             aws_secret_access_key: \"{{ env_var('KILN_TEST_SECRET') }}\"\n      \
+             aws_session_token: \"{{ env_var('KILN_TEST_TOKEN') }}\"\n",
+        )
+        .file(
+            "models/leak.sql",
+            "select '{{ target.region_name }}' as region, \
+             '{{ target.get(\"aws_secret_access_key\", \"absent\") }}' as sk, \
+             '{{ target.get(\"aws_session_token\", \"absent\") }}' as tok, \
+             '{{ target.keys() | list | join(\",\") }}' as keys",
+        );
+    let run = p
+        .kiln(&["--debug", "compile", "-s", "leak"])
+        .env("KILN_TEST_KEY_ID", "AKIAKILNJINJATEST")
+        .env("KILN_TEST_SECRET", SECRET)
+        .env("KILN_TEST_TOKEN", TOKEN)
+        .run();
+    run.assert_success();
+    let compiled = p.read("target/compiled/shop/models/leak.sql");
+    assert!(
+        compiled.starts_with("select 'eu-west-1' as region, 'absent' as sk, 'absent' as tok"),
+        "{compiled}"
+    );
+    assert!(!compiled.contains("aws_secret_access_key"), "{compiled}");
+    assert!(compiled.contains("s3_staging_dir"), "{compiled}");
+    for text in [
+        compiled,
+        run.stdout.clone(),
+        run.stderr.clone(),
+        p.read("logs/dbt.log"),
+        p.read("target/manifest.json"),
+    ] {
+        for secret in [SECRET, TOKEN] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
+}

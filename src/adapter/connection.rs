@@ -2,7 +2,7 @@
 //! the catalog. Catalog methods have defaults written against `information_schema` (ANSI); an
 //! engine overrides what it does differently.
 
-use super::{Cell, Rows, string_literal};
+use super::{Cell, Rows, StorageCall, string_literal};
 use std::fmt;
 
 /// What went wrong in the database.
@@ -92,6 +92,49 @@ impl RelationKind {
             RelationKind::Table => "table",
             RelationKind::View => "view",
         }
+    }
+}
+
+/// One check of `kiln debug`'s connection test ([`super::Adapter::connection_test`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionCheck {
+    /// What was checked: `connection`, or on Athena `work group`, `output location`...
+    pub name: String,
+    pub ok: bool,
+    /// Not tried, because an earlier check failed in a way that fails this one too.
+    pub skipped: bool,
+    /// What was found, or what failed and what to do.
+    pub detail: String,
+}
+
+impl ConnectionCheck {
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        ConnectionCheck {
+            name: name.into(),
+            ok: true,
+            skipped: false,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn fail(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        ConnectionCheck {
+            name: name.into(),
+            ok: false,
+            skipped: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConnectionCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match (self.ok, self.skipped) {
+            (true, _) => "OK",
+            (false, true) => "SKIPPED",
+            (false, false) => "ERROR",
+        };
+        write!(f, "{}: {status} {}", self.name, self.detail)
     }
 }
 
@@ -292,6 +335,14 @@ pub trait Connection: Send {
                 }
             })
             .collect())
+    }
+
+    /// Runs a catalog-and-storage operation of a plan (see
+    /// [`super::Adapter::supports_catalog_publish`]); engines without them refuse.
+    fn storage(&mut self, call: &StorageCall) -> Result<(), DbError> {
+        Err(DbError::query(format!(
+            "this engine cannot run the plan step '{call}'"
+        )))
     }
 
     fn create_schema(&mut self, database: &str, schema: &str) -> Result<(), DbError> {

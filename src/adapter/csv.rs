@@ -129,3 +129,128 @@ mod tests {
         assert_eq!(SeedType::from_classes(TEXT | INT32), SeedType::Varchar);
     }
 }
+
+/// Every record of a CSV text (RFC 4180 quoting: `"` around a field, `""` inside it), the
+/// header included. Blank lines are skipped.
+pub fn records(text: &str, delimiter: char) -> Result<Vec<Vec<String>>, String> {
+    let mut out = vec![];
+    let mut record: Vec<String> = vec![];
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut at_start = true;
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    let mut end_record = |record: &mut Vec<String>, field: &mut String| {
+        record.push(std::mem::take(field));
+        let r = std::mem::take(record);
+        if !(r.len() == 1 && r[0].is_empty()) {
+            out.push(r);
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => in_quotes = false,
+                c => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+            }
+        } else if c == '"' && at_start {
+            in_quotes = true;
+            at_start = false;
+        } else if c == delimiter {
+            record.push(std::mem::take(&mut field));
+            at_start = true;
+        } else if c == '\r' && chars.peek() == Some(&'\n') {
+        } else if c == '\n' || c == '\r' {
+            end_record(&mut record, &mut field);
+            at_start = true;
+            line += 1;
+        } else {
+            field.push(c);
+            at_start = false;
+        }
+    }
+    if in_quotes {
+        return Err(format!("a quote opened by line {line} is never closed"));
+    }
+    if !field.is_empty() || !record.is_empty() {
+        end_record(&mut record, &mut field);
+    }
+    Ok(out)
+}
+
+/// The class of one value (see [`class`]), 0 for a NULL (`''`, `null` in any case).
+pub fn classify(value: &str) -> i64 {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let v = value.trim();
+    if v.is_empty() || v.eq_ignore_ascii_case("null") {
+        return 0;
+    }
+    if let Ok(n) = v.parse::<i128>() {
+        return if i32::try_from(n).is_ok() {
+            class::INT32
+        } else if i64::try_from(n).is_ok() {
+            class::INT64
+        } else {
+            class::INT128
+        };
+    }
+    if v.parse::<f64>().is_ok_and(f64::is_finite) && v.chars().any(|c| c.is_ascii_digit()) {
+        return class::NUMBER;
+    }
+    if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+        return class::BOOLEAN;
+    }
+    if NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+        return class::DATE;
+    }
+    if NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S").is_ok()
+        || NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+    {
+        return class::DATETIME;
+    }
+    if NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").is_ok()
+        || NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+    {
+        return class::ISO_DATETIME;
+    }
+    class::TEXT
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn records_and_classes() {
+        let r = records("id,name\r\n1,\"a, \"\"b\"\"\"\n\n2,\"two\nlines\"\n3,", ',').unwrap();
+        assert_eq!(
+            r,
+            vec![
+                vec!["id", "name"],
+                vec!["1", "a, \"b\""],
+                vec!["2", "two\nlines"],
+                vec!["3", ""]
+            ]
+        );
+        assert!(records("a\n\"open", ',').is_err());
+        assert_eq!(classify(" 12 "), class::INT32);
+        assert_eq!(classify("3000000000"), class::INT64);
+        assert_eq!(classify("1.5e3"), class::NUMBER);
+        assert_eq!(classify("NULL"), 0);
+        assert_eq!(classify("2024-01-31"), class::DATE);
+        assert_eq!(classify("2024-01-31 10:00:00"), class::DATETIME);
+        assert_eq!(classify("2024-01-31T10:00:00"), class::ISO_DATETIME);
+        assert_eq!(classify("True"), class::BOOLEAN);
+        assert_eq!(classify("nan"), class::TEXT);
+        assert_eq!(classify("abc"), class::TEXT);
+    }
+}

@@ -26,13 +26,15 @@ mod duckdb_values;
 pub mod openlineage;
 pub mod pool;
 mod registry;
+pub mod storage;
 #[cfg(test)]
 mod tests;
 
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    CatalogColumn, Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
+    CatalogColumn, Column, Connection, ConnectionCheck, DbError, DbErrorKind, RelationInfo,
+    RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]
@@ -42,6 +44,7 @@ pub(crate) use duckdb_csv::{
 };
 pub use pool::{LiveDb, Pool};
 pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
+pub use storage::{CatalogName, StorageCall, TableStorage};
 
 use crate::project::SourceNode;
 use crate::project::contract::{Constraint, ConstraintKind, ConstraintSupport};
@@ -166,7 +169,16 @@ pub trait Adapter: Send + Sync + Debug {
         false
     }
 
-    /// Whether this version of kiln can run statements on the engine (Athena: compile only).
+    /// Tables are files under a location, published through a catalog (Athena: S3 and Glue):
+    /// a table is built aside under a fresh location of its own and published by one catalog
+    /// update ([`StorageCall`]), its previous files deleted only after that, and only inside
+    /// the folder kiln owns for it ([`Adapter::table_location`]).
+    fn supports_catalog_publish(&self) -> bool {
+        false
+    }
+
+    /// Whether this version of kiln can run statements on the engine (Athena without its
+    /// `athena` cargo feature: compile only).
     fn can_execute(&self) -> bool {
         true
     }
@@ -201,6 +213,30 @@ pub trait Adapter: Send + Sync + Debug {
     /// `create table ... as (<sql>)`.
     fn create_table_as_sql(&self, relation: &str, sql: &str) -> String {
         format!("create table {relation} as (\n{}\n)", sql.trim())
+    }
+
+    /// `create table ... as (<sql>)` stored as `storage` says (where the engine's tables say
+    /// where and how they are stored; others ignore it).
+    fn create_table_as_stored_sql(
+        &self,
+        relation: &str,
+        sql: &str,
+        _storage: &TableStorage,
+    ) -> String {
+        self.create_table_as_sql(relation, sql)
+    }
+
+    /// Where a build of the table `schema.identifier` writes its files (`build` names this
+    /// build, so each build has a fresh location where the naming allows it), and the folder
+    /// kiln owns for the table (everything a delete may touch): `None` for an engine whose
+    /// tables are not files ([`Adapter::supports_catalog_publish`]).
+    fn table_location(
+        &self,
+        _schema: &str,
+        _identifier: &str,
+        _build: &str,
+    ) -> Option<TableLocation> {
+        None
     }
 
     /// A connection-local table holding the rows of `sql` (see
@@ -410,6 +446,19 @@ pub trait Adapter: Send + Sync + Debug {
         ))
     }
 
+    /// A table over CSV files already in storage (a seed's, uploaded under `location`): text
+    /// columns named as the header names them, the header line skipped. `None`: the engine
+    /// reads seeds another way ([`Adapter::load_csv`]'s query).
+    fn csv_table_sql(
+        &self,
+        _relation: &str,
+        _columns: &[String],
+        _location: &str,
+        _delimiter: char,
+    ) -> Option<String> {
+        None
+    }
+
     // ---- results ----
 
     /// How many rows a statement changed, from what it returned (`rows_affected`); `None`
@@ -539,6 +588,17 @@ pub trait Adapter: Send + Sync + Debug {
 
     // ---- execution ----
 
+    /// `kiln debug`'s connection test: each thing checked, with what was found or what failed
+    /// (one failure does not hide the others). By default: open a connection and run
+    /// `select 1`; an engine with more to check (Athena: the work group, the query result
+    /// location, the Glue catalog, the staging bucket) says so here.
+    fn connection_test(&self) -> Vec<ConnectionCheck> {
+        match self.connect().and_then(|mut c| c.query("select 1 as ok")) {
+            Ok(_) => vec![ConnectionCheck::pass("connection", "connection ok")],
+            Err(e) => vec![ConnectionCheck::fail("connection", e.message)],
+        }
+    }
+
     /// Opens a connection to the target. The first call opens the database; every later call
     /// gives another connection to it (one per runner worker).
     fn connect(&self) -> Result<Box<dyn Connection>, DbError>;
@@ -555,6 +615,22 @@ pub trait Adapter: Send + Sync + Debug {
     /// Interrupts every statement running on any connection of this adapter (Ctrl-C,
     /// `--fail-fast`). Interrupted statements fail with [`DbErrorKind::Cancelled`].
     fn cancel_all(&self);
+}
+
+/// Where one build of a table writes its files, and the folder kiln owns for the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLocation {
+    /// `s3://bucket/.../` (with its trailing `/`).
+    pub location: String,
+    /// The folder holding every build of the table; `location` is inside it.
+    pub owned: String,
+    /// Whether each build gets a fresh location (the naming ends in `_unique`), so a new
+    /// version can be built while the previous one is still read.
+    pub unique: bool,
+    /// Whether `owned` may also hold other relations' files (a naming without the schema puts
+    /// the same table name of two schemas in one folder; `unique` naming owns only the build's
+    /// own folder): then files no table reads are not swept from it.
+    pub shared: bool,
 }
 
 /// A SQL string literal.

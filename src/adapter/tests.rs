@@ -44,6 +44,17 @@ fn foreign_key_swaps() {
 }
 
 #[test]
+fn catalog_publish() {
+    assert_eq!(adapters_where(|a| a.supports_catalog_publish()), ["athena"]);
+    // and only such an engine says where a table's files go
+    assert_eq!(
+        adapters_where(|a| a.table_location("s", "t", "b").is_some()),
+        Vec::<&str>::new()
+    );
+    assert!(Athena::sample().table_location("s", "t", "b").is_some());
+}
+
+#[test]
 fn temporary_tables() {
     assert_eq!(
         adapters_where(|a| a.supports_temporary_tables()),
@@ -116,7 +127,12 @@ fn seeds_load() {
             .err()
             .is_none_or(|e| !e.starts_with("kiln cannot load seeds"))
     });
-    assert_eq!(loads, ["duckdb"]);
+    assert_eq!(loads, ["duckdb", "athena"]);
+    // and only Athena reads them from storage, through a table over the uploaded file
+    assert_eq!(
+        adapters_where(|a| a.csv_table_sql("t", &[], "s3://b/p/", ',').is_some()),
+        ["athena"]
+    );
 }
 
 #[test]

@@ -5,7 +5,6 @@
 
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
-use crate::project::profiles::ProfileTarget;
 use crate::session::load_and_parse;
 
 pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
@@ -40,11 +39,6 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         out.info(line);
     }
     loaded.found().emit();
-    // Athena cannot run models yet, but its connection can be tested: the AWS client's checks.
-    // (When the adapter runs, this belongs behind the Adapter trait with `select 1`.)
-    if loaded.adapter.adapter_type() == "athena" {
-        return athena_connection_test(inv, t);
-    }
     if !loaded.adapter.can_execute() {
         out.info(&format!(
             "Connection test: skipped ({} targets compile with this version of kiln; they run in a later release)",
@@ -53,44 +47,38 @@ pub fn run(inv: &Invocation) -> Result<Outcome, Error> {
         out.info("All checks passed!");
         return Ok(Outcome::Success);
     }
-    let pool = crate::runner::connect(&loaded)?;
-    match pool.with(|c| c.query("select 1 as ok")) {
-        Ok(_) => {
-            out.info("Connection test: OK connection ok");
-            out.info("All checks passed!");
-            Ok(Outcome::Success)
+    // The adapter's own connection test: DuckDB runs `select 1`; Athena checks the work group,
+    // the result location, the Glue catalog and the staging bucket, each on a line of its own.
+    let checks = loaded.adapter.connection_test();
+    match checks.as_slice() {
+        [one] if one.ok && one.name == "connection" => {
+            out.info(&format!("Connection test: OK {}", one.detail));
         }
-        Err(e) => Err(crate::error::Diagnostic::error(
-            "database",
-            format!("connection test failed: {}", e.message),
-        )
-        .into()),
-    }
-}
-
-/// Athena's connection test: each check that passed on a line of its own, and the ones that
-/// failed as one error (an endpoint that cannot be reached is said once, not per service).
-#[cfg(feature = "athena")]
-fn athena_connection_test(inv: &Invocation, target: &ProfileTarget) -> Result<Outcome, Error> {
-    use crate::adapter::aws::{AwsSettings, check_connection};
-    let out = &inv.output;
-    let settings = AwsSettings::from_target(&target.name, &target.fields)?;
-    let results = check_connection(&settings);
-    let passed: Vec<String> = results
-        .iter()
-        .filter(|r| r.ok)
-        .map(|r| format!("  {r}"))
-        .collect();
-    if !passed.is_empty() {
-        out.info("Connection test:");
-        for line in &passed {
-            out.info(line);
+        _ => {
+            let passed: Vec<String> = checks
+                .iter()
+                .filter(|c| c.ok)
+                .map(|c| format!("  {c}"))
+                .collect();
+            if !passed.is_empty() {
+                out.info("Connection test:");
+                for line in &passed {
+                    out.info(line);
+                }
+            }
         }
     }
-    let failed: Vec<String> = results
+    // Failures as one error (an endpoint that cannot be reached is said once, not per check).
+    let failed: Vec<String> = checks
         .iter()
-        .filter(|r| !r.ok && !r.skipped)
-        .map(|r| format!("{}: {}", r.name, r.detail))
+        .filter(|c| !c.ok && !c.skipped)
+        .map(|c| {
+            if c.name == "connection" {
+                c.detail.clone()
+            } else {
+                format!("{}: {}", c.name, c.detail)
+            }
+        })
         .collect();
     if failed.is_empty() {
         out.info("All checks passed!");
@@ -100,18 +88,5 @@ fn athena_connection_test(inv: &Invocation, target: &ProfileTarget) -> Result<Ou
         "database",
         format!("connection test failed: {}", failed.join("; ")),
     )
-    .into())
-}
-
-#[cfg(not(feature = "athena"))]
-fn athena_connection_test(_inv: &Invocation, target: &ProfileTarget) -> Result<Outcome, Error> {
-    Err(crate::error::Diagnostic::error(
-        "database",
-        format!(
-            "cannot test target '{}': this kiln was built without its `athena` feature",
-            target.name
-        ),
-    )
-    .with_help("build kiln with its default features (`cargo build`) to connect to Athena")
     .into())
 }

@@ -81,7 +81,7 @@ pub fn quote_policy(project: &Project, adapter: &dyn Adapter) -> Policy {
 /// `target` as Jinja sees it.
 pub fn target_value(project: &Project) -> Value {
     let t = &project.target;
-    let mut m: Map<String, Json> = t.fields.clone();
+    let mut m: Map<String, Json> = t.public_fields();
     m.insert("name".into(), Json::from(t.name.clone()));
     m.insert("target_name".into(), Json::from(t.name.clone()));
     m.insert("profile_name".into(), Json::from(t.profile_name.clone()));

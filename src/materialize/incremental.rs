@@ -21,9 +21,40 @@ pub use crate::project::settings::incremental::{
 /// The suffix of the table holding one step's new rows.
 pub const STAGE_SUFFIX: &str = "__kiln_new";
 
-/// The table holding one step's new rows.
+/// The table holding one step's new rows (on an engine that publishes through a catalog,
+/// dbt-athena's `__dbt_tmp`, which an interrupted step's next run recovers).
 pub fn stage(adapter: &dyn Adapter, node: &Node) -> Stage {
-    Stage::new(adapter, &RelationTarget::of(node), STAGE_SUFFIX)
+    Stage::new(adapter, &RelationTarget::of(node), stage_suffix(adapter))
+}
+
+fn stage_suffix(adapter: &dyn Adapter) -> &'static str {
+    if adapter.supports_catalog_publish() {
+        super::publish::STAGE_SUFFIX
+    } else {
+        STAGE_SUFFIX
+    }
+}
+
+/// On an engine that publishes through a catalog: where the stage's files go, and the folder
+/// kiln owns for the target.
+fn stage_location(
+    adapter: &dyn Adapter,
+    node: &Node,
+) -> Result<Option<crate::adapter::TableLocation>, PlanError> {
+    if !adapter.supports_catalog_publish() {
+        return Ok(None);
+    }
+    let t = RelationTarget::of(node);
+    adapter
+        .table_location(&t.schema, &t.identifier, &super::publish::build_id())
+        .map(Some)
+        .ok_or_else(|| {
+            PlanError(format!(
+                "{}: the {} target has no S3 location for tables",
+                node.original_file_path,
+                adapter.adapter_type()
+            ))
+        })
 }
 
 /// One incremental step as a plan, applied to `window` only for a microbatch: the new rows
@@ -53,10 +84,47 @@ pub(super) fn step_steps(
 ) -> Result<Vec<Step>, PlanError> {
     let target = RelationTarget::of(node);
     let stage = stage(adapter, node);
-    let mut steps: Vec<Step> = stage_sql(adapter, node, sql, cfg)?
-        .into_iter()
-        .map(Step::Execute)
-        .collect();
+    let mut steps: Vec<Step> = vec![];
+    if let Some(loc) = stage_location(adapter, node)? {
+        // Athena: only what Athena can do to the table in place (Hive tables take inserts;
+        // Iceberg ones merges and deletes too); a stage left by an interrupted step is
+        // recovered first.
+        let iceberg = super::publish::storage_of(node).iceberg;
+        let refuse = |why: &str| {
+            Err(PlanError(format!(
+                "{}: incremental_strategy '{}' {why}",
+                node.original_file_path,
+                cfg.strategy.as_str()
+            )))
+        };
+        match cfg.strategy {
+            Strategy::Append => {}
+            Strategy::Merge | Strategy::DeleteInsert if iceberg => {}
+            Strategy::Merge | Strategy::DeleteInsert => {
+                return refuse(
+                    "needs an Iceberg table on Athena (Hive tables take no update or delete): set table_type: iceberg, or use append",
+                );
+            }
+            Strategy::InsertOverwrite | Strategy::Microbatch => {
+                return refuse(
+                    "is not supported by kiln on Athena yet (append, and merge on Iceberg tables, are)",
+                );
+            }
+        }
+        steps.push(Step::Storage(crate::adapter::StorageCall::Recover {
+            target: crate::adapter::CatalogName {
+                schema: target.schema.clone(),
+                identifier: target.identifier.clone(),
+            },
+            owned: loc.owned,
+            sweep: !loc.shared,
+        }));
+    }
+    steps.extend(
+        stage_sql(adapter, node, sql, cfg)?
+            .into_iter()
+            .map(Step::Execute),
+    );
     if let Some(sql) = key_check_sql(adapter, node, cfg) {
         steps.push(Step::CheckEmpty {
             sql,
@@ -66,7 +134,12 @@ pub(super) fn step_steps(
         });
     }
     steps.push(Step::ReadColumns {
-        source: ColumnSource::Query(adapter.select_no_rows_sql(&stage.relation)),
+        // (a table's columns are in the catalog where it publishes through one)
+        source: if adapter.supports_catalog_publish() {
+            ColumnSource::Relation(target.suffixed(stage_suffix(adapter)))
+        } else {
+            ColumnSource::Query(adapter.select_no_rows_sql(&stage.relation))
+        },
         slot: Slot::New,
     });
     steps.push(Step::ReadColumns {
@@ -109,11 +182,24 @@ impl Apply {
             &columns,
             window,
         );
+        // The stage goes with its files where tables are files (inside the target's folder).
+        let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
+            Some(loc) if adapter.supports_catalog_publish() => {
+                Step::Storage(crate::adapter::StorageCall::Drop {
+                    target: crate::adapter::CatalogName {
+                        schema: self.target.schema.clone(),
+                        identifier: format!("{}{}", self.target.identifier, stage_suffix(adapter)),
+                    },
+                    owned: loc.owned,
+                })
+            }
+            _ => Step::Execute(self.stage.drop(adapter)),
+        };
         Ok(alters
             .into_iter()
             .chain(apply)
-            .chain([self.stage.drop(adapter)])
             .map(Step::Execute)
+            .chain([drop])
             .collect())
     }
 }
@@ -155,6 +241,20 @@ pub fn stage_sql(
         }
         _ => sql.trim().to_string(),
     };
+    if let Some(loc) = stage_location(adapter, node)? {
+        // A table of its own under the target's folder, a fresh location (the step's
+        // recover dropped any earlier stage).
+        let storage = crate::adapter::TableStorage {
+            location: Some(loc.location),
+            iceberg: super::publish::storage_of(node).iceberg,
+            ..Default::default()
+        };
+        return Ok(vec![adapter.create_table_as_stored_sql(
+            &stage(adapter, node).relation,
+            &body,
+            &storage,
+        )]);
+    }
     Ok(stage(adapter, node).create(adapter, &body))
 }
 

@@ -22,6 +22,7 @@ pub mod microbatch;
 #[cfg(test)]
 mod parses;
 pub mod plan;
+pub mod publish;
 mod relation;
 pub mod seed;
 pub mod snapshot;
@@ -60,6 +61,22 @@ pub fn plan_model(
 ) -> Result<Plan, PlanError> {
     let target = RelationTarget::of(node);
     let contract = contract::Contract::of(adapter, node);
+    if adapter.supports_catalog_publish() {
+        let plan = match node.materialized() {
+            "view" => publish::view(adapter, node, compiled_sql, existing),
+            "table" | "incremental" => {
+                publish::table(adapter, node, compiled_sql, existing, &publish::build_id())?
+            }
+            "ephemeral" => Plan::default(),
+            other => {
+                return Err(PlanError(format!(
+                    "materialization '{other}' is not supported by kiln yet for {}",
+                    node.original_file_path
+                )));
+            }
+        };
+        return Ok(hooks.splice(plan));
+    }
     let plan = match node.materialized() {
         "view" => view(adapter, &target, compiled_sql, existing),
         // (an incremental model's first build, or a full refresh, is a table)
@@ -318,25 +335,37 @@ mod tests {
         commit;
         "#
         );
-        // without transactions nor rename (Athena), the new table is built whole under the
-        // temporary name, then copied into the name
-        let athena = Athena::default();
-        insta::assert_snapshot!(
-            plan_model(&athena, &table, sql, Some(RelationKind::Table), &Hooks::default(), &Default::default()).unwrap().script(&athena),
-            @r#"
-        drop table if exists "warehouse"."main"."orders__kiln_tmp";
+        // Athena: recover what an interrupted build left, build aside under a fresh location
+        // in the table's own folder, publish through Glue (the old files go after that)
+        let athena = Athena::sample();
+        let plan = plan_model(
+            &athena,
+            &table,
+            sql,
+            Some(RelationKind::Table),
+            &Hooks::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let script =
+            regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                .unwrap()
+                .replace_all(&plan.script(&athena), "[BUILD]")
+                .into_owned();
+        insta::assert_snapshot!(script, @r#"
+        -- kiln: recover main.orders (owned s3://data/warehouse/main/orders/, unread files swept)
 
-        create table "warehouse"."main"."orders__kiln_tmp" as (
-        select 1 as id
-        );
+        create table "warehouse"."main"."orders__ha"
+        with (
+            table_type='hive',
+            external_location='s3://data/warehouse/main/orders/[BUILD]/',
+            format='parquet'
+        )
+        as
+        select 1 as id;
 
-        drop table if exists "warehouse"."main"."orders";
-
-        create table "warehouse"."main"."orders" as select * from "warehouse"."main"."orders__kiln_tmp";
-
-        drop table if exists "warehouse"."main"."orders__kiln_tmp";
-        "#
-        );
+        -- kiln: publish main.orders__ha as main.orders (owned s3://data/warehouse/main/orders/)
+        "#);
     }
 
     #[test]

@@ -20,12 +20,20 @@ const MODEL_SQL: &str = "-- the model\nwith src as (\n    select 1 as id, 'a' as
 /// them: `(adapter type, the start of the statements' labels, the construct and why)`. Every
 /// statement an entry covers must still fail (the test says when one passes), each entry must
 /// cover at least one, and any other failure fails the test.
-const UNPARSED: &[(&str, &str, &str)] = &[(
-    "duckdb",
-    "persist_docs on a ",
-    "`comment on table/view/column ... is '...'`: DuckDB runs it, sqlparser 0.62 reads \
-     `COMMENT ON` only in its Generic, PostgreSQL, Snowflake and Oracle dialects",
-)];
+const UNPARSED: &[(&str, &str, &str)] = &[
+    (
+        "duckdb",
+        "persist_docs on a ",
+        "`comment on table/view/column ... is '...'`: DuckDB runs it, sqlparser 0.62 reads \
+         `COMMENT ON` only in its Generic, PostgreSQL, Snowflake and Oracle dialects",
+    ),
+    (
+        "athena",
+        "alter table `",
+        "(a statement, not a label) Athena's Hive DDL `alter table `s`.`t` add columns (c t)`: \
+         sqlparser 0.62 reads only `add column`",
+    ),
+];
 
 /// Every plan of every materialization for `adapter`: `(label, statements)`, with DuckDB's
 /// query over a seed's CSV file and its type-inference query.
@@ -64,7 +72,7 @@ fn plans(adapter: &dyn Adapter) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn every_plan_statement_parses_in_its_adapters_dialect() {
-    let adapters: [&dyn Adapter; 2] = [&DuckDb::in_memory(), &Athena::default()];
+    let adapters: [&dyn Adapter; 2] = [&DuckDb::in_memory(), &Athena::sample()];
     let mut checked = 0;
     let mut failures = vec![];
     let mut matched = vec![false; UNPARSED.len()];
@@ -79,9 +87,9 @@ fn every_plan_statement_parses_in_its_adapters_dialect() {
             for (i, statement) in statements.iter().enumerate() {
                 checked += 1;
                 let label = format!("{label} #{}", i + 1);
-                let listed = UNPARSED
-                    .iter()
-                    .position(|(a, l, _)| *a == name && label.starts_with(l));
+                let listed = UNPARSED.iter().position(|(a, l, _)| {
+                    *a == name && (label.starts_with(l) || statement.starts_with(l))
+                });
                 match (crate::sql::round_trip(statement, dialect.as_ref()), listed) {
                     (Ok(_), None) => {}
                     (Err(_), Some(i)) => matched[i] = true,

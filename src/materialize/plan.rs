@@ -10,7 +10,7 @@
 
 use super::RelationTarget;
 use super::{incremental, snapshot};
-use crate::adapter::{Adapter, Cell, Column};
+use crate::adapter::{Adapter, Cell, Column, StorageCall};
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,9 @@ pub enum Step {
     },
     /// Plan the rest from the columns read so far.
     Then(Box<Continuation>),
+    /// A catalog-and-storage operation, on an engine whose tables are files published through
+    /// a catalog ([`Adapter::supports_catalog_publish`]).
+    Storage(StorageCall),
 }
 
 /// Where [`Step::ReadColumns`] reads columns from.
@@ -158,9 +161,18 @@ impl Plan {
             .collect()
     }
 
-    /// The plan as one script, for snapshots and target/run/.
+    /// The plan as one script, for snapshots and target/run/: the statements, and the
+    /// catalog-and-storage steps as comments.
     pub fn script(&self, adapter: &dyn Adapter) -> String {
-        script_of(&self.statements(adapter))
+        let lines: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Storage(call) => Some(format!("-- {call}")),
+                s => statement(adapter, s).map(str::to_string),
+            })
+            .collect();
+        script_of(&lines)
     }
 }
 
@@ -170,15 +182,24 @@ pub fn statement<'a>(adapter: &dyn Adapter, step: &'a Step) -> Option<&'a str> {
         Step::Execute(sql) | Step::Hook(sql) => Some(sql),
         Step::Begin => Some(adapter.begin_sql()),
         Step::Commit => Some(adapter.commit_sql()),
-        Step::CheckEmpty { .. } | Step::ReadColumns { .. } | Step::Then(_) => None,
+        Step::CheckEmpty { .. } | Step::ReadColumns { .. } | Step::Then(_) | Step::Storage(_) => {
+            None
+        }
     }
 }
 
-/// Statements as a script: each ended by one `;`, a blank line between them.
+/// Statements as a script: each ended by one `;` (a comment line stands alone), a blank line
+/// between them.
 pub fn script_of(statements: &[String]) -> String {
     statements
         .iter()
-        .map(|s| format!("{};", s.trim_end().trim_end_matches(';')))
+        .map(|s| {
+            if s.starts_with("-- kiln: ") && !s.contains('\n') {
+                s.clone()
+            } else {
+                format!("{};", s.trim_end().trim_end_matches(';'))
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }

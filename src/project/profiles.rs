@@ -11,7 +11,11 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// The chosen target of the chosen profile, rendered and read by its engine.
-#[derive(Debug, Clone)]
+///
+/// `fields` holds every rendered field, secrets included (the adapter needs them to connect);
+/// what else sees the target sees [`ProfileTarget::public_fields`] (Jinja's `target`, YAML
+/// rendering), and `Debug` masks the secret ones ([`is_secret_field`]).
+#[derive(Clone)]
 pub struct ProfileTarget {
     pub profile_name: String,
     pub name: String,
@@ -29,6 +33,68 @@ pub struct ProfileTarget {
     pub quote_char: char,
     /// The profiles.yml this came from.
     pub profiles_path: PathBuf,
+}
+
+/// The profile fields that hold credentials in dbt's adapters (dbt-athena's
+/// `aws_secret_access_key` and `aws_session_token`, Postgres' and Snowflake's `password`,
+/// Snowflake's key pair, OAuth client secrets and tokens, BigQuery's key file, MotherDuck's
+/// token). dbt leaves them out of Jinja's `target`, and so does kiln.
+const SECRET_FIELDS: &[&str] = &[
+    "aws_secret_access_key",
+    "aws_session_token",
+    "password",
+    "private_key",
+    "private_key_passphrase",
+    "client_secret",
+    "token",
+    "refresh_token",
+    "keyfile_json",
+    "motherduck_token",
+];
+
+/// Whether a profile field holds a credential ([`SECRET_FIELDS`], any case).
+pub fn is_secret_field(name: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+impl ProfileTarget {
+    /// The fields without the secret ones: what Jinja's `target.*` and YAML rendering see.
+    pub fn public_fields(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| !is_secret_field(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for ProfileTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_field(k) && !v.is_null() {
+                    Value::from("*****")
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        f.debug_struct("ProfileTarget")
+            .field("profile_name", &self.profile_name)
+            .field("name", &self.name)
+            .field("adapter_type", &self.adapter_type)
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .field("threads", &self.threads)
+            .field("fields", &fields)
+            .field("details", &self.details)
+            .field("quote_char", &self.quote_char)
+            .field("profiles_path", &self.profiles_path)
+            .finish()
+    }
 }
 
 /// What an engine makes of a target's fields: the database and schema models go to unless they
@@ -281,6 +347,13 @@ pub fn load_target(
         .with_help(format!("use {}", cx.engines.help())));
     };
     let (defaults, quote_char) = read.map_err(bad_field)?;
+    // A credential written in profiles.yml (or read there with `env_var`) is hidden by every
+    // sink from now on, whatever prints it.
+    for (k, v) in &fields {
+        if let (true, Some(text)) = (is_secret_field(k), v.as_str()) {
+            crate::events::secrets::register(text);
+        }
+    }
     Ok(ProfileTarget {
         profile_name: profile_name.to_string(),
         name: target_name,
@@ -310,4 +383,51 @@ fn find_key(text: &str, from: usize, key: &str) -> usize {
         pos = at + needle.len();
     }
     from
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secret_fields_are_masked_in_debug_and_left_out_of_public_fields() {
+        let mut fields = Map::new();
+        for (k, v) in [
+            ("region_name", "eu-west-1"),
+            ("aws_access_key_id", "AKIAEXAMPLE"),
+            ("aws_secret_access_key", "wJalrXUtnFEMIK7MDENG"),
+            ("aws_session_token", "FwoGZXIvYXdzEXAMPLE"),
+            ("password", "hunter2-pw"),
+        ] {
+            fields.insert(k.into(), Value::from(v));
+        }
+        let t = ProfileTarget {
+            profile_name: "p".into(),
+            name: "prod".into(),
+            adapter_type: "athena".into(),
+            database: "awsdatacatalog".into(),
+            schema: "analytics".into(),
+            threads: 1,
+            fields,
+            details: vec![],
+            quote_char: '"',
+            profiles_path: PathBuf::from("profiles.yml"),
+        };
+        let debug = format!("{t:?} {t:#?}");
+        for secret in ["wJalrXUtnFEMIK7MDENG", "FwoGZXIvYXdzEXAMPLE", "hunter2-pw"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(
+            debug.contains("eu-west-1") && debug.contains("*****"),
+            "{debug}"
+        );
+        let public = t.public_fields();
+        let keys: Vec<&str> = public.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["region_name", "aws_access_key_id"]);
+        assert!(is_secret_field("client_secret") && is_secret_field("Private_Key_Passphrase"));
+        assert!(!is_secret_field("s3_staging_dir") && !is_secret_field("schema"));
+        // a field of the user's own stays in `target` (DBT_ENV_SECRET_ values are scrubbed by
+        // the output instead)
+        assert!(!is_secret_field("api_token"));
+    }
 }

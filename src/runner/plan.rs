@@ -93,6 +93,10 @@ fn run_steps(
                 };
                 columns.map(|c| read.set(*slot, c))
             }
+            Step::Storage(call) => {
+                ran.push(format!("-- {call}"));
+                conn.storage(call)
+            }
             Step::Then(rest) => rest
                 .plan(adapter, &read)
                 .map_err(DbError::query)

@@ -1,18 +1,25 @@
 //! The local AWS emulator (moto's server) the tests run against.
 //!
 //! `KILN_TEST_AWS_ENDPOINT` names a running one (`bash .ci/run` starts one and sets it). Without
-//! it, the first test starts `moto_server` from the venv `.ci/run` installs
-//! (`$KILN_MOTO_VENV`, else `~/.cache/kiln/moto-venv`) on a free port of 127.0.0.1, and the
-//! server stops when the test process ends (it is started under a `sh` that waits on a pipe
-//! from this process). Without either, every test fails and says how to install moto: a
-//! missing emulator must never read as a passing suite.
+//! it, the first test starts `moto_server` from the venv `$KILN_MOTO_VENV`, else
+//! `~/.cache/kiln/moto-venv`, on a free port of 127.0.0.1, and the server stops when the test
+//! process ends (it is started under a `sh` that waits on a pipe from this process).
+//!
+//! The venv is made on first use, so that `cargo test` alone runs these tests from a fresh
+//! clone: when it is missing, or was installed from other requirements than
+//! `.ci/moto-requirements.txt` (its copy of the file, `requirements.txt` in the venv, says which),
+//! `python3 -m venv` creates it and pip installs the requirements into it, once, under a file
+//! lock (`moto-venv.lock` beside it) so that test processes started together do not install
+//! over each other; `.ci/run` installs the same way. When python3, its venv module, pip or the
+//! network to PyPI is missing, every test fails saying which and what to do: a missing
+//! emulator must never read as a passing suite.
 //!
 //! The harness sets one thing server-wide, once: Athena queries go QUEUED, RUNNING, RUNNING,
 //! SUCCEEDED on four polls (moto's manual state transition), so every test polls the same way.
 
 use super::http;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,10 +48,118 @@ fn venv() -> PathBuf {
     home.join(".cache/kiln/moto-venv")
 }
 
-const INSTALL: &str = "install it as .ci/run does: \
-python3 -m venv ~/.cache/kiln/moto-venv && \
-~/.cache/kiln/moto-venv/bin/pip install -r .ci/moto-requirements.txt \
-(or run the whole CI: bash .ci/run)";
+/// The requirements file the venv is installed from.
+fn requirements() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/moto-requirements.txt")
+}
+
+/// Whether `venv` holds moto's server installed from exactly `requirements`.
+fn installed(venv: &Path, requirements: &[u8]) -> bool {
+    venv.join("bin/moto_server").is_file()
+        && std::fs::read(venv.join("requirements.txt")).is_ok_and(|r| r == requirements)
+}
+
+/// Makes sure `venv` holds moto's server as `requirements_file` pins it, installing it (with
+/// `python`) when it does not. Concurrent callers, in this process or others, wait on a lock
+/// file beside the venv; the first installs, the others find it installed.
+pub fn ensure_venv(venv: &Path, requirements_file: &Path, python: &str) -> Result<(), String> {
+    ensure_venv_with(venv, requirements_file, python, &[])
+}
+
+/// [`ensure_venv`] with extra environment variables for pip (tests point it at no index).
+pub fn ensure_venv_with(
+    venv: &Path,
+    requirements_file: &Path,
+    python: &str,
+    pip_env: &[(&str, &str)],
+) -> Result<(), String> {
+    let requirements = std::fs::read(requirements_file)
+        .map_err(|e| format!("cannot read {}: {e}", requirements_file.display()))?;
+    if installed(venv, &requirements) {
+        return Ok(());
+    }
+    let parent = venv.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let lock_path = venv.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open the lock file {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    // Another process may have installed it while this one waited for the lock.
+    if installed(venv, &requirements) {
+        return Ok(());
+    }
+    eprintln!(
+        "tests/aws: installing moto's server into {} (once; {})",
+        venv.display(),
+        requirements_file.display()
+    );
+    if venv.exists() {
+        std::fs::remove_dir_all(venv)
+            .map_err(|e| format!("cannot remove the old {}: {e}", venv.display()))?;
+    }
+    let venv_out = Command::new(python)
+        .args(["-m", "venv"])
+        .arg(venv)
+        .output()
+        .map_err(|e| {
+            format!(
+                "the AWS tests run against moto, installed on first use into {} with `{python} \
+                 -m venv`, and `{python}` cannot be run ({e}); install Python 3 (3.9 or newer, \
+                 with its venv module) and run the tests again",
+                venv.display()
+            )
+        })?;
+    if !venv_out.status.success() {
+        let _ = std::fs::remove_dir_all(venv);
+        return Err(format!(
+            "`{python} -m venv {}` failed ({}): {}; install Python's venv module (on Debian \
+             and Ubuntu: apt-get install python3-venv) and run the tests again",
+            venv.display(),
+            venv_out.status,
+            tail(&venv_out.stderr)
+        ));
+    }
+    let pip = venv.join("bin/pip");
+    let pip_out = Command::new(&pip)
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(requirements_file)
+        .envs(pip_env.iter().copied())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", pip.display()))?;
+    if !pip_out.status.success() {
+        // Left without its requirements.txt, the venv is made again by the next run.
+        return Err(format!(
+            "`pip install -r {}` into {} failed ({}): {}; the AWS tests need moto from PyPI \
+             once: check the network access to PyPI (or PIP_INDEX_URL), then run the tests again",
+            requirements_file.display(),
+            venv.display(),
+            pip_out.status,
+            tail(&pip_out.stderr)
+        ));
+    }
+    std::fs::write(venv.join("requirements.txt"), &requirements)
+        .map_err(|e| format!("cannot write {}/requirements.txt: {e}", venv.display()))?;
+    Ok(())
+}
+
+/// The last lines of a command's error output.
+fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(5);
+    let tail = lines[start..].join(" | ");
+    if tail.is_empty() {
+        "no error output".into()
+    } else {
+        tail
+    }
+}
 
 fn start() -> Result<Moto, String> {
     check_proxy_env()?;
@@ -110,14 +225,8 @@ fn answers(addr: SocketAddr) -> bool {
 
 fn spawn() -> Result<Moto, String> {
     let venv = venv();
+    ensure_venv(&venv, &requirements(), "python3")?;
     let server = venv.join("bin/moto_server");
-    if !server.is_file() {
-        return Err(format!(
-            "tests/aws.rs runs against moto's server (a local AWS emulator), and none was found: \
-             KILN_TEST_AWS_ENDPOINT is not set and {} does not exist; {INSTALL}",
-            server.display()
-        ));
-    }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?

@@ -59,6 +59,13 @@ pub enum Rule {
     Pages { rows: usize },
     /// The next `times` queries that moto reports SUCCEEDED are reported FAILED with `reason`.
     FailQueries { times: usize, reason: String },
+    /// Plays the engine moto lacks (moto runs no SQL): when a `create table ... with
+    /// (external_location|location='s3://...')` or a `create or replace view` starts, it does
+    /// what Athena would, in moto: registers the table in Glue (one `id bigint` column, the
+    /// location, Iceberg's parameters for `table_type='iceberg'`) and writes a data file under
+    /// the location, or registers the view. The harness's own calls are not recorded.
+    #[allow(dead_code)]
+    Engine,
 }
 
 struct State {
@@ -215,6 +222,13 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                 if op == "GetQueryExecution" {
                     answer = maybe_fail_query(state, answer);
                 }
+                if op == "StartQueryExecution"
+                    && answer.status() == 200
+                    && engine_rule(state)
+                    && let Some(sql) = req.json()["QueryString"].as_str()
+                {
+                    play_engine(upstream, account, sql);
+                }
                 answer
             }
         };
@@ -332,4 +346,184 @@ fn maybe_fail_query(state: &Mutex<State>, mut answer: Message) -> Message {
     }
     answer.body = body.to_string().into_bytes();
     answer
+}
+
+fn engine_rule(state: &Mutex<State>) -> bool {
+    lock(state).rules.iter().any(|r| matches!(r, Rule::Engine))
+}
+
+/// The quoted parts of `"a"."b"."c"` after `prefix` in `sql`, and the rest of the text.
+fn relation_after<'a>(sql: &'a str, prefix: &str) -> Option<(Vec<String>, &'a str)> {
+    let rest = sql.trim_start().strip_prefix(prefix)?.trim_start();
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let parts = rest[..end]
+        .split('.')
+        .map(|p| p.trim_matches(|c| c == '"' || c == '`').to_string())
+        .collect();
+    Some((parts, &rest[end..]))
+}
+
+/// A quoted property of a CTAS's `with (...)`.
+fn property<'a>(sql: &'a str, name: &str) -> Option<&'a str> {
+    let at = sql.find(&format!("\n    {name}='"))? + name.len() + 7;
+    let len = sql[at..].find('\'')?;
+    Some(&sql[at..at + len])
+}
+
+/// What Athena would do for `sql`, done in moto (see [`Rule::Engine`]).
+fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
+    let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let mut h = vec![
+            ("Authorization", auth.as_str()),
+            ("x-moto-account-id", account),
+        ];
+        h.extend_from_slice(headers);
+        let r = http::send(upstream, &http::request(method, path, &h, body))
+            .unwrap_or_else(|e| panic!("engine: moto {method} {path}: {e}"));
+        assert!(
+            r.status() < 300,
+            "engine: moto {method} {path}: {}",
+            r.text()
+        );
+        r
+    };
+    let glue = |target: &str, body: Value| {
+        send(
+            "glue",
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &format!("AWSGlue.{target}")),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    if let Some((parts, rest)) = relation_after(sql, "create table") {
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let iceberg = rest.contains("table_type='iceberg'");
+        let location = property(rest, "external_location")
+            .or_else(|| property(rest, "location"))
+            .expect("the engine plays CTAS statements with a location");
+        let mut input = json!({
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": location},
+            "PartitionKeys": [],
+            "Parameters": {"classification": "parquet"},
+        });
+        if iceberg {
+            input["Parameters"] = json!({
+                "table_type": "ICEBERG",
+                "metadata_location": format!("{location}metadata/00000.metadata.json"),
+            });
+        }
+        // a Hive table partitioned by one column gets one partition, `<column>=2024-01-01/`
+        let partition = (!iceberg)
+            .then(|| {
+                let at = rest.find("partitioned_by=ARRAY['")? + 22;
+                Some(rest[at..at + rest[at..].find('\'')?].to_string())
+            })
+            .flatten();
+        if let Some(col) = &partition {
+            input["PartitionKeys"] = json!([{"Name": col, "Type": "string"}]);
+        }
+        glue(
+            "CreateTable",
+            json!({"DatabaseName": schema, "TableInput": input}),
+        );
+        let (bucket, prefix) = location
+            .strip_prefix("s3://")
+            .and_then(|l| l.split_once('/'))
+            .expect("an S3 location");
+        let folder = match &partition {
+            Some(col) => {
+                let folder = format!("{col}=2024-01-01/");
+                glue(
+                    "CreatePartition",
+                    json!({"DatabaseName": schema, "TableName": name, "PartitionInput": {
+                        "Values": ["2024-01-01"],
+                        "StorageDescriptor": {"Location": format!("{location}{folder}")},
+                    }}),
+                );
+                folder
+            }
+            None => String::new(),
+        };
+        send(
+            "s3",
+            "PUT",
+            &format!("/{bucket}/{prefix}{folder}part-00000.parquet"),
+            &[],
+            b"PAR1",
+        );
+    } else if let Some((parts, rest)) = relation_after(sql, "create external table") {
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let at = rest.find("\nlocation '").expect("a location") + 11;
+        let location = &rest[at..at + rest[at..].find('\'').unwrap_or(0)];
+        let input = json!({
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "string"}], "Location": location},
+        });
+        glue(
+            "CreateTable",
+            json!({"DatabaseName": schema, "TableInput": input}),
+        );
+    } else if let Some((parts, _)) =
+        relation_after(sql, "insert into").or_else(|| relation_after(sql, "merge into"))
+    {
+        // the rows written go under the table's location
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
+        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
+        let h = [
+            ("Authorization", auth),
+            ("x-moto-account-id", account),
+            ("X-Amz-Target", "AWSGlue.GetTable"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ];
+        let table = http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
+            .expect("engine: GetTable")
+            .json();
+        let location = table["Table"]["StorageDescriptor"]["Location"]
+            .as_str()
+            .expect("the table written to has a location")
+            .to_string();
+        let (bucket, prefix) = location
+            .strip_prefix("s3://")
+            .and_then(|l| l.split_once('/'))
+            .expect("an S3 location");
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        send(
+            "s3",
+            "PUT",
+            &format!("/{bucket}/{prefix}write-{n}.parquet"),
+            &[],
+            b"PAR1",
+        );
+    } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {
+        let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
+                           "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}]}});
+        let exists = {
+            let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
+            let body = json!({"DatabaseName": schema, "Name": name}).to_string();
+            let h = [
+                ("Authorization", auth),
+                ("x-moto-account-id", account),
+                ("X-Amz-Target", "AWSGlue.GetTable"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ];
+            http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
+                .is_ok_and(|r| r.status() == 200)
+        };
+        let op = if exists { "UpdateTable" } else { "CreateTable" };
+        glue(op, json!({"DatabaseName": schema, "TableInput": input}));
+    }
 }

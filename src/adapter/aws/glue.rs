@@ -6,7 +6,7 @@
 use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::{AwsClient, Idempotent};
 use crate::adapter::Column;
-use aws_sdk_glue::types::{DatabaseInput, Table};
+use aws_sdk_glue::types::{DatabaseInput, Partition, PartitionInput, PartitionValueList, Table};
 use std::collections::BTreeMap;
 
 pub use aws_sdk_glue::types::TableInput;
@@ -271,5 +271,108 @@ impl AwsClient {
             Err(e) if e.kind == AwsErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every partition of a table (all pages of `GetPartitions`).
+    pub fn get_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>, AwsError> {
+        let glue = &self.inner.glue;
+        let mut parts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out =
+                self.block_on(self.call(op("GetPartitions"), Idempotent::Yes, None, || {
+                    glue.get_partitions()
+                        .database_name(database)
+                        .table_name(table)
+                        .set_next_token(token.clone())
+                        .send()
+                }))?;
+            parts.extend(out.partitions().iter().cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Registers partitions (100 per `BatchCreatePartition`, Glue's limit); any partition
+    /// Glue refuses is an error naming it.
+    pub fn create_partitions(
+        &self,
+        database: &str,
+        table: &str,
+        partitions: &[Partition],
+    ) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        for batch in partitions.chunks(100) {
+            let inputs: Vec<PartitionInput> = batch
+                .iter()
+                .map(|p| {
+                    PartitionInput::builder()
+                        .set_values(Some(p.values().to_vec()))
+                        .set_storage_descriptor(p.storage_descriptor().cloned())
+                        .set_parameters(p.parameters().cloned())
+                        .build()
+                })
+                .collect();
+            let out =
+                self.block_on(
+                    self.call(op("BatchCreatePartition"), Idempotent::No, None, || {
+                        glue.batch_create_partition()
+                            .database_name(database)
+                            .table_name(table)
+                            .set_partition_input_list(Some(inputs.clone()))
+                            .send()
+                    }),
+                )?;
+            if let Some(e) = out.errors().first() {
+                return Err(AwsError::new(
+                    AwsErrorKind::Other,
+                    op("BatchCreatePartition"),
+                    format!(
+                        "Glue did not register {} partition(s) of {database}.{table}; first ({}): {}",
+                        out.errors().len(),
+                        e.partition_values().join("/"),
+                        e.error_detail()
+                            .and_then(|d| d.error_message())
+                            .unwrap_or("no reason given")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes partitions from the catalog (25 per `BatchDeletePartition`, Glue's limit);
+    /// their files stay.
+    pub fn delete_partitions(
+        &self,
+        database: &str,
+        table: &str,
+        partitions: &[Partition],
+    ) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        for batch in partitions.chunks(25) {
+            let values: Vec<PartitionValueList> = batch
+                .iter()
+                .filter_map(|p| {
+                    PartitionValueList::builder()
+                        .set_values(Some(p.values().to_vec()))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            self.block_on(
+                self.call(op("BatchDeletePartition"), Idempotent::Yes, None, || {
+                    glue.batch_delete_partition()
+                        .database_name(database)
+                        .table_name(table)
+                        .set_partitions_to_delete(Some(values.clone()))
+                        .send()
+                }),
+            )?;
+        }
+        Ok(())
     }
 }

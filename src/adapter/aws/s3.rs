@@ -139,6 +139,52 @@ impl AwsClient {
             ));
         }
         let objects = self.list(location)?;
+        self.delete_objects(location, &objects)
+    }
+
+    /// Deletes every object under `owned` except those under one of `keep` (the folders the
+    /// relation's tables read): what an interrupted build left. Returns how many were deleted.
+    pub fn delete_prefix_except(
+        &self,
+        owned: &S3Location,
+        keep: &[S3Location],
+    ) -> Result<usize, AwsError> {
+        if owned.prefix.is_empty() {
+            return Err(AwsError::new(
+                AwsErrorKind::Refused,
+                op("DeleteObjects"),
+                format!(
+                    "kiln refuses to delete in {owned}: it is the root of bucket '{}'",
+                    owned.bucket
+                ),
+            ));
+        }
+        let objects: Vec<S3Object> = self
+            .list(owned)?
+            .into_iter()
+            .filter(|o| {
+                !keep
+                    .iter()
+                    .any(|k| k.bucket == owned.bucket && o.key.starts_with(&k.prefix))
+            })
+            .collect();
+        self.delete_objects(owned, &objects)
+    }
+
+    /// Deletes `objects`, every one of which must be under `location`, in batches of 1,000,
+    /// logging each key at debug level.
+    fn delete_objects(
+        &self,
+        location: &S3Location,
+        objects: &[S3Object],
+    ) -> Result<usize, AwsError> {
+        let refuse = |why: String| {
+            Err(AwsError::new(
+                AwsErrorKind::Refused,
+                op("DeleteObjects"),
+                format!("kiln refuses to delete {location}: {why}"),
+            ))
+        };
         let s3 = &self.inner.s3;
         let mut deleted = 0;
         for batch in objects.chunks(DELETE_BATCH) {

@@ -5,6 +5,7 @@
 
 use crate::adapter::AthenaTarget;
 use crate::error::Diagnostic;
+use crate::project::profiles::FieldError;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -140,14 +141,17 @@ impl AwsSettings {
         name: &str,
         fields: &serde_json::Map<String, Value>,
     ) -> Result<AwsSettings, Diagnostic> {
-        let a = AthenaTarget::read(fields).map_err(|e| {
+        AwsSettings::from_fields(fields).map_err(|e| {
             Diagnostic::error("profile", format!("target '{name}': {}", e.message))
                 .with_help(e.required)
-        })?;
-        let field = Fields {
-            target: name,
-            fields,
-        };
+        })
+    }
+
+    /// [`AwsSettings::from_target`] with the error as the profile loader takes it (it adds
+    /// the target and the place in profiles.yml).
+    pub fn from_fields(fields: &serde_json::Map<String, Value>) -> Result<AwsSettings, FieldError> {
+        let a = AthenaTarget::read(fields)?;
+        let field = Fields { fields };
         let mut s = AwsSettings::new(a.region_name.clone());
         s.endpoint_url = a.endpoint_url.clone().filter(|u| !u.is_empty());
         s.aws_profile_name = a.aws_profile_name.clone().filter(|p| !p.is_empty());
@@ -221,25 +225,20 @@ impl AwsSettings {
 
 /// The rendered fields of a target, read with errors that name the field.
 struct Fields<'a> {
-    target: &'a str,
     fields: &'a serde_json::Map<String, Value>,
 }
 
 impl Fields<'_> {
-    fn bad(&self, name: &str, want: &str) -> Diagnostic {
+    fn bad(&self, name: &str, want: &str) -> FieldError {
         // The value itself is not repeated: it may be a credential.
-        Diagnostic::error(
-            "profile",
-            format!(
-                "target '{}': `{name}` has a value kiln cannot use",
-                self.target
-            ),
-        )
-        .with_help(format!("`{name}` takes {want}"))
+        FieldError {
+            message: format!("`{name}` has a value kiln cannot use: `{name}` takes {want}"),
+            required: "see the Athena target's fields in README.md",
+        }
     }
 
     /// A string field; empty is unset (`env_var('X', '')`).
-    fn text(&self, name: &str) -> Result<Option<String>, Diagnostic> {
+    fn text(&self, name: &str) -> Result<Option<String>, FieldError> {
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -249,7 +248,7 @@ impl Fields<'_> {
     }
 
     /// A whole number of 0 or more (YAML may give it as a number or, rendered, as text).
-    fn uint(&self, name: &str) -> Result<Option<u32>, Diagnostic> {
+    fn uint(&self, name: &str) -> Result<Option<u32>, FieldError> {
         let bad = || self.bad(name, "a whole number of 0 or more");
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(None),

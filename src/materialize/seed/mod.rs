@@ -159,13 +159,30 @@ pub fn load_file(
             )
         })
         .collect();
-    let plan = seed_plan(
-        adapter,
-        &RelationTarget::of(node),
-        &columns,
-        &table.select_sql,
-        existing,
-    );
+    let plan = if adapter.supports_catalog_publish() {
+        let cols: Vec<(String, String, bool)> = columns
+            .iter()
+            .map(|c| (c.name.clone(), c.data_type.clone(), c.trim))
+            .collect();
+        super::publish::seed(
+            adapter,
+            node,
+            path,
+            &cols,
+            cfg.delimiter,
+            existing,
+            &super::publish::build_id(),
+        )
+        .map_err(|e| fail(e.0))?
+    } else {
+        seed_plan(
+            adapter,
+            &RelationTarget::of(node),
+            &columns,
+            &table.select_sql,
+            existing,
+        )
+    };
     Ok(SeedLoad {
         plan,
         columns,

@@ -237,7 +237,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         test_tree: cfg.data_test_configs(),
         vars: vars.clone(),
         target_fields: {
-            let mut m = target.fields.clone();
+            let mut m = target.public_fields();
             m.insert("name".into(), Value::from(target.name.clone()));
             m.insert("schema".into(), Value::from(target.schema.clone()));
             m.insert("database".into(), Value::from(target.database.clone()));
