@@ -336,6 +336,17 @@ pub fn read_yaml(text: &str) -> Result<Value, String> {
 }
 
 /// `--vars` as YAML or JSON; it must be a mapping.
+/// Registers every scalar of a secret `--vars` value (a mapping or list's leaves included).
+fn register_secret_value(value: &Value) {
+    match value {
+        Value::String(s) => crate::events::secrets::register(s),
+        Value::Number(n) => crate::events::secrets::register(&n.to_string()),
+        Value::Array(items) => items.iter().for_each(register_secret_value),
+        Value::Object(map) => map.values().for_each(register_secret_value),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
 pub fn parse_vars(text: Option<&str>) -> Result<Map<String, Value>, Error> {
     let Some(text) = text else {
         return Ok(Map::new());
@@ -379,6 +390,13 @@ impl Invocation {
         // template reads it first (or none).
         crate::events::secrets::register_environment();
         let cli_vars = parse_vars(g.vars.as_deref())?;
+        // A `--vars` key named like a secret holds one, as dbt reads it: its value is written
+        // nowhere (run_results' `args.vars`, the log's command line).
+        for (key, value) in &cli_vars {
+            if key.starts_with(crate::events::secrets::PREFIX) {
+                register_secret_value(value);
+            }
+        }
         let warn_error = match (
             &cli.warn_error.warn_error,
             &cli.warn_error.warn_error_options,

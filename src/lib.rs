@@ -9,6 +9,10 @@
 //! manifest, Jinja's `model` and `graph` and `state:` comparison all show, and reads the
 //! artifacts of earlier runs.
 
+// Output goes through `events` (or an explicit `writeln!` whose error is ignored): `print!`
+// and `eprint!` panic when stdout or stderr is closed or full.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod adapter;
 pub mod artifacts;
 pub mod cli;

@@ -33,7 +33,9 @@ impl StageTimer {
         if self.on {
             let now = Instant::now();
             let width = 20 - self.indent.len();
-            eprintln!(
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "timing: {}{stage:<width$} {:>8.1} ms",
                 self.indent,
                 (now - self.last.get()).as_secs_f64() * 1000.0

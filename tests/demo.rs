@@ -251,11 +251,15 @@ fn buildable_names(lines: &[String]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The names of the nodes in the last run: `model.kiln_demo.name`, `test.kiln_demo.name.hash`.
+/// The names of the nodes in the last run: `model.kiln_demo.name`, `test.kiln_demo.name.hash`,
+/// `unit_test.kiln_demo.model.name`.
 fn run_names(p: &TestProject) -> BTreeSet<String> {
     statuses(p)
         .into_iter()
-        .map(|(id, _)| id.split('.').nth(2).unwrap_or_default().to_string())
+        .map(|(id, _)| {
+            let part = if id.starts_with("unit_test.") { 3 } else { 2 };
+            id.split('.').nth(part).unwrap_or_default().to_string()
+        })
         .collect()
 }
 

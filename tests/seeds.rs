@@ -395,17 +395,29 @@ fn bom_and_crlf() {
     );
 }
 
+/// A row with fewer fields than the header is refused with its line and both counts, as
+/// dbt-duckdb refuses it (padding it with NULLs would load values nobody wrote), and the table
+/// already loaded stays as it was.
 #[test]
-fn short_rows_are_padded_with_nulls() {
+fn short_rows_are_refused() {
     let mut env = Env::new();
-    env.seed("short", b"a,b,c\n1,2,3\n4\n5,6\n", json!({}));
+    env.seed("short", b"a,b,c\n1,2,3\n", json!({}));
+    let short = load_error(&mut env, "short", b"a,b,c\n1,2,3\n4\n5,6,\n", json!({}));
+    assert_eq!(
+        short,
+        "seed seeds/short.csv: Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 4\n\
+         Expected Number of Columns: 3 Found: 1\nThe row has 1 fields and the header 3: add the \
+         missing fields (an empty field loads as NULL)."
+    );
+    assert_eq!(
+        env.rows("select a, b, c from short"),
+        strs(&[&["1", "2", "3"]])
+    );
+    // Trailing empty fields are NULLs, not missing fields.
+    env.seed("short", b"a,b,c\n4,,\n5,6,\n", json!({}));
     assert_eq!(
         env.rows("select a, b, c from short order by a"),
-        strs(&[
-            &["1", "2", "3"],
-            &["4", "NULL", "NULL"],
-            &["5", "6", "NULL"]
-        ])
+        strs(&[&["4", "NULL", "NULL"], &["5", "6", "NULL"]])
     );
 }
 

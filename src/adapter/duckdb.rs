@@ -41,8 +41,65 @@ pub struct DuckDbTarget {
     pub memory_limit: Option<String>,
     #[serde(default)]
     pub temp_directory: Option<String>,
+    /// Other databases to attach to every connection (dbt-duckdb's `attach:`).
     #[serde(default)]
-    pub attach: Vec<Json>,
+    pub attach: Vec<Attachment>,
+}
+
+/// One entry of `attach:`: `ATTACH '<path>' AS <alias> (TYPE .., READ_ONLY, SECRET .., ..)`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// A file (relative to the project directory) or a URL DuckDB reads (`s3://`, `md:`, ...).
+    pub path: String,
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// The database type (`sqlite`, `postgres`, ...); DuckDB's own when absent.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Further `KEY value` options, written as given.
+    #[serde(default)]
+    pub options: Map<String, Json>,
+}
+
+impl Attachment {
+    /// The `ATTACH` statement, as dbt-duckdb writes it.
+    fn sql(&self) -> String {
+        let mut out = format!("attach if not exists {}", super::string_literal(&self.path));
+        if let Some(alias) = &self.alias {
+            out.push_str(" as ");
+            out.push_str(&quote_identifier(alias));
+        }
+        let mut options = vec![];
+        if let Some(kind) = &self.kind {
+            options.push(format!("type {kind}"));
+        }
+        if self.read_only {
+            options.push("read_only".to_string());
+        }
+        if let Some(secret) = &self.secret {
+            options.push(format!("secret {}", quote_identifier(secret)));
+        }
+        for (k, v) in &self.options {
+            let value = match v {
+                Json::String(s) => super::string_literal(s),
+                other => other.to_string(),
+            };
+            options.push(format!("{} {value}", k.to_uppercase()));
+        }
+        if !options.is_empty() {
+            out.push_str(&format!(" ({})", options.join(", ")));
+        }
+        out
+    }
+}
+
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn default_duckdb_path() -> String {
@@ -61,6 +118,15 @@ impl DuckDbTarget {
             let p = Path::new(&t.path);
             if p.is_relative() {
                 t.path = project_dir.join(p).display().to_string();
+            }
+        }
+        for a in &mut t.attach {
+            // A local file is read from the project directory, as `path` is; URLs as written.
+            if !a.path.contains("://") && !a.path.starts_with("md:") && a.path != ":memory:" {
+                let p = Path::new(&a.path);
+                if p.is_relative() {
+                    a.path = project_dir.join(p).display().to_string();
+                }
             }
         }
         Ok(t)
@@ -87,6 +153,28 @@ fn database_name(path: &str) -> String {
     Path::new(path)
         .file_stem()
         .map_or_else(|| "memory".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Removes DuckDB's spill files (`duckdb_temp_storage*`, `duckdb_temp_block*`) from `dir`, each
+/// logged at debug level; nothing else in the folder is touched.
+fn remove_stale_spill_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("duckdb_temp_")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            crate::events::Event::note(format!(
+                "removed {}, a spill file left by an interrupted run",
+                entry.path().display()
+            ))
+            .at(crate::events::Level::Debug)
+            .emit();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -166,6 +254,18 @@ impl DuckDb {
             ::duckdb::Connection::open(&path)
         }
         .map_err(|e| open_error(&path, &e.to_string()))?;
+        if path != ":memory:"
+            && let Some(dir) = &self.temp_directory
+            && self
+                .target
+                .as_ref()
+                .is_some_and(|t| t.temp_directory.is_none())
+        {
+            // The database is open, so no other process uses it: spill files in kiln's own
+            // temporary folder are left from a process that was killed mid-query (DuckDB removes
+            // its own when it closes). A folder the profile names is not kiln's to clear.
+            remove_stale_spill_files(dir);
+        }
         let mut setup = vec![];
         if let Some(dir) = &self.temp_directory {
             setup.push(format!(
@@ -210,9 +310,27 @@ impl DuckDb {
                         })?;
                 }
             }
+            // Attached databases belong to the database instance: every cloned connection
+            // sees them.
+            for a in &t.attach {
+                conn.execute_batch(&a.sql()).map_err(|e| {
+                    DbError::open(format!(
+                        "cannot attach {} listed under attach: in profiles.yml: {}",
+                        a.alias.as_deref().map_or_else(
+                            || format!("'{}'", a.path),
+                            |alias| format!("'{}' as {alias}", a.path)
+                        ),
+                        first_line(&e.to_string())
+                    ))
+                })?;
+            }
         }
         Ok(conn)
     }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 impl DuckDb {

@@ -175,15 +175,16 @@ enum Check {
 
 /// `read_csv` over the seed with every column read as text, names `c0`, `c1`, ... Nothing is
 /// sniffed: the dialect is dbt's (Python's csv module: `"` quotes, `""` inside quotes is a quote),
-/// the first record is the header, short rows are padded with NULLs as agate does, and a row with
-/// too many fields is an error. A UTF-8 BOM and CRLF line ends are handled by the reader.
+/// the first record is the header, and a row with fewer or more fields than the header is an
+/// error naming its line (dbt-duckdb rejects such a file too; padding it with NULLs would load
+/// rows nobody wrote). A UTF-8 BOM and CRLF line ends are handled by the reader.
 pub(crate) fn csv_source(path: &str, delimiter: char, columns: usize) -> String {
     let cols = (0..columns)
         .map(|i| format!("'c{i}': 'VARCHAR'"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "read_csv({}, auto_detect = false, header = true, delim = {}, quote = '\"', escape = '\"', null_padding = true, columns = {{{cols}}})",
+        "read_csv({}, auto_detect = false, header = true, delim = {}, quote = '\"', escape = '\"', null_padding = false, columns = {{{cols}}})",
         string_literal(path),
         string_literal(&delimiter.to_string())
     )
@@ -345,7 +346,28 @@ fn csv_error(message: &str) -> String {
     if out.contains("not utf-8 encoded") {
         out.push_str("\nSave the CSV file as UTF-8.");
     }
+    if let Some((expected, found)) = field_counts(&out) {
+        out.push_str(&if found < expected {
+            format!(
+                "\nThe row has {found} fields and the header {expected}: add the missing fields \
+                 (an empty field loads as NULL)."
+            )
+        } else {
+            format!(
+                "\nThe row has {found} fields and the header {expected}: remove the extra fields, \
+                 or quote a value that contains the delimiter."
+            )
+        });
+    }
     out
+}
+
+/// The header's and the row's field counts of DuckDB's "Expected Number of Columns" error.
+fn field_counts(message: &str) -> Option<(usize, usize)> {
+    let rest = message.split("Expected Number of Columns: ").nth(1)?;
+    let (expected, rest) = rest.split_once(" Found: ")?;
+    let found: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((expected.trim().parse().ok()?, found.parse().ok()?))
 }
 
 fn first_lines(message: &str, n: usize) -> String {
@@ -393,7 +415,12 @@ mod tests {
         let message = "Invalid Input Error: CSV Error on Line: 4\nOriginal Line: 5,6,7\nExpected Number of Columns: 2 Found: 3\nPossible fixes:\n* Disable the parser's strict mode\n\n  file = long.csv\n";
         assert_eq!(
             csv_error(message),
-            "Invalid Input Error: CSV Error on Line: 4\nOriginal Line: 5,6,7\nExpected Number of Columns: 2 Found: 3"
+            "Invalid Input Error: CSV Error on Line: 4\nOriginal Line: 5,6,7\nExpected Number of Columns: 2 Found: 3\nThe row has 3 fields and the header 2: remove the extra fields, or quote a value that contains the delimiter."
+        );
+        let message = "Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 2,b\nExpected Number of Columns: 3 Found: 2\nPossible fixes:\n* Enable null padding\n";
+        assert_eq!(
+            csv_error(message),
+            "Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 2,b\nExpected Number of Columns: 3 Found: 2\nThe row has 2 fields and the header 3: add the missing fields (an empty field loads as NULL)."
         );
         let message = "Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 3,??\nInvalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\n\nPossible Solution: Set the correct encoding\nPossible Solution: Enable ignore errors\n\n  file = bad.csv\n";
         assert_eq!(

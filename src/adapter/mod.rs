@@ -104,6 +104,13 @@ pub trait Adapter: Send + Sync + Debug {
     /// Macro prefixes `adapter.dispatch` tries, most specific first (always ending in `default`).
     fn dispatch_prefixes(&self) -> &'static [&'static str];
 
+    /// The key under which the engine finds a relation: two relations with the same key are one
+    /// table. DuckDB and Athena (Glue) ignore the case of database, schema and table names,
+    /// quoted or not, so the default folds it.
+    fn relation_key(&self, database: &str, schema: &str, identifier: &str) -> String {
+        format!("{database}\u{1f}{schema}\u{1f}{identifier}").to_lowercase()
+    }
+
     /// The sqlparser dialect the engine's SQL is parsed in ([`crate::sql`]: where ephemeral CTEs
     /// go, which statements open and close transactions, command tags). DuckDB has its own;
     /// an engine without one names the closest and says why.

@@ -39,9 +39,9 @@ impl Engines for Registry {
         &self,
         adapter_type: &str,
         target: TargetFields<'_>,
-    ) -> Option<Result<TargetDefaults, FieldError>> {
+    ) -> Option<Result<(TargetDefaults, char), FieldError>> {
         let make = constructor(adapter_type)?;
-        Some(make(target).map(|a| a.target_defaults()))
+        Some(make(target).map(|a| (a.target_defaults(), a.quote_char())))
     }
 
     fn help(&self) -> String {

@@ -140,7 +140,7 @@ fn targets_from_profile_fields() {
     let fields = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
     let dir = std::path::Path::new("/project");
     let duck = fields(serde_json::json!({"type": "duckdb", "path": "dev.duckdb"}));
-    let read = ENGINES
+    let (read, quote) = ENGINES
         .read(
             "duckdb",
             crate::project::profiles::TargetFields {
@@ -154,6 +154,7 @@ fn targets_from_profile_fields() {
     assert_eq!(read.database, "dev");
     assert_eq!(read.schema, "main");
     assert_eq!(read.details, ["duckdb path: /project/dev.duckdb"]);
+    assert_eq!(quote, '"');
     let athena = fields(serde_json::json!({"type": "athena", "schema": "analytics"}));
     let err = ENGINES
         .read(

@@ -229,6 +229,12 @@ fn sections<'a>(
         .keys()
         .chain(project.sources.keys())
         .chain(project.exposures.keys())
+        .chain(
+            project
+                .unit_tests
+                .keys()
+                .filter(|id| graph.parents.contains_key(*id)),
+        )
         .map(String::as_str)
         .collect();
     let ids = std::sync::Arc::new(ids);
@@ -287,7 +293,21 @@ fn sections<'a>(
         ("group_map", Section::Whole(json!({}))),
         ("saved_queries", Section::Whole(json!({}))),
         ("semantic_models", Section::Whole(json!({}))),
-        ("unit_tests", Section::Whole(json!({}))),
+        (
+            "unit_tests",
+            Section::Entries(Box::new(
+                project
+                    .unit_tests
+                    .iter()
+                    .filter(|(id, _)| graph.parents.contains_key(*id))
+                    .map(|(id, t)| {
+                        (
+                            id.clone(),
+                            schemas::unit_test_json(t, &project.target.schema),
+                        )
+                    }),
+            )),
+        ),
         // dbt 1.11's user-defined functions; kiln has none yet.
         ("functions", Section::Whole(json!({}))),
     ]

@@ -154,6 +154,7 @@ fn clone_node(
         batches: None,
         compiled_path: None,
         failures_relation: None,
+        problem: None,
     };
     let target = crate::materialize::RelationTarget::of(n).sql(adapter);
     result.relation_name = Some(target.clone());

@@ -5,8 +5,6 @@ use crate::cli::SelectArgs;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
 use crate::jinja::compile::{compile_nodes, compile_shared};
-use crate::jinja::context::RenderCtx;
-use crate::jinja::jinja_error;
 use crate::project::{Compiled, ResourceType};
 use crate::session::{Loaded, load_and_parse};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,21 +24,14 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
             loaded.graph.clone(),
             None,
         ));
-        let ctx = RenderCtx::new(shared, None, None);
-        let out = loaded
-            .jenv
-            .env
-            .render_named_str("inline", sql, ctx.value())
-            .map_err(|e| {
-                jinja_error(
-                    &e,
-                    &PathBuf::from("--inline"),
-                    sql,
-                    0,
-                    "cannot compile the inline SQL",
-                    &loaded.jenv.sources,
-                )
-            })?;
+        let out = crate::jinja::compile::compile_inline(
+            &loaded.project.nodes,
+            &loaded.jenv,
+            &shared,
+            sql,
+            &crate::jinja::compile::EphemeralCache::default(),
+        )
+        .map_err(Error::from)?;
         inv.output.data(out.trim());
         return Ok(Outcome::Success);
     }

@@ -53,18 +53,13 @@ fn read_lineage(loaded: &crate::session::Loaded) -> Map<String, Value> {
 }
 
 /// Resource types `--resource-type` accepts that kiln has no nodes of (yet).
-const OTHER_TYPES: [&str; 5] = [
-    "metric",
-    "semantic_model",
-    "saved_query",
-    "unit_test",
-    "function",
-];
+const OTHER_TYPES: [&str; 4] = ["metric", "semantic_model", "saved_query", "function"];
 
 fn default_types() -> BTreeSet<ResourceType> {
     ResourceType::ALL
         .into_iter()
         .filter(|t| *t != ResourceType::Analysis)
+        .chain([ResourceType::UnitTest])
         .collect()
 }
 
@@ -75,7 +70,10 @@ pub(super) fn parse_types(names: &[String], flag: &str) -> Result<BTreeSet<Resou
         match name {
             "" => {}
             "default" => out.extend(default_types()),
-            "all" => out.extend(ResourceType::ALL),
+            "all" => {
+                out.extend(ResourceType::ALL);
+                out.insert(ResourceType::UnitTest);
+            }
             n if OTHER_TYPES.contains(&n) => {}
             n => match ResourceType::parse(n) {
                 Some(t) => {
@@ -87,7 +85,7 @@ pub(super) fn parse_types(names: &[String], flag: &str) -> Result<BTreeSet<Resou
                         format!("{flag}: unknown resource type '{n}'"),
                     )
                     .with_help(
-                        "use model, seed, snapshot, analysis, test, source, exposure, default or all",
+                        "use model, seed, snapshot, analysis, test, unit_test, source, exposure, default or all",
                     )
                     .into());
                 }
@@ -146,7 +144,7 @@ pub fn run(
                 let dicts =
                     dicts.get_or_insert_with(|| graph_context_json(p, &loaded.graph.depends_on));
                 let mut dict: Map<String, Value> = item
-                    .to_dict(dicts)
+                    .to_dict(dicts, &p.target.schema)
                     .into_iter()
                     .filter(|(k, _)| wanted.contains(&k.as_str()))
                     .collect();
@@ -178,6 +176,7 @@ enum Item<'a> {
     Node(&'a Node),
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
+    UnitTest(&'a crate::project::unit_test::UnitTest),
 }
 
 impl<'a> Item<'a> {
@@ -188,6 +187,9 @@ impl<'a> Item<'a> {
         if let Some(s) = p.sources.get(id) {
             return Some(Item::Source(s));
         }
+        if let Some(u) = p.unit_tests.get(id) {
+            return Some(Item::UnitTest(u));
+        }
         p.exposures.get(id).map(Item::Exposure)
     }
 
@@ -196,6 +198,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => n.resource_type,
             Item::Source(_) => ResourceType::Source,
             Item::Exposure(_) => ResourceType::Exposure,
+            Item::UnitTest(_) => ResourceType::UnitTest,
         }
     }
 
@@ -204,6 +207,7 @@ impl<'a> Item<'a> {
             Item::Node(n) => &n.original_file_path,
             Item::Source(s) => &s.original_file_path,
             Item::Exposure(e) => &e.original_file_path,
+            Item::UnitTest(u) => &u.original_file_path,
         }
     }
 
@@ -216,6 +220,7 @@ impl<'a> Item<'a> {
             },
             Item::Source(s) => format!("{}.{}", s.source_name, s.name),
             Item::Exposure(e) => e.name.clone(),
+            Item::UnitTest(u) => u.name.clone(),
         }
     }
 
@@ -225,15 +230,23 @@ impl<'a> Item<'a> {
             Item::Node(n) => n.fqn.join("."),
             Item::Source(s) => format!("source:{}.{}.{}", s.package_name, s.source_name, s.name),
             Item::Exposure(e) => format!("exposure:{}.{}", e.package_name, e.name),
+            Item::UnitTest(u) => format!("unit_test:{}.{}", u.package_name, u.name),
         }
     }
 
     /// The resource as dbt's `to_dict()` gives it: its manifest.json entry, keys in dbt's order.
-    fn to_dict(&self, dicts: &Value) -> Map<String, Value> {
+    fn to_dict(&self, dicts: &Value, schema: &str) -> Map<String, Value> {
+        if let Item::UnitTest(u) = self {
+            return match crate::schemas::unit_test_json(u, schema) {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+        }
         let (section, id) = match self {
             Item::Node(n) => ("nodes", &n.unique_id),
             Item::Source(s) => ("sources", &s.unique_id),
             Item::Exposure(e) => ("exposures", &e.unique_id),
+            Item::UnitTest(u) => ("unit_tests", &u.unique_id),
         };
         dicts
             .get(section)

@@ -29,9 +29,9 @@ pub fn run(
             let rt = match loaded.project.nodes.get(id) {
                 Some(n) => n.resource_type,
                 None if loaded.project.exposures.contains_key(id) => ResourceType::Exposure,
+                None if loaded.project.unit_tests.contains_key(id) => ResourceType::UnitTest,
                 None => return false,
             };
-            // `--resource-type unit_test` names a type kiln has no nodes of: nothing.
             (resource_types.0.is_empty() || include.contains(&rt)) && !exclude.contains(&rt)
         });
     }
@@ -39,7 +39,7 @@ pub fn run(
     if matches!(kind, RunKind::Build | RunKind::Run) {
         check_lineage(&loaded, kind, &ids)?;
     }
-    execute_and_report(inv, loaded, kind, ids, select)
+    execute_and_report(inv, loaded, kind, ids, select, false)
 }
 
 /// Before anything runs: the column lineage of the models and snapshots about to run, written
@@ -81,6 +81,7 @@ fn execute_and_report(
     kind: RunKind,
     ids: Vec<String>,
     select: &SelectArgs,
+    retry: bool,
 ) -> Result<Outcome, Error> {
     let flags = &inv.flags;
     loaded.found().emit();
@@ -128,12 +129,21 @@ fn execute_and_report(
             },
         },
         warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
+        retry,
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
-    let summary = runner::execute(&loaded, ids, &opts, &inv.output)?;
+    let write_results = results_writer(inv, &loaded, kind);
+    let summary = runner::execute(
+        &loaded,
+        ids,
+        &opts,
+        &inv.output,
+        Some(write_results.clone()),
+    )?;
     timer.mark("execute (all)");
-    write_artifacts(inv, &loaded, &summary, kind)?;
+    write_artifacts(&loaded, &summary, &write_results)?;
+    runner::results_written();
     timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
     runner::output::report(&summary, &counts, &loaded.project.nodes);
@@ -260,7 +270,9 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         })
         .map(|r| r.unique_id.clone())
         .filter(|id| {
-            loaded.project.nodes.contains_key(id) || loaded.project.exposures.contains_key(id)
+            loaded.project.nodes.contains_key(id)
+                || loaded.project.exposures.contains_key(id)
+                || loaded.project.unit_tests.contains_key(id)
         })
         .collect();
     if ids.is_empty() {
@@ -274,7 +286,7 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         select: again.flags.select.clone(),
         ..SelectArgs::default()
     };
-    execute_and_report(&again, loaded, kind, ids, &select)
+    execute_and_report(&again, loaded, kind, ids, &select, true)
 }
 
 /// `kiln retry` asked to run the last run's failures on another target than the one that ran
@@ -332,6 +344,7 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
             }
             Some(n) => n.resource_type.to_string(),
             None if loaded.project.exposures.contains_key(id) => "exposure".into(),
+            None if loaded.project.unit_tests.contains_key(id) => "unit_test".into(),
             None => continue,
         };
         *counts.entry(key).or_default() += 1;
@@ -339,39 +352,53 @@ fn counts_text(loaded: &Loaded, ids: &[String]) -> String {
     counts
         .into_iter()
         .map(|(k, c)| {
-            let k = if k == "test" { "data test".into() } else { k };
+            let k = match k.as_str() {
+                "test" => "data test".into(),
+                "unit_test" => "unit test".into(),
+                _ => k,
+            };
             format!("{c} {k}{}", if c == 1 { "" } else { "s" })
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn write_artifacts(
-    inv: &Invocation,
-    loaded: &Loaded,
-    summary: &RunSummary,
-    kind: RunKind,
-) -> Result<(), Error> {
+/// Writes run_results.json for a run of `kind`: owns what it needs, so that the second Ctrl-C
+/// can write the results of what finished before the process quits.
+fn results_writer(inv: &Invocation, loaded: &Loaded, kind: RunKind) -> runner::ResultsWriter {
     let args = inv.flags.run_results_args(
         kind.command(),
         &loaded.project.target.name,
         &inv.load.cli_vars,
     );
-    let doc = crate::artifacts::run_results::run_results_json(
-        summary,
-        &loaded.info.invocation_id,
-        &loaded.info.run_started_at,
-        args,
-        &loaded.project.target,
-    );
+    let invocation_id = loaded.info.invocation_id.clone();
+    let started_at = loaded.info.run_started_at;
+    let target = loaded.project.target.clone();
     let path = loaded.project.target_dir().join("run_results.json");
-    let text = serde_json::to_vec_pretty(&doc).map_err(|e| {
-        Error::one(crate::error::Diagnostic::error(
-            "artifacts",
-            format!("cannot serialise run_results.json: {e}"),
-        ))
-    })?;
-    crate::artifacts::write_atomic(&path, &text)?;
+    std::sync::Arc::new(move |summary: &RunSummary| {
+        let doc = crate::artifacts::run_results::run_results_json(
+            summary,
+            &invocation_id,
+            &started_at,
+            args.clone(),
+            &target,
+        );
+        let text = serde_json::to_vec_pretty(&doc).map_err(|e| {
+            Error::one(crate::error::Diagnostic::error(
+                "artifacts",
+                format!("cannot serialise run_results.json: {e}"),
+            ))
+        })?;
+        crate::artifacts::write_atomic(&path, &text)
+    })
+}
+
+fn write_artifacts(
+    loaded: &Loaded,
+    summary: &RunSummary,
+    write_results: &runner::ResultsWriter,
+) -> Result<(), Error> {
+    write_results(summary)?;
     // Nodes whose statements ran (and were written under target/run/) get a `build_path`.
     let mut meta = loaded.manifest_meta();
     meta.built = summary

@@ -6,7 +6,7 @@ use crate::adapter::{print_table, show_json};
 use crate::cli::{SelectArgs, ShowOutput};
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::invocation::Invocation;
-use crate::jinja::compile::{EphemeralCache, render_snippet};
+use crate::jinja::compile::EphemeralCache;
 use crate::project::{Node, ResourceType};
 use crate::session::load_and_parse;
 use std::collections::BTreeMap;
@@ -36,13 +36,12 @@ pub fn run(
     // (what, node name for JSON output, SQL); an inline query has no node name
     let mut previews: Vec<(String, Option<String>, String)> = vec![];
     if let Some(sql) = inline {
-        let compiled = render_snippet(
+        let compiled = crate::jinja::compile::compile_inline(
+            &loaded.project.nodes,
             &loaded.jenv,
             &shared,
-            None,
-            "--inline",
             sql,
-            BTreeMap::new(),
+            &EphemeralCache::default(),
         )?;
         previews.push(("inline node".into(), None, compiled));
     } else {

@@ -20,6 +20,9 @@ pub struct Graph {
     pub refs: BTreeMap<String, Vec<(RefCall, String)>>,
     /// What a ref() name can point at: the one rule every resolution uses.
     pub names: RefNames,
+    /// Problems found while building that do not stop the command (a unit test's input its
+    /// model does not read).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The nodes a `ref()` can name (models, seeds, snapshots) by name, the latest version first,
@@ -375,6 +378,7 @@ pub fn build(project: &Project) -> Result<Graph, Error> {
         }
         g.depends_on.insert(eid.clone(), out);
     }
+    g.warnings = super::unit::add(project, &mut g, &names, &mut diags);
     diags.checkpoint()?;
     timer.mark("exposures");
     let cycle = find_cycle(&g);

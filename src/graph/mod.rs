@@ -4,6 +4,7 @@
 mod dag;
 mod gates;
 pub mod select;
+mod unit;
 
 pub use crate::error::levenshtein;
 pub use dag::{Graph, build};

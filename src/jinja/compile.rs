@@ -271,7 +271,7 @@ pub fn compile_nodes(
                     Some((format!("__dbt__cte__{}", n.name), body))
                 })
                 .collect();
-            let code = inject_ctes(node, &r.sql, &ctes, adapter.sql_dialect().as_ref());
+            let code = inject_ctes(Some(node), &r.sql, &ctes, adapter.sql_dialect().as_ref());
             Some((uid.clone(), code, ctes))
         })
         .collect();
@@ -311,6 +311,49 @@ pub fn compile_one_with(
         .get(uid)
         .ok_or_else(|| Diagnostic::error("compile", format!("unknown node {uid}")))?;
     let rendered = render_node_with(node, shared, jenv, extra)?;
+    with_ephemerals(nodes, jenv, shared, Some(node), rendered, cache)
+}
+
+/// Compiles SQL given on the command line (`compile --inline`, `show --inline`) in the
+/// project's context, as dbt compiles its inline node: with the CTEs of the ephemeral models it
+/// refs injected.
+pub fn compile_inline(
+    nodes: &BTreeMap<String, Arc<Node>>,
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    sql: &str,
+    cache: &EphemeralCache,
+) -> Result<String, Diagnostic> {
+    let ctx = RenderCtx::new(shared.clone(), None, None);
+    let rendered = jenv
+        .env
+        .render_named_str("inline", sql, ctx.value())
+        .map_err(|e| {
+            jinja_error(
+                &e,
+                std::path::Path::new("--inline"),
+                sql,
+                0,
+                "cannot compile the inline SQL",
+                &jenv.sources,
+            )
+        })?;
+    let rendered = Rendered {
+        sql: rendered,
+        ephemerals: ctx.take_recorder().ephemerals,
+    };
+    Ok(with_ephemerals(nodes, jenv, shared, None, rendered, cache)?.0)
+}
+
+/// `rendered` with the CTEs of the ephemeral models it needs injected, and those CTEs.
+fn with_ephemerals(
+    nodes: &BTreeMap<String, Arc<Node>>,
+    jenv: &JinjaEnv,
+    shared: &Arc<Shared>,
+    node: Option<&Node>,
+    rendered: Rendered,
+    cache: &EphemeralCache,
+) -> Result<(String, Vec<(String, String)>), Diagnostic> {
     // Render every ephemeral model this node needs (recursively), each at most once per run.
     let mut ok: BTreeMap<String, Rendered> = BTreeMap::new();
     let mut pending: Vec<String> = rendered.ephemerals.clone();
@@ -410,9 +453,14 @@ fn collect_ephemerals(
 
 /// `sql` with `ctes` injected into its `with` ([`crate::sql::inject_ctes`]: placed by the parsed
 /// tree, or by the text rule when the SQL does not parse in the adapter's dialect).
-fn inject_ctes(node: &Node, sql: &str, ctes: &[(String, String)], dialect: &dyn Dialect) -> String {
+fn inject_ctes(
+    node: Option<&Node>,
+    sql: &str,
+    ctes: &[(String, String)],
+    dialect: &dyn Dialect,
+) -> String {
     let injected = crate::sql::inject_ctes(sql, ctes, dialect);
-    if let Some(why) = &injected.text_rule {
+    if let (Some(node), Some(why)) = (node, &injected.text_rule) {
         note_text_rule(node, why);
     }
     injected.sql
@@ -435,5 +483,6 @@ fn note_text_rule(node: &Node, why: &str) {
         ),
     )
     .in_file(&node.original_file_path);
-    eprintln!("debug[{}]: {note}", note.code);
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "debug[{}]: {note}", note.code);
 }

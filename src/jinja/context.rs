@@ -98,6 +98,8 @@ pub struct Shared {
     pub incremental: Mutex<BTreeSet<String>>,
     /// `--empty` / `--sample`.
     pub inputs: InputLimits,
+    /// A unit test's `overrides:` (macros by name, env vars) while its model renders.
+    pub overrides: Option<Arc<crate::project::unit_test::Overrides>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -366,6 +368,11 @@ impl Object for RenderCtx {
                 f: o,
             })
         };
+        if let Some(v) = shared.overrides.as_ref().and_then(|o| o.macros.get(name)) {
+            return Some(Value::from_object(Overridden(crate::jinja::to_value(
+                v.clone(),
+            ))));
+        }
         Some(match name {
             "ref" => f(CtxFn::Ref),
             "source" => f(CtxFn::Source),
@@ -415,6 +422,21 @@ impl Object for RenderCtx {
                 self.macro_caller(pkg, n, &template)
             }
         })
+    }
+}
+
+/// A unit test's override of a macro or context value: calling it returns the value, and it
+/// renders as the value (`overrides: {macros: {is_incremental: true, invocation_id: 123}}`).
+#[derive(Debug)]
+struct Overridden(Value);
+
+impl Object for Overridden {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        Ok(self.0.clone())
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -529,7 +551,20 @@ impl Object for CtxCall {
                 rules.source_relation(ctx, source, table)
             }
             CtxFn::Var => compile_ctx::var(ctx, args),
-            CtxFn::EnvVar => compile_ctx::env_var(args),
+            CtxFn::EnvVar => {
+                let env = ctx.shared.overrides.as_ref().map(|o| &o.env_vars);
+                let name = args.first().and_then(Value::as_str);
+                match (env, name) {
+                    (Some(env), Some(n)) if env.contains_key(n) => {
+                        let v = &env[n];
+                        Ok(Value::from(match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }))
+                    }
+                    _ => compile_ctx::env_var(args),
+                }
+            }
             CtxFn::Return => {
                 let (v,): (Option<Value>,) = from_args(args)?;
                 ctx.with_rec(|r| {

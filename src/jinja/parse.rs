@@ -128,6 +128,7 @@ pub fn shared_for(
         incremental: Default::default(),
         db: None,
         inputs: inv.inputs.clone(),
+        overrides: None,
     }
 }
 
@@ -276,6 +277,7 @@ pub fn parse_project(
     diags.checkpoint()?;
     timer.mark("materializations");
     resolve_relations(project, jenv, &shared, &mut diags);
+    check_unique_relations(project, shared.adapter.as_ref(), &mut diags);
     diags.checkpoint()?;
     timer.mark("relations");
     Ok(())
@@ -388,6 +390,47 @@ impl Shared {
         );
         r.kind = relation_kind(n);
         r
+    }
+}
+
+/// Two nodes that are one relation in the warehouse would overwrite each other, and a `ref` to
+/// one would read the other's rows. dbt refuses identical relation names; kiln also refuses
+/// names that differ only where the engine does not tell them apart (DuckDB and Athena ignore
+/// case: `MyModel` and `mymodel` are one table).
+fn check_unique_relations(project: &Project, adapter: &dyn Adapter, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<String, &Node> = BTreeMap::new();
+    for n in project.nodes.values() {
+        let Some(relation) = &n.relation_name else {
+            continue;
+        };
+        let key = adapter.relation_key(&n.database, &n.schema, &n.alias);
+        let Some(first) = seen.get(&key).copied() else {
+            seen.insert(key, n);
+            continue;
+        };
+        let other = first.relation_name.as_deref().unwrap_or_default();
+        let how = if other == relation {
+            format!("the database representation {relation}")
+        } else {
+            format!(
+                "the relation names {other} and {relation}, which {} treats as one (it ignores case)",
+                adapter.adapter_type()
+            )
+        };
+        diags.push(
+            Diagnostic::error(
+                "duplicate-relation",
+                format!(
+                    "two resources have {how}: {} ({}) and {} ({})",
+                    first.unique_id, first.original_file_path, n.unique_id, n.original_file_path
+                ),
+            )
+            .in_file(&n.file)
+            .with_help(
+                "give one of them another name, or set its `alias` (or `schema`) config so that \
+                 each builds its own relation",
+            ),
+        );
     }
 }
 

@@ -133,7 +133,19 @@ pub fn stage_sql(
                 .as_deref()
                 .or_else(|| node.config.get("updated_at").and_then(Json::as_str))
                 .map_or_else(|| "1".to_string(), |c| format!("{} desc", adapter.quote(c)));
-            adapter.dedupe_rows_sql(sql, &keys, &order).ok_or_else(|| {
+            // A NULL key matches no row, so merging it would insert it again on every run:
+            // dedupe leaves rows without a key out (`fail` refuses them, see key_check_sql).
+            let not_null = cfg
+                .unique_key
+                .iter()
+                .map(|k| format!("{} is not null", adapter.quote(k)))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let keyed = format!(
+                "select * from (\n{}\n) kiln_keyed where {not_null}",
+                sql.trim()
+            );
+            adapter.dedupe_rows_sql(&keyed, &keys, &order).ok_or_else(|| {
                 PlanError(format!(
                     "{}: unique_key_duplicates: dedupe needs an engine that keeps one row per key in a query; {} cannot, so set unique_key_duplicates: fail",
                     node.original_file_path,
@@ -157,7 +169,7 @@ pub fn key_check_sql(
         || !matches!(cfg.strategy, Strategy::Merge | Strategy::DeleteInsert)
         || cfg.duplicate_keys == DuplicateKeys::Dedupe
     {
-        // (deduplicated rows hold each key once; NULL keys are still merged as dbt would)
+        // (deduplicated rows hold each key once, and none without a key)
         return None;
     }
     let keys = quoted_list(adapter, &cfg.unique_key);

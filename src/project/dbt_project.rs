@@ -180,6 +180,8 @@ impl DbtProject {
             ResourceType::Test => Cow::Owned(self.data_test_configs()),
             ResourceType::Source => Cow::Borrowed(&self.sources),
             ResourceType::Exposure => Cow::Borrowed(&self.exposures),
+            // dbt_project.yml's `unit_tests:` tree is not applied yet.
+            ResourceType::UnitTest => Cow::Owned(Map::new()),
         }
     }
 

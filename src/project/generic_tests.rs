@@ -51,6 +51,9 @@ enum TestedResource {
 pub struct PendingTest {
     def: Value,
     column: Option<String>,
+    /// The column's name is quoted in the test (`quote: true`, or a source's `quoting: {column:
+    /// true}` where the column says nothing), as dbt quotes it: `column_name` is `"select"`.
+    quote: bool,
     target: TestedResource,
     key_name: String,
     folders: Vec<String>,
@@ -77,6 +80,7 @@ impl PendingTest {
         Self::new(
             def,
             column,
+            false,
             TestedResource::Node {
                 uid: uid.into(),
                 name: name.into(),
@@ -93,6 +97,7 @@ impl PendingTest {
     pub fn for_source(
         def: &Value,
         column: Option<&ColumnProps>,
+        quote_columns: bool,
         uid: &str,
         source: &str,
         table: &str,
@@ -106,12 +111,23 @@ impl PendingTest {
             source: source.into(),
             table: table.into(),
         };
-        Self::new(def, column, target, key_name, folders, f, span)
+        Self::new(
+            def,
+            column,
+            quote_columns,
+            target,
+            key_name,
+            folders,
+            f,
+            span,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new(
         def: &Value,
         column: Option<&ColumnProps>,
+        quote_columns: bool,
         target: TestedResource,
         key_name: &str,
         folders: &[String],
@@ -121,6 +137,7 @@ impl PendingTest {
         PendingTest {
             def: def.clone(),
             column: column.map(|c| c.name.clone()),
+            quote: column.is_some_and(|c| c.quote.unwrap_or(quote_columns)),
             target,
             key_name: key_name.into(),
             folders: folders.to_vec(),
@@ -143,7 +160,15 @@ pub fn build(
     test_tree: &Map<String, Value>,
     db: &str,
     schema: &str,
+    quote_char: char,
 ) -> Result<Node, Diagnostic> {
+    let column = t.column.as_ref().map(|c| {
+        if t.quote {
+            format!("{quote_char}{c}{quote_char}")
+        } else {
+            c.clone()
+        }
+    });
     let bad = |m: String| {
         // Located by the caller, from `t.span`.
         Diagnostic::error("test", m)
@@ -238,7 +263,7 @@ pub fn build(
             }
         }
     }
-    if let Some(col) = &t.column {
+    if let Some(col) = &column {
         args.insert("column_name".into(), Value::from(col.clone()));
     }
     let (target_name, target_expr, mut refs, mut sources) = match &t.target {
@@ -365,7 +390,7 @@ pub fn build(
             name: test_name,
             namespace,
             kwargs,
-            column_name: t.column.clone(),
+            column_name: column.clone(),
             attached_node: Some(attached),
             file_key_name: t.key_name.clone(),
         }),

@@ -18,6 +18,7 @@ pub mod refs;
 pub mod render;
 pub mod settings;
 pub mod settle;
+pub mod unit_test;
 pub mod unused_config;
 pub mod yaml;
 
@@ -119,6 +120,8 @@ pub struct Project {
     pub sources: BTreeMap<String, SourceNode>,
     pub disabled_sources: BTreeMap<String, SourceNode>,
     pub exposures: BTreeMap<String, ExposureNode>,
+    /// Enabled unit tests, one per tested model version (`unit_test.<package>.<model>.<name>`).
+    pub unit_tests: BTreeMap<String, unit_test::UnitTest>,
     pub macros: BTreeMap<String, MacroNode>,
     pub macro_files: Vec<MacroFile>,
     pub docs: BTreeMap<String, DocBlock>,

@@ -19,6 +19,9 @@ pub enum ResourceType {
     Test,
     Source,
     Exposure,
+    /// A unit test (`unit_tests:` in properties YAML): never a [`Node`], listed in
+    /// `Project::unit_tests`; the type exists for selection and results.
+    UnitTest,
 }
 
 impl ResourceType {
@@ -31,6 +34,7 @@ impl ResourceType {
             ResourceType::Test => "test",
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
+            ResourceType::UnitTest => "unit_test",
         }
     }
 
@@ -43,6 +47,7 @@ impl ResourceType {
             "test" | "data_test" => ResourceType::Test,
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
+            "unit_test" => ResourceType::UnitTest,
             _ => return None,
         })
     }

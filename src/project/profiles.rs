@@ -25,6 +25,8 @@ pub struct ProfileTarget {
     pub fields: Map<String, Value>,
     /// What `kiln debug` shows about where the engine connects, one line each.
     pub details: Vec<String>,
+    /// The character the engine quotes identifiers with (the quoted column names of tests).
+    pub quote_char: char,
     /// The profiles.yml this came from.
     pub profiles_path: PathBuf,
 }
@@ -59,12 +61,13 @@ pub struct FieldError {
 /// The engines a target may name with `type:`. The adapter layer implements it (its registry),
 /// so the loader reads profiles without knowing any engine.
 pub trait Engines: Sync {
-    /// Reads a target of the engine named `adapter_type`; `None` when kiln has no such engine.
+    /// Reads a target of the engine named `adapter_type`: its defaults and the character it
+    /// quotes identifiers with. `None` when kiln has no such engine.
     fn read(
         &self,
         adapter_type: &str,
         target: TargetFields<'_>,
-    ) -> Option<Result<TargetDefaults, FieldError>>;
+    ) -> Option<Result<(TargetDefaults, char), FieldError>>;
 
     /// The engines, as a help text names them: "`type: duckdb` (embedded) or `type: athena`".
     fn help(&self) -> String;
@@ -277,7 +280,7 @@ pub fn load_target(
         .at(at_field("type"))
         .with_help(format!("use {}", cx.engines.help())));
     };
-    let defaults = read.map_err(bad_field)?;
+    let (defaults, quote_char) = read.map_err(bad_field)?;
     Ok(ProfileTarget {
         profile_name: profile_name.to_string(),
         name: target_name,
@@ -287,6 +290,7 @@ pub fn load_target(
         threads: threads_flag.unwrap_or(defaults.threads.unwrap_or(1)).max(1),
         fields,
         details: defaults.details,
+        quote_char,
         profiles_path: path.to_path_buf(),
     })
 }

@@ -36,7 +36,7 @@ pub struct PropertiesFile {
     #[serde(default)]
     pub groups: Option<Value>,
     #[serde(default)]
-    pub unit_tests: Option<Value>,
+    pub unit_tests: Vec<UnitTestProps>,
     #[serde(default)]
     pub saved_queries: Option<Value>,
 }
@@ -228,4 +228,36 @@ pub struct MacroProps {
 /// an inherited freshness, while an absent key inherits it).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     <Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// A `unit_tests:` entry (dbt 1.8+), read by `load/unit_tests.rs`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct UnitTestProps {
+    pub name: String,
+    pub model: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub given: Vec<UnitFixtureProps>,
+    pub expect: UnitFixtureProps,
+    #[serde(default)]
+    pub overrides: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub config: Map<String, Value>,
+    #[serde(default)]
+    pub versions: Option<Value>,
+}
+
+/// A unit test's `given` entry or its `expect`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct UnitFixtureProps {
+    /// `ref('x')`, `source('s', 't')` or `this` (empty for `expect`).
+    #[serde(default)]
+    pub input: String,
+    #[serde(default)]
+    pub rows: Option<Value>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub fixture: Option<Value>,
 }

@@ -152,7 +152,9 @@ impl Exec<'_> {
         let mut r = NodeResult::new(uid, Status::Skipped);
         let cause_name = self.nodes.get(cause).map_or(cause, |n| n.name.as_str());
         r.message = Some(format!("skipped because '{cause_name}' failed"));
-        if let Some(e) = self.loaded.project.exposures.get(uid) {
+        if let Some(t) = self.loaded.project.unit_tests.get(uid) {
+            self.skipped_unit(t, &mut r);
+        } else if let Some(e) = self.loaded.project.exposures.get(uid) {
             let index = self.progress.claim();
             let total = self.progress.total();
             let (plain, styled) =
@@ -200,6 +202,9 @@ impl Exec<'_> {
         r.thread_id = format!("Thread-{}", worker + 1);
         if let Some(e) = self.loaded.project.exposures.get(uid) {
             return self.visit_exposure(e, r);
+        }
+        if let Some(t) = self.loaded.project.unit_tests.get(uid) {
+            return self.run_unit_test(t, worker, r);
         }
         let Some(node) = self.nodes.get(uid) else {
             r.message = Some(format!("unknown node {uid}"));
@@ -898,7 +903,10 @@ pub(super) fn timed_execute(conn: &mut dyn Connection, sql: &str) -> Result<(), 
     }
     let started = std::time::Instant::now();
     let out = conn.execute(sql);
-    eprintln!(
+    // A failed write to stderr (a full disk, a closed pipe) never stops a build.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "timing: sql {:>8.1} ms  {}",
         started.elapsed().as_secs_f64() * 1000.0,
         sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")

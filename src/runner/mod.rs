@@ -18,6 +18,7 @@ pub mod output;
 mod plan;
 pub mod schedule;
 mod stateful;
+mod unit;
 
 pub use output::Progress;
 pub use plan::{PlanFailure, run_plan};
@@ -61,7 +62,7 @@ impl RunKind {
     fn includes(self, rt: ResourceType) -> bool {
         match self {
             RunKind::Run => rt == ResourceType::Model,
-            RunKind::Test => rt == ResourceType::Test,
+            RunKind::Test => matches!(rt, ResourceType::Test | ResourceType::UnitTest),
             RunKind::Seed => rt == ResourceType::Seed,
             RunKind::Snapshot => rt == ResourceType::Snapshot,
             // dbt 1.11's build visits exposures too, as no-ops.
@@ -71,6 +72,7 @@ impl RunKind {
                     | ResourceType::Seed
                     | ResourceType::Snapshot
                     | ResourceType::Test
+                    | ResourceType::UnitTest
                     | ResourceType::Exposure
             ),
         }
@@ -94,6 +96,9 @@ pub struct RunOptions {
     /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
     /// finds rows fails.
     pub warn_error_tests: bool,
+    /// `kiln retry`: as in dbt's retry, a unit test waits for its model (the manifest's edge)
+    /// instead of running before it.
+    pub retry: bool,
 }
 
 /// How a node ended, in run_results.json's words.
@@ -156,6 +161,9 @@ pub struct NodeResult {
     pub failures_relation: Option<String>,
     /// Microbatch models: the `[start, end)` windows that succeeded and failed.
     pub batches: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
+    /// For a result that is not a node's (a unit test): its resource type, name and file, for
+    /// the problem shown under "Completed with errors".
+    pub problem: Option<(String, String, String)>,
 }
 
 impl NodeResult {
@@ -175,6 +183,7 @@ impl NodeResult {
             compiled_path: None,
             failures_relation: None,
             batches: None,
+            problem: None,
         }
     }
 
@@ -207,15 +216,77 @@ impl RunSummary {
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static CANCEL_TARGET: OnceLock<Mutex<Option<Arc<dyn Adapter>>>> = OnceLock::new();
 
+/// Writes a run's results (run_results.json): given by the command, called by the second Ctrl-C
+/// with what finished, so that the file (and `retry`) describes this run and not the one before.
+pub type ResultsWriter = Arc<dyn Fn(&RunSummary) -> Result<(), Error> + Send + Sync>;
+
+/// The run in progress, for the second Ctrl-C: its nodes, what finished, and its writer.
+struct InProgress {
+    ids: Vec<String>,
+    finished: Vec<NodeResult>,
+    started: Instant,
+    write: Option<ResultsWriter>,
+}
+
+static IN_PROGRESS: Mutex<Option<InProgress>> = Mutex::new(None);
+
+/// The command has written the run's results: a second Ctrl-C from now on has nothing to add.
+pub fn results_written() {
+    if let Ok(mut g) = IN_PROGRESS.lock() {
+        *g = None;
+    }
+}
+
+fn record_finished(r: &NodeResult) {
+    if let Ok(mut g) = IN_PROGRESS.lock()
+        && let Some(p) = g.as_mut()
+    {
+        p.finished.push(r.clone());
+    }
+}
+
+/// The second Ctrl-C: the results of what finished, the rest skipped as interrupted, written
+/// by the command's writer before the process quits.
+fn write_what_finished() {
+    let Ok(mut g) = IN_PROGRESS.lock() else {
+        return;
+    };
+    let Some(p) = g.take() else {
+        return;
+    };
+    let Some(write) = p.write else {
+        return;
+    };
+    let done: BTreeSet<&str> = p.finished.iter().map(|r| r.unique_id.as_str()).collect();
+    let mut results = p.finished.clone();
+    for id in p.ids.iter().filter(|id| !done.contains(id.as_str())) {
+        let mut r = NodeResult::new(id, Status::Skipped);
+        r.message = Some("skipped: the run was interrupted".into());
+        results.push(r);
+    }
+    // (the process is quitting: nothing more can be done about a file that cannot be written)
+    let _ = write(&RunSummary {
+        results,
+        elapsed: p.started.elapsed().as_secs_f64(),
+        interrupted: true,
+        errors: vec![],
+    });
+}
+
 /// Installs the Ctrl-C / SIGTERM handler (once per process): the first signal cancels running
 /// queries and stops scheduling; a second one exits at once.
 fn install_interrupt_handler(adapter: Arc<dyn Adapter>) {
     let slot = CANCEL_TARGET.get_or_init(|| {
         let _ = ctrlc::set_handler(|| {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                write_what_finished();
                 std::process::exit(130);
             }
-            eprintln!("\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)");
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nInterrupted: cancelling running queries (press Ctrl-C again to quit now)"
+            );
             if let Some(Ok(guard)) = CANCEL_TARGET.get().map(|m| m.lock())
                 && let Some(a) = guard.as_ref()
             {
@@ -235,6 +306,9 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
         .iter()
         .filter(|id| match loaded.project.nodes.get(*id) {
             Some(n) => kind.includes(n.resource_type) && !n.is_ephemeral(),
+            None if loaded.project.unit_tests.contains_key(*id) => {
+                kind.includes(ResourceType::UnitTest)
+            }
             None => {
                 loaded.project.exposures.contains_key(*id) && kind.includes(ResourceType::Exposure)
             }
@@ -247,7 +321,7 @@ pub fn runnable(loaded: &Loaded, selected: &BTreeSet<String>, kind: RunKind) -> 
 /// unselected nodes, so order holds across gaps in the selection). In `build`, a node also waits
 /// for the tests that gate it by dbt's rule ([`crate::graph::test_gates`]: every parent of the
 /// test is upstream of the node), so a failing test skips exactly what dbt skips.
-pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)> {
+pub fn edges(loaded: &Loaded, ids: &[String], build: bool, retry: bool) -> Vec<(usize, usize)> {
     let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -271,10 +345,38 @@ pub fn edges(loaded: &Loaded, ids: &[String], build: bool) -> Vec<(usize, usize)
     } else {
         BTreeMap::new()
     };
+    // A unit test runs before its model (it reads the upstreams' columns, not the model), and
+    // in `build` the model waits for its unit tests: a failing one skips the model (dbt's order).
+    let unit_tests_of: BTreeMap<&str, Vec<&String>> = if build && !retry {
+        let mut m: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for id in ids {
+            if let Some(u) = loaded.project.unit_tests.get(id) {
+                m.entry(u.model_id.as_str()).or_default().push(id);
+            }
+        }
+        m
+    } else {
+        BTreeMap::new()
+    };
     let parents_of = |id: &str| -> Vec<String> {
+        if let Some(u) = loaded.project.unit_tests.get(id).filter(|_| !retry) {
+            return loaded
+                .graph
+                .parents
+                .get(&u.model_id)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+        }
         let graph_parents = loaded.graph.parents.get(id).into_iter().flatten();
         let gating_tests = gates.get(id).into_iter().flatten();
-        graph_parents.chain(gating_tests).cloned().collect()
+        let unit_tests = unit_tests_of.get(id).into_iter().flatten().copied();
+        graph_parents
+            .chain(gating_tests)
+            .chain(unit_tests)
+            .cloned()
+            .collect()
     };
     let mut out = vec![];
     for (ci, id) in ids.iter().enumerate() {
@@ -331,10 +433,19 @@ pub fn execute(
     ids: Vec<String>,
     opts: &RunOptions,
     output: &Output,
+    write_results: Option<ResultsWriter>,
 ) -> Result<RunSummary, Error> {
     let started = Instant::now();
     let timer = crate::timing::StageTimer::new();
     INTERRUPTED.store(false, Ordering::SeqCst);
+    if let Ok(mut g) = IN_PROGRESS.lock() {
+        *g = Some(InProgress {
+            ids: ids.clone(),
+            finished: vec![],
+            started,
+            write: write_results,
+        });
+    }
     let pool = connect(loaded)?;
     timer.mark("connect");
     install_interrupt_handler(loaded.adapter.clone());
@@ -369,7 +480,10 @@ pub fn execute(
     timer.mark("schemas, hooks");
     let mut results: Vec<NodeResult> = vec![];
     if errors.is_empty() && !ids.is_empty() {
-        let dag = Dag::new(ids.len(), edges(loaded, &ids, opts.kind == RunKind::Build));
+        let dag = Dag::new(
+            ids.len(),
+            edges(loaded, &ids, opts.kind == RunKind::Build, opts.retry),
+        );
         // Tests go first among ready nodes (a model's tests run right after it); the rest in
         // the project's topological order.
         let topo: HashMap<String, usize> = loaded
@@ -384,7 +498,8 @@ pub fn execute(
             .map(|id| {
                 let is_test = nodes
                     .get(id)
-                    .is_some_and(|n| n.resource_type == ResourceType::Test);
+                    .is_some_and(|n| n.resource_type == ResourceType::Test)
+                    || loaded.project.unit_tests.contains_key(id);
                 if is_test {
                     0
                 } else {
@@ -424,6 +539,7 @@ pub fn execute(
                 if blocks && opts.fail_fast && !stop.swap(true, Ordering::SeqCst) {
                     runner.loaded.adapter.cancel_all();
                 }
+                record_finished(&r);
                 if let Ok(mut s) = slots[i].lock() {
                     *s = Some(r);
                 }
@@ -431,6 +547,7 @@ pub fn execute(
             },
             |i, cause| {
                 let r = runner.skipped(&ids[i], &ids[cause]);
+                record_finished(&r);
                 if let Ok(mut s) = slots[i].lock() {
                     *s = Some(r);
                 }

@@ -555,14 +555,26 @@ fn end_of_run(interrupted: bool, errors: usize, partial: usize, warnings: usize)
 /// One failed (or warning) node in the summary: `Failure in model x (models/x.sql)`, its
 /// message indented, and where its compiled SQL is.
 fn result_problem(r: &NodeResult, nodes: &BTreeMap<String, std::sync::Arc<Node>>, warning: bool) {
-    let Some(node) = nodes.get(&r.unique_id) else {
-        return;
+    let (info, what, name, path, rt) = match (nodes.get(&r.unique_id), &r.problem) {
+        (Some(node), _) => (
+            node_info(node, "None", None, None),
+            format!(
+                "{} {} ({})",
+                node.resource_type, node.name, node.original_file_path
+            ),
+            node.name.clone(),
+            node.original_file_path.clone(),
+            node.resource_type.to_string(),
+        ),
+        (None, Some((rt, name, path))) => (
+            json!({"node_name": name, "node_path": path, "resource_type": rt, "unique_id": r.unique_id}),
+            format!("{rt} {name} ({path})"),
+            name.clone(),
+            path.clone(),
+            rt.clone(),
+        ),
+        (None, None) => return,
     };
-    let info = node_info(node, "None", None, None);
-    let what = format!(
-        "{} {} ({})",
-        node.resource_type, node.name, node.original_file_path
-    );
     Event::blank().emit();
     let (kind, head, colour) = if warning {
         (
@@ -576,9 +588,9 @@ fn result_problem(r: &NodeResult, nodes: &BTreeMap<String, std::sync::Arc<Node>>
     Event::new(kind, head.clone())
         .styled(paint(colour, &head))
         .with("node_info", info.clone())
-        .with("node_name", node.name.clone())
-        .with("path", node.original_file_path.clone())
-        .with("resource_type", node.resource_type.to_string())
+        .with("node_name", name)
+        .with("path", path)
+        .with("resource_type", rt)
         .emit();
     let message = r
         .detail

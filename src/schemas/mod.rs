@@ -45,6 +45,7 @@ mod node;
 mod python;
 pub mod read;
 mod source;
+mod unit_test;
 
 pub use config::default_config_for;
 pub use context::{graph_context_json, node_context_json};
@@ -54,6 +55,7 @@ pub use facts::ProjectFacts;
 pub use macros::macro_json;
 pub use node::{NodeDict, checksum_json, hook_nodes, node_json};
 pub use source::source_json;
+pub use unit_test::unit_test_json;
 
 /// `created_at` of every resource. dbt writes the parse time; a constant keeps output
 /// reproducible, and no reader we know of orders or filters on it.

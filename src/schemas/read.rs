@@ -675,10 +675,14 @@ mod tests {
             truncated.starts_with("prod/manifest.json is not valid JSON: it ends early"),
             "{truncated}"
         );
-        assert_eq!(
-            err(r#"{"metadata": {}}"#),
-            "prod/manifest.json has no `nodes`: it is not a manifest.json as dbt or kiln writes it"
-        );
+        // Valid JSON that is not a manifest: every node would count as new or modified.
+        for not_a_manifest in [r#"{"metadata": {}}"#, "{}", "[]"] {
+            assert_eq!(
+                err(not_a_manifest),
+                "prod/manifest.json has no `nodes`: it is not a manifest.json as dbt or kiln writes it",
+                "{not_a_manifest}"
+            );
+        }
         assert!(
             err(r#"{"nodes": {"model.p.a": {"fqn": "a.b"}}}"#)
                 .starts_with("prod/manifest.json is not a manifest.json kiln can read: `model.p.a`: invalid type: string \"a.b\", expected a sequence"),

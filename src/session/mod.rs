@@ -131,6 +131,11 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         }
     };
     timer.mark("graph");
+    if let Some(g) = &graph {
+        let (shown, promoted) = warn_error.split(&g.warnings);
+        inv.output.warnings(&shown);
+        problems.extend(promoted);
+    }
     if graph.is_some() {
         let unused = project::unused_config::unused_config_paths(&project);
         let (shown, promoted) = warn_error.split(&unused);
@@ -196,6 +201,15 @@ impl Loaded {
         }
         let m = self.project.macros.len() + self.jenv.builtin_macros.len();
         parts.push(format!("{m} macros"));
+        let u = self
+            .project
+            .unit_tests
+            .keys()
+            .filter(|id| self.graph.parents.contains_key(*id))
+            .count();
+        if u > 0 {
+            parts.push(format!("{u} unit test{}", if u == 1 { "" } else { "s" }));
+        }
         format!("Found {}", parts.join(", "))
     }
 

@@ -398,6 +398,43 @@ fn secrets_of_the_environment_are_hidden_even_when_no_template_reads_them() {
     assert!(!p.read("logs/dbt.log").contains("hush"));
 }
 
+/// A database error that quotes a secret of the environment, and a `--vars` key named like a
+/// secret: neither value reaches the output, the log, or any artifact (dbt writes `*****` in
+/// run_results' `message` and `args.vars`).
+#[test]
+fn secrets_in_errors_and_vars_reach_no_artifact() {
+    let p = TestProject::minimal().file(
+        "models/leak.sql",
+        "select * from read_csv('hush-file-token.csv')\n",
+    );
+    let run = p
+        .kiln(&[
+            "run",
+            "--vars",
+            "{DBT_ENV_SECRET_VAR: hush-var-token, plain: 1}",
+        ])
+        .env("DBT_ENV_SECRET_FILE", "hush-file-token")
+        .run();
+    run.assert_code(1);
+    let results = p.read("target/run_results.json");
+    let written = [
+        run.stdout.as_str(),
+        run.stderr.as_str(),
+        &results,
+        &p.read("logs/dbt.log"),
+        &p.read("target/manifest.json"),
+    ]
+    .concat();
+    assert!(!written.contains("hush"), "{written}");
+    let results: serde_json::Value = serde_json::from_str(&results).expect("run_results");
+    assert_eq!(results["args"]["vars"]["DBT_ENV_SECRET_VAR"], "*****");
+    assert_eq!(results["args"]["vars"]["plain"], 1);
+    let message = results["results"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("*****.csv"), "{message}");
+}
+
 /// `where` and `limit` on generic tests (in `config:` or as top-level arguments, old style) are
 /// configs, not arguments: they reach the test node's config, and `where` wraps the tested
 /// relation in the compiled SQL (see the compile snapshots of compile_tests).
@@ -451,4 +488,32 @@ fn versioned_models_resolve_to_latest_and_test_each_version() {
             ls.stdout
         );
     }
+}
+
+/// `compile --inline` and `show --inline` inject the CTEs of the ephemeral models the SQL refs
+/// (and of those they ref), as for a model.
+#[test]
+fn inline_sql_gets_its_ephemeral_ctes() {
+    let p = TestProject::minimal()
+        .file(
+            "models/eph.sql",
+            "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+        )
+        .file(
+            "models/eph2.sql",
+            "{{ config(materialized='ephemeral') }}\nselect id + 1 as id from {{ ref('eph') }}",
+        );
+    let sql = "select id * 10 as id from {{ ref('eph2') }}";
+    let run = p.kiln(&["compile", "--inline", sql]).run();
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "with __dbt__cte__eph as (\nselect 1 as id\n), __dbt__cte__eph2 as (\nselect id + 1 as id from __dbt__cte__eph\n)\nselect id * 10 as id from __dbt__cte__eph2"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = p.kiln(&["show", "--inline", sql, "--output", "json"]).run();
+    run.assert_success();
+    assert!(run.stdout.contains("\"id\": 20"), "{}", run.stdout);
 }

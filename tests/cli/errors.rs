@@ -408,3 +408,27 @@ fn every_error_fixture_is_documented_and_used() {
 fn macro_syntax_error() {
     assert_run_snapshot!(fails("macro_syntax_error", &["parse"]));
 }
+
+/// Two nodes that would be one relation: the same name through an alias (dbt refuses it: "dbt
+/// found two resources with the database representation"), or names that differ only in case,
+/// which DuckDB treats as one table (the second build would overwrite the first, and `ref` to
+/// one would read the other's rows). Both are parse errors naming both files.
+#[test]
+fn two_nodes_that_are_one_relation() {
+    let p = TestProject::minimal()
+        .file("models/a.sql", "select 1 as id\n")
+        .file("models/b.sql", "{{ config(alias='a') }}\nselect 2 as id\n")
+        .file("models/MyModel.sql", "select 3 as id\n")
+        .file("models/mymodel.sql", "select 4 as id\n")
+        .file(
+            "models/other.sql",
+            "{{ config(alias='A', schema='elsewhere') }}\nselect 5 as id\n",
+        );
+    let run = p.kiln(&["build"]).run();
+    run.assert_code(2);
+    assert_run_snapshot!(run);
+    assert!(
+        !p.exists("dev.duckdb") || !run.stdout.contains("START"),
+        "nothing is built"
+    );
+}

@@ -323,4 +323,29 @@ m["docs"] = {k: v for k, v in m["docs"].items() if v["package_name"] not in inte
 print(json.dumps(m, indent=2))
 PY
 
+# 18. Unit tests (tests/unit_tests.rs): tests/fixtures/unit_tests seeded, then built. Recorded in
+# unit_tests_build.txt: the run's status lines and its summary (timestamps, timings and colours
+# removed), then `status failures unique_id` of every result; unit_tests_diff.txt: the message of
+# the failed unit test as run_results.json holds it, colours removed.
+d="$work/unit_tests" && cp -r "$fixtures/unit_tests" "$d"
+(cd "$d" && "$dbt" seed --profiles-dir . > seed.log 2>&1)
+(cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1) || true
+{
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^[0-9:]\{8\}  //' -e 's/ in [0-9.]*s\]/ in [TIME]]/' "$d/build.log" \
+    | grep -E '^[0-9]+ of [0-9]+ |^Finished running|^Done\.' | sed 's/ in [0-9 a-z.]*seconds ([0-9.]*s)\././'
+  python3 - "$d/target/run_results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in sorted(r["results"], key=lambda x: x["unique_id"]):
+    print(x["status"], x["failures"], x["unique_id"])
+PY
+} > "$out/unit_tests_build.txt"
+python3 - "$d/target/run_results.json" <<'PY' | sed -e 's/\x1b\[[0-9;]*m//g' > "$out/unit_tests_diff.txt"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in r["results"]:
+    if x["status"] == "fail":
+        print(x["message"].replace("\r\n", "\n"), end="")
+PY
+
 echo "recorded into $out"

@@ -654,3 +654,67 @@ fn a_profile_file_search_path_is_kept() {
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(column(&p, "select fsp from main.fsp"), vec!["inputs"]);
 }
+
+/// Spill files left by a process killed mid-query are removed when the database is next opened
+/// (DuckDB removes its own only when it closes); other files in the folder stay.
+#[test]
+fn stale_spill_files_are_removed_at_start() {
+    let p = TestProject::minimal().file("models/a.sql", "select 1 as id\n");
+    let tmp = p.dir().join("target/duckdb_tmp");
+    std::fs::create_dir_all(&tmp).expect("mkdir");
+    for stale in [
+        "duckdb_temp_storage_S32K-0.tmp",
+        "duckdb_temp_block-4611686018427388032.block",
+    ] {
+        std::fs::write(tmp.join(stale), vec![0u8; 4096]).expect("write");
+    }
+    std::fs::write(tmp.join("notes.txt"), "mine").expect("write");
+    p.kiln(&["run"]).run().assert_success();
+    let mut left: Vec<String> = std::fs::read_dir(&tmp)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["notes.txt"]);
+}
+
+/// `attach:` in profiles.yml attaches each database to every connection, as dbt-duckdb does
+/// (a relative path is read from the project directory); a database that cannot be attached is
+/// an error naming it.
+#[test]
+fn attached_databases_are_readable_by_models() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      threads: 2\n      attach:\n        - path: other.duckdb\n          alias: other\n          read_only: true\n",
+        )
+        .file(
+            "models/from_other.sql",
+            "{{ config(materialized='table') }}\nselect id * 10 as id from other.main.t",
+        )
+        .file("models/also.sql", "select count(*) as n from other.main.t");
+    {
+        let other = duckdb::Connection::open(p.dir().join("other.duckdb")).expect("open");
+        other
+            .execute_batch("create table t as select * from range(3) r(id)")
+            .expect("create");
+    }
+    p.kiln(&["run"]).run().assert_success();
+    assert_eq!(
+        column(&p, "select id from main.from_other order by id"),
+        ["0", "10", "20"]
+    );
+    p.write(
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: missing.duckdb\n          alias: gone\n          read_only: true\n",
+    );
+    let run = p.kiln(&["run"]).run();
+    assert_ne!(run.code, Some(0));
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("cannot attach '")
+            && out.contains("missing.duckdb' as gone listed under attach: in profiles.yml"),
+        "{out}"
+    );
+}

@@ -120,6 +120,13 @@ fn duplicate_or_null_merge_keys_fail_before_writing_unless_deduped() {
     set_source(&p, "(2, 2, 20), (2, 3, 21)");
     p.kiln(&["run"]).run().assert_success();
     assert_eq!(rows(&p), vec!["1,1,10", "2,3,21"]);
+    // A row without a key is never merged (it would be inserted again on every run): dedupe
+    // leaves it out, and identical reruns add nothing.
+    set_source(&p, "(2, 3, 21), (null, 4, 40), (5, 5, 50)");
+    for _ in 0..3 {
+        p.kiln(&["run"]).run().assert_success();
+        assert_eq!(rows(&p), vec!["1,1,10", "2,3,21", "5,5,50"]);
+    }
 }
 
 #[test]

@@ -88,6 +88,25 @@ impl Background {
         }
     }
 
+    /// Waits until kiln prints a line that contains `text`.
+    fn wait_for_line(&mut self, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                panic!(
+                    "kiln never printed `{text}`; it printed:\n{}",
+                    self.seen.join("\n")
+                );
+            };
+            let found = line.contains(text);
+            self.seen.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+
     /// Waits until kiln has spent `cpu` of processor time from now on. After a statement was
     /// sent, that means DuckDB is executing it: an interrupt that lands before DuckDB starts a
     /// statement is forgotten when it starts.
@@ -248,4 +267,47 @@ fn sigkill_during_a_table_rebuild_keeps_the_old_table_and_the_next_run_completes
     let run = p.kiln(&["run"]).run();
     run.assert_success();
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
+}
+
+/// A second Ctrl-C quits at once, but first writes run_results.json for what finished (the rest
+/// skipped as interrupted): the file describes this run, so `retry` repeats this run and not
+/// the one before. The slow model here is slow to render, which a cancel cannot stop, so the
+/// second signal lands while the run is still going.
+#[test]
+fn a_second_ctrl_c_still_writes_this_runs_results() {
+    let p = TestProject::minimal()
+        .file(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      threads: 2\n",
+        )
+        .file(
+            "models/slow_render.sql",
+            "{% if execute %}{% for i in range(var('loops', 1)) %}{% for j in range(var('loops', 1)) %}{% for k in range(var('loops', 1)) %}{% endfor %}{% endfor %}{% endfor %}{% endif %}\nselect 1 as x",
+        )
+        .file("models/fine.sql", "{{ config(materialized='table') }}\nselect 1 as x");
+    p.kiln(&["run", "--select", "fine"]).run().assert_success();
+    assert_eq!(statuses(&p), vec!["model.shop.fine success"]);
+    let mut run = Background::spawn(&p, &["run", "--vars", "{loops: 100000}"]);
+    run.wait_for_line("OK created sql table model main.fine");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "kill -INT {0}; sleep 0.5; kill -INT {0}",
+            run.child.id()
+        ))
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let (code, output) = run.finish();
+    assert_eq!(code, Some(130), "{output}");
+    assert_eq!(
+        statuses(&p),
+        vec!["model.shop.fine success", "model.shop.slow_render skipped"],
+        "{output}"
+    );
+    let rr = run_results(&p);
+    assert_eq!(
+        rr["results"][1]["message"], "skipped: the run was interrupted",
+        "{output}"
+    );
 }

@@ -125,6 +125,10 @@ impl<'a> Evaluator<'a> {
 
     /// The parents a test depends on, if `id` is a test.
     fn test_parents(&self, id: &str) -> Option<BTreeSet<&'a str>> {
+        // A unit test joins with its model, as a data test joins with what it tests.
+        if let Some(u) = self.project.unit_tests.get(id) {
+            return Some(BTreeSet::from([u.model_id.as_str()]));
+        }
         let n = self.project.nodes.get(id)?;
         (n.resource_type == ResourceType::Test).then(|| {
             self.graph

@@ -8,6 +8,7 @@ use super::previous::PreviousRun;
 use super::state::StateComparison;
 use crate::error::{Diagnostic, Error};
 use crate::graph::Graph;
+use crate::project::unit_test::UnitTest;
 use crate::project::{ExposureNode, Node, Project, ResourceType, SourceNode};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -19,6 +20,7 @@ pub enum Member<'a> {
     Node(&'a Node),
     Source(&'a SourceNode),
     Exposure(&'a ExposureNode),
+    UnitTest(&'a UnitTest),
 }
 
 impl<'a> Member<'a> {
@@ -27,6 +29,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.unique_id,
             Member::Source(s) => &s.unique_id,
             Member::Exposure(e) => &e.unique_id,
+            Member::UnitTest(u) => &u.unique_id,
         }
     }
 
@@ -35,6 +38,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => n.resource_type,
             Member::Source(_) => ResourceType::Source,
             Member::Exposure(_) => ResourceType::Exposure,
+            Member::UnitTest(_) => ResourceType::UnitTest,
         }
     }
 
@@ -43,6 +47,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.package_name,
             Member::Source(s) => &s.package_name,
             Member::Exposure(e) => &e.package_name,
+            Member::UnitTest(u) => &u.package_name,
         }
     }
 
@@ -51,6 +56,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => &n.original_file_path,
             Member::Source(s) => &s.original_file_path,
             Member::Exposure(e) => &e.original_file_path,
+            Member::UnitTest(u) => &u.original_file_path,
         }
     }
 
@@ -59,6 +65,7 @@ impl<'a> Member<'a> {
             Member::Node(n) => n.tags(),
             Member::Source(s) => s.tags.clone(),
             Member::Exposure(e) => e.tags.clone(),
+            Member::UnitTest(u) => u.tags(),
         }
     }
 
@@ -84,6 +91,8 @@ pub fn members<'a>(project: &'a Project, graph: &'a Graph) -> Vec<Member<'a>> {
                 Some(Member::Node(n))
             } else if let Some(s) = project.sources.get(id) {
                 Some(Member::Source(s))
+            } else if let Some(u) = project.unit_tests.get(id) {
+                Some(Member::UnitTest(u))
             } else {
                 project.exposures.get(id).map(Member::Exposure)
             }
@@ -108,7 +117,17 @@ pub fn search(
             .collect()
     };
     Ok(match c.method {
-        Method::Fqn => keep(&|t| matches!(t, Member::Node(n) if fqn_matches(n, value))),
+        Method::Fqn => keep(&|t| match t {
+            Member::Node(n) => fqn_matches(n, value),
+            // A unit test's fqn is `[package, model, name]`, so a model's name selects its unit
+            // tests too, as in dbt.
+            Member::UnitTest(u) => {
+                u.name == value
+                    || fqn_path_matches(&u.fqn, value)
+                    || fqn_path_matches(&u.fqn[1..], value)
+            }
+            _ => false,
+        }),
         Method::Tag => {
             let p = Pattern::new(value);
             keep(&|t| t.tags().iter().any(|tag| p.matches(tag)))
@@ -140,10 +159,16 @@ pub fn search(
                 &|t| matches!(t, Member::Exposure(e) if fnmatch(&e.package_name, package) && fnmatch(&e.name, name)),
             )
         }
-        // kiln has no metrics, semantic models, saved queries or unit tests yet.
-        Method::Metric | Method::SemanticModel | Method::SavedQuery | Method::UnitTest => {
-            BTreeSet::new()
+        Method::UnitTest => {
+            // `unit_test:<name>`, `unit_test:<model>.<name>` or `unit_test:<package>.<model>.<name>`
+            keep(&|t| {
+                matches!(t, Member::UnitTest(u) if fnmatch(&u.name, value)
+                    || fnmatch(&u.fqn[1..].join("."), value)
+                    || fnmatch(&u.fqn.join("."), value))
+            })
         }
+        // kiln has no metrics, semantic models or saved queries yet.
+        Method::Metric | Method::SemanticModel | Method::SavedQuery => BTreeSet::new(),
         Method::Path => {
             let glob = PathGlob::new(value);
             keep(&|t| path_matches(&glob, t))
@@ -172,6 +197,7 @@ pub fn search(
                 let config = match t {
                     Member::Node(n) => &n.config,
                     Member::Source(s) => &s.config,
+                    Member::UnitTest(u) => &u.config,
                     Member::Exposure(_) => return false,
                 };
                 let mut cur = config.get(&c.args[0]);
@@ -188,6 +214,9 @@ pub fn search(
             )
         }
         Method::TestType => keep(&|t| {
+            if let Member::UnitTest(_) = t {
+                return value == "unit";
+            }
             let Member::Node(n) = t else { return false };
             let is_test = n.resource_type == ResourceType::Test;
             match value {
@@ -263,6 +292,9 @@ pub fn suggest(project: &Project, members: &[Member<'_>], c: &Criterion) -> Opti
             (Method::Exposure, Member::Exposure(e)) => {
                 names.insert(e.name.clone());
             }
+            (Method::UnitTest | Method::Fqn, Member::UnitTest(u)) => {
+                names.insert(u.name.clone());
+            }
             (Method::Path, t) => {
                 let mut p = t.original_file_path();
                 names.insert(p.to_string());
@@ -313,6 +345,25 @@ pub fn suggest(project: &Project, members: &[Member<'_>], c: &Criterion) -> Opti
 pub fn fqn_matches(node: &Node, selector: &str) -> bool {
     is_selected(node, &node.fqn, selector)
         || (node.fqn.len() > 1 && is_selected(node, &node.fqn[1..], selector))
+}
+
+/// The dotted selector matched segment by segment against `fqn`, a wildcard segment matching
+/// the rest of the path.
+fn fqn_path_matches(fqn: &[String], selector: &str) -> bool {
+    let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
+    let parts: Vec<&str> = selector.split('.').collect();
+    if flat.len() < parts.len() {
+        return false;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if has_wildcard(part) {
+            return fnmatch(&flat[i..].join("."), &parts[i..].join("."));
+        }
+        if flat[i] != *part {
+            return false;
+        }
+    }
+    true
 }
 
 fn is_selected(node: &Node, fqn: &[String], selector: &str) -> bool {

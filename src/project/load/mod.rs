@@ -21,6 +21,7 @@ mod packages;
 mod patch;
 mod selectors;
 mod sources;
+mod unit_tests;
 
 pub use macros::{rewrite_macro_source, scan_macros};
 
@@ -218,11 +219,14 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         root: None,
         cfg: cfg.clone(),
         target_db: target.database.clone(),
+        quote_char: target.quote_char,
         target_schema: target.schema.clone(),
         diags: Diagnostics::default(),
         nodes: BTreeMap::new(),
         sources: BTreeMap::new(),
         exposures: BTreeMap::new(),
+        unit_tests: vec![],
+        expanded_unit_tests: BTreeMap::new(),
         macros: BTreeMap::new(),
         macro_files: vec![],
         docs: BTreeMap::new(),
@@ -287,6 +291,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         sources: loader.sources,
         disabled_sources: BTreeMap::new(),
         exposures: loader.exposures,
+        unit_tests: loader.expanded_unit_tests,
         macros: loader.macros,
         macro_files: loader.macro_files,
         docs: loader.docs,
@@ -344,6 +349,8 @@ struct Loader {
     root: Option<Box<DbtProject>>,
     cfg: DbtProject,
     target_db: String,
+    /// The target engine's identifier quote (tests on `quote: true` columns quote the name).
+    quote_char: char,
     target_schema: String,
     diags: Diagnostics,
     /// Boxed while loading: a node is about a kilobyte, and B-tree inserts in random order would
@@ -351,6 +358,10 @@ struct Loader {
     nodes: BTreeMap<String, Box<Node>>,
     sources: BTreeMap<String, SourceNode>,
     exposures: BTreeMap<String, ExposureNode>,
+    /// `unit_tests:` entries read, until [`Loader::expand_unit_tests`] makes them
+    /// `expanded_unit_tests` (one per tested model version).
+    unit_tests: Vec<crate::project::unit_test::UnitTest>,
+    expanded_unit_tests: BTreeMap<String, crate::project::unit_test::UnitTest>,
     macros: BTreeMap<String, MacroNode>,
     macro_files: Vec<MacroFile>,
     docs: BTreeMap<String, DocBlock>,
@@ -415,7 +426,7 @@ impl Loader {
         let singular: Vec<FoundFile> = self
             .find(&self.cfg.test_paths(), &["sql"])
             .into_iter()
-            .filter(|f| !f.path.starts_with("generic/"))
+            .filter(|f| !f.path.starts_with("generic/") && !f.path.starts_with("fixtures/"))
             .collect();
         self.add_sql_nodes(ResourceType::Test, &singular);
         for f in self.find(&self.cfg.seed_paths(), &["csv"]) {
@@ -426,6 +437,7 @@ impl Loader {
         }
         timer.mark("other files");
         self.apply_properties(properties, timer);
+        self.expand_unit_tests();
     }
 
     pub(super) fn project_tree(&self, rt: ResourceType) -> &Map<String, Value> {
@@ -437,6 +449,8 @@ impl Loader {
             ResourceType::Test => &self.test_tree,
             ResourceType::Source => &self.cfg.sources,
             ResourceType::Exposure => &self.cfg.exposures,
+            // Unit tests are not nodes: the tree is never asked for them.
+            ResourceType::UnitTest => &self.cfg.exposures,
         }
     }
 }

@@ -155,11 +155,14 @@ impl Loader {
             root: Some(Box::new(self.cfg.clone())),
             cfg: p.config.clone(),
             target_db: self.target_db.clone(),
+            quote_char: self.quote_char,
             target_schema: self.target_schema.clone(),
             diags: Diagnostics::default(),
             nodes: BTreeMap::new(),
             sources: BTreeMap::new(),
             exposures: BTreeMap::new(),
+            unit_tests: vec![],
+            expanded_unit_tests: BTreeMap::new(),
             macros: BTreeMap::new(),
             macro_files: vec![],
             docs: BTreeMap::new(),
@@ -177,6 +180,7 @@ impl Loader {
         self.nodes.extend(p.nodes);
         self.sources.extend(p.sources);
         self.exposures.extend(p.exposures);
+        self.expanded_unit_tests.extend(p.expanded_unit_tests);
         self.macros.extend(p.macros);
         self.macro_files.extend(p.macro_files);
         self.docs.extend(p.docs);

@@ -104,6 +104,10 @@ impl Loader {
                 let entry = ctx.span(vec![Step::key("exposures"), Step::Index(i)]);
                 self.add_exposure(e, &entry, &ctx);
             }
+            for (i, t) in props.unit_tests.iter().enumerate() {
+                let entry = ctx.span(vec![Step::key("unit_tests"), Step::Index(i)]);
+                self.add_unit_test(t, &entry, &ctx);
+            }
             for (i, m) in props.macros.iter().enumerate() {
                 let uid = format!("macro.{}.{}", self.name, m.name);
                 match self.macros.get_mut(&uid) {
@@ -140,6 +144,7 @@ impl Loader {
                     &self.test_tree,
                     &self.target_db,
                     &self.target_schema,
+                    self.quote_char,
                 )
             })
             .collect();

@@ -139,6 +139,9 @@ impl Loader {
             for (k, v) in &t.quoting {
                 quoting.insert(k.clone(), v.clone());
             }
+            // dbt quotes the column of a test when the source or table sets `quoting: {column:
+            // true}` and the column does not say otherwise.
+            let quote_columns = quoting.get("column").and_then(Value::as_bool) == Some(true);
             let database = config
                 .get("database")
                 .and_then(Value::as_str)
@@ -185,7 +188,7 @@ impl Loader {
             let folders = ctx.f.folders();
             for (test, span) in tests_of(&table, &t.data_tests, &t.tests) {
                 pending_tests.push(generic_tests::PendingTest::for_source(
-                    test, None, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
+                    test, None, false, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
                 ));
             }
             for (k, c) in t.columns.iter().enumerate() {
@@ -194,6 +197,7 @@ impl Loader {
                     pending_tests.push(generic_tests::PendingTest::for_source(
                         test,
                         Some(c),
+                        quote_columns,
                         &uid,
                         &s.name,
                         &t.name,
