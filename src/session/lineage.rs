@@ -690,6 +690,10 @@ fn unknown_error(
     known: &Known,
     u: &UnknownColumn,
 ) -> Option<Diagnostic> {
+    // A query without a FROM (`select {{ var('x') }} as y`) has no upstream to lack the name.
+    if u.searched.is_empty() {
+        return None;
+    }
     let searched_upstreams: Vec<&RelationName> = u
         .searched
         .iter()

@@ -130,10 +130,11 @@ fn unwritable_output_never_panics() {
         Some(0),
         "kiln ls | head -0"
     );
-    // A failed model keeps its exit code when nothing can be printed.
+    // A failed model keeps its exit code when nothing can be printed. (A value that fails at run
+    // time: a column the upstream lacks stops `build` at compile time, exit 2.)
     p.write(
         "models/b.sql",
-        "select no_such_column from {{ ref('a') }}\n",
+        "{{ config(materialized='table') }}\nselect cast('not a number' as integer) as n from {{ ref('a') }}\n",
     );
     let status = kiln(&["build"])
         .stdout(full())
