@@ -256,6 +256,11 @@ pub enum Command {
         #[arg(long, value_name = "YAML")]
         args: Option<String>,
     },
+    /// The docs site: `kiln docs generate` writes it to target/, `kiln docs serve` serves it.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
     /// Source commands: `kiln source freshness`.
     Source {
         #[command(subcommand)]
@@ -362,6 +367,30 @@ pub enum SourceCommand {
         /// Where to write the results instead of target/sources.json.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Compile the project and write the docs site: target/index.html and target/kiln-docs/.
+    Generate {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Also write one self-contained page, target/static_index.html.
+        #[arg(long = "static")]
+        static_page: bool,
+        /// Do not compile: build the site from the manifest already in target/.
+        #[arg(long)]
+        no_compile: bool,
+    },
+    /// Serve the docs site in target/ over HTTP (run `kiln docs generate` first).
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// The port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
 }
 

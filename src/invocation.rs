@@ -124,6 +124,9 @@ impl Flags {
             | Command::Ls { select, .. }
             | Command::Source {
                 command: crate::cli::SourceCommand::Freshness { select, .. },
+            }
+            | Command::Docs {
+                command: crate::cli::DocsCommand::Generate { select, .. },
             } => selection(select),
             Command::Parse
             | Command::Retry
@@ -132,6 +135,7 @@ impl Flags {
             | Command::Deps { .. }
             | Command::Debug
             | Command::Init { .. }
+            | Command::Docs { .. }
             | Command::Completions { .. } => Flags::default(),
         }
     }

@@ -9,6 +9,7 @@ pub mod completions;
 mod debug;
 mod deps;
 mod diff;
+mod docs;
 mod freshness;
 mod init;
 mod ls;
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             operation::run(&inv, macro_name, args.as_deref())
         }
         Command::Diff { select } => diff::run(&inv, select),
+        Command::Docs { command } => docs::run(&inv, command),
         Command::Source {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
