@@ -256,15 +256,16 @@ pub enum Command {
         #[arg(long, value_name = "YAML")]
         args: Option<String>,
     },
-    /// The docs site: `kiln docs generate` writes it to target/, `kiln docs serve` serves it.
-    Docs {
-        #[command(subcommand)]
-        command: DocsCommand,
-    },
     /// Source commands: `kiln source freshness`.
     Source {
         #[command(subcommand)]
         command: SourceCommand,
+    },
+    /// Documentation: `kiln docs generate` writes target/catalog.json and the docs site,
+    /// `kiln docs serve` serves the site.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
     },
     /// Show how each modified model's compiled SQL differs from the --state manifest's.
     Diff {
@@ -372,16 +373,21 @@ pub enum SourceCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
-    /// Compile the project and write the docs site: target/index.html and target/kiln-docs/.
+    /// Compile the project (writing the manifest), write target/catalog.json from the
+    /// warehouse's catalog (each table and view with its columns and their types), and write
+    /// the docs site: target/index.html and target/kiln-docs/.
     Generate {
         #[command(flatten)]
         select: SelectArgs,
+        /// Leave the project uncompiled (manifest.json is not rewritten).
+        #[arg(long = "no-compile")]
+        no_compile: bool,
+        /// Write catalog.json without asking the warehouse: no nodes, no sources.
+        #[arg(long)]
+        empty_catalog: bool,
         /// Also write one self-contained page, target/static_index.html.
         #[arg(long = "static")]
         static_page: bool,
-        /// Do not compile: build the site from the manifest already in target/.
-        #[arg(long)]
-        no_compile: bool,
     },
     /// Serve the docs site in target/ over HTTP (run `kiln docs generate` first).
     Serve {

@@ -24,6 +24,9 @@ mod support;
 #[path = "demo/flags.rs"]
 mod flags;
 
+#[path = "demo/catalog.rs"]
+mod catalog;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};

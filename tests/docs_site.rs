@@ -63,7 +63,12 @@ fn chromium() -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+        for name in [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ] {
             let candidate = dir.join(name);
             if candidate.is_file() {
                 return Some(candidate);
@@ -96,11 +101,17 @@ fn test_page(page: &Path, params: &Value) -> PathBuf {
         format!("window.KILN_TEST = {params};\n{SCENARIO}"),
     )
     .expect("write the scenario");
-    let with = html.replacen("<head>", "<head>\n<script src=\"kiln-test.js\"></script>", 1);
+    let with = html.replacen(
+        "<head>",
+        "<head>\n<script src=\"kiln-test.js\"></script>",
+        1,
+    );
     assert_ne!(with, html, "the page has no <head>");
     let out = dir.join(format!(
         "kiln-test-{}",
-        page.file_name().and_then(|n| n.to_str()).expect("page name")
+        page.file_name()
+            .and_then(|n| n.to_str())
+            .expect("page name")
     ));
     std::fs::write(&out, with).expect("write the test page");
     out
@@ -156,8 +167,15 @@ fn run_in_browser(chrome: &Path, url: &str, profile: &Path) -> Value {
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&");
     let v: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
-    assert!(v.get("fatal").is_none(), "the scenario failed on {url}: {v:#}");
-    assert_eq!(v["errors"], serde_json::json!([]), "JavaScript errors on {url}");
+    assert!(
+        v.get("fatal").is_none(),
+        "the scenario failed on {url}: {v:#}"
+    );
+    assert_eq!(
+        v["errors"],
+        serde_json::json!([]),
+        "JavaScript errors on {url}"
+    );
     v
 }
 
@@ -226,8 +244,10 @@ fn check_demo_page(v: &Value, e: &Expected, url: &str) {
     );
     let by_column = v["column_search"].as_array().expect("column search");
     assert!(
-        by_column.iter().any(|r| r["id"] == "model.kiln_demo.exec_weekly"
-            && r["why"] == "column: weekly_active_users"),
+        by_column
+            .iter()
+            .any(|r| r["id"] == "model.kiln_demo.exec_weekly"
+                && r["why"] == "column: weekly_active_users"),
         "a column search finds exec_weekly by its column on {url}: {by_column:?}"
     );
     assert!(v["title"].as_str().unwrap_or("").starts_with("exec_weekly"));
@@ -238,7 +258,10 @@ fn check_demo_page(v: &Value, e: &Expected, url: &str) {
         .filter_map(|c| c["name"].as_str())
         .collect();
     for c in &e.columns {
-        assert!(shown.contains(&c.as_str()), "column {c} on {url}: {shown:?}");
+        assert!(
+            shown.contains(&c.as_str()),
+            "column {c} on {url}: {shown:?}"
+        );
     }
     assert!(!e.tests.is_empty());
     for (col, test) in &e.tests {
@@ -263,14 +286,35 @@ fn check_demo_page(v: &Value, e: &Expected, url: &str) {
         "referenced by on {url}: {}",
         v["referenced_by"]
     );
-    assert!(v["about"].as_str().unwrap_or("").contains("Mondays by 07:00 UTC"), "SLA on {url}");
-    assert!(v["about"].as_str().unwrap_or("").contains("data-platform"), "owner on {url}");
-    assert!(v["about"].as_str().unwrap_or("").contains("Last run"), "last run on {url}");
-    assert!(v["code"].as_str().unwrap_or("").contains("ref('engagement')"), "raw SQL on {url}");
+    assert!(
+        v["about"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Mondays by 07:00 UTC"),
+        "SLA on {url}"
+    );
+    assert!(
+        v["about"].as_str().unwrap_or("").contains("data-platform"),
+        "owner on {url}"
+    );
+    assert!(
+        v["about"].as_str().unwrap_or("").contains("Last run"),
+        "last run on {url}"
+    );
+    assert!(
+        v["code"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ref('engagement')"),
+        "raw SQL on {url}"
+    );
     assert_eq!(v["focus"], "exec_weekly");
     let lineage = strs(&v["lineage"]);
     for p in &e.parents {
-        assert!(lineage.contains(p), "parent {p} in the lineage view on {url}: {lineage:?}");
+        assert!(
+            lineage.contains(p),
+            "parent {p} in the lineage view on {url}: {lineage:?}"
+        );
     }
     assert!(
         v["expanded"].as_u64().unwrap_or(0) > lineage.len() as u64,
@@ -313,24 +357,40 @@ fn demo_docs_site_files() {
         .as_object()
         .expect("nodes")
         .values()
-        .filter(|x| ["model", "seed", "snapshot", "analysis"].contains(&x["resource_type"].as_str().unwrap_or("")))
+        .filter(|x| {
+            ["model", "seed", "snapshot", "analysis"]
+                .contains(&x["resource_type"].as_str().unwrap_or(""))
+        })
         .count()
         + manifest["sources"].as_object().expect("sources").len()
         + manifest["exposures"].as_object().expect("exposures").len();
     assert_eq!(n, in_manifest);
     assert!(!ids.iter().any(|i| i.starts_with("test.")));
     // Edges go down the precomputed layers; the slim graph carries no code.
-    let layer: Vec<u64> = g["layer"].as_array().expect("layer").iter().filter_map(Value::as_u64).collect();
+    let layer: Vec<u64> = g["layer"]
+        .as_array()
+        .expect("layer")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
     for (child, parents) in g["parents"].as_array().expect("parents").iter().enumerate() {
         for parent in parents.as_array().expect("list") {
             let parent = parent.as_u64().expect("index") as usize;
-            assert!(layer[parent] < layer[child], "{} above {}", ids[parent], ids[child]);
+            assert!(
+                layer[parent] < layer[child],
+                "{} above {}",
+                ids[parent],
+                ids[child]
+            );
         }
     }
     let graph_text = std::fs::read_to_string(site.join("kiln-docs/graph.js")).expect("graph.js");
     assert!(!graph_text.contains("raw_code") && !graph_text.contains("select "));
     // exec_weekly's parents in the slim graph are its depends_on.
-    let i = ids.iter().position(|x| x == "model.kiln_demo.exec_weekly").expect("exec_weekly");
+    let i = ids
+        .iter()
+        .position(|x| x == "model.kiln_demo.exec_weekly")
+        .expect("exec_weekly");
     let mut parents: Vec<String> = g["parents"][i]
         .as_array()
         .expect("parents")
@@ -338,10 +398,17 @@ fn demo_docs_site_files() {
         .map(|x| ids[x.as_u64().expect("index") as usize].clone())
         .collect();
     parents.sort();
-    assert_eq!(parents, expected(&manifest, "model.kiln_demo.exec_weekly").parent_ids);
+    assert_eq!(
+        parents,
+        expected(&manifest, "model.kiln_demo.exec_weekly").parent_ids
+    );
     // Its details are in shard i / 64, with the last run's status.
-    let shard = std::fs::read_to_string(site.join(format!("kiln-docs/d/{}.js", i / 64))).expect("shard");
-    assert!(shard.contains("\"model.kiln_demo.exec_weekly\":{"), "exec_weekly in its shard");
+    let shard =
+        std::fs::read_to_string(site.join(format!("kiln-docs/d/{}.js", i / 64))).expect("shard");
+    assert!(
+        shard.contains("\"model.kiln_demo.exec_weekly\":{"),
+        "exec_weekly in its shard"
+    );
     assert_eq!(g["status"][i], "success");
     // --static writes one page that needs nothing beside it.
     kiln_ok(&p, &["docs", "generate", "--static", "--no-compile"]);
@@ -407,7 +474,11 @@ fn demo_docs_site_in_chromium() {
     // The static page, alone in a folder of its own.
     let alone = p.root().join("static");
     std::fs::create_dir_all(&alone).expect("create dir");
-    std::fs::copy(site.join("static_index.html"), alone.join("static_index.html")).expect("copy");
+    std::fs::copy(
+        site.join("static_index.html"),
+        alone.join("static_index.html"),
+    )
+    .expect("copy");
     let page = test_page(&alone.join("static_index.html"), &params);
     let url = format!("file://{}", page.display());
     let v = run_in_browser(&chrome, &url, &profile);
@@ -431,9 +502,7 @@ fn column_lineage_in_chromium() {
         );
     kiln_ok(&p, &["build"]);
     kiln_ok(&p, &["docs", "generate"]);
-    let direct = |subtype: &str, masking: bool| {
-        serde_json::json!([{"type": "DIRECT", "subtype": subtype, "masking": masking}])
-    };
+    let direct = |subtype: &str, masking: bool| serde_json::json!([{"type": "DIRECT", "subtype": subtype, "masking": masking}]);
     let lineage = serde_json::json!({"nodes": {
         "model.shop.stg_customers": {"complete": true, "columns": [
             {"name": "customer_id", "type": "BIGINT", "inputs": [{"node": "seed.shop.raw_customers", "column": "id", "transformations": direct("IDENTITY", false)}]},
@@ -462,13 +531,22 @@ fn column_lineage_in_chromium() {
         .collect();
     assert_eq!(
         up,
-        vec!["seed.shop.raw_customers.first_name", "model.shop.stg_customers.first_name"],
+        vec![
+            "seed.shop.raw_customers.first_name",
+            "model.shop.stg_customers.first_name"
+        ],
         "{v:#}"
     );
     let edges = v["upstream"].to_string();
-    assert!(edges.contains("feeds dim_customers.name TRANSFORMATION"), "{edges}");
-    assert!(edges.contains("feeds stg_customers.first_name IDENTITY"), "{edges}");
-    // The column types come from lineage.json when there is no catalog.
+    assert!(
+        edges.contains("feeds dim_customers.name TRANSFORMATION"),
+        "{edges}"
+    );
+    assert!(
+        edges.contains("feeds stg_customers.first_name IDENTITY"),
+        "{edges}"
+    );
+    // Column types are shown (the catalog's; lineage.json's where the catalog has none).
     let name = v["columns"]
         .as_array()
         .expect("columns")

@@ -62,6 +62,24 @@ pub struct RelationInfo {
     pub kind: RelationKind,
 }
 
+/// One column of one relation in the warehouse's catalog, as dbt's `get_catalog` returns it
+/// (the rows catalog.json is made from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogColumn {
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+    /// The engine's word for the relation's kind (DuckDB: `BASE TABLE`, `VIEW`).
+    pub table_type: String,
+    pub table_comment: Option<String>,
+    pub table_owner: Option<String>,
+    pub column: String,
+    /// The column's position, 1-based.
+    pub index: i64,
+    pub data_type: String,
+    pub comment: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
     Table,
@@ -231,6 +249,43 @@ pub trait Connection: Send {
             .and_then(Cell::as_i64)
             .unwrap_or(0);
         Ok(count > 0)
+    }
+
+    /// Every column of every table and view in a schema (`database` empty: any database), in
+    /// table and column order: the rows `kiln docs generate` writes catalog.json from. ANSI:
+    /// `information_schema`, no comments or owners.
+    fn catalog(&mut self, database: &str, schema: &str) -> Result<Vec<CatalogColumn>, DbError> {
+        let sql = format!(
+            "select t.table_catalog, t.table_schema, t.table_name, t.table_type, \
+             c.column_name, c.ordinal_position, c.data_type \
+             from information_schema.tables t join information_schema.columns c \
+             on c.table_catalog = t.table_catalog and c.table_schema = t.table_schema \
+             and c.table_name = t.table_name \
+             where lower(t.table_schema) = lower({}){} \
+             order by t.table_schema, t.table_name, c.ordinal_position",
+            string_literal(schema),
+            catalog_filter("t.table_catalog", database)
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                CatalogColumn {
+                    database: text(0),
+                    schema: text(1),
+                    table: text(2),
+                    table_type: text(3),
+                    table_comment: None,
+                    table_owner: None,
+                    column: text(4),
+                    index: r.get(5).and_then(Cell::as_i64).unwrap_or(0),
+                    data_type: text(6),
+                    comment: None,
+                }
+            })
+            .collect())
     }
 
     fn create_schema(&mut self, database: &str, schema: &str) -> Result<(), DbError> {

@@ -653,6 +653,68 @@ impl Connection for DuckDbConnection {
             })
             .collect())
     }
+
+    /// dbt-duckdb's catalog query: tables from `duckdb_tables()` (`BASE TABLE`) and views from
+    /// `duckdb_views()` (`VIEW`) with their comments, joined to `duckdb_columns()`; no owner.
+    fn catalog(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Vec<super::CatalogColumn>, DbError> {
+        let lit = super::string_literal;
+        let db = |column: &str| {
+            if database.is_empty() {
+                String::new()
+            } else {
+                format!(" and upper({column}) = upper({})", lit(database))
+            }
+        };
+        let schema = lit(schema);
+        let sql = format!(
+            "with tables as (\
+               select database_name as table_database, schema_name as table_schema, \
+               table_name, 'BASE TABLE' as table_type, comment as table_comment \
+               from duckdb_tables() where upper(schema_name) = upper({schema}){t} \
+               union all \
+               select database_name, schema_name, view_name, 'VIEW', comment \
+               from duckdb_views() where upper(schema_name) = upper({schema}){v}), \
+             columns as (\
+               select database_name as table_database, schema_name as table_schema, table_name, \
+               column_name, column_index, data_type as column_type, comment as column_comment \
+               from duckdb_columns() where upper(schema_name) = upper({schema}){c}) \
+             select table_database, table_schema, table_name, table_type, table_comment, \
+             column_name, column_index, column_type, column_comment \
+             from tables join columns using (table_database, table_schema, table_name) \
+             order by table_schema, table_name, column_index",
+            t = db("database_name"),
+            v = db("database_name"),
+            c = db("database_name"),
+        );
+        Ok(self
+            .query(&sql)?
+            .rows
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).map(Cell::to_string).unwrap_or_default();
+                let optional = |i: usize| match r.get(i) {
+                    Some(Cell::Null) | None => None,
+                    Some(c) => Some(c.to_string()),
+                };
+                super::CatalogColumn {
+                    database: text(0),
+                    schema: text(1),
+                    table: text(2),
+                    table_type: text(3),
+                    table_comment: optional(4),
+                    table_owner: None,
+                    column: text(5),
+                    index: r.get(6).and_then(Cell::as_i64).unwrap_or(0),
+                    data_type: text(7),
+                    comment: optional(8),
+                }
+            })
+            .collect())
+    }
 }
 
 impl DuckDbConnection {

@@ -31,7 +31,7 @@ mod tests;
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
+    CatalogColumn, Column, Connection, DbError, DbErrorKind, RelationInfo, RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]

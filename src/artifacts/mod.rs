@@ -1,8 +1,9 @@
-//! dbt-compatible artifacts: manifest.json (v12), run_results.json (v6), later catalog.json.
+//! dbt-compatible artifacts: manifest.json (v12), run_results.json (v6), catalog.json (v1).
 //! Written atomically (temp file + rename) so a reader never sees half a file. The resources in
 //! them are [`crate::schemas`]' dicts; reading an earlier run's artifacts back is
 //! [`crate::schemas::read`].
 
+pub mod catalog;
 pub mod manifest;
 pub mod run_results;
 

@@ -161,7 +161,10 @@ pub fn compiled_path(loaded: &Loaded, id: &str) -> Option<PathBuf> {
 }
 
 /// Writes each compiled node to its file, on every core (tens of thousands of small files).
-pub(super) fn write_compiled(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> Result<(), Error> {
+pub(super) fn write_compiled(
+    loaded: &Loaded,
+    compiled: &BTreeMap<String, Compiled>,
+) -> Result<(), Error> {
     use rayon::prelude::*;
     let files: Vec<(std::path::PathBuf, &str)> = compiled
         .iter()

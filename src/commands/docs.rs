@@ -1,56 +1,16 @@
-//! `kiln docs generate` (compile the project, write the manifest and the docs site) and
-//! `kiln docs serve` (serve the site in target/). The site itself is [`crate::docs`].
+//! `kiln docs generate`'s docs site (after the catalog, [`super::catalog`]) and `kiln docs
+//! serve`. The site itself is [`crate::docs`]: it reads the artifacts in target/.
 
-use crate::cli::DocsCommand;
-use crate::error::{Diagnostic, Error, Outcome};
+use crate::error::Outcome;
+use crate::error::{Diagnostic, Error};
 use crate::invocation::Invocation;
-use crate::project::ResourceType;
-use crate::session::load_and_parse;
-use std::collections::BTreeSet;
+use crate::session::{Loaded, load_and_parse};
 
-pub fn run(inv: &Invocation, command: &DocsCommand) -> Result<Outcome, Error> {
-    match command {
-        DocsCommand::Generate {
-            static_page,
-            no_compile,
-            ..
-        } => generate(inv, *static_page, *no_compile),
-        DocsCommand::Serve { host, port } => serve(inv, host, *port),
-    }
-}
-
-fn generate(inv: &Invocation, static_page: bool, no_compile: bool) -> Result<Outcome, Error> {
+/// Writes the docs site into the project's target folder (and `static_index.html` with
+/// `--static`) from the artifacts there.
+pub fn write_site(inv: &Invocation, loaded: &Loaded, static_page: bool) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let loaded = load_and_parse(inv, "generate")?;
     let timer = super::StageTimer::new();
-    let mut meta = loaded.manifest_meta();
-    if !no_compile {
-        // As dbt does: every node that has SQL is compiled, so the site shows compiled code.
-        let all: BTreeSet<String> = loaded
-            .project
-            .nodes
-            .values()
-            .filter(|n| {
-                matches!(
-                    n.resource_type,
-                    ResourceType::Model
-                        | ResourceType::Analysis
-                        | ResourceType::Test
-                        | ResourceType::Snapshot
-                )
-            })
-            .map(|n| n.unique_id.clone())
-            .collect();
-        let compiled = super::compile::compile_selected(&loaded, &all)?;
-        timer.mark("compile render");
-        super::compile::write_compiled(&loaded, &compiled)?;
-        meta.compiled = compiled;
-        loaded.write_manifest_with(&meta)?;
-        timer.mark("write manifest");
-    } else if !loaded.project.target_dir().join("manifest.json").is_file() {
-        loaded.write_manifest_with(&meta)?;
-        timer.mark("write manifest");
-    }
     let target = loaded.project.target_dir();
     let site = crate::docs::write_site(&target)?;
     timer.mark("write docs site");
@@ -69,20 +29,17 @@ fn generate(inv: &Invocation, static_page: bool, no_compile: bool) -> Result<Out
         site.nodes,
         started.elapsed().as_secs_f64()
     ));
-    crate::session::exit_without_freeing(loaded);
-    Ok(Outcome::Success)
+    Ok(())
 }
 
-fn serve(inv: &Invocation, host: &str, port: u16) -> Result<Outcome, Error> {
+/// `kiln docs serve`: serves target/ until stopped.
+pub fn serve(inv: &Invocation, host: &str, port: u16) -> Result<Outcome, Error> {
     let loaded = load_and_parse(inv, "serve")?;
     let target = loaded.project.target_dir();
     if !target.join("index.html").is_file() {
         return Err(Error::one(
-            Diagnostic::error(
-                "docs",
-                format!("no docs site in {}", target.display()),
-            )
-            .with_help("run `kiln docs generate` first"),
+            Diagnostic::error("docs", format!("no docs site in {}", target.display()))
+                .with_help("run `kiln docs generate` first"),
         ));
     }
     let (listener, addr) = crate::docs::serve::bind(host, port)?;

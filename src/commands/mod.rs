@@ -2,6 +2,7 @@
 //! → graph → select → compile → run → artifacts) through [`crate::session`]. This file only
 //! dispatches a parsed command line to them.
 
+mod catalog;
 mod clean;
 mod clone;
 mod compile;
@@ -84,10 +85,32 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             operation::run(&inv, macro_name, args.as_deref())
         }
         Command::Diff { select } => diff::run(&inv, select),
-        Command::Docs { command } => docs::run(&inv, command),
         Command::Source {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
+        Command::Docs {
+            command:
+                crate::cli::DocsCommand::Generate {
+                    select,
+                    no_compile,
+                    empty_catalog,
+                    static_page,
+                },
+        } => {
+            let opts = catalog::GenerateOptions {
+                no_compile: *no_compile,
+                empty_catalog: *empty_catalog,
+            };
+            let (loaded, outcome) = catalog::generate(&inv, select, opts)?;
+            loaded.adapter.close();
+            let site = docs::write_site(&inv, &loaded, *static_page);
+            crate::session::exit_without_freeing(loaded);
+            site?;
+            Ok(outcome)
+        }
+        Command::Docs {
+            command: crate::cli::DocsCommand::Serve { host, port },
+        } => docs::serve(&inv, host, *port),
         Command::Clean => clean::run(&inv),
         Command::Deps { args } => deps::run(&inv, args),
         Command::Debug => debug::run(&inv),

@@ -72,12 +72,7 @@ pub struct SiteData {
 
 /// The kinds of node the graph shows, in the order their codes are numbered.
 const KINDS: &[&str] = &[
-    "model",
-    "seed",
-    "snapshot",
-    "source",
-    "exposure",
-    "analysis",
+    "model", "seed", "snapshot", "source", "exposure", "analysis",
 ];
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -207,7 +202,10 @@ pub fn build(a: &Artifacts) -> SiteData {
             .unwrap_or_default();
         kwargs.remove("column_name");
         kwargs.remove("model");
-        let status = run.get(id).map(|r| r["status"].clone()).unwrap_or(Value::Null);
+        let status = run
+            .get(id)
+            .map(|r| r["status"].clone())
+            .unwrap_or(Value::Null);
         node_tests.entry(attached).or_default().push(json!({
             "id": id,
             "name": name,
@@ -227,8 +225,18 @@ pub fn build(a: &Artifacts) -> SiteData {
     let mut downstream: HashMap<(String, String), Vec<Value>> = HashMap::new();
     if let Some(ln) = lineage_nodes {
         for (id, node) in ln {
-            for col in node.get("columns").and_then(Value::as_array).into_iter().flatten() {
-                for input in col.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+            for col in node
+                .get("columns")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                for input in col
+                    .get("inputs")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let key = (
                         s(input, "node").to_string(),
                         s(input, "column").to_lowercase(),
@@ -261,7 +269,10 @@ pub fn build(a: &Artifacts) -> SiteData {
             _ => s(n, "name").to_string(),
         };
         names.push(Value::from(name));
-        let kind = KINDS.iter().position(|k| *k == s(n, "resource_type")).unwrap_or(0);
+        let kind = KINDS
+            .iter()
+            .position(|k| *k == s(n, "resource_type"))
+            .unwrap_or(0);
         kinds.push(Value::from(kind));
         status.push(
             run.get(id)
@@ -316,7 +327,9 @@ pub fn build(a: &Artifacts) -> SiteData {
             &downstream,
         );
         let desc = s(n, "description");
-        search_desc.push(Value::from(desc.chars().take(400).collect::<String>().to_lowercase()));
+        search_desc.push(Value::from(
+            desc.chars().take(400).collect::<String>().to_lowercase(),
+        ));
         search_cols.push(Value::from(
             columns
                 .iter()
@@ -382,7 +395,10 @@ fn columns_of(
         }
         key
     };
-    if let Some(cc) = catalog.and_then(|c| c.get("columns")).and_then(Value::as_object) {
+    if let Some(cc) = catalog
+        .and_then(|c| c.get("columns"))
+        .and_then(Value::as_object)
+    {
         let mut list: Vec<&Value> = cc.values().collect();
         list.sort_by_key(|c| c.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX));
         for c in list {
@@ -395,7 +411,10 @@ fn columns_of(
             }
         }
     }
-    if let Some(lc) = lineage.and_then(|l| l.get("columns")).and_then(Value::as_array) {
+    if let Some(lc) = lineage
+        .and_then(|l| l.get("columns"))
+        .and_then(Value::as_array)
+    {
         for c in lc {
             let key = entry(&mut cols, s(c, "name"));
             if let Some((_, m)) = cols.get_mut(&key) {
@@ -440,7 +459,9 @@ fn columns_of(
             if let Some((_, m)) = cols.get_mut(&key) {
                 let list = m.entry("tests").or_insert_with(|| json!([]));
                 if let Some(a) = list.as_array_mut() {
-                    a.push(json!({"name": t["name"], "status": t["status"], "kwargs": t["kwargs"]}));
+                    a.push(
+                        json!({"name": t["name"], "status": t["status"], "kwargs": t["kwargs"]}),
+                    );
                 }
             }
         }
@@ -449,7 +470,10 @@ fn columns_of(
     out.sort_by_key(|(i, _)| *i);
     out.into_iter()
         .map(|(_, mut m)| {
-            let key = (id.to_string(), s(&Value::Object(m.clone()), "name").to_lowercase());
+            let key = (
+                id.to_string(),
+                s(&Value::Object(m.clone()), "name").to_lowercase(),
+            );
             if let Some(d) = downstream.get(&key) {
                 m.insert("outputs".into(), Value::from(d.clone()));
             }
@@ -457,7 +481,10 @@ fn columns_of(
                 a.iter().any(|i| {
                     i.get("transformations")
                         .and_then(Value::as_array)
-                        .is_some_and(|ts| ts.iter().any(|t| t.get("masking") == Some(&Value::Bool(true))))
+                        .is_some_and(|ts| {
+                            ts.iter()
+                                .any(|t| t.get("masking") == Some(&Value::Bool(true)))
+                        })
                 })
             }) {
                 m.insert("masked".into(), Value::Bool(true));
@@ -470,12 +497,14 @@ fn columns_of(
 /// A column is personal data when a tag says `pii` or its meta sets `pii`/`contains_pii`/
 /// `sensitive` to a true value.
 fn is_pii(tags: &Value, meta: &Value) -> bool {
-    let tagged = tags
-        .as_array()
-        .is_some_and(|a| a.iter().any(|t| t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("pii"))));
+    let tagged = tags.as_array().is_some_and(|a| {
+        a.iter()
+            .any(|t| t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("pii")))
+    });
     let meta_says = ["pii", "contains_pii", "sensitive"].iter().any(|k| {
-        meta.get(*k)
-            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
+        meta.get(*k).is_some_and(|v| {
+            v.as_bool() == Some(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        })
     });
     tagged || meta_says
 }
@@ -522,8 +551,14 @@ fn detail_of(
             owners.push(Value::from(who));
         }
     }
-    if let Some(o) = catalog.and_then(|c| c.pointer("/metadata/owner")).filter(|o| !o.is_null()) {
-        owners.push(json!(format!("{} (warehouse)", o.as_str().unwrap_or_default())));
+    if let Some(o) = catalog
+        .and_then(|c| c.pointer("/metadata/owner"))
+        .filter(|o| !o.is_null())
+    {
+        owners.push(json!(format!(
+            "{} (warehouse)",
+            o.as_str().unwrap_or_default()
+        )));
     }
     let last_run = run.map(|r| {
         json!({

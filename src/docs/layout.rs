@@ -20,7 +20,8 @@ pub fn layers_and_order(parents: &[Vec<usize>], group: &[u32]) -> (Vec<u32>, Vec
     }
     // Kahn's order: a node's layer is one more than its deepest parent's.
     let mut layer = vec![0u32; n];
-    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| indegree[i] == 0).collect();
     let mut seen = 0;
     while let Some(i) = queue.pop_front() {
         seen += 1;
@@ -81,7 +82,11 @@ pub fn layers_and_order(parents: &[Vec<usize>], group: &[u32]) -> (Vec<u32>, Vec
                     (key, i)
                 })
                 .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(group[a.1].cmp(&group[b.1])).then(a.1.cmp(&b.1)));
+            keyed.sort_by(|a, b| {
+                a.0.total_cmp(&b.0)
+                    .then(group[a.1].cmp(&group[b.1]))
+                    .then(a.1.cmp(&b.1))
+            });
             rows[l] = keyed.into_iter().map(|(_, i)| i).collect();
             for (k, &i) in rows[l].iter().enumerate() {
                 pos[i] = k as f64;

@@ -60,14 +60,17 @@ pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
         (assets.join("search.js"), call("search", None, &site.search)),
     ];
     for (i, shard) in site.shards.iter().enumerate() {
-        files.push((shards.join(format!("{i}.js")), call("shard", Some(i), shard)));
+        files.push((
+            shards.join(format!("{i}.js")),
+            call("shard", Some(i), shard),
+        ));
     }
     let count = files.len();
     {
         use rayon::prelude::*;
-        files
-            .par_iter()
-            .try_for_each(|(path, text)| std::fs::write(path, text).map_err(|e| Error::io(path, e)))?;
+        files.par_iter().try_for_each(|(path, text)| {
+            std::fs::write(path, text).map_err(|e| Error::io(path, e))
+        })?;
     }
     Ok(SiteSummary {
         index: target.join("index.html"),
@@ -86,7 +89,11 @@ pub fn write_static(target: &Path) -> Result<SiteSummary, Error> {
     scripts.push_str("<script>\n");
     scripts.push_str(&escape_script(APP_JS));
     scripts.push_str("\n</script>\n<script>\n");
-    scripts.push_str(&script_safe(&call("static", None, &serde_json::Value::Null)));
+    scripts.push_str(&script_safe(&call(
+        "static",
+        None,
+        &serde_json::Value::Null,
+    )));
     for (i, shard) in site.shards.iter().enumerate() {
         scripts.push_str(&script_safe(&call("shard", Some(i), shard)));
     }

@@ -15,9 +15,12 @@ pub fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), Error> {
                 .with_help("pick another port with --port, or another address with --host"),
         )
     })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::one(Diagnostic::error("docs", format!("cannot read the bound address: {e}"))))?;
+    let addr = listener.local_addr().map_err(|e| {
+        Error::one(Diagnostic::error(
+            "docs",
+            format!("cannot read the bound address: {e}"),
+        ))
+    })?;
     Ok((listener, addr))
 }
 
@@ -52,19 +55,43 @@ fn answer(stream: TcpStream, root: &Path) -> std::io::Result<()> {
     let target = parts.next().unwrap_or("/");
     let mut out = stream;
     if method != "GET" && method != "HEAD" {
-        return respond(&mut out, "405 Method Not Allowed", "text/plain", b"method not allowed\n", true);
+        return respond(
+            &mut out,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"method not allowed\n",
+            true,
+        );
     }
     let body_wanted = method == "GET";
     match resolve(root, target) {
         Some(path) => match std::fs::read(&path) {
             Ok(bytes) => respond(&mut out, "200 OK", content_type(&path), &bytes, body_wanted),
-            Err(_) => respond(&mut out, "404 Not Found", "text/plain", b"not found\n", body_wanted),
+            Err(_) => respond(
+                &mut out,
+                "404 Not Found",
+                "text/plain",
+                b"not found\n",
+                body_wanted,
+            ),
         },
-        None => respond(&mut out, "404 Not Found", "text/plain", b"not found\n", body_wanted),
+        None => respond(
+            &mut out,
+            "404 Not Found",
+            "text/plain",
+            b"not found\n",
+            body_wanted,
+        ),
     }
 }
 
-fn respond(out: &mut TcpStream, status: &str, ctype: &str, body: &[u8], with_body: bool) -> std::io::Result<()> {
+fn respond(
+    out: &mut TcpStream,
+    status: &str,
+    ctype: &str,
+    body: &[u8],
+    with_body: bool,
+) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
         body.len()
@@ -136,8 +163,14 @@ mod tests {
         std::fs::write(dir.path().join("kiln-docs/app.js"), "1").unwrap();
         let root = dir.path();
         assert_eq!(resolve(root, "/"), Some(root.join("index.html")));
-        assert_eq!(resolve(root, "/index.html?x=1#!/a"), Some(root.join("index.html")));
-        assert_eq!(resolve(root, "/kiln-docs/app%2Ejs"), Some(root.join("kiln-docs/app.js")));
+        assert_eq!(
+            resolve(root, "/index.html?x=1#!/a"),
+            Some(root.join("index.html"))
+        );
+        assert_eq!(
+            resolve(root, "/kiln-docs/app%2Ejs"),
+            Some(root.join("kiln-docs/app.js"))
+        );
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/kiln-docs"), None);
         assert_eq!(resolve(root, "/missing.js"), None);

@@ -50,6 +50,11 @@ pub const SQL_COMPILED_PATH: Kind = kind("SQLCompiledPath", "Z026", Info);
 pub const CHECK_NODE_TEST_FAILURE: Kind = kind("CheckNodeTestFailure", "Z027", Info);
 pub const RUN_RESULT_WARNING_MESSAGE: Kind = kind("RunResultWarningMessage", "Z046", Warn);
 pub const FRESHNESS_CHECK_COMPLETE: Kind = kind("FreshnessCheckComplete", "Q003", Info);
+// `kiln docs generate`.
+pub const BUILDING_CATALOG: Kind = kind("BuildingCatalog", "E044", Info);
+pub const CATALOG_WRITTEN: Kind = kind("CatalogWritten", "E042", Info);
+pub const CANNOT_GENERATE_DOCS: Kind = kind("CannotGenerateDocs", "E043", Info);
+pub const WRITE_CATALOG_FAILURE: Kind = kind("WriteCatalogFailure", "E041", Error);
 pub const ARTIFACT_WRITTEN: Kind = kind("ArtifactWritten", "P001", Debug);
 pub const COMMAND_COMPLETED: Kind = kind("CommandCompleted", "Q039", Debug);
 

@@ -39,6 +39,7 @@ mod contract;
 mod docs;
 mod exposure;
 mod facts;
+pub mod lineage;
 mod macros;
 mod node;
 mod python;

@@ -287,3 +287,20 @@ pub fn assert_quiet_like_dbt(kiln: &str, dbt: &str) {
         );
     }
 }
+
+/// What is wrong with `value` against the JSON schema `tests/schemas/<file>` (dbt's published
+/// artifact schemas): one line per problem, with the path to the offending value; empty when it
+/// is valid.
+pub fn schema_problems(file: &str, value: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(file);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema file"))
+            .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}

@@ -52,6 +52,18 @@ break_model() {
 d="$(demo_copy full)"
 (cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1)
 summarise "$d" "$d/build.log" "$out/build_full.txt"
+# 1b. catalog.json of the built demo (tests/catalog.rs), then of a selection: the unique_ids it
+# keeps (nodes, then sources).
+(cd "$d" && "$dbt" docs generate --profiles-dir . > docs.log 2>&1)
+cp "$d/target/kiln/catalog.json" "$out/catalog.json"
+(cd "$d" && "$dbt" docs generate --profiles-dir . -s billing_plans +growth > docs_select.log 2>&1)
+python3 - "$d/target/kiln/catalog.json" > "$out/catalog_select.txt" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for section in ("nodes", "sources"):
+    for unique_id in c[section]:
+        print(section, unique_id)
+PY
 
 # 2-3. A leaf and a mid-graph model broken: what build skips; then what retry re-runs.
 for model in experiment_daily int_costs_monthly; do

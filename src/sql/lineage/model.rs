@@ -7,7 +7,7 @@
 //! the `columnLineage` facet (1-2-0).
 
 use super::schema::RelationName;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The column lineage of one query.
@@ -113,7 +113,7 @@ pub struct InputField {
 }
 
 /// One way an input column is used (OpenLineage's `transformations` item).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Transformation {
     #[serde(rename = "type")]
     pub kind: TransformationType,
@@ -143,7 +143,7 @@ impl fmt::Display for Transformation {
 }
 
 /// OpenLineage's transformation type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TransformationType {
     /// The output value is computed from the input's value.
@@ -163,7 +163,7 @@ impl TransformationType {
 
 /// OpenLineage's transformation subtype. The order is the sort order of
 /// [`InputField::transformations`]; the first three are DIRECT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Subtype {
     /// The value is copied (a column, a rename).
