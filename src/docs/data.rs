@@ -509,6 +509,33 @@ fn is_pii(tags: &Value, meta: &Value) -> bool {
     tagged || meta_says
 }
 
+/// Why a node's lineage is incomplete, as one sentence per reason (with the line and column in
+/// its source file when lineage.json has them).
+fn incomplete_reasons(l: &Value) -> Value {
+    let reasons: Vec<String> = l
+        .get("incomplete")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let at = match (
+                r.get("line").and_then(Value::as_u64),
+                r.get("column").and_then(Value::as_u64),
+            ) {
+                (Some(line), Some(col)) => format!(" (line {line}, column {col})"),
+                (Some(line), None) => format!(" (line {line})"),
+                _ => String::new(),
+            };
+            format!("{}{at}", s(r, "reason"))
+        })
+        .collect();
+    if reasons.is_empty() {
+        Value::Null
+    } else {
+        Value::from(reasons.join("; "))
+    }
+}
+
 /// One node's page: what the manifest says of it, with its last run, freshness and owners.
 fn detail_of(
     n: &Value,
@@ -604,7 +631,8 @@ fn detail_of(
         "last_run": last_run,
         "freshness": freshness,
         "lineage_complete": lineage.map(|l| l.get("complete").cloned().unwrap_or(Value::Null)),
-        "lineage_reason": lineage.and_then(|l| l.get("reason").or_else(|| l.get("incomplete_reason"))).cloned(),
+        "lineage_reason": lineage.map(incomplete_reasons).unwrap_or(Value::Null),
+        "dataset": lineage.and_then(|l| l.get("dataset")).cloned().unwrap_or(json!([])),
         "exposure": if s(n, "resource_type") == "exposure" {
             json!({"type": n["type"], "maturity": n["maturity"], "url": n["url"], "label": n["label"]})
         } else { Value::Null },

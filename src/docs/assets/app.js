@@ -302,7 +302,8 @@
         else txt += ' · <span class="muted">not checked (run <code>kiln source freshness</code>)</span>';
         kv.push(['Freshness', txt]);
       }
-      if (d.lineage_complete === false) kv.push(['Column lineage', 'incomplete' + (d.lineage_reason ? ': ' + esc(d.lineage_reason) : '')]);
+      if (d.lineage_complete === false) kv.push(['Column lineage', 'incomplete' + (d.lineage_reason ? ': ' + esc(d.lineage_reason) : '') + ' (table-level lineage from refs only)']);
+      if (d.dataset && d.dataset.length) kv.push(['Row-level inputs', datasetInputs(d.dataset)]);
       Object.keys(d.meta || {}).forEach(function (k) {
         var v = d.meta[k];
         kv.push(['meta.' + esc(k), esc(typeof v === 'string' ? v : JSON.stringify(v))]);
@@ -340,6 +341,13 @@
         });
       }
     });
+  }
+  // Columns that affect every row (joins, filters, grouping): lineage.json's `dataset`.
+  function datasetInputs(list) {
+    return list.map(function (x) {
+      var j = idx[x.node];
+      return (j != null ? esc(G.name[j]) : esc(x.node)) + '.' + esc(x.column) + ' ' + ttags(x.transformations);
+    }).join(', ');
   }
   function listOf(list, id) {
     if (!list.length) return '<p class="muted" id="' + id + '">None.</p>';
@@ -549,7 +557,8 @@
       }
       var note = !here ? '<p class="muted">This column is not in the node\'s columns.</p>' :
         (!up.length && !down.length ? '<p class="muted">No column lineage recorded for this column.</p>' : '');
-      m.innerHTML = '<h1>Column lineage: ' + nodeLink(i) + '.' + esc(col) + '</h1>' +
+      var rows = r[2].dataset && r[2].dataset.length ? '<p>Every row of ' + esc(G.name[i]) + ' also depends on: ' + datasetInputs(r[2].dataset) + '</p>' : '';
+      m.innerHTML = '<h1>Column lineage: ' + nodeLink(i) + '.' + esc(col) + '</h1>' + rows +
         '<p class="muted">Upstream columns to the left, downstream to the right; each card names the column it feeds (or comes from) and the transformation.</p>' +
         note + '<div class="cl-cols" id="column-lineage">' + colsHtml.join('') + '</div>';
     });
