@@ -81,6 +81,7 @@
     route();
     K.ready = true;
     K.timings.start = performance.now() - t0;
+    K.timings.readyAt = performance.now();
     document.body.setAttribute('data-ready', '1');
     // The search index comes after the first view.
     if (!K.S && !K.isStatic) setTimeout(function () { loadScript('kiln-docs/search.js').catch(showError); }, 0);
