@@ -59,7 +59,7 @@ async function page(b) {
   const until = async (expression, ms = 600000) => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      try { if (await evaluate(expression)) return; } catch (e) { /* page not there yet */ }
+      try { if (await evaluate(expression)) return; } catch (e) { if (process.env.BENCH_DEBUG) process.stderr.write(String(e) + '\n'); }
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new Error('timed out: ' + expression);
@@ -118,17 +118,19 @@ async function dbt(b, dir) {
   const p = await page(b);
   const t0 = Date.now();
   await p.s('Page.navigate', { url });
-  // Usable: the project tree lists models.
-  await p.until("document.querySelectorAll('a[href*=\"#!/model/\"]').length > 0");
+  // Usable: the project tree lists nodes (dbt-docs' a.menu-node).
+  await p.until("document.querySelectorAll('a.menu-node').length > 0");
   const firstView = Date.now() - t0;
+  process.stderr.write(`dbt: first view ${firstView} ms\n`);
   // Search: dbt-docs' search box, until a result names the model.
   const name = nodeId.split('.').pop();
   const t1 = Date.now();
-  await p.evaluate(`(() => { const i = document.querySelector('input[ng-model*="search"], input[type="search"], .search input, input');
+  const before = await p.evaluate(`Array.from(document.querySelectorAll('.search-result')).filter(e => e.textContent.includes(${JSON.stringify(name)})).length`);
+  await p.evaluate(`(() => { const i = document.getElementById('search');
     i.value = ${JSON.stringify(name)}; i.dispatchEvent(new Event('input')); i.dispatchEvent(new Event('change')); return true; })()`);
   let search = null;
   try {
-    await p.until(`Array.from(document.querySelectorAll('.search-result, .search-results a, [ng-repeat*="result"]')).some(e => e.textContent.includes(${JSON.stringify(name)}))`, 120000);
+    await p.until(`Array.from(document.querySelectorAll('.search-result')).filter(e => e.textContent.includes(${JSON.stringify(name)})).length > ${before}`, 120000);
     search = Date.now() - t1;
   } catch (e) { search = null; }
   // The model's page with its lineage ("+model+" default graph) from a hash route.
@@ -144,6 +146,7 @@ async function dbt(b, dir) {
   const b = startBrowser();
   try {
     const result = { kiln: await kiln(b, 5) };
+    process.stderr.write(`kiln: ${JSON.stringify(result.kiln)}\n`);
     if (dbtDir) result.dbt = await dbt(b, dbtDir);
     console.log(JSON.stringify(result));
   } finally {
