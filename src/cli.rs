@@ -272,6 +272,19 @@ pub enum Command {
         #[command(flatten)]
         select: SelectArgs,
     },
+    /// Column lineage: where a model's column comes from (--upstream, down to seed and source
+    /// columns) and what reads it (--downstream), with OpenLineage's transformation types.
+    Lineage {
+        /// The column, as `model.column` (or `source_name.table.column`).
+        #[arg(short = 's', long = "select", value_name = "MODEL.COLUMN")]
+        column: String,
+        /// Only where it comes from.
+        #[arg(long, conflicts_with = "downstream")]
+        upstream: bool,
+        /// Only what reads it.
+        #[arg(long)]
+        downstream: bool,
+    },
     /// List the selected nodes.
     #[command(alias = "list")]
     Ls {

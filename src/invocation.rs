@@ -136,6 +136,7 @@ impl Flags {
             | Command::Debug
             | Command::Init { .. }
             | Command::Docs { .. }
+            | Command::Lineage { .. }
             | Command::Completions { .. } => Flags::default(),
         }
     }

@@ -1127,3 +1127,69 @@ fn exec_weekly_holds_weekly_figures_and_the_experiment_summary_its_statistics() 
         ]
     );
 }
+
+/// Column lineage on the demo, nothing built: the executives' revenue figure traced back through
+/// the marts and staging models to the raw billing columns it is summed from, with OpenLineage's
+/// transformation types. (exec_weekly carries no revenue figure: its doc comment sends the
+/// month's revenue to exec_monthly; its engagement figures are traced too.)
+#[test]
+fn lineage_traces_the_executive_figures_back_to_raw_columns() {
+    let p = demo();
+    let revenue = kiln_ok(&p, &["lineage", "-s", "exec_monthly.revenue"]);
+    let hours = kiln_ok(
+        &p,
+        &[
+            "lineage",
+            "-s",
+            "exec_weekly.hours_on_platform",
+            "--upstream",
+        ],
+    );
+    let plans = kiln_ok(
+        &p,
+        &[
+            "lineage",
+            "-s",
+            "billing_plans.list_price_per_seat",
+            "--downstream",
+        ],
+    );
+    insta::assert_snapshot!(format!(
+        "{}\n\n{}\n\n{}",
+        revenue.stdout.trim_end(),
+        hours.stdout.trim_end(),
+        plans.stdout.trim_end()
+    ));
+    // Every model and snapshot of the demo is read in full.
+    let lineage: serde_json::Value =
+        serde_json::from_str(&p.read("target/kiln/lineage.json")).expect("lineage.json");
+    let nodes = lineage["nodes"].as_object().expect("nodes");
+    assert_eq!(nodes.len(), 34, "{:?}", nodes.keys().collect::<Vec<_>>());
+    let incomplete: Vec<&String> = nodes
+        .iter()
+        .filter(|(_, n)| n["complete"] != true)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(incomplete.is_empty(), "{incomplete:?}");
+}
+
+/// A misspelled column in a demo model stops `kiln compile` before anything runs: the model's
+/// file, line and column, and the upstream column it meant.
+#[test]
+fn a_misspelled_column_in_the_demo_fails_compile() {
+    let p = demo();
+    let file = p.dir().join("models/aggregate/exec_weekly.sql");
+    let sql = std::fs::read_to_string(&file).expect("exec_weekly.sql");
+    let broken = sql.replace(
+        "sum(hours_on_platform) as hours_on_platform",
+        "sum(hours_on_platfrom) as hours_on_platform",
+    );
+    assert_ne!(
+        sql, broken,
+        "the demo's exec_weekly changed: update this test"
+    );
+    std::fs::write(&file, broken).expect("write exec_weekly.sql");
+    let run = p.kiln(&["compile"]).run();
+    run.assert_code(2);
+    insta::assert_snapshot!(run.stderr);
+}

@@ -151,6 +151,12 @@ pub trait Connection: Send {
         Ok(self.query(sql)?.columns)
     }
 
+    /// The output columns of a query as the engine's binder names and types them, without
+    /// running it (a STRUCT is one column). By default [`Connection::query_columns`].
+    fn bound_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
+        self.query_columns(sql)
+    }
+
     /// The character quoting identifiers on this connection.
     fn quote(&self, identifier: &str) -> String {
         format!("\"{}\"", identifier.replace('"', "\"\""))

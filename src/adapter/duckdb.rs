@@ -427,6 +427,71 @@ impl Adapter for DuckDb {
         Some((statements, RelationKind::View))
     }
 
+    /// An in-memory DuckDB with the target's settings, extensions and file search path (so a
+    /// source read from a file and the PII key variable bind as in the warehouse); each database
+    /// a relation names is attached to it in memory ([`Adapter::binder_table_sql`]).
+    fn binder(&self) -> Option<Arc<dyn Adapter>> {
+        let target = self.target.as_ref().map(|t| DuckDbTarget {
+            path: ":memory:".into(),
+            attach: vec![],
+            ..t.clone()
+        });
+        Some(Arc::new(DuckDb {
+            target,
+            temp_directory: None,
+            file_search_path: self.file_search_path.clone(),
+            state: Mutex::new(State::default()),
+            cancelled: Arc::default(),
+        }))
+    }
+
+    /// The database file exists (an in-memory database never does before it is opened).
+    fn warehouse_exists(&self) -> bool {
+        match &self.target {
+            Some(t) if t.path == ":memory:" => false,
+            Some(t) if t.path.starts_with("md:") => true,
+            Some(t) => Path::new(&t.path).exists(),
+            None => false,
+        }
+    }
+
+    /// The database is attached in memory under the relation's database name first.
+    fn binder_table_sql(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        columns: &[Column],
+    ) -> Vec<String> {
+        let mut out = vec![];
+        if !database.is_empty() {
+            out.push(format!(
+                "attach if not exists ':memory:' as {}",
+                self.quote(database)
+            ));
+        }
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", self.quote(database))
+        };
+        let definitions: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", self.quote(&c.name), c.data_type))
+            .collect();
+        out.push(format!(
+            "create schema if not exists {db}{}",
+            self.quote(schema)
+        ));
+        out.push(format!(
+            "create or replace table {db}{}.{} ({})",
+            self.quote(schema),
+            self.quote(identifier),
+            definitions.join(", ")
+        ));
+        out
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>, DbError> {
         let mut state = self
             .state
@@ -574,6 +639,20 @@ impl Connection for DuckDbConnection {
             flatten_struct(&name, &data_type, &mut out);
         }
         Ok(out)
+    }
+
+    /// `describe (<query>)`, a STRUCT kept as one column.
+    fn bound_columns(&mut self, sql: &str) -> Result<Vec<Column>, DbError> {
+        let described = self.query(&format!("describe ({})", sql.trim().trim_end_matches(';')))?;
+        Ok(described
+            .rows
+            .into_iter()
+            .map(|r| Column {
+                name: r.first().map(Cell::to_string).unwrap_or_default(),
+                data_type: r.get(1).map(Cell::to_string).unwrap_or_default(),
+                comment: None,
+            })
+            .collect())
     }
 
     /// DuckDB's own catalog functions: several times faster than `information_schema`, which

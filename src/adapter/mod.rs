@@ -483,6 +483,52 @@ pub trait Adapter: Send + Sync + Debug {
         None
     }
 
+    // ---- the binder (compile-time lineage and checks) ----
+
+    /// A scratch database of this engine, for its binder: the session creates the upstream
+    /// relations in it as empty tables ([`Adapter::binder_table_sql`]) and asks the columns of
+    /// each model's compiled query ([`Connection::bound_columns`]) without reading data or
+    /// touching the warehouse. `None` when the engine has none (Athena: its catalog is Glue).
+    fn binder(&self) -> Option<std::sync::Arc<dyn Adapter>> {
+        None
+    }
+
+    /// Whether the warehouse exists already, so that asking it for columns creates nothing (an
+    /// embedded engine's database file). Remote warehouses always exist.
+    fn warehouse_exists(&self) -> bool {
+        true
+    }
+
+    /// In the binder's database: the statements that create `database.schema.identifier` with
+    /// `columns` (names and types) and no rows, its schema first. ANSI: `create schema if not
+    /// exists`, then `create table`.
+    fn binder_table_sql(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        columns: &[Column],
+    ) -> Vec<String> {
+        let db = if database.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", self.quote(database))
+        };
+        let definitions: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", self.quote(&c.name), c.data_type))
+            .collect();
+        vec![
+            format!("create schema if not exists {db}{}", self.quote(schema)),
+            format!(
+                "create table {db}{}.{} ({})",
+                self.quote(schema),
+                self.quote(identifier),
+                definitions.join(", ")
+            ),
+        ]
+    }
+
     // ---- execution ----
 
     /// Opens a connection to the target. The first call opens the database; every later call

@@ -65,6 +65,10 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     timer.mark("compile render");
     write_compiled(&loaded, &compiled)?;
     timer.mark("write compiled");
+    // Column lineage (target/lineage.json) and the compile-time checks: a column or relation a
+    // model names that its upstream lacks, a contract its SQL does not keep (exit 2).
+    let lineage = crate::session::lineage::compile_lineage(&loaded, &compiled)?;
+    loaded.warn(&lineage.warnings)?;
     let mut meta = loaded.manifest_meta();
     let named = named_in_selection(&select.select);
     let shown: Vec<(String, String)> = selected
@@ -81,6 +85,11 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     meta.compiled = compiled;
     loaded.write_manifest_with(&meta)?;
     timer.mark("write manifest");
+    let mut errors = lineage.errors;
+    errors.extend(lineage.contract_errors);
+    if !errors.is_empty() {
+        return Err(Error::Diagnostics(errors));
+    }
     loaded.found().emit();
     inv.output.info(&format!(
         "Compiled {} nodes into {}",

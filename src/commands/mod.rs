@@ -13,6 +13,7 @@ mod diff;
 mod docs;
 mod freshness;
 mod init;
+mod lineage;
 mod ls;
 mod operation;
 mod parse;
@@ -42,6 +43,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     report_version();
     match &cli.command {
         Command::Parse => parse::run(&inv),
+        Command::Lineage {
+            column,
+            upstream,
+            downstream,
+        } => lineage::run(&inv, column, *upstream, *downstream),
         Command::Compile { select, inline, .. } => compile::run(&inv, select, inline.as_deref()),
         Command::Ls {
             select,

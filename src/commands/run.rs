@@ -36,7 +36,42 @@ pub fn run(
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
+    if matches!(kind, RunKind::Build | RunKind::Run) {
+        check_lineage(&loaded, kind, &ids)?;
+    }
     execute_and_report(inv, loaded, kind, ids, select)
+}
+
+/// Before anything runs: the column lineage of the models and snapshots about to run, written
+/// to target/lineage.json; `build` stops on a column a model names that its upstream lacks, as
+/// `kiln compile` does (exit 2), while `run` leaves it to the database. SQL that needs the
+/// warehouse to compile (`run_query`, `is_incremental()` read live) is compiled for lineage
+/// without it: when that fails, the run goes on without lineage.
+fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), Error> {
+    let nodes: std::collections::BTreeSet<String> = ids
+        .iter()
+        .filter(|id| {
+            loaded.project.nodes.get(*id).is_some_and(|n| {
+                matches!(
+                    n.resource_type,
+                    ResourceType::Model | ResourceType::Snapshot
+                )
+            })
+        })
+        .cloned()
+        .collect();
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    let Ok(compiled) = super::compile::compile_selected(loaded, &nodes) else {
+        return Ok(());
+    };
+    let lineage = crate::session::lineage::compile_lineage(loaded, &compiled)?;
+    loaded.warn(&lineage.warnings)?;
+    if kind == RunKind::Build && !lineage.errors.is_empty() {
+        return Err(Error::Diagnostics(lineage.errors));
+    }
+    Ok(())
 }
 
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.

@@ -3,6 +3,8 @@
 //! artifacts, the commands) share of it: [`Loaded`]. It sits below the runner and the commands,
 //! so both can use it without importing each other.
 
+pub mod lineage;
+
 use crate::adapter::{self, Adapter};
 use crate::error::warn_error::WarnErrorOptions;
 use crate::error::{Diagnostic, Diagnostics, Error};

@@ -14,6 +14,7 @@
 mod commands;
 mod errors;
 mod flags;
+mod lineage;
 mod logs;
 mod runtime;
 mod state_files;

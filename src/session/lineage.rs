@@ -1,0 +1,864 @@
+//! The project's column lineage, computed once per compile from the compiled SQL: the schemas of
+//! every relation in DAG order, each model's lineage against its upstreams' columns, the
+//! compile-time checks, and `target/lineage.json` ([`crate::schemas::lineage`]).
+//!
+//! Schemas come from the engine, never from a guess:
+//! - seeds and sources: the warehouse's catalog when the relation is built there; else a seed's
+//!   CSV read by the engine as `kiln seed` reads it, a source read from a file
+//!   (`external_location`) described by the binder, or the columns its YAML declares;
+//! - models and snapshots: the engine's binder describes each compiled query (DuckDB:
+//!   `DESCRIBE`) in a scratch database of the engine ([`crate::adapter::Adapter::binder`])
+//!   where every upstream is an empty table with its columns. Models are described level by
+//!   level of the DAG, the models of a level in parallel, so a model's upstreams always have
+//!   their current columns (the SQL about to run, not what an older build left in the
+//!   warehouse).
+//!
+//! Then each model is read by the lineage engine ([`crate::sql::lineage`]), reconciled with the
+//! binder's column names, and its inputs named by the unique_ids of the nodes whose relations
+//! they are. A column the SQL names that its upstreams do not have is an error only when the
+//! binder rejects the query too and every relation searched has columns the engine reported (not
+//! YAML's, which may list only some of them): then the error is certain, and it points at the
+//! model's own file with a did-you-mean from the upstream's columns.
+
+use super::Loaded;
+use crate::adapter::{Adapter, Column as DbColumn, Connection};
+use crate::error::{Diagnostic, Location};
+use crate::jinja::lines::{SourceLine, source_line};
+use crate::project::{Compiled, Node, ResourceType};
+use crate::schemas::lineage::{
+    ColumnLineage, IncompleteReason, LineageArtifact, LineageInput, LineageMetadata, NodeLineage,
+};
+use crate::sql::lineage::{
+    self as engine, Column, InputField, Options, RelationName, Schema, UnknownColumn, UnknownKind,
+};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+/// What [`project_lineage`] found.
+#[derive(Debug, Default)]
+pub struct ProjectLineage {
+    /// Per model and snapshot, by unique_id.
+    pub nodes: BTreeMap<String, NodeLineage>,
+    /// Columns and relations a model names that its upstreams do not have: `kiln compile` and
+    /// `build` stop on them (exit 2).
+    pub errors: Vec<Diagnostic>,
+    /// Enforced contracts the SQL does not keep (names and types, as the binder types the
+    /// query): `kiln compile` stops on them; `build` checks them again as it builds each model.
+    pub contract_errors: Vec<Diagnostic>,
+    /// Columns declared in YAML that the model does not produce.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl ProjectLineage {
+    /// The artifact, with this invocation's metadata.
+    pub fn artifact(&self, invocation_id: &str) -> LineageArtifact {
+        LineageArtifact {
+            metadata: LineageMetadata {
+                kiln_version: env!("CARGO_PKG_VERSION").to_string(),
+                generated_at: chrono::Utc::now()
+                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                    .to_string(),
+                invocation_id: invocation_id.to_string(),
+            },
+            nodes: self.nodes.clone(),
+        }
+    }
+}
+
+/// Computes the lineage of the models and snapshots in `compiled` (and the schemas of everything
+/// they read), writes `target/lineage.json`, and returns it with the compile-time errors and
+/// warnings. What `kiln compile`, `build`, `run` and `docs generate` call.
+pub fn compile_lineage(
+    loaded: &Loaded,
+    compiled: &BTreeMap<String, Compiled>,
+) -> Result<ProjectLineage, crate::error::Error> {
+    let timer = crate::timing::StageTimer::new();
+    let lineage = project_lineage(loaded, compiled);
+    timer.mark("lineage");
+    write_lineage(loaded, &lineage.artifact(&loaded.info.invocation_id))?;
+    timer.mark("write lineage.json");
+    Ok(lineage)
+}
+
+/// Writes `artifact` to `<target-path>/lineage.json`.
+pub fn write_lineage(
+    loaded: &Loaded,
+    artifact: &LineageArtifact,
+) -> Result<(), crate::error::Error> {
+    let dir = loaded.project.target_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
+    let path = dir.join(crate::schemas::lineage::LINEAGE_FILE);
+    super::write_if_changed(&path, artifact.to_json().as_bytes())
+        .map_err(|e| crate::error::Error::io(&path, e))
+}
+
+/// Where a relation's columns came from: only the engine's answers are complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The warehouse's catalog, the binder, a seed's CSV: every column.
+    Engine,
+    /// YAML's `columns:`, or the lineage engine's reading of SQL the binder rejected: maybe not
+    /// every column.
+    Declared,
+}
+
+/// The relations known so far.
+struct Known {
+    schema: Schema,
+    /// Relation → the unique_id of its node.
+    owners: HashMap<RelationName, String>,
+    origins: HashMap<RelationName, Origin>,
+}
+
+impl Known {
+    fn add(&mut self, name: RelationName, id: &str, columns: Vec<DbColumn>, origin: Origin) {
+        let cols = columns
+            .into_iter()
+            .map(|c| Column::new(c.name, c.data_type))
+            .collect();
+        self.schema.add_relation(name.clone(), cols);
+        self.owners.insert(name.clone(), id.to_string());
+        self.origins.insert(name, origin);
+    }
+}
+
+/// One model's outcome.
+struct ModelOut {
+    id: String,
+    node: NodeLineage,
+    /// The columns its relation has for the models downstream.
+    relation_columns: Option<(Vec<DbColumn>, Origin)>,
+    errors: Vec<Diagnostic>,
+    contract_errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// The lineage of the models and snapshots in `compiled`; see the module docs.
+pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> ProjectLineage {
+    let project = &loaded.project;
+    let adapter = loaded.adapter.as_ref();
+    let binder = adapter.binder();
+    let mut setup: Option<Box<dyn Connection>> = binder.as_ref().and_then(|b| b.connect().ok());
+    let mut warehouse: Option<Box<dyn Connection>> =
+        if adapter.can_execute() && adapter.warehouse_exists() {
+            adapter.connect().ok()
+        } else {
+            None
+        };
+    let dialect = adapter.sql_dialect();
+    let mut known = Known {
+        schema: Schema::new(),
+        owners: HashMap::new(),
+        origins: HashMap::new(),
+    };
+
+    // Sources: the warehouse, a file the binder reads, or YAML.
+    for s in project.sources.values() {
+        let name = relation_name(&s.database, &s.schema, &s.identifier);
+        if s.external.is_some() {
+            // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`).
+            let described = setup.as_mut().and_then(|c| {
+                c.bound_columns(&format!("select * from {}", s.relation_name))
+                    .ok()
+            });
+            let (columns, origin) = match described {
+                Some(cols) => (cols, Origin::Engine),
+                None => (declared_columns(&s.columns), Origin::Declared),
+            };
+            let cols: Vec<Column> = columns
+                .iter()
+                .map(|c| Column::new(c.name.clone(), c.data_type.clone()))
+                .collect();
+            if known
+                .schema
+                .add_table_function(&s.relation_name, dialect.as_ref(), name.clone(), cols)
+                .is_ok()
+            {
+                known.owners.insert(name.clone(), s.unique_id.clone());
+                known.origins.insert(name, origin);
+            }
+            continue;
+        }
+        let (columns, origin) = match warehouse_columns(&mut warehouse, &name) {
+            Some(cols) => (cols, Origin::Engine),
+            None => (declared_columns(&s.columns), Origin::Declared),
+        };
+        if columns.is_empty() {
+            continue;
+        }
+        create_in_binder(binder.as_deref(), &mut setup, &name, &columns);
+        known.add(name, &s.unique_id, columns, origin);
+    }
+
+    // Seeds, and the models and snapshots this compile did not render: what is built, else
+    // what is declared.
+    for n in project.nodes.values() {
+        let leaf = match n.resource_type {
+            ResourceType::Seed => true,
+            ResourceType::Model | ResourceType::Snapshot => {
+                !compiled.contains_key(&n.unique_id) && !n.is_ephemeral()
+            }
+            _ => false,
+        };
+        if !leaf {
+            continue;
+        }
+        let name = relation_name(&n.database, &n.schema, &n.alias);
+        let mut found = warehouse_columns(&mut warehouse, &name).map(|c| (c, Origin::Engine));
+        if found.is_none()
+            && n.resource_type == ResourceType::Seed
+            && let (Some(b), Some(conn)) = (binder.as_deref(), setup.as_mut())
+            && let Ok(load) = crate::materialize::seed::load(conn.as_mut(), b, n, None)
+        {
+            let cols = load
+                .columns
+                .into_iter()
+                .map(|c| DbColumn {
+                    name: c.name,
+                    data_type: c.data_type,
+                    comment: None,
+                })
+                .collect();
+            found = Some((cols, Origin::Engine));
+        }
+        let (columns, origin) =
+            found.unwrap_or_else(|| (declared_columns(&n.columns), Origin::Declared));
+        if columns.is_empty() {
+            continue;
+        }
+        create_in_binder(binder.as_deref(), &mut setup, &name, &columns);
+        known.add(name, &n.unique_id, columns, origin);
+    }
+    drop(setup);
+
+    // The compiled models and snapshots, level by level of the DAG.
+    let ids: Vec<&String> = compiled
+        .keys()
+        .filter(|id| {
+            project.nodes.get(*id).is_some_and(|n| {
+                matches!(
+                    n.resource_type,
+                    ResourceType::Model | ResourceType::Snapshot
+                )
+            })
+        })
+        .collect();
+    let levels = levels(loaded, &ids);
+    let options = Options {
+        masking_functions: masking_functions(loaded),
+    };
+    let mut out = ProjectLineage::default();
+    for level in levels {
+        let results: Vec<ModelOut> = level
+            .par_iter()
+            .filter_map(|id| {
+                let node = project.nodes.get(id.as_str())?;
+                let code = compiled.get(id.as_str())?;
+                let mut conn = binder.as_ref().and_then(|b| b.connect().ok());
+                let mut wh = None;
+                // A snapshot keeps the columns it was built with.
+                if node.resource_type == ResourceType::Snapshot
+                    && adapter.can_execute()
+                    && adapter.warehouse_exists()
+                {
+                    wh = adapter.connect().ok();
+                }
+                Some(read_model(
+                    loaded, node, code, &known, &mut conn, &mut wh, &options,
+                ))
+            })
+            .collect();
+        let mut conn = binder.as_ref().and_then(|b| b.connect().ok());
+        for r in results {
+            let node = &project.nodes[&r.id];
+            if let Some((columns, origin)) = r.relation_columns {
+                let name = relation_name(&node.database, &node.schema, &node.alias);
+                create_in_binder(binder.as_deref(), &mut conn, &name, &columns);
+                known.add(name, &r.id, columns, origin);
+            }
+            out.errors.extend(r.errors);
+            out.contract_errors.extend(r.contract_errors);
+            out.warnings.extend(r.warnings);
+            out.nodes.insert(r.id, r.node);
+        }
+    }
+    out
+}
+
+/// The levels of the DAG among `ids`: each id after every one of its ancestors among them.
+fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
+    let wanted: HashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
+    let mut level: HashMap<String, usize> = HashMap::new();
+    for id in loaded.graph.topo_order() {
+        // Through nodes outside `ids` too, so that a model two hops down waits for both.
+        let l = loaded
+            .graph
+            .parents
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| level.get(p).map(|l| l + 1))
+            .max()
+            .unwrap_or(0);
+        level.insert(id, l);
+    }
+    let mut out: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for id in wanted {
+        out.entry(level.get(id).copied().unwrap_or(0))
+            .or_default()
+            .push(id.to_string());
+    }
+    out.into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+/// `var('lineage_masking_functions')` is not a dbt variable; the project's HMAC macros are
+/// found by name instead: a macro whose name mentions `hash` or `hmac` renders to a function
+/// call the engine already knows (md5, sha256, hmac); nothing to add.
+fn masking_functions(_loaded: &Loaded) -> Vec<String> {
+    Vec::new()
+}
+
+fn relation_name(database: &str, schema: &str, identifier: &str) -> RelationName {
+    RelationName::new(
+        [database, schema, identifier]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(String::from),
+    )
+}
+
+/// The columns of a built relation, if the warehouse has it.
+fn warehouse_columns(
+    conn: &mut Option<Box<dyn Connection>>,
+    name: &RelationName,
+) -> Option<Vec<DbColumn>> {
+    let conn = conn.as_mut()?;
+    let parts = name.parts();
+    let (db, schema, ident) = match parts {
+        [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
+        [schema, ident] => ("", schema.as_str(), ident.as_str()),
+        _ => return None,
+    };
+    conn.columns(db, schema, ident)
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
+/// YAML's columns, typed where YAML types them (VARCHAR otherwise: the binder needs a type).
+fn declared_columns(
+    columns: &indexmap::IndexMap<String, crate::project::ColumnInfo>,
+) -> Vec<DbColumn> {
+    columns
+        .values()
+        .map(|c| DbColumn {
+            name: c.name.clone(),
+            data_type: c.data_type.clone().unwrap_or_else(|| "VARCHAR".into()),
+            comment: None,
+        })
+        .collect()
+}
+
+/// Creates `name` with `columns` in the binder's database; a relation it cannot create is left
+/// out (queries reading it are then not bound).
+fn create_in_binder(
+    binder: Option<&dyn Adapter>,
+    conn: &mut Option<Box<dyn Connection>>,
+    name: &RelationName,
+    columns: &[DbColumn],
+) {
+    let (Some(binder), Some(conn)) = (binder, conn.as_mut()) else {
+        return;
+    };
+    let parts = name.parts();
+    let (db, schema, ident) = match parts {
+        [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
+        [schema, ident] => ("", schema.as_str(), ident.as_str()),
+        _ => return,
+    };
+    for sql in binder.binder_table_sql(db, schema, ident, columns) {
+        if conn.execute(&sql).is_err() {
+            return;
+        }
+    }
+}
+
+/// One model's (or snapshot's) lineage, checks and output columns.
+fn read_model(
+    loaded: &Loaded,
+    node: &Node,
+    code: &Compiled,
+    known: &Known,
+    binder: &mut Option<Box<dyn Connection>>,
+    warehouse: &mut Option<Box<dyn Connection>>,
+    options: &Options,
+) -> ModelOut {
+    let adapter = loaded.adapter.as_ref();
+    let dialect = adapter.sql_dialect();
+    let sql = code.code.as_str();
+    let mut lineage = engine::analyze(sql, dialect.as_ref(), &known.schema, options);
+    let mut errors = vec![];
+    let mut contract_errors = vec![];
+    let mut warnings = vec![];
+    let bound: Option<Result<Vec<DbColumn>, String>> = match binder.as_mut() {
+        Some(conn) => {
+            let result = conn.bound_columns(sql).map_err(|e| e.message);
+            // An enforced contract: the declared names and types against the binder's.
+            if result.is_ok()
+                && let Some(contract) = crate::materialize::contract::Contract::of(adapter, node)
+            {
+                let declared = conn.query_columns(&contract.declared_sql(adapter));
+                let actual_flat = conn.query_columns(&adapter.empty_subquery_sql(sql));
+                if let (Ok(declared), Ok(actual_flat)) = (declared, actual_flat)
+                    && let Err(table) =
+                        crate::materialize::contract::compare(&declared, &actual_flat)
+                {
+                    contract_errors.push(
+                        Diagnostic::error(
+                            "contract",
+                            format!(
+                                "{} {} has an enforced contract that its SQL does not keep:\n{table}",
+                                node.resource_type.as_str(),
+                                node.name
+                            ),
+                        )
+                        .at(node_location(loaded, node))
+                        .with_help("make the SQL return the declared columns and types, or change the contract"),
+                    );
+                }
+            }
+            Some(result)
+        }
+        None => None,
+    };
+    match &bound {
+        Some(Ok(cols)) => {
+            let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+            lineage.reconcile(&names);
+        }
+        Some(Err(message)) => {
+            let certain = !lineage.unknown_columns.is_empty();
+            if certain {
+                for u in &lineage.unknown_columns {
+                    if let Some(d) = unknown_error(loaded, node, code, known, u) {
+                        errors.push(d);
+                    }
+                }
+            }
+            if lineage.unknown_columns.is_empty() {
+                let first = message.lines().next().unwrap_or_default();
+                lineage.incomplete.push(engine::Incomplete {
+                    reason: format!("the database's binder rejects the query: {first}"),
+                    at: None,
+                });
+            }
+        }
+        None => {}
+    }
+    dedupe(&mut errors);
+
+    // The columns of its relation for the models downstream, and the artifact's columns.
+    let types: Vec<Option<String>> = match &bound {
+        Some(Ok(cols)) => cols.iter().map(|c| Some(c.data_type.clone())).collect(),
+        _ => vec![None; lineage.columns.len()],
+    };
+    let mut columns: Vec<ColumnLineage> = lineage
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ColumnLineage {
+            name: c.name.clone(),
+            data_type: types.get(i).cloned().flatten(),
+            inputs: inputs(known, &c.inputs),
+        })
+        .collect();
+    if let Some(Ok(cols)) = &bound
+        && columns.is_empty()
+    {
+        // The engine could not read the SQL: the binder's columns, without inputs.
+        columns = cols
+            .iter()
+            .map(|c| ColumnLineage {
+                name: c.name.clone(),
+                data_type: Some(c.data_type.clone()),
+                inputs: vec![],
+            })
+            .collect();
+    }
+    let mut relation_columns: Option<(Vec<DbColumn>, Origin)> = match &bound {
+        Some(Ok(cols)) => Some((cols.clone(), Origin::Engine)),
+        _ if !lineage.columns.is_empty() => Some((
+            lineage
+                .columns
+                .iter()
+                .map(|c| DbColumn {
+                    name: c.name.clone(),
+                    data_type: declared_type(node, &c.name),
+                    comment: None,
+                })
+                .collect(),
+            Origin::Declared,
+        )),
+        _ => {
+            let d = declared_columns(&node.columns);
+            (!d.is_empty()).then_some((d, Origin::Declared))
+        }
+    };
+    if node.resource_type == ResourceType::Snapshot {
+        let built = warehouse_columns(
+            warehouse,
+            &relation_name(&node.database, &node.schema, &node.alias),
+        );
+        let meta = snapshot_meta_columns(node);
+        for (name, ty) in &meta {
+            if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
+                let ty = built
+                    .as_ref()
+                    .and_then(|b| b.iter().find(|c| c.name.eq_ignore_ascii_case(name)))
+                    .map_or_else(|| ty.to_string(), |c| c.data_type.clone());
+                columns.push(ColumnLineage {
+                    name: name.clone(),
+                    data_type: Some(ty),
+                    inputs: vec![],
+                });
+            }
+        }
+        relation_columns = match built {
+            Some(cols) => Some((cols, Origin::Engine)),
+            None => relation_columns.map(|(mut cols, origin)| {
+                for (name, ty) in &meta {
+                    cols.push(DbColumn {
+                        name: name.clone(),
+                        data_type: ty.to_string(),
+                        comment: None,
+                    });
+                }
+                (cols, origin)
+            }),
+        };
+    }
+    if node.is_ephemeral() {
+        relation_columns = None;
+    }
+
+    // YAML columns the SQL does not produce.
+    if lineage.is_complete() || matches!(bound, Some(Ok(_))) {
+        let produced: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        if !produced.is_empty() {
+            warnings.extend(missing_declared(loaded, node, &produced));
+        }
+    }
+
+    let incomplete: Vec<IncompleteReason> = lineage
+        .incomplete
+        .iter()
+        .map(|i| {
+            let at =
+                i.at.and_then(|p| source_position(loaded, node, code, p.offset, None));
+            IncompleteReason {
+                reason: i.reason.clone(),
+                line: at.as_ref().map(|l| l.line as u64),
+                column: at.as_ref().map(|l| l.column as u64),
+            }
+        })
+        .collect();
+    ModelOut {
+        id: node.unique_id.clone(),
+        node: NodeLineage {
+            relation: if node.is_ephemeral() {
+                None
+            } else {
+                node.relation_name.clone()
+            },
+            complete: incomplete.is_empty(),
+            incomplete,
+            columns,
+            dataset: inputs(known, &lineage.dataset),
+        },
+        relation_columns,
+        errors,
+        contract_errors,
+        warnings,
+    }
+}
+
+fn declared_type(node: &Node, column: &str) -> String {
+    node.columns
+        .values()
+        .find(|c| c.name.eq_ignore_ascii_case(column))
+        .and_then(|c| c.data_type.clone())
+        .unwrap_or_else(|| "VARCHAR".into())
+}
+
+/// The columns a snapshot adds, with their types before it is built.
+fn snapshot_meta_columns(node: &Node) -> Vec<(String, &'static str)> {
+    let Some(cfg) = node.settings.snapshot.as_ref() else {
+        return vec![];
+    };
+    let n = &cfg.names;
+    let mut out = vec![
+        (n.scd_id.clone(), "VARCHAR"),
+        (n.updated_at.clone(), "TIMESTAMP"),
+        (n.valid_from.clone(), "TIMESTAMP"),
+        (n.valid_to.clone(), "TIMESTAMP"),
+    ];
+    if cfg.hard_deletes == crate::project::settings::snapshot::HardDeletes::NewRecord {
+        out.push((n.is_deleted.clone(), "VARCHAR"));
+    }
+    out
+}
+
+/// Input fields named by node: a relation no node owns (it cannot happen: only nodes' relations
+/// are registered) is left out.
+fn inputs(known: &Known, fields: &[InputField]) -> Vec<LineageInput> {
+    fields
+        .iter()
+        .filter_map(|f| {
+            Some(LineageInput {
+                node: known.owners.get(&f.relation)?.clone(),
+                column: f.column.clone(),
+                transformations: f.transformations.clone(),
+            })
+        })
+        .collect()
+}
+
+fn dedupe(diags: &mut Vec<Diagnostic>) {
+    let mut seen = BTreeSet::new();
+    diags.retain(|d| {
+        seen.insert((
+            d.location
+                .as_ref()
+                .map(|l| (l.path.clone(), l.line, l.column)),
+            d.message.clone(),
+        ))
+    });
+}
+
+/// The compile-time error for a name the model uses that its upstreams lack, when certain: every
+/// relation searched has the engine's columns.
+fn unknown_error(
+    loaded: &Loaded,
+    node: &Node,
+    code: &Compiled,
+    known: &Known,
+    u: &UnknownColumn,
+) -> Option<Diagnostic> {
+    let searched_upstreams: Vec<&RelationName> = u
+        .searched
+        .iter()
+        .filter_map(|s| s.relation.as_ref())
+        .collect();
+    if searched_upstreams
+        .iter()
+        .any(|r| known.origins.get(*r) != Some(&Origin::Engine))
+    {
+        return None;
+    }
+    let offset = u.at?.offset;
+    let location = source_position(loaded, node, code, offset, Some(&u.name))?;
+    let what = |s: &engine::Searched| match s.relation.as_ref().and_then(|r| known.owners.get(r)) {
+        Some(id) => format!("`{}` ({id})", display_name(loaded, id)),
+        None => format!("`{}`", s.name),
+    };
+    let searched: Vec<String> = u.searched.iter().map(what).collect();
+    let message = match u.kind {
+        UnknownKind::Column => {
+            let name = match &u.qualifier {
+                Some(q) => format!("{q}.{}", u.name),
+                None => u.name.clone(),
+            };
+            format!(
+                "{} {} selects column `{name}`, which {} {}",
+                node.resource_type.as_str(),
+                node.name,
+                match searched.as_slice() {
+                    [one] => one.clone(),
+                    many => format!("none of {}", many.join(", ")),
+                },
+                if searched.len() == 1 {
+                    "does not have"
+                } else {
+                    "has"
+                }
+            )
+        }
+        UnknownKind::Qualifier => format!(
+            "{} {} names `{}`, which is no table in its FROM clause",
+            node.resource_type.as_str(),
+            node.name,
+            u.name
+        ),
+    };
+    let help = match u.suggestions.as_slice() {
+        [] => "check the name against the upstream's columns (kiln lineage shows them)".to_string(),
+        [one] => format!("did you mean `{one}`?"),
+        many => format!(
+            "did you mean {}?",
+            many.iter()
+                .take(3)
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    };
+    Some(
+        Diagnostic::error("unknown-column", message)
+            .at(location)
+            .with_help(help),
+    )
+}
+
+/// A node as the analyst names it: `orders`, or `billing.invoices` for a source.
+fn display_name(loaded: &Loaded, id: &str) -> String {
+    if let Some(n) = loaded.project.nodes.get(id) {
+        return n.name.clone();
+    }
+    match loaded.project.sources.get(id) {
+        Some(s) => format!("{}.{}", s.source_name, s.name),
+        None => id.to_string(),
+    }
+}
+
+/// The node's file as shown and its text.
+fn source_text(loaded: &Loaded, node: &Node) -> (PathBuf, String) {
+    let text = std::fs::read_to_string(loaded.project.dir.join(&node.file))
+        .unwrap_or_else(|_| node.raw_code.clone());
+    (node.file.clone(), text)
+}
+
+fn node_location(loaded: &Loaded, node: &Node) -> Location {
+    let (path, text) = source_text(loaded, node);
+    Location::from_line_col(path, &text, 1, 1)
+}
+
+/// Where byte `offset` of the compiled SQL was written: in the node's file (or in an ephemeral
+/// model's, for SQL injected from it). The column is the compiled one where the line is the
+/// same, else where `name` is on the source line (the identifier located in the template).
+fn source_position(
+    loaded: &Loaded,
+    node: &Node,
+    code: &Compiled,
+    offset: usize,
+    name: Option<&str>,
+) -> Option<Location> {
+    let compiled = code.code.as_str();
+    let at = Location::from_offset(PathBuf::new(), compiled, offset);
+    let (path, raw) = source_text(loaded, node);
+    let (path, raw, origin) = match source_line(&raw, compiled, &code.ctes, at.line) {
+        SourceLine::Ephemeral { model, line } => {
+            let eph = loaded
+                .project
+                .nodes
+                .values()
+                .find(|n| n.name == model && n.is_ephemeral())?;
+            let (p, text) = source_text(loaded, eph);
+            let body = &code
+                .ctes
+                .iter()
+                .find(|(n, _)| n.trim_start_matches("__dbt__cte__") == model)?
+                .1;
+            let origin = source_line(&text, body, &[], line);
+            (p, text, origin)
+        }
+        other => (path, raw, other),
+    };
+    let line = match origin {
+        SourceLine::Exact(l) => return Some(Location::from_line_col(path, &raw, l, at.column)),
+        SourceLine::Rendered(l) => l,
+        SourceLine::Generated | SourceLine::Ephemeral { .. } => {
+            // SQL a macro generated: the first place the name is written, if it is.
+            let name = name?;
+            let off = find_word(&raw, name)?;
+            return Some(Location::from_offset(path, &raw, off));
+        }
+    };
+    let text = raw.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+    if let Some(name) = name {
+        if let Some(byte) = find_word(text, name) {
+            let column = text[..byte].chars().count() + 1;
+            return Some(Location::from_line_col(path, &raw, line, column));
+        }
+        // Not on the line Jinja rendered it from: the name came in through a variable (`{% set
+        // measure = 'amout' %}`), written elsewhere in the file.
+        if let Some(off) = find_word(&raw, name) {
+            return Some(Location::from_offset(path, &raw, off));
+        }
+    }
+    Some(Location::from_line_col(path, &raw, line, 1))
+}
+
+/// The byte offset of `word` in `text` as an identifier (case-insensitive, not inside a longer
+/// name).
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    if word.is_empty() {
+        return None;
+    }
+    let lower = text.to_lowercase();
+    let want = word.to_lowercase();
+    if lower.len() != text.len() {
+        return text.find(word);
+    }
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(&want) {
+        let at = from + i;
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + want.len()..].chars().next();
+        if !before.is_some_and(ident) && !after.is_some_and(ident) {
+            return Some(at);
+        }
+        from = at + want.len();
+    }
+    None
+}
+
+/// Warnings for the columns the node's YAML declares that its SQL does not produce.
+fn missing_declared(loaded: &Loaded, node: &Node, produced: &[&str]) -> Vec<Diagnostic> {
+    let mut out = vec![];
+    for (index, (_, c)) in node.columns.iter().enumerate() {
+        if produced.iter().any(|p| p.eq_ignore_ascii_case(&c.name)) {
+            continue;
+        }
+        let yaml = node
+            .patch_path
+            .as_deref()
+            .map(|p| p.split_once("://").map_or(p, |(_, rest)| rest).to_string());
+        let mut d = Diagnostic::warning(
+            "undeclared-column",
+            format!(
+                "{} {} declares column `{}`{}, which its SQL ({}) does not produce",
+                node.resource_type.as_str(),
+                node.name,
+                c.name,
+                yaml.as_deref()
+                    .map(|y| format!(" in {y}"))
+                    .unwrap_or_default(),
+                node.original_file_path
+            ),
+        )
+        .with_help(format!(
+            "the model's columns are: {}; remove the entry or fix its name",
+            produced.join(", ")
+        ));
+        if let Some(entry) = &node.spans.entry {
+            use crate::project::yaml::{Part, Step};
+            let span = entry.join([Step::key("columns"), Step::Index(index), Step::key("name")]);
+            let mut files = crate::project::origin::Files::new(&loaded.project.dir);
+            if let Some(at) = files.locate(&span, Part::Value) {
+                d = d.at(at);
+            } else if let Some(y) = &yaml {
+                d = d.in_file(y);
+            }
+        } else if let Some(y) = &yaml {
+            d = d.in_file(y);
+        }
+        out.push(d);
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! Column lineage at compile time: target/lineage.json, the compile-time column and contract
+//! checks (exit 2, placed in the model's own file), YAML columns a model does not produce, the
+//! incomplete fallback, and `kiln lineage`.
+
+use crate::assert_run_snapshot;
+use crate::support::TestProject;
+use serde_json::Value;
+
+/// A seed, a staging model, an ephemeral model, a mart that joins, filters and aggregates
+/// through the ephemeral one, and a model whose SQL sqlparser cannot read (DuckDB's `using
+/// sample`). Nothing is built: the binder reads the seed's CSV and describes each model.
+fn shop() -> TestProject {
+    TestProject::minimal()
+        .file(
+            "seeds/raw_orders.csv",
+            "id,customer_id,amount,status\n1,10,12.5,placed\n2,11,20.0,shipped\n3,10,7.25,placed\n",
+        )
+        .file(
+            "seeds/raw_customers.csv",
+            "id,email\n10,a@example.com\n11,b@example.com\n",
+        )
+        .file(
+            "models/stg_orders.sql",
+            "-- One row per order.\nselect\n    id as order_id,\n    customer_id,\n    amount,\n    upper(status) as status\nfrom {{ ref('raw_orders') }}\n",
+        )
+        .file(
+            "models/placed_orders.sql",
+            "{{ config(materialized='ephemeral') }}\nselect order_id, customer_id, amount\nfrom {{ ref('stg_orders') }}\nwhere status = 'PLACED'\n",
+        )
+        .file(
+            "models/customer_revenue.sql",
+            "{% set measure = 'amount' %}\nselect\n    c.id as customer_id,\n    md5(c.email) as email_hash,\n    sum(o.{{ measure }}) as revenue\nfrom {{ ref('raw_customers') }} as c\njoin {{ ref('placed_orders') }} as o on o.customer_id = c.id\ngroup by all\n",
+        )
+        .file(
+            "models/sampled.sql",
+            "select order_id, amount\nfrom {{ ref('stg_orders') }} using sample 50%\n",
+        )
+        .file(
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: customer_revenue\n    columns:\n      - name: customer_id\n      - name: revenue\n      - name: discount\n        description: not in the SQL\n",
+        )
+}
+
+fn lineage_nodes(p: &TestProject) -> Value {
+    let v: Value =
+        serde_json::from_str(&p.read("target/lineage.json")).expect("lineage.json is JSON");
+    let meta = v["metadata"].as_object().expect("metadata");
+    for key in ["kiln_version", "generated_at", "invocation_id"] {
+        assert!(meta[key].is_string(), "metadata.{key}: {v}");
+    }
+    v["nodes"].clone()
+}
+
+/// `kiln compile` writes the lineage of every model, the ephemeral one through its CTE, with the
+/// binder's types; the YAML column the SQL does not produce is a warning naming both.
+#[test]
+fn compile_writes_lineage_json_and_warns_of_declared_columns_the_sql_lacks() {
+    let p = shop();
+    let run = p.kiln(&["compile"]).run();
+    run.assert_success();
+    assert_run_snapshot!(run);
+    let nodes = lineage_nodes(&p);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => true}, {
+        insta::assert_json_snapshot!(nodes);
+    });
+    // The mart's revenue comes from the seed's amount through two models, summed.
+    let revenue = &nodes["model.shop.customer_revenue"]["columns"][2];
+    assert_eq!(revenue["name"], "revenue");
+    assert_eq!(revenue["inputs"][0]["node"], "model.shop.stg_orders");
+    assert_eq!(
+        revenue["inputs"][0]["transformations"][0]["subtype"],
+        "AGGREGATION"
+    );
+    // The hash masks.
+    let email = &nodes["model.shop.customer_revenue"]["columns"][1];
+    assert_eq!(email["inputs"][0]["transformations"][0]["masking"], true);
+    // Fallback: what sqlparser cannot read is incomplete, with the binder's columns and no
+    // inputs, and the place in the model's file.
+    let sampled = &nodes["model.shop.sampled"];
+    assert_eq!(sampled["complete"], false);
+    assert_eq!(sampled["columns"][0]["name"], "order_id");
+    assert_eq!(sampled["columns"][0]["inputs"], Value::Array(vec![]));
+    assert_eq!(sampled["incomplete"][0]["line"], 2);
+}
+
+/// A misspelled column stops `kiln compile` (exit 2) at the line and column of the model's own
+/// file (here a line Jinja rewrote), with the upstream's closest column; `kiln build` stops the
+/// same way before anything runs.
+#[test]
+fn a_misspelled_column_fails_compile_and_build_before_anything_runs() {
+    let p = shop().file(
+        "models/customer_revenue.sql",
+        "{% set measure = 'amout' %}\nselect\n    c.id as customer_id,\n    md5(c.email) as email_hash,\n    sum(o.{{ measure }}) as revenue\nfrom {{ ref('raw_customers') }} as c\njoin {{ ref('placed_orders') }} as o on o.customer_id = c.id\ngroup by all\n",
+    )
+    .file(
+        "models/stg_orders.sql",
+        "-- One row per order.\nselect\n    id as order_id,\n    customer_id,\n    amount,\n    upper(staus) as status\nfrom {{ ref('raw_orders') }}\n",
+    );
+    let run = p.kiln(&["compile"]).run();
+    run.assert_code(2);
+    assert_run_snapshot!(run);
+    let build = p.kiln(&["build"]).run();
+    build.assert_code(2);
+    assert!(
+        build.stderr.contains("models/stg_orders.sql:6:11"),
+        "{}",
+        build.snapshot()
+    );
+    assert!(
+        !p.exists("target/run_results.json"),
+        "nothing ran: {}",
+        build.snapshot()
+    );
+}
+
+/// An enforced contract whose types the SQL does not return fails `kiln compile`.
+#[test]
+fn an_enforced_contract_the_sql_breaks_fails_compile() {
+    let p = shop().file(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: stg_orders\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: order_id\n        data_type: integer\n      - name: customer_id\n        data_type: integer\n      - name: amount\n        data_type: varchar\n      - name: status\n        data_type: varchar\n",
+    );
+    let run = p.kiln(&["compile"]).run();
+    run.assert_code(2);
+    assert_run_snapshot!(run);
+}
+
+/// `kiln lineage` follows a column up to the seed columns and down to what reads it.
+#[test]
+fn lineage_traces_a_column_up_to_seeds_and_down_to_readers() {
+    let p = shop();
+    let up = p
+        .kiln(&["lineage", "-s", "customer_revenue.revenue", "--upstream"])
+        .run();
+    up.assert_success();
+    assert_run_snapshot!("upstream", up);
+    let down = p
+        .kiln(&["lineage", "-s", "raw_orders.amount", "--downstream"])
+        .run();
+    down.assert_success();
+    assert_run_snapshot!("downstream", down);
+    let bad = p.kiln(&["lineage", "-s", "customer_revenue.revenu"]).run();
+    bad.assert_code(2);
+    assert!(
+        bad.stderr
+            .contains("did you mean `customer_revenue.revenue`?"),
+        "{}",
+        bad.snapshot()
+    );
+}
