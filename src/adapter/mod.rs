@@ -23,6 +23,7 @@ pub mod csv;
 mod duckdb;
 mod duckdb_csv;
 mod duckdb_values;
+pub mod openlineage;
 pub mod pool;
 mod registry;
 #[cfg(test)]

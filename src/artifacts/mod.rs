@@ -1,10 +1,12 @@
-//! dbt-compatible artifacts: manifest.json (v12), run_results.json (v6), catalog.json (v1).
+//! dbt-compatible artifacts: manifest.json (v12), run_results.json (v6), catalog.json (v1), and
+//! OpenLineage events (`openlineage/`).
 //! Written atomically (temp file + rename) so a reader never sees half a file. The resources in
 //! them are [`crate::schemas`]' dicts; reading an earlier run's artifacts back is
 //! [`crate::schemas::read`].
 
 pub mod catalog;
 pub mod manifest;
+pub mod openlineage;
 pub mod run_results;
 
 pub use manifest::{ManifestMeta, manifest_json};

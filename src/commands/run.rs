@@ -128,10 +128,18 @@ fn execute_and_report(
             },
         },
         warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
+        listeners: Default::default(),
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();
-    let summary = runner::execute(&loaded, ids, &opts, &inv.output)?;
+    let lineage_events = super::openlineage::start(&loaded, kind)?;
+    let opts = RunOptions {
+        listeners: super::openlineage::listeners(&lineage_events),
+        ..opts
+    };
+    let summary = runner::execute(&loaded, ids, &opts, &inv.output);
+    super::openlineage::finish(lineage_events, summary.as_ref().ok(), &inv.output);
+    let summary = summary?;
     timer.mark("execute (all)");
     write_artifacts(inv, &loaded, &summary, kind)?;
     timer.mark("artifacts");

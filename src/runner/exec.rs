@@ -219,6 +219,9 @@ impl Exec<'_> {
             &what,
             &output::node_info(node, "started", Some(started_at), None),
         );
+        for l in &self.opts.listeners.0 {
+            l.started(node);
+        }
         let started = Instant::now();
         let outcome = match node.resource_type {
             ResourceType::Model if node.materialized() == "incremental" => {
@@ -326,6 +329,9 @@ impl Exec<'_> {
             output::result_event(node, &r, index, total, &what, &line, &status, info.clone());
         self.progress.done(index, event);
         output::node_finished(&r, info).emit();
+        for l in &self.opts.listeners.0 {
+            l.finished(node, &r);
+        }
         r
     }
 

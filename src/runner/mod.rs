@@ -94,6 +94,27 @@ pub struct RunOptions {
     /// `--warn-error` (or LogTestResult in `--warn-error-options`): a warn-severity test that
     /// finds rows fails.
     pub warn_error_tests: bool,
+    /// Told when each node starts and finishes (the OpenLineage emitter, which the commands
+    /// attach).
+    pub listeners: Listeners,
+}
+
+/// Something told, on the worker running it, when a node starts and when it has finished (its
+/// result complete: status, message, compiled code). It must not fail the node or block for
+/// long; skipped nodes and exposures are not reported.
+pub trait NodeListener: Send + Sync {
+    fn started(&self, node: &Node);
+    fn finished(&self, node: &Node, result: &NodeResult);
+}
+
+/// The listeners of a run.
+#[derive(Clone, Default)]
+pub struct Listeners(pub Vec<Arc<dyn NodeListener>>);
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Listeners({})", self.0.len())
+    }
 }
 
 /// How a node ended, in run_results.json's words.
