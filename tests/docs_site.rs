@@ -234,8 +234,59 @@ fn expected(manifest: &Value, id: &str) -> Expected {
     }
 }
 
-/// What every mode of the demo's site must show for exec_weekly.
-fn check_demo_page(v: &Value, e: &Expected, url: &str) {
+/// Every column upstream of `node.column` in lineage.json, as `unique_id.column`.
+fn upstream_columns(
+    lineage: &Value,
+    node: &str,
+    column: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![(node.to_string(), column.to_lowercase())];
+    while let Some((n, c)) = todo.pop() {
+        let cols = lineage["nodes"][n.as_str()]["columns"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for col in cols.iter().filter(|x| {
+            x["name"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&c))
+        }) {
+            for input in col["inputs"].as_array().into_iter().flatten() {
+                let (un, uc) = (
+                    input["node"].as_str().unwrap_or(""),
+                    input["column"].as_str().unwrap_or(""),
+                );
+                if seen.insert(format!("{un}.{uc}")) {
+                    todo.push((un.to_string(), uc.to_lowercase()));
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// What every mode of the demo's site must show for exec_weekly, and the column lineage of
+/// `upstream`'s column.
+fn check_demo_page(
+    v: &Value,
+    e: &Expected,
+    upstream: &std::collections::BTreeSet<String>,
+    url: &str,
+) {
+    let shown: std::collections::BTreeSet<String> = v["upstream"]
+        .as_array()
+        .expect("upstream cards")
+        .iter()
+        .filter_map(|c| c["column"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(&shown, upstream, "the column lineage view on {url}");
+    assert!(
+        v["upstream"].to_string().contains("AGGREGATION")
+            || v["upstream"].to_string().contains("TRANSFORMATION"),
+        "transformation types on {url}: {}",
+        v["upstream"]
+    );
     let found = v["search"].as_array().expect("search results");
     assert_eq!(
         found.first().and_then(|r| r["id"].as_str()),
@@ -427,10 +478,22 @@ fn demo_docs_site_in_chromium() {
     let manifest: Value =
         serde_json::from_str(&p.read("target/kiln/manifest.json")).expect("manifest");
     let e = expected(&manifest, "model.kiln_demo.exec_weekly");
+    // A column whose lineage reaches a seed: experiment_summary.absolute_lift reads the
+    // experiments seed's control_variant through int_experiment_units.
+    let lineage: Value =
+        serde_json::from_str(&p.read("target/kiln/lineage.json")).expect("lineage.json");
+    let (lineage_node, lineage_column) = ("model.kiln_demo.experiment_summary", "absolute_lift");
+    let upstream = upstream_columns(&lineage, lineage_node, lineage_column);
+    assert!(
+        upstream.contains("seed.kiln_demo.experiments.control_variant"),
+        "lineage.json traces {lineage_node}.{lineage_column} to the seed: {upstream:?}"
+    );
     let params = serde_json::json!({
         "node": "model.kiln_demo.exec_weekly",
         "query": "exec_weekly",
         "column_query": "weekly_active_users",
+        "column_node": lineage_node,
+        "column": lineage_column,
     });
     let profile = p.root().join("chromium");
 
@@ -439,7 +502,7 @@ fn demo_docs_site_in_chromium() {
     let url = format!("file://{}", page.display());
     let v = run_in_browser(&chrome, &url, &profile);
     assert_eq!(v["protocol"], "file:");
-    check_demo_page(&v, &e, &url);
+    check_demo_page(&v, &e, &upstream, &url);
 
     // Served by `kiln docs serve` on a free port.
     let mut server = Command::new(env!("CARGO_BIN_EXE_kiln"))
@@ -469,7 +532,7 @@ fn demo_docs_site_in_chromium() {
     let _ = server.wait();
     let v = served.unwrap_or_else(|e| std::panic::resume_unwind(e));
     assert_eq!(v["protocol"], "http:");
-    check_demo_page(&v, &e, &url);
+    check_demo_page(&v, &e, &upstream, &url);
 
     // The static page, alone in a folder of its own.
     let alone = p.root().join("static");
@@ -482,7 +545,7 @@ fn demo_docs_site_in_chromium() {
     let page = test_page(&alone.join("static_index.html"), &params);
     let url = format!("file://{}", page.display());
     let v = run_in_browser(&chrome, &url, &profile);
-    check_demo_page(&v, &e, &url);
+    check_demo_page(&v, &e, &upstream, &url);
 }
 
 /// A small project whose lineage.json is written by hand in the documented shape: the column

@@ -77,7 +77,7 @@
     out.groups = all('#graph .grp text').map(function (t) { return t.textContent; });
 
     if (T.column) {
-      await go('#!/column/' + encodeURIComponent(T.node) + '/' + encodeURIComponent(T.column));
+      await go('#!/column/' + encodeURIComponent(T.column_node || T.node) + '/' + encodeURIComponent(T.column));
       var cards = function (side) {
         return all('#column-lineage .' + side + ' .cl-card').map(function (c) {
           return {
