@@ -403,7 +403,7 @@
     var layers = {};
     ids.forEach(function (j) { (layers[G.layer[j]] = layers[G.layer[j]] || []).push(j); });
     var cols = Object.keys(layers).map(Number).sort(function (a, b) { return a - b; });
-    var W = 190, H = 26, GX = 70, GY = 12, PAD = 24, pos = {}, maxRows = 0, groups = [];
+    var W = 180, H = 26, GX = 56, GY = 12, PAD = 24, pos = {}, maxRows = 0, groups = [];
     cols.forEach(function (l, c) {
       var row = layers[l];
       row.sort(function (a, b) {
@@ -441,7 +441,7 @@
     });
     ids.forEach(function (j) {
       var p = pos[j], name = G.name[j];
-      var label = name.length > 27 ? name.slice(0, 26) + '…' : name;
+      var label = name.length > 25 ? name.slice(0, 24) + '…' : name;
       var cls = 'gnode' + (j === view.focus ? ' focus' : '') + (j === view.sel ? ' sel' : '');
       svg.push('<g class="' + cls + '" data-i="' + j + '" data-name="' + esc(name) + '"><title>' + esc(G.id[j]) + '</title>' +
         '<rect class="box" x="' + p.x + '" y="' + p.y + '" width="' + W + '" height="' + H + '" rx="4"></rect>' +
