@@ -418,10 +418,11 @@ fn columns_of(
         for c in lc {
             let key = entry(&mut cols, s(c, "name"));
             if let Some((_, m)) = cols.get_mut(&key) {
-                if !m.contains_key("type") {
-                    if let Some(t) = c.get("type").filter(|v| !v.is_null()) {
-                        m.insert("type".into(), t.clone());
-                    }
+                if let Some(t) = c
+                    .get("type")
+                    .filter(|v| !v.is_null() && !m.contains_key("type"))
+                {
+                    m.insert("type".into(), t.clone());
                 }
                 m.insert(
                     "inputs".into(),
@@ -438,10 +439,11 @@ fn columns_of(
                 if !desc.is_empty() {
                     m.insert("description".into(), Value::from(desc));
                 }
-                if !m.contains_key("type") {
-                    if let Some(t) = c.get("data_type").filter(|v| !v.is_null()) {
-                        m.insert("type".into(), t.clone());
-                    }
+                if let Some(t) = c
+                    .get("data_type")
+                    .filter(|v| !v.is_null() && !m.contains_key("type"))
+                {
+                    m.insert("type".into(), t.clone());
                 }
                 let col_tags = c.get("tags").cloned().unwrap_or(json!([]));
                 let meta = c.get("meta").cloned().unwrap_or(json!({}));
