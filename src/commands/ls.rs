@@ -31,6 +31,27 @@ const DEFAULT_KEYS: [&str; 10] = [
     "unique_id",
 ];
 
+/// kiln's own key for `--output json --output-keys column_lineage`: the node's entry of
+/// target/lineage.json (null when it has none). dbt has no such key, so it is printed only when
+/// asked for by name, and dbt's default shape stays as it is.
+const LINEAGE_KEY: &str = "column_lineage";
+
+/// The nodes of target/lineage.json as the last compile wrote them; none when there is no file.
+fn read_lineage(loaded: &crate::session::Loaded) -> Map<String, Value> {
+    let path = loaded
+        .project
+        .target_dir()
+        .join(crate::schemas::lineage::LINEAGE_FILE);
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|mut v| match v.get_mut("nodes").map(Value::take) {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Resource types `--resource-type` accepts that kiln has no nodes of (yet).
 const OTHER_TYPES: [&str; 5] = [
     "metric",
@@ -103,6 +124,7 @@ pub fn run(
     let mut lines = vec![];
     // The manifest's dicts, made once and only for --output json.
     let mut dicts: Option<Value> = None;
+    let mut lineage: Option<Map<String, Value>> = None;
     for id in &selection.ids {
         let Some(item) = Item::find(p, id) else {
             continue;
@@ -123,11 +145,18 @@ pub fn run(
                 };
                 let dicts =
                     dicts.get_or_insert_with(|| graph_context_json(p, &loaded.graph.depends_on));
-                let dict: Map<String, Value> = item
+                let mut dict: Map<String, Value> = item
                     .to_dict(dicts)
                     .into_iter()
                     .filter(|(k, _)| wanted.contains(&k.as_str()))
                     .collect();
+                if keys.contains(&LINEAGE_KEY) {
+                    let lineage = lineage.get_or_insert_with(|| read_lineage(&loaded));
+                    dict.insert(
+                        LINEAGE_KEY.into(),
+                        lineage.get(id).cloned().unwrap_or(Value::Null),
+                    );
+                }
                 python_json(&Value::Object(dict))
             }
         });

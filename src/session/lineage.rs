@@ -109,6 +109,8 @@ struct Known {
     /// Relation → the unique_id of its node.
     owners: HashMap<RelationName, String>,
     origins: HashMap<RelationName, Origin>,
+    /// The nodes whose columns are declared, not the engine's (their types may be guesses).
+    declared: HashSet<String>,
 }
 
 impl Known {
@@ -120,6 +122,9 @@ impl Known {
         self.schema.add_relation(name.clone(), cols);
         self.owners.insert(name.clone(), id.to_string());
         self.origins.insert(name, origin);
+        if origin == Origin::Declared {
+            self.declared.insert(id.to_string());
+        }
     }
 }
 
@@ -151,6 +156,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         schema: Schema::new(),
         owners: HashMap::new(),
         origins: HashMap::new(),
+        declared: HashSet::new(),
     };
 
     // Sources: the warehouse, a file the binder reads, or YAML.
@@ -177,6 +183,9 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             {
                 known.owners.insert(name.clone(), s.unique_id.clone());
                 known.origins.insert(name, origin);
+                if origin == Origin::Declared {
+                    known.declared.insert(s.unique_id.clone());
+                }
             }
             continue;
         }
@@ -249,13 +258,25 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         masking_functions: masking_functions(loaded),
     };
     let mut out = ProjectLineage::default();
+    // Connections to the binder's database, reused across models and levels (opening one
+    // applies the target's settings).
+    let pool: std::sync::Mutex<Vec<Box<dyn Connection>>> = std::sync::Mutex::new(Vec::new());
+    let take = || -> Option<Box<dyn Connection>> {
+        let reused = pool.lock().ok().and_then(|mut p| p.pop());
+        reused.or_else(|| binder.as_ref().and_then(|b| b.connect().ok()))
+    };
+    let give = |conn: Option<Box<dyn Connection>>| {
+        if let (Some(c), Ok(mut p)) = (conn, pool.lock()) {
+            p.push(c);
+        }
+    };
     for level in levels {
         let results: Vec<ModelOut> = level
             .par_iter()
             .filter_map(|id| {
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
-                let mut conn = binder.as_ref().and_then(|b| b.connect().ok());
+                let mut conn = take();
                 let mut wh = None;
                 // A snapshot keeps the columns it was built with.
                 if node.resource_type == ResourceType::Snapshot
@@ -264,12 +285,12 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 {
                     wh = adapter.connect().ok();
                 }
-                Some(read_model(
-                    loaded, node, code, &known, &mut conn, &mut wh, &options,
-                ))
+                let out = read_model(loaded, node, code, &known, &mut conn, &mut wh, &options);
+                give(conn);
+                Some(out)
             })
             .collect();
-        let mut conn = binder.as_ref().and_then(|b| b.connect().ok());
+        let mut conn = take();
         for r in results {
             let node = &project.nodes[&r.id];
             if let Some((columns, origin)) = r.relation_columns {
@@ -282,6 +303,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             out.warnings.extend(r.warnings);
             out.nodes.insert(r.id, r.node);
         }
+        give(conn);
     }
     out
 }
@@ -450,7 +472,14 @@ fn read_model(
                     }
                 }
             }
-            if lineage.unknown_columns.is_empty() {
+            // An upstream whose columns YAML declares (typed VARCHAR where YAML gives no type)
+            // can make a sound query fail to bind: the lineage stands, without types.
+            let guessed = loaded
+                .graph
+                .depends_on(&node.unique_id)
+                .iter()
+                .any(|id| known.declared.contains(id));
+            if lineage.unknown_columns.is_empty() && !guessed {
                 let first = message.lines().next().unwrap_or_default();
                 lineage.incomplete.push(engine::Incomplete {
                     reason: format!("the database's binder rejects the query: {first}"),

@@ -148,3 +148,38 @@ fn lineage_traces_a_column_up_to_seeds_and_down_to_readers() {
         bad.snapshot()
     );
 }
+
+/// `kiln ls --output json` keeps dbt's keys; `--output-keys column_lineage` (kiln's own key,
+/// printed only when asked for) adds the node's entry of target/lineage.json.
+#[test]
+fn ls_json_shows_column_lineage_only_when_asked() {
+    let p = shop();
+    p.kiln(&["compile"]).run().assert_success();
+    let plain = p
+        .kiln(&["ls", "-s", "customer_revenue", "--output", "json", "-q"])
+        .run();
+    plain.assert_success();
+    let line: Value = serde_json::from_str(plain.stdout.trim()).expect("one JSON line");
+    assert!(line.get("column_lineage").is_none(), "{line}");
+    let asked = p
+        .kiln(&[
+            "ls",
+            "-s",
+            "customer_revenue",
+            "--output",
+            "json",
+            "--output-keys",
+            "name",
+            "column_lineage",
+            "-q",
+        ])
+        .run();
+    asked.assert_success();
+    let line: Value = serde_json::from_str(asked.stdout.trim()).expect("one JSON line");
+    assert_eq!(line["name"], "customer_revenue");
+    assert_eq!(line["column_lineage"]["complete"], true);
+    assert_eq!(
+        line["column_lineage"]["columns"][2]["inputs"][0]["column"],
+        "amount"
+    );
+}
