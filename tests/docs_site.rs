@@ -626,3 +626,16 @@ fn docs_serve_without_a_site_says_to_generate_it() {
     run.assert_code(2);
     insta::assert_snapshot!(run.snapshot());
 }
+
+#[test]
+fn docs_generate_no_compile_on_a_fresh_project_still_writes_the_site() {
+    let p = TestProject::minimal()
+        .file("models/a.sql", "select 1 as x\n")
+        .file("models/b.sql", "select x from {{ ref('a') }}\n");
+    let out = kiln_ok(&p, &["docs", "generate", "--no-compile", "--empty-catalog"]);
+    assert!(out.contains("Wrote the docs site (2 nodes)"), "{out}");
+    let g = graph_js(&p.dir().join("target"));
+    assert_eq!(strs(&g["id"]), vec!["model.shop.a", "model.shop.b"]);
+    assert_eq!(g["parents"], serde_json::json!([[], [0]]));
+    assert_eq!(g["layer"], serde_json::json!([0, 1]));
+}

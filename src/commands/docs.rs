@@ -12,6 +12,10 @@ pub fn write_site(inv: &Invocation, loaded: &Loaded, static_page: bool) -> Resul
     let started = std::time::Instant::now();
     let timer = super::StageTimer::new();
     let target = loaded.project.target_dir();
+    if !target.join("manifest.json").is_file() {
+        // `--no-compile` on a fresh checkout: the site needs the manifest all the same.
+        loaded.write_manifest()?;
+    }
     let site = crate::docs::write_site(&target)?;
     timer.mark("write docs site");
     let page = if static_page {
