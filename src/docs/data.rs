@@ -88,21 +88,18 @@ fn folder_of(node: &Value) -> String {
 }
 
 /// Builds the site's data from the artifacts.
-pub fn build(a: &Artifacts) -> SiteData {
-    let empty = Map::new();
-    let obj = |v: &Value, key: &str| -> Vec<(String, Value)> {
+pub fn build<'a>(a: &'a Artifacts) -> SiteData {
+    let obj = |v: &'a Value, key: &str| -> Vec<(&'a str, &'a Value)> {
         v.get(key)
             .and_then(Value::as_object)
-            .unwrap_or(&empty)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default()
     };
     // The graph's nodes, sorted by unique_id; tests are attached to their nodes instead.
-    let mut entries: Vec<(String, Value)> = Vec::new();
-    let mut tests: Vec<Value> = Vec::new();
+    let mut entries: Vec<(&str, &Value)> = Vec::new();
+    let mut tests: Vec<&Value> = Vec::new();
     for (id, n) in obj(&a.manifest, "nodes") {
-        match s(&n, "resource_type") {
+        match s(n, "resource_type") {
             "test" => tests.push(n),
             k if KINDS.contains(&k) => entries.push((id, n)),
             _ => {}
@@ -114,7 +111,7 @@ pub fn build(a: &Artifacts) -> SiteData {
     let index: HashMap<&str, usize> = entries
         .iter()
         .enumerate()
-        .map(|(i, (id, _))| (id.as_str(), i))
+        .map(|(i, (id, _))| (*id, i))
         .collect();
 
     // Groups: folders and packages numbered, tags as lists of numbers.
@@ -262,8 +259,8 @@ pub fn build(a: &Artifacts) -> SiteData {
     let mut names = Vec::with_capacity(entries.len());
     let mut kinds = Vec::with_capacity(entries.len());
     let mut status = Vec::with_capacity(entries.len());
-    for (id, n) in &entries {
-        ids.push(Value::from(id.as_str()));
+    for &(id, n) in &entries {
+        ids.push(Value::from(id));
         let name = match s(n, "resource_type") {
             "source" => format!("{}.{}", s(n, "source_name"), s(n, "name")),
             _ => s(n, "name").to_string(),
@@ -317,7 +314,7 @@ pub fn build(a: &Artifacts) -> SiteData {
     // Details, shard by shard.
     let mut shards: Vec<Value> = Vec::new();
     let mut shard = Map::new();
-    for (i, (id, n)) in entries.iter().enumerate() {
+    for (i, &(id, n)) in entries.iter().enumerate() {
         let columns = columns_of(
             id,
             n,
@@ -346,7 +343,7 @@ pub fn build(a: &Artifacts) -> SiteData {
             catalog_entry(id),
             lineage_nodes.and_then(|l| l.get(id)),
         );
-        shard.insert(id.clone(), detail);
+        shard.insert(id.to_string(), detail);
         if (i + 1) % SHARD_SIZE == 0 {
             shards.push(Value::Object(std::mem::take(&mut shard)));
         }

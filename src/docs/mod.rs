@@ -40,8 +40,11 @@ pub struct SiteSummary {
 /// Writes the site into `target` from the artifacts there (manifest.json, and run_results.json,
 /// catalog.json, sources.json and lineage.json when present).
 pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
+    let timer = crate::timing::StageTimer::nested();
     let artifacts = data::Artifacts::read(target)?;
+    timer.mark("read artifacts");
     let site = data::build(&artifacts);
+    timer.mark("site data");
     let nodes = node_count(&site);
     let assets = target.join(ASSETS_DIR);
     let shards = assets.join("d");
@@ -52,26 +55,32 @@ pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
         Err(e) => return Err(Error::io(&shards, e)),
     }
     std::fs::create_dir_all(&shards).map_err(|e| Error::io(&shards, e))?;
-    let mut files: Vec<(PathBuf, String)> = vec![
+    use rayon::prelude::*;
+    // Serialized and written on every core: the shards are most of the bytes.
+    let mut files: Vec<(PathBuf, String)> = site
+        .shards
+        .par_iter()
+        .enumerate()
+        .map(|(i, shard)| {
+            (
+                shards.join(format!("{i}.js")),
+                call("shard", Some(i), shard),
+            )
+        })
+        .collect();
+    files.extend([
         (target.join("index.html"), INDEX_HTML.to_string()),
         (assets.join("app.js"), APP_JS.to_string()),
         (assets.join("app.css"), APP_CSS.to_string()),
         (assets.join("graph.js"), call("graph", None, &site.graph)),
         (assets.join("search.js"), call("search", None, &site.search)),
-    ];
-    for (i, shard) in site.shards.iter().enumerate() {
-        files.push((
-            shards.join(format!("{i}.js")),
-            call("shard", Some(i), shard),
-        ));
-    }
+    ]);
+    timer.mark("serialize");
     let count = files.len();
-    {
-        use rayon::prelude::*;
-        files.par_iter().try_for_each(|(path, text)| {
-            std::fs::write(path, text).map_err(|e| Error::io(path, e))
-        })?;
-    }
+    files
+        .par_iter()
+        .try_for_each(|(path, text)| std::fs::write(path, text).map_err(|e| Error::io(path, e)))?;
+    timer.mark("write files");
     Ok(SiteSummary {
         index: target.join("index.html"),
         nodes,
