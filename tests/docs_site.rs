@@ -628,10 +628,22 @@ fn docs_serve_without_a_site_says_to_generate_it() {
 }
 
 #[test]
-fn docs_generate_no_compile_on_a_fresh_project_still_writes_the_site() {
+fn docs_generate_no_compile_without_a_manifest_writes_no_site_and_says_why() {
     let p = TestProject::minimal()
         .file("models/a.sql", "select 1 as x\n")
         .file("models/b.sql", "select x from {{ ref('a') }}\n");
+    let run = p
+        .kiln(&["docs", "generate", "--no-compile", "--empty-catalog"])
+        .run();
+    run.assert_success();
+    assert!(
+        run.stderr.contains("no docs site written") && run.stderr.contains("without --no-compile"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(!p.exists("target/index.html"));
+    // `kiln parse` writes the manifest the site is built from.
+    kiln_ok(&p, &["parse"]);
     let out = kiln_ok(&p, &["docs", "generate", "--no-compile", "--empty-catalog"]);
     assert!(out.contains("Wrote the docs site (2 nodes)"), "{out}");
     let g = graph_js(&p.dir().join("target"));

@@ -13,8 +13,16 @@ pub fn write_site(inv: &Invocation, loaded: &Loaded, static_page: bool) -> Resul
     let timer = super::StageTimer::new();
     let target = loaded.project.target_dir();
     if !target.join("manifest.json").is_file() {
-        // `--no-compile` on a fresh checkout: the site needs the manifest all the same.
-        loaded.write_manifest()?;
+        // `--no-compile` leaves target/ as it is, and there is no manifest to show.
+        inv.output.warnings(&[Diagnostic::warning(
+            "docs",
+            format!(
+                "no docs site written: {} has no manifest.json",
+                target.display()
+            ),
+        )
+        .with_help("run `kiln docs generate` without --no-compile (or `kiln parse`) first")]);
+        return Ok(());
     }
     let site = crate::docs::write_site(&target)?;
     timer.mark("write docs site");
