@@ -107,7 +107,7 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
     }
     entries.extend(obj(&a.manifest, "sources"));
     entries.extend(obj(&a.manifest, "exposures"));
-    entries.sort_by(|x, y| x.0.cmp(&y.0));
+    entries.sort_by(|x, y| x.0.cmp(y.0));
     let index: HashMap<&str, usize> = entries
         .iter()
         .enumerate()
