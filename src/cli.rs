@@ -261,7 +261,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SourceCommand,
     },
-    /// Documentation: `kiln docs generate` writes target/catalog.json.
+    /// Documentation: `kiln docs generate` writes target/catalog.json and the docs site,
+    /// `kiln docs serve` serves the site.
     Docs {
         #[command(subcommand)]
         command: DocsCommand,
@@ -385,8 +386,9 @@ pub enum SourceCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
-    /// Compile the project (writing the manifest) and write target/catalog.json from the
-    /// warehouse's catalog: each table and view with its columns and their types.
+    /// Compile the project (writing the manifest), write target/catalog.json from the
+    /// warehouse's catalog (each table and view with its columns and their types), and write
+    /// the docs site: target/index.html and target/kiln-docs/.
     Generate {
         #[command(flatten)]
         select: SelectArgs,
@@ -396,6 +398,18 @@ pub enum DocsCommand {
         /// Write catalog.json without asking the warehouse: no nodes, no sources.
         #[arg(long)]
         empty_catalog: bool,
+        /// Also write one self-contained page, target/static_index.html.
+        #[arg(long = "static")]
+        static_page: bool,
+    },
+    /// Serve the docs site in target/ over HTTP (run `kiln docs generate` first).
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// The port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
 }
 

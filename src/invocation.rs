@@ -135,6 +135,7 @@ impl Flags {
             | Command::Deps { .. }
             | Command::Debug
             | Command::Init { .. }
+            | Command::Docs { .. }
             | Command::Lineage { .. }
             | Command::Completions { .. } => Flags::default(),
         }

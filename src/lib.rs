@@ -18,6 +18,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod deps;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod graph;

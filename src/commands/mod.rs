@@ -10,6 +10,7 @@ pub mod completions;
 mod debug;
 mod deps;
 mod diff;
+mod docs;
 mod freshness;
 mod init;
 mod lineage;
@@ -100,6 +101,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
                     select,
                     no_compile,
                     empty_catalog,
+                    static_page,
                 },
         } => {
             let opts = catalog::GenerateOptions {
@@ -108,9 +110,14 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             };
             let (loaded, outcome) = catalog::generate(&inv, select, opts)?;
             loaded.adapter.close();
+            let site = docs::write_site(&inv, &loaded, *static_page);
             crate::session::exit_without_freeing(loaded);
+            site?;
             Ok(outcome)
         }
+        Command::Docs {
+            command: crate::cli::DocsCommand::Serve { host, port },
+        } => docs::serve(&inv, host, *port),
         Command::Clean => clean::run(&inv),
         Command::Deps { args } => deps::run(&inv, args),
         Command::Debug => debug::run(&inv),

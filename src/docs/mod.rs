@@ -1,0 +1,178 @@
+//! The docs site: a static site written to `target/` from the artifacts there, and a small file
+//! server for it (`kiln docs serve`).
+//!
+//! The site is `index.html` and the folder `kiln-docs/`: the app (`app.js`, `app.css`, embedded
+//! in the binary), the slim graph every view starts from (`graph.js`: ids, names, kinds,
+//! folders, tags, edges, and each node's precomputed layer and order, `layout.rs`), the search
+//! index (`search.js`, loaded after the first view) and each node's details in shards of
+//! [`data::SHARD_SIZE`] nodes (`d/<n>.js`), loaded when a page needs them. Data files are
+//! scripts that call `kilnDocs.*` rather than JSON, because Chromium refuses `fetch()` of
+//! `file://` URLs: the site works opened from disk as well as served. `--static` writes one
+//! self-contained `static_index.html` with everything inlined.
+
+pub mod data;
+pub mod layout;
+pub mod serve;
+
+use crate::error::Error;
+use std::path::{Path, PathBuf};
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// The folder under `target/` that holds the site's assets and data.
+pub const ASSETS_DIR: &str = "kiln-docs";
+/// The self-contained page `--static` writes (dbt's name for it).
+pub const STATIC_FILE: &str = "static_index.html";
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct SiteSummary {
+    /// The page to open: `index.html`, or `static_index.html` with `--static`.
+    pub index: PathBuf,
+    /// Nodes the site shows (models, seeds, snapshots, sources, exposures, analyses).
+    pub nodes: usize,
+    /// Files written.
+    pub files: usize,
+}
+
+/// Writes the site into `target` from the artifacts there (manifest.json, and run_results.json,
+/// catalog.json, sources.json and lineage.json when present).
+pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
+    let timer = crate::timing::StageTimer::nested();
+    let artifacts = data::Artifacts::read(target)?;
+    timer.mark("read artifacts");
+    let site = data::build(&artifacts);
+    timer.mark("site data");
+    let nodes = node_count(&site);
+    let assets = target.join(ASSETS_DIR);
+    let shards = assets.join("d");
+    // Shards of an earlier, larger project must not linger.
+    match std::fs::remove_dir_all(&shards) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&shards, e)),
+    }
+    std::fs::create_dir_all(&shards).map_err(|e| Error::io(&shards, e))?;
+    use rayon::prelude::*;
+    // Serialized and written on every core: the shards are most of the bytes.
+    let mut files: Vec<(PathBuf, String)> = site
+        .shards
+        .par_iter()
+        .enumerate()
+        .map(|(i, shard)| {
+            (
+                shards.join(format!("{i}.js")),
+                call("shard", Some(i), shard),
+            )
+        })
+        .collect();
+    files.extend([
+        (target.join("index.html"), INDEX_HTML.to_string()),
+        (assets.join("app.js"), APP_JS.to_string()),
+        (assets.join("app.css"), APP_CSS.to_string()),
+        (assets.join("graph.js"), call("graph", None, &site.graph)),
+        (assets.join("search.js"), call("search", None, &site.search)),
+    ]);
+    timer.mark("serialize");
+    let count = files.len();
+    files
+        .par_iter()
+        .try_for_each(|(path, text)| std::fs::write(path, text).map_err(|e| Error::io(path, e)))?;
+    timer.mark("write files");
+    Ok(SiteSummary {
+        index: target.join("index.html"),
+        nodes,
+        files: count,
+    })
+}
+
+/// Writes `static_index.html`: the app, the data and every shard in one file that needs nothing
+/// beside it.
+pub fn write_static(target: &Path) -> Result<SiteSummary, Error> {
+    let artifacts = data::Artifacts::read(target)?;
+    let site = data::build(&artifacts);
+    let nodes = node_count(&site);
+    let mut scripts = String::new();
+    scripts.push_str("<script>\n");
+    scripts.push_str(&escape_script(APP_JS));
+    scripts.push_str("\n</script>\n<script>\n");
+    scripts.push_str(&script_safe(&call(
+        "static",
+        None,
+        &serde_json::Value::Null,
+    )));
+    for (i, shard) in site.shards.iter().enumerate() {
+        scripts.push_str(&script_safe(&call("shard", Some(i), shard)));
+    }
+    scripts.push_str(&script_safe(&call("search", None, &site.search)));
+    scripts.push_str(&script_safe(&call("graph", None, &site.graph)));
+    scripts.push_str("</script>\n");
+    let page = INDEX_HTML
+        .replace(
+            "<link rel=\"stylesheet\" href=\"kiln-docs/app.css\">",
+            &format!("<style>\n{}\n</style>", APP_CSS.replace("</", "<\\/")),
+        )
+        .replace(
+            "<script src=\"kiln-docs/app.js\"></script>\n<script src=\"kiln-docs/graph.js\"></script>",
+            &scripts,
+        );
+    let path = target.join(STATIC_FILE);
+    std::fs::write(&path, page).map_err(|e| Error::io(&path, e))?;
+    Ok(SiteSummary {
+        index: path,
+        nodes,
+        files: 1,
+    })
+}
+
+fn node_count(site: &data::SiteData) -> usize {
+    site.graph
+        .get("id")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// `kilnDocs.<what>([n, ]<json>);` JSON is a JavaScript expression, so the file is a script.
+fn call(what: &str, n: Option<usize>, value: &serde_json::Value) -> String {
+    let json = value.to_string();
+    match n {
+        Some(n) => format!("kilnDocs.{what}({n},{json});\n"),
+        None => format!("kilnDocs.{what}({json});\n"),
+    }
+}
+
+/// JSON inside an inline `<script>`: `<` only occurs in JSON inside strings, where `\u003c`
+/// means the same and cannot close the script element.
+fn script_safe(js: &str) -> String {
+    js.replace('<', "\\u003c")
+}
+
+/// The app's own code inline: it has no `</script` of its own, but make sure.
+fn escape_script(js: &str) -> String {
+    js.replace("</script", "<\\/script")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_data_cannot_close_its_script() {
+        let v = serde_json::json!({"d": "</script><script>alert(1)</script>"});
+        let js = script_safe(&call("graph", None, &v));
+        assert!(!js.contains("</script"), "{js}");
+        assert!(js.contains("\\u003c/script>"), "{js}");
+    }
+
+    #[test]
+    fn the_static_page_replaces_the_asset_links() {
+        // write_static relies on these exact tags in index.html.
+        assert!(INDEX_HTML.contains("<link rel=\"stylesheet\" href=\"kiln-docs/app.css\">"));
+        assert!(INDEX_HTML.contains(
+            "<script src=\"kiln-docs/app.js\"></script>\n<script src=\"kiln-docs/graph.js\"></script>"
+        ));
+        assert!(!APP_JS.contains("</script"));
+    }
+}
