@@ -229,6 +229,11 @@ impl Adapter for Athena {
         false
     }
 
+    /// catalog.json on Athena will come from Glue; not yet.
+    fn supports_catalog(&self) -> bool {
+        false
+    }
+
     fn supports_catalog_publish(&self) -> bool {
         true
     }

@@ -183,6 +183,12 @@ pub trait Adapter: Send + Sync + Debug {
         true
     }
 
+    /// Whether [`Connection::catalog`] reads the warehouse's catalog (`kiln docs generate`'s
+    /// catalog.json).
+    fn supports_catalog(&self) -> bool {
+        self.can_execute()
+    }
+
     // ---- transactions (used only when `supports_transactions`) ----
 
     fn begin_sql(&self) -> &'static str {

@@ -90,7 +90,7 @@ pub fn generate(
     let mut rows = vec![];
     let mut errors: Vec<String> = vec![];
     if !opts.empty_catalog {
-        if !loaded.adapter.can_execute() {
+        if !loaded.adapter.supports_catalog() {
             return Err(crate::error::Diagnostic::error(
                 "catalog",
                 format!(

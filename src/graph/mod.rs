@@ -4,8 +4,8 @@
 mod dag;
 mod gates;
 pub mod select;
-mod unit;
 mod semantic;
+mod unit;
 
 pub use crate::error::levenshtein;
 pub use dag::{Graph, build};

@@ -271,8 +271,8 @@ fn sigkill_during_a_table_rebuild_keeps_the_old_table_and_the_next_run_completes
 
 /// A second Ctrl-C quits at once, but first writes run_results.json for what finished (the rest
 /// skipped as interrupted): the file describes this run, so `retry` repeats this run and not
-/// the one before. The slow model here is slow to render, which a cancel cannot stop, so the
-/// second signal lands while the run is still going.
+/// the one before. The slow model's pre-hook is slow to render (hooks render when the node
+/// runs), which a cancel cannot stop, so the second signal lands while the run is still going.
 #[test]
 fn a_second_ctrl_c_still_writes_this_runs_results() {
     let p = TestProject::minimal()
@@ -282,7 +282,7 @@ fn a_second_ctrl_c_still_writes_this_runs_results() {
         )
         .file(
             "models/slow_render.sql",
-            "{% if execute %}{% for i in range(var('loops', 1)) %}{% for j in range(var('loops', 1)) %}{% for k in range(var('loops', 1)) %}{% endfor %}{% endfor %}{% endfor %}{% endif %}\nselect 1 as x",
+            "{{ config(pre_hook=\"{% for i in range(var('loops', 1)) %}{% for j in range(var('loops', 1)) %}{% for k in range(var('loops', 1)) %}{% endfor %}{% endfor %}{% endfor %}select 1\") }}\nselect 1 as x",
         )
         .file("models/fine.sql", "{{ config(materialized='table') }}\nselect 1 as x");
     p.kiln(&["run", "--select", "fine"]).run().assert_success();
