@@ -11,7 +11,7 @@
 //! once, the macro itself left out.
 
 use crate::project::MacroNode;
-use minijinja::machinery::ast::{self, CallArg, Expr, Stmt};
+use minijinja::machinery::ast::{self, CallArg, Expr};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One call in a macro's body, before it is resolved to a macro.
@@ -35,7 +35,7 @@ pub fn calls(template: &str) -> Vec<MacroCall> {
         return vec![];
     };
     let mut found = Calls::default();
-    found.stmt(&tree);
+    super::ast_walk::stmt(&mut found, &tree);
     // The tree holds calls in evaluation order; dbt lists them as they read in the text.
     found.0.sort_by_key(|(offset, _)| *offset);
     found.0.into_iter().map(|(_, c)| c).collect()
@@ -45,154 +45,9 @@ pub fn calls(template: &str) -> Vec<MacroCall> {
 #[derive(Default)]
 struct Calls(Vec<(u32, MacroCall)>);
 
-impl Calls {
-    fn stmts(&mut self, list: &[Stmt<'_>]) {
-        for s in list {
-            self.stmt(s);
-        }
-    }
-
-    fn stmt(&mut self, s: &Stmt<'_>) {
-        match s {
-            Stmt::Template(t) => self.stmts(&t.children),
-            Stmt::EmitExpr(e) => self.expr(&e.expr),
-            Stmt::EmitRaw(_) | Stmt::Continue(_) | Stmt::Break(_) => {}
-            Stmt::ForLoop(f) => {
-                self.expr(&f.target);
-                self.expr(&f.iter);
-                self.opt(f.filter_expr.as_ref());
-                self.stmts(&f.body);
-                self.stmts(&f.else_body);
-            }
-            Stmt::IfCond(i) => {
-                self.expr(&i.expr);
-                self.stmts(&i.true_body);
-                self.stmts(&i.false_body);
-            }
-            Stmt::WithBlock(w) => {
-                for (target, value) in &w.assignments {
-                    self.expr(target);
-                    self.expr(value);
-                }
-                self.stmts(&w.body);
-            }
-            Stmt::Set(s) => {
-                self.expr(&s.target);
-                self.expr(&s.expr);
-            }
-            Stmt::SetBlock(s) => {
-                self.expr(&s.target);
-                self.opt(s.filter.as_ref());
-                self.stmts(&s.body);
-            }
-            Stmt::AutoEscape(a) => {
-                self.expr(&a.enabled);
-                self.stmts(&a.body);
-            }
-            Stmt::FilterBlock(f) => {
-                self.expr(&f.filter);
-                self.stmts(&f.body);
-            }
-            Stmt::Block(b) => self.stmts(&b.body),
-            Stmt::Import(i) => {
-                self.expr(&i.expr);
-                self.expr(&i.name);
-            }
-            Stmt::FromImport(i) => {
-                self.expr(&i.expr);
-                for (name, alias) in &i.names {
-                    self.expr(name);
-                    self.opt(alias.as_ref());
-                }
-            }
-            Stmt::Extends(e) => self.expr(&e.name),
-            Stmt::Include(i) => self.expr(&i.name),
-            Stmt::Macro(m) => self.macro_decl(m),
-            Stmt::CallBlock(c) => {
-                self.call(&c.call, c.call.span().start_offset);
-                self.macro_decl(&c.macro_decl);
-            }
-            Stmt::Do(d) => self.call(&d.call, d.call.span().start_offset),
-        }
-    }
-
-    fn macro_decl(&mut self, m: &ast::Macro<'_>) {
-        for e in m.args.iter().chain(&m.defaults) {
-            self.expr(e);
-        }
-        self.stmts(&m.body);
-    }
-
-    fn opt(&mut self, e: Option<&Expr<'_>>) {
-        if let Some(e) = e {
-            self.expr(e);
-        }
-    }
-
-    fn args(&mut self, args: &[CallArg<'_>]) {
-        for a in args {
-            match a {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) => self.expr(e),
-                CallArg::KwargSplat(e) => self.expr(e),
-            }
-        }
-    }
-
-    fn exprs(&mut self, list: &[Expr<'_>]) {
-        for e in list {
-            self.expr(e);
-        }
-    }
-
-    fn expr(&mut self, e: &Expr<'_>) {
-        match e {
-            Expr::Var(_) | Expr::Const(_) => {}
-            Expr::Slice(s) => {
-                self.expr(&s.expr);
-                self.opt(s.start.as_ref());
-                self.opt(s.stop.as_ref());
-                self.opt(s.step.as_ref());
-            }
-            Expr::UnaryOp(u) => self.expr(&u.expr),
-            Expr::BinOp(b) => {
-                self.expr(&b.left);
-                self.expr(&b.right);
-            }
-            Expr::Compare(c) => {
-                self.expr(&c.expr);
-                for op in &c.ops {
-                    self.expr(&op.expr);
-                }
-            }
-            Expr::IfExpr(i) => {
-                self.expr(&i.test_expr);
-                self.expr(&i.true_expr);
-                self.opt(i.false_expr.as_ref());
-            }
-            Expr::Filter(f) => {
-                self.opt(f.expr.as_ref());
-                self.args(&f.args);
-            }
-            Expr::Test(t) => {
-                self.expr(&t.expr);
-                self.args(&t.args);
-            }
-            Expr::GetAttr(g) => self.expr(&g.expr),
-            Expr::GetItem(g) => {
-                self.expr(&g.expr);
-                self.expr(&g.subscript_expr);
-            }
-            Expr::Call(c) => self.call(c, c.span().start_offset),
-            Expr::List(l) => self.exprs(&l.items),
-            Expr::Tuple(t) => self.exprs(&t.items),
-            Expr::Map(m) => {
-                self.exprs(&m.keys);
-                self.exprs(&m.values);
-            }
-        }
-    }
-
+impl super::ast_walk::Visitor for Calls {
     fn call(&mut self, c: &ast::Call<'_>, offset: u32) {
+        use super::ast_walk::expr;
         match &c.expr {
             Expr::Var(v) => self.0.push((offset, MacroCall::Bare(v.id.to_string()))),
             Expr::GetAttr(g) => match &g.expr {
@@ -211,11 +66,11 @@ impl Calls {
                     },
                 )),
                 // A method of a value (`x.y.z()`, `load_result('a').table.rows()`).
-                other => self.expr(other),
+                other => expr(self, other),
             },
-            other => self.expr(other),
+            other => expr(self, other),
         }
-        self.args(&c.args);
+        super::ast_walk::args(self, &c.args);
     }
 }
 

@@ -13,7 +13,6 @@
 //! lines stay those of the file.
 
 use indexmap::IndexMap;
-use minijinja::machinery::ast::{self, CallArg, Expr, Stmt};
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value, ValueKind, from_args};
 use minijinja::{Error, ErrorKind, State};
 use std::borrow::Cow;
@@ -347,7 +346,7 @@ pub fn rewrite_literals(source: &str) -> Cow<'_, str> {
         return Cow::Borrowed(source);
     };
     let mut found = Literals::default();
-    found.stmt(&tree);
+    super::ast_walk::stmt(&mut found, &tree);
     if found.0.is_empty() {
         return Cow::Borrowed(source);
     }
@@ -381,140 +380,9 @@ pub fn rewrite_literals(source: &str) -> Cow<'_, str> {
 #[derive(Default)]
 struct Literals(Vec<(u32, u32)>);
 
-impl Literals {
-    fn stmts(&mut self, list: &[Stmt<'_>]) {
-        for s in list {
-            self.stmt(s);
-        }
-    }
-
-    // Assignment targets (`set`, `for`, `with`) and macro parameters are names, not literals.
-    fn stmt(&mut self, s: &Stmt<'_>) {
-        match s {
-            Stmt::Template(t) => self.stmts(&t.children),
-            Stmt::EmitExpr(e) => self.expr(&e.expr),
-            Stmt::EmitRaw(_) | Stmt::Continue(_) | Stmt::Break(_) => {}
-            Stmt::ForLoop(f) => {
-                self.expr(&f.iter);
-                self.opt(f.filter_expr.as_ref());
-                self.stmts(&f.body);
-                self.stmts(&f.else_body);
-            }
-            Stmt::IfCond(i) => {
-                self.expr(&i.expr);
-                self.stmts(&i.true_body);
-                self.stmts(&i.false_body);
-            }
-            Stmt::WithBlock(w) => {
-                for (_, value) in &w.assignments {
-                    self.expr(value);
-                }
-                self.stmts(&w.body);
-            }
-            Stmt::Set(s) => self.expr(&s.expr),
-            Stmt::SetBlock(s) => {
-                self.opt(s.filter.as_ref());
-                self.stmts(&s.body);
-            }
-            Stmt::AutoEscape(a) => self.stmts(&a.body),
-            Stmt::FilterBlock(f) => {
-                self.expr(&f.filter);
-                self.stmts(&f.body);
-            }
-            Stmt::Block(b) => self.stmts(&b.body),
-            Stmt::Import(_) | Stmt::FromImport(_) | Stmt::Extends(_) | Stmt::Include(_) => {}
-            Stmt::Macro(m) => self.macro_decl(m),
-            Stmt::CallBlock(c) => {
-                self.call(&c.call);
-                self.macro_decl(&c.macro_decl);
-            }
-            Stmt::Do(d) => self.call(&d.call),
-        }
-    }
-
-    fn macro_decl(&mut self, m: &ast::Macro<'_>) {
-        self.exprs(&m.defaults);
-        self.stmts(&m.body);
-    }
-
-    fn opt(&mut self, e: Option<&Expr<'_>>) {
-        if let Some(e) = e {
-            self.expr(e);
-        }
-    }
-
-    fn args(&mut self, args: &[CallArg<'_>]) {
-        for a in args {
-            match a {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) => self.expr(e),
-                CallArg::KwargSplat(e) => self.expr(e),
-            }
-        }
-    }
-
-    fn exprs(&mut self, list: &[Expr<'_>]) {
-        for e in list {
-            self.expr(e);
-        }
-    }
-
-    fn call(&mut self, c: &ast::Call<'_>) {
-        self.expr(&c.expr);
-        self.args(&c.args);
-    }
-
-    fn expr(&mut self, e: &Expr<'_>) {
-        match e {
-            Expr::Var(_) | Expr::Const(_) => {}
-            Expr::Slice(s) => {
-                self.expr(&s.expr);
-                self.opt(s.start.as_ref());
-                self.opt(s.stop.as_ref());
-                self.opt(s.step.as_ref());
-            }
-            Expr::UnaryOp(u) => self.expr(&u.expr),
-            Expr::BinOp(b) => {
-                self.expr(&b.left);
-                self.expr(&b.right);
-            }
-            Expr::Compare(c) => {
-                self.expr(&c.expr);
-                for op in &c.ops {
-                    self.expr(&op.expr);
-                }
-            }
-            Expr::IfExpr(i) => {
-                self.expr(&i.test_expr);
-                self.expr(&i.true_expr);
-                self.opt(i.false_expr.as_ref());
-            }
-            Expr::Filter(f) => {
-                self.opt(f.expr.as_ref());
-                self.args(&f.args);
-            }
-            Expr::Test(t) => {
-                self.expr(&t.expr);
-                self.args(&t.args);
-            }
-            Expr::GetAttr(g) => self.expr(&g.expr),
-            Expr::GetItem(g) => {
-                self.expr(&g.expr);
-                self.expr(&g.subscript_expr);
-            }
-            Expr::Call(c) => self.call(c),
-            Expr::List(l) => {
-                let span = l.span();
-                self.0.push((span.start_offset, span.end_offset));
-                self.exprs(&l.items);
-            }
-            Expr::Tuple(t) => self.exprs(&t.items),
-            Expr::Map(m) => {
-                let span = m.span();
-                self.0.push((span.start_offset, span.end_offset));
-                self.exprs(&m.keys);
-                self.exprs(&m.values);
-            }
-        }
+impl super::ast_walk::Visitor for Literals {
+    fn literal(&mut self, start: u32, end: u32) {
+        self.0.push((start, end));
     }
 }
 
