@@ -300,6 +300,10 @@ pub enum Command {
         /// The column of the --subjects file that holds the key.
         #[arg(long, value_name = "COLUMN", requires = "subjects")]
         subject_column: Option<String>,
+        /// The subject key's column instead of vars.kiln.erase.key, as `kiln lineage` names a
+        /// column (e.g. `stg_crm__contacts.email_hash` to erase by the hashed e-mail).
+        #[arg(long, value_name = "MODEL.COLUMN")]
+        key: Option<String>,
         /// With --apply: list the tables downstream that must be rebuilt instead of rebuilding them.
         #[arg(long)]
         no_rebuild: bool,

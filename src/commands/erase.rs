@@ -21,6 +21,7 @@ pub struct EraseFlags {
     pub apply: bool,
     pub subjects: Option<PathBuf>,
     pub subject_column: Option<String>,
+    pub key: Option<String>,
     pub no_rebuild: bool,
 }
 
@@ -48,6 +49,7 @@ pub fn run(inv: &Invocation, flags: &EraseFlags) -> Result<Outcome, Error> {
         apply: flags.apply,
         subjects_file,
         subject_column: flags.subject_column.clone(),
+        key: flags.key.clone(),
         no_rebuild: flags.no_rebuild,
     };
     let report = crate::erase::erase(&loaded, &lineage.nodes, &opts)?;
@@ -86,9 +88,9 @@ fn name_of(loaded: &Loaded, id: &str) -> String {
 /// The report as the terminal shows it: one line per relation, never a subject's value.
 fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
     let mut out = String::new();
-    let mode = if r.apply { "erasing" } else { "dry run:" };
+    let mode = if r.apply { "erasing" } else { "dry run, would erase" };
     out.push_str(&format!(
-        "kiln erase {mode} {} subject(s) from {}\n",
+        "kiln erase: {mode} {} subject(s) from {}\n",
         r.subjects, r.subjects_from
     ));
     let width = r.tables.iter().map(|t| t.name.len()).max().unwrap_or(0);
@@ -143,6 +145,11 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
     for c in &r.hashed_columns {
         out.push_str(&format!(
             "{c} holds the key's keyed hash: erase it with the key in its hashed form (vars.kiln.erase.key naming that column)\n"
+        ));
+    }
+    for c in &r.hashed_from {
+        out.push_str(&format!(
+            "{c} holds the raw value the key is a keyed hash of: erase there by the raw key (e.g. the contact id)\n"
         ));
     }
     for u in &r.unknown {

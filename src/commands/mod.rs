@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             apply,
             subjects,
             subject_column,
+            key,
             no_rebuild,
         } => erase::run(
             &inv,
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
                 apply: *apply,
                 subjects: subjects.clone(),
                 subject_column: subject_column.clone(),
+                key: key.clone(),
                 no_rebuild: *no_rebuild,
             },
         ),

@@ -88,12 +88,19 @@ fn bad(file: &Path, message: impl Into<String>) -> Error {
 
 impl EraseConfig {
     /// Reads the section from the root project's vars; `file` is dbt_project.yml, for errors.
-    pub fn from_vars(vars: &Map<String, Value>, file: &Path) -> Result<EraseConfig, Error> {
-        let Some(section) = vars
+    /// With `key_given` (`--key`), the section and its `key` may be missing.
+    pub fn from_vars(
+        vars: &Map<String, Value>,
+        file: &Path,
+        key_given: bool,
+    ) -> Result<EraseConfig, Error> {
+        let empty = Value::Object(Map::new());
+        let section = vars
             .get(VAR)
             .and_then(|k| k.as_object())
             .and_then(|k| k.get(SECTION))
-        else {
+            .or(key_given.then_some(&empty));
+        let Some(section) = section else {
             return Err(bad(
                 file,
                 "kiln erase needs `vars: {kiln: {erase: ...}}` in dbt_project.yml: the subject key and where the subjects come from",
@@ -123,6 +130,7 @@ impl EraseConfig {
                     _ => Err(bad(file, "`vars.kiln.erase.key` must list column names")),
                 })
                 .collect::<Result<_, _>>()?,
+            None if key_given => vec![],
             _ => {
                 return Err(bad(
                     file,
@@ -144,7 +152,7 @@ impl EraseConfig {
                 };
                 let column = match m.get("column") {
                     Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-                    None => keys[0].column.clone(),
+                    None if !keys.is_empty() => keys[0].column.clone(),
                     _ => {
                         return Err(bad(
                             file,
@@ -324,7 +332,7 @@ mod tests {
                 "subjects": {"relation": "source('crm', 'contacts')", "where": "flag"}}}}"#,
         )
         .unwrap();
-        let c = EraseConfig::from_vars(&vars, Path::new("dbt_project.yml")).unwrap();
+        let c = EraseConfig::from_vars(&vars, Path::new("dbt_project.yml"), false).unwrap();
         assert_eq!(c.keys.len(), 1);
         let s = c.subjects.unwrap();
         assert_eq!(s.column, "contact_id");
@@ -334,9 +342,9 @@ mod tests {
 
         let vars: Map<String, Value> =
             serde_json::from_str(r#"{"kiln": {"erase": {"key": "a.b", "subject": {}}}}"#).unwrap();
-        let e = EraseConfig::from_vars(&vars, Path::new("dbt_project.yml")).unwrap_err();
+        let e = EraseConfig::from_vars(&vars, Path::new("dbt_project.yml"), false).unwrap_err();
         assert!(e.to_string().contains("did you mean `subjects`"), "{e}");
-        let e = EraseConfig::from_vars(&Map::new(), Path::new("dbt_project.yml")).unwrap_err();
+        let e = EraseConfig::from_vars(&Map::new(), Path::new("dbt_project.yml"), false).unwrap_err();
         assert!(e.to_string().contains("vars: {kiln: {erase"), "{e}");
     }
 }

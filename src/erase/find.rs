@@ -77,6 +77,9 @@ pub struct Found {
     pub holders: Vec<Holder>,
     /// Columns holding the key's hash: (node name, column).
     pub hashed: Vec<(String, String)>,
+    /// When the key is itself a keyed hash: the columns it hashes (node name, column), which
+    /// hold the subjects' raw values and are erased by the raw key, not by the hash.
+    pub hashed_from: Vec<(String, String)>,
     /// Nodes downstream of a holder whose lineage cannot say whether they hold the key:
     /// (unique_id, why).
     pub unknown: Vec<(String, String)>,
@@ -106,7 +109,7 @@ pub fn resolve(project: &Project, r: &RelationRef) -> Result<String, Error> {
                     .map(|n| n.name.as_str());
                 let mut d = Diagnostic::error(
                     "erase-config",
-                    format!("vars.kiln.erase names `{name}`, which is no model, seed or snapshot"),
+                    format!("kiln erase: `{name}` (vars.kiln.erase or --key) is no model, seed or snapshot"),
                 )
                 .in_file(project.dir.join("dbt_project.yml"));
                 if let Some(s) = crate::error::suggest::closest(name, names, 3) {
@@ -128,7 +131,7 @@ pub fn resolve(project: &Project, r: &RelationRef) -> Result<String, Error> {
                     .collect();
                 let mut d = Diagnostic::error(
                     "erase-config",
-                    format!("vars.kiln.erase names source('{s}', '{t}'), which is not declared"),
+                    format!("kiln erase: source('{s}', '{t}') (vars.kiln.erase or --key) is not declared"),
                 )
                 .in_file(project.dir.join("dbt_project.yml"));
                 let wanted = format!("{s}.{t}");
@@ -212,8 +215,17 @@ pub fn find(
     let mut holding: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut hashed = BTreeSet::new();
     let mut queue: Vec<(String, String)> = vec![];
+    let mut hashed_from = BTreeSet::new();
     for k in keys {
         let id = resolve(project, &k.relation)?;
+        let inputs = lineage
+            .get(&id)
+            .and_then(|n| n.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&k.column)))
+            .map(|c| c.inputs.as_slice())
+            .unwrap_or_default();
+        for i in inputs.iter().filter(|i| i.transformations.iter().any(|t| t.masking)) {
+            hashed_from.insert((display_name(project, &i.node), i.column.clone()));
+        }
         // The column as the lineage or the warehouse spells it: its readers' spelling when known.
         queue.push((id, k.column.clone()));
     }
@@ -228,11 +240,7 @@ pub fn find(
             .flatten()
         {
             if *masked {
-                let name = project
-                    .nodes
-                    .get(*reader)
-                    .map_or(reader.to_string(), |n| n.name.clone());
-                hashed.insert((name, rcol.to_string()));
+                hashed.insert((display_name(project, reader), rcol.to_string()));
             } else {
                 queue.push((reader.to_string(), rcol.to_string()));
             }
@@ -242,6 +250,7 @@ pub fn find(
     let order = dag_order(graph, holding.keys().cloned().collect());
     let mut found = Found {
         hashed: hashed.into_iter().collect(),
+        hashed_from: hashed_from.into_iter().collect(),
         ..Found::default()
     };
     for id in order {
@@ -288,6 +297,17 @@ pub fn find(
         }
     }
     Ok(found)
+}
+
+/// A node's name, or a source's `source_name.table`.
+fn display_name(project: &Project, id: &str) -> String {
+    if let Some(n) = project.nodes.get(id) {
+        return n.name.clone();
+    }
+    project.sources.get(id).map_or_else(
+        || id.to_string(),
+        |s| format!("{}.{}", s.source_name, s.name),
+    )
 }
 
 /// `ids` ordered parents first (by the longest path from a root), then by unique_id.

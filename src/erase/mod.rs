@@ -45,6 +45,8 @@ pub struct EraseOptions {
     pub apply: bool,
     pub subjects_file: Option<PathBuf>,
     pub subject_column: Option<String>,
+    /// `--key`: the subject key's column instead of the config's.
+    pub key: Option<String>,
     pub no_rebuild: bool,
 }
 
@@ -68,6 +70,8 @@ pub struct EraseReport {
     pub seed_files: Vec<SeedLines>,
     /// Columns that hold the key's keyed hash: erase them with the key in its hashed form.
     pub hashed_columns: Vec<String>,
+    /// When the key is a keyed hash: the columns it hashes, holding the raw values.
+    pub hashed_from: Vec<String>,
     /// Nodes downstream whose lineage cannot say whether they hold the key.
     pub unknown: Vec<serde_json::Value>,
     /// Tables downstream built from the holders' rows, to rebuild (unique_ids).
@@ -96,7 +100,17 @@ pub fn erase(
 ) -> Result<EraseReport, Error> {
     let project = &loaded.project;
     let adapter = loaded.adapter.as_ref();
-    let config = EraseConfig::from_vars(&project.vars, &project.dir.join("dbt_project.yml"))?;
+    let mut config =
+        EraseConfig::from_vars(&project.vars, &project.dir.join("dbt_project.yml"), opts.key.is_some())?;
+    if let Some(key) = &opts.key {
+        let column = config::parse_column(key).map_err(|e| {
+            flag_error(
+                format!("--key: {e}"),
+                "name the column as model.column or source_name.table.column",
+            )
+        })?;
+        config.keys = vec![column];
+    }
     if !(adapter.supports_transactions() && adapter.supports_temporary_tables()) {
         return Err(flag_error(
             format!(
@@ -114,7 +128,8 @@ pub fn erase(
             let column = opts
                 .subject_column
                 .clone()
-                .unwrap_or_else(|| config.keys[0].column.clone());
+                .or_else(|| config.keys.first().map(|k| k.column.clone()))
+                .unwrap_or_default();
             (None, column, None, file.display().to_string())
         }
         (None, Some(s)) => {
@@ -286,6 +301,11 @@ pub fn erase(
             .iter()
             .map(|(n, c)| format!("{n}.{c}"))
             .collect(),
+        hashed_from: found
+            .hashed_from
+            .iter()
+            .map(|(n, c)| format!("{n}.{c}"))
+            .collect(),
         unknown: found
             .unknown
             .iter()
@@ -342,7 +362,12 @@ fn subjects_file_query(
             },
         )
         .map_err(bad)?;
-    Ok(format!("({}) as kiln_erase_file", table.select_sql))
+    let columns: Vec<String> = names.iter().map(|n| loaded.adapter.quote(n)).collect();
+    Ok(format!(
+        "({}) as kiln_erase_file ({})",
+        table.select_sql,
+        columns.join(", ")
+    ))
 }
 
 /// `file` relative to the project, as the user sees it.
