@@ -164,6 +164,11 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
         let names: Vec<String> = r.rebuild.iter().map(|id| name_of(loaded, id)).collect();
         let line = if !r.apply {
             format!("--apply then rebuilds: {}", names.join(", "))
+        } else if r.failed() {
+            format!(
+                "not rebuilt, a delete failed: rerun kiln erase --apply to finish (nothing is deleted twice), which then rebuilds: {}",
+                names.join(", ")
+            )
         } else if opts.no_rebuild {
             format!(
                 "must be rebuilt (--no-rebuild): kiln run --select {}",
