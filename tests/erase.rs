@@ -548,3 +548,41 @@ fn bad_config_and_flags_exit_2_with_what_to_do() {
     // --subject-column needs --subjects.
     kiln(&p, &["erase", "--subject-column", "id"]).assert_code(2);
 }
+
+#[test]
+fn athena_is_refused_before_anything_is_read() {
+    let p = shop().file(
+        "profiles.yml",
+        "shop:\n  target: prod\n  outputs:\n    prod:\n      type: athena\n      s3_staging_dir: s3://shop-athena/staging/\n      region_name: us-east-1\n      database: awsdatacatalog\n      schema: analytics\n",
+    );
+    let run = kiln(&p, &["erase"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("kiln erase is not supported on athena yet")
+            && run.stderr.contains("Iceberg DELETE"),
+        "{}",
+        run.snapshot()
+    );
+}
+
+/// A model downstream of a holder whose SQL the lineage cannot read is named, never skipped.
+#[test]
+fn a_model_whose_lineage_is_incomplete_is_listed_for_a_check_by_hand() {
+    let p = shop().file(
+        "models/contacts_pivot.sql",
+        "{{ config(materialized='table') }}\nselect * from (pivot {{ ref('contacts') }} on name using count(*))\n",
+    );
+    kiln(&p, &["build"]).assert_success();
+    let run = kiln(&p, &["erase"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "contacts_pivot: its column lineage is incomplete, kiln cannot tell whether it holds subjects"
+        ),
+        "{}",
+        run.snapshot()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&p.read("target/erase_results.json")).expect("json");
+    assert_eq!(json["unknown"][0]["unique_id"], "model.shop.contacts_pivot");
+}

@@ -27,6 +27,7 @@ pub struct EraseFlags {
 
 pub fn run(inv: &Invocation, flags: &EraseFlags) -> Result<Outcome, Error> {
     let loaded = load_and_parse(inv, "erase")?;
+    crate::erase::check_engine(loaded.adapter.as_ref())?;
     let subjects_file = match &flags.subjects {
         Some(f) => Some(std::fs::canonicalize(f).map_err(|e| Error::io(f, e))?),
         None => None,

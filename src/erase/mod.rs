@@ -92,6 +92,22 @@ fn flag_error(message: impl Into<String>, help: impl Into<String>) -> Error {
     Diagnostic::error("erase", message).with_help(help).into()
 }
 
+/// Erasure needs transactions and temporary tables: an engine without them (Athena, whose
+/// Iceberg `DELETE` kiln does not run yet) is refused before anything is read.
+pub fn check_engine(adapter: &dyn crate::adapter::Adapter) -> Result<(), Error> {
+    if !(adapter.supports_transactions() && adapter.supports_temporary_tables()) {
+        Err(flag_error(
+            format!(
+                "kiln erase is not supported on {} yet",
+                adapter.adapter_type()
+            ),
+            "erasure deletes in one transaction per table, with the subjects in a temporary table; on Athena that needs Iceberg DELETE, which kiln does not run yet. Erase with the engine's own tools meanwhile",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Finds the holders and counts (with `apply`, deletes) the subjects in each.
 pub fn erase(
     loaded: &Loaded,
@@ -111,15 +127,7 @@ pub fn erase(
         })?;
         config.keys = vec![column];
     }
-    if !(adapter.supports_transactions() && adapter.supports_temporary_tables()) {
-        return Err(flag_error(
-            format!(
-                "kiln erase is not supported on {} yet",
-                adapter.adapter_type()
-            ),
-            "erasure deletes in one transaction per table, with the subjects in a temporary table; on Athena that needs Iceberg DELETE, which kiln does not run yet. Erase with the engine's own tools meanwhile",
-        ));
-    }
+    check_engine(adapter)?;
     let found = find::find(project, &loaded.graph, lineage, &config.keys)?;
 
     // Where the subjects come from.
