@@ -188,8 +188,7 @@ fn two_flagged_contacts_are_erased_from_the_demo_and_a_second_erase_deletes_noth
     kiln(&p, &["build"]).assert_success();
     let in_snapshot =
         "select count(*) from main.snap_contacts where contact_id in ('CON-00001', 'CON-00002')";
-    let in_staging =
-        "select count(*) from main.stg_crm__contacts where contact_id in ('CON-00001', 'CON-00002')";
+    let in_staging = "select count(*) from main.stg_crm__contacts where contact_id in ('CON-00001', 'CON-00002')";
     assert_eq!(scalar(&p, "demo.duckdb", in_snapshot), "3");
     assert_eq!(scalar(&p, "demo.duckdb", in_staging), "2");
     let counted = "select contacts from main.int_accounts_validated where account_id = 'ACC-0001'";
@@ -200,8 +199,9 @@ fn two_flagged_contacts_are_erased_from_the_demo_and_a_second_erase_deletes_noth
     let dry = kiln(&p, &["erase"]);
     dry.assert_success();
     assert!(
-        dry.stdout
-            .contains("kiln erase: dry run, would erase 2 subject(s) from source('crm', 'contacts')"),
+        dry.stdout.contains(
+            "kiln erase: dry run, would erase 2 subject(s) from source('crm', 'contacts')"
+        ),
         "{}",
         dry.snapshot()
     );
@@ -216,8 +216,12 @@ fn two_flagged_contacts_are_erased_from_the_demo_and_a_second_erase_deletes_noth
     assert!(
         dry.stdout
             .contains("2 row(s): outside kiln: erase upstream")
-            && dry.stdout.contains("snapshot (whole history)  would delete 3 row(s)")
-            && dry.stdout.contains("--apply then rebuilds: int_accounts_validated"),
+            && dry
+                .stdout
+                .contains("snapshot (whole history)  would delete 3 row(s)")
+            && dry
+                .stdout
+                .contains("--apply then rebuilds: int_accounts_validated"),
         "{}",
         dry.snapshot()
     );
@@ -284,9 +288,9 @@ fn two_flagged_contacts_are_erased_from_the_demo_and_a_second_erase_deletes_noth
         again
             .stdout
             .contains("deleted 0 row(s) in 0 table(s) kiln manages")
-            && again
-                .stdout
-                .contains("must be rebuilt (--no-rebuild): kiln run --select int_accounts_validated"),
+            && again.stdout.contains(
+                "must be rebuilt (--no-rebuild): kiln run --select int_accounts_validated"
+            ),
         "{}",
         again.snapshot()
     );
@@ -381,8 +385,8 @@ fn seeds_tables_incremental_models_snapshots_and_views_are_found_and_a_crash_is_
             ("crm_contacts".into(), "would_delete".into(), 2),
             ("contacts".into(), "would_delete".into(), 2),
             ("contact_events".into(), "would_delete".into(), 2),
-            ("snap_contacts".into(), "would_delete".into(), 2),
             ("contacts_view".into(), "shows".into(), 2),
+            ("snap_contacts".into(), "would_delete".into(), 2),
         ]
     );
     // The seed's CSV lines (its header is line 1), never the values.
@@ -411,7 +415,7 @@ fn seeds_tables_incremental_models_snapshots_and_views_are_found_and_a_crash_is_
     assert_eq!(r[1], ("contacts".into(), "deleted".into(), 2));
     assert_eq!(r[2].1, "failed");
     // The other tables go on, each in its own transaction.
-    assert_eq!(r[3], ("snap_contacts".into(), "deleted".into(), 2));
+    assert_eq!(r[4], ("snap_contacts".into(), "deleted".into(), 2));
     assert!(crashed.stdout.contains("contact_events"));
     assert!(crashed.stdout.contains("FAILED, nothing deleted"));
     // Nothing rebuilt after a failure: the erase is not finished.
@@ -435,8 +439,8 @@ fn seeds_tables_incremental_models_snapshots_and_views_are_found_and_a_crash_is_
             ("crm_contacts".into(), "deleted".into(), 0),
             ("contacts".into(), "deleted".into(), 0),
             ("contact_events".into(), "deleted".into(), 2),
-            ("snap_contacts".into(), "deleted".into(), 0),
             ("contacts_view".into(), "shows".into(), 0),
+            ("snap_contacts".into(), "deleted".into(), 0),
         ]
     );
     assert_eq!(
@@ -474,7 +478,11 @@ fn seeds_tables_incremental_models_snapshots_and_views_are_found_and_a_crash_is_
         "id,name\nC-1,ann\nC-2,bob\nC-3,cyd\nC-4,dee\nC-5,eve\n"
     );
     assert_eq!(
-        scalar(&p, "dev.duckdb", "select string_agg(id, ',' order by id) from main.crm_contacts"),
+        scalar(
+            &p,
+            "dev.duckdb",
+            "select string_agg(id, ',' order by id) from main.crm_contacts"
+        ),
         "C-1,C-3,C-5"
     );
     for run in [&dry, &crashed, &rerun] {
@@ -491,7 +499,11 @@ fn a_subjects_file_replaces_the_configured_relation() {
     run.assert_success();
     assert!(run.stdout.contains("erasing 1 subject(s) from"));
     assert_eq!(
-        scalar(&p, "dev.duckdb", "select count(*) from main.contacts where contact_id = 'C-5'"),
+        scalar(
+            &p,
+            "dev.duckdb",
+            "select count(*) from main.contacts where contact_id = 'C-5'"
+        ),
         "0"
     );
     assert_eq!(
@@ -519,7 +531,8 @@ fn bad_config_and_flags_exit_2_with_what_to_do() {
     let run = kiln(&p, &["erase"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("`vars.kiln.erase.subject` is not a setting (did you mean `subjects`?)"),
+        run.stderr
+            .contains("`vars.kiln.erase.subject` is not a setting (did you mean `subjects`?)"),
         "{}",
         run.snapshot()
     );
@@ -532,7 +545,8 @@ fn bad_config_and_flags_exit_2_with_what_to_do() {
     let run = kiln(&p, &["erase"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("`crm_contact` (vars.kiln.erase or --key) is no model, seed or snapshot")
+        run.stderr
+            .contains("`crm_contact` (vars.kiln.erase or --key) is no model, seed or snapshot")
             && run.stderr.contains("did you mean `crm_contacts`?"),
         "{}",
         run.snapshot()
@@ -544,7 +558,10 @@ fn bad_config_and_flags_exit_2_with_what_to_do() {
     );
     let run = kiln(&p, &["erase"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("kiln erase needs `vars: {kiln: {erase: ...}}`"));
+    assert!(
+        run.stderr
+            .contains("kiln erase needs `vars: {kiln: {erase: ...}}`")
+    );
     // --subject-column needs --subjects.
     kiln(&p, &["erase", "--subject-column", "id"]).assert_code(2);
 }
@@ -558,7 +575,8 @@ fn athena_is_refused_before_anything_is_read() {
     let run = kiln(&p, &["erase"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("kiln erase is not supported on athena yet")
+        run.stderr
+            .contains("kiln erase is not supported on athena yet")
             && run.stderr.contains("Iceberg DELETE"),
         "{}",
         run.snapshot()
@@ -585,4 +603,29 @@ fn a_model_whose_lineage_is_incomplete_is_listed_for_a_check_by_hand() {
     let json: serde_json::Value =
         serde_json::from_str(&p.read("target/erase_results.json")).expect("json");
     assert_eq!(json["unknown"][0]["unique_id"], "model.shop.contacts_pivot");
+}
+
+/// A foreign key between two holders: the child's rows are deleted before the rows they
+/// reference, so DuckDB's enforced constraint never stops the erasure.
+#[test]
+fn a_foreign_keys_child_rows_are_deleted_before_the_rows_they_reference() {
+    let p = shop()
+        .file(
+            "models/contact_notes.sql",
+            "{{ config(materialized='table') }}\nselect contact_id, 'note' as note from {{ ref('contacts') }}\n",
+        )
+        .file(
+            "models/_models.yml",
+            "version: 2\nmodels:\n  - name: contacts\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: contact_id\n        data_type: varchar\n        constraints: [{type: primary_key}]\n      - name: name\n        data_type: varchar\n  - name: contact_notes\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: contact_id\n        data_type: varchar\n        constraints:\n          - type: foreign_key\n            to: ref('contacts')\n            to_columns: [contact_id]\n      - name: note\n        data_type: varchar\n",
+        );
+    kiln(&p, &["build"]).assert_success();
+    let run = kiln(&p, &["erase", "--apply", "--no-rebuild"]);
+    run.assert_success();
+    let r = results(&p, "target");
+    assert!(
+        r.contains(&("contact_notes".into(), "deleted".into(), 2))
+            && r.contains(&("contacts".into(), "deleted".into(), 2)),
+        "{r:?}\n{}",
+        run.snapshot()
+    );
 }

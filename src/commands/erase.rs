@@ -89,7 +89,11 @@ fn name_of(loaded: &Loaded, id: &str) -> String {
 /// The report as the terminal shows it: one line per relation, never a subject's value.
 fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
     let mut out = String::new();
-    let mode = if r.apply { "erasing" } else { "dry run, would erase" };
+    let mode = if r.apply {
+        "erasing"
+    } else {
+        "dry run, would erase"
+    };
     out.push_str(&format!(
         "kiln erase: {mode} {} subject(s) from {}\n",
         r.subjects, r.subjects_from
@@ -119,10 +123,7 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
             HolderKind::Snapshot => "snapshot (whole history)",
             other => other.label(),
         };
-        out.push_str(&format!(
-            "  {:<width$}  {:<24}  {what}\n",
-            t.name, kind
-        ));
+        out.push_str(&format!("  {:<width$}  {:<24}  {what}\n", t.name, kind));
     }
     let verb = if r.apply { "deleted" } else { "would delete" };
     out.push_str(&format!(
@@ -182,7 +183,11 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
         out.push('\n');
     }
     if !r.full_refresh.is_empty() {
-        let names: Vec<String> = r.full_refresh.iter().map(|id| name_of(loaded, id)).collect();
+        let names: Vec<String> = r
+            .full_refresh
+            .iter()
+            .map(|id| name_of(loaded, id))
+            .collect();
         out.push_str(&format!(
             "built from the erased rows, forgotten only by a full refresh: kiln build --full-refresh --select {}\n",
             names.join(" ")

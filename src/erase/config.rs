@@ -114,11 +114,20 @@ impl EraseConfig {
                 k.as_str(),
                 "key" | "subjects" | "audit_table" | "audit_schema" | "hash_key_env"
             ) {
-                let known = ["key", "subjects", "audit_table", "audit_schema", "hash_key_env"];
+                let known = [
+                    "key",
+                    "subjects",
+                    "audit_table",
+                    "audit_schema",
+                    "hash_key_env",
+                ];
                 let hint = crate::error::suggest::closest(k, known.iter().copied(), 3)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
-                return Err(bad(file, format!("`vars.kiln.erase.{k}` is not a setting{hint}")));
+                return Err(bad(
+                    file,
+                    format!("`vars.kiln.erase.{k}` is not a setting{hint}"),
+                ));
             }
         }
         let keys = match section.get("key") {
@@ -187,7 +196,10 @@ impl EraseConfig {
             match section.get(name) {
                 None | Some(Value::Null) => Ok(default.to_string()),
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-                Some(_) => Err(bad(file, format!("`vars.kiln.erase.{name}` must be a name"))),
+                Some(_) => Err(bad(
+                    file,
+                    format!("`vars.kiln.erase.{name}` must be a name"),
+                )),
             }
         };
         let audit_schema = match section.get("audit_schema") {
@@ -225,7 +237,10 @@ pub fn parse_relation(text: &str) -> Result<RelationRef, String> {
     let t = text.trim();
     let (rel, rest) = parse_relation_prefix(t)?;
     if !rest.trim().is_empty() {
-        return Err(format!("`{t}` is not a relation: unexpected `{}`", rest.trim()));
+        return Err(format!(
+            "`{t}` is not a relation: unexpected `{}`",
+            rest.trim()
+        ));
     }
     Ok(rel)
 }
@@ -235,7 +250,9 @@ fn parse_relation_prefix(t: &str) -> Result<(RelationRef, &str), String> {
         let (args, rest) = r?;
         return match args.as_slice() {
             [s, n] => Ok((RelationRef::Source(s.clone(), n.clone()), rest)),
-            _ => Err(format!("`{t}`: source() takes a source name and a table name")),
+            _ => Err(format!(
+                "`{t}`: source() takes a source name and a table name"
+            )),
         };
     }
     if let Some(r) = call_args(t, "ref") {
@@ -321,7 +338,10 @@ mod tests {
         );
         assert!(parse_column("source('crm', 'contacts')").is_err());
         assert!(parse_column("contact_id").is_err());
-        assert_eq!(parse_relation("crm.contacts").unwrap(), src("crm", "contacts"));
+        assert_eq!(
+            parse_relation("crm.contacts").unwrap(),
+            src("crm", "contacts")
+        );
         assert!(parse_relation("source('crm')").is_err());
     }
 
@@ -344,7 +364,8 @@ mod tests {
             serde_json::from_str(r#"{"kiln": {"erase": {"key": "a.b", "subject": {}}}}"#).unwrap();
         let e = EraseConfig::from_vars(&vars, Path::new("dbt_project.yml"), false).unwrap_err();
         assert!(e.to_string().contains("did you mean `subjects`"), "{e}");
-        let e = EraseConfig::from_vars(&Map::new(), Path::new("dbt_project.yml"), false).unwrap_err();
+        let e =
+            EraseConfig::from_vars(&Map::new(), Path::new("dbt_project.yml"), false).unwrap_err();
         assert!(e.to_string().contains("vars: {kiln: {erase"), "{e}");
     }
 }

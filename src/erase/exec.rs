@@ -35,6 +35,16 @@ impl Subjects {
     pub fn contains(&self, value: &str) -> bool {
         self.values.contains(value.trim())
     }
+
+    /// `text` (a database's error message, which may quote a key: a foreign key's violation)
+    /// with every subject's value replaced by `[subject]`, longest first.
+    pub fn redact(&self, text: &str) -> String {
+        let mut values: Vec<&String> = self.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+            .into_iter()
+            .fold(text.to_string(), |t, v| t.replace(v.as_str(), "[subject]"))
+    }
 }
 
 impl std::fmt::Debug for Subjects {
@@ -255,7 +265,7 @@ pub fn erase_one(
                 result.status = Status::NotBuilt;
                 return result;
             }
-            Err(e) => return failed(result, e),
+            Err(e) => return failed(result, e, subjects),
         }
     }
     let pred = predicate(adapter, holder);
@@ -266,7 +276,7 @@ pub fn erase_one(
                     result.rows = n;
                     result.subjects = each.len();
                 }
-                Err(e) => return failed(result, e),
+                Err(e) => return failed(result, e, subjects),
             }
             result.status = match holder.kind {
                 HolderKind::View => Status::Shows,
@@ -320,7 +330,7 @@ pub fn erase_one(
                     if transactions {
                         let _ = conn.execute(adapter.rollback_sql());
                     }
-                    failed(result, e)
+                    failed(result, e, subjects)
                 }
             }
         }
@@ -346,9 +356,9 @@ fn counted(
     Ok((n, each))
 }
 
-fn failed(mut result: TableResult, e: DbError) -> TableResult {
+fn failed(mut result: TableResult, e: DbError, subjects: &Subjects) -> TableResult {
     result.status = Status::Failed;
-    result.message = Some(e.message);
+    result.message = Some(subjects.redact(&e.message));
     result
 }
 
@@ -399,5 +409,9 @@ mod tests {
         let lines = seed_lines(csv, ',', &["ID".into()], &subjects).unwrap();
         assert_eq!(lines, vec![3, 6]);
         assert!(format!("{subjects:?}").contains("2 values"));
+        assert_eq!(
+            subjects.redact("key \"id: C2\" is still referenced"),
+            "key \"id: [subject]\" is still referenced"
+        );
     }
 }

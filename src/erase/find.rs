@@ -220,10 +220,17 @@ pub fn find(
         let id = resolve(project, &k.relation)?;
         let inputs = lineage
             .get(&id)
-            .and_then(|n| n.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&k.column)))
+            .and_then(|n| {
+                n.columns
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(&k.column))
+            })
             .map(|c| c.inputs.as_slice())
             .unwrap_or_default();
-        for i in inputs.iter().filter(|i| i.transformations.iter().any(|t| t.masking)) {
+        for i in inputs
+            .iter()
+            .filter(|i| i.transformations.iter().any(|t| t.masking))
+        {
             hashed_from.insert((display_name(project, &i.node), i.column.clone()));
         }
         // The column as the lineage or the warehouse spells it: its readers' spelling when known.

@@ -116,8 +116,11 @@ pub fn erase(
 ) -> Result<EraseReport, Error> {
     let project = &loaded.project;
     let adapter = loaded.adapter.as_ref();
-    let mut config =
-        EraseConfig::from_vars(&project.vars, &project.dir.join("dbt_project.yml"), opts.key.is_some())?;
+    let mut config = EraseConfig::from_vars(
+        &project.vars,
+        &project.dir.join("dbt_project.yml"),
+        opts.key.is_some(),
+    )?;
     if let Some(key) = &opts.key {
         let column = config::parse_column(key).map_err(|e| {
             flag_error(
@@ -206,7 +209,10 @@ pub fn erase(
     )
     .map_err(|e| {
         flag_error(
-            format!("cannot read the subjects from {subjects_from}: {}", e.message),
+            format!(
+                "cannot read the subjects from {subjects_from}: {}",
+                e.message
+            ),
             "check vars.kiln.erase.subjects (relation, column, where) or the --subjects file",
         )
     })?;
@@ -234,7 +240,10 @@ pub fn erase(
     if opts.apply {
         exec::ensure_audit_table(conn, adapter, &audit, &config.audit_table).map_err(|e| {
             flag_error(
-                format!("cannot create the audit table {audit_relation}: {}", e.message),
+                format!(
+                    "cannot create the audit table {audit_relation}: {}",
+                    e.message
+                ),
                 "check vars.kiln.erase.audit_table / audit_schema and the target's permissions",
             )
         })?;
@@ -242,10 +251,12 @@ pub fn erase(
 
     let mut tables = vec![];
     let mut seed_files = vec![];
-    // Tables first, then views (counted after the deletes they depend on).
+    // Tables first, children before parents (a foreign key's child rows go before the rows they
+    // reference), then views (counted after the deletes they show); reported in DAG order.
     let ordered = found
         .holders
         .iter()
+        .rev()
         .filter(|h| h.kind != HolderKind::View)
         .chain(found.holders.iter().filter(|h| h.kind == HolderKind::View));
     for holder in ordered {
@@ -293,6 +304,14 @@ pub fn erase(
             }
         }
     }
+    let position: BTreeMap<&str, usize> = found
+        .holders
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.unique_id.as_str(), i))
+        .collect();
+    tables.sort_by_key(|t: &TableResult| position.get(t.unique_id.as_str()).copied());
+    seed_files.sort_by(|a: &SeedLines, b: &SeedLines| a.file.cmp(&b.file));
     Ok(EraseReport {
         metadata: serde_json::json!({
             "kiln_version": env!("CARGO_PKG_VERSION"),
@@ -380,10 +399,7 @@ fn subjects_file_query(
 
 /// `file` relative to the project, as the user sees it.
 fn shown(dir: &Path, file: &Path) -> String {
-    file.strip_prefix(dir)
-        .unwrap_or(file)
-        .display()
-        .to_string()
+    file.strip_prefix(dir).unwrap_or(file).display().to_string()
 }
 
 /// Writes target/erase_results.json.
