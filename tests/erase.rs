@@ -629,3 +629,48 @@ fn a_foreign_keys_child_rows_are_deleted_before_the_rows_they_reference() {
         run.snapshot()
     );
 }
+
+/// A source another tool loads is listed as outside kiln, with its rows when it can be read and
+/// with why not when it cannot; neither is a failed delete.
+#[test]
+fn sources_kiln_does_not_manage_are_listed_as_outside_kiln() {
+    let p = shop()
+        .file(
+            "dbt_project.yml",
+            "name: shop\nversion: '1.0.0'\nconfig-version: 2\nprofile: shop\n\
+             vars:\n  kiln:\n    erase:\n      key: [\"ref('crm_contacts').id\", \"crm.loaded.id\", \"crm.not_loaded.id\"]\n      subjects:\n        relation: \"ref('erasure_requests')\"\n        column: contact_id\n",
+        )
+        .file(
+            "models/_sources.yml",
+            "version: 2\nsources:\n  - name: crm\n    schema: crm_raw\n    tables:\n      - name: loaded\n      - name: not_loaded\n",
+        );
+    kiln(&p, &["build"]).assert_success();
+    execute(
+        &p,
+        "dev.duckdb",
+        "create schema crm_raw; create table crm_raw.loaded as select * from (values ('C-2'), ('C-3'), ('C-4'), ('C-4')) as t(id);",
+    );
+    let run = kiln(&p, &["erase", "--apply", "--no-rebuild"]);
+    run.assert_success();
+    let r = results(&p, "target");
+    assert!(
+        r.contains(&("crm.loaded".into(), "outside_kiln".into(), 3))
+            && r.contains(&("crm.not_loaded".into(), "unreadable".into(), 0))
+            && r.contains(&("crm_contacts".into(), "deleted".into(), 2)),
+        "{r:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("3 row(s): outside kiln: erase upstream")
+            && run
+                .stdout
+                .contains("outside kiln: erase upstream (cannot be read here:"),
+        "{}",
+        run.snapshot()
+    );
+    // kiln never deletes from a source.
+    assert_eq!(
+        scalar(&p, "dev.duckdb", "select count(*) from crm_raw.loaded"),
+        "4"
+    );
+}

@@ -111,6 +111,14 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
             ),
             Status::OutsideKiln => format!("{} row(s): outside kiln: erase upstream", t.rows),
             Status::NotBuilt => "not built: nothing to delete".to_string(),
+            Status::Unreadable if t.kind == HolderKind::Source => format!(
+                "outside kiln: erase upstream (cannot be read here: {})",
+                t.message.as_deref().unwrap_or("")
+            ),
+            Status::Unreadable => format!(
+                "cannot be read, check it by hand: {}",
+                t.message.as_deref().unwrap_or("")
+            ),
             Status::Failed => format!(
                 "FAILED, nothing deleted: {}",
                 t.message.as_deref().unwrap_or("")

@@ -129,6 +129,9 @@ pub enum Status {
     NotBuilt,
     /// The delete (or the count) failed: rolled back, nothing deleted.
     Failed,
+    /// A view or source that could not be read (a source another tool has not loaded yet, a
+    /// broken view): not a failed delete, but not known to be clean either.
+    Unreadable,
 }
 
 /// One relation's result.
@@ -275,6 +278,11 @@ pub fn erase_one(
                 Ok((n, each)) => {
                     result.rows = n;
                     result.subjects = each.len();
+                }
+                Err(e) if matches!(holder.kind, HolderKind::View | HolderKind::Source) => {
+                    result.status = Status::Unreadable;
+                    result.message = Some(subjects.redact(&e.message));
+                    return result;
                 }
                 Err(e) => return failed(result, e, subjects),
             }
