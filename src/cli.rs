@@ -285,6 +285,29 @@ pub enum Command {
         #[arg(long)]
         downstream: bool,
     },
+    /// GDPR/CCPA erasure: find every table kiln manages that holds the subjects to erase (through
+    /// the column lineage of the subject key, `vars: {kiln: {erase: ...}}` in dbt_project.yml),
+    /// show the rows per table (dry run), and with --apply delete them and rebuild what is
+    /// downstream. Writes target/erase_results.json; never prints a subject's value.
+    Erase {
+        /// Delete the rows (one transaction per table) and audit it; without it, a dry run.
+        #[arg(long)]
+        apply: bool,
+        /// The subjects from a CSV file instead of the configured relation (a header row, one
+        /// subject per row in the column --subject-column names, default the key's column).
+        #[arg(long, value_name = "FILE")]
+        subjects: Option<std::path::PathBuf>,
+        /// The column of the --subjects file that holds the key.
+        #[arg(long, value_name = "COLUMN", requires = "subjects")]
+        subject_column: Option<String>,
+        /// The subject key's column instead of vars.kiln.erase.key, as `kiln lineage` names a
+        /// column (e.g. `stg_crm__contacts.email_hash` to erase by the hashed e-mail).
+        #[arg(long, value_name = "MODEL.COLUMN")]
+        key: Option<String>,
+        /// With --apply: list the tables downstream that must be rebuilt instead of rebuilding them.
+        #[arg(long)]
+        no_rebuild: bool,
+    },
     /// List the selected nodes.
     #[command(alias = "list")]
     Ls {

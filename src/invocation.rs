@@ -137,6 +137,7 @@ impl Flags {
             | Command::Init { .. }
             | Command::Docs { .. }
             | Command::Lineage { .. }
+            | Command::Erase { .. }
             | Command::Completions { .. } => Flags::default(),
         }
     }

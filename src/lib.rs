@@ -19,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod deps;
 pub mod docs;
+pub mod erase;
 pub mod error;
 pub mod events;
 pub mod graph;

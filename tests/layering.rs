@@ -34,6 +34,8 @@ const LAYERS: &[&[&str]] = &[
     &["runner"],
     // What a run leaves behind.
     &["artifacts", "docs"],
+    // Erasure of data subjects (GDPR/CCPA) across the tables the project builds.
+    &["erase"],
     // One file per subcommand.
     &["commands"],
 ];

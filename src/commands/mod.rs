@@ -11,6 +11,7 @@ mod debug;
 mod deps;
 mod diff;
 mod docs;
+mod erase;
 mod freshness;
 mod init;
 mod lineage;
@@ -92,6 +93,22 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             operation::run(&inv, macro_name, args.as_deref())
         }
         Command::Diff { select } => diff::run(&inv, select),
+        Command::Erase {
+            apply,
+            subjects,
+            subject_column,
+            key,
+            no_rebuild,
+        } => erase::run(
+            &inv,
+            &erase::EraseFlags {
+                apply: *apply,
+                subjects: subjects.clone(),
+                subject_column: subject_column.clone(),
+                key: key.clone(),
+                no_rebuild: *no_rebuild,
+            },
+        ),
         Command::Source {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),

@@ -78,7 +78,7 @@ fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), E
 }
 
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
-fn execute_and_report(
+pub(super) fn execute_and_report(
     inv: &Invocation,
     loaded: Loaded,
     kind: RunKind,

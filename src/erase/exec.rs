@@ -1,0 +1,425 @@
+//! The erasure on one connection: the subjects into a temporary table (so no statement, and so no
+//! log line, ever holds a subject's value), then per relation the rows that hold them counted, and
+//! with `apply` deleted with the audit rows in one transaction, so a rerun after a crash finds
+//! the finished tables empty of subjects and deletes nothing twice.
+
+use super::find::{Holder, HolderKind};
+use crate::adapter::{Adapter, Cell, Connection, DbError, string_literal};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The temporary table of the subjects' key values (column `subject`, trimmed text).
+const SUBJECTS: &str = "kiln_erase_subjects";
+
+/// Where the subjects are read from: a relation (as SQL names it) or a query.
+pub struct SubjectSource<'a> {
+    /// A relation name or a parenthesised query with an alias.
+    pub from: &'a str,
+    pub column: &'a str,
+    pub filter: Option<&'a str>,
+}
+
+/// The subjects, read once. Their values stay in memory: never printed, never in SQL text.
+pub struct Subjects {
+    values: BTreeSet<String>,
+}
+
+impl Subjects {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        self.values.contains(value.trim())
+    }
+
+    /// `text` (a database's error message, which may quote a key: a foreign key's violation)
+    /// with every subject's value replaced by `[subject]`, longest first.
+    pub fn redact(&self, text: &str) -> String {
+        let mut values: Vec<&String> = self.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+            .into_iter()
+            .fold(text.to_string(), |t, v| t.replace(v.as_str(), "[subject]"))
+    }
+}
+
+impl std::fmt::Debug for Subjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Subjects({} values)", self.values.len())
+    }
+}
+
+/// The key's value as compared: its text, trimmed (a key that a model trims or casts keeps its
+/// value in that form).
+fn normalized(adapter: &dyn Adapter, column: &str) -> String {
+    format!(
+        "trim({})",
+        adapter.cast_sql(&adapter.quote(column), "varchar")
+    )
+}
+
+fn subjects_relation(adapter: &dyn Adapter) -> String {
+    adapter.quote(SUBJECTS)
+}
+
+/// Loads the subjects into the temporary table and reads them back.
+pub fn load_subjects(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    source: &SubjectSource<'_>,
+) -> Result<Subjects, DbError> {
+    let key = normalized(adapter, source.column);
+    let filter = source
+        .filter
+        .map(|f| format!(" and ({f})"))
+        .unwrap_or_default();
+    let select = format!(
+        "select distinct {key} as subject from {} where {key} is not null and {key} <> ''{filter}",
+        source.from
+    );
+    conn.execute(&adapter.create_temporary_table_as_sql(&subjects_relation(adapter), &select))?;
+    let rows = conn.query(&format!(
+        "select subject from {}",
+        subjects_relation(adapter)
+    ))?;
+    let values = rows
+        .rows
+        .iter()
+        .filter_map(|r| match r.first() {
+            Some(Cell::Text(s)) => Some(s.clone()),
+            Some(Cell::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        })
+        .collect();
+    Ok(Subjects { values })
+}
+
+/// The condition a row of `holder` meets when it holds a subject (its columns unqualified).
+fn predicate(adapter: &dyn Adapter, holder: &Holder) -> String {
+    let subjects = subjects_relation(adapter);
+    holder
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} in (select subject from {subjects})",
+                normalized(adapter, c)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// What happened to one relation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Dry run: the rows a delete would remove.
+    WouldDelete,
+    Deleted,
+    /// A view: the rows it shows (after the deletes, with --apply).
+    Shows,
+    /// A source kiln does not manage: the rows there, to erase upstream.
+    OutsideKiln,
+    /// Not in the warehouse (never built): nothing to delete.
+    NotBuilt,
+    /// The delete (or the count) failed: rolled back, nothing deleted.
+    Failed,
+    /// A view or source that could not be read (a source another tool has not loaded yet, a
+    /// broken view): not a failed delete, but not known to be clean either.
+    Unreadable,
+}
+
+/// One relation's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableResult {
+    pub unique_id: String,
+    pub name: String,
+    pub kind: HolderKind,
+    pub relation: String,
+    pub columns: Vec<String>,
+    pub status: Status,
+    /// Rows holding a subject (deleted, or that would be, or shown).
+    pub rows: i64,
+    /// How many of the subjects it held.
+    pub subjects: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The audit: the table, this erasure's id, and the subjects' keyed hashes.
+pub struct Audit<'a> {
+    pub relation: String,
+    pub schema: (String, String),
+    pub erase_id: &'a str,
+    pub hash: &'a dyn Fn(&str) -> String,
+}
+
+/// Creates the audit table when it does not exist.
+pub fn ensure_audit_table(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    audit: &Audit<'_>,
+    identifier: &str,
+) -> Result<(), DbError> {
+    let (database, schema) = &audit.schema;
+    if conn.get_relation(database, schema, identifier)?.is_some() {
+        return Ok(());
+    }
+    let db = if database.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", adapter.quote(database))
+    };
+    conn.execute(&format!(
+        "create schema if not exists {db}{}",
+        adapter.quote(schema)
+    ))?;
+    conn.execute(&adapter.create_table_sql(
+        &audit.relation,
+        &[
+            "erase_id varchar".into(),
+            "subject_hash varchar".into(),
+            "node_id varchar".into(),
+            "relation_name varchar".into(),
+            "rows_deleted bigint".into(),
+            "erased_at timestamp".into(),
+        ],
+    ))
+}
+
+fn count(conn: &mut dyn Connection, sql: &str) -> Result<i64, DbError> {
+    let rows = conn.query(sql)?;
+    Ok(rows
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Cell::as_i64)
+        .unwrap_or(0))
+}
+
+/// Rows per subject in `holder`, keyed by the subject's value (in memory only).
+fn per_subject(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    holder: &Holder,
+) -> Result<BTreeMap<String, i64>, DbError> {
+    let on = holder
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} = s.subject",
+                normalized(adapter, c).replacen(
+                    &adapter.quote(c),
+                    &format!("t.{}", adapter.quote(c)),
+                    1
+                )
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let rows = conn.query(&format!(
+        "select s.subject, count(*) from {} as t join {} as s on {on} group by s.subject",
+        holder.relation,
+        subjects_relation(adapter)
+    ))?;
+    Ok(rows
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let subject = match r.first()? {
+                Cell::Text(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((subject, r.get(1).and_then(Cell::as_i64).unwrap_or(0)))
+        })
+        .collect())
+}
+
+/// Counts (and with `audit`, deletes) one relation's subjects.
+pub fn erase_one(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    holder: &Holder,
+    subjects: &Subjects,
+    audit: Option<&Audit<'_>>,
+) -> TableResult {
+    let mut result = TableResult {
+        unique_id: holder.unique_id.clone(),
+        name: holder.name.clone(),
+        kind: holder.kind,
+        relation: holder.relation.clone(),
+        columns: holder.columns.clone(),
+        status: Status::WouldDelete,
+        rows: 0,
+        subjects: 0,
+        message: None,
+    };
+    if holder.kind != HolderKind::Source {
+        let (database, schema, identifier) = &holder.parts;
+        match conn.get_relation(database, schema, identifier) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                result.status = Status::NotBuilt;
+                return result;
+            }
+            Err(e) => return failed(result, e, subjects),
+        }
+    }
+    let pred = predicate(adapter, holder);
+    match (holder.kind, audit) {
+        (HolderKind::View | HolderKind::Source, _) | (_, None) => {
+            match counted(conn, adapter, holder, &pred) {
+                Ok((n, each)) => {
+                    result.rows = n;
+                    result.subjects = each.len();
+                }
+                Err(e) if matches!(holder.kind, HolderKind::View | HolderKind::Source) => {
+                    result.status = Status::Unreadable;
+                    result.message = Some(subjects.redact(&e.message));
+                    return result;
+                }
+                Err(e) => return failed(result, e, subjects),
+            }
+            result.status = match holder.kind {
+                HolderKind::View => Status::Shows,
+                HolderKind::Source => Status::OutsideKiln,
+                _ => Status::WouldDelete,
+            };
+            result
+        }
+        (_, Some(audit)) => {
+            let transactions = adapter.supports_transactions();
+            let mut work = || -> Result<(i64, usize), DbError> {
+                if transactions {
+                    conn.execute(adapter.begin_sql())?;
+                }
+                let (n, each) = counted(conn, adapter, holder, &pred)?;
+                if n > 0 {
+                    conn.execute(&format!("delete from {} where {pred}", holder.relation))?;
+                }
+                let now = adapter.current_timestamp_sql();
+                let mut values = vec![];
+                for subject in subjects.values.iter() {
+                    let rows = each.get(subject).copied().unwrap_or(0);
+                    values.push(format!(
+                        "({}, {}, {}, {}, {rows}, {now})",
+                        string_literal(audit.erase_id),
+                        string_literal(&(audit.hash)(subject)),
+                        string_literal(&holder.unique_id),
+                        string_literal(&holder.relation),
+                    ));
+                }
+                for chunk in values.chunks(500) {
+                    conn.execute(&format!(
+                        "insert into {} (erase_id, subject_hash, node_id, relation_name, rows_deleted, erased_at) values {}",
+                        audit.relation,
+                        chunk.join(", ")
+                    ))?;
+                }
+                if transactions {
+                    conn.execute(adapter.commit_sql())?;
+                }
+                Ok((n, each.len()))
+            };
+            match work() {
+                Ok((n, s)) => {
+                    result.rows = n;
+                    result.subjects = s;
+                    result.status = Status::Deleted;
+                    result
+                }
+                Err(e) => {
+                    if transactions {
+                        let _ = conn.execute(adapter.rollback_sql());
+                    }
+                    failed(result, e, subjects)
+                }
+            }
+        }
+    }
+}
+
+/// The rows of `holder` holding a subject, and per subject.
+fn counted(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    holder: &Holder,
+    pred: &str,
+) -> Result<(i64, BTreeMap<String, i64>), DbError> {
+    let n = count(
+        conn,
+        &format!("select count(*) from {} where {pred}", holder.relation),
+    )?;
+    let each = if n > 0 {
+        per_subject(conn, adapter, holder)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok((n, each))
+}
+
+fn failed(mut result: TableResult, e: DbError, subjects: &Subjects) -> TableResult {
+    result.status = Status::Failed;
+    result.message = Some(subjects.redact(&e.message));
+    result
+}
+
+/// The data rows of a seed's CSV file that hold a subject: 1-based line numbers (the header is
+/// line 1; a record spanning lines counts as its first line's number only when no field holds a
+/// line break).
+pub fn seed_lines(
+    text: &str,
+    delimiter: char,
+    columns: &[String],
+    subjects: &Subjects,
+) -> Result<Vec<usize>, String> {
+    let records = crate::adapter::csv::records(text, delimiter)?;
+    let Some((header, rows)) = records.split_first() else {
+        return Ok(vec![]);
+    };
+    let idx: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| columns.iter().any(|c| c.eq_ignore_ascii_case(h.trim())))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = vec![];
+    let mut line = 1;
+    for row in rows {
+        line += 1;
+        if idx
+            .iter()
+            .any(|i| row.get(*i).is_some_and(|v| subjects.contains(v)))
+        {
+            out.push(line);
+        }
+        line += row.iter().map(|v| v.matches('\n').count()).sum::<usize>();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_lines_are_the_data_rows_holding_a_subject() {
+        let subjects = Subjects {
+            values: ["C2".to_string(), "C4".to_string()].into_iter().collect(),
+        };
+        let csv = "id,name\nC1,a\n C2 ,\"b\nc\"\nC3,d\nC4,e\n";
+        let lines = seed_lines(csv, ',', &["ID".into()], &subjects).unwrap();
+        assert_eq!(lines, vec![3, 6]);
+        assert!(format!("{subjects:?}").contains("2 values"));
+        assert_eq!(
+            subjects.redact("key \"id: C2\" is still referenced"),
+            "key \"id: [subject]\" is still referenced"
+        );
+    }
+}
