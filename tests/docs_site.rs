@@ -660,10 +660,18 @@ fn pii_badges_and_view_in_chromium() {
     for want in [
         ["seed.crm.raw_contacts", "email", "email", "pii"],
         ["source.crm.app.logins", "ip_address", "ip", "pii"],
-        ["model.crm.contact_keys", "email_hash", "email", "pseudonymised"],
+        [
+            "model.crm.contact_keys",
+            "email_hash",
+            "email",
+            "pseudonymised",
+        ],
         ["snapshot.crm.contacts_history", "email", "email", "pii"],
     ] {
-        assert!(rows.contains(&want.map(String::from).to_vec()), "{want:?} in {rows:?}");
+        assert!(
+            rows.contains(&want.map(String::from).to_vec()),
+            "{want:?} in {rows:?}"
+        );
     }
     assert_eq!(rows.len(), 12, "{rows:?}");
 }

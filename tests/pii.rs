@@ -19,8 +19,8 @@ fn pii_nodes(p: &TestProject) -> Value {
 }
 
 fn pii_nodes_in(p: &TestProject, target: &str) -> Value {
-    let v: Value = serde_json::from_str(&p.read(&format!("{target}/pii.json")))
-        .expect("pii.json is JSON");
+    let v: Value =
+        serde_json::from_str(&p.read(&format!("{target}/pii.json"))).expect("pii.json is JSON");
     for key in ["kiln_version", "generated_at", "invocation_id"] {
         assert!(v["metadata"][key].is_string(), "metadata.{key}: {v}");
     }
@@ -194,7 +194,9 @@ fn the_pii_selector_selects_by_kind() {
             ])
             .run();
         run.assert_success();
-        run.stdout.lines().collect::<Vec<_>>().join(" ")
+        let mut names: Vec<&str> = run.stdout.lines().collect();
+        names.sort_unstable();
+        names.join(" ")
     };
     assert_eq!(ls("pii:email"), "raw_contacts");
     assert_eq!(ls("pii:ip"), "app.logins");
@@ -212,6 +214,44 @@ fn the_pii_selector_selects_by_kind() {
     assert_eq!(ls("pii:pseudonymised"), "contact_keys stg_contacts");
 }
 
+/// catalog.json carries each built table's PII columns as a stat (catalog v1 has no column
+/// meta); a table with only pseudonymised columns gets none.
+#[test]
+fn catalog_json_lists_pii_columns_as_a_stat() {
+    let p = TestProject::fixture("pii");
+    p.kiln(&[
+        "build",
+        "-s",
+        "raw_contacts",
+        "stg_contacts",
+        "contact_keys",
+    ])
+    .run()
+    .assert_success();
+    p.kiln(&["docs", "generate"]).run().assert_success();
+    let catalog: Value =
+        serde_json::from_str(&p.read("target/catalog.json")).expect("catalog.json is JSON");
+    let stats = &catalog["nodes"]["model.crm.stg_contacts"]["stats"];
+    assert_eq!(
+        stats["pii"],
+        serde_json::json!({
+            "id": "pii",
+            "label": "PII",
+            "value": "email (email), email_sha (email), full_name (name), phone_state (phone)",
+            "include": true,
+            "description": "Columns holding personal data, from kiln's PII classification (target/pii.json)",
+        })
+    );
+    assert_eq!(stats["has_stats"]["value"], true);
+    assert_eq!(
+        catalog["nodes"]["seed.crm.raw_contacts"]["stats"]["pii"]["value"],
+        "email (email), full_name (name), phone (phone)"
+    );
+    let keys = &catalog["nodes"]["model.crm.contact_keys"]["stats"];
+    assert!(keys.get("pii").is_none(), "{keys}");
+    assert_eq!(keys["has_stats"]["value"], false);
+}
+
 /// A mistake in `vars: kiln: pii:` stops the compile (exit 2) naming the key.
 #[test]
 fn a_bad_setting_is_exit_2_naming_the_key() {
@@ -220,8 +260,9 @@ fn a_bad_setting_is_exit_2_naming_the_key() {
     let run = p.kiln(&["compile"]).run();
     run.assert_code(2);
     assert!(
-        run.stderr
-            .contains("error[pii-config]: `vars.kiln.pii.masking_functions` must be a list of names, not 3"),
+        run.stderr.contains(
+            "error[pii-config]: `vars.kiln.pii.masking_functions` must be a list of names, not 3"
+        ),
         "{}",
         run.snapshot()
     );
@@ -275,8 +316,7 @@ fn the_demo_keeps_raw_contact_emails_out_of_reporting() {
         "model.kiln_demo.stg_marketing__leads",
     ] {
         assert_eq!(
-            nodes[node]["columns"]["email_hash"]["status"],
-            "pseudonymised",
+            nodes[node]["columns"]["email_hash"]["status"], "pseudonymised",
             "{node}"
         );
     }

@@ -286,31 +286,33 @@ pub fn search(
         Method::Selector => BTreeSet::new(),
         Method::Pii => {
             let held = pii_held(project);
-            let wanted = |kinds: &BTreeSet<String>| match value {
-                "*" | "any" => kinds.iter().any(|k| k != PSEUDONYMISED),
-                _ => {
-                    let p = Pattern::new(&value.to_lowercase());
-                    kinds.iter().any(|k| p.matches(k))
-                }
+            let p = Pattern::new(&value.to_lowercase());
+            let wanted = |(kinds, masked): &(BTreeSet<String>, bool)| match value {
+                PSEUDONYMISED => *masked,
+                "*" | "any" => !kinds.is_empty(),
+                _ => kinds.iter().any(|k| p.matches(k)),
             };
             keep(&|t| held.get(t.unique_id()).is_some_and(wanted))
         }
     })
 }
 
-/// What `pii:` matches for a node holding only masked PII.
+/// `pii:pseudonymised`: the nodes with a masked column.
 const PSEUDONYMISED: &str = "pseudonymised";
 
-/// The kinds of PII each source, seed, model and snapshot holds: what YAML and dbt_project.yml
-/// declare, and what the last compile's lineage propagated (`<target>/pii.json`, when present);
-/// `pseudonymised` for a node with a masked column.
-fn pii_held(project: &Project) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+/// The kinds of PII each source, seed, model and snapshot holds, and whether it holds a
+/// pseudonymised column: what YAML and dbt_project.yml declare, and what the last compile's
+/// lineage propagated (`<target>/pii.json`, when present).
+fn pii_held(project: &Project) -> std::collections::BTreeMap<String, (BTreeSet<String>, bool)> {
     use crate::schemas::pii::{Declared, PiiArtifact, PiiStatus};
-    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut out: std::collections::BTreeMap<String, (BTreeSet<String>, bool)> = Default::default();
     for (id, cols) in crate::schemas::pii::declared(project) {
         for d in cols.values() {
             if let Declared::Kinds(k) = d {
-                out.entry(id.clone()).or_default().extend(k.iter().cloned());
+                out.entry(id.clone())
+                    .or_default()
+                    .0
+                    .extend(k.iter().cloned());
             }
         }
     }
@@ -320,10 +322,8 @@ fn pii_held(project: &Project) -> std::collections::BTreeMap<String, BTreeSet<St
             for c in node.columns.values() {
                 let entry = out.entry(id.clone()).or_default();
                 match c.status {
-                    PiiStatus::Pii => entry.extend(c.kinds.iter().cloned()),
-                    PiiStatus::Pseudonymised => {
-                        entry.insert(PSEUDONYMISED.to_string());
-                    }
+                    PiiStatus::Pii => entry.0.extend(c.kinds.iter().cloned()),
+                    PiiStatus::Pseudonymised => entry.1 = true,
                 }
             }
         }
