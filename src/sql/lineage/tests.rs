@@ -939,7 +939,7 @@ fn declared_masking_only_counts_listed_functions_and_macro_output() {
     let options = Options {
         masking_functions: vec!["my_hmac".to_string()],
         declared_masking_only: true,
-        masked_ranges: vec![start..end],
+        masked_ranges: std::iter::once(start..end).collect(),
     };
     let l = analyze(sql, &DuckDbDialect {}, &schema(), &options);
     assert_eq!(
