@@ -70,6 +70,26 @@ fn a_mart_selecting_a_raw_email_fails_compile_with_the_lineage_path() {
     insta::assert_snapshot!(run.snapshot());
 }
 
+/// A selection compiles only the mart: the staging model's classification comes from the last
+/// full compile's target/pii.json, so the raw e-mail is still caught.
+#[test]
+fn a_selection_keeps_the_classification_of_what_it_did_not_compile() {
+    let p = TestProject::fixture("pii");
+    p.kiln(&["compile"]).run().assert_success();
+    p.write(
+        "models/marts/rpt_contacts.sql",
+        "select contact_id, email as contact_email\nfrom {{ ref('stg_contacts') }}\n",
+    );
+    let run = p.kiln(&["compile", "-s", "rpt_contacts"]).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("seed raw_contacts.email → stg_contacts.email → rpt_contacts.contact_email"),
+        "{}",
+        run.snapshot()
+    );
+}
+
 /// The same mart with the masked column compiles, and its column is pseudonymised.
 #[test]
 fn the_same_mart_selecting_the_hash_passes() {

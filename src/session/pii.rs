@@ -7,7 +7,8 @@
 //! it through a DIRECT or a CONDITIONAL transformation without a masking step; through masking
 //! only, it is pseudonymised (of those kinds). A column declared `pii: false` stops it. The
 //! result is `target/pii.json` ([`PiiArtifact`]), which the docs site, `pii:` selection and
-//! erasure read.
+//! erasure read. A model or snapshot this invocation did not compile (`--select`) keeps the
+//! classification the last compile that did wrote, so a selection never hides PII upstream.
 //!
 //! The policy (`vars: kiln: pii: forbid:`) names where PII may not go: models with `access:
 //! public`, the models, seeds and snapshots an exposure depends on, folders, groups. A node there
@@ -52,6 +53,9 @@ pub fn classify(loaded: &Loaded, lineage: &ProjectLineage, invocation_id: &str) 
         }
     };
     let declared = crate::schemas::pii::declared(project);
+    // Models and snapshots this invocation did not compile (a `--select`) keep what the last
+    // compile that did found, so that a selection never hides PII upstream of it.
+    let previous = PiiArtifact::read(&project.target_dir().join(crate::schemas::pii::PII_FILE));
     // unique_id → lower-case column name → classification.
     let mut cls: BTreeMap<String, BTreeMap<String, ColumnPii>> = BTreeMap::new();
     let mut names: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -106,7 +110,15 @@ pub fn classify(loaded: &Loaded, lineage: &ProjectLineage, invocation_id: &str) 
             ResourceType::Model | ResourceType::Snapshot => {
                 let lin = lineage.nodes.get(&id);
                 let decl = declared.get(&id);
-                let (cols, unsure) = derive(&id, node, lin, decl, &cls, &uncertain, loaded);
+                let (mut cols, unsure) = derive(&id, node, lin, decl, &cls, &uncertain, loaded);
+                if lin.is_none()
+                    && let Some(prev) = previous.as_ref().and_then(|p| p.nodes.get(&id))
+                {
+                    for (name, c) in &prev.columns {
+                        cols.entry(name.to_lowercase())
+                            .or_insert_with(|| (name.clone(), c.clone()));
+                    }
+                }
                 if unsure {
                     uncertain.insert(id.clone());
                 }
