@@ -619,6 +619,63 @@ fn column_lineage_in_chromium() {
     assert_eq!(name["type"], "VARCHAR");
 }
 
+/// PII on the docs site (tests/fixtures/pii): each column's badge names its kinds (PII or
+/// pseudonymised, as target/pii.json has it), and the PII view lists every classified column.
+#[test]
+fn pii_badges_and_view_in_chromium() {
+    let p = TestProject::fixture("pii");
+    kiln_ok(&p, &["docs", "generate"]);
+    // The slim graph carries the PII view's rows whether or not a browser is here.
+    let g = graph_js(&p.dir().join("target"));
+    assert_eq!(g["has_pii"], true);
+    let Some(chrome) = chromium() else { return };
+    let page = test_page(
+        &p.dir().join("target/index.html"),
+        &serde_json::json!({"node": "model.crm.stg_contacts", "query": "stg_contacts", "pii": true}),
+    );
+    let url = format!("file://{}", page.display());
+    let v = run_in_browser(&chrome, &url, &p.root().join("chromium"));
+    assert_eq!(v["errors"], serde_json::json!([]), "{v:#}");
+    let badges = |column: &str| -> Vec<String> {
+        v["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["name"] == column)
+            .map(|c| strs(&c["badges"]))
+            .unwrap_or_default()
+    };
+    assert_eq!(badges("email"), ["PII: email"], "{v:#}");
+    assert_eq!(badges("email_hash"), ["pseudonymised email"], "{v:#}");
+    assert_eq!(badges("phone_state"), ["PII: phone"], "{v:#}");
+    assert!(badges("email_domain").is_empty(), "{v:#}");
+    assert!(badges("country").is_empty(), "{v:#}");
+    assert_eq!(v["pii_link"], true, "{v:#}");
+    let rows: Vec<Vec<String>> = v["pii"]
+        .as_array()
+        .expect("pii rows")
+        .iter()
+        .map(strs)
+        .collect();
+    for want in [
+        ["seed.crm.raw_contacts", "email", "email", "pii"],
+        ["source.crm.app.logins", "ip_address", "ip", "pii"],
+        [
+            "model.crm.contact_keys",
+            "email_hash",
+            "email",
+            "pseudonymised",
+        ],
+        ["snapshot.crm.contacts_history", "email", "email", "pii"],
+    ] {
+        assert!(
+            rows.contains(&want.map(String::from).to_vec()),
+            "{want:?} in {rows:?}"
+        );
+    }
+    assert_eq!(rows.len(), 12, "{rows:?}");
+}
+
 #[test]
 fn docs_serve_without_a_site_says_to_generate_it() {
     let p = TestProject::minimal().file("models/a.sql", "select 1 as x\n");

@@ -1588,7 +1588,7 @@ fn error_at_with_trailing_plus() {
 fn error_unknown_method_suggests_one() {
     insta::assert_snapshot!(fails(&["-s", "tga:nightly"]), @r"
     error[selector]: invalid selector 'tga:nightly': 'tga' is not a selector method
-      = help: did you mean 'tag'? the methods are fqn, tag, group, access, source, path, file, package, config, test_name, test_type, resource_type, state, exposure, metric, result, source_status, version, semantic_model, saved_query, unit_test, selector
+      = help: did you mean 'tag'? the methods are fqn, tag, group, access, source, path, file, package, config, test_name, test_type, resource_type, state, exposure, metric, result, source_status, version, semantic_model, saved_query, unit_test, selector, pii
     ");
 }
 
@@ -1754,7 +1754,7 @@ selectors:
       |
     4 |       method: tga
       |               ^
-      = help: did you mean 'tag'? the methods are fqn, tag, group, access, source, path, file, package, config, test_name, test_type, resource_type, state, exposure, metric, result, source_status, version, semantic_model, saved_query, unit_test, selector
+      = help: did you mean 'tag'? the methods are fqn, tag, group, access, source, path, file, package, config, test_name, test_type, resource_type, state, exposure, metric, result, source_status, version, semantic_model, saved_query, unit_test, selector, pii
     error[selector]: unknown key `childern` in a selector definition
       --> selectors.yml:10:7
        |

@@ -125,6 +125,49 @@ fn table_json(columns: &[&CatalogColumn]) -> Map<String, Value> {
     table
 }
 
+/// Adds kiln's PII classification (`target/pii.json`) to catalog.json as a stat of each table
+/// holding PII: `{"id": "pii", "label": "PII", "value": "email (email), full_name (name)", ...}`
+/// (catalog v1 allows any stat; columns have no place for it). `has_stats` becomes true, as dbt
+/// sets it when a table has stats. Pseudonymised columns are not PII and are not listed.
+pub fn add_pii_stats(catalog: &mut Value, pii: &crate::schemas::pii::PiiArtifact) {
+    use crate::schemas::pii::PiiStatus;
+    for group in ["nodes", "sources"] {
+        let Some(tables) = catalog.get_mut(group).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (id, table) in tables.iter_mut() {
+            let Some(node) = pii.nodes.get(id) else {
+                continue;
+            };
+            let held: Vec<String> = node
+                .columns
+                .iter()
+                .filter(|(_, c)| c.status == PiiStatus::Pii)
+                .map(|(name, c)| format!("{name} ({})", c.kinds.join(", ")))
+                .collect();
+            if held.is_empty() {
+                continue;
+            }
+            let Some(stats) = table.get_mut("stats").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            stats.insert(
+                "pii".into(),
+                json!({
+                    "id": "pii",
+                    "label": "PII",
+                    "value": held.join(", "),
+                    "include": true,
+                    "description": "Columns holding personal data, from kiln's PII classification (target/pii.json)",
+                }),
+            );
+            if let Some(has) = stats.get_mut("has_stats") {
+                has["value"] = Value::Bool(true);
+            }
+        }
+    }
+}
+
 /// Builds catalog.json from the warehouse's `rows` (in the warehouse's order: schema, relation,
 /// column). `skip_missing` names sources that are never relations (read from files), so they
 /// are not reported missing.

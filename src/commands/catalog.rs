@@ -156,6 +156,14 @@ pub fn generate(
         }
         inv.output.info(&text);
     }
+    let mut catalog = catalog;
+    let pii_file = loaded
+        .project
+        .target_dir()
+        .join(crate::schemas::pii::PII_FILE);
+    if let Some(pii) = crate::schemas::pii::PiiArtifact::read(&pii_file) {
+        crate::artifacts::catalog::add_pii_stats(&mut catalog.json, &pii);
+    }
     let path = loaded.project.target_dir().join("catalog.json");
     crate::artifacts::write_atomic(&path, to_text(&catalog.json).as_bytes())?;
     if failed {

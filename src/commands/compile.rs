@@ -78,6 +78,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     timer.mark("write manifest");
     let mut errors = lineage.errors;
     errors.extend(lineage.contract_errors);
+    errors.extend(lineage.pii_errors);
     if !errors.is_empty() {
         return Err(Error::Diagnostics(errors));
     }

@@ -74,6 +74,10 @@ fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), E
     if kind == RunKind::Build && !lineage.errors.is_empty() {
         return Err(Error::Diagnostics(lineage.errors));
     }
+    // PII where the policy forbids it stops run and build alike, before anything is built.
+    if !lineage.pii_errors.is_empty() {
+        return Err(Error::Diagnostics(lineage.pii_errors));
+    }
     Ok(())
 }
 
@@ -440,7 +444,10 @@ fn write_artifacts(
             let code = r.compiled_code.clone()?;
             Some((
                 r.unique_id.clone(),
-                crate::project::Compiled { code, ctes: vec![] },
+                crate::project::Compiled {
+                    code,
+                    ..Default::default()
+                },
             ))
         })
         .collect();

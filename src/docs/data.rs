@@ -21,6 +21,8 @@ pub struct Artifacts {
     pub catalog: Option<Value>,
     pub sources: Option<Value>,
     pub lineage: Option<Value>,
+    /// target/pii.json: the PII classification propagated over the lineage.
+    pub pii: Option<Value>,
 }
 
 impl Artifacts {
@@ -44,6 +46,7 @@ impl Artifacts {
             catalog: read_json(&target.join("catalog.json"))?,
             sources: read_json(&target.join("sources.json"))?,
             lineage: read_json(&target.join("lineage.json"))?,
+            pii: read_json(&target.join("pii.json"))?,
         })
     }
 }
@@ -247,6 +250,27 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
             }
         }
     }
+    let pii_nodes = a
+        .pii
+        .as_ref()
+        .and_then(|p| p.get("nodes"))
+        .and_then(Value::as_object);
+    // The PII view: every node with a classified column, by graph index, with its columns
+    // (name, kinds, status).
+    let mut pii_view: Vec<Value> = Vec::new();
+    for (id, node) in pii_nodes.into_iter().flatten() {
+        let Some(&i) = index.get(id.as_str()) else {
+            continue;
+        };
+        let cols: Vec<Value> = node
+            .get("columns")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, c)| json!([name, c["kinds"], c["status"]]))
+            .collect();
+        pii_view.push(json!([i, cols]));
+    }
     let catalog_entry = |id: &str| -> Option<&Value> {
         let c = a.catalog.as_ref()?;
         c.get("nodes")
@@ -295,6 +319,8 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
         "has_lineage": lineage_nodes.is_some(),
         "has_catalog": a.catalog.is_some(),
         "has_run_results": a.run_results.is_some(),
+        "has_pii": a.pii.is_some(),
+        "pii": pii_view,
         "id": ids,
         "name": names,
         "kind": kinds,
@@ -322,6 +348,9 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
             lineage_nodes.and_then(|l| l.get(id)),
             node_tests.get(id).map(Vec::as_slice).unwrap_or(&[]),
             &downstream,
+            pii_nodes
+                .and_then(|p| p.get(id))
+                .and_then(|n| n.get("columns")),
         );
         let desc = s(n, "description");
         search_desc.push(Value::from(
@@ -379,6 +408,7 @@ fn columns_of(
     lineage: Option<&Value>,
     tests: &[Value],
     downstream: &HashMap<(String, String), Vec<Value>>,
+    pii: Option<&Value>,
 ) -> Vec<Value> {
     let mut cols: BTreeMap<String, (usize, Map<String, Value>)> = BTreeMap::new();
     let mut next = 0usize;
@@ -452,6 +482,19 @@ fn columns_of(
             }
         }
     }
+    // pii.json: the kinds, whether masked, and the lineage path of each classified column.
+    for (name, c) in pii.and_then(Value::as_object).into_iter().flatten() {
+        let key = entry(&mut cols, name);
+        if let Some((_, m)) = cols.get_mut(&key) {
+            let status = s(c, "status");
+            m.insert("pii".into(), Value::from(status == "pii"));
+            if status == "pseudonymised" {
+                m.insert("pseudonymised".into(), Value::Bool(true));
+            }
+            m.insert("pii_kinds".into(), c["kinds"].clone());
+            m.insert("pii_path".into(), c["path"].clone());
+        }
+    }
     for t in tests {
         if let Some(col) = t.get("column").and_then(Value::as_str) {
             let key = entry(&mut cols, col);
@@ -493,16 +536,24 @@ fn columns_of(
         .collect()
 }
 
-/// A column is personal data when a tag says `pii` or its meta sets `pii`/`contains_pii`/
-/// `sensitive` to a true value.
+/// A column is personal data when a tag says `pii` (or `pii:<kind>`) or its meta sets
+/// `pii` (to a kind, a list of kinds or true), `contains_pii` or `sensitive` to a true value.
+/// (pii.json, when present, says so for derived columns too.)
 fn is_pii(tags: &Value, meta: &Value) -> bool {
     let tagged = tags.as_array().is_some_and(|a| {
-        a.iter()
-            .any(|t| t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("pii")))
+        a.iter().any(|t| {
+            t.as_str().is_some_and(|t| {
+                let t = t.to_ascii_lowercase();
+                t == "pii" || t.starts_with("pii:")
+            })
+        })
     });
     let meta_says = ["pii", "contains_pii", "sensitive"].iter().any(|k| {
-        meta.get(*k).is_some_and(|v| {
-            v.as_bool() == Some(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        meta.get(*k).is_some_and(|v| match v {
+            Value::Bool(b) => *b,
+            Value::String(s) => !s.is_empty() && !s.eq_ignore_ascii_case("false"),
+            Value::Array(a) => !a.is_empty() && *k == "pii",
+            _ => false,
         })
     });
     tagged || meta_says

@@ -102,6 +102,7 @@ fn event_time_field(
 struct Rendered {
     sql: String,
     ephemerals: Vec<String>,
+    masked: Vec<String>,
 }
 
 fn render_node(
@@ -192,6 +193,7 @@ fn render_node_with(
     Ok(Rendered {
         sql,
         ephemerals: rec.ephemerals,
+        masked: rec.masked,
     })
 }
 
@@ -254,7 +256,7 @@ pub fn compile_nodes(
     diags.checkpoint()?;
     // Injecting CTEs parses the SQL of the nodes that receive them: on every core.
     let nodes = &project.nodes;
-    let compiled: Vec<(String, String, Vec<(String, String)>)> = selected
+    let compiled: Vec<(String, Compiled)> = selected
         .par_iter()
         .filter_map(|uid| {
             let r = ok.get(uid)?;
@@ -273,13 +275,14 @@ pub fn compile_nodes(
                 })
                 .collect();
             let code = inject_ctes(Some(node), &r.sql, &ctes, adapter.sql_dialect().as_ref());
-            Some((uid.clone(), code, ctes))
+            let mut masked = r.masked.clone();
+            for e in &order {
+                masked.extend(ok.get(e).map(|e| e.masked.clone()).unwrap_or_default());
+            }
+            Some((uid.clone(), Compiled { code, ctes, masked }))
         })
         .collect();
-    Ok(compiled
-        .into_iter()
-        .map(|(uid, code, ctes)| (uid, Compiled { code, ctes }))
-        .collect())
+    Ok(compiled.into_iter().collect())
 }
 
 /// Ephemeral models rendered during a run, each once, shared by every node that needs its CTE.
@@ -339,9 +342,11 @@ pub fn compile_inline(
                 &jenv.sources,
             )
         })?;
+    let rec = ctx.take_recorder();
     let rendered = Rendered {
         sql: rendered,
-        ephemerals: ctx.take_recorder().ephemerals,
+        ephemerals: rec.ephemerals,
+        masked: rec.masked,
     };
     Ok(with_ephemerals(nodes, jenv, shared, None, rendered, cache)?.0)
 }

@@ -186,6 +186,9 @@ pub struct Recorder {
     /// `depends_on.macros`).
     pub macros: indexmap::IndexSet<String>,
     pub ephemerals: Vec<String>,
+    /// What each call of a masking macro (`vars: kiln: pii: masking_macros`) rendered, in call
+    /// order: the column lineage counts a value inside one as masked.
+    pub masked: Vec<String>,
     return_stack: Vec<Option<Value>>,
     /// The package of each macro being rendered, innermost last.
     macro_packages: Vec<String>,
@@ -495,7 +498,7 @@ impl Object for MacroCaller {
             r.macro_packages.pop();
             r.return_stack.pop().flatten()
         })?;
-        match (returned, result) {
+        let out = match (returned, result) {
             (Some(v), _) => Ok(v),
             (None, Ok(v)) => Ok(v),
             // Wrapped, so that the template calling this macro adds its own line: the
@@ -507,7 +510,17 @@ impl Object for MacroCaller {
                 };
                 Err(outer.with_source(e))
             }
+        };
+        if let Ok(v) = &out
+            && is_masking_macro(&self.ctx.shared.vars, &self.name)
+        {
+            let text = v.to_string();
+            if !text.trim().is_empty() {
+                self.ctx
+                    .with_rec(|r| r.masked.push(text.trim().to_string()))?;
+            }
         }
+        out
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -516,6 +529,19 @@ impl Object for MacroCaller {
             "package_name" => Some(Value::from(self.package.clone())),
             _ => None,
         }
+    }
+}
+
+/// Whether `vars: kiln: pii: masking_macros` lists `name` (a name or a list of names).
+fn is_masking_macro(vars: &serde_json::Map<String, Json>, name: &str) -> bool {
+    match vars
+        .get("kiln")
+        .and_then(|k| k.get("pii"))
+        .and_then(|p| p.get("masking_macros"))
+    {
+        Some(Json::String(s)) => s == name,
+        Some(Json::Array(items)) => items.iter().any(|i| i.as_str() == Some(name)),
+        _ => false,
     }
 }
 

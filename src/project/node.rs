@@ -190,6 +190,9 @@ pub struct Compiled {
     pub code: String,
     /// Those CTEs (`__dbt__cte__<name>`, body), in order.
     pub ctes: Vec<(String, String)>,
+    /// What the masking macros it and those CTEs call rendered (`vars: kiln: pii:
+    /// masking_macros`): the column lineage counts a value inside one of these texts as masked.
+    pub masked: Vec<String>,
 }
 
 impl Node {

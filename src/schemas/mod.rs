@@ -42,6 +42,7 @@ mod facts;
 pub mod lineage;
 mod macros;
 mod node;
+pub mod pii;
 mod python;
 pub mod read;
 mod semantic;

@@ -172,7 +172,7 @@ impl<'a> NodeDict<'a> {
             Val(json!({ "macros": depends_on_macros(n, facts), "nodes": facts.depends_on_of(&n.unique_id) })),
         ));
         match facts.compiled_of(&n.unique_id) {
-            Some(Compiled { code, ctes }) => {
+            Some(Compiled { code, ctes, .. }) => {
                 // dbt writes no compiled file for a snapshot (its SQL goes straight into the
                 // snapshot statements).
                 let path = (rt != ResourceType::Snapshot)

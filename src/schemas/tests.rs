@@ -76,6 +76,7 @@ fn model() {
         Compiled {
             code: "select * from \"warehouse\".\"main\".\"stg_orders\"".into(),
             ctes: vec![],
+            masked: vec![],
         },
     )]);
     let facts = ProjectFacts::default()
@@ -113,6 +114,7 @@ fn snapshot() {
         Compiled {
             code: "select 1".into(),
             ctes: vec![],
+            masked: vec![],
         },
     )]);
     let dict = node_json(&n, &ProjectFacts::default().with_compiled(&compiled));

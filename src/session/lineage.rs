@@ -48,6 +48,10 @@ pub struct ProjectLineage {
     pub contract_errors: Vec<Diagnostic>,
     /// Columns declared in YAML that the model does not produce.
     pub warnings: Vec<Diagnostic>,
+    /// The PII classification propagated over this lineage (`target/pii.json`, [`super::pii`]).
+    pub pii: crate::schemas::pii::PiiArtifact,
+    /// PII where the project's policy forbids it: `kiln compile`, `run` and `build` stop (exit 2).
+    pub pii_errors: Vec<Diagnostic>,
 }
 
 impl ProjectLineage {
@@ -74,10 +78,15 @@ pub fn compile_lineage(
     compiled: &BTreeMap<String, Compiled>,
 ) -> Result<ProjectLineage, crate::error::Error> {
     let timer = crate::timing::StageTimer::new();
-    let lineage = project_lineage(loaded, compiled);
+    let mut lineage = project_lineage(loaded, compiled);
     timer.mark("lineage");
     write_lineage(loaded, &lineage.artifact(&loaded.info.invocation_id))?;
     timer.mark("write lineage.json");
+    let pii = super::pii::classify(loaded, &lineage, &loaded.info.invocation_id);
+    super::pii::write_pii(loaded, &pii.artifact)?;
+    lineage.pii = pii.artifact;
+    lineage.pii_errors = pii.errors;
+    timer.mark("pii");
     Ok(lineage)
 }
 
@@ -258,9 +267,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         })
         .collect();
     let levels = levels(loaded, &ids);
-    let options = Options {
-        masking_functions: masking_functions(loaded),
-    };
+    let options = masking_options(loaded);
     let mut out = ProjectLineage::default();
     // Connections to the binder's database, reused across models and levels (opening one
     // applies the target's settings).
@@ -351,11 +358,35 @@ fn levels(loaded: &Loaded, ids: &[&String]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// `var('lineage_masking_functions')` is not a dbt variable; the project's HMAC macros are
-/// found by name instead: a macro whose name mentions `hash` or `hmac` renders to a function
-/// call the engine already knows (md5, sha256, hmac); nothing to add.
-fn masking_functions(_loaded: &Loaded) -> Vec<String> {
-    Vec::new()
+/// What masks a value: without `vars: kiln: pii:`, the built-in hashes; with it, exactly its
+/// `masking_functions` and what its `masking_macros` rendered ([`super::pii`]).
+fn masking_options(loaded: &Loaded) -> Options {
+    let configured = loaded
+        .project
+        .vars
+        .get("kiln")
+        .and_then(|k| k.get("pii"))
+        .is_some();
+    let settings =
+        crate::schemas::pii::PiiSettings::from_vars(&loaded.project.vars).unwrap_or_default();
+    Options {
+        masking_functions: settings.masking_functions,
+        declared_masking_only: configured,
+        masked_ranges: Vec::new(),
+    }
+}
+
+/// Where in `code` the texts its masking macros rendered are (every occurrence).
+fn masked_ranges(code: &Compiled) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for text in &code.masked {
+        let mut from = 0;
+        while let Some(i) = code.code[from..].find(text.as_str()) {
+            out.push(from + i..from + i + text.len());
+            from += i + text.len().max(1);
+        }
+    }
+    out
 }
 
 fn relation_name(database: &str, schema: &str, identifier: &str) -> RelationName {
@@ -435,6 +466,16 @@ fn read_model(
     let adapter = loaded.adapter.as_ref();
     let dialect = adapter.sql_dialect();
     let sql = code.code.as_str();
+    let with_masked;
+    let options = if code.masked.is_empty() {
+        options
+    } else {
+        with_masked = Options {
+            masked_ranges: masked_ranges(code),
+            ..options.clone()
+        };
+        &with_masked
+    };
     let mut lineage = engine::analyze(sql, dialect.as_ref(), &known.schema, options);
     let mut errors = vec![];
     let mut contract_errors = vec![];

@@ -4,6 +4,7 @@
 //! so both can use it without importing each other.
 
 pub mod lineage;
+pub mod pii;
 
 use crate::adapter::{self, Adapter};
 use crate::error::warn_error::WarnErrorOptions;

@@ -52,6 +52,9 @@ break_model() {
 d="$(demo_copy full)"
 (cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1)
 summarise "$d" "$d/build.log" "$out/build_full.txt"
+# The build's manifest (step 5 writes it): `docs generate` below rewrites target/manifest.json
+# without the compiled fields.
+cp "$d/target/kiln/manifest.json" "$work/full_build_manifest.json"
 # 1b. catalog.json of the built demo (tests/catalog.rs), then of a selection: the unique_ids it
 # keeps (nodes, then sources).
 (cd "$d" && "$dbt" docs generate --profiles-dir . > docs.log 2>&1)
@@ -94,7 +97,7 @@ PY
 
 # 5. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
-sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
+sed "s#$work/full#<project>#g" "$work/full_build_manifest.json" > "$out/manifest.json"
 # 6. dbt's log on a small project (tests/fixtures/log_events: a seed, a table and a view, a model
 # failing at run time and one skipped, passing, warning and skipped tests, sources with freshness
 # thresholds, a macro printing a table). The temp folder's path is replaced by <project>.

@@ -56,7 +56,10 @@
     await go('#!/node/' + encodeURIComponent(T.node));
     out.title = document.querySelector('#main h1').textContent;
     out.columns = all('#columns tr[data-column]').map(function (tr) {
-      return { name: tr.getAttribute('data-column'), type: tr.children[1].textContent, tests: tr.querySelector('.tests').textContent };
+      return {
+        name: tr.getAttribute('data-column'), type: tr.children[1].textContent, tests: tr.querySelector('.tests').textContent,
+        badges: all.call(null, '#columns tr[data-column="' + tr.getAttribute('data-column') + '"] .tag').map(function (t) { return t.textContent; })
+      };
     });
     out.depends_on = ids('#depends-on a');
     out.referenced_by = ids('#referenced-by a');
@@ -89,6 +92,14 @@
       };
       out.upstream = cards('up');
       out.downstream = cards('down');
+    }
+    if (T.pii) {
+      await go('#!/');
+      out.pii_link = !!document.getElementById('open-pii');
+      await go('#!/pii');
+      out.pii = all('#pii tr[data-node]').map(function (tr) {
+        return [tr.getAttribute('data-node'), tr.getAttribute('data-column'), tr.children[2].textContent, tr.getAttribute('data-status')];
+      });
     }
     out.errors = errors;
     return out;

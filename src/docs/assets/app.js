@@ -225,6 +225,7 @@
     var p;
     if (what === 'node' && idx[rest] != null) p = nodePage(idx[rest]);
     else if (what === 'lineage' && idx[rest] != null) p = lineagePage(idx[rest]);
+    else if (what === 'pii') p = piiPage();
     else if (what === 'column') {
       var cut = rest.lastIndexOf('/');
       var id = rest.slice(0, cut);
@@ -246,8 +247,29 @@
     $('main').innerHTML = '<h1>' + esc(G.project || 'Project') + '</h1>' +
       '<p class="muted">Generated ' + esc(G.generated_at || '') + '. Search with <code>/</code>; open a node from the tree.' +
       (G.has_lineage ? '' : ' Column lineage: not computed for this project yet (no target/lineage.json).') + '</p>' +
+      (G.pii && G.pii.length ? '<p><a href="#!/pii" id="open-pii">Personal data (PII)</a>: ' + G.pii.length + ' nodes hold PII or its pseudonymised form.</p>' : '') +
       '<div class="cards">' + cards + '</div>' +
       (exps.length ? '<h2>Exposures</h2><ul>' + exps.join('') + '</ul>' : '');
+  }
+
+  // ---------- PII view ----------
+  function piiPath(path) {
+    return path.map(function (s) { var j = idx[s.node]; return (j != null ? G.name[j] : s.node) + '.' + s.column; }).join(' → ');
+  }
+  function piiPage() {
+    var rows = (G.pii || []).map(function (e) {
+      var i = e[0];
+      return e[1].map(function (c) {
+        var st = c[2] === 'pii' ? '<span class="tag pii">PII</span>' : '<span class="tag masked">pseudonymised</span>';
+        return '<tr data-node="' + esc(G.id[i]) + '" data-column="' + esc(c[0]) + '" data-status="' + esc(c[2]) + '"><td>' + badge(i) + ' ' + nodeLink(i) +
+          '</td><td><code><a href="#!/column/' + encodeURIComponent(G.id[i]) + '/' + encodeURIComponent(c[0]) + '">' + esc(c[0]) + '</a></code></td><td>' +
+          esc((c[1] || []).join(', ')) + '</td><td>' + st + '</td></tr>';
+      }).join('');
+    }).join('');
+    $('main').innerHTML = '<h1>Personal data (PII)</h1>' +
+      (G.has_pii ? '<p class="muted">Columns classified in YAML (<code>meta: {pii: &lt;kind&gt;}</code>, <code>pii</code> tags) and every column derived from one through the column lineage (target/pii.json). Pseudonymised columns reach it only through a declared masking step.</p>' :
+        '<p class="muted">No target/pii.json: run <code>kiln compile</code> or <code>kiln docs generate</code>.</p>') +
+      (rows ? '<table id="pii"><tr><th>Node</th><th>Column</th><th>Kinds</th><th>Status</th></tr>' + rows + '</table>' : '<p class="muted">No PII columns.</p>');
   }
 
   // ---------- node page ----------
@@ -315,8 +337,11 @@
       h += '<h2>Columns <span class="muted">(' + cols.length + ')</span></h2>';
       if (cols.length) {
         h += '<table id="columns"><tr><th>Column</th><th>Type</th><th>Description</th><th>Tests</th></tr>' + cols.map(function (c) {
-          var tags = (c.pii ? '<span class="tag pii">PII</span>' : '') + (c.masked ? '<span class="tag masked">hashed</span>' : '') +
-            (c.tags || []).filter(function (t) { return String(t).toLowerCase() !== 'pii'; }).map(function (t) { return '<span class="tag">' + esc(t) + '</span>'; }).join('');
+          var kinds = (c.pii_kinds || []).join(', ');
+          var via = c.pii_path && c.pii_path.length > 1 ? ' title="' + esc(piiPath(c.pii_path)) + '"' : '';
+          var tags = (c.pii ? '<span class="tag pii"' + via + '>PII' + (kinds ? ': ' + esc(kinds) : '') + '</span>' : '') +
+            (c.pseudonymised ? '<span class="tag masked"' + via + '>pseudonymised' + (kinds ? ' ' + esc(kinds) : '') + '</span>' : (c.masked ? '<span class="tag masked">hashed</span>' : '')) +
+            (c.tags || []).filter(function (t) { t = String(t).toLowerCase(); return t !== 'pii' && t.indexOf('pii:') !== 0; }).map(function (t) { return '<span class="tag">' + esc(t) + '</span>'; }).join('');
           var lin = (c.inputs && c.inputs.length) || (c.outputs && c.outputs.length);
           var name = lin ? '<a href="#!/column/' + encodeURIComponent(G.id[i]) + '/' + encodeURIComponent(c.name) + '" class="col-lineage">' + esc(c.name) + '</a>' : esc(c.name);
           return '<tr data-column="' + esc(c.name) + '"><td><code>' + name + '</code> ' + tags + '</td><td><code>' + esc(c.type || '') + '</code></td><td>' +

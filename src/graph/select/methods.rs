@@ -284,7 +284,51 @@ pub fn search(
             keep(&|t| ids.contains(t.unique_id()))
         }
         Method::Selector => BTreeSet::new(),
+        Method::Pii => {
+            let held = pii_held(project);
+            let p = Pattern::new(&value.to_lowercase());
+            let wanted = |(kinds, masked): &(BTreeSet<String>, bool)| match value {
+                PSEUDONYMISED => *masked,
+                "*" | "any" => !kinds.is_empty(),
+                _ => kinds.iter().any(|k| p.matches(k)),
+            };
+            keep(&|t| held.get(t.unique_id()).is_some_and(wanted))
+        }
     })
+}
+
+/// `pii:pseudonymised`: the nodes with a masked column.
+const PSEUDONYMISED: &str = "pseudonymised";
+
+/// The kinds of PII each source, seed, model and snapshot holds, and whether it holds a
+/// pseudonymised column: what YAML and dbt_project.yml declare, and what the last compile's
+/// lineage propagated (`<target>/pii.json`, when present).
+fn pii_held(project: &Project) -> std::collections::BTreeMap<String, (BTreeSet<String>, bool)> {
+    use crate::schemas::pii::{Declared, PiiArtifact, PiiStatus};
+    let mut out: std::collections::BTreeMap<String, (BTreeSet<String>, bool)> = Default::default();
+    for (id, cols) in crate::schemas::pii::declared(project) {
+        for d in cols.values() {
+            if let Declared::Kinds(k) = d {
+                out.entry(id.clone())
+                    .or_default()
+                    .0
+                    .extend(k.iter().cloned());
+            }
+        }
+    }
+    let file = project.target_dir().join(crate::schemas::pii::PII_FILE);
+    if let Some(artifact) = PiiArtifact::read(&file) {
+        for (id, node) in &artifact.nodes {
+            for c in node.columns.values() {
+                let entry = out.entry(id.clone()).or_default();
+                match c.status {
+                    PiiStatus::Pii => entry.0.extend(c.kinds.iter().cloned()),
+                    PiiStatus::Pseudonymised => entry.1 = true,
+                }
+            }
+        }
+    }
+    out
 }
 
 /// For a criterion whose value names nothing, the closest name its method knows (node names and

@@ -45,10 +45,13 @@ pub enum Method {
     UnitTest,
     /// A named selector from selectors.yml (`selector:nightly`, dbt 1.12).
     Selector,
+    /// kiln's: the nodes holding PII of a kind (`pii:email`, `pii:*`, `pii:any`,
+    /// `pii:pseudonymised`).
+    Pii,
 }
 
 impl Method {
-    pub const ALL: [Method; 22] = [
+    pub const ALL: [Method; 23] = [
         Method::Fqn,
         Method::Tag,
         Method::Group,
@@ -71,6 +74,7 @@ impl Method {
         Method::SavedQuery,
         Method::UnitTest,
         Method::Selector,
+        Method::Pii,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +101,7 @@ impl Method {
             Method::SavedQuery => "saved_query",
             Method::UnitTest => "unit_test",
             Method::Selector => "selector",
+            Method::Pii => "pii",
         }
     }
 

@@ -423,7 +423,20 @@ impl Engine<'_> {
         } else {
             Subtype::Transformation
         };
-        let masking = is_masking(&name, &self.options.masking_functions);
+        let masking = if self.options.declared_masking_only {
+            self.options
+                .masking_functions
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&name))
+        } else {
+            is_masking(&name, &self.options.masking_functions)
+        } || (!self.options.masked_ranges.is_empty()
+            && self.position(function.name.span()).is_some_and(|at| {
+                self.options
+                    .masked_ranges
+                    .iter()
+                    .any(|r| r.contains(&at.offset))
+            }));
         let inner = role.then(step).masked(masking);
         self.function_args(&function.args, inner, role, scope, out);
         self.function_args(&function.parameters, inner, role, scope, out);

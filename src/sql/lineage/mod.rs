@@ -62,6 +62,12 @@ pub struct Options {
     /// Functions that mask a value, beyond the built-in hashes (`md5`, `sha1`, `sha256`,
     /// `hash`, ...): the name a project's HMAC macro renders to, a UDF. Any case.
     pub masking_functions: Vec<String>,
+    /// When true, only `masking_functions` and `masked_ranges` mask: the built-in hashes do not
+    /// (an unkeyed hash of an e-mail is not anonymous; a PII policy opts them in by name).
+    pub declared_masking_only: bool,
+    /// Byte ranges of the SQL that a masking macro rendered: a function called inside one
+    /// masks its arguments.
+    pub masked_ranges: Vec<std::ops::Range<usize>>,
 }
 
 /// The column lineage of `sql`, one SELECT (or other query) in `dialect`, against `schema`.

@@ -887,6 +887,7 @@ fn lateral_column_aliases_resolve_after_the_from_columns() {
 fn hashes_mask() {
     let options = Options {
         masking_functions: vec!["MY_HMAC".to_string()],
+        ..Options::default()
     };
     let l = analyze(
         "select sha256(email) as email_hash, md5(name || region) as nr, \
@@ -926,6 +927,32 @@ fn hashes_mask() {
         )]
     );
     assert!(l.columns[0].inputs[0].transformations[0].masking);
+}
+
+#[test]
+fn declared_masking_only_counts_listed_functions_and_macro_output() {
+    // What a masking macro rendered (its byte range in the SQL) masks; a plain sha256 does not.
+    let sql = "select sha256(email) as plain_hash, sha256('k' || email) as keyed, \
+               my_hmac(name) as h from main.customers";
+    let start = sql.find("sha256('k'").unwrap();
+    let end = start + "sha256('k' || email)".len();
+    let options = Options {
+        masking_functions: vec!["my_hmac".to_string()],
+        declared_masking_only: true,
+        masked_ranges: std::iter::once(start..end).collect(),
+    };
+    let l = analyze(sql, &DuckDbDialect {}, &schema(), &options);
+    assert_eq!(
+        columns(&l),
+        vec![
+            col("plain_hash", &["customers.email: DIRECT TRANSFORMATION"]),
+            col(
+                "keyed",
+                &["customers.email: DIRECT TRANSFORMATION (masking)"]
+            ),
+            col("h", &["customers.name: DIRECT TRANSFORMATION (masking)"]),
+        ]
+    );
 }
 
 // ---- FROM forms ----
