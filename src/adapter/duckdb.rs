@@ -443,6 +443,16 @@ impl Adapter for DuckDb {
         true
     }
 
+    /// DuckDB's `create or replace table ... as` is one transaction: the old table is dropped
+    /// and the new one created only when it commits, so a failure or a kill (the WAL holds no
+    /// commit) leaves the old table.
+    fn replace_table_as_sql(&self, relation: &str, sql: &str) -> Option<String> {
+        Some(format!(
+            "create or replace table {relation} as (\n{}\n)",
+            sql.trim()
+        ))
+    }
+
     fn supports_clone(&self) -> bool {
         true
     }

@@ -221,6 +221,14 @@ pub trait Adapter: Send + Sync + Debug {
         format!("create table {relation} as (\n{}\n)", sql.trim())
     }
 
+    /// One statement that replaces the table `relation` with the result of `sql` atomically:
+    /// the old table stays whole until the new one is built and committed, so a failed or
+    /// killed statement leaves it as it was. `None` (the default, and where the engine has no
+    /// such statement) means the table is built under a temporary name and swapped in.
+    fn replace_table_as_sql(&self, _relation: &str, _sql: &str) -> Option<String> {
+        None
+    }
+
     /// `create table ... as (<sql>)` stored as `storage` says (where the engine's tables say
     /// where and how they are stored; others ignore it).
     fn create_table_as_stored_sql(

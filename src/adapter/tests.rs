@@ -68,6 +68,14 @@ fn grants() {
 }
 
 #[test]
+fn atomic_table_replace() {
+    assert_eq!(
+        adapters_where(|a| a.replace_table_as_sql("t", "select 1").is_some()),
+        ["duckdb"]
+    );
+}
+
+#[test]
 fn comments() {
     assert_eq!(adapters_where(|a| a.supports_comments()), ["duckdb"]);
 }

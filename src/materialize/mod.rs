@@ -186,6 +186,27 @@ fn table(
         statements.extend(after);
         return Plan::new(in_transaction(adapter, executes(statements)));
     }
+    if contract.is_none()
+        && let Some(replace) = adapter.replace_table_as_sql(&target.sql(adapter), sql)
+    {
+        // The engine replaces a table atomically in one statement (DuckDB): a failed or killed
+        // build leaves the previous table whole, with no temporary name, rename or transaction.
+        match existing {
+            Some(RelationKind::Table) => return Plan::executes(vec![replace]),
+            // A view is not a table: dropped in the same transaction as the table's creation.
+            Some(RelationKind::View) if adapter.supports_transactions() => {
+                let name = target.sql(adapter);
+                return Plan::new(in_transaction(
+                    adapter,
+                    executes([
+                        adapter.drop_relation_sql(RelationKind::View, &name),
+                        adapter.create_table_as_sql(&name, sql),
+                    ]),
+                ));
+            }
+            _ => {}
+        }
+    }
     if existing.is_none() && adapter.supports_transactions() {
         // Nothing to keep intact: built in place, atomic on its own (a failed or killed create
         // leaves no table), instead of a temporary table renamed in a transaction.
@@ -322,17 +343,23 @@ mod tests {
             @r#"
         begin;
 
-        drop table if exists "warehouse"."main"."orders__kiln_tmp";
+        drop view if exists "warehouse"."main"."orders";
 
-        create table "warehouse"."main"."orders__kiln_tmp" as (
+        create table "warehouse"."main"."orders" as (
         select 1 as id
         );
 
-        drop view if exists "warehouse"."main"."orders";
-
-        alter table "warehouse"."main"."orders__kiln_tmp" rename to "orders";
-
         commit;
+        "#
+        );
+        // and a table by DuckDB's atomic `create or replace table`: no temporary name, rename or
+        // explicit transaction
+        insta::assert_snapshot!(
+            plan_model(&duck, &table, sql, Some(RelationKind::Table), &Hooks::default(), &Default::default()).unwrap().script(&duck),
+            @r#"
+        create or replace table "warehouse"."main"."orders" as (
+        select 1 as id
+        );
         "#
         );
         // Athena: recover what an interrupted build left, build aside under a fresh location

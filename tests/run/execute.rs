@@ -75,15 +75,19 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
         ddl.starts_with("create table \"dev\".\"main\".\"orders\" as ("),
         "{ddl}"
     );
-    // a rebuild builds a temporary table and swaps it in
+    // a rebuild replaces it with DuckDB's atomic `create or replace table` (no temporary table,
+    // rename or transaction: a failed or killed statement leaves the old table, see
+    // interrupt.rs), and the rebuilt table holds the new rows
     p.kiln(&["run", "--select", "orders"])
         .run()
         .assert_success();
     let ddl = p.read("target/run/shop/models/orders.sql");
     assert!(
-        ddl.contains("create table \"dev\".\"main\".\"orders__kiln_tmp\""),
+        ddl.starts_with("create or replace table \"dev\".\"main\".\"orders\" as ("),
         "{ddl}"
     );
+    assert!(!ddl.contains("__kiln_tmp"), "{ddl}");
+    assert_eq!(column(&p, "select count(*) from main.orders"), vec!["3"]);
 }
 
 /// A model that refs an ephemeral model and starts with comments before its own `with` gets the

@@ -160,7 +160,7 @@ fn ctrl_c_cancels_running_queries_keeps_the_previous_table_and_exits_130() {
     assert_eq!(column(&p, "select big from main.slow"), vec!["0"]);
     let mut run = Background::spawn(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
     // The table is being built: its statement was sent and DuckDB is working on it.
-    run.wait_for_statement("model.shop.slow", "create table");
+    run.wait_for_statement("model.shop.slow", "create or replace table");
     run.wait_for_cpu(Duration::from_millis(300));
     run.signal("INT");
     let (code, output) = run.finish();
@@ -253,7 +253,7 @@ fn sigkill_during_a_table_rebuild_keeps_the_old_table_and_the_next_run_completes
     let p = slow_project();
     p.kiln(&["run", "--select", "slow"]).run().assert_success();
     let mut run = Background::spawn(&p, &["run", "--select", "slow", "--vars", "{big: true}"]);
-    run.wait_for_statement("model.shop.slow", "create table");
+    run.wait_for_statement("model.shop.slow", "create or replace table");
     run.wait_for_cpu(Duration::from_millis(300));
     run.signal("KILL");
     assert_eq!(run.finish().0, None, "killed by SIGKILL");
