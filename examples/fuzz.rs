@@ -56,45 +56,248 @@ impl Rng {
 }
 
 const SELECTOR_TOKENS: &[&str] = &[
-    "+", "@", ",", " ", "*", "?", "[", "]", ".", "/", "\\", "..", "1+", "+2", "3+", "tag:",
-    "path:", "fqn:", "source:", "exposure:", "metric:", "test_type:", "test_name:", "package:",
-    "resource_type:", "config.", "config.materialized:", "config.meta.owner:", "state:modified",
-    "state:new", "state:modified.body", "result:error", "source_status:fresher", "version:latest",
-    "access:public", "group:", "unit_test:", "semantic_model:", "saved_query:", "file:", "wildcard",
-    ":", "::", "+tag:nightly+", "@source:raw.orders", "models/", "*.sql", "staging.*", "-", "\u{e9}",
-    "\u{0}", "\u{1F600}", "\t", "\n", "99999999999999999999+", "+0", "+-1",
+    "+",
+    "@",
+    ",",
+    " ",
+    "*",
+    "?",
+    "[",
+    "]",
+    ".",
+    "/",
+    "\\",
+    "..",
+    "1+",
+    "+2",
+    "3+",
+    "tag:",
+    "path:",
+    "fqn:",
+    "source:",
+    "exposure:",
+    "metric:",
+    "test_type:",
+    "test_name:",
+    "package:",
+    "resource_type:",
+    "config.",
+    "config.materialized:",
+    "config.meta.owner:",
+    "state:modified",
+    "state:new",
+    "state:modified.body",
+    "result:error",
+    "source_status:fresher",
+    "version:latest",
+    "access:public",
+    "group:",
+    "unit_test:",
+    "semantic_model:",
+    "saved_query:",
+    "file:",
+    "wildcard",
+    ":",
+    "::",
+    "+tag:nightly+",
+    "@source:raw.orders",
+    "models/",
+    "*.sql",
+    "staging.*",
+    "-",
+    "\u{e9}",
+    "\u{0}",
+    "\u{1F600}",
+    "\t",
+    "\n",
+    "99999999999999999999+",
+    "+0",
+    "+-1",
 ];
 
 const YAML_TOKENS: &[&str] = &[
-    ": ", "- ", "\n  ", "\n    - ", "\n", "{{ ", " }}", "{{ var('x') }}", "{{ env_var('HOME') }}",
-    "{{ target.name }}", "&a ", "*a", "<<: *a", "!!str ", "!!binary ", "!custom ", "[", "]", "{",
-    "}", "'", "\"", "~", "null", "true", "1e309", "-1", "0x10", "+materialized: ", "+schema: ",
-    "+enabled: false", "+tags: ", "vars:", "version: 2", "models:", "sources:", "seeds:",
-    "columns:", "data_tests:", "tests:", "config:", "name: ", "tables:", "unit_tests:",
-    "given:", "expect:", "rows:", "format: csv", "semantic_models:", "metrics:", "selectors:",
-    "definition:", "method: tag", "value: ", "union:", "intersection:", "exclude:", "packages:",
-    "local: ", "git: ", "revision: ", "package: ", "version: ", "\t", "---\n", "...\n", "|\n  ",
-    ">\n  ", "# ", "%", "? ", "\u{feff}", "\u{0}", "\r\n", "outputs:", "target: ", "type: duckdb",
-    "path: ", "threads: ", "profile: ", "config-version: 2", "require-dbt-version: ",
-    "dispatch:", "query-comment: ", "on-run-start: ", "attach:", "extensions:", "settings:",
+    ": ",
+    "- ",
+    "\n  ",
+    "\n    - ",
+    "\n",
+    "{{ ",
+    " }}",
+    "{{ var('x') }}",
+    "{{ env_var('HOME') }}",
+    "{{ target.name }}",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!str ",
+    "!!binary ",
+    "!custom ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    "\"",
+    "~",
+    "null",
+    "true",
+    "1e309",
+    "-1",
+    "0x10",
+    "+materialized: ",
+    "+schema: ",
+    "+enabled: false",
+    "+tags: ",
+    "vars:",
+    "version: 2",
+    "models:",
+    "sources:",
+    "seeds:",
+    "columns:",
+    "data_tests:",
+    "tests:",
+    "config:",
+    "name: ",
+    "tables:",
+    "unit_tests:",
+    "given:",
+    "expect:",
+    "rows:",
+    "format: csv",
+    "semantic_models:",
+    "metrics:",
+    "selectors:",
+    "definition:",
+    "method: tag",
+    "value: ",
+    "union:",
+    "intersection:",
+    "exclude:",
+    "packages:",
+    "local: ",
+    "git: ",
+    "revision: ",
+    "package: ",
+    "version: ",
+    "\t",
+    "---\n",
+    "...\n",
+    "|\n  ",
+    ">\n  ",
+    "# ",
+    "%",
+    "? ",
+    "\u{feff}",
+    "\u{0}",
+    "\r\n",
+    "outputs:",
+    "target: ",
+    "type: duckdb",
+    "path: ",
+    "threads: ",
+    "profile: ",
+    "config-version: 2",
+    "require-dbt-version: ",
+    "dispatch:",
+    "query-comment: ",
+    "on-run-start: ",
+    "attach:",
+    "extensions:",
+    "settings:",
 ];
 
 const JINJA_TOKENS: &[&str] = &[
-    "{{", "}}", "{%", "%}", "{#", "#}", "{%-", "-%}", "{{ ref('", "') }}", "{{ source('", "', '",
-    "{{ config(", "materialized='table'", "materialized='incremental'", "materialized='ephemeral'",
-    ") }}", "{{ var('", "{{ env_var('", "{{ this }}", "{{ is_incremental() }}",
-    "{% if execute %}", "{% if true %}", "{% else %}", "{% endif %}",
-    "{% for i in range(3) %}", "{% endfor %}", "{% macro m(a, b=1) %}", "{% endmacro %}",
-    "{% set x = [] %}", "{% do x.append(1) %}", "{% set d = {'a': 1} %}", "{% do d.update({}) %}",
-    "{{ m(1) }}", "{{ return(1) }}", "{{ adapter.dispatch('m')() }}", "{{ adapter.quote('x') }}",
-    "{% call statement('s', fetch_result=True) %}", "{% endcall %}", "{{ run_query('select 1') }}",
-    "{{ exceptions.raise_compiler_error('x') }}", "{{ log('x') }}", "{{ modules.datetime }}",
-    "{{ dbt_utils.star(ref('x')) }}", "{{ caller() }}", "{{ loop.index }}", "|", "~", "**", "*",
-    "(", ")", "[", "]", "'", "\"", ".", ",", "=", "==", "not ", " and ", " or ", " in ", "none",
-    "range(100000000)", "9e999", "-1", "__class__", "{% raw %}", "{% endraw %}", "{% filter upper %}",
-    "{% endfilter %}", "{% include 'x' %}", "{% extends 'x' %}", "{% block b %}", "{% endblock %}",
-    "{{ '%s' % 1 }}", "{{ 1 / 0 }}", "{{ [1] * 99999999 }}", "{{ 'x' * 99999999 }}", "\u{0}",
-    "\u{feff}", "\n", "select ", "from ", "with x as (", "--", "/*", "*/", ";",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "{%-",
+    "-%}",
+    "{{ ref('",
+    "') }}",
+    "{{ source('",
+    "', '",
+    "{{ config(",
+    "materialized='table'",
+    "materialized='incremental'",
+    "materialized='ephemeral'",
+    ") }}",
+    "{{ var('",
+    "{{ env_var('",
+    "{{ this }}",
+    "{{ is_incremental() }}",
+    "{% if execute %}",
+    "{% if true %}",
+    "{% else %}",
+    "{% endif %}",
+    "{% for i in range(3) %}",
+    "{% endfor %}",
+    "{% macro m(a, b=1) %}",
+    "{% endmacro %}",
+    "{% set x = [] %}",
+    "{% do x.append(1) %}",
+    "{% set d = {'a': 1} %}",
+    "{% do d.update({}) %}",
+    "{{ m(1) }}",
+    "{{ return(1) }}",
+    "{{ adapter.dispatch('m')() }}",
+    "{{ adapter.quote('x') }}",
+    "{% call statement('s', fetch_result=True) %}",
+    "{% endcall %}",
+    "{{ run_query('select 1') }}",
+    "{{ exceptions.raise_compiler_error('x') }}",
+    "{{ log('x') }}",
+    "{{ modules.datetime }}",
+    "{{ dbt_utils.star(ref('x')) }}",
+    "{{ caller() }}",
+    "{{ loop.index }}",
+    "|",
+    "~",
+    "**",
+    "*",
+    "(",
+    ")",
+    "[",
+    "]",
+    "'",
+    "\"",
+    ".",
+    ",",
+    "=",
+    "==",
+    "not ",
+    " and ",
+    " or ",
+    " in ",
+    "none",
+    "range(100000000)",
+    "9e999",
+    "-1",
+    "__class__",
+    "{% raw %}",
+    "{% endraw %}",
+    "{% filter upper %}",
+    "{% endfilter %}",
+    "{% include 'x' %}",
+    "{% extends 'x' %}",
+    "{% block b %}",
+    "{% endblock %}",
+    "{{ '%s' % 1 }}",
+    "{{ 1 / 0 }}",
+    "{{ [1] * 99999999 }}",
+    "{{ 'x' * 99999999 }}",
+    "\u{0}",
+    "\u{feff}",
+    "\n",
+    "select ",
+    "from ",
+    "with x as (",
+    "--",
+    "/*",
+    "*/",
+    ";",
 ];
 
 /// Bytes worth setting: structure characters of the three grammars.
@@ -310,7 +513,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "target" || n == "dbt_packages") {
+            if p.file_name()
+                .is_some_and(|n| n == "target" || n == "dbt_packages")
+            {
                 continue;
             }
             walk(&p, out);
@@ -326,8 +531,15 @@ fn seed_corpus(target: &str, fixtures: &Path) -> Vec<Input> {
     walk(fixtures, &mut files);
     let mut out = vec![];
     for f in files {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let rel = f.strip_prefix(fixtures).unwrap_or(&f).to_string_lossy().into_owned();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rel = f
+            .strip_prefix(fixtures)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
         let kind = if name.ends_with(".yml") || name.ends_with(".yaml") {
             match name.as_str() {
                 "dbt_project.yml" => Kind::Project,
@@ -471,7 +683,9 @@ fn main() {
 
     let mut corpus = seed_corpus(target, &fixtures);
     if corpus.is_empty() {
-        die(&format!("unknown target '{target}' (selector, yaml or jinja), or no corpus"));
+        die(&format!(
+            "unknown target '{target}' (selector, yaml or jinja), or no corpus"
+        ));
     }
     let seeds = corpus.len();
     let workdir = Arc::new(Workdir::new(&fixtures, &out));
@@ -583,7 +797,16 @@ fn main() {
                     input.kind,
                     file.display()
                 );
-                report(target, runs, started, seeds, corpus.len(), seen.len(), &panics, 1);
+                report(
+                    target,
+                    runs,
+                    started,
+                    seeds,
+                    corpus.len(),
+                    seen.len(),
+                    &panics,
+                    1,
+                );
                 std::process::exit(3);
             }
             Some(Err(msg)) => {
@@ -617,7 +840,16 @@ fn main() {
             );
         }
     }
-    report(target, runs, started, seeds, corpus.len(), seen.len(), &panics, 0);
+    report(
+        target,
+        runs,
+        started,
+        seeds,
+        corpus.len(),
+        seen.len(),
+        &panics,
+        0,
+    );
     std::process::exit(if panics.is_empty() { 0 } else { 1 });
 }
 
