@@ -614,3 +614,56 @@ fn dbt_project_unit_tests_configs_apply_under_the_tests_own() {
     );
     assert_eq!(ls.stdout.lines().count(), 6, "{}", ls.stdout);
 }
+
+/// `state:modified` and `state:new` select unit tests as dbt does: by their checksum (a `given`
+/// row added), and a unit test the state manifest lacks is new.
+#[test]
+fn state_selects_modified_and_new_unit_tests() {
+    let p = project();
+    p.kiln(&["parse"]).run().assert_success();
+    std::fs::create_dir_all(p.dir().join("prod")).expect("mkdir prod");
+    std::fs::copy(
+        p.dir().join("target/manifest.json"),
+        p.dir().join("prod/manifest.json"),
+    )
+    .expect("copy manifest");
+    let ls = |sel: &str| {
+        let run = p
+            .kiln(&[
+                "ls",
+                "-s",
+                sel,
+                "--state",
+                "prod",
+                "--resource-type",
+                "unit_test",
+            ])
+            .run();
+        run.assert_success();
+        run.stdout.clone()
+    };
+    assert_eq!(ls("state:modified"), "");
+    let schema = p.read("models/schema.yml");
+    let changed = schema.replacen(
+        "          - {id: 2, status: placed, updated_at: \"2024-01-03 09:00:00\"}",
+        "          - {id: 2, status: placed, updated_at: \"2024-01-03 09:00:00\"}\n          - {id: 3, status: placed, updated_at: \"2024-01-04 09:00:00\"}",
+        1,
+    );
+    assert_ne!(schema, changed);
+    p.write("models/schema.yml", &changed);
+    assert_eq!(
+        ls("state:modified"),
+        "unit_test:unit_shop.keeps_latest_order_version\n"
+    );
+    assert_eq!(ls("state:new"), "");
+    let renamed = changed.replacen(
+        "name: keeps_latest_order_version",
+        "name: keeps_the_latest_version",
+        1,
+    );
+    p.write("models/schema.yml", &renamed);
+    assert_eq!(
+        ls("state:new"),
+        "unit_test:unit_shop.keeps_the_latest_version\n"
+    );
+}

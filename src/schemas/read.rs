@@ -179,6 +179,16 @@ pub struct StateManifest {
     /// None when the file has no `macros` (it then says nothing about them).
     #[serde(default, deserialize_with = "keyed_option")]
     pub macros: Option<BTreeMap<String, ManifestMacro>>,
+    #[serde(default, deserialize_with = "keyed")]
+    pub unit_tests: BTreeMap<String, ManifestUnitTest>,
+}
+
+/// A unit test of an earlier run: dbt compares unit tests by their checksum alone.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ManifestUnitTest {
+    #[serde(deserialize_with = "or_default")]
+    pub checksum: Option<String>,
 }
 
 impl Versioned for StateManifest {
@@ -221,6 +231,7 @@ impl StateManifest {
             sources: section(dicts, "sources"),
             exposures: section(dicts, "exposures"),
             macros: None,
+            unit_tests: BTreeMap::new(),
         }
     }
 

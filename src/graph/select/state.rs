@@ -159,6 +159,9 @@ impl<'a> StateComparison<'a> {
 
     /// Whether the node, source or exposure `id` passes the `state:<check>` comparison.
     pub fn check(&self, check: &str, id: &str) -> bool {
+        if let Some(t) = self.project.unit_tests.get(id) {
+            return self.check_unit_test(check, id, &t.checksum);
+        }
         let Some(pair) = self.pair(id) else {
             return false;
         };
@@ -185,6 +188,21 @@ impl<'a> StateComparison<'a> {
                         && old.is_none_or(|old| !same_config(&cur.config, &old.config))
                 }
             },
+        }
+    }
+
+    /// A unit test, as dbt compares one: new when the previous manifest lacks it, modified when
+    /// its checksum (model, versions, given, expect, overrides and fixture rows) differs; the
+    /// sub-selectors (`modified.body`...) do not apply to unit tests.
+    fn check_unit_test(&self, check: &str, id: &str, checksum: &str) -> bool {
+        let old = self.old.unit_tests.get(id);
+        let modified = old.is_none_or(|o| o.checksum.as_deref() != Some(checksum));
+        match check {
+            "new" => old.is_none(),
+            "old" => old.is_some(),
+            "modified" => modified,
+            "unmodified" => !modified,
+            _ => false,
         }
     }
 
