@@ -700,7 +700,11 @@ fn main() {
                 let _ = select::parse::parse_cli(&values, IndirectSelection::Cautious, true);
                 let spec = SelectionSpec {
                     select: values.clone(),
-                    exclude: if text.len().is_multiple_of(3) { values } else { vec![] },
+                    exclude: if text.len().is_multiple_of(3) {
+                        values
+                    } else {
+                        vec![]
+                    },
                     indirect: IndirectSelection::Eager,
                     ..SelectionSpec::default()
                 };

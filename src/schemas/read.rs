@@ -183,12 +183,17 @@ pub struct StateManifest {
     pub unit_tests: BTreeMap<String, ManifestUnitTest>,
 }
 
-/// A unit test of an earlier run: dbt compares unit tests by their checksum alone.
+/// A unit test of an earlier run: what dbt's checksum of a unit test covers (its model, versions,
+/// given, expect and overrides), read as written, since kiln's checksum and dbt's are computed
+/// differently.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ManifestUnitTest {
-    #[serde(deserialize_with = "or_default")]
-    pub checksum: Option<String>,
+    pub model: Value,
+    pub versions: Value,
+    pub given: Value,
+    pub expect: Value,
+    pub overrides: Value,
 }
 
 impl Versioned for StateManifest {

@@ -160,7 +160,7 @@ impl<'a> StateComparison<'a> {
     /// Whether the node, source or exposure `id` passes the `state:<check>` comparison.
     pub fn check(&self, check: &str, id: &str) -> bool {
         if let Some(t) = self.project.unit_tests.get(id) {
-            return self.check_unit_test(check, id, &t.checksum);
+            return self.check_unit_test(check, t);
         }
         let Some(pair) = self.pair(id) else {
             return false;
@@ -192,11 +192,24 @@ impl<'a> StateComparison<'a> {
     }
 
     /// A unit test, as dbt compares one: new when the previous manifest lacks it, modified when
-    /// its checksum (model, versions, given, expect, overrides and fixture rows) differs; the
-    /// sub-selectors (`modified.body`...) do not apply to unit tests.
-    fn check_unit_test(&self, check: &str, id: &str, checksum: &str) -> bool {
-        let old = self.old.unit_tests.get(id);
-        let modified = old.is_none_or(|o| o.checksum.as_deref() != Some(checksum));
+    /// what its checksum covers differs (model, versions, given, expect with the fixture rows,
+    /// overrides; compared as the manifests write them, so a manifest of dbt's compares too);
+    /// the sub-selectors (`modified.body`...) do not apply to unit tests.
+    fn check_unit_test(&self, check: &str, t: &crate::project::unit_test::UnitTest) -> bool {
+        let old = self.old.unit_tests.get(&t.unique_id);
+        let cur = crate::schemas::unit_test_json(t, "");
+        let modified = old.is_none_or(|o| {
+            let pairs = [
+                ("model", &o.model),
+                ("versions", &o.versions),
+                ("given", &o.given),
+                ("expect", &o.expect),
+                ("overrides", &o.overrides),
+            ];
+            !pairs
+                .iter()
+                .all(|(k, before)| lenient_eq(k, cur.get(*k), Some(before)))
+        });
         match check {
             "new" => old.is_none(),
             "old" => old.is_some(),
