@@ -1714,6 +1714,49 @@ fn semantic_layer_sections_match_dbt() {
         semantic["project_configuration"],
         want["project_configuration"]
     );
+    // A model's `time_spine:` property, as dbt-core 1.11 writes it on the node.
+    assert_eq!(
+        manifest["nodes"]["model.semantic.time_spine_daily"]["time_spine"],
+        serde_json::json!({
+            "standard_granularity_column": "date_day",
+            "custom_granularities": [{"name": "fiscal_year", "column_name": "fiscal_year"}]
+        })
+    );
+}
+
+/// A time spine whose standard granularity column is not one of the model's columns: exit 2,
+/// at the property's line.
+#[test]
+fn a_time_spine_column_the_model_lacks_is_an_error_at_its_line() {
+    let (_tmp, dir) = semantic_project(|t| t);
+    let yml = dir.join("models/time_spine.yml");
+    let text = std::fs::read_to_string(&yml).expect("time_spine.yml");
+    std::fs::write(
+        &yml,
+        text.replace(
+            "standard_granularity_column: date_day",
+            "standard_granularity_column: day",
+        ),
+    )
+    .expect("write");
+    let out = Command::cargo_bin("kiln")
+        .expect("the kiln binary")
+        .arg("parse")
+        .arg("--project-dir")
+        .arg(&dir)
+        .arg("--profiles-dir")
+        .arg(&dir)
+        .env("HOME", dir.join("home"))
+        .output()
+        .expect("run kiln");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("model 'time_spine_daily': the time spine's standard granularity column 'day' is not among the model's columns"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("models/time_spine.yml:6:"), "{stderr}");
 }
 
 /// `kiln parse` on a broken semantic layer: exit 2, the file and line of the mistake.
@@ -1816,11 +1859,11 @@ fn semantic_layer_in_ls_and_build() {
     let build = run(&["build"]);
     assert!(build.contains("NO-OP saved query daily_revenue"), "{build}");
     assert!(
-        build.contains("Finished running 1 saved query, 3 view models"),
+        build.contains("Finished running 1 saved query, 4 view models"),
         "{build}"
     );
     assert!(
-        build.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=1 TOTAL=4"),
+        build.contains("Done. PASS=4 WARN=0 ERROR=0 SKIP=0 NO-OP=1 TOTAL=5"),
         "{build}"
     );
 }

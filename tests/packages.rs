@@ -707,3 +707,83 @@ fn package_run_hooks_run_after_the_root_project_s() {
     assert_eq!(hook["package_name"], "alpha");
     assert_eq!(hook["resource_type"], "operation");
 }
+
+/// A package's generic tests written as dbt_utils writes them (`not_null_proportion`,
+/// `equal_rowcount`): keyword arguments the test does not declare reach the dispatched
+/// implementation through `**kwargs` (Jinja2 gathers them into `kwargs` when a macro's body reads
+/// it), and a `config(fail_calc=...)` call in the dispatched macro, made at parse time, grades
+/// the test (the failure count is the gap, not the number of rows).
+#[test]
+fn package_tests_pass_kwargs_through_dispatch_and_their_config_grades_them() {
+    let p = TestProject::fixture("packages");
+    p.write(
+        "vendor/helpers/tests/generic/share_not_null.sql",
+        "{% test share_not_null(model, group_by_columns=[]) %}\n\
+         {{ return(adapter.dispatch('test_share_not_null', 'helpers')(model, group_by_columns, **kwargs)) }}\n\
+         {% endtest %}\n\n\
+         {% macro default__test_share_not_null(model, group_by_columns) %}\n\
+         {% set column_name = kwargs.get('column_name', kwargs.get('arg')) %}\n\
+         {% set at_least = kwargs.get('at_least', kwargs.get('arg')) %}\n\
+         select share from (select count({{ column_name }}) * 1.0 / count(*) as share from {{ model }})\n\
+         where share < {{ at_least }}\n\
+         {% endmacro %}\n",
+    );
+    p.write(
+        "vendor/helpers/tests/generic/row_gap.sql",
+        "{% test row_gap(model, compare_model) %}\n\
+         {{ return(adapter.dispatch('test_row_gap', 'helpers')(model, compare_model)) }}\n\
+         {% endtest %}\n\n\
+         {% macro default__test_row_gap(model, compare_model) %}\n\
+         {{ config(fail_calc = 'sum(coalesce(gap, 0))') }}\n\
+         {%- if not execute -%}{{ return('') }}{%- endif -%}\n\
+         select abs((select count(*) from {{ model }}) - (select count(*) from {{ compare_model }})) as gap\n\
+         {% endmacro %}\n",
+    );
+    p.write("models/five.sql", "select range as n from range(5)\n");
+    p.write(
+        "models/schema.yml",
+        "version: 2\n\
+         models:\n\
+         \x20 - name: orders\n\
+         \x20   data_tests:\n\
+         \x20     - helpers.row_gap:\n          compare_model: ref('orders')\n\
+         \x20     - helpers.row_gap:\n          compare_model: ref('five')\n\
+         \x20     - name: gap_counted\n        test_name: helpers.row_gap\n\
+         \x20       compare_model: ref('five')\n        config:\n          fail_calc: count(*)\n\
+         \x20   columns:\n\
+         \x20     - name: cents_per_item\n        data_tests:\n\
+         \x20         - helpers.share_not_null:\n              at_least: 0.5\n\
+         \x20         - helpers.share_not_null:\n              at_least: 0.9\n",
+    );
+    p.kiln(&["deps"]).run().assert_success();
+    let run = p.kiln(&["build"]).run();
+    run.assert_code(1);
+    let rr: Value = serde_json::from_str(&p.read("target/run_results.json")).expect("json");
+    let mut graded: Vec<String> = rr["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| {
+            let id = r["unique_id"].as_str().unwrap_or("");
+            id.contains("row_gap") || id.contains("share_not_null") || id.contains("gap_counted")
+        })
+        .map(|r| {
+            let id = r["unique_id"].as_str().unwrap_or("");
+            let name = id.split('.').nth(2).unwrap_or(id);
+            format!("{name} {} {}", r["status"], r["failures"])
+        })
+        .collect();
+    graded.sort();
+    assert_eq!(
+        graded,
+        [
+            "gap_counted \"fail\" 1",
+            "helpers_row_gap_orders_ref_five_ \"fail\" 3",
+            "helpers_row_gap_orders_ref_orders_ \"pass\" 0",
+            "helpers_share_not_null_orders_0_5__cents_per_item \"pass\" 0",
+            "helpers_share_not_null_orders_0_9__cents_per_item \"fail\" 1",
+        ],
+        "{}",
+        run.snapshot()
+    );
+}

@@ -574,3 +574,96 @@ fn an_input_the_model_does_not_read_is_a_warning() {
     run.assert_success();
     insta::assert_snapshot!("warning_input_not_read", run.snapshot());
 }
+
+/// dbt_project.yml's `unit_tests:` tree configures unit tests by their fqn (package, folders,
+/// model, test), under the test's own `config:` (tags add up, meta keys merge: what dbt-core
+/// 1.11 writes in the manifest for the same project); `+enabled: false` leaves them out.
+#[test]
+fn dbt_project_unit_tests_configs_apply_under_the_tests_own() {
+    let p = project();
+    let base = p.read("dbt_project.yml");
+    p.write(
+        "dbt_project.yml",
+        &format!(
+            "{base}unit_tests:\n  unit_shop:\n    +tags: [nightly]\n    +meta: {{team: core}}\n    \
+             customer_totals:\n      +enabled: false\n"
+        ),
+    );
+    p.kiln(&["parse"]).run().assert_success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).expect("manifest.json");
+    let t = &manifest["unit_tests"]["unit_test.unit_shop.stg_orders.keeps_latest_order_version"];
+    assert_eq!(
+        t["config"]["tags"],
+        serde_json::json!(["nightly", "dedupe"])
+    );
+    assert_eq!(
+        t["config"]["meta"],
+        serde_json::json!({"team": "core", "owner": "data"})
+    );
+    let ls = p
+        .kiln(&["ls", "-s", "tag:nightly", "--resource-type", "unit_test"])
+        .run();
+    ls.assert_success();
+    assert!(!ls.stdout.contains("customer_totals"), "{}", ls.stdout);
+    assert!(
+        ls.stdout
+            .contains("unit_test:unit_shop.keeps_latest_order_version"),
+        "{}",
+        ls.stdout
+    );
+    assert_eq!(ls.stdout.lines().count(), 6, "{}", ls.stdout);
+}
+
+/// `state:modified` and `state:new` select unit tests as dbt does: by their checksum (a `given`
+/// row added), and a unit test the state manifest lacks is new.
+#[test]
+fn state_selects_modified_and_new_unit_tests() {
+    let p = project();
+    p.kiln(&["parse"]).run().assert_success();
+    std::fs::create_dir_all(p.dir().join("prod")).expect("mkdir prod");
+    std::fs::copy(
+        p.dir().join("target/manifest.json"),
+        p.dir().join("prod/manifest.json"),
+    )
+    .expect("copy manifest");
+    let ls = |sel: &str| {
+        let run = p
+            .kiln(&[
+                "ls",
+                "-s",
+                sel,
+                "--state",
+                "prod",
+                "--resource-type",
+                "unit_test",
+            ])
+            .run();
+        run.assert_success();
+        run.stdout.clone()
+    };
+    assert_eq!(ls("state:modified"), "");
+    let schema = p.read("models/schema.yml");
+    let changed = schema.replacen(
+        "          - {id: 2, status: placed, updated_at: \"2024-01-03 09:00:00\"}",
+        "          - {id: 2, status: placed, updated_at: \"2024-01-03 09:00:00\"}\n          - {id: 3, status: placed, updated_at: \"2024-01-04 09:00:00\"}",
+        1,
+    );
+    assert_ne!(schema, changed);
+    p.write("models/schema.yml", &changed);
+    assert_eq!(
+        ls("state:modified"),
+        "unit_test:unit_shop.keeps_latest_order_version\n"
+    );
+    assert_eq!(ls("state:new"), "");
+    let renamed = changed.replacen(
+        "name: keeps_latest_order_version",
+        "name: keeps_the_latest_version",
+        1,
+    );
+    p.write("models/schema.yml", &renamed);
+    assert_eq!(
+        ls("state:new"),
+        "unit_test:unit_shop.keeps_the_latest_version\n"
+    );
+}

@@ -185,7 +185,8 @@ fn saved_query(d: &Value) -> Value {
     out
 }
 
-/// The time spines: the legacy `metricflow_time_spine` model (its `date_day` at day grain).
+/// The time spines: the legacy `metricflow_time_spine` model (its `date_day` at day grain), and
+/// the models with a `time_spine:` property.
 fn project_configuration(project: &Project) -> Value {
     let legacy: Vec<Value> = project
         .nodes
@@ -194,11 +195,31 @@ fn project_configuration(project: &Project) -> Value {
         .filter_map(|n| n.relation_name.as_ref())
         .map(|r| json!({"location": r, "column_name": "date_day", "grain": "day"}))
         .collect();
+    // Models with a `time_spine:` property (dbt 1.9), their primary column at its granularity.
+    let spines: Vec<Value> = project
+        .time_spines
+        .iter()
+        .filter_map(|(uid, ts)| {
+            let n = project.nodes.get(uid)?;
+            let primary = ts.get("standard_granularity_column")?.as_str()?;
+            let grain = n.columns.get(primary).and_then(|c| c.granularity.clone());
+            Some(json!({
+                "node_relation": {
+                    "alias": n.alias,
+                    "schema_name": n.schema,
+                    "database": n.database,
+                    "relation_name": n.relation_name,
+                },
+                "primary_column": {"name": primary, "time_granularity": grain},
+                "custom_granularities": ts.get("custom_granularities").cloned().unwrap_or_else(|| json!([])),
+            }))
+        })
+        .collect();
     json!({
         "time_spine_table_configurations": legacy,
         "metadata": null,
         "dsi_package_version": {"major_version": "0", "minor_version": "9", "patch_version": "0"},
-        "time_spines": [],
+        "time_spines": spines,
     })
 }
 

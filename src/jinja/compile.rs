@@ -97,6 +97,40 @@ fn event_time_field(
     Some(if quoted { adapter.quote(&name) } else { name })
 }
 
+/// A generic test's arguments as its macro receives them (`_dbt_generic_test_kwargs`): `model`
+/// and any ref()/source() arguments evaluated in `base` (the test's render context), YAML lists
+/// and dicts mutable. Used by the parse render too.
+pub(super) fn generic_test_kwargs(
+    jenv: &JinjaEnv,
+    base: &Arc<RenderCtx>,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<BTreeMap<String, Value>, minijinja::Error> {
+    let mut kwargs = BTreeMap::new();
+    for (k, v) in args {
+        let value = match v.as_str() {
+            Some(s) if s.contains("{{") => {
+                let expr = s
+                    .trim()
+                    .trim_start_matches("{{")
+                    .trim_end_matches("}}")
+                    .trim();
+                jenv.env
+                    .compile_expression(expr)
+                    .and_then(|e| e.eval(base.value()))?
+            }
+            Some(s) if crate::project::looks_like_ref_or_source(s) => jenv
+                .env
+                .compile_expression(s)
+                .and_then(|e| e.eval(base.value()))?,
+            // YAML lists and dicts are Python's, mutable (dbt_utils' at_least_one appends
+            // to its `group_by_columns`).
+            _ => crate::jinja::mutable::deep(crate::jinja::to_value(v)),
+        };
+        kwargs.insert(k.clone(), value);
+    }
+    Ok(kwargs)
+}
+
 /// What rendering one node produced.
 #[derive(Debug, Clone)]
 struct Rendered {
@@ -148,31 +182,7 @@ fn render_node_with(
         // Generic tests: `{{ test_x(**_dbt_generic_test_kwargs) }}`, with `model` and any
         // ref()/source() arguments evaluated against this node's context.
         let base = RenderCtx::new(shared.clone(), Some(node.clone()), this.clone());
-        let mut kwargs = BTreeMap::new();
-        for (k, v) in &t.kwargs {
-            let value = match v.as_str() {
-                Some(s) if s.contains("{{") => {
-                    let expr = s
-                        .trim()
-                        .trim_start_matches("{{")
-                        .trim_end_matches("}}")
-                        .trim();
-                    jenv.env
-                        .compile_expression(expr)
-                        .and_then(|e| e.eval(base.value()))
-                        .map_err(err)?
-                }
-                Some(s) if crate::project::looks_like_ref_or_source(s) => jenv
-                    .env
-                    .compile_expression(s)
-                    .and_then(|e| e.eval(base.value()))
-                    .map_err(err)?,
-                // YAML lists and dicts are Python's, mutable (dbt_utils' at_least_one appends
-                // to its `group_by_columns`).
-                _ => crate::jinja::mutable::deep(crate::jinja::to_value(v)),
-            };
-            kwargs.insert(k.clone(), value);
-        }
+        let kwargs = generic_test_kwargs(jenv, &base, &t.kwargs).map_err(err)?;
         let eph = base.take_recorder().ephemerals;
         let mut extra = BTreeMap::new();
         extra.insert("_dbt_generic_test_kwargs".to_string(), Value::from(kwargs));

@@ -490,7 +490,8 @@ impl Object for MacroCaller {
                             format!("macro '{}' not found in {}", self.name, self.template),
                         )
                     })?;
-                    m.call(st, args)
+                    let packed = pack_undeclared_kwargs(&m, args);
+                    m.call(st, packed.as_deref().unwrap_or(args))
                 })
             });
         let returned = self.ctx.with_rec(|r| {
@@ -543,6 +544,49 @@ fn is_masking_macro(vars: &serde_json::Map<String, Json>, name: &str) -> bool {
         Some(Json::Array(items)) => items.iter().any(|i| i.as_str() == Some(name)),
         _ => false,
     }
+}
+
+/// For a macro that declares `kwargs` (the loader declares it for macros whose body reads it,
+/// `project::load::macros`), the keyword arguments it does not declare, gathered into that
+/// `kwargs` dict as Jinja2 does. `None`: the arguments go as they are.
+fn pack_undeclared_kwargs(m: &Value, args: &[Value]) -> Option<Vec<Value>> {
+    let declared: Vec<String> = m
+        .get_attr("arguments")
+        .ok()?
+        .try_iter()
+        .ok()?
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    if !declared.iter().any(|a| a == "kwargs") {
+        return None;
+    }
+    let (positional, given) = match args.split_last() {
+        Some((last, rest)) if last.is_kwargs() => (rest, Kwargs::try_from(last.clone()).ok()?),
+        _ => (
+            args,
+            Kwargs::from_iter(std::iter::empty::<(String, Value)>()),
+        ),
+    };
+    if given.has("kwargs") {
+        return None;
+    }
+    let mut keep: Vec<(String, Value)> = vec![];
+    let mut extra: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::new();
+    for k in given.args() {
+        let v: Value = given.peek(k).ok()?;
+        if declared.iter().any(|a| a == k) {
+            keep.push((k.to_string(), v));
+        } else {
+            extra.insert(Value::from(k), v);
+        }
+    }
+    keep.push((
+        "kwargs".to_string(),
+        super::mutable::MutableDict::value(extra),
+    ));
+    let mut out = positional.to_vec();
+    out.push(Value::from(Kwargs::from_iter(keep)));
+    Some(out)
 }
 
 #[derive(Debug, Clone, Copy)]

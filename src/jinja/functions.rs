@@ -110,14 +110,18 @@ fn zip(args: Rest<Value>) -> Result<Value, Error> {
     ))
 }
 
-fn set_fn(v: Value) -> Result<Value, Error> {
-    let mut out: Vec<Value> = vec![];
-    for item in v.try_iter()? {
-        if !out.contains(&item) {
-            out.push(item);
-        }
+/// dbt's `set(value, default=None)`: a Python set (`mutable::PySet`) of `value`'s items, or
+/// `default` when `value` is not iterable.
+fn set_fn(v: Value, default: Option<Value>) -> Value {
+    match v.try_iter() {
+        Ok(items) => super::mutable::PySet::value(items),
+        Err(_) => default.unwrap_or_default(),
     }
-    Ok(Value::from(out))
+}
+
+/// dbt's `set_strict(value)`: `set`, but a value that is not iterable is an error.
+fn set_strict_fn(v: Value) -> Result<Value, Error> {
+    Ok(super::mutable::PySet::value(v.try_iter()?))
 }
 
 /// `log(msg)` goes to the log file only (dbt's `JinjaLogDebug`); `log(msg, info=True)` is also
@@ -227,7 +231,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function("local_md5", |s: String| md5_hex(&s));
     env.add_function("zip", zip);
     env.add_function("set", set_fn);
-    env.add_function("set_strict", set_fn);
+    env.add_function("set_strict", set_strict_fn);
     env.add_function("log", log);
     env.add_function("print", print_fn);
     env.add_global("exceptions", Value::from_object(Exceptions));

@@ -386,6 +386,155 @@ impl super::ast_walk::Visitor for Literals {
     }
 }
 
+/// A Python set: the value of `set(...)`. Its items keep the order they came in (Python's is
+/// arbitrary), and two sets are equal when they hold the same items in any order (dbt_utils'
+/// `equality` compares two column sets with `!=`).
+#[derive(Debug, Default)]
+pub struct PySet(Mutex<Vec<Value>>);
+
+impl PySet {
+    pub fn value(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut out: Vec<Value> = vec![];
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        Value::from_object(PySet(Mutex::new(out)))
+    }
+
+    fn snapshot(&self) -> Vec<Value> {
+        lock(&self.0).clone()
+    }
+
+    fn sorted(&self) -> Vec<Value> {
+        let mut items = self.snapshot();
+        items.sort();
+        items
+    }
+}
+
+impl Object for PySet {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let items = lock(&self.0);
+        let i = index(i64::try_from(key.clone()).ok()?, items.len())?;
+        items.get(i).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.snapshot())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(lock(&self.0).len())
+    }
+
+    fn custom_cmp(
+        self: &Arc<Self>,
+        other: &minijinja::value::DynObject,
+    ) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        Some(self.sorted().cmp(&other.sorted()))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let others = || -> Result<Vec<Value>, Error> {
+            let mut all = vec![];
+            for other in args {
+                all.extend(other.try_iter()?);
+            }
+            Ok(all)
+        };
+        let mine = self.snapshot();
+        match method {
+            "add" => {
+                let (x,): (Value,) = from_args(args)?;
+                let mut items = lock(&self.0);
+                if !items.contains(&x) {
+                    items.push(x);
+                }
+                Ok(Value::from(()))
+            }
+            "update" => {
+                let new = others()?;
+                let mut items = lock(&self.0);
+                for x in new {
+                    if !items.contains(&x) {
+                        items.push(x);
+                    }
+                }
+                Ok(Value::from(()))
+            }
+            "discard" | "remove" => {
+                let (x,): (Value,) = from_args(args)?;
+                let mut items = lock(&self.0);
+                match items.iter().position(|v| *v == x) {
+                    Some(i) => {
+                        items.remove(i);
+                    }
+                    None if method == "remove" => {
+                        return Err(Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("set.remove(x): {x} is not in the set"),
+                        ));
+                    }
+                    None => {}
+                }
+                Ok(Value::from(()))
+            }
+            "union" => Ok(PySet::value(mine.into_iter().chain(others()?))),
+            "intersection" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| o.contains(x))))
+            }
+            "difference" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| !o.contains(x))))
+            }
+            "symmetric_difference" => {
+                let o = others()?;
+                let left: Vec<Value> = mine.iter().filter(|x| !o.contains(x)).cloned().collect();
+                let right: Vec<Value> = o.into_iter().filter(|x| !mine.contains(x)).collect();
+                Ok(PySet::value(left.into_iter().chain(right)))
+            }
+            "issubset" => {
+                let o = others()?;
+                Ok(Value::from(mine.iter().all(|x| o.contains(x))))
+            }
+            "issuperset" => {
+                let o = others()?;
+                Ok(Value::from(o.iter().all(|x| mine.contains(x))))
+            }
+            "isdisjoint" => {
+                let o = others()?;
+                Ok(Value::from(!mine.iter().any(|x| o.contains(x))))
+            }
+            "copy" => {
+                no_args(method, args)?;
+                Ok(PySet::value(mine))
+            }
+            "clear" => {
+                no_args(method, args)?;
+                lock(&self.0).clear();
+                Ok(Value::from(()))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("set has no method named {method}"),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,6 +166,9 @@ pub fn parse_project(
     let results: Vec<Option<Result<super::context::Recorder, Diagnostic>>> = shared_nodes
         .par_iter()
         .map(|(_, n)| {
+            if n.test.is_some() {
+                return generic_test_config_calls(n, &shared, jenv).map(Ok);
+            }
             if !renders_at_parse(n) {
                 return None;
             }
@@ -198,6 +201,17 @@ pub fn parse_project(
             let mut node = Arc::unwrap_or_clone(n);
             let mut problem = None;
             match r {
+                // A generic test keeps what its YAML made it; its macro's config() calls fill
+                // in what the YAML's `config:` does not set.
+                Some(Ok(rec)) if node.test.is_some() => {
+                    for (k, v) in &rec.config {
+                        let key = config::normalize_key(k);
+                        if !node.unrendered_config.contains_key(&key) {
+                            node.config.insert(key.clone(), v.clone());
+                            node.unrendered_config.insert(key, v.clone());
+                        }
+                    }
+                }
                 Some(Ok(rec)) => {
                     node.refs = rec.refs;
                     node.sources = rec.sources;
@@ -358,6 +372,33 @@ fn check_generic_tests(project: &Project, shared: &Shared, diags: &mut Diagnosti
             }),
         );
     }
+}
+
+/// A generic test rendered as dbt's parse renders it (`execute` false), for the `config()` calls
+/// its macro makes (dbt_utils' `equal_rowcount` sets its `fail_calc` so). Only tests defined in
+/// the project or a package: kiln's built-in tests call no `config()`. A render that fails is
+/// not reported here: the test's compile reports it.
+fn generic_test_config_calls(
+    n: &Arc<Node>,
+    shared: &Arc<Shared>,
+    jenv: &JinjaEnv,
+) -> Option<super::context::Recorder> {
+    let t = n.test.as_ref()?;
+    if test_macro_ids(n, shared)
+        .first()
+        .is_none_or(|m| m.starts_with("macro.dbt."))
+    {
+        return None;
+    }
+    let this = shared.placeholder_for(n);
+    let base = RenderCtx::new(shared.clone(), Some(n.clone()), Some(this.clone()));
+    let kwargs = super::compile::generic_test_kwargs(jenv, &base, &t.kwargs).ok()?;
+    let mut extra = BTreeMap::new();
+    extra.insert("_dbt_generic_test_kwargs".to_string(), Value::from(kwargs));
+    let ctx = RenderCtx::with_extra(shared.clone(), Some(n.clone()), Some(this), extra);
+    jenv.render_named_str(&n.unique_id, &n.raw_code, ctx.value())
+        .ok()?;
+    Some(ctx.take_recorder())
 }
 
 fn test_macro_ids(n: &Node, shared: &Shared) -> Vec<String> {

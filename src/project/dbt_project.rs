@@ -94,6 +94,9 @@ pub struct DbtProject {
     pub analyses: Map<String, Value>,
     #[serde(default)]
     pub exposures: Map<String, Value>,
+    /// `unit_tests:` (dbt writes it with an underscore; `unit-tests` is read too).
+    #[serde(default, rename = "unit_tests", alias = "unit-tests")]
+    pub unit_tests: Map<String, Value>,
     #[serde(default)]
     pub flags: Map<String, Value>,
     #[serde(default)]
@@ -180,8 +183,7 @@ impl DbtProject {
             ResourceType::Test => Cow::Owned(self.data_test_configs()),
             ResourceType::Source => Cow::Borrowed(&self.sources),
             ResourceType::Exposure => Cow::Borrowed(&self.exposures),
-            // dbt_project.yml's `unit_tests:` tree is not applied yet.
-            ResourceType::UnitTest => Cow::Owned(Map::new()),
+            ResourceType::UnitTest => Cow::Borrowed(&self.unit_tests),
             // `semantic-models:`, `metrics:` and `saved-queries:` configs are not read yet.
             ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
                 Cow::Owned(Map::new())

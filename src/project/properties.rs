@@ -76,6 +76,10 @@ pub struct NodeProps {
     pub relation: Option<String>,
     #[serde(default)]
     pub deprecation_date: Option<Value>,
+    /// A model's `time_spine:` (dbt 1.9's semantic layer): `standard_granularity_column` and
+    /// `custom_granularities`.
+    #[serde(default)]
+    pub time_spine: Option<Value>,
 }
 
 impl NodeProps {

@@ -230,7 +230,12 @@ impl<'a> NodeDict<'a> {
             ));
             f.push(("deprecation_date", opt(&n.deprecation_date)));
             f.push(("primary_key", Val(Value::from(primary_key(n, facts)))));
-            f.push(("time_spine", Val(Value::Null)));
+            let time_spine = facts
+                .project
+                .and_then(|p| p.time_spines.get(&n.unique_id))
+                .cloned()
+                .unwrap_or(Value::Null);
+            f.push(("time_spine", Val(time_spine)));
         }
         if let Some(t) = &n.test {
             f.push(("column_name", opt(&t.column_name)));

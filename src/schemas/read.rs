@@ -179,6 +179,21 @@ pub struct StateManifest {
     /// None when the file has no `macros` (it then says nothing about them).
     #[serde(default, deserialize_with = "keyed_option")]
     pub macros: Option<BTreeMap<String, ManifestMacro>>,
+    #[serde(default, deserialize_with = "keyed")]
+    pub unit_tests: BTreeMap<String, ManifestUnitTest>,
+}
+
+/// A unit test of an earlier run: what dbt's checksum of a unit test covers (its model, versions,
+/// given, expect and overrides), read as written, since kiln's checksum and dbt's are computed
+/// differently.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ManifestUnitTest {
+    pub model: Value,
+    pub versions: Value,
+    pub given: Value,
+    pub expect: Value,
+    pub overrides: Value,
 }
 
 impl Versioned for StateManifest {
@@ -221,6 +236,7 @@ impl StateManifest {
             sources: section(dicts, "sources"),
             exposures: section(dicts, "exposures"),
             macros: None,
+            unit_tests: BTreeMap::new(),
         }
     }
 

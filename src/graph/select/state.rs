@@ -159,6 +159,9 @@ impl<'a> StateComparison<'a> {
 
     /// Whether the node, source or exposure `id` passes the `state:<check>` comparison.
     pub fn check(&self, check: &str, id: &str) -> bool {
+        if let Some(t) = self.project.unit_tests.get(id) {
+            return self.check_unit_test(check, t);
+        }
         let Some(pair) = self.pair(id) else {
             return false;
         };
@@ -185,6 +188,34 @@ impl<'a> StateComparison<'a> {
                         && old.is_none_or(|old| !same_config(&cur.config, &old.config))
                 }
             },
+        }
+    }
+
+    /// A unit test, as dbt compares one: new when the previous manifest lacks it, modified when
+    /// what its checksum covers differs (model, versions, given, expect with the fixture rows,
+    /// overrides; compared as the manifests write them, so a manifest of dbt's compares too);
+    /// the sub-selectors (`modified.body`...) do not apply to unit tests.
+    fn check_unit_test(&self, check: &str, t: &crate::project::unit_test::UnitTest) -> bool {
+        let old = self.old.unit_tests.get(&t.unique_id);
+        let cur = crate::schemas::unit_test_json(t, "");
+        let modified = old.is_none_or(|o| {
+            let pairs = [
+                ("model", &o.model),
+                ("versions", &o.versions),
+                ("given", &o.given),
+                ("expect", &o.expect),
+                ("overrides", &o.overrides),
+            ];
+            !pairs
+                .iter()
+                .all(|(k, before)| lenient_eq(k, cur.get(*k), Some(before)))
+        });
+        match check {
+            "new" => old.is_none(),
+            "old" => old.is_some(),
+            "modified" => modified,
+            "unmodified" => !modified,
+            _ => false,
         }
     }
 

@@ -91,12 +91,18 @@ fn mask_comments(source: &str) -> String {
 pub fn rewrite_macro_source(source: &str) -> String {
     let mut out = String::with_capacity(source.len() + 64);
     let mut last = 0;
-    for (kind, name, _block, head) in scan_macros(source) {
-        if kind == "macro" {
+    let masked = mask_comments(source);
+    for (kind, name, block, head) in scan_macros(source) {
+        // Jinja2's macros take keyword arguments they do not declare when their body reads
+        // `kwargs` (dbt_utils' tests pass `**kwargs` on through `adapter.dispatch`): such a
+        // macro gets a declared `kwargs` argument, which the macro caller fills with the
+        // undeclared keywords (`jinja::context::MacroCaller`).
+        let head_text = &source[head.clone()];
+        let needs_kwargs = reads_undeclared_kwargs(head_text, &masked[head.end..block.end]);
+        if kind == "macro" && !needs_kwargs {
             continue;
         }
         out.push_str(&source[last..head.start]);
-        let head_text = &source[head.clone()];
         let open = if head_text.starts_with("{%-") {
             "{%-"
         } else {
@@ -107,7 +113,7 @@ pub fn rewrite_macro_source(source: &str) -> String {
         } else {
             "%}"
         };
-        if kind == "test" {
+        let written = if kind == "test" || kind == "macro" {
             let args_start = head_text.find('(').unwrap_or(head_text.len());
             let args_end = head_text.rfind(')').map_or(head_text.len(), |i| i + 1);
             let args = if args_start < args_end {
@@ -115,12 +121,22 @@ pub fn rewrite_macro_source(source: &str) -> String {
             } else {
                 "()"
             };
-            out.push_str(&format!("{open} macro {name}{args} {close}"));
+            let args = if needs_kwargs {
+                with_kwargs_argument(args)
+            } else {
+                args.to_string()
+            };
+            format!("{open} macro {name}{args} {close}")
         } else {
-            out.push_str(&format!("{open} macro {name}() {close}"));
-        }
-        // keep line numbers stable
-        for _ in 0..head_text.matches('\n').count() {
+            format!("{open} macro {name}() {close}")
+        };
+        out.push_str(&written);
+        // keep line numbers stable (the arguments keep their own line breaks)
+        let lost = head_text
+            .matches('\n')
+            .count()
+            .saturating_sub(written.matches('\n').count());
+        for _ in 0..lost {
             out.push('\n');
         }
         last = head.end;
@@ -138,6 +154,27 @@ pub fn rewrite_macro_source(source: &str) -> String {
             format!("{open} endmacro {close}")
         })
         .into_owned()
+}
+
+static KWARGS_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bkwargs\b").expect("static regex"));
+
+/// Whether a macro's body reads `kwargs` while its head does not declare it.
+fn reads_undeclared_kwargs(head: &str, body: &str) -> bool {
+    KWARGS_WORD.is_match(body) && !KWARGS_WORD.is_match(head)
+}
+
+/// `(a, b=1)` → `(a, b=1, kwargs={})`; `()` → `(kwargs={})`.
+fn with_kwargs_argument(args: &str) -> String {
+    let inner = args
+        .strip_prefix('(')
+        .and_then(|a| a.strip_suffix(')'))
+        .unwrap_or(args);
+    if inner.trim().is_empty() {
+        "(kwargs={})".to_string()
+    } else {
+        format!("({inner}, kwargs={{}})")
+    }
 }
 
 impl Loader {

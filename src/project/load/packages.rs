@@ -164,6 +164,7 @@ impl Loader {
             unit_tests: vec![],
             expanded_unit_tests: BTreeMap::new(),
             semantic: BTreeMap::new(),
+            time_spines: BTreeMap::new(),
             macros: BTreeMap::new(),
             macro_files: vec![],
             docs: BTreeMap::new(),
@@ -183,6 +184,7 @@ impl Loader {
         self.exposures.extend(p.exposures);
         self.expanded_unit_tests.extend(p.expanded_unit_tests);
         self.semantic.extend(p.semantic);
+        self.time_spines.extend(p.time_spines);
         self.macros.extend(p.macros);
         self.macro_files.extend(p.macro_files);
         self.docs.extend(p.docs);

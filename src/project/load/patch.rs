@@ -225,6 +225,86 @@ impl Loader {
         })
     }
 
+    /// A model's `time_spine:` property, checked as dbt checks it (its columns exist among the
+    /// model's YAML columns) and kept for the manifest and semantic_manifest.json.
+    fn time_spine(
+        &mut self,
+        uid: &str,
+        p: &NodeProps,
+        ts: &Value,
+        entry: &YamlSpan,
+        ctx: &FileCtx<'_>,
+    ) {
+        let at = |steps: Vec<Step>| {
+            let mut span = entry.child(Step::key("time_spine"));
+            for s in steps {
+                span = span.child(s);
+            }
+            ctx.at(&span.path, Part::Value)
+        };
+        let columns: Vec<&str> = p.columns.iter().map(|c| c.name.as_str()).collect();
+        let Some(standard) = ts
+            .get("standard_granularity_column")
+            .and_then(Value::as_str)
+        else {
+            self.diags.push(
+                Diagnostic::error(
+                    "time-spine",
+                    format!("model '{}': time_spine needs a standard_granularity_column", p.name),
+                )
+                .at(at(vec![]))
+                .with_help("name the model's column at the finest grain, e.g. `standard_granularity_column: date_day`"),
+            );
+            return;
+        };
+        if !columns.contains(&standard) {
+            self.diags.push(
+                Diagnostic::error(
+                    "time-spine",
+                    format!(
+                        "model '{}': the time spine's standard granularity column '{standard}' is not among the model's columns",
+                        p.name
+                    ),
+                )
+                .at(at(vec![Step::key("standard_granularity_column")]))
+                .with_help(format!(
+                    "declare it under the model's `columns:` (with its `granularity:`); the columns are: {}",
+                    columns.join(", ")
+                )),
+            );
+            return;
+        }
+        let mut custom = vec![];
+        let given = ts.get("custom_granularities").and_then(Value::as_array);
+        for (i, g) in given.into_iter().flatten().enumerate() {
+            let name = g.get("name").and_then(Value::as_str).unwrap_or_default();
+            let column = g.get("column_name").and_then(Value::as_str);
+            let col = column.unwrap_or(name);
+            if !columns.contains(&col) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "time-spine",
+                        format!(
+                            "model '{}': the time spine's custom granularity '{name}' names column '{col}', which is not among the model's columns",
+                            p.name
+                        ),
+                    )
+                    .at(at(vec![Step::key("custom_granularities"), Step::Index(i)]))
+                    .with_help("declare the column under the model's `columns:`, or set `column_name:`"),
+                );
+                return;
+            }
+            custom.push(serde_json::json!({"name": name, "column_name": column}));
+        }
+        self.time_spines.insert(
+            uid.to_string(),
+            serde_json::json!({
+                "standard_granularity_column": standard,
+                "custom_granularities": custom,
+            }),
+        );
+    }
+
     /// Turns the files of a versioned model (`<name>_v<N>.sql`, or `defined_in`) into its version
     /// nodes (`model.<project>.<name>.v<N>`), as dbt does.
     pub(super) fn version_nodes(
@@ -338,6 +418,12 @@ impl Loader {
                 vec![(uid.clone(), None)]
             };
         for (uid, version) in targets {
+            if rt == ResourceType::Model
+                && self.nodes.contains_key(&uid)
+                && let Some(ts) = &p.time_spine
+            {
+                self.time_spine(&uid, p, ts, entry, ctx);
+            }
             let version = version.map(|(v, _)| v);
             let Some(node) = self.nodes.get_mut(&uid) else {
                 self.diags.push(

@@ -113,10 +113,18 @@ impl Loader {
         let (Some(expect), true) = (expect, ok) else {
             return;
         };
+        // dbt's: the package, the properties file's folders, the model, the test.
+        let mut fqn = vec![self.name.clone()];
+        fqn.extend(ctx.f.folders());
+        fqn.extend([t.model.clone(), t.name.clone()]);
         let mut config = Map::new();
         config.insert("tags".into(), Value::Array(vec![]));
         config.insert("meta".into(), Value::Object(Map::new()));
         config.insert("enabled".into(), Value::Bool(true));
+        // dbt_project.yml's `unit_tests:` tree, then the test's own `config:`.
+        let project_level = crate::project::config::project_config_for(&self.cfg.unit_tests, &fqn);
+        crate::project::config::merge_into(&mut config, &project_level);
+        let mut own_config = Map::new();
         for (k, v) in &t.config {
             let v = if k == "tags" {
                 match v {
@@ -126,8 +134,9 @@ impl Loader {
             } else {
                 v.clone()
             };
-            config.insert(k.clone(), v);
+            own_config.insert(k.clone(), v);
         }
+        crate::project::config::merge_into(&mut config, &own_config);
         let checksum = super::sha256_hex(
             serde_json::json!({
                 "model": t.model, "name": t.name, "given": t.given.iter().map(|g| serde_json::json!([g.input, g.rows, g.format, g.fixture])).collect::<Vec<_>>(),
@@ -137,10 +146,6 @@ impl Loader {
             .to_string()
             .as_bytes(),
         );
-        // dbt's: the package, the properties file's folders, the model, the test.
-        let mut fqn = vec![self.name.clone()];
-        fqn.extend(ctx.f.folders());
-        fqn.extend([t.model.clone(), t.name.clone()]);
         self.unit_tests.push(UnitTest {
             unique_id: String::new(),
             name: t.name.clone(),
