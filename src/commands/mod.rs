@@ -15,6 +15,7 @@ mod freshness;
 mod init;
 mod lineage;
 mod ls;
+mod notices;
 mod openlineage;
 mod operation;
 mod parse;
