@@ -208,6 +208,7 @@ pub fn run(
             };
             Some(crate::notices::Failure::of_node(
                 &loaded.project,
+                &loaded.graph,
                 &s.unique_id,
                 status,
                 &message,

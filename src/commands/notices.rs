@@ -97,7 +97,7 @@ pub fn after_run(
     let (failures, skipped, elapsed) = match summary {
         Ok(s) if s.interrupted || !s.failed() => return,
         Ok(s) => {
-            let (f, skipped) = crate::notices::run_failures(&loaded.project, s);
+            let (f, skipped) = crate::notices::run_failures(&loaded.project, &loaded.graph, s);
             (f, skipped, Some(s.elapsed))
         }
         Err(e) => (errors(e), 0, None),

@@ -20,6 +20,7 @@ pub mod webhook;
 
 pub use config::{ConfigError, NoticeConfig};
 
+use crate::graph::Graph;
 use crate::project::Project;
 use crate::runner::{RunSummary, Status};
 use serde_json::{Map, Value};
@@ -85,8 +86,9 @@ fn meta_text(meta: &Map<String, Value>, keys: &[&str]) -> Option<String> {
     })
 }
 
-/// The owner and on-call contact of `unique_id`: its own meta, or (a test) its tested node's.
-fn owners(project: &Project, unique_id: &str) -> (Option<String>, Option<String>) {
+/// The owner and on-call contact of `unique_id`: its own meta, or (a test) its tested node's,
+/// or (a singular test) the first of its parents that has them.
+fn owners(project: &Project, graph: &Graph, unique_id: &str) -> (Option<String>, Option<String>) {
     let from =
         |meta: &Map<String, Value>| (meta_text(meta, OWNER_KEYS), meta_text(meta, CONTACT_KEYS));
     let of_any = |id: &str| -> Option<Map<String, Value>> {
@@ -123,9 +125,19 @@ fn owners(project: &Project, unique_id: &str) -> (Option<String>, Option<String>
                 .get(unique_id)
                 .map(|u| u.model_id.clone())
         });
+    let is_test = project
+        .nodes
+        .get(unique_id)
+        .is_some_and(|n| n.resource_type == crate::project::ResourceType::Test)
+        || project.unit_tests.contains_key(unique_id);
+    if !is_test {
+        return own;
+    }
     tested
-        .and_then(|id| of_any(&id))
-        .map(|m| from(&m))
+        .into_iter()
+        .chain(graph.depends_on(unique_id).iter().cloned())
+        .filter_map(|id| of_any(&id).map(|m| from(&m)))
+        .find(|(o, c)| o.is_some() || c.is_some())
         .unwrap_or_default()
 }
 
@@ -140,7 +152,13 @@ fn cut(text: &str, max: usize) -> String {
 
 impl Failure {
     /// A failure of `unique_id` in `project`: its name, type and file, and its owners.
-    pub fn of_node(project: &Project, unique_id: &str, status: &str, message: &str) -> Failure {
+    pub fn of_node(
+        project: &Project,
+        graph: &Graph,
+        unique_id: &str,
+        status: &str,
+        message: &str,
+    ) -> Failure {
         let (name, resource_type, file) = if let Some(n) = project.nodes.get(unique_id) {
             (
                 n.name.clone(),
@@ -176,7 +194,7 @@ impl Failure {
                 None,
             )
         };
-        let (owner, contact) = owners(project, unique_id);
+        let (owner, contact) = owners(project, graph, unique_id);
         Failure {
             unique_id: Some(unique_id.to_string()),
             name,
@@ -206,7 +224,11 @@ impl Failure {
 
 /// The failures of a run: its nodes that errored or failed, then its problems outside any node;
 /// and how many nodes were skipped.
-pub fn run_failures(project: &Project, summary: &RunSummary) -> (Vec<Failure>, usize) {
+pub fn run_failures(
+    project: &Project,
+    graph: &Graph,
+    summary: &RunSummary,
+) -> (Vec<Failure>, usize) {
     let mut failures: Vec<Failure> = summary
         .results
         .iter()
@@ -218,7 +240,7 @@ pub fn run_failures(project: &Project, summary: &RunSummary) -> (Vec<Failure>, u
                 .filter(|m| !m.trim().is_empty())
                 .or_else(|| r.detail.clone())
                 .unwrap_or_default();
-            Failure::of_node(project, &r.unique_id, r.status.as_str(), &message)
+            Failure::of_node(project, graph, &r.unique_id, r.status.as_str(), &message)
         })
         .collect();
     failures.extend(

@@ -16,6 +16,7 @@ mod execute;
 mod flags;
 mod incremental;
 mod interrupt;
+mod notices;
 mod openlineage;
 mod snapshots;
 mod state;
