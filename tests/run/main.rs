@@ -8,6 +8,9 @@ mod support;
 #[path = "../cli/openlineage_schema.rs"]
 mod openlineage_schema;
 
+#[path = "../cli/notice_servers.rs"]
+mod notice_servers;
+
 mod build;
 mod compat;
 mod contracts;
