@@ -48,7 +48,7 @@ impl Artifacts {
     }
 }
 
-fn read_json(path: &Path) -> Result<Option<Value>, Error> {
+pub(super) fn read_json(path: &Path) -> Result<Option<Value>, Error> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
