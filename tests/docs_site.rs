@@ -472,7 +472,7 @@ fn demo_docs_site_files() {
     assert!(
         written["shards"]
             .to_string()
-            .contains("\"compiled_code\":\"select"),
+            .contains("\"compiled_code\":\""),
         "the pages carry compiled SQL"
     );
     let g = graph_js(&site);
