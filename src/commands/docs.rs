@@ -45,10 +45,10 @@ pub fn write_site(
         compiled,
         &target,
     )?;
-    timer.mark("docs site: artifacts");
+    let parts = crate::timing::StageTimer::nested();
     let data = crate::docs::data::build(&artifacts);
     drop(artifacts);
-    timer.mark("docs site: data");
+    parts.mark("site data");
     let site = crate::docs::write_site(&target, &data)?;
     timer.mark("write docs site");
     let page = if static_page {

@@ -56,7 +56,7 @@ impl Artifacts {
             "sources": sources,
             "exposures": exposures,
         });
-        timer.mark("site: the project's dicts");
+        timer.mark("the project's dicts");
         let artifacts = Artifacts {
             manifest,
             run_results: read_json(&target.join("run_results.json"))?,
@@ -64,7 +64,7 @@ impl Artifacts {
             sources: read_json(&target.join("sources.json"))?,
             lineage: read_json(&target.join("lineage.json"))?,
         };
-        timer.mark("site: read run_results, catalog, sources, lineage");
+        timer.mark("other artifacts");
         Ok(artifacts)
     }
 }
