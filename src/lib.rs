@@ -26,6 +26,7 @@ pub mod graph;
 pub mod invocation;
 pub mod jinja;
 pub mod materialize;
+pub mod notices;
 pub mod project;
 pub mod runner;
 pub mod schemas;

@@ -30,6 +30,9 @@ mod catalog;
 #[path = "cli/openlineage_schema.rs"]
 mod openlineage_schema;
 
+#[path = "cli/notice_servers.rs"]
+mod notice_servers;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};
@@ -614,6 +617,72 @@ fn pii_is_hashed_with_hmac_sha256_keyed_by_the_secret_and_deleted_contacts_are_d
 /// `--quiet` still prints errors, as dbt-core 1.11 does on the demo with `experiment_daily`
 /// broken (`tests/dbt_recorded/quiet_broken_experiment_daily.txt`): the ERROR line,
 /// `Failure in model ...` and the database error, and nothing else; exit code 1.
+/// The demo's failure notices are off until their variables are set; with them set to an SMTP
+/// server and a webhook on 127.0.0.1, a forced failure sends one e-mail and one post listing
+/// the failed model with its owner team and on-call channel from the demo's runbook `meta`, and
+/// the SMTP password reaches the server's AUTH and nothing else.
+#[test]
+fn a_forced_failure_notifies_the_owners_from_meta() {
+    let p = demo();
+    p.write(
+        "models/aggregate/experiment_daily.sql",
+        "select * from table_that_does_not_exist\n",
+    );
+    // without the variables: nothing is sent, nothing is said
+    let run = p.kiln(&["build", "-s", "experiment_daily"]).run();
+    run.assert_code(1);
+    assert!(!run.stdout.contains("notice"), "{}", run.stdout);
+
+    let (port, mails) = notice_servers::smtp_server(None);
+    let (url, posts) = notice_servers::http_server();
+    let password = "demo-smtp-password-4242";
+    let run = p
+        .kiln(&["build", "-s", "experiment_daily"])
+        .env("KILN_NOTICE_EMAIL_TO", "data-oncall@example.com")
+        .env("KILN_NOTICE_SMTP_HOST", "127.0.0.1")
+        .env("KILN_NOTICE_SMTP_PORT", port.to_string())
+        .env("KILN_NOTICE_SMTP_SECURITY", "none")
+        .env("KILN_NOTICE_SMTP_USER", "kiln")
+        .env("DBT_ENV_SECRET_KILN_SMTP_PASSWORD", password)
+        .env("DBT_ENV_SECRET_KILN_NOTICE_WEBHOOK", &url)
+        .run();
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("Sent the failure notice: e-mail to data-oncall@example.com"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let mails = mails.lock().expect("lock").clone();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["data-oncall@example.com"]);
+    assert_eq!(mails[0].auth, Some(("kiln".into(), password.into())));
+    let data = &mails[0].data;
+    for expected in [
+        "Subject: [kiln] build failed in kiln_demo (target dev): 1 failure",
+        "1. model experiment_daily (error)",
+        "file: models/aggregate/experiment_daily.sql",
+        "owner: experimentation-platform, on call: #oncall-experimentation",
+        "table_that_does_not_exist",
+        "run_results.json",
+    ] {
+        assert!(data.contains(expected), "missing {expected:?} in:\n{data}");
+    }
+    let posts = posts.lock().expect("lock").clone();
+    assert_eq!(posts.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&posts[0]).expect("JSON");
+    assert!(
+        body["text"].as_str().unwrap_or_default().contains(
+            "• model experiment_daily (error), owner: experimentation-platform, on call: #oncall-experimentation"
+        ),
+        "{body}"
+    );
+    for text in [data.as_str(), posts[0].as_str(), &run.stdout, &run.stderr] {
+        assert!(!text.contains(password) && !text.contains(&url), "{text}");
+    }
+}
+
 #[test]
 fn quiet_prints_the_failure_as_dbt_does() {
     let p = demo();

@@ -391,6 +391,71 @@ fn graph_js(site: &Path) -> Value {
     serde_json::from_str(json).expect("graph.js holds JSON")
 }
 
+/// The site's data as written: the slim graph (without `generated_at`, the instant it was
+/// made), the search index and every detail shard, in order.
+fn site_json(site: &Path) -> Value {
+    let read = |rel: &str, prefix: &str| -> Value {
+        let text = std::fs::read_to_string(site.join(rel)).expect("a site file");
+        let json = text
+            .trim()
+            .strip_prefix(prefix)
+            .and_then(|t| t.strip_suffix(");"))
+            .unwrap_or_else(|| panic!("{rel} calls {prefix}"));
+        serde_json::from_str(json).expect("JSON")
+    };
+    let mut graph = graph_js(site);
+    graph.as_object_mut().map(|g| g.remove("generated_at"));
+    let count = std::fs::read_dir(site.join("kiln-docs/d"))
+        .expect("shards")
+        .count();
+    let shards: Vec<Value> = (0..count)
+        .map(|i| {
+            read(
+                &format!("kiln-docs/d/{i}.js"),
+                &format!("kilnDocs.shard({i},"),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "graph": graph,
+        "search": read("kiln-docs/search.js", "kilnDocs.search("),
+        "shards": shards,
+    })
+}
+
+/// The same data built from the manifest.json and the other artifacts in `site` (how the site
+/// was made before it was built from the loaded project).
+fn site_from_manifest(site: &Path) -> Value {
+    let artifacts = kiln::docs::data::Artifacts::read(site).expect("the artifacts");
+    let data = kiln::docs::data::build(&artifacts);
+    let mut graph = data.graph;
+    graph.as_object_mut().map(|g| g.remove("generated_at"));
+    serde_json::json!({"graph": graph, "search": data.search, "shards": data.shards})
+}
+
+/// The first place two JSON values differ, as a path and both sides.
+fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let (l, r) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                first_difference(l, r, &format!("{at}.{k}"))
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (l, r))| first_difference(l, r, &format!("{at}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} != {b}")),
+    }
+}
+
 #[test]
 fn demo_docs_site_files() {
     let p = demo();
@@ -398,6 +463,18 @@ fn demo_docs_site_files() {
     let out = kiln_ok(&p, &["docs", "generate"]);
     assert!(out.contains("Wrote the docs site ("), "{out}");
     let site = p.dir().join("target/kiln");
+    // Built from the loaded project in memory, the site says what the manifest it wrote says.
+    let written = site_json(&site);
+    assert_eq!(
+        first_difference(&written, &site_from_manifest(&site), ""),
+        None
+    );
+    assert!(
+        written["shards"]
+            .to_string()
+            .contains("\"compiled_code\":\""),
+        "the pages carry compiled SQL"
+    );
     let g = graph_js(&site);
     let ids = strs(&g["id"]);
     let n = ids.len();
@@ -463,6 +540,11 @@ fn demo_docs_site_files() {
     assert_eq!(g["status"][i], "success");
     // --static writes one page that needs nothing beside it.
     kiln_ok(&p, &["docs", "generate", "--static", "--no-compile"]);
+    // --no-compile shows the SQL the last compile left in target/compiled: the manifest's.
+    assert_eq!(
+        first_difference(&site_json(&site), &site_from_manifest(&site), ""),
+        None
+    );
     let page = p.read("target/kiln/static_index.html");
     assert!(!page.contains("src=\"kiln-docs/") && !page.contains("href=\"kiln-docs/"));
     assert!(page.contains("kilnDocs.graph("));

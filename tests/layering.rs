@@ -32,8 +32,8 @@ const LAYERS: &[&[&str]] = &[
     &["session"],
     // Running the plans in DAG order.
     &["runner"],
-    // What a run leaves behind.
-    &["artifacts", "docs"],
+    // What a run leaves behind, and who is told when it failed.
+    &["artifacts", "docs", "notices"],
     // Erasure of data subjects (GDPR/CCPA) across the tables the project builds.
     &["erase"],
     // One file per subcommand.

@@ -11,7 +11,10 @@ use crate::events::{Event, kinds};
 use crate::invocation::Invocation;
 use crate::project::ResourceType;
 use crate::session::{Loaded, load_and_parse};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The SQL an invocation compiled, by unique_id.
+pub type Compiled = BTreeMap<String, crate::project::Compiled>;
 
 /// What `docs generate` was asked to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,16 +25,17 @@ pub struct GenerateOptions {
     pub empty_catalog: bool,
 }
 
-/// `kiln docs generate`: the catalog part. Returns the loaded project for what the command
-/// writes next (the docs site).
+/// `kiln docs generate`: the catalog part. Returns the loaded project and the SQL it compiled
+/// (none with `--no-compile`) for what the command writes next (the docs site).
 pub fn generate(
     inv: &Invocation,
     select: &SelectArgs,
     opts: GenerateOptions,
-) -> Result<(Loaded, Outcome), Error> {
+) -> Result<(Loaded, Outcome, Option<Compiled>), Error> {
     let loaded = load_and_parse(inv, "generate")?;
     let selected = loaded.select(select)?;
     loaded.found().emit();
+    let mut compiled_sql = None;
     if !opts.no_compile {
         let compiled_ids: BTreeSet<String> = selected
             .iter()
@@ -71,6 +75,7 @@ pub fn generate(
         let mut meta = loaded.manifest_meta();
         meta.compiled = compiled;
         loaded.write_manifest_with(&meta)?;
+        compiled_sql = Some(meta.compiled);
         let mut errors = lineage.errors;
         errors.extend(lineage.contract_errors);
         if !errors.is_empty() {
@@ -193,5 +198,5 @@ pub fn generate(
     } else {
         Outcome::Success
     };
-    Ok((loaded, outcome))
+    Ok((loaded, outcome, compiled_sql))
 }

@@ -7,8 +7,15 @@ use crate::invocation::Invocation;
 use crate::session::{Loaded, load_and_parse};
 
 /// Writes the docs site into the project's target folder (and `static_index.html` with
-/// `--static`) from the artifacts there.
-pub fn write_site(inv: &Invocation, loaded: &Loaded, static_page: bool) -> Result<(), Error> {
+/// `--static`) from the loaded project and `compiled`, the SQL this invocation compiled (none
+/// with `--no-compile`: the SQL the last compile left under target/compiled), with the run
+/// results, catalog, freshness and lineage artifacts in the target folder.
+pub fn write_site(
+    inv: &Invocation,
+    loaded: &Loaded,
+    compiled: Option<&super::catalog::Compiled>,
+    static_page: bool,
+) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let timer = super::StageTimer::new();
     let target = loaded.project.target_dir();
@@ -24,10 +31,28 @@ pub fn write_site(inv: &Invocation, loaded: &Loaded, static_page: bool) -> Resul
         .with_help("run `kiln docs generate` without --no-compile (or `kiln parse`) first")]);
         return Ok(());
     }
-    let site = crate::docs::write_site(&target)?;
+    let on_disk;
+    let compiled = match compiled {
+        Some(c) => c,
+        None => {
+            on_disk = crate::docs::load::compiled_on_disk(&loaded.project, &target);
+            &on_disk
+        }
+    };
+    let artifacts = crate::docs::data::Artifacts::of_project(
+        &loaded.project,
+        &loaded.graph,
+        compiled,
+        &target,
+    )?;
+    let parts = crate::timing::StageTimer::nested();
+    let data = crate::docs::data::build(&artifacts);
+    drop(artifacts);
+    parts.mark("site data");
+    let site = crate::docs::write_site(&target, &data)?;
     timer.mark("write docs site");
     let page = if static_page {
-        let one = crate::docs::write_static(&target)?;
+        let one = crate::docs::write_static(&target, &data)?;
         timer.mark("write static page");
         one.index
     } else {

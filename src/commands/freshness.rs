@@ -37,6 +37,7 @@ pub fn run(
         args.select = vec!["source:*".into()];
     }
     let selected = loaded.select(&args)?;
+    let notices = super::notices::config(&loaded)?;
     let sources: Vec<_> = loaded
         .project
         .sources
@@ -183,6 +184,45 @@ pub fn run(
     })?;
     crate::artifacts::write_atomic(&path, &bytes)?;
     report(&sources, &results, started.elapsed().as_secs_f64());
+    let failures = sources
+        .iter()
+        .zip(&results)
+        .filter_map(|(s, r)| {
+            let message = match r["status"].as_str()? {
+                "error" => format!(
+                    "its newest row was loaded {} ago (max_loaded_at {}); error_after is {}",
+                    human_age(r["max_loaded_at_time_ago_in_s"].as_f64().unwrap_or(0.0)),
+                    r["max_loaded_at"].as_str().unwrap_or("?"),
+                    threshold(&r["criteria"]["error_after"]),
+                ),
+                "runtime error" => format!(
+                    "cannot check its freshness: {}",
+                    r["error"].as_str().unwrap_or_default()
+                ),
+                _ => return None,
+            };
+            let status = if r["status"] == "error" {
+                "stale"
+            } else {
+                "error"
+            };
+            Some(crate::notices::Failure::of_node(
+                &loaded.project,
+                &loaded.graph,
+                &s.unique_id,
+                status,
+                &message,
+            ))
+        })
+        .collect();
+    super::notices::after_freshness(
+        &notices,
+        &loaded,
+        failures,
+        started.elapsed().as_secs_f64(),
+        &path,
+        &inv.output,
+    );
     loaded.adapter.close();
     Ok(if failed {
         Outcome::Failed

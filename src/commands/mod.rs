@@ -16,6 +16,7 @@ mod freshness;
 mod init;
 mod lineage;
 mod ls;
+mod notices;
 mod openlineage;
 mod operation;
 mod parse;
@@ -125,9 +126,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
                 no_compile: *no_compile,
                 empty_catalog: *empty_catalog,
             };
-            let (loaded, outcome) = catalog::generate(&inv, select, opts)?;
+            let (loaded, outcome, compiled) = catalog::generate(&inv, select, opts)?;
             loaded.adapter.close();
-            let site = docs::write_site(&inv, &loaded, *static_page);
+            let site = docs::write_site(&inv, &loaded, compiled.as_ref(), *static_page);
             crate::session::exit_without_freeing(loaded);
             site?;
             Ok(outcome)

@@ -39,10 +39,14 @@ pub fn run(
         });
     }
     let ids = runner::runnable(&loaded, &selected, kind);
-    if matches!(kind, RunKind::Build | RunKind::Run) {
-        check_lineage(&loaded, kind, &ids)?;
+    let notices = super::notices::config(&loaded)?;
+    if matches!(kind, RunKind::Build | RunKind::Run)
+        && let Err(e) = check_lineage(&loaded, kind, &ids)
+    {
+        super::notices::stopped(&notices, &loaded, kind.command(), &e, &inv.output);
+        return Err(e);
     }
-    execute_and_report(inv, loaded, kind, ids, select, false)
+    execute_and_report(inv, loaded, kind, ids, select, false, &notices)
 }
 
 /// Before anything runs: the column lineage of the models and snapshots about to run, written
@@ -89,6 +93,7 @@ pub(super) fn execute_and_report(
     ids: Vec<String>,
     select: &SelectArgs,
     retry: bool,
+    notices: &crate::notices::NoticeConfig,
 ) -> Result<Outcome, Error> {
     let flags = &inv.flags;
     loaded.found().emit();
@@ -155,13 +160,16 @@ pub(super) fn execute_and_report(
         Some(write_results.clone()),
     );
     super::openlineage::finish(lineage_events, summary.as_ref().ok(), &inv.output);
-    let summary = summary?;
+    let summary = summary.inspect_err(|e| {
+        super::notices::after_run(notices, &loaded, kind.command(), Err(e), &inv.output);
+    })?;
     timer.mark("execute (all)");
     write_artifacts(&loaded, &summary, &write_results)?;
     runner::results_written();
     timer.mark("artifacts");
     inv.output.warnings(&summary.errors);
     runner::output::report(&summary, &counts, &loaded.project.nodes);
+    super::notices::after_run(notices, &loaded, kind.command(), Ok(&summary), &inv.output);
     let outcome = if summary.interrupted {
         Outcome::Interrupted
     } else if summary.failed() {
@@ -301,7 +309,8 @@ pub fn retry(inv: &Invocation) -> Result<Outcome, Error> {
         select: again.flags.select.clone(),
         ..SelectArgs::default()
     };
-    execute_and_report(&again, loaded, kind, ids, &select, true)
+    let notices = super::notices::config(&loaded)?;
+    execute_and_report(&again, loaded, kind, ids, &select, true, &notices)
 }
 
 /// `kiln retry` asked to run the last run's failures on another target than the one that ran

@@ -1,10 +1,10 @@
-//! What the site shows, read from the artifacts in `target/` (manifest.json, and when present
+//! What the site shows, from the artifacts (manifest.json's dicts, and when present
 //! run_results.json, catalog.json, sources.json and lineage.json): a slim graph for the first
 //! view, a search index, and each node's details, split into shards loaded on demand.
 //!
-//! The artifacts are read as JSON rather than taken from memory, so the site shows exactly what
-//! a catalog reading the same files would, and `kiln docs generate` can rebuild it without
-//! re-running anything.
+//! The artifacts are JSON values in dbt's shapes, so the site shows exactly what a catalog
+//! reading the same files would. `kiln docs generate` makes the manifest's part from the loaded
+//! project in memory ([`super::load`]); [`Artifacts::read`] reads them all from `target/`.
 
 use crate::error::{Diagnostic, Error};
 use serde_json::{Map, Value, json};
@@ -51,7 +51,7 @@ impl Artifacts {
     }
 }
 
-fn read_json(path: &Path) -> Result<Option<Value>, Error> {
+pub(super) fn read_json(path: &Path) -> Result<Option<Value>, Error> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

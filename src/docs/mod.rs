@@ -12,6 +12,7 @@
 
 pub mod data;
 pub mod layout;
+pub mod load;
 pub mod serve;
 
 use crate::error::Error;
@@ -37,15 +38,11 @@ pub struct SiteSummary {
     pub files: usize,
 }
 
-/// Writes the site into `target` from the artifacts there (manifest.json, and run_results.json,
-/// catalog.json, sources.json and lineage.json when present).
-pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
+/// Writes the site into `target` from `site` ([`data::build`] of the artifacts: the loaded
+/// project's, [`data::Artifacts::of_project`], or those in `target/`, [`data::Artifacts::read`]).
+pub fn write_site(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
     let timer = crate::timing::StageTimer::nested();
-    let artifacts = data::Artifacts::read(target)?;
-    timer.mark("read artifacts");
-    let site = data::build(&artifacts);
-    timer.mark("site data");
-    let nodes = node_count(&site);
+    let nodes = node_count(site);
     let assets = target.join(ASSETS_DIR);
     let shards = assets.join("d");
     // Shards of an earlier, larger project must not linger.
@@ -90,10 +87,8 @@ pub fn write_site(target: &Path) -> Result<SiteSummary, Error> {
 
 /// Writes `static_index.html`: the app, the data and every shard in one file that needs nothing
 /// beside it.
-pub fn write_static(target: &Path) -> Result<SiteSummary, Error> {
-    let artifacts = data::Artifacts::read(target)?;
-    let site = data::build(&artifacts);
-    let nodes = node_count(&site);
+pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
+    let nodes = node_count(site);
     let mut scripts = String::new();
     scripts.push_str("<script>\n");
     scripts.push_str(&escape_script(APP_JS));

@@ -8,6 +8,9 @@ mod support;
 #[path = "../cli/openlineage_schema.rs"]
 mod openlineage_schema;
 
+#[path = "../cli/notice_servers.rs"]
+mod notice_servers;
+
 mod build;
 mod compat;
 mod contracts;
@@ -16,6 +19,7 @@ mod execute;
 mod flags;
 mod incremental;
 mod interrupt;
+mod notices;
 mod openlineage;
 mod snapshots;
 mod state;
