@@ -66,6 +66,7 @@ pub fn run(inv: &Invocation, flags: &EraseFlags) -> Result<Outcome, Error> {
             Outcome::Success
         });
     }
+    let notices = super::notices::config(&loaded)?;
     inv.output
         .info("Rebuilding the tables downstream built from the erased rows:");
     super::run::execute_and_report(
@@ -75,6 +76,7 @@ pub fn run(inv: &Invocation, flags: &EraseFlags) -> Result<Outcome, Error> {
         rebuild,
         &SelectArgs::default(),
         false,
+        &notices,
     )
 }
 

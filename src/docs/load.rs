@@ -63,6 +63,7 @@ impl Artifacts {
             catalog: read_json(&target.join("catalog.json"))?,
             sources: read_json(&target.join("sources.json"))?,
             lineage: read_json(&target.join("lineage.json"))?,
+            pii: read_json(&target.join("pii.json"))?,
         };
         timer.mark("other artifacts");
         Ok(artifacts)
@@ -92,7 +93,14 @@ pub fn compiled_on_disk(project: &Project, target: &Path) -> BTreeMap<String, Co
                 .join(&n.package_name)
                 .join(&n.original_file_path);
             let code = std::fs::read_to_string(path).ok()?;
-            Some((n.unique_id.clone(), Compiled { code, ctes: vec![] }))
+            Some((
+                n.unique_id.clone(),
+                Compiled {
+                    code,
+                    ctes: vec![],
+                    masked: vec![],
+                },
+            ))
         })
         .collect::<Vec<_>>()
         .into_iter()
