@@ -218,15 +218,29 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     // Relations to create in the binder's database, in one transaction per batch.
     let mut creates: Vec<(RelationName, Vec<DbColumn>)> = Vec::new();
 
+    let cache_env = cache::env(loaded);
+    let old_cache = cache::Cache::load(&project.target_dir(), &cache_env);
+    let mut new_cache = cache::Cache::default();
+
     // Sources: the warehouse, a file the binder reads, or YAML.
     for s in project.sources.values() {
         let name = relation_name(&s.database, &s.schema, &s.identifier);
         if s.external.is_some() {
-            // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`).
-            let described = setup.as_mut().and_then(|c| {
-                c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
-                    .ok()
+            // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`). Reading a
+            // file's columns makes the engine sniff it: kept while the files are unchanged.
+            let key = cache::file_source_key(&cache_env, &project.dir, &s.relation_name);
+            let cached = key
+                .as_ref()
+                .and_then(|k| old_cache.file_source(&s.unique_id, k));
+            let described = cached.or_else(|| {
+                setup.as_mut().and_then(|c| {
+                    c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
+                        .ok()
+                })
             });
+            if let (Some(k), Some(cols)) = (key, &described) {
+                new_cache.keep_file_source(&s.unique_id, k, cols);
+            }
             let (columns, origin) = match described {
                 Some(cols) => (cols, Origin::Engine),
                 None => (declared_columns(&s.columns), Origin::Declared),
@@ -331,9 +345,6 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         masking_functions: masking_functions(loaded),
     };
     let mut out = ProjectLineage::default();
-    let cache_env = cache::env(loaded);
-    let old_cache = cache::Cache::load(&project.target_dir(), &cache_env);
-    let mut new_cache = cache::Cache::default();
     let described = std::sync::atomic::AtomicUsize::new(0);
     // Connections to the binder's database, reused across models and levels (opening one
     // applies the target's settings).
@@ -1168,6 +1179,61 @@ mod cache {
             .collect()
     }
 
+    /// The key of a file source's columns: its relation as compiled SQL reads it, and the size
+    /// and time of every file each quoted path in it names (for a glob, every file under the
+    /// folder before its first wildcard). `None`: not cached (a remote path, or a file modified
+    /// in the last seconds, which could change again within its timestamp).
+    pub fn file_source_key(env: &str, project_dir: &Path, relation: &str) -> Option<String> {
+        let now = std::time::SystemTime::now();
+        let cwd = std::env::current_dir().ok();
+        let mut text = format!("{env}\u{1e}{relation}\u{1e}{cwd:?}\u{1e}{}", project_dir.display());
+        for literal in relation.split('\'').skip(1).step_by(2) {
+            if literal.contains("://") {
+                return None;
+            }
+            let cut = literal.find(['*', '?', '[', '{']).unwrap_or(literal.len());
+            let base = match literal[..cut].rfind('/') {
+                Some(i) if cut < literal.len() => &literal[..i],
+                None if cut < literal.len() => ".",
+                _ => literal,
+            };
+            let path = project_dir.join(base);
+            let mut files = vec![];
+            if cut < literal.len() && path.is_dir() {
+                collect(&path, &mut files);
+            } else if path.is_file() {
+                files.push(path);
+            }
+            files.sort();
+            text.push('\u{1e}');
+            text.push_str(literal);
+            for f in files {
+                let m = std::fs::metadata(&f).ok()?;
+                let modified = m.modified().ok()?;
+                if now.duration_since(modified).map_or(true, |d| d.as_secs() < 2) {
+                    return None;
+                }
+                let t = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+                text.push_str(&format!("\u{1f}{}\u{1f}{}\u{1f}{}", f.display(), m.len(), t.as_nanos()));
+            }
+        }
+        Some(digest(text.as_bytes()))
+    }
+
+    fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+
     /// What every key shares: kiln's binary (its DuckDB) and the target (settings, extensions).
     pub fn env(loaded: &super::Loaded) -> String {
         let exe = std::env::current_exe()
@@ -1195,6 +1261,10 @@ mod cache {
     pub struct Cache {
         format: u32,
         pub env: String,
+        /// File sources: unique_id → key (the relation and its files' sizes and times) and
+        /// columns.
+        #[serde(default)]
+        files: BTreeMap<String, (String, Vec<(String, String)>)>,
         /// lineage.json's size and modification time (ns) when the keys were written.
         lineage_stamp: Option<(u64, u128)>,
         nodes: BTreeMap<String, Entry>,
@@ -1254,6 +1324,28 @@ mod cache {
                 contract_errors: vec![],
                 warnings: vec![],
             })
+        }
+
+        /// A file source's columns when its key is `key`.
+        pub fn file_source(&self, id: &str, key: &str) -> Option<Vec<DbColumn>> {
+            let (k, cols) = self.files.get(id)?;
+            (k == key).then(|| {
+                cols.iter()
+                    .map(|(name, data_type)| DbColumn {
+                        name: name.clone(),
+                        data_type: data_type.clone(),
+                        comment: None,
+                    })
+                    .collect()
+            })
+        }
+
+        pub fn keep_file_source(&mut self, id: &str, key: String, cols: &[DbColumn]) {
+            let cols = cols
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            self.files.insert(id.to_string(), (key, cols));
         }
 
         /// Keeps `out` under `key`.
