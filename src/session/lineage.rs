@@ -1186,7 +1186,10 @@ mod cache {
     pub fn file_source_key(env: &str, project_dir: &Path, relation: &str) -> Option<String> {
         let now = std::time::SystemTime::now();
         let cwd = std::env::current_dir().ok();
-        let mut text = format!("{env}\u{1e}{relation}\u{1e}{cwd:?}\u{1e}{}", project_dir.display());
+        let mut text = format!(
+            "{env}\u{1e}{relation}\u{1e}{cwd:?}\u{1e}{}",
+            project_dir.display()
+        );
         for literal in relation.split('\'').skip(1).step_by(2) {
             if literal.contains("://") {
                 return None;
@@ -1210,11 +1213,19 @@ mod cache {
             for f in files {
                 let m = std::fs::metadata(&f).ok()?;
                 let modified = m.modified().ok()?;
-                if now.duration_since(modified).map_or(true, |d| d.as_secs() < 2) {
+                if now
+                    .duration_since(modified)
+                    .map_or(true, |d| d.as_secs() < 2)
+                {
                     return None;
                 }
                 let t = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
-                text.push_str(&format!("\u{1f}{}\u{1f}{}\u{1f}{}", f.display(), m.len(), t.as_nanos()));
+                text.push_str(&format!(
+                    "\u{1f}{}\u{1f}{}\u{1f}{}",
+                    f.display(),
+                    m.len(),
+                    t.as_nanos()
+                ));
             }
         }
         Some(digest(text.as_bytes()))

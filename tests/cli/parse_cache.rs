@@ -84,7 +84,10 @@ fn differences(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys()) {
-                let (va, vb) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
                 differences(va, vb, &format!("{at}/{k}"), out);
             }
         }
@@ -196,7 +199,10 @@ fn an_edited_model_is_the_only_node_rendered() {
     let lines = cached_equals_full(&p, &[], &[]);
     assert_eq!(lines, ["0 node(s) rendered, 3 reused"]);
     let m = manifest(&p);
-    assert_eq!(m["nodes"]["model.shop.b"]["config"]["materialized"], "table");
+    assert_eq!(
+        m["nodes"]["model.shop.b"]["config"]["materialized"],
+        "table"
+    );
     assert_eq!(
         m["nodes"]["model.shop.b"]["depends_on"]["nodes"],
         serde_json::json!(["model.shop.c"])
