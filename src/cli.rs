@@ -94,6 +94,13 @@ pub struct GlobalArgs {
     /// Never color the log file (or DBT_USE_COLORS_FILE=0).
     #[arg(long, global = true, overrides_with = "use_colors_file")]
     pub no_use_colors_file: bool,
+    /// Reuse the last parse where nothing it read has changed (the default; or
+    /// DBT_PARTIAL_PARSE=1, or `flags: {partial_parse: true}` in dbt_project.yml).
+    #[arg(long, global = true, overrides_with = "no_partial_parse")]
+    pub partial_parse: bool,
+    /// Parse the whole project again, ignoring the parse cache in target/ (or DBT_PARTIAL_PARSE=0).
+    #[arg(long, global = true, overrides_with = "partial_parse")]
+    pub no_partial_parse: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

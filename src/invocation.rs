@@ -22,6 +22,9 @@ pub struct Invocation {
     pub warn_error: WarnErrorOptions,
     /// The command's flags, typed.
     pub flags: Flags,
+    /// `--partial-parse`/`--no-partial-parse`, else DBT_PARTIAL_PARSE: `None` when neither says
+    /// (dbt_project.yml's `flags: {partial_parse: ...}` decides, else on).
+    pub partial_parse: Option<bool>,
 }
 
 /// How to load the project: the profile, the target and `--vars`, as the command line gives them.
@@ -425,6 +428,7 @@ impl Invocation {
             output,
             warn_error,
             flags: Flags::of(&cli.command),
+            partial_parse: flag_pair(g.partial_parse, g.no_partial_parse, "DBT_PARTIAL_PARSE"),
         })
     }
 }

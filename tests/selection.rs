@@ -31,6 +31,8 @@ fn kiln_ls(dir: &Path, args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         // `ls` runs in place on the fixture folder: no logs/dbt.log written into the repository.
         .env("DBT_LOG_LEVEL_FILE", "none")
+        // ... and no parse cache in its target/.
+        .env("DBT_PARTIAL_PARSE", "0")
         .output()
         .expect("run kiln ls");
     Run {

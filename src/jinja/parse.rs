@@ -137,6 +137,54 @@ fn renders_at_parse(n: &Node) -> bool {
     !(n.resource_type == ResourceType::Seed || n.test.is_some())
 }
 
+/// What a node's parse render recorded, as the parse cache keeps it: the parts of the
+/// [`Recorder`](super::context::Recorder) that make the parsed node.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Recorded {
+    /// `ref()` calls: name, package, version.
+    pub refs: Vec<(String, Option<String>, Option<String>)>,
+    pub sources: Vec<(String, String)>,
+    /// What `config()` set, merged in call order.
+    pub config: Map<String, Json>,
+    /// The macros the node's own code calls, in the order of their first call.
+    pub macros: Vec<String>,
+}
+
+impl Recorded {
+    fn of(rec: &super::context::Recorder) -> Recorded {
+        Recorded {
+            refs: rec
+                .refs
+                .iter()
+                .map(|r| (r.name.clone(), r.package.clone(), r.version.clone()))
+                .collect(),
+            sources: rec.sources.clone(),
+            config: rec.config.clone(),
+            macros: rec.macros.iter().cloned().collect(),
+        }
+    }
+
+    fn apply(self, node: &mut Node) {
+        node.refs = self
+            .refs
+            .into_iter()
+            .map(|(name, package, version)| crate::project::node::RefCall {
+                name,
+                package,
+                version,
+            })
+            .collect();
+        node.sources = self.sources;
+        node.spans.sql_config = self.config.keys().cloned().collect();
+        merge_into(&mut node.config, &self.config);
+        for (k, v) in &self.config {
+            node.unrendered_config
+                .insert(config::normalize_key(k), v.clone());
+        }
+        node.depends_on_macros = self.macros;
+    }
+}
+
 /// Runs the parse phase over the whole project.
 pub fn parse_project(
     project: &mut Project,
@@ -144,6 +192,20 @@ pub fn parse_project(
     adapter: Arc<dyn Adapter>,
     inv: &InvocationInfo,
 ) -> Result<(), Error> {
+    parse_project_reusing(project, jenv, adapter, inv, &mut BTreeMap::new()).map(|_| ())
+}
+
+/// [`parse_project`], with what earlier renders recorded: a node in `reuse` is not rendered
+/// again, its record is applied instead (the parse cache decides which records still hold; see
+/// `session::parse_cache`). Returns every node's record of this parse, rendered or reused, and
+/// leaves in `reuse` nothing.
+pub fn parse_project_reusing(
+    project: &mut Project,
+    jenv: &JinjaEnv,
+    adapter: Arc<dyn Adapter>,
+    inv: &InvocationInfo,
+    reuse: &mut BTreeMap<String, Recorded>,
+) -> Result<BTreeMap<String, Recorded>, Error> {
     let shared = Arc::new(shared_for(
         project,
         jenv,
@@ -163,21 +225,29 @@ pub fn parse_project(
     // the parsed node, which replaces it (the loaded one is unshared again by then: no copy).
     let shared_nodes: Vec<(String, Arc<Node>)> =
         std::mem::take(&mut project.nodes).into_iter().collect();
-    let results: Vec<Option<Result<super::context::Recorder, Diagnostic>>> = shared_nodes
+    let reused: Vec<Option<Recorded>> = shared_nodes
+        .iter()
+        .map(|(uid, _)| reuse.remove(uid))
+        .collect();
+    let results: Vec<Option<Result<Recorded, Diagnostic>>> = shared_nodes
         .par_iter()
-        .map(|(_, n)| {
+        .zip(reused)
+        .map(|((_, n), reused)| {
             if n.test.is_some() {
-                return generic_test_config_calls(n, &shared, jenv).map(Ok);
+                return generic_test_config_calls(n, &shared, jenv).map(|r| Ok(Recorded::of(&r)));
             }
             if !renders_at_parse(n) {
                 return None;
+            }
+            if let Some(r) = reused {
+                return Some(Ok(r));
             }
             let node = n.clone();
             let this = shared.placeholder_for(&node);
             let ctx = RenderCtx::new(shared.clone(), Some(node.clone()), Some(this));
             let r = jenv
                 .render_named_str(&n.unique_id, &n.raw_code, ctx.value())
-                .map(|_| ctx.take_recorder())
+                .map(|_| Recorded::of(&ctx.take_recorder()))
                 .map_err(|e| {
                     jinja_error(
                         &e,
@@ -194,12 +264,14 @@ pub fn parse_project(
     timer.mark("render");
     // What each render recorded goes back onto its node, on every core too.
     let root_config = &project.config;
-    let recorded: Vec<((String, Arc<Node>), Option<Diagnostic>)> = shared_nodes
+    type Applied = ((String, Arc<Node>), Option<Diagnostic>, Option<Recorded>);
+    let recorded: Vec<Applied> = shared_nodes
         .into_par_iter()
         .zip(results)
         .map(|((uid, n), r)| {
             let mut node = Arc::unwrap_or_clone(n);
             let mut problem = None;
+            let mut kept = None;
             match r {
                 // A generic test keeps what its YAML made it; its macro's config() calls fill
                 // in what the YAML's `config:` does not set.
@@ -213,15 +285,8 @@ pub fn parse_project(
                     }
                 }
                 Some(Ok(rec)) => {
-                    node.refs = rec.refs;
-                    node.sources = rec.sources;
-                    node.spans.sql_config = rec.config.keys().cloned().collect();
-                    merge_into(&mut node.config, &rec.config);
-                    for (k, v) in &rec.config {
-                        node.unrendered_config
-                            .insert(config::normalize_key(k), v.clone());
-                    }
-                    node.depends_on_macros = rec.macros.into_iter().collect();
+                    kept = Some(rec.clone());
+                    rec.apply(&mut node);
                 }
                 Some(Err(d)) => problem = Some(d),
                 None => {}
@@ -232,13 +297,17 @@ pub fn parse_project(
             // A package's node: the root project's configs for it come last, as in dbt.
             let overrides = config::root_overrides(root_config, &node);
             merge_into(&mut node.config, &overrides);
-            ((uid, Arc::new(node)), problem)
+            ((uid, Arc::new(node)), problem, kept)
         })
         .collect();
     let mut nodes = Vec::with_capacity(recorded.len());
+    let mut records = BTreeMap::new();
     // Nodes whose render failed: their config is incomplete, so it is not checked.
     let mut unrendered = std::collections::BTreeSet::new();
-    for (entry, problem) in recorded {
+    for (entry, problem, kept) in recorded {
+        if let Some(r) = kept {
+            records.insert(entry.0.clone(), r);
+        }
         if let Some(d) = problem {
             unrendered.insert(entry.0.clone());
             diags.push(d);
@@ -293,7 +362,7 @@ pub fn parse_project(
     check_unique_relations(project, shared.adapter.as_ref(), &mut diags);
     diags.checkpoint()?;
     timer.mark("relations");
-    Ok(())
+    Ok(records)
 }
 
 /// Generic tests whose `{% test %}` definition exists nowhere, reported at their YAML line (as

@@ -48,7 +48,9 @@ pub fn env_var_value(
              use them in profiles.yml, and read a variable without the DBT_ENV_SECRET_ prefix here",
         ));
     }
-    match std::env::var(name) {
+    let value = std::env::var(name);
+    record_env_read(name, value.as_ref().ok());
+    match value {
         Ok(v) => {
             if secret {
                 crate::events::secrets::register(&v);
@@ -68,6 +70,23 @@ pub fn env_var_value(
             )),
         },
     }
+}
+
+/// Every environment variable `env_var()` read in this process (in YAML or in a template), with
+/// the value it had (`None`: unset). The parse cache ([`crate::session`]'s `parse_cache`) keeps
+/// them: a later parse whose environment differs for any of them cannot reuse the earlier one.
+static ENV_READS: std::sync::Mutex<BTreeMap<String, Option<String>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn record_env_read(name: &str, value: Option<&String>) {
+    if let Ok(mut reads) = ENV_READS.lock() {
+        reads.insert(name.to_string(), value.cloned());
+    }
+}
+
+/// The environment variables `env_var()` has read so far, and their values then.
+pub fn env_reads() -> BTreeMap<String, Option<String>> {
+    ENV_READS.lock().map(|r| r.clone()).unwrap_or_default()
 }
 
 /// Any serialisable value as a Jinja value.

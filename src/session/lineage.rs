@@ -52,6 +52,8 @@ pub struct ProjectLineage {
     pub pii: crate::schemas::pii::PiiArtifact,
     /// PII where the project's policy forbids it: `kiln compile`, `run` and `build` stop (exit 2).
     pub pii_errors: Vec<Diagnostic>,
+    /// The lineage cache to write beside lineage.json.
+    cache: Option<cache::Cache>,
 }
 
 impl ProjectLineage {
@@ -81,6 +83,10 @@ pub fn compile_lineage(
     let mut lineage = project_lineage(loaded, compiled);
     timer.mark("lineage");
     write_lineage(loaded, &lineage.artifact(&loaded.info.invocation_id))?;
+    // After lineage.json, which holds the cached lineage: the keys name its stamp.
+    if let Some(c) = lineage.cache.take() {
+        c.save(&loaded.project.target_dir());
+    }
     timer.mark("write lineage.json");
     let pii = super::pii::classify(loaded, &lineage, &loaded.info.invocation_id);
     super::pii::write_pii(loaded, &pii.artifact)?;
@@ -121,10 +127,57 @@ struct Known {
     /// The nodes whose column types may be guesses: columns YAML declares (VARCHAR where it
     /// gives no type), and the models that read them, directly or not.
     declared: HashSet<String>,
+    /// File sources described once: the text compiled SQL reads them by (`read_csv(...)`) and
+    /// the empty table with their columns in the binder's database that stands for them, so
+    /// the binder does not read (sniff) the file again for every model that selects from it.
+    file_tables: Vec<(String, String)>,
+    /// unique_id → its relation's name, columns and where they came from, as text.
+    described: HashMap<String, String>,
+}
+
+impl Known {
+    /// What a node's relation is known as, for the lineage cache's keys.
+    fn remember(&mut self, name: &RelationName, id: &str, columns: &[DbColumn], origin: Origin) {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{}\u{1f}{}", c.name, c.data_type))
+            .collect();
+        self.described.insert(
+            id.to_string(),
+            format!(
+                "{:?}\u{1e}{origin:?}\u{1e}{}",
+                name.parts(),
+                cols.join("\u{1d}")
+            ),
+        );
+    }
+
+    /// `sql` with each file source read through its stand-in table, if it reads one.
+    fn bindable<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(sql);
+        for (text, table) in &self.file_tables {
+            if out.contains(text.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(text.as_str(), table));
+            }
+        }
+        out
+    }
+
+    /// A binder message about [`Known::bindable`]'s SQL, naming the files again.
+    fn unbind_message(&self, message: String) -> String {
+        let mut out = message;
+        for (text, table) in &self.file_tables {
+            if out.contains(table.as_str()) {
+                out = out.replace(table.as_str(), text);
+            }
+        }
+        out
+    }
 }
 
 impl Known {
     fn add(&mut self, name: RelationName, id: &str, columns: Vec<DbColumn>, origin: Origin) {
+        self.remember(&name, id, &columns, origin);
         let cols = columns
             .into_iter()
             .map(|c| Column::new(c.name, c.data_type))
@@ -168,21 +221,49 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         owners: HashMap::new(),
         origins: HashMap::new(),
         declared: HashSet::new(),
+        file_tables: Vec::new(),
+        described: HashMap::new(),
     };
+    // Relations to create in the binder's database, in one transaction per batch.
+    let mut creates: Vec<(RelationName, Vec<DbColumn>)> = Vec::new();
+
+    let cache_env = cache::env(loaded);
+    let old_cache = cache::Cache::load(&project.target_dir(), &cache_env);
+    let mut new_cache = cache::Cache::default();
 
     // Sources: the warehouse, a file the binder reads, or YAML.
     for s in project.sources.values() {
         let name = relation_name(&s.database, &s.schema, &s.identifier);
         if s.external.is_some() {
-            // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`).
-            let described = setup.as_mut().and_then(|c| {
-                c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
-                    .ok()
+            // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`). Reading a
+            // file's columns makes the engine sniff it: kept while the files are unchanged.
+            let key = cache::file_source_key(&cache_env, &project.dir, &s.relation_name);
+            let cached = key
+                .as_ref()
+                .and_then(|k| old_cache.file_source(&s.unique_id, k));
+            let described = cached.or_else(|| {
+                setup.as_mut().and_then(|c| {
+                    c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
+                        .ok()
+                })
             });
+            if let (Some(k), Some(cols)) = (key, &described) {
+                new_cache.keep_file_source(&s.unique_id, k, cols);
+            }
             let (columns, origin) = match described {
                 Some(cols) => (cols, Origin::Engine),
                 None => (declared_columns(&s.columns), Origin::Declared),
             };
+            if origin == Origin::Engine
+                && !columns.is_empty()
+                && let Some(b) = binder.as_deref()
+            {
+                let ident = format!("file_source_{}", known.file_tables.len());
+                let stand_in = RelationName::new([FILE_SCHEMA.to_string(), ident.clone()]);
+                creates.push((stand_in, columns.clone()));
+                let table = format!("{}.{}", b.quote(FILE_SCHEMA), b.quote(&ident));
+                known.file_tables.push((s.relation_name.clone(), table));
+            }
             let cols: Vec<Column> = columns
                 .iter()
                 .map(|c| Column::new(c.name.clone(), c.data_type.clone()))
@@ -192,6 +273,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 .add_table_function(&s.relation_name, dialect.as_ref(), name.clone(), cols)
                 .is_ok()
             {
+                known.remember(&name, &s.unique_id, &columns, origin);
                 known.owners.insert(name.clone(), s.unique_id.clone());
                 known.origins.insert(name, origin);
                 if origin == Origin::Declared {
@@ -207,7 +289,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         if columns.is_empty() {
             continue;
         }
-        create_in_binder(binder.as_deref(), &mut setup, &name, &columns);
+        creates.push((name.clone(), columns.clone()));
         known.add(name, &s.unique_id, columns, origin);
     }
 
@@ -248,9 +330,10 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         if columns.is_empty() {
             continue;
         }
-        create_in_binder(binder.as_deref(), &mut setup, &name, &columns);
+        creates.push((name.clone(), columns.clone()));
         known.add(name, &n.unique_id, columns, origin);
     }
+    create_in_binder(binder.as_deref(), &mut setup, &creates);
     drop(setup);
     timer.mark("  lineage: seeds, unrendered nodes");
 
@@ -269,6 +352,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let levels = levels(loaded, &ids);
     let options = masking_options(loaded);
     let mut out = ProjectLineage::default();
+    let described = std::sync::atomic::AtomicUsize::new(0);
     // Connections to the binder's database, reused across models and levels (opening one
     // applies the target's settings).
     let pool: std::sync::Mutex<Vec<Box<dyn Connection>>> = std::sync::Mutex::new(Vec::new());
@@ -282,11 +366,17 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         }
     };
     for level in levels {
-        let results: Vec<ModelOut> = level
+        let results: Vec<(ModelOut, String)> = level
             .par_iter()
             .filter_map(|id| {
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
+                let key = cache_key(loaded, node, code, &known, &cache_env);
+                if let Some(key) = &key
+                    && let Some(hit) = old_cache.lookup(id, key)
+                {
+                    return Some((hit, key.clone()));
+                }
                 let mut conn = take();
                 let mut wh = None;
                 // A snapshot keeps the columns it was built with.
@@ -298,15 +388,29 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 }
                 let out = read_model(loaded, node, code, &known, &mut conn, &mut wh, &options);
                 give(conn);
-                Some(out)
+                described.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let keep = key
+                    .filter(|_| cacheable(loaded, node, &out))
+                    .unwrap_or_default();
+                Some((out, keep))
+            })
+            .collect();
+        let results: Vec<ModelOut> = results
+            .into_iter()
+            .map(|(out, key)| {
+                if !key.is_empty() {
+                    new_cache.keep(&out, key);
+                }
+                out
             })
             .collect();
         let mut conn = take();
+        let mut creates = Vec::new();
         for r in results {
             let node = &project.nodes[&r.id];
             if let Some((columns, origin)) = r.relation_columns {
                 let name = relation_name(&node.database, &node.schema, &node.alias);
-                create_in_binder(binder.as_deref(), &mut conn, &name, &columns);
+                creates.push((name.clone(), columns.clone()));
                 known.add(name, &r.id, columns, origin);
             }
             if loaded
@@ -322,9 +426,20 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             out.warnings.extend(r.warnings);
             out.nodes.insert(r.id, r.node);
         }
+        create_in_binder(binder.as_deref(), &mut conn, &creates);
         give(conn);
     }
     timer.mark("  lineage: models");
+    let described = described.into_inner();
+    crate::events::Event::note(format!(
+        "Lineage: {described} of {} models described by the binder, the rest from {}",
+        ids.len(),
+        cache::KEYS_FILE
+    ))
+    .at(crate::events::Level::Debug)
+    .emit();
+    new_cache.env = cache_env;
+    out.cache = Some(new_cache);
     out
 }
 
@@ -429,26 +544,57 @@ fn declared_columns(
         .collect()
 }
 
-/// Creates `name` with `columns` in the binder's database; a relation it cannot create is left
-/// out (queries reading it are then not bound).
+/// The binder database's schema of the file sources' stand-in tables.
+const FILE_SCHEMA: &str = "__kiln_file_sources";
+
+/// Creates each relation with its columns in the binder's database; a relation it cannot create
+/// is left out (queries reading it are then not bound). One transaction for all of them (each
+/// statement on its own costs DuckDB a commit); when it fails, one relation at a time.
 fn create_in_binder(
     binder: Option<&dyn Adapter>,
     conn: &mut Option<Box<dyn Connection>>,
-    name: &RelationName,
-    columns: &[DbColumn],
+    relations: &[(RelationName, Vec<DbColumn>)],
 ) {
     let (Some(binder), Some(conn)) = (binder, conn.as_mut()) else {
         return;
     };
-    let parts = name.parts();
-    let (db, schema, ident) = match parts {
-        [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
-        [schema, ident] => ("", schema.as_str(), ident.as_str()),
-        _ => return,
-    };
-    for sql in binder.binder_table_sql(db, schema, ident, columns) {
-        if conn.execute(&sql).is_err() {
-            return;
+    let statements: Vec<Vec<String>> = relations
+        .iter()
+        .filter_map(|(name, columns)| {
+            let (db, schema, ident) = match name.parts() {
+                [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
+                [schema, ident] => ("", schema.as_str(), ident.as_str()),
+                _ => return None,
+            };
+            Some(binder.binder_table_sql(db, schema, ident, columns))
+        })
+        .collect();
+    if statements.is_empty() {
+        return;
+    }
+    // Attaching a database cannot be part of a transaction: those first, once each.
+    let mut attached = HashSet::new();
+    let mut batch = String::from("begin;\n");
+    for sql in statements.iter().flatten() {
+        if sql.trim_start().to_ascii_lowercase().starts_with("attach") {
+            if attached.insert(sql.clone()) {
+                let _ = conn.execute(sql);
+            }
+        } else {
+            batch.push_str(sql);
+            batch.push_str(";\n");
+        }
+    }
+    batch.push_str("commit");
+    if conn.execute(&batch).is_ok() {
+        return;
+    }
+    let _ = conn.execute("rollback");
+    for one in &statements {
+        for sql in one {
+            if conn.execute(sql).is_err() {
+                break;
+            }
         }
     }
 }
@@ -480,15 +626,23 @@ fn read_model(
     let mut errors = vec![];
     let mut contract_errors = vec![];
     let mut warnings = vec![];
+    let bindable = known.bindable(sql);
+    let bind_sql = bindable.as_ref();
     let bound: Option<Result<Vec<DbColumn>, String>> = match binder.as_mut() {
         Some(conn) => {
-            let result = conn.bound_columns(sql).map_err(|e| e.message);
+            let mut result = conn.bound_columns(bind_sql).map_err(|e| e.message);
+            if result.is_err() && bind_sql != sql {
+                // Read through the stand-in tables, a query that names the file's own
+                // relation (its implicit alias) may not bind: as it is written, then.
+                result = conn.bound_columns(sql).map_err(|e| e.message);
+            }
+            let result = result.map_err(|m| known.unbind_message(m));
             // An enforced contract: the declared names and types against the binder's.
             if result.is_ok()
                 && let Some(contract) = crate::materialize::contract::Contract::of(adapter, node)
             {
                 let declared = conn.query_columns(&contract.declared_sql(adapter));
-                let actual_flat = conn.query_columns(&adapter.empty_subquery_sql(sql));
+                let actual_flat = conn.query_columns(&adapter.empty_subquery_sql(bind_sql));
                 if let (Ok(declared), Ok(actual_flat)) = (declared, actual_flat)
                     && let Err(table) =
                         crate::materialize::contract::compare(&declared, &actual_flat)
@@ -947,4 +1101,335 @@ fn missing_declared(loaded: &Loaded, node: &Node, produced: &[&str]) -> Vec<Diag
         out.push(d);
     }
     out
+}
+
+/// The key of a model's lineage: its compiled SQL and what decides how it binds and reads (its
+/// relation, YAML columns and contract; the names, columns and origins of the relations it
+/// reads, through ephemeral models too). `None`: never cached (a snapshot reads the warehouse).
+fn cache_key(
+    loaded: &Loaded,
+    node: &Node,
+    code: &Compiled,
+    known: &Known,
+    env: &str,
+) -> Option<String> {
+    if node.resource_type != ResourceType::Model {
+        return None;
+    }
+    let mut text = format!(
+        "{env}\u{1e}{}\u{1e}{:?}\u{1e}{:?}\u{1e}{:?}\u{1e}{}\u{1e}{:?}\u{1e}{:?}",
+        node.unique_id,
+        node.relation_name,
+        node.is_ephemeral(),
+        node.columns,
+        known.declared.contains(&node.unique_id),
+        node.config.get("contract"),
+        node.config.get("materialized"),
+    );
+    for id in upstreams(loaded, &node.unique_id) {
+        text.push('\u{1e}');
+        text.push_str(&id);
+        text.push('\u{1f}');
+        text.push_str(known.described.get(&id).map_or("-", String::as_str));
+        text.push('\u{1f}');
+        text.push_str(if known.declared.contains(&id) {
+            "d"
+        } else {
+            "e"
+        });
+    }
+    for (file, table) in &known.file_tables {
+        if code.code.contains(file.as_str()) {
+            text.push('\u{1e}');
+            text.push_str(file);
+            text.push_str(table);
+        }
+    }
+    text.push('\u{1e}');
+    text.push_str(&code.code);
+    // What its masking macros rendered decides which of its columns are masked.
+    for m in &code.masked {
+        text.push('\u{1f}');
+        text.push_str(m);
+    }
+    Some(cache::digest(text.as_bytes()))
+}
+
+/// The nodes whose relations a model's compiled SQL may read: its dependencies, and an
+/// ephemeral dependency's own, whose SQL it inlines.
+fn upstreams(loaded: &Loaded, id: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<String> = loaded.graph.depends_on(id).to_vec();
+    while let Some(d) = todo.pop() {
+        if !out.insert(d.clone()) {
+            continue;
+        }
+        if loaded
+            .project
+            .nodes
+            .get(&d)
+            .is_some_and(|n| n.is_ephemeral())
+        {
+            todo.extend(loaded.graph.depends_on(&d).iter().cloned());
+        }
+    }
+    out
+}
+
+/// Whether a model's lineage may be cached: complete, without a diagnostic, its columns from the
+/// binder, and reading only what its key covers ([`upstreams`]).
+fn cacheable(loaded: &Loaded, node: &Node, out: &ModelOut) -> bool {
+    if !(out.errors.is_empty()
+        && out.contract_errors.is_empty()
+        && out.warnings.is_empty()
+        && out.node.complete)
+    {
+        return false;
+    }
+    match &out.relation_columns {
+        Some((_, Origin::Engine)) => {}
+        None if node.is_ephemeral() => {}
+        _ => return false,
+    }
+    let ups = upstreams(loaded, &node.unique_id);
+    out.node.dataset.iter().all(|i| ups.contains(&i.node))
+        && out
+            .node
+            .columns
+            .iter()
+            .flat_map(|c| &c.inputs)
+            .all(|i| ups.contains(&i.node))
+}
+
+/// The lineage cache: per model, the key its lineage was computed under and its relation's
+/// columns, in [`cache::KEYS_FILE`]; the lineage itself is the previous `lineage.json`'s (whose
+/// size and time the keys file records, so a lineage.json written by anything else is never
+/// read as the cache's).
+mod cache {
+    use super::{ModelOut, Origin};
+    use crate::adapter::Column as DbColumn;
+    use crate::schemas::lineage::{LINEAGE_FILE, LineageArtifact};
+    use serde::{Deserialize, Serialize};
+    use sha2::{Digest, Sha256};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    pub const KEYS_FILE: &str = "kiln_lineage_cache.json";
+    const FORMAT: u32 = 1;
+
+    pub fn digest(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The key of a file source's columns: its relation as compiled SQL reads it, and the size
+    /// and time of every file each quoted path in it names (for a glob, every file under the
+    /// folder before its first wildcard). `None`: not cached (a remote path, or a file modified
+    /// in the last seconds, which could change again within its timestamp).
+    pub fn file_source_key(env: &str, project_dir: &Path, relation: &str) -> Option<String> {
+        let now = std::time::SystemTime::now();
+        let cwd = std::env::current_dir().ok();
+        let mut text = format!(
+            "{env}\u{1e}{relation}\u{1e}{cwd:?}\u{1e}{}",
+            project_dir.display()
+        );
+        for literal in relation.split('\'').skip(1).step_by(2) {
+            if literal.contains("://") {
+                return None;
+            }
+            let cut = literal.find(['*', '?', '[', '{']).unwrap_or(literal.len());
+            let base = match literal[..cut].rfind('/') {
+                Some(i) if cut < literal.len() => &literal[..i],
+                None if cut < literal.len() => ".",
+                _ => literal,
+            };
+            let path = project_dir.join(base);
+            let mut files = vec![];
+            if cut < literal.len() && path.is_dir() {
+                collect(&path, &mut files);
+            } else if path.is_file() {
+                files.push(path);
+            }
+            files.sort();
+            text.push('\u{1e}');
+            text.push_str(literal);
+            for f in files {
+                let m = std::fs::metadata(&f).ok()?;
+                let modified = m.modified().ok()?;
+                if now
+                    .duration_since(modified)
+                    .map_or(true, |d| d.as_secs() < 2)
+                {
+                    return None;
+                }
+                let t = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+                text.push_str(&format!(
+                    "\u{1f}{}\u{1f}{}\u{1f}{}",
+                    f.display(),
+                    m.len(),
+                    t.as_nanos()
+                ));
+            }
+        }
+        Some(digest(text.as_bytes()))
+    }
+
+    fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+
+    /// What every key shares: kiln's binary (its DuckDB) and the target (settings, extensions).
+    pub fn env(loaded: &super::Loaded) -> String {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| (m.len(), m.modified().ok()));
+        // What masks a value (`vars: kiln: pii:`) is part of every model's lineage.
+        let masking = super::masking_options(loaded);
+        digest(
+            format!(
+                "{FORMAT}\u{1e}{}\u{1e}{exe:?}\u{1e}{:?}\u{1e}{:?}\u{1e}{}",
+                env!("CARGO_PKG_VERSION"),
+                loaded.project.target,
+                masking.masking_functions,
+                masking.declared_masking_only,
+            )
+            .as_bytes(),
+        )
+    }
+
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct Entry {
+        key: String,
+        /// The relation's columns (name, type); `None` for an ephemeral model.
+        columns: Option<Vec<(String, String)>>,
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    pub struct Cache {
+        format: u32,
+        pub env: String,
+        /// File sources: unique_id → key (the relation and its files' sizes and times) and
+        /// columns.
+        #[serde(default)]
+        files: BTreeMap<String, (String, Vec<(String, String)>)>,
+        /// lineage.json's size and modification time (ns) when the keys were written.
+        lineage_stamp: Option<(u64, u128)>,
+        nodes: BTreeMap<String, Entry>,
+        /// The previous lineage.json's nodes (not stored: read back from it).
+        #[serde(skip)]
+        lineage: BTreeMap<String, crate::schemas::lineage::NodeLineage>,
+    }
+
+    fn stamp(path: &Path) -> Option<(u64, u128)> {
+        let m = std::fs::metadata(path).ok()?;
+        let t = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some((m.len(), t.as_nanos()))
+    }
+
+    impl Cache {
+        /// The cache in `target`, or an empty one when there is none, it cannot be read, it was
+        /// made for another binary or target, or lineage.json is not the one it was written with.
+        pub fn load(target: &Path, env: &str) -> Cache {
+            let read = || -> Option<Cache> {
+                let bytes = std::fs::read(target.join(KEYS_FILE)).ok()?;
+                let mut c: Cache = serde_json::from_slice(&bytes).ok()?;
+                let lineage_path = target.join(LINEAGE_FILE);
+                if c.format != FORMAT || c.env != env || c.lineage_stamp != stamp(&lineage_path) {
+                    return None;
+                }
+                let bytes = std::fs::read(&lineage_path).ok()?;
+                let artifact: LineageArtifact = serde_json::from_slice(&bytes).ok()?;
+                c.lineage = artifact.nodes;
+                Some(c)
+            };
+            read().unwrap_or_default()
+        }
+
+        /// The model `id`'s lineage when its key is `key`.
+        pub fn lookup(&self, id: &str, key: &str) -> Option<ModelOut> {
+            let e = self.nodes.get(id).filter(|e| e.key == key)?;
+            let node = self.lineage.get(id)?.clone();
+            Some(ModelOut {
+                id: id.to_string(),
+                node,
+                relation_columns: e.columns.as_ref().map(|cols| {
+                    let cols = cols
+                        .iter()
+                        .map(|(name, data_type)| DbColumn {
+                            name: name.clone(),
+                            data_type: data_type.clone(),
+                            comment: None,
+                        })
+                        .collect();
+                    (cols, Origin::Engine)
+                }),
+                errors: vec![],
+                contract_errors: vec![],
+                warnings: vec![],
+            })
+        }
+
+        /// A file source's columns when its key is `key`.
+        pub fn file_source(&self, id: &str, key: &str) -> Option<Vec<DbColumn>> {
+            let (k, cols) = self.files.get(id)?;
+            (k == key).then(|| {
+                cols.iter()
+                    .map(|(name, data_type)| DbColumn {
+                        name: name.clone(),
+                        data_type: data_type.clone(),
+                        comment: None,
+                    })
+                    .collect()
+            })
+        }
+
+        pub fn keep_file_source(&mut self, id: &str, key: String, cols: &[DbColumn]) {
+            let cols = cols
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            self.files.insert(id.to_string(), (key, cols));
+        }
+
+        /// Keeps `out` under `key`.
+        pub fn keep(&mut self, out: &ModelOut, key: String) {
+            let columns = out.relation_columns.as_ref().map(|(cols, _)| {
+                cols.iter()
+                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                    .collect()
+            });
+            self.nodes.insert(out.id.clone(), Entry { key, columns });
+        }
+
+        /// Writes the keys beside the lineage.json just written (a failure leaves no cache).
+        pub fn save(mut self, target: &Path) {
+            self.format = FORMAT;
+            self.lineage_stamp = stamp(&target.join(LINEAGE_FILE));
+            let path = target.join(KEYS_FILE);
+            let written = serde_json::to_vec(&self)
+                .ok()
+                .is_some_and(|bytes| std::fs::write(&path, bytes).is_ok());
+            if !written {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! so both can use it without importing each other.
 
 pub mod lineage;
+pub mod parse_cache;
 pub mod pii;
 
 use crate::adapter::{self, Adapter};
@@ -13,7 +14,7 @@ use crate::events::{Event, kinds};
 use crate::graph::{self, Graph};
 use crate::invocation::{Invocation, Output};
 use crate::jinja::JinjaEnv;
-use crate::jinja::parse::{InvocationInfo, parse_project};
+use crate::jinja::parse::{InvocationInfo, parse_project_reusing};
 use crate::project::{self, Project, ResourceType};
 use crate::timing::StageTimer;
 use std::path::Path;
@@ -30,6 +31,10 @@ pub struct Loaded {
     pub warn_error: WarnErrorOptions,
     /// Where warnings go.
     pub output: Output,
+    /// The parse cache's record of this parse (`None`: off, or the parse was not cached), and
+    /// whether loading and parsing showed any warning.
+    pub parse_cache: Option<parse_cache::Pending>,
+    pub warned: bool,
 }
 
 /// Where and how to load the project: the command line's options, with the project directory
@@ -53,6 +58,7 @@ pub fn load_options(inv: &Invocation) -> Result<project::LoadOptions, Error> {
 pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> {
     let timer = StageTimer::new();
     let opts = load_options(inv)?;
+    let loaded_at = parse_cache::now_ns();
     let loaded = project::load(&opts, &crate::adapter::ENGINES);
     // The log file lives in the project (log-path, `logs` by default), once it is found.
     let log_dir = match &loaded {
@@ -81,6 +87,7 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     let mut warnings = std::mem::take(&mut warn_error.deprecations);
     warnings.append(&mut project.warnings);
     let (shown, promoted) = warn_error.split(&warnings);
+    let mut warned = !shown.is_empty();
     inv.output.warnings(&shown);
     problems.extend(promoted);
     let load_errors = std::mem::take(&mut project.errors);
@@ -102,12 +109,30 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     let info = InvocationInfo::new(command)
         .with_flags(inv.flags.clone())
         .with_warn_error(warn_error.clone());
-    if let Err(e) = parse_project(&mut project, &jenv, adapter.clone(), &info) {
-        problems.extend(e.diagnostics());
-    }
+    // The parse cache: the nodes whose earlier parse render still holds are not rendered.
+    let cache = if !problems.has_errors() {
+        parse_cache::prepare(inv, &project, command, loaded_at)
+    } else {
+        None
+    };
+    timer.mark("parse cache");
+    let (mut reuse, pending) = match cache {
+        Some((reuse, pending)) => (reuse, Some(pending)),
+        None => (Default::default(), None),
+    };
+    let reused: std::collections::BTreeSet<String> = reuse.keys().cloned().collect();
+    let mut pending =
+        match parse_project_reusing(&mut project, &jenv, adapter.clone(), &info, &mut reuse) {
+            Ok(records) => pending.map(|p| parse_cache::finish(p, &project, records, &reused)),
+            Err(e) => {
+                problems.extend(e.diagnostics());
+                None
+            }
+        };
     // Warnings found while parsing (e.g. a contract's constraints on a view).
     let parse_warnings = std::mem::take(&mut project.warnings);
     let (shown, promoted) = warn_error.split(&parse_warnings);
+    warned |= !shown.is_empty();
     inv.output.warnings(&shown);
     problems.extend(promoted);
     timer.mark("parse render");
@@ -134,14 +159,19 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
     timer.mark("graph");
     if let Some(g) = &graph {
         let (shown, promoted) = warn_error.split(&g.warnings);
+        warned |= !shown.is_empty();
         inv.output.warnings(&shown);
         problems.extend(promoted);
     }
     if graph.is_some() {
         let unused = project::unused_config::unused_config_paths(&project);
         let (shown, promoted) = warn_error.split(&unused);
+        warned |= !shown.is_empty();
         inv.output.warnings(&shown);
         problems.extend(promoted);
+    }
+    if problems.has_errors() {
+        pending = None;
     }
     problems.checkpoint()?;
     let Some(graph) = graph else {
@@ -155,6 +185,8 @@ pub fn load_and_parse(inv: &Invocation, command: &str) -> Result<Loaded, Error> 
         info,
         warn_error,
         output: inv.output.clone(),
+        parse_cache: pending,
+        warned,
     })
 }
 
@@ -245,10 +277,14 @@ impl Loaded {
 
     /// dbt's `FoundStats` event: the line above, and its counts as `stat_line`.
     pub fn found(&self) -> Event {
-        let line = self.summary();
-        let stat_line = line.trim_start_matches("Found ").to_string();
-        Event::new(kinds::FOUND_STATS, line).with("stat_line", stat_line)
+        found_event(self.summary())
     }
+}
+
+/// dbt's `FoundStats` event for the line "Found ...".
+pub fn found_event(line: String) -> Event {
+    let stat_line = line.trim_start_matches("Found ").to_string();
+    Event::new(kinds::FOUND_STATS, line).with("stat_line", stat_line)
 }
 
 /// `graph` for Jinja: every node's full manifest dict, built only if a template reads it, from

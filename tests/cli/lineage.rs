@@ -221,3 +221,42 @@ fn a_source_known_only_by_its_yaml_gives_lineage_and_never_a_false_error() {
     );
     assert_eq!(methods["incomplete"][0]["line"], 1);
 }
+
+/// The lineage cache (`target/kiln_lineage_cache.json`): a re-compile describes again only the
+/// models whose compiled SQL or upstream columns changed, and its lineage.json is the one a
+/// compile without the cache writes.
+#[test]
+fn a_recompile_describes_only_models_whose_sql_or_upstreams_changed() {
+    let p = TestProject::minimal()
+        .file("seeds/raw.csv", "id,amount\n1,2.5\n2,4.0\n")
+        .file("models/a.sql", "select id, amount from {{ ref('raw') }}\n")
+        .file(
+            "models/b.sql",
+            "select id, amount * 2 as doubled from {{ ref('a') }}\n",
+        )
+        .file(
+            "models/c.sql",
+            "select count(*) as n from {{ ref('raw') }}\n",
+        );
+    let described = |p: &TestProject| -> String {
+        let run = p.kiln(&["compile", "--debug"]).run();
+        run.assert_success();
+        run.stdout
+            .lines()
+            .find_map(|l| l.split_once("Lineage: ").map(|(_, m)| m.to_string()))
+            .expect("the lineage line")
+    };
+    assert!(described(&p).starts_with("3 of 3 models described"));
+    assert!(described(&p).starts_with("0 of 3 models described"));
+    // a gains a column: a and b (whose upstream changed) are described again, c is not.
+    p.write(
+        "models/a.sql",
+        "select id, amount, amount > 3 as big from {{ ref('raw') }}\n",
+    );
+    assert!(described(&p).starts_with("2 of 3 models described"));
+    let cached = lineage_nodes(&p);
+    assert_eq!(cached["model.shop.a"]["columns"][2]["name"], "big");
+    std::fs::remove_file(p.dir().join("target/kiln_lineage_cache.json")).expect("remove cache");
+    assert!(described(&p).starts_with("3 of 3 models described"));
+    assert_eq!(cached, lineage_nodes(&p));
+}

@@ -16,6 +16,7 @@ mod errors;
 mod flags;
 mod lineage;
 mod logs;
+mod parse_cache;
 mod runtime;
 mod state_files;
 mod support;
