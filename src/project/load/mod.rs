@@ -211,7 +211,10 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         cfg.packages_install_path(),
         "logs".into(),
     ];
-    let installed = packages::discover(&dir, &cfg, &opts.cli_vars)?;
+    let mut installed = packages::discover(&dir, &cfg, &opts.cli_vars)?;
+    if let Some(kiln) = packages::builtin_kiln(&cfg, &installed) {
+        installed.push(kiln);
+    }
     let mut loader = Loader {
         files: FileIndex::new(&dir, &skip),
         dir: dir.clone(),
