@@ -17,6 +17,7 @@ mod flags;
 mod incremental;
 mod interrupt;
 mod openlineage;
+mod quality;
 mod snapshots;
 mod state;
 mod targets;
