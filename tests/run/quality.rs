@@ -260,3 +260,60 @@ fn dropping_a_column_is_reported_as_a_schema_change_and_the_history_survives_cle
     p.kiln(&["build"]).run().assert_success();
     assert_eq!(status(&p, "kiln_schema_change"), ("pass".into(), 0));
 }
+
+#[test]
+fn kiln_freshness_checks_models_with_a_freshness_config_and_source_freshness_does_not() {
+    let model_yml = "models:\n  - name: events\n    config:\n      loaded_at_field: received_at\n      freshness:\n        warn_after: {count: 24, period: hour}\n        error_after: {count: 48, period: hour}\n  - name: recent\n    config:\n      loaded_at_field: received_at\n      freshness:\n        error_after: {count: 100000, period: day}\n";
+    let p = TestProject::minimal()
+        .file(
+            "models/events.sql",
+            "select 1 as id, timestamp '2020-01-01 00:00:00' as received_at",
+        )
+        .file(
+            "models/recent.sql",
+            "select 1 as id, timestamp '2020-01-01 00:00:00' as received_at",
+        )
+        .file("models/models.yml", model_yml);
+    p.kiln(&["build"]).run().assert_success();
+    let only_sources = p.kiln(&["source", "freshness"]).run();
+    only_sources.assert_success();
+    assert!(
+        only_sources.stdout.contains("Nothing to do"),
+        "{}",
+        only_sources.stdout
+    );
+    let out = p.kiln(&["freshness"]).run();
+    assert_eq!(out.code, Some(1), "a stale model fails: {}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Failure in model events (models/events.sql)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("error_after is 48 hours"),
+        "{}",
+        out.stdout
+    );
+    let sources: serde_json::Value =
+        serde_json::from_str(&p.read("target/sources.json")).expect("JSON");
+    let mut got: Vec<(String, String)> = sources["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["unique_id"].as_str().unwrap_or_default().to_string(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("model.shop.events".to_string(), "error".to_string()),
+            ("model.shop.recent".to_string(), "pass".to_string()),
+        ]
+    );
+}
