@@ -197,7 +197,7 @@ impl Object for QualityObj {
                 let (current, kwargs): (Value, Kwargs) = from_args(args)?;
                 let opts = BandOptions {
                     k: kwargs.get::<Option<f64>>("k")?.unwrap_or(3.0),
-                    lookback: kwargs.get::<Option<usize>>("lookback")?.unwrap_or(10),
+                    lookback: kwargs.get::<Option<usize>>("lookback")?.unwrap_or(28),
                     min_history: kwargs.get::<Option<usize>>("min_history")?.unwrap_or(3),
                     min_band_fraction: kwargs
                         .get::<Option<f64>>("min_band_fraction")?
@@ -351,7 +351,7 @@ fn median(values: &mut [f64]) -> f64 {
 /// have been seen the check passes (it is collecting history). Per day: the days no earlier run
 /// saw are checked against the counts of the `lookback` most recent days seen before (as earlier
 /// runs recorded them); on the first run, with no history, every day of the table is checked
-/// against all of them, so a spike already in the data is found at once.
+/// against all of its days, so a spike already in the data is found at once.
 pub fn volume_band(
     current: &BTreeMap<String, f64>,
     past: &[BTreeMap<String, f64>],
@@ -370,9 +370,8 @@ pub fn volume_band(
             .cloned()
             .collect();
         if known.is_empty() {
-            let all: Vec<f64> = current.values().copied().collect();
-            let n = all.len().saturating_sub(o.lookback);
-            (new, all[n..].to_vec())
+            // No history yet: every day of the table makes the band.
+            (new, current.values().copied().collect())
         } else {
             let seen: Vec<f64> = known.values().copied().collect();
             let n = seen.len().saturating_sub(o.lookback);

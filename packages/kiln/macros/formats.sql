@@ -4,7 +4,11 @@
   kiln.not_null_proportion). Values are compared as text, so dates and numbers can be checked too.
 #}
 
-{# Plausible e-mail addresses: local part, one @, a domain with a dot and a top-level label. #}
+{#
+  Plausible e-mail addresses: a local part, one @, a domain of dot-separated labels ending in a
+  label of two or more characters; no whitespace anywhere (non-ASCII letters are allowed, as in
+  internationalised addresses).
+#}
 {% test email_format(model, column_name) -%}
   {{- return(kiln.kiln_format_failures(model, column_name, kiln.regex_full_match(kiln.kiln_as_text(column_name), kiln.email_pattern()))) -}}
 {%- endtest %}
@@ -44,7 +48,7 @@
 
 
 {% macro email_pattern() -%}
-[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}
+[^@\s]+@([^@\s.]+[.])+[^@\s.]{2,}
 {%- endmacro %}
 
 {% macro e164_pattern() -%}

@@ -9,11 +9,11 @@
   Row-count outliers. Without event_time: the table's row count is compared with the counts of
   the last `lookback` runs; the first `min_history` runs only collect history. With event_time:
   the rows per day, each day no earlier run saw compared with the `lookback` most recent days
-  already seen (on the first run, every day with all of them).
+  already seen (on the first run, with no history yet, every day with all the table's days).
   The band is median ± max(k × MAD, min_band_fraction × median); a period outside it fails with
   its count and the band. Set `severity: warn` to warn rather than fail.
 #}
-{% test volume_anomaly(model, event_time=none, k=3, lookback=10, min_history=3, min_band_fraction=0.1) -%}
+{% test volume_anomaly(model, event_time=none, k=3, lookback=28, min_history=3, min_band_fraction=0.1) -%}
   {{- return(adapter.dispatch('test_volume_anomaly', 'kiln')(model, event_time, k, lookback, min_history, min_band_fraction)) -}}
 {%- endtest %}
 
