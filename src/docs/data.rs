@@ -609,14 +609,13 @@ fn detail_of(
         })
     });
     // A model's freshness (`kiln freshness`) is in its config, a source's at its top level.
-    let model_freshness = s(n, "resource_type") == "model"
-        && n.pointer("/config/freshness/warn_after")
-            .or_else(|| n.pointer("/config/freshness/error_after"))
-            .is_some_and(|v| !v.is_null());
+    // (The manifest shows a model's config as dbt-core does, without warn_after/error_after:
+    // a model's criteria are those its last `kiln freshness` check recorded.)
+    let model_freshness = s(n, "resource_type") == "model" && fresh.is_some();
     let freshness = if model_freshness {
         json!({
             "loaded_at_field": n.pointer("/config/loaded_at_field").cloned().unwrap_or(Value::Null),
-            "criteria": n.pointer("/config/freshness").cloned().unwrap_or(Value::Null),
+            "criteria": fresh.map(|f| f["criteria"].clone()).unwrap_or(Value::Null),
             "result": fresh.map(|f| json!({
                 "status": f["status"],
                 "max_loaded_at": f["max_loaded_at"],

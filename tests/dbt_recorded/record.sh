@@ -21,8 +21,10 @@ trap 'rm -rf "$work"' EXIT
 demo_copy() {
   local dir="$work/$1"
   rm -rf "$dir" && mkdir -p "$dir/tests"
-  (cd "$repo" && cp -r dbt_project.yml profiles.yml selectors.yml models macros seeds snapshots analyses data "$dir/")
+  (cd "$repo" && cp -r dbt_project.yml profiles.yml selectors.yml packages.yml packages models macros seeds snapshots analyses data "$dir/")
   cp -r "$repo/tests/data" "$dir/tests/"
+  # kiln's quality checks (the `kiln` package, packages/kiln): built into kiln, installed for dbt.
+  (cd "$dir" && "$dbt" deps --profiles-dir . > deps.log 2>&1)
   echo "$dir"
 }
 
@@ -52,6 +54,8 @@ break_model() {
 d="$(demo_copy full)"
 (cd "$d" && "$dbt" build --profiles-dir . > build.log 2>&1)
 summarise "$d" "$d/build.log" "$out/build_full.txt"
+# (the build's manifest, for step 5: docs generate below writes its own)
+cp "$d/target/kiln/manifest.json" "$work/build_manifest.json"
 # 1b. catalog.json of the built demo (tests/catalog.rs), then of a selection: the unique_ids it
 # keeps (nodes, then sources).
 (cd "$d" && "$dbt" docs generate --profiles-dir . > docs.log 2>&1)
@@ -94,7 +98,7 @@ PY
 
 # 5. The manifest of the whole demo, for the node-by-node comparison (tests/manifest_dbt.rs).
 # The temp folder's path (root_path) is replaced, so re-recording gives a stable file.
-sed "s#$work/full#<project>#g" "$work/full/target/kiln/manifest.json" > "$out/manifest.json"
+sed "s#$work/full#<project>#g" "$work/build_manifest.json" > "$out/manifest.json"
 # 6. dbt's log on a small project (tests/fixtures/log_events: a seed, a table and a view, a model
 # failing at run time and one skipped, passing, warning and skipped tests, sources with freshness
 # thresholds, a macro printing a table). The temp folder's path is replaced by <project>.
