@@ -263,6 +263,16 @@ pub enum Command {
         #[arg(long, value_name = "YAML")]
         args: Option<String>,
     },
+    /// How long ago the newest row of each source and model with a freshness config
+    /// (`warn_after` / `error_after` and a `loaded_at_field`) was loaded (writes
+    /// target/sources.json), as dbt's `dbt freshness`.
+    Freshness {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where to write the results instead of target/sources.json.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Source commands: `kiln source freshness`.
     Source {
         #[command(subcommand)]

@@ -125,6 +125,7 @@ impl Flags {
             Command::Show { select, .. }
             | Command::Diff { select }
             | Command::Ls { select, .. }
+            | Command::Freshness { select, .. }
             | Command::Source {
                 command: crate::cli::SourceCommand::Freshness { select, .. },
             }

@@ -1,13 +1,19 @@
 //! `kiln source freshness`: for each selected source table with a `freshness` config and a
 //! `loaded_at_field`, how long ago its newest row was loaded, judged against `warn_after` and
 //! `error_after`; written to target/sources.json (dbt's sources v3 artifact).
+//!
+//! `kiln freshness` (dbt's newer `dbt freshness`) checks models as well: a model whose config has
+//! `freshness: {warn_after, error_after}` and a `loaded_at_field`, as dbt documents for model
+//! freshness. (dbt-core 1.11 reads only `build_after` in a model's freshness and drops the rest,
+//! so such a project still runs under it; `dbt source freshness` never checks models, and
+//! neither does `kiln source freshness`.)
 
 use crate::adapter::Cell;
 use crate::cli::SelectArgs;
 use crate::error::{Diagnostic, Error, Outcome};
 use crate::events::{Event, Level, kinds, paint};
 use crate::invocation::Invocation;
-use crate::project::SourceNode;
+use crate::project::{Node, ResourceType, SourceNode};
 use crate::runner::Progress;
 use crate::runner::output::{finished_running, node_time};
 use crate::session::load_and_parse;
@@ -26,36 +32,148 @@ fn seconds(t: &Json) -> Option<f64> {
     Some(count * unit)
 }
 
+/// A source table or a model whose freshness is checked.
+struct Checked {
+    unique_id: String,
+    resource_type: &'static str,
+    /// The source's name (`crm`), empty for a model.
+    source_name: String,
+    name: String,
+    original_file_path: String,
+    database: String,
+    schema: String,
+    relation_name: String,
+    meta: Json,
+    loaded_at_field: Option<String>,
+    freshness: Option<Json>,
+}
+
+impl Checked {
+    fn source(s: &SourceNode) -> Checked {
+        Checked {
+            unique_id: s.unique_id.clone(),
+            resource_type: "source",
+            source_name: s.source_name.clone(),
+            name: s.name.clone(),
+            original_file_path: s.original_file_path.clone(),
+            database: s.database.clone(),
+            schema: s.schema.clone(),
+            relation_name: s.relation_name.clone(),
+            meta: Json::Object(s.meta.clone()),
+            loaded_at_field: s.loaded_at_field.clone(),
+            freshness: s.freshness.clone(),
+        }
+    }
+
+    /// A model with `freshness` and `loaded_at_field` in its config.
+    fn model(n: &Node) -> Option<Checked> {
+        if n.resource_type != ResourceType::Model {
+            return None;
+        }
+        Some(Checked {
+            unique_id: n.unique_id.clone(),
+            resource_type: "model",
+            source_name: String::new(),
+            name: n.name.clone(),
+            original_file_path: n.original_file_path.clone(),
+            database: n.database.clone(),
+            schema: n.schema.clone(),
+            relation_name: n.relation_name.clone()?,
+            meta: n.config.get("meta").cloned().unwrap_or(Json::Null),
+            loaded_at_field: n
+                .config
+                .get("loaded_at_field")
+                .and_then(Json::as_str)
+                .map(str::to_string),
+            freshness: n.config.get("freshness").cloned(),
+        })
+    }
+
+    /// `crm.contacts` for a source table, the model's name for a model.
+    fn label(&self) -> String {
+        if self.source_name.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.source_name, self.name)
+        }
+    }
+
+    fn has_thresholds(&self) -> bool {
+        self.loaded_at_field.is_some()
+            && self.freshness.as_ref().is_some_and(|f| {
+                f.get("warn_after").and_then(seconds).is_some()
+                    || f.get("error_after").and_then(seconds).is_some()
+            })
+    }
+}
+
 pub fn run(
     inv: &Invocation,
     select: &SelectArgs,
     output: Option<&PathBuf>,
 ) -> Result<Outcome, Error> {
-    let loaded = load_and_parse(inv, "source freshness")?;
+    check(inv, select, output, false)
+}
+
+/// `kiln freshness`: sources and models.
+pub fn run_all(
+    inv: &Invocation,
+    select: &SelectArgs,
+    output: Option<&PathBuf>,
+) -> Result<Outcome, Error> {
+    check(inv, select, output, true)
+}
+
+fn check(
+    inv: &Invocation,
+    select: &SelectArgs,
+    output: Option<&PathBuf>,
+    models: bool,
+) -> Result<Outcome, Error> {
+    let loaded = load_and_parse(
+        inv,
+        if models {
+            "freshness"
+        } else {
+            "source freshness"
+        },
+    )?;
     let mut args = select.clone();
     if args.select.is_empty() && args.selector.is_none() {
-        args.select = vec!["source:*".into()];
+        args.select = if models {
+            vec!["source:*".into(), "resource_type:model".into()]
+        } else {
+            vec!["source:*".into()]
+        };
     }
     let selected = loaded.select(&args)?;
     let notices = super::notices::config(&loaded)?;
-    let sources: Vec<_> = loaded
+    let mut sources: Vec<Checked> = loaded
         .project
         .sources
         .values()
         .filter(|s| selected.contains(&s.unique_id))
-        .filter(|s| {
-            s.loaded_at_field.is_some()
-                && s.freshness.as_ref().is_some_and(|f| {
-                    f.get("warn_after").and_then(seconds).is_some()
-                        || f.get("error_after").and_then(seconds).is_some()
-                })
-        })
+        .map(Checked::source)
+        .filter(Checked::has_thresholds)
         .collect();
+    if models {
+        sources.extend(
+            loaded
+                .project
+                .nodes
+                .values()
+                .filter(|n| selected.contains(&n.unique_id))
+                .filter_map(|n| Checked::model(n))
+                .filter(Checked::has_thresholds),
+        );
+    }
     loaded.found().emit();
     if sources.is_empty() {
-        inv.output.info(
-            "Nothing to do: no selected source has a freshness config (warn_after / error_after) and a loaded_at_field.",
-        );
+        inv.output.info(if models {
+            "Nothing to do: no selected source or model has a freshness config (warn_after / error_after) and a loaded_at_field."
+        } else {
+            "Nothing to do: no selected source has a freshness config (warn_after / error_after) and a loaded_at_field."
+        });
         return Ok(Outcome::Success);
     }
     let pool = crate::runner::connect(&loaded)?;
@@ -65,7 +183,7 @@ pub fn run(
     let mut failed = false;
     for s in &sources {
         let index = progress.claim();
-        let what = format!("freshness of {}.{}", s.source_name, s.name);
+        let what = format!("freshness of {}", s.label());
         let t0 = chrono::Utc::now();
         let _scope = crate::events::enter_node(
             "Thread-1 (worker)".into(),
@@ -155,6 +273,7 @@ pub fn run(
                 .with("index", index)
                 .with("node_info", info)
                 .with("source_name", s.source_name.clone())
+                .with("resource_type", s.resource_type)
                 .with("status", status)
                 .with("table_name", s.name.clone())
                 .with("total", progress.total()),
@@ -231,9 +350,9 @@ pub fn run(
     })
 }
 
-/// dbt's `node_info` of a source.
+/// dbt's `node_info` of a source (or a model).
 fn source_info(
-    s: &SourceNode,
+    s: &Checked,
     status: &str,
     started: Option<chrono::DateTime<chrono::Utc>>,
     finished: Option<chrono::DateTime<chrono::Utc>>,
@@ -253,7 +372,7 @@ fn source_info(
         },
         "node_started_at": started.map(node_time).unwrap_or_default(),
         "node_status": status,
-        "resource_type": "source",
+        "resource_type": s.resource_type,
         "unique_id": s.unique_id,
     })
 }
@@ -261,26 +380,38 @@ fn source_info(
 /// The end of `source freshness`, as dbt prints it: how long it took, each stale source
 /// (`Failure in source x (path)`, `Status: error`, and here how stale it is against its
 /// threshold) and each source that could not be checked, then `Done.`.
-fn report(sources: &[&SourceNode], results: &[Json], secs: f64) {
+fn report(sources: &[Checked], results: &[Json], secs: f64) {
     Event::blank().emit();
     let n = results.len();
-    finished_running(
-        &format!("{n} source{}", if n == 1 { "" } else { "s" }),
-        secs,
-    )
-    .emit();
+    let models = sources
+        .iter()
+        .filter(|s| s.resource_type == "model")
+        .count();
+    let what = match (n - models, models) {
+        (s, 0) => format!("{s} source{}", if s == 1 { "" } else { "s" }),
+        (0, m) => format!("{m} model{}", if m == 1 { "" } else { "s" }),
+        (s, m) => format!(
+            "{s} source{} and {m} model{}",
+            if s == 1 { "" } else { "s" },
+            if m == 1 { "" } else { "s" }
+        ),
+    };
+    finished_running(&what, secs).emit();
     for (s, r) in sources.iter().zip(results) {
         let info = source_info(s, "None", None, None);
         match r["status"].as_str() {
             Some("error") => {
                 Event::blank().emit();
-                let head = format!("Failure in source {} ({})", s.name, s.original_file_path);
+                let head = format!(
+                    "Failure in {} {} ({})",
+                    s.resource_type, s.name, s.original_file_path
+                );
                 Event::new(kinds::RUN_RESULT_FAILURE, head.clone())
                     .styled(paint("31", &head))
                     .with("node_info", info.clone())
                     .with("node_name", s.name.clone())
                     .with("path", s.original_file_path.clone())
-                    .with("resource_type", "source")
+                    .with("resource_type", s.resource_type)
                     .emit();
                 Event::new(kinds::RUN_RESULT_ERROR_NO_MESSAGE, "  Status: error")
                     .with("node_info", info)
@@ -298,9 +429,9 @@ fn report(sources: &[&SourceNode], results: &[Json], secs: f64) {
             }
             Some("runtime error") => {
                 let msg = format!(
-                    "cannot check the freshness of source {}.{}: {}",
-                    s.source_name,
-                    s.name,
+                    "cannot check the freshness of {} {}: {}",
+                    s.resource_type,
+                    s.label(),
                     r["error"].as_str().unwrap_or_default()
                 );
                 Event::blank().emit();

@@ -113,6 +113,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Source {
             command: crate::cli::SourceCommand::Freshness { select, output },
         } => freshness::run(&inv, select, output.as_ref()),
+        Command::Freshness { select, output } => freshness::run_all(&inv, select, output.as_ref()),
         Command::Docs {
             command:
                 crate::cli::DocsCommand::Generate {

@@ -195,6 +195,14 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
             .pointer("/test_metadata/name")
             .and_then(Value::as_str)
             .unwrap_or(s(t, "name"));
+        // A package's test by its qualified name (`kiln.volume_anomaly`), as the YAML writes it.
+        let name = match t
+            .pointer("/test_metadata/namespace")
+            .and_then(Value::as_str)
+        {
+            Some(ns) => format!("{ns}.{name}"),
+            None => name.to_string(),
+        };
         let mut kwargs = t
             .pointer("/test_metadata/kwargs")
             .and_then(Value::as_object)
@@ -206,12 +214,17 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
             .get(id)
             .map(|r| r["status"].clone())
             .unwrap_or(Value::Null);
+        let message = run
+            .get(id)
+            .map(|r| r["message"].clone())
+            .unwrap_or(Value::Null);
         node_tests.entry(attached).or_default().push(json!({
             "id": id,
             "name": name,
             "column": t.get("column_name").cloned().unwrap_or(Value::Null),
             "kwargs": kwargs,
             "status": status,
+            "message": message,
         }));
     }
 
@@ -646,7 +659,22 @@ fn detail_of(
             "rows": r.pointer("/adapter_response/rows_affected").cloned().unwrap_or(Value::Null),
         })
     });
-    let freshness = if s(n, "resource_type") == "source" {
+    // A model's freshness (`kiln freshness`) is in its config, a source's at its top level.
+    // (The manifest shows a model's config as dbt-core does, without warn_after/error_after:
+    // a model's criteria are those its last `kiln freshness` check recorded.)
+    let model_freshness = s(n, "resource_type") == "model" && fresh.is_some();
+    let freshness = if model_freshness {
+        json!({
+            "loaded_at_field": n.pointer("/config/loaded_at_field").cloned().unwrap_or(Value::Null),
+            "criteria": fresh.map(|f| f["criteria"].clone()).unwrap_or(Value::Null),
+            "result": fresh.map(|f| json!({
+                "status": f["status"],
+                "max_loaded_at": f["max_loaded_at"],
+                "snapshotted_at": f["snapshotted_at"],
+                "age_s": f["max_loaded_at_time_ago_in_s"],
+            })),
+        })
+    } else if s(n, "resource_type") == "source" {
         json!({
             "loaded_at_field": n.get("loaded_at_field").cloned().unwrap_or(Value::Null),
             "criteria": n.get("freshness").cloned().unwrap_or(Value::Null),

@@ -100,6 +100,9 @@ pub struct Shared {
     pub inputs: InputLimits,
     /// A unit test's `overrides:` (macros by name, env vars) while its model renders.
     pub overrides: Option<Arc<crate::project::unit_test::Overrides>>,
+    /// The history of the `kiln` package's checks (`kiln_quality_state`): set only when the
+    /// warehouse is connected.
+    pub quality: Option<Arc<super::quality::QualityState>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -400,6 +403,10 @@ impl Object for RenderCtx {
             "run_started_at" => shared.run_started_at.clone(),
             "invocation_id" => Value::from(shared.invocation_id.clone()),
             "project_name" => Value::from(shared.project_name.clone()),
+            "kiln_quality_state" => Value::from_object(super::quality::QualityObj {
+                ctx: self.clone(),
+                state: shared.quality.clone()?,
+            }),
             "graph" => shared
                 .graph
                 .get_or_init(|| match (&shared.graph_json, shared.rules().executes()) {

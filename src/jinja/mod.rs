@@ -16,6 +16,7 @@ pub mod modules;
 pub mod mutable;
 pub mod parse;
 mod parse_ctx;
+pub mod quality;
 pub mod relation;
 mod run_ctx;
 pub mod table;

@@ -129,6 +129,7 @@ pub fn shared_for(
         db: None,
         inputs: inv.inputs.clone(),
         overrides: None,
+        quality: None,
     }
 }
 

@@ -451,6 +451,9 @@ pub fn live_shared(loaded: &Loaded, pool: &Arc<Pool>) -> Shared {
         crate::session::graph_fn(loaded),
     );
     shared.db = Some(pool.clone());
+    shared.quality = Some(Arc::new(crate::jinja::quality::QualityState::for_project(
+        &loaded.project,
+    )));
     shared
 }
 

@@ -134,6 +134,12 @@ pub(super) fn config_value(key: &str, value: &Value, default: &Value) -> Value {
     match key {
         "tags" => Value::from(str_list(value)),
         "pre-hook" | "post-hook" => hooks_json(value),
+        // A model's freshness as dbt-core 1.11 keeps it: only `build_after` (its warn_after and
+        // error_after, which `kiln freshness` checks, are not part of dbt-core's model config).
+        "freshness" => match value.get("build_after") {
+            Some(b) if !b.is_null() => json!({ "build_after": b }),
+            _ => Value::Null,
+        },
         "docs" | "contract" | "snapshot_meta_column_names" => {
             let mut merged = default.as_object().cloned().unwrap_or_default();
             if let Value::Object(given) = value {

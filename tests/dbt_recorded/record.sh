@@ -21,8 +21,10 @@ trap 'rm -rf "$work"' EXIT
 demo_copy() {
   local dir="$work/$1"
   rm -rf "$dir" && mkdir -p "$dir/tests"
-  (cd "$repo" && cp -r dbt_project.yml profiles.yml selectors.yml models macros seeds snapshots analyses data "$dir/")
+  (cd "$repo" && cp -r dbt_project.yml profiles.yml selectors.yml packages.yml packages models macros seeds snapshots analyses data "$dir/")
   cp -r "$repo/tests/data" "$dir/tests/"
+  # kiln's quality checks (the `kiln` package, packages/kiln): built into kiln, installed for dbt.
+  (cd "$dir" && "$dbt" deps --profiles-dir . > deps.log 2>&1)
   echo "$dir"
 }
 

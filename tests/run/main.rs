@@ -21,6 +21,7 @@ mod incremental;
 mod interrupt;
 mod notices;
 mod openlineage;
+mod quality;
 mod snapshots;
 mod state;
 mod targets;

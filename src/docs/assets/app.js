@@ -285,7 +285,8 @@
     var kw = t.kwargs || {}, extra = '';
     if (kw.to) extra = ' → ' + kw.to + (kw.field ? '.' + kw.field : '');
     else if (kw.values) extra = ' ' + JSON.stringify(kw.values);
-    return esc(t.name + extra) + (t.status ? ' ' + statusBadge(t.status) : '');
+    return esc(t.name + extra) + (t.status ? ' ' + statusBadge(t.status) : '') +
+      (t.message && t.status !== 'pass' ? ' <span class="muted">' + esc(t.message) + '</span>' : '');
   }
   function nodePage(i) {
     var m = $('main');
@@ -322,7 +323,7 @@
         if (crit.error_after && crit.error_after.count) txt += ', error after ' + crit.error_after.count + ' ' + esc(crit.error_after.period);
         if (f.result) txt += ' · ' + statusBadge(f.result.status) + ' max loaded at ' + esc(f.result.max_loaded_at) +
           (f.result.age_s != null ? ' (' + Math.round(f.result.age_s / 3600) + ' h ago)' : '');
-        else txt += ' · <span class="muted">not checked (run <code>kiln source freshness</code>)</span>';
+        else txt += ' · <span class="muted">not checked (run <code>' + (kindOf(i) === 'source' ? 'kiln source freshness' : 'kiln freshness') + '</code>)</span>';
         kv.push(['Freshness', txt]);
       }
       if (d.lineage_complete === false) kv.push(['Column lineage', 'incomplete' + (d.lineage_reason ? ': ' + esc(d.lineage_reason) : '') + ' (table-level lineage from refs only)']);

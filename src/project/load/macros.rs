@@ -179,6 +179,16 @@ fn with_kwargs_argument(args: &str) -> String {
 
 impl Loader {
     pub(super) fn load_macros(&mut self) {
+        if self.shown_prefix == super::packages::KILN_PACKAGE_SHOWN {
+            // The embedded `kiln` package: its macro files come from the binary.
+            for (path, text) in super::packages::KILN_PACKAGE {
+                if path.starts_with("macros/") {
+                    let shown = format!("{}/{path}", self.shown_prefix);
+                    self.add_macro_file(path, &shown, text);
+                }
+            }
+            return;
+        }
         let mut files = self.find(&self.cfg.macro_paths(), &["sql"]);
         files.extend(
             self.find(&self.cfg.test_paths(), &["sql"])
@@ -189,48 +199,53 @@ impl Loader {
             let Some(text) = self.read_found(&f) else {
                 continue;
             };
-            let rewritten = rewrite_macro_source(&text);
-            for (_kind, name, block, _head) in scan_macros(&text) {
-                let uid = format!("macro.{}.{}", self.name, name);
-                if let Some(prev) = self.macros.get(&uid) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "duplicate",
-                            format!(
-                                "macro '{name}' is defined twice: {} and {}",
-                                prev.original_file_path, f.original_file_path
-                            ),
-                        )
-                        .at(Location::from_offset(&f.shown, &text, block.start))
-                        .with_help("rename or remove one of them"),
-                    );
-                    continue;
-                }
-                self.macros.insert(
-                    uid.clone(),
-                    MacroNode {
-                        unique_id: uid,
-                        name,
-                        package_name: self.name.clone(),
-                        path: f.original_file_path.clone(),
-                        original_file_path: f.original_file_path.clone(),
-                        macro_sql: text[block].to_string(),
-                        depends_on_macros: vec![],
-                        description: String::new(),
-                        meta: Map::new(),
-                        arguments: vec![],
-                        patch_path: None,
-                        docs: None,
-                        template: f.shown.clone(),
-                    },
-                );
-            }
-            self.macro_files.push(MacroFile {
-                template: f.shown.clone(),
-                package: self.name.clone(),
-                source: rewritten,
-            });
+            self.add_macro_file(&f.original_file_path, &f.shown, &text);
         }
+    }
+
+    /// The macros of one file (`original_file_path` inside its project, `shown` from the root).
+    fn add_macro_file(&mut self, original_file_path: &str, shown: &str, text: &str) {
+        let rewritten = rewrite_macro_source(text);
+        for (_kind, name, block, _head) in scan_macros(text) {
+            let uid = format!("macro.{}.{}", self.name, name);
+            if let Some(prev) = self.macros.get(&uid) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "duplicate",
+                        format!(
+                            "macro '{name}' is defined twice: {} and {original_file_path}",
+                            prev.original_file_path
+                        ),
+                    )
+                    .at(Location::from_offset(shown, text, block.start))
+                    .with_help("rename or remove one of them"),
+                );
+                continue;
+            }
+            self.macros.insert(
+                uid.clone(),
+                MacroNode {
+                    unique_id: uid,
+                    name,
+                    package_name: self.name.clone(),
+                    path: original_file_path.to_string(),
+                    original_file_path: original_file_path.to_string(),
+                    macro_sql: text[block].to_string(),
+                    depends_on_macros: vec![],
+                    description: String::new(),
+                    meta: Map::new(),
+                    arguments: vec![],
+                    patch_path: None,
+                    docs: None,
+                    template: shown.to_string(),
+                },
+            );
+        }
+        self.macro_files.push(MacroFile {
+            template: shown.to_string(),
+            package: self.name.clone(),
+            source: rewritten,
+        });
     }
 }
 

@@ -211,7 +211,7 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         cfg.packages_install_path(),
         "logs".into(),
     ];
-    let installed = packages::discover(&dir, &cfg, &opts.cli_vars)?;
+    let mut installed = packages::discover(&dir, &cfg, &opts.cli_vars)?;
     let mut loader = Loader {
         files: FileIndex::new(&dir, &skip),
         dir: dir.clone(),
@@ -271,6 +271,16 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
     for p in package_loaders {
         loader.absorb(p);
     }
+    // kiln's own package of checks, when the project uses it and has not installed it: its
+    // macros only (it has no nodes), loaded after the nodes that name it.
+    if let Some(kiln) = packages::builtin_kiln(&cfg, &installed)
+        && uses_package(&loader, &kiln.name)
+    {
+        let mut l = loader.for_package(&kiln);
+        l.load_macros();
+        loader.absorb(l);
+        installed.push(kiln);
+    }
     let selectors = loader.load_selectors();
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = loader
         .diags
@@ -304,6 +314,17 @@ pub fn load(opts: &LoadOptions, engines: &dyn profiles::Engines) -> Result<Proje
         warnings,
         errors,
     })
+}
+
+/// Whether the loaded project names package `name`: a generic test from it (`name.test`) or a
+/// macro calling into it (`name.macro(...)`).
+fn uses_package(loader: &Loader, name: &str) -> bool {
+    let call = format!("{name}.");
+    loader
+        .nodes
+        .values()
+        .any(|n| n.test.as_ref().and_then(|t| t.namespace.as_deref()) == Some(name))
+        || loader.macro_files.iter().any(|f| f.source.contains(&call))
 }
 
 /// Where a top-level key of dbt_project.yml is written (line 1 if it is not).

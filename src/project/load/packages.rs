@@ -22,6 +22,36 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The `kiln` package (`packages/kiln` in kiln's repository: its quality checks), embedded at
+/// build time: `(path inside the package, text)`.
+pub const KILN_PACKAGE: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/kiln_package.rs"));
+
+/// How the embedded `kiln` package's folder is shown (it has none on disk).
+pub const KILN_PACKAGE_SHOWN: &str = "<kiln built-in>/kiln";
+
+/// The embedded `kiln` package, unless a package of that name is installed (then that copy is
+/// used, as dbt would) or the root project is itself named `kiln`.
+pub(super) fn builtin_kiln(root: &DbtProject, installed: &[Package]) -> Option<Package> {
+    if root.name == "kiln" || installed.iter().any(|p| p.name == "kiln") {
+        return None;
+    }
+    let (_, text) = KILN_PACKAGE
+        .iter()
+        .find(|(path, _)| *path == "dbt_project.yml")?;
+    let config: DbtProject =
+        crate::project::yaml::from_str(Path::new(KILN_PACKAGE_SHOWN), text).ok()?;
+    let mut vars = Map::new();
+    add_vars_for(&mut vars, &config, &config.name);
+    add_vars_for(&mut vars, root, &config.name);
+    Some(Package {
+        name: config.name.clone(),
+        dir: PathBuf::from(KILN_PACKAGE_SHOWN),
+        shown_dir: KILN_PACKAGE_SHOWN.to_string(),
+        config,
+        vars,
+    })
+}
+
 /// The packages installed for the project in `root_dir`, by folder name; their dbt_project.yml
 /// files read and rendered (with `--vars`). A folder that is not a package, or a package whose
 /// dbt_project.yml is broken, stops loading (everything depends on them).
