@@ -14,7 +14,7 @@
 //!   (`read_csv('data/x.csv')`, globs too, so the demo's `external_location` sources) by its
 //!   name, size and modification time.
 //!
-//! The state is a table in the warehouse (`kiln_build_state`, in the target's schema), not a
+//! The state is a table in the warehouse (`kiln_state.build_state`, in the target's database), not a
 //! file under target/: it describes the relations beside it, so it holds for two checkouts
 //! sharing one database, and for a target/ that was cleaned. A node is reused only when its
 //! row's fingerprint equals this run's, its relation still stands with the kind and columns it
@@ -43,8 +43,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
-/// The build-state table's name, in the target's schema.
-pub const STATE_TABLE: &str = "kiln_build_state";
+/// The build state's schema (in the target's database: beside the relations it describes, out
+/// of the way of the project's own schemas) and table.
+pub const STATE_SCHEMA: &str = "kiln_state";
+pub const STATE_TABLE: &str = "build_state";
 
 /// What to do with a node, decided before its materialization.
 pub(super) enum Decision {
@@ -113,12 +115,12 @@ impl BuildState {
         let t = &loaded.project.target;
         let table = RelationTarget {
             database: t.database.clone(),
-            schema: t.schema.clone(),
+            schema: STATE_SCHEMA.into(),
             identifier: STATE_TABLE.into(),
         }
         .sql(adapter);
         let read = pool.with(|c| {
-            c.create_schema(&t.database, &t.schema)?;
+            c.create_schema(&t.database, STATE_SCHEMA)?;
             c.execute(&adapter.build_state_create_sql(&table))?;
             c.query(&adapter.build_state_read_sql(&table))
         });
@@ -153,7 +155,11 @@ impl BuildState {
             state.stored.insert(row.key.clone(), row);
         }
         state.table = Some(table);
-        state.reuse = opts.reuse && !opts.full_refresh;
+        // `build` and `run` reuse; `seed`, `test` and `snapshot` do what they are asked (and
+        // still record what they built).
+        state.reuse = opts.reuse
+            && !opts.full_refresh
+            && matches!(opts.kind, super::RunKind::Build | super::RunKind::Run);
         state.run_id = run_id.to_string();
         state.started = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         state
@@ -433,6 +439,7 @@ impl Exec<'_> {
                 hex(&Sha256::digest(&bytes))
             }
             _ => {
+                let mut incremental = None;
                 if node.materialized() == "incremental" {
                     use crate::materialize::incremental as inc;
                     let Ok(cfg) = inc::IncrementalConfig::of(node) else {
@@ -443,15 +450,36 @@ impl Exec<'_> {
                         return Ok(Decision::Build(None));
                     }
                     let existing = self.existing(node, worker)?;
-                    let incremental =
-                        existing == Some(RelationKind::Table) && !self.full_refresh(node);
-                    self.shared.set_incremental(&node.unique_id, incremental);
+                    let on = existing == Some(RelationKind::Table) && !self.full_refresh(node);
+                    self.shared.set_incremental(&node.unique_id, on);
+                    incremental = Some(on);
                 }
                 let (code, ctes) = self.compile_parts(node, r)?;
                 if let Ok(mut kept) = state.compiled.lock() {
                     kept.insert(node.unique_id.clone(), (code.clone(), ctes));
                 }
-                code
+                match incremental {
+                    // An incremental model is fingerprinted by both of its SQLs (its first
+                    // build's and its incremental runs'): a first build is then reused by the
+                    // next run when nothing changed, instead of running once more to add
+                    // nothing.
+                    Some(on) => {
+                        let uid = &node.unique_id;
+                        self.shared.set_incremental(uid, !on);
+                        let other = crate::jinja::compile::compile_one(
+                            self.nodes,
+                            &self.loaded.jenv,
+                            self.shared,
+                            uid,
+                            &self.cache,
+                        );
+                        self.shared.set_incremental(uid, on);
+                        let (other, _) = other.map_err(Failure::Compile)?;
+                        let (full, inc) = if on { (other, code) } else { (code, other) };
+                        format!("{full}\n-- is_incremental() --\n{inc}")
+                    }
+                    None => code,
+                }
             }
         };
         let fingerprint = if reads_clock(&code) {

@@ -287,7 +287,7 @@ fn a_second_ctrl_c_still_writes_this_runs_results() {
         .file("models/fine.sql", "{{ config(materialized='table') }}\nselect 1 as x");
     p.kiln(&["run", "--select", "fine"]).run().assert_success();
     assert_eq!(statuses(&p), vec!["model.shop.fine success"]);
-    let mut run = Background::spawn(&p, &["run", "--vars", "{loops: 100000}"]);
+    let mut run = Background::spawn(&p, &["run", "--no-reuse", "--vars", "{loops: 100000}"]);
     run.wait_for_line("OK created sql table model main.fine");
     let status = std::process::Command::new("sh")
         .arg("-c")

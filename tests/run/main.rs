@@ -17,6 +17,7 @@ mod flags;
 mod incremental;
 mod interrupt;
 mod openlineage;
+mod reuse;
 mod snapshots;
 mod state;
 mod targets;
