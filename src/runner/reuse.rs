@@ -19,9 +19,10 @@
 //! sharing one database, and for a target/ that was cleaned. A node is reused only when its
 //! row's fingerprint equals this run's, its relation still stands with the kind and columns it
 //! was built with (a table dropped or altered by someone else is rebuilt), and reuse is on
-//! (neither `--no-reuse` nor `--full-refresh`). A node's row is deleted before it is rebuilt,
-//! and the rows of this run's builds are written when its nodes have run: a failed or killed
-//! build leaves no row for what it touched, so the next run rebuilds it.
+//! (only in `build` and `run`, and neither with `--no-reuse`, `--full-refresh` nor `--defer`).
+//! A node's row is deleted before it is rebuilt, and the rows of this run's builds are written
+//! when its nodes have run: a failed or killed build leaves no row for what it touched, so the
+//! next run rebuilds it.
 //!
 //! Never reused (each still records its build, so what is downstream of it can be): snapshots
 //! and microbatch models (they read the clock), models and seeds with pre- or post-hooks (side
@@ -157,8 +158,10 @@ impl BuildState {
         state.table = Some(table);
         // `build` and `run` reuse; `seed`, `test` and `snapshot` do what they are asked (and
         // still record what they built).
+        // `--defer` reads other relations than the ones whose builds are fingerprinted.
         state.reuse = opts.reuse
             && !opts.full_refresh
+            && opts.defer.is_none()
             && matches!(opts.kind, super::RunKind::Build | super::RunKind::Run);
         state.run_id = run_id.to_string();
         state.started = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -573,6 +576,10 @@ impl Exec<'_> {
             "config",
             &serde_json::to_string(&node.config).map_err(|e| e.to_string())?,
         );
+        // what a contract checks and persist_docs writes
+        put("columns", &format!("{:?}", node.columns));
+        put("constraints", &format!("{:?}", node.constraints));
+        put("description", &node.description);
         for (id, fp) in self.inputs(node, worker)? {
             put(&id, &fp);
         }
