@@ -66,6 +66,8 @@ pub struct BuildState {
     reuse: bool,
     /// This run's build id (its invocation id).
     run_id: String,
+    /// A hash of the target's settings and `DBT_` environment variables.
+    context: String,
     started: String,
     /// The rows as the run started, by key.
     stored: HashMap<String, BuildStateRow>,
@@ -90,6 +92,7 @@ impl BuildState {
             table: None,
             reuse: false,
             run_id: String::new(),
+            context: String::new(),
             started: String::new(),
             stored: HashMap::new(),
             current: Mutex::new(HashMap::new()),
@@ -155,6 +158,17 @@ impl BuildState {
             };
             state.stored.insert(row.key.clone(), row);
         }
+        // What every node's build may read besides its SQL: the target's settings (a DuckDB
+        // variable a macro reads, set from a secret) and the `DBT_` environment variables.
+        let mut context = serde_json::to_string(&t.fields).unwrap_or_default();
+        let mut env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("DBT_"))
+            .collect();
+        env.sort();
+        for (k, v) in env {
+            context.push_str(&format!("\n{k}={v}"));
+        }
+        state.context = hex(&Sha256::digest(context.as_bytes()));
         state.table = Some(table);
         // `build` and `run` reuse; `seed`, `test` and `snapshot` do what they are asked (and
         // still record what they built).
@@ -568,6 +582,7 @@ impl Exec<'_> {
         };
         put("kiln", env!("CARGO_PKG_VERSION"));
         put("engine", self.loaded.adapter.adapter_type());
+        put("context", &self.state.context);
         put("resource_type", &node.resource_type.to_string());
         put("materialized", node.materialized());
         put("relation", node.relation_name.as_deref().unwrap_or(""));
