@@ -339,7 +339,7 @@ fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
         ("aggregate+", "dbt_ls_aggregate_plus.txt"),
         ("tag:engagement", "dbt_ls_tag_engagement.txt"),
     ] {
-        let run = kiln_ok(&p, &["build", "--select", selector]);
+        let run = kiln_ok(&p, &["build", "--no-reuse", "--select", selector]);
         let listed = dbt_ls(file);
         let expected = buildable_names(&listed);
         assert_eq!(run_names(&p), expected, "build --select {selector}");
