@@ -459,6 +459,10 @@ pub struct RunFlags {
     /// Rebuild incremental models and seeds from scratch.
     #[arg(short = 'f', long)]
     pub full_refresh: bool,
+    /// Build every selected node, even those whose SQL, config and inputs are unchanged since
+    /// their last build (which are otherwise skipped as REUSED).
+    #[arg(long)]
+    pub no_reuse: bool,
     /// Stop at the first failure: nothing more starts and running queries are cancelled.
     #[arg(short = 'x', long)]
     pub fail_fast: bool,

@@ -51,6 +51,8 @@ pub struct Flags {
     /// `--state`, as given.
     pub state: Option<PathBuf>,
     pub full_refresh: bool,
+    /// `--no-reuse`: build what is unchanged too (kiln's own flag: not in run_results' args).
+    pub no_reuse: bool,
     pub fail_fast: bool,
     pub store_failures: bool,
     /// `--event-time-start` / `--event-time-end`, as given (they are read as times when a run
@@ -75,6 +77,7 @@ impl Flags {
         };
         let executing = |s: &SelectArgs, f: &RunFlags| Flags {
             full_refresh: f.full_refresh,
+            no_reuse: f.no_reuse,
             fail_fast: f.fail_fast,
             store_failures: f.store_failures,
             event_time_start: f.event_time_start.clone(),

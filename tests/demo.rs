@@ -307,7 +307,8 @@ fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
 
     // The second run finds every table in place: the incremental model adds nothing it already
     // has, and the snapshots record no new versions (nothing changed in the sources).
-    let second = kiln_ok(&p, &["build"]);
+    // (as dbt does: everything built again, none of it reused)
+    let second = kiln_ok(&p, &["build", "--no-reuse"]);
     assert_same_as_dbt(&p, &second, "build_full");
     assert_eq!(
         scalar(&p, "select count(*) from main.stg_product__click_events"),
@@ -341,7 +342,7 @@ fn builds_twice_from_a_fresh_copy_and_every_test_passes() {
         ("aggregate+", "dbt_ls_aggregate_plus.txt"),
         ("tag:engagement", "dbt_ls_tag_engagement.txt"),
     ] {
-        let run = kiln_ok(&p, &["build", "--select", selector]);
+        let run = kiln_ok(&p, &["build", "--no-reuse", "--select", selector]);
         let listed = dbt_ls(file);
         let expected = buildable_names(&listed);
         assert_eq!(run_names(&p), expected, "build --select {selector}");

@@ -189,6 +189,74 @@ pub trait Adapter: Send + Sync + Debug {
         self.can_execute()
     }
 
+    // ---- build state: skipping unchanged work (`runner::reuse`) ----
+
+    /// Whether kiln keeps its build state in the warehouse and skips a node whose SQL, config
+    /// and inputs are unchanged since its last build there. It needs an exact, cheap probe of a
+    /// source table's rows ([`Adapter::source_probe_sql`]) and cheap small writes to the state
+    /// table; Athena has neither (a probe is a billed scan of S3 and a state row a new file), so
+    /// it rebuilds everything, as dbt does.
+    fn supports_build_state(&self) -> bool {
+        false
+    }
+
+    /// One row with one cell that changes whenever the rows of `relation` (a source: a table
+    /// kiln does not build) change: an input's fingerprint. `None`: the engine cannot tell.
+    fn source_probe_sql(&self, _relation: &str) -> Option<String> {
+        None
+    }
+
+    /// Makes the build-state table `relation` if it is missing: one row per built node and
+    /// target schema ([`BuildStateRow`]).
+    fn build_state_create_sql(&self, relation: &str) -> String {
+        format!(
+            "create table if not exists {relation} (state_key varchar, unique_id varchar, \
+             relation varchar, fingerprint varchar, build_id varchar, columns varchar, \
+             status varchar, failures bigint, built_at varchar)"
+        )
+    }
+
+    /// Reads every row of the build-state table, in [`BuildStateRow`]'s field order.
+    fn build_state_read_sql(&self, relation: &str) -> String {
+        format!(
+            "select state_key, unique_id, relation, fingerprint, build_id, columns, status, \
+             failures, built_at from {relation}"
+        )
+    }
+
+    /// Forgets the rows of `keys` (before their node is rebuilt, and before new rows are
+    /// written).
+    fn build_state_delete_sql(&self, relation: &str, keys: &[&str]) -> String {
+        let keys: Vec<String> = keys.iter().map(|k| string_literal(k)).collect();
+        format!(
+            "delete from {relation} where state_key in ({})",
+            keys.join(", ")
+        )
+    }
+
+    /// Writes `rows` (their keys deleted first).
+    fn build_state_insert_sql(&self, relation: &str, rows: &[BuildStateRow]) -> String {
+        let text = |s: &Option<String>| s.as_deref().map_or("null".into(), string_literal);
+        let values: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    string_literal(&r.key),
+                    string_literal(&r.unique_id),
+                    text(&r.relation),
+                    text(&r.fingerprint),
+                    string_literal(&r.build_id),
+                    text(&r.columns),
+                    text(&r.status),
+                    r.failures.map_or("null".into(), |n| n.to_string()),
+                    string_literal(&r.built_at),
+                )
+            })
+            .collect();
+        format!("insert into {relation} values {}", values.join(", "))
+    }
+
     // ---- transactions (used only when `supports_transactions`) ----
 
     fn begin_sql(&self) -> &'static str {
@@ -645,6 +713,24 @@ pub struct TableLocation {
     /// the same table name of two schemas in one folder; `unique` naming owns only the build's
     /// own folder): then files no table reads are not swept from it.
     pub shared: bool,
+}
+
+/// One row of the build-state table: what a node's last successful build in this schema was
+/// built from (`fingerprint`: its SQL, config and inputs; `None` when it is never reused, e.g.
+/// a snapshot) and the id downstream nodes fingerprint it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildStateRow {
+    pub key: String,
+    pub unique_id: String,
+    pub relation: Option<String>,
+    pub fingerprint: Option<String>,
+    pub build_id: String,
+    /// The relation's columns and types as built (`name type, ...`).
+    pub columns: Option<String>,
+    /// A test's status (`pass`), reused with it.
+    pub status: Option<String>,
+    pub failures: Option<i64>,
+    pub built_at: String,
 }
 
 /// A SQL string literal.

@@ -63,6 +63,20 @@ fn temporary_tables() {
 }
 
 #[test]
+fn build_state() {
+    assert_eq!(adapters_where(|a| a.supports_build_state()), ["duckdb"]);
+    // (an adapter that keeps build state can probe a source's rows)
+    for a in all_adapters() {
+        assert_eq!(
+            a.supports_build_state(),
+            a.source_probe_sql("s.t").is_some(),
+            "{}",
+            a.adapter_type()
+        );
+    }
+}
+
+#[test]
 fn grants() {
     assert_eq!(adapters_where(|a| a.supports_grants()), Vec::<&str>::new());
 }

@@ -155,6 +155,7 @@ fn clone_node(
         compiled_path: None,
         failures_relation: None,
         problem: None,
+        reused: None,
     };
     let target = crate::materialize::RelationTarget::of(n).sql(adapter);
     result.relation_name = Some(target.clone());

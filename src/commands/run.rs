@@ -129,6 +129,7 @@ pub(super) fn execute_and_report(
         threads,
         fail_fast: flags.fail_fast,
         full_refresh: flags.full_refresh,
+        reuse: !flags.no_reuse,
         store_failures: flags.store_failures,
         event_time_start: parse_time(flags.event_time_start.as_deref(), "--event-time-start")?,
         event_time_end: parse_time(flags.event_time_end.as_deref(), "--event-time-end")?,

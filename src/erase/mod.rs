@@ -304,6 +304,9 @@ pub fn erase(
             }
         }
     }
+    if opts.apply {
+        forget_build_state(conn, loaded)?;
+    }
     let position: BTreeMap<&str, usize> = found
         .holders
         .iter()
@@ -407,4 +410,42 @@ pub fn write_results(loaded: &Loaded, report: &EraseReport) -> Result<(), Error>
     let path = loaded.project.target_dir().join(RESULTS_FILE);
     let json = serde_json::to_vec_pretty(report).unwrap_or_default();
     crate::artifacts::write_atomic(&path, &json)
+}
+
+/// After `--apply`, kiln's build state (`runner::reuse`) no longer describes the tables: rows
+/// were deleted without a build, so a table downstream of them fingerprinted as unchanged would
+/// be reused while it still holds the subjects. Forgetting the state makes the next `build`
+/// (and this command's rebuild) build every node again, as without reuse.
+fn forget_build_state(conn: &mut dyn Connection, loaded: &Loaded) -> Result<(), Error> {
+    use crate::runner::reuse::{STATE_SCHEMA, STATE_TABLE};
+    let adapter = loaded.adapter.as_ref();
+    if !adapter.supports_build_state() {
+        return Ok(());
+    }
+    let database = &loaded.project.target.database;
+    let exists = conn
+        .get_relation(database, STATE_SCHEMA, STATE_TABLE)
+        .map_err(|e| db_error("cannot read kiln's build state", &e))?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    let table = crate::materialize::RelationTarget {
+        database: database.clone(),
+        schema: STATE_SCHEMA.into(),
+        identifier: STATE_TABLE.into(),
+    }
+    .sql(adapter);
+    conn.execute(&format!("delete from {table}"))
+        .map_err(|e| db_error("cannot reset kiln's build state", &e))?;
+    Ok(())
+}
+
+fn db_error(what: &str, e: &crate::adapter::DbError) -> Error {
+    Error::from(Diagnostic::error(
+        "erase",
+        format!(
+            "{what}: {}; run the next build with --no-reuse so every table downstream is rebuilt",
+            e.message
+        ),
+    ))
 }

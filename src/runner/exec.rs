@@ -42,6 +42,8 @@ pub struct Exec<'a> {
     pub files: std::sync::mpsc::Sender<(PathBuf, String)>,
     /// Whether any model declares a foreign key (computed on first use).
     pub foreign_keys_declared: std::sync::OnceLock<bool>,
+    /// What was built from what: skipping unchanged work ([`super::reuse`]).
+    pub state: &'a super::reuse::BuildState,
 }
 
 /// A thread that writes the files it is sent, in order, until every sender is dropped. A file
@@ -241,20 +243,59 @@ impl Exec<'_> {
             &what,
             &output::node_info(node, "started", Some(started_at), None),
         );
+        let started = Instant::now();
+        // Skipping unchanged work: reuse the node, or build it (runner/reuse.rs).
+        let fingerprint = match self.reuse_decision(node, worker, &mut r) {
+            Ok(super::reuse::Decision::Reused(row)) => {
+                self.reused(node, &mut r, &row);
+                r.execution_time = started.elapsed().as_secs_f64();
+                let secs = r.execution_time;
+                let line = match node.resource_type {
+                    ResourceType::Test => format!("REUSED {}", node.name),
+                    _ => format!("REUSED {what}"),
+                };
+                let info =
+                    output::node_info(node, r.status.as_str(), Some(started_at), Some(now()));
+                let status = format!("REUSED in {secs:.2}s");
+                let total = self.progress.total();
+                let event = output::result_event(
+                    node,
+                    &r,
+                    index,
+                    total,
+                    &what,
+                    &line,
+                    &status,
+                    info.clone(),
+                );
+                self.progress.done(index, event);
+                output::node_finished(&r, info).emit();
+                return r;
+            }
+            Ok(super::reuse::Decision::Build(fingerprint)) => Ok(fingerprint),
+            Err(f) => Err(f),
+        };
         for l in &self.opts.listeners.0 {
             l.started(node);
         }
-        let started = Instant::now();
-        let outcome = match node.resource_type {
-            ResourceType::Model if node.materialized() == "incremental" => {
-                self.run_incremental(node, worker, &mut r)
-            }
-            ResourceType::Model => self.run_model(node, worker, &mut r),
-            ResourceType::Seed => self.run_seed(node, worker, &mut r),
-            ResourceType::Test => self.run_test(node, worker, &mut r),
-            ResourceType::Snapshot => self.run_snapshot(node, worker, &mut r),
-            other => Err(Failure::Runtime(format!("{other} nodes are not executed"))),
-        };
+        let outcome = fingerprint.and_then(|fingerprint| {
+            let built = match node.resource_type {
+                ResourceType::Model if node.materialized() == "incremental" => {
+                    self.run_incremental(node, worker, &mut r)
+                }
+                ResourceType::Model => self.run_model(node, worker, &mut r),
+                ResourceType::Seed => self.run_seed(node, worker, &mut r),
+                ResourceType::Test => self.run_test(node, worker, &mut r),
+                ResourceType::Snapshot => self.run_snapshot(node, worker, &mut r),
+                other => Err(Failure::Runtime(format!("{other} nodes are not executed"))),
+            };
+            built.map(|()| fingerprint)
+        });
+        match &outcome {
+            Ok(fingerprint) if !r.blocks() => self.state.built(node, fingerprint.clone(), &r),
+            _ => self.state.failed(node),
+        }
+        let outcome = outcome.map(|_| ());
         r.execution_time = started.elapsed().as_secs_f64();
         let secs = r.execution_time;
         match outcome {
@@ -409,6 +450,10 @@ impl Exec<'_> {
         node: &Node,
         r: &mut NodeResult,
     ) -> Result<(String, Vec<(String, String)>), Failure> {
+        // (compiled already to decide whether it is reused: its timing and file are done)
+        if let Some(kept) = self.state.take_compiled(&node.unique_id) {
+            return Ok(kept);
+        }
         let t0 = now();
         let compiled = compile_one(
             self.nodes,

@@ -16,6 +16,7 @@ mod exec;
 mod exec_tests;
 pub mod output;
 mod plan;
+pub mod reuse;
 pub mod schedule;
 mod stateful;
 mod unit;
@@ -86,6 +87,8 @@ pub struct RunOptions {
     pub threads: usize,
     pub fail_fast: bool,
     pub full_refresh: bool,
+    /// Skip unchanged work (off with `--no-reuse`; `--full-refresh` turns it off too).
+    pub reuse: bool,
     pub store_failures: bool,
     /// `--defer`: the state manifest, and `--favor-state`.
     pub defer: Option<(Arc<crate::schemas::read::StateManifest>, bool)>,
@@ -186,6 +189,9 @@ pub struct NodeResult {
     /// For a result that is not a node's (a unit test): its resource type, name and file, for
     /// the problem shown under "Completed with errors".
     pub problem: Option<(String, String, String)>,
+    /// Why the node was reused instead of built (`REUSED`); its status stays `success` or a
+    /// test's `pass`, so what counts builds (e.g. volume history) must look here.
+    pub reused: Option<String>,
 }
 
 impl NodeResult {
@@ -206,6 +212,7 @@ impl NodeResult {
             failures_relation: None,
             batches: None,
             problem: None,
+            reused: None,
         }
     }
 
@@ -540,6 +547,7 @@ pub fn execute(
         let stop = AtomicBool::new(false);
         let slots: Vec<Mutex<Option<NodeResult>>> = ids.iter().map(|_| Mutex::new(None)).collect();
         let (files, writer) = exec::spawn_file_writer();
+        let state = reuse::BuildState::load(loaded, &pool, opts, &shared.invocation_id);
         let runner = exec::Exec {
             loaded,
             nodes,
@@ -551,6 +559,7 @@ pub fn execute(
             catalog: Mutex::new(HashMap::new()),
             files,
             foreign_keys_declared: std::sync::OnceLock::new(),
+            state: &state,
         };
         let fates = schedule::run(
             &dag,
@@ -585,6 +594,9 @@ pub fn execute(
         );
         drop(runner);
         loaded.adapter.clear_cancel();
+        if let Some(w) = state.persist(&pool, loaded.adapter.as_ref()) {
+            progress.note(&format!("Warning: {w}"));
+        }
         // Every target/compiled and target/run file is on disk before the command returns.
         let _ = writer.join();
         for (i, (slot, fate)) in slots.into_iter().zip(fates).enumerate() {

@@ -428,6 +428,8 @@ pub struct Stats {
     pub error: usize,
     pub skip: usize,
     pub noop: usize,
+    /// Nodes skipped as unchanged (`REUSED`), counted apart from PASS.
+    pub reused: usize,
     pub total: usize,
 }
 
@@ -439,6 +441,11 @@ impl Stats {
             ..Stats::default()
         };
         for r in &summary.results {
+            s.total += 1;
+            if r.reused.is_some() {
+                s.reused += 1;
+                continue;
+            }
             match r.status {
                 Status::Success | Status::Pass => s.pass += 1,
                 Status::Warn => s.warn += 1,
@@ -446,32 +453,38 @@ impl Stats {
                 Status::Skipped => s.skip += 1,
                 Status::NoOp => s.noop += 1,
             }
-            s.total += 1;
         }
         s
     }
 
-    /// `Done. PASS=4 WARN=1 ERROR=1 SKIP=2 NO-OP=0 TOTAL=8`
+    /// `Done. PASS=4 WARN=1 ERROR=1 SKIP=2 NO-OP=0 TOTAL=8`, with `REUSED=n` before `TOTAL`
+    /// when nodes were reused.
     pub fn line(&self) -> String {
+        let reused = if self.reused > 0 {
+            format!(" REUSED={}", self.reused)
+        } else {
+            String::new()
+        };
         format!(
-            "Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP={} TOTAL={}",
+            "Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP={}{reused} TOTAL={}",
             self.pass, self.warn, self.error, self.skip, self.noop, self.total
         )
     }
 
     /// dbt's `StatsLine` event.
     pub fn event(&self) -> Event {
-        Event::new(kinds::STATS_LINE, self.line()).with(
-            "stats",
-            json!({
-                "error": self.error,
-                "noop": self.noop,
-                "pass": self.pass,
-                "skip": self.skip,
-                "total": self.total,
-                "warn": self.warn,
-            }),
-        )
+        let mut stats = json!({
+            "error": self.error,
+            "noop": self.noop,
+            "pass": self.pass,
+            "skip": self.skip,
+            "total": self.total,
+            "warn": self.warn,
+        });
+        if self.reused > 0 {
+            stats["reused"] = json!(self.reused);
+        }
+        Event::new(kinds::STATS_LINE, self.line()).with("stats", stats)
     }
 }
 

@@ -381,8 +381,8 @@ fn colours_follow_use_colors_and_no_color() {
     let plain = p.kiln(&["build"]).run();
     assert!(!has_escapes(&plain.stdout), "{}", plain.stdout);
     assert!(!has_escapes(&p.read("logs/dbt.log")));
-    // --use-colors forces colour: statuses as dbt colours them.
-    let coloured = p.kiln(&["build", "--use-colors"]).run();
+    // --use-colors forces colour: statuses as dbt colours them (everything built again).
+    let coloured = p.kiln(&["build", "--no-reuse", "--use-colors"]).run();
     let out = &coloured.stdout;
     assert!(out.contains("[\u{1b}[32mOK\u{1b}[0m in "), "{out}");
     assert!(out.contains("[\u{1b}[32mPASS\u{1b}[0m in "), "{out}");

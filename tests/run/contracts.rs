@@ -142,7 +142,7 @@ fn a_contract_that_holds_builds_typed_tables_whose_constraints_duckdb_enforces()
             .contains(r#"customer_id integer references "main"."customers" (customer_id)"#)
     );
     // a second build replaces every table, the foreign key's parent included
-    let again = p.kiln(&["build"]).run();
+    let again = p.kiln(&["build", "--no-reuse"]).run();
     again.assert_success();
     assert!(
         again

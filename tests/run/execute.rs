@@ -78,7 +78,7 @@ fn run_builds_views_tables_and_ephemerals_in_order() {
     // a rebuild replaces it with DuckDB's atomic `create or replace table` (no temporary table,
     // rename or transaction: a failed or killed statement leaves the old table, see
     // interrupt.rs), and the rebuilt table holds the new rows
-    p.kiln(&["run", "--select", "orders"])
+    p.kiln(&["run", "--no-reuse", "--select", "orders"])
         .run()
         .assert_success();
     let ddl = p.read("target/run/shop/models/orders.sql");
@@ -177,7 +177,9 @@ fn a_failing_model_keeps_the_previous_table_and_skips_its_descendants() {
     assert!(run.stdout.contains("no_such_column"));
     assert!(
         run.stdout
-            .contains("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 NO-OP=0 TOTAL=3")
+            .contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=1 NO-OP=0 REUSED=1 TOTAL=3"),
+        "{}",
+        run.stdout
     );
     // the previous orders table is intact and complete
     assert_eq!(column(&p, "select count(*) from main.orders"), vec!["3"]);

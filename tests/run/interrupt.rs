@@ -287,7 +287,7 @@ fn a_second_ctrl_c_still_writes_this_runs_results() {
         .file("models/fine.sql", "{{ config(materialized='table') }}\nselect 1 as x");
     p.kiln(&["run", "--select", "fine"]).run().assert_success();
     assert_eq!(statuses(&p), vec!["model.shop.fine success"]);
-    let mut run = Background::spawn(&p, &["run", "--vars", "{loops: 100000}"]);
+    let mut run = Background::spawn(&p, &["run", "--no-reuse", "--vars", "{loops: 100000}"]);
     run.wait_for_line("OK created sql table model main.fine");
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -310,4 +310,46 @@ fn a_second_ctrl_c_still_writes_this_runs_results() {
         rr["results"][1]["message"], "skipped: the run was interrupted",
         "{output}"
     );
+}
+
+/// Skipping unchanged work after a kill: a build killed after it rebuilt a table, before it
+/// recorded the build, never lets a later run reuse that table for the SQL it held before. The
+/// second model's pre-hook is slow to render, so the kill lands after the first model's rebuild.
+#[test]
+fn a_build_killed_after_a_rebuild_never_reuses_what_it_left() {
+    let p = TestProject::minimal()
+        .file(
+            "models/first.sql",
+            "{{ config(materialized='table') }}\nselect 1 as n",
+        )
+        .file(
+            "models/second.sql",
+            "{{ config(materialized='table', pre_hook=\"{% for i in range(var('loops', 1)) %}{% for j in range(var('loops', 1)) %}{% for k in range(var('loops', 1)) %}{% endfor %}{% endfor %}{% endfor %}select 1\") }}\nselect n from {{ ref('first') }}",
+        );
+    p.kiln(&["run"]).run().assert_success();
+    p.write(
+        "models/first.sql",
+        "{{ config(materialized='table') }}\nselect 2 as n",
+    );
+    let mut run = Background::spawn(&p, &["run", "--vars", "{loops: 100000}"]);
+    run.wait_for_line("OK created sql table model main.first");
+    run.signal("KILL");
+    assert_eq!(run.finish().0, None, "killed by SIGKILL");
+    assert_eq!(column(&p, "select n from main.first"), vec!["2"]);
+    // back to the SQL the recorded build had: the table holds the killed run's rows, so it is
+    // rebuilt, not reused
+    p.write(
+        "models/first.sql",
+        "{{ config(materialized='table') }}\nselect 1 as n",
+    );
+    let again = p.kiln(&["run", "--select", "first"]).run();
+    again.assert_success();
+    assert!(
+        again
+            .stdout
+            .contains("OK created sql table model main.first"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(column(&p, "select n from main.first"), vec!["1"]);
 }
