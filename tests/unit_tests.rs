@@ -119,7 +119,7 @@ fn build_runs_each_models_unit_tests_first_and_skips_a_model_whose_test_fails() 
     assert_eq!(
         query(
             &p,
-            "select table_name from information_schema.tables order by table_name"
+            "select table_name from information_schema.tables where table_schema <> 'kiln_state' order by table_name"
         ),
         [
             "dim_customers_v1",
