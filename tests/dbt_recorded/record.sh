@@ -123,7 +123,7 @@ sed "s#$le#<project>#g" "$le/quiet.json" > "$out/log_events_quiet.json"
 strip "$le/quiet.txt" > "$out/log_events_quiet.txt"
 # The log file: dbt's debug lines (the first lines of each event only, without the tracking ones).
 grep -a -E '^.\[0m[0-9:.]{15} \[(info |debug|warn |error)\] \[' "$le/logs/dbt.log" \
-  | grep -v 'Sending event' | sed "s#$le#<project>#g" | head -n 40 > "$out/log_events_dbt_log.txt"
+  | grep -v 'Sending event' | sed "s#$le#<project>#g" | sed -n 1,40p > "$out/log_events_dbt_log.txt"
 (cd "$le" && "$dbt" source freshness --profiles-dir . > freshness.txt 2>&1) || true
 strip "$le/freshness.txt" > "$out/log_events_source_freshness.txt"
 (cd "$le" && "$dbt" run-operation show_people --profiles-dir . > operation.txt 2>&1) || true
