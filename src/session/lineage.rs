@@ -312,7 +312,13 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         if found.is_none()
             && n.resource_type == ResourceType::Seed
             && let (Some(b), Some(conn)) = (binder.as_deref(), setup.as_mut())
-            && let Ok(load) = crate::materialize::seed::load(conn.as_mut(), b, n, None)
+            && let Ok(load) = {
+                // The CSV by its path from the root project, as `kiln seed` reads it (node.file
+                // is relative to it: never to the working directory).
+                let mut located = (**n).clone();
+                located.file = project.dir.join(&n.file);
+                crate::materialize::seed::load(conn.as_mut(), b, &located, None)
+            }
         {
             let cols = load
                 .columns

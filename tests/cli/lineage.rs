@@ -260,3 +260,22 @@ fn a_recompile_describes_only_models_whose_sql_or_upstreams_changed() {
     assert!(described(&p).starts_with("3 of 3 models described"));
     assert_eq!(cached, lineage_nodes(&p));
 }
+
+/// The seeds' CSVs are read from the project, not from the working directory: compiled from
+/// another folder, the models still get the binder's types (they were all null, and every
+/// later consumer of the types, e.g. OpenLineage's schema facet, fell back to catalog queries).
+#[test]
+fn compile_from_another_folder_reads_the_seeds_from_the_project() {
+    let p = shop();
+    let dir = p.dir();
+    let elsewhere = dir.parent().expect("the project has a parent folder");
+    p.kiln(&["compile"])
+        .current_dir(elsewhere)
+        .run()
+        .assert_success();
+    let nodes = lineage_nodes(&p);
+    let stg = &nodes["model.shop.stg_orders"]["columns"];
+    assert_eq!(stg[0]["name"], "order_id");
+    assert_eq!(stg[0]["type"], "INTEGER", "{stg}");
+    assert_eq!(stg[3]["type"], "VARCHAR", "{stg}");
+}

@@ -301,7 +301,29 @@ impl Emitter {
     }
 
     /// The columns the warehouse has for a node's relation now (empty when unknown).
+    ///
+    /// A table or view model is made by `create ... as` its compiled query, so its columns are
+    /// the ones the binder gave that query before the run (target/lineage.json): taken from
+    /// there, no catalog query per node (on DuckDB `duckdb_columns()` reads every column of
+    /// the database, which made OpenLineage cost O(N²) over a build of N models). Incremental
+    /// models and snapshots keep columns from earlier builds: those are asked of the warehouse.
     fn built_columns(&self, node: &Node) -> Vec<Column> {
+        if node.resource_type == ResourceType::Model
+            && matches!(node.materialized(), "table" | "view")
+            && let Some(l) = self.lineage.get(&node.unique_id)
+            && !l.columns.is_empty()
+            && l.columns.iter().all(|c| c.data_type.is_some())
+        {
+            return l
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    data_type: c.data_type.clone().unwrap_or_default(),
+                    comment: None,
+                })
+                .collect();
+        }
         let Ok(mut guard) = self.conn.lock() else {
             return vec![];
         };
