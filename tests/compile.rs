@@ -122,29 +122,7 @@ fn recompile_rewrites_only_changed_files() {
 
 /// The demo at the repository root, copied (the files `tests/demo.rs` copies to build it).
 fn demo_project() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in [
-        "dbt_project.yml",
-        "profiles.yml",
-        "selectors.yml",
-        "models",
-        "macros",
-        "seeds",
-        "snapshots",
-        "analyses",
-        "data",
-        "tests/data",
-    ] {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            support::copy_dir(&from, &to);
-        } else {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 /// The sqlparser dialect of an adapter, as the adapter gives it.

@@ -35,37 +35,11 @@ mod notice_servers;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use support::{Run, TestProject, assert_quiet_like_dbt, copy_dir};
-
-/// The demo's project files: everything `dbt_project.yml` reads, and the raw files in `data/`.
-/// Not `target/`, not `demo.duckdb`, not the Rust crate.
-const DEMO_FILES: &[&str] = &[
-    "dbt_project.yml",
-    "profiles.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "data",
-    "tests/data",
-];
+use support::{Run, TestProject, assert_quiet_like_dbt};
 
 /// A copy of the demo project in a temp folder.
 fn demo() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in DEMO_FILES {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            copy_dir(&from, &to);
-        } else {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 /// Runs `kiln` on the demo and asserts it exited 0.

@@ -17,37 +17,12 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{TestProject, copy_dir};
+use support::TestProject;
 
 const SCENARIO: &str = include_str!("docs_site/scenario.js");
 
-/// The demo project's files (as tests/demo.rs copies them).
-const DEMO_FILES: &[&str] = &[
-    "dbt_project.yml",
-    "profiles.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "data",
-    "tests/data",
-];
-
 fn demo() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in DEMO_FILES {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            copy_dir(&from, &to);
-        } else {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 fn kiln_ok(p: &TestProject, args: &[&str]) -> String {

@@ -10,7 +10,7 @@
 mod support;
 
 use std::path::Path;
-use support::{Run, TestProject, copy_dir};
+use support::{Run, TestProject};
 
 const KEY: &str = "erase-test-key-5b1";
 const KEY_ENV: &str = "DBT_ENV_SECRET_KILN_PII_KEY";
@@ -112,32 +112,8 @@ fn results(p: &TestProject, target: &str) -> Vec<(String, String, i64)> {
 
 // ---- the demo ----
 
-const DEMO_FILES: &[&str] = &[
-    "dbt_project.yml",
-    "profiles.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "data",
-    "tests/data",
-];
-
 fn demo() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in DEMO_FILES {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            copy_dir(&from, &to);
-        } else {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 /// The demo's CRM export with the deletion flag (8th column) of every contact set to `flag` for

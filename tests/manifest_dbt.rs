@@ -16,21 +16,7 @@ mod support;
 
 use serde_json::{Map, Value};
 use std::path::Path;
-use support::{TestProject, copy_dir};
-
-/// The demo's project files, as record.sh copies them.
-const DEMO_FILES: &[&str] = &[
-    "dbt_project.yml",
-    "profiles.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "data",
-    "tests/data",
-];
+use support::TestProject;
 
 /// What record.sh writes in place of the path of the project it built.
 const PROJECT_PLACEHOLDER: &str = "<project>";
@@ -135,18 +121,7 @@ const KEYED_SECTIONS: &[&str] = &[
 
 /// A copy of the demo project in a temp folder, as record.sh makes it.
 fn demo() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in DEMO_FILES {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            copy_dir(&from, &to);
-        } else {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 fn read_json(path: &Path, text: &str) -> Value {

@@ -10,8 +10,7 @@
 mod support;
 
 use serde_json::Value;
-use std::path::Path;
-use support::{TestProject, copy_dir};
+use support::TestProject;
 
 /// `target/pii.json`'s nodes (the metadata changes with every run).
 fn pii_nodes(p: &TestProject) -> Value {
@@ -294,29 +293,7 @@ fn a_bad_setting_is_exit_2_naming_the_key() {
 
 /// The demo's project files, as tests/demo.rs copies them.
 fn demo() -> TestProject {
-    let p = TestProject::empty();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in [
-        "dbt_project.yml",
-        "profiles.yml",
-        "selectors.yml",
-        "models",
-        "macros",
-        "seeds",
-        "snapshots",
-        "analyses",
-        "data",
-        "tests/data",
-    ] {
-        let (from, to) = (repo.join(rel), p.dir().join(rel));
-        if from.is_dir() {
-            copy_dir(&from, &to);
-        } else if from.exists() {
-            std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
-            std::fs::copy(&from, &to).expect("copy demo file");
-        }
-    }
-    p
+    TestProject::demo()
 }
 
 /// The "done when" on the demo: its contact and user PII is classified and compiles; a

@@ -229,6 +229,39 @@ const FILTERS: &[(&str, &str)] = &[
 ];
 
 /// Copies a folder recursively.
+/// The demo project's files at the repository root: everything its `dbt_project.yml` reads and
+/// the raw files under `data/`; not `target/`, not `demo.duckdb`, not the Rust crate.
+pub const DEMO_FILES: &[&str] = &[
+    "dbt_project.yml",
+    "profiles.yml",
+    "selectors.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "data",
+    "tests/data",
+];
+
+impl TestProject {
+    /// A copy of the demo project in a temp folder (the files of [`DEMO_FILES`]).
+    pub fn demo() -> TestProject {
+        let p = TestProject::empty();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for rel in DEMO_FILES {
+            let (from, to) = (repo.join(rel), p.dir().join(rel));
+            if from.is_dir() {
+                copy_dir(&from, &to);
+            } else if from.exists() {
+                std::fs::create_dir_all(to.parent().expect("parent")).expect("create dir");
+                std::fs::copy(&from, &to).expect("copy demo file");
+            }
+        }
+        p
+    }
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read fixture dir") {
