@@ -348,9 +348,10 @@ impl Adapter for Athena {
     /// Hive DDL: `alter table ... add columns (...)`.
     fn add_column_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
         format!(
-            "alter table {} add columns (`{}` {data_type})",
+            "alter table {} add columns ({} {})",
             hive_name(relation),
-            column.replace('`', "``")
+            incremental::backtick(column),
+            incremental::hive_type(data_type)
         )
     }
 
@@ -724,7 +725,7 @@ mod tests {
         let a = Athena::sample();
         assert_eq!(
             a.add_column_sql(r#""awsdatacatalog"."main"."orders""#, "note", "varchar"),
-            "alter table `main`.`orders` add columns (`note` varchar)"
+            "alter table `main`.`orders` add columns (`note` string)"
         );
         assert_eq!(
             a.drop_relation_sql(

@@ -227,13 +227,14 @@ pub fn backtick(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// A type as Athena's Hive DDL spells it: `string` for Trino's unbounded `varchar`.
+/// A type as Athena's Hive DDL spells it: `string` for Trino's unbounded `varchar`, `int`
+/// for `integer`.
 pub fn hive_type(data_type: &str) -> String {
-    let t = data_type.trim();
-    if t.eq_ignore_ascii_case("varchar") {
-        "string".into()
-    } else {
-        t.to_lowercase()
+    let t = data_type.trim().to_lowercase();
+    match t.as_str() {
+        "varchar" => "string".into(),
+        "integer" => "int".into(),
+        _ => t,
     }
 }
 
