@@ -355,3 +355,60 @@ impl IncrementalConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<IncrementalConfig, Vec<ConfigProblem>> {
+        IncrementalConfig::parse(&v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn insert_overwrite_takes_athenas_partitioned_by_and_refuses_none() {
+        let c = parse(json!({"incremental_strategy": "insert_overwrite", "partitioned_by": ["dt"]}))
+            .expect("partitioned_by names the partitions");
+        assert_eq!(c.partition_by, ["dt"]);
+        let c = parse(json!({"incremental_strategy": "insert_overwrite", "partition_by": "day", "partitioned_by": ["dt"]}))
+            .expect("both");
+        assert_eq!(c.partition_by, ["day"], "partition_by wins");
+        let e = parse(json!({"incremental_strategy": "insert_overwrite"})).expect_err("no partitions");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].key, ["incremental_strategy"]);
+        assert!(e[0].message.contains("would replace nothing and only append"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn merge_options_are_read_and_checked() {
+        let c = parse(json!({
+            "incremental_strategy": "merge", "unique_key": "id",
+            "update_condition": " src.v > target.v ", "delete_condition": "", "insert_condition": "src.ok",
+            "merge_exclude_columns": ["created_at"],
+            "merge_update_columns_rules": {"visits": "sum", "best": "greatest(_new_, _old_)"},
+            "merge_update_columns_default_rule": "coalesce",
+        }))
+        .expect("valid options");
+        let m = &c.merge;
+        assert_eq!(m.update_condition.as_deref(), Some("src.v > target.v"));
+        assert_eq!(m.delete_condition, None, "an empty condition is none");
+        assert_eq!(m.insert_condition.as_deref(), Some("src.ok"));
+        assert_eq!(m.rule_of("VISITS"), MergeRule::Sum);
+        assert_eq!(m.rule_of("best"), MergeRule::Custom("greatest(_new_, _old_)".into()));
+        assert_eq!(m.rule_of("other"), MergeRule::Coalesce);
+        let key = ["id".to_string()];
+        assert!(!m.updates("id", &key) && !m.updates("created_at", &key) && m.updates("email", &key));
+        let only = parse(json!({"incremental_strategy": "merge", "unique_key": "id", "merge_update_columns": ["email"]}))
+            .expect("valid");
+        assert!(only.merge.updates("email", &key) && !only.merge.updates("visits", &key));
+
+        let e = parse(json!({
+            "incremental_strategy": "merge", "unique_key": "id",
+            "merge_update_columns": ["a"], "merge_exclude_columns": ["b"],
+            "merge_update_columns_rules": {"a": 1},
+        }))
+        .expect_err("two problems");
+        let keys: Vec<String> = e.iter().map(|p| p.key.join(".")).collect();
+        assert_eq!(keys, ["merge_exclude_columns", "merge_update_columns_rules.a"]);
+    }
+}
