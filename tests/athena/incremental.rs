@@ -154,6 +154,43 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     want_keys(w.keys());
 }
 
+/// A stage that fails to build deletes nothing: the partitions readers see stay as they were,
+/// and the next run replaces them.
+#[test]
+fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
+    let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+    w.kiln(&["run"]).assert_success();
+    let location = w.location("events");
+    let before = w.keys();
+    w.proxy.rule(Rule::FailQueries {
+        times: 1,
+        reason: "HIVE_BAD_DATA: the model's query failed".into(),
+    });
+    w.proxy.clear();
+    let run = w.kiln(&["run"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("HIVE_BAD_DATA"), "{}", run.stdout);
+    let ops = w.proxy.ops();
+    assert!(
+        !ops.iter().any(|o| o == "DeleteObjects" || o == "BatchDeletePartition"),
+        "{ops:#?}"
+    );
+    assert_eq!(
+        partitions(&w, "events"),
+        [("2024-01-01".to_string(), format!("{location}dt=2024-01-01/"))]
+    );
+    let bucket = format!("s3://{}/", w.bucket);
+    let folder = location.trim_start_matches(&bucket);
+    let kept: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
+    assert_eq!(kept, before);
+    // the next run drops what the failed one left and replaces the partition
+    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.tables(), ["events"]);
+    let keys: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
+    assert_eq!(stable(&keys), [format!("{folder}dt=2024-01-01/write-N.parquet")]);
+}
+
 /// More than 100 partitions: one insert per 100, each naming its partitions.
 #[test]
 fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
