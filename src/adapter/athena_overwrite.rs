@@ -11,14 +11,14 @@
 //! which registers the partitions again. A failure between a batch's delete and its insert
 //! leaves those partitions empty until the next run rebuilds them; never duplicated.
 
-use crate::adapter::aws::S3Location;
+use super::{AthenaConnection, debug, delete_guard, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
     Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, insert_partitions_sql,
     partition_filter, partition_path,
 };
+use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
 use crate::adapter::{Cell, Connection, DbError};
-use super::{AthenaConnection, debug, delete_guard, owned_location, refuse_foreign};
 use std::collections::BTreeMap;
 
 /// What Athena says when one statement writes more partitions than it allows.
@@ -67,7 +67,11 @@ impl AthenaConnection {
             end: end.clone(),
         });
         // The partitions the new rows touch.
-        let rows = self.query(&distinct_partitions_sql(o.stage_sql, &keys, window.as_ref()))?;
+        let rows = self.query(&distinct_partitions_sql(
+            o.stage_sql,
+            &keys,
+            window.as_ref(),
+        ))?;
         let touched: Vec<Vec<Option<String>>> = rows
             .rows
             .iter()
@@ -105,8 +109,9 @@ impl AthenaConnection {
                 let glue_values: Vec<String> = values
                     .iter()
                     .map(|v| {
-                        v.clone()
-                            .unwrap_or_else(|| crate::adapter::athena::incremental::NULL_PARTITION.into())
+                        v.clone().unwrap_or_else(|| {
+                            crate::adapter::athena::incremental::NULL_PARTITION.into()
+                        })
                     })
                     .collect();
                 if let Some(p) = existing.get(&glue_values) {
@@ -121,7 +126,9 @@ impl AthenaConnection {
                 for f in &folders {
                     match delete_guard(f, &owned) {
                         Ok(()) => {
-                            self.client.delete_prefix(f, &owned).map_err(DbError::from)?;
+                            self.client
+                                .delete_prefix(f, &owned)
+                                .map_err(DbError::from)?;
                         }
                         Err(why) => debug(&format!("kiln keeps {f}: {why}")),
                     }
@@ -187,9 +194,16 @@ impl AthenaConnection {
         let out = S3Location::parse(&location).map_err(DbError::from)?;
         // What the refused statement may have written goes first (a CTAS is never re-run
         // into a folder that is not empty, dbt-adapters#1739): the folder is this build's own.
-        self.client.delete_prefix(&out, &out).map_err(DbError::from)?;
+        self.client
+            .delete_prefix(&out, &out)
+            .map_err(DbError::from)?;
         if let Some(t) = self.table(&schema, &identifier)?
-            && t.location().map(S3Location::parse).transpose().ok().flatten() == Some(out.clone())
+            && t.location()
+                .map(S3Location::parse)
+                .transpose()
+                .ok()
+                .flatten()
+                == Some(out.clone())
         {
             self.client
                 .delete_table(&schema.to_lowercase(), &identifier.to_lowercase())
