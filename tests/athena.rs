@@ -8,6 +8,8 @@
 
 #[path = "aws/http.rs"]
 mod http;
+#[path = "athena/lineage.rs"]
+mod lineage;
 #[path = "aws/moto.rs"]
 mod moto;
 #[allow(dead_code)]
@@ -15,8 +17,6 @@ mod moto;
 mod proxy;
 #[path = "cli/support.rs"]
 mod support;
-#[path = "athena/lineage.rs"]
-mod lineage;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

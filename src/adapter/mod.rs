@@ -33,8 +33,8 @@ mod tests;
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    CatalogColumn, CatalogStat, Column, Connection, ConnectionCheck, DbError, DbErrorKind, RelationInfo,
-    RelationKind, logged,
+    CatalogColumn, CatalogStat, Column, Connection, ConnectionCheck, DbError, DbErrorKind,
+    RelationInfo, RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]
