@@ -8,6 +8,8 @@
 
 #[path = "aws/http.rs"]
 mod http;
+#[path = "athena/lineage.rs"]
+mod lineage;
 #[path = "aws/moto.rs"]
 mod moto;
 #[allow(dead_code)]

@@ -25,6 +25,10 @@ mod conn;
 #[path = "athena_incremental.rs"]
 mod incremental;
 
+#[cfg(feature = "athena")]
+#[path = "athena_catalog.rs"]
+mod catalog;
+
 /// A `type: athena` target of profiles.yml (dbt-athena's settings; the credential, role and
 /// retry fields are read with the AWS settings, `aws::AwsSettings::from_target`).
 #[derive(Debug, Clone, Deserialize)]
@@ -231,9 +235,16 @@ impl Adapter for Athena {
         false
     }
 
-    /// catalog.json on Athena will come from Glue; not yet.
+    /// catalog.json from Glue (`GetTables` per schema, `athena_catalog.rs`), when kiln can
+    /// connect (its `athena` feature).
     fn supports_catalog(&self) -> bool {
-        false
+        self.can_execute()
+    }
+
+    /// No binder: the lineage reads upstream relations' columns from Glue, one `GetTables`
+    /// listing per schema.
+    fn lineage_reads_catalog(&self) -> bool {
+        true
     }
 
     fn supports_catalog_publish(&self) -> bool {
