@@ -23,6 +23,7 @@ mod notices;
 mod openlineage;
 mod quality;
 mod reuse;
+mod speed;
 mod snapshots;
 mod state;
 mod targets;
