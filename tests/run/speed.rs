@@ -215,3 +215,45 @@ fn columns_of_one_relation() {
     assert_eq!(show("other", "missing"), Vec::<String>::new());
     assert_eq!(show("nowhere", "missing"), Vec::<String>::new());
 }
+
+/// The build state records each built relation's columns: asked relation by relation when a
+/// few were built in a schema, from one listing of the schema when many were. Either way the
+/// next build finds them standing as recorded and reuses them; a column changed behind kiln's
+/// back is rebuilt.
+#[test]
+fn built_relations_columns_are_recorded_for_few_and_for_many() {
+    for count in [3, 40] {
+        let mut p = TestProject::minimal();
+        for i in 0..count {
+            p = p.file(
+                &format!("models/m{i}.sql"),
+                &format!("{{{{ config(materialized='table') }}}}\nselect {i} as id, 'x' as label"),
+            );
+        }
+        p.kiln(&["build"]).run().assert_success();
+        let again = p.kiln(&["build"]).run();
+        again.assert_success();
+        assert!(
+            again
+                .stdout
+                .contains(&format!("REUSED={count} TOTAL={count}")),
+            "{count}: {}",
+            again.stdout
+        );
+        execute(&p, "alter table main.m1 add column extra integer");
+        let third = p.kiln(&["build"]).run();
+        third.assert_success();
+        assert!(
+            third.stdout.contains("OK created sql table model main.m1"),
+            "{count}: {}",
+            third.stdout
+        );
+        assert!(
+            third
+                .stdout
+                .contains(&format!("REUSED={} TOTAL={count}", count - 1)),
+            "{count}: {}",
+            third.stdout
+        );
+    }
+}
