@@ -862,7 +862,9 @@ impl Connection for DuckDbConnection {
         let rows = match self.query(&sql) {
             Ok(rows) => rows,
             // No such relation (or schema, or database): no columns, as the catalog would say.
-            Err(e) if e.message.contains("Catalog Error") && e.message.contains("does not exist") => {
+            Err(e)
+                if e.message.contains("Catalog Error") && e.message.contains("does not exist") =>
+            {
                 return Ok(vec![]);
             }
             Err(e) => return Err(e),

@@ -384,7 +384,12 @@ pub fn unchanged_parse(inv: &Invocation) -> Option<String> {
     }
     for (path, now) in &files {
         let old = state.files.get(path.to_str()?)?;
-        if !same_file(path, *now, (old.len, old.mtime_ns, &old.digest), state.saved_at_ns) {
+        if !same_file(
+            path,
+            *now,
+            (old.len, old.mtime_ns, &old.digest),
+            state.saved_at_ns,
+        ) {
             return None;
         }
     }

@@ -36,10 +36,25 @@ fn run_and_build_render_each_model_once() {
         let out = p.kiln(&[cmd, "--no-reuse"]).run();
         out.assert_success();
         // Once for the lineage before the run; the run takes that SQL.
-        assert_eq!(lines_ending(&out.stdout, "rendering names"), 1, "{cmd}: {}", out.stdout);
-        assert_eq!(lines_ending(&out.stdout, "rendering ids"), 1, "{cmd}: {}", out.stdout);
+        assert_eq!(
+            lines_ending(&out.stdout, "rendering names"),
+            1,
+            "{cmd}: {}",
+            out.stdout
+        );
+        assert_eq!(
+            lines_ending(&out.stdout, "rendering ids"),
+            1,
+            "{cmd}: {}",
+            out.stdout
+        );
         // The ephemeral model is rendered once too: its CTE came with the compiled SQL.
-        assert_eq!(lines_ending(&out.stdout, "rendering base"), 1, "{cmd}: {}", out.stdout);
+        assert_eq!(
+            lines_ending(&out.stdout, "rendering base"),
+            1,
+            "{cmd}: {}",
+            out.stdout
+        );
     }
     assert_eq!(query(&p, "select * from main.names"), vec![vec!["1", "a"]]);
     assert_eq!(column(&p, "select id from main.ids"), vec!["1"]);
@@ -64,7 +79,10 @@ fn a_model_that_asks_is_incremental_is_rendered_by_the_run() {
     let second = p.kiln(&["build", "--no-reuse"]).run();
     second.assert_success();
     // The incremental run appended its own SQL's row (2), not the first build's (1).
-    assert_eq!(column(&p, "select v from main.events order by v"), vec!["1", "2"]);
+    assert_eq!(
+        column(&p, "select v from main.events order by v"),
+        vec!["1", "2"]
+    );
     assert!(
         lines_ending(&second.stdout, "rendering events") >= 2,
         "{}",
@@ -197,7 +215,11 @@ fn columns_of_one_relation() {
             .kiln(&["run-operation", "show_columns", "--args", &args])
             .run();
         out.assert_success();
-        assert!(out.stdout.contains(&format!("done {name}")), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("done {name}")),
+            "{}",
+            out.stdout
+        );
         out.stdout
             .lines()
             .filter_map(|l| l.split_once("col ").map(|(_, c)| c.trim().to_string()))
