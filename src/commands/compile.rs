@@ -123,6 +123,29 @@ pub fn compile_selected(
     compile_selected_deferred(loaded, selected, None)
 }
 
+/// [`compile_selected`], also giving the nodes whose SQL a run renders differently (they ask
+/// `is_incremental()`, the database or the quality history):
+/// [`crate::jinja::compile::compile_nodes_noting_live`].
+pub fn compile_selected_noting_live(
+    loaded: &Loaded,
+    selected: &BTreeSet<String>,
+) -> Result<(BTreeMap<String, Compiled>, BTreeSet<String>), Error> {
+    let shared = compile_shared(
+        &loaded.project,
+        &loaded.jenv,
+        loaded.adapter.clone(),
+        &loaded.info,
+        loaded.graph.clone(),
+        crate::session::graph_fn(loaded),
+    );
+    crate::jinja::compile::compile_nodes_noting_live(
+        &loaded.project,
+        &loaded.jenv,
+        Arc::new(shared),
+        selected,
+    )
+}
+
 /// [`compile_selected`], with `--defer`'s state manifest and `--favor-state`: refs to nodes that
 /// are not compiled here and that this target has not built read the state's relations (which
 /// needs the database, as in dbt).

@@ -40,13 +40,24 @@ pub fn run(
     }
     let ids = runner::runnable(&loaded, &selected, kind);
     let notices = super::notices::config(&loaded)?;
-    if matches!(kind, RunKind::Build | RunKind::Run)
-        && let Err(e) = check_lineage(&loaded, kind, &ids)
-    {
-        super::notices::stopped(&notices, &loaded, kind.command(), &e, &inv.output);
-        return Err(e);
+    let mut precompiled = BTreeMap::new();
+    if matches!(kind, RunKind::Build | RunKind::Run) {
+        match check_lineage(&loaded, kind, &ids) {
+            Ok(compiled) => precompiled = compiled,
+            Err(e) => {
+                super::notices::stopped(&notices, &loaded, kind.command(), &e, &inv.output);
+                return Err(e);
+            }
+        }
     }
-    execute_and_report(inv, loaded, kind, ids, select, false, &notices)
+    execute_with(
+        inv,
+        loaded,
+        (kind, ids, select),
+        false,
+        &notices,
+        precompiled,
+    )
 }
 
 /// Before anything runs: the column lineage of the models and snapshots about to run, written
@@ -54,7 +65,14 @@ pub fn run(
 /// `kiln compile` does (exit 2), while `run` leaves it to the database. SQL that needs the
 /// warehouse to compile (`run_query`, `is_incremental()` read live) is compiled for lineage
 /// without it: when that fails, the run goes on without lineage.
-fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), Error> {
+///
+/// Gives back the SQL of the models and snapshots whose render asked nothing of the warehouse:
+/// the run takes it rather than rendering them a second time.
+fn check_lineage(
+    loaded: &Loaded,
+    kind: RunKind,
+    ids: &[String],
+) -> Result<BTreeMap<String, crate::project::Compiled>, Error> {
     let nodes: std::collections::BTreeSet<String> = ids
         .iter()
         .filter(|id| {
@@ -68,10 +86,11 @@ fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), E
         .cloned()
         .collect();
     if nodes.is_empty() {
-        return Ok(());
+        return Ok(BTreeMap::new());
     }
-    let Ok(compiled) = super::compile::compile_selected(loaded, &nodes) else {
-        return Ok(());
+    let Ok((mut compiled, live)) = super::compile::compile_selected_noting_live(loaded, &nodes)
+    else {
+        return Ok(BTreeMap::new());
     };
     let lineage = crate::session::lineage::compile_lineage(loaded, &compiled)?;
     loaded.warn(&lineage.warnings)?;
@@ -82,7 +101,8 @@ fn check_lineage(loaded: &Loaded, kind: RunKind, ids: &[String]) -> Result<(), E
     if !lineage.pii_errors.is_empty() {
         return Err(Error::Diagnostics(lineage.pii_errors));
     }
-    Ok(())
+    compiled.retain(|id, _| !live.contains(id));
+    Ok(compiled)
 }
 
 /// Runs `ids` with `inv`'s flags, writes run_results.json and the manifest, prints the summary.
@@ -94,6 +114,26 @@ pub(super) fn execute_and_report(
     select: &SelectArgs,
     retry: bool,
     notices: &crate::notices::NoticeConfig,
+) -> Result<Outcome, Error> {
+    execute_with(
+        inv,
+        loaded,
+        (kind, ids, select),
+        retry,
+        notices,
+        BTreeMap::new(),
+    )
+}
+
+/// [`execute_and_report`], with SQL already rendered for some nodes
+/// ([`RunOptions::precompiled`]).
+fn execute_with(
+    inv: &Invocation,
+    loaded: Loaded,
+    (kind, ids, select): (RunKind, Vec<String>, &SelectArgs),
+    retry: bool,
+    notices: &crate::notices::NoticeConfig,
+    precompiled: BTreeMap<String, crate::project::Compiled>,
 ) -> Result<Outcome, Error> {
     let flags = &inv.flags;
     loaded.found().emit();
@@ -144,6 +184,19 @@ pub(super) fn execute_and_report(
         warn_error_tests: loaded.warn_error.treatment(Some("LogTestResult")) == Treatment::Error,
         retry,
         listeners: Default::default(),
+        precompiled: Default::default(),
+    };
+    // What refs read under --empty, --sample and --defer differs from what the lineage
+    // compiled: those runs render every node themselves.
+    let opts = RunOptions {
+        precompiled: std::sync::Arc::new(
+            if opts.defer.is_some() || opts.inputs != InputLimits::default() {
+                BTreeMap::new()
+            } else {
+                precompiled
+            },
+        ),
+        ..opts
     };
     let counts = counts_text(&loaded, &ids);
     let timer = super::StageTimer::new();

@@ -137,6 +137,8 @@ struct Rendered {
     sql: String,
     ephemerals: Vec<String>,
     masked: Vec<String>,
+    /// It asked something the phase answers ([`super::context::Recorder::live`]).
+    live: bool,
 }
 
 fn render_node(
@@ -204,6 +206,7 @@ fn render_node_with(
         sql,
         ephemerals: rec.ephemerals,
         masked: rec.masked,
+        live: rec.live,
     })
 }
 
@@ -216,6 +219,19 @@ pub fn compile_nodes(
     shared: Arc<Shared>,
     selected: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Compiled>, Error> {
+    compile_nodes_noting_live(project, jenv, shared, selected).map(|(compiled, _)| compiled)
+}
+
+/// [`compile_nodes`], also giving the nodes whose render (their own or an ephemeral model's
+/// they inline) asked something only a run answers: `is_incremental()`, the database, the
+/// quality history. The rest render the same SQL in a run (the phases differ in nothing else),
+/// so a run can take their code from here instead of rendering them again.
+pub fn compile_nodes_noting_live(
+    project: &Project,
+    jenv: &JinjaEnv,
+    shared: Arc<Shared>,
+    selected: &BTreeSet<String>,
+) -> Result<(BTreeMap<String, Compiled>, BTreeSet<String>), Error> {
     // Every ephemeral model is rendered once, so any selected node can pull its CTE.
     let mut wanted: BTreeSet<String> = selected.clone();
     wanted.extend(
@@ -266,7 +282,7 @@ pub fn compile_nodes(
     diags.checkpoint()?;
     // Injecting CTEs parses the SQL of the nodes that receive them: on every core.
     let nodes = &project.nodes;
-    let compiled: Vec<(String, Compiled)> = selected
+    let compiled: Vec<(String, Compiled, bool)> = selected
         .par_iter()
         .filter_map(|uid| {
             let r = ok.get(uid)?;
@@ -286,13 +302,23 @@ pub fn compile_nodes(
                 .collect();
             let code = inject_ctes(Some(node), &r.sql, &ctes, adapter.sql_dialect().as_ref());
             let mut masked = r.masked.clone();
-            for e in &order {
-                masked.extend(ok.get(e).map(|e| e.masked.clone()).unwrap_or_default());
+            let mut live = r.live;
+            for e in order.iter().filter_map(|e| ok.get(e)) {
+                masked.extend(e.masked.iter().cloned());
+                live |= e.live;
             }
-            Some((uid.clone(), Compiled { code, ctes, masked }))
+            Some((uid.clone(), Compiled { code, ctes, masked }, live))
         })
         .collect();
-    Ok(compiled.into_iter().collect())
+    let live = compiled
+        .iter()
+        .filter(|(_, _, live)| *live)
+        .map(|(uid, _, _)| uid.clone())
+        .collect();
+    Ok((
+        compiled.into_iter().map(|(uid, c, _)| (uid, c)).collect(),
+        live,
+    ))
 }
 
 /// Ephemeral models rendered during a run, each once, shared by every node that needs its CTE.
@@ -357,6 +383,7 @@ pub fn compile_inline(
         sql: rendered,
         ephemerals: rec.ephemerals,
         masked: rec.masked,
+        live: rec.live,
     };
     Ok(with_ephemerals(nodes, jenv, shared, None, rendered, cache)?.0)
 }

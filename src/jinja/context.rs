@@ -192,6 +192,10 @@ pub struct Recorder {
     /// What each call of a masking macro (`vars: kiln: pii: masking_macros`) rendered, in call
     /// order: the column lineage counts a value inside one as masked.
     pub masked: Vec<String>,
+    /// The render asked something whose answer depends on the phase (`is_incremental()`, the
+    /// database, the quality history): rendered without the warehouse, its SQL may differ from
+    /// the run's, so a run renders it again ([`crate::jinja::compile::compile_nodes_noting_live`]).
+    pub live: bool,
     return_stack: Vec<Option<Value>>,
     /// The package of each macro being rendered, innermost last.
     macro_packages: Vec<String>,
@@ -403,10 +407,13 @@ impl Object for RenderCtx {
             "run_started_at" => shared.run_started_at.clone(),
             "invocation_id" => Value::from(shared.invocation_id.clone()),
             "project_name" => Value::from(shared.project_name.clone()),
-            "kiln_quality_state" => Value::from_object(super::quality::QualityObj {
-                ctx: self.clone(),
-                state: shared.quality.clone()?,
-            }),
+            "kiln_quality_state" => {
+                let _ = self.with_rec(|r| r.live = true);
+                Value::from_object(super::quality::QualityObj {
+                    ctx: self.clone(),
+                    state: shared.quality.clone()?,
+                })
+            }
             "graph" => shared
                 .graph
                 .get_or_init(|| match (&shared.graph_json, shared.rules().executes()) {
@@ -664,7 +671,10 @@ impl Object for CtxCall {
                 })?;
                 Err(Error::new(ErrorKind::InvalidOperation, RETURN_MARKER))
             }
-            CtxFn::IsIncremental => Ok(Value::from(rules.is_incremental(ctx))),
+            CtxFn::IsIncremental => {
+                ctx.with_rec(|r| r.live = true)?;
+                Ok(Value::from(rules.is_incremental(ctx)))
+            }
             CtxFn::RunQuery => run_ctx::run_query(ctx, args),
             CtxFn::Statement => run_ctx::statement(ctx, state, args),
             CtxFn::LoadResult => run_ctx::load_result(ctx, args),

@@ -208,6 +208,7 @@ pub(super) fn noop_statement(
 /// none at parse time, where they do nothing (as in dbt), and an error when compiling without
 /// a connection.
 fn live(ctx: &RenderCtx, what: &str) -> Result<Option<Arc<dyn LiveDb>>, Error> {
+    ctx.with_rec(|r| r.live = true)?;
     ctx.shared.rules().database(ctx, what)
 }
 

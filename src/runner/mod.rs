@@ -106,6 +106,11 @@ pub struct RunOptions {
     /// Told when each node starts and finishes (the OpenLineage emitter, which the commands
     /// attach).
     pub listeners: Listeners,
+    /// Models' SQL rendered before the run (for the column lineage) that renders the same in
+    /// the run: taken instead of rendering it again. Only what asked nothing of the warehouse
+    /// (`compile_nodes_noting_live`), and only when `--empty`, `--sample` and `--defer` do not
+    /// change what refs read.
+    pub precompiled: Arc<BTreeMap<String, crate::project::Compiled>>,
 }
 
 /// Something told, on the worker running it, when a node starts and when it has finished (its

@@ -238,25 +238,36 @@ impl BuildState {
         if done.is_empty() {
             return None;
         }
-        let schemas: BTreeSet<(String, String)> = done
-            .iter()
-            .filter_map(|(_, t)| t.as_ref())
-            .map(|t| (t.database.clone(), t.schema.clone()))
-            .collect();
+        // Per schema, how many relations were built.
+        let mut schemas: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for t in done.iter().filter_map(|(_, t)| t.as_ref()) {
+            *schemas
+                .entry((t.database.clone(), t.schema.clone()))
+                .or_default() += 1;
+        }
         let written = pool.with(|c| {
+            // A schema where many relations were built is listed whole (one catalog query);
+            // where a few were, each is asked alone, since listing a schema costs as much as
+            // its whole catalog (an incremental run of one model in a big warehouse).
             let mut columns = HashMap::new();
-            for (db, schema) in &schemas {
-                columns.insert(
-                    (db.to_lowercase(), schema.to_lowercase()),
-                    column_signatures(c.catalog(db, schema)?),
-                );
+            for ((db, schema), built) in &schemas {
+                if *built > FEW_RELATIONS {
+                    columns.insert(
+                        (db.to_lowercase(), schema.to_lowercase()),
+                        column_signatures(c.catalog(db, schema)?),
+                    );
+                }
             }
             for (row, t) in &mut done {
                 if let Some(t) = t {
-                    row.columns = columns
-                        .get(&(t.database.to_lowercase(), t.schema.to_lowercase()))
-                        .and_then(|m| m.get(&t.identifier.to_lowercase()))
-                        .cloned();
+                    let schema = (t.database.to_lowercase(), t.schema.to_lowercase());
+                    row.columns = match columns.get(&schema) {
+                        Some(listed) => listed.get(&t.identifier.to_lowercase()).cloned(),
+                        None => {
+                            let cols = c.columns(&t.database, &t.schema, &t.identifier)?;
+                            (!cols.is_empty()).then(|| signature(&cols))
+                        }
+                    };
                 }
             }
             let rows: Vec<BuildStateRow> = done.into_iter().map(|(r, _)| r).collect();
@@ -302,6 +313,19 @@ fn key(node: &Node) -> String {
 }
 
 /// Each relation's columns as `name type, ...`, by lower-cased identifier.
+/// Up to this many relations built in a schema, [`BuildState::persist`] asks for each one's
+/// columns rather than listing the schema.
+const FEW_RELATIONS: usize = 32;
+
+/// One relation's columns as [`column_signatures`] writes them.
+fn signature(columns: &[crate::adapter::Column]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{} {}", c.name.to_lowercase(), c.data_type.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn column_signatures(rows: Vec<crate::adapter::CatalogColumn>) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
     for c in rows {

@@ -208,7 +208,9 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let project = &loaded.project;
     let adapter = loaded.adapter.as_ref();
     let binder = adapter.binder();
-    let mut setup: Option<Box<dyn Connection>> = binder.as_ref().and_then(|b| b.connect().ok());
+    // The binder's database is opened when something needs describing: a build whose every
+    // model hits the lineage cache never opens it.
+    let mut setup = Lazy::default();
     let warehouse = WarehouseSchemas::new(adapter);
     let dialect = adapter.sql_dialect();
     let mut known = Known {
@@ -239,7 +241,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 .as_ref()
                 .and_then(|k| old_cache.file_source(&s.unique_id, k));
             let described = cached.or_else(|| {
-                setup.as_mut().and_then(|c| {
+                setup.get(binder.as_deref()).and_then(|c| {
                     c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
                         .ok()
                 })
@@ -308,7 +310,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         let mut found = warehouse.columns(&name).map(|c| (c, Origin::Engine));
         if found.is_none()
             && n.resource_type == ResourceType::Seed
-            && let (Some(b), Some(conn)) = (binder.as_deref(), setup.as_mut())
+            && let Some(b) = binder.as_deref()
+            && let Some(conn) = setup.get(Some(b))
             && let Ok(load) = {
                 // The CSV by its path from the root project, as `kiln seed` reads it (node.file
                 // is relative to it: never to the working directory).
@@ -358,8 +361,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         creates.push((name.clone(), columns.clone()));
         known.add(name, &n.unique_id, columns, origin);
     }
-    create_in_binder(binder.as_deref(), &mut setup, &creates);
-    drop(setup);
+    // Created in the binder's database only when a model is described (below).
+    let mut pending = creates;
     timer.mark("  lineage: seeds, unrendered nodes");
 
     // The compiled models and snapshots, level by level of the DAG.
@@ -391,17 +394,33 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         }
     };
     for level in levels {
-        let results: Vec<(ModelOut, String)> = level
+        // The cache first: the binder's database gets the relations known so far (upstreams'
+        // empty tables) only when a model of this level must be described.
+        let keyed: Vec<(&String, Option<String>, Option<ModelOut>)> = level
             .par_iter()
             .filter_map(|id| {
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
                 let key = cache_key(loaded, node, code, &known, &cache_env);
-                if let Some(key) = &key
-                    && let Some(hit) = old_cache.lookup(id, key)
-                {
+                let hit = key.as_ref().and_then(|k| old_cache.lookup(id, k));
+                Some((id, key, hit))
+            })
+            .collect();
+        if keyed.iter().any(|(_, _, hit)| hit.is_none()) && !pending.is_empty() {
+            if setup.conn.is_none() {
+                setup.conn = take();
+            }
+            create_in_binder(binder.as_deref(), &mut setup.conn, &pending);
+            pending.clear();
+        }
+        let results: Vec<(ModelOut, String)> = keyed
+            .into_par_iter()
+            .filter_map(|(id, key, hit)| {
+                if let (Some(hit), Some(key)) = (hit, &key) {
                     return Some((hit, key.clone()));
                 }
+                let node = project.nodes.get(id.as_str())?;
+                let code = compiled.get(id.as_str())?;
                 let mut conn = take();
                 let out = read_model(loaded, node, code, &known, &mut conn, &warehouse, &options);
                 give(conn);
@@ -421,13 +440,11 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 out
             })
             .collect();
-        let mut conn = take();
-        let mut creates = Vec::new();
         for r in results {
             let node = &project.nodes[&r.id];
             if let Some((columns, origin)) = r.relation_columns {
                 let name = relation_name(&node.database, &node.schema, &node.alias);
-                creates.push((name.clone(), columns.clone()));
+                pending.push((name.clone(), columns.clone()));
                 known.add(name, &r.id, columns, origin);
             }
             if loaded
@@ -443,9 +460,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             out.warnings.extend(r.warnings);
             out.nodes.insert(r.id, r.node);
         }
-        create_in_binder(binder.as_deref(), &mut conn, &creates);
-        give(conn);
     }
+    drop(setup);
     timer.mark("  lineage: models");
     let described = described.into_inner();
     crate::events::Event::note(format!(
@@ -458,6 +474,23 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     new_cache.env = cache_env;
     out.cache = Some(new_cache);
     out
+}
+
+/// A connection to the binder's database, opened on first use.
+#[derive(Default)]
+struct Lazy {
+    conn: Option<Box<dyn Connection>>,
+    tried: bool,
+}
+
+impl Lazy {
+    fn get(&mut self, binder: Option<&dyn Adapter>) -> Option<&mut Box<dyn Connection>> {
+        if self.conn.is_none() && !self.tried {
+            self.tried = true;
+            self.conn = binder.and_then(|b| b.connect().ok());
+        }
+        self.conn.as_mut()
+    }
 }
 
 /// The levels of the DAG among `ids`: each id after every one of its ancestors among them.

@@ -211,42 +211,74 @@ fn roots_of(project: &Project) -> Vec<PathBuf> {
 /// Every file under `roots` (hidden files and folders skipped, as discovery skips them), with
 /// its stamp.
 fn walk(roots: &[PathBuf]) -> BTreeMap<PathBuf, Stamp> {
-    fn visit(path: &Path, out: &mut BTreeMap<PathBuf, Stamp>) {
-        let Ok(meta) = std::fs::metadata(path) else {
-            return;
-        };
-        if meta.is_file() {
-            out.insert(path.to_path_buf(), stamp(&meta));
-            return;
-        }
-        let Ok(entries) = std::fs::read_dir(path) else {
-            return;
-        };
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            visit(&e.path(), out);
-        }
-    }
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for r in roots {
-        visit(r, &mut out);
+        walk_into(r, &mut out);
     }
-    out
+    out.into_iter().collect()
+}
+
+/// Every file under `path` (itself, if a file) with its stamp, in no particular order; names
+/// starting with a dot are left out.
+fn walk_into(path: &Path, out: &mut Vec<(PathBuf, Stamp)>) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.is_file() {
+        out.push((path.to_path_buf(), stamp(&meta)));
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        walk_into(&e.path(), out);
+    }
+}
+
+/// [`State`] as [`unchanged_parse`] reads it, which must be fast at 10,000 files: strings
+/// borrowed from the file's bytes where they can be, and the files in a hash map by their path
+/// as text (a `BTreeMap<PathBuf, _>` compares paths component by component on every insert).
+#[derive(Deserialize)]
+struct QuickState<'a> {
+    format: u32,
+    #[serde(borrow)]
+    key: std::borrow::Cow<'a, str>,
+    env: BTreeMap<String, Option<String>>,
+    roots: Vec<PathBuf>,
+    #[serde(borrow)]
+    files: std::collections::HashMap<std::borrow::Cow<'a, str>, QuickEntry<'a>>,
+    saved_at_ns: u64,
+    #[serde(default)]
+    artifacts: Vec<(PathBuf, Option<Stamp>)>,
+    #[serde(default)]
+    found: Option<String>,
+    log_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct QuickEntry<'a> {
+    len: u64,
+    mtime_ns: u64,
+    #[serde(borrow)]
+    digest: std::borrow::Cow<'a, str>,
 }
 
 /// Whether the file at `path` with `now` is the one `old` describes: the same size and time
 /// (and not modified so close to when the cache was written that a later change could share the
 /// time), else the same contents.
-fn same_file(path: &Path, now: Stamp, old: &FileEntry, saved_at_ns: u64) -> bool {
-    if now.len != old.len {
+fn same_file(path: &Path, now: Stamp, old: (u64, u64, &str), saved_at_ns: u64) -> bool {
+    let (len, mtime_ns, old_digest) = old;
+    if now.len != len {
         return false;
     }
-    if now.mtime_ns == old.mtime_ns && now.mtime_ns.saturating_add(RACY_NS) < saved_at_ns {
+    if now.mtime_ns == mtime_ns && now.mtime_ns.saturating_add(RACY_NS) < saved_at_ns {
         return true;
     }
-    old.digest != UNSETTLED && std::fs::read(path).is_ok_and(|b| digest(&b) == old.digest)
+    old_digest != UNSETTLED && std::fs::read(path).is_ok_and(|b| digest(&b) == old_digest)
 }
 
 /// Every file under `roots` with its digest, reusing `old`'s digest where the file is unchanged.
@@ -328,7 +360,8 @@ pub fn unchanged_parse(inv: &Invocation) -> Option<String> {
     }
     let project_dir = crate::project::find_project_dir(inv.project_dir.as_deref()).ok()?;
     let target = target_dir_before_load(inv, &project_dir)?;
-    let state: State = read_json(&target.join(STATE_FILE))?;
+    let bytes = std::fs::read(target.join(STATE_FILE)).ok()?;
+    let state: QuickState = serde_json::from_slice(&bytes).ok()?;
     if state.format != FORMAT {
         return None;
     }
@@ -342,13 +375,21 @@ pub fn unchanged_parse(inv: &Invocation) -> Option<String> {
             return None;
         }
     }
-    let files = walk(&state.roots);
+    let mut files = Vec::with_capacity(state.files.len());
+    for root in &state.roots {
+        walk_into(root, &mut files);
+    }
     if files.len() != state.files.len() {
         return None;
     }
     for (path, now) in &files {
-        let old = state.files.get(path)?;
-        if !same_file(path, *now, old, state.saved_at_ns) {
+        let old = state.files.get(path.to_str()?)?;
+        if !same_file(
+            path,
+            *now,
+            (old.len, old.mtime_ns, &old.digest),
+            state.saved_at_ns,
+        ) {
             return None;
         }
     }

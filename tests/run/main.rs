@@ -24,6 +24,7 @@ mod openlineage;
 mod quality;
 mod reuse;
 mod snapshots;
+mod speed;
 mod state;
 mod targets;
 mod types;
