@@ -13,6 +13,8 @@ mod moto;
 #[allow(dead_code)]
 #[path = "aws/proxy.rs"]
 mod proxy;
+#[path = "athena/snapshot.rs"]
+mod snapshot;
 #[path = "cli/support.rs"]
 mod support;
 

@@ -157,6 +157,22 @@ pub fn hive_name(relation: &str) -> String {
         .join(".")
 }
 
+/// A type as Athena's Hive DDL names it, from Trino's name (what a query's result says):
+/// `varchar`/`varchar(n)`/`char(n)` are `string`, `integer` is `int`, `timestamp(p)` is
+/// `timestamp`; Hive's own names are unchanged.
+pub fn hive_type(data_type: &str) -> String {
+    let t = data_type.trim();
+    let lower = t.to_ascii_lowercase();
+    let base = lower.split('(').next().unwrap_or("").trim();
+    match base {
+        "varchar" | "char" => "string".into(),
+        "integer" => "int".into(),
+        "timestamp" => "timestamp".into(),
+        "real" => "float".into(),
+        _ => t.to_string(),
+    }
+}
+
 /// The parts of a relation name rendered with double quotes (or bare).
 fn quoted_parts(relation: &str) -> Vec<String> {
     let mut parts = vec![];
@@ -343,13 +359,22 @@ impl Adapter for Athena {
         format!("drop table {}", hive_name(relation))
     }
 
-    /// Hive DDL: `alter table ... add columns (...)`.
+    /// Hive DDL: `alter table ... add columns (...)`, the type in Hive's names (a type read
+    /// from a query's result is Trino's: `varchar` is `string`, `timestamp(3)` `timestamp`).
     fn add_column_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
         format!(
-            "alter table {} add columns (`{}` {data_type})",
+            "alter table {} add columns (`{}` {})",
             hive_name(relation),
-            column.replace('`', "``")
+            column.replace('`', "``"),
+            hive_type(data_type)
         )
+    }
+
+    /// Athena's Iceberg tables hold timestamps to the microsecond (`timestamp(6)`); Trino's
+    /// `localtimestamp` and a Hive table's timestamps are `timestamp(3)`, which an Iceberg
+    /// `create table as` refuses.
+    fn snapshot_time_sql(&self, expr: &str) -> String {
+        format!("cast({expr} as timestamp(6))")
     }
 
     /// Reads the seed's CSV in Rust (Athena reads files only through a table): the rows and

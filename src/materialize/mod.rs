@@ -26,6 +26,7 @@ pub mod publish;
 mod relation;
 pub mod seed;
 pub mod snapshot;
+pub mod snapshot_merge;
 pub mod swap;
 pub mod test;
 #[cfg(test)]
