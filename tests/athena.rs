@@ -17,6 +17,8 @@ mod proxy;
 mod snapshot;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "athena/unit.rs"]
+mod unit;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

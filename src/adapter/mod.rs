@@ -526,6 +526,30 @@ pub trait Adapter: Send + Sync + Debug {
         format!("grant {privilege} on {relation} to {grantee}")
     }
 
+    // ---- unit tests ----
+
+    /// A unit test's fixture rows as a query: `columns` (quoted) with `types`, each row's
+    /// `values` (SQL literals, `null` where the row gives none) cast to its column's type. By
+    /// default one `select` per row, joined by `union all` (dbt's `default__` fixture).
+    fn fixture_rows_sql(
+        &self,
+        columns: &[String],
+        types: &[String],
+        rows: &[Vec<String>],
+    ) -> String {
+        rows.iter()
+            .map(|row| {
+                let parts: Vec<String> = row
+                    .iter()
+                    .zip(columns.iter().zip(types))
+                    .map(|(v, (c, t))| format!("{} as {c}", self.cast_sql(v, t)))
+                    .collect();
+                format!("select {}", parts.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("\nunion all\n")
+    }
+
     // ---- seeds ----
 
     /// Whether a column name must be quoted to be used as written: anything but a plain
