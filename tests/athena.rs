@@ -6,6 +6,8 @@
 //! their locations, S3 keys.
 #![cfg(feature = "athena")]
 
+#[path = "athena/docs.rs"]
+mod docs;
 #[path = "aws/http.rs"]
 mod http;
 #[path = "aws/moto.rs"]

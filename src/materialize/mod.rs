@@ -15,6 +15,7 @@
 //! - test ([`test`](mod@test)): a query counting failing rows, optionally storing them.
 //! - `kiln clone` ([`clone`]).
 
+pub mod catalog_docs;
 pub mod clone;
 pub mod contract;
 pub mod incremental;
