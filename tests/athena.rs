@@ -8,6 +8,8 @@
 
 #[path = "athena/docs.rs"]
 mod docs;
+#[path = "athena/external.rs"]
+mod external;
 #[path = "aws/http.rs"]
 mod http;
 #[path = "aws/moto.rs"]

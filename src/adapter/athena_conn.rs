@@ -290,12 +290,27 @@ impl AthenaConnection {
                 &staged.identifier.to_lowercase(),
             )
             .map_err(DbError::from)?;
-        // Only now, the previous version's files.
+        // Only now, the previous version's files; never a folder the new version lies in (a
+        // table that read the whole owned folder, e.g. one kiln did not build at a model's
+        // `external_location`, keeps its files).
         if let Some(old_loc) = old.as_ref().and_then(|t| t.location())
             && Some(old_loc) != new.location()
             && old.as_ref().map(GlueTable::kind) != Some(TableKind::View)
         {
-            self.delete_data(old_loc, &owned_loc)?;
+            let old_folder = S3Location::parse(old_loc).map_err(DbError::from)?;
+            let inside = new
+                .location()
+                .map(S3Location::parse)
+                .transpose()
+                .map_err(DbError::from)?
+                .is_some_and(|n| n.is_within(&old_folder));
+            if inside {
+                debug(&format!(
+                    "kiln keeps {old_folder}: the published version lies inside it"
+                ));
+            } else {
+                self.delete_data(old_loc, &owned_loc)?;
+            }
         }
         Ok(())
     }
