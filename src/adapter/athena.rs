@@ -798,7 +798,7 @@ mod tests {
         let a = Athena::sample();
         assert_eq!(
             a.add_column_sql(r#""awsdatacatalog"."main"."orders""#, "note", "varchar"),
-            "alter table `main`.`orders` add columns (`note` varchar)"
+            "alter table `main`.`orders` add columns (`note` string)"
         );
         assert_eq!(
             a.drop_relation_sql(
