@@ -88,7 +88,7 @@ pub struct Update {
     cfg: SnapshotConfig,
     /// Where tables are files published through a catalog: the change set staged and merged
     /// instead ([`super::snapshot_merge`]).
-    merge: Option<super::snapshot_merge::Merge>,
+    merge: Option<Box<super::snapshot_merge::Merge>>,
 }
 
 impl Update {
@@ -103,7 +103,7 @@ impl Update {
             stage: Stage::new(adapter, &target, super::publish::STAGE_SUFFIX),
             target,
             cfg,
-            merge: Some(merge),
+            merge: Some(Box::new(merge)),
         }
     }
 
