@@ -6,6 +6,10 @@
 //! their locations, S3 keys.
 #![cfg(feature = "athena")]
 
+#[path = "athena/docs.rs"]
+mod docs;
+#[path = "athena/external.rs"]
+mod external;
 #[path = "aws/http.rs"]
 mod http;
 #[path = "athena/lineage.rs"]
@@ -15,8 +19,12 @@ mod moto;
 #[allow(dead_code)]
 #[path = "aws/proxy.rs"]
 mod proxy;
+#[path = "athena/snapshot.rs"]
+mod snapshot;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "athena/unit.rs"]
+mod unit;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

@@ -87,6 +87,31 @@ pub(super) fn merge<A: Adapter + ?Sized>(
     )
 }
 
+/// dbt's `default__snapshot_merge_sql`, with the meta column names as configured.
+pub(super) fn snapshot_merge<A: Adapter + ?Sized>(
+    adapter: &A,
+    target: &str,
+    source: &str,
+    keys: &super::SnapshotMergeKeys<'_>,
+    columns: &[String],
+) -> String {
+    let cols = quoted_list(adapter, columns);
+    let values = columns
+        .iter()
+        .map(|c| format!("DBT_INTERNAL_SOURCE.{}", adapter.quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (scd, valid_to, change) = (
+        adapter.quote(keys.scd_id),
+        adapter.quote(keys.valid_to),
+        adapter.quote(keys.change_type),
+    );
+    format!(
+        "merge into {target} as DBT_INTERNAL_DEST\nusing {source} as DBT_INTERNAL_SOURCE\non DBT_INTERNAL_SOURCE.{scd} = DBT_INTERNAL_DEST.{scd}\nwhen matched and {current} and DBT_INTERNAL_SOURCE.{change} in ('update', 'delete')\n    then update set {valid_to} = DBT_INTERNAL_SOURCE.{valid_to}\nwhen not matched and DBT_INTERNAL_SOURCE.{change} = 'insert'\n    then insert ({cols}) values ({values})",
+        current = keys.current,
+    )
+}
+
 /// A column-level constraint as DDL after the column's type.
 pub(super) fn column_constraint(c: &Constraint, parent: Option<&str>) -> Option<String> {
     let expr = c.expression.as_deref().unwrap_or("").trim();

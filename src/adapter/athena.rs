@@ -163,6 +163,63 @@ pub fn hive_name(relation: &str) -> String {
         .join(".")
 }
 
+/// A type as Athena's Hive DDL names it, from Trino's name (what a query's result says):
+/// `varchar`/`varchar(n)`/`char(n)` are `string`, `integer` is `int`, `timestamp(p)` is
+/// `timestamp`; Hive's own names are unchanged.
+pub fn hive_type(data_type: &str) -> String {
+    let t = data_type.trim();
+    let lower = t.to_ascii_lowercase();
+    let base = lower.split('(').next().unwrap_or("").trim();
+    match base {
+        "varchar" | "char" => "string".into(),
+        "integer" => "int".into(),
+        "timestamp" => "timestamp".into(),
+        "real" => "float".into(),
+        _ => t.to_string(),
+    }
+}
+
+/// A type as Trino names it, from Hive's name (what Glue holds): the inverse of [`hive_type`]
+/// for the types whose names differ; anything else as written.
+pub fn trino_type(data_type: &str) -> String {
+    let t = data_type.trim();
+    let mut out = String::with_capacity(t.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let w = std::mem::take(word);
+        out.push_str(match w.to_ascii_lowercase().as_str() {
+            "string" => "varchar",
+            "int" => "integer",
+            "float" => "real",
+            "struct" => "row",
+            _ => &w,
+        });
+    };
+    for c in t.chars() {
+        match c {
+            c if c.is_ascii_alphanumeric() || c == '_' => word.push(c),
+            '<' => {
+                flush(&mut word, &mut out);
+                out.push('(');
+            }
+            '>' => {
+                flush(&mut word, &mut out);
+                out.push(')');
+            }
+            ':' => {
+                flush(&mut word, &mut out);
+                out.push(' ');
+            }
+            c => {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// The parts of a relation name rendered with double quotes (or bare).
 fn quoted_parts(relation: &str) -> Vec<String> {
     let mut parts = vec![];
@@ -356,7 +413,8 @@ impl Adapter for Athena {
         format!("drop table {}", hive_name(relation))
     }
 
-    /// Hive DDL: `alter table ... add columns (...)`.
+    /// Hive DDL: `alter table ... add columns (...)`, the type in Hive's names (a type read
+    /// from a query's result is Trino's: `varchar` is `string`, `timestamp(3)` `timestamp`).
     fn add_column_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
         format!(
             "alter table {} add columns ({} {})",
@@ -421,6 +479,13 @@ impl Adapter for Athena {
         options: &crate::project::settings::incremental::MergeOptions,
     ) -> String {
         incremental::merge_sql(target, source, unique_key, columns, predicates, options)
+    }
+
+    /// Athena's Iceberg tables hold timestamps to the microsecond (`timestamp(6)`); Trino's
+    /// `localtimestamp` and a Hive table's timestamps are `timestamp(3)`, which an Iceberg
+    /// `create table as` refuses.
+    fn snapshot_time_sql(&self, expr: &str) -> String {
+        format!("cast({expr} as timestamp(6))")
     }
 
     /// Reads the seed's CSV in Rust (Athena reads files only through a table): the rows and
@@ -518,13 +583,37 @@ impl Adapter for Athena {
         format!("to_unixtime({expr})")
     }
 
-    /// Trino has no `string` type: dbt's `string` is `varchar`.
+    /// Trino has no `string` type: dbt's `string` is `varchar`; the other Hive names Glue
+    /// gives columns are spelled as Trino spells them (`int` is `integer`, `float` is `real`,
+    /// `array<string>` is `array(varchar)`, `struct<a:int>` is `row(a integer)`).
     fn translate_type(&self, data_type: &str) -> String {
-        if data_type.trim().eq_ignore_ascii_case("string") {
-            "varchar".into()
-        } else {
-            data_type.to_string()
-        }
+        trino_type(data_type)
+    }
+
+    /// A fixture as Trino's `values`: one row per fixture row, every value cast to its
+    /// column's type, the columns named by the alias list.
+    fn fixture_rows_sql(
+        &self,
+        columns: &[String],
+        types: &[String],
+        rows: &[Vec<String>],
+    ) -> String {
+        let rows: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let values: Vec<String> = row
+                    .iter()
+                    .zip(types)
+                    .map(|(v, t)| self.cast_sql(v, t))
+                    .collect();
+                format!("({})", values.join(", "))
+            })
+            .collect();
+        format!(
+            "select * from (\n    values\n    {}\n) as kiln_fixture ({})",
+            rows.join(",\n    "),
+            columns.join(", ")
+        )
     }
 
     fn can_execute(&self) -> bool {
@@ -723,6 +812,49 @@ mod tests {
         )
         as
         select 1 as id
+        "#);
+    }
+
+    #[test]
+    fn glue_types_are_spelled_as_trino_spells_them() {
+        for (hive, trino) in [
+            ("string", "varchar"),
+            ("int", "integer"),
+            ("bigint", "bigint"),
+            ("float", "real"),
+            ("decimal(10,2)", "decimal(10,2)"),
+            ("timestamp", "timestamp"),
+            ("array<string>", "array(varchar)"),
+            ("map<string,int>", "map(varchar,integer)"),
+            (
+                "struct<a:int,b:array<string>>",
+                "row(a integer,b array(varchar))",
+            ),
+            ("VARCHAR", "VARCHAR"),
+        ] {
+            assert_eq!(trino_type(hive), trino, "{hive}");
+        }
+        for (trino, hive) in [
+            ("varchar", "string"),
+            ("VARCHAR", "string"),
+            ("varchar(20)", "string"),
+            ("integer", "int"),
+            ("timestamp(3)", "timestamp"),
+            ("double", "double"),
+        ] {
+            assert_eq!(hive_type(trino), hive, "{trino}");
+        }
+        let a = Athena::sample();
+        insta::assert_snapshot!(a.fixture_rows_sql(
+            &["\"id\"".into(), "\"name\"".into()],
+            &["integer".into(), "varchar".into()],
+            &[vec!["1".into(), "'a'".into()], vec!["2".into(), "null".into()]],
+        ), @r#"
+        select * from (
+            values
+            (cast(1 as integer), cast('a' as varchar)),
+            (cast(2 as integer), cast(null as varchar))
+        ) as kiln_fixture ("id", "name")
         "#);
     }
 

@@ -293,12 +293,27 @@ impl AthenaConnection {
                 &staged.identifier.to_lowercase(),
             )
             .map_err(DbError::from)?;
-        // Only now, the previous version's files.
+        // Only now, the previous version's files; never a folder the new version lies in (a
+        // table that read the whole owned folder, e.g. one kiln did not build at a model's
+        // `external_location`, keeps its files).
         if let Some(old_loc) = old.as_ref().and_then(|t| t.location())
             && Some(old_loc) != new.location()
             && old.as_ref().map(GlueTable::kind) != Some(TableKind::View)
         {
-            self.delete_data(old_loc, &owned_loc)?;
+            let old_folder = S3Location::parse(old_loc).map_err(DbError::from)?;
+            let inside = new
+                .location()
+                .map(S3Location::parse)
+                .transpose()
+                .map_err(DbError::from)?
+                .is_some_and(|n| n.is_within(&old_folder));
+            if inside {
+                debug(&format!(
+                    "kiln keeps {old_folder}: the published version lies inside it"
+                ));
+            } else {
+                self.delete_data(old_loc, &owned_loc)?;
+            }
         }
         Ok(())
     }
@@ -333,6 +348,82 @@ impl AthenaConnection {
             .map_err(DbError::from)?;
         if let (Some(loc), false) = (t.location(), t.kind() == TableKind::View) {
             self.delete_data(loc, &owned_loc)?;
+        }
+        Ok(())
+    }
+}
+
+impl AthenaConnection {
+    /// `persist_docs` through Glue: the table's definition read, the descriptions set, written
+    /// back whole with `UpdateTable` (only when something changed: each update is a new table
+    /// version).
+    fn describe(
+        &mut self,
+        target: &CatalogName,
+        description: Option<&str>,
+        columns: &[(String, String)],
+    ) -> Result<(), DbError> {
+        let Some(t) = self.table(&target.schema, &target.identifier)? else {
+            return Ok(());
+        };
+        let mut input = t
+            .to_input(&target.identifier.to_lowercase())
+            .map_err(DbError::from)?;
+        let before = input.clone();
+        if let Some(d) = description {
+            input.description = Some(d.to_string());
+            input
+                .parameters
+                .get_or_insert_with(Default::default)
+                .insert("comment".into(), d.to_string());
+        }
+        let comment = |cols: &mut Vec<aws_sdk_glue::types::Column>| {
+            for c in cols.iter_mut() {
+                if let Some((_, d)) = columns
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
+                {
+                    c.comment = Some(d.clone());
+                }
+            }
+        };
+        if let Some(sd) = input.storage_descriptor.as_mut()
+            && let Some(cols) = sd.columns.as_mut()
+        {
+            comment(cols);
+        }
+        if let Some(keys) = input.partition_keys.as_mut() {
+            comment(keys);
+        }
+        if input == before {
+            return Ok(());
+        }
+        self.client
+            .update_table(&target.schema.to_lowercase(), &input)
+            .map_err(DbError::from)
+    }
+
+    /// Deletes all but the newest `keep` (at least 1: the current one) versions of a table's
+    /// Glue definition.
+    fn expire_versions(&mut self, target: &CatalogName, keep: u32) -> Result<(), DbError> {
+        let (schema, name) = (
+            target.schema.to_lowercase(),
+            target.identifier.to_lowercase(),
+        );
+        if self.table(&target.schema, &target.identifier)?.is_none() {
+            return Ok(());
+        }
+        let versions = self
+            .client
+            .get_table_versions(&schema, &name)
+            .map_err(DbError::from)?;
+        for v in versions.iter().skip(keep.max(1) as usize) {
+            debug(&format!(
+                "kiln: deleting Glue version {v} of {schema}.{name}"
+            ));
+            self.client
+                .delete_table_version(&schema, &name, v)
+                .map_err(DbError::from)?;
         }
         Ok(())
     }
@@ -517,6 +608,12 @@ impl Connection for AthenaConnection {
                 columns,
                 window: window.as_ref(),
             }),
+            StorageCall::Describe {
+                target,
+                description,
+                columns,
+            } => self.describe(target, description.as_deref(), columns),
+            StorageCall::ExpireVersions { target, keep } => self.expire_versions(target, *keep),
         }
     }
 }

@@ -233,12 +233,7 @@ pub fn backtick(name: &str) -> String {
 /// A type as Athena's Hive DDL spells it: `string` for Trino's unbounded `varchar`, `int`
 /// for `integer`.
 pub fn hive_type(data_type: &str) -> String {
-    let t = data_type.trim().to_lowercase();
-    match t.as_str() {
-        "varchar" => "string".into(),
-        "integer" => "int".into(),
-        _ => t,
-    }
+    super::hive_type(data_type).to_lowercase()
 }
 
 /// A `create table ... with (...) as <select>` as kiln writes it

@@ -466,6 +466,21 @@ pub trait Adapter: Send + Sync + Debug {
             .collect()
     }
 
+    /// dbt's `snapshot_merge_sql`: one `merge` of a snapshot's staged change set (`source`,
+    /// its rows tagged by `change_type`: `insert`, `update`, `delete`) into the snapshot table:
+    /// a current version (`current`, a condition on `DBT_INTERNAL_DEST`) matched by `scd_id`
+    /// and staged as an update or a delete gets the staged `valid_to`; a staged insert that
+    /// matches nothing is inserted (`columns`, unquoted, as named in both).
+    fn snapshot_merge_sql(
+        &self,
+        target: &str,
+        source: &str,
+        keys: &SnapshotMergeKeys<'_>,
+        columns: &[String],
+    ) -> String {
+        ansi::snapshot_merge(self, target, source, keys, columns)
+    }
+
     /// insert_overwrite's delete: every partition (`partition_by` values) the source holds.
     fn delete_partitions_sql(&self, target: &str, source: &str, partition_by: &[String]) -> String {
         let parts = ansi::quoted_list(self, partition_by);
@@ -477,6 +492,13 @@ pub trait Adapter: Send + Sync + Debug {
     /// The current time as a timestamp without time zone (a snapshot's "now", freshness).
     fn current_timestamp_sql(&self) -> String {
         "localtimestamp".into()
+    }
+
+    /// A snapshot's meta timestamp (`dbt_valid_from`, `dbt_valid_to`, `dbt_updated_at`) from
+    /// the timestamp `expr`, in the type the engine's snapshot tables hold. Where the engine
+    /// writes any timestamp, `expr` as it is.
+    fn snapshot_time_sql(&self, expr: &str) -> String {
+        expr.to_string()
     }
 
     /// A hash of the text `expr`, as dbt's `default__hash` (md5, hex).
@@ -532,6 +554,30 @@ pub trait Adapter: Send + Sync + Debug {
 
     fn grant_sql(&self, privilege: &str, relation: &str, grantee: &str) -> String {
         format!("grant {privilege} on {relation} to {grantee}")
+    }
+
+    // ---- unit tests ----
+
+    /// A unit test's fixture rows as a query: `columns` (quoted) with `types`, each row's
+    /// `values` (SQL literals, `null` where the row gives none) cast to its column's type. By
+    /// default one `select` per row, joined by `union all` (dbt's `default__` fixture).
+    fn fixture_rows_sql(
+        &self,
+        columns: &[String],
+        types: &[String],
+        rows: &[Vec<String>],
+    ) -> String {
+        rows.iter()
+            .map(|row| {
+                let parts: Vec<String> = row
+                    .iter()
+                    .zip(columns.iter().zip(types))
+                    .map(|(v, (c, t))| format!("{} as {c}", self.cast_sql(v, t)))
+                    .collect();
+                format!("select {}", parts.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("\nunion all\n")
     }
 
     // ---- seeds ----
@@ -736,6 +782,16 @@ pub trait Adapter: Send + Sync + Debug {
     /// Interrupts every statement running on any connection of this adapter (Ctrl-C,
     /// `--fail-fast`). Interrupted statements fail with [`DbErrorKind::Cancelled`].
     fn cancel_all(&self);
+}
+
+/// The names [`Adapter::snapshot_merge_sql`] matches and sets by (unquoted), and the condition
+/// that a row of the snapshot (`DBT_INTERNAL_DEST`) is its key's current version.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotMergeKeys<'a> {
+    pub scd_id: &'a str,
+    pub valid_to: &'a str,
+    pub change_type: &'a str,
+    pub current: &'a str,
 }
 
 /// Where one build of a table writes its files, and the folder kiln owns for the table.

@@ -83,6 +83,18 @@ pub enum StorageCall {
         columns: Vec<String>,
         window: Option<(String, String, String)>,
     },
+    /// `persist_docs`: writes `description` into the catalog entry of `target` (the table's
+    /// `Description` and its `comment` parameter) and each `(column, description)` into that
+    /// column's `Comment`, keeping the rest of its definition; nothing is written when the
+    /// catalog holds these already.
+    Describe {
+        target: CatalogName,
+        description: Option<String>,
+        columns: Vec<(String, String)>,
+    },
+    /// Deletes all but the newest `keep` versions of the catalog's definition of `target`
+    /// (dbt-athena's `versions_to_keep`); the data is not touched.
+    ExpireVersions { target: CatalogName, keep: u32 },
     /// Uploads the local `file` as the object `key` (a full `s3://` address), which must lie
     /// inside `owned` (a seed's CSV file, under the seed's own folder).
     Upload {
@@ -125,6 +137,21 @@ impl fmt::Display for StorageCall {
                     f,
                     "kiln: overwrite the partitions of {target} that {stage} holds{within} (owned {owned})"
                 )
+            }
+            StorageCall::Describe {
+                target,
+                description,
+                columns,
+            } => {
+                let what = match (description.is_some(), columns.len()) {
+                    (true, 0) => "the relation".to_string(),
+                    (true, n) => format!("the relation and {n} columns"),
+                    (false, n) => format!("{n} columns"),
+                };
+                write!(f, "kiln: describe {target} ({what})")
+            }
+            StorageCall::ExpireVersions { target, keep } => {
+                write!(f, "kiln: expire catalog versions of {target} (keep {keep})")
             }
             StorageCall::Upload { file, key, owned } => {
                 write!(f, "kiln: upload {file} to {key} (owned {owned})")

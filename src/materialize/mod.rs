@@ -15,6 +15,7 @@
 //! - test ([`test`](mod@test)): a query counting failing rows, optionally storing them.
 //! - `kiln clone` ([`clone`]).
 
+pub mod catalog_docs;
 pub mod clone;
 pub mod contract;
 pub mod incremental;
@@ -26,6 +27,7 @@ pub mod publish;
 mod relation;
 pub mod seed;
 pub mod snapshot;
+pub mod snapshot_merge;
 pub mod swap;
 pub mod test;
 #[cfg(test)]

@@ -106,7 +106,7 @@ impl Continuation {
     pub fn plan(&self, adapter: &dyn Adapter, read: &ReadColumns) -> Result<Vec<Step>, String> {
         match self {
             Continuation::Incremental(apply) => apply.plan(adapter, read),
-            Continuation::Snapshot(update) => Ok(update.plan(adapter, read)),
+            Continuation::Snapshot(update) => update.plan(adapter, read),
         }
     }
 }

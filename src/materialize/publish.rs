@@ -17,7 +17,9 @@
 use super::PlanError;
 use super::plan::{Plan, Step};
 use super::relation::RelationTarget;
-use crate::adapter::{Adapter, CatalogName, RelationKind, StorageCall, TableStorage};
+use crate::adapter::{
+    Adapter, CatalogName, RelationKind, StorageCall, TableLocation, TableStorage,
+};
 use crate::project::Node;
 use serde_json::Value as Json;
 
@@ -68,6 +70,29 @@ pub fn storage_of(node: &Node) -> TableStorage {
     }
 }
 
+/// The model's `external_location` (dbt-athena's), as a folder (`s3://bucket/path/`); a value
+/// that is not an S3 folder below a bucket is an error.
+fn external_location(node: &Node) -> Result<Option<String>, PlanError> {
+    let Some(v) = node
+        .config
+        .get("external_location")
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(None);
+    };
+    let text = v.as_str().unwrap_or_default().trim();
+    let rest = text.strip_prefix("s3://").unwrap_or_default();
+    let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() || path.trim_matches('/').is_empty() {
+        return Err(PlanError(format!(
+            "{}: external_location {v} is not a folder inside an S3 bucket; write it \
+             s3://bucket/path/ (kiln never writes to, or deletes from, a bucket's root)",
+            node.original_file_path
+        )));
+    }
+    Ok(Some(format!("{}/", text.trim_end_matches('/'))))
+}
+
 fn catalog_name(t: &RelationTarget) -> CatalogName {
     CatalogName {
         schema: t.schema.clone(),
@@ -91,26 +116,37 @@ pub fn table(
 ) -> Result<Plan, PlanError> {
     let target = RelationTarget::of(node);
     let name = catalog_name(&target);
-    let Some(loc) = adapter.table_location(&target.schema, &target.identifier, build) else {
-        return Err(PlanError(format!(
-            "{}: the {} target has no S3 location for tables (s3_data_dir or s3_staging_dir)",
-            node.original_file_path,
-            adapter.adapter_type()
-        )));
+    let loc = match external_location(node)? {
+        Some(external) => {
+            if storage_of(node).iceberg || node.materialized() != "table" {
+                return Err(PlanError(format!(
+                    "{}: external_location is honoured for Hive table models (each build \
+                     under a folder of its own inside it); Iceberg tables and incremental \
+                     models go where s3_data_dir and s3_data_naming say: remove \
+                     external_location",
+                    node.original_file_path
+                )));
+            }
+            // Each build in a folder of its own inside the location the model names, which
+            // kiln owns as the table's folder. Files kiln did not write there are never swept
+            // (`shared`), and the location itself is never deleted (it holds the new build).
+            TableLocation {
+                location: format!("{external}{build}/"),
+                owned: external,
+                unique: true,
+                shared: true,
+            }
+        }
+        None => adapter
+            .table_location(&target.schema, &target.identifier, build)
+            .ok_or_else(|| {
+                PlanError(format!(
+                    "{}: the {} target has no S3 location for tables (s3_data_dir or s3_staging_dir)",
+                    node.original_file_path,
+                    adapter.adapter_type()
+                ))
+            })?,
     };
-    if node
-        .config
-        .get("external_location")
-        .is_some_and(|v| !v.is_null())
-    {
-        return Err(PlanError(format!(
-            "{}: external_location is not supported by kiln's Athena tables yet: kiln builds \
-             each version of a table under a location of its own inside s3_data_dir and \
-             publishes it through Glue, so that a failed build never loses the previous one; \
-             remove external_location (s3_data_dir and s3_data_naming say where tables go)",
-            node.original_file_path
-        )));
-    }
     let mut storage = storage_of(node);
     storage.location = Some(loc.location.clone());
     let mut steps = vec![Step::Storage(StorageCall::Recover {
@@ -273,17 +309,42 @@ mod tests {
         let athena = Athena::sample();
         // a new table: created in place
         assert!(table(&athena, &node, "select 1", None, "b1").is_ok());
-        // an external_location is refused (kiln would have to build over it)
+        // an external_location is the table's folder: each build inside it
         let ext = Node::sample(
             ResourceType::Model,
             "orders",
-            json!({"materialized": "table", "external_location": "s3://x/y/"}),
+            json!({"materialized": "table", "external_location": "s3://x/y"}),
         );
-        let e = table(&athena, &ext, "select 1", None, "b1").expect_err("refused");
-        assert!(
-            e.0.contains("external_location is not supported"),
-            "{}",
-            e.0
-        );
+        let plan =
+            table(&athena, &ext, "select 1", Some(RelationKind::Table), "b1").expect("planned");
+        insta::assert_snapshot!(plan.script(&athena), @r#"
+        -- kiln: recover main.orders (owned s3://x/y/)
+
+        create table "warehouse"."main"."orders__ha"
+        with (
+            table_type='hive',
+            external_location='s3://x/y/b1/',
+            format='parquet'
+        )
+        as
+        select 1;
+
+        -- kiln: publish main.orders__ha as main.orders (owned s3://x/y/)
+        "#);
+        // but not for Iceberg tables, nor at a bucket's root
+        for (config, message) in [
+            (
+                json!({"materialized": "table", "table_type": "iceberg", "external_location": "s3://x/y/"}),
+                "external_location is honoured for Hive table models",
+            ),
+            (
+                json!({"materialized": "table", "external_location": "s3://x/"}),
+                "is not a folder inside an S3 bucket",
+            ),
+        ] {
+            let node = Node::sample(ResourceType::Model, "orders", config);
+            let e = table(&athena, &node, "select 1", None, "b1").expect_err("refused");
+            assert!(e.0.contains(message), "{}", e.0);
+        }
     }
 }

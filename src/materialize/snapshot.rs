@@ -35,13 +35,10 @@ pub fn plan(
     hooks: &Hooks,
 ) -> Result<Plan, PlanError> {
     if adapter.supports_catalog_publish() {
-        // (dbt-athena's recipe, an Iceberg table updated by `merge`, is not built yet: refused
-        // rather than run as statements the Hive tables kiln builds there cannot take)
-        return Err(PlanError(format!(
-            "{}: snapshots on {} are not supported by kiln yet",
-            node.original_file_path,
-            adapter.adapter_type()
-        )));
+        // dbt-athena's recipe: an Iceberg table, its changes merged in (`snapshot_merge`)
+        return Ok(hooks.splice(super::snapshot_merge::plan(
+            adapter, node, cfg, sql, existing,
+        )?));
     }
     let target = RelationTarget::of(node);
     let plan = match existing {
@@ -63,6 +60,7 @@ pub fn plan(
                 target,
                 stage,
                 cfg: cfg.clone(),
+                merge: None,
             }))));
             Plan::atomic(adapter, steps)
         }
@@ -88,11 +86,36 @@ pub struct Update {
     target: RelationTarget,
     stage: Stage,
     cfg: SnapshotConfig,
+    /// Where tables are files published through a catalog: the change set staged and merged
+    /// instead ([`super::snapshot_merge`]).
+    merge: Option<Box<super::snapshot_merge::Merge>>,
 }
 
 impl Update {
-    pub(super) fn plan(&self, adapter: &dyn Adapter, read: &ReadColumns) -> Vec<Step> {
-        update_at(
+    /// The rest of a run that merges a staged change set.
+    pub(super) fn merge(
+        adapter: &dyn Adapter,
+        target: RelationTarget,
+        cfg: SnapshotConfig,
+        merge: super::snapshot_merge::Merge,
+    ) -> Update {
+        Update {
+            stage: Stage::new(adapter, &target, super::publish::STAGE_SUFFIX),
+            target,
+            cfg,
+            merge: Some(Box::new(merge)),
+        }
+    }
+
+    pub(super) fn plan(
+        &self,
+        adapter: &dyn Adapter,
+        read: &ReadColumns,
+    ) -> Result<Vec<Step>, String> {
+        if let Some(m) = &self.merge {
+            return m.plan(adapter, read);
+        }
+        Ok(update_at(
             adapter,
             &self.target,
             &self.stage,
@@ -102,7 +125,7 @@ impl Update {
         )
         .into_iter()
         .map(Step::Execute)
-        .collect()
+        .collect())
     }
 }
 

@@ -810,6 +810,18 @@ impl Exec<'_> {
             self.with_conn(worker, |c| comments.iter().try_for_each(|s| c.execute(s)))
                 .map_err(Failure::Database)?;
         }
+        // (where the catalog holds descriptions and versions: Glue on Athena)
+        let adapter = self.loaded.adapter.as_ref();
+        for call in [
+            materialize::catalog_docs::describe(adapter, node),
+            materialize::catalog_docs::expire_versions(adapter, node),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.with_conn(worker, |c| c.storage(&call))
+                .map_err(Failure::Database)?;
+        }
         self.grants(node, worker)?;
         r.timing.push(Timing {
             name: "execute",

@@ -520,8 +520,8 @@ impl Exec<'_> {
                 )));
             }
         }
-        let select = |row: Option<&indexmap::IndexMap<String, Json>>| -> String {
-            let parts: Vec<String> = columns
+        let literals = |row: Option<&indexmap::IndexMap<String, Json>>| -> Vec<String> {
+            columns
                 .iter()
                 .map(|c| {
                     let v = row.and_then(|r| {
@@ -529,30 +529,31 @@ impl Exec<'_> {
                             .find(|(k, _)| k.eq_ignore_ascii_case(&c.name))
                             .map(|(_, v)| v)
                     });
-                    let literal = match v {
+                    match v {
                         None | Some(Json::Null) => "null".to_string(),
                         Some(Json::String(s)) => string_literal(s),
                         Some(Json::Bool(b)) => b.to_string(),
                         Some(Json::Number(n)) => n.to_string(),
                         Some(other) => string_literal(&other.to_string()),
-                    };
-                    format!(
-                        "cast({literal} as {}) as {}",
-                        c.data_type,
-                        adapter.quote(&c.name)
-                    )
+                    }
                 })
-                .collect();
-            format!("select {}", parts.join(", "))
+                .collect()
         };
-        if rows.is_empty() {
-            return Ok(adapter.empty_subquery_sql(&select(None)));
-        }
-        Ok(rows
+        let names: Vec<String> = columns.iter().map(|c| adapter.quote(&c.name)).collect();
+        // (a catalog's type names, as the engine's casts spell them)
+        let types: Vec<String> = columns
             .iter()
-            .map(|r| select(Some(r)))
-            .collect::<Vec<_>>()
-            .join("\nunion all\n"))
+            .map(|c| adapter.translate_type(&c.data_type))
+            .collect();
+        if rows.is_empty() {
+            return Ok(adapter.empty_subquery_sql(&adapter.fixture_rows_sql(
+                &names,
+                &types,
+                &[literals(None)],
+            )));
+        }
+        let rows: Vec<Vec<String>> = rows.iter().map(|r| literals(Some(r))).collect();
+        Ok(adapter.fixture_rows_sql(&names, &types, &rows))
     }
 
     fn unit_artifact_path(&self, t: &UnitTest, kind: &str) -> PathBuf {

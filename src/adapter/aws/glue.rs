@@ -381,4 +381,56 @@ impl AwsClient {
         }
         Ok(())
     }
+
+    /// The ids of every version Glue keeps of a table (all pages of `GetTableVersions`),
+    /// newest first (Glue numbers versions upwards from 0).
+    pub fn get_table_versions(&self, database: &str, table: &str) -> Result<Vec<String>, AwsError> {
+        let glue = &self.inner.glue;
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out =
+                self.block_on(
+                    self.call(op("GetTableVersions"), Idempotent::Yes, None, || {
+                        glue.get_table_versions()
+                            .database_name(database)
+                            .table_name(table)
+                            .set_next_token(token.clone())
+                            .send()
+                    }),
+                )?;
+            ids.extend(
+                out.table_versions()
+                    .iter()
+                    .filter_map(|v| v.version_id().map(str::to_string)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        ids.sort_by_key(|v| std::cmp::Reverse(v.parse::<u64>().unwrap_or(0)));
+        Ok(ids)
+    }
+
+    /// Deletes one old version of a table's definition (never its data); one at a time, as
+    /// `BatchDeleteTableVersion` is not in every emulator.
+    pub fn delete_table_version(
+        &self,
+        database: &str,
+        table: &str,
+        version: &str,
+    ) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        self.block_on(
+            self.call(op("DeleteTableVersion"), Idempotent::Yes, None, || {
+                glue.delete_table_version()
+                    .database_name(database)
+                    .table_name(table)
+                    .version_id(version)
+                    .send()
+            }),
+        )?;
+        Ok(())
+    }
 }
