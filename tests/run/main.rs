@@ -22,6 +22,7 @@ mod interrupt;
 mod notices;
 mod openlineage;
 mod quality;
+mod relative_paths;
 mod reuse;
 mod snapshots;
 mod state;
