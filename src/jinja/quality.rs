@@ -29,6 +29,9 @@ pub const KEEP: usize = 100;
 pub struct QualityState {
     pub path: PathBuf,
     lock: Mutex<()>,
+    /// The nodes this invocation reused (`REUSED`): unchanged since their last build, so a
+    /// check over them observes nothing new ([`QualityState::mark_reused`]).
+    reused: Mutex<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -63,7 +66,20 @@ impl QualityState {
         QualityState {
             path,
             lock: Mutex::new(()),
+            reused: Mutex::default(),
         }
+    }
+
+    /// Tells the history that this invocation reused `unique_id` rather than building it.
+    pub fn mark_reused(&self, unique_id: &str) {
+        let mut set = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(unique_id.to_string());
+    }
+
+    /// Whether every one of `nodes` was reused in this invocation (and there is one).
+    fn all_reused(&self, nodes: &[String]) -> bool {
+        let set = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        !nodes.is_empty() && nodes.iter().all(|n| set.contains(n))
     }
 
     fn read(&self) -> Result<StateFile, String> {
@@ -164,8 +180,22 @@ impl QualityObj {
         matches!(which.as_str(), "build" | "test")
     }
 
+    /// Records this invocation's observation, unless the command keeps no history or what the
+    /// check reads was reused (unchanged since its last build) and the history already holds
+    /// an observation of it: recording the same rows again would count one state of the table
+    /// twice and narrow the band.
     fn save(&self, key: &str, value: Json) -> Result<(), Error> {
         if !self.records() {
+            return Ok(());
+        }
+        let parents = self
+            .ctx
+            .shared
+            .dag
+            .as_ref()
+            .map(|g| g.depends_on(key).to_vec())
+            .unwrap_or_default();
+        if self.state.all_reused(&parents) && !self.past(key)?.is_empty() {
             return Ok(());
         }
         let obs = Observation {
