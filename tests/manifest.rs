@@ -1870,3 +1870,6 @@ fn semantic_layer_in_ls_and_build() {
 
 #[path = "manifest/semantic_config.rs"]
 mod semantic_config;
+
+#[path = "manifest/source_test_tags.rs"]
+mod source_test_tags;
