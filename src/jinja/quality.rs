@@ -12,6 +12,7 @@
 //! The arithmetic (median, MAD, the band) is here; the SQL that counts and filters is the
 //! package's (`packages/kiln/macros/history.sql`).
 
+use super::args::kwarg_or;
 use super::context::RenderCtx;
 use minijinja::value::{Kwargs, Object, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
@@ -226,13 +227,11 @@ impl Object for QualityObj {
             "volume_band" => {
                 let (current, kwargs): (Value, Kwargs) = from_args(args)?;
                 let opts = BandOptions {
-                    k: kwargs.get::<Option<f64>>("k")?.unwrap_or(3.0),
-                    lookback: kwargs.get::<Option<usize>>("lookback")?.unwrap_or(28),
-                    min_history: kwargs.get::<Option<usize>>("min_history")?.unwrap_or(3),
-                    min_band_fraction: kwargs
-                        .get::<Option<f64>>("min_band_fraction")?
-                        .unwrap_or(0.1),
-                    per_day: kwargs.get::<Option<bool>>("per_day")?.unwrap_or(false),
+                    k: kwarg_or(&kwargs, "k", 3.0)?,
+                    lookback: kwarg_or(&kwargs, "lookback", 28)?,
+                    min_history: kwarg_or(&kwargs, "min_history", 3)?,
+                    min_band_fraction: kwarg_or(&kwargs, "min_band_fraction", 0.1)?,
+                    per_day: kwarg_or(&kwargs, "per_day", false)?,
                 };
                 kwargs.assert_all_used()?;
                 let current = counts_of(&current)?;
@@ -257,10 +256,7 @@ impl Object for QualityObj {
             "schema_changes" => {
                 let (columns, kwargs): (Value, Kwargs) = from_args(args)?;
                 let level = |name: &str, default: &str| -> Result<String, Error> {
-                    let v = kwargs
-                        .get::<Option<String>>(name)?
-                        .unwrap_or_else(|| default.to_string())
-                        .to_lowercase();
+                    let v = kwarg_or(&kwargs, name, default.to_string())?.to_lowercase();
                     if matches!(v.as_str(), "warn" | "error" | "ignore") {
                         Ok(v)
                     } else {

@@ -31,7 +31,8 @@ fn tests(p: &TestProject) -> std::collections::BTreeMap<String, (String, i64)> {
         .collect()
 }
 
-fn status(p: &TestProject, prefix: &str) -> (String, i64) {
+/// The status and failures of the test named `prefix` (or the one test whose name starts so).
+pub(crate) fn status(p: &TestProject, prefix: &str) -> (String, i64) {
     let all = tests(p);
     if let Some(exact) = all.get(prefix) {
         return exact.clone();

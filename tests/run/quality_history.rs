@@ -2,32 +2,8 @@
 //! observation to `kiln.volume_anomaly`'s history, and `kiln.schema_change`'s status follows the
 //! level of each change (`added`, `removed`, `type_changed`: warn, error or ignore).
 
-use crate::db::run_results;
+use crate::quality::status;
 use crate::support::TestProject;
-
-/// The status and failures of the one data test whose name starts with `prefix`.
-fn status(p: &TestProject, prefix: &str) -> (String, i64) {
-    let results = run_results(p);
-    let found: Vec<(String, i64)> = results["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .filter(|r| {
-            r["unique_id"]
-                .as_str()
-                .and_then(|id| id.split('.').nth(2))
-                .is_some_and(|name| name.starts_with(prefix))
-        })
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap_or_default().to_string(),
-                r["failures"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one test named {prefix}*: {results}");
-    found[0].clone()
-}
 
 /// How many observations the history holds for each check whose id contains `part`.
 fn observations(p: &TestProject, part: &str) -> Vec<usize> {
