@@ -71,11 +71,15 @@ pub fn anchor_relative_paths<'a>(sql: &'a str, dir: &Path) -> Cow<'a, str> {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
                 continue;
             }
             b'"' => {
-                let end = sql[i + 1..].find('"').map_or(bytes.len(), |n| i + 1 + n + 1);
+                let end = sql[i + 1..]
+                    .find('"')
+                    .map_or(bytes.len(), |n| i + 1 + n + 1);
                 last_word.clear();
                 word_adjacent = false;
                 i = end;
@@ -96,8 +100,7 @@ pub fn anchor_relative_paths<'a>(sql: &'a str, dir: &Path) -> Cow<'a, str> {
                 }
                 let end = (j + 1).min(bytes.len());
                 let in_file_arg = stack.last().is_some_and(|f| f.file_arg && f.commas == 0);
-                let after_from =
-                    word_adjacent && (last_word == "from" || last_word == "join");
+                let after_from = word_adjacent && (last_word == "from" || last_word == "join");
                 if (in_file_arg || after_from) && j < bytes.len() {
                     let text = sql[i + 1..j].replace("''", "'");
                     if let Some(anchored) = anchored(&text, dir) {
@@ -195,7 +198,9 @@ mod tests {
             "select * from read_csv('/p/proj/data/x.csv', header = true)"
         );
         assert_eq!(
-            anchor("select * from READ_PARQUET(['a.parquet', './b/*.parquet'], union_by_name = true)"),
+            anchor(
+                "select * from READ_PARQUET(['a.parquet', './b/*.parquet'], union_by_name = true)"
+            ),
             "select * from READ_PARQUET(['/p/proj/a.parquet', '/p/proj/b/*.parquet'], union_by_name = true)"
         );
         assert_eq!(

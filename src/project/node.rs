@@ -269,7 +269,8 @@ impl Node {
         match &self.test {
             // dbt writes a test's tags with those it inherits as one sorted set.
             Some(t) if !t.inherited_tags.is_empty() => {
-                let mut all: Vec<String> = own.into_iter().chain(t.inherited_tags.clone()).collect();
+                let mut all: Vec<String> =
+                    own.into_iter().chain(t.inherited_tags.clone()).collect();
                 all.sort();
                 all.dedup();
                 all

@@ -121,11 +121,17 @@ pub fn settle_config(
     fqn: &[String],
     spec: &Map<String, Value>,
 ) -> (Map<String, Value>, Map<String, Value>) {
-    use crate::project::config::{normalize_key, project_config_for, unrendered_project_config_for};
+    use crate::project::config::{
+        normalize_key, project_config_for, unrendered_project_config_for,
+    };
     let written: Map<String, Value> = spec
         .get("config")
         .and_then(Value::as_object)
-        .map(|c| c.iter().map(|(k, v)| (normalize_key(k), v.clone())).collect())
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| (normalize_key(k), v.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut own = written.clone();
     for key in ["group", "meta"] {

@@ -754,15 +754,33 @@ mod tests {
         std::fs::write(dir.join("d/a.csv"), "x\n1\n").unwrap();
         std::fs::write(dir.join("d/b.csv"), "x\n22\n").unwrap();
         let d = dir.display();
-        let one = files_read(&format!("select * from read_csv('{d}/d/a.csv')"), std::path::Path::new("")).unwrap();
+        let one = files_read(
+            &format!("select * from read_csv('{d}/d/a.csv')"),
+            std::path::Path::new(""),
+        )
+        .unwrap();
         assert_eq!(one.len(), 1);
         assert!(one[0].contains("a.csv:4:"), "{one:?}");
-        let both = files_read(&format!("select * from read_csv('{d}/d/*.csv')"), std::path::Path::new("")).unwrap();
+        let both = files_read(
+            &format!("select * from read_csv('{d}/d/*.csv')"),
+            std::path::Path::new(""),
+        )
+        .unwrap();
         assert_eq!(both.len(), 2, "{both:?}");
         // a string that names no file adds nothing
-        assert!(files_read("select 'hello' as x", std::path::Path::new("")).unwrap().is_empty());
+        assert!(
+            files_read("select 'hello' as x", std::path::Path::new(""))
+                .unwrap()
+                .is_empty()
+        );
         // a remote file cannot be probed
-        assert!(files_read("select * from read_parquet('s3://b/x.parquet')", std::path::Path::new("")).is_err());
+        assert!(
+            files_read(
+                "select * from read_parquet('s3://b/x.parquet')",
+                std::path::Path::new("")
+            )
+            .is_err()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

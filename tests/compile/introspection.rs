@@ -31,7 +31,9 @@ fn compile_opens_the_warehouse_for_a_model_that_introspects() {
         compiled.contains("select 42 as answer, '' as cols"),
         "{compiled}"
     );
-    p.kiln(&["run", "--select", "upstream"]).run().assert_success();
+    p.kiln(&["run", "--select", "upstream"])
+        .run()
+        .assert_success();
     p.kiln(&["compile", "--select", "introspect"])
         .run()
         .assert_success();

@@ -10,7 +10,9 @@ fn a_dry_run_deleting_nothing_says_nothing_needs_rebuilding() {
     let first = kiln(&p, &["erase"]);
     first.assert_success();
     assert!(
-        first.stdout.contains("--apply then rebuilds: contact_count"),
+        first
+            .stdout
+            .contains("--apply then rebuilds: contact_count"),
         "{}",
         first.snapshot()
     );
@@ -29,5 +31,9 @@ fn a_dry_run_deleting_nothing_says_nothing_needs_rebuilding() {
         "{}",
         dry.snapshot()
     );
-    assert!(!dry.stdout.contains("--apply then rebuilds"), "{}", dry.snapshot());
+    assert!(
+        !dry.stdout.contains("--apply then rebuilds"),
+        "{}",
+        dry.snapshot()
+    );
 }

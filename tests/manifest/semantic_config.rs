@@ -92,7 +92,11 @@ fn project_level_semantic_configs_match_dbt() {
         };
         assert_eq!(&picked(&got), fields, "{id}");
     }
-    assert!(manifest["metrics"].get("metric.semantic.visit_to_buy").is_none());
+    assert!(
+        manifest["metrics"]
+            .get("metric.semantic.visit_to_buy")
+            .is_none()
+    );
     assert_eq!(
         manifest["disabled"]["metric.semantic.visit_to_buy"][0]["config"]["enabled"],
         json!(false)
@@ -104,7 +108,10 @@ fn project_level_semantic_configs_match_dbt() {
     let sm = &want["semantic_manifest"];
     for x in semantic["semantic_models"].as_array().expect("list") {
         let name = x["name"].as_str().expect("name");
-        assert_eq!(x["config"], sm["semantic_models"][name], "semantic model {name}");
+        assert_eq!(
+            x["config"], sm["semantic_models"][name],
+            "semantic model {name}"
+        );
     }
     let metrics = semantic["metrics"].as_array().expect("list");
     assert_eq!(
@@ -118,6 +125,9 @@ fn project_level_semantic_configs_match_dbt() {
     }
     for x in semantic["saved_queries"].as_array().expect("list") {
         let name = x["name"].as_str().expect("name");
-        assert_eq!(x["tags"], sm["saved_queries"][name]["tags"], "saved query {name}");
+        assert_eq!(
+            x["tags"], sm["saved_queries"][name]["tags"],
+            "saved query {name}"
+        );
     }
 }

@@ -88,13 +88,7 @@ fn schema_change_status_follows_each_change_level() {
             1,
         ),
         // A removed column errors by default, even beside a warning.
-        (
-            "{}",
-            "select 1 as id, 3 as score, 2 as rank",
-            1,
-            "fail",
-            2,
-        ),
+        ("{}", "select 1 as id, 3 as score, 2 as rank", 1, "fail", 2),
         // Removals ignored: only the addition is left, a warning.
         (
             "{removed: ignore}",

@@ -187,12 +187,12 @@ impl Loader {
             let key_name = format!("sources.{}", s.name);
             let folders = ctx.f.folders();
             // dbt gives the tests the source's and the table's `tags:` (not their configs').
-            let test_tags: Vec<String> = s.tags.to_vec().into_iter().chain(t.tags.to_vec()).collect();
+            let test_tags: Vec<String> =
+                s.tags.to_vec().into_iter().chain(t.tags.to_vec()).collect();
             for (test, span) in tests_of(&table, &t.data_tests, &t.tests) {
                 pending_tests.push(
                     generic_tests::PendingTest::for_source(
-                        test, None, false, &uid, &s.name, &t.name, &key_name, &folders, ctx.f,
-                        span,
+                        test, None, false, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
                     )
                     .inheriting(test_tags.clone()),
                 );
