@@ -405,6 +405,7 @@ pub fn build(
             attached_node: Some(attached),
             file_key_name: t.key_name.clone(),
             inherited_tags: t.inherited_tags.clone(),
+            macro_config: vec![],
         }),
         version: None,
         latest_version: None,

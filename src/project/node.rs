@@ -120,6 +120,9 @@ pub struct TestMetadata {
     /// Tags the test takes from what it is defined on, beside its own config's: a source's and
     /// its table's `tags:` and the column's, as dbt gives them (its `tags`, not `config.tags`).
     pub inherited_tags: Vec<String>,
+    /// Config keys its test macro's own `config()` call set (dbt keeps them in
+    /// `unrendered_config` but not in the `raw_code` it writes).
+    pub macro_config: Vec<String>,
 }
 
 /// A model, seed, snapshot, analysis or test.

@@ -154,6 +154,7 @@ fn generic_test() {
         attached_node: Some("model.demo.orders".into()),
         file_key_name: "models.orders".into(),
         inherited_tags: vec![],
+        macro_config: vec![],
     });
     n.depends_on_macros = vec![
         "macro.dbt.test_accepted_values".into(),
