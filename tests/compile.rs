@@ -279,3 +279,6 @@ fn sql_outside_the_parsers_grammar_still_compiles() {
         noted.snapshot()
     );
 }
+
+#[path = "compile/introspection.rs"]
+mod introspection;

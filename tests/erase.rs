@@ -650,3 +650,6 @@ fn sources_kiln_does_not_manage_are_listed_as_outside_kiln() {
         "4"
     );
 }
+
+#[path = "erase/nothing_to_delete.rs"]
+mod nothing_to_delete;

@@ -1867,3 +1867,9 @@ fn semantic_layer_in_ls_and_build() {
         "{build}"
     );
 }
+
+#[path = "manifest/semantic_config.rs"]
+mod semantic_config;
+
+#[path = "manifest/source_test_tags.rs"]
+mod source_test_tags;

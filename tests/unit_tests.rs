@@ -16,6 +16,32 @@ fn project() -> TestProject {
     TestProject::fixture("unit_tests")
 }
 
+/// The fixture with its seeds loaded and `stg_orders` built (what most unit tests read).
+fn seeded() -> TestProject {
+    let p = project();
+    p.kiln(&["seed"]).run().assert_success();
+    p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
+    p
+}
+
+/// `kiln test -s <selected>` without the unit test that fails on purpose: it succeeds, and
+/// each of `passed` (`model::unit_test`) shows as PASS.
+fn unit_tests_pass(p: &TestProject, selected: &[&str], passed: &[&str]) -> support::Run {
+    let mut args = vec!["test", "-s"];
+    args.extend_from_slice(selected);
+    args.extend_from_slice(&["--exclude", "unit_test:totals_wrong_on_purpose"]);
+    let run = p.kiln(&args).run();
+    run.assert_success();
+    for name in passed {
+        assert!(
+            run.stdout.contains(&format!("PASS {name}")),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    run
+}
+
 fn query(p: &TestProject, sql: &str) -> Vec<String> {
     let conn = duckdb::Connection::open(p.dir().join("dev.duckdb")).expect("open dev.duckdb");
     let mut stmt = conn.prepare(sql).expect("prepare");
@@ -149,9 +175,7 @@ fn build_runs_each_models_unit_tests_first_and_skips_a_model_whose_test_fails() 
 
 #[test]
 fn a_failing_unit_test_prints_expected_against_actual() {
-    let p = project();
-    p.kiln(&["seed"]).run().assert_success();
-    p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
+    let p = seeded();
     let run = p
         .kiln(&["test", "-s", "unit_test:totals_wrong_on_purpose"])
         .run();
@@ -199,32 +223,16 @@ actual differs from expected:
 
 #[test]
 fn overrides_set_vars_env_vars_and_is_incremental() {
-    let p = project();
-    p.kiln(&["seed"]).run().assert_success();
     // orders_incremental itself is never built: `this` is typed from its query.
-    p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
-    let run = p
-        .kiln(&[
-            "test",
-            "-s",
-            "customer_totals",
-            "orders_incremental",
-            "--exclude",
-            "unit_test:totals_wrong_on_purpose",
-        ])
-        .run();
-    run.assert_success();
-    assert!(
-        run.stdout
-            .contains("PASS customer_totals::totals_per_customer")
-    );
-    assert!(
-        run.stdout
-            .contains("PASS orders_incremental::incremental_only_new_rows")
-    );
-    assert!(
-        run.stdout
-            .contains("PASS orders_incremental::full_refresh_all_rows")
+    let p = seeded();
+    unit_tests_pass(
+        &p,
+        &["customer_totals", "orders_incremental"],
+        &[
+            "customer_totals::totals_per_customer",
+            "orders_incremental::incremental_only_new_rows",
+            "orders_incremental::full_refresh_all_rows",
+        ],
     );
     let dir = "target/compiled/unit_shop/models/schema.yml";
     // vars: {min_amount: 10}
@@ -273,30 +281,16 @@ fn overrides_set_vars_env_vars_and_is_incremental() {
 
 #[test]
 fn csv_sql_and_fixture_file_formats() {
-    let p = project();
-    p.kiln(&["seed"]).run().assert_success();
-    p.kiln(&["run", "-s", "stg_orders"]).run().assert_success();
-    let run = p
-        .kiln(&[
-            "test",
-            "-s",
-            "stg_orders",
-            "customer_totals",
-            "--exclude",
-            "unit_test:totals_wrong_on_purpose",
-        ])
-        .run();
-    run.assert_success();
+    let p = seeded();
     // csv from tests/fixtures/raw_orders_dupes.csv, expected rows from
-    // tests/fixtures/stg_orders_latest.sql
-    assert!(
-        run.stdout
-            .contains("PASS stg_orders::dedupe_from_csv_fixture")
-    );
-    // csv and sql inline
-    assert!(
-        run.stdout
-            .contains("PASS customer_totals::totals_per_customer")
+    // tests/fixtures/stg_orders_latest.sql; csv and sql inline
+    unit_tests_pass(
+        &p,
+        &["stg_orders", "customer_totals"],
+        &[
+            "stg_orders::dedupe_from_csv_fixture",
+            "customer_totals::totals_per_customer",
+        ],
     );
     let dir = "target/compiled/unit_shop/models/schema.yml";
     let csv = p.read(&format!("{dir}/stg_orders/dedupe_from_csv_fixture.sql"));

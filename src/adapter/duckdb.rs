@@ -183,8 +183,10 @@ pub struct DuckDb {
     temp_directory: Option<PathBuf>,
     /// The project directory, DuckDB's `file_search_path`: a model's relative file path
     /// (`read_csv('data/x.csv')`, a source's `external_location`) is read from the project
-    /// directory, as the database `path` is, wherever kiln runs from (dbt-core runs from the
-    /// project directory, so dbt-duckdb reads them from there too).
+    /// directory, as the database `path` is, wherever kiln runs from (kiln's one rule;
+    /// dbt-core + dbt-duckdb read both from the working directory, the same place when run from
+    /// the project). Globs DuckDB expands from the search path; plain paths each statement
+    /// anchors there (`duckdb_paths`), unless the profile sets `file_search_path` itself.
     file_search_path: Option<PathBuf>,
     state: Mutex<State>,
     /// Set by `cancel_all`: every statement is refused until `clear_cancel`.
@@ -656,10 +658,16 @@ impl Adapter for DuckDb {
         state.interrupts.retain(|h| Arc::strong_count(h) > 1);
         let handle = conn.interrupt_handle();
         state.interrupts.push(handle.clone());
+        let relative_to = self.file_search_path.clone().filter(|_| {
+            self.target
+                .as_ref()
+                .is_some_and(|t| !t.settings.contains_key("file_search_path"))
+        });
         Ok(Box::new(DuckDbConnection {
             conn,
             _handle: handle,
             cancelled: self.cancelled.clone(),
+            relative_to,
         }))
     }
 
@@ -692,6 +700,18 @@ struct DuckDbConnection {
     conn: ::duckdb::Connection,
     _handle: Arc<::duckdb::InterruptHandle>,
     cancelled: Arc<std::sync::atomic::AtomicBool>,
+    /// The folder relative file paths in statements are read from (the project directory).
+    relative_to: Option<PathBuf>,
+}
+
+impl DuckDbConnection {
+    /// The statement DuckDB runs: its relative file paths anchored to the project directory.
+    fn anchored<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        match &self.relative_to {
+            Some(dir) => super::duckdb_paths::anchor_relative_paths(sql, dir),
+            None => std::borrow::Cow::Borrowed(sql),
+        }
+    }
 }
 
 impl DuckDbConnection {
@@ -723,7 +743,8 @@ impl Connection for DuckDbConnection {
         if !sql.trim().eq_ignore_ascii_case("rollback") {
             self.check_cancelled()?;
         }
-        super::logged(sql, || self.conn.execute_batch(sql).map_err(query_error))
+        let run = self.anchored(sql);
+        super::logged(sql, || self.conn.execute_batch(&run).map_err(query_error))
     }
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
@@ -959,8 +980,9 @@ impl DuckDbConnection {
         DbError,
     > {
         let trimmed = sql.trim().trim_end_matches(';');
+        let run = self.anchored(trimmed);
         super::logged(trimmed, || {
-            let mut stmt = self.conn.prepare(trimmed).map_err(query_error)?;
+            let mut stmt = self.conn.prepare(&run).map_err(query_error)?;
             let arrow = stmt.query_arrow([]).map_err(query_error)?;
             let schema = arrow.get_schema();
             let batches: Vec<RecordBatch> = arrow.collect();

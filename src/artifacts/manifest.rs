@@ -463,6 +463,17 @@ fn disabled_json(project: &Project, facts: &ProjectFacts<'_>) -> Value {
     for (id, s) in &project.disabled_sources {
         out.insert(id.clone(), json!([schemas::source_json(s)]));
     }
+    // A disabled semantic resource is not in the graph: no edges (dbt writes none either).
+    for (id, n) in &project.disabled_semantic {
+        let facts = schemas::SemanticFacts {
+            depends_on: &[],
+            model: None,
+            input_measures: crate::project::semantic::measure_inputs(&n.spec),
+            database: &project.target.database,
+            schema: &project.target.schema,
+        };
+        out.insert(id.clone(), json!([schemas::semantic_json(n, &facts)]));
+    }
     Value::Object(out.into_iter().collect())
 }
 

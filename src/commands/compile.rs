@@ -16,14 +16,16 @@ use std::sync::Arc;
 pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome, Error> {
     let loaded = load_and_parse(inv, "compile")?;
     if let Some(sql) = inline {
-        let shared = Arc::new(compile_shared(
+        let mut shared = compile_shared(
             &loaded.project,
             &loaded.jenv,
             loaded.adapter.clone(),
             &loaded.info,
             loaded.graph.clone(),
             None,
-        ));
+        );
+        connect_on_demand(&mut shared, &loaded);
+        let shared = Arc::new(shared);
         let out = crate::jinja::compile::compile_inline(
             &loaded.project.nodes,
             &loaded.jenv,
@@ -52,7 +54,7 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
         .collect();
     let timer = super::StageTimer::new();
     let defer = loaded.defer_manifest(select)?;
-    let compiled = compile_selected_deferred(&loaded, &selected, defer.as_ref())?;
+    let compiled = compile_selected_with(&loaded, &selected, defer.as_ref(), true)?;
     timer.mark("compile render");
     write_compiled(&loaded, &compiled)?;
     timer.mark("write compiled");
@@ -154,6 +156,28 @@ pub fn compile_selected_deferred(
     selected: &BTreeSet<String>,
     defer: Option<&(std::sync::Arc<crate::schemas::read::StateManifest>, bool)>,
 ) -> Result<BTreeMap<String, Compiled>, Error> {
+    compile_selected_with(loaded, selected, defer, false)
+}
+
+/// As dbt's compile: the warehouse is reachable from the templates (`run_query`,
+/// `adapter.get_columns_in_relation`... under `{% if execute %}`), its connection opened only
+/// when one of them first asks, so a project that introspects nothing compiles offline.
+fn connect_on_demand(shared: &mut crate::jinja::context::Shared, loaded: &Loaded) {
+    if shared.db.is_none() {
+        shared.db = Some(Arc::new(crate::adapter::pool::Pool::new(
+            loaded.adapter.clone(),
+        )));
+    }
+}
+
+/// [`compile_selected_deferred`]; `live`: the templates reach the warehouse
+/// ([`connect_on_demand`]), as `kiln compile`'s do.
+fn compile_selected_with(
+    loaded: &Loaded,
+    selected: &BTreeSet<String>,
+    defer: Option<&(std::sync::Arc<crate::schemas::read::StateManifest>, bool)>,
+    live: bool,
+) -> Result<BTreeMap<String, Compiled>, Error> {
     let graph_fn = crate::session::graph_fn(loaded);
     let mut shared = compile_shared(
         &loaded.project,
@@ -167,6 +191,9 @@ pub fn compile_selected_deferred(
         let pool = crate::runner::connect(loaded)?;
         let ids: Vec<String> = selected.iter().cloned().collect();
         crate::runner::defer(&mut shared, loaded, &ids, state, *favor_state, &pool);
+    }
+    if live {
+        connect_on_demand(&mut shared, loaded);
     }
     compile_nodes(&loaded.project, &loaded.jenv, Arc::new(shared), selected)
 }

@@ -172,7 +172,16 @@ fn render(loaded: &Loaded, r: &EraseReport, opts: &EraseOptions) -> String {
             u["reason"].as_str().unwrap_or_default()
         ));
     }
-    if !r.rebuild.is_empty() {
+    // A dry run that finds no row to delete (and every table read) leaves nothing to rebuild.
+    let nothing_found = !r.apply
+        && total == 0
+        && !r
+            .tables
+            .iter()
+            .any(|t| matches!(t.status, Status::Unreadable | Status::Failed));
+    if nothing_found && !r.rebuild.is_empty() {
+        out.push_str("no row to delete, so nothing needs rebuilding\n");
+    } else if !r.rebuild.is_empty() {
         let names: Vec<String> = r.rebuild.iter().map(|id| name_of(loaded, id)).collect();
         let line = if !r.apply {
             format!("--apply then rebuilds: {}", names.join(", "))

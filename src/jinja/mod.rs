@@ -3,6 +3,7 @@
 //! compile phase renders again with real relations. Macros come from the project's macro-paths and
 //! from the built-ins shipped in `builtins/` (the `dbt` package).
 
+mod args;
 mod ast_walk;
 pub mod builtins;
 pub mod compile;

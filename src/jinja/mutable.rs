@@ -109,25 +109,33 @@ fn index(i: i64, len: usize) -> Option<usize> {
         .flatten()
 }
 
+/// The read side of a sequence object over `Mutex<Vec<Value>>` (a list, a set): its `repr`,
+/// Python indexing (negative from the end), and iteration over a copy, so a loop goes over the
+/// items it had when the loop started even if the body changes it.
+macro_rules! sequence_reads {
+    () => {
+        fn repr(self: &Arc<Self>) -> ObjectRepr {
+            ObjectRepr::Seq
+        }
+
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let items = lock(&self.0);
+            let i = index(i64::try_from(key.clone()).ok()?, items.len())?;
+            items.get(i).cloned()
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Values(self.snapshot())
+        }
+
+        fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+            Some(lock(&self.0).len())
+        }
+    };
+}
+
 impl Object for MutableList {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Seq
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let items = lock(&self.0);
-        let i = index(i64::try_from(key.clone()).ok()?, items.len())?;
-        items.get(i).cloned()
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        // A copy: the loop goes over the items the list had when it started.
-        Enumerator::Values(self.snapshot())
-    }
-
-    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(lock(&self.0).len())
-    }
+    sequence_reads!();
 
     fn call_method(
         self: &Arc<Self>,
@@ -415,23 +423,7 @@ impl PySet {
 }
 
 impl Object for PySet {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Seq
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let items = lock(&self.0);
-        let i = index(i64::try_from(key.clone()).ok()?, items.len())?;
-        items.get(i).cloned()
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.snapshot())
-    }
-
-    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(lock(&self.0).len())
-    }
+    sequence_reads!();
 
     fn custom_cmp(
         self: &Arc<Self>,

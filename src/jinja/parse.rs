@@ -281,7 +281,10 @@ pub fn parse_project_reusing(
                         let key = config::normalize_key(k);
                         if !node.unrendered_config.contains_key(&key) {
                             node.config.insert(key.clone(), v.clone());
-                            node.unrendered_config.insert(key, v.clone());
+                            node.unrendered_config.insert(key.clone(), v.clone());
+                            if let Some(t) = node.test.as_mut() {
+                                t.macro_config.push(key);
+                            }
                         }
                     }
                 }

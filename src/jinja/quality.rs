@@ -12,6 +12,7 @@
 //! The arithmetic (median, MAD, the band) is here; the SQL that counts and filters is the
 //! package's (`packages/kiln/macros/history.sql`).
 
+use super::args::kwarg_or;
 use super::context::RenderCtx;
 use minijinja::value::{Kwargs, Object, Value, from_args};
 use minijinja::{Error, ErrorKind, State};
@@ -29,6 +30,9 @@ pub const KEEP: usize = 100;
 pub struct QualityState {
     pub path: PathBuf,
     lock: Mutex<()>,
+    /// The nodes this invocation reused (`REUSED`): unchanged since their last build, so a
+    /// check over them observes nothing new ([`QualityState::mark_reused`]).
+    reused: Mutex<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -63,7 +67,20 @@ impl QualityState {
         QualityState {
             path,
             lock: Mutex::new(()),
+            reused: Mutex::default(),
         }
+    }
+
+    /// Tells the history that this invocation reused `unique_id` rather than building it.
+    pub fn mark_reused(&self, unique_id: &str) {
+        let mut set = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(unique_id.to_string());
+    }
+
+    /// Whether every one of `nodes` was reused in this invocation (and there is one).
+    fn all_reused(&self, nodes: &[String]) -> bool {
+        let set = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        !nodes.is_empty() && nodes.iter().all(|n| set.contains(n))
     }
 
     fn read(&self) -> Result<StateFile, String> {
@@ -164,8 +181,22 @@ impl QualityObj {
         matches!(which.as_str(), "build" | "test")
     }
 
+    /// Records this invocation's observation, unless the command keeps no history or what the
+    /// check reads was reused (unchanged since its last build) and the history already holds
+    /// an observation of it: recording the same rows again would count one state of the table
+    /// twice and narrow the band.
     fn save(&self, key: &str, value: Json) -> Result<(), Error> {
         if !self.records() {
+            return Ok(());
+        }
+        let parents = self
+            .ctx
+            .shared
+            .dag
+            .as_ref()
+            .map(|g| g.depends_on(key).to_vec())
+            .unwrap_or_default();
+        if self.state.all_reused(&parents) && !self.past(key)?.is_empty() {
             return Ok(());
         }
         let obs = Observation {
@@ -196,13 +227,11 @@ impl Object for QualityObj {
             "volume_band" => {
                 let (current, kwargs): (Value, Kwargs) = from_args(args)?;
                 let opts = BandOptions {
-                    k: kwargs.get::<Option<f64>>("k")?.unwrap_or(3.0),
-                    lookback: kwargs.get::<Option<usize>>("lookback")?.unwrap_or(28),
-                    min_history: kwargs.get::<Option<usize>>("min_history")?.unwrap_or(3),
-                    min_band_fraction: kwargs
-                        .get::<Option<f64>>("min_band_fraction")?
-                        .unwrap_or(0.1),
-                    per_day: kwargs.get::<Option<bool>>("per_day")?.unwrap_or(false),
+                    k: kwarg_or(&kwargs, "k", 3.0)?,
+                    lookback: kwarg_or(&kwargs, "lookback", 28)?,
+                    min_history: kwarg_or(&kwargs, "min_history", 3)?,
+                    min_band_fraction: kwarg_or(&kwargs, "min_band_fraction", 0.1)?,
+                    per_day: kwarg_or(&kwargs, "per_day", false)?,
                 };
                 kwargs.assert_all_used()?;
                 let current = counts_of(&current)?;
@@ -227,10 +256,7 @@ impl Object for QualityObj {
             "schema_changes" => {
                 let (columns, kwargs): (Value, Kwargs) = from_args(args)?;
                 let level = |name: &str, default: &str| -> Result<String, Error> {
-                    let v = kwargs
-                        .get::<Option<String>>(name)?
-                        .unwrap_or_else(|| default.to_string())
-                        .to_lowercase();
+                    let v = kwarg_or(&kwargs, name, default.to_string())?.to_lowercase();
                     if matches!(v.as_str(), "warn" | "error" | "ignore") {
                         Ok(v)
                     } else {

@@ -94,6 +94,14 @@ pub struct DbtProject {
     pub analyses: Map<String, Value>,
     #[serde(default)]
     pub exposures: Map<String, Value>,
+    /// `semantic-models:`, `metrics:` and `saved-queries:`: the semantic layer's configs
+    /// (`+enabled`, `+group`, `+meta`, `+tags`), by the resources' fqn.
+    #[serde(default, alias = "semantic_models")]
+    pub semantic_models: Map<String, Value>,
+    #[serde(default)]
+    pub metrics: Map<String, Value>,
+    #[serde(default, alias = "saved_queries")]
+    pub saved_queries: Map<String, Value>,
     /// `unit_tests:` (dbt writes it with an underscore; `unit-tests` is read too).
     #[serde(default, rename = "unit_tests", alias = "unit-tests")]
     pub unit_tests: Map<String, Value>,
@@ -184,10 +192,9 @@ impl DbtProject {
             ResourceType::Source => Cow::Borrowed(&self.sources),
             ResourceType::Exposure => Cow::Borrowed(&self.exposures),
             ResourceType::UnitTest => Cow::Borrowed(&self.unit_tests),
-            // `semantic-models:`, `metrics:` and `saved-queries:` configs are not read yet.
-            ResourceType::SemanticModel | ResourceType::Metric | ResourceType::SavedQuery => {
-                Cow::Owned(Map::new())
-            }
+            ResourceType::SemanticModel => Cow::Borrowed(&self.semantic_models),
+            ResourceType::Metric => Cow::Borrowed(&self.metrics),
+            ResourceType::SavedQuery => Cow::Borrowed(&self.saved_queries),
         }
     }
 

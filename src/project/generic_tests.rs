@@ -62,6 +62,8 @@ pub struct PendingTest {
     shown: String,
     /// The test's entry in its properties file (`models[0].columns[1].data_tests[0]`).
     span: YamlSpan,
+    /// Tags it inherits (a source's, its table's, its column's): [`PendingTest::inheriting`].
+    inherited_tags: Vec<String>,
 }
 
 impl PendingTest {
@@ -144,7 +146,16 @@ impl PendingTest {
             original_file_path: f.original_file_path.clone(),
             shown: f.shown.clone(),
             span,
+            inherited_tags: vec![],
         }
+    }
+
+    /// The test with the tags of what it is defined on (dbt gives a source test the source's
+    /// and the table's `tags:`, and a column test the column's).
+    #[must_use]
+    pub fn inheriting(mut self, tags: Vec<String>) -> Self {
+        self.inherited_tags = tags;
+        self
     }
 
     /// Where the test is written.
@@ -393,6 +404,8 @@ pub fn build(
             column_name: column.clone(),
             attached_node: Some(attached),
             file_key_name: t.key_name.clone(),
+            inherited_tags: t.inherited_tags.clone(),
+            macro_config: vec![],
         }),
         version: None,
         latest_version: None,

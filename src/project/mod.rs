@@ -137,6 +137,8 @@ pub struct Project {
     pub unit_tests: BTreeMap<String, unit_test::UnitTest>,
     /// The semantic layer: semantic models, metrics and saved queries, by unique_id.
     pub semantic: BTreeMap<String, semantic::SemanticNode>,
+    /// Semantic resources turned off (`+enabled: false`), manifest.json's `disabled` only.
+    pub disabled_semantic: BTreeMap<String, semantic::SemanticNode>,
     /// Models' `time_spine:` properties, by the model's unique_id.
     pub time_spines: BTreeMap<String, Value>,
     pub macros: BTreeMap<String, MacroNode>,

@@ -117,6 +117,12 @@ pub struct TestMetadata {
     pub attached_node: Option<String>,
     /// Key in the properties file, e.g. `models.orders` or `sources.raw`.
     pub file_key_name: String,
+    /// Tags the test takes from what it is defined on, beside its own config's: a source's and
+    /// its table's `tags:` and the column's, as dbt gives them (its `tags`, not `config.tags`).
+    pub inherited_tags: Vec<String>,
+    /// Config keys its test macro's own `config()` call set (dbt keeps them in
+    /// `unrendered_config` but not in the `raw_code` it writes).
+    pub macro_config: Vec<String>,
 }
 
 /// A model, seed, snapshot, analysis or test.
@@ -262,7 +268,18 @@ impl Node {
     }
 
     pub fn tags(&self) -> Vec<String> {
-        super::config::tags_of(&self.config)
+        let own = super::config::tags_of(&self.config);
+        match &self.test {
+            // dbt writes a test's tags with those it inherits as one sorted set.
+            Some(t) if !t.inherited_tags.is_empty() => {
+                let mut all: Vec<String> =
+                    own.into_iter().chain(t.inherited_tags.clone()).collect();
+                all.sort();
+                all.dedup();
+                all
+            }
+            _ => own,
+        }
     }
 
     pub fn meta(&self) -> Map<String, Value> {

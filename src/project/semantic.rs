@@ -96,6 +96,71 @@ pub struct SemanticNode {
     pub measures: Vec<NameAt>,
     /// The metrics a ratio or derived metric, or a saved query, reads, in order.
     pub metrics: Vec<NameAt>,
+    /// Its config as dbt settles it ([`settle_config`]): `enabled`, `group`, `meta`, `tags`...
+    pub config: Map<String, Value>,
+    /// dbt's `unrendered_config` for it.
+    pub unrendered_config: Map<String, Value>,
+}
+
+impl SemanticNode {
+    /// Whether its settled config leaves it enabled.
+    pub fn enabled(&self) -> bool {
+        self.config.get("enabled").and_then(Value::as_bool) != Some(false)
+    }
+}
+
+/// A semantic resource's config as dbt-core 1.11 settles it, and its `unrendered_config`:
+/// `enabled: true`, then what dbt_project.yml's tree for its kind (`semantic-models:`,
+/// `metrics:`, `saved-queries:`) gives its fqn, then its own `config:` (a `group` or `meta`
+/// written beside `config:` counts as one), each key replacing the project's (`tags` too)
+/// except `meta`, merged key by key. dbt writes a metric's `unrendered_config` as the project's
+/// settings under its own; a semantic model's and a saved query's as its own `config:` only.
+pub fn settle_config(
+    kind: SemanticKind,
+    tree: &Map<String, Value>,
+    fqn: &[String],
+    spec: &Map<String, Value>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    use crate::project::config::{
+        normalize_key, project_config_for, unrendered_project_config_for,
+    };
+    let written: Map<String, Value> = spec
+        .get("config")
+        .and_then(Value::as_object)
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| (normalize_key(k), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut own = written.clone();
+    for key in ["group", "meta"] {
+        if let (false, Some(v)) = (own.contains_key(key), spec.get(key)) {
+            own.insert(key.to_string(), v.clone());
+        }
+    }
+    let mut config = Map::new();
+    config.insert("enabled".into(), Value::Bool(true));
+    for (k, v) in project_config_for(tree, fqn) {
+        config.insert(k, v);
+    }
+    for (k, v) in own {
+        match (config.get_mut(&k), v) {
+            (Some(Value::Object(base)), Value::Object(layer)) if k == "meta" => base.extend(layer),
+            (_, v) => {
+                config.insert(k, v);
+            }
+        }
+    }
+    let unrendered = match kind {
+        SemanticKind::Metric => {
+            let mut u = unrendered_project_config_for(tree, fqn);
+            u.extend(written);
+            u
+        }
+        SemanticKind::SemanticModel | SemanticKind::SavedQuery => written,
+    };
+    (config, unrendered)
 }
 
 /// The measure names of a semantic model's entry.

@@ -248,6 +248,9 @@ impl Exec<'_> {
         let fingerprint = match self.reuse_decision(node, worker, &mut r) {
             Ok(super::reuse::Decision::Reused(row)) => {
                 self.reused(node, &mut r, &row);
+                if let Some(q) = &self.shared.quality {
+                    q.mark_reused(&node.unique_id);
+                }
                 r.execution_time = started.elapsed().as_secs_f64();
                 let secs = r.execution_time;
                 let line = match node.resource_type {

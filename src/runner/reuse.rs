@@ -354,9 +354,10 @@ fn reads_clock(code: &str) -> bool {
         .is_none_or(|re| re.is_match(code))
 }
 
-/// The files the SQL names in string literals (a path, or a glob), each as
-/// `path:size:modified`, sorted; an error for a remote file (it cannot be probed).
-fn files_read(code: &str) -> Result<Vec<String>, String> {
+/// The files the SQL names in string literals (a path, or a glob; a relative one read from
+/// the project directory `dir`, as the adapter reads it), each as `path:size:modified`,
+/// sorted; an error for a remote file (it cannot be probed).
+fn files_read(code: &str, dir: &std::path::Path) -> Result<Vec<String>, String> {
     static LITERAL: OnceLock<Option<regex::Regex>> = OnceLock::new();
     let Some(re) = LITERAL
         .get_or_init(|| regex::Regex::new(r"'((?:[^']|'')*)'").ok())
@@ -379,6 +380,12 @@ fn files_read(code: &str) -> Result<Vec<String>, String> {
             return Err(format!("it reads a remote file ({text})"));
         }
         let text = text.strip_prefix("file://").unwrap_or(&text);
+        let joined = dir.join(text);
+        let text = if std::path::Path::new(text).is_absolute() || dir.as_os_str().is_empty() {
+            text
+        } else {
+            joined.to_str().unwrap_or(text)
+        };
         if text.contains(['*', '?', '[']) {
             for f in glob_files(text) {
                 out.insert(f);
@@ -390,8 +397,7 @@ fn files_read(code: &str) -> Result<Vec<String>, String> {
     Ok(out.into_iter().collect())
 }
 
-/// `path:size:modified` of a file (relative paths as DuckDB reads them: from the working
-/// directory); `None` for anything that is not a file.
+/// `path:size:modified` of a file; `None` for anything that is not a file.
 fn file_fingerprint(path: &std::path::Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() {
@@ -622,7 +628,7 @@ impl Exec<'_> {
         for (id, fp) in self.inputs(node, worker)? {
             put(&id, &fp);
         }
-        for f in files_read(code)? {
+        for f in files_read(code, &self.loaded.project.dir)? {
             put("file", &f);
         }
         Ok(hex(&h.finalize()))
@@ -689,7 +695,7 @@ impl Exec<'_> {
         }
         let adapter = self.loaded.adapter.as_ref();
         let probe = if let Some(sql) = adapter.external_source_sql(s) {
-            files_read(&sql).map(|f| format!("files {}", f.join(", ")))
+            files_read(&sql, &self.loaded.project.dir).map(|f| format!("files {}", f.join(", ")))
         } else if let Some(sql) = adapter.source_probe_sql(&s.relation_name) {
             self.with_conn(worker, |c| c.query(&sql))
                 .map_err(|e| format!("{} cannot be probed: {e}", s.unique_id))
@@ -772,15 +778,33 @@ mod tests {
         std::fs::write(dir.join("d/a.csv"), "x\n1\n").unwrap();
         std::fs::write(dir.join("d/b.csv"), "x\n22\n").unwrap();
         let d = dir.display();
-        let one = files_read(&format!("select * from read_csv('{d}/d/a.csv')")).unwrap();
+        let one = files_read(
+            &format!("select * from read_csv('{d}/d/a.csv')"),
+            std::path::Path::new(""),
+        )
+        .unwrap();
         assert_eq!(one.len(), 1);
         assert!(one[0].contains("a.csv:4:"), "{one:?}");
-        let both = files_read(&format!("select * from read_csv('{d}/d/*.csv')")).unwrap();
+        let both = files_read(
+            &format!("select * from read_csv('{d}/d/*.csv')"),
+            std::path::Path::new(""),
+        )
+        .unwrap();
         assert_eq!(both.len(), 2, "{both:?}");
         // a string that names no file adds nothing
-        assert!(files_read("select 'hello' as x").unwrap().is_empty());
+        assert!(
+            files_read("select 'hello' as x", std::path::Path::new(""))
+                .unwrap()
+                .is_empty()
+        );
         // a remote file cannot be probed
-        assert!(files_read("select * from read_parquet('s3://b/x.parquet')").is_err());
+        assert!(
+            files_read(
+                "select * from read_parquet('s3://b/x.parquet')",
+                std::path::Path::new("")
+            )
+            .is_err()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -292,10 +292,15 @@ fn raw_code(n: &Node) -> Field<'_> {
     let generated_alias = n.name != n.alias
         && n.unrendered_config.get("alias").and_then(Value::as_str) == Some(n.alias.as_str());
     let args = crate::project::generic_tests::CONFIG_ARGS;
+    let from_macro = n
+        .test
+        .as_ref()
+        .map_or(&[][..], |t| t.macro_config.as_slice());
     let mut keys: Vec<&String> = n
         .unrendered_config
         .keys()
         .filter(|k| !(generated_alias && k.as_str() == "alias"))
+        .filter(|k| !from_macro.contains(k))
         .collect();
     keys.sort_by_key(|k| args.iter().position(|a| a == k).unwrap_or(args.len()));
     if generated_alias {
@@ -308,6 +313,9 @@ fn raw_code(n: &Node) -> Field<'_> {
             (!v.is_null()).then(|| format!("{k}={}", py_config_value(v)))
         })
         .collect();
+    if configs.is_empty() {
+        return Field::Str(n.raw_code.trim());
+    }
     Field::Val(Value::from(format!(
         "{}{{{{ config({}) }}}}",
         n.raw_code.trim(),

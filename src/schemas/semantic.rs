@@ -63,9 +63,9 @@ pub fn semantic_json(n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
             d.insert("refs".into(), json!(refs));
             d.insert("created_at".into(), json!(created_at()));
             d.insert("config".into(), config);
-            d.insert("unrendered_config".into(), unrendered(s));
+            d.insert("unrendered_config".into(), unrendered(n));
             d.insert("primary_entity".into(), get("primary_entity"));
-            d.insert("group".into(), get("group"));
+            d.insert("group".into(), group(n));
         }
         SemanticKind::Metric => {
             d.insert(
@@ -80,17 +80,18 @@ pub fn semantic_json(n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
             d.insert("time_granularity".into(), get("time_granularity"));
             d.insert(
                 "meta".into(),
-                s.get("meta").cloned().unwrap_or_else(|| json!({})),
+                n.config.get("meta").cloned().unwrap_or_else(|| json!({})),
             );
-            d.insert("tags".into(), json!(crate::project::semantic::tags(s)));
+            // dbt-core 1.11 writes a metric's own `tags:` here; its config's stay in `config`.
+            d.insert("tags".into(), json!(string_list(s.get("tags"))));
             d.insert("config".into(), config);
-            d.insert("unrendered_config".into(), unrendered(s));
+            d.insert("unrendered_config".into(), unrendered(n));
             d.insert("sources".into(), json!([]));
             d.insert("depends_on".into(), depends);
             d.insert("refs".into(), json!([]));
             d.insert("metrics".into(), json!([]));
             d.insert("created_at".into(), json!(created_at()));
-            d.insert("group".into(), get("group"));
+            d.insert("group".into(), group(n));
         }
         SemanticKind::SavedQuery => {
             let q = s
@@ -118,24 +119,30 @@ pub fn semantic_json(n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
             d.insert("metadata".into(), Value::Null);
             let mut config = config;
             if let Value::Object(c) = &mut config {
-                let own = s.get("config").and_then(Value::as_object);
-                let pick = |k: &str| own.and_then(|o| o.get(k)).cloned().unwrap_or(Value::Null);
-                c.insert("export_as".into(), pick("export_as"));
-                c.insert("schema".into(), pick("schema"));
-                c.insert(
-                    "cache".into(),
-                    own.and_then(|o| o.get("cache"))
-                        .cloned()
-                        .unwrap_or_else(|| json!({"enabled": false})),
-                );
+                for (k, default) in [
+                    ("export_as", Value::Null),
+                    ("schema", Value::Null),
+                    ("cache", json!({"enabled": false})),
+                ] {
+                    if !c.contains_key(k) {
+                        c.insert(k.into(), default);
+                    }
+                }
             }
             d.insert("config".into(), config);
-            d.insert("unrendered_config".into(), unrendered(s));
-            d.insert("group".into(), get("group"));
+            d.insert("unrendered_config".into(), unrendered(n));
+            d.insert("group".into(), group(n));
             d.insert("depends_on".into(), depends);
             d.insert("created_at".into(), json!(created_at()));
             d.insert("refs".into(), json!([]));
-            d.insert("tags".into(), json!(crate::project::semantic::tags(s)));
+            // Its own `tags:` and its settled config's, each once.
+            let mut tags = string_list(s.get("tags"));
+            for t in string_list(n.config.get("tags")) {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            d.insert("tags".into(), json!(tags));
         }
     }
     Value::Object(d)
@@ -147,19 +154,35 @@ fn created_at() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// `config`: enabled, group and meta (dbt's semantic resources take no more).
+/// `config`: the settled config (`project::semantic::settle_config`), with dbt's `enabled`,
+/// `group` and `meta` always present and any other key set (`tags`...) as written.
 fn config_json(n: &SemanticNode) -> Value {
-    let own = n.spec.get("config").and_then(Value::as_object);
-    let pick = |k: &str| own.and_then(|o| o.get(k)).cloned();
-    json!({
-        "enabled": pick("enabled").unwrap_or(Value::Bool(true)),
-        "group": pick("group").or_else(|| n.spec.get("group").cloned()).unwrap_or(Value::Null),
-        "meta": pick("meta").or_else(|| n.spec.get("meta").cloned()).unwrap_or_else(|| json!({})),
-    })
+    let mut c = n.config.clone();
+    c.entry("enabled").or_insert(Value::Bool(true));
+    c.entry("group").or_insert(Value::Null);
+    c.entry("meta").or_insert_with(|| json!({}));
+    Value::Object(c)
 }
 
-fn unrendered(s: &Map<String, Value>) -> Value {
-    s.get("config").cloned().unwrap_or_else(|| json!({}))
+fn group(n: &SemanticNode) -> Value {
+    n.config.get("group").cloned().unwrap_or(Value::Null)
+}
+
+fn unrendered(n: &SemanticNode) -> Value {
+    Value::Object(n.unrendered_config.clone())
+}
+
+/// `tags` as written: a string or a list of strings.
+fn string_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        _ => vec![],
+    }
 }
 
 fn items(s: &Map<String, Value>, key: &str, f: impl Fn(&Value) -> Value) -> Value {
@@ -244,7 +267,7 @@ fn export(v: &Value, n: &SemanticNode, facts: &SemanticFacts<'_>) -> Value {
         "name": name,
         "config": {
             "export_as": pick("export_as").unwrap_or_else(|| json!("table")),
-            "schema_name": pick("schema").or_else(|| n.spec.get("config").and_then(|c| c.get("schema")).cloned()).unwrap_or_else(|| json!(facts.schema)),
+            "schema_name": pick("schema").or_else(|| n.config.get("schema").cloned()).unwrap_or_else(|| json!(facts.schema)),
             "alias": pick("alias").unwrap_or_else(|| name.clone()),
             "database": pick("database").unwrap_or_else(|| json!(facts.database)),
         },

@@ -153,6 +153,8 @@ fn generic_test() {
         column_name: Some("status".into()),
         attached_node: Some("model.demo.orders".into()),
         file_key_name: "models.orders".into(),
+        inherited_tags: vec![],
+        macro_config: vec![],
     });
     n.depends_on_macros = vec![
         "macro.dbt.test_accepted_values".into(),

@@ -22,6 +22,8 @@ mod interrupt;
 mod notices;
 mod openlineage;
 mod quality;
+mod quality_history;
+mod relative_paths;
 mod reuse;
 mod snapshots;
 mod speed;

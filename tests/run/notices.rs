@@ -54,6 +54,17 @@ vars:\n  kiln:\n    notices:\n      link: https://ci.example.com/runs/42/run_res
         )
 }
 
+/// `kiln build` with the SMTP password in the environment: the run fails (a model and a test
+/// do), exit 1, whatever the notice did. Its stdout and stderr as one text.
+fn failing_build(p: &TestProject) -> String {
+    let run = p
+        .kiln(&["build"])
+        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
+        .run();
+    run.assert_code(1);
+    format!("{}{}", run.stdout, run.stderr)
+}
+
 fn email_block(port: u16, security: &str) -> String {
     format!(
         "      email:\n        to: 'oncall@example.com, lead@example.com'\n        from: kiln@example.com\n        host: 127.0.0.1\n        port: {port}\n        security: {security}\n        timeout: 5\n"
@@ -69,13 +80,8 @@ fn a_failed_build_emails_and_posts_the_failed_nodes_with_their_owners() {
     let (port, mails) = smtp_server(None);
     let (url, posts) = http_server();
     let p = project(&email_block(port, "none"), &webhook_block(&url));
-    let run = p
-        .kiln(&["build"])
-        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
-        .run();
     // the run's own exit code: a model and a test failed
-    run.assert_code(1);
-    let out = format!("{}{}", run.stdout, run.stderr);
+    let out = failing_build(&p);
     assert!(out.contains("Sent the failure notice"), "{out}");
     assert!(
         !out.contains(PASSWORD) && !out.contains("kilnsecrethook"),
@@ -163,12 +169,7 @@ fn unreachable_servers_are_a_warning_and_the_exit_code_is_the_runs() {
     let port = closed_port();
     let url = format!("http://127.0.0.1:{}/hook", closed_port());
     let p = project(&email_block(port, "none"), &webhook_block(&url));
-    let run = p
-        .kiln(&["build"])
-        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
-        .run();
-    run.assert_code(1);
-    let out = format!("{}{}", run.stdout, run.stderr);
+    let out = failing_build(&p);
     assert!(
         out.contains(&format!(
             "the failure notice could not be e-mailed through 127.0.0.1:{port}: connecting to 127.0.0.1:{port} failed"
@@ -191,12 +192,7 @@ fn starttls_is_required_when_asked_for() {
     // the server offers no STARTTLS: nothing is sent, not even the sender
     let (port, mails) = smtp_server(None);
     let p = project(&email_block(port, "starttls"), "");
-    let run = p
-        .kiln(&["build"])
-        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
-        .run();
-    run.assert_code(1);
-    let out = format!("{}{}", run.stdout, run.stderr);
+    let out = failing_build(&p);
     assert!(
         out.contains("does not offer STARTTLS: nothing was sent in clear"),
         "{out}"
@@ -301,12 +297,7 @@ fn starttls_with_a_private_ca_then_auth_then_the_mail() {
         ca.display()
     );
     let p = project(&email, "");
-    let run = p
-        .kiln(&["build"])
-        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
-        .run();
-    run.assert_code(1);
-    let out = format!("{}{}", run.stdout, run.stderr);
+    let out = failing_build(&p);
     assert!(
         out.contains("Sent the failure notice: e-mail to oncall@example.com, lead@example.com"),
         "{out}"
@@ -342,12 +333,7 @@ fn starttls_with_a_private_ca_then_auth_then_the_mail() {
         &certs.path().join("server.key"),
     )));
     let p = project(&email_block(port, "starttls"), "");
-    let run = p
-        .kiln(&["build"])
-        .env("DBT_ENV_SECRET_SMTP_PASSWORD", PASSWORD)
-        .run();
-    run.assert_code(1);
-    let out = format!("{}{}", run.stdout, run.stderr);
+    let out = failing_build(&p);
     assert!(out.contains("the TLS handshake failed"), "{out}");
     std::thread::sleep(std::time::Duration::from_millis(200));
     let mails = mails.lock().expect("lock").clone();

@@ -31,7 +31,8 @@ fn tests(p: &TestProject) -> std::collections::BTreeMap<String, (String, i64)> {
         .collect()
 }
 
-fn status(p: &TestProject, prefix: &str) -> (String, i64) {
+/// The status and failures of the test named `prefix` (or the one test whose name starts so).
+pub(crate) fn status(p: &TestProject, prefix: &str) -> (String, i64) {
     let all = tests(p);
     if let Some(exact) = all.get(prefix) {
         return exact.clone();
@@ -145,8 +146,9 @@ fn a_day_with_ten_times_the_usual_events_warns() {
         .file("seeds/events.csv", &events(&usual))
         .file("seeds/events.yml", EVENTS_YML);
     // Whole table: the first three runs collect history; per day: every day is compared at once.
+    // (Rebuilt each time: a reused seed adds no observation, tests/run/quality_history.rs.)
     for run in 1..=3 {
-        let out = p.kiln(&["build"]).run();
+        let out = p.kiln(&["build", "--no-reuse"]).run();
         out.assert_success();
         assert!(
             out.stdout.contains(&format!(

@@ -62,12 +62,15 @@ where 1 = 0
 {#
   Columns added, removed or changed type since the previous run that ran this test: one row per
   change, with its level (`added`, `removed`, `type_changed`: each `warn`, `error` or `ignore`;
-  defaults warn, error, error). Ignored kinds are left out. The test fails or warns by its
-  `severity`, as every dbt test (kiln does not yet apply a generic test's own config() call, which
-  a per-change status needs); each change is logged with its level. The first run records the
+  defaults warn, error, error). Ignored kinds are left out; each change is logged with its level.
+  The test's status is the worst level among the changes: its `error_if` (set here, as dbt's
+  config) errors only when an `error` change is among them, and its `warn_if` warns on any
+  change, so added columns alone warn. `severity: warn` turns every change into a warning, and a
+  config of the test's own (`error_if`, `warn_if`) replaces these. The first run records the
   columns and passes.
 #}
 {% test schema_change(model, added='warn', removed='error', type_changed='error') -%}
+  {{- config(error_if="!= 0 and count(case when change_level = 'error' then 1 end) > 0") -}}
   {{- return(adapter.dispatch('test_schema_change', 'kiln')(model, added, removed, type_changed)) -}}
 {%- endtest %}
 

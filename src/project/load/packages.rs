@@ -194,6 +194,7 @@ impl Loader {
             unit_tests: vec![],
             expanded_unit_tests: BTreeMap::new(),
             semantic: BTreeMap::new(),
+            disabled_semantic: BTreeMap::new(),
             time_spines: BTreeMap::new(),
             macros: BTreeMap::new(),
             macro_files: vec![],
@@ -214,6 +215,7 @@ impl Loader {
         self.exposures.extend(p.exposures);
         self.expanded_unit_tests.extend(p.expanded_unit_tests);
         self.semantic.extend(p.semantic);
+        self.disabled_semantic.extend(p.disabled_semantic);
         self.time_spines.extend(p.time_spines);
         self.macros.extend(p.macros);
         self.macro_files.extend(p.macro_files);

@@ -79,7 +79,15 @@ impl Loader {
                     model: None,
                     measures: vec![],
                     metrics: vec![],
+                    config: Map::new(),
+                    unrendered_config: Map::new(),
                 };
+                (node.config, node.unrendered_config) = crate::project::semantic::settle_config(
+                    kind,
+                    &self.cfg.config_tree(kind.resource_type()),
+                    &node.fqn,
+                    &node.spec,
+                );
                 let problem = match kind {
                     SemanticKind::SemanticModel => semantic_model(&mut node, &at),
                     SemanticKind::Metric => metric(&mut node, &at),
@@ -89,7 +97,11 @@ impl Loader {
                     self.diags.push(d);
                     continue;
                 }
-                if let Some(first) = self.semantic.get(&node.unique_id) {
+                if let Some(first) = self
+                    .semantic
+                    .get(&node.unique_id)
+                    .or_else(|| self.disabled_semantic.get(&node.unique_id))
+                {
                     self.diags.push(
                         Diagnostic::error(
                             "semantic",
@@ -104,7 +116,11 @@ impl Loader {
                     );
                     continue;
                 }
-                self.semantic.insert(node.unique_id.clone(), node);
+                if node.enabled() {
+                    self.semantic.insert(node.unique_id.clone(), node);
+                } else {
+                    self.disabled_semantic.insert(node.unique_id.clone(), node);
+                }
             }
         }
     }

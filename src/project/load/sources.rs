@@ -186,26 +186,37 @@ impl Loader {
             };
             let key_name = format!("sources.{}", s.name);
             let folders = ctx.f.folders();
+            // dbt gives the tests the source's and the table's `tags:` (not their configs').
+            let test_tags: Vec<String> =
+                s.tags.to_vec().into_iter().chain(t.tags.to_vec()).collect();
             for (test, span) in tests_of(&table, &t.data_tests, &t.tests) {
-                pending_tests.push(generic_tests::PendingTest::for_source(
-                    test, None, false, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
-                ));
+                pending_tests.push(
+                    generic_tests::PendingTest::for_source(
+                        test, None, false, &uid, &s.name, &t.name, &key_name, &folders, ctx.f, span,
+                    )
+                    .inheriting(test_tags.clone()),
+                );
             }
             for (k, c) in t.columns.iter().enumerate() {
                 let column = table.join([Step::key("columns"), Step::Index(k)]);
+                let column_tags: Vec<String> =
+                    test_tags.iter().cloned().chain(c.tags.to_vec()).collect();
                 for (test, span) in tests_of(&column, &c.data_tests, &c.tests) {
-                    pending_tests.push(generic_tests::PendingTest::for_source(
-                        test,
-                        Some(c),
-                        quote_columns,
-                        &uid,
-                        &s.name,
-                        &t.name,
-                        &key_name,
-                        &folders,
-                        ctx.f,
-                        span,
-                    ));
+                    pending_tests.push(
+                        generic_tests::PendingTest::for_source(
+                            test,
+                            Some(c),
+                            quote_columns,
+                            &uid,
+                            &s.name,
+                            &t.name,
+                            &key_name,
+                            &folders,
+                            ctx.f,
+                            span,
+                        )
+                        .inheriting(column_tags.clone()),
+                    );
                 }
             }
             self.sources.insert(uid, node);
