@@ -1,9 +1,10 @@
 //! The site's inputs taken from the loaded project in memory rather than from manifest.json:
 //! at 10,000 models the manifest is 87 MB, and reading it back into a JSON tree was most of
 //! `kiln docs generate`'s time. The nodes, sources and exposures are the same dicts the manifest
-//! writer streams ([`crate::schemas`]: `node_json`, `source_json`, `exposure_json`, with the
-//! graph's `depends_on` and the SQL this invocation compiled), made on every core, so the site
-//! shows what a catalog reading manifest.json would. The other artifacts (run_results.json,
+//! writer streams ([`crate::schemas`]: `source_json`, `exposure_json`, and for nodes the part
+//! of `node_json` the site reads, `node_site_json`, with the graph's `depends_on` and the SQL
+//! this invocation compiled), made on every core, so the site shows what a catalog reading
+//! manifest.json would. The other artifacts (run_results.json,
 //! catalog.json, sources.json, lineage.json) are small beside it and are read from `target/`.
 
 use super::data::{Artifacts, read_json};
@@ -33,7 +34,7 @@ impl Artifacts {
             project.nodes.iter().map(|(k, n)| (k, n.as_ref())).collect();
         let nodes: Map<String, Value> = nodes
             .par_iter()
-            .map(|(id, n)| ((*id).clone(), schemas::node_json(n, &facts)))
+            .map(|(id, n)| ((*id).clone(), schemas::node_site_json(n, &facts)))
             .collect::<Vec<_>>()
             .into_iter()
             .collect();
