@@ -26,9 +26,11 @@ pub struct WriteCounts {
     pub removed: usize,
 }
 
-/// Writes `bytes` to `path` unless the file already holds exactly these bytes. Returns whether
-/// it wrote.
+/// Writes `bytes` (secrets redacted, as every sink does: the pages show compiled SQL) to `path`
+/// unless the file already holds exactly these bytes. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
+    let bytes = crate::events::secrets::scrub_bytes(bytes);
+    let bytes = bytes.as_ref();
     if let Ok(meta) = std::fs::metadata(path)
         && meta.is_file()
         && meta.len() == bytes.len() as u64
