@@ -66,7 +66,10 @@ pub fn write_site(target: &Path, site: &data::SiteData) -> Result<SiteSummary, E
         (target.join("index.html"), INDEX_HTML.as_bytes().to_vec()),
         (assets.join("app.js"), APP_JS.as_bytes().to_vec()),
         (assets.join("app.css"), APP_CSS.as_bytes().to_vec()),
-        (assets.join("graph.js"), call_bytes("graph", None, &site.graph)),
+        (
+            assets.join("graph.js"),
+            call_bytes("graph", None, &site.graph),
+        ),
         (
             assets.join("search.js"),
             call_bytes("search", None, &site.search),

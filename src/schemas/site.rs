@@ -178,7 +178,14 @@ mod tests {
             .iter()
             .map(|n| {
                 let code = format!("select 1 as id -- {}", n.name);
-                (n.unique_id.clone(), Compiled { code, ctes: vec![], masked: vec![] })
+                (
+                    n.unique_id.clone(),
+                    Compiled {
+                        code,
+                        ctes: vec![],
+                        masked: vec![],
+                    },
+                )
             })
             .collect();
         let facts = ProjectFacts::default()

@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime};
 fn project() -> TestProject {
     let mut p = TestProject::minimal();
     for i in 0..65 {
-        p = p.file(&format!("models/m{i:03}.sql"), &format!("select {i} as id\n"));
+        p = p.file(
+            &format!("models/m{i:03}.sql"),
+            &format!("select {i} as id\n"),
+        );
     }
     p
 }
@@ -56,7 +59,10 @@ fn unchanged_shards_are_kept_changed_ones_rewritten_deleted_ones_removed() {
 
     // Nothing changed: no shard is written again (graph.js is: it holds the time it was made).
     generate(&p);
-    assert!(aged(&first) && aged(&second), "unchanged shards were rewritten");
+    assert!(
+        aged(&first) && aged(&second),
+        "unchanged shards were rewritten"
+    );
     assert!(!aged(&graph), "graph.js says when the site was made");
 
     // m064 changed: its shard is written again, with its new SQL; the other is left alone.
