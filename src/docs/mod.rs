@@ -126,14 +126,15 @@ pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary,
             &scripts,
         );
     let path = target.join(STATIC_FILE);
-    std::fs::write(&path, page).map_err(|e| Error::io(&path, e))?;
+    let wrote = write::write_if_changed(&path, page.as_bytes())?;
     Ok(SiteSummary {
         index: path,
         nodes,
         files: 1,
         counts: write::WriteCounts {
-            written: 1,
-            ..Default::default()
+            written: usize::from(wrote),
+            unchanged: usize::from(!wrote),
+            removed: 0,
         },
     })
 }
