@@ -12,6 +12,9 @@
 #[path = "cli/support.rs"]
 mod support;
 
+#[path = "docs_site/cache.rs"]
+mod cache;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

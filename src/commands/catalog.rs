@@ -16,6 +16,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The SQL an invocation compiled, by unique_id.
 pub type Compiled = BTreeMap<String, crate::project::Compiled>;
 
+/// What `docs generate` compiled, handed to the docs site so it reads none of it back from
+/// `target/`: the SQL, and the column lineage and PII classification it wrote to lineage.json
+/// and pii.json.
+pub struct Generated {
+    pub compiled: Compiled,
+    pub lineage: BTreeMap<String, crate::schemas::lineage::NodeLineage>,
+    pub pii: crate::schemas::pii::PiiArtifact,
+}
+
 /// What `docs generate` was asked to do.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GenerateOptions {
@@ -25,13 +34,13 @@ pub struct GenerateOptions {
     pub empty_catalog: bool,
 }
 
-/// `kiln docs generate`: the catalog part. Returns the loaded project and the SQL it compiled
+/// `kiln docs generate`: the catalog part. Returns the loaded project and what it compiled
 /// (none with `--no-compile`) for what the command writes next (the docs site).
 pub fn generate(
     inv: &Invocation,
     select: &SelectArgs,
     opts: GenerateOptions,
-) -> Result<(Loaded, Outcome, Option<Compiled>), Error> {
+) -> Result<(Loaded, Outcome, Option<Generated>), Error> {
     let loaded = load_and_parse(inv, "generate")?;
     let selected = loaded.select(select)?;
     loaded.found().emit();
@@ -75,9 +84,13 @@ pub fn generate(
         let mut meta = loaded.manifest_meta();
         meta.compiled = compiled;
         loaded.write_manifest_with(&meta)?;
-        compiled_sql = Some(meta.compiled);
         let mut errors = lineage.errors;
         errors.extend(lineage.contract_errors);
+        compiled_sql = Some(Generated {
+            compiled: meta.compiled,
+            lineage: lineage.nodes,
+            pii: lineage.pii,
+        });
         if !errors.is_empty() {
             Event::new(
                 kinds::CANNOT_GENERATE_DOCS,

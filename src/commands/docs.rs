@@ -7,13 +7,14 @@ use crate::invocation::Invocation;
 use crate::session::{Loaded, load_and_parse};
 
 /// Writes the docs site into the project's target folder (and `static_index.html` with
-/// `--static`) from the loaded project and `compiled`, the SQL this invocation compiled (none
-/// with `--no-compile`: the SQL the last compile left under target/compiled), with the run
-/// results, catalog, freshness and lineage artifacts in the target folder.
+/// `--static`) from the loaded project and `generated`, the SQL, lineage and PII classification
+/// this invocation compiled (none with `--no-compile`: the SQL the last compile left under
+/// target/compiled, and lineage.json and pii.json), with the run results, catalog and freshness
+/// artifacts in the target folder.
 pub fn write_site(
     inv: &Invocation,
     loaded: &Loaded,
-    compiled: Option<&super::catalog::Compiled>,
+    generated: Option<&super::catalog::Generated>,
     static_page: bool,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
@@ -32,17 +33,24 @@ pub fn write_site(
         return Ok(());
     }
     let on_disk;
-    let compiled = match compiled {
-        Some(c) => c,
+    let (compiled, in_memory) = match generated {
+        Some(g) => (
+            &g.compiled,
+            Some(crate::docs::load::InMemory {
+                lineage: &g.lineage,
+                pii: &g.pii,
+            }),
+        ),
         None => {
             on_disk = crate::docs::load::compiled_on_disk(&loaded.project, &target);
-            &on_disk
+            (&on_disk, None)
         }
     };
     let artifacts = crate::docs::data::Artifacts::of_project(
         &loaded.project,
         &loaded.graph,
         compiled,
+        in_memory,
         &target,
     )?;
     let parts = crate::timing::StageTimer::nested();

@@ -346,46 +346,54 @@ pub fn build<'a>(a: &'a Artifacts) -> SiteData {
         "status": status,
     });
 
-    // Search: descriptions and column names, beside the names the graph has.
+    // Each node's details, its search text (description) and column names, on every core.
+    use rayon::prelude::*;
+    let details: Vec<(Value, Value, Value)> = entries
+        .par_iter()
+        .map(|&(id, n)| {
+            let columns = columns_of(
+                id,
+                n,
+                catalog_entry(id),
+                lineage_nodes.and_then(|l| l.get(id)),
+                node_tests.get(id).map(Vec::as_slice).unwrap_or(&[]),
+                &downstream,
+                pii_nodes
+                    .and_then(|p| p.get(id))
+                    .and_then(|n| n.get("columns")),
+            );
+            let desc = s(n, "description");
+            let desc = Value::from(desc.chars().take(400).collect::<String>().to_lowercase());
+            let cols = Value::from(
+                columns
+                    .iter()
+                    .map(|c| s(c, "name"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            let detail = detail_of(
+                n,
+                columns,
+                node_tests.get(id),
+                run.get(id),
+                fresh.get(id),
+                catalog_entry(id),
+                lineage_nodes.and_then(|l| l.get(id)),
+            );
+            (desc, cols, detail)
+        })
+        .collect();
+
+    // Search: descriptions and column names, beside the names the graph has; details, shard by
+    // shard.
     let mut search_desc = Vec::with_capacity(entries.len());
     let mut search_cols = Vec::with_capacity(entries.len());
-
-    // Details, shard by shard.
     let mut shards: Vec<Value> = Vec::new();
     let mut shard = Map::new();
-    for (i, &(id, n)) in entries.iter().enumerate() {
-        let columns = columns_of(
-            id,
-            n,
-            catalog_entry(id),
-            lineage_nodes.and_then(|l| l.get(id)),
-            node_tests.get(id).map(Vec::as_slice).unwrap_or(&[]),
-            &downstream,
-            pii_nodes
-                .and_then(|p| p.get(id))
-                .and_then(|n| n.get("columns")),
-        );
-        let desc = s(n, "description");
-        search_desc.push(Value::from(
-            desc.chars().take(400).collect::<String>().to_lowercase(),
-        ));
-        search_cols.push(Value::from(
-            columns
-                .iter()
-                .map(|c| s(c, "name").to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ));
-        let detail = detail_of(
-            n,
-            columns,
-            node_tests.get(id),
-            run.get(id),
-            fresh.get(id),
-            catalog_entry(id),
-            lineage_nodes.and_then(|l| l.get(id)),
-        );
-        shard.insert(id.to_string(), detail);
+    for (i, ((id, _), (desc, cols, detail))) in entries.iter().zip(details).enumerate() {
+        search_desc.push(desc);
+        search_cols.push(cols);
+        shard.insert((*id).to_string(), detail);
         if (i + 1) % SHARD_SIZE == 0 {
             shards.push(Value::Object(std::mem::take(&mut shard)));
         }
@@ -527,7 +535,10 @@ fn columns_of(
         .map(|(_, mut m)| {
             let key = (
                 id.to_string(),
-                s(&Value::Object(m.clone()), "name").to_lowercase(),
+                m.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_lowercase(),
             );
             if let Some(d) = downstream.get(&key) {
                 m.insert("outputs".into(), Value::from(d.clone()));

@@ -14,6 +14,7 @@ pub mod data;
 pub mod layout;
 pub mod load;
 pub mod serve;
+pub mod write;
 
 use crate::error::Error;
 use std::path::{Path, PathBuf};
@@ -34,8 +35,10 @@ pub struct SiteSummary {
     pub index: PathBuf,
     /// Nodes the site shows (models, seeds, snapshots, sources, exposures, analyses).
     pub nodes: usize,
-    /// Files written.
+    /// Files the site has.
     pub files: usize,
+    /// How many were written, left unchanged, and removed.
+    pub counts: write::WriteCounts,
 }
 
 /// Writes the site into `target` from `site` ([`data::build`] of the artifacts: the loaded
@@ -45,44 +48,53 @@ pub fn write_site(target: &Path, site: &data::SiteData) -> Result<SiteSummary, E
     let nodes = node_count(site);
     let assets = target.join(ASSETS_DIR);
     let shards = assets.join("d");
-    // Shards of an earlier, larger project must not linger.
-    match std::fs::remove_dir_all(&shards) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(&shards, e)),
-    }
     std::fs::create_dir_all(&shards).map_err(|e| Error::io(&shards, e))?;
     use rayon::prelude::*;
     // Serialized and written on every core: the shards are most of the bytes.
-    let mut files: Vec<(PathBuf, String)> = site
+    let mut files: Vec<(PathBuf, Vec<u8>)> = site
         .shards
         .par_iter()
         .enumerate()
         .map(|(i, shard)| {
             (
-                shards.join(format!("{i}.js")),
-                call("shard", Some(i), shard),
+                shards.join(shard_file(i)),
+                call_bytes("shard", Some(i), shard),
             )
         })
         .collect();
     files.extend([
-        (target.join("index.html"), INDEX_HTML.to_string()),
-        (assets.join("app.js"), APP_JS.to_string()),
-        (assets.join("app.css"), APP_CSS.to_string()),
-        (assets.join("graph.js"), call("graph", None, &site.graph)),
-        (assets.join("search.js"), call("search", None, &site.search)),
+        (target.join("index.html"), INDEX_HTML.as_bytes().to_vec()),
+        (assets.join("app.js"), APP_JS.as_bytes().to_vec()),
+        (assets.join("app.css"), APP_CSS.as_bytes().to_vec()),
+        (
+            assets.join("graph.js"),
+            call_bytes("graph", None, &site.graph),
+        ),
+        (
+            assets.join("search.js"),
+            call_bytes("search", None, &site.search),
+        ),
     ]);
     timer.mark("serialize");
-    let count = files.len();
-    files
-        .par_iter()
-        .try_for_each(|(path, text)| std::fs::write(path, text).map_err(|e| Error::io(path, e)))?;
+    // Only what changed is written; the shards of nodes since deleted (or of an earlier,
+    // larger project) must not linger.
+    let mut counts = write::write_files(&files)?;
+    let keep: std::collections::HashSet<std::ffi::OsString> = (0..site.shards.len())
+        .map(|i| shard_file(i).into())
+        .collect();
+    counts.removed = write::remove_stale(&shards, &keep)?;
     timer.mark("write files");
     Ok(SiteSummary {
         index: target.join("index.html"),
         nodes,
-        files: count,
+        files: files.len(),
+        counts,
     })
+}
+
+/// The file name of detail shard `i` under `kiln-docs/d/`.
+pub fn shard_file(i: usize) -> String {
+    format!("{i}.js")
 }
 
 /// Writes `static_index.html`: the app, the data and every shard in one file that needs nothing
@@ -114,11 +126,16 @@ pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary,
             &scripts,
         );
     let path = target.join(STATIC_FILE);
-    std::fs::write(&path, page).map_err(|e| Error::io(&path, e))?;
+    let wrote = write::write_if_changed(&path, page.as_bytes())?;
     Ok(SiteSummary {
         index: path,
         nodes,
         files: 1,
+        counts: write::WriteCounts {
+            written: usize::from(wrote),
+            unchanged: usize::from(!wrote),
+            removed: 0,
+        },
     })
 }
 
@@ -127,6 +144,26 @@ fn node_count(site: &data::SiteData) -> usize {
         .get("id")
         .and_then(serde_json::Value::as_array)
         .map_or(0, Vec::len)
+}
+
+/// [`call`] as bytes, serialized straight into the buffer.
+fn call_bytes(what: &str, n: Option<usize>, value: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.extend_from_slice(b"kilnDocs.");
+    out.extend_from_slice(what.as_bytes());
+    out.push(b'(');
+    if let Some(n) = n {
+        out.extend_from_slice(n.to_string().as_bytes());
+        out.push(b',');
+    }
+    // A Value always serializes (its map keys are strings).
+    let at = out.len();
+    if serde_json::to_writer(&mut out, value).is_err() {
+        out.truncate(at);
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b");\n");
+    out
 }
 
 /// `kilnDocs.<what>([n, ]<json>);` JSON is a JavaScript expression, so the file is a script.
@@ -159,6 +196,19 @@ mod tests {
         let js = script_safe(&call("graph", None, &v));
         assert!(!js.contains("</script"), "{js}");
         assert!(js.contains("\\u003c/script>"), "{js}");
+    }
+
+    #[test]
+    fn call_bytes_are_the_script_call() {
+        let v = serde_json::json!({"a": [1, "x\"y"], "b": null});
+        assert_eq!(
+            call_bytes("shard", Some(3), &v),
+            call("shard", Some(3), &v).into_bytes()
+        );
+        assert_eq!(
+            call_bytes("graph", None, &v),
+            call("graph", None, &v).into_bytes()
+        );
     }
 
     #[test]

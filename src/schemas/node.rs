@@ -20,7 +20,7 @@ pub fn node_json(n: &Node, facts: &ProjectFacts<'_>) -> Value {
 
 /// One field's value, borrowed from the node where it can be: a 10,000-model manifest is written
 /// straight from the nodes, without building a `Value` tree per node first.
-enum Field<'a> {
+pub(super) enum Field<'a> {
     Str(&'a str),
     Strs(&'a [String]),
     Val(Value),
@@ -280,7 +280,7 @@ fn depends_on_macros<'n>(n: &'n Node, facts: &ProjectFacts<'_>) -> &'n [String] 
 /// `raw_code` as dbt writes it: a file's text stripped of surrounding whitespace (dbt strips
 /// every file it reads); a snapshot's block as it stands; a generic test's macro call followed
 /// by a `config()` call with the test's own configs.
-fn raw_code(n: &Node) -> Field<'_> {
+pub(super) fn raw_code(n: &Node) -> Field<'_> {
     if n.resource_type == ResourceType::Snapshot {
         return Field::Str(&n.raw_code);
     }
