@@ -232,6 +232,7 @@ impl AthenaConnection {
         owned: &str,
     ) -> Result<(), DbError> {
         let owned_loc = owned_location(owned)?;
+        failpoint("built");
         let schema = target.schema.to_lowercase();
         let new = self
             .table(&staged.schema, &staged.identifier)?
@@ -276,13 +277,16 @@ impl AthenaConnection {
             None => self.client.create_table(&schema, &input),
         }
         .map_err(DbError::from)?;
+        failpoint("published");
         if partitioned {
             self.client
                 .delete_partitions(&schema, &target_name, &old_parts)
                 .map_err(DbError::from)?;
+            failpoint("partitions-removed");
             self.client
                 .create_partitions(&schema, &target_name, &new_parts)
                 .map_err(DbError::from)?;
+            failpoint("partitions-moved");
         }
         self.client
             .delete_table(
@@ -290,6 +294,7 @@ impl AthenaConnection {
                 &staged.identifier.to_lowercase(),
             )
             .map_err(DbError::from)?;
+        failpoint("staged-dropped");
         // Only now, the previous version's files.
         if let Some(old_loc) = old.as_ref().and_then(|t| t.location())
             && Some(old_loc) != new.location()
@@ -297,6 +302,7 @@ impl AthenaConnection {
         {
             self.delete_data(old_loc, &owned_loc)?;
         }
+        failpoint("old-deleted");
         Ok(())
     }
 
@@ -337,6 +343,26 @@ impl AthenaConnection {
 
 fn debug(message: &str) {
     Event::new(kinds::ADAPTER_EVENT_DEBUG, message.to_string()).emit();
+}
+
+/// The steps of a publish, in order, after which a crash can be injected.
+const FAILPOINTS: &[&str] = &[
+    "built",
+    "published",
+    "partitions-removed",
+    "partitions-moved",
+    "staged-dropped",
+    "old-deleted",
+];
+
+/// Test-only crash injection (DEVELOPERS.md, "Crash tests"): with `KILN_FAILPOINT=<step>` in
+/// the environment the process aborts at that step of a publish, as a `kill -9` would: no
+/// unwinding, no cleanup, no artifacts. Read here and nowhere else.
+fn failpoint(step: &str) {
+    debug_assert!(FAILPOINTS.contains(&step), "unknown failpoint {step}");
+    if std::env::var("KILN_FAILPOINT").is_ok_and(|v| v == step) {
+        std::process::abort();
+    }
 }
 
 fn owned_location(owned: &str) -> Result<S3Location, DbError> {
@@ -461,6 +487,14 @@ impl Connection for AthenaConnection {
     }
 
     fn storage(&mut self, call: &StorageCall) -> Result<(), DbError> {
+        // After Ctrl-C nothing is published, dropped or deleted: the next run finishes or rolls
+        // back what this one left (`recover`).
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(DbError {
+                kind: super::super::DbErrorKind::Cancelled,
+                message: format!("interrupted before `{call}`"),
+            });
+        }
         debug(&call.to_string());
         match call {
             StorageCall::Recover {
