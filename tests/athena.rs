@@ -20,6 +20,8 @@ mod support;
 mod crash;
 #[path = "athena/grammar.rs"]
 mod grammar;
+#[path = "athena/interrupt.rs"]
+mod interrupt;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

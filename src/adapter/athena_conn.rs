@@ -129,10 +129,27 @@ impl AthenaConnection {
         }
         let token = self.token(sql);
         let (client, context, stop) = (&self.client, &self.context, &self.stop);
+        // A `create table as` writes its files into a location before it commits: one that
+        // failed (even on an Iceberg commit conflict) is never run again into the same
+        // location. The model fails; the next run builds in a folder of its own and removes
+        // what this one left (`recover`).
+        let ctas = writes_a_new_location(sql);
         logged(sql, || {
-            client
-                .execute(sql, context, &token, stop)
-                .map_err(DbError::from)
+            if ctas {
+                client.execute_once(sql, context, &token, stop)
+            } else {
+                client.execute(sql, context, &token, stop)
+            }
+            .map_err(|e| {
+                let conflict = ctas && e.is_iceberg_commit_conflict();
+                let mut e = DbError::from(e);
+                if conflict {
+                    e.message.push_str(
+                        "\nkiln does not run a failed `create table as` again into the location it may have written to; the next run builds the table in a new folder and removes this one",
+                    );
+                }
+                e
+            })
         })
     }
 
@@ -339,6 +356,12 @@ impl AthenaConnection {
         }
         Ok(())
     }
+}
+
+/// Whether `sql` is a `create table ... as` (it writes files under a location of its own).
+fn writes_a_new_location(sql: &str) -> bool {
+    let mut words = sql.split_whitespace().map(str::to_ascii_lowercase);
+    words.next().as_deref() == Some("create") && words.next().as_deref() == Some("table")
 }
 
 fn debug(message: &str) {

@@ -196,7 +196,11 @@ fn every_athena_statement_parses_with_athenas_grammars() {
                     w.proxy.clear();
                     w.kiln(args).assert_success();
                     let sent = statements(&w);
-                    assert!(!sent.is_empty(), "{}: kiln {args:?} sent nothing", case.name);
+                    assert!(
+                        !sent.is_empty(),
+                        "{}: kiln {args:?} sent nothing",
+                        case.name
+                    );
                     text.push_str(&format!("-- kiln {}\n", args.join(" ")));
                     for s in sent {
                         text.push_str(&s);
@@ -243,7 +247,11 @@ fn the_grammar_check_rejects_what_athena_would() {
         "create external table `s`.`t` (`a` string)\nrow format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\nlocation 's3://b/t/'\ntblproperties ('skip.header.line.count'='1')",
         "merge into \"c\".\"s\".\"t\" as d using \"c\".\"s\".\"u\" as s on (d.id = s.id) when matched then update set id = s.id when not matched then insert (id) values (s.id)",
     ];
-    let stmts: Vec<String> = bad.iter().chain(good.iter()).map(|s| s.to_string()).collect();
+    let stmts: Vec<String> = bad
+        .iter()
+        .chain(good.iter())
+        .map(|s| s.to_string())
+        .collect();
     let verdicts = check(&stmts);
     for (sql, v) in bad.iter().zip(&verdicts) {
         assert!(v.is_some(), "accepted, but Athena rejects it: {sql}");
