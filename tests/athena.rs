@@ -15,6 +15,8 @@ mod moto;
 mod proxy;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "athena/lineage.rs"]
+mod lineage;
 
 #[path = "athena/crash.rs"]
 mod crash;

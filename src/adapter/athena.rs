@@ -23,6 +23,10 @@ use serde_json::{Map, Value};
 #[path = "athena_conn.rs"]
 mod conn;
 
+#[cfg(feature = "athena")]
+#[path = "athena_catalog.rs"]
+mod catalog;
+
 /// A `type: athena` target of profiles.yml (dbt-athena's settings; the credential, role and
 /// retry fields are read with the AWS settings, `aws::AwsSettings::from_target`).
 #[derive(Debug, Clone, Deserialize)]
@@ -229,9 +233,16 @@ impl Adapter for Athena {
         false
     }
 
-    /// catalog.json on Athena will come from Glue; not yet.
+    /// catalog.json from Glue (`GetTables` per schema, `athena_catalog.rs`), when kiln can
+    /// connect (its `athena` feature).
     fn supports_catalog(&self) -> bool {
-        false
+        self.can_execute()
+    }
+
+    /// No binder: the lineage reads upstream relations' columns from Glue, one `GetTables`
+    /// listing per schema.
+    fn lineage_reads_catalog(&self) -> bool {
+        true
     }
 
     fn supports_catalog_publish(&self) -> bool {

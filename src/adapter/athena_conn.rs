@@ -493,6 +493,21 @@ impl Connection for AthenaConnection {
             .unwrap_or_default())
     }
 
+    /// Glue's tables of the schema (`GetTables`, every page): no query runs
+    /// ([`super::catalog::catalog_rows`]). A schema Glue does not have has no rows.
+    fn catalog(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Vec<super::super::CatalogColumn>, DbError> {
+        let tables = match self.client.get_tables(&schema.to_lowercase()) {
+            Ok(t) => t,
+            Err(e) if e.kind == super::super::aws::AwsErrorKind::NotFound => vec![],
+            Err(e) => return Err(DbError::from(e)),
+        };
+        Ok(super::catalog::catalog_rows(database, schema, &tables))
+    }
+
     fn schema_exists(&mut self, _database: &str, schema: &str) -> Result<bool, DbError> {
         Ok(self
             .client

@@ -64,7 +64,7 @@ pub struct RelationInfo {
 
 /// One column of one relation in the warehouse's catalog, as dbt's `get_catalog` returns it
 /// (the rows catalog.json is made from).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CatalogColumn {
     pub database: String,
     pub schema: String,
@@ -78,6 +78,19 @@ pub struct CatalogColumn {
     pub index: i64,
     pub data_type: String,
     pub comment: Option<String>,
+    /// The relation's statistics where the catalog keeps them (Glue's table parameters, its
+    /// partition keys), the same on each of its columns' rows; catalog.json's `stats`.
+    pub table_stats: Vec<CatalogStat>,
+}
+
+/// One of a relation's statistics, as catalog.json's `stats` entries hold them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogStat {
+    /// The entry's key and `id` (`num_rows`, `partition_keys`...).
+    pub id: String,
+    pub label: String,
+    pub value: serde_json::Value,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,6 +345,7 @@ pub trait Connection: Send {
                     index: r.get(5).and_then(Cell::as_i64).unwrap_or(0),
                     data_type: text(6),
                     comment: None,
+                    table_stats: vec![],
                 }
             })
             .collect())

@@ -932,6 +932,7 @@ impl Connection for DuckDbConnection {
                     index: r.get(6).and_then(Cell::as_i64).unwrap_or(0),
                     data_type: text(7),
                     comment: optional(8),
+                    table_stats: vec![],
                 }
             })
             .collect())

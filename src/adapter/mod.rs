@@ -33,7 +33,7 @@ mod tests;
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    CatalogColumn, Column, Connection, ConnectionCheck, DbError, DbErrorKind, RelationInfo,
+    CatalogColumn, CatalogStat, Column, Connection, ConnectionCheck, DbError, DbErrorKind, RelationInfo,
     RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
@@ -630,6 +630,15 @@ pub trait Adapter: Send + Sync + Debug {
     /// touching the warehouse. `None` when the engine has none (Athena: its catalog is Glue).
     fn binder(&self) -> Option<std::sync::Arc<dyn Adapter>> {
         None
+    }
+
+    /// Whether the column lineage reads built relations' columns from [`Connection::catalog`],
+    /// one listing per schema kept for the compile (a remote catalog such as Glue, where a call
+    /// per relation costs a round trip), rather than [`Connection::columns`] relation by
+    /// relation. The first listing that fails (no network, no credentials) ends the asking for
+    /// that compile: the lineage then uses what YAML declares.
+    fn lineage_reads_catalog(&self) -> bool {
+        false
     }
 
     /// Whether the warehouse exists already, so that asking it for columns creates nothing (an

@@ -111,17 +111,31 @@ fn table_json(columns: &[&CatalogColumn]) -> Map<String, Value> {
     );
     table.insert("columns".into(), Value::Object(cols));
     // dbt keeps the stats an adapter reports with `include: true` and always adds `has_stats`;
-    // the catalog queries kiln runs report none.
-    table.insert(
-        "stats".into(),
-        json!({"has_stats": {
+    // DuckDB's catalog query reports none, Glue's tables some (`CatalogColumn::table_stats`).
+    let mut stats = Map::new();
+    for st in &first.table_stats {
+        stats.insert(
+            st.id.clone(),
+            json!({
+                "id": st.id,
+                "label": st.label,
+                "value": st.value,
+                "include": true,
+                "description": st.description,
+            }),
+        );
+    }
+    stats.insert(
+        "has_stats".into(),
+        json!({
             "id": "has_stats",
             "label": "Has Stats?",
-            "value": false,
+            "value": !first.table_stats.is_empty(),
             "include": false,
             "description": "Indicates whether there are statistics for this table",
-        }}),
+        }),
     );
+    table.insert("stats".into(), Value::Object(stats));
     table
 }
 

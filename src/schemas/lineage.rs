@@ -30,6 +30,10 @@
 //!   TRANSFORMATION, AGGREGATION) in a column's inputs; INDIRECT (JOIN, FILTER, GROUP_BY, SORT,
 //!   WINDOW, CONDITIONAL) in `dataset` when they affect every row, and in a column's inputs when
 //!   they affect that column only (a CASE condition, a window's partition).
+//! - `binder_checked: false` (written only then) says that no binder cross-checked the
+//!   output columns: on an engine without one (Athena), they are kiln's own reading of the SQL
+//!   against its upstreams' columns (YAML's, a seed's CSV, Glue's), not a guess, and not
+//!   "incomplete"; `type` is YAML's, or the upstream's for a column passed through unchanged.
 //! - `complete` is false when the lineage could not be read in full (SQL sqlparser cannot parse,
 //!   a name two relations have, output columns that differ from the binder's...): `incomplete`
 //!   says why, with the line and column in the node's source file when one place is to blame.
@@ -80,6 +84,20 @@ pub struct NodeLineage {
     /// Inputs that affect every row (filters, join keys, grouping, sorting).
     #[serde(default)]
     pub dataset: Vec<LineageInput>,
+    /// False when no binder checked the output columns: on an engine without one (Athena)
+    /// they are kiln's own reading of the SQL against the upstreams' columns, and their types
+    /// are YAML's or an upstream's for a column passed through unchanged. Written only when
+    /// false (absent means checked, or lineage incomplete).
+    #[serde(default = "checked", skip_serializing_if = "is_checked")]
+    pub binder_checked: bool,
+}
+
+fn checked() -> bool {
+    true
+}
+
+fn is_checked(b: &bool) -> bool {
+    *b
 }
 
 /// Why a node's lineage is incomplete, and where (1-based, in the node's source file) when one
@@ -166,6 +184,7 @@ mod tests {
                     column: "kind".into(),
                     transformations: vec![Transformation::new(Subtype::Filter, false)],
                 }],
+                binder_checked: true,
             },
         );
         nodes.insert(
@@ -180,6 +199,7 @@ mod tests {
                 }],
                 columns: vec![],
                 dataset: vec![],
+                binder_checked: false,
             },
         );
         let artifact = LineageArtifact {
@@ -207,6 +227,15 @@ mod tests {
         assert_eq!(
             value["nodes"]["model.demo.odd"]["relation"],
             serde_json::Value::Null
+        );
+        // Written only when false: a binder checked orders' columns.
+        assert_eq!(
+            value["nodes"]["model.demo.orders"].get("binder_checked"),
+            None
+        );
+        assert_eq!(
+            value["nodes"]["model.demo.odd"]["binder_checked"],
+            serde_json::Value::Bool(false)
         );
         assert_eq!(LineageArtifact::from_json(&text).unwrap(), artifact);
         let err = LineageArtifact::from_json("{\"nodes\": {}}").unwrap_err();

@@ -209,12 +209,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let adapter = loaded.adapter.as_ref();
     let binder = adapter.binder();
     let mut setup: Option<Box<dyn Connection>> = binder.as_ref().and_then(|b| b.connect().ok());
-    let mut warehouse: Option<Box<dyn Connection>> =
-        if adapter.can_execute() && adapter.warehouse_exists() {
-            adapter.connect().ok()
-        } else {
-            None
-        };
+    let warehouse = WarehouseSchemas::new(adapter);
     let dialect = adapter.sql_dialect();
     let mut known = Known {
         schema: Schema::new(),
@@ -234,7 +229,9 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     // Sources: the warehouse, a file the binder reads, or YAML.
     for s in project.sources.values() {
         let name = relation_name(&s.database, &s.schema, &s.identifier);
-        if s.external.is_some() {
+        // Read from files where the engine reads them (DuckDB's `read_csv(...)`); an engine
+        // that reads no files (Athena) reads the source's relation.
+        if s.external.is_some() && adapter.external_source_sql(s).is_some() {
             // Compiled SQL reads the file itself (`read_csv(...)`, `'data/x.csv'`). Reading a
             // file's columns makes the engine sniff it: kept while the files are unchanged.
             let key = cache::file_source_key(&cache_env, &project.dir, &s.relation_name);
@@ -282,7 +279,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             }
             continue;
         }
-        let (columns, origin) = match warehouse_columns(&mut warehouse, &name) {
+        let (columns, origin) = match warehouse.columns(&name) {
             Some(cols) => (cols, Origin::Engine),
             None => (declared_columns(&s.columns), Origin::Declared),
         };
@@ -308,7 +305,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             continue;
         }
         let name = relation_name(&n.database, &n.schema, &n.alias);
-        let mut found = warehouse_columns(&mut warehouse, &name).map(|c| (c, Origin::Engine));
+        let mut found = warehouse.columns(&name).map(|c| (c, Origin::Engine));
         if found.is_none()
             && n.resource_type == ResourceType::Seed
             && let (Some(b), Some(conn)) = (binder.as_deref(), setup.as_mut())
@@ -326,6 +323,28 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 .map(|c| DbColumn {
                     name: c.name,
                     data_type: c.data_type,
+                    comment: None,
+                })
+                .collect();
+            found = Some((cols, Origin::Engine));
+        }
+        if found.is_none()
+            && n.resource_type == ResourceType::Seed
+            && binder.is_none()
+            && let Ok(cols) = crate::materialize::seed::columns(
+                &mut NoConnection,
+                adapter,
+                n,
+                &project.dir.join(&n.file),
+            )
+        {
+            // No binder (Athena): the CSV's header, typed as the engine's seed load will type
+            // it (dbt's inference in Rust, or `column_types`). Every column, as built.
+            let cols = cols
+                .into_iter()
+                .map(|(name, data_type)| DbColumn {
+                    name,
+                    data_type,
                     comment: None,
                 })
                 .collect();
@@ -384,15 +403,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                     return Some((hit, key.clone()));
                 }
                 let mut conn = take();
-                let mut wh = None;
-                // A snapshot keeps the columns it was built with.
-                if node.resource_type == ResourceType::Snapshot
-                    && adapter.can_execute()
-                    && adapter.warehouse_exists()
-                {
-                    wh = adapter.connect().ok();
-                }
-                let out = read_model(loaded, node, code, &known, &mut conn, &mut wh, &options);
+                let out = read_model(loaded, node, code, &known, &mut conn, &warehouse, &options);
                 give(conn);
                 described.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let keep = key
@@ -519,21 +530,135 @@ fn relation_name(database: &str, schema: &str, identifier: &str) -> RelationName
     )
 }
 
-/// The columns of a built relation, if the warehouse has it.
-fn warehouse_columns(
-    conn: &mut Option<Box<dyn Connection>>,
-    name: &RelationName,
-) -> Option<Vec<DbColumn>> {
-    let conn = conn.as_mut()?;
-    let parts = name.parts();
-    let (db, schema, ident) = match parts {
-        [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
-        [schema, ident] => ("", schema.as_str(), ident.as_str()),
-        _ => return None,
+/// The columns of built relations, from the warehouse: relation by relation
+/// ([`Connection::columns`]), or, where the adapter reads them from its catalog
+/// ([`Adapter::lineage_reads_catalog`]: Glue), one listing per schema kept for this compile.
+/// Shared by the models described in parallel (snapshots ask for their built columns).
+struct WarehouseSchemas {
+    by_catalog: bool,
+    state: std::sync::Mutex<WarehouseState>,
+}
+
+struct WarehouseState {
+    conn: Option<Box<dyn Connection>>,
+    /// (database, schema), lower case → relation (lower case) → columns.
+    listed: HashMap<(String, String), HashMap<String, Vec<DbColumn>>>,
+    /// A listing failed (no network, no credentials): nothing more is asked.
+    down: bool,
+}
+
+impl WarehouseSchemas {
+    fn new(adapter: &dyn Adapter) -> WarehouseSchemas {
+        let conn = if adapter.can_execute() && adapter.warehouse_exists() {
+            adapter.connect().ok()
+        } else {
+            None
+        };
+        WarehouseSchemas {
+            by_catalog: adapter.lineage_reads_catalog(),
+            state: std::sync::Mutex::new(WarehouseState {
+                conn,
+                listed: HashMap::new(),
+                down: false,
+            }),
+        }
+    }
+
+    /// The columns of a built relation, if the warehouse has it.
+    fn columns(&self, name: &RelationName) -> Option<Vec<DbColumn>> {
+        let mut guard = self.state.lock().ok()?;
+        let state = &mut *guard;
+        let conn = state.conn.as_mut()?;
+        let (db, schema, ident) = match name.parts() {
+            [db, schema, ident] => (db.as_str(), schema.as_str(), ident.as_str()),
+            [schema, ident] => ("", schema.as_str(), ident.as_str()),
+            _ => return None,
+        };
+        if !self.by_catalog {
+            return conn
+                .columns(db, schema, ident)
+                .ok()
+                .filter(|c| !c.is_empty());
+        }
+        if state.down {
+            return None;
+        }
+        let key = (db.to_lowercase(), schema.to_lowercase());
+        if !state.listed.contains_key(&key) {
+            match conn.catalog(db, schema) {
+                Ok(rows) => {
+                    let mut tables: HashMap<String, Vec<DbColumn>> = HashMap::new();
+                    for r in rows {
+                        tables
+                            .entry(r.table.to_lowercase())
+                            .or_default()
+                            .push(DbColumn {
+                                name: r.column,
+                                data_type: r.data_type.to_uppercase(),
+                                comment: r.comment,
+                            });
+                    }
+                    state.listed.insert(key.clone(), tables);
+                }
+                Err(e) => {
+                    state.down = true;
+                    crate::events::Event::note(format!(
+                        "Lineage: the warehouse's catalog could not be read ({}); columns come from YAML and seeds' CSV files instead",
+                        e.message.lines().next().unwrap_or_default()
+                    ))
+                    .at(crate::events::Level::Warn)
+                    .emit();
+                    return None;
+                }
+            }
+        }
+        state
+            .listed
+            .get(&key)
+            .and_then(|t| t.get(&ident.to_lowercase()))
+            .filter(|c| !c.is_empty())
+            .cloned()
+    }
+}
+
+/// A connection that runs nothing: for the engine's CSV typing where it reads the file in Rust
+/// (Athena's `load_csv` never queries).
+struct NoConnection;
+
+impl Connection for NoConnection {
+    fn execute(&mut self, _sql: &str) -> Result<(), crate::adapter::DbError> {
+        Err(crate::adapter::DbError::query(
+            "no connection: the column lineage only reads files here",
+        ))
+    }
+
+    fn query(&mut self, _sql: &str) -> Result<crate::adapter::Rows, crate::adapter::DbError> {
+        Err(crate::adapter::DbError::query(
+            "no connection: the column lineage only reads files here",
+        ))
+    }
+}
+
+/// The upstream's type of a column passed through unchanged (one DIRECT IDENTITY input).
+fn passed_through_type(known: &Known, c: &engine::OutputColumn) -> Option<String> {
+    let [input] = c.inputs.as_slice() else {
+        return None;
     };
-    conn.columns(db, schema, ident)
-        .ok()
-        .filter(|c| !c.is_empty())
+    let identity = input.transformations.iter().all(|t| {
+        t.kind == engine::TransformationType::Direct && t.subtype == engine::Subtype::Identity
+    });
+    if !identity || input.transformations.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = input.relation.parts().iter().map(String::as_str).collect();
+    match engine::SchemaProvider::relation(&known.schema, &parts) {
+        engine::Lookup::Found(_, cols) => cols
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(&input.column))
+            .map(|x| x.data_type.clone())
+            .filter(|t| !t.is_empty()),
+        _ => None,
+    }
 }
 
 /// YAML's columns, typed where YAML types them (VARCHAR otherwise: the binder needs a type).
@@ -612,7 +737,7 @@ fn read_model(
     code: &Compiled,
     known: &Known,
     binder: &mut Option<Box<dyn Connection>>,
-    warehouse: &mut Option<Box<dyn Connection>>,
+    warehouse: &WarehouseSchemas,
     options: &Options,
 ) -> ModelOut {
     let adapter = loaded.adapter.as_ref();
@@ -707,7 +832,18 @@ fn read_model(
     // The columns of its relation for the models downstream, and the artifact's columns.
     let types: Vec<Option<String>> = match &bound {
         Some(Ok(cols)) => cols.iter().map(|c| Some(c.data_type.clone())).collect(),
-        _ => vec![None; lineage.columns.len()],
+        // Unchecked by a binder: YAML's type, or the upstream's for a column passed through.
+        _ => lineage
+            .columns
+            .iter()
+            .map(|c| {
+                node.columns
+                    .values()
+                    .find(|d| d.name.eq_ignore_ascii_case(&c.name))
+                    .and_then(|d| d.data_type.clone())
+                    .or_else(|| passed_through_type(known, c))
+            })
+            .collect(),
     };
     let mut columns: Vec<ColumnLineage> = lineage
         .columns
@@ -738,9 +874,10 @@ fn read_model(
             lineage
                 .columns
                 .iter()
-                .map(|c| DbColumn {
+                .zip(&types)
+                .map(|(c, t)| DbColumn {
                     name: c.name.clone(),
-                    data_type: declared_type(node, &c.name),
+                    data_type: t.clone().unwrap_or_else(|| declared_type(node, &c.name)),
                     comment: None,
                 })
                 .collect(),
@@ -752,10 +889,8 @@ fn read_model(
         }
     };
     if node.resource_type == ResourceType::Snapshot {
-        let built = warehouse_columns(
-            warehouse,
-            &relation_name(&node.database, &node.schema, &node.alias),
-        );
+        // A snapshot keeps the columns it was built with.
+        let built = warehouse.columns(&relation_name(&node.database, &node.schema, &node.alias));
         let meta = snapshot_meta_columns(node);
         for (name, ty) in &meta {
             if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
@@ -818,6 +953,9 @@ fn read_model(
                 node.relation_name.clone()
             },
             complete: incomplete.is_empty(),
+            // No binder described the query (Athena has none; or its database could not be
+            // opened): the columns are the lineage engine's reading of the SQL.
+            binder_checked: matches!(bound, Some(Ok(_))) || !incomplete.is_empty(),
             incomplete,
             columns,
             dataset: inputs(known, &lineage.dataset),

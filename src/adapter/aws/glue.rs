@@ -44,6 +44,12 @@ pub struct GlueTable {
 }
 
 impl GlueTable {
+    /// A table as the SDK describes it (what `GetTable`/`GetTables` return, or one built in a
+    /// test).
+    pub fn from_sdk(table: Table) -> GlueTable {
+        GlueTable { table }
+    }
+
     pub fn name(&self) -> &str {
         self.table.name()
     }

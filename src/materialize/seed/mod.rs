@@ -94,6 +94,41 @@ pub fn load(
     load_file(conn, adapter, node, &seed_path(node), existing)
 }
 
+/// The seed's columns as the engine would type them (its CSV header, `column_types`, and the
+/// engine's inference over the values), without planning a load: what the column lineage reads
+/// on an engine without a binder, whose `load_csv` reads the file in Rust (Athena).
+pub fn columns(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    node: &Node,
+    path: &Path,
+) -> Result<Vec<(String, String)>, DbError> {
+    let file = &node.original_file_path;
+    let fail = |msg: String| DbError::query(format!("seed {file}: {msg}"));
+    let cfg = SeedConfig::of(node).map_err(fail)?;
+    let names = read_header(path, cfg.delimiter).map_err(fail)?;
+    let declared: Vec<Option<String>> = names
+        .iter()
+        .map(|n| cfg.declared_type(n).map(String::from))
+        .collect();
+    let table = adapter
+        .load_csv(
+            conn,
+            &CsvFile {
+                path,
+                delimiter: cfg.delimiter,
+                names: &names,
+                declared: &declared,
+            },
+        )
+        .map_err(fail)?;
+    Ok(names
+        .into_iter()
+        .zip(table.columns)
+        .map(|(n, c)| (n, c.data_type))
+        .collect())
+}
+
 /// [`load`] with the CSV file given.
 pub fn load_file(
     conn: &mut dyn Connection,

@@ -43,6 +43,8 @@ mod schema;
 mod scope;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_athena;
 
 pub use model::{
     Incomplete, InputField, Lineage, OutputColumn, Position, Searched, Subtype, Transformation,
