@@ -609,7 +609,7 @@ fn incremental_merge_needs_iceberg() {
         .collect();
     assert_eq!(merges.len(), 1, "{merges:?}");
     assert!(
-        merges[0].starts_with(r#"merge into "awsdatacatalog"."analytics"."ice_events" as DBT_INTERNAL_DEST using "awsdatacatalog"."analytics"."ice_events__dbt_tmp" as DBT_INTERNAL_SOURCE on "#),
+        merges[0].starts_with("merge into \"awsdatacatalog\".\"analytics\".\"ice_events\" as target\nusing \"awsdatacatalog\".\"analytics\".\"ice_events__dbt_tmp\" as src\non "),
         "{}",
         merges[0]
     );
@@ -789,3 +789,6 @@ fn a_folder_shared_with_another_schema_is_not_swept() {
         .collect::<Vec<_>>()
     );
 }
+
+#[path = "athena/incremental.rs"]
+mod incremental;

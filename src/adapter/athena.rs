@@ -22,6 +22,8 @@ use serde_json::{Map, Value};
 #[cfg(feature = "athena")]
 #[path = "athena_conn.rs"]
 mod conn;
+#[path = "athena_incremental.rs"]
+mod incremental;
 
 #[cfg(feature = "athena")]
 #[path = "athena_catalog.rs"]
@@ -357,10 +359,68 @@ impl Adapter for Athena {
     /// Hive DDL: `alter table ... add columns (...)`.
     fn add_column_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
         format!(
-            "alter table {} add columns (`{}` {data_type})",
+            "alter table {} add columns ({} {})",
             hive_name(relation),
-            column.replace('`', "``")
+            incremental::backtick(column),
+            incremental::hive_type(data_type)
         )
+    }
+
+    /// Hive DDL's `change column` (Hive and Iceberg tables alike).
+    fn alter_column_type_sql(&self, relation: &str, column: &str, data_type: &str) -> String {
+        incremental::change_column_type_sql(&hive_name(relation), column, data_type)
+    }
+
+    fn drop_column_sql(&self, relation: &str, column: &str) -> String {
+        format!(
+            "alter table {} drop column {}",
+            hive_name(relation),
+            incremental::backtick(column)
+        )
+    }
+
+    /// Iceberg drops columns; a Hive table's data columns are replaced by those it keeps.
+    fn drop_columns_sql(
+        &self,
+        relation: &str,
+        drop: &[String],
+        keep: &[super::Column],
+        storage: &TableStorage,
+    ) -> Vec<String> {
+        incremental::drop_columns_sql(&hive_name(relation), drop, keep, storage)
+    }
+
+    /// Iceberg's `merge into` with dbt-athena's options (`update_condition`,
+    /// `delete_condition`, `insert_condition`, `merge_update_columns`/`merge_exclude_columns`,
+    /// per-column rules); the two sides are named `target` and `src`, as dbt-athena names them.
+    fn merge_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        columns: &[String],
+        predicates: &[String],
+    ) -> String {
+        incremental::merge_sql(
+            target,
+            source,
+            unique_key,
+            columns,
+            predicates,
+            &Default::default(),
+        )
+    }
+
+    fn merge_options_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        columns: &[String],
+        predicates: &[String],
+        options: &crate::project::settings::incremental::MergeOptions,
+    ) -> String {
+        incremental::merge_sql(target, source, unique_key, columns, predicates, options)
     }
 
     /// Reads the seed's CSV in Rust (Athena reads files only through a table): the rows and
@@ -676,7 +736,7 @@ mod tests {
         let a = Athena::sample();
         assert_eq!(
             a.add_column_sql(r#""awsdatacatalog"."main"."orders""#, "note", "varchar"),
-            "alter table `main`.`orders` add columns (`note` varchar)"
+            "alter table `main`.`orders` add columns (`note` string)"
         );
         assert_eq!(
             a.drop_relation_sql(

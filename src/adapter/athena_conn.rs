@@ -18,6 +18,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+#[path = "athena_overwrite.rs"]
+mod overwrite;
+
 /// What the adapter keeps to connect: the AWS settings (their `Debug` hides the credentials),
 /// the one client every connection shares (made on first use), the cancel flag, and this
 /// run's id (in every query's idempotency token).
@@ -429,9 +432,16 @@ fn refuse_foreign(name: &CatalogName, t: &GlueTable, owned: &S3Location) -> Resu
     )))
 }
 
-impl Connection for AthenaConnection {
-    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+impl AthenaConnection {
+    fn execute_sql(&mut self, sql: &str) -> Result<(), DbError> {
         self.run(sql).map(|_| ())
+    }
+}
+
+impl Connection for AthenaConnection {
+    /// A statement; a partitioned CTAS over Athena's partition limit is written in batches.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.execute_batched(sql)
     }
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
@@ -547,6 +557,23 @@ impl Connection for AthenaConnection {
             } => self.publish(staged, target, owned),
             StorageCall::Drop { target, owned } => self.drop_table(target, owned),
             StorageCall::Upload { file, key, owned } => self.upload(file, key, owned),
+            StorageCall::OverwritePartitions {
+                target,
+                stage,
+                target_sql,
+                stage_sql,
+                owned,
+                columns,
+                window,
+            } => self.overwrite_partitions(&overwrite::Overwrite {
+                target,
+                stage,
+                target_sql,
+                stage_sql,
+                owned,
+                columns,
+                window: window.as_ref(),
+            }),
         }
     }
 }

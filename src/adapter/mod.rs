@@ -436,6 +436,36 @@ pub trait Adapter: Send + Sync + Debug {
         ansi::merge(self, target, source, unique_key, columns, predicates)
     }
 
+    /// `merge into` with dbt's merge options (conditions per clause, which matched columns are
+    /// updated and how). An engine without them runs the plain [`Adapter::merge_sql`].
+    #[allow(clippy::too_many_arguments)]
+    fn merge_options_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        columns: &[String],
+        predicates: &[String],
+        _options: &crate::project::settings::incremental::MergeOptions,
+    ) -> String {
+        self.merge_sql(target, source, unique_key, columns, predicates)
+    }
+
+    /// `on_schema_change: sync_all_columns`'s removal of the columns `drop` from `relation`,
+    /// `keep` being its columns afterwards and `storage` how it is stored: one
+    /// [`Adapter::drop_column_sql`] each by default.
+    fn drop_columns_sql(
+        &self,
+        relation: &str,
+        drop: &[String],
+        _keep: &[Column],
+        _storage: &TableStorage,
+    ) -> Vec<String> {
+        drop.iter()
+            .map(|c| self.drop_column_sql(relation, c))
+            .collect()
+    }
+
     /// insert_overwrite's delete: every partition (`partition_by` values) the source holds.
     fn delete_partitions_sql(&self, target: &str, source: &str, partition_by: &[String]) -> String {
         let parts = ansi::quoted_list(self, partition_by);

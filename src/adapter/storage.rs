@@ -68,6 +68,21 @@ pub enum StorageCall {
     },
     /// Drops `target` from the catalog, then deletes its files if they lie inside `owned`.
     Drop { target: CatalogName, owned: String },
+    /// Replaces the partitions of the Hive table `target` that the rows of `stage` touch
+    /// (`insert_overwrite`): for each, the folder its location and values name (and the one
+    /// its catalog entry names, if another) is emptied, only inside `owned`, and its rows are
+    /// inserted from `stage` (`columns`), at most 100 partitions per insert (Athena's write
+    /// limit). `target_sql` and `stage_sql` are the relations as SQL names them; `window` a
+    /// microbatch's `(event_time column, start, end)`, which narrows the rows.
+    OverwritePartitions {
+        target: CatalogName,
+        stage: CatalogName,
+        target_sql: String,
+        stage_sql: String,
+        owned: String,
+        columns: Vec<String>,
+        window: Option<(String, String, String)>,
+    },
     /// Uploads the local `file` as the object `key` (a full `s3://` address), which must lie
     /// inside `owned` (a seed's CSV file, under the seed's own folder).
     Upload {
@@ -95,6 +110,21 @@ impl fmt::Display for StorageCall {
             } => write!(f, "kiln: publish {staged} as {target} (owned {owned})"),
             StorageCall::Drop { target, owned } => {
                 write!(f, "kiln: drop {target} (owned {owned})")
+            }
+            StorageCall::OverwritePartitions {
+                target,
+                stage,
+                owned,
+                window,
+                ..
+            } => {
+                let within = window
+                    .as_ref()
+                    .map_or(String::new(), |(c, s, e)| format!(", {c} in [{s}, {e})"));
+                write!(
+                    f,
+                    "kiln: overwrite the partitions of {target} that {stage} holds{within} (owned {owned})"
+                )
             }
             StorageCall::Upload { file, key, owned } => {
                 write!(f, "kiln: upload {file} to {key} (owned {owned})")

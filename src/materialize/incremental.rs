@@ -89,7 +89,8 @@ pub(super) fn step_steps(
         // Athena: only what Athena can do to the table in place (Hive tables take inserts;
         // Iceberg ones merges and deletes too); a stage left by an interrupted step is
         // recovered first.
-        let iceberg = super::publish::storage_of(node).iceberg;
+        let storage = super::publish::storage_of(node);
+        let iceberg = storage.iceberg;
         let refuse = |why: &str| {
             Err(PlanError(format!(
                 "{}: incremental_strategy '{}' {why}",
@@ -105,11 +106,19 @@ pub(super) fn step_steps(
                     "needs an Iceberg table on Athena (Hive tables take no update or delete): set table_type: iceberg, or use append",
                 );
             }
-            Strategy::InsertOverwrite | Strategy::Microbatch => {
+            // (an Iceberg microbatch replaces its window with a delete and an insert)
+            Strategy::Microbatch if iceberg => {}
+            Strategy::InsertOverwrite if iceberg => {
                 return refuse(
-                    "is not supported by kiln on Athena yet (append, and merge on Iceberg tables, are)",
+                    "replaces Hive partitions, and this is an Iceberg table: use incremental_strategy: merge (with a unique_key) or microbatch",
                 );
             }
+            Strategy::InsertOverwrite | Strategy::Microbatch if storage.partitioned_by.is_empty() => {
+                return refuse(
+                    "replaces whole partitions of a Hive table on Athena, and this table has none: set partitioned_by to the partition column(s), or use table_type: iceberg",
+                );
+            }
+            Strategy::InsertOverwrite | Strategy::Microbatch => {}
         }
         steps.push(Step::Storage(crate::adapter::StorageCall::Recover {
             target: crate::adapter::CatalogName {
@@ -151,6 +160,7 @@ pub(super) fn step_steps(
         stage,
         cfg: cfg.clone(),
         window,
+        storage: super::publish::storage_of(node),
     }))));
     Ok(steps)
 }
@@ -163,6 +173,8 @@ pub struct Apply {
     stage: Stage,
     cfg: IncrementalConfig,
     window: Option<(String, String)>,
+    /// How the target is stored (where tables are files: Hive or Iceberg, its partitions).
+    storage: crate::adapter::TableStorage,
 }
 
 impl Apply {
@@ -171,17 +183,29 @@ impl Apply {
         adapter: &dyn Adapter,
         read: &ReadColumns,
     ) -> Result<Vec<Step>, String> {
-        let (alters, columns) =
-            reconcile_at(adapter, &self.target, &self.cfg, &read.new, &read.existing)?;
-        let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
-        let apply = apply_at(
+        let (alters, columns) = reconcile_at(
             adapter,
             &self.target,
-            &self.stage,
             &self.cfg,
-            &columns,
-            window,
-        );
+            &read.new,
+            &read.existing,
+            &self.storage,
+        )?;
+        let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
+        let apply: Vec<Step> = match self.overwrite_partitions(adapter, &columns) {
+            Some(call) => vec![Step::Storage(call)],
+            None => apply_at(
+                adapter,
+                &self.target,
+                &self.stage,
+                &self.cfg,
+                &columns,
+                window,
+            )
+            .into_iter()
+            .map(Step::Execute)
+            .collect(),
+        };
         // The stage goes with its files where tables are files (inside the target's folder).
         let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
             Some(loc) if adapter.supports_catalog_publish() => {
@@ -197,10 +221,49 @@ impl Apply {
         };
         Ok(alters
             .into_iter()
-            .chain(apply)
             .map(Step::Execute)
+            .chain(apply)
             .chain([drop])
             .collect())
+    }
+
+    /// Where tables are files, a Hive table's `insert_overwrite` (and microbatch) replaces the
+    /// partitions the staged rows touch, folder by folder ([`crate::adapter::StorageCall::OverwritePartitions`]).
+    fn overwrite_partitions(
+        &self,
+        adapter: &dyn Adapter,
+        columns: &[String],
+    ) -> Option<crate::adapter::StorageCall> {
+        let by_partition = match self.cfg.strategy {
+            Strategy::InsertOverwrite => true,
+            Strategy::Microbatch => !self.storage.iceberg,
+            _ => false,
+        };
+        if !by_partition || !adapter.supports_catalog_publish() {
+            return None;
+        }
+        let loc = adapter.table_location(&self.target.schema, &self.target.identifier, "")?;
+        let name = |identifier: String| crate::adapter::CatalogName {
+            schema: self.target.schema.clone(),
+            identifier,
+        };
+        let window = match (&self.window, self.cfg.strategy) {
+            (Some((start, end)), Strategy::Microbatch) => Some((
+                self.cfg.event_time.clone().unwrap_or_default(),
+                start.clone(),
+                end.clone(),
+            )),
+            _ => None,
+        };
+        Some(crate::adapter::StorageCall::OverwritePartitions {
+            target: name(self.target.identifier.clone()),
+            stage: name(format!("{}{}", self.target.identifier, stage_suffix(adapter))),
+            target_sql: self.target.sql(adapter),
+            stage_sql: self.stage.relation.clone(),
+            owned: loc.owned,
+            columns: columns.to_vec(),
+            window,
+        })
     }
 }
 
@@ -394,7 +457,14 @@ pub fn reconcile(
     new: &[Column],
     existing: &[Column],
 ) -> Result<(Vec<String>, Vec<String>), String> {
-    reconcile_at(adapter, &RelationTarget::of(node), cfg, new, existing)
+    reconcile_at(
+        adapter,
+        &RelationTarget::of(node),
+        cfg,
+        new,
+        existing,
+        &super::publish::storage_of(node),
+    )
 }
 
 fn reconcile_at(
@@ -403,6 +473,7 @@ fn reconcile_at(
     cfg: &IncrementalConfig,
     new: &[Column],
     existing: &[Column],
+    storage: &crate::adapter::TableStorage,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let diff = SchemaDiff::between(new, existing);
     let target = target.sql(adapter);
@@ -429,8 +500,18 @@ fn reconcile_at(
                     kept.push(c.name.clone());
                 }
                 for c in &diff.removed {
-                    alters.push(adapter.drop_column_sql(&target, &c.name));
                     kept.retain(|k| !k.eq_ignore_ascii_case(&c.name));
+                }
+                if !diff.removed.is_empty() {
+                    let drop: Vec<String> = diff.removed.iter().map(|c| c.name.clone()).collect();
+                    // the columns afterwards, as the table holds them
+                    let keep: Vec<Column> = existing
+                        .iter()
+                        .filter(|c| !drop.iter().any(|d| d.eq_ignore_ascii_case(&c.name)))
+                        .chain(diff.added.iter())
+                        .cloned()
+                        .collect();
+                    alters.extend(adapter.drop_columns_sql(&target, &drop, &keep, storage));
                 }
                 for (c, t) in &diff.changed {
                     alters.push(adapter.alter_column_type_sql(&target, &c.name, t));
@@ -492,9 +573,14 @@ fn apply_at(
             adapter.delete_matching_sql(&target, stage, &cfg.unique_key, &cfg.predicates),
             insert,
         ],
-        Strategy::Merge => {
-            vec![adapter.merge_sql(&target, stage, &cfg.unique_key, columns, &cfg.predicates)]
-        }
+        Strategy::Merge => vec![adapter.merge_options_sql(
+            &target,
+            stage,
+            &cfg.unique_key,
+            columns,
+            &cfg.predicates,
+            &cfg.merge,
+        )],
         Strategy::InsertOverwrite => vec![
             adapter.delete_partitions_sql(&target, stage, &cfg.partition_by),
             insert,

@@ -38,6 +38,36 @@ pub fn batch_plan(
     first: Option<FirstBuild<'_>>,
 ) -> Result<Plan, PlanError> {
     let mut steps = vec![];
+    if let Some(first) = first
+        && adapter.supports_catalog_publish()
+    {
+        // Where tables are files: an empty table shaped like the model, built aside and
+        // published as a table is (its partitions come with the batches).
+        let empty = format!(
+            "select * from (\n{}\n) kiln_shape where 1 = 0",
+            sql.trim()
+        );
+        let table = super::publish::table(
+            adapter,
+            node,
+            &empty,
+            first.existing,
+            &super::publish::build_id(),
+        )?;
+        let mut steps = table.steps;
+        steps.extend(
+            hooks
+                .splice(Plan::new(incremental::step_steps(
+                    adapter,
+                    node,
+                    cfg,
+                    sql,
+                    Some(window),
+                )?))
+                .steps,
+        );
+        return Ok(Plan::atomic(adapter, steps));
+    }
     if let Some(first) = first {
         let target = RelationTarget::of(node).sql(adapter);
         if first.existing == Some(RelationKind::View) {

@@ -420,6 +420,46 @@ fn property<'a>(sql: &'a str, name: &str) -> Option<&'a str> {
     Some(&sql[at..at + len])
 }
 
+/// The partitions an insert's filter names, one line each (`cast("dt" as varchar) = 'v'`,
+/// `"dt" is null`): each a list of (column, folder value).
+fn insert_partitions(sql: &str) -> Vec<Vec<(String, String)>> {
+    let Some((_, filter)) = sql.split_once("\nwhere ") else {
+        return vec![];
+    };
+    filter
+        .lines()
+        .filter_map(|line| {
+            let mut pairs = vec![];
+            let mut rest = line;
+            loop {
+                let cast = rest.find("cast(\"");
+                let null = rest.find("\" is null");
+                match (cast, null) {
+                    (Some(c), n) if n.is_none_or(|n| c < n) => {
+                        let after = &rest[c + 6..];
+                        let k_end = after.find('"')?;
+                        let key = after[..k_end].to_string();
+                        let v_at = after.find(" as varchar) = '")? + 16;
+                        let v_len = after[v_at..].find('\'')?;
+                        pairs.push((key, after[v_at..v_at + v_len].to_string()));
+                        rest = &after[v_at + v_len..];
+                    }
+                    (_, Some(n)) => {
+                        let key_start = rest[..n].rfind('"')? + 1;
+                        pairs.push((
+                            rest[key_start..n].to_string(),
+                            "__HIVE_DEFAULT_PARTITION__".to_string(),
+                        ));
+                        rest = &rest[n + 9..];
+                    }
+                    _ => break,
+                }
+            }
+            (!pairs.is_empty()).then_some(pairs)
+        })
+        .collect()
+}
+
 /// What Athena would do for `sql`, done in moto (see [`Rule::Engine`]).
 fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
     let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
@@ -489,7 +529,31 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             .strip_prefix("s3://")
             .and_then(|l| l.split_once('/'))
             .expect("an S3 location");
+        // (a CTAS filtered by partition values, kiln's batched CTAS, writes those)
+        let named = insert_partitions(sql);
         let folder = match &partition {
+            Some(_) if !named.is_empty() => {
+                let mut inputs = vec![];
+                for values in &named {
+                    let folder: String = values.iter().map(|(k, v)| format!("{k}={v}/")).collect();
+                    send(
+                        "s3",
+                        "PUT",
+                        &format!("/{bucket}/{prefix}{folder}part-00000.parquet"),
+                        &[],
+                        b"PAR1",
+                    );
+                    inputs.push(json!({
+                        "Values": values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+                        "StorageDescriptor": {"Location": format!("{location}{folder}")},
+                    }));
+                }
+                glue(
+                    "BatchCreatePartition",
+                    json!({"DatabaseName": schema, "TableName": name, "PartitionInputList": inputs}),
+                );
+                return;
+            }
             Some(col) => {
                 let folder = format!("{col}=2024-01-01/");
                 glue(
@@ -550,13 +614,39 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        send(
-            "s3",
-            "PUT",
-            &format!("/{bucket}/{prefix}write-{n}.parquet"),
-            &[],
-            b"PAR1",
-        );
+        // an insert into a partitioned table filtered by partition values (kiln's
+        // insert_overwrite) writes one file per partition and registers the partitions
+        let partitions = insert_partitions(sql);
+        if partitions.is_empty() || table["Table"]["PartitionKeys"].as_array().is_none_or(|k| k.is_empty()) {
+            send(
+                "s3",
+                "PUT",
+                &format!("/{bucket}/{prefix}write-{n}.parquet"),
+                &[],
+                b"PAR1",
+            );
+        } else {
+            let mut inputs = vec![];
+            for values in &partitions {
+                let folder: String = values.iter().map(|(k, v)| format!("{k}={v}/")).collect();
+                send(
+                    "s3",
+                    "PUT",
+                    &format!("/{bucket}/{prefix}{folder}write-{n}.parquet"),
+                    &[],
+                    b"PAR1",
+                );
+                inputs.push(json!({
+                    "Values": values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+                    "StorageDescriptor": {"Location": format!("{location}{folder}")},
+                }));
+            }
+            // (partitions already registered are reported in the answer's errors, and kept)
+            glue(
+                "BatchCreatePartition",
+                json!({"DatabaseName": schema, "TableName": name, "PartitionInputList": inputs}),
+            );
+        }
     } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,

@@ -87,6 +87,143 @@ pub struct IncrementalConfig {
     pub partition_by: Vec<String>,
     pub duplicate_keys: DuplicateKeys,
     pub event_time: Option<String>,
+    /// How `merge` treats matched and unmatched rows (dbt-athena's options).
+    pub merge: MergeOptions,
+}
+
+/// How a matched column is updated by `merge` (dbt-athena's `merge_update_columns_rules`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeRule {
+    /// The new value (the default).
+    Replace,
+    /// The new value, or the old one where the new is NULL.
+    Coalesce,
+    /// Old plus new.
+    Sum,
+    /// The old array followed by the new one.
+    Append,
+    /// The old and the new arrays' elements, each once.
+    AppendDistinct,
+    /// An expression, `_new_` standing for the new value and `_old_` for the old one.
+    Custom(String),
+}
+
+impl MergeRule {
+    pub const NAMES: &[&str] = &["replace", "coalesce", "sum", "append", "append_distinct"];
+
+    pub fn parse(s: &str) -> Self {
+        match s.trim() {
+            "replace" => MergeRule::Replace,
+            "coalesce" => MergeRule::Coalesce,
+            "sum" => MergeRule::Sum,
+            "append" => MergeRule::Append,
+            "append_distinct" => MergeRule::AppendDistinct,
+            other => MergeRule::Custom(other.to_string()),
+        }
+    }
+}
+
+/// `merge`'s options: conditions on each clause (written against `target` and `src`, as
+/// dbt-athena's merge names the two sides), which matched columns are updated, and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeOptions {
+    pub update_condition: Option<String>,
+    pub delete_condition: Option<String>,
+    pub insert_condition: Option<String>,
+    /// `merge_update_columns`: only these are updated (all non-key columns when `None`).
+    pub update_columns: Option<Vec<String>>,
+    /// `merge_exclude_columns`: never updated.
+    pub exclude_columns: Vec<String>,
+    /// `merge_update_columns_rules`: a rule per column.
+    pub rules: Vec<(String, MergeRule)>,
+    /// `merge_update_columns_default_rule`: the rule of the other columns.
+    pub default_rule: Option<MergeRule>,
+}
+
+impl MergeOptions {
+    /// The rule of `column`.
+    pub fn rule_of(&self, column: &str) -> MergeRule {
+        self.rules
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(column))
+            .map(|(_, r)| r.clone())
+            .or_else(|| self.default_rule.clone())
+            .unwrap_or(MergeRule::Replace)
+    }
+
+    /// Whether matched rows update `column` (never a key column).
+    pub fn updates(&self, column: &str, unique_key: &[String]) -> bool {
+        let is = |list: &[String]| list.iter().any(|c| c.eq_ignore_ascii_case(column));
+        !is(unique_key)
+            && !is(&self.exclude_columns)
+            && self.update_columns.as_deref().is_none_or(is)
+    }
+
+    fn parse(c: &Config, problems: &mut Problems) -> MergeOptions {
+        let mut condition = |key: &str| {
+            problems
+                .take(text(c, key))
+                .flatten()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        let update_condition = condition("update_condition");
+        let delete_condition = condition("delete_condition");
+        let insert_condition = condition("insert_condition");
+        let update_columns = match c.get("merge_update_columns") {
+            None | Some(Value::Null) => None,
+            Some(_) => problems.take(columns(c, "merge_update_columns")),
+        };
+        let exclude_columns = problems
+            .take(columns(c, "merge_exclude_columns"))
+            .unwrap_or_default();
+        if update_columns.is_some() && !exclude_columns.is_empty() {
+            problems.push(ConfigProblem::new(
+                &["merge_exclude_columns"],
+                "merge_update_columns and merge_exclude_columns cannot both be set",
+                "list the columns to update in merge_update_columns, or those to leave alone in merge_exclude_columns",
+            ));
+        }
+        let rules = match c.get("merge_update_columns_rules") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter_map(|(k, v)| match v.as_str() {
+                    Some(r) if !r.trim().is_empty() => Some((k.clone(), MergeRule::parse(r))),
+                    _ => {
+                        problems.push(ConfigProblem::wrong_type(
+                            &["merge_update_columns_rules", k],
+                            v,
+                            "a rule: replace, coalesce, sum, append, append_distinct, or an expression of _new_ and _old_",
+                        ));
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                problems.push(ConfigProblem::wrong_type(
+                    &["merge_update_columns_rules"],
+                    other,
+                    "a mapping of column names to rules (replace, coalesce, sum, append, append_distinct, or an expression of _new_ and _old_)",
+                ));
+                vec![]
+            }
+        };
+        let default_rule = problems
+            .take(text(c, "merge_update_columns_default_rule"))
+            .flatten()
+            .map(MergeRule::parse);
+        MergeOptions {
+            update_condition,
+            delete_condition,
+            insert_condition,
+            update_columns,
+            exclude_columns,
+            rules,
+            default_rule,
+        }
+    }
 }
 
 impl IncrementalConfig {
@@ -145,14 +282,21 @@ impl IncrementalConfig {
                 OnSchemaChange::Ignore
             }),
         };
-        let partition_by = problems
+        // dbt-athena names a Hive table's partition columns `partitioned_by`.
+        let mut partition_by = problems
             .take(columns(c, "partition_by"))
             .unwrap_or_default();
+        if partition_by.is_empty() {
+            partition_by = problems
+                .take(columns(c, "partitioned_by"))
+                .unwrap_or_default();
+        }
         if strategy == Some(Strategy::InsertOverwrite) && partition_by.is_empty() {
+            // (dbt-athena turns this into append, its issue #2081: kiln refuses it)
             problems.push(ConfigProblem::new(
                 strategy_key,
-                "the insert_overwrite strategy needs partition_by (the column whose partitions are replaced)",
-                "set partition_by to the column (or columns) whose partitions each run replaces",
+                "the insert_overwrite strategy needs partition columns (partition_by, or on Athena partitioned_by): without them it would replace nothing and only append",
+                "set partitioned_by (Athena) or partition_by to the column (or columns) whose partitions each run replaces, or use incremental_strategy: append",
             ));
         }
         let event_time = problems
@@ -194,6 +338,7 @@ impl IncrementalConfig {
                 vec![]
             }
         };
+        let merge = MergeOptions::parse(c, &mut problems);
         problems.finish(|| IncrementalConfig {
             strategy: strategy.unwrap_or(Strategy::Append),
             unique_key,
@@ -206,6 +351,64 @@ impl IncrementalConfig {
             partition_by,
             duplicate_keys,
             event_time,
+            merge,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<IncrementalConfig, Vec<ConfigProblem>> {
+        IncrementalConfig::parse(&v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn insert_overwrite_takes_athenas_partitioned_by_and_refuses_none() {
+        let c = parse(json!({"incremental_strategy": "insert_overwrite", "partitioned_by": ["dt"]}))
+            .expect("partitioned_by names the partitions");
+        assert_eq!(c.partition_by, ["dt"]);
+        let c = parse(json!({"incremental_strategy": "insert_overwrite", "partition_by": "day", "partitioned_by": ["dt"]}))
+            .expect("both");
+        assert_eq!(c.partition_by, ["day"], "partition_by wins");
+        let e = parse(json!({"incremental_strategy": "insert_overwrite"})).expect_err("no partitions");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].key, ["incremental_strategy"]);
+        assert!(e[0].message.contains("would replace nothing and only append"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn merge_options_are_read_and_checked() {
+        let c = parse(json!({
+            "incremental_strategy": "merge", "unique_key": "id",
+            "update_condition": " src.v > target.v ", "delete_condition": "", "insert_condition": "src.ok",
+            "merge_exclude_columns": ["created_at"],
+            "merge_update_columns_rules": {"visits": "sum", "best": "greatest(_new_, _old_)"},
+            "merge_update_columns_default_rule": "coalesce",
+        }))
+        .expect("valid options");
+        let m = &c.merge;
+        assert_eq!(m.update_condition.as_deref(), Some("src.v > target.v"));
+        assert_eq!(m.delete_condition, None, "an empty condition is none");
+        assert_eq!(m.insert_condition.as_deref(), Some("src.ok"));
+        assert_eq!(m.rule_of("VISITS"), MergeRule::Sum);
+        assert_eq!(m.rule_of("best"), MergeRule::Custom("greatest(_new_, _old_)".into()));
+        assert_eq!(m.rule_of("other"), MergeRule::Coalesce);
+        let key = ["id".to_string()];
+        assert!(!m.updates("id", &key) && !m.updates("created_at", &key) && m.updates("email", &key));
+        let only = parse(json!({"incremental_strategy": "merge", "unique_key": "id", "merge_update_columns": ["email"]}))
+            .expect("valid");
+        assert!(only.merge.updates("email", &key) && !only.merge.updates("visits", &key));
+
+        let e = parse(json!({
+            "incremental_strategy": "merge", "unique_key": "id",
+            "merge_update_columns": ["a"], "merge_exclude_columns": ["b"],
+            "merge_update_columns_rules": {"a": 1},
+        }))
+        .expect_err("two problems");
+        let keys: Vec<String> = e.iter().map(|p| p.key.join(".")).collect();
+        assert_eq!(keys, ["merge_exclude_columns", "merge_update_columns_rules.a"]);
     }
 }

@@ -1,0 +1,494 @@
+//! Incremental models on Athena against moto: `insert_overwrite` by partition folder (orphaned
+//! files of a dropped partition included, never a sibling folder, never before the new rows
+//! are staged), Athena's 100-partition write limit, microbatch, Iceberg `merge` with
+//! dbt-athena's options, and `on_schema_change`. moto runs no SQL: the answer of the one query
+//! whose rows kiln reads (the partitions the new rows touch) is queued in moto first, and the
+//! proxy's engine writes a file into each partition an insert names.
+
+use super::*;
+
+/// Queues query answers in moto, which gives each started query the next one: `skip` empty
+/// answers (for the statements kiln starts first), then one varchar `column` of `values`.
+fn queue_rows(w: &Warehouse, skip: usize, column: &str, values: &[String]) {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let mut rows = vec![json!({"Data": [cell(column)]})];
+    rows.extend(values.iter().map(|v| json!({"Data": [cell(v)]})));
+    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": column,
+        "Label": column, "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+        "CaseSensitive": false});
+    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
+    results.push(json!({"rows": rows, "column_info": [info]}));
+    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
+    let r = moto::post(
+        moto::moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
+/// The Glue partitions of `analytics.<table>` (every page): (values joined by `/`, location).
+fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"DatabaseName": "analytics", "TableName": table});
+        if let Some(t) = &token {
+            body["NextToken"] = json!(t);
+        }
+        let r = w.glue("GetPartitions", body);
+        assert_eq!(r.status(), 200, "{}", r.text());
+        let page = r.json();
+        for p in page["Partitions"].as_array().into_iter().flatten() {
+            let values: Vec<&str> = p["Values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            out.push((
+                values.join("/"),
+                p["StorageDescriptor"]["Location"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+        }
+        match page["NextToken"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The statements kiln started, in order.
+fn queries(w: &Warehouse) -> Vec<String> {
+    w.proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// `keys` with the writes' timestamps (`write-<n>.parquet`) made stable.
+fn stable(keys: &[String]) -> Vec<String> {
+    let n = regex::Regex::new(r"write-\d+\.parquet").expect("regex");
+    keys.iter()
+        .map(|k| n.replace(k, "write-N.parquet").into_owned())
+        .collect()
+}
+
+const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
+
+/// The second run replaces exactly the partitions the new rows touch: the new rows staged
+/// first (a table of their own under the table's folder), then each touched partition's folder,
+/// computed from the table's location and the values, emptied (a file an earlier failure left
+/// under a partition Glue no longer lists goes too, dbt-athena PR #1895), its Glue entry
+/// dropped, and one insert writes the rows back. An untouched partition, and a folder whose
+/// name only starts like a touched one (`dt=2024-01-011/`), keep their files; a third run
+/// leaves one file per partition, never duplicates.
+#[test]
+fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
+    let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+    w.kiln(&["run"]).assert_success();
+    let location = w.location("events");
+    let bucket = format!("s3://{}/", w.bucket);
+    let folder = location.trim_start_matches(&bucket).to_string();
+    // an orphan: files under a partition whose Glue entry is gone
+    w.put(&format!("{folder}dt=2024-01-02/orphan.parquet"));
+    // an untouched partition, registered, and a folder named like a touched one
+    w.put(&format!("{folder}dt=2024-01-03/keep.parquet"));
+    let r = w.glue(
+        "CreatePartition",
+        json!({"DatabaseName": "analytics", "TableName": "events", "PartitionInput": {
+            "Values": ["2024-01-03"], "StorageDescriptor": {"Location": format!("{location}dt=2024-01-03/")}}}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
+    w.put(&format!("{folder}dt=2024-01-011/keep.parquet"));
+    w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
+
+    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.location("events"), location, "replaced in place");
+    assert_eq!(w.tables(), ["events"], "the stage is gone");
+    let want_keys = |keys: Vec<String>| {
+        assert_eq!(
+            stable(&keys),
+            [
+                format!("{folder}dt=2024-01-01/write-N.parquet"),
+                format!("{folder}dt=2024-01-011/keep.parquet"),
+                format!("{folder}dt=2024-01-02/write-N.parquet"),
+                format!("{folder}dt=2024-01-03/keep.parquet"),
+                "data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string(),
+            ]
+        );
+    };
+    want_keys(w.keys());
+    assert_eq!(
+        partitions(&w, "events"),
+        ["2024-01-01", "2024-01-02", "2024-01-03"]
+            .map(|d| (d.to_string(), format!("{location}dt={d}/")))
+    );
+    let calls = w.calls();
+    // nothing is deleted before the new rows are staged
+    let staged = calls
+        .iter()
+        .position(|c| c.starts_with("StartQueryExecution create table"))
+        .expect("the stage");
+    let first_delete = calls
+        .iter()
+        .position(|c| c.starts_with("DeleteObjects"))
+        .expect("a delete");
+    assert!(staged < first_delete, "{calls:#?}");
+    insta::assert_snapshot!("insert_overwrite", calls.join("\n"));
+    let q = queries(&w);
+    insta::assert_snapshot!("insert_overwrite_insert", q[q.len() - 1]);
+
+    // a rerun never duplicates
+    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    w.kiln(&["run"]).assert_success();
+    want_keys(w.keys());
+}
+
+/// A stage that fails to build deletes nothing: the partitions readers see stay as they were,
+/// and the next run replaces them.
+#[test]
+fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
+    let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+    w.kiln(&["run"]).assert_success();
+    let location = w.location("events");
+    let before = w.keys();
+    w.proxy.rule(Rule::FailQueries {
+        times: 1,
+        reason: "HIVE_BAD_DATA: the model's query failed".into(),
+    });
+    w.proxy.clear();
+    let run = w.kiln(&["run"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("HIVE_BAD_DATA"), "{}", run.stdout);
+    let ops = w.proxy.ops();
+    assert!(
+        !ops.iter().any(|o| o == "DeleteObjects" || o == "BatchDeletePartition"),
+        "{ops:#?}"
+    );
+    assert_eq!(
+        partitions(&w, "events"),
+        [("2024-01-01".to_string(), format!("{location}dt=2024-01-01/"))]
+    );
+    let bucket = format!("s3://{}/", w.bucket);
+    let folder = location.trim_start_matches(&bucket);
+    let kept: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
+    assert_eq!(kept, before);
+    // the next run drops what the failed one left and replaces the partition
+    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.tables(), ["events"]);
+    let keys: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
+    assert_eq!(stable(&keys), [format!("{folder}dt=2024-01-01/write-N.parquet")]);
+}
+
+/// More than 100 partitions: one insert per 100, each naming its partitions.
+#[test]
+fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
+    let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+    w.kiln(&["run"]).assert_success();
+    let days: Vec<String> = (0..150)
+        .map(|i| {
+            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
+                + chrono::Duration::days(i);
+            d.format("%Y-%m-%d").to_string()
+        })
+        .collect();
+    queue_rows(&w, 1, "dt", &days);
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    let inserts: Vec<String> = queries(&w)
+        .into_iter()
+        .filter(|q| q.starts_with("insert into"))
+        .collect();
+    assert_eq!(inserts.len(), 2, "{inserts:#?}");
+    let named = |q: &str| q.matches("cast(\"dt\" as varchar) = '").count();
+    assert_eq!((named(&inserts[0]), named(&inserts[1])), (100, 50));
+    assert!(inserts[0].contains("'2024-01-01'") && inserts[1].contains("'2024-05-29'"));
+    let parts = partitions(&w, "events");
+    assert_eq!(parts.len(), 150);
+    assert_eq!(
+        parts.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
+        days
+    );
+}
+
+/// A CTAS that Athena refuses for writing more than 100 partitions
+/// (`TOO_MANY_OPEN_PARTITIONS`) is written again in batches, as dbt-athena does: its rows
+/// into an unpartitioned table first, then the CTAS with the first 100 partitions and one
+/// insert per further 100; the refused statement's files and the unpartitioned table go.
+#[test]
+fn a_ctas_over_the_partition_limit_is_written_in_batches() {
+    let w = Warehouse::new(&[(
+        "models/daily.sql",
+        "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, dt from wide",
+    )]);
+    let days: Vec<String> = (0..120)
+        .map(|i| {
+            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
+                + chrono::Duration::days(i);
+            d.format("%Y-%m-%d").to_string()
+        })
+        .collect();
+    // (the refused CTAS, the unpartitioned copy, then the partitions)
+    queue_rows(&w, 2, "dt", &days);
+    w.proxy.rule(Rule::FailQueries {
+        times: 1,
+        reason: "TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets".into(),
+    });
+    w.kiln(&["run"]).assert_success();
+    assert_eq!(w.tables(), ["daily"]);
+    let location = w.location("daily");
+    let q = queries(&w);
+    assert_eq!(q.len(), 5, "{q:#?}");
+    let heads: Vec<&str> = q.iter().map(|s| s.lines().next().unwrap_or("")).collect();
+    assert_eq!(
+        heads,
+        [
+            r#"create table "awsdatacatalog"."analytics"."daily""#,
+            r#"create table "awsdatacatalog"."analytics"."daily__dbt_tmp""#,
+            r#"select distinct cast("dt" as varchar) as "dt" from "awsdatacatalog"."analytics"."daily__dbt_tmp""#,
+            r#"create table "awsdatacatalog"."analytics"."daily""#,
+            r#"insert into "awsdatacatalog"."analytics"."daily""#,
+        ]
+    );
+    assert!(!q[1].contains("partitioned_by"), "{}", q[1]);
+    assert!(q[1].contains(&format!("external_location='{}-unpartitioned/'", location.trim_end_matches('/'))), "{}", q[1]);
+    assert!(q[3].contains("partitioned_by=ARRAY['dt']") && q[3].contains(&format!("external_location='{location}'")), "{}", q[3]);
+    let named = |q: &str| q.matches("cast(\"dt\" as varchar) = '").count();
+    assert_eq!((named(&q[3]), named(&q[4])), (100, 20));
+    // the unpartitioned copy and its files are gone; the table's files are its partitions'
+    let bucket = format!("s3://{}/", w.bucket);
+    let folder = location.trim_start_matches(&bucket);
+    let keys = w.keys();
+    assert!(keys.iter().all(|k| k.starts_with(folder)), "{keys:#?}");
+    assert_eq!(partitions(&w, "daily").len(), 120);
+}
+
+/// `insert_overwrite` without partition columns is refused at parse, exit 2, at the line that
+/// asked for it; dbt-athena would silently append (its issue #2081). On an Iceberg table it is
+/// refused before anything runs.
+#[test]
+fn insert_overwrite_without_partitions_is_refused_at_parse() {
+    let w = Warehouse::new(&[(
+        "models/events.sql",
+        "{{ config(materialized='incremental',\n    incremental_strategy='insert_overwrite') }}\nselect 1 as id",
+    )]);
+    let run = w.kiln(&["run"]);
+    run.assert_code(2);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(out.contains("models/events.sql:2"), "{out}");
+    assert!(
+        out.contains("the insert_overwrite strategy needs partition columns (partition_by, or on Athena partitioned_by)"),
+        "{out}"
+    );
+    assert!(out.contains("or use incremental_strategy: append"), "{out}");
+    assert!(
+        w.proxy.calls().iter().all(|c| c.op != "StartQueryExecution"),
+        "nothing ran"
+    );
+    w.project.write(
+        "models/events.sql",
+        "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt'], table_type='iceberg') }}\nselect 1 as id, '2024-01-01' as dt",
+    );
+    w.kiln(&["run"]).assert_success();
+    let run = w.kiln(&["run"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("incremental_strategy 'insert_overwrite' replaces Hive partitions, and this is an Iceberg table"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Iceberg `merge` with dbt-athena's options: the statement Athena receives.
+#[test]
+fn iceberg_merge_takes_dbt_athenas_options() {
+    let w = Warehouse::new(&[(
+        "models/users.sql",
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', table_type='iceberg',\n    \
+         incremental_predicates=[\"target.id > 0\"], update_condition='src.id is not null',\n    \
+         delete_condition='src.id < 0', insert_condition='src.id > 0',\n    \
+         merge_update_columns_rules={'id': 'sum'}) }}\nselect 1 as id",
+    )]);
+    w.kiln(&["run"]).assert_success();
+    w.proxy.clear();
+    w.kiln(&["run"]).assert_success();
+    let merge: Vec<String> = queries(&w)
+        .into_iter()
+        .filter(|q| q.starts_with("merge into"))
+        .collect();
+    assert_eq!(merge.len(), 1, "{merge:#?}");
+    // (the engine gives every table one column, the key: nothing is left to update)
+    insta::assert_snapshot!(merge[0], @r#"
+    merge into "awsdatacatalog"."analytics"."users" as target
+    using "awsdatacatalog"."analytics"."users__dbt_tmp" as src
+    on target."id" = src."id" and (target.id > 0)
+    when matched and (src.id < 0) then delete
+    when not matched and (src.id > 0) then insert ("id")
+        values (src."id")
+    "#);
+    // a rule for a column that does not parse is exit 2
+    w.project.write(
+        "models/users.sql",
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', table_type='iceberg', merge_update_columns=['id'], merge_exclude_columns=['id']) }}\nselect 1 as id",
+    );
+    let run = w.kiln(&["run"]);
+    run.assert_code(2);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr)
+            .contains("merge_update_columns and merge_exclude_columns cannot both be set"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Sets the Glue columns of `analytics.<table>` (what an older version of the model wrote).
+fn set_columns(w: &Warehouse, table: &str, columns: &[(&str, &str)]) {
+    let mut t = w.table(table).expect("the table");
+    t["StorageDescriptor"]["Columns"] = json!(
+        columns
+            .iter()
+            .map(|(n, ty)| json!({"Name": n, "Type": ty}))
+            .collect::<Vec<_>>()
+    );
+    let input = json!({
+        "Name": table,
+        "TableType": t["TableType"],
+        "StorageDescriptor": t["StorageDescriptor"],
+        "PartitionKeys": t.get("PartitionKeys").cloned().unwrap_or(json!([])),
+        "Parameters": t.get("Parameters").cloned().unwrap_or(json!({})),
+    });
+    let r = w.glue(
+        "UpdateTable",
+        json!({"DatabaseName": "analytics", "TableInput": input}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
+}
+
+/// `on_schema_change` on Athena, Hive and Iceberg: the new rows have `id`, the table has
+/// `legacy` (and, for `ignore` and `fail`, `id`). `append_new_columns` adds `id`;
+/// `sync_all_columns` also drops `legacy` (Iceberg drops the column; a Hive table's data
+/// columns are replaced); `fail` stops before writing; `ignore` writes the shared columns.
+#[test]
+fn on_schema_change_uses_athenas_ddl() {
+    let model = |table_type: &str, change: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='append', table_type='{table_type}', on_schema_change='{change}') }}}}\nselect 1 as id"
+        )
+    };
+    let mut out = vec![];
+    for (table_type, change) in [
+        ("hive", "append_new_columns"),
+        ("hive", "sync_all_columns"),
+        ("iceberg", "sync_all_columns"),
+        ("hive", "fail"),
+        ("hive", "ignore"),
+    ] {
+        let w = Warehouse::new(&[("models/events.sql", &model(table_type, change))]);
+        w.kiln(&["run"]).assert_success();
+        // (`ignore` and `fail` keep a column both sides share)
+        if matches!(change, "ignore" | "fail") {
+            set_columns(&w, "events", &[("id", "bigint"), ("legacy", "string")]);
+        } else {
+            set_columns(&w, "events", &[("legacy", "string")]);
+        }
+        w.proxy.clear();
+        let run = w.kiln(&["run"]);
+        let ddl: Vec<String> = queries(&w)
+            .into_iter()
+            .filter(|q| q.starts_with("alter table") || q.starts_with("insert into"))
+            .collect();
+        out.push(format!("==== {table_type} {change}, exit {}", run.code.unwrap_or(-1)));
+        out.extend(ddl);
+        if change == "fail" {
+            run.assert_code(1);
+            assert!(
+                run.stdout.contains("on_schema_change is 'fail'"),
+                "{}",
+                run.stdout
+            );
+            // nothing was written; the stage is left for the next run's recover
+            assert_eq!(w.tables(), ["events", "events__dbt_tmp"]);
+        } else {
+            run.assert_success();
+        }
+    }
+    insta::assert_snapshot!("on_schema_change", out.join("\n"));
+}
+
+/// Microbatch on Athena: on a Hive table each batch replaces the partitions its rows touch
+/// (only rows of its window); on an Iceberg table each batch deletes its window and inserts
+/// it. The first build publishes an empty table shaped like the model.
+#[test]
+fn microbatch_replaces_each_batch() {
+    let model = |extra: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='at', batch_size='day', begin='2024-01-01', {extra}) }}}}\nselect 1 as id, timestamp '2024-01-01 10:00:00' as at, '2024-01-01' as dt"
+        )
+    };
+    let w = Warehouse::new(&[
+        ("models/hive_events.sql", &model("partitioned_by=['dt']")),
+        ("models/ice_events.sql", &model("table_type='iceberg'")),
+    ]);
+    let window = [
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-02",
+    ];
+    let mut args = vec!["run", "-s", "hive_events"];
+    args.extend(window);
+    // (the empty table, the stage, then the partitions)
+    queue_rows(&w, 2, "dt", &["2024-01-01".into()]);
+    w.kiln(&args).assert_success();
+    insta::assert_snapshot!("microbatch_hive_first", w.calls().join("\n"));
+    let location = w.location("hive_events");
+    assert_eq!(
+        partitions(&w, "hive_events"),
+        [("2024-01-01".to_string(), format!("{location}dt=2024-01-01/"))]
+    );
+    // a rerun of the batch replaces it
+    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    w.proxy.clear();
+    w.kiln(&args).assert_success();
+    let bucket = format!("s3://{}/", w.bucket);
+    let folder = location.trim_start_matches(&bucket);
+    let keys: Vec<String> = w
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(folder))
+        .collect();
+    assert_eq!(
+        stable(&keys),
+        [format!("{folder}dt=2024-01-01/write-N.parquet")]
+    );
+    let q = queries(&w);
+    assert!(
+        q.iter().any(|s| s.starts_with("select distinct cast(\"dt\" as varchar) as \"dt\" from \"awsdatacatalog\".\"analytics\".\"hive_events__dbt_tmp\" where \"at\" >= timestamp '2024-01-01 00:00:00' and \"at\" < timestamp '2024-01-02 00:00:00'")),
+        "{q:#?}"
+    );
+
+    let mut args = vec!["run", "-s", "ice_events"];
+    args.extend(window);
+    w.kiln(&args).assert_success();
+    w.proxy.clear();
+    w.kiln(&args).assert_success();
+    let q: Vec<String> = queries(&w)
+        .into_iter()
+        .filter(|q| !q.starts_with("create table"))
+        .collect();
+    insta::assert_snapshot!(q.join(";\n"), @r#"
+    delete from "awsdatacatalog"."analytics"."ice_events" where "at" >= timestamp '2024-01-01 00:00:00' and "at" < timestamp '2024-01-02 00:00:00';
+    insert into "awsdatacatalog"."analytics"."ice_events" ("id") select "id" from "awsdatacatalog"."analytics"."ice_events__dbt_tmp" where "at" >= timestamp '2024-01-01 00:00:00' and "at" < timestamp '2024-01-02 00:00:00'
+    "#);
+}
