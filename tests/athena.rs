@@ -8,6 +8,8 @@
 
 #[path = "aws/http.rs"]
 mod http;
+#[path = "athena/lineage.rs"]
+mod lineage;
 #[path = "aws/moto.rs"]
 mod moto;
 #[allow(dead_code)]
@@ -15,15 +17,17 @@ mod moto;
 mod proxy;
 #[path = "cli/support.rs"]
 mod support;
-#[path = "athena/lineage.rs"]
-mod lineage;
 
 #[path = "athena/crash.rs"]
 mod crash;
 #[path = "athena/grammar.rs"]
 mod grammar;
+#[path = "athena/init.rs"]
+mod init;
 #[path = "athena/interrupt.rs"]
 mod interrupt;
+#[path = "athena/live.rs"]
+mod live;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

@@ -371,7 +371,8 @@ fn debug(message: &str) {
     Event::new(kinds::ADAPTER_EVENT_DEBUG, message.to_string()).emit();
 }
 
-/// The steps of a publish, in order, after which a crash can be injected.
+/// The steps of a publish, in order, after which a crash can be injected (`built`: the new
+/// data is built aside, nothing else done yet).
 const FAILPOINTS: &[&str] = &[
     "built",
     "published",
@@ -379,6 +380,9 @@ const FAILPOINTS: &[&str] = &[
     "partitions-moved",
     "staged-dropped",
     "old-deleted",
+    // insert_overwrite (athena_overwrite.rs), per batch of partitions
+    "overwrite-emptied",
+    "overwrite-inserted",
 ];
 
 /// Test-only crash injection (DEVELOPERS.md, "Crash tests"): with `KILN_FAILPOINT=<step>` in

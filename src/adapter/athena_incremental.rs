@@ -47,7 +47,8 @@ pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
             format!(
                 "{}={}/",
                 escape_path_name(&k.to_lowercase()),
-                v.as_deref().map_or(NULL_PARTITION.to_string(), escape_path_name)
+                v.as_deref()
+                    .map_or(NULL_PARTITION.to_string(), escape_path_name)
             )
         })
         .collect()
@@ -75,10 +76,7 @@ pub fn distinct_partitions_sql(stage: &str, keys: &[String], window: Option<&Win
         .map(|k| format!("cast({q} as varchar) as {q}", q = quote(k)))
         .collect();
     let filter = window.map_or(String::new(), |w| format!(" where {}", w.condition()));
-    format!(
-        "select distinct {} from {stage}{filter}",
-        cols.join(", ")
-    )
+    format!("select distinct {} from {stage}{filter}", cols.join(", "))
 }
 
 /// Rows of the partitions `values` (one list of values per partition).
@@ -111,12 +109,17 @@ pub fn insert_partitions_sql(
         .collect::<Vec<_>>()
         .join(", ");
     let window = window.map_or(String::new(), |w| format!("({}) and ", w.condition()));
-    format!("insert into {target} ({cols})\nselect {cols} from {stage}\nwhere {window}(\n    {filter}\n)")
+    format!(
+        "insert into {target} ({cols})\nselect {cols} from {stage}\nwhere {window}(\n    {filter}\n)"
+    )
 }
 
 /// The value a matched column takes under `rule`.
 fn update_value(column: &str, rule: &MergeRule) -> String {
-    let (new, old) = (format!("src.{}", quote(column)), format!("target.{}", quote(column)));
+    let (new, old) = (
+        format!("src.{}", quote(column)),
+        format!("target.{}", quote(column)),
+    );
     match rule {
         MergeRule::Replace => new,
         MergeRule::Coalesce => format!("coalesce({new}, {old})"),
@@ -310,7 +313,10 @@ impl Ctas {
                     && !p.starts_with("external_location=")
             })
             .cloned()
-            .chain([format!("external_location={}", string_literal(tmp_location))])
+            .chain([format!(
+                "external_location={}",
+                string_literal(tmp_location)
+            )])
             .collect();
         format!(
             "create table {tmp}\nwith (\n    {}\n)\nas\n{}",

@@ -11,14 +11,14 @@
 //! which registers the partitions again. A failure between a batch's delete and its insert
 //! leaves those partitions empty until the next run rebuilds them; never duplicated.
 
-use crate::adapter::aws::S3Location;
+use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
     Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, insert_partitions_sql,
     partition_filter, partition_path,
 };
+use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
 use crate::adapter::{Cell, Connection, DbError};
-use super::{AthenaConnection, debug, delete_guard, owned_location, refuse_foreign};
 use std::collections::BTreeMap;
 
 /// What Athena says when one statement writes more partitions than it allows.
@@ -38,6 +38,7 @@ pub struct Overwrite<'a> {
 impl AthenaConnection {
     pub(super) fn overwrite_partitions(&mut self, o: &Overwrite<'_>) -> Result<(), DbError> {
         let owned = owned_location(o.owned)?;
+        failpoint("built");
         let schema = o.target.schema.to_lowercase();
         let name = o.target.identifier.to_lowercase();
         let table = self
@@ -67,7 +68,11 @@ impl AthenaConnection {
             end: end.clone(),
         });
         // The partitions the new rows touch.
-        let rows = self.query(&distinct_partitions_sql(o.stage_sql, &keys, window.as_ref()))?;
+        let rows = self.query(&distinct_partitions_sql(
+            o.stage_sql,
+            &keys,
+            window.as_ref(),
+        ))?;
         let touched: Vec<Vec<Option<String>>> = rows
             .rows
             .iter()
@@ -105,8 +110,9 @@ impl AthenaConnection {
                 let glue_values: Vec<String> = values
                     .iter()
                     .map(|v| {
-                        v.clone()
-                            .unwrap_or_else(|| crate::adapter::athena::incremental::NULL_PARTITION.into())
+                        v.clone().unwrap_or_else(|| {
+                            crate::adapter::athena::incremental::NULL_PARTITION.into()
+                        })
                     })
                     .collect();
                 if let Some(p) = existing.get(&glue_values) {
@@ -121,7 +127,9 @@ impl AthenaConnection {
                 for f in &folders {
                     match delete_guard(f, &owned) {
                         Ok(()) => {
-                            self.client.delete_prefix(f, &owned).map_err(DbError::from)?;
+                            self.client
+                                .delete_prefix(f, &owned)
+                                .map_err(DbError::from)?;
                         }
                         Err(why) => debug(&format!("kiln keeps {f}: {why}")),
                     }
@@ -130,6 +138,7 @@ impl AthenaConnection {
             self.client
                 .delete_partitions(&schema, &name, &entries)
                 .map_err(DbError::from)?;
+            failpoint("overwrite-emptied");
             let filter = partition_filter(&keys, batch);
             self.execute_sql(&insert_partitions_sql(
                 o.target_sql,
@@ -138,6 +147,7 @@ impl AthenaConnection {
                 &filter,
                 window.as_ref(),
             ))?;
+            failpoint("overwrite-inserted");
         }
         Ok(())
     }
@@ -187,9 +197,16 @@ impl AthenaConnection {
         let out = S3Location::parse(&location).map_err(DbError::from)?;
         // What the refused statement may have written goes first (a CTAS is never re-run
         // into a folder that is not empty, dbt-adapters#1739): the folder is this build's own.
-        self.client.delete_prefix(&out, &out).map_err(DbError::from)?;
+        self.client
+            .delete_prefix(&out, &out)
+            .map_err(DbError::from)?;
         if let Some(t) = self.table(&schema, &identifier)?
-            && t.location().map(S3Location::parse).transpose().ok().flatten() == Some(out.clone())
+            && t.location()
+                .map(S3Location::parse)
+                .transpose()
+                .ok()
+                .flatten()
+                == Some(out.clone())
         {
             self.client
                 .delete_table(&schema.to_lowercase(), &identifier.to_lowercase())

@@ -33,8 +33,8 @@ mod tests;
 pub use athena::{Athena, AthenaTarget};
 pub use cell::{Cell, Rows, blob_text, print_table, python_float, show_json, text_grid};
 pub use connection::{
-    CatalogColumn, CatalogStat, Column, Connection, ConnectionCheck, DbError, DbErrorKind, RelationInfo,
-    RelationKind, logged,
+    CatalogColumn, CatalogStat, Column, Connection, ConnectionCheck, DbError, DbErrorKind,
+    RelationInfo, RelationKind, logged,
 };
 pub use duckdb::{DuckDb, DuckDbTarget, embedded_version as duckdb_version};
 #[cfg(test)]
@@ -43,7 +43,7 @@ pub(crate) use duckdb_csv::{
     inference_sample as duckdb_csv_inference_sample,
 };
 pub use pool::{LiveDb, Pool};
-pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
+pub use registry::{ADAPTERS, ENGINES, INIT, InitField, for_project, for_target, init_fields};
 pub use storage::{CatalogName, StorageCall, TableStorage};
 
 use crate::project::SourceNode;

@@ -113,7 +113,9 @@ pub(super) fn step_steps(
                     "replaces Hive partitions, and this is an Iceberg table: use incremental_strategy: merge (with a unique_key) or microbatch",
                 );
             }
-            Strategy::InsertOverwrite | Strategy::Microbatch if storage.partitioned_by.is_empty() => {
+            Strategy::InsertOverwrite | Strategy::Microbatch
+                if storage.partitioned_by.is_empty() =>
+            {
                 return refuse(
                     "replaces whole partitions of a Hive table on Athena, and this table has none: set partitioned_by to the partition column(s), or use table_type: iceberg",
                 );
@@ -257,7 +259,11 @@ impl Apply {
         };
         Some(crate::adapter::StorageCall::OverwritePartitions {
             target: name(self.target.identifier.clone()),
-            stage: name(format!("{}{}", self.target.identifier, stage_suffix(adapter))),
+            stage: name(format!(
+                "{}{}",
+                self.target.identifier,
+                stage_suffix(adapter)
+            )),
             target_sql: self.target.sql(adapter),
             stage_sql: self.stage.relation.clone(),
             owned: loc.owned,

@@ -43,10 +43,7 @@ pub fn batch_plan(
     {
         // Where tables are files: an empty table shaped like the model, built aside and
         // published as a table is (its partitions come with the batches).
-        let empty = format!(
-            "select * from (\n{}\n) kiln_shape where 1 = 0",
-            sql.trim()
-        );
+        let empty = format!("select * from (\n{}\n) kiln_shape where 1 = 0", sql.trim());
         let table = super::publish::table(
             adapter,
             node,

@@ -7,10 +7,13 @@
 //! lost, none twice), no `__ha`/`__bkp`/`__dbt_tmp` entry, and nothing outside the table's own
 //! folder was touched.
 //!
-//! `insert_overwrite` is not on this branch yet (branch `ath-incr`): its steps get the same
-//! cases when it lands.
+//! `insert_overwrite` (built aside as `__dbt_tmp`, then per batch of partitions: their folders
+//! emptied and Glue entries dropped, one insert) gets the same cases: after a crash the table
+//! is where it was, a touched partition is either the old one or empty (never twice), and the
+//! rerun leaves exactly one file per partition and no stage.
 
 use super::Warehouse;
+use super::moto;
 use serde_json::json;
 
 /// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
@@ -190,4 +193,113 @@ fn a_crash_at_any_step_of_an_iceberg_swap_loses_nothing_and_leaves_nothing() {
             step,
         );
     }
+}
+
+const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
+
+/// Queues moto's answers for the next queries: `skip` empty ones, then the partitions the new
+/// rows touch (what `select distinct dt` over the stage returns).
+fn queue_touched(w: &Warehouse, skip: usize) {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
+        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+        "CaseSensitive": false});
+    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
+    results.push(
+        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
+                        "column_info": [info]}),
+    );
+    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
+    let r = moto::post(
+        moto::moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
+#[test]
+fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothing() {
+    for step in ["built", "overwrite-emptied", "overwrite-inserted"] {
+        let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+        w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
+        w.kiln(&["run"]).assert_success();
+        let location = w.location("events");
+        let folder = location
+            .trim_start_matches(&format!("s3://{}/", w.bucket))
+            .to_string();
+        let partition = format!("{folder}dt=2024-01-01/");
+        let files = |w: &Warehouse| -> Vec<String> {
+            w.keys()
+                .into_iter()
+                .filter(|k| k.starts_with(&partition))
+                .collect()
+        };
+        let before = files(&w);
+        assert_eq!(before.len(), 1, "{before:?}");
+
+        queue_touched(&w, 1);
+        let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
+        assert_eq!(
+            crashed.code, None,
+            "{step}: kiln should have aborted\n{}\n{}",
+            crashed.stdout, crashed.stderr
+        );
+        assert_eq!(w.location("events"), location, "{step}");
+        let now = files(&w);
+        let parts = partitions(&w, "events");
+        match step {
+            // nothing of the table touched yet
+            "built" => {
+                assert_eq!(now, before, "{step}");
+                assert_eq!(parts.len(), 1, "{step}: {parts:?}");
+            }
+            // the partition emptied, not yet written: empty, never old and new together
+            "overwrite-emptied" => {
+                assert!(now.is_empty(), "{step}: {now:?}");
+                assert!(parts.is_empty(), "{step}: {parts:?}");
+            }
+            // the new rows written once, the old ones gone
+            _ => {
+                assert_eq!(now.len(), 1, "{step}: {now:?}");
+                assert_ne!(now, before, "{step}");
+            }
+        }
+
+        // the rerun: the stage the crash left goes, the partition is written exactly once
+        // (a crash before the `select distinct` left its queued answer unread)
+        queue_touched(&w, if step == "built" { 0 } else { 1 });
+        w.kiln(&["run"]).assert_success();
+        assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
+        assert_eq!(w.location("events"), location, "{step}");
+        let after = files(&w);
+        assert_eq!(
+            after.len(),
+            1,
+            "{step}: one file in the partition: {after:?}"
+        );
+        assert_eq!(
+            partitions(&w, "events"),
+            [("2024-01-01".to_string(), partition_location(&location))],
+            "{step}"
+        );
+        let stray: Vec<String> = w
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(&folder) && !k.starts_with(&partition))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{step}: the stage's files remain: {stray:?}"
+        );
+        assert!(
+            w.keys()
+                .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
+            "{step}: a sibling folder was touched"
+        );
+    }
+}
+
+fn partition_location(location: &str) -> String {
+    format!("{location}dt=2024-01-01/")
 }

@@ -172,23 +172,38 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
     assert!(run.stdout.contains("HIVE_BAD_DATA"), "{}", run.stdout);
     let ops = w.proxy.ops();
     assert!(
-        !ops.iter().any(|o| o == "DeleteObjects" || o == "BatchDeletePartition"),
+        !ops.iter()
+            .any(|o| o == "DeleteObjects" || o == "BatchDeletePartition"),
         "{ops:#?}"
     );
     assert_eq!(
         partitions(&w, "events"),
-        [("2024-01-01".to_string(), format!("{location}dt=2024-01-01/"))]
+        [(
+            "2024-01-01".to_string(),
+            format!("{location}dt=2024-01-01/")
+        )]
     );
     let bucket = format!("s3://{}/", w.bucket);
     let folder = location.trim_start_matches(&bucket);
-    let kept: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
+    let kept: Vec<String> = w
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(folder))
+        .collect();
     assert_eq!(kept, before);
     // the next run drops what the failed one left and replaces the partition
     queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.tables(), ["events"]);
-    let keys: Vec<String> = w.keys().into_iter().filter(|k| k.starts_with(folder)).collect();
-    assert_eq!(stable(&keys), [format!("{folder}dt=2024-01-01/write-N.parquet")]);
+    let keys: Vec<String> = w
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(folder))
+        .collect();
+    assert_eq!(
+        stable(&keys),
+        [format!("{folder}dt=2024-01-01/write-N.parquet")]
+    );
 }
 
 /// More than 100 partitions: one insert per 100, each naming its partitions.
@@ -216,10 +231,7 @@ fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     assert!(inserts[0].contains("'2024-01-01'") && inserts[1].contains("'2024-05-29'"));
     let parts = partitions(&w, "events");
     assert_eq!(parts.len(), 150);
-    assert_eq!(
-        parts.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
-        days
-    );
+    assert_eq!(parts.iter().map(|p| p.0.clone()).collect::<Vec<_>>(), days);
 }
 
 /// A CTAS that Athena refuses for writing more than 100 partitions
@@ -243,7 +255,9 @@ fn a_ctas_over_the_partition_limit_is_written_in_batches() {
     queue_rows(&w, 2, "dt", &days);
     w.proxy.rule(Rule::FailQueries {
         times: 1,
-        reason: "TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets".into(),
+        reason:
+            "TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets"
+                .into(),
     });
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.tables(), ["daily"]);
@@ -262,8 +276,20 @@ fn a_ctas_over_the_partition_limit_is_written_in_batches() {
         ]
     );
     assert!(!q[1].contains("partitioned_by"), "{}", q[1]);
-    assert!(q[1].contains(&format!("external_location='{}-unpartitioned/'", location.trim_end_matches('/'))), "{}", q[1]);
-    assert!(q[3].contains("partitioned_by=ARRAY['dt']") && q[3].contains(&format!("external_location='{location}'")), "{}", q[3]);
+    assert!(
+        q[1].contains(&format!(
+            "external_location='{}-unpartitioned/'",
+            location.trim_end_matches('/')
+        )),
+        "{}",
+        q[1]
+    );
+    assert!(
+        q[3].contains("partitioned_by=ARRAY['dt']")
+            && q[3].contains(&format!("external_location='{location}'")),
+        "{}",
+        q[3]
+    );
     let named = |q: &str| q.matches("cast(\"dt\" as varchar) = '").count();
     assert_eq!((named(&q[3]), named(&q[4])), (100, 20));
     // the unpartitioned copy and its files are gone; the table's files are its partitions'
@@ -293,7 +319,10 @@ fn insert_overwrite_without_partitions_is_refused_at_parse() {
     );
     assert!(out.contains("or use incremental_strategy: append"), "{out}");
     assert!(
-        w.proxy.calls().iter().all(|c| c.op != "StartQueryExecution"),
+        w.proxy
+            .calls()
+            .iter()
+            .all(|c| c.op != "StartQueryExecution"),
         "nothing ran"
     );
     w.project.write(
@@ -408,7 +437,10 @@ fn on_schema_change_uses_athenas_ddl() {
             .into_iter()
             .filter(|q| q.starts_with("alter table") || q.starts_with("insert into"))
             .collect();
-        out.push(format!("==== {table_type} {change}, exit {}", run.code.unwrap_or(-1)));
+        out.push(format!(
+            "==== {table_type} {change}, exit {}",
+            run.code.unwrap_or(-1)
+        ));
         out.extend(ddl);
         if change == "fail" {
             run.assert_code(1);
@@ -455,7 +487,10 @@ fn microbatch_replaces_each_batch() {
     let location = w.location("hive_events");
     assert_eq!(
         partitions(&w, "hive_events"),
-        [("2024-01-01".to_string(), format!("{location}dt=2024-01-01/"))]
+        [(
+            "2024-01-01".to_string(),
+            format!("{location}dt=2024-01-01/")
+        )]
     );
     // a rerun of the batch replaces it
     queue_rows(&w, 1, "dt", &["2024-01-01".into()]);

@@ -79,8 +79,11 @@ fn the_demo_compiles_for_athena_without_aws() {
     let run = demo_athena(&p, &["compile"]);
     run.assert_success();
     assert!(
-        run.stdout.contains("the warehouse's catalog could not be read")
-            || run.stderr.contains("the warehouse's catalog could not be read"),
+        run.stdout
+            .contains("the warehouse's catalog could not be read")
+            || run
+                .stderr
+                .contains("the warehouse's catalog could not be read"),
         "says Glue was not read: {}",
         run.snapshot()
     );
@@ -93,11 +96,7 @@ fn the_demo_compiles_for_athena_without_aws() {
     }
     // The example: a contact id traced to the CRM export.
     assert_eq!(
-        inputs(
-            &lineage,
-            "model.kiln_demo.stg_crm__contacts",
-            "contact_id"
-        ),
+        inputs(&lineage, "model.kiln_demo.stg_crm__contacts", "contact_id"),
         ["source.kiln_demo.crm.contacts.contact_id DIRECT/TRANSFORMATION"]
     );
     // The hashed e-mail reads the key table, masked, on Athena (hmac_sha256 with the key).
@@ -209,10 +208,7 @@ fn an_undeclared_source_unknown_to_glue_is_incomplete() {
     let events = &lineage["nodes"]["model.shop.stg_events"];
     assert_eq!(events["complete"], false, "{events}");
     let reasons = events["incomplete"].to_string();
-    assert!(
-        reasons.contains("whose columns are unknown"),
-        "{reasons}"
-    );
+    assert!(reasons.contains("whose columns are unknown"), "{reasons}");
     // Incomplete: `binder_checked` is not written (the reasons say it all).
     assert_eq!(events.get("binder_checked"), None);
     let users = &lineage["nodes"]["model.shop.stg_users"];
@@ -230,7 +226,10 @@ fn an_undeclared_source_unknown_to_glue_is_incomplete() {
 
 /// A Glue table in moto, in `database`.
 fn glue_table(w: &Warehouse, database: &str, table: Value) {
-    let r = w.glue("CreateDatabase", json!({"DatabaseInput": {"Name": database}}));
+    let r = w.glue(
+        "CreateDatabase",
+        json!({"DatabaseInput": {"Name": database}}),
+    );
     assert!(
         r.status() == 200 || r.text().contains("AlreadyExists"),
         "CreateDatabase: {}",
@@ -313,7 +312,10 @@ fn glue_columns_are_listed_once_per_schema() {
         .collect();
     // `raw` once for both sources, `analytics` once for the models (not built yet).
     assert_eq!(
-        listings.iter().filter(|c| c.as_str() == "GetTables").count(),
+        listings
+            .iter()
+            .filter(|c| c.as_str() == "GetTables")
+            .count(),
         listings.len(),
         "{calls:#?}"
     );

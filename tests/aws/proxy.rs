@@ -617,7 +617,11 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
         // an insert into a partitioned table filtered by partition values (kiln's
         // insert_overwrite) writes one file per partition and registers the partitions
         let partitions = insert_partitions(sql);
-        if partitions.is_empty() || table["Table"]["PartitionKeys"].as_array().is_none_or(|k| k.is_empty()) {
+        if partitions.is_empty()
+            || table["Table"]["PartitionKeys"]
+                .as_array()
+                .is_none_or(|k| k.is_empty())
+        {
             send(
                 "s3",
                 "PUT",

@@ -367,16 +367,23 @@ mod tests {
 
     #[test]
     fn insert_overwrite_takes_athenas_partitioned_by_and_refuses_none() {
-        let c = parse(json!({"incremental_strategy": "insert_overwrite", "partitioned_by": ["dt"]}))
-            .expect("partitioned_by names the partitions");
+        let c =
+            parse(json!({"incremental_strategy": "insert_overwrite", "partitioned_by": ["dt"]}))
+                .expect("partitioned_by names the partitions");
         assert_eq!(c.partition_by, ["dt"]);
         let c = parse(json!({"incremental_strategy": "insert_overwrite", "partition_by": "day", "partitioned_by": ["dt"]}))
             .expect("both");
         assert_eq!(c.partition_by, ["day"], "partition_by wins");
-        let e = parse(json!({"incremental_strategy": "insert_overwrite"})).expect_err("no partitions");
+        let e =
+            parse(json!({"incremental_strategy": "insert_overwrite"})).expect_err("no partitions");
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].key, ["incremental_strategy"]);
-        assert!(e[0].message.contains("would replace nothing and only append"), "{}", e[0].message);
+        assert!(
+            e[0].message
+                .contains("would replace nothing and only append"),
+            "{}",
+            e[0].message
+        );
     }
 
     #[test]
@@ -394,10 +401,15 @@ mod tests {
         assert_eq!(m.delete_condition, None, "an empty condition is none");
         assert_eq!(m.insert_condition.as_deref(), Some("src.ok"));
         assert_eq!(m.rule_of("VISITS"), MergeRule::Sum);
-        assert_eq!(m.rule_of("best"), MergeRule::Custom("greatest(_new_, _old_)".into()));
+        assert_eq!(
+            m.rule_of("best"),
+            MergeRule::Custom("greatest(_new_, _old_)".into())
+        );
         assert_eq!(m.rule_of("other"), MergeRule::Coalesce);
         let key = ["id".to_string()];
-        assert!(!m.updates("id", &key) && !m.updates("created_at", &key) && m.updates("email", &key));
+        assert!(
+            !m.updates("id", &key) && !m.updates("created_at", &key) && m.updates("email", &key)
+        );
         let only = parse(json!({"incremental_strategy": "merge", "unique_key": "id", "merge_update_columns": ["email"]}))
             .expect("valid");
         assert!(only.merge.updates("email", &key) && !only.merge.updates("visits", &key));
@@ -409,6 +421,9 @@ mod tests {
         }))
         .expect_err("two problems");
         let keys: Vec<String> = e.iter().map(|p| p.key.join(".")).collect();
-        assert_eq!(keys, ["merge_exclude_columns", "merge_update_columns_rules.a"]);
+        assert_eq!(
+            keys,
+            ["merge_exclude_columns", "merge_update_columns_rules.a"]
+        );
     }
 }
