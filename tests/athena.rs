@@ -20,6 +20,8 @@ mod support;
 
 #[path = "athena/crash.rs"]
 mod crash;
+#[path = "athena/demo.rs"]
+mod demo;
 #[path = "athena/grammar.rs"]
 mod grammar;
 #[path = "athena/init.rs"]
