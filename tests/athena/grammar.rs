@@ -24,6 +24,9 @@ enum Step {
     /// Queues `n` passing data-test verdicts (`failures`, `should_warn`, `should_error`) for
     /// the next `n` queries: moto runs no SQL.
     PassingTests(usize),
+    /// Queues, after `skip` empty answers, the `dt` partitions the new rows touch (the answer
+    /// of `insert_overwrite`'s `select distinct`).
+    Partitions { skip: usize },
 }
 
 const TWICE: &[Step] = &[Step::Kiln(&["run"]), Step::Kiln(&["run"])];
@@ -86,6 +89,18 @@ const CASES: &[Case] = &[
         steps: TWICE,
     },
     Case {
+        name: "insert_overwrite",
+        files: &[(
+            "models/daily.sql",
+            "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt",
+        )],
+        steps: &[
+            Step::Kiln(&["run"]),
+            Step::Partitions { skip: 1 },
+            Step::Kiln(&["run"]),
+        ],
+    },
+    Case {
         name: "data_tests",
         files: &[
             (
@@ -141,6 +156,23 @@ fn queue_passing_tests(w: &Warehouse, n: usize) {
     });
     let body = json!({"account_id": w.account, "region": "us-east-1",
                       "results": vec![result; n]});
+    let r = moto::post(
+        moto::moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
+fn queue_partitions(w: &Warehouse, skip: usize) {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
+        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+        "CaseSensitive": false});
+    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
+    results.push(json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
+                        "column_info": [info]}));
+    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
     let r = moto::post(
         moto::moto().addr,
         "/moto-api/static/athena/query-results",
@@ -209,6 +241,7 @@ fn every_athena_statement_parses_with_athenas_grammars() {
                     }
                 }
                 Step::PassingTests(n) => queue_passing_tests(&w, *n),
+                Step::Partitions { skip } => queue_partitions(&w, *skip),
             }
         }
         insta::assert_snapshot!(format!("statements_{}", case.name), text);
