@@ -162,7 +162,7 @@ pub(super) fn step_steps(
         stage,
         cfg: cfg.clone(),
         window,
-        storage: super::publish::storage_of(node),
+        storage: Box::new(super::publish::storage_of(node)),
     }))));
     Ok(steps)
 }
@@ -176,7 +176,7 @@ pub struct Apply {
     cfg: IncrementalConfig,
     window: Option<(String, String)>,
     /// How the target is stored (where tables are files: Hive or Iceberg, its partitions).
-    storage: crate::adapter::TableStorage,
+    storage: Box<crate::adapter::TableStorage>,
 }
 
 impl Apply {

@@ -88,7 +88,7 @@ pub struct IncrementalConfig {
     pub duplicate_keys: DuplicateKeys,
     pub event_time: Option<String>,
     /// How `merge` treats matched and unmatched rows (dbt-athena's options).
-    pub merge: MergeOptions,
+    pub merge: Box<MergeOptions>,
 }
 
 /// How a matched column is updated by `merge` (dbt-athena's `merge_update_columns_rules`).
@@ -338,7 +338,7 @@ impl IncrementalConfig {
                 vec![]
             }
         };
-        let merge = MergeOptions::parse(c, &mut problems);
+        let merge = Box::new(MergeOptions::parse(c, &mut problems));
         problems.finish(|| IncrementalConfig {
             strategy: strategy.unwrap_or(Strategy::Append),
             unique_key,
