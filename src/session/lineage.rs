@@ -604,7 +604,7 @@ impl WarehouseSchemas {
                     state.down = true;
                     crate::events::Event::note(format!(
                         "Lineage: the warehouse's catalog could not be read ({}); columns come from YAML and seeds' CSV files instead",
-                        e.message.lines().next().unwrap_or_default()
+                        e.message.split_whitespace().collect::<Vec<_>>().join(" ")
                     ))
                     .at(crate::events::Level::Warn)
                     .emit();

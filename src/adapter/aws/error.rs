@@ -257,6 +257,11 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.code().map(str::to_string);
     let kind = match err {
+        // No credentials in the chain surfaces when the request is dispatched: no retry helps,
+        // and it is not the network's fault.
+        SdkError::DispatchFailure(_) if no_credentials(&DisplayErrorContext(err).to_string()) => {
+            AwsErrorKind::Auth
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsErrorKind::Transport,
         SdkError::ConstructionFailure(_) => {
             // Building the request failed: most often no credentials could be found.
@@ -289,6 +294,11 @@ where
         attempts: 1,
         athena_error: None,
     }
+}
+
+/// Whether an SDK error's text says the credential chain found no credentials.
+fn no_credentials(text: &str) -> bool {
+    text.contains("no credentials found") || text.contains("failed to load credentials")
 }
 
 /// The innermost cause of an error chain, as text.
@@ -352,6 +362,16 @@ mod tests {
             AwsErrorKind::Invalid
         );
         assert_eq!(classify(None, Some(403)), AwsErrorKind::Auth);
+    }
+
+    #[test]
+    fn a_missing_credential_is_no_transport_failure() {
+        assert!(no_credentials(
+            "dispatch failure: other: no credentials found in chain. Attempted: Ec2InstanceMetadata: IMDS disabled"
+        ));
+        assert!(!no_credentials(
+            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        ));
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn hash_pii_on_athena_masks_the_value_and_reads_the_key_table() {
     );
     let start = sql.find(hash).expect("the hash");
     let options = Options {
-        masked_ranges: vec![start..start + hash.len()],
+        masked_ranges: std::iter::once(start..start + hash.len()).collect(),
         declared_masking_only: true,
         ..Options::default()
     };
