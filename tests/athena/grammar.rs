@@ -26,7 +26,9 @@ enum Step {
     PassingTests(usize),
     /// Queues, after `skip` empty answers, the `dt` partitions the new rows touch (the answer
     /// of `insert_overwrite`'s `select distinct`).
-    Partitions { skip: usize },
+    Partitions {
+        skip: usize,
+    },
 }
 
 const TWICE: &[Step] = &[Step::Kiln(&["run"]), Step::Kiln(&["run"])];
@@ -170,8 +172,10 @@ fn queue_partitions(w: &Warehouse, skip: usize) {
         "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
         "CaseSensitive": false});
     let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
-                        "column_info": [info]}));
+    results.push(
+        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
+                        "column_info": [info]}),
+    );
     let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
     let r = moto::post(
         moto::moto().addr,

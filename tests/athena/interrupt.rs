@@ -103,7 +103,7 @@ fn ctrl_c_stops_the_running_query_publishes_nothing_and_exits_130() {
                 .to_string()
         })
         .collect();
-    assert_eq!(stops, [ctas_id.clone()]);
+    assert_eq!(stops, [ctas_id]);
     let after: Vec<&str> = calls[signalled_at..]
         .iter()
         .map(|c| c.op.as_str())
