@@ -13,8 +13,8 @@
 
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
-    Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, insert_partitions_sql,
-    partition_filter, partition_path,
+    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql,
+    insert_partitions_sql, partition_filter, partition_path,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
@@ -104,37 +104,31 @@ impl AthenaConnection {
             .collect();
         for batch in touched.chunks(PARTITION_WRITE_LIMIT) {
             let mut entries = vec![];
+            let mut folders: Vec<S3Location> = vec![];
             for values in batch {
-                let folder = location.join(&partition_path(&keys, values));
-                let mut folders = vec![folder];
+                // the folder the location and the values name, whatever Glue lists
+                let mut mine = vec![location.join(&partition_path(&keys, values))];
                 let glue_values: Vec<String> = values
                     .iter()
-                    .map(|v| {
-                        v.clone().unwrap_or_else(|| {
-                            crate::adapter::athena::incremental::NULL_PARTITION.into()
-                        })
-                    })
+                    .map(|v| v.clone().unwrap_or_else(|| NULL_PARTITION.into()))
                     .collect();
                 if let Some(p) = existing.get(&glue_values) {
                     if let Some(l) = p.storage_descriptor().and_then(|s| s.location()) {
-                        let l = S3Location::parse(l).map_err(DbError::from)?;
-                        if !folders.contains(&l) {
-                            folders.push(l);
-                        }
+                        mine.push(S3Location::parse(l).map_err(DbError::from)?);
                     }
                     entries.push(p.clone());
                 }
-                for f in &folders {
-                    match delete_guard(f, &owned) {
-                        Ok(()) => {
-                            self.client
-                                .delete_prefix(f, &owned)
-                                .map_err(DbError::from)?;
-                        }
+                for f in mine {
+                    match delete_guard(&f, &owned) {
+                        Ok(()) if !folders.contains(&f) => folders.push(f),
+                        Ok(()) => {}
                         Err(why) => debug(&format!("kiln keeps {f}: {why}")),
                     }
                 }
             }
+            self.client
+                .delete_folders(&folders, &owned)
+                .map_err(DbError::from)?;
             self.client
                 .delete_partitions(&schema, &name, &entries)
                 .map_err(DbError::from)?;
@@ -196,7 +190,9 @@ impl AthenaConnection {
         ));
         let out = S3Location::parse(&location).map_err(DbError::from)?;
         // What the refused statement may have written goes first (a CTAS is never re-run
-        // into a folder that is not empty, dbt-adapters#1739): the folder is this build's own.
+        // into a folder that is not empty, dbt-adapters#1739). Athena refuses a CTAS into a
+        // folder that is not empty, so all it holds is what the refused statement wrote (and
+        // kiln's CTAS always writes into a fresh folder of this build).
         self.client
             .delete_prefix(&out, &out)
             .map_err(DbError::from)?;

@@ -142,6 +142,30 @@ impl AwsClient {
         self.delete_objects(location, &objects)
     }
 
+    /// Deletes every object under each of `folders` (each inside `owned`, checked as
+    /// [`AwsClient::delete_prefix`] checks its location): one listing per folder, then one
+    /// `DeleteObjects` per 1,000 keys of them all. Returns how many objects were deleted.
+    pub fn delete_folders(
+        &self,
+        folders: &[S3Location],
+        owned: &S3Location,
+    ) -> Result<usize, AwsError> {
+        let mut objects = vec![];
+        for location in folders {
+            if owned.prefix.is_empty() || location.prefix.is_empty() || !location.is_within(owned) {
+                return Err(AwsError::new(
+                    AwsErrorKind::Refused,
+                    op("DeleteObjects"),
+                    format!(
+                        "kiln refuses to delete {location}: it is not a folder inside {owned}, the folder this relation owns"
+                    ),
+                ));
+            }
+            objects.extend(self.list(location)?);
+        }
+        self.delete_objects(owned, &objects)
+    }
+
     /// Deletes every object under `owned` except those under one of `keep` (the folders the
     /// relation's tables read): what an interrupted build left. Returns how many were deleted.
     pub fn delete_prefix_except(
