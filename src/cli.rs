@@ -360,6 +360,13 @@ pub enum Command {
         /// Do not write a profiles.yml.
         #[arg(long)]
         skip_profile_setup: bool,
+        /// The profile's warehouse: duckdb (the default) or athena.
+        #[arg(long, default_value = "duckdb")]
+        adapter: String,
+        /// A field of the profile's target, as key=value (e.g. --field region_name=eu-west-1);
+        /// fields not given are asked for on the terminal, or read from stdin, one per line.
+        #[arg(long = "field", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
     },
     /// Print the shell completion script, e.g. `source <(kiln completions bash)` in ~/.bashrc.
     /// It completes subcommands, flags, and the project's node names after -s/--select.

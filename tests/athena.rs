@@ -26,6 +26,19 @@ mod support;
 #[path = "athena/unit.rs"]
 mod unit;
 
+#[path = "athena/crash.rs"]
+mod crash;
+#[path = "athena/demo.rs"]
+mod demo;
+#[path = "athena/grammar.rs"]
+mod grammar;
+#[path = "athena/init.rs"]
+mod init;
+#[path = "athena/interrupt.rs"]
+mod interrupt;
+#[path = "athena/live.rs"]
+mod live;
+
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
 use support::TestProject;
@@ -177,12 +190,21 @@ impl Warehouse {
     }
 
     fn kiln(&self, args: &[&str]) -> support::Run {
-        self.project
+        self.kiln_with(args, &[])
+    }
+
+    /// [`Warehouse::kiln`] with more environment variables.
+    fn kiln_with(&self, args: &[&str], env: &[(&str, &str)]) -> support::Run {
+        let mut k = self
+            .project
             .kiln(args)
             .env("KILN_TEST_KEY_ID", &self.key_id)
             .env("KILN_TEST_SECRET", SECRET)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .run()
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for (key, value) in env {
+            k = k.env(key, value);
+        }
+        k.run()
     }
 
     /// The API calls kiln made since the last `clear`, as `op` or `op name` for Glue table

@@ -13,6 +13,7 @@
 //! within `num_retries`, a FAILED query an error naming the query id and Athena's reason; the
 //! catalog is read from Glue, never `information_schema`.
 
+use super::registry::InitField;
 use super::storage::TableStorage;
 use super::{Adapter, Connection, ConnectionCheck, DbError, TableLocation, string_literal};
 use crate::project::profiles::{FieldError, TargetDefaults, TargetFields};
@@ -57,6 +58,45 @@ pub struct AthenaTarget {
     #[serde(default)]
     pub endpoint_url: Option<String>,
 }
+
+/// What `kiln init --adapter athena` asks for (or takes as `--field key=value`).
+pub const INIT_FIELDS: &[InitField] = &[
+    InitField {
+        key: "region_name",
+        prompt: "AWS region (e.g. eu-west-1)",
+        default: None,
+    },
+    InitField {
+        key: "s3_staging_dir",
+        prompt: "S3 folder for query results (s3://bucket/prefix/)",
+        default: None,
+    },
+    InitField {
+        key: "s3_data_dir",
+        prompt: "S3 folder for tables (empty: <s3_staging_dir>/tables)",
+        default: Some(""),
+    },
+    InitField {
+        key: "database",
+        prompt: "data catalog",
+        default: Some("awsdatacatalog"),
+    },
+    InitField {
+        key: "schema",
+        prompt: "Glue database the models go to",
+        default: None,
+    },
+    InitField {
+        key: "work_group",
+        prompt: "Athena work group",
+        default: Some("primary"),
+    },
+    InitField {
+        key: "threads",
+        prompt: "threads",
+        default: Some("4"),
+    },
+];
 
 fn default_catalog() -> String {
     "awsdatacatalog".into()

@@ -132,10 +132,27 @@ impl AthenaConnection {
         }
         let token = self.token(sql);
         let (client, context, stop) = (&self.client, &self.context, &self.stop);
+        // A `create table as` writes its files into a location before it commits: one that
+        // failed (even on an Iceberg commit conflict) is never run again into the same
+        // location. The model fails; the next run builds in a folder of its own and removes
+        // what this one left (`recover`).
+        let ctas = writes_a_new_location(sql);
         logged(sql, || {
-            client
-                .execute(sql, context, &token, stop)
-                .map_err(DbError::from)
+            if ctas {
+                client.execute_once(sql, context, &token, stop)
+            } else {
+                client.execute(sql, context, &token, stop)
+            }
+            .map_err(|e| {
+                let conflict = ctas && e.is_iceberg_commit_conflict();
+                let mut e = DbError::from(e);
+                if conflict {
+                    e.message.push_str(
+                        "\nkiln does not run a failed `create table as` again into the location it may have written to; the next run builds the table in a new folder and removes this one",
+                    );
+                }
+                e
+            })
         })
     }
 
@@ -235,6 +252,7 @@ impl AthenaConnection {
         owned: &str,
     ) -> Result<(), DbError> {
         let owned_loc = owned_location(owned)?;
+        failpoint("built");
         let schema = target.schema.to_lowercase();
         let new = self
             .table(&staged.schema, &staged.identifier)?
@@ -279,13 +297,16 @@ impl AthenaConnection {
             None => self.client.create_table(&schema, &input),
         }
         .map_err(DbError::from)?;
+        failpoint("published");
         if partitioned {
             self.client
                 .delete_partitions(&schema, &target_name, &old_parts)
                 .map_err(DbError::from)?;
+            failpoint("partitions-removed");
             self.client
                 .create_partitions(&schema, &target_name, &new_parts)
                 .map_err(DbError::from)?;
+            failpoint("partitions-moved");
         }
         self.client
             .delete_table(
@@ -293,6 +314,7 @@ impl AthenaConnection {
                 &staged.identifier.to_lowercase(),
             )
             .map_err(DbError::from)?;
+        failpoint("staged-dropped");
         // Only now, the previous version's files; never a folder the new version lies in (a
         // table that read the whole owned folder, e.g. one kiln did not build at a model's
         // `external_location`, keeps its files).
@@ -315,6 +337,7 @@ impl AthenaConnection {
                 self.delete_data(old_loc, &owned_loc)?;
             }
         }
+        failpoint("old-deleted");
         Ok(())
     }
 
@@ -429,8 +452,38 @@ impl AthenaConnection {
     }
 }
 
+/// Whether `sql` is a `create table ... as` (it writes files under a location of its own).
+fn writes_a_new_location(sql: &str) -> bool {
+    let mut words = sql.split_whitespace().map(str::to_ascii_lowercase);
+    words.next().as_deref() == Some("create") && words.next().as_deref() == Some("table")
+}
+
 fn debug(message: &str) {
     Event::new(kinds::ADAPTER_EVENT_DEBUG, message.to_string()).emit();
+}
+
+/// The steps of a publish, in order, after which a crash can be injected (`built`: the new
+/// data is built aside, nothing else done yet).
+const FAILPOINTS: &[&str] = &[
+    "built",
+    "published",
+    "partitions-removed",
+    "partitions-moved",
+    "staged-dropped",
+    "old-deleted",
+    // insert_overwrite (athena_overwrite.rs), per batch of partitions
+    "overwrite-emptied",
+    "overwrite-inserted",
+];
+
+/// Test-only crash injection (DEVELOPERS.md, "Crash tests"): with `KILN_FAILPOINT=<step>` in
+/// the environment the process aborts at that step of a publish, as a `kill -9` would: no
+/// unwinding, no cleanup, no artifacts. Read here and nowhere else.
+fn failpoint(step: &str) {
+    debug_assert!(FAILPOINTS.contains(&step), "unknown failpoint {step}");
+    if std::env::var("KILN_FAILPOINT").is_ok_and(|v| v == step) {
+        std::process::abort();
+    }
 }
 
 fn owned_location(owned: &str) -> Result<S3Location, DbError> {
@@ -577,6 +630,14 @@ impl Connection for AthenaConnection {
     }
 
     fn storage(&mut self, call: &StorageCall) -> Result<(), DbError> {
+        // After Ctrl-C nothing is published, dropped or deleted: the next run finishes or rolls
+        // back what this one left (`recover`).
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(DbError {
+                kind: super::super::DbErrorKind::Cancelled,
+                message: format!("interrupted before `{call}`"),
+            });
+        }
         debug(&call.to_string());
         match call {
             StorageCall::Recover {

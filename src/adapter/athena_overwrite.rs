@@ -11,7 +11,7 @@
 //! which registers the partitions again. A failure between a batch's delete and its insert
 //! leaves those partitions empty until the next run rebuilds them; never duplicated.
 
-use super::{AthenaConnection, debug, delete_guard, owned_location, refuse_foreign};
+use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
     Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql,
     insert_partitions_sql, partition_filter, partition_path,
@@ -38,6 +38,7 @@ pub struct Overwrite<'a> {
 impl AthenaConnection {
     pub(super) fn overwrite_partitions(&mut self, o: &Overwrite<'_>) -> Result<(), DbError> {
         let owned = owned_location(o.owned)?;
+        failpoint("built");
         let schema = o.target.schema.to_lowercase();
         let name = o.target.identifier.to_lowercase();
         let table = self
@@ -131,6 +132,7 @@ impl AthenaConnection {
             self.client
                 .delete_partitions(&schema, &name, &entries)
                 .map_err(DbError::from)?;
+            failpoint("overwrite-emptied");
             let filter = partition_filter(&keys, batch);
             self.execute_sql(&insert_partitions_sql(
                 o.target_sql,
@@ -139,6 +141,7 @@ impl AthenaConnection {
                 &filter,
                 window.as_ref(),
             ))?;
+            failpoint("overwrite-inserted");
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 
 use super::csv::{CsvFile, CsvTable};
 use super::duckdb_values::{DuckType, rows_from_arrow};
+use super::registry::InitField;
 use super::{
     Adapter, Cell, Column, Connection, DbError, DbErrorKind, RelationKind, Rows, TypeClass,
 };
@@ -20,6 +21,26 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// What `kiln init` writes for DuckDB (`{name}`: the project's name). Nothing to ask: every
+/// field has its default.
+pub const INIT_FIELDS: &[InitField] = &[
+    InitField {
+        key: "path",
+        prompt: "database file",
+        default: Some("{name}.duckdb"),
+    },
+    InitField {
+        key: "schema",
+        prompt: "schema",
+        default: Some("main"),
+    },
+    InitField {
+        key: "threads",
+        prompt: "threads",
+        default: Some("4"),
+    },
+];
 
 /// A `type: duckdb` target of profiles.yml (dbt-duckdb's settings).
 #[derive(Debug, Clone, Deserialize)]

@@ -44,7 +44,7 @@ pub(crate) use duckdb_csv::{
     inference_sample as duckdb_csv_inference_sample,
 };
 pub use pool::{LiveDb, Pool};
-pub use registry::{ADAPTERS, ENGINES, for_project, for_target};
+pub use registry::{ADAPTERS, ENGINES, INIT, InitField, for_project, for_target, init_fields};
 pub use storage::{CatalogName, StorageCall, TableStorage};
 
 use crate::project::SourceNode;

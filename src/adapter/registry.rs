@@ -21,6 +21,29 @@ pub static ADAPTERS: &[(&str, &str, Constructor)] = &[
     }),
 ];
 
+/// One field `kiln init` writes into a new profile's target: asked for when it has no default
+/// and no `--field` gave it (`{name}` in a default is the project's name; an empty default
+/// leaves the field out).
+#[derive(Debug, Clone, Copy)]
+pub struct InitField {
+    pub key: &'static str,
+    pub prompt: &'static str,
+    pub default: Option<&'static str>,
+}
+
+/// What `kiln init --adapter <type>` writes, by adapter.
+pub static INIT: &[(&str, &[InitField])] = &[
+    ("duckdb", super::duckdb::INIT_FIELDS),
+    ("athena", super::athena::INIT_FIELDS),
+];
+
+/// The fields of a new `adapter_type` target for `kiln init`.
+pub fn init_fields(adapter_type: &str) -> Option<&'static [InitField]> {
+    INIT.iter()
+        .find(|(name, _)| *name == adapter_type)
+        .map(|(_, f)| *f)
+}
+
 fn constructor(adapter_type: &str) -> Option<Constructor> {
     ADAPTERS
         .iter()

@@ -143,7 +143,14 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Init {
             project_name,
             skip_profile_setup,
-        } => init::run(&inv, project_name.as_deref(), *skip_profile_setup),
+            adapter,
+            fields,
+        } => init::run(
+            &inv,
+            project_name.as_deref(),
+            *skip_profile_setup,
+            &init::ProfileArgs { adapter, fields },
+        ),
         Command::Completions { shell } => completions::run(*shell),
     }
 }

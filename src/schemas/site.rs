@@ -162,6 +162,8 @@ mod tests {
             column_name: Some("id".into()),
             attached_node: Some("model.demo.orders".into()),
             file_key_name: "models.orders".into(),
+            inherited_tags: Vec::new(),
+            macro_config: Vec::new(),
         });
         let nodes = [
             page(ResourceType::Model, "orders"),

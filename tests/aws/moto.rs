@@ -314,3 +314,14 @@ pub fn unique_account() -> String {
         200_000_000_000 + (micros % 100_000_000) * 1000 + n % 1000
     )
 }
+
+/// The Python of the emulator's venv, which also holds the SQL checkers of
+/// `.ci/moto-requirements.txt` (`tests/athena/grammar.rs`), installed first when needed.
+#[allow(dead_code)]
+pub fn python() -> PathBuf {
+    let venv = venv();
+    if let Err(why) = ensure_venv(&venv, &requirements(), "python3") {
+        panic!("{why}");
+    }
+    venv.join("bin/python")
+}

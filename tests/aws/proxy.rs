@@ -66,6 +66,14 @@ pub enum Rule {
     /// the location, or registers the view. The harness's own calls are not recorded.
     #[allow(dead_code)]
     Engine,
+    /// Queries whose SQL starts with `sql_prefix` stay RUNNING (whatever moto says) until a
+    /// StopQueryExecution for them comes: a long query, for interrupt tests.
+    #[allow(dead_code)]
+    Hold { sql_prefix: String },
+    /// A data test's query (dbt's `count(*) as failures, ... as should_warn, ... as
+    /// should_error`) answers that it passed: 0 failures. moto runs no SQL.
+    #[allow(dead_code)]
+    PassTests,
 }
 
 struct State {
@@ -73,6 +81,10 @@ struct State {
     rules: Vec<Rule>,
     /// Query ids turned FAILED (they stay FAILED on every later poll).
     failed: Vec<String>,
+    /// Query ids held RUNNING by a `Hold` rule, until stopped.
+    held: Vec<String>,
+    /// Data tests' query ids, answered as passing by a `PassTests` rule.
+    tests: Vec<String>,
 }
 
 pub struct Proxy {
@@ -89,6 +101,8 @@ impl Proxy {
             calls: Vec::new(),
             rules: Vec::new(),
             failed: Vec::new(),
+            held: Vec::new(),
+            tests: Vec::new(),
         }));
         let shared = state.clone();
         let account = account.to_string();
@@ -108,6 +122,14 @@ impl Proxy {
 
     pub fn rule(&self, rule: Rule) {
         lock(&self.state).rules.push(rule);
+    }
+
+    /// Drops every `Hold` rule (held queries then finish as moto says).
+    #[allow(dead_code)]
+    pub fn release(&self) {
+        let mut st = lock(&self.state);
+        st.rules.retain(|r| !matches!(r, Rule::Hold { .. }));
+        st.held.clear();
     }
 
     /// Every call so far.
@@ -216,11 +238,41 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                     Ok(a) => a,
                     Err(e) => error_answer(502, "ProxyError", &format!("moto: {e}")),
                 };
+                if op == "GetQueryResults"
+                    && let Some(id) = req.json()["QueryExecutionId"].as_str()
+                    && lock(state).tests.iter().any(|t| t == id)
+                {
+                    answer.body = passing_test().to_string().into_bytes();
+                }
                 if let (Some(rows), "GetQueryResults") = (pages, op.as_str()) {
                     answer = page(answer, page_from, rows);
                 }
                 if op == "GetQueryExecution" {
                     answer = maybe_fail_query(state, answer);
+                    answer = maybe_hold(state, answer);
+                }
+                if op == "StopQueryExecution"
+                    && let Some(id) = req.json()["QueryExecutionId"].as_str()
+                {
+                    lock(state).held.retain(|h| h != id);
+                }
+                if op == "StartQueryExecution"
+                    && answer.status() == 200
+                    && let Some(sql) = req.json()["QueryString"].as_str()
+                    && let Some(id) = answer.json()["QueryExecutionId"].as_str()
+                {
+                    let mut st = lock(state);
+                    if sql.contains(" as failures,")
+                        && sql.contains(" as should_error")
+                        && st.rules.iter().any(|r| matches!(r, Rule::PassTests))
+                    {
+                        st.tests.push(id.to_string());
+                    }
+                    if st.rules.iter().any(
+                        |r| matches!(r, Rule::Hold { sql_prefix } if sql.starts_with(sql_prefix.as_str())),
+                    ) {
+                        st.held.push(id.to_string());
+                    }
                 }
                 if op == "StartQueryExecution"
                     && answer.status() == 200
@@ -343,6 +395,40 @@ fn maybe_fail_query(state: &Mutex<State>, mut answer: Message) -> Message {
             "AthenaError": {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": false,
                             "ErrorMessage": reason},
         });
+    }
+    answer.body = body.to_string().into_bytes();
+    answer
+}
+
+/// A data test's result that says it passed.
+fn passing_test() -> Value {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let info = |n: &str, t: &str| {
+        json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
+               "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
+    };
+    json!({"ResultSet": {
+        "Rows": [
+            {"Data": [cell("failures"), cell("should_warn"), cell("should_error")]},
+            {"Data": [cell("0"), cell("false"), cell("false")]},
+        ],
+        "ResultSetMetadata": {"ColumnInfo": [
+            info("failures", "bigint"), info("should_warn", "boolean"), info("should_error", "boolean")]},
+    }, "UpdateCount": 0})
+}
+
+/// A held query reported RUNNING (see [`Rule::Hold`]).
+fn maybe_hold(state: &Mutex<State>, mut answer: Message) -> Message {
+    let mut body = answer.json();
+    let held = body
+        .pointer("/QueryExecution/QueryExecutionId")
+        .and_then(Value::as_str)
+        .is_some_and(|id| lock(state).held.iter().any(|h| h == id));
+    if !held {
+        return answer;
+    }
+    if let Some(status) = body.pointer_mut("/QueryExecution/Status") {
+        *status = json!({"State": "RUNNING"});
     }
     answer.body = body.to_string().into_bytes();
     answer

@@ -310,6 +310,20 @@ impl AwsClient {
         }
     }
 
+    /// Starts one statement and waits for it, never running it again: for statements whose
+    /// failure may have left files behind (a `create table as` into its location), which only
+    /// a new statement into a new location may follow (dbt-adapters#1739).
+    pub fn execute_once(
+        &self,
+        sql: &str,
+        context: &QueryContext,
+        token: &RequestToken,
+        stop: &AtomicBool,
+    ) -> Result<QueryExecution, AwsError> {
+        let id = self.start_query(sql, context, token)?;
+        self.wait(&id, stop)
+    }
+
     /// All rows of a finished query (every page of `GetQueryResults`), typed by Athena's
     /// column metadata, without the header row SELECTs repeat.
     pub fn results(&self, execution: &QueryExecution) -> Result<Rows, AwsError> {

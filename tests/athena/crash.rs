@@ -1,0 +1,305 @@
+//! Crash tests: the process aborted (`KILN_FAILPOINT=<step>`, read in one place of the Athena
+//! publish path, `src/adapter/athena_conn.rs`: `std::process::abort`, as a `kill -9` would end
+//! it) after each step of a table's swap (built aside, published in Glue, partitions moved, the
+//! staged entry dropped, the old files deleted), then the same run again. Whatever the step:
+//! right after the crash Glue still has the table, at the previous or the new version, and that
+//! version's files are all there; after the rerun there is exactly one version's files (none
+//! lost, none twice), no `__ha`/`__bkp`/`__dbt_tmp` entry, and nothing outside the table's own
+//! folder was touched.
+//!
+//! `insert_overwrite` (built aside as `__dbt_tmp`, then per batch of partitions: their folders
+//! emptied and Glue entries dropped, one insert) gets the same cases: after a crash the table
+//! is where it was, a touched partition is either the old one or empty (never twice), and the
+//! rerun leaves exactly one file per partition and no stage.
+
+use super::Warehouse;
+use super::moto;
+use serde_json::json;
+
+/// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
+const STEPS: &[&str] = &["built", "published", "staged-dropped", "old-deleted"];
+const PARTITIONED_STEPS: &[&str] = &[
+    "built",
+    "published",
+    "partitions-removed",
+    "partitions-moved",
+    "staged-dropped",
+    "old-deleted",
+];
+
+const SIBLINGS: &[&str] = &[
+    "data/analytics/orders_v2/part-0.parquet",
+    "other-team/export.csv",
+];
+
+/// The partitions of `analytics.<table>` in Glue, as (value, location).
+fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
+    let r = w.glue(
+        "GetPartitions",
+        json!({"DatabaseName": "analytics", "TableName": table}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
+    let mut parts: Vec<(String, String)> = r.json()["Partitions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["Values"][0].as_str().unwrap_or("").to_string(),
+                        p["StorageDescriptor"]["Location"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    parts.sort();
+    parts
+}
+
+/// The keys under `orders/`'s own folder.
+fn own_keys(w: &Warehouse) -> Vec<String> {
+    w.keys()
+        .into_iter()
+        .filter(|k| k.starts_with("data/analytics/orders/"))
+        .collect()
+}
+
+/// The key of a version's one data file (the engine writes `part-00000.parquet`).
+fn data_file(w: &Warehouse, location: &str, partitioned: bool) -> String {
+    let folder = location.trim_start_matches(&format!("s3://{}/", w.bucket));
+    if partitioned {
+        format!("{folder}dt=2024-01-01/part-00000.parquet")
+    } else {
+        format!("{folder}part-00000.parquet")
+    }
+}
+
+fn crash_and_rerun(model: &str, partitioned: bool, step: &str) {
+    let w = Warehouse::new(&[("models/orders.sql", model)]);
+    for key in SIBLINGS {
+        w.put(key);
+    }
+    w.kiln(&["run"]).assert_success();
+    let first = w.location("orders");
+
+    // the crash
+    w.proxy.clear();
+    let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
+    assert_eq!(
+        crashed.code, None,
+        "{step}: kiln should have aborted\n{}\n{}",
+        crashed.stdout, crashed.stderr
+    );
+    let calls = w.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("StartQueryExecution create table")),
+        "{step}: {calls:#?}"
+    );
+    // Glue still has the table: the previous version or the new one, with its files
+    let seen = w
+        .table("orders")
+        .unwrap_or_else(|| panic!("{step}: no table `orders` after the crash"));
+    let seen = seen["StorageDescriptor"]["Location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let staged = calls
+        .iter()
+        .find_map(|c| c.strip_prefix("UpdateTable orders -> "))
+        .map(str::to_string);
+    match step {
+        "built" => assert_eq!(seen, first, "{step}: published before the publish step"),
+        _ => assert_ne!(seen, first, "{step}: the publish did not happen"),
+    }
+    if step != "built" {
+        assert!(staged.is_some(), "{step}: {calls:#?}");
+    }
+    let keys = w.keys();
+    let file = data_file(&w, &seen, partitioned);
+    assert!(
+        keys.contains(&file),
+        "{step}: the files of the version Glue points at ({seen}) are gone: {keys:#?}"
+    );
+
+    // the rerun finishes or rolls back what the crash left, then builds again
+    w.proxy.clear();
+    let rerun = w.kiln(&["run"]);
+    rerun.assert_success();
+    assert_eq!(w.tables(), ["orders"], "{step}: leftovers after the rerun");
+    let now = w.location("orders");
+    assert_ne!(now, seen, "{step}");
+    assert_eq!(
+        own_keys(&w),
+        [data_file(&w, &now, partitioned)],
+        "{step}: exactly one version's files after the rerun"
+    );
+    let keys = w.keys();
+    for sibling in SIBLINGS {
+        assert!(
+            keys.contains(&sibling.to_string()),
+            "{step}: {sibling} was deleted"
+        );
+    }
+    if partitioned {
+        assert_eq!(
+            partitions(&w, "orders"),
+            [("2024-01-01".to_string(), format!("{now}dt=2024-01-01/"))],
+            "{step}"
+        );
+    }
+    // every delete of both runs stayed inside the table's own folder
+    for c in w.calls() {
+        if let Some(keys) = c.strip_prefix("DeleteObjects ") {
+            for k in keys.split(' ') {
+                assert!(k.starts_with("data/analytics/orders/"), "{step}: {c}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_table_swap_loses_nothing_and_leaves_nothing() {
+    for step in STEPS {
+        crash_and_rerun(
+            "{{ config(materialized='table') }}\nselect 1 as id",
+            false,
+            step,
+        );
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_partitioned_swap_loses_nothing_and_leaves_nothing() {
+    for step in PARTITIONED_STEPS {
+        crash_and_rerun(
+            "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt",
+            true,
+            step,
+        );
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_an_iceberg_swap_loses_nothing_and_leaves_nothing() {
+    for step in STEPS {
+        crash_and_rerun(
+            "{{ config(materialized='table', table_type='iceberg') }}\nselect 1 as id",
+            false,
+            step,
+        );
+    }
+}
+
+const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
+
+/// Queues moto's answers for the next queries: `skip` empty ones, then the partitions the new
+/// rows touch (what `select distinct dt` over the stage returns).
+fn queue_touched(w: &Warehouse, skip: usize) {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
+        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+        "CaseSensitive": false});
+    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
+    results.push(
+        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
+                        "column_info": [info]}),
+    );
+    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
+    let r = moto::post(
+        moto::moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
+#[test]
+fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothing() {
+    for step in ["built", "overwrite-emptied", "overwrite-inserted"] {
+        let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
+        w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
+        w.kiln(&["run"]).assert_success();
+        let location = w.location("events");
+        let folder = location
+            .trim_start_matches(&format!("s3://{}/", w.bucket))
+            .to_string();
+        let partition = format!("{folder}dt=2024-01-01/");
+        let files = |w: &Warehouse| -> Vec<String> {
+            w.keys()
+                .into_iter()
+                .filter(|k| k.starts_with(&partition))
+                .collect()
+        };
+        let before = files(&w);
+        assert_eq!(before.len(), 1, "{before:?}");
+
+        queue_touched(&w, 1);
+        let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
+        assert_eq!(
+            crashed.code, None,
+            "{step}: kiln should have aborted\n{}\n{}",
+            crashed.stdout, crashed.stderr
+        );
+        assert_eq!(w.location("events"), location, "{step}");
+        let now = files(&w);
+        let parts = partitions(&w, "events");
+        match step {
+            // nothing of the table touched yet
+            "built" => {
+                assert_eq!(now, before, "{step}");
+                assert_eq!(parts.len(), 1, "{step}: {parts:?}");
+            }
+            // the partition emptied, not yet written: empty, never old and new together
+            "overwrite-emptied" => {
+                assert!(now.is_empty(), "{step}: {now:?}");
+                assert!(parts.is_empty(), "{step}: {parts:?}");
+            }
+            // the new rows written once, the old ones gone
+            _ => {
+                assert_eq!(now.len(), 1, "{step}: {now:?}");
+                assert_ne!(now, before, "{step}");
+            }
+        }
+
+        // the rerun: the stage the crash left goes, the partition is written exactly once
+        // (a crash before the `select distinct` left its queued answer unread)
+        queue_touched(&w, if step == "built" { 0 } else { 1 });
+        w.kiln(&["run"]).assert_success();
+        assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
+        assert_eq!(w.location("events"), location, "{step}");
+        let after = files(&w);
+        assert_eq!(
+            after.len(),
+            1,
+            "{step}: one file in the partition: {after:?}"
+        );
+        assert_eq!(
+            partitions(&w, "events"),
+            [("2024-01-01".to_string(), partition_location(&location))],
+            "{step}"
+        );
+        let stray: Vec<String> = w
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(&folder) && !k.starts_with(&partition))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{step}: the stage's files remain: {stray:?}"
+        );
+        assert!(
+            w.keys()
+                .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
+            "{step}: a sibling folder was touched"
+        );
+    }
+}
+
+fn partition_location(location: &str) -> String {
+    format!("{location}dt=2024-01-01/")
+}
