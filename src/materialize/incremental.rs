@@ -531,6 +531,22 @@ fn reconcile_at(
         .into_iter()
         .filter(|k| new.iter().any(|c| c.name.eq_ignore_ascii_case(k)))
         .collect();
+    if insert_cols.is_empty() && !new.is_empty() {
+        // `insert into t () select from ...` is no statement: the new rows and the table share
+        // no column (a renamed table, or a catalog entry another tool rewrote).
+        return Err(format!(
+            "the model's columns ({}) share none with {target} ({}); nothing could be inserted. Run with --full-refresh to rebuild it, or check that {target} is this model's table",
+            new.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            existing
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Ok((alters, insert_cols))
 }
 

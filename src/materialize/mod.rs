@@ -480,6 +480,14 @@ mod tests {
         alter table "warehouse"."main"."orders" alter column "amount" set data type DOUBLE
         "#);
         assert_eq!(cols, vec!["id", "amount", "note"]);
+        // no column in common: a clear error, never `insert into t () select from ...`
+        let node = model(json!({"unique_key": "id"}));
+        let cfg = IncrementalConfig::parse(&node.config).unwrap();
+        let err = reconcile(&duck, &node, &cfg, &new, &[col("other", "INTEGER")]).unwrap_err();
+        assert_eq!(
+            err,
+            "the model's columns (id, amount, note) share none with \"warehouse\".\"main\".\"orders\" (other); nothing could be inserted. Run with --full-refresh to rebuild it, or check that \"warehouse\".\"main\".\"orders\" is this model's table"
+        );
     }
 
     #[test]

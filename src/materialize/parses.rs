@@ -35,6 +35,11 @@ const UNPARSED: &[(&str, &str, &str)] = &[
     ),
     (
         "athena",
+        "alter table `main`.`plans` add columns",
+        "(a statement, not a label) the same Hive DDL for a snapshot whose query gained a column",
+    ),
+    (
+        "athena",
         "alter table `main`.`orders` replace columns",
         "(a statement, not a label) Athena's Hive DDL `alter table `s`.`t` replace columns \
          (c t, ...)` (a Hive table's way to drop a column): sqlparser 0.62 has no `replace columns`",
