@@ -534,10 +534,34 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
         let location = property(rest, "external_location")
             .or_else(|| property(rest, "location"))
             .expect("the engine plays CTAS statements with a location");
+        // An incremental's stage of new rows has the columns of its table that its query
+        // names (as the query would give them), where the table exists; else one `id` column.
+        let columns = name
+            .strip_suffix("__dbt_tmp")
+            .and_then(|base| {
+                let body = json!({"DatabaseName": schema, "Name": base}).to_string();
+                let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
+                let headers = [
+                    ("Authorization", auth),
+                    ("x-moto-account-id", account),
+                    ("X-Amz-Target", "AWSGlue.GetTable"),
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                ];
+                let r = http::send(upstream, &http::request("POST", "/", &headers, body.as_bytes())).ok()?;
+                let named: Vec<Value> = r.json()["Table"]["StorageDescriptor"]["Columns"]
+                    .as_array()?
+                    .iter()
+                    .filter(|c| c["Name"].as_str().is_some_and(|n| rest.contains(n)))
+                    .cloned()
+                    .collect();
+                (r.status() < 300).then(|| Value::Array(named))
+            })
+            .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()))
+            .unwrap_or_else(|| json!([{"Name": "id", "Type": "bigint"}]));
         let mut input = json!({
             "Name": name,
             "TableType": "EXTERNAL_TABLE",
-            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": location},
+            "StorageDescriptor": {"Columns": columns, "Location": location},
             "PartitionKeys": [],
             "Parameters": {"classification": "parquet"},
         });
