@@ -103,6 +103,22 @@ pub fn columns(
     node: &Node,
     path: &Path,
 ) -> Result<Vec<(String, String)>, DbError> {
+    let (_, names, table) = read_typed(conn, adapter, node, path)?;
+    Ok(names
+        .into_iter()
+        .zip(table.columns)
+        .map(|(n, c)| (n, c.data_type))
+        .collect())
+}
+
+/// The seed's config, its CSV header and the engine's reading of the file (types, rows), with
+/// errors naming the seed's file.
+fn read_typed(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    node: &Node,
+    path: &Path,
+) -> Result<(SeedConfig, Vec<String>, crate::adapter::csv::CsvTable), DbError> {
     let file = &node.original_file_path;
     let fail = |msg: String| DbError::query(format!("seed {file}: {msg}"));
     let cfg = SeedConfig::of(node).map_err(fail)?;
@@ -122,11 +138,7 @@ pub fn columns(
             },
         )
         .map_err(fail)?;
-    Ok(names
-        .into_iter()
-        .zip(table.columns)
-        .map(|(n, c)| (n, c.data_type))
-        .collect())
+    Ok((cfg, names, table))
 }
 
 /// [`load`] with the CSV file given.
@@ -137,25 +149,9 @@ pub fn load_file(
     path: &Path,
     existing: Option<RelationKind>,
 ) -> Result<SeedLoad, DbError> {
+    let (cfg, names, table) = read_typed(conn, adapter, node, path)?;
     let file = &node.original_file_path;
     let fail = |msg: String| DbError::query(format!("seed {file}: {msg}"));
-    let cfg = SeedConfig::of(node).map_err(fail)?;
-    let names = read_header(path, cfg.delimiter).map_err(fail)?;
-    let declared: Vec<Option<String>> = names
-        .iter()
-        .map(|n| cfg.declared_type(n).map(String::from))
-        .collect();
-    let table = adapter
-        .load_csv(
-            conn,
-            &CsvFile {
-                path,
-                delimiter: cfg.delimiter,
-                names: &names,
-                declared: &declared,
-            },
-        )
-        .map_err(fail)?;
 
     let mut problems = vec![];
     let mut columns = Vec::with_capacity(names.len());
