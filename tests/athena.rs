@@ -25,6 +25,8 @@ mod snapshot;
 mod support;
 #[path = "athena/unit.rs"]
 mod unit;
+#[path = "athena/whole.rs"]
+mod whole;
 
 #[path = "athena/crash.rs"]
 mod crash;
