@@ -38,6 +38,8 @@ mod grammar;
 mod init;
 #[path = "athena/interrupt.rs"]
 mod interrupt;
+#[path = "athena/jaffle.rs"]
+mod jaffle;
 #[path = "athena/live.rs"]
 mod live;
 

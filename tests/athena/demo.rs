@@ -170,8 +170,7 @@ fn the_demo_builds_on_athena_end_to_end() {
 
     // every data test and unit test ran and passed, in both builds (run_results.json is the
     // second's)
-    let results: serde_json::Value =
-        serde_json::from_str(&w.project.read("target/kiln/run_results.json")).expect("results");
+    let results = whole::artifact(&w, "run_results.json");
     let statuses: Vec<(String, String)> = results["results"]
         .as_array()
         .cloned()

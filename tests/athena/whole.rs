@@ -63,6 +63,17 @@ pub fn warehouse(project: TestProject, profile: &str) -> Warehouse {
     w
 }
 
+/// An artifact of the last kiln command, from the project's target path (the demo's is
+/// `target/kiln`, dbt's default `target`).
+pub fn artifact(w: &Warehouse, name: &str) -> Value {
+    let path = ["target/kiln", "target"]
+        .iter()
+        .map(|dir| format!("{dir}/{name}"))
+        .find(|p| w.project.exists(p))
+        .unwrap_or_else(|| panic!("no {name} under target/"));
+    serde_json::from_str(&w.project.read(&path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Every Glue table of every database: (database, name) -> kind and location.
 pub fn glue_tables(w: &Warehouse) -> BTreeMap<(String, String), GlueTable> {
     let dbs = w.glue("GetDatabases", json!({})).json();
@@ -99,10 +110,8 @@ pub fn glue_tables(w: &Warehouse) -> BTreeMap<(String, String), GlueTable> {
 /// The relations run_results.json says were built: (database, name) -> resource type and
 /// materialization (`model:table`, `seed:seed`, `snapshot:snapshot`...).
 pub fn built(w: &Warehouse) -> BTreeMap<(String, String), String> {
-    let results: Value = serde_json::from_str(&w.project.read("target/kiln/run_results.json"))
-        .expect("run_results.json");
-    let manifest: Value =
-        serde_json::from_str(&w.project.read("target/kiln/manifest.json")).expect("manifest");
+    let results = artifact(w, "run_results.json");
+    let manifest = artifact(w, "manifest.json");
     let mut out = BTreeMap::new();
     for r in results["results"].as_array().cloned().unwrap_or_default() {
         let id = r["unique_id"].as_str().unwrap_or_default();
@@ -208,10 +217,8 @@ pub struct Known {
 /// those columns to register.
 pub fn know_the_columns(w: &Warehouse) -> Known {
     w.kiln(&["compile", "--target", "athena"]).assert_success();
-    let lineage: Value =
-        serde_json::from_str(&w.project.read("target/kiln/lineage.json")).expect("lineage.json");
-    let manifest: Value =
-        serde_json::from_str(&w.project.read("target/kiln/manifest.json")).expect("manifest");
+    let lineage = artifact(w, "lineage.json");
+    let manifest = artifact(w, "manifest.json");
     let mut columns: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (_, n) in lineage["nodes"].as_object().cloned().unwrap_or_default() {
         let Some(relation) = n["relation"].as_str() else {
@@ -458,11 +465,7 @@ pub fn build_twice(w: &Warehouse, args: &[&str]) -> TwoBuilds {
 
 /// The nodes whose config says `table_type: iceberg`, by alias (from the last manifest).
 fn known_iceberg(w: &Warehouse) -> BTreeSet<String> {
-    let Ok(text) = std::fs::read_to_string(w.project.dir().join("target/kiln/manifest.json"))
-    else {
-        return BTreeSet::new();
-    };
-    let manifest: Value = serde_json::from_str(&text).expect("manifest");
+    let manifest = artifact(w, "manifest.json");
     manifest["nodes"]
         .as_object()
         .cloned()
