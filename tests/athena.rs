@@ -25,6 +25,8 @@ mod snapshot;
 mod support;
 #[path = "athena/unit.rs"]
 mod unit;
+#[path = "athena/whole.rs"]
+mod whole;
 
 #[path = "athena/crash.rs"]
 mod crash;
@@ -36,6 +38,8 @@ mod grammar;
 mod init;
 #[path = "athena/interrupt.rs"]
 mod interrupt;
+#[path = "athena/jaffle.rs"]
+mod jaffle;
 #[path = "athena/live.rs"]
 mod live;
 

@@ -409,6 +409,17 @@ impl Adapter for Athena {
         self.create_table_as_stored_sql(relation, sql, &TableStorage::default())
     }
 
+    /// Without the parentheses of the ANSI form: Trino's grammar takes a parenthesised query
+    /// only without a `with` clause, so `as (with ...)` is a syntax error on Athena (a model
+    /// starting with CTEs is the usual kind).
+    fn create_view_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create view {relation} as\n{}", sql.trim())
+    }
+
+    fn replace_view_sql(&self, relation: &str, sql: &str) -> String {
+        format!("create or replace view {relation} as\n{}", sql.trim())
+    }
+
     /// dbt-athena's `s3_data_naming`, under `s3_data_dir` (else `<s3_staging_dir>/tables`).
     /// The folder kiln owns is the table's own (`.../schema/table/` or `.../table/`); with
     /// `unique` naming every build is a folder of its own directly under the root, so only
@@ -486,6 +497,35 @@ impl Adapter for Athena {
         storage: &TableStorage,
     ) -> Vec<String> {
         incremental::drop_columns_sql(&hive_name(relation), drop, keep, storage)
+    }
+
+    /// delete+insert's delete (Iceberg tables only, refused at plan time on Hive). Trino's
+    /// `delete` takes no alias, so the rows are matched by key tuple, and a predicate written
+    /// against `DBT_INTERNAL_DEST` (dbt's name for the target) names the table itself.
+    fn delete_matching_sql(
+        &self,
+        target: &str,
+        source: &str,
+        unique_key: &[String],
+        predicates: &[String],
+    ) -> String {
+        let keys = unique_key
+            .iter()
+            .map(|k| self.quote(k))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let dest = regex::Regex::new(r"(?i)\bDBT_INTERNAL_DEST\b").ok();
+        let extra: String = predicates
+            .iter()
+            .map(|p| {
+                let p = match &dest {
+                    Some(re) => re.replace_all(p, target.replace('$', "$$")).into_owned(),
+                    None => p.clone(),
+                };
+                format!(" and ({p})")
+            })
+            .collect();
+        format!("delete from {target} where ({keys}) in (select {keys} from {source}){extra}")
     }
 
     /// Iceberg's `merge into` with dbt-athena's options (`update_condition`,

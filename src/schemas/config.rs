@@ -249,7 +249,7 @@ pub(super) fn unrendered_config(n: &Node, facts: &ProjectFacts<'_>) -> Map<Strin
 }
 
 /// A node's `config`: dbt's default keys first, in dbt's order, each with the project's value
-/// when it set one, then the project's other keys in the order they were set.
+/// when it set one, then the project's other keys in the order dbt sets them.
 pub(super) struct FullConfig<'a>(pub &'a Node);
 
 impl Serialize for FullConfig<'_> {
@@ -263,9 +263,21 @@ impl Serialize for FullConfig<'_> {
                 None => map.serialize_entry(key, default)?,
             }
         }
-        for (k, v) in &n.config {
-            if !defaults.iter().any(|(d, _)| d == k) {
-                map.serialize_entry(k, v)?;
+        // The other keys in the order dbt adds them: those of the config it builds from
+        // dbt_project.yml and the `config()` calls first, then those the properties YAML
+        // adds (a key set in YAML and in `config()` keeps its first place).
+        let extra = |k: &String| !defaults.iter().any(|(d, _)| d == k);
+        let from_yaml = |k: &String| {
+            n.unrendered_config
+                .keys()
+                .any(|u| config::normalize_key(u) == *k)
+                && !n.spans.sql_config.iter().any(|s| s == k)
+        };
+        for pass in [false, true] {
+            for (k, v) in &n.config {
+                if extra(k) && from_yaml(k) == pass {
+                    map.serialize_entry(k, v)?;
+                }
             }
         }
         map.end()

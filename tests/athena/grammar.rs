@@ -43,6 +43,15 @@ const CASES: &[Case] = &[
         steps: TWICE,
     },
     Case {
+        // Trino takes no `with` in a parenthesised query: a view is `as <query>`
+        name: "view_with_ctes",
+        files: &[(
+            "models/v_customers.sql",
+            "{{ config(materialized='view') }}\n-- one row per customer\nwith c as (select 1 as id)\nselect id from c\n-- the end",
+        )],
+        steps: TWICE,
+    },
+    Case {
         name: "hive_table",
         files: &[(
             "models/orders.sql",
@@ -87,6 +96,16 @@ const CASES: &[Case] = &[
         files: &[(
             "models/customers.sql",
             "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', table_type='iceberg') }}\nselect 1 as id, 'a' as name",
+        )],
+        steps: TWICE,
+    },
+    Case {
+        // Trino's delete takes no alias: the keys as a tuple, a predicate's
+        // DBT_INTERNAL_DEST the table itself
+        name: "iceberg_delete_insert",
+        files: &[(
+            "models/visits.sql",
+            "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['id', 'day'], table_type='iceberg', incremental_predicates=[\"DBT_INTERNAL_DEST.day > date '2024-01-01'\"]) }}\nselect 1 as id, date '2024-01-02' as day",
         )],
         steps: TWICE,
     },
@@ -186,7 +205,7 @@ fn queue_partitions(w: &Warehouse, skip: usize) {
 }
 
 /// What `sql_check.py` says of each statement: `None` when it parses, else the error.
-fn check(statements: &[String]) -> Vec<Option<String>> {
+pub(super) fn check(statements: &[String]) -> Vec<Option<String>> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/athena/sql_check.py");
     let mut child = std::process::Command::new(moto::python())
         .arg(&script)

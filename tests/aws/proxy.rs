@@ -74,6 +74,20 @@ pub enum Rule {
     /// should_error`) answers that it passed: 0 failures. moto runs no SQL.
     #[allow(dead_code)]
     PassTests,
+    /// A query whose SQL contains every one of `contains` is answered with `result` (a
+    /// `GetQueryResults` body), the first such rule winning: the engine's answer to a query
+    /// the harness knows (a snapshot's or a unit test's column probe, a unit test's
+    /// comparison). moto runs no SQL.
+    #[allow(dead_code)]
+    Answer {
+        contains: Vec<String>,
+        result: Value,
+    },
+    /// The columns (`name`, Hive type) the engine registers for a CTAS of each table, by
+    /// name (a staged `<name>__ha` or `<name>__dbt_tmp` takes its table's), instead of one
+    /// `id` column: what the query would output, as the harness knows it.
+    #[allow(dead_code)]
+    Columns(std::collections::BTreeMap<String, Vec<(String, String)>>),
 }
 
 struct State {
@@ -85,6 +99,8 @@ struct State {
     held: Vec<String>,
     /// Data tests' query ids, answered as passing by a `PassTests` rule.
     tests: Vec<String>,
+    /// Query ids answered by an `Answer` rule, with the answer.
+    answers: Vec<(String, Value)>,
 }
 
 pub struct Proxy {
@@ -103,6 +119,7 @@ impl Proxy {
             failed: Vec::new(),
             held: Vec::new(),
             tests: Vec::new(),
+            answers: Vec::new(),
         }));
         let shared = state.clone();
         let account = account.to_string();
@@ -244,6 +261,12 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                 {
                     answer.body = passing_test().to_string().into_bytes();
                 }
+                if op == "GetQueryResults"
+                    && let Some(id) = req.json()["QueryExecutionId"].as_str()
+                    && let Some((_, result)) = lock(state).answers.iter().find(|(a, _)| a == id)
+                {
+                    answer.body = result.to_string().into_bytes();
+                }
                 if let (Some(rows), "GetQueryResults") = (pages, op.as_str()) {
                     answer = page(answer, page_from, rows);
                 }
@@ -268,6 +291,17 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                     {
                         st.tests.push(id.to_string());
                     }
+                    let answer = st.rules.iter().find_map(|r| match r {
+                        Rule::Answer { contains, result }
+                            if contains.iter().all(|c| sql.contains(c.as_str())) =>
+                        {
+                            Some(result.clone())
+                        }
+                        _ => None,
+                    });
+                    if let Some(result) = answer {
+                        st.answers.push((id.to_string(), result));
+                    }
                     if st.rules.iter().any(
                         |r| matches!(r, Rule::Hold { sql_prefix } if sql.starts_with(sql_prefix.as_str())),
                     ) {
@@ -279,7 +313,11 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                     && engine_rule(state)
                     && let Some(sql) = req.json()["QueryString"].as_str()
                 {
-                    play_engine(upstream, account, sql);
+                    let registry = lock(state).rules.iter().find_map(|r| match r {
+                        Rule::Columns(c) => Some(c.clone()),
+                        _ => None,
+                    });
+                    play_engine(upstream, account, sql, registry.as_ref());
                 }
                 answer
             }
@@ -497,7 +535,12 @@ fn insert_partitions(sql: &str) -> Vec<Vec<(String, String)>> {
 }
 
 /// What Athena would do for `sql`, done in moto (see [`Rule::Engine`]).
-fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
+fn play_engine(
+    upstream: SocketAddr,
+    account: &str,
+    sql: &str,
+    registry: Option<&std::collections::BTreeMap<String, Vec<(String, String)>>>,
+) {
     let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
@@ -536,8 +579,22 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             .expect("the engine plays CTAS statements with a location");
         // An incremental's stage of new rows has the columns of its table that its query
         // names (as the query would give them), where the table exists; else one `id` column.
-        let columns = name
+        let registered = |n: &str| {
+            registry.and_then(|r| r.get(&n.to_lowercase())).map(|cols| {
+                json!(
+                    cols.iter()
+                        .map(|(c, t)| json!({"Name": c, "Type": t}))
+                        .collect::<Vec<_>>()
+                )
+            })
+        };
+        let base = name
             .strip_suffix("__dbt_tmp")
+            .or_else(|| name.strip_suffix("__ha"))
+            .unwrap_or(name);
+        let columns = registered(name)
+            .or_else(|| {
+                name.strip_suffix("__dbt_tmp")
             .and_then(|base| {
                 let body = json!({"DatabaseName": schema, "Name": base}).to_string();
                 let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
@@ -557,6 +614,8 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
                 (r.status() < 300).then(|| Value::Array(named))
             })
             .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()))
+            })
+            .or_else(|| registered(base))
             .unwrap_or_else(|| json!([{"Name": "id", "Type": "bigint"}]));
         let mut input = json!({
             "Name": name,
@@ -579,7 +638,15 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
             })
             .flatten();
         if let Some(col) = &partition {
-            input["PartitionKeys"] = json!([{"Name": col, "Type": "string"}]);
+            // a partition column is a partition key, not a column of the files
+            let mut ty = json!("string");
+            if let Some(cols) = input["StorageDescriptor"]["Columns"].as_array_mut() {
+                if let Some(c) = cols.iter().find(|c| c["Name"] == json!(col)) {
+                    ty = c["Type"].clone();
+                }
+                cols.retain(|c| c["Name"] != json!(col));
+            }
+            input["PartitionKeys"] = json!([{"Name": col, "Type": ty}]);
         }
         glue(
             "CreateTable",
@@ -713,8 +780,18 @@ fn play_engine(upstream: SocketAddr, account: &str, sql: &str) {
         }
     } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+        let columns = registry
+            .and_then(|r| r.get(&name.to_lowercase()))
+            .map(|cols| {
+                json!(
+                    cols.iter()
+                        .map(|(c, t)| json!({"Name": c, "Type": t}))
+                        .collect::<Vec<_>>()
+                )
+            })
+            .unwrap_or_else(|| json!([{"Name": "id", "Type": "bigint"}]));
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
-                           "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}]}});
+                           "StorageDescriptor": {"Columns": columns}});
         let exists = {
             let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
             let body = json!({"DatabaseName": schema, "Name": name}).to_string();

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='delete+insert'
+        incremental_strategy='delete+insert',
+        table_type='iceberg'
     )
 }}
 {#-
@@ -14,6 +15,9 @@
   them on event_id (the first copy received wins) and replaces those event ids in the table
   (delete+insert). Events whose first copy was loaded before the window are left as they are, so
   an incremental run gives the same table as a full refresh.
+
+  `table_type='iceberg'` is for Athena, where only Iceberg tables take the delete of
+  delete+insert (a Hive table is refused); DuckDB, and dbt-duckdb, ignore it.
 -#}
 {%- set lookback_days = var('event_lookback_days', 3) %}
 
