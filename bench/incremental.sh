@@ -110,7 +110,7 @@ new=$((ROWS / 100))
 gen "$P/data/part1.parquet" "$ROWS" "$new" 1
 inc=$(cd "$P" && t "$KILN" run --select events)
 if [ "${BENCH_SNAPSHOT:-0}" = 1 ]; then # the state before the plain run, for bench/incremental_profile.sh
-    cp "$P/incr.duckdb" "$P/before_plain.duckdb"; rm -rf "$P/before_plain_target"; cp -r "$P/target" "$P/before_plain_target"
+    cp "$P/incr.duckdb" "$P/before_plain.duckdb"; rm -rf "$P/before_plain_target"; cp -a "$P/target" "$P/before_plain_target"
 fi
 pinc=$(cd "$P" && t "$KILN" run --select events_plain)
 log "incremental runs (+$new rows): ${inc}s (dedup), ${pinc}s (plain)"

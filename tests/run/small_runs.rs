@@ -134,13 +134,13 @@ fn dedupe_keeps_the_latest_row_of_each_repeated_composite_key() {
         )
         .file(
             "models/events_model.sql",
-            "{{ config(materialized='incremental', unique_key=['account', 'id'], incremental_strategy='delete+insert', unique_key_duplicates='dedupe', updated_at='at') }}\nselect account, id, at, note from {{ source('raw', 'events') }}",
+            "{{ config(materialized='incremental', unique_key=['account', 'id'], incremental_strategy='delete+insert', unique_key_duplicates='dedupe', updated_at='seen') }}\nselect account, id, seen, note from {{ source('raw', 'events') }}",
         );
     let set_source = |rows: &str| {
         crate::db::execute(
             &p,
             &format!(
-                "create schema if not exists raw; create or replace table raw.events as select * from (values {rows}) t(account, id, at, note)"
+                "create schema if not exists raw; create or replace table raw.events as select * from (values {rows}) t(account, id, seen, note)"
             ),
         )
     };
