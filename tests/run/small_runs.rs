@@ -158,7 +158,10 @@ fn dedupe_keeps_the_latest_row_of_each_repeated_composite_key() {
         "('a', 1, 1, 'first'), ('a', 1, 3, 'latest'), ('a', 1, 2, 'middle'), ('b', 1, 1, 'once'), ('z', 9, 2, 'base again')",
     );
     p.kiln(&["run"]).run().assert_success();
-    assert_eq!(rows(), vec!["a,1,3,latest", "b,1,1,once", "z,9,2,base again"]);
+    assert_eq!(
+        rows(),
+        vec!["a,1,3,latest", "b,1,1,once", "z,9,2,base again"]
+    );
     // The next batch: a repeated key replacing a stored one, a new single key, the same id under
     // another account, and keys NULL in one part.
     set_source(
