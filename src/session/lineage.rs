@@ -386,7 +386,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let mut pending = creates;
     timer.mark("  lineage: seeds, unrendered nodes");
     crate::events::Event::note(format!(
-        "Lineage: columns looked up for {} sources, {} seeds and {} models not compiled",
+        "Lineage lookups: the columns of {} sources, {} seeds and {} models not compiled",
         lookups.sources, lookups.seeds, lookups.models
     ))
     .at(crate::events::Level::Debug)

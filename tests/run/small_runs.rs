@@ -7,7 +7,7 @@ use crate::support::TestProject;
 /// The debug line that counts the lineage pass's column lookups, from `out`'s log.
 fn lookups(out: &str) -> String {
     out.lines()
-        .find_map(|l| l.split_once("Lineage: columns looked up for "))
+        .find_map(|l| l.split_once("Lineage lookups: the columns of "))
         .map(|(_, rest)| rest.trim_end().to_string())
         .unwrap_or_else(|| panic!("no lookup line in:\n{out}"))
 }
