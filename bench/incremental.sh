@@ -11,7 +11,9 @@
 #    day (--event-time-start/--event-time-end) is timed, and every other day's rows are checked
 #    to be untouched (per-day counts and checksums before and after).
 #
-# Environment: BENCH_OUT (default bench/out), BENCH_PROFILE (dev or release; default release).
+# Environment: BENCH_OUT (default bench/out), BENCH_PROFILE (dev or release; default release),
+# BENCH_SNAPSHOT=1 (keep the project as it was before the plain incremental run, which
+# bench/incremental_profile.sh then profiles).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -107,6 +109,9 @@ log "full builds: ${full}s (dedup), ${pfull}s (plain)"
 new=$((ROWS / 100))
 gen "$P/data/part1.parquet" "$ROWS" "$new" 1
 inc=$(cd "$P" && t "$KILN" run --select events)
+if [ "${BENCH_SNAPSHOT:-0}" = 1 ]; then # the state before the plain run, for bench/incremental_profile.sh
+    cp "$P/incr.duckdb" "$P/before_plain.duckdb"; rm -rf "$P/before_plain_target"; cp -a "$P/target" "$P/before_plain_target"
+fi
 pinc=$(cd "$P" && t "$KILN" run --select events_plain)
 log "incremental runs (+$new rows): ${inc}s (dedup), ${pinc}s (plain)"
 count=$("$SQL" "$P/incr.duckdb" "select count(*), count(distinct event_id) from main.events")

@@ -407,7 +407,8 @@ pub trait Adapter: Send + Sync + Debug {
 
     /// The rows of `sql`, one per `partition_by` key (rendered columns): the first by
     /// `order_by`. `None`: the engine cannot drop duplicates in one query without adding a
-    /// column (ANSI has no `qualify`, nor `select * exclude`).
+    /// column (ANSI has no `qualify`, nor `select * exclude`). The caller leaves out rows whose
+    /// key is NULL first (they would be inserted again on every run).
     fn dedupe_rows_sql(&self, _sql: &str, _partition_by: &str, _order_by: &str) -> Option<String> {
         None
     }

@@ -228,8 +228,17 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let old_cache = cache::Cache::load(&project.target_dir(), &cache_env);
     let mut new_cache = cache::Cache::default();
 
-    // Sources: the warehouse, a file the binder reads, or YAML.
-    for s in project.sources.values() {
+    // Only what the compiled models and snapshots read (through ephemeral models): a selected
+    // run looks up the columns of its nodes' upstreams, not of every seed and source.
+    let needed = needed_upstreams(loaded, compiled);
+    let mut lookups = Lookups::default();
+    // Sources: the warehouse, a file the binder reads, or YAML. A file source's stand-in table
+    // is numbered by its place among all the project's sources, so its name (and the lineage
+    // cache's keys) do not depend on the selection.
+    for (index, s) in project.sources.values().enumerate() {
+        if !needed.contains(&s.unique_id) {
+            continue;
+        }
         let name = relation_name(&s.database, &s.schema, &s.identifier);
         // Read from files where the engine reads them (DuckDB's `read_csv(...)`); an engine
         // that reads no files (Athena) reads the source's relation.
@@ -241,9 +250,15 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 .as_ref()
                 .and_then(|k| old_cache.file_source(&s.unique_id, k));
             let described = cached.or_else(|| {
-                setup.get(binder.as_deref()).and_then(|c| {
-                    c.bound_columns(&adapter.select_no_rows_sql(&s.relation_name))
-                        .ok()
+                lookups.sources += 1;
+                let sql = adapter.select_no_rows_sql(&s.relation_name);
+                // The warehouse's connection, open already, binds the file as the binder's
+                // scratch database would: the binder is opened only when a model must be
+                // described (new files of an unchanged source change no model's lineage).
+                warehouse.bound_columns(&sql).or_else(|| {
+                    setup
+                        .get(binder.as_deref())
+                        .and_then(|c| c.bound_columns(&sql).ok())
                 })
             });
             if let (Some(k), Some(cols)) = (key, &described) {
@@ -257,7 +272,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 && !columns.is_empty()
                 && let Some(b) = binder.as_deref()
             {
-                let ident = format!("file_source_{}", known.file_tables.len());
+                let ident = format!("file_source_{index}");
                 let stand_in = RelationName::new([FILE_SCHEMA.to_string(), ident.clone()]);
                 creates.push((stand_in, columns.clone()));
                 let table = format!("{}.{}", b.quote(FILE_SCHEMA), b.quote(&ident));
@@ -281,6 +296,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             }
             continue;
         }
+        lookups.sources += 1;
         let (columns, origin) = match warehouse.columns(&name) {
             Some(cols) => (cols, Origin::Engine),
             None => (declared_columns(&s.columns), Origin::Declared),
@@ -303,8 +319,13 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
             }
             _ => false,
         };
-        if !leaf {
+        if !leaf || !needed.contains(&n.unique_id) {
             continue;
+        }
+        if n.resource_type == ResourceType::Seed {
+            lookups.seeds += 1;
+        } else {
+            lookups.models += 1;
         }
         let name = relation_name(&n.database, &n.schema, &n.alias);
         let mut found = warehouse.columns(&name).map(|c| (c, Origin::Engine));
@@ -364,6 +385,12 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     // Created in the binder's database only when a model is described (below).
     let mut pending = creates;
     timer.mark("  lineage: seeds, unrendered nodes");
+    crate::events::Event::note(format!(
+        "Lineage lookups: the columns of {} sources, {} seeds and {} models not compiled",
+        lookups.sources, lookups.seeds, lookups.models
+    ))
+    .at(crate::events::Level::Debug)
+    .emit();
 
     // The compiled models and snapshots, level by level of the DAG.
     let ids: Vec<&String> = compiled
@@ -474,6 +501,34 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     new_cache.env = cache_env;
     out.cache = Some(new_cache);
     out
+}
+
+/// The upstream relations whose columns [`project_lineage`] looks up: what each compiled model
+/// and snapshot reads ([`upstreams`], through ephemeral models), less what is compiled itself.
+fn needed_upstreams(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> HashSet<String> {
+    let mut needed = HashSet::new();
+    for id in compiled.keys() {
+        let reads = loaded.project.nodes.get(id).is_some_and(|n| {
+            matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Snapshot
+            )
+        });
+        if reads {
+            needed.extend(upstreams(loaded, id));
+        }
+    }
+    needed.retain(|id| !compiled.contains_key(id));
+    needed
+}
+
+/// How many relations' columns [`project_lineage`] looked up before describing models (a debug
+/// line: a selected run asks only about its nodes' upstreams).
+#[derive(Default)]
+struct Lookups {
+    sources: usize,
+    seeds: usize,
+    models: usize,
 }
 
 /// A connection to the binder's database, opened on first use.
@@ -595,6 +650,17 @@ impl WarehouseSchemas {
                 down: false,
             }),
         }
+    }
+
+    /// The columns `sql` gives, bound (never run) on the warehouse's connection; None where the
+    /// lineage reads the catalog instead (an engine without a binder) or the warehouse is not
+    /// open.
+    fn bound_columns(&self, sql: &str) -> Option<Vec<DbColumn>> {
+        if self.by_catalog {
+            return None;
+        }
+        let mut guard = self.state.lock().ok()?;
+        guard.conn.as_mut()?.bound_columns(sql).ok()
     }
 
     /// The columns of a built relation, if the warehouse has it.

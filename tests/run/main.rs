@@ -25,6 +25,7 @@ mod quality;
 mod quality_history;
 mod relative_paths;
 mod reuse;
+mod small_runs;
 mod snapshots;
 mod speed;
 mod state;
