@@ -95,9 +95,9 @@ pub fn partition_filter(keys: &[String], values: &[Vec<Option<String>>]) -> Stri
     values.iter().map(one).collect::<Vec<_>>().join("\n    or ")
 }
 
-/// The insert of one batch of partitions from the stage.
-pub fn insert_partitions_sql(
-    target: &str,
+/// The rows of one batch of partitions from the stage (the select of the table a batch is
+/// built aside in): `columns` in the table's order, its partition columns last.
+pub fn partitions_select_sql(
     stage: &str,
     columns: &[String],
     filter: &str,
@@ -109,9 +109,7 @@ pub fn insert_partitions_sql(
         .collect::<Vec<_>>()
         .join(", ");
     let window = window.map_or(String::new(), |w| format!("({}) and ", w.condition()));
-    format!(
-        "insert into {target} ({cols})\nselect {cols} from {stage}\nwhere {window}(\n    {filter}\n)"
-    )
+    format!("select {cols} from {stage}\nwhere {window}(\n    {filter}\n)")
 }
 
 /// The value a matched column takes under `rule`.
@@ -356,8 +354,7 @@ mod tests {
             start: "timestamp '2024-01-01 00:00:00'".into(),
             end: "timestamp '2024-01-02 00:00:00'".into(),
         };
-        insta::assert_snapshot!(insert_partitions_sql(r#""awsdatacatalog"."analytics"."events""#, stage, &["id".into(), "dt".into(), "region".into()], &filter, Some(&window)), @r#"
-        insert into "awsdatacatalog"."analytics"."events" ("id", "dt", "region")
+        insta::assert_snapshot!(partitions_select_sql(stage, &["id".into(), "dt".into(), "region".into()], &filter, Some(&window)), @r#"
         select "id", "dt", "region" from "awsdatacatalog"."analytics"."events__dbt_tmp"
         where ("at" >= timestamp '2024-01-01 00:00:00' and "at" < timestamp '2024-01-02 00:00:00') and (
             (cast("dt" as varchar) = '2024-01-01' and cast("region" as varchar) = 'eu')

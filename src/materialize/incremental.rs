@@ -269,6 +269,11 @@ impl Apply {
             owned: loc.owned,
             columns: columns.to_vec(),
             window,
+            storage: Box::new(crate::adapter::TableStorage {
+                location: None,
+                partitioned_by: vec![],
+                ..(*self.storage).clone()
+            }),
         })
     }
 }
