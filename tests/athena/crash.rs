@@ -7,10 +7,11 @@
 //! lost, none twice), no `__ha`/`__bkp`/`__dbt_tmp` entry, and nothing outside the table's own
 //! folder was touched.
 //!
-//! `insert_overwrite` (built aside as `__dbt_tmp`, then per batch of partitions: their folders
-//! emptied and Glue entries dropped, one insert) gets the same cases: after a crash the table
-//! is where it was, a touched partition is either the old one or empty (never twice), and the
-//! rerun leaves exactly one file per partition and no stage.
+//! `insert_overwrite` (the new rows staged as `__dbt_tmp`, then per batch of partitions: built
+//! aside in `__kiln_parts` under a fresh folder, repointed in Glue, the side entry dropped, the
+//! old folders deleted) gets the same cases: after a crash each touched partition is the old
+//! version or the new one, whole (never empty, never both), and the rerun leaves exactly one
+//! file per partition, no stage, no side table and no old folder.
 
 use super::Warehouse;
 use super::moto;
@@ -218,9 +219,20 @@ fn queue_touched(w: &Warehouse, skip: usize) {
     assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
+/// The steps of an `insert_overwrite` (`athena_overwrite.rs`): the new rows staged (`built`),
+/// then per batch the partitions built aside, published in Glue, the side table's entry
+/// dropped, the old folders deleted.
+const OVERWRITE_STEPS: &[&str] = &[
+    "built",
+    "overwrite-built",
+    "overwrite-published",
+    "overwrite-staged-dropped",
+    "overwrite-old-deleted",
+];
+
 #[test]
 fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothing() {
-    for step in ["built", "overwrite-emptied", "overwrite-inserted"] {
+    for step in OVERWRITE_STEPS {
         let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
         w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
         w.kiln(&["run"]).assert_success();
@@ -228,14 +240,20 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         let folder = location
             .trim_start_matches(&format!("s3://{}/", w.bucket))
             .to_string();
-        let partition = format!("{folder}dt=2024-01-01/");
-        let files = |w: &Warehouse| -> Vec<String> {
-            w.keys()
-                .into_iter()
-                .filter(|k| k.starts_with(&partition))
-                .collect()
+        let first = partitions(&w, "events");
+        assert_eq!(first, [("2024-01-01".to_string(), partition_location(&location))]);
+        // the files of the folder Glue names for the partition: what readers see
+        let visible = |w: &Warehouse| -> (String, Vec<String>) {
+            let parts = partitions(w, "events");
+            assert_eq!(parts.len(), 1, "{step}: the partition is registered once: {parts:?}");
+            let at = parts[0]
+                .1
+                .trim_start_matches(&format!("s3://{}/", w.bucket))
+                .to_string();
+            let files = w.keys().into_iter().filter(|k| k.starts_with(&at)).collect();
+            (parts[0].1.clone(), files)
         };
-        let before = files(&w);
+        let (_, before) = visible(&w);
         assert_eq!(before.len(), 1, "{before:?}");
 
         queue_touched(&w, 1);
@@ -246,57 +264,47 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
             crashed.stdout, crashed.stderr
         );
         assert_eq!(w.location("events"), location, "{step}");
-        let now = files(&w);
-        let parts = partitions(&w, "events");
-        match step {
-            // nothing of the table touched yet
-            "built" => {
-                assert_eq!(now, before, "{step}");
-                assert_eq!(parts.len(), 1, "{step}: {parts:?}");
+        // the partition is the old version or the new one, whole, never empty, never both
+        let (seen, files) = visible(&w);
+        assert_eq!(files.len(), 1, "{step}: one version's file: {files:?}");
+        match *step {
+            "built" | "overwrite-built" => {
+                assert_eq!(seen, first[0].1, "{step}: published before the publish step");
+                assert_eq!(files, before, "{step}");
             }
-            // the partition emptied, not yet written: empty, never old and new together
-            "overwrite-emptied" => {
-                assert!(now.is_empty(), "{step}: {now:?}");
-                assert!(parts.is_empty(), "{step}: {parts:?}");
-            }
-            // the new rows written once, the old ones gone
-            _ => {
-                assert_eq!(now.len(), 1, "{step}: {now:?}");
-                assert_ne!(now, before, "{step}");
-            }
+            _ => assert_ne!(seen, first[0].1, "{step}: the publish did not happen"),
         }
 
-        // the rerun: the stage the crash left goes, the partition is written exactly once
+        // the rerun: what the crash left goes, the partition is written exactly once
         // (a crash before the `select distinct` left its queued answer unread)
-        queue_touched(&w, if step == "built" { 0 } else { 1 });
+        queue_touched(&w, if *step == "built" { 0 } else { 1 });
         w.kiln(&["run"]).assert_success();
         assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
         assert_eq!(w.location("events"), location, "{step}");
-        let after = files(&w);
-        assert_eq!(
-            after.len(),
-            1,
-            "{step}: one file in the partition: {after:?}"
-        );
-        assert_eq!(
-            partitions(&w, "events"),
-            [("2024-01-01".to_string(), partition_location(&location))],
-            "{step}"
-        );
-        let stray: Vec<String> = w
+        let (now, files) = visible(&w);
+        assert!(now.starts_with(&location) && now.contains("/kiln-"), "{step}: {now}");
+        assert_eq!(files.len(), 1, "{step}: one file in the partition: {files:?}");
+        let own: Vec<String> = w
             .keys()
             .into_iter()
-            .filter(|k| k.starts_with(&folder) && !k.starts_with(&partition))
+            .filter(|k| k.starts_with(&folder))
             .collect();
-        assert!(
-            stray.is_empty(),
-            "{step}: the stage's files remain: {stray:?}"
+        assert_eq!(
+            own, files,
+            "{step}: the stage's, the side table's or the old version's files remain"
         );
         assert!(
             w.keys()
                 .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
             "{step}: a sibling folder was touched"
         );
+        for c in w.calls() {
+            if let Some(keys) = c.strip_prefix("DeleteObjects ") {
+                for k in keys.split(' ') {
+                    assert!(k.starts_with("data/analytics/events/"), "{step}: {c}");
+                }
+            }
+        }
     }
 }
 
