@@ -235,12 +235,18 @@ impl AthenaConnection {
                 .delete_table(&target.schema.to_lowercase(), &name.to_lowercase())
                 .map_err(DbError::from)?;
         }
-        self.recover_parts(target, &owned_loc)?;
+        // (only a partitioned Hive table is overwritten by partition, through a side table)
+        let partitioned = current
+            .as_ref()
+            .is_some_and(|t| t.kind() == TableKind::Table && !t.partition_keys().is_empty());
+        if partitioned {
+            self.recover_parts(target, &owned_loc)?;
+        }
         // Files under the owned folder that the table does not read: an interrupted build's
         // (a partitioned Hive table reads only its partitions' folders).
         if sweep && delete_guard(&owned_loc, &owned_loc).is_ok() {
             let keep: Vec<S3Location> = match &current {
-                Some(t) if t.kind() == TableKind::Table && !t.partition_keys().is_empty() => self
+                Some(_) if partitioned => self
                     .client
                     .get_partitions(
                         &target.schema.to_lowercase(),

@@ -536,13 +536,10 @@ fn microbatch_replaces_each_batch() {
     w.kiln(&args).assert_success();
     insta::assert_snapshot!("microbatch_hive_first", w.calls().join("\n"));
     let location = w.location("hive_events");
-    assert_eq!(
-        partitions(&w, "hive_events"),
-        [(
-            "2024-01-01".to_string(),
-            format!("{location}dt=2024-01-01/")
-        )]
-    );
+    let (values, at): (Vec<String>, Vec<String>) =
+        partitions(&w, "hive_events").into_iter().unzip();
+    assert_eq!(values, ["2024-01-01"]);
+    assert_eq!(stable(&at), [format!("{location}kiln-B-0/dt=2024-01-01/")]);
     // a rerun of the batch replaces it
     queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
     w.proxy.clear();
@@ -556,9 +553,15 @@ fn microbatch_replaces_each_batch() {
         .collect();
     assert_eq!(
         stable(&keys),
-        [format!("{folder}dt=2024-01-01/write-N.parquet")]
+        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
     );
     let q = queries(&w);
+    // the batch's partitions are built aside from its window's rows only
+    assert!(
+        q.iter().any(|s| s.starts_with("create table \"awsdatacatalog\".\"analytics\".\"hive_events__kiln_parts\"")
+            && s.contains("where (\"at\" >= timestamp '2024-01-01 00:00:00' and \"at\" < timestamp '2024-01-02 00:00:00') and (")),
+        "{q:#?}"
+    );
     assert!(
         q.iter().any(|s| s.starts_with("select distinct cast(\"dt\" as varchar) as \"dt\" from \"awsdatacatalog\".\"analytics\".\"hive_events__dbt_tmp\" where \"at\" >= timestamp '2024-01-01 00:00:00' and \"at\" < timestamp '2024-01-02 00:00:00'")),
         "{q:#?}"
