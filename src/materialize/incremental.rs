@@ -185,14 +185,22 @@ impl Apply {
         adapter: &dyn Adapter,
         read: &ReadColumns,
     ) -> Result<Vec<Step>, String> {
-        let (alters, columns) = reconcile_at(
+        let (alters, columns) = match reconcile_at(
             adapter,
             &self.target,
             &self.cfg,
             &read.new,
             &read.existing,
             &self.storage,
-        )?;
+        ) {
+            Ok(reconciled) => reconciled,
+            // (`on_schema_change: fail`) where no transaction rolls the stage back, it goes
+            // (its catalog entry and its files) before the step fails
+            Err(why) if adapter.supports_catalog_publish() => {
+                return Ok(vec![self.drop_stage(adapter), Step::Fail(why)]);
+            }
+            Err(why) => return Err(why),
+        };
         let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
         let apply: Vec<Step> = match self.overwrite_partitions(adapter, &columns) {
             Some(call) => vec![Step::Storage(call)],
@@ -208,8 +216,17 @@ impl Apply {
             .map(Step::Execute)
             .collect(),
         };
-        // The stage goes with its files where tables are files (inside the target's folder).
-        let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
+        Ok(alters
+            .into_iter()
+            .map(Step::Execute)
+            .chain(apply)
+            .chain([self.drop_stage(adapter)])
+            .collect())
+    }
+
+    /// The stage dropped: with its files where tables are files (inside the target's folder).
+    fn drop_stage(&self, adapter: &dyn Adapter) -> Step {
+        match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
             Some(loc) if adapter.supports_catalog_publish() => {
                 Step::Storage(crate::adapter::StorageCall::Drop {
                     target: crate::adapter::CatalogName {
@@ -220,13 +237,7 @@ impl Apply {
                 })
             }
             _ => Step::Execute(self.stage.drop(adapter)),
-        };
-        Ok(alters
-            .into_iter()
-            .map(Step::Execute)
-            .chain(apply)
-            .chain([drop])
-            .collect())
+        }
     }
 
     /// Where tables are files, a Hive table's `insert_overwrite` (and microbatch) replaces the

@@ -500,8 +500,31 @@ fn on_schema_change_uses_athenas_ddl() {
                 "{}",
                 run.stdout
             );
-            // nothing was written; the stage is left for the next run's recover
-            assert_eq!(w.tables(), ["events", "events__dbt_tmp"]);
+            // nothing was written, and the stage went before the failure: its Glue entry
+            // and its files; the table's own files are all there
+            assert_eq!(w.tables(), ["events"]);
+            let location = w.location("events");
+            let own: Vec<String> = w
+                .keys()
+                .into_iter()
+                .filter(|k| k.starts_with("data/analytics/events/"))
+                .collect();
+            assert_eq!(
+                own,
+                [format!(
+                    "{}part-00000.parquet",
+                    location.trim_start_matches(&format!("s3://{}/", w.bucket))
+                )]
+            );
+            let calls = w.calls();
+            let dropped = calls
+                .iter()
+                .position(|c| c == "DeleteTable events__dbt_tmp")
+                .expect("the stage dropped");
+            assert!(
+                calls[dropped..].iter().any(|c| c.starts_with("DeleteObjects")),
+                "{calls:#?}"
+            );
         } else {
             run.assert_success();
         }
