@@ -38,6 +38,8 @@ mod init;
 mod interrupt;
 #[path = "athena/live.rs"]
 mod live;
+#[path = "athena/naming.rs"]
+mod naming;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
