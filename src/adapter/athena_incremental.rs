@@ -122,8 +122,9 @@ fn update_value(column: &str, rule: &MergeRule) -> String {
         MergeRule::Replace => new,
         MergeRule::Coalesce => format!("coalesce({new}, {old})"),
         MergeRule::Sum => format!("{new} + {old}"),
-        MergeRule::Append => format!("{old} || {new}"),
-        MergeRule::AppendDistinct => format!("array_distinct({old} || {new})"),
+        // (dbt-athena's order: the new array first, then the old one)
+        MergeRule::Append => format!("{new} || {old}"),
+        MergeRule::AppendDistinct => format!("array_distinct({new} || {old})"),
         MergeRule::Custom(expr) => expr.replace("_new_", &new).replace("_old_", &old),
     }
 }
@@ -411,8 +412,8 @@ mod tests {
         when matched and (src.updated_at > target.updated_at) then update set
             "email" = coalesce(src."email", target."email"),
             "visits" = src."visits" + target."visits",
-            "tags" = array_distinct(target."tags" || src."tags"),
-            "history" = target."history" || src."history",
+            "tags" = array_distinct(src."tags" || target."tags"),
+            "history" = src."history" || target."history",
             "best" = greatest(src."best", target."best"),
             "updated_at" = src."updated_at",
             "deleted" = src."deleted"
