@@ -32,6 +32,8 @@ mod crash;
 mod demo;
 #[path = "athena/grammar.rs"]
 mod grammar;
+#[path = "athena/harness.rs"]
+mod harness;
 #[path = "athena/init.rs"]
 mod init;
 #[path = "athena/interrupt.rs"]

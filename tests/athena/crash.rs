@@ -14,8 +14,7 @@
 //! file per partition, no stage, no side table and no old folder.
 
 use super::Warehouse;
-use super::moto;
-use serde_json::json;
+use super::harness::{partitions, queue_rows};
 
 /// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
 const STEPS: &[&str] = &["built", "published", "staged-dropped", "old-deleted"];
@@ -32,33 +31,6 @@ const SIBLINGS: &[&str] = &[
     "data/analytics/orders_v2/part-0.parquet",
     "other-team/export.csv",
 ];
-
-/// The partitions of `analytics.<table>` in Glue, as (value, location).
-fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
-    let r = w.glue(
-        "GetPartitions",
-        json!({"DatabaseName": "analytics", "TableName": table}),
-    );
-    assert_eq!(r.status(), 200, "{}", r.text());
-    let mut parts: Vec<(String, String)> = r.json()["Partitions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    (
-                        p["Values"][0].as_str().unwrap_or("").to_string(),
-                        p["StorageDescriptor"]["Location"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    parts.sort();
-    parts
-}
 
 /// The keys under `orders/`'s own folder.
 fn own_keys(w: &Warehouse) -> Vec<String> {
@@ -198,27 +170,6 @@ fn a_crash_at_any_step_of_an_iceberg_swap_loses_nothing_and_leaves_nothing() {
 
 const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
 
-/// Queues moto's answers for the next queries: `skip` empty ones, then the partitions the new
-/// rows touch (what `select distinct dt` over the stage returns).
-fn queue_touched(w: &Warehouse, skip: usize) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
-        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
-        "CaseSensitive": false});
-    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(
-        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
-                        "column_info": [info]}),
-    );
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
-}
-
 /// The steps of an `insert_overwrite` (`athena_overwrite.rs`): the new rows staged (`built`),
 /// then per batch the partitions built aside, published in Glue, the side table's entry
 /// dropped, the old folders deleted.
@@ -256,7 +207,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         let (_, before) = visible(&w);
         assert_eq!(before.len(), 1, "{before:?}");
 
-        queue_touched(&w, 1);
+        queue_rows(&w, 1, "dt", &["2024-01-01"]);
         let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
         assert_eq!(
             crashed.code, None,
@@ -277,7 +228,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
 
         // the rerun: what the crash left goes, the partition is written exactly once
         // (a crash before the `select distinct` left its queued answer unread)
-        queue_touched(&w, if *step == "built" { 0 } else { 1 });
+        queue_rows(&w, usize::from(*step != "built"), "dt", &["2024-01-01"]);
         w.kiln(&["run"]).assert_success();
         assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
         assert_eq!(w.location("events"), location, "{step}");

@@ -5,73 +5,8 @@
 //! whose rows kiln reads (the partitions the new rows touch) is queued in moto first, and the
 //! proxy's engine writes a file into each partition an insert names.
 
+use super::harness::{partitions, queries, queue_rows};
 use super::*;
-
-/// Queues query answers in moto, which gives each started query the next one: `skip` empty
-/// answers (for the statements kiln starts first), then one varchar `column` of `values`.
-fn queue_rows(w: &Warehouse, skip: usize, column: &str, values: &[String]) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let mut rows = vec![json!({"Data": [cell(column)]})];
-    rows.extend(values.iter().map(|v| json!({"Data": [cell(v)]})));
-    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": column,
-        "Label": column, "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
-        "CaseSensitive": false});
-    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(json!({"rows": rows, "column_info": [info]}));
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
-}
-
-/// The Glue partitions of `analytics.<table>` (every page): (values joined by `/`, location).
-fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = vec![];
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"DatabaseName": "analytics", "TableName": table});
-        if let Some(t) = &token {
-            body["NextToken"] = json!(t);
-        }
-        let r = w.glue("GetPartitions", body);
-        assert_eq!(r.status(), 200, "{}", r.text());
-        let page = r.json();
-        for p in page["Partitions"].as_array().into_iter().flatten() {
-            let values: Vec<&str> = p["Values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            out.push((
-                values.join("/"),
-                p["StorageDescriptor"]["Location"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            ));
-        }
-        match page["NextToken"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The statements kiln started, in order.
-fn queries(w: &Warehouse) -> Vec<String> {
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect()
-}
 
 /// `keys` (or locations) with the writes' timestamps (`write-<n>.parquet`) and the build ids of
 /// the folders partitions are built aside in (`kiln-<uuid>-<batch>/`) made stable.
@@ -123,7 +58,7 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     assert_eq!(r.status(), 200, "{}", r.text());
     w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
 
-    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01", "2024-01-02"]);
     w.proxy.clear();
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.location("events"), location, "replaced in place");
@@ -197,7 +132,7 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     );
 
     // a rerun never duplicates
-    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01", "2024-01-02"]);
     w.kiln(&["run"]).assert_success();
     want_keys(w.keys());
     want_partitions(partitions(&w, "events"));
@@ -241,7 +176,7 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
         .collect();
     assert_eq!(kept, before);
     // the next run drops what the failed one left and replaces the partition
-    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.tables(), ["events"]);
     let keys: Vec<String> = w
@@ -555,7 +490,7 @@ fn microbatch_replaces_each_batch() {
     let mut args = vec!["run", "-s", "hive_events"];
     args.extend(window);
     // (the empty table, the stage, then the partitions)
-    queue_rows(&w, 2, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 2, "dt", &["2024-01-01"]);
     w.kiln(&args).assert_success();
     insta::assert_snapshot!("microbatch_hive_first", w.calls().join("\n"));
     let location = w.location("hive_events");
@@ -564,7 +499,7 @@ fn microbatch_replaces_each_batch() {
     assert_eq!(values, ["2024-01-01"]);
     assert_eq!(stable(&at), [format!("{location}kiln-B-0/dt=2024-01-01/")]);
     // a rerun of the batch replaces it
-    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.proxy.clear();
     w.kiln(&args).assert_success();
     let bucket = format!("s3://{}/", w.bucket);

@@ -3,6 +3,7 @@
 //! never shares the table's folder (Athena reads every file under a table's location, so a
 //! stage there would be read as the table's rows).
 
+use super::harness::queries;
 use super::*;
 
 const APPEND: &str =
@@ -37,13 +38,7 @@ fn stage_drop_keeps_the_table(naming: &str) {
     assert_eq!(w.tables(), ["events"], "{naming}: the stage's entry is gone");
     assert_eq!(w.location("events"), table, "{naming}: appended in place");
     // the stage was built outside the table's folder
-    let queries: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect();
+    let queries = queries(&w);
     let stage = queries
         .iter()
         .find(|q| q.contains("\"events__dbt_tmp\""))
