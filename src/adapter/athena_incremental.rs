@@ -4,13 +4,16 @@
 //! batched rewrite of a CTAS that hit Athena's partition limit. Pure text: the connection
 //! (`athena_conn.rs`) runs it.
 
+#[cfg(feature = "athena")]
 use super::string_literal;
 use crate::adapter::{Column, TableStorage};
 use crate::project::settings::incremental::{MergeOptions, MergeRule};
 
+#[cfg(feature = "athena")]
 /// Athena writes at most 100 partitions in one CTAS or INSERT (`TOO_MANY_OPEN_PARTITIONS`).
 pub const PARTITION_WRITE_LIMIT: usize = 100;
 
+#[cfg(feature = "athena")]
 /// The folder name Hive gives a NULL partition value.
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
@@ -19,6 +22,7 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+#[cfg(feature = "athena")]
 /// A partition value as Hive writes it in a folder name: the characters Hive escapes
 /// (`FileUtils.escapePathName`: controls, `"#%'*/:=?\^{[]` and DEL) as `%XX`.
 pub fn escape_path_name(value: &str) -> String {
@@ -39,6 +43,7 @@ pub fn escape_path_name(value: &str) -> String {
     out
 }
 
+#[cfg(feature = "athena")]
 /// A partition's folder under its table's location: `k1=v1/k2=v2/` (always ending in `/`).
 pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
     keys.iter()
@@ -54,6 +59,7 @@ pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
         .collect()
 }
 
+#[cfg(feature = "athena")]
 /// A microbatch's window: rows of `column` in `[start, end)` (SQL literals).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -62,6 +68,7 @@ pub struct Window {
     pub end: String,
 }
 
+#[cfg(feature = "athena")]
 impl Window {
     fn condition(&self) -> String {
         let c = quote(&self.column);
@@ -69,6 +76,7 @@ impl Window {
     }
 }
 
+#[cfg(feature = "athena")]
 /// The partitions the staged rows touch, each value as text (as a folder names it).
 pub fn distinct_partitions_sql(stage: &str, keys: &[String], window: Option<&Window>) -> String {
     let cols: Vec<String> = keys
@@ -79,6 +87,7 @@ pub fn distinct_partitions_sql(stage: &str, keys: &[String], window: Option<&Win
     format!("select distinct {} from {stage}{filter}", cols.join(", "))
 }
 
+#[cfg(feature = "athena")]
 /// Rows of the partitions `values` (one list of values per partition).
 pub fn partition_filter(keys: &[String], values: &[Vec<Option<String>>]) -> String {
     let one = |vals: &Vec<Option<String>>| {
@@ -95,6 +104,7 @@ pub fn partition_filter(keys: &[String], values: &[Vec<Option<String>>]) -> Stri
     values.iter().map(one).collect::<Vec<_>>().join("\n    or ")
 }
 
+#[cfg(feature = "athena")]
 /// The rows of one batch of partitions from the stage (the select of the table a batch is
 /// built aside in): `columns` in the table's order, its partition columns last.
 pub fn partitions_select_sql(
@@ -235,6 +245,7 @@ pub fn hive_type(data_type: &str) -> String {
     super::hive_type(data_type).to_lowercase()
 }
 
+#[cfg(feature = "athena")]
 /// A `create table ... with (...) as <select>` as kiln writes it
 /// ([`super::Adapter::create_table_as_stored_sql`]), read back into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +255,7 @@ pub struct Ctas {
     pub select: String,
 }
 
+#[cfg(feature = "athena")]
 impl Ctas {
     /// Reads a CTAS kiln wrote; `None` for any other statement.
     pub fn parse(sql: &str) -> Option<Ctas> {
@@ -324,6 +336,7 @@ impl Ctas {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "athena")]
     #[test]
     fn partition_folders_are_hive_escaped() {
         assert_eq!(escape_path_name("2024-01-01"), "2024-01-01");
@@ -338,6 +351,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "athena")]
     #[test]
     fn overwrite_statements() {
         let keys = vec!["dt".to_string(), "region".to_string()];
@@ -480,6 +494,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "athena")]
     #[test]
     fn a_kiln_ctas_reads_back() {
         let a = super::super::Athena::sample();

@@ -29,8 +29,8 @@
 
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
-    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql,
-    partition_filter, partition_path, partitions_select_sql, quote,
+    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter,
+    partition_path, partitions_select_sql, quote,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
@@ -71,9 +71,7 @@ fn partition_values(rows: &Rows) -> Vec<Vec<Option<String>>> {
 }
 
 /// A partition's folder as Glue names it.
-fn partition_location(
-    p: &aws_sdk_glue::types::Partition,
-) -> Result<Option<S3Location>, DbError> {
+fn partition_location(p: &aws_sdk_glue::types::Partition) -> Result<Option<S3Location>, DbError> {
     p.storage_descriptor()
         .and_then(|s| s.location())
         .map(S3Location::parse)
@@ -172,9 +170,8 @@ impl AthenaConnection {
                 ..o.storage.clone()
             };
             self.execute_sql(
-                &super::super::Athena::default().create_table_as_stored_sql(
-                    &side_sql, &select, &storage,
-                ),
+                &super::super::Athena::default()
+                    .create_table_as_stored_sql(&side_sql, &select, &storage),
             )?;
             failpoint("overwrite-built");
             let built = self

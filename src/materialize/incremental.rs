@@ -185,9 +185,15 @@ pub(super) fn step_steps(
         }));
     }
     steps.extend(
-        stage_sql_at(adapter, node, sql, cfg, place.as_ref().map(|p| p.location.clone()))?
-            .into_iter()
-            .map(Step::Execute),
+        stage_sql_at(
+            adapter,
+            node,
+            sql,
+            cfg,
+            place.as_ref().map(|p| p.location.clone()),
+        )?
+        .into_iter()
+        .map(Step::Execute),
     );
     if let Some(sql) = key_check_sql(adapter, node, cfg) {
         steps.push(Step::CheckEmpty {

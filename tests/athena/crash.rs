@@ -192,16 +192,27 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
             .trim_start_matches(&format!("s3://{}/", w.bucket))
             .to_string();
         let first = partitions(&w, "events");
-        assert_eq!(first, [("2024-01-01".to_string(), partition_location(&location))]);
+        assert_eq!(
+            first,
+            [("2024-01-01".to_string(), partition_location(&location))]
+        );
         // the files of the folder Glue names for the partition: what readers see
         let visible = |w: &Warehouse| -> (String, Vec<String>) {
             let parts = partitions(w, "events");
-            assert_eq!(parts.len(), 1, "{step}: the partition is registered once: {parts:?}");
+            assert_eq!(
+                parts.len(),
+                1,
+                "{step}: the partition is registered once: {parts:?}"
+            );
             let at = parts[0]
                 .1
                 .trim_start_matches(&format!("s3://{}/", w.bucket))
                 .to_string();
-            let files = w.keys().into_iter().filter(|k| k.starts_with(&at)).collect();
+            let files = w
+                .keys()
+                .into_iter()
+                .filter(|k| k.starts_with(&at))
+                .collect();
             (parts[0].1.clone(), files)
         };
         let (_, before) = visible(&w);
@@ -220,7 +231,10 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         assert_eq!(files.len(), 1, "{step}: one version's file: {files:?}");
         match *step {
             "built" | "overwrite-built" => {
-                assert_eq!(seen, first[0].1, "{step}: published before the publish step");
+                assert_eq!(
+                    seen, first[0].1,
+                    "{step}: published before the publish step"
+                );
                 assert_eq!(files, before, "{step}");
             }
             _ => assert_ne!(seen, first[0].1, "{step}: the publish did not happen"),
@@ -233,8 +247,15 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
         assert_eq!(w.location("events"), location, "{step}");
         let (now, files) = visible(&w);
-        assert!(now.starts_with(&location) && now.contains("/kiln-"), "{step}: {now}");
-        assert_eq!(files.len(), 1, "{step}: one file in the partition: {files:?}");
+        assert!(
+            now.starts_with(&location) && now.contains("/kiln-"),
+            "{step}: {now}"
+        );
+        assert_eq!(
+            files.len(),
+            1,
+            "{step}: one file in the partition: {files:?}"
+        );
         let own: Vec<String> = w
             .keys()
             .into_iter()

@@ -8,8 +8,8 @@
 //! not what a plan would render: each case runs kiln against moto. To cover a new
 //! materialization or config, add a [`Case`] to [`CASES`].
 
-use super::{Warehouse, moto};
 use super::harness::{column_info, queue_results, queue_rows, statements};
+use super::{Warehouse, moto};
 use serde_json::{Value, json};
 
 /// One thing kiln does on Athena: the project files, then the steps (kiln commands, and the

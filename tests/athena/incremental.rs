@@ -78,7 +78,10 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     want_keys(w.keys());
     let want_partitions = |parts: Vec<(String, String)>| {
         let (values, locations): (Vec<String>, Vec<String>) = parts.into_iter().unzip();
-        assert_eq!(values, ["2024-01-01", "2024-01-011", "2024-01-02", "2024-01-03"]);
+        assert_eq!(
+            values,
+            ["2024-01-01", "2024-01-011", "2024-01-02", "2024-01-03"]
+        );
         assert_eq!(
             stable(&locations),
             [
@@ -103,13 +106,18 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
         .expect("a delete");
     assert!(staged < first_delete, "{calls:#?}");
     assert!(
-        calls.iter().take(staged).any(|c| c.starts_with("DeleteObjects") && c.ends_with("dt=2024-01-02/orphan.parquet")),
+        calls
+            .iter()
+            .take(staged)
+            .any(|c| c.starts_with("DeleteObjects") && c.ends_with("dt=2024-01-02/orphan.parquet")),
         "{calls:#?}"
     );
     // nothing old is deleted before every touched partition points at its new folder
     let repointed = calls
         .iter()
-        .rposition(|c| c.starts_with("BatchUpdatePartition") || c.starts_with("BatchCreatePartition"))
+        .rposition(|c| {
+            c.starts_with("BatchUpdatePartition") || c.starts_with("BatchCreatePartition")
+        })
         .expect("the partitions repointed");
     let old_deleted = calls
         .iter()
@@ -208,7 +216,9 @@ fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     w.kiln(&["run"]).assert_success();
     let inserts: Vec<String> = queries(&w)
         .into_iter()
-        .filter(|q| q.starts_with(r#"create table "awsdatacatalog"."analytics"."events__kiln_parts""#))
+        .filter(|q| {
+            q.starts_with(r#"create table "awsdatacatalog"."analytics"."events__kiln_parts""#)
+        })
         .collect();
     assert_eq!(inserts.len(), 2, "{inserts:#?}");
     assert!(inserts[0].contains("-0/'") && inserts[1].contains("-1/'"));
@@ -457,7 +467,9 @@ fn on_schema_change_uses_athenas_ddl() {
                 .position(|c| c == "DeleteTable events__dbt_tmp")
                 .expect("the stage dropped");
             assert!(
-                calls[dropped..].iter().any(|c| c.starts_with("DeleteObjects")),
+                calls[dropped..]
+                    .iter()
+                    .any(|c| c.starts_with("DeleteObjects")),
                 "{calls:#?}"
             );
         } else {

@@ -35,7 +35,11 @@ fn stage_drop_keeps_the_table(naming: &str) {
     w.proxy.clear();
     let run = w.kiln(&["run"]);
     run.assert_success();
-    assert_eq!(w.tables(), ["events"], "{naming}: the stage's entry is gone");
+    assert_eq!(
+        w.tables(),
+        ["events"],
+        "{naming}: the stage's entry is gone"
+    );
     assert_eq!(w.location("events"), table, "{naming}: appended in place");
     // the stage was built outside the table's folder
     let queries = queries(&w);
@@ -67,12 +71,19 @@ fn stage_drop_keeps_the_table(naming: &str) {
         !w.keys().iter().any(|k| k.starts_with(stage_folder)),
         "{naming}: the stage's files remain"
     );
-    for key in ["data/analytics/events_v2/keep.parquet", "data/events_v2/keep.parquet"] {
+    for key in [
+        "data/analytics/events_v2/keep.parquet",
+        "data/events_v2/keep.parquet",
+    ] {
         assert!(w.keys().contains(&key.to_string()), "{naming}: {key}");
     }
     for c in w.proxy.calls().iter().filter(|c| c.op == "DeleteObjects") {
         let body = String::from_utf8_lossy(&c.body);
-        for key in body.split("<Key>").skip(1).filter_map(|k| k.split("</Key>").next()) {
+        for key in body
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|k| k.split("</Key>").next())
+        {
             assert!(
                 key.starts_with(stage_folder),
                 "{naming}: deleted {key}, outside the stage's folder {stage_folder}"

@@ -7,7 +7,9 @@ use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::{AwsClient, Idempotent};
 use crate::adapter::Column;
 use aws_sdk_glue::types::{
-    BatchUpdatePartitionRequestEntry, DatabaseInput, Partition, PartitionInput, PartitionValueList, Table};
+    BatchUpdatePartitionRequestEntry, DatabaseInput, Partition, PartitionInput, PartitionValueList,
+    Table,
+};
 use std::collections::BTreeMap;
 
 pub use aws_sdk_glue::types::TableInput;
@@ -380,16 +382,18 @@ impl AwsClient {
                         .ok()
                 })
                 .collect();
-            let out =
-                self.block_on(
-                    self.call(op("BatchUpdatePartition"), Idempotent::Yes, None, || {
-                        glue.batch_update_partition()
-                            .database_name(database)
-                            .table_name(table)
-                            .set_entries(Some(entries.clone()))
-                            .send()
-                    }),
-                )?;
+            let out = self.block_on(self.call(
+                op("BatchUpdatePartition"),
+                Idempotent::Yes,
+                None,
+                || {
+                    glue.batch_update_partition()
+                        .database_name(database)
+                        .table_name(table)
+                        .set_entries(Some(entries.clone()))
+                        .send()
+                },
+            ))?;
             if let Some(e) = out.errors().first() {
                 return Err(AwsError::new(
                     AwsErrorKind::Other,
