@@ -1,5 +1,5 @@
 //! Athena's incremental SQL: what `insert_overwrite` sends (the partitions the new rows touch,
-//! their S3 folders, the inserts, at most [`PARTITION_WRITE_LIMIT`] partitions each), Iceberg's
+//! their S3 folders, the rows of each batch of at most 100 partitions built aside), Iceberg's
 //! `merge into` with dbt-athena's options, the schema changes Athena's DDL allows, and the
 //! batched rewrite of a CTAS that hit Athena's partition limit. Pure text: the connection
 //! (`athena_conn.rs`) runs it.
