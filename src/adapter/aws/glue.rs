@@ -21,6 +21,15 @@ const fn op(name: &'static str) -> Op {
     }
 }
 
+/// What registers `p` again: its values, storage descriptor (location) and parameters.
+fn partition_input(p: &Partition) -> PartitionInput {
+    PartitionInput::builder()
+        .set_values(Some(p.values().to_vec()))
+        .set_storage_descriptor(p.storage_descriptor().cloned())
+        .set_parameters(p.parameters().cloned())
+        .build()
+}
+
 /// A Glue database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlueDatabase {
@@ -315,16 +324,7 @@ impl AwsClient {
     ) -> Result<(), AwsError> {
         let glue = &self.inner.glue;
         for batch in partitions.chunks(100) {
-            let inputs: Vec<PartitionInput> = batch
-                .iter()
-                .map(|p| {
-                    PartitionInput::builder()
-                        .set_values(Some(p.values().to_vec()))
-                        .set_storage_descriptor(p.storage_descriptor().cloned())
-                        .set_parameters(p.parameters().cloned())
-                        .build()
-                })
-                .collect();
+            let inputs: Vec<PartitionInput> = batch.iter().map(partition_input).collect();
             let out =
                 self.block_on(
                     self.call(op("BatchCreatePartition"), Idempotent::No, None, || {
@@ -371,13 +371,7 @@ impl AwsClient {
                 .filter_map(|p| {
                     BatchUpdatePartitionRequestEntry::builder()
                         .set_partition_value_list(Some(p.values().to_vec()))
-                        .partition_input(
-                            PartitionInput::builder()
-                                .set_values(Some(p.values().to_vec()))
-                                .set_storage_descriptor(p.storage_descriptor().cloned())
-                                .set_parameters(p.parameters().cloned())
-                                .build(),
-                        )
+                        .partition_input(partition_input(p))
                         .build()
                         .ok()
                 })
