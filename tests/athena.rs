@@ -34,6 +34,8 @@ mod crash;
 mod demo;
 #[path = "athena/grammar.rs"]
 mod grammar;
+#[path = "athena/harness.rs"]
+mod harness;
 #[path = "athena/init.rs"]
 mod init;
 #[path = "athena/interrupt.rs"]
@@ -42,6 +44,8 @@ mod interrupt;
 mod jaffle;
 #[path = "athena/live.rs"]
 mod live;
+#[path = "athena/naming.rs"]
+mod naming;
 
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};

@@ -235,9 +235,31 @@ impl AthenaConnection {
                 .delete_table(&target.schema.to_lowercase(), &name.to_lowercase())
                 .map_err(DbError::from)?;
         }
-        // Files under the owned folder that the table does not read: an interrupted build's.
-        let keep: Vec<S3Location> = current_loc.into_iter().collect();
+        // (only a partitioned Hive table is overwritten by partition, through a side table)
+        let partitioned = current
+            .as_ref()
+            .is_some_and(|t| t.kind() == TableKind::Table && !t.partition_keys().is_empty());
+        if partitioned {
+            self.recover_parts(target, &owned_loc)?;
+        }
+        // Files under the owned folder that the table does not read: an interrupted build's
+        // (a partitioned Hive table reads only its partitions' folders).
         if sweep && delete_guard(&owned_loc, &owned_loc).is_ok() {
+            let keep: Vec<S3Location> = match &current {
+                Some(_) if partitioned => self
+                    .client
+                    .get_partitions(
+                        &target.schema.to_lowercase(),
+                        &target.identifier.to_lowercase(),
+                    )
+                    .map_err(DbError::from)?
+                    .iter()
+                    .filter_map(|p| p.storage_descriptor().and_then(|s| s.location()))
+                    .map(S3Location::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(DbError::from)?,
+                _ => current_loc.into_iter().collect(),
+            };
             self.client
                 .delete_prefix_except(&owned_loc, &keep)
                 .map_err(DbError::from)?;
@@ -472,8 +494,10 @@ const FAILPOINTS: &[&str] = &[
     "staged-dropped",
     "old-deleted",
     // insert_overwrite (athena_overwrite.rs), per batch of partitions
-    "overwrite-emptied",
-    "overwrite-inserted",
+    "overwrite-built",
+    "overwrite-published",
+    "overwrite-staged-dropped",
+    "overwrite-old-deleted",
 ];
 
 /// Test-only crash injection (DEVELOPERS.md, "Crash tests"): with `KILN_FAILPOINT=<step>` in
@@ -660,6 +684,7 @@ impl Connection for AthenaConnection {
                 owned,
                 columns,
                 window,
+                storage,
             } => self.overwrite_partitions(&overwrite::Overwrite {
                 target,
                 stage,
@@ -668,6 +693,7 @@ impl Connection for AthenaConnection {
                 owned,
                 columns,
                 window: window.as_ref(),
+                storage,
             }),
             StorageCall::Describe {
                 target,

@@ -1,16 +1,19 @@
 //! Athena's incremental SQL: what `insert_overwrite` sends (the partitions the new rows touch,
-//! their S3 folders, the inserts, at most [`PARTITION_WRITE_LIMIT`] partitions each), Iceberg's
+//! their S3 folders, the rows of each batch of at most 100 partitions built aside), Iceberg's
 //! `merge into` with dbt-athena's options, the schema changes Athena's DDL allows, and the
 //! batched rewrite of a CTAS that hit Athena's partition limit. Pure text: the connection
 //! (`athena_conn.rs`) runs it.
 
+#[cfg(feature = "athena")]
 use super::string_literal;
 use crate::adapter::{Column, TableStorage};
 use crate::project::settings::incremental::{MergeOptions, MergeRule};
 
+#[cfg(feature = "athena")]
 /// Athena writes at most 100 partitions in one CTAS or INSERT (`TOO_MANY_OPEN_PARTITIONS`).
 pub const PARTITION_WRITE_LIMIT: usize = 100;
 
+#[cfg(feature = "athena")]
 /// The folder name Hive gives a NULL partition value.
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
@@ -19,6 +22,7 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+#[cfg(feature = "athena")]
 /// A partition value as Hive writes it in a folder name: the characters Hive escapes
 /// (`FileUtils.escapePathName`: controls, `"#%'*/:=?\^{[]` and DEL) as `%XX`.
 pub fn escape_path_name(value: &str) -> String {
@@ -39,6 +43,7 @@ pub fn escape_path_name(value: &str) -> String {
     out
 }
 
+#[cfg(feature = "athena")]
 /// A partition's folder under its table's location: `k1=v1/k2=v2/` (always ending in `/`).
 pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
     keys.iter()
@@ -54,6 +59,7 @@ pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
         .collect()
 }
 
+#[cfg(feature = "athena")]
 /// A microbatch's window: rows of `column` in `[start, end)` (SQL literals).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -62,6 +68,7 @@ pub struct Window {
     pub end: String,
 }
 
+#[cfg(feature = "athena")]
 impl Window {
     fn condition(&self) -> String {
         let c = quote(&self.column);
@@ -69,6 +76,7 @@ impl Window {
     }
 }
 
+#[cfg(feature = "athena")]
 /// The partitions the staged rows touch, each value as text (as a folder names it).
 pub fn distinct_partitions_sql(stage: &str, keys: &[String], window: Option<&Window>) -> String {
     let cols: Vec<String> = keys
@@ -79,6 +87,7 @@ pub fn distinct_partitions_sql(stage: &str, keys: &[String], window: Option<&Win
     format!("select distinct {} from {stage}{filter}", cols.join(", "))
 }
 
+#[cfg(feature = "athena")]
 /// Rows of the partitions `values` (one list of values per partition).
 pub fn partition_filter(keys: &[String], values: &[Vec<Option<String>>]) -> String {
     let one = |vals: &Vec<Option<String>>| {
@@ -95,9 +104,10 @@ pub fn partition_filter(keys: &[String], values: &[Vec<Option<String>>]) -> Stri
     values.iter().map(one).collect::<Vec<_>>().join("\n    or ")
 }
 
-/// The insert of one batch of partitions from the stage.
-pub fn insert_partitions_sql(
-    target: &str,
+#[cfg(feature = "athena")]
+/// The rows of one batch of partitions from the stage (the select of the table a batch is
+/// built aside in): `columns` in the table's order, its partition columns last.
+pub fn partitions_select_sql(
     stage: &str,
     columns: &[String],
     filter: &str,
@@ -109,9 +119,7 @@ pub fn insert_partitions_sql(
         .collect::<Vec<_>>()
         .join(", ");
     let window = window.map_or(String::new(), |w| format!("({}) and ", w.condition()));
-    format!(
-        "insert into {target} ({cols})\nselect {cols} from {stage}\nwhere {window}(\n    {filter}\n)"
-    )
+    format!("select {cols} from {stage}\nwhere {window}(\n    {filter}\n)")
 }
 
 /// The value a matched column takes under `rule`.
@@ -124,8 +132,9 @@ fn update_value(column: &str, rule: &MergeRule) -> String {
         MergeRule::Replace => new,
         MergeRule::Coalesce => format!("coalesce({new}, {old})"),
         MergeRule::Sum => format!("{new} + {old}"),
-        MergeRule::Append => format!("{old} || {new}"),
-        MergeRule::AppendDistinct => format!("array_distinct({old} || {new})"),
+        // (dbt-athena's order: the new array first, then the old one)
+        MergeRule::Append => format!("{new} || {old}"),
+        MergeRule::AppendDistinct => format!("array_distinct({new} || {old})"),
         MergeRule::Custom(expr) => expr.replace("_new_", &new).replace("_old_", &old),
     }
 }
@@ -236,6 +245,7 @@ pub fn hive_type(data_type: &str) -> String {
     super::hive_type(data_type).to_lowercase()
 }
 
+#[cfg(feature = "athena")]
 /// A `create table ... with (...) as <select>` as kiln writes it
 /// ([`super::Adapter::create_table_as_stored_sql`]), read back into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +255,7 @@ pub struct Ctas {
     pub select: String,
 }
 
+#[cfg(feature = "athena")]
 impl Ctas {
     /// Reads a CTAS kiln wrote; `None` for any other statement.
     pub fn parse(sql: &str) -> Option<Ctas> {
@@ -325,6 +336,7 @@ impl Ctas {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "athena")]
     #[test]
     fn partition_folders_are_hive_escaped() {
         assert_eq!(escape_path_name("2024-01-01"), "2024-01-01");
@@ -339,6 +351,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "athena")]
     #[test]
     fn overwrite_statements() {
         let keys = vec!["dt".to_string(), "region".to_string()];
@@ -356,8 +369,7 @@ mod tests {
             start: "timestamp '2024-01-01 00:00:00'".into(),
             end: "timestamp '2024-01-02 00:00:00'".into(),
         };
-        insta::assert_snapshot!(insert_partitions_sql(r#""awsdatacatalog"."analytics"."events""#, stage, &["id".into(), "dt".into(), "region".into()], &filter, Some(&window)), @r#"
-        insert into "awsdatacatalog"."analytics"."events" ("id", "dt", "region")
+        insta::assert_snapshot!(partitions_select_sql(stage, &["id".into(), "dt".into(), "region".into()], &filter, Some(&window)), @r#"
         select "id", "dt", "region" from "awsdatacatalog"."analytics"."events__dbt_tmp"
         where ("at" >= timestamp '2024-01-01 00:00:00' and "at" < timestamp '2024-01-02 00:00:00') and (
             (cast("dt" as varchar) = '2024-01-01' and cast("region" as varchar) = 'eu')
@@ -414,8 +426,8 @@ mod tests {
         when matched and (src.updated_at > target.updated_at) then update set
             "email" = coalesce(src."email", target."email"),
             "visits" = src."visits" + target."visits",
-            "tags" = array_distinct(target."tags" || src."tags"),
-            "history" = target."history" || src."history",
+            "tags" = array_distinct(src."tags" || target."tags"),
+            "history" = src."history" || target."history",
             "best" = greatest(src."best", target."best"),
             "updated_at" = src."updated_at",
             "deleted" = src."deleted"
@@ -482,6 +494,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "athena")]
     #[test]
     fn a_kiln_ctas_reads_back() {
         let a = super::super::Athena::sample();

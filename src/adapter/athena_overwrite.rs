@@ -4,25 +4,44 @@
 //! The new rows are already staged in a table of their own (`<t>__dbt_tmp`, under the folder
 //! kiln owns for `t`) when [`AthenaConnection::overwrite_partitions`] starts, so nothing old
 //! is deleted before the new data is safely written. Then, at most
-//! [`PARTITION_WRITE_LIMIT`] partitions at a time: each partition's folder (from the table's
-//! location and the partition's values, so files a dropped catalog entry left behind go too,
-//! dbt-athena PR #1895; and the folder its catalog entry names, when another inside the owned
-//! folder) is emptied, its catalog entry removed, and one `insert` writes the batch's rows,
-//! which registers the partitions again. A failure between a batch's delete and its insert
-//! leaves those partitions empty until the next run rebuilds them; never duplicated.
+//! [`PARTITION_WRITE_LIMIT`] partitions at a time, each partition is built aside and published
+//! as a table is:
+//!
+//! 1. built aside: one `create table <t>__kiln_parts` partitioned as `t`, its rows those of the
+//!    batch's partitions, under a fresh folder inside `t`'s location
+//!    (`kiln-<build>-<batch>/`), which readers of `t` never read (a partitioned table reads
+//!    only its partitions' folders) (failpoint `overwrite-built`);
+//! 2. published: each of `t`'s partitions is pointed at its new folder in Glue
+//!    (`BatchUpdatePartition`, one partition atomically; `BatchCreatePartition` for a new one)
+//!    (`overwrite-published`);
+//! 3. the side table's Glue entry dropped, its files kept: they are `t`'s partitions now
+//!    (`overwrite-staged-dropped`);
+//! 4. last, the old partition folders deleted (the folder the partition's old Glue entry
+//!    named, and the one `t`'s location and the values name, so files a dropped catalog entry
+//!    left behind go too, dbt-athena PR #1895), only inside the owned folder
+//!    (`overwrite-old-deleted`).
+//!
+//! A crash or failure at any step leaves each partition at its old folder or its new one,
+//! never empty and never both; the next run's recover ([`AthenaConnection::recover_parts`])
+//! deletes an unpublished side table's folders, or the old folders of a published one, and
+//! the side table's entry. Partitions the new rows do not touch are kept (dbt-athena's
+//! `insert_overwrite`).
 
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
-    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql,
-    insert_partitions_sql, partition_filter, partition_path,
+    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter,
+    partition_path, partitions_select_sql, quote,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
-use crate::adapter::{Cell, Connection, DbError};
+use crate::adapter::{Adapter, Cell, Connection, DbError, Rows, TableStorage};
 use std::collections::BTreeMap;
 
 /// What Athena says when one statement writes more partitions than it allows.
 const TOO_MANY_PARTITIONS: &str = "TOO_MANY_OPEN_PARTITIONS";
+
+/// The suffix of the table one batch of partitions is built aside in.
+pub const PARTS_SUFFIX: &str = "__kiln_parts";
 
 /// The arguments of one overwrite ([`super::super::storage::StorageCall::OverwritePartitions`]).
 pub struct Overwrite<'a> {
@@ -33,6 +52,31 @@ pub struct Overwrite<'a> {
     pub owned: &'a str,
     pub columns: &'a [String],
     pub window: Option<&'a (String, String, String)>,
+    pub storage: &'a TableStorage,
+}
+
+/// A query's rows as partition values (NULL as `None`), as `select distinct` gives them.
+fn partition_values(rows: &Rows) -> Vec<Vec<Option<String>>> {
+    rows.rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Cell::Null => None,
+                    c => Some(c.to_string()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A partition's folder as Glue names it.
+fn partition_location(p: &aws_sdk_glue::types::Partition) -> Result<Option<S3Location>, DbError> {
+    p.storage_descriptor()
+        .and_then(|s| s.location())
+        .map(S3Location::parse)
+        .transpose()
+        .map_err(DbError::from)
 }
 
 impl AthenaConnection {
@@ -73,18 +117,7 @@ impl AthenaConnection {
             &keys,
             window.as_ref(),
         ))?;
-        let touched: Vec<Vec<Option<String>>> = rows
-            .rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Cell::Null => None,
-                        c => Some(c.to_string()),
-                    })
-                    .collect()
-            })
-            .collect();
+        let touched = partition_values(&rows);
         debug(&format!(
             "kiln: {} partition(s) of {} to overwrite from {}",
             touched.len(),
@@ -102,26 +135,85 @@ impl AthenaConnection {
             .into_iter()
             .map(|p| (p.values().to_vec(), p))
             .collect();
-        for batch in touched.chunks(PARTITION_WRITE_LIMIT) {
-            let mut entries = vec![];
+        let side = CatalogName {
+            schema: o.target.schema.clone(),
+            identifier: format!("{}{PARTS_SUFFIX}", o.target.identifier),
+        };
+        let side_name = side.identifier.to_lowercase();
+        let side_sql = match o.target_sql.rsplit_once('.') {
+            Some((prefix, _)) => format!("{prefix}.{}", quote(&side.identifier)),
+            None => quote(&side.identifier),
+        };
+        // the table's columns, its partition columns last (as a partitioned CTAS wants them)
+        let is_key = |c: &String| keys.iter().any(|k| k.eq_ignore_ascii_case(c));
+        let cols: Vec<String> = o
+            .columns
+            .iter()
+            .filter(|c| !is_key(c))
+            .chain(&keys)
+            .cloned()
+            .collect();
+        let build = uuid::Uuid::new_v4();
+        for (i, batch) in touched.chunks(PARTITION_WRITE_LIMIT).enumerate() {
+            // 1. built aside, under a fresh folder of the table's
+            let aside = location.join(&format!("kiln-{build}-{i}/"));
+            let select = partitions_select_sql(
+                o.stage_sql,
+                &cols,
+                &partition_filter(&keys, batch),
+                window.as_ref(),
+            );
+            let storage = TableStorage {
+                location: Some(aside.to_string()),
+                iceberg: false,
+                partitioned_by: keys.clone(),
+                ..o.storage.clone()
+            };
+            self.execute_sql(
+                &super::super::Athena::default()
+                    .create_table_as_stored_sql(&side_sql, &select, &storage),
+            )?;
+            failpoint("overwrite-built");
+            let built = self
+                .client
+                .get_partitions(&schema, &side_name)
+                .map_err(DbError::from)?;
+            // 2. published: each partition repointed (or registered) in Glue
+            let (replaced, added): (Vec<_>, Vec<_>) = built
+                .iter()
+                .cloned()
+                .partition(|p| existing.contains_key(p.values()));
+            self.client
+                .update_partitions(&schema, &name, &replaced)
+                .map_err(DbError::from)?;
+            self.client
+                .create_partitions(&schema, &name, &added)
+                .map_err(DbError::from)?;
+            failpoint("overwrite-published");
+            // 3. the side table's entry goes; its files are the table's partitions now
+            self.client
+                .delete_table(&schema, &side_name)
+                .map_err(DbError::from)?;
+            failpoint("overwrite-staged-dropped");
+            // 4. the old folders, last
             let mut folders: Vec<S3Location> = vec![];
-            for values in batch {
-                // the folder the location and the values name, whatever Glue lists
-                let mut mine = vec![location.join(&partition_path(&keys, values))];
-                let glue_values: Vec<String> = values
+            for p in &built {
+                let new = partition_location(p)?;
+                let values: Vec<Option<String>> = p
+                    .values()
                     .iter()
-                    .map(|v| v.clone().unwrap_or_else(|| NULL_PARTITION.into()))
+                    .map(|v| (v != NULL_PARTITION).then(|| v.clone()))
                     .collect();
-                if let Some(p) = existing.get(&glue_values) {
-                    if let Some(l) = p.storage_descriptor().and_then(|s| s.location()) {
-                        mine.push(S3Location::parse(l).map_err(DbError::from)?);
-                    }
-                    entries.push(p.clone());
+                let mut old = vec![location.join(&partition_path(&keys, &values))];
+                if let Some(e) = existing.get(p.values()) {
+                    old.extend(partition_location(e)?);
                 }
-                for f in mine {
+                for f in old {
+                    if Some(&f) == new.as_ref() || folders.contains(&f) {
+                        continue;
+                    }
                     match delete_guard(&f, &owned) {
-                        Ok(()) if !folders.contains(&f) => folders.push(f),
-                        Ok(()) => {}
+                        Ok(()) => folders.push(f),
                         Err(why) => debug(&format!("kiln keeps {f}: {why}")),
                     }
                 }
@@ -129,20 +221,80 @@ impl AthenaConnection {
             self.client
                 .delete_folders(&folders, &owned)
                 .map_err(DbError::from)?;
-            self.client
-                .delete_partitions(&schema, &name, &entries)
-                .map_err(DbError::from)?;
-            failpoint("overwrite-emptied");
-            let filter = partition_filter(&keys, batch);
-            self.execute_sql(&insert_partitions_sql(
-                o.target_sql,
-                o.stage_sql,
-                o.columns,
-                &filter,
-                window.as_ref(),
-            ))?;
-            failpoint("overwrite-inserted");
+            failpoint("overwrite-old-deleted");
         }
+        Ok(())
+    }
+
+    /// What an interrupted overwrite left of `target` (its `__kiln_parts` side table): the
+    /// folders of partitions not yet published are deleted, and of published ones the folder
+    /// `target`'s location and the values name (the old data's); then the side table's entry.
+    pub(super) fn recover_parts(
+        &mut self,
+        target: &CatalogName,
+        owned: &S3Location,
+    ) -> Result<(), DbError> {
+        let side = format!("{}{PARTS_SUFFIX}", target.identifier).to_lowercase();
+        let schema = target.schema.to_lowercase();
+        let Some(t) = self.table(&target.schema, &side)? else {
+            return Ok(());
+        };
+        debug(&format!(
+            "kiln: rolling back or completing {}.{side}, left by an interrupted insert_overwrite",
+            target.schema
+        ));
+        let table = self.table(&target.schema, &target.identifier)?;
+        let keys: Vec<String> = t.partition_keys().iter().map(|k| k.to_string()).collect();
+        let location = table
+            .as_ref()
+            .and_then(|t| t.location())
+            .map(S3Location::parse)
+            .transpose()
+            .map_err(DbError::from)?;
+        let live: BTreeMap<Vec<String>, Option<S3Location>> = match &table {
+            Some(_) => self
+                .client
+                .get_partitions(&schema, &target.identifier.to_lowercase())
+                .map_err(DbError::from)?
+                .iter()
+                .map(|p| Ok((p.values().to_vec(), partition_location(p)?)))
+                .collect::<Result<_, DbError>>()?,
+            None => BTreeMap::new(),
+        };
+        let mut folders = vec![];
+        for p in self
+            .client
+            .get_partitions(&schema, &side)
+            .map_err(DbError::from)?
+        {
+            let here = partition_location(&p)?;
+            let published = here.is_some() && live.get(p.values()) == Some(&here);
+            let gone = if published {
+                // the old data's folder (an older one Glue named is swept with the rest)
+                let values: Vec<Option<String>> = p
+                    .values()
+                    .iter()
+                    .map(|v| (v != NULL_PARTITION).then(|| v.clone()))
+                    .collect();
+                location
+                    .as_ref()
+                    .map(|l| l.join(&partition_path(&keys, &values)))
+            } else {
+                here
+            };
+            if let Some(f) = gone
+                && delete_guard(&f, owned).is_ok()
+                && !folders.contains(&f)
+            {
+                folders.push(f);
+            }
+        }
+        self.client
+            .delete_folders(&folders, owned)
+            .map_err(DbError::from)?;
+        self.client
+            .delete_table(&schema, &side)
+            .map_err(DbError::from)?;
         Ok(())
     }
 
@@ -231,19 +383,7 @@ impl AthenaConnection {
     }
 
     fn write_batches(&mut self, ctas: &Ctas, keys: &[String], tmp: &str) -> Result<(), DbError> {
-        let rows = self.query(&distinct_partitions_sql(tmp, keys, None))?;
-        let values: Vec<Vec<Option<String>>> = rows
-            .rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Cell::Null => None,
-                        c => Some(c.to_string()),
-                    })
-                    .collect()
-            })
-            .collect();
+        let values = partition_values(&self.query(&distinct_partitions_sql(tmp, keys, None))?);
         for (i, batch) in values.chunks(PARTITION_WRITE_LIMIT).enumerate() {
             let filter = partition_filter(keys, batch);
             // (the unpartitioned copy has the select's columns, in its order)

@@ -73,7 +73,8 @@ pub enum StorageCall {
     /// its catalog entry names, if another) is emptied, only inside `owned`, and its rows are
     /// inserted from `stage` (`columns`), at most 100 partitions per insert (Athena's write
     /// limit). `target_sql` and `stage_sql` are the relations as SQL names them; `window` a
-    /// microbatch's `(event_time column, start, end)`, which narrows the rows.
+    /// microbatch's `(event_time column, start, end)`, which narrows the rows; `storage` how
+    /// the target's files are written (format, compression), for the partitions built aside.
     OverwritePartitions {
         target: CatalogName,
         stage: CatalogName,
@@ -82,6 +83,7 @@ pub enum StorageCall {
         owned: String,
         columns: Vec<String>,
         window: Option<(String, String, String)>,
+        storage: Box<TableStorage>,
     },
     /// `persist_docs`: writes `description` into the catalog entry of `target` (the table's
     /// `Description` and its `comment` parameter) and each `(column, description)` into that

@@ -57,6 +57,58 @@ fn stage_location(
         })
 }
 
+/// Where an incremental step's stage goes on an engine that publishes through a catalog:
+/// `location`, a fresh folder never inside the table's location (Athena reads every file under
+/// a table's location, so a stage there would be read as the table's rows, and its drop would
+/// delete the table's data), and `owned`, the folder its drop may delete in. With a unique
+/// naming (`schema_table_unique`, `table_unique`) a new build folder inside the table's own
+/// folder, a sibling of the table's build; otherwise (`schema_table` and `table`, where the
+/// table's folder is its location, and `unique`) a folder of the stage's own, as dbt-athena
+/// names it (`<table>__dbt_tmp`), a new build folder inside it.
+struct StagePlace {
+    /// The target's folders: `owned` for its recover.
+    target: crate::adapter::TableLocation,
+    location: String,
+    owned: String,
+}
+
+fn stage_place(adapter: &dyn Adapter, node: &Node) -> Result<Option<StagePlace>, PlanError> {
+    let Some(mut target) = stage_location(adapter, node)? else {
+        return Ok(None);
+    };
+    if target.unique && target.location != target.owned {
+        return Ok(Some(StagePlace {
+            location: target.location.clone(),
+            owned: target.owned.clone(),
+            target,
+        }));
+    }
+    let t = RelationTarget::of(node);
+    let build = super::publish::build_id();
+    let own = format!("{}{}", t.identifier, stage_suffix(adapter));
+    let Some(stage) = adapter.table_location(&t.schema, &own, &build) else {
+        return Ok(None);
+    };
+    let location = if stage.unique {
+        stage.location.clone()
+    } else {
+        format!("{}{build}/", stage.owned)
+    };
+    if target.unique {
+        // (`unique`: every build is a folder of its own under the data root, the table's
+        // too, so its recover may look at no narrower folder than that root, sweeping nothing)
+        if let Some((root, _)) = target.owned.trim_end_matches('/').rsplit_once('/') {
+            target.owned = format!("{root}/");
+            target.shared = true;
+        }
+    }
+    Ok(Some(StagePlace {
+        target,
+        location,
+        owned: stage.owned,
+    }))
+}
+
 /// One incremental step as a plan, applied to `window` only for a microbatch: the new rows
 /// staged, their merge keys checked, both sides' columns read, then [`Apply`], all between the
 /// node's hooks.
@@ -85,7 +137,8 @@ pub(super) fn step_steps(
     let target = RelationTarget::of(node);
     let stage = stage(adapter, node);
     let mut steps: Vec<Step> = vec![];
-    if let Some(loc) = stage_location(adapter, node)? {
+    let place = stage_place(adapter, node)?;
+    if let Some(loc) = place.as_ref().map(|p| p.target.clone()) {
         // Athena: only what Athena can do to the table in place (Hive tables take inserts;
         // Iceberg ones merges and deletes too); a stage left by an interrupted step is
         // recovered first.
@@ -132,9 +185,15 @@ pub(super) fn step_steps(
         }));
     }
     steps.extend(
-        stage_sql(adapter, node, sql, cfg)?
-            .into_iter()
-            .map(Step::Execute),
+        stage_sql_at(
+            adapter,
+            node,
+            sql,
+            cfg,
+            place.as_ref().map(|p| p.location.clone()),
+        )?
+        .into_iter()
+        .map(Step::Execute),
     );
     if let Some(sql) = key_check_sql(adapter, node, cfg) {
         steps.push(Step::CheckEmpty {
@@ -163,6 +222,7 @@ pub(super) fn step_steps(
         cfg: cfg.clone(),
         window,
         storage: Box::new(super::publish::storage_of(node)),
+        stage_owned: place.map(|p| p.owned),
     }))));
     Ok(steps)
 }
@@ -177,6 +237,8 @@ pub struct Apply {
     window: Option<(String, String)>,
     /// How the target is stored (where tables are files: Hive or Iceberg, its partitions).
     storage: Box<crate::adapter::TableStorage>,
+    /// Where tables are files: the folder the stage's drop may delete in ([`StagePlace`]).
+    stage_owned: Option<String>,
 }
 
 impl Apply {
@@ -185,14 +247,22 @@ impl Apply {
         adapter: &dyn Adapter,
         read: &ReadColumns,
     ) -> Result<Vec<Step>, String> {
-        let (alters, columns) = reconcile_at(
+        let (alters, columns) = match reconcile_at(
             adapter,
             &self.target,
             &self.cfg,
             &read.new,
             &read.existing,
             &self.storage,
-        )?;
+        ) {
+            Ok(reconciled) => reconciled,
+            // (`on_schema_change: fail`) where no transaction rolls the stage back, it goes
+            // (its catalog entry and its files) before the step fails
+            Err(why) if adapter.supports_catalog_publish() => {
+                return Ok(vec![self.drop_stage(adapter), Step::Fail(why)]);
+            }
+            Err(why) => return Err(why),
+        };
         let window = self.window.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
         let apply: Vec<Step> = match self.overwrite_partitions(adapter, &columns) {
             Some(call) => vec![Step::Storage(call)],
@@ -208,25 +278,28 @@ impl Apply {
             .map(Step::Execute)
             .collect(),
         };
-        // The stage goes with its files where tables are files (inside the target's folder).
-        let drop = match adapter.table_location(&self.target.schema, &self.target.identifier, "") {
-            Some(loc) if adapter.supports_catalog_publish() => {
+        Ok(alters
+            .into_iter()
+            .map(Step::Execute)
+            .chain(apply)
+            .chain([self.drop_stage(adapter)])
+            .collect())
+    }
+
+    /// The stage dropped: with its files where tables are files (inside the target's folder).
+    fn drop_stage(&self, adapter: &dyn Adapter) -> Step {
+        match &self.stage_owned {
+            Some(owned) if adapter.supports_catalog_publish() => {
                 Step::Storage(crate::adapter::StorageCall::Drop {
                     target: crate::adapter::CatalogName {
                         schema: self.target.schema.clone(),
                         identifier: format!("{}{}", self.target.identifier, stage_suffix(adapter)),
                     },
-                    owned: loc.owned,
+                    owned: owned.clone(),
                 })
             }
             _ => Step::Execute(self.stage.drop(adapter)),
-        };
-        Ok(alters
-            .into_iter()
-            .map(Step::Execute)
-            .chain(apply)
-            .chain([drop])
-            .collect())
+        }
     }
 
     /// Where tables are files, a Hive table's `insert_overwrite` (and microbatch) replaces the
@@ -269,6 +342,11 @@ impl Apply {
             owned: loc.owned,
             columns: columns.to_vec(),
             window,
+            storage: Box::new(crate::adapter::TableStorage {
+                location: None,
+                partitioned_by: vec![],
+                ..(*self.storage).clone()
+            }),
         })
     }
 }
@@ -279,6 +357,18 @@ pub fn stage_sql(
     node: &Node,
     sql: &str,
     cfg: &IncrementalConfig,
+) -> Result<Vec<String>, PlanError> {
+    let place = stage_place(adapter, node)?.map(|p| p.location);
+    stage_sql_at(adapter, node, sql, cfg, place)
+}
+
+/// [`stage_sql`], the stage's files at `location` where tables are files ([`StagePlace`]).
+fn stage_sql_at(
+    adapter: &dyn Adapter,
+    node: &Node,
+    sql: &str,
+    cfg: &IncrementalConfig,
+    location: Option<String>,
 ) -> Result<Vec<String>, PlanError> {
     let body = match (cfg.duplicate_keys, cfg.unique_key.is_empty()) {
         (DuplicateKeys::Dedupe, false) => {
@@ -310,11 +400,10 @@ pub fn stage_sql(
         }
         _ => sql.trim().to_string(),
     };
-    if let Some(loc) = stage_location(adapter, node)? {
-        // A table of its own under the target's folder, a fresh location (the step's
-        // recover dropped any earlier stage).
+    if let Some(location) = location {
+        // A table of its own in a fresh folder (the step's recover dropped any earlier stage).
         let storage = crate::adapter::TableStorage {
-            location: Some(loc.location),
+            location: Some(location),
             iceberg: super::publish::storage_of(node).iceberg,
             ..Default::default()
         };

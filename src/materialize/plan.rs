@@ -37,6 +37,9 @@ pub enum Step {
     /// A catalog-and-storage operation, on an engine whose tables are files published through
     /// a catalog ([`Adapter::supports_catalog_publish`]).
     Storage(StorageCall),
+    /// Fail the plan with this message (after the steps before it cleaned up, e.g. a stage
+    /// dropped where no transaction rolls it back).
+    Fail(String),
 }
 
 /// Where [`Step::ReadColumns`] reads columns from.
@@ -182,9 +185,11 @@ pub fn statement<'a>(adapter: &dyn Adapter, step: &'a Step) -> Option<&'a str> {
         Step::Execute(sql) | Step::Hook(sql) => Some(sql),
         Step::Begin => Some(adapter.begin_sql()),
         Step::Commit => Some(adapter.commit_sql()),
-        Step::CheckEmpty { .. } | Step::ReadColumns { .. } | Step::Then(_) | Step::Storage(_) => {
-            None
-        }
+        Step::CheckEmpty { .. }
+        | Step::ReadColumns { .. }
+        | Step::Then(_)
+        | Step::Storage(_)
+        | Step::Fail(_) => None,
     }
 }
 

@@ -441,6 +441,10 @@ fn render_steps(
             Step::Begin => out.push(format!("{};", adapter.begin_sql())),
             Step::Commit => out.push(format!("{};", adapter.commit_sql())),
             Step::Storage(call) => out.push(format!("-- {call}")),
+            Step::Fail(message) => {
+                out.push(format!("-- fails: {message}"));
+                return false;
+            }
             Step::CheckEmpty { sql, check } => {
                 let Check::DuplicateKeys { .. } = check;
                 out.push(format!(

@@ -97,6 +97,7 @@ fn run_steps(
                 ran.push(format!("-- {call}"));
                 conn.storage(call)
             }
+            Step::Fail(message) => Err(DbError::query(message.clone())),
             Step::Then(rest) => rest
                 .plan(adapter, &read)
                 .map_err(DbError::query)

@@ -7,14 +7,14 @@
 //! lost, none twice), no `__ha`/`__bkp`/`__dbt_tmp` entry, and nothing outside the table's own
 //! folder was touched.
 //!
-//! `insert_overwrite` (built aside as `__dbt_tmp`, then per batch of partitions: their folders
-//! emptied and Glue entries dropped, one insert) gets the same cases: after a crash the table
-//! is where it was, a touched partition is either the old one or empty (never twice), and the
-//! rerun leaves exactly one file per partition and no stage.
+//! `insert_overwrite` (the new rows staged as `__dbt_tmp`, then per batch of partitions: built
+//! aside in `__kiln_parts` under a fresh folder, repointed in Glue, the side entry dropped, the
+//! old folders deleted) gets the same cases: after a crash each touched partition is the old
+//! version or the new one, whole (never empty, never both), and the rerun leaves exactly one
+//! file per partition, no stage, no side table and no old folder.
 
 use super::Warehouse;
-use super::moto;
-use serde_json::json;
+use super::harness::{partitions, queue_rows};
 
 /// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
 const STEPS: &[&str] = &["built", "published", "staged-dropped", "old-deleted"];
@@ -31,33 +31,6 @@ const SIBLINGS: &[&str] = &[
     "data/analytics/orders_v2/part-0.parquet",
     "other-team/export.csv",
 ];
-
-/// The partitions of `analytics.<table>` in Glue, as (value, location).
-fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
-    let r = w.glue(
-        "GetPartitions",
-        json!({"DatabaseName": "analytics", "TableName": table}),
-    );
-    assert_eq!(r.status(), 200, "{}", r.text());
-    let mut parts: Vec<(String, String)> = r.json()["Partitions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    (
-                        p["Values"][0].as_str().unwrap_or("").to_string(),
-                        p["StorageDescriptor"]["Location"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    parts.sort();
-    parts
-}
 
 /// The keys under `orders/`'s own folder.
 fn own_keys(w: &Warehouse) -> Vec<String> {
@@ -197,30 +170,20 @@ fn a_crash_at_any_step_of_an_iceberg_swap_loses_nothing_and_leaves_nothing() {
 
 const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
 
-/// Queues moto's answers for the next queries: `skip` empty ones, then the partitions the new
-/// rows touch (what `select distinct dt` over the stage returns).
-fn queue_touched(w: &Warehouse, skip: usize) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
-        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
-        "CaseSensitive": false});
-    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(
-        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
-                        "column_info": [info]}),
-    );
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
-}
+/// The steps of an `insert_overwrite` (`athena_overwrite.rs`): the new rows staged (`built`),
+/// then per batch the partitions built aside, published in Glue, the side table's entry
+/// dropped, the old folders deleted.
+const OVERWRITE_STEPS: &[&str] = &[
+    "built",
+    "overwrite-built",
+    "overwrite-published",
+    "overwrite-staged-dropped",
+    "overwrite-old-deleted",
+];
 
 #[test]
 fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothing() {
-    for step in ["built", "overwrite-emptied", "overwrite-inserted"] {
+    for step in OVERWRITE_STEPS {
         let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
         w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
         w.kiln(&["run"]).assert_success();
@@ -228,17 +191,34 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         let folder = location
             .trim_start_matches(&format!("s3://{}/", w.bucket))
             .to_string();
-        let partition = format!("{folder}dt=2024-01-01/");
-        let files = |w: &Warehouse| -> Vec<String> {
-            w.keys()
+        let first = partitions(&w, "events");
+        assert_eq!(
+            first,
+            [("2024-01-01".to_string(), partition_location(&location))]
+        );
+        // the files of the folder Glue names for the partition: what readers see
+        let visible = |w: &Warehouse| -> (String, Vec<String>) {
+            let parts = partitions(w, "events");
+            assert_eq!(
+                parts.len(),
+                1,
+                "{step}: the partition is registered once: {parts:?}"
+            );
+            let at = parts[0]
+                .1
+                .trim_start_matches(&format!("s3://{}/", w.bucket))
+                .to_string();
+            let files = w
+                .keys()
                 .into_iter()
-                .filter(|k| k.starts_with(&partition))
-                .collect()
+                .filter(|k| k.starts_with(&at))
+                .collect();
+            (parts[0].1.clone(), files)
         };
-        let before = files(&w);
+        let (_, before) = visible(&w);
         assert_eq!(before.len(), 1, "{before:?}");
 
-        queue_touched(&w, 1);
+        queue_rows(&w, 1, "dt", &["2024-01-01"]);
         let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
         assert_eq!(
             crashed.code, None,
@@ -246,57 +226,57 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
             crashed.stdout, crashed.stderr
         );
         assert_eq!(w.location("events"), location, "{step}");
-        let now = files(&w);
-        let parts = partitions(&w, "events");
-        match step {
-            // nothing of the table touched yet
-            "built" => {
-                assert_eq!(now, before, "{step}");
-                assert_eq!(parts.len(), 1, "{step}: {parts:?}");
+        // the partition is the old version or the new one, whole, never empty, never both
+        let (seen, files) = visible(&w);
+        assert_eq!(files.len(), 1, "{step}: one version's file: {files:?}");
+        match *step {
+            "built" | "overwrite-built" => {
+                assert_eq!(
+                    seen, first[0].1,
+                    "{step}: published before the publish step"
+                );
+                assert_eq!(files, before, "{step}");
             }
-            // the partition emptied, not yet written: empty, never old and new together
-            "overwrite-emptied" => {
-                assert!(now.is_empty(), "{step}: {now:?}");
-                assert!(parts.is_empty(), "{step}: {parts:?}");
-            }
-            // the new rows written once, the old ones gone
-            _ => {
-                assert_eq!(now.len(), 1, "{step}: {now:?}");
-                assert_ne!(now, before, "{step}");
-            }
+            _ => assert_ne!(seen, first[0].1, "{step}: the publish did not happen"),
         }
 
-        // the rerun: the stage the crash left goes, the partition is written exactly once
+        // the rerun: what the crash left goes, the partition is written exactly once
         // (a crash before the `select distinct` left its queued answer unread)
-        queue_touched(&w, if step == "built" { 0 } else { 1 });
+        queue_rows(&w, usize::from(*step != "built"), "dt", &["2024-01-01"]);
         w.kiln(&["run"]).assert_success();
         assert_eq!(w.tables(), ["events"], "{step}: leftovers after the rerun");
         assert_eq!(w.location("events"), location, "{step}");
-        let after = files(&w);
+        let (now, files) = visible(&w);
+        assert!(
+            now.starts_with(&location) && now.contains("/kiln-"),
+            "{step}: {now}"
+        );
         assert_eq!(
-            after.len(),
+            files.len(),
             1,
-            "{step}: one file in the partition: {after:?}"
+            "{step}: one file in the partition: {files:?}"
         );
-        assert_eq!(
-            partitions(&w, "events"),
-            [("2024-01-01".to_string(), partition_location(&location))],
-            "{step}"
-        );
-        let stray: Vec<String> = w
+        let own: Vec<String> = w
             .keys()
             .into_iter()
-            .filter(|k| k.starts_with(&folder) && !k.starts_with(&partition))
+            .filter(|k| k.starts_with(&folder))
             .collect();
-        assert!(
-            stray.is_empty(),
-            "{step}: the stage's files remain: {stray:?}"
+        assert_eq!(
+            own, files,
+            "{step}: the stage's, the side table's or the old version's files remain"
         );
         assert!(
             w.keys()
                 .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
             "{step}: a sibling folder was touched"
         );
+        for c in w.calls() {
+            if let Some(keys) = c.strip_prefix("DeleteObjects ") {
+                for k in keys.split(' ') {
+                    assert!(k.starts_with("data/analytics/events/"), "{step}: {c}");
+                }
+            }
+        }
     }
 }
 

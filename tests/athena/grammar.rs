@@ -8,6 +8,7 @@
 //! not what a plan would render: each case runs kiln against moto. To cover a new
 //! materialization or config, add a [`Case`] to [`CASES`].
 
+use super::harness::{column_info, queue_results, queue_rows, statements};
 use super::{Warehouse, moto};
 use serde_json::{Value, json};
 
@@ -145,63 +146,16 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// The statements kiln sent since the proxy's log was cleared, with the bucket and build ids
-/// replaced.
-fn statements(w: &Warehouse) -> Vec<String> {
-    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .expect("regex");
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .map(|q| {
-            ids.replace_all(&q.replace(&w.bucket, "BUCKET"), "[BUILD]")
-                .into_owned()
-        })
-        .collect()
-}
-
 fn queue_passing_tests(w: &Warehouse, n: usize) {
     let cell = |v: &str| json!({"VarCharValue": v});
-    let info = |n: &str, t: &str| {
-        json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-               "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-    };
     let result = json!({
         "rows": [
             {"Data": [cell("failures"), cell("should_warn"), cell("should_error")]},
             {"Data": [cell("0"), cell("false"), cell("false")]},
         ],
-        "column_info": [info("failures", "bigint"), info("should_warn", "boolean"), info("should_error", "boolean")],
+        "column_info": [column_info("failures", "bigint"), column_info("should_warn", "boolean"), column_info("should_error", "boolean")],
     });
-    let body = json!({"account_id": w.account, "region": "us-east-1",
-                      "results": vec![result; n]});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
-}
-
-fn queue_partitions(w: &Warehouse, skip: usize) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "dt",
-        "Label": "dt", "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
-        "CaseSensitive": false});
-    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(
-        json!({"rows": [{"Data": [cell("dt")]}, {"Data": [cell("2024-01-01")]}],
-                        "column_info": [info]}),
-    );
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+    queue_results(w, vec![result; n]);
 }
 
 /// What `sql_check.py` says of each statement: `None` when it parses, else the error.
@@ -264,7 +218,7 @@ fn every_athena_statement_parses_with_athenas_grammars() {
                     }
                 }
                 Step::PassingTests(n) => queue_passing_tests(&w, *n),
-                Step::Partitions { skip } => queue_partitions(&w, *skip),
+                Step::Partitions { skip } => queue_rows(&w, *skip, "dt", &["2024-01-01"]),
             }
         }
         insta::assert_snapshot!(format!("statements_{}", case.name), text);

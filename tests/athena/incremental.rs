@@ -5,91 +5,33 @@
 //! whose rows kiln reads (the partitions the new rows touch) is queued in moto first, and the
 //! proxy's engine writes a file into each partition an insert names.
 
+use super::harness::{partitions, queries, queue_rows};
 use super::*;
 
-/// Queues query answers in moto, which gives each started query the next one: `skip` empty
-/// answers (for the statements kiln starts first), then one varchar `column` of `values`.
-fn queue_rows(w: &Warehouse, skip: usize, column: &str, values: &[String]) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let mut rows = vec![json!({"Data": [cell(column)]})];
-    rows.extend(values.iter().map(|v| json!({"Data": [cell(v)]})));
-    let info = json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": column,
-        "Label": column, "Type": "varchar", "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
-        "CaseSensitive": false});
-    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(json!({"rows": rows, "column_info": [info]}));
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
-}
-
-/// The Glue partitions of `analytics.<table>` (every page): (values joined by `/`, location).
-fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = vec![];
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"DatabaseName": "analytics", "TableName": table});
-        if let Some(t) = &token {
-            body["NextToken"] = json!(t);
-        }
-        let r = w.glue("GetPartitions", body);
-        assert_eq!(r.status(), 200, "{}", r.text());
-        let page = r.json();
-        for p in page["Partitions"].as_array().into_iter().flatten() {
-            let values: Vec<&str> = p["Values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            out.push((
-                values.join("/"),
-                p["StorageDescriptor"]["Location"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            ));
-        }
-        match page["NextToken"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The statements kiln started, in order.
-fn queries(w: &Warehouse) -> Vec<String> {
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect()
-}
-
-/// `keys` with the writes' timestamps (`write-<n>.parquet`) made stable.
+/// `keys` (or locations) with the writes' timestamps (`write-<n>.parquet`) and the build ids of
+/// the folders partitions are built aside in (`kiln-<uuid>-<batch>/`) made stable.
 fn stable(keys: &[String]) -> Vec<String> {
     let n = regex::Regex::new(r"write-\d+\.parquet").expect("regex");
+    let aside = regex::Regex::new(r"kiln-[0-9a-f-]{36}-").expect("regex");
     keys.iter()
-        .map(|k| n.replace(k, "write-N.parquet").into_owned())
+        .map(|k| {
+            let k = n.replace(k, "write-N.parquet");
+            aside.replace_all(&k, "kiln-B-").into_owned()
+        })
         .collect()
 }
 
 const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
 
 /// The second run replaces exactly the partitions the new rows touch: the new rows staged
-/// first (a table of their own under the table's folder), then each touched partition's folder,
-/// computed from the table's location and the values, emptied (a file an earlier failure left
-/// under a partition Glue no longer lists goes too, dbt-athena PR #1895), its Glue entry
-/// dropped, and one insert writes the rows back. An untouched partition, and a folder whose
-/// name only starts like a touched one (`dt=2024-01-011/`), keep their files; a third run
-/// leaves one file per partition, never duplicates.
+/// first (a table of their own under the table's folder), then the touched partitions built
+/// aside (one partitioned `__kiln_parts` table under a fresh folder of the table's), each
+/// partition pointed at its new folder in Glue, and only then the old folders deleted: the one
+/// Glue named and the one the table's location and the values name (a file an earlier
+/// failure left under a partition Glue no longer lists goes too, dbt-athena PR #1895). An
+/// untouched partition, and a registered partition whose name only starts like a touched one
+/// (`dt=2024-01-011/`), keep their files; a third run leaves one file per partition, never
+/// duplicates.
 #[test]
 fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
@@ -108,9 +50,15 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
     );
     assert_eq!(r.status(), 200, "{}", r.text());
     w.put(&format!("{folder}dt=2024-01-011/keep.parquet"));
+    let r = w.glue(
+        "CreatePartition",
+        json!({"DatabaseName": "analytics", "TableName": "events", "PartitionInput": {
+            "Values": ["2024-01-011"], "StorageDescriptor": {"Location": format!("{location}dt=2024-01-011/")}}}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
     w.put("data/analytics/events_v2/dt=2024-01-01/keep.parquet");
 
-    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01", "2024-01-02"]);
     w.proxy.clear();
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.location("events"), location, "replaced in place");
@@ -119,39 +67,83 @@ fn insert_overwrite_replaces_the_partitions_the_new_rows_touch() {
         assert_eq!(
             stable(&keys),
             [
-                format!("{folder}dt=2024-01-01/write-N.parquet"),
                 format!("{folder}dt=2024-01-011/keep.parquet"),
-                format!("{folder}dt=2024-01-02/write-N.parquet"),
                 format!("{folder}dt=2024-01-03/keep.parquet"),
+                format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet"),
+                format!("{folder}kiln-B-0/dt=2024-01-02/part-00000.parquet"),
                 "data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string(),
             ]
         );
     };
     want_keys(w.keys());
-    assert_eq!(
-        partitions(&w, "events"),
-        ["2024-01-01", "2024-01-02", "2024-01-03"]
-            .map(|d| (d.to_string(), format!("{location}dt={d}/")))
-    );
+    let want_partitions = |parts: Vec<(String, String)>| {
+        let (values, locations): (Vec<String>, Vec<String>) = parts.into_iter().unzip();
+        assert_eq!(
+            values,
+            ["2024-01-01", "2024-01-011", "2024-01-02", "2024-01-03"]
+        );
+        assert_eq!(
+            stable(&locations),
+            [
+                format!("{location}kiln-B-0/dt=2024-01-01/"),
+                format!("{location}dt=2024-01-011/"),
+                format!("{location}kiln-B-0/dt=2024-01-02/"),
+                format!("{location}dt=2024-01-03/"),
+            ]
+        );
+    };
+    want_partitions(partitions(&w, "events"));
     let calls = w.calls();
-    // nothing is deleted before the new rows are staged
+    // no file a partition names is deleted before the new rows are staged (the orphan, which
+    // no reader sees, goes with the recover's sweep of files the table does not read)
     let staged = calls
         .iter()
         .position(|c| c.starts_with("StartQueryExecution create table"))
         .expect("the stage");
     let first_delete = calls
         .iter()
-        .position(|c| c.starts_with("DeleteObjects"))
+        .position(|c| c.starts_with("DeleteObjects") && c.contains("part-00000"))
         .expect("a delete");
     assert!(staged < first_delete, "{calls:#?}");
-    insta::assert_snapshot!("insert_overwrite", calls.join("\n"));
+    assert!(
+        calls
+            .iter()
+            .take(staged)
+            .any(|c| c.starts_with("DeleteObjects") && c.ends_with("dt=2024-01-02/orphan.parquet")),
+        "{calls:#?}"
+    );
+    // nothing old is deleted before every touched partition points at its new folder
+    let repointed = calls
+        .iter()
+        .rposition(|c| {
+            c.starts_with("BatchUpdatePartition") || c.starts_with("BatchCreatePartition")
+        })
+        .expect("the partitions repointed");
+    let old_deleted = calls
+        .iter()
+        .rposition(|c| c.starts_with("DeleteObjects") && c.contains("dt=2024-01-01/part-00000"))
+        .expect("the old partition's file deleted");
+    assert!(repointed < old_deleted, "{calls:#?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("BatchDeletePartition")),
+        "a partition is never unregistered: {calls:#?}"
+    );
+    insta::assert_snapshot!("insert_overwrite", stable(&calls).join("\n"));
     let q = queries(&w);
-    insta::assert_snapshot!("insert_overwrite_insert", q[q.len() - 1]);
+    let aside = q
+        .iter()
+        .find(|q| q.contains("__kiln_parts"))
+        .expect("the partitions built aside");
+    insta::assert_snapshot!(
+        "insert_overwrite_aside",
+        stable(&[aside.replace(&location, "<events' location>/")])[0]
+    );
 
     // a rerun never duplicates
-    queue_rows(&w, 1, "dt", &["2024-01-01".into(), "2024-01-02".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01", "2024-01-02"]);
     w.kiln(&["run"]).assert_success();
     want_keys(w.keys());
+    want_partitions(partitions(&w, "events"));
 }
 
 /// A stage that fails to build deletes nothing: the partitions readers see stay as they were,
@@ -192,7 +184,7 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
         .collect();
     assert_eq!(kept, before);
     // the next run drops what the failed one left and replaces the partition
-    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.tables(), ["events"]);
     let keys: Vec<String> = w
@@ -202,11 +194,12 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
         .collect();
     assert_eq!(
         stable(&keys),
-        [format!("{folder}dt=2024-01-01/write-N.parquet")]
+        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
     );
 }
 
-/// More than 100 partitions: one insert per 100, each naming its partitions.
+/// More than 100 partitions: built aside and published in batches of 100 (one statement
+/// each, naming its partitions, in a folder of its own).
 #[test]
 fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
@@ -223,9 +216,12 @@ fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     w.kiln(&["run"]).assert_success();
     let inserts: Vec<String> = queries(&w)
         .into_iter()
-        .filter(|q| q.starts_with("insert into"))
+        .filter(|q| {
+            q.starts_with(r#"create table "awsdatacatalog"."analytics"."events__kiln_parts""#)
+        })
         .collect();
     assert_eq!(inserts.len(), 2, "{inserts:#?}");
+    assert!(inserts[0].contains("-0/'") && inserts[1].contains("-1/'"));
     let named = |q: &str| q.matches("cast(\"dt\" as varchar) = '").count();
     assert_eq!((named(&inserts[0]), named(&inserts[1])), (100, 50));
     assert!(inserts[0].contains("'2024-01-01'") && inserts[1].contains("'2024-05-29'"));
@@ -449,8 +445,33 @@ fn on_schema_change_uses_athenas_ddl() {
                 "{}",
                 run.stdout
             );
-            // nothing was written; the stage is left for the next run's recover
-            assert_eq!(w.tables(), ["events", "events__dbt_tmp"]);
+            // nothing was written, and the stage went before the failure: its Glue entry
+            // and its files; the table's own files are all there
+            assert_eq!(w.tables(), ["events"]);
+            let location = w.location("events");
+            let own: Vec<String> = w
+                .keys()
+                .into_iter()
+                .filter(|k| k.starts_with("data/analytics/events/"))
+                .collect();
+            assert_eq!(
+                own,
+                [format!(
+                    "{}part-00000.parquet",
+                    location.trim_start_matches(&format!("s3://{}/", w.bucket))
+                )]
+            );
+            let calls = w.calls();
+            let dropped = calls
+                .iter()
+                .position(|c| c == "DeleteTable events__dbt_tmp")
+                .expect("the stage dropped");
+            assert!(
+                calls[dropped..]
+                    .iter()
+                    .any(|c| c.starts_with("DeleteObjects")),
+                "{calls:#?}"
+            );
         } else {
             run.assert_success();
         }
@@ -481,19 +502,16 @@ fn microbatch_replaces_each_batch() {
     let mut args = vec!["run", "-s", "hive_events"];
     args.extend(window);
     // (the empty table, the stage, then the partitions)
-    queue_rows(&w, 2, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 2, "dt", &["2024-01-01"]);
     w.kiln(&args).assert_success();
     insta::assert_snapshot!("microbatch_hive_first", w.calls().join("\n"));
     let location = w.location("hive_events");
-    assert_eq!(
-        partitions(&w, "hive_events"),
-        [(
-            "2024-01-01".to_string(),
-            format!("{location}dt=2024-01-01/")
-        )]
-    );
+    let (values, at): (Vec<String>, Vec<String>) =
+        partitions(&w, "hive_events").into_iter().unzip();
+    assert_eq!(values, ["2024-01-01"]);
+    assert_eq!(stable(&at), [format!("{location}kiln-B-0/dt=2024-01-01/")]);
     // a rerun of the batch replaces it
-    queue_rows(&w, 1, "dt", &["2024-01-01".into()]);
+    queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.proxy.clear();
     w.kiln(&args).assert_success();
     let bucket = format!("s3://{}/", w.bucket);
@@ -505,9 +523,15 @@ fn microbatch_replaces_each_batch() {
         .collect();
     assert_eq!(
         stable(&keys),
-        [format!("{folder}dt=2024-01-01/write-N.parquet")]
+        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
     );
     let q = queries(&w);
+    // the batch's partitions are built aside from its window's rows only
+    assert!(
+        q.iter().any(|s| s.starts_with("create table \"awsdatacatalog\".\"analytics\".\"hive_events__kiln_parts\"")
+            && s.contains("where (\"at\" >= timestamp '2024-01-01 00:00:00' and \"at\" < timestamp '2024-01-02 00:00:00') and (")),
+        "{q:#?}"
+    );
     assert!(
         q.iter().any(|s| s.starts_with("select distinct cast(\"dt\" as varchar) as \"dt\" from \"awsdatacatalog\".\"analytics\".\"hive_events__dbt_tmp\" where \"at\" >= timestamp '2024-01-01 00:00:00' and \"at\" < timestamp '2024-01-02 00:00:00'")),
         "{q:#?}"

@@ -3,7 +3,8 @@
 //! result queued in moto), new columns added, the change set staged as `<snapshot>__dbt_tmp`
 //! under the snapshot's own folder, merged in one `merge`, and the stage dropped with its files.
 
-use super::{Warehouse, moto};
+use super::Warehouse;
+use super::harness::{column_info, queue_results};
 use serde_json::json;
 
 const SNAPSHOT: &str = "{% snapshot plans_snapshot %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, plan, updated_at from {{ source('app', 'plans') }}\n{% endsnapshot %}\n";
@@ -13,44 +14,18 @@ const SOURCES: &str = "version: 2\nsources:\n  - name: app\n    schema: analytic
 /// Queues in moto the result Athena gives a query with these `(name, type)` columns and no rows
 /// (what kiln reads the snapshot query's columns from).
 pub fn queue_columns(w: &Warehouse, columns: &[(&str, &str)]) {
-    let info: Vec<_> = columns
-        .iter()
-        .map(|(n, t)| {
-            json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-                   "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-        })
-        .collect();
+    let info: Vec<_> = columns.iter().map(|(n, t)| column_info(n, t)).collect();
     let header: Vec<_> = columns
         .iter()
         .map(|(n, _)| json!({"VarCharValue": n}))
         .collect();
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
-        "rows": [{"Data": header}],
-        "column_info": info,
-    }]});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
+    queue_results(
+        w,
+        vec![json!({"rows": [{"Data": header}], "column_info": info})],
     );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
-/// The statements kiln sent since the last `clear`, build ids replaced.
-pub fn statements(w: &Warehouse) -> Vec<String> {
-    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .expect("regex");
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .map(|q| {
-            ids.replace_all(&q.replace(&w.bucket, "BUCKET"), "[BUILD]")
-                .into_owned()
-        })
-        .collect()
-}
+pub use super::harness::statements;
 
 /// Gives the Glue table `name` these `(name, type)` columns (the engine the proxy plays
 /// registers every table with `id` alone), keeping the rest of its definition.

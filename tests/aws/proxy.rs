@@ -571,6 +571,37 @@ fn play_engine(
             body.to_string().as_bytes(),
         )
     };
+    // one `file` written into each partition's folder under `location`, the partitions
+    // registered in Glue
+    let write_partitions = |schema: &str,
+                            name: &str,
+                            location: &str,
+                            partitions: &[Vec<(String, String)>],
+                            file: &str| {
+        let (bucket, prefix) = location
+            .strip_prefix("s3://")
+            .and_then(|l| l.split_once('/'))
+            .expect("an S3 location");
+        let mut inputs = vec![];
+        for values in partitions {
+            let folder: String = values.iter().map(|(k, v)| format!("{k}={v}/")).collect();
+            send(
+                "s3",
+                "PUT",
+                &format!("/{bucket}/{prefix}{folder}{file}"),
+                &[],
+                b"PAR1",
+            );
+            inputs.push(json!({
+                "Values": values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+                "StorageDescriptor": {"Location": format!("{location}{folder}")},
+            }));
+        }
+        glue(
+            "BatchCreatePartition",
+            json!({"DatabaseName": schema, "TableName": name, "PartitionInputList": inputs}),
+        );
+    };
     if let Some((parts, rest)) = relation_after(sql, "create table") {
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
         let iceberg = rest.contains("table_type='iceberg'");
@@ -660,25 +691,7 @@ fn play_engine(
         let named = insert_partitions(sql);
         let folder = match &partition {
             Some(_) if !named.is_empty() => {
-                let mut inputs = vec![];
-                for values in &named {
-                    let folder: String = values.iter().map(|(k, v)| format!("{k}={v}/")).collect();
-                    send(
-                        "s3",
-                        "PUT",
-                        &format!("/{bucket}/{prefix}{folder}part-00000.parquet"),
-                        &[],
-                        b"PAR1",
-                    );
-                    inputs.push(json!({
-                        "Values": values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-                        "StorageDescriptor": {"Location": format!("{location}{folder}")},
-                    }));
-                }
-                glue(
-                    "BatchCreatePartition",
-                    json!({"DatabaseName": schema, "TableName": name, "PartitionInputList": inputs}),
-                );
+                write_partitions(schema, name, location, &named, "part-00000.parquet");
                 return;
             }
             Some(col) => {
@@ -757,25 +770,13 @@ fn play_engine(
                 b"PAR1",
             );
         } else {
-            let mut inputs = vec![];
-            for values in &partitions {
-                let folder: String = values.iter().map(|(k, v)| format!("{k}={v}/")).collect();
-                send(
-                    "s3",
-                    "PUT",
-                    &format!("/{bucket}/{prefix}{folder}write-{n}.parquet"),
-                    &[],
-                    b"PAR1",
-                );
-                inputs.push(json!({
-                    "Values": values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-                    "StorageDescriptor": {"Location": format!("{location}{folder}")},
-                }));
-            }
             // (partitions already registered are reported in the answer's errors, and kept)
-            glue(
-                "BatchCreatePartition",
-                json!({"DatabaseName": schema, "TableName": name, "PartitionInputList": inputs}),
+            write_partitions(
+                schema,
+                name,
+                &location,
+                &partitions,
+                &format!("write-{n}.parquet"),
             );
         }
     } else if let Some((parts, _)) = relation_after(sql, "create or replace view") {

@@ -6,7 +6,10 @@
 use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::{AwsClient, Idempotent};
 use crate::adapter::Column;
-use aws_sdk_glue::types::{DatabaseInput, Partition, PartitionInput, PartitionValueList, Table};
+use aws_sdk_glue::types::{
+    BatchUpdatePartitionRequestEntry, DatabaseInput, Partition, PartitionInput, PartitionValueList,
+    Table,
+};
 use std::collections::BTreeMap;
 
 pub use aws_sdk_glue::types::TableInput;
@@ -16,6 +19,15 @@ const fn op(name: &'static str) -> Op {
         service: Service::Glue,
         name,
     }
+}
+
+/// What registers `p` again: its values, storage descriptor (location) and parameters.
+fn partition_input(p: &Partition) -> PartitionInput {
+    PartitionInput::builder()
+        .set_values(Some(p.values().to_vec()))
+        .set_storage_descriptor(p.storage_descriptor().cloned())
+        .set_parameters(p.parameters().cloned())
+        .build()
 }
 
 /// A Glue database.
@@ -312,16 +324,7 @@ impl AwsClient {
     ) -> Result<(), AwsError> {
         let glue = &self.inner.glue;
         for batch in partitions.chunks(100) {
-            let inputs: Vec<PartitionInput> = batch
-                .iter()
-                .map(|p| {
-                    PartitionInput::builder()
-                        .set_values(Some(p.values().to_vec()))
-                        .set_storage_descriptor(p.storage_descriptor().cloned())
-                        .set_parameters(p.parameters().cloned())
-                        .build()
-                })
-                .collect();
+            let inputs: Vec<PartitionInput> = batch.iter().map(partition_input).collect();
             let out =
                 self.block_on(
                     self.call(op("BatchCreatePartition"), Idempotent::No, None, || {
@@ -340,6 +343,59 @@ impl AwsClient {
                         "Glue did not register {} partition(s) of {database}.{table}; first ({}): {}",
                         out.errors().len(),
                         e.partition_values().join("/"),
+                        e.error_detail()
+                            .and_then(|d| d.error_message())
+                            .unwrap_or("no reason given")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Points existing partitions at new definitions (100 per `BatchUpdatePartition`, Glue's
+    /// limit): each `(values, partition)` replaces the entry of those values with the
+    /// partition's storage descriptor (its location) and parameters, one partition at a time
+    /// atomically, so a reader sees the old or the new folder, never none. Any partition Glue
+    /// refuses is an error naming it.
+    pub fn update_partitions(
+        &self,
+        database: &str,
+        table: &str,
+        partitions: &[Partition],
+    ) -> Result<(), AwsError> {
+        let glue = &self.inner.glue;
+        for batch in partitions.chunks(100) {
+            let entries: Vec<BatchUpdatePartitionRequestEntry> = batch
+                .iter()
+                .filter_map(|p| {
+                    BatchUpdatePartitionRequestEntry::builder()
+                        .set_partition_value_list(Some(p.values().to_vec()))
+                        .partition_input(partition_input(p))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let out = self.block_on(self.call(
+                op("BatchUpdatePartition"),
+                Idempotent::Yes,
+                None,
+                || {
+                    glue.batch_update_partition()
+                        .database_name(database)
+                        .table_name(table)
+                        .set_entries(Some(entries.clone()))
+                        .send()
+                },
+            ))?;
+            if let Some(e) = out.errors().first() {
+                return Err(AwsError::new(
+                    AwsErrorKind::Other,
+                    op("BatchUpdatePartition"),
+                    format!(
+                        "Glue did not update {} partition(s) of {database}.{table}; first ({}): {}",
+                        out.errors().len(),
+                        e.partition_value_list().join("/"),
                         e.error_detail()
                             .and_then(|d| d.error_message())
                             .unwrap_or("no reason given")

@@ -100,9 +100,9 @@ pub enum MergeRule {
     Coalesce,
     /// Old plus new.
     Sum,
-    /// The old array followed by the new one.
+    /// The new array followed by the old one (dbt-athena's `src || target`).
     Append,
-    /// The old and the new arrays' elements, each once.
+    /// The new and the old arrays' elements, each once, the new ones first.
     AppendDistinct,
     /// An expression, `_new_` standing for the new value and `_old_` for the old one.
     Custom(String),

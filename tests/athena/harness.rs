@@ -1,0 +1,93 @@
+//! What the Athena tests share beyond [`Warehouse`]: answers queued in moto for the queries kiln
+//! reads, the statements kiln sent, and the Glue partitions of a table.
+
+use super::*;
+
+/// The `column_info` of one result column.
+pub fn column_info(name: &str, data_type: &str) -> Value {
+    json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": name, "Label": name,
+           "Type": data_type, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+           "CaseSensitive": false})
+}
+
+/// Queues query answers in moto, which gives each started query the next one.
+pub fn queue_results(w: &Warehouse, results: Vec<Value>) {
+    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
+    let r = moto::post(
+        moto::moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
+/// Queues `skip` empty answers (for the statements kiln starts first), then one varchar
+/// `column` of `values` (what `select distinct dt` over a stage returns).
+pub fn queue_rows(w: &Warehouse, skip: usize, column: &str, values: &[impl AsRef<str>]) {
+    let cell = |v: &str| json!({"VarCharValue": v});
+    let mut rows = vec![json!({"Data": [cell(column)]})];
+    rows.extend(values.iter().map(|v| json!({"Data": [cell(v.as_ref())]})));
+    let mut results = vec![json!({"rows": [], "column_info": []}); skip];
+    results.push(json!({"rows": rows, "column_info": [column_info(column, "varchar")]}));
+    queue_results(w, results);
+}
+
+/// The statements kiln started since the proxy's log was cleared, in order.
+pub fn queries(w: &Warehouse) -> Vec<String> {
+    w.proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "StartQueryExecution")
+        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// [`queries`] with the bucket and the build ids replaced.
+pub fn statements(w: &Warehouse) -> Vec<String> {
+    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .expect("regex");
+    queries(w)
+        .into_iter()
+        .map(|q| {
+            ids.replace_all(&q.replace(&w.bucket, "BUCKET"), "[BUILD]")
+                .into_owned()
+        })
+        .collect()
+}
+
+/// The Glue partitions of `analytics.<table>` (every page), sorted: (values joined by `/`,
+/// location).
+pub fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"DatabaseName": "analytics", "TableName": table});
+        if let Some(t) = &token {
+            body["NextToken"] = json!(t);
+        }
+        let r = w.glue("GetPartitions", body);
+        assert_eq!(r.status(), 200, "{}", r.text());
+        let page = r.json();
+        for p in page["Partitions"].as_array().into_iter().flatten() {
+            let values: Vec<&str> = p["Values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            out.push((
+                values.join("/"),
+                p["StorageDescriptor"]["Location"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+        }
+        match page["NextToken"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out
+}
