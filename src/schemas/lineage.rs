@@ -253,6 +253,10 @@ mod tests {
             serde_json::Value::Bool(false)
         );
         assert_eq!(LineageArtifact::from_json(&text).unwrap(), artifact);
+        // Streamed from borrowed parts: the same bytes.
+        let mut streamed = Vec::new();
+        LineageArtifact::write_json(&mut streamed, &artifact.metadata, &artifact.nodes).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), text);
         let err = LineageArtifact::from_json("{\"nodes\": {}}").unwrap_err();
         assert!(err.contains("metadata"), "{err}");
     }
