@@ -784,15 +784,20 @@ fn create_in_binder(
     if statements.is_empty() {
         return;
     }
-    // Attaching a database cannot be part of a transaction: those first, once each.
+    // Attaching a database cannot be part of a transaction: those first, once each. The same
+    // `create schema if not exists` before each of a schema's tables is sent once: each
+    // statement costs DuckDB a round of planning and execution.
     let mut attached = HashSet::new();
+    let mut schemas = HashSet::new();
     let mut batch = String::from("begin;\n");
     for sql in statements.iter().flatten() {
-        if sql.trim_start().to_ascii_lowercase().starts_with("attach") {
+        let lower = sql.trim_start().to_ascii_lowercase();
+        if lower.starts_with("attach") {
             if attached.insert(sql.clone()) {
                 let _ = conn.execute(sql);
             }
-        } else {
+        } else if !lower.starts_with("create schema if not exists") || schemas.insert(sql.as_str())
+        {
             batch.push_str(sql);
             batch.push_str(";\n");
         }
