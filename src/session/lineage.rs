@@ -138,9 +138,7 @@ fn write_lineage_nodes(
         );
         LineageArtifact::write_json(&mut out, metadata, nodes)?;
         out.flush()?;
-        out.into_inner()
-            .map_err(|e| e.into_error())?
-            .flush()
+        out.into_inner().map_err(|e| e.into_error())?.flush()
     });
     written
         .and_then(|()| std::fs::rename(&tmp, &path))
@@ -473,7 +471,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 let keep = key
                     .filter(|_| {
                         cacheable(loaded, node, &out)
-                            && (asked || !matches!(out.relation_columns, Some((_, Origin::Declared))))
+                            && (asked
+                                || !matches!(out.relation_columns, Some((_, Origin::Declared))))
                     })
                     .unwrap_or_default();
                 Some((out, keep))

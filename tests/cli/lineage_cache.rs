@@ -44,7 +44,9 @@ fn compile_and_docs_generate_after_a_compile_bind_nothing_again() {
     first.assert_success();
     assert_eq!(
         described(&first.stdout).as_deref(),
-        Some("Lineage: 2 of 2 models described by the binder, the rest from kiln_lineage_cache.json"),
+        Some(
+            "Lineage: 2 of 2 models described by the binder, the rest from kiln_lineage_cache.json"
+        ),
         "{}",
         first.stdout
     );
@@ -65,7 +67,9 @@ fn compile_and_docs_generate_after_a_compile_bind_nothing_again() {
     again.assert_success();
     assert_eq!(
         described(&again.stdout).as_deref(),
-        Some("Lineage: 0 of 2 models described by the binder, the rest from kiln_lineage_cache.json"),
+        Some(
+            "Lineage: 0 of 2 models described by the binder, the rest from kiln_lineage_cache.json"
+        ),
         "{}",
         again.stdout
     );
@@ -77,7 +81,9 @@ fn compile_and_docs_generate_after_a_compile_bind_nothing_again() {
     docs.assert_success();
     assert_eq!(
         described(&docs.stdout).as_deref(),
-        Some("Lineage: 0 of 2 models described by the binder, the rest from kiln_lineage_cache.json"),
+        Some(
+            "Lineage: 0 of 2 models described by the binder, the rest from kiln_lineage_cache.json"
+        ),
         "{}",
         docs.stdout
     );
@@ -100,7 +106,9 @@ fn a_changed_model_is_described_again_and_its_lineage_equals_a_clean_compile() {
     changed.assert_success();
     assert_eq!(
         described(&changed.stdout).as_deref(),
-        Some("Lineage: 1 of 2 models described by the binder, the rest from kiln_lineage_cache.json"),
+        Some(
+            "Lineage: 1 of 2 models described by the binder, the rest from kiln_lineage_cache.json"
+        ),
         "{}",
         changed.stdout
     );
