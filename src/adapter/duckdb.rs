@@ -607,11 +607,21 @@ impl Adapter for DuckDb {
     /// An in-memory DuckDB with the target's settings, extensions and file search path (so a
     /// source read from a file and the PII key variable bind as in the warehouse); each database
     /// a relation names is attached to it in memory ([`Adapter::binder_table_sql`]).
+    ///
+    /// The scratch database runs on one thread (`threads = 1`): its queries are `DESCRIBE`s and
+    /// empty tables, which the session spreads over connections itself; DuckDB's worker pool
+    /// would only hand each tiny query to another thread and back (futex waits that cost a
+    /// scheduler slice each on a loaded machine).
     fn binder(&self) -> Option<Arc<dyn Adapter>> {
-        let target = self.target.as_ref().map(|t| DuckDbTarget {
-            path: ":memory:".into(),
-            attach: vec![],
-            ..t.clone()
+        let target = self.target.as_ref().map(|t| {
+            let mut settings = t.settings.clone();
+            settings.insert("threads".into(), Json::from(1));
+            DuckDbTarget {
+                path: ":memory:".into(),
+                attach: vec![],
+                settings,
+                ..t.clone()
+            }
         });
         Some(Arc::new(DuckDb {
             target,

@@ -139,6 +139,21 @@ impl LineageArtifact {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Writes the file's JSON text (the same bytes as [`LineageArtifact::to_json`]) from
+    /// borrowed parts, so a writer streams tens of MB without first copying every node.
+    pub fn write_json<W: std::io::Write>(
+        out: W,
+        metadata: &LineageMetadata,
+        nodes: &BTreeMap<String, NodeLineage>,
+    ) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            metadata: &'a LineageMetadata,
+            nodes: &'a BTreeMap<String, NodeLineage>,
+        }
+        serde_json::to_writer(out, &Borrowed { metadata, nodes }).map_err(std::io::Error::other)
+    }
+
     /// Reads the file's JSON text; the error says what is wrong (a sentence).
     pub fn from_json(text: &str) -> Result<LineageArtifact, String> {
         serde_json::from_str(text).map_err(|e| format!("is not a kiln lineage file: {e}"))
@@ -238,6 +253,10 @@ mod tests {
             serde_json::Value::Bool(false)
         );
         assert_eq!(LineageArtifact::from_json(&text).unwrap(), artifact);
+        // Streamed from borrowed parts: the same bytes.
+        let mut streamed = Vec::new();
+        LineageArtifact::write_json(&mut streamed, &artifact.metadata, &artifact.nodes).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), text);
         let err = LineageArtifact::from_json("{\"nodes\": {}}").unwrap_err();
         assert!(err.contains("metadata"), "{err}");
     }

@@ -60,15 +60,20 @@ impl ProjectLineage {
     /// The artifact, with this invocation's metadata.
     pub fn artifact(&self, invocation_id: &str) -> LineageArtifact {
         LineageArtifact {
-            metadata: LineageMetadata {
-                kiln_version: env!("CARGO_PKG_VERSION").to_string(),
-                generated_at: chrono::Utc::now()
-                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                    .to_string(),
-                invocation_id: invocation_id.to_string(),
-            },
+            metadata: metadata(invocation_id),
             nodes: self.nodes.clone(),
         }
+    }
+}
+
+/// lineage.json's metadata for this invocation.
+fn metadata(invocation_id: &str) -> LineageMetadata {
+    LineageMetadata {
+        kiln_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at: chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+        invocation_id: invocation_id.to_string(),
     }
 }
 
@@ -82,7 +87,11 @@ pub fn compile_lineage(
     let timer = crate::timing::StageTimer::new();
     let mut lineage = project_lineage(loaded, compiled);
     timer.mark("lineage");
-    write_lineage(loaded, &lineage.artifact(&loaded.info.invocation_id))?;
+    write_lineage_nodes(
+        loaded,
+        &metadata(&loaded.info.invocation_id),
+        &lineage.nodes,
+    )?;
     // After lineage.json, which holds the cached lineage: the keys name its stamp.
     if let Some(c) = lineage.cache.take() {
         c.save(&loaded.project.target_dir());
@@ -106,6 +115,37 @@ pub fn write_lineage(
     let path = dir.join(crate::schemas::lineage::LINEAGE_FILE);
     super::write_if_changed(&path, artifact.to_json().as_bytes())
         .map_err(|e| crate::error::Error::io(&path, e))
+}
+
+/// Writes `<target-path>/lineage.json` from the lineage in memory, streamed (tens of MB at
+/// 10,000 models: neither copied into an artifact first nor compared with the previous file,
+/// whose metadata always differs), secrets scrubbed, through a temporary file renamed over it
+/// so a reader never sees half a file.
+fn write_lineage_nodes(
+    loaded: &Loaded,
+    metadata: &LineageMetadata,
+    nodes: &BTreeMap<String, NodeLineage>,
+) -> Result<(), crate::error::Error> {
+    use std::io::Write;
+    let dir = loaded.project.target_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
+    let path = dir.join(crate::schemas::lineage::LINEAGE_FILE);
+    let tmp = dir.join(format!("{}.tmp", crate::schemas::lineage::LINEAGE_FILE));
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 20,
+            crate::events::secrets::Redacting::new(file),
+        );
+        LineageArtifact::write_json(&mut out, metadata, nodes)?;
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.flush()
+    });
+    written
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::error::Error::io(&path, e)
+        })
 }
 
 /// Where a relation's columns came from: only the engine's answers are complete.
@@ -449,11 +489,18 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
                 let mut conn = take();
+                // Columns not from the binder are kept only when a binder was there to reject
+                // the query (never when its database could not be opened).
+                let asked = conn.is_some();
                 let out = read_model(loaded, node, code, &known, &mut conn, &warehouse, &options);
                 give(conn);
                 described.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let keep = key
-                    .filter(|_| cacheable(loaded, node, &out))
+                    .filter(|_| {
+                        cacheable(loaded, node, &out)
+                            && (asked
+                                || !matches!(out.relation_columns, Some((_, Origin::Declared))))
+                    })
                     .unwrap_or_default();
                 Some((out, keep))
             })
@@ -802,15 +849,20 @@ fn create_in_binder(
     if statements.is_empty() {
         return;
     }
-    // Attaching a database cannot be part of a transaction: those first, once each.
+    // Attaching a database cannot be part of a transaction: those first, once each. The same
+    // `create schema if not exists` before each of a schema's tables is sent once: each
+    // statement costs DuckDB a round of planning and execution.
     let mut attached = HashSet::new();
+    let mut schemas = HashSet::new();
     let mut batch = String::from("begin;\n");
     for sql in statements.iter().flatten() {
-        if sql.trim_start().to_ascii_lowercase().starts_with("attach") {
+        let lower = sql.trim_start().to_ascii_lowercase();
+        if lower.starts_with("attach") {
             if attached.insert(sql.clone()) {
                 let _ = conn.execute(sql);
             }
-        } else {
+        } else if !lower.starts_with("create schema if not exists") || schemas.insert(sql.as_str())
+        {
             batch.push_str(sql);
             batch.push_str(";\n");
         }
@@ -1419,8 +1471,9 @@ fn upstreams(loaded: &Loaded, id: &str) -> BTreeSet<String> {
     out
 }
 
-/// Whether a model's lineage may be cached: complete, without a diagnostic, its columns from the
-/// binder, and reading only what its key covers ([`upstreams`]).
+/// Whether a model's lineage may be cached: complete, without a diagnostic, its relation's
+/// columns known (from the binder, or its reading of SQL the binder rejected because an upstream's
+/// types are YAML's guesses), and reading only what its key covers ([`upstreams`]).
 fn cacheable(loaded: &Loaded, node: &Node, out: &ModelOut) -> bool {
     if !(out.errors.is_empty()
         && out.contract_errors.is_empty()
@@ -1429,10 +1482,12 @@ fn cacheable(loaded: &Loaded, node: &Node, out: &ModelOut) -> bool {
     {
         return false;
     }
+    // Columns the binder gave, or (the binder rejecting SQL over columns YAML declares) the
+    // lineage engine's reading: both follow from the key, which names the upstreams' origins.
     match &out.relation_columns {
-        Some((_, Origin::Engine)) => {}
+        Some(_) => {}
         None if node.is_ephemeral() => {}
-        _ => return false,
+        None => return false,
     }
     let ups = upstreams(loaded, &node.unique_id);
     out.node.dataset.iter().all(|i| ups.contains(&i.node))
@@ -1458,7 +1513,7 @@ mod cache {
     use std::path::Path;
 
     pub const KEYS_FILE: &str = "kiln_lineage_cache.json";
-    const FORMAT: u32 = 1;
+    const FORMAT: u32 = 2;
 
     pub fn digest(bytes: &[u8]) -> String {
         Sha256::digest(bytes)
@@ -1559,6 +1614,10 @@ mod cache {
         key: String,
         /// The relation's columns (name, type); `None` for an ephemeral model.
         columns: Option<Vec<(String, String)>>,
+        /// Whether the columns are the binder's (complete) or the lineage engine's reading of
+        /// SQL over YAML's columns (maybe not complete): downstream models' checks differ.
+        #[serde(default)]
+        declared: bool,
     }
 
     #[derive(Debug, Default, Serialize, Deserialize)]
@@ -1622,7 +1681,12 @@ mod cache {
                             comment: None,
                         })
                         .collect();
-                    (cols, Origin::Engine)
+                    let origin = if e.declared {
+                        Origin::Declared
+                    } else {
+                        Origin::Engine
+                    };
+                    (cols, origin)
                 }),
                 errors: vec![],
                 contract_errors: vec![],
@@ -1659,7 +1723,15 @@ mod cache {
                     .map(|c| (c.name.clone(), c.data_type.clone()))
                     .collect()
             });
-            self.nodes.insert(out.id.clone(), Entry { key, columns });
+            let declared = matches!(out.relation_columns, Some((_, Origin::Declared)));
+            self.nodes.insert(
+                out.id.clone(),
+                Entry {
+                    key,
+                    columns,
+                    declared,
+                },
+            );
         }
 
         /// Writes the keys beside the lineage.json just written (a failure leaves no cache).

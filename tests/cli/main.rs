@@ -15,6 +15,7 @@ mod commands;
 mod errors;
 mod flags;
 mod lineage;
+mod lineage_cache;
 mod logs;
 mod parse_cache;
 mod runtime;
