@@ -30,6 +30,8 @@ mod unit;
 mod crash;
 #[path = "athena/demo.rs"]
 mod demo;
+#[path = "athena/erase.rs"]
+mod erase;
 #[path = "athena/grammar.rs"]
 mod grammar;
 #[path = "athena/init.rs"]

@@ -186,7 +186,7 @@ fn queue_partitions(w: &Warehouse, skip: usize) {
 }
 
 /// What `sql_check.py` says of each statement: `None` when it parses, else the error.
-fn check(statements: &[String]) -> Vec<Option<String>> {
+pub(super) fn check(statements: &[String]) -> Vec<Option<String>> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/athena/sql_check.py");
     let mut child = std::process::Command::new(moto::python())
         .arg(&script)

@@ -74,6 +74,20 @@ pub enum Rule {
     /// should_error`) answers that it passed: 0 failures. moto runs no SQL.
     #[allow(dead_code)]
     PassTests,
+    /// The test's own engine: called with each query moto started (after [`Rule::Engine`]
+    /// played it); the `ResultSet` it returns is what `GetQueryResults` answers for that query.
+    #[allow(dead_code)]
+    Answer(Answerer),
+}
+
+/// A test's answer to a query's SQL (see [`Rule::Answer`]).
+#[derive(Clone)]
+pub struct Answerer(pub Arc<dyn Fn(&str) -> Option<Value> + Send + Sync>);
+
+impl std::fmt::Debug for Answerer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answerer")
+    }
 }
 
 struct State {
@@ -85,6 +99,8 @@ struct State {
     held: Vec<String>,
     /// Data tests' query ids, answered as passing by a `PassTests` rule.
     tests: Vec<String>,
+    /// Query ids and the `ResultSet` an `Answer` rule gave each.
+    answers: Vec<(String, Value)>,
 }
 
 pub struct Proxy {
@@ -103,6 +119,7 @@ impl Proxy {
             failed: Vec::new(),
             held: Vec::new(),
             tests: Vec::new(),
+            answers: Vec::new(),
         }));
         let shared = state.clone();
         let account = account.to_string();
@@ -244,6 +261,14 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                 {
                     answer.body = passing_test().to_string().into_bytes();
                 }
+                if op == "GetQueryResults"
+                    && let Some(id) = req.json()["QueryExecutionId"].as_str()
+                    && let Some((_, rs)) = lock(state).answers.iter().find(|(q, _)| q == id)
+                {
+                    answer.body = json!({"ResultSet": rs, "UpdateCount": 0})
+                        .to_string()
+                        .into_bytes();
+                }
                 if let (Some(rows), "GetQueryResults") = (pages, op.as_str()) {
                     answer = page(answer, page_from, rows);
                 }
@@ -280,6 +305,25 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                     && let Some(sql) = req.json()["QueryString"].as_str()
                 {
                     play_engine(upstream, account, sql);
+                }
+                if op == "StartQueryExecution"
+                    && answer.status() == 200
+                    && let Some(sql) = req.json()["QueryString"].as_str()
+                    && let Some(id) = answer.json()["QueryExecutionId"].as_str()
+                {
+                    let answerers: Vec<Answerer> = lock(state)
+                        .rules
+                        .iter()
+                        .filter_map(|r| match r {
+                            Rule::Answer(a) => Some(a.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    for a in answerers {
+                        if let Some(rs) = (a.0)(sql) {
+                            lock(state).answers.push((id.to_string(), rs));
+                        }
+                    }
                 }
                 answer
             }
