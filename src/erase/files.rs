@@ -300,6 +300,15 @@ pub fn erase_one(
             }
             return Ok(Some((n, each.len())));
         }
+        let storage = publish::storage_of(node);
+        if !storage.partitioned_by.is_empty()
+            && node
+                .config
+                .get("external_location")
+                .is_none_or(serde_json::Value::is_null)
+        {
+            return erase_partitions(conn, adapter, holder, node, subjects, audit, &pred, storage);
+        }
         // A Hive table: the rows that hold no subject, built aside and published.
         let keep = format!(
             "select *\nfrom {}\nwhere not coalesce({pred}, false)",
@@ -344,4 +353,58 @@ pub fn erase_one(
         }
         Err(e) => failed(result, e, subjects),
     }
+}
+
+/// A partitioned Hive table: only the partitions holding subjects are rewritten
+/// ([`StorageCall::ErasePartitions`]), after what an interrupted build or erasure left is
+/// recovered; the erasure's own leftovers (files no partition reads) are deleted even when no
+/// row is left to delete, so a rerun after a crash finishes the job.
+#[allow(clippy::too_many_arguments)]
+fn erase_partitions(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    holder: &Holder,
+    node: &Node,
+    subjects: &Subjects,
+    audit: &Audit<'_>,
+    pred: &str,
+    storage: TableStorage,
+) -> Result<Option<(i64, usize)>, DbError> {
+    let target = RelationTarget::of(node);
+    let loc = adapter
+        .table_location(&target.schema, &target.identifier, "")
+        .ok_or_else(|| {
+            storage_error(format!(
+                "the {} target has no S3 location for tables",
+                adapter.adapter_type()
+            ))
+        })?;
+    let name = CatalogName {
+        schema: target.schema.clone(),
+        identifier: target.identifier.clone(),
+    };
+    conn.storage(&StorageCall::Recover {
+        target: name.clone(),
+        owned: loc.owned.clone(),
+        sweep: !loc.shared,
+    })?;
+    if !built(conn, holder)? {
+        return Ok(None);
+    }
+    let (n, each) = counted(conn, adapter, holder, subjects, pred)?;
+    audit_rows(conn, adapter, audit, holder, subjects, &each)?;
+    let stage = target.suffixed(publish::STAGE_SUFFIX);
+    conn.storage(&StorageCall::ErasePartitions {
+        target: name,
+        stage: CatalogName {
+            schema: stage.schema.clone(),
+            identifier: stage.identifier.clone(),
+        },
+        target_sql: holder.relation.clone(),
+        stage_sql: stage.sql(adapter),
+        owned: loc.owned,
+        condition: pred.to_string(),
+        storage,
+    })?;
+    Ok(Some((n, each.len())))
 }

@@ -382,6 +382,65 @@ impl AwsClient {
         Ok(())
     }
 
+    /// Points each of `partitions` (its values) at another definition (`BatchUpdatePartition`,
+    /// 100 per call, Glue's limit): each partition is updated in one step, so a reader sees the
+    /// old definition or the new one, never none. `updates` pairs the values with the new
+    /// definition (whose values are the same). Any partition Glue refuses is an error naming it.
+    pub fn update_partitions(
+        &self,
+        database: &str,
+        table: &str,
+        updates: &[Partition],
+    ) -> Result<(), AwsError> {
+        use aws_sdk_glue::types::BatchUpdatePartitionRequestEntry;
+        let glue = &self.inner.glue;
+        for batch in updates.chunks(100) {
+            let entries: Vec<BatchUpdatePartitionRequestEntry> = batch
+                .iter()
+                .filter_map(|p| {
+                    BatchUpdatePartitionRequestEntry::builder()
+                        .set_partition_value_list(Some(p.values().to_vec()))
+                        .partition_input(
+                            PartitionInput::builder()
+                                .set_values(Some(p.values().to_vec()))
+                                .set_storage_descriptor(p.storage_descriptor().cloned())
+                                .set_parameters(p.parameters().cloned())
+                                .build(),
+                        )
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let out = self.block_on(self.call(
+                op("BatchUpdatePartition"),
+                Idempotent::Yes,
+                None,
+                || {
+                    glue.batch_update_partition()
+                        .database_name(database)
+                        .table_name(table)
+                        .set_entries(Some(entries.clone()))
+                        .send()
+                },
+            ))?;
+            if let Some(e) = out.errors().first() {
+                return Err(AwsError::new(
+                    AwsErrorKind::Other,
+                    op("BatchUpdatePartition"),
+                    format!(
+                        "Glue did not update {} partition(s) of {database}.{table}; first ({}): {}",
+                        out.errors().len(),
+                        e.partition_value_list().join("/"),
+                        e.error_detail()
+                            .and_then(|d| d.error_message())
+                            .unwrap_or("no reason given")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The ids of every version Glue keeps of a table (all pages of `GetTableVersions`),
     /// newest first (Glue numbers versions upwards from 0).
     pub fn get_table_versions(&self, database: &str, table: &str) -> Result<Vec<String>, AwsError> {
