@@ -24,10 +24,10 @@ pub struct Subjects {
     /// The relation statements read them from (column `subject`): a temporary table, or on an
     /// engine without them an external table over a file kiln wrote ([`super::files`]).
     pub(super) relation: String,
-    /// Each subject's keyed hash, when the per-subject counts name a subject by it (column
-    /// `subject_hash`): on an engine that keeps every query's result in storage (Athena), so
-    /// no result holds a subject's value. `None`: by the value (a temporary table's reads
-    /// stay in the process).
+    /// Each subject's label, when the per-subject counts name a subject by it (column
+    /// `label`, an HMAC under a key made for the run, [`super::files`]): on an engine that
+    /// keeps every query's result in storage (Athena), so no result holds a subject's value.
+    /// `None`: by the value (a temporary table's reads stay in the process).
     pub(super) hashes: Option<BTreeMap<String, String>>,
 }
 
@@ -65,7 +65,7 @@ impl Subjects {
     /// The column of the subjects' relation the per-subject counts name a subject by.
     fn label_column(&self) -> &'static str {
         if self.hashes.is_some() {
-            "subject_hash"
+            "label"
         } else {
             "subject"
         }

@@ -3,20 +3,24 @@
 //! tables.
 //!
 //! - The subjects reach the statements through a file, never through their text: kiln writes
-//!   them (each with its keyed hash) as a CSV object in a folder of its own
+//!   them as a CSV object in a folder of its own
 //!   (`<data dir>/<schema>/kiln_erase_subjects/<erase id>/`), reads it through an external
 //!   table (`kiln_erase_subjects`), and drops both when the erasure ends; a crashed erasure's
-//!   are dropped by the next one before it writes its own. Per-subject counts name a subject by
-//!   its keyed hash, so no query result (Athena keeps every one in S3) holds a value either.
+//!   are dropped by the next one before it writes its own. Beside each value the file holds a
+//!   label, its HMAC under a key made for this run and never kept: per-subject counts name a
+//!   subject by it, so no query result (Athena keeps every one in S3) holds a value, or a hash
+//!   anyone could link to one later.
 //! - Iceberg tables (snapshots, `table_type: iceberg`): the audit rows, then one `delete`
 //!   (Iceberg's commit: all or nothing).
-//! - Hive tables (tables, seeds, Hive incrementals, partitioned or not): there is no `delete`.
-//!   The table is rebuilt without the subjects' rows through the same crash-safe path as a
-//!   build ([`crate::materialize::publish::table`]): the interrupted build or erasure recovered
+//! - Hive tables (tables, seeds, Hive incrementals): there is no `delete`. An unpartitioned
+//!   table is rebuilt without the subjects' rows through the same crash-safe path as a build
+//!   ([`crate::materialize::publish::table`]): the interrupted build or erasure recovered
 //!   first, the rows kept written aside under a new location, published by one catalog update,
 //!   the previous version's files deleted last, only inside the table's own folder. A crash
 //!   leaves the previous version or the new one readable, never no table; the rerun recovers
-//!   and counts again, so nothing is deleted twice.
+//!   and counts again, so nothing is deleted twice. A partitioned one has only the partitions
+//!   that hold subjects rewritten, each re-pointed in one catalog update
+//!   ([`StorageCall::ErasePartitions`], `adapter/athena_erase.rs`).
 //! - The audit rows are written before the delete (there is no transaction to hold both): a
 //!   crash in between leaves an audit row for a delete the rerun then does (under the rerun's
 //!   erase id as well), never a delete without its audit row.
@@ -138,24 +142,31 @@ pub fn clear_subjects(
     )
 }
 
-/// Writes the subjects (with their keyed hashes) to a CSV object under the folder kiln owns
-/// for [`SUBJECTS_TABLE`] and creates the external table over it. `scratch` is a local folder
-/// (the project's target path) for the file on its way, removed once uploaded.
-#[allow(clippy::too_many_arguments)]
+/// Writes the subjects (each with its label, see the module's doc) to a CSV object under the
+/// folder kiln owns for [`SUBJECTS_TABLE`] and creates the external table over it. `scratch`
+/// is a local folder (the project's target path) for the file on its way, removed once
+/// uploaded.
 pub fn stage_subjects(
     conn: &mut dyn Connection,
     adapter: &dyn Adapter,
     (database, schema): (&str, &str),
     erase_id: &str,
     values: BTreeSet<String>,
-    hash: &dyn Fn(&str) -> String,
     scratch: &Path,
 ) -> Result<(Subjects, StagedSubjects), DbError> {
     clear_subjects(conn, adapter, database, schema)?;
     let (name, relation, location, owned) = subjects_place(adapter, database, schema, erase_id)?;
-    let hashes: std::collections::BTreeMap<String, String> =
-        values.iter().map(|v| (v.clone(), hash(v))).collect();
-    let mut csv = String::from("subject,subject_hash\n");
+    let run_key = uuid::Uuid::new_v4().to_string();
+    let hashes: std::collections::BTreeMap<String, String> = values
+        .iter()
+        .map(|v| {
+            (
+                v.clone(),
+                super::hmac::hmac_sha256_hex(run_key.as_bytes(), v.as_bytes()),
+            )
+        })
+        .collect();
+    let mut csv = String::from("subject,label\n");
     for (value, h) in &hashes {
         csv.push_str(&format!("{},{}\n", field(value), field(h)));
     }
@@ -176,7 +187,7 @@ pub fn stage_subjects(
     uploaded?;
     let Some(create) = adapter.csv_table_sql(
         &relation,
-        &["subject".to_string(), "subject_hash".to_string()],
+        &["subject".to_string(), "label".to_string()],
         &location,
         ',',
     ) else {

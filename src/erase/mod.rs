@@ -240,7 +240,6 @@ pub fn erase(
             (&target.database, &target.schema),
             &loaded.info.invocation_id,
             values,
-            &hash,
             &project.target_dir(),
         )
         .map_err(|e| {

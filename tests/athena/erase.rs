@@ -60,7 +60,7 @@ struct Held {
     by_location: BTreeMap<String, Vec<String>>,
     /// Sources: not in Glue, rows by table name.
     sources: BTreeMap<String, Vec<String>>,
-    /// The subjects' file as the engine read it: value -> keyed hash.
+    /// The subjects' file as the engine read it: value -> label.
     subjects: BTreeMap<String, String>,
     /// Every statement that wrote audit rows.
     audit: Vec<String>,
@@ -284,7 +284,7 @@ impl Engine {
                 &[vec![count.to_string()]],
             ));
         }
-        if sql.starts_with("select s.subject_hash, count(*)") {
+        if sql.starts_with("select s.label, count(*)") {
             let (s, n) = relation_after(sql, " from ")?;
             let mut each: BTreeMap<String, usize> = BTreeMap::new();
             for v in self.rows(&held, &s, &n) {
@@ -297,7 +297,7 @@ impl Engine {
                 .map(|(h, c)| vec![h, c.to_string()])
                 .collect();
             return Some(result_set(
-                &[("subject_hash", "varchar"), ("_col1", "bigint")],
+                &[("label", "varchar"), ("_col1", "bigint")],
                 &rows,
             ));
         }
@@ -674,6 +674,12 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
         "the rewritten partition's previous files"
     );
     let held = engine.held.lock().expect("engine");
+    // The counts named a subject by a label under a key of the run's own, not by the audit's
+    // keyed hash (query results stay in S3).
+    assert_eq!(held.subjects.len(), FLAGGED.len());
+    for v in FLAGGED {
+        assert_ne!(held.subjects.get(*v), Some(&hmac_hex(KEY, v)));
+    }
     // The audit: one row per subject and erased table, by keyed hash, never the value.
     let audit = held.audit.join("\n");
     for v in FLAGGED {
