@@ -419,3 +419,28 @@ fn erase_partitions(
     })?;
     Ok(Some((n, each.len())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subjects_file_gives_the_columns_trimmed_values() {
+        let values = file_subjects("name,ID\nx, c-1 \ny,\nz,c-2\nw,c-1\n", "id").unwrap();
+        assert_eq!(
+            values.into_iter().collect::<Vec<_>>(),
+            ["c-1".to_string(), "c-2".to_string()]
+        );
+        assert_eq!(
+            file_subjects("name\nx\n", "id").unwrap_err(),
+            "the file has no column `id` (its columns: name)"
+        );
+        assert_eq!(file_subjects("", "id").unwrap_err(), "the file is empty");
+    }
+
+    #[test]
+    fn fields_are_quoted_as_opencsvserde_reads_them() {
+        assert_eq!(field("a\"b\\c,d"), "\"a\\\"b\\\\c,d\"");
+        assert_eq!(field("plain"), "\"plain\"");
+    }
+}
