@@ -101,7 +101,7 @@ pub enum StorageCall {
         stage_sql: String,
         owned: String,
         condition: String,
-        storage: TableStorage,
+        storage: Box<TableStorage>,
     },
     /// `persist_docs`: writes `description` into the catalog entry of `target` (the table's
     /// `Description` and its `comment` parameter) and each `(column, description)` into that

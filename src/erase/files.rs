@@ -415,7 +415,7 @@ fn erase_partitions(
         stage_sql: stage.sql(adapter),
         owned: loc.owned,
         condition: pred.to_string(),
-        storage,
+        storage: Box::new(storage),
     })?;
     Ok(Some((n, each.len())))
 }
