@@ -358,7 +358,17 @@ pub fn erase(
                         Diagnostic::error("erase", format!("cannot read the seed's CSV: {e}"))
                             .in_file(file),
                     )
-                })?;
+                });
+            let lines = match lines {
+                Ok(lines) => lines,
+                Err(e) => {
+                    // (the subjects' file goes first: it holds their values)
+                    if let Some(staged) = &staged {
+                        let _ = files::unstage(conn, staged);
+                    }
+                    return Err(e);
+                }
+            };
             if !lines.is_empty() {
                 seed_files.push(SeedLines {
                     unique_id: holder.unique_id.clone(),
