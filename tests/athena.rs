@@ -32,6 +32,8 @@ mod whole;
 mod crash;
 #[path = "athena/demo.rs"]
 mod demo;
+#[path = "athena/erase.rs"]
+mod erase;
 #[path = "athena/grammar.rs"]
 mod grammar;
 #[path = "athena/harness.rs"]

@@ -542,23 +542,6 @@ fn bad_config_and_flags_exit_2_with_what_to_do() {
     kiln(&p, &["erase", "--subject-column", "id"]).assert_code(2);
 }
 
-#[test]
-fn athena_is_refused_before_anything_is_read() {
-    let p = shop().file(
-        "profiles.yml",
-        "shop:\n  target: prod\n  outputs:\n    prod:\n      type: athena\n      s3_staging_dir: s3://shop-athena/staging/\n      region_name: us-east-1\n      database: awsdatacatalog\n      schema: analytics\n",
-    );
-    let run = kiln(&p, &["erase"]);
-    run.assert_code(2);
-    assert!(
-        run.stderr
-            .contains("kiln erase is not supported on athena yet")
-            && run.stderr.contains("Iceberg DELETE"),
-        "{}",
-        run.snapshot()
-    );
-}
-
 /// A model downstream of a holder whose SQL the lineage cannot read is named, never skipped.
 #[test]
 fn a_model_whose_lineage_is_incomplete_is_listed_for_a_check_by_hand() {

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+#[path = "athena_erase.rs"]
+mod erase;
 #[path = "athena_overwrite.rs"]
 mod overwrite;
 
@@ -498,6 +500,9 @@ const FAILPOINTS: &[&str] = &[
     "overwrite-published",
     "overwrite-staged-dropped",
     "overwrite-old-deleted",
+    // kiln erase's partition rewrite (athena_erase.rs), per batch of partitions
+    "erase-staged",
+    "erase-repointed",
 ];
 
 /// Test-only crash injection (DEVELOPERS.md, "Crash tests"): with `KILN_FAILPOINT=<step>` in
@@ -693,6 +698,23 @@ impl Connection for AthenaConnection {
                 owned,
                 columns,
                 window: window.as_ref(),
+                storage,
+            }),
+            StorageCall::ErasePartitions {
+                target,
+                stage,
+                target_sql,
+                stage_sql,
+                owned,
+                condition,
+                storage,
+            } => self.erase_partitions(&erase::ErasePartitions {
+                target,
+                stage,
+                target_sql,
+                stage_sql,
+                owned,
+                condition,
                 storage,
             }),
             StorageCall::Describe {

@@ -85,6 +85,26 @@ pub enum StorageCall {
         window: Option<(String, String, String)>,
         storage: Box<TableStorage>,
     },
+    /// `kiln erase` on a partitioned Hive table: only the partitions holding a row that meets
+    /// `condition` (a subject's) are rewritten. First, files under the table's location that
+    /// no partition reads (what an interrupted erasure left, which may hold subjects' rows)
+    /// are deleted; then, at most 100 partitions at a time, their rows that do not meet
+    /// `condition` are written by a `create table as` of `stage` (stored as `storage` says,
+    /// partitioned as the catalog says `target` is) into a new folder inside the table's
+    /// location, each partition's catalog entry is pointed at its rewritten folder in one
+    /// update (or removed when no row is left), the stage's entry goes, and last the
+    /// partitions' previous folders, only inside `owned`. A crash leaves each partition at its
+    /// previous version or its new one; the rerun deletes what no partition reads and
+    /// rewrites the rest.
+    ErasePartitions {
+        target: CatalogName,
+        stage: CatalogName,
+        target_sql: String,
+        stage_sql: String,
+        owned: String,
+        condition: String,
+        storage: Box<TableStorage>,
+    },
     /// `persist_docs`: writes `description` into the catalog entry of `target` (the table's
     /// `Description` and its `comment` parameter) and each `(column, description)` into that
     /// column's `Comment`, keeping the rest of its definition; nothing is written when the
@@ -140,6 +160,10 @@ impl fmt::Display for StorageCall {
                     "kiln: overwrite the partitions of {target} that {stage} holds{within} (owned {owned})"
                 )
             }
+            StorageCall::ErasePartitions { target, owned, .. } => write!(
+                f,
+                "kiln: erase the subjects' rows from the partitions of {target} that hold them (owned {owned})"
+            ),
             StorageCall::Describe {
                 target,
                 description,

@@ -20,7 +20,15 @@ pub struct SubjectSource<'a> {
 
 /// The subjects, read once. Their values stay in memory: never printed, never in SQL text.
 pub struct Subjects {
-    values: BTreeSet<String>,
+    pub(super) values: BTreeSet<String>,
+    /// The relation statements read them from (column `subject`): a temporary table, or on an
+    /// engine without them an external table over a file kiln wrote ([`super::files`]).
+    pub(super) relation: String,
+    /// Each subject's label, when the per-subject counts name a subject by it (column
+    /// `label`, an HMAC under a key made for the run, [`super::files`]): on an engine that
+    /// keeps every query's result in storage (Athena), so no result holds a subject's value.
+    /// `None`: by the value (a temporary table's reads stay in the process).
+    pub(super) hashes: Option<BTreeMap<String, String>>,
 }
 
 impl Subjects {
@@ -53,9 +61,28 @@ impl std::fmt::Debug for Subjects {
     }
 }
 
+impl Subjects {
+    /// The column of the subjects' relation the per-subject counts name a subject by.
+    fn label_column(&self) -> &'static str {
+        if self.hashes.is_some() {
+            "label"
+        } else {
+            "subject"
+        }
+    }
+
+    /// How the per-subject counts name `subject`.
+    fn label<'a>(&'a self, subject: &'a str) -> &'a str {
+        match &self.hashes {
+            Some(h) => h.get(subject).map_or(subject, String::as_str),
+            None => subject,
+        }
+    }
+}
+
 /// The key's value as compared: its text, trimmed (a key that a model trims or casts keeps its
 /// value in that form).
-fn normalized(adapter: &dyn Adapter, column: &str) -> String {
+pub(super) fn normalized(adapter: &dyn Adapter, column: &str) -> String {
     format!(
         "trim({})",
         adapter.cast_sql(&adapter.quote(column), "varchar")
@@ -72,35 +99,47 @@ pub fn load_subjects(
     adapter: &dyn Adapter,
     source: &SubjectSource<'_>,
 ) -> Result<Subjects, DbError> {
-    let key = normalized(adapter, source.column);
-    let filter = source
-        .filter
-        .map(|f| format!(" and ({f})"))
-        .unwrap_or_default();
-    let select = format!(
-        "select distinct {key} as subject from {} where {key} is not null and {key} <> ''{filter}",
-        source.from
-    );
+    let select = subjects_select(adapter, source);
     conn.execute(&adapter.create_temporary_table_as_sql(&subjects_relation(adapter), &select))?;
     let rows = conn.query(&format!(
         "select subject from {}",
         subjects_relation(adapter)
     ))?;
-    let values = rows
-        .rows
+    Ok(Subjects {
+        values: first_column(&rows),
+        relation: subjects_relation(adapter),
+        hashes: None,
+    })
+}
+
+/// The text values of a result's first column (NULLs left out).
+pub(super) fn first_column(rows: &crate::adapter::Rows) -> BTreeSet<String> {
+    rows.rows
         .iter()
         .filter_map(|r| match r.first() {
             Some(Cell::Text(s)) => Some(s.clone()),
             Some(Cell::Null) | None => None,
             Some(other) => Some(other.to_string()),
         })
-        .collect();
-    Ok(Subjects { values })
+        .collect()
+}
+
+/// The query of the subjects' distinct key values in `source` (trimmed text, no NULL or empty).
+pub(super) fn subjects_select(adapter: &dyn Adapter, source: &SubjectSource<'_>) -> String {
+    let key = normalized(adapter, source.column);
+    let filter = source
+        .filter
+        .map(|f| format!(" and ({f})"))
+        .unwrap_or_default();
+    format!(
+        "select distinct {key} as subject from {} where {key} is not null and {key} <> ''{filter}",
+        source.from
+    )
 }
 
 /// The condition a row of `holder` meets when it holds a subject (its columns unqualified).
-fn predicate(adapter: &dyn Adapter, holder: &Holder) -> String {
-    let subjects = subjects_relation(adapter);
+pub(super) fn predicate(holder: &Holder, adapter: &dyn Adapter, subjects: &Subjects) -> String {
+    let subjects = &subjects.relation;
     holder
         .columns
         .iter()
@@ -170,6 +209,9 @@ pub fn ensure_audit_table(
     if conn.get_relation(database, schema, identifier)?.is_some() {
         return Ok(());
     }
+    if adapter.supports_catalog_publish() {
+        return super::files::create_audit_table(conn, adapter, audit, identifier);
+    }
     let db = if database.is_empty() {
         String::new()
     } else {
@@ -192,7 +234,7 @@ pub fn ensure_audit_table(
     ))
 }
 
-fn count(conn: &mut dyn Connection, sql: &str) -> Result<i64, DbError> {
+pub(super) fn count(conn: &mut dyn Connection, sql: &str) -> Result<i64, DbError> {
     let rows = conn.query(sql)?;
     Ok(rows
         .rows
@@ -202,11 +244,13 @@ fn count(conn: &mut dyn Connection, sql: &str) -> Result<i64, DbError> {
         .unwrap_or(0))
 }
 
-/// Rows per subject in `holder`, keyed by the subject's value (in memory only).
+/// Rows per subject in `holder`, keyed by the subject's label ([`Subjects::label`]; in memory
+/// only).
 fn per_subject(
     conn: &mut dyn Connection,
     adapter: &dyn Adapter,
     holder: &Holder,
+    subjects: &Subjects,
 ) -> Result<BTreeMap<String, i64>, DbError> {
     let on = holder
         .columns
@@ -224,9 +268,10 @@ fn per_subject(
         .collect::<Vec<_>>()
         .join(" or ");
     let rows = conn.query(&format!(
-        "select s.subject, count(*) from {} as t join {} as s on {on} group by s.subject",
+        "select s.{label}, count(*) from {} as t join {} as s on {on} group by s.{label}",
         holder.relation,
-        subjects_relation(adapter)
+        subjects.relation,
+        label = subjects.label_column(),
     ))?;
     Ok(rows
         .rows
@@ -249,32 +294,21 @@ pub fn erase_one(
     subjects: &Subjects,
     audit: Option<&Audit<'_>>,
 ) -> TableResult {
-    let mut result = TableResult {
-        unique_id: holder.unique_id.clone(),
-        name: holder.name.clone(),
-        kind: holder.kind,
-        relation: holder.relation.clone(),
-        columns: holder.columns.clone(),
-        status: Status::WouldDelete,
-        rows: 0,
-        subjects: 0,
-        message: None,
-    };
+    let mut result = TableResult::of(holder);
     if holder.kind != HolderKind::Source {
-        let (database, schema, identifier) = &holder.parts;
-        match conn.get_relation(database, schema, identifier) {
-            Ok(Some(_)) => {}
-            Ok(None) => {
+        match built(conn, holder) {
+            Ok(true) => {}
+            Ok(false) => {
                 result.status = Status::NotBuilt;
                 return result;
             }
             Err(e) => return failed(result, e, subjects),
         }
     }
-    let pred = predicate(adapter, holder);
+    let pred = predicate(holder, adapter, subjects);
     match (holder.kind, audit) {
         (HolderKind::View | HolderKind::Source, _) | (_, None) => {
-            match counted(conn, adapter, holder, &pred) {
+            match counted(conn, adapter, holder, subjects, &pred) {
                 Ok((n, each)) => {
                     result.rows = n;
                     result.subjects = each.len();
@@ -299,29 +333,11 @@ pub fn erase_one(
                 if transactions {
                     conn.execute(adapter.begin_sql())?;
                 }
-                let (n, each) = counted(conn, adapter, holder, &pred)?;
+                let (n, each) = counted(conn, adapter, holder, subjects, &pred)?;
                 if n > 0 {
                     conn.execute(&format!("delete from {} where {pred}", holder.relation))?;
                 }
-                let now = adapter.current_timestamp_sql();
-                let mut values = vec![];
-                for subject in subjects.values.iter() {
-                    let rows = each.get(subject).copied().unwrap_or(0);
-                    values.push(format!(
-                        "({}, {}, {}, {}, {rows}, {now})",
-                        string_literal(audit.erase_id),
-                        string_literal(&(audit.hash)(subject)),
-                        string_literal(&holder.unique_id),
-                        string_literal(&holder.relation),
-                    ));
-                }
-                for chunk in values.chunks(500) {
-                    conn.execute(&format!(
-                        "insert into {} (erase_id, subject_hash, node_id, relation_name, rows_deleted, erased_at) values {}",
-                        audit.relation,
-                        chunk.join(", ")
-                    ))?;
-                }
+                audit_rows(conn, adapter, audit, holder, subjects, &each)?;
                 if transactions {
                     conn.execute(adapter.commit_sql())?;
                 }
@@ -345,11 +361,67 @@ pub fn erase_one(
     }
 }
 
-/// The rows of `holder` holding a subject, and per subject.
-fn counted(
+impl TableResult {
+    /// A dry run's result for `holder`, before anything was read.
+    pub(super) fn of(holder: &Holder) -> TableResult {
+        TableResult {
+            unique_id: holder.unique_id.clone(),
+            name: holder.name.clone(),
+            kind: holder.kind,
+            relation: holder.relation.clone(),
+            columns: holder.columns.clone(),
+            status: Status::WouldDelete,
+            rows: 0,
+            subjects: 0,
+            message: None,
+        }
+    }
+}
+
+/// Whether `holder`'s relation exists in the warehouse.
+pub(super) fn built(conn: &mut dyn Connection, holder: &Holder) -> Result<bool, DbError> {
+    let (database, schema, identifier) = &holder.parts;
+    Ok(conn.get_relation(database, schema, identifier)?.is_some())
+}
+
+/// One audit row per subject for `holder`: its keyed hash and the rows of it deleted there
+/// (`each`, by label).
+pub(super) fn audit_rows(
+    conn: &mut dyn Connection,
+    adapter: &dyn Adapter,
+    audit: &Audit<'_>,
+    holder: &Holder,
+    subjects: &Subjects,
+    each: &BTreeMap<String, i64>,
+) -> Result<(), DbError> {
+    let now = adapter.current_timestamp_sql();
+    let mut values = vec![];
+    for subject in subjects.values.iter() {
+        let rows = each.get(subjects.label(subject)).copied().unwrap_or(0);
+        values.push(format!(
+            "({}, {}, {}, {}, {rows}, {now})",
+            string_literal(audit.erase_id),
+            string_literal(&(audit.hash)(subject)),
+            string_literal(&holder.unique_id),
+            string_literal(&holder.relation),
+        ));
+    }
+    for chunk in values.chunks(500) {
+        conn.execute(&format!(
+            "insert into {} (erase_id, subject_hash, node_id, relation_name, rows_deleted, erased_at) values {}",
+            audit.relation,
+            chunk.join(", ")
+        ))?;
+    }
+    Ok(())
+}
+
+/// The rows of `holder` holding a subject, and per subject (by label).
+pub(super) fn counted(
     conn: &mut dyn Connection,
     adapter: &dyn Adapter,
     holder: &Holder,
+    subjects: &Subjects,
     pred: &str,
 ) -> Result<(i64, BTreeMap<String, i64>), DbError> {
     let n = count(
@@ -357,14 +429,14 @@ fn counted(
         &format!("select count(*) from {} where {pred}", holder.relation),
     )?;
     let each = if n > 0 {
-        per_subject(conn, adapter, holder)?
+        per_subject(conn, adapter, holder, subjects)?
     } else {
         BTreeMap::new()
     };
     Ok((n, each))
 }
 
-fn failed(mut result: TableResult, e: DbError, subjects: &Subjects) -> TableResult {
+pub(super) fn failed(mut result: TableResult, e: DbError, subjects: &Subjects) -> TableResult {
     result.status = Status::Failed;
     result.message = Some(subjects.redact(&e.message));
     result
@@ -412,6 +484,8 @@ mod tests {
     fn seed_lines_are_the_data_rows_holding_a_subject() {
         let subjects = Subjects {
             values: ["C2".to_string(), "C4".to_string()].into_iter().collect(),
+            relation: "s".into(),
+            hashes: None,
         };
         let csv = "id,name\nC1,a\n C2 ,\"b\nc\"\nC3,d\nC4,e\n";
         let lines = seed_lines(csv, ',', &["ID".into()], &subjects).unwrap();

@@ -18,11 +18,14 @@
 //!    snapshots downstream that do not hold the key can only forget the subjects' contribution
 //!    with a full refresh, and are listed.
 //!
-//! Engines: needs transactions and temporary tables (DuckDB). Athena's Iceberg `DELETE` is not
-//! supported yet: `kiln erase` says so and stops (exit 2) rather than run an untested path.
+//! Engines: one with transactions and temporary tables (DuckDB) deletes as above; one whose
+//! tables are files published through a catalog (Athena) gets the subjects through a file kiln
+//! writes and removes, Iceberg `delete`s and Hive tables rebuilt aside and published
+//! ([`files`]). Any other is refused (exit 2).
 
 pub mod config;
 pub mod exec;
+pub mod files;
 pub mod find;
 mod hmac;
 
@@ -92,20 +95,24 @@ fn flag_error(message: impl Into<String>, help: impl Into<String>) -> Error {
     Diagnostic::error("erase", message).with_help(help).into()
 }
 
-/// Erasure needs transactions and temporary tables: an engine without them (Athena, whose
-/// Iceberg `DELETE` kiln does not run yet) is refused before anything is read.
+/// Erasure needs transactions and temporary tables, or tables that are files published
+/// through a catalog ([`files`]): any other engine is refused before anything is read.
 pub fn check_engine(adapter: &dyn crate::adapter::Adapter) -> Result<(), Error> {
-    if !(adapter.supports_transactions() && adapter.supports_temporary_tables()) {
+    if !(adapter.supports_transactions() && adapter.supports_temporary_tables()
+        || files_engine(adapter))
+    {
         Err(flag_error(
-            format!(
-                "kiln erase is not supported on {} yet",
-                adapter.adapter_type()
-            ),
-            "erasure deletes in one transaction per table, with the subjects in a temporary table; on Athena that needs Iceberg DELETE, which kiln does not run yet. Erase with the engine's own tools meanwhile",
+            format!("kiln erase is not supported on {}", adapter.adapter_type()),
+            "erasure deletes in one transaction per table with the subjects in a temporary table, or rebuilds tables that are files published through a catalog; this engine has neither. Erase with the engine's own tools",
         ))
     } else {
         Ok(())
     }
+}
+
+/// An engine erased through [`files`].
+fn files_engine(adapter: &dyn crate::adapter::Adapter) -> bool {
+    adapter.supports_catalog_publish() && !adapter.supports_temporary_tables()
 }
 
 /// Finds the holders and counts (with `apply`, deletes) the subjects in each.
@@ -188,36 +195,83 @@ pub fn erase(
         .connect()
         .map_err(|e| flag_error(format!("cannot connect: {}", e.message), "see kiln debug"))?;
     let conn = conn.as_mut();
-
-    let file_query;
-    let from = match (from, &opts.subjects_file) {
-        (Some(rel), _) => rel,
-        (None, Some(file)) => {
-            file_query = subjects_file_query(conn, loaded, file, &column)?;
-            file_query
-        }
-        (None, None) => unreachable_subjects()?,
+    let target = &project.target;
+    let hash = move |subject: &str| -> String {
+        hmac::hmac_sha256_hex(key.as_deref().unwrap_or("").as_bytes(), subject.as_bytes())
     };
-    let subjects = exec::load_subjects(
-        conn,
-        adapter,
-        &SubjectSource {
-            from: &from,
-            column: &column,
-            filter: filter.as_deref(),
-        },
-    )
-    .map_err(|e| {
+    let files = files_engine(adapter);
+    let read_error = |message: String| {
         flag_error(
-            format!(
-                "cannot read the subjects from {subjects_from}: {}",
-                e.message
-            ),
+            format!("cannot read the subjects from {subjects_from}: {message}"),
             "check vars.kiln.erase.subjects (relation, column, where) or the --subjects file",
         )
-    })?;
+    };
 
-    let target = &project.target;
+    let (subjects, staged) = if files {
+        let values = match (&from, &opts.subjects_file) {
+            (Some(rel), _) => files::read_subjects(
+                conn,
+                adapter,
+                &SubjectSource {
+                    from: rel,
+                    column: &column,
+                    filter: filter.as_deref(),
+                },
+            )
+            .map_err(|e| read_error(e.message))?,
+            (None, Some(file)) => {
+                let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+                files::file_subjects(&text, &column).map_err(|e| {
+                    Error::from(
+                        Diagnostic::error("erase", e)
+                            .in_file(file)
+                            .with_help("the --subjects file is a CSV file with a header row naming the key's column (--subject-column)"),
+                    )
+                })?
+            }
+            (None, None) => {
+                unreachable_subjects()?;
+                std::collections::BTreeSet::new()
+            }
+        };
+        let (subjects, staged) = files::stage_subjects(
+            conn,
+            adapter,
+            (&target.database, &target.schema),
+            &loaded.info.invocation_id,
+            values,
+            &project.target_dir(),
+        )
+        .map_err(|e| {
+            flag_error(
+                format!("cannot stage the subjects for the warehouse: {}", e.message),
+                "check the target's s3_data_dir and its permissions (see kiln debug)",
+            )
+        })?;
+        (subjects, Some(staged))
+    } else {
+        let file_query;
+        let from = match (from, &opts.subjects_file) {
+            (Some(rel), _) => rel,
+            (None, Some(file)) => {
+                file_query = subjects_file_query(conn, loaded, file, &column)?;
+                file_query
+            }
+            (None, None) => unreachable_subjects()?,
+        };
+        let subjects = exec::load_subjects(
+            conn,
+            adapter,
+            &SubjectSource {
+                from: &from,
+                column: &column,
+                filter: filter.as_deref(),
+            },
+        )
+        .map_err(|e| read_error(e.message))?;
+        (subjects, None)
+    };
+
     let audit_schema = config
         .audit_schema
         .clone()
@@ -228,25 +282,25 @@ pub fn erase(
         identifier: config.audit_table.clone(),
     }
     .sql(adapter);
-    let hash = move |subject: &str| -> String {
-        hmac::hmac_sha256_hex(key.as_deref().unwrap_or("").as_bytes(), subject.as_bytes())
-    };
     let audit = Audit {
         relation: audit_relation.clone(),
         schema: (target.database.clone(), audit_schema),
         erase_id: &loaded.info.invocation_id,
         hash: &hash,
     };
-    if opts.apply {
-        exec::ensure_audit_table(conn, adapter, &audit, &config.audit_table).map_err(|e| {
-            flag_error(
-                format!(
-                    "cannot create the audit table {audit_relation}: {}",
-                    e.message
-                ),
-                "check vars.kiln.erase.audit_table / audit_schema and the target's permissions",
-            )
-        })?;
+    if opts.apply
+        && let Err(e) = exec::ensure_audit_table(conn, adapter, &audit, &config.audit_table)
+    {
+        if let Some(staged) = &staged {
+            let _ = files::unstage(conn, staged);
+        }
+        return Err(flag_error(
+            format!(
+                "cannot create the audit table {audit_relation}: {}",
+                e.message
+            ),
+            "check vars.kiln.erase.audit_table / audit_schema and the target's permissions",
+        ));
     }
 
     let mut tables = vec![];
@@ -282,7 +336,17 @@ pub fn erase(
                 message: None,
             }
         } else {
-            exec::erase_one(conn, adapter, holder, &subjects, audit)
+            match audit {
+                Some(audit) if files => files::erase_one(
+                    conn,
+                    adapter,
+                    holder,
+                    project.nodes.get(&holder.unique_id).map(AsRef::as_ref),
+                    &subjects,
+                    audit,
+                ),
+                _ => exec::erase_one(conn, adapter, holder, &subjects, audit),
+            }
         };
         tables.push(result);
         if let Some((file, delimiter)) = &holder.csv {
@@ -294,7 +358,17 @@ pub fn erase(
                         Diagnostic::error("erase", format!("cannot read the seed's CSV: {e}"))
                             .in_file(file),
                     )
-                })?;
+                });
+            let lines = match lines {
+                Ok(lines) => lines,
+                Err(e) => {
+                    // (the subjects' file goes first: it holds their values)
+                    if let Some(staged) = &staged {
+                        let _ = files::unstage(conn, staged);
+                    }
+                    return Err(e);
+                }
+            };
             if !lines.is_empty() {
                 seed_files.push(SeedLines {
                     unique_id: holder.unique_id.clone(),
@@ -303,6 +377,18 @@ pub fn erase(
                 });
             }
         }
+    }
+    if let Some(staged) = &staged {
+        files::unstage(conn, staged).map_err(|e| {
+            flag_error(
+                format!(
+                    "cannot remove the subjects' file {}: {}",
+                    files::SUBJECTS_TABLE,
+                    e.message
+                ),
+                "the next kiln erase removes it before anything else; run it again",
+            )
+        })?;
     }
     if opts.apply {
         forget_build_state(conn, loaded)?;

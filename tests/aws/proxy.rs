@@ -88,6 +88,20 @@ pub enum Rule {
     /// `id` column: what the query would output, as the harness knows it.
     #[allow(dead_code)]
     Columns(std::collections::BTreeMap<String, Vec<(String, String)>>),
+    /// The test's own engine: called with each query moto started (after [`Rule::Engine`]
+    /// played it); the `ResultSet` it returns is what `GetQueryResults` answers for that query.
+    #[allow(dead_code)]
+    Answers(Answerer),
+}
+
+/// A test's answer to a query's SQL (see [`Rule::Answers`]).
+#[derive(Clone)]
+pub struct Answerer(pub Arc<dyn Fn(&str) -> Option<Value> + Send + Sync>);
+
+impl std::fmt::Debug for Answerer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answerer")
+    }
 }
 
 struct State {
@@ -99,7 +113,7 @@ struct State {
     held: Vec<String>,
     /// Data tests' query ids, answered as passing by a `PassTests` rule.
     tests: Vec<String>,
-    /// Query ids answered by an `Answer` rule, with the answer.
+    /// Query ids answered by an `Answer` or `Answers` rule, with the `GetQueryResults` body.
     answers: Vec<(String, Value)>,
 }
 
@@ -318,6 +332,26 @@ fn serve(stream: TcpStream, upstream: SocketAddr, account: &str, state: &Mutex<S
                         _ => None,
                     });
                     play_engine(upstream, account, sql, registry.as_ref());
+                }
+                if op == "StartQueryExecution"
+                    && answer.status() == 200
+                    && let Some(sql) = req.json()["QueryString"].as_str()
+                    && let Some(id) = answer.json()["QueryExecutionId"].as_str()
+                {
+                    let answerers: Vec<Answerer> = lock(state)
+                        .rules
+                        .iter()
+                        .filter_map(|r| match r {
+                            Rule::Answers(a) => Some(a.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    for a in answerers {
+                        if let Some(rs) = (a.0)(sql) {
+                            let body = json!({"ResultSet": rs, "UpdateCount": 0});
+                            lock(state).answers.push((id.to_string(), body));
+                        }
+                    }
                 }
                 answer
             }
