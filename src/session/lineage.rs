@@ -565,6 +565,36 @@ fn needed_upstreams(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -> H
             needed.extend(upstreams(loaded, id));
         }
     }
+    // A relation the SQL names without `ref`/`source` (a macro's hard-coded name, e.g. the
+    // demo's PII key read by `athena__hash_pii`) is read too: every source, seed and model whose
+    // identifier is a word of some compiled model's or snapshot's SQL is looked up.
+    let mut words: HashSet<String> = HashSet::new();
+    for (id, code) in compiled {
+        if loaded.project.nodes.get(id).is_some_and(|n| {
+            matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Snapshot
+            )
+        }) {
+            words.extend(
+                code.code
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase),
+            );
+        }
+    }
+    let named = |identifier: &str| words.contains(&identifier.to_lowercase());
+    for s in loaded.project.sources.values() {
+        if named(&s.identifier) {
+            needed.insert(s.unique_id.clone());
+        }
+    }
+    for n in loaded.project.nodes.values() {
+        if matches!(n.resource_type, ResourceType::Seed | ResourceType::Model) && named(&n.alias) {
+            needed.insert(n.unique_id.clone());
+        }
+    }
     needed.retain(|id| !compiled.contains_key(id));
     needed
 }

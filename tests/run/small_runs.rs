@@ -181,3 +181,33 @@ fn dedupe_keeps_the_latest_row_of_each_repeated_composite_key() {
         );
     }
 }
+
+/// A relation a model names without `ref` or `source` (a macro's hard-coded name, as the demo's
+/// `athena__hash_pii` reads its key) is still looked up when that model runs alone: its lineage
+/// knows the relation's columns, as a full compile's does.
+#[test]
+fn a_relation_named_without_ref_is_still_looked_up() {
+    let p = project().file(
+        "models/by_name.sql",
+        "{{ config(materialized='table') }}\nselect id, name from main.raw_regions",
+    );
+    p.kiln(&["seed"]).run().assert_success();
+    let one = p.kiln(&["run", "-s", "by_name", "--debug"]).run();
+    one.assert_success();
+    assert_eq!(
+        lookups(&one.stdout),
+        "0 sources, 1 seeds and 0 models not compiled",
+        "{}",
+        one.stdout
+    );
+    let lineage: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.dir().join("target/lineage.json")).expect("lineage.json"),
+    )
+    .expect("lineage.json is JSON");
+    let node = &lineage["nodes"]["model.shop.by_name"];
+    assert_eq!(node["columns"][1]["name"], "name", "{node}");
+    assert_eq!(
+        node["columns"][1]["inputs"][0]["node"], "seed.shop.raw_regions",
+        "{node}"
+    );
+}
