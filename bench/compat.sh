@@ -13,7 +13,10 @@
 # Environment: KILN (a kiln binary; default: `cargo build` of this checkout, dev profile), DBT
 # (default /work/dbtenv/bin/dbt), PY (a Python with the duckdb module, default the one beside
 # DBT), KILN_EXTRA (extra flags for `kiln build`, e.g. `--exclude-resource-type unit_test`),
-# ONLY (jaffle or utils: run one project).
+# ONLY (jaffle or utils: run one project), KILN_EXTENSION_DIR (a DuckDB extension directory
+# holding v<version>/<platform>/icu.duckdb_extension, e.g. ~/.cache/kiln/duckdb-extensions as
+# .ci/run lays it out: given to kiln's copies as the DuckDB setting `extension_directory`, so the
+# default build, which does not link ICU, loads it offline; dbt-duckdb's DuckDB has ICU built in).
 #
 # jaffle-shop's raw_orders.csv and raw_items.csv are large files a snapshot may lack; when absent
 # they are generated (deterministic, consistent with the project's tests), so both tools read
@@ -126,6 +129,12 @@ $1:
 EOF
 }
 
+# kiln's DuckDB settings, appended to its copies' profiles (see KILN_EXTENSION_DIR above).
+kiln_settings() {
+    [ -n "${KILN_EXTENSION_DIR:-}" ] || return 0
+    printf '      settings:\n        extension_directory: %s\n' "$KILN_EXTENSION_DIR"
+}
+
 # Copies of the packages with their own packages.yml pointing at the local copies (no hub).
 packages() {
     local p="$WORK/packages"
@@ -149,6 +158,7 @@ packages:
   - local: $WORK/packages/dbt-audit-helper
 EOF
         profile default main >"$d/profiles.yml"
+        if [ "$tool" = kiln ]; then kiln_settings >>"$d/profiles.yml"; fi
         "$PY" - "$d/seeds/jaffle-data" <<'EOF'
 # raw_orders.csv and raw_items.csv, when the snapshot lacks them: orders of the customers at
 # the stores, each with 1-4 products; subtotal = the items' prices, tax at the store's rate.
@@ -198,6 +208,7 @@ utils() {
         local it="$d/integration_tests"
         rm -rf "$it/dbt_packages" "$it/package-lock.yml" "$it/target"
         profile integration_tests main >"$it/profiles.yml"
+        if [ "$tool" = kiln ]; then kiln_settings >>"$it/profiles.yml"; fi
     done
     local k="$WORK/kiln/dbt-utils/integration_tests" b="$WORK/dbt/dbt-utils/integration_tests"
     run kiln "$k" utils-deps deps

@@ -6,12 +6,12 @@
 #
 # release (the default of every script): an optimised build. DuckDB's bundled C++ takes over an
 # hour to compile with optimisations on 2 cores, so by default the release build links DuckDB's
-# official prebuilt library instead (the same DuckDB version, 1.5.6, with parquet and json built
-# in), fetched once from the npm registry into $HOME/.cache/kiln/libduckdb (kiln's
+# official prebuilt library instead (the same DuckDB version, 1.5.5, with parquet, json and ICU
+# built in), fetched once from the npm registry into $HOME/.cache/kiln/libduckdb (kiln's
 # `--no-default-features`, see Cargo.toml). BENCH_BUNDLED=1 compiles the bundled C++ instead.
 # dev: the dev profile (kiln unoptimised, its dependencies and DuckDB at opt-level 2).
 
-LIBDUCKDB_VERSION=1.5.6-r.1
+LIBDUCKDB_VERSION=1.5.5-r.5
 
 bench_libduckdb() {
     local dir="$HOME/.cache/kiln/libduckdb/$LIBDUCKDB_VERSION"

@@ -8,6 +8,7 @@
 //! `<target-path>/duckdb_tmp`).
 
 use super::csv::{CsvFile, CsvTable};
+use super::duckdb_extensions::{Extension, Place, explain, read_extensions};
 use super::duckdb_values::{DuckType, rows_from_arrow};
 use super::registry::InitField;
 use super::{
@@ -54,8 +55,12 @@ pub struct DuckDbTarget {
     pub schema: Option<String>,
     #[serde(default)]
     pub threads: Option<usize>,
+    /// dbt-duckdb's `extensions:` as written: names or `{name, repo}`, read into `install`.
     #[serde(default)]
     pub extensions: Vec<Json>,
+    /// `extensions:` read (`DuckDbTarget::read`): installed and loaded when the database opens.
+    #[serde(skip)]
+    install: Vec<Extension>,
     #[serde(default)]
     pub settings: Map<String, Json>,
     #[serde(default)]
@@ -135,6 +140,10 @@ impl DuckDbTarget {
                 message: e.to_string(),
                 required: "see the adapter's profile reference for its settings",
             })?;
+        t.install = read_extensions(&t.extensions).map_err(|message| FieldError {
+            message,
+            required: "`extensions:` lists DuckDB extensions to install and load, each a name (`- icu`) or `{name: ..., repo: ...}`",
+        })?;
         if t.path != ":memory:" && !t.path.starts_with("md:") {
             let p = Path::new(&t.path);
             if p.is_relative() {
@@ -217,6 +226,8 @@ pub struct DuckDb {
 #[derive(Default)]
 struct State {
     root: Option<::duckdb::Connection>,
+    /// Where the database looks for extensions, for the hint of an extension it cannot load.
+    place: Option<Arc<Place>>,
     interrupts: Vec<Arc<::duckdb::InterruptHandle>>,
 }
 
@@ -256,7 +267,7 @@ impl DuckDb {
         DuckDb::default()
     }
 
-    fn open(&self) -> Result<::duckdb::Connection, DbError> {
+    fn open(&self) -> Result<(::duckdb::Connection, Option<Arc<Place>>), DbError> {
         let path = self
             .target
             .as_ref()
@@ -309,29 +320,10 @@ impl DuckDb {
             })?;
         }
         self.apply_settings(&conn)?;
+        let place = Place::read(&conn).map(Arc::new);
         if let Some(t) = &self.target {
-            for ext in &t.extensions {
-                let name = match ext {
-                    Json::String(s) => s.clone(),
-                    Json::Object(m) => m
-                        .get("name")
-                        .and_then(Json::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    _ => continue,
-                };
-                if name.is_empty() {
-                    continue;
-                }
-                let load = format!("load {name}");
-                if conn.execute_batch(&load).is_err() {
-                    conn.execute_batch(&format!("install {name}; {load}"))
-                        .map_err(|e| {
-                            DbError::open(format!(
-                                "cannot load the DuckDB extension '{name}' listed in profiles.yml: {e}"
-                            ))
-                        })?;
-                }
+            for ext in &t.install {
+                install_and_load(&conn, ext, place.as_deref())?;
             }
             // Attached databases belong to the database instance: every cloned connection
             // sees them.
@@ -348,8 +340,30 @@ impl DuckDb {
                 })?;
             }
         }
-        Ok(conn)
+        Ok((conn, place))
     }
+}
+
+/// Loads a profile's extension, installing it first when it is not installed yet (`install`
+/// downloads from DuckDB's repository, the entry's `repo`, or the `custom_extension_repository`
+/// setting). The error names the extension and what to do.
+fn install_and_load(
+    conn: &::duckdb::Connection,
+    ext: &Extension,
+    place: Option<&Place>,
+) -> Result<(), DbError> {
+    let load = ext.load_sql();
+    if ext.repo.is_none() && conn.execute_batch(&load).is_ok() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("{}; {load}", ext.install_sql()))
+        .map_err(|e| {
+            DbError::open(format!(
+                "cannot install the DuckDB extension '{}' listed under extensions: in profiles.yml: {}",
+                ext.name(),
+                explain(&e.to_string(), place)
+            ))
+        })
 }
 
 fn first_line(text: &str) -> &str {
@@ -685,7 +699,9 @@ impl Adapter for DuckDb {
             .lock()
             .map_err(|_| DbError::open("the DuckDB connection state is poisoned"))?;
         if state.root.is_none() {
-            state.root = Some(self.open()?);
+            let (root, place) = self.open()?;
+            state.root = Some(root);
+            state.place = place;
         }
         let conn = state
             .root
@@ -711,6 +727,7 @@ impl Adapter for DuckDb {
             _handle: handle,
             cancelled: self.cancelled.clone(),
             relative_to,
+            place: state.place.clone(),
         }))
     }
 
@@ -745,6 +762,8 @@ struct DuckDbConnection {
     cancelled: Arc<std::sync::atomic::AtomicBool>,
     /// The folder relative file paths in statements are read from (the project directory).
     relative_to: Option<PathBuf>,
+    /// Where the database looks for extensions (the hint of an extension it cannot autoload).
+    place: Option<Arc<Place>>,
 }
 
 impl DuckDbConnection {
@@ -769,7 +788,9 @@ impl DuckDbConnection {
     }
 }
 
-fn query_error(e: ::duckdb::Error) -> DbError {
+/// A statement's error; one about an extension DuckDB could not autoload (`icu` for
+/// `timezone()`) says which, what DuckDB tried and what to do.
+fn query_error(e: ::duckdb::Error, place: Option<&Place>) -> DbError {
     let message = e.to_string();
     if message.contains("INTERRUPT") || message.contains("Interrupted") {
         return DbError {
@@ -777,7 +798,7 @@ fn query_error(e: ::duckdb::Error) -> DbError {
             message: "cancelled".into(),
         };
     }
-    DbError::query(message)
+    DbError::query(explain(&message, place))
 }
 
 impl Connection for DuckDbConnection {
@@ -787,7 +808,12 @@ impl Connection for DuckDbConnection {
             self.check_cancelled()?;
         }
         let run = self.anchored(sql);
-        super::logged(sql, || self.conn.execute_batch(&run).map_err(query_error))
+        let place = self.place.as_deref();
+        super::logged(sql, || {
+            self.conn
+                .execute_batch(&run)
+                .map_err(|e| query_error(e, place))
+        })
     }
 
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
@@ -1025,8 +1051,9 @@ impl DuckDbConnection {
         let trimmed = sql.trim().trim_end_matches(';');
         let run = self.anchored(trimmed);
         super::logged(trimmed, || {
-            let mut stmt = self.conn.prepare(&run).map_err(query_error)?;
-            let arrow = stmt.query_arrow([]).map_err(query_error)?;
+            let place = self.place.as_deref();
+            let mut stmt = self.conn.prepare(&run).map_err(|e| query_error(e, place))?;
+            let arrow = stmt.query_arrow([]).map_err(|e| query_error(e, place))?;
             let schema = arrow.get_schema();
             let batches: Vec<RecordBatch> = arrow.collect();
             let types = (0..schema.fields().len().min(stmt.column_count()))
@@ -1037,7 +1064,7 @@ impl DuckDbConnection {
     }
 }
 
-/// The version of the DuckDB library kiln embeds (`v1.5.6`), as DuckDB reports it.
+/// The version of the DuckDB library kiln embeds (`v1.5.5`), as DuckDB reports it.
 pub fn embedded_version() -> Option<String> {
     let conn = ::duckdb::Connection::open_in_memory().ok()?;
     conn.query_row("select library_version from pragma_version()", [], |r| {

@@ -22,6 +22,7 @@ mod connection;
 pub mod csv;
 mod duckdb;
 mod duckdb_csv;
+mod duckdb_extensions;
 mod duckdb_paths;
 mod duckdb_values;
 pub mod openlineage;

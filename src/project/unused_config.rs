@@ -72,19 +72,36 @@ pub fn unused_config_paths(project: &Project) -> Vec<Diagnostic> {
         if types.contains(&ResourceType::Exposure) {
             out.extend(project.exposures.values().map(|e| e.fqn.as_slice()));
         }
+        out.extend(
+            project
+                .semantic
+                .values()
+                .filter(|s| types.contains(&s.kind.resource_type()))
+                .map(|s| s.fqn.as_slice()),
+        );
         // A disabled resource of any type keeps a path in use, as in dbt.
         out.extend(project.disabled.values().map(|n| n.fqn.as_slice()));
         out.extend(project.disabled_sources.values().map(|s| s.fqn.as_slice()));
+        out.extend(project.disabled_semantic.values().map(|s| s.fqn.as_slice()));
         out
     };
     let c = &project.config;
-    let sections: [(&str, &Map<String, Value>, ResourceType); 7] = [
+    // dbt-core 1.11's order (recorded): the semantic layer's trees come after the tests', and
+    // are named with underscores whichever spelling dbt_project.yml used.
+    let sections: [(&str, &Map<String, Value>, ResourceType); 10] = [
         ("models", &c.models, ResourceType::Model),
         ("seeds", &c.seeds, ResourceType::Seed),
         ("snapshots", &c.snapshots, ResourceType::Snapshot),
         ("sources", &c.sources, ResourceType::Source),
         ("data_tests", &c.data_tests, ResourceType::Test),
         ("tests", &c.tests, ResourceType::Test),
+        ("metrics", &c.metrics, ResourceType::Metric),
+        (
+            "semantic_models",
+            &c.semantic_models,
+            ResourceType::SemanticModel,
+        ),
+        ("saved_queries", &c.saved_queries, ResourceType::SavedQuery),
         ("exposures", &c.exposures, ResourceType::Exposure),
     ];
     let mut unused: Vec<(&str, Vec<String>)> = vec![];
@@ -135,7 +152,9 @@ pub fn unused_config_paths(project: &Project) -> Vec<Diagnostic> {
     );
     let text = std::fs::read_to_string(project.dir.join(file)).unwrap_or_default();
     let (section, path) = &unused[0];
-    d = match locate(&text, section, path) {
+    let located =
+        locate(&text, section, path).or_else(|| locate(&text, &section.replace('_', "-"), path));
+    d = match located {
         Some(offset) => d.at(Location::from_offset(file, &text, offset)),
         None => d.in_file(file),
     };

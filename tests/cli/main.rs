@@ -21,3 +21,4 @@ mod parse_cache;
 mod runtime;
 mod state_files;
 mod support;
+mod unused_semantic_paths;

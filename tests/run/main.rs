@@ -17,6 +17,7 @@ mod contracts;
 mod db;
 mod execute;
 mod flags;
+mod icu;
 mod incremental;
 mod interrupt;
 mod notices;
