@@ -321,6 +321,15 @@ impl DuckDb {
         }
         self.apply_settings(&conn)?;
         let place = Place::read(&conn).map(Arc::new);
+        // DuckDB's Python package (dbt-duckdb's) and CLI link ICU; kiln's bundled DuckDB gets it
+        // as an extension, which DuckDB autoloads on a first lookup but not on every path: a
+        // nested `x at time zone 'UTC' at time zone 'America/Los_Angeles'` (dbt_date's
+        // convert_timezone) fails to bind instead. So when ICU is installed, it is loaded now.
+        if let Some(p) = place.as_deref()
+            && p.has_installed("icu")
+        {
+            let _ = conn.execute_batch("load icu");
+        }
         if let Some(t) = &self.target {
             for ext in &t.install {
                 install_and_load(&conn, ext, place.as_deref())?;

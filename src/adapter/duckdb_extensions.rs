@@ -216,6 +216,16 @@ impl Place {
             directory,
         })
     }
+
+    /// Whether the extension `name` is installed here (its file is in the extension
+    /// directory, under this version and platform).
+    pub fn has_installed(&self, name: &str) -> bool {
+        std::path::Path::new(&self.directory)
+            .join(&self.version)
+            .join(&self.platform)
+            .join(format!("{name}.duckdb_extension"))
+            .is_file()
+    }
 }
 
 /// What to do about a failure: one paragraph appended to DuckDB's message.

@@ -410,3 +410,41 @@ fn a_profile_extension_that_cannot_be_installed_is_exit_2() {
         assert!(out.contains(&expected), "no {expected:?} in:\n{out}");
     }
 }
+
+/// ICU installed in the extension directory is loaded when the database opens, so the nested
+/// `at time zone` that dbt_date's `convert_timezone` writes binds (DuckDB's autoload misses this
+/// form: without the load it fails with "No function matches ... timezone"), in the model and in
+/// a query a macro runs while rendering (jaffle-shop's `metricflow_time_spine`).
+#[test]
+fn installed_icu_is_loaded_for_nested_at_time_zone() {
+    let p = project("")
+        .file(
+            "macros/local_offset.sql",
+            "{% macro local_offset() %}{% set r = run_query(\"select cast(timestamp '2024-01-01 12:00:00' at time zone 'UTC' at time zone 'America/Los_Angeles' as varchar)\") %}{% if execute %}{{ return(\"'\" ~ r.columns[0].values()[0] ~ \"'\") }}{% endif %}{{ return(\"''\") }}{% endmacro %}",
+        )
+        .file(
+            "models/nested_zones.sql",
+            "{{ config(materialized='table') }}\nselect cast(timestamp '2024-01-01 12:00:00' at time zone 'UTC' at time zone 'America/Los_Angeles' as varchar) as la, {{ local_offset() }} as rendered",
+        );
+    let folder = p.root().join("extensions").join(subfolder());
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
+    p.write(
+        "profiles.yml",
+        &format!(
+            "{}        custom_extension_repository: 'http://127.0.0.1:{}'\n",
+            p.read("profiles.yml"),
+            closed_port()
+        ),
+    );
+    p.kiln(&["build", "-s", "nested_zones"])
+        .run()
+        .assert_success();
+    assert_eq!(
+        column(
+            &p,
+            "select concat_ws(' | ', la, rendered) from main.nested_zones"
+        ),
+        ["2024-01-01 04:00:00 | 2024-01-01 04:00:00"]
+    );
+}
