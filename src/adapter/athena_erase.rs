@@ -12,7 +12,7 @@
 //! the rerun deletes every file under the table's location that no partition reads before
 //! anything else, and rewrites what still holds subjects.
 
-use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
+use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location};
 use crate::adapter::athena::incremental::{
     NULL_PARTITION, PARTITION_WRITE_LIMIT, distinct_partitions_sql, partition_filter,
     partition_path,
@@ -38,27 +38,11 @@ impl AthenaConnection {
         let owned = owned_location(e.owned)?;
         let schema = e.target.schema.to_lowercase();
         let name = e.target.identifier.to_lowercase();
-        let table = self
-            .table(&e.target.schema, &e.target.identifier)?
-            .ok_or_else(|| DbError::query(format!("Glue has no table {}", e.target)))?;
-        refuse_foreign(e.target, &table, &owned)?;
-        let keys: Vec<String> = table
-            .partition_keys()
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
-        if keys.is_empty() {
-            return Err(DbError::query(format!(
-                "{} has no partitions in Glue: kiln erases its subjects by rebuilding the whole table",
-                e.target
-            )));
-        }
-        let location = table
-            .location()
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?
-            .ok_or_else(|| DbError::query(format!("Glue gives {} no location", e.target)))?;
+        let (keys, location) = self.partitioned_table(
+            e.target,
+            &owned,
+            "so kiln erases its subjects by rebuilding the whole table",
+        )?;
         let parts = self
             .client
             .get_partitions(&schema, &name)

@@ -80,15 +80,19 @@ fn partition_location(p: &aws_sdk_glue::types::Partition) -> Result<Option<S3Loc
 }
 
 impl AthenaConnection {
-    pub(super) fn overwrite_partitions(&mut self, o: &Overwrite<'_>) -> Result<(), DbError> {
-        let owned = owned_location(o.owned)?;
-        failpoint("built");
-        let schema = o.target.schema.to_lowercase();
-        let name = o.target.identifier.to_lowercase();
+    /// Glue's entry of a partitioned Hive table kiln owns (inside `owned`): its partition keys
+    /// and its location. A table without partitions is an error ending with `unpartitioned`
+    /// (what to do instead).
+    pub(super) fn partitioned_table(
+        &mut self,
+        target: &CatalogName,
+        owned: &S3Location,
+        unpartitioned: &str,
+    ) -> Result<(Vec<String>, S3Location), DbError> {
         let table = self
-            .table(&o.target.schema, &o.target.identifier)?
-            .ok_or_else(|| DbError::query(format!("Glue has no table {}", o.target)))?;
-        refuse_foreign(o.target, &table, &owned)?;
+            .table(&target.schema, &target.identifier)?
+            .ok_or_else(|| DbError::query(format!("Glue has no table {target}")))?;
+        refuse_foreign(target, &table, owned)?;
         let keys: Vec<String> = table
             .partition_keys()
             .iter()
@@ -96,8 +100,7 @@ impl AthenaConnection {
             .collect();
         if keys.is_empty() {
             return Err(DbError::query(format!(
-                "{} has no partitions in Glue, so insert_overwrite has nothing to replace; rebuild it with --full-refresh so it is created with partitioned_by",
-                o.target
+                "{target} has no partitions in Glue, {unpartitioned}"
             )));
         }
         let location = table
@@ -105,7 +108,20 @@ impl AthenaConnection {
             .map(S3Location::parse)
             .transpose()
             .map_err(DbError::from)?
-            .ok_or_else(|| DbError::query(format!("Glue gives {} no location", o.target)))?;
+            .ok_or_else(|| DbError::query(format!("Glue gives {target} no location")))?;
+        Ok((keys, location))
+    }
+
+    pub(super) fn overwrite_partitions(&mut self, o: &Overwrite<'_>) -> Result<(), DbError> {
+        let owned = owned_location(o.owned)?;
+        failpoint("built");
+        let schema = o.target.schema.to_lowercase();
+        let name = o.target.identifier.to_lowercase();
+        let (keys, location) = self.partitioned_table(
+            o.target,
+            &owned,
+            "so insert_overwrite has nothing to replace; rebuild it with --full-refresh so it is created with partitioned_by",
+        )?;
         let window = o.window.map(|(column, start, end)| Window {
             column: column.clone(),
             start: start.clone(),
