@@ -55,7 +55,7 @@ timed() { # prints the wall seconds of "$@"
 }
 
 # A clean target/ is moved aside, not deleted, and the old ones are deleted at the end: this
-# machine's ext4 (no journal) skips inodes freed in the last 60-360 s when it allocates new ones
+# machine's ext4 skips inodes freed in the last minutes when it allocates new ones
 # (`recently_deleted` in the kernel), which makes creating 21,000 files right after an `rm -rf`
 # of as many take seconds more. That case is measured once, on its own ("right after rm -rf").
 TRASH="$OUT/docs_trash"
