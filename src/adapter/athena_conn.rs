@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 mod erase;
 #[path = "athena_overwrite.rs"]
 mod overwrite;
+#[path = "athena_partitions.rs"]
+mod partitions;
 
 /// What the adapter keeps to connect: the AWS settings (their `Debug` hides the credentials),
 /// the one client every connection shares (made on first use), the cancel flag, and this

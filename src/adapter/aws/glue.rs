@@ -7,8 +7,8 @@ use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::{AwsClient, Idempotent};
 use crate::adapter::Column;
 use aws_sdk_glue::types::{
-    BatchUpdatePartitionRequestEntry, DatabaseInput, Partition, PartitionInput, PartitionValueList,
-    Table,
+    BatchUpdatePartitionRequestEntry, DatabaseInput, ErrorDetail, Partition, PartitionInput,
+    PartitionValueList, Table,
 };
 use std::collections::BTreeMap;
 
@@ -28,6 +28,33 @@ fn partition_input(p: &Partition) -> PartitionInput {
         .set_storage_descriptor(p.storage_descriptor().cloned())
         .set_parameters(p.parameters().cloned())
         .build()
+}
+
+/// What a batch partition call (`name`) answers when Glue refused `count` of its partitions
+/// (`first`: the first's values and Glue's reason): an error saying how many it did not
+/// `verb` ("register", "update"), and which first and why; none refused, `Ok`.
+fn refused(
+    name: &'static str,
+    verb: &str,
+    database: &str,
+    table: &str,
+    count: usize,
+    first: Option<(&[String], Option<&ErrorDetail>)>,
+) -> Result<(), AwsError> {
+    let Some((values, detail)) = first else {
+        return Ok(());
+    };
+    Err(AwsError::new(
+        AwsErrorKind::Other,
+        op(name),
+        format!(
+            "Glue did not {verb} {count} partition(s) of {database}.{table}; first ({}): {}",
+            values.join("/"),
+            detail
+                .and_then(|d| d.error_message())
+                .unwrap_or("no reason given")
+        ),
+    ))
 }
 
 /// A Glue database.
@@ -335,20 +362,16 @@ impl AwsClient {
                             .send()
                     }),
                 )?;
-            if let Some(e) = out.errors().first() {
-                return Err(AwsError::new(
-                    AwsErrorKind::Other,
-                    op("BatchCreatePartition"),
-                    format!(
-                        "Glue did not register {} partition(s) of {database}.{table}; first ({}): {}",
-                        out.errors().len(),
-                        e.partition_values().join("/"),
-                        e.error_detail()
-                            .and_then(|d| d.error_message())
-                            .unwrap_or("no reason given")
-                    ),
-                ));
-            }
+            refused(
+                "BatchCreatePartition",
+                "register",
+                database,
+                table,
+                out.errors().len(),
+                out.errors()
+                    .first()
+                    .map(|e| (e.partition_values(), e.error_detail())),
+            )?;
         }
         Ok(())
     }
@@ -388,20 +411,16 @@ impl AwsClient {
                         .send()
                 },
             ))?;
-            if let Some(e) = out.errors().first() {
-                return Err(AwsError::new(
-                    AwsErrorKind::Other,
-                    op("BatchUpdatePartition"),
-                    format!(
-                        "Glue did not update {} partition(s) of {database}.{table}; first ({}): {}",
-                        out.errors().len(),
-                        e.partition_value_list().join("/"),
-                        e.error_detail()
-                            .and_then(|d| d.error_message())
-                            .unwrap_or("no reason given")
-                    ),
-                ));
-            }
+            refused(
+                "BatchUpdatePartition",
+                "update",
+                database,
+                table,
+                out.errors().len(),
+                out.errors()
+                    .first()
+                    .map(|e| (e.partition_value_list(), e.error_detail())),
+            )?;
         }
         Ok(())
     }
