@@ -108,29 +108,19 @@ impl Warehouse {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> http::Message {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=HARNESS/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", self.account.as_str()),
-        ];
-        h.extend_from_slice(headers);
-        http::send(moto::moto().addr, &http::request(method, path, &h, body))
-            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+        moto::send_signed(
+            &self.account,
+            "HARNESS",
+            service,
+            method,
+            path,
+            headers,
+            body,
+        )
     }
 
     fn glue(&self, target: &str, body: Value) -> http::Message {
-        self.raw(
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", &format!("AWSGlue.{target}")),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.to_string().as_bytes(),
-        )
+        moto::send_glue(&self.account, "HARNESS", target, &body)
     }
 
     /// A Glue table of the `analytics` database, as moto holds it.

@@ -91,16 +91,15 @@ impl Aws {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> http::Message {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=HARNESS/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", self.account.as_str()),
-        ];
-        h.extend_from_slice(headers);
-        http::send(moto::moto().addr, &http::request(method, path, &h, body))
-            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+        moto::send_signed(
+            &self.account,
+            "HARNESS",
+            service,
+            method,
+            path,
+            headers,
+            body,
+        )
     }
 
     /// An awsJson call straight to moto (the harness's own view of moto's state).

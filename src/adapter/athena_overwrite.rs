@@ -32,8 +32,8 @@ use super::partitions::{
 };
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
-    Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter,
-    partition_path, partitions_select_sql, quote,
+    Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter, partition_path,
+    partitions_select_sql, quote,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;

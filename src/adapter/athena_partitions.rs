@@ -149,7 +149,8 @@ impl AthenaConnection {
             ..storage.clone()
         };
         self.execute_sql(
-            &super::super::Athena::default().create_table_as_stored_sql(table_sql, select, &storage),
+            &super::super::Athena::default()
+                .create_table_as_stored_sql(table_sql, select, &storage),
         )
     }
 

@@ -72,27 +72,6 @@ struct Engine {
     held: Arc<Mutex<Held>>,
 }
 
-/// A call straight to moto in `account` (the engine's own, not recorded).
-fn moto_call(
-    account: &str,
-    service: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> http::Message {
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    let mut h = vec![
-        ("Authorization", auth.as_str()),
-        ("x-moto-account-id", account),
-    ];
-    h.extend_from_slice(headers);
-    http::send(moto::moto().addr, &http::request(method, path, &h, body))
-        .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
-}
-
 /// The relation named right after `keyword` in `sql`: (schema, table), unquoted.
 fn relation_after(sql: &str, keyword: &str) -> Option<(String, String)> {
     let at = sql.find(keyword)? + keyword.len();
@@ -149,35 +128,16 @@ fn unquote(field: &str) -> String {
 
 impl Engine {
     fn glue_table(&self, schema: &str, name: &str) -> Option<Value> {
-        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-        let r = moto_call(
-            &self.account,
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", "AWSGlue.GetTable"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.as_bytes(),
-        );
+        let body = json!({"DatabaseName": schema, "Name": name});
+        // (the engine's own calls, not recorded)
+        let r = moto::send_glue(&self.account, "ENGINE", "GetTable", &body);
         (r.status() == 200).then(|| r.json()["Table"].clone())
     }
 
     /// The Glue partitions of `schema.name`: (value, location).
     fn partitions(&self, schema: &str, name: &str) -> Vec<(String, String)> {
-        let body = json!({"DatabaseName": schema, "TableName": name}).to_string();
-        let r = moto_call(
-            &self.account,
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", "AWSGlue.GetPartitions"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.as_bytes(),
-        );
+        let body = json!({"DatabaseName": schema, "TableName": name});
+        let r = moto::send_glue(&self.account, "ENGINE", "GetPartitions", &body);
         let mut parts: Vec<(String, String)> = r.json()["Partitions"]
             .as_array()
             .into_iter()
@@ -232,8 +192,9 @@ impl Engine {
         if sql.starts_with("create external table") && sql.contains("kiln_erase_subjects") {
             let location = quoted_after(sql, "\nlocation '")?;
             let (bucket, prefix) = location.strip_prefix("s3://")?.split_once('/')?;
-            let r = moto_call(
+            let r = moto::send_signed(
                 &self.account,
+                "ENGINE",
                 "s3",
                 "GET",
                 &format!("/{bucket}/{prefix}subjects.csv"),
@@ -478,6 +439,22 @@ fn row(name: &str, status: &str, rows: i64) -> (String, String, i64) {
     (name.to_string(), status.to_string(), rows)
 }
 
+/// The results of the project's six relations, as [`Warehouse::erase_results`] lists them: the
+/// seed and the three models kiln builds with `status`, the source outside kiln, the view that
+/// shows the subjects; `counts` in that order (seed_contacts, crm.raw_contacts, contacts,
+/// events, orders, v_contacts).
+fn results(status: &str, counts: [i64; 6]) -> Vec<(String, String, i64)> {
+    let [seed, source, contacts, events, orders, view] = counts;
+    vec![
+        row("seed_contacts", status, seed),
+        row("crm.raw_contacts", "outside_kiln", source),
+        row("contacts", status, contacts),
+        row("events", status, events),
+        row("orders", status, orders),
+        row("v_contacts", "shows", view),
+    ]
+}
+
 /// The keyed hash the audit must hold: HMAC-SHA-256 (RFC 2104), in hex.
 fn hmac_hex(key: &str, message: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -589,14 +566,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     dry.assert_success();
     assert_eq!(
         w.erase_results(),
-        [
-            row("seed_contacts", "would_delete", 1),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "would_delete", 2),
-            row("events", "would_delete", 2),
-            row("orders", "would_delete", 3),
-            row("v_contacts", "shows", 2),
-        ]
+        results("would_delete", [1, 2, 2, 2, 3, 2])
     );
     assert!(
         dry.stdout.contains("outside kiln: erase upstream")
@@ -615,17 +585,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     w.proxy.clear();
     let apply = w.erase(&["--apply"]);
     apply.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 1),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "deleted", 2),
-            row("events", "deleted", 2),
-            row("orders", "deleted", 3),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [1, 2, 2, 2, 3, 0]));
     let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
         .expect("regex");
     let stable = |s: &str| {
@@ -705,17 +665,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     w.proxy.clear();
     let again = w.erase(&["--apply", "--no-rebuild"]);
     again.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 0),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "deleted", 0),
-            row("events", "deleted", 0),
-            row("orders", "deleted", 0),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [0, 2, 0, 0, 0, 0]));
     let statements = w.statements();
     assert!(
         !statements
@@ -843,17 +793,7 @@ fn a_subjects_file_is_uploaded_and_removed_and_no_rebuild_lists() {
     w.project.write("erase_me.csv", "id\nc-1005\n");
     let run = w.erase(&["--apply", "--no-rebuild", "--subjects", "erase_me.csv"]);
     run.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 0),
-            row("crm.raw_contacts", "outside_kiln", 1),
-            row("contacts", "deleted", 1),
-            row("events", "deleted", 1),
-            row("orders", "deleted", 1),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [0, 1, 1, 1, 1, 0]));
     assert!(
         run.stdout
             .contains("must be rebuilt (--no-rebuild): kiln run --select contact_count"),

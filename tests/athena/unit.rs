@@ -62,6 +62,31 @@ fn athena_project(expected: &str) -> Warehouse {
     w
 }
 
+/// [`athena_project`] with the unit test's answers queued: the output's columns, then the
+/// comparison's rows (ids 1 and 2, actual then expected), the expected second `doubled`
+/// being `second_expected` (`None`: NULL).
+fn athena_unit_test(expected: &str, second_expected: Option<&str>) -> Warehouse {
+    let w = athena_project(expected);
+    queue_columns(
+        &w,
+        &[
+            ("id", "integer"),
+            ("doubled", "bigint"),
+            ("note", "varchar"),
+        ],
+    );
+    queue_rows(
+        &w,
+        &[
+            ("1", Some("10"), "actual"),
+            ("2", None, "actual"),
+            ("1", Some("10"), "expected"),
+            ("2", second_expected, "expected"),
+        ],
+    );
+    w
+}
+
 /// The verdict and diff lines of a run's output (what both engines print alike).
 fn verdict(stdout: &str) -> Vec<String> {
     stdout
@@ -104,24 +129,7 @@ fn duckdb_verdict(expected: &str) -> (Option<i32>, Vec<String>) {
 #[test]
 fn unit_tests_run_on_athena_as_on_duckdb() {
     // passing: the fixture's rows typed from Glue, the verdict from Athena's result
-    let w = athena_project("null");
-    queue_columns(
-        &w,
-        &[
-            ("id", "integer"),
-            ("doubled", "bigint"),
-            ("note", "varchar"),
-        ],
-    );
-    queue_rows(
-        &w,
-        &[
-            ("1", Some("10"), "actual"),
-            ("2", None, "actual"),
-            ("1", Some("10"), "expected"),
-            ("2", None, "expected"),
-        ],
-    );
+    let w = athena_unit_test("null", None);
     let run = w.kiln(&["test", "-s", "test_type:unit"]);
     run.assert_success();
     let sql = statements(&w);
@@ -141,24 +149,7 @@ fn unit_tests_run_on_athena_as_on_duckdb() {
     assert_eq!(verdict(&run.stdout), duck);
 
     // failing: the same diff as DuckDB prints, exit 1
-    let w = athena_project("0");
-    queue_columns(
-        &w,
-        &[
-            ("id", "integer"),
-            ("doubled", "bigint"),
-            ("note", "varchar"),
-        ],
-    );
-    queue_rows(
-        &w,
-        &[
-            ("1", Some("10"), "actual"),
-            ("2", None, "actual"),
-            ("1", Some("10"), "expected"),
-            ("2", Some("0"), "expected"),
-        ],
-    );
+    let w = athena_unit_test("0", Some("0"));
     let run = w.kiln(&["test", "-s", "test_type:unit"]);
     run.assert_code(1);
     let (code, duck) = duckdb_verdict("0");

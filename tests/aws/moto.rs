@@ -18,6 +18,7 @@
 //! SUCCEEDED on four polls (moto's manual state transition), so every test polls the same way.
 
 use super::http;
+use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -290,6 +291,59 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> http::Message {
         body.as_bytes(),
     );
     http::send(addr, &req).unwrap_or_else(|e| panic!("moto {path}: {e}"))
+}
+
+/// A request straight to moto in `account`, signed as `principal` for `service` (moto reads the
+/// service from the credential scope and checks no signature).
+pub fn signed_request(
+    account: &str,
+    principal: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> http::Message {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={principal}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let mut h = vec![
+        ("Authorization", auth.as_str()),
+        ("x-moto-account-id", account),
+    ];
+    h.extend_from_slice(headers);
+    http::request(method, path, &h, body)
+}
+
+/// [`signed_request`] sent to the shared server (a request it cannot send panics).
+pub fn send_signed(
+    account: &str,
+    principal: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> http::Message {
+    let req = signed_request(account, principal, service, method, path, headers, body);
+    http::send(moto().addr, &req).unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+}
+
+/// A Glue API call (`target`: `GetTable`...) straight to the shared server, as [`send_signed`].
+#[allow(dead_code)]
+pub fn send_glue(account: &str, principal: &str, target: &str, body: &Value) -> http::Message {
+    send_signed(
+        account,
+        principal,
+        "glue",
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", &format!("AWSGlue.{target}")),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
+        body.to_string().as_bytes(),
+    )
 }
 
 /// A name no other test (and no earlier run against the same server) uses.

@@ -576,15 +576,9 @@ fn play_engine(
     registry: Option<&std::collections::BTreeMap<String, Vec<(String, String)>>>,
 ) {
     let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", account),
-        ];
-        h.extend_from_slice(headers);
-        let r = http::send(upstream, &http::request(method, path, &h, body))
+        let req =
+            super::moto::signed_request(account, "ENGINE", service, method, path, headers, body);
+        let r = http::send(upstream, &req)
             .unwrap_or_else(|e| panic!("engine: moto {method} {path}: {e}"));
         assert!(
             r.status() < 300,

@@ -298,11 +298,9 @@ fn time_zone_functions_autoload_icu_from_a_custom_repository() {
     );
 }
 
-/// With the file already in the extension directory (`<dir>/<version>/<platform>/`), ICU loads
-/// with no repository at all: the one configured is a closed port.
-#[test]
-fn icu_in_the_extension_directory_loads_without_a_repository() {
-    let p = project("");
+/// ICU's file put in `p`'s extension directory (`<dir>/<version>/<platform>/`), and the
+/// profile's repository a closed port: ICU can only come from the directory.
+fn install_icu_without_repository(p: &TestProject) {
     let folder = p.root().join("extensions").join(subfolder());
     std::fs::create_dir_all(&folder).expect("mkdir");
     std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
@@ -314,6 +312,14 @@ fn icu_in_the_extension_directory_loads_without_a_repository() {
             closed_port()
         ),
     );
+}
+
+/// With the file already in the extension directory (`<dir>/<version>/<platform>/`), ICU loads
+/// with no repository at all: the one configured is a closed port.
+#[test]
+fn icu_in_the_extension_directory_loads_without_a_repository() {
+    let p = project("");
+    install_icu_without_repository(&p);
     p.kiln(&["build"]).run().assert_success();
     assert_eq!(local_times(&p), [EXPECTED]);
 }
@@ -426,17 +432,7 @@ fn installed_icu_is_loaded_for_nested_at_time_zone() {
             "models/nested_zones.sql",
             "{{ config(materialized='table') }}\nselect cast(timestamp '2024-01-01 12:00:00' at time zone 'UTC' at time zone 'America/Los_Angeles' as varchar) as la, {{ local_offset() }} as rendered",
         );
-    let folder = p.root().join("extensions").join(subfolder());
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: 'http://127.0.0.1:{}'\n",
-            p.read("profiles.yml"),
-            closed_port()
-        ),
-    );
+    install_icu_without_repository(&p);
     p.kiln(&["build", "-s", "nested_zones"])
         .run()
         .assert_success();
