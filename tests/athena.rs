@@ -49,6 +49,7 @@ mod live;
 #[path = "athena/naming.rs"]
 mod naming;
 
+use moto::Account;
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
 use support::TestProject;
@@ -63,6 +64,13 @@ struct Warehouse {
     bucket: String,
     proxy: Proxy,
     project: TestProject,
+}
+
+/// The harness's view of moto's state (not recorded).
+impl Account for Warehouse {
+    fn account(&self) -> &str {
+        &self.account
+    }
 }
 
 impl Warehouse {
@@ -87,8 +95,20 @@ impl Warehouse {
         for (path, sql) in models {
             project = project.file(path, sql);
         }
+        Warehouse::with_bucket(account, proxy, bucket, "AKIAKILNATHENA", project)
+    }
+
+    /// The warehouse of `account` behind `proxy`, its access key id new (`key_prefix` and a
+    /// unique tail) and its `bucket` created in moto.
+    fn with_bucket(
+        account: String,
+        proxy: Proxy,
+        bucket: String,
+        key_prefix: &str,
+        project: TestProject,
+    ) -> Warehouse {
         let w = Warehouse {
-            key_id: moto::unique("AKIAKILNATHENA").to_uppercase(),
+            key_id: moto::unique(key_prefix).to_uppercase(),
             account,
             bucket,
             proxy,
@@ -99,28 +119,9 @@ impl Warehouse {
         w
     }
 
-    /// A request straight to moto in this account (the harness's view, not recorded).
-    fn raw(
-        &self,
-        service: &str,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> http::Message {
-        moto::send_signed(
-            &self.account,
-            "HARNESS",
-            service,
-            method,
-            path,
-            headers,
-            body,
-        )
-    }
-
+    /// A Glue API call straight to moto ([`moto::Account::glue`], here without importing it).
     fn glue(&self, target: &str, body: Value) -> http::Message {
-        moto::send_glue(&self.account, "HARNESS", target, &body)
+        Account::glue(self, target, body)
     }
 
     /// A Glue table of the `analytics` database, as moto holds it.

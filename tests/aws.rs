@@ -23,6 +23,7 @@ use kiln::adapter::aws::{
     S3Location, Secret, TableKind,
 };
 use kiln::adapter::{Cell, DbError};
+use moto::Account;
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
 use std::sync::atomic::AtomicBool;
@@ -40,6 +41,13 @@ struct Aws {
     key_id: String,
     bucket: String,
     proxy: Proxy,
+}
+
+/// The harness's own view of moto's state.
+impl Account for Aws {
+    fn account(&self) -> &str {
+        &self.account
+    }
 }
 
 impl Aws {
@@ -81,30 +89,9 @@ impl Aws {
         client(&self.settings())
     }
 
-    /// A raw request straight to moto, in this test's account, signed (moto reads the service
-    /// from the credential scope; it does not check signatures).
-    fn moto_raw(
-        &self,
-        service: &str,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> http::Message {
-        moto::send_signed(
-            &self.account,
-            "HARNESS",
-            service,
-            method,
-            path,
-            headers,
-            body,
-        )
-    }
-
     /// An awsJson call straight to moto (the harness's own view of moto's state).
     fn moto_json(&self, service: &str, target: &str, body: Value) -> Value {
-        let r = self.moto_raw(
+        let r = self.raw(
             service,
             "POST",
             "/",
@@ -119,12 +106,12 @@ impl Aws {
     }
 
     fn create_bucket(&self, bucket: &str) {
-        let r = self.moto_raw("s3", "PUT", &format!("/{bucket}"), &[], b"");
+        let r = self.raw("s3", "PUT", &format!("/{bucket}"), &[], b"");
         assert_eq!(r.status(), 200, "create bucket {bucket}: {}", r.text());
     }
 
     fn put(&self, bucket: &str, key: &str, body: &str) {
-        let r = self.moto_raw(
+        let r = self.raw(
             "s3",
             "PUT",
             &format!("/{bucket}/{key}"),
@@ -136,7 +123,7 @@ impl Aws {
 
     /// The keys moto holds under a prefix (one ListObjectsV2 page: the tests keep it under 1000).
     fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let r = self.moto_raw(
+        let r = self.raw(
             "s3",
             "GET",
             &format!("/{bucket}?list-type=2&prefix={prefix}"),
@@ -865,7 +852,7 @@ fn s3_put_object_round_trips() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(aws.proxy.ops(), ["PutObject"]);
-    let got = aws.moto_raw(
+    let got = aws.raw(
         "s3",
         "GET",
         &format!("/{}/seeds/people/people.csv", aws.bucket),

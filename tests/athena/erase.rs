@@ -126,18 +126,28 @@ fn unquote(field: &str) -> String {
     out
 }
 
+/// The engine's own calls to moto (not recorded).
+impl Account for Engine {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    fn principal(&self) -> &str {
+        "ENGINE"
+    }
+}
+
 impl Engine {
     fn glue_table(&self, schema: &str, name: &str) -> Option<Value> {
         let body = json!({"DatabaseName": schema, "Name": name});
-        // (the engine's own calls, not recorded)
-        let r = moto::send_glue(&self.account, "ENGINE", "GetTable", &body);
+        let r = self.glue("GetTable", body);
         (r.status() == 200).then(|| r.json()["Table"].clone())
     }
 
     /// The Glue partitions of `schema.name`: (value, location).
     fn partitions(&self, schema: &str, name: &str) -> Vec<(String, String)> {
         let body = json!({"DatabaseName": schema, "TableName": name});
-        let r = moto::send_glue(&self.account, "ENGINE", "GetPartitions", &body);
+        let r = self.glue("GetPartitions", body);
         let mut parts: Vec<(String, String)> = r.json()["Partitions"]
             .as_array()
             .into_iter()
@@ -192,9 +202,7 @@ impl Engine {
         if sql.starts_with("create external table") && sql.contains("kiln_erase_subjects") {
             let location = quoted_after(sql, "\nlocation '")?;
             let (bucket, prefix) = location.strip_prefix("s3://")?.split_once('/')?;
-            let r = moto::send_signed(
-                &self.account,
-                "ENGINE",
+            let r = self.raw(
                 "s3",
                 "GET",
                 &format!("/{bucket}/{prefix}subjects.csv"),

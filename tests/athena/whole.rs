@@ -51,16 +51,7 @@ pub fn warehouse(project: TestProject, profile: &str) -> Warehouse {
             proxy.url()
         ),
     );
-    let w = Warehouse {
-        key_id: moto::unique("AKIAKILNWHOLE").to_uppercase(),
-        account,
-        bucket,
-        proxy,
-        project,
-    };
-    let r = w.raw("s3", "PUT", &format!("/{}", w.bucket), &[], b"");
-    assert_eq!(r.status(), 200, "create bucket: {}", r.text());
-    w
+    Warehouse::with_bucket(account, proxy, bucket, "AKIAKILNWHOLE", project)
 }
 
 /// An artifact of the last kiln command, from the project's target path (the demo's is

@@ -293,57 +293,59 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> http::Message {
     http::send(addr, &req).unwrap_or_else(|e| panic!("moto {path}: {e}"))
 }
 
-/// A request straight to moto in `account`, signed as `principal` for `service` (moto reads the
-/// service from the credential scope and checks no signature).
-pub fn signed_request(
-    account: &str,
-    principal: &str,
-    service: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> http::Message {
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential={principal}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    let mut h = vec![
-        ("Authorization", auth.as_str()),
-        ("x-moto-account-id", account),
-    ];
-    h.extend_from_slice(headers);
-    http::request(method, path, &h, body)
-}
+/// A test's own account on the shared server, reached straight (not through the recording
+/// proxy): the harness's view of moto's state, or the engine the tests play.
+pub trait Account {
+    /// The account's id.
+    fn account(&self) -> &str;
 
-/// [`signed_request`] sent to the shared server (a request it cannot send panics).
-pub fn send_signed(
-    account: &str,
-    principal: &str,
-    service: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> http::Message {
-    let req = signed_request(account, principal, service, method, path, headers, body);
-    http::send(moto().addr, &req).unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
-}
+    /// The name in the requests' credential scope: `HARNESS` for the test's own view, `ENGINE`
+    /// for the engine the tests play.
+    fn principal(&self) -> &str {
+        "HARNESS"
+    }
 
-/// A Glue API call (`target`: `GetTable`...) straight to the shared server, as [`send_signed`].
-#[allow(dead_code)]
-pub fn send_glue(account: &str, principal: &str, target: &str, body: &Value) -> http::Message {
-    send_signed(
-        account,
-        principal,
-        "glue",
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", &format!("AWSGlue.{target}")),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        body.to_string().as_bytes(),
-    )
+    /// Where moto listens.
+    fn moto_addr(&self) -> SocketAddr {
+        moto().addr
+    }
+
+    /// A request to moto in this account, signed (moto reads the service from the credential
+    /// scope; it checks no signature); one that cannot be sent panics.
+    fn raw(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Message {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0",
+            self.principal()
+        );
+        let mut h = vec![
+            ("Authorization", auth.as_str()),
+            ("x-moto-account-id", self.account()),
+        ];
+        h.extend_from_slice(headers);
+        http::send(self.moto_addr(), &http::request(method, path, &h, body))
+            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+    }
+
+    /// A Glue API call (`target`: `GetTable`...).
+    fn glue(&self, target: &str, body: Value) -> http::Message {
+        self.raw(
+            "glue",
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &format!("AWSGlue.{target}")),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    }
 }
 
 /// A name no other test (and no earlier run against the same server) uses.

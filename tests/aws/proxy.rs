@@ -6,6 +6,7 @@
 //! moto ran into a FAILED one (moto has no FAILED state). Everything else reaches moto as sent.
 
 use super::http::{self, Message};
+use super::moto::Account;
 use serde_json::{Value, json};
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -568,6 +569,26 @@ fn insert_partitions(sql: &str) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// The engine [`Rule::Engine`] plays: its calls go straight to moto, in the test's account.
+struct PlayedEngine<'a> {
+    account: &'a str,
+    upstream: SocketAddr,
+}
+
+impl Account for PlayedEngine<'_> {
+    fn account(&self) -> &str {
+        self.account
+    }
+
+    fn principal(&self) -> &str {
+        "ENGINE"
+    }
+
+    fn moto_addr(&self) -> SocketAddr {
+        self.upstream
+    }
+}
+
 /// What Athena would do for `sql`, done in moto (see [`Rule::Engine`]).
 fn play_engine(
     upstream: SocketAddr,
@@ -575,11 +596,9 @@ fn play_engine(
     sql: &str,
     registry: Option<&std::collections::BTreeMap<String, Vec<(String, String)>>>,
 ) {
+    let engine = PlayedEngine { account, upstream };
     let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
-        let req =
-            super::moto::signed_request(account, "ENGINE", service, method, path, headers, body);
-        let r = http::send(upstream, &req)
-            .unwrap_or_else(|e| panic!("engine: moto {method} {path}: {e}"));
+        let r = engine.raw(service, method, path, headers, body);
         assert!(
             r.status() < 300,
             "engine: moto {method} {path}: {}",
@@ -588,16 +607,9 @@ fn play_engine(
         r
     };
     let glue = |target: &str, body: Value| {
-        send(
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", &format!("AWSGlue.{target}")),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.to_string().as_bytes(),
-        )
+        let r = engine.glue(target, body);
+        assert!(r.status() < 300, "engine: moto glue {target}: {}", r.text());
+        r
     };
     // one `file` written into each partition's folder under `location`, the partitions
     // registered in Glue
