@@ -340,12 +340,7 @@ fn leftovers_of_an_interrupted_build_are_recovered() {
     let stale = format!("{prefix}data/analytics/orders/stale-build/");
     w.put("data/analytics/orders/stale-build/part-00000.parquet");
     let create = |name: &str, location: &str| {
-        let r = w.glue(
-            "CreateTable",
-            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
-                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": location}}}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
+        harness::create_hive_table(&w, name, &[("id", "bigint")], location);
     };
     create("orders__ha", &stale);
     // killed after a publish, before the staged entry went
@@ -380,14 +375,9 @@ fn a_table_kiln_did_not_create_is_never_replaced() {
     w.kiln(&["run", "-s", "old_view"]).assert_success();
     w.put("other-team/legacy/part-0.parquet");
     w.put("data/analytics/legacy_v2/part-0.parquet");
+    let location = format!("s3://{}/other-team/legacy/", w.bucket);
     for name in ["legacy", "old_view_as_table"] {
-        let r = w.glue(
-            "CreateTable",
-            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
-                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}],
-                   "Location": format!("s3://{}/other-team/legacy/", w.bucket)}}}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
+        harness::create_hive_table(&w, name, &[("id", "bigint")], &location);
     }
     let run = w.kiln(&["run", "-s", "legacy"]);
     run.assert_code(1);
@@ -443,12 +433,8 @@ fn iceberg_tables_publish_their_new_metadata() {
         ctas,
         r#"StartQueryExecution create table "awsdatacatalog"."analytics"."events__ha""#
     );
-    let sql = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+    let sql = harness::queries(&w)
+        .into_iter()
         .find(|q| q.starts_with("create table"))
         .expect("a CTAS");
     assert!(
@@ -511,18 +497,7 @@ fn seeds_upload_their_csv_under_their_own_folder() {
     w.kiln(&["seed"]).assert_success();
     assert_eq!(w.tables(), ["plans"]);
     let first = w.location("plans");
-    let sql: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect();
-    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .expect("regex");
-    let sql = ids
-        .replace_all(&sql.join(";\n\n").replace(&w.bucket, "BUCKET"), "[BUILD]")
-        .into_owned();
+    let sql = harness::statements(&w).join(";\n\n");
     insta::assert_snapshot!("seed_statements", sql);
     let uploads: Vec<String> = w
         .calls()
@@ -614,12 +589,8 @@ fn incremental_merge_needs_iceberg() {
         "{}",
         run.stdout
     );
-    let merges: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+    let merges: Vec<String> = harness::queries(&w)
+        .into_iter()
         .filter(|q| q.starts_with("merge into"))
         .collect();
     assert_eq!(merges.len(), 1, "{merges:?}");
@@ -643,35 +614,20 @@ fn data_tests_read_their_verdict_from_athena() {
     );
     w.kiln(&["run"]).assert_success();
     let queue = |failures: &str, fail: &str| {
-        let cell = |v: &str| json!({"VarCharValue": v});
-        let info = |n: &str, t: &str| {
-            json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-                   "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-        };
-        let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
-            "rows": [
-                {"Data": [cell("failures"), cell("should_warn"), cell("should_error")]},
-                {"Data": [cell(failures), cell(fail), cell(fail)]},
+        harness::queue_table(
+            &w,
+            &[
+                ("failures", "bigint"),
+                ("should_warn", "boolean"),
+                ("should_error", "boolean"),
             ],
-            "column_info": [info("failures", "bigint"), info("should_warn", "boolean"), info("should_error", "boolean")],
-        }]});
-        let r = moto::post(
-            moto::moto().addr,
-            "/moto-api/static/athena/query-results",
-            &body.to_string(),
+            &[vec![Some(failures), Some(fail), Some(fail)]],
         );
-        assert_eq!(r.status(), 201, "queue results: {}", r.text());
     };
     queue("0", "false");
     w.proxy.clear();
     w.kiln(&["test"]).assert_success();
-    let queries: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect();
+    let queries = harness::queries(&w);
     assert_eq!(queries.len(), 1, "{queries:?}");
     assert!(
         queries[0].starts_with("select\n    count(*) as failures,")

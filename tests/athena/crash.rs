@@ -14,7 +14,7 @@
 //! file per partition, no stage, no side table and no old folder.
 
 use super::Warehouse;
-use super::harness::{partitions, queue_rows};
+use super::harness::{keys_under, partitions, queue_rows};
 
 /// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
 const STEPS: &[&str] = &["built", "published", "staged-dropped", "old-deleted"];
@@ -32,12 +32,21 @@ const SIBLINGS: &[&str] = &[
     "other-team/export.csv",
 ];
 
+/// Every object kiln deleted (every `DeleteObjects` since the log was cleared) lay under
+/// `prefix`.
+fn assert_deletes_under(w: &Warehouse, prefix: &str, step: &str) {
+    for c in w.calls() {
+        if let Some(keys) = c.strip_prefix("DeleteObjects ") {
+            for k in keys.split(' ') {
+                assert!(k.starts_with(prefix), "{step}: {c}");
+            }
+        }
+    }
+}
+
 /// The keys under `orders/`'s own folder.
 fn own_keys(w: &Warehouse) -> Vec<String> {
-    w.keys()
-        .into_iter()
-        .filter(|k| k.starts_with("data/analytics/orders/"))
-        .collect()
+    keys_under(w, "data/analytics/orders/")
 }
 
 /// The key of a version's one data file (the engine writes `part-00000.parquet`).
@@ -126,13 +135,7 @@ fn crash_and_rerun(model: &str, partitioned: bool, step: &str) {
         );
     }
     // every delete of both runs stayed inside the table's own folder
-    for c in w.calls() {
-        if let Some(keys) = c.strip_prefix("DeleteObjects ") {
-            for k in keys.split(' ') {
-                assert!(k.starts_with("data/analytics/orders/"), "{step}: {c}");
-            }
-        }
-    }
+    assert_deletes_under(&w, "data/analytics/orders/", step);
 }
 
 #[test]
@@ -270,13 +273,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
                 .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
             "{step}: a sibling folder was touched"
         );
-        for c in w.calls() {
-            if let Some(keys) = c.strip_prefix("DeleteObjects ") {
-                for k in keys.split(' ') {
-                    assert!(k.starts_with("data/analytics/events/"), "{step}: {c}");
-                }
-            }
-        }
+        assert_deletes_under(&w, "data/analytics/events/", step);
     }
 }
 

@@ -403,12 +403,7 @@ impl Warehouse {
 
     /// Every statement kiln started since the last `clear`.
     fn statements(&self) -> Vec<String> {
-        self.proxy
-            .calls()
-            .iter()
-            .filter(|c| c.op == "StartQueryExecution")
-            .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-            .collect()
+        harness::queries(self)
     }
 }
 
@@ -782,15 +777,8 @@ fn erase_statements_parse_with_athenas_grammars() {
     let (w, _engine) = built();
     w.erase(&[]).assert_success();
     w.erase(&["--apply", "--no-rebuild"]).assert_success();
-    let statements = w.statements();
-    assert!(statements.iter().any(|s| s.starts_with("delete from")));
-    let verdicts = super::grammar::check(&statements);
-    let failures: Vec<String> = statements
-        .iter()
-        .zip(verdicts)
-        .filter_map(|(sql, v)| v.map(|e| format!("{e}\n{sql}")))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(w.statements().iter().any(|s| s.starts_with("delete from")));
+    super::whole::assert_statements_parse(&w, "kiln erase");
 }
 
 /// `--subjects file.csv`: the file's values reach Athena only as the uploaded object, and

@@ -21,15 +21,68 @@ pub fn queue_results(w: &Warehouse, results: Vec<Value>) {
     assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
+/// One query answer as moto's queue takes it: a header row of the `(name, type)` columns'
+/// names, then `rows` (`None` a NULL).
+pub fn table_result(columns: &[(&str, &str)], rows: &[Vec<Option<&str>>]) -> Value {
+    let cell = |v: Option<&str>| match v {
+        Some(v) => json!({"VarCharValue": v}),
+        None => json!({}),
+    };
+    let header: Vec<Value> = columns.iter().map(|(n, _)| cell(Some(n))).collect();
+    let mut data = vec![json!({ "Data": header })];
+    for row in rows {
+        let cells: Vec<Value> = row.iter().map(|v| cell(*v)).collect();
+        data.push(json!({ "Data": cells }));
+    }
+    let info: Vec<Value> = columns.iter().map(|(n, t)| column_info(n, t)).collect();
+    json!({"rows": data, "column_info": info})
+}
+
+/// Queues one answer ([`table_result`]).
+pub fn queue_table(w: &Warehouse, columns: &[(&str, &str)], rows: &[Vec<Option<&str>>]) {
+    queue_results(w, vec![table_result(columns, rows)]);
+}
+
 /// Queues `skip` empty answers (for the statements kiln starts first), then one varchar
 /// `column` of `values` (what `select distinct dt` over a stage returns).
 pub fn queue_rows(w: &Warehouse, skip: usize, column: &str, values: &[impl AsRef<str>]) {
-    let cell = |v: &str| json!({"VarCharValue": v});
-    let mut rows = vec![json!({"Data": [cell(column)]})];
-    rows.extend(values.iter().map(|v| json!({"Data": [cell(v.as_ref())]})));
+    let rows: Vec<Vec<Option<&str>>> = values.iter().map(|v| vec![Some(v.as_ref())]).collect();
     let mut results = vec![json!({"rows": [], "column_info": []}); skip];
-    results.push(json!({"rows": rows, "column_info": [column_info(column, "varchar")]}));
+    results.push(table_result(&[(column, "varchar")], &rows));
     queue_results(w, results);
+}
+
+/// Creates the Glue database `analytics` (as it is before kiln makes it).
+pub fn create_analytics(w: &Warehouse) {
+    let r = w.glue(
+        "CreateDatabase",
+        json!({"DatabaseInput": {"Name": "analytics"}}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
+}
+
+/// Registers a Hive table in Glue as another tool (or an interrupted build) would:
+/// `analytics.<name>`, its `(name, type)` columns, its data at `location`.
+pub fn create_hive_table(w: &Warehouse, name: &str, columns: &[(&str, &str)], location: &str) {
+    let columns: Vec<Value> = columns
+        .iter()
+        .map(|(n, t)| json!({"Name": n, "Type": t}))
+        .collect();
+    let r = w.glue(
+        "CreateTable",
+        json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
+               "StorageDescriptor": {"Columns": columns, "Location": location}}}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text());
+}
+
+/// The bucket's keys under `prefix`: a key prefix, or a location (`s3://<bucket>/...`).
+pub fn keys_under(w: &Warehouse, prefix: &str) -> Vec<String> {
+    let prefix = prefix.trim_start_matches(&format!("s3://{}/", w.bucket));
+    w.keys()
+        .into_iter()
+        .filter(|k| k.starts_with(prefix))
+        .collect()
 }
 
 /// The statements kiln started since the proxy's log was cleared, in order.

@@ -4,9 +4,9 @@
 //! result, which moto serves from its queue (it runs no SQL). The same project on DuckDB prints
 //! the same verdict and diff.
 
+use super::Warehouse;
+use super::harness::{create_analytics, create_hive_table, queue_table};
 use super::snapshot::{queue_columns, statements};
-use super::{Warehouse, moto};
-use serde_json::{Value, json};
 use support::TestProject;
 
 use super::support;
@@ -17,48 +17,32 @@ const YAML: &str = "version: 2\nsources:\n  - name: app\n    schema: analytics\n
 
 /// Queues the union query's result: `(id, doubled, actual_or_expected)` rows, `None` a NULL.
 fn queue_rows(w: &Warehouse, rows: &[(&str, Option<&str>, &str)]) {
-    let cell = |v: Option<&str>| match v {
-        Some(v) => json!({"VarCharValue": v}),
-        None => json!({}),
-    };
-    let info = |n: &str, t: &str| {
-        json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-               "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-    };
-    let mut data: Vec<Value> = vec![
-        json!({"Data": [cell(Some("id")), cell(Some("doubled")), cell(Some("actual_or_expected"))]}),
-    ];
-    for (id, doubled, which) in rows {
-        data.push(json!({"Data": [cell(Some(id)), cell(*doubled), cell(Some(which))]}));
-    }
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
-        "rows": data,
-        "column_info": [info("id", "integer"), info("doubled", "bigint"), info("actual_or_expected", "varchar")],
-    }]});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
+    let rows: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .map(|(id, doubled, which)| vec![Some(*id), *doubled, Some(*which)])
+        .collect();
+    queue_table(
+        w,
+        &[
+            ("id", "integer"),
+            ("doubled", "bigint"),
+            ("actual_or_expected", "varchar"),
+        ],
+        &rows,
     );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
 fn athena_project(expected: &str) -> Warehouse {
     let w = Warehouse::new(&[("models/orders.sql", MODEL)]);
     w.project
         .write("models/schema.yml", &YAML.replace("EXPECTED", expected));
-    let r = w.glue(
-        "CreateDatabase",
-        json!({"DatabaseInput": {"Name": "analytics"}}),
+    create_analytics(&w);
+    create_hive_table(
+        &w,
+        "raw_orders",
+        &[("id", "int"), ("amount", "bigint"), ("note", "string")],
+        &format!("s3://{}/raw/orders/", w.bucket),
     );
-    assert_eq!(r.status(), 200, "{}", r.text());
-    let r = w.glue(
-        "CreateTable",
-        json!({"DatabaseName": "analytics", "TableInput": {"Name": "raw_orders", "TableType": "EXTERNAL_TABLE",
-               "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "amount", "Type": "bigint"}, {"Name": "note", "Type": "string"}],
-               "Location": format!("s3://{}/raw/orders/", w.bucket)}}}),
-    );
-    assert_eq!(r.status(), 200, "{}", r.text());
     w
 }
 

@@ -309,12 +309,7 @@ pub fn answer_snapshot_probes(w: &Warehouse, known: &Known) {
 
 /// The statements kiln sent since the proxy's log was cleared.
 pub fn statements(w: &Warehouse) -> Vec<String> {
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect()
+    super::harness::queries(w)
 }
 
 /// Every statement kiln sent since the log was cleared passes Athena's grammars.
