@@ -655,29 +655,7 @@ fn partitioned_tables_publish_their_partitions() {
         "models/daily.sql",
         "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt",
     )]);
-    let partitions = || {
-        let r = w.glue(
-            "GetPartitions",
-            json!({"DatabaseName": "analytics", "TableName": "daily"}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
-        r.json()["Partitions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| {
-                        (
-                            p["Values"][0].as_str().unwrap_or("").to_string(),
-                            p["StorageDescriptor"]["Location"]
-                                .as_str()
-                                .unwrap_or("")
-                                .to_string(),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let partitions = || harness::partitions(&w, "daily");
     w.kiln(&["run"]).assert_success();
     let first = w.location("daily");
     assert_eq!(

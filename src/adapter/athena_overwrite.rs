@@ -28,7 +28,7 @@
 //! `insert_overwrite`).
 
 use super::partitions::{
-    OldFolders, Publish, by_values, partition_location, partition_values, values_of,
+    OldFolders, Publish, by_values, partition_location, partition_values, table_location, values_of,
 };
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
@@ -82,11 +82,7 @@ impl AthenaConnection {
                 "{target} has no partitions in Glue, {unpartitioned}"
             )));
         }
-        let location = table
-            .location()
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?
+        let location = table_location(&table)?
             .ok_or_else(|| DbError::query(format!("Glue gives {target} no location")))?;
         Ok((keys, location))
     }
@@ -215,12 +211,7 @@ impl AthenaConnection {
         ));
         let table = self.table(&target.schema, &target.identifier)?;
         let keys: Vec<String> = t.partition_keys().iter().map(|k| k.to_string()).collect();
-        let location = table
-            .as_ref()
-            .and_then(|t| t.location())
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?;
+        let location = table.as_ref().map(table_location).transpose()?.flatten();
         let live: BTreeMap<Vec<String>, Option<S3Location>> = match &table {
             Some(_) => self
                 .client
@@ -314,12 +305,7 @@ impl AthenaConnection {
             .delete_prefix(&out, &out)
             .map_err(DbError::from)?;
         if let Some(t) = self.table(&schema, &identifier)?
-            && t.location()
-                .map(S3Location::parse)
-                .transpose()
-                .ok()
-                .flatten()
-                == Some(out.clone())
+            && table_location(&t).ok().flatten() == Some(out.clone())
         {
             self.client
                 .delete_table(&schema.to_lowercase(), &identifier.to_lowercase())

@@ -6,7 +6,7 @@
 
 use super::{AthenaConnection, debug, delete_guard, failpoint};
 use crate::adapter::athena::incremental::{NULL_PARTITION, partition_path};
-use crate::adapter::aws::S3Location;
+use crate::adapter::aws::{GlueTable, S3Location};
 use crate::adapter::{Adapter, Cell, DbError, Rows, TableStorage};
 use aws_sdk_glue::types::Partition;
 use std::collections::BTreeMap;
@@ -48,6 +48,14 @@ pub(super) fn by_values(parts: Vec<Partition>) -> BTreeMap<Vec<String>, Partitio
         .into_iter()
         .map(|p| (p.values().to_vec(), p))
         .collect()
+}
+
+/// A table's data folder as Glue names it.
+pub(super) fn table_location(t: &GlueTable) -> Result<Option<S3Location>, DbError> {
+    t.location()
+        .map(S3Location::parse)
+        .transpose()
+        .map_err(DbError::from)
 }
 
 /// A partition's folder as Glue names it.

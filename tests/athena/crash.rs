@@ -32,6 +32,16 @@ const SIBLINGS: &[&str] = &[
     "other-team/export.csv",
 ];
 
+/// `kiln run` aborted right after `step` (`KILN_FAILPOINT`), as a `kill -9` would.
+fn run_crashing_at(w: &Warehouse, step: &str) {
+    let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
+    assert_eq!(
+        crashed.code, None,
+        "{step}: kiln should have aborted\n{}\n{}",
+        crashed.stdout, crashed.stderr
+    );
+}
+
 /// Every object kiln deleted (every `DeleteObjects` since the log was cleared) lay under
 /// `prefix`.
 fn assert_deletes_under(w: &Warehouse, prefix: &str, step: &str) {
@@ -69,12 +79,7 @@ fn crash_and_rerun(model: &str, partitioned: bool, step: &str) {
 
     // the crash
     w.proxy.clear();
-    let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
-    assert_eq!(
-        crashed.code, None,
-        "{step}: kiln should have aborted\n{}\n{}",
-        crashed.stdout, crashed.stderr
-    );
+    run_crashing_at(&w, step);
     let calls = w.calls();
     assert!(
         calls
@@ -222,12 +227,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         assert_eq!(before.len(), 1, "{before:?}");
 
         queue_rows(&w, 1, "dt", &["2024-01-01"]);
-        let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
-        assert_eq!(
-            crashed.code, None,
-            "{step}: kiln should have aborted\n{}\n{}",
-            crashed.stdout, crashed.stderr
-        );
+        run_crashing_at(&w, step);
         assert_eq!(w.location("events"), location, "{step}");
         // the partition is the old version or the new one, whole, never empty, never both
         let (seen, files) = visible(&w);

@@ -146,24 +146,7 @@ impl Engine {
 
     /// The Glue partitions of `schema.name`: (value, location).
     fn partitions(&self, schema: &str, name: &str) -> Vec<(String, String)> {
-        let body = json!({"DatabaseName": schema, "TableName": name});
-        let r = self.glue("GetPartitions", body);
-        let mut parts: Vec<(String, String)> = r.json()["Partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                (
-                    p["Values"][0].as_str().unwrap_or("").to_string(),
-                    p["StorageDescriptor"]["Location"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                )
-            })
-            .collect();
-        parts.sort();
-        parts
+        harness::partitions_in(self, schema, name)
     }
 
     /// The rows a reader of `analytics.name` sees now.

@@ -111,14 +111,19 @@ pub fn statements(w: &Warehouse) -> Vec<String> {
 /// The Glue partitions of `analytics.<table>` (every page), sorted: (values joined by `/`,
 /// location).
 pub fn partitions(w: &Warehouse, table: &str) -> Vec<(String, String)> {
+    partitions_in(w, "analytics", table)
+}
+
+/// The Glue partitions of `<database>.<table>` as `account` reads them, as [`partitions`].
+pub fn partitions_in(account: &impl Account, database: &str, table: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = vec![];
     let mut token: Option<String> = None;
     loop {
-        let mut body = json!({"DatabaseName": "analytics", "TableName": table});
+        let mut body = json!({"DatabaseName": database, "TableName": table});
         if let Some(t) = &token {
             body["NextToken"] = json!(t);
         }
-        let r = w.glue("GetPartitions", body);
+        let r = account.glue("GetPartitions", body);
         assert_eq!(r.status(), 200, "{}", r.text());
         let page = r.json();
         for p in page["Partitions"].as_array().into_iter().flatten() {

@@ -31,6 +31,17 @@ fn assert_one_file_built_aside(w: &Warehouse, location: &str) {
     );
 }
 
+/// `n` days from 2024-01-01 on, as `YYYY-MM-DD`.
+fn days_from_2024(n: i64) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
+                + chrono::Duration::days(i);
+            d.format("%Y-%m-%d").to_string()
+        })
+        .collect()
+}
+
 const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt";
 
 /// The second run replaces exactly the partitions the new rows touch: the new rows staged
@@ -199,13 +210,7 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
 fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
     w.kiln(&["run"]).assert_success();
-    let days: Vec<String> = (0..150)
-        .map(|i| {
-            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
-                + chrono::Duration::days(i);
-            d.format("%Y-%m-%d").to_string()
-        })
-        .collect();
+    let days = days_from_2024(150);
     queue_rows(&w, 1, "dt", &days);
     w.proxy.clear();
     w.kiln(&["run"]).assert_success();
@@ -235,13 +240,7 @@ fn a_ctas_over_the_partition_limit_is_written_in_batches() {
         "models/daily.sql",
         "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, dt from wide",
     )]);
-    let days: Vec<String> = (0..120)
-        .map(|i| {
-            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
-                + chrono::Duration::days(i);
-            d.format("%Y-%m-%d").to_string()
-        })
-        .collect();
+    let days = days_from_2024(120);
     // (the refused CTAS, the unpartitioned copy, then the partitions)
     queue_rows(&w, 2, "dt", &days);
     w.proxy.rule(Rule::FailQueries {

@@ -772,16 +772,8 @@ fn play_engine(
     {
         // the rows written go under the table's location
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
-        let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
-        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-        let h = [
-            ("Authorization", auth),
-            ("x-moto-account-id", account),
-            ("X-Amz-Target", "AWSGlue.GetTable"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ];
-        let table = http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
-            .expect("engine: GetTable")
+        let table = engine
+            .glue("GetTable", json!({"DatabaseName": schema, "Name": name}))
             .json();
         let location = table["Table"]["StorageDescriptor"]["Location"]
             .as_str()
@@ -833,18 +825,10 @@ fn play_engine(
             .unwrap_or_else(|| json!([{"Name": "id", "Type": "bigint"}]));
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
                            "StorageDescriptor": {"Columns": columns}});
-        let exists = {
-            let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
-            let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-            let h = [
-                ("Authorization", auth),
-                ("x-moto-account-id", account),
-                ("X-Amz-Target", "AWSGlue.GetTable"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ];
-            http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
-                .is_ok_and(|r| r.status() == 200)
-        };
+        let exists = engine
+            .glue("GetTable", json!({"DatabaseName": schema, "Name": name}))
+            .status()
+            == 200;
         let op = if exists { "UpdateTable" } else { "CreateTable" };
         glue(op, json!({"DatabaseName": schema, "TableInput": input}));
     }
