@@ -581,12 +581,7 @@ impl Connection for AthenaConnection {
             .map_err(DbError::from)?;
         Ok(tables
             .iter()
-            .map(|t| RelationInfo {
-                database: database.to_string(),
-                schema: schema.to_string(),
-                identifier: t.name().to_string(),
-                kind: relation_kind(t),
-            })
+            .map(|t| relation_info(database, schema, t))
             .collect())
     }
 
@@ -596,12 +591,9 @@ impl Connection for AthenaConnection {
         schema: &str,
         identifier: &str,
     ) -> Result<Option<RelationInfo>, DbError> {
-        Ok(self.table(schema, identifier)?.map(|t| RelationInfo {
-            database: database.to_string(),
-            schema: schema.to_string(),
-            identifier: t.name().to_string(),
-            kind: relation_kind(&t),
-        }))
+        Ok(self
+            .table(schema, identifier)?
+            .map(|t| relation_info(database, schema, &t)))
     }
 
     fn columns(
@@ -716,10 +708,16 @@ impl Connection for AthenaConnection {
     }
 }
 
-fn relation_kind(t: &GlueTable) -> RelationKind {
-    match t.kind() {
-        TableKind::View => RelationKind::View,
-        TableKind::Table | TableKind::Iceberg => RelationKind::Table,
+/// A Glue table of `database.schema` as the adapter lists relations.
+fn relation_info(database: &str, schema: &str, t: &GlueTable) -> RelationInfo {
+    RelationInfo {
+        database: database.to_string(),
+        schema: schema.to_string(),
+        identifier: t.name().to_string(),
+        kind: match t.kind() {
+            TableKind::View => RelationKind::View,
+            TableKind::Table | TableKind::Iceberg => RelationKind::Table,
+        },
     }
 }
 
