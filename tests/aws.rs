@@ -160,14 +160,10 @@ impl Aws {
                        "CaseSensitive": false})
             })
             .collect();
-        let body = json!({"account_id": self.account, "region": "us-east-1",
-                          "results": [{"rows": all, "column_info": info}]});
-        let r = moto::post(
-            moto::moto().addr,
-            "/moto-api/static/athena/query-results",
-            &body.to_string(),
+        moto::queue_query_results(
+            &self.account,
+            vec![json!({"rows": all, "column_info": info})],
         );
-        assert_eq!(r.status(), 201, "queue results: {}", r.text());
     }
 }
 

@@ -529,11 +529,7 @@ fn assert_subjects_removed(w: &Warehouse) {
         "{:?}",
         w.tables()
     );
-    let left: Vec<String> = w
-        .keys()
-        .into_iter()
-        .filter(|k| k.starts_with("data/analytics/kiln_erase_subjects/"))
-        .collect();
+    let left = harness::keys_under(w, "data/analytics/kiln_erase_subjects/");
     assert!(left.is_empty(), "{left:?}");
 }
 

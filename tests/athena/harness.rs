@@ -12,13 +12,7 @@ pub fn column_info(name: &str, data_type: &str) -> Value {
 
 /// Queues query answers in moto, which gives each started query the next one.
 pub fn queue_results(w: &Warehouse, results: Vec<Value>) {
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": results});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+    moto::queue_query_results(&w.account, results);
 }
 
 /// One query answer as moto's queue takes it: a header row of the `(name, type)` columns'

@@ -348,6 +348,19 @@ pub trait Account {
     }
 }
 
+/// Queues query answers in moto for `account`: each query started next gets the next one
+/// (moto runs no SQL).
+pub fn queue_query_results(account: &str, results: Vec<Value>) {
+    let body =
+        serde_json::json!({"account_id": account, "region": "us-east-1", "results": results});
+    let r = post(
+        moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
+}
+
 /// A name no other test (and no earlier run against the same server) uses.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
