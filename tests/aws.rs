@@ -8,6 +8,8 @@
 //! (queries, Glue tables, S3 objects), the tests read it back from moto itself.
 #![cfg(feature = "athena")]
 
+#[path = "aws/glue_partitions.rs"]
+mod glue_partitions;
 #[path = "aws/http.rs"]
 mod http;
 #[path = "aws/moto.rs"]
