@@ -49,6 +49,7 @@ mod live;
 #[path = "athena/naming.rs"]
 mod naming;
 
+use moto::Account;
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
 use support::TestProject;
@@ -63,6 +64,13 @@ struct Warehouse {
     bucket: String,
     proxy: Proxy,
     project: TestProject,
+}
+
+/// The harness's view of moto's state (not recorded).
+impl Account for Warehouse {
+    fn account(&self) -> &str {
+        &self.account
+    }
 }
 
 impl Warehouse {
@@ -87,8 +95,20 @@ impl Warehouse {
         for (path, sql) in models {
             project = project.file(path, sql);
         }
+        Warehouse::with_bucket(account, proxy, bucket, "AKIAKILNATHENA", project)
+    }
+
+    /// The warehouse of `account` behind `proxy`, its access key id new (`key_prefix` and a
+    /// unique tail) and its `bucket` created in moto.
+    fn with_bucket(
+        account: String,
+        proxy: Proxy,
+        bucket: String,
+        key_prefix: &str,
+        project: TestProject,
+    ) -> Warehouse {
         let w = Warehouse {
-            key_id: moto::unique("AKIAKILNATHENA").to_uppercase(),
+            key_id: moto::unique(key_prefix).to_uppercase(),
             account,
             bucket,
             proxy,
@@ -99,38 +119,9 @@ impl Warehouse {
         w
     }
 
-    /// A request straight to moto in this account (the harness's view, not recorded).
-    fn raw(
-        &self,
-        service: &str,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> http::Message {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=HARNESS/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", self.account.as_str()),
-        ];
-        h.extend_from_slice(headers);
-        http::send(moto::moto().addr, &http::request(method, path, &h, body))
-            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
-    }
-
+    /// A Glue API call straight to moto ([`moto::Account::glue`], here without importing it).
     fn glue(&self, target: &str, body: Value) -> http::Message {
-        self.raw(
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", &format!("AWSGlue.{target}")),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.to_string().as_bytes(),
-        )
+        Account::glue(self, target, body)
     }
 
     /// A Glue table of the `analytics` database, as moto holds it.
@@ -349,12 +340,7 @@ fn leftovers_of_an_interrupted_build_are_recovered() {
     let stale = format!("{prefix}data/analytics/orders/stale-build/");
     w.put("data/analytics/orders/stale-build/part-00000.parquet");
     let create = |name: &str, location: &str| {
-        let r = w.glue(
-            "CreateTable",
-            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
-                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": location}}}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
+        harness::create_hive_table(&w, name, &[("id", "bigint")], location);
     };
     create("orders__ha", &stale);
     // killed after a publish, before the staged entry went
@@ -389,14 +375,9 @@ fn a_table_kiln_did_not_create_is_never_replaced() {
     w.kiln(&["run", "-s", "old_view"]).assert_success();
     w.put("other-team/legacy/part-0.parquet");
     w.put("data/analytics/legacy_v2/part-0.parquet");
+    let location = format!("s3://{}/other-team/legacy/", w.bucket);
     for name in ["legacy", "old_view_as_table"] {
-        let r = w.glue(
-            "CreateTable",
-            json!({"DatabaseName": "analytics", "TableInput": {"Name": name, "TableType": "EXTERNAL_TABLE",
-                   "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}],
-                   "Location": format!("s3://{}/other-team/legacy/", w.bucket)}}}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
+        harness::create_hive_table(&w, name, &[("id", "bigint")], &location);
     }
     let run = w.kiln(&["run", "-s", "legacy"]);
     run.assert_code(1);
@@ -452,12 +433,8 @@ fn iceberg_tables_publish_their_new_metadata() {
         ctas,
         r#"StartQueryExecution create table "awsdatacatalog"."analytics"."events__ha""#
     );
-    let sql = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+    let sql = harness::queries(&w)
+        .into_iter()
         .find(|q| q.starts_with("create table"))
         .expect("a CTAS");
     assert!(
@@ -520,18 +497,7 @@ fn seeds_upload_their_csv_under_their_own_folder() {
     w.kiln(&["seed"]).assert_success();
     assert_eq!(w.tables(), ["plans"]);
     let first = w.location("plans");
-    let sql: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect();
-    let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .expect("regex");
-    let sql = ids
-        .replace_all(&sql.join(";\n\n").replace(&w.bucket, "BUCKET"), "[BUILD]")
-        .into_owned();
+    let sql = harness::statements(&w).join(";\n\n");
     insta::assert_snapshot!("seed_statements", sql);
     let uploads: Vec<String> = w
         .calls()
@@ -623,12 +589,8 @@ fn incremental_merge_needs_iceberg() {
         "{}",
         run.stdout
     );
-    let merges: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+    let merges: Vec<String> = harness::queries(&w)
+        .into_iter()
         .filter(|q| q.starts_with("merge into"))
         .collect();
     assert_eq!(merges.len(), 1, "{merges:?}");
@@ -652,35 +614,20 @@ fn data_tests_read_their_verdict_from_athena() {
     );
     w.kiln(&["run"]).assert_success();
     let queue = |failures: &str, fail: &str| {
-        let cell = |v: &str| json!({"VarCharValue": v});
-        let info = |n: &str, t: &str| {
-            json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-                   "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-        };
-        let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
-            "rows": [
-                {"Data": [cell("failures"), cell("should_warn"), cell("should_error")]},
-                {"Data": [cell(failures), cell(fail), cell(fail)]},
+        harness::queue_table(
+            &w,
+            &[
+                ("failures", "bigint"),
+                ("should_warn", "boolean"),
+                ("should_error", "boolean"),
             ],
-            "column_info": [info("failures", "bigint"), info("should_warn", "boolean"), info("should_error", "boolean")],
-        }]});
-        let r = moto::post(
-            moto::moto().addr,
-            "/moto-api/static/athena/query-results",
-            &body.to_string(),
+            &[vec![Some(failures), Some(fail), Some(fail)]],
         );
-        assert_eq!(r.status(), 201, "queue results: {}", r.text());
     };
     queue("0", "false");
     w.proxy.clear();
     w.kiln(&["test"]).assert_success();
-    let queries: Vec<String> = w
-        .proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect();
+    let queries = harness::queries(&w);
     assert_eq!(queries.len(), 1, "{queries:?}");
     assert!(
         queries[0].starts_with("select\n    count(*) as failures,")
@@ -708,29 +655,7 @@ fn partitioned_tables_publish_their_partitions() {
         "models/daily.sql",
         "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, '2024-01-01' as dt",
     )]);
-    let partitions = || {
-        let r = w.glue(
-            "GetPartitions",
-            json!({"DatabaseName": "analytics", "TableName": "daily"}),
-        );
-        assert_eq!(r.status(), 200, "{}", r.text());
-        r.json()["Partitions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| {
-                        (
-                            p["Values"][0].as_str().unwrap_or("").to_string(),
-                            p["StorageDescriptor"]["Location"]
-                                .as_str()
-                                .unwrap_or("")
-                                .to_string(),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let partitions = || harness::partitions(&w, "daily");
     w.kiln(&["run"]).assert_success();
     let first = w.location("daily");
     assert_eq!(

@@ -8,6 +8,8 @@
 //! (queries, Glue tables, S3 objects), the tests read it back from moto itself.
 #![cfg(feature = "athena")]
 
+#[path = "aws/glue_partitions.rs"]
+mod glue_partitions;
 #[path = "aws/http.rs"]
 mod http;
 #[path = "aws/moto.rs"]
@@ -23,6 +25,7 @@ use kiln::adapter::aws::{
     S3Location, Secret, TableKind,
 };
 use kiln::adapter::{Cell, DbError};
+use moto::Account;
 use proxy::{Proxy, Rule};
 use serde_json::{Value, json};
 use std::sync::atomic::AtomicBool;
@@ -40,6 +43,13 @@ struct Aws {
     key_id: String,
     bucket: String,
     proxy: Proxy,
+}
+
+/// The harness's own view of moto's state.
+impl Account for Aws {
+    fn account(&self) -> &str {
+        &self.account
+    }
 }
 
 impl Aws {
@@ -81,31 +91,9 @@ impl Aws {
         client(&self.settings())
     }
 
-    /// A raw request straight to moto, in this test's account, signed (moto reads the service
-    /// from the credential scope; it does not check signatures).
-    fn moto_raw(
-        &self,
-        service: &str,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> http::Message {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=HARNESS/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", self.account.as_str()),
-        ];
-        h.extend_from_slice(headers);
-        http::send(moto::moto().addr, &http::request(method, path, &h, body))
-            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
-    }
-
     /// An awsJson call straight to moto (the harness's own view of moto's state).
     fn moto_json(&self, service: &str, target: &str, body: Value) -> Value {
-        let r = self.moto_raw(
+        let r = self.raw(
             service,
             "POST",
             "/",
@@ -120,12 +108,12 @@ impl Aws {
     }
 
     fn create_bucket(&self, bucket: &str) {
-        let r = self.moto_raw("s3", "PUT", &format!("/{bucket}"), &[], b"");
+        let r = self.raw("s3", "PUT", &format!("/{bucket}"), &[], b"");
         assert_eq!(r.status(), 200, "create bucket {bucket}: {}", r.text());
     }
 
     fn put(&self, bucket: &str, key: &str, body: &str) {
-        let r = self.moto_raw(
+        let r = self.raw(
             "s3",
             "PUT",
             &format!("/{bucket}/{key}"),
@@ -137,7 +125,7 @@ impl Aws {
 
     /// The keys moto holds under a prefix (one ListObjectsV2 page: the tests keep it under 1000).
     fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let r = self.moto_raw(
+        let r = self.raw(
             "s3",
             "GET",
             &format!("/{bucket}?list-type=2&prefix={prefix}"),
@@ -174,14 +162,10 @@ impl Aws {
                        "CaseSensitive": false})
             })
             .collect();
-        let body = json!({"account_id": self.account, "region": "us-east-1",
-                          "results": [{"rows": all, "column_info": info}]});
-        let r = moto::post(
-            moto::moto().addr,
-            "/moto-api/static/athena/query-results",
-            &body.to_string(),
+        moto::queue_query_results(
+            &self.account,
+            vec![json!({"rows": all, "column_info": info})],
         );
-        assert_eq!(r.status(), 201, "queue results: {}", r.text());
     }
 }
 
@@ -866,7 +850,7 @@ fn s3_put_object_round_trips() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(aws.proxy.ops(), ["PutObject"]);
-    let got = aws.moto_raw(
+    let got = aws.raw(
         "s3",
         "GET",
         &format!("/{}/seeds/people/people.csv", aws.bucket),

@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex};
 mod erase;
 #[path = "athena_overwrite.rs"]
 mod overwrite;
+#[path = "athena_partitions.rs"]
+mod partitions;
+use partitions::table_location;
 
 /// What the adapter keeps to connect: the AWS settings (their `Debug` hides the credentials),
 /// the one client every connection shares (made on first use), the cancel flag, and this
@@ -186,22 +189,13 @@ impl AthenaConnection {
         if let Some(t) = &current {
             refuse_foreign(target, t, &owned_loc)?;
         }
-        let current_loc = current
-            .as_ref()
-            .and_then(|t| t.location())
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?;
+        let current_loc = current.as_ref().map(table_location).transpose()?.flatten();
         for suffix in STAGED_SUFFIXES {
             let name = format!("{}{suffix}", target.identifier);
             let Some(staged) = self.table(&target.schema, &name)? else {
                 continue;
             };
-            let staged_loc = staged
-                .location()
-                .map(S3Location::parse)
-                .transpose()
-                .map_err(DbError::from)?;
+            let staged_loc = table_location(&staged)?;
             // Published already (the target points at its data): only its entry remains.
             // Otherwise it was never published: it goes, its files with it (below).
             let published = staged_loc.is_some() && staged_loc == current_loc;
@@ -347,12 +341,7 @@ impl AthenaConnection {
             && old.as_ref().map(GlueTable::kind) != Some(TableKind::View)
         {
             let old_folder = S3Location::parse(old_loc).map_err(DbError::from)?;
-            let inside = new
-                .location()
-                .map(S3Location::parse)
-                .transpose()
-                .map_err(DbError::from)?
-                .is_some_and(|n| n.is_within(&old_folder));
+            let inside = table_location(&new)?.is_some_and(|n| n.is_within(&old_folder));
             if inside {
                 debug(&format!(
                     "kiln keeps {old_folder}: the published version lies inside it"
@@ -592,12 +581,7 @@ impl Connection for AthenaConnection {
             .map_err(DbError::from)?;
         Ok(tables
             .iter()
-            .map(|t| RelationInfo {
-                database: database.to_string(),
-                schema: schema.to_string(),
-                identifier: t.name().to_string(),
-                kind: relation_kind(t),
-            })
+            .map(|t| relation_info(database, schema, t))
             .collect())
     }
 
@@ -607,12 +591,9 @@ impl Connection for AthenaConnection {
         schema: &str,
         identifier: &str,
     ) -> Result<Option<RelationInfo>, DbError> {
-        Ok(self.table(schema, identifier)?.map(|t| RelationInfo {
-            database: database.to_string(),
-            schema: schema.to_string(),
-            identifier: t.name().to_string(),
-            kind: relation_kind(&t),
-        }))
+        Ok(self
+            .table(schema, identifier)?
+            .map(|t| relation_info(database, schema, &t)))
     }
 
     fn columns(
@@ -727,10 +708,16 @@ impl Connection for AthenaConnection {
     }
 }
 
-fn relation_kind(t: &GlueTable) -> RelationKind {
-    match t.kind() {
-        TableKind::View => RelationKind::View,
-        TableKind::Table | TableKind::Iceberg => RelationKind::Table,
+/// A Glue table of `database.schema` as the adapter lists relations.
+fn relation_info(database: &str, schema: &str, t: &GlueTable) -> RelationInfo {
+    RelationInfo {
+        database: database.to_string(),
+        schema: schema.to_string(),
+        identifier: t.name().to_string(),
+        kind: match t.kind() {
+            TableKind::View => RelationKind::View,
+            TableKind::Table | TableKind::Iceberg => RelationKind::Table,
+        },
     }
 }
 

@@ -12,15 +12,16 @@
 //! the rerun deletes every file under the table's location that no partition reads before
 //! anything else, and rewrites what still holds subjects.
 
+use super::partitions::{
+    OldFolders, Publish, by_values, glue_values, partition_location, partition_values,
+};
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location};
 use crate::adapter::athena::incremental::{
-    NULL_PARTITION, PARTITION_WRITE_LIMIT, distinct_partitions_sql, partition_filter,
-    partition_path,
+    PARTITION_WRITE_LIMIT, distinct_partitions_sql, partition_filter,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::{CatalogName, TableStorage};
-use crate::adapter::{Adapter, Cell, Connection, DbError};
-use std::collections::BTreeMap;
+use crate::adapter::{Connection, DbError};
 
 /// The arguments of one erasure ([`super::super::storage::StorageCall::ErasePartitions`]).
 pub struct ErasePartitions<'a> {
@@ -66,109 +67,56 @@ impl AthenaConnection {
         // The partitions holding subjects.
         let holding = format!("{} where {}", e.target_sql, e.condition);
         let rows = self.query(&distinct_partitions_sql(&holding, &keys, None))?;
-        let touched: Vec<Vec<Option<String>>> = rows
-            .rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Cell::Null => None,
-                        c => Some(c.to_string()),
-                    })
-                    .collect()
-            })
-            .collect();
+        let touched = partition_values(&rows);
         debug(&format!(
             "kiln: {} partition(s) of {} hold subjects",
             touched.len(),
             e.target
         ));
-        let existing: BTreeMap<Vec<String>, _> = parts
-            .into_iter()
-            .map(|p| (p.values().to_vec(), p))
-            .collect();
-        let glue_values = |values: &[Option<String>]| -> Vec<String> {
-            values
-                .iter()
-                .map(|v| v.clone().unwrap_or_else(|| NULL_PARTITION.into()))
-                .collect()
-        };
+        let existing = by_values(parts);
         for batch in touched.chunks(PARTITION_WRITE_LIMIT) {
             let folder = location.join(&format!("kiln-erase-{}/", uuid::Uuid::new_v4()));
-            let storage = TableStorage {
-                location: Some(folder.to_string()),
-                iceberg: false,
-                partitioned_by: keys.clone(),
-                ..e.storage.clone()
-            };
             let select = format!(
                 "select *\nfrom {}\nwhere (\n    {}\n)\nand not coalesce({}, false)",
                 e.target_sql,
                 partition_filter(&keys, batch),
                 e.condition
             );
-            self.execute_sql(&super::super::Athena::default().create_table_as_stored_sql(
-                e.stage_sql,
-                &select,
-                &storage,
-            ))?;
+            self.create_partitions_in(e.stage_sql, &select, &keys, &folder, e.storage)?;
             failpoint("erase-staged");
             let stage_schema = e.stage.schema.to_lowercase();
             let stage_name = e.stage.identifier.to_lowercase();
-            let staged: BTreeMap<Vec<String>, _> = self
-                .client
-                .get_partitions(&stage_schema, &stage_name)
-                .map_err(DbError::from)?
-                .into_iter()
-                .map(|p| (p.values().to_vec(), p))
-                .collect();
-            let (mut updates, mut removed, mut folders) = (vec![], vec![], vec![]);
+            let staged = by_values(
+                self.client
+                    .get_partitions(&stage_schema, &stage_name)
+                    .map_err(DbError::from)?,
+            );
+            let (mut updates, mut removed) = (vec![], vec![]);
+            let mut old = OldFolders::new(&location, &keys, &owned);
             for values in batch {
                 let v = glue_values(values);
                 let new = staged.get(&v);
-                let new_loc = new
-                    .and_then(|p| p.storage_descriptor())
-                    .and_then(|s| s.location())
-                    .map(S3Location::parse)
-                    .transpose()
-                    .map_err(DbError::from)?;
-                // the previous folders: the one the location and the values name, and the
-                // one the catalog entry names
-                let mut old = vec![location.join(&partition_path(&keys, values))];
-                if let Some(p) = existing.get(&v) {
-                    if let Some(l) = p.storage_descriptor().and_then(|s| s.location()) {
-                        old.push(S3Location::parse(l).map_err(DbError::from)?);
-                    }
-                    if new.is_none() {
-                        removed.push(p.clone());
-                    }
-                }
-                if let Some(p) = new {
-                    updates.push(p.clone());
-                }
-                for f in old {
-                    let holds_new = new_loc.as_ref().is_some_and(|n| n.is_within(&f) || *n == f);
-                    match delete_guard(&f, &owned) {
-                        Ok(()) if !holds_new && !folders.contains(&f) => folders.push(f),
-                        Ok(()) => {}
-                        Err(why) => debug(&format!("kiln keeps {f}: {why}")),
-                    }
+                let previous = existing.get(&v);
+                let new_loc = new.map(partition_location).transpose()?.flatten();
+                old.add(values, previous, new_loc.as_ref())?;
+                match (new, previous) {
+                    (Some(p), _) => updates.push(p.clone()),
+                    (None, Some(p)) => removed.push(p.clone()),
+                    (None, None) => {}
                 }
             }
-            self.client
-                .update_partitions(&schema, &name, &updates)
-                .map_err(DbError::from)?;
-            self.client
-                .delete_partitions(&schema, &name, &removed)
-                .map_err(DbError::from)?;
-            failpoint("erase-repointed");
             // (the stage's partitions are the target's now: only its catalog entry goes)
-            self.client
-                .delete_table(&stage_schema, &stage_name)
-                .map_err(DbError::from)?;
-            self.client
-                .delete_folders(&folders, &owned)
-                .map_err(DbError::from)?;
+            self.publish_partitions(&Publish {
+                schema: &schema,
+                name: &name,
+                replaced: &updates,
+                added: &[],
+                removed: &removed,
+                stage: (&stage_schema, &stage_name),
+                old: &old.folders,
+                owned: &owned,
+                failpoints: [Some("erase-repointed"), None, None],
+            })?;
         }
         Ok(())
     }

@@ -27,14 +27,17 @@
 //! the side table's entry. Partitions the new rows do not touch are kept (dbt-athena's
 //! `insert_overwrite`).
 
+use super::partitions::{
+    OldFolders, Publish, by_values, partition_location, partition_values, table_location, values_of,
+};
 use super::{AthenaConnection, debug, delete_guard, failpoint, owned_location, refuse_foreign};
 use crate::adapter::athena::incremental::{
-    Ctas, NULL_PARTITION, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter,
-    partition_path, partitions_select_sql, quote,
+    Ctas, PARTITION_WRITE_LIMIT, Window, distinct_partitions_sql, partition_filter, partition_path,
+    partitions_select_sql, quote,
 };
 use crate::adapter::aws::S3Location;
 use crate::adapter::storage::CatalogName;
-use crate::adapter::{Adapter, Cell, Connection, DbError, Rows, TableStorage};
+use crate::adapter::{Connection, DbError, TableStorage};
 use std::collections::BTreeMap;
 
 /// What Athena says when one statement writes more partitions than it allows.
@@ -53,30 +56,6 @@ pub struct Overwrite<'a> {
     pub columns: &'a [String],
     pub window: Option<&'a (String, String, String)>,
     pub storage: &'a TableStorage,
-}
-
-/// A query's rows as partition values (NULL as `None`), as `select distinct` gives them.
-fn partition_values(rows: &Rows) -> Vec<Vec<Option<String>>> {
-    rows.rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Cell::Null => None,
-                    c => Some(c.to_string()),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// A partition's folder as Glue names it.
-fn partition_location(p: &aws_sdk_glue::types::Partition) -> Result<Option<S3Location>, DbError> {
-    p.storage_descriptor()
-        .and_then(|s| s.location())
-        .map(S3Location::parse)
-        .transpose()
-        .map_err(DbError::from)
 }
 
 impl AthenaConnection {
@@ -103,11 +82,7 @@ impl AthenaConnection {
                 "{target} has no partitions in Glue, {unpartitioned}"
             )));
         }
-        let location = table
-            .location()
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?
+        let location = table_location(&table)?
             .ok_or_else(|| DbError::query(format!("Glue gives {target} no location")))?;
         Ok((keys, location))
     }
@@ -144,13 +119,11 @@ impl AthenaConnection {
             return Ok(());
         }
         // The catalog's entries, by values (NULL is Hive's default partition name).
-        let existing: BTreeMap<Vec<String>, _> = self
-            .client
-            .get_partitions(&schema, &name)
-            .map_err(DbError::from)?
-            .into_iter()
-            .map(|p| (p.values().to_vec(), p))
-            .collect();
+        let existing = by_values(
+            self.client
+                .get_partitions(&schema, &name)
+                .map_err(DbError::from)?,
+        );
         let side = CatalogName {
             schema: o.target.schema.clone(),
             identifier: format!("{}{PARTS_SUFFIX}", o.target.identifier),
@@ -179,65 +152,42 @@ impl AthenaConnection {
                 &partition_filter(&keys, batch),
                 window.as_ref(),
             );
-            let storage = TableStorage {
-                location: Some(aside.to_string()),
-                iceberg: false,
-                partitioned_by: keys.clone(),
-                ..o.storage.clone()
-            };
-            self.execute_sql(
-                &super::super::Athena::default()
-                    .create_table_as_stored_sql(&side_sql, &select, &storage),
-            )?;
+            self.create_partitions_in(&side_sql, &select, &keys, &aside, o.storage)?;
             failpoint("overwrite-built");
             let built = self
                 .client
                 .get_partitions(&schema, &side_name)
                 .map_err(DbError::from)?;
-            // 2. published: each partition repointed (or registered) in Glue
+            // 2. published: each partition repointed (or registered) in Glue; 3. the side
+            // table's entry goes, its files are the table's partitions now; 4. the old
+            // folders, last
             let (replaced, added): (Vec<_>, Vec<_>) = built
                 .iter()
                 .cloned()
                 .partition(|p| existing.contains_key(p.values()));
-            self.client
-                .update_partitions(&schema, &name, &replaced)
-                .map_err(DbError::from)?;
-            self.client
-                .create_partitions(&schema, &name, &added)
-                .map_err(DbError::from)?;
-            failpoint("overwrite-published");
-            // 3. the side table's entry goes; its files are the table's partitions now
-            self.client
-                .delete_table(&schema, &side_name)
-                .map_err(DbError::from)?;
-            failpoint("overwrite-staged-dropped");
-            // 4. the old folders, last
-            let mut folders: Vec<S3Location> = vec![];
+            let mut old = OldFolders::new(&location, &keys, &owned);
             for p in &built {
-                let new = partition_location(p)?;
-                let values: Vec<Option<String>> = p
-                    .values()
-                    .iter()
-                    .map(|v| (v != NULL_PARTITION).then(|| v.clone()))
-                    .collect();
-                let mut old = vec![location.join(&partition_path(&keys, &values))];
-                if let Some(e) = existing.get(p.values()) {
-                    old.extend(partition_location(e)?);
-                }
-                for f in old {
-                    if Some(&f) == new.as_ref() || folders.contains(&f) {
-                        continue;
-                    }
-                    match delete_guard(&f, &owned) {
-                        Ok(()) => folders.push(f),
-                        Err(why) => debug(&format!("kiln keeps {f}: {why}")),
-                    }
-                }
+                old.add(
+                    &values_of(p),
+                    existing.get(p.values()),
+                    partition_location(p)?.as_ref(),
+                )?;
             }
-            self.client
-                .delete_folders(&folders, &owned)
-                .map_err(DbError::from)?;
-            failpoint("overwrite-old-deleted");
+            self.publish_partitions(&Publish {
+                schema: &schema,
+                name: &name,
+                replaced: &replaced,
+                added: &added,
+                removed: &[],
+                stage: (&schema, &side_name),
+                old: &old.folders,
+                owned: &owned,
+                failpoints: [
+                    Some("overwrite-published"),
+                    Some("overwrite-staged-dropped"),
+                    Some("overwrite-old-deleted"),
+                ],
+            })?;
         }
         Ok(())
     }
@@ -261,12 +211,7 @@ impl AthenaConnection {
         ));
         let table = self.table(&target.schema, &target.identifier)?;
         let keys: Vec<String> = t.partition_keys().iter().map(|k| k.to_string()).collect();
-        let location = table
-            .as_ref()
-            .and_then(|t| t.location())
-            .map(S3Location::parse)
-            .transpose()
-            .map_err(DbError::from)?;
+        let location = table.as_ref().map(table_location).transpose()?.flatten();
         let live: BTreeMap<Vec<String>, Option<S3Location>> = match &table {
             Some(_) => self
                 .client
@@ -287,14 +232,9 @@ impl AthenaConnection {
             let published = here.is_some() && live.get(p.values()) == Some(&here);
             let gone = if published {
                 // the old data's folder (an older one Glue named is swept with the rest)
-                let values: Vec<Option<String>> = p
-                    .values()
-                    .iter()
-                    .map(|v| (v != NULL_PARTITION).then(|| v.clone()))
-                    .collect();
                 location
                     .as_ref()
-                    .map(|l| l.join(&partition_path(&keys, &values)))
+                    .map(|l| l.join(&partition_path(&keys, &values_of(&p))))
             } else {
                 here
             };
@@ -365,12 +305,7 @@ impl AthenaConnection {
             .delete_prefix(&out, &out)
             .map_err(DbError::from)?;
         if let Some(t) = self.table(&schema, &identifier)?
-            && t.location()
-                .map(S3Location::parse)
-                .transpose()
-                .ok()
-                .flatten()
-                == Some(out.clone())
+            && table_location(&t).ok().flatten() == Some(out.clone())
         {
             self.client
                 .delete_table(&schema.to_lowercase(), &identifier.to_lowercase())

@@ -14,7 +14,7 @@
 //! file per partition, no stage, no side table and no old folder.
 
 use super::Warehouse;
-use super::harness::{partitions, queue_rows};
+use super::harness::{keys_under, partitions, queue_rows};
 
 /// The steps of a publish (`FAILPOINTS` in athena_conn.rs), in order.
 const STEPS: &[&str] = &["built", "published", "staged-dropped", "old-deleted"];
@@ -32,12 +32,31 @@ const SIBLINGS: &[&str] = &[
     "other-team/export.csv",
 ];
 
+/// `kiln run` aborted right after `step` (`KILN_FAILPOINT`), as a `kill -9` would.
+fn run_crashing_at(w: &Warehouse, step: &str) {
+    let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
+    assert_eq!(
+        crashed.code, None,
+        "{step}: kiln should have aborted\n{}\n{}",
+        crashed.stdout, crashed.stderr
+    );
+}
+
+/// Every object kiln deleted (every `DeleteObjects` since the log was cleared) lay under
+/// `prefix`.
+fn assert_deletes_under(w: &Warehouse, prefix: &str, step: &str) {
+    for c in w.calls() {
+        if let Some(keys) = c.strip_prefix("DeleteObjects ") {
+            for k in keys.split(' ') {
+                assert!(k.starts_with(prefix), "{step}: {c}");
+            }
+        }
+    }
+}
+
 /// The keys under `orders/`'s own folder.
 fn own_keys(w: &Warehouse) -> Vec<String> {
-    w.keys()
-        .into_iter()
-        .filter(|k| k.starts_with("data/analytics/orders/"))
-        .collect()
+    keys_under(w, "data/analytics/orders/")
 }
 
 /// The key of a version's one data file (the engine writes `part-00000.parquet`).
@@ -60,12 +79,7 @@ fn crash_and_rerun(model: &str, partitioned: bool, step: &str) {
 
     // the crash
     w.proxy.clear();
-    let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
-    assert_eq!(
-        crashed.code, None,
-        "{step}: kiln should have aborted\n{}\n{}",
-        crashed.stdout, crashed.stderr
-    );
+    run_crashing_at(&w, step);
     let calls = w.calls();
     assert!(
         calls
@@ -126,13 +140,7 @@ fn crash_and_rerun(model: &str, partitioned: bool, step: &str) {
         );
     }
     // every delete of both runs stayed inside the table's own folder
-    for c in w.calls() {
-        if let Some(keys) = c.strip_prefix("DeleteObjects ") {
-            for k in keys.split(' ') {
-                assert!(k.starts_with("data/analytics/orders/"), "{step}: {c}");
-            }
-        }
-    }
+    assert_deletes_under(&w, "data/analytics/orders/", step);
 }
 
 #[test]
@@ -219,12 +227,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
         assert_eq!(before.len(), 1, "{before:?}");
 
         queue_rows(&w, 1, "dt", &["2024-01-01"]);
-        let crashed = w.kiln_with(&["run"], &[("KILN_FAILPOINT", step)]);
-        assert_eq!(
-            crashed.code, None,
-            "{step}: kiln should have aborted\n{}\n{}",
-            crashed.stdout, crashed.stderr
-        );
+        run_crashing_at(&w, step);
         assert_eq!(w.location("events"), location, "{step}");
         // the partition is the old version or the new one, whole, never empty, never both
         let (seen, files) = visible(&w);
@@ -270,13 +273,7 @@ fn a_crash_at_any_step_of_an_insert_overwrite_loses_nothing_and_duplicates_nothi
                 .contains(&"data/analytics/events_v2/dt=2024-01-01/keep.parquet".to_string()),
             "{step}: a sibling folder was touched"
         );
-        for c in w.calls() {
-            if let Some(keys) = c.strip_prefix("DeleteObjects ") {
-                for k in keys.split(' ') {
-                    assert!(k.starts_with("data/analytics/events/"), "{step}: {c}");
-                }
-            }
-        }
+        assert_deletes_under(&w, "data/analytics/events/", step);
     }
 }
 

@@ -72,27 +72,6 @@ struct Engine {
     held: Arc<Mutex<Held>>,
 }
 
-/// A call straight to moto in `account` (the engine's own, not recorded).
-fn moto_call(
-    account: &str,
-    service: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> http::Message {
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    let mut h = vec![
-        ("Authorization", auth.as_str()),
-        ("x-moto-account-id", account),
-    ];
-    h.extend_from_slice(headers);
-    http::send(moto::moto().addr, &http::request(method, path, &h, body))
-        .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
-}
-
 /// The relation named right after `keyword` in `sql`: (schema, table), unquoted.
 fn relation_after(sql: &str, keyword: &str) -> Option<(String, String)> {
     let at = sql.find(keyword)? + keyword.len();
@@ -147,53 +126,27 @@ fn unquote(field: &str) -> String {
     out
 }
 
+/// The engine's own calls to moto (not recorded).
+impl Account for Engine {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    fn principal(&self) -> &str {
+        "ENGINE"
+    }
+}
+
 impl Engine {
     fn glue_table(&self, schema: &str, name: &str) -> Option<Value> {
-        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-        let r = moto_call(
-            &self.account,
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", "AWSGlue.GetTable"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.as_bytes(),
-        );
+        let body = json!({"DatabaseName": schema, "Name": name});
+        let r = self.glue("GetTable", body);
         (r.status() == 200).then(|| r.json()["Table"].clone())
     }
 
     /// The Glue partitions of `schema.name`: (value, location).
     fn partitions(&self, schema: &str, name: &str) -> Vec<(String, String)> {
-        let body = json!({"DatabaseName": schema, "TableName": name}).to_string();
-        let r = moto_call(
-            &self.account,
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", "AWSGlue.GetPartitions"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.as_bytes(),
-        );
-        let mut parts: Vec<(String, String)> = r.json()["Partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                (
-                    p["Values"][0].as_str().unwrap_or("").to_string(),
-                    p["StorageDescriptor"]["Location"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                )
-            })
-            .collect();
-        parts.sort();
-        parts
+        harness::partitions_in(self, schema, name)
     }
 
     /// The rows a reader of `analytics.name` sees now.
@@ -232,8 +185,7 @@ impl Engine {
         if sql.starts_with("create external table") && sql.contains("kiln_erase_subjects") {
             let location = quoted_after(sql, "\nlocation '")?;
             let (bucket, prefix) = location.strip_prefix("s3://")?.split_once('/')?;
-            let r = moto_call(
-                &self.account,
+            let r = self.raw(
                 "s3",
                 "GET",
                 &format!("/{bucket}/{prefix}subjects.csv"),
@@ -434,12 +386,7 @@ impl Warehouse {
 
     /// Every statement kiln started since the last `clear`.
     fn statements(&self) -> Vec<String> {
-        self.proxy
-            .calls()
-            .iter()
-            .filter(|c| c.op == "StartQueryExecution")
-            .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-            .collect()
+        harness::queries(self)
     }
 }
 
@@ -476,6 +423,22 @@ fn unread_files(w: &Warehouse, engine: &Engine, table: &str) -> Vec<String> {
 
 fn row(name: &str, status: &str, rows: i64) -> (String, String, i64) {
     (name.to_string(), status.to_string(), rows)
+}
+
+/// The results of the project's six relations, as [`Warehouse::erase_results`] lists them: the
+/// seed and the three models kiln builds with `status`, the source outside kiln, the view that
+/// shows the subjects; `counts` in that order (seed_contacts, crm.raw_contacts, contacts,
+/// events, orders, v_contacts).
+fn results(status: &str, counts: [i64; 6]) -> Vec<(String, String, i64)> {
+    let [seed, source, contacts, events, orders, view] = counts;
+    vec![
+        row("seed_contacts", status, seed),
+        row("crm.raw_contacts", "outside_kiln", source),
+        row("contacts", status, contacts),
+        row("events", status, events),
+        row("orders", status, orders),
+        row("v_contacts", "shows", view),
+    ]
 }
 
 /// The keyed hash the audit must hold: HMAC-SHA-256 (RFC 2104), in hex.
@@ -566,11 +529,7 @@ fn assert_subjects_removed(w: &Warehouse) {
         "{:?}",
         w.tables()
     );
-    let left: Vec<String> = w
-        .keys()
-        .into_iter()
-        .filter(|k| k.starts_with("data/analytics/kiln_erase_subjects/"))
-        .collect();
+    let left = harness::keys_under(w, "data/analytics/kiln_erase_subjects/");
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -589,14 +548,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     dry.assert_success();
     assert_eq!(
         w.erase_results(),
-        [
-            row("seed_contacts", "would_delete", 1),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "would_delete", 2),
-            row("events", "would_delete", 2),
-            row("orders", "would_delete", 3),
-            row("v_contacts", "shows", 2),
-        ]
+        results("would_delete", [1, 2, 2, 2, 3, 2])
     );
     assert!(
         dry.stdout.contains("outside kiln: erase upstream")
@@ -615,17 +567,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     w.proxy.clear();
     let apply = w.erase(&["--apply"]);
     apply.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 1),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "deleted", 2),
-            row("events", "deleted", 2),
-            row("orders", "deleted", 3),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [1, 2, 2, 2, 3, 0]));
     let ids = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
         .expect("regex");
     let stable = |s: &str| {
@@ -705,17 +647,7 @@ fn a_dry_run_counts_apply_erases_and_a_second_run_deletes_nothing() {
     w.proxy.clear();
     let again = w.erase(&["--apply", "--no-rebuild"]);
     again.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 0),
-            row("crm.raw_contacts", "outside_kiln", 2),
-            row("contacts", "deleted", 0),
-            row("events", "deleted", 0),
-            row("orders", "deleted", 0),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [0, 2, 0, 0, 0, 0]));
     let statements = w.statements();
     assert!(
         !statements
@@ -824,15 +756,8 @@ fn erase_statements_parse_with_athenas_grammars() {
     let (w, _engine) = built();
     w.erase(&[]).assert_success();
     w.erase(&["--apply", "--no-rebuild"]).assert_success();
-    let statements = w.statements();
-    assert!(statements.iter().any(|s| s.starts_with("delete from")));
-    let verdicts = super::grammar::check(&statements);
-    let failures: Vec<String> = statements
-        .iter()
-        .zip(verdicts)
-        .filter_map(|(sql, v)| v.map(|e| format!("{e}\n{sql}")))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(w.statements().iter().any(|s| s.starts_with("delete from")));
+    super::whole::assert_statements_parse(&w, "kiln erase");
 }
 
 /// `--subjects file.csv`: the file's values reach Athena only as the uploaded object, and
@@ -843,17 +768,7 @@ fn a_subjects_file_is_uploaded_and_removed_and_no_rebuild_lists() {
     w.project.write("erase_me.csv", "id\nc-1005\n");
     let run = w.erase(&["--apply", "--no-rebuild", "--subjects", "erase_me.csv"]);
     run.assert_success();
-    assert_eq!(
-        w.erase_results(),
-        [
-            row("seed_contacts", "deleted", 0),
-            row("crm.raw_contacts", "outside_kiln", 1),
-            row("contacts", "deleted", 1),
-            row("events", "deleted", 1),
-            row("orders", "deleted", 1),
-            row("v_contacts", "shows", 0),
-        ]
-    );
+    assert_eq!(w.erase_results(), results("deleted", [0, 1, 1, 1, 1, 0]));
     assert!(
         run.stdout
             .contains("must be rebuilt (--no-rebuild): kiln run --select contact_count"),

@@ -3,7 +3,8 @@
 //! deleted after the publish; files kiln did not write there, and the location itself, are
 //! never deleted.
 
-use super::{Warehouse, json};
+use super::Warehouse;
+use super::harness::{create_analytics, create_hive_table};
 
 #[test]
 fn external_location_holds_each_build_and_keeps_what_kiln_did_not_write() {
@@ -20,18 +21,13 @@ fn external_location_holds_each_build_and_keeps_what_kiln_did_not_write() {
     w.put("exports/orders_v2/part-0.parquet");
     // a table another tool made at exactly the location `legacy` names
     w.put("exports/legacy/part-0.parquet");
-    let r = w.glue(
-        "CreateDatabase",
-        json!({"DatabaseInput": {"Name": "analytics"}}),
+    create_analytics(&w);
+    create_hive_table(
+        &w,
+        "legacy",
+        &[("id", "bigint")],
+        &format!("s3://{}/exports/legacy/", w.bucket),
     );
-    assert_eq!(r.status(), 200, "{}", r.text());
-    let r = w.glue(
-        "CreateTable",
-        json!({"DatabaseName": "analytics", "TableInput": {"Name": "legacy", "TableType": "EXTERNAL_TABLE",
-               "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}],
-               "Location": format!("s3://{}/exports/legacy/", w.bucket)}}}),
-    );
-    assert_eq!(r.status(), 200, "{}", r.text());
     let run = |w: &Warehouse| {
         w.project
             .kiln(&["run"])

@@ -5,7 +5,7 @@
 //! whose rows kiln reads (the partitions the new rows touch) is queued in moto first, and the
 //! proxy's engine writes a file into each partition an insert names.
 
-use super::harness::{partitions, queries, queue_rows};
+use super::harness::{keys_under, partitions, queries, queue_rows};
 use super::*;
 
 /// `keys` (or locations) with the writes' timestamps (`write-<n>.parquet`) and the build ids of
@@ -17,6 +17,27 @@ fn stable(keys: &[String]) -> Vec<String> {
         .map(|k| {
             let k = n.replace(k, "write-N.parquet");
             aside.replace_all(&k, "kiln-B-").into_owned()
+        })
+        .collect()
+}
+
+/// The table at `location` holds one file: its 2024-01-01 partition's, in the folder of the
+/// first batch built aside.
+fn assert_one_file_built_aside(w: &Warehouse, location: &str) {
+    let folder = location.trim_start_matches(&format!("s3://{}/", w.bucket));
+    assert_eq!(
+        stable(&keys_under(w, location)),
+        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
+    );
+}
+
+/// `n` days from 2024-01-01 on, as `YYYY-MM-DD`.
+fn days_from_2024(n: i64) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
+                + chrono::Duration::days(i);
+            d.format("%Y-%m-%d").to_string()
         })
         .collect()
 }
@@ -175,27 +196,12 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
             format!("{location}dt=2024-01-01/")
         )]
     );
-    let bucket = format!("s3://{}/", w.bucket);
-    let folder = location.trim_start_matches(&bucket);
-    let kept: Vec<String> = w
-        .keys()
-        .into_iter()
-        .filter(|k| k.starts_with(folder))
-        .collect();
-    assert_eq!(kept, before);
+    assert_eq!(keys_under(&w, &location), before);
     // the next run drops what the failed one left and replaces the partition
     queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.kiln(&["run"]).assert_success();
     assert_eq!(w.tables(), ["events"]);
-    let keys: Vec<String> = w
-        .keys()
-        .into_iter()
-        .filter(|k| k.starts_with(folder))
-        .collect();
-    assert_eq!(
-        stable(&keys),
-        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
-    );
+    assert_one_file_built_aside(&w, &location);
 }
 
 /// More than 100 partitions: built aside and published in batches of 100 (one statement
@@ -204,13 +210,7 @@ fn insert_overwrite_deletes_nothing_when_the_new_rows_fail() {
 fn insert_overwrite_writes_at_most_100_partitions_per_insert() {
     let w = Warehouse::new(&[("models/events.sql", OVERWRITE)]);
     w.kiln(&["run"]).assert_success();
-    let days: Vec<String> = (0..150)
-        .map(|i| {
-            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
-                + chrono::Duration::days(i);
-            d.format("%Y-%m-%d").to_string()
-        })
-        .collect();
+    let days = days_from_2024(150);
     queue_rows(&w, 1, "dt", &days);
     w.proxy.clear();
     w.kiln(&["run"]).assert_success();
@@ -240,13 +240,7 @@ fn a_ctas_over_the_partition_limit_is_written_in_batches() {
         "models/daily.sql",
         "{{ config(materialized='table', partitioned_by=['dt']) }}\nselect 1 as id, dt from wide",
     )]);
-    let days: Vec<String> = (0..120)
-        .map(|i| {
-            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date")
-                + chrono::Duration::days(i);
-            d.format("%Y-%m-%d").to_string()
-        })
-        .collect();
+    let days = days_from_2024(120);
     // (the refused CTAS, the unpartitioned copy, then the partitions)
     queue_rows(&w, 2, "dt", &days);
     w.proxy.rule(Rule::FailQueries {
@@ -449,11 +443,7 @@ fn on_schema_change_uses_athenas_ddl() {
             // and its files; the table's own files are all there
             assert_eq!(w.tables(), ["events"]);
             let location = w.location("events");
-            let own: Vec<String> = w
-                .keys()
-                .into_iter()
-                .filter(|k| k.starts_with("data/analytics/events/"))
-                .collect();
+            let own = keys_under(&w, "data/analytics/events/");
             assert_eq!(
                 own,
                 [format!(
@@ -514,17 +504,7 @@ fn microbatch_replaces_each_batch() {
     queue_rows(&w, 1, "dt", &["2024-01-01"]);
     w.proxy.clear();
     w.kiln(&args).assert_success();
-    let bucket = format!("s3://{}/", w.bucket);
-    let folder = location.trim_start_matches(&bucket);
-    let keys: Vec<String> = w
-        .keys()
-        .into_iter()
-        .filter(|k| k.starts_with(folder))
-        .collect();
-    assert_eq!(
-        stable(&keys),
-        [format!("{folder}kiln-B-0/dt=2024-01-01/part-00000.parquet")]
-    );
+    assert_one_file_built_aside(&w, &location);
     let q = queries(&w);
     // the batch's partitions are built aside from its window's rows only
     assert!(

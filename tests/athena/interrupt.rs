@@ -196,11 +196,8 @@ fn a_failed_ctas_is_never_run_again_into_its_location() {
         run.stdout
     );
     let ctas_locations = |w: &Warehouse| -> Vec<String> {
-        w.proxy
-            .calls()
-            .iter()
-            .filter(|c| c.op == "StartQueryExecution")
-            .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
+        super::harness::queries(w)
+            .into_iter()
             .filter(|q| q.starts_with("create table"))
             .filter_map(|q| {
                 let at = q.find("location='")? + 10;

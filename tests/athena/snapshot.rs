@@ -4,7 +4,7 @@
 //! under the snapshot's own folder, merged in one `merge`, and the stage dropped with its files.
 
 use super::Warehouse;
-use super::harness::{column_info, queue_results};
+use super::harness::queue_table;
 use serde_json::json;
 
 const SNAPSHOT: &str = "{% snapshot plans_snapshot %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, plan, updated_at from {{ source('app', 'plans') }}\n{% endsnapshot %}\n";
@@ -14,15 +14,7 @@ const SOURCES: &str = "version: 2\nsources:\n  - name: app\n    schema: analytic
 /// Queues in moto the result Athena gives a query with these `(name, type)` columns and no rows
 /// (what kiln reads the snapshot query's columns from).
 pub fn queue_columns(w: &Warehouse, columns: &[(&str, &str)]) {
-    let info: Vec<_> = columns.iter().map(|(n, t)| column_info(n, t)).collect();
-    let header: Vec<_> = columns
-        .iter()
-        .map(|(n, _)| json!({"VarCharValue": n}))
-        .collect();
-    queue_results(
-        w,
-        vec![json!({"rows": [{"Data": header}], "column_info": info})],
-    );
+    queue_table(w, columns, &[]);
 }
 
 pub use super::harness::statements;

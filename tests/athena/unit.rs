@@ -4,9 +4,9 @@
 //! result, which moto serves from its queue (it runs no SQL). The same project on DuckDB prints
 //! the same verdict and diff.
 
+use super::Warehouse;
+use super::harness::{create_analytics, create_hive_table, queue_table};
 use super::snapshot::{queue_columns, statements};
-use super::{Warehouse, moto};
-use serde_json::{Value, json};
 use support::TestProject;
 
 use super::support;
@@ -17,48 +17,57 @@ const YAML: &str = "version: 2\nsources:\n  - name: app\n    schema: analytics\n
 
 /// Queues the union query's result: `(id, doubled, actual_or_expected)` rows, `None` a NULL.
 fn queue_rows(w: &Warehouse, rows: &[(&str, Option<&str>, &str)]) {
-    let cell = |v: Option<&str>| match v {
-        Some(v) => json!({"VarCharValue": v}),
-        None => json!({}),
-    };
-    let info = |n: &str, t: &str| {
-        json!({"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-               "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": false})
-    };
-    let mut data: Vec<Value> = vec![
-        json!({"Data": [cell(Some("id")), cell(Some("doubled")), cell(Some("actual_or_expected"))]}),
-    ];
-    for (id, doubled, which) in rows {
-        data.push(json!({"Data": [cell(Some(id)), cell(*doubled), cell(Some(which))]}));
-    }
-    let body = json!({"account_id": w.account, "region": "us-east-1", "results": [{
-        "rows": data,
-        "column_info": [info("id", "integer"), info("doubled", "bigint"), info("actual_or_expected", "varchar")],
-    }]});
-    let r = moto::post(
-        moto::moto().addr,
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
+    let rows: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .map(|(id, doubled, which)| vec![Some(*id), *doubled, Some(*which)])
+        .collect();
+    queue_table(
+        w,
+        &[
+            ("id", "integer"),
+            ("doubled", "bigint"),
+            ("actual_or_expected", "varchar"),
+        ],
+        &rows,
     );
-    assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
 fn athena_project(expected: &str) -> Warehouse {
     let w = Warehouse::new(&[("models/orders.sql", MODEL)]);
     w.project
         .write("models/schema.yml", &YAML.replace("EXPECTED", expected));
-    let r = w.glue(
-        "CreateDatabase",
-        json!({"DatabaseInput": {"Name": "analytics"}}),
+    create_analytics(&w);
+    create_hive_table(
+        &w,
+        "raw_orders",
+        &[("id", "int"), ("amount", "bigint"), ("note", "string")],
+        &format!("s3://{}/raw/orders/", w.bucket),
     );
-    assert_eq!(r.status(), 200, "{}", r.text());
-    let r = w.glue(
-        "CreateTable",
-        json!({"DatabaseName": "analytics", "TableInput": {"Name": "raw_orders", "TableType": "EXTERNAL_TABLE",
-               "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "amount", "Type": "bigint"}, {"Name": "note", "Type": "string"}],
-               "Location": format!("s3://{}/raw/orders/", w.bucket)}}}),
+    w
+}
+
+/// [`athena_project`] with the unit test's answers queued: the output's columns, then the
+/// comparison's rows (ids 1 and 2, actual then expected), the expected second `doubled`
+/// being `second_expected` (`None`: NULL).
+fn athena_unit_test(expected: &str, second_expected: Option<&str>) -> Warehouse {
+    let w = athena_project(expected);
+    queue_columns(
+        &w,
+        &[
+            ("id", "integer"),
+            ("doubled", "bigint"),
+            ("note", "varchar"),
+        ],
     );
-    assert_eq!(r.status(), 200, "{}", r.text());
+    queue_rows(
+        &w,
+        &[
+            ("1", Some("10"), "actual"),
+            ("2", None, "actual"),
+            ("1", Some("10"), "expected"),
+            ("2", second_expected, "expected"),
+        ],
+    );
     w
 }
 
@@ -104,24 +113,7 @@ fn duckdb_verdict(expected: &str) -> (Option<i32>, Vec<String>) {
 #[test]
 fn unit_tests_run_on_athena_as_on_duckdb() {
     // passing: the fixture's rows typed from Glue, the verdict from Athena's result
-    let w = athena_project("null");
-    queue_columns(
-        &w,
-        &[
-            ("id", "integer"),
-            ("doubled", "bigint"),
-            ("note", "varchar"),
-        ],
-    );
-    queue_rows(
-        &w,
-        &[
-            ("1", Some("10"), "actual"),
-            ("2", None, "actual"),
-            ("1", Some("10"), "expected"),
-            ("2", None, "expected"),
-        ],
-    );
+    let w = athena_unit_test("null", None);
     let run = w.kiln(&["test", "-s", "test_type:unit"]);
     run.assert_success();
     let sql = statements(&w);
@@ -141,24 +133,7 @@ fn unit_tests_run_on_athena_as_on_duckdb() {
     assert_eq!(verdict(&run.stdout), duck);
 
     // failing: the same diff as DuckDB prints, exit 1
-    let w = athena_project("0");
-    queue_columns(
-        &w,
-        &[
-            ("id", "integer"),
-            ("doubled", "bigint"),
-            ("note", "varchar"),
-        ],
-    );
-    queue_rows(
-        &w,
-        &[
-            ("1", Some("10"), "actual"),
-            ("2", None, "actual"),
-            ("1", Some("10"), "expected"),
-            ("2", Some("0"), "expected"),
-        ],
-    );
+    let w = athena_unit_test("0", Some("0"));
     let run = w.kiln(&["test", "-s", "test_type:unit"]);
     run.assert_code(1);
     let (code, duck) = duckdb_verdict("0");

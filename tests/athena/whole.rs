@@ -51,16 +51,7 @@ pub fn warehouse(project: TestProject, profile: &str) -> Warehouse {
             proxy.url()
         ),
     );
-    let w = Warehouse {
-        key_id: moto::unique("AKIAKILNWHOLE").to_uppercase(),
-        account,
-        bucket,
-        proxy,
-        project,
-    };
-    let r = w.raw("s3", "PUT", &format!("/{}", w.bucket), &[], b"");
-    assert_eq!(r.status(), 200, "create bucket: {}", r.text());
-    w
+    Warehouse::with_bucket(account, proxy, bucket, "AKIAKILNWHOLE", project)
 }
 
 /// An artifact of the last kiln command, from the project's target path (the demo's is
@@ -318,12 +309,7 @@ pub fn answer_snapshot_probes(w: &Warehouse, known: &Known) {
 
 /// The statements kiln sent since the proxy's log was cleared.
 pub fn statements(w: &Warehouse) -> Vec<String> {
-    w.proxy
-        .calls()
-        .iter()
-        .filter(|c| c.op == "StartQueryExecution")
-        .filter_map(|c| c.json()["QueryString"].as_str().map(str::to_string))
-        .collect()
+    super::harness::queries(w)
 }
 
 /// Every statement kiln sent since the log was cleared passes Athena's grammars.

@@ -18,6 +18,7 @@
 //! SUCCEEDED on four polls (moto's manual state transition), so every test polls the same way.
 
 use super::http;
+use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -290,6 +291,74 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> http::Message {
         body.as_bytes(),
     );
     http::send(addr, &req).unwrap_or_else(|e| panic!("moto {path}: {e}"))
+}
+
+/// A test's own account on the shared server, reached straight (not through the recording
+/// proxy): the harness's view of moto's state, or the engine the tests play.
+pub trait Account {
+    /// The account's id.
+    fn account(&self) -> &str;
+
+    /// The name in the requests' credential scope: `HARNESS` for the test's own view, `ENGINE`
+    /// for the engine the tests play.
+    fn principal(&self) -> &str {
+        "HARNESS"
+    }
+
+    /// Where moto listens.
+    fn moto_addr(&self) -> SocketAddr {
+        moto().addr
+    }
+
+    /// A request to moto in this account, signed (moto reads the service from the credential
+    /// scope; it checks no signature); one that cannot be sent panics.
+    fn raw(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Message {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0",
+            self.principal()
+        );
+        let mut h = vec![
+            ("Authorization", auth.as_str()),
+            ("x-moto-account-id", self.account()),
+        ];
+        h.extend_from_slice(headers);
+        http::send(self.moto_addr(), &http::request(method, path, &h, body))
+            .unwrap_or_else(|e| panic!("moto {method} {path}: {e}"))
+    }
+
+    /// A Glue API call (`target`: `GetTable`...).
+    fn glue(&self, target: &str, body: Value) -> http::Message {
+        self.raw(
+            "glue",
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &format!("AWSGlue.{target}")),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    }
+}
+
+/// Queues query answers in moto for `account`: each query started next gets the next one
+/// (moto runs no SQL).
+pub fn queue_query_results(account: &str, results: Vec<Value>) {
+    let body =
+        serde_json::json!({"account_id": account, "region": "us-east-1", "results": results});
+    let r = post(
+        moto().addr,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+    assert_eq!(r.status(), 201, "queue results: {}", r.text());
 }
 
 /// A name no other test (and no earlier run against the same server) uses.

@@ -6,6 +6,7 @@
 //! moto ran into a FAILED one (moto has no FAILED state). Everything else reaches moto as sent.
 
 use super::http::{self, Message};
+use super::moto::Account;
 use serde_json::{Value, json};
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -568,6 +569,26 @@ fn insert_partitions(sql: &str) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// The engine [`Rule::Engine`] plays: its calls go straight to moto, in the test's account.
+struct PlayedEngine<'a> {
+    account: &'a str,
+    upstream: SocketAddr,
+}
+
+impl Account for PlayedEngine<'_> {
+    fn account(&self) -> &str {
+        self.account
+    }
+
+    fn principal(&self) -> &str {
+        "ENGINE"
+    }
+
+    fn moto_addr(&self) -> SocketAddr {
+        self.upstream
+    }
+}
+
 /// What Athena would do for `sql`, done in moto (see [`Rule::Engine`]).
 fn play_engine(
     upstream: SocketAddr,
@@ -575,17 +596,9 @@ fn play_engine(
     sql: &str,
     registry: Option<&std::collections::BTreeMap<String, Vec<(String, String)>>>,
 ) {
+    let engine = PlayedEngine { account, upstream };
     let send = |service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut h = vec![
-            ("Authorization", auth.as_str()),
-            ("x-moto-account-id", account),
-        ];
-        h.extend_from_slice(headers);
-        let r = http::send(upstream, &http::request(method, path, &h, body))
-            .unwrap_or_else(|e| panic!("engine: moto {method} {path}: {e}"));
+        let r = engine.raw(service, method, path, headers, body);
         assert!(
             r.status() < 300,
             "engine: moto {method} {path}: {}",
@@ -594,16 +607,9 @@ fn play_engine(
         r
     };
     let glue = |target: &str, body: Value| {
-        send(
-            "glue",
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", &format!("AWSGlue.{target}")),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            body.to_string().as_bytes(),
-        )
+        let r = engine.glue(target, body);
+        assert!(r.status() < 300, "engine: moto glue {target}: {}", r.text());
+        r
     };
     // one `file` written into each partition's folder under `location`, the partitions
     // registered in Glue
@@ -766,16 +772,8 @@ fn play_engine(
     {
         // the rows written go under the table's location
         let (schema, name) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
-        let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
-        let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-        let h = [
-            ("Authorization", auth),
-            ("x-moto-account-id", account),
-            ("X-Amz-Target", "AWSGlue.GetTable"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ];
-        let table = http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
-            .expect("engine: GetTable")
+        let table = engine
+            .glue("GetTable", json!({"DatabaseName": schema, "Name": name}))
             .json();
         let location = table["Table"]["StorageDescriptor"]["Location"]
             .as_str()
@@ -827,18 +825,10 @@ fn play_engine(
             .unwrap_or_else(|| json!([{"Name": "id", "Type": "bigint"}]));
         let input = json!({"Name": name, "TableType": "VIRTUAL_VIEW", "ViewOriginalText": sql,
                            "StorageDescriptor": {"Columns": columns}});
-        let exists = {
-            let auth = "AWS4-HMAC-SHA256 Credential=ENGINE/20260101/us-east-1/glue/aws4_request, SignedHeaders=host, Signature=0";
-            let body = json!({"DatabaseName": schema, "Name": name}).to_string();
-            let h = [
-                ("Authorization", auth),
-                ("x-moto-account-id", account),
-                ("X-Amz-Target", "AWSGlue.GetTable"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ];
-            http::send(upstream, &http::request("POST", "/", &h, body.as_bytes()))
-                .is_ok_and(|r| r.status() == 200)
-        };
+        let exists = engine
+            .glue("GetTable", json!({"DatabaseName": schema, "Name": name}))
+            .status()
+            == 200;
         let op = if exists { "UpdateTable" } else { "CreateTable" };
         glue(op, json!({"DatabaseName": schema, "TableInput": input}));
     }

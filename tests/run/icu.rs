@@ -271,14 +271,7 @@ const EXPECTED: &str =
 fn time_zone_functions_autoload_icu_from_a_custom_repository() {
     let repo = Repository::with_icu();
     let p = project("");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: '{}'\n",
-            p.read("profiles.yml"),
-            repo.url()
-        ),
-    );
+    set_repository(&p, &repo.url());
     let run = p.kiln(&["build"]).run();
     run.assert_success();
     assert_eq!(local_times(&p), [EXPECTED]);
@@ -298,22 +291,32 @@ fn time_zone_functions_autoload_icu_from_a_custom_repository() {
     );
 }
 
+/// The profile's `custom_extension_repository` set to `url`.
+fn set_repository(p: &TestProject, url: &str) {
+    p.write(
+        "profiles.yml",
+        &format!(
+            "{}        custom_extension_repository: '{url}'\n",
+            p.read("profiles.yml")
+        ),
+    );
+}
+
+/// ICU's file put in `p`'s extension directory (`<dir>/<version>/<platform>/`), and the
+/// profile's repository a closed port: ICU can only come from the directory.
+fn install_icu_without_repository(p: &TestProject) {
+    let folder = p.root().join("extensions").join(subfolder());
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
+    set_repository(p, &format!("http://127.0.0.1:{}", closed_port()));
+}
+
 /// With the file already in the extension directory (`<dir>/<version>/<platform>/`), ICU loads
 /// with no repository at all: the one configured is a closed port.
 #[test]
 fn icu_in_the_extension_directory_loads_without_a_repository() {
     let p = project("");
-    let folder = p.root().join("extensions").join(subfolder());
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: 'http://127.0.0.1:{}'\n",
-            p.read("profiles.yml"),
-            closed_port()
-        ),
-    );
+    install_icu_without_repository(&p);
     p.kiln(&["build"]).run().assert_success();
     assert_eq!(local_times(&p), [EXPECTED]);
 }
@@ -324,13 +327,7 @@ fn icu_in_the_extension_directory_loads_without_a_repository() {
 fn an_unreachable_repository_says_which_extension_which_url_and_what_to_do() {
     let port = closed_port();
     let p = project("");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: 'http://127.0.0.1:{port}'\n",
-            p.read("profiles.yml")
-        ),
-    );
+    set_repository(&p, &format!("http://127.0.0.1:{port}"));
     let run = p.kiln(&["build"]).run();
     run.assert_code(1);
     let out = format!("{}{}", run.stdout, run.stderr);
@@ -364,14 +361,7 @@ fn an_unreachable_repository_says_which_extension_which_url_and_what_to_do() {
 fn a_profile_extensions_entry_installs_and_loads_icu() {
     let repo = Repository::with_icu();
     let by_name = project("      extensions:\n        - icu\n");
-    by_name.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: '{}'\n",
-            by_name.read("profiles.yml"),
-            repo.url()
-        ),
-    );
+    set_repository(&by_name, &repo.url());
     by_name.kiln(&["build"]).run().assert_success();
     assert_eq!(local_times(&by_name), [EXPECTED]);
 
@@ -426,17 +416,7 @@ fn installed_icu_is_loaded_for_nested_at_time_zone() {
             "models/nested_zones.sql",
             "{{ config(materialized='table') }}\nselect cast(timestamp '2024-01-01 12:00:00' at time zone 'UTC' at time zone 'America/Los_Angeles' as varchar) as la, {{ local_offset() }} as rendered",
         );
-    let folder = p.root().join("extensions").join(subfolder());
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::copy(icu_extension(), folder.join("icu.duckdb_extension")).expect("copy");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "{}        custom_extension_repository: 'http://127.0.0.1:{}'\n",
-            p.read("profiles.yml"),
-            closed_port()
-        ),
-    );
+    install_icu_without_repository(&p);
     p.kiln(&["build", "-s", "nested_zones"])
         .run()
         .assert_success();

@@ -6,11 +6,14 @@
 use super::error::{AwsError, AwsErrorKind, Op, Service};
 use super::{AwsClient, Idempotent};
 use crate::adapter::Column;
+use aws_sdk_athena::config::http::HttpResponse;
+use aws_sdk_athena::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{
-    BatchUpdatePartitionRequestEntry, DatabaseInput, Partition, PartitionInput, PartitionValueList,
-    Table,
+    BatchUpdatePartitionRequestEntry, DatabaseInput, ErrorDetail, Partition, PartitionInput,
+    PartitionValueList, Table,
 };
 use std::collections::BTreeMap;
+use std::future::Future;
 
 pub use aws_sdk_glue::types::TableInput;
 
@@ -28,6 +31,40 @@ fn partition_input(p: &Partition) -> PartitionInput {
         .set_storage_descriptor(p.storage_descriptor().cloned())
         .set_parameters(p.parameters().cloned())
         .build()
+}
+
+/// What a batch partition call (`name`) answers when Glue refused `count` of its partitions
+/// (`first`: the first's values and Glue's reason): an error saying how many it did not
+/// `verb` ("register", "update"), and which first and why; none refused, `Ok`.
+fn refused(
+    name: &'static str,
+    verb: &str,
+    (database, table): (&str, &str),
+    count: usize,
+    first: Option<(&[String], Option<&ErrorDetail>)>,
+) -> Result<(), AwsError> {
+    let Some((values, detail)) = first else {
+        return Ok(());
+    };
+    Err(AwsError::new(
+        AwsErrorKind::Other,
+        op(name),
+        format!(
+            "Glue did not {verb} {count} partition(s) of {database}.{table}; first ({}): {}",
+            values.join("/"),
+            detail
+                .and_then(|d| d.error_message())
+                .unwrap_or("no reason given")
+        ),
+    ))
+}
+
+/// A Glue call that takes partitions in batches: its name, whether it may be sent again, and
+/// how many partitions one call takes at most (Glue's limit).
+struct BatchCall {
+    name: &'static str,
+    idempotent: Idempotent,
+    size: usize,
 }
 
 /// A Glue database.
@@ -314,6 +351,31 @@ impl AwsClient {
         Ok(parts)
     }
 
+    /// One Glue call per `call.size` partitions: `input` makes a batch's request body once,
+    /// `send` sends it (again on a retry), `check` reads the answer (an error stops the
+    /// batches after it).
+    fn partition_batches<I, T, E, Fut>(
+        &self,
+        call: BatchCall,
+        partitions: &[Partition],
+        input: impl Fn(&[Partition]) -> I,
+        send: impl Fn(I) -> Fut,
+        check: impl Fn(&T) -> Result<(), AwsError>,
+    ) -> Result<(), AwsError>
+    where
+        I: Clone,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        for batch in partitions.chunks(call.size) {
+            let body = input(batch);
+            let out = self
+                .block_on(self.call(op(call.name), call.idempotent, None, || send(body.clone())))?;
+            check(&out)?;
+        }
+        Ok(())
+    }
+
     /// Registers partitions (100 per `BatchCreatePartition`, Glue's limit); any partition
     /// Glue refuses is an error naming it.
     pub fn create_partitions(
@@ -323,34 +385,33 @@ impl AwsClient {
         partitions: &[Partition],
     ) -> Result<(), AwsError> {
         let glue = &self.inner.glue;
-        for batch in partitions.chunks(100) {
-            let inputs: Vec<PartitionInput> = batch.iter().map(partition_input).collect();
-            let out =
-                self.block_on(
-                    self.call(op("BatchCreatePartition"), Idempotent::No, None, || {
-                        glue.batch_create_partition()
-                            .database_name(database)
-                            .table_name(table)
-                            .set_partition_input_list(Some(inputs.clone()))
-                            .send()
-                    }),
-                )?;
-            if let Some(e) = out.errors().first() {
-                return Err(AwsError::new(
-                    AwsErrorKind::Other,
-                    op("BatchCreatePartition"),
-                    format!(
-                        "Glue did not register {} partition(s) of {database}.{table}; first ({}): {}",
-                        out.errors().len(),
-                        e.partition_values().join("/"),
-                        e.error_detail()
-                            .and_then(|d| d.error_message())
-                            .unwrap_or("no reason given")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.partition_batches(
+            BatchCall {
+                name: "BatchCreatePartition",
+                idempotent: Idempotent::No,
+                size: 100,
+            },
+            partitions,
+            |batch| batch.iter().map(partition_input).collect::<Vec<_>>(),
+            |inputs| {
+                glue.batch_create_partition()
+                    .database_name(database)
+                    .table_name(table)
+                    .set_partition_input_list(Some(inputs))
+                    .send()
+            },
+            |out| {
+                let first = out.errors().first();
+                let first = first.map(|e| (e.partition_values(), e.error_detail()));
+                refused(
+                    "BatchCreatePartition",
+                    "register",
+                    (database, table),
+                    out.errors().len(),
+                    first,
+                )
+            },
+        )
     }
 
     /// Points existing partitions at new definitions (100 per `BatchUpdatePartition`, Glue's
@@ -365,45 +426,44 @@ impl AwsClient {
         partitions: &[Partition],
     ) -> Result<(), AwsError> {
         let glue = &self.inner.glue;
-        for batch in partitions.chunks(100) {
-            let entries: Vec<BatchUpdatePartitionRequestEntry> = batch
-                .iter()
-                .filter_map(|p| {
-                    BatchUpdatePartitionRequestEntry::builder()
-                        .set_partition_value_list(Some(p.values().to_vec()))
-                        .partition_input(partition_input(p))
-                        .build()
-                        .ok()
-                })
-                .collect();
-            let out = self.block_on(self.call(
-                op("BatchUpdatePartition"),
-                Idempotent::Yes,
-                None,
-                || {
-                    glue.batch_update_partition()
-                        .database_name(database)
-                        .table_name(table)
-                        .set_entries(Some(entries.clone()))
-                        .send()
-                },
-            ))?;
-            if let Some(e) = out.errors().first() {
-                return Err(AwsError::new(
-                    AwsErrorKind::Other,
-                    op("BatchUpdatePartition"),
-                    format!(
-                        "Glue did not update {} partition(s) of {database}.{table}; first ({}): {}",
-                        out.errors().len(),
-                        e.partition_value_list().join("/"),
-                        e.error_detail()
-                            .and_then(|d| d.error_message())
-                            .unwrap_or("no reason given")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.partition_batches(
+            BatchCall {
+                name: "BatchUpdatePartition",
+                idempotent: Idempotent::Yes,
+                size: 100,
+            },
+            partitions,
+            |batch| {
+                batch
+                    .iter()
+                    .filter_map(|p| {
+                        BatchUpdatePartitionRequestEntry::builder()
+                            .set_partition_value_list(Some(p.values().to_vec()))
+                            .partition_input(partition_input(p))
+                            .build()
+                            .ok()
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |entries| {
+                glue.batch_update_partition()
+                    .database_name(database)
+                    .table_name(table)
+                    .set_entries(Some(entries))
+                    .send()
+            },
+            |out| {
+                let first = out.errors().first();
+                let first = first.map(|e| (e.partition_value_list(), e.error_detail()));
+                refused(
+                    "BatchUpdatePartition",
+                    "update",
+                    (database, table),
+                    out.errors().len(),
+                    first,
+                )
+            },
+        )
     }
 
     /// Removes partitions from the catalog (25 per `BatchDeletePartition`, Glue's limit);
@@ -415,27 +475,33 @@ impl AwsClient {
         partitions: &[Partition],
     ) -> Result<(), AwsError> {
         let glue = &self.inner.glue;
-        for batch in partitions.chunks(25) {
-            let values: Vec<PartitionValueList> = batch
-                .iter()
-                .filter_map(|p| {
-                    PartitionValueList::builder()
-                        .set_values(Some(p.values().to_vec()))
-                        .build()
-                        .ok()
-                })
-                .collect();
-            self.block_on(
-                self.call(op("BatchDeletePartition"), Idempotent::Yes, None, || {
-                    glue.batch_delete_partition()
-                        .database_name(database)
-                        .table_name(table)
-                        .set_partitions_to_delete(Some(values.clone()))
-                        .send()
-                }),
-            )?;
-        }
-        Ok(())
+        self.partition_batches(
+            BatchCall {
+                name: "BatchDeletePartition",
+                idempotent: Idempotent::Yes,
+                size: 25,
+            },
+            partitions,
+            |batch| {
+                batch
+                    .iter()
+                    .filter_map(|p| {
+                        PartitionValueList::builder()
+                            .set_values(Some(p.values().to_vec()))
+                            .build()
+                            .ok()
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |values| {
+                glue.batch_delete_partition()
+                    .database_name(database)
+                    .table_name(table)
+                    .set_partitions_to_delete(Some(values))
+                    .send()
+            },
+            |_| Ok(()),
+        )
     }
 
     /// The ids of every version Glue keeps of a table (all pages of `GetTableVersions`),

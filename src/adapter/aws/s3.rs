@@ -25,6 +25,15 @@ const fn op(name: &'static str) -> Op {
 /// S3 accepts at most 1,000 keys per `DeleteObjects`.
 const DELETE_BATCH: usize = 1000;
 
+/// The error of a delete under `location` that kiln refuses, and `why`.
+fn refused(location: &S3Location, why: String) -> AwsError {
+    AwsError::new(
+        AwsErrorKind::Refused,
+        op("DeleteObjects"),
+        format!("kiln refuses to delete {location}: {why}"),
+    )
+}
+
 /// A folder in S3: a bucket and a key prefix that is empty (the bucket root) or ends with `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct S3Location {
@@ -120,13 +129,7 @@ impl AwsClient {
         location: &S3Location,
         owned: &S3Location,
     ) -> Result<usize, AwsError> {
-        let refuse = |why: String| {
-            Err(AwsError::new(
-                AwsErrorKind::Refused,
-                op("DeleteObjects"),
-                format!("kiln refuses to delete {location}: {why}"),
-            ))
-        };
+        let refuse = |why: String| Err(refused(location, why));
         if owned.prefix.is_empty() || location.prefix.is_empty() {
             return refuse(format!(
                 "it is the root of bucket '{}' (kiln deletes only inside a relation's own folder)",
@@ -202,13 +205,7 @@ impl AwsClient {
         location: &S3Location,
         objects: &[S3Object],
     ) -> Result<usize, AwsError> {
-        let refuse = |why: String| {
-            Err(AwsError::new(
-                AwsErrorKind::Refused,
-                op("DeleteObjects"),
-                format!("kiln refuses to delete {location}: {why}"),
-            ))
-        };
+        let refuse = |why: String| Err(refused(location, why));
         let s3 = &self.inner.s3;
         let mut deleted = 0;
         for batch in objects.chunks(DELETE_BATCH) {
