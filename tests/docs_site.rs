@@ -15,6 +15,9 @@ mod support;
 #[path = "docs_site/cache.rs"]
 mod cache;
 
+#[path = "docs_site/site_bytes.rs"]
+mod site_bytes;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
