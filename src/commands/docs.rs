@@ -46,17 +46,8 @@ pub fn write_site(
             (&on_disk, None)
         }
     };
-    let artifacts = crate::docs::data::Artifacts::of_project(
-        &loaded.project,
-        &loaded.graph,
-        compiled,
-        in_memory,
-        &target,
-    )?;
-    let parts = crate::timing::StageTimer::nested();
-    let data = crate::docs::data::build(&artifacts);
-    drop(artifacts);
-    parts.mark("site data");
+    let data =
+        crate::docs::load::site_data(&loaded.project, &loaded.graph, compiled, in_memory, &target)?;
     let site = crate::docs::write_site(&target, &data)?;
     timer.mark("write docs site");
     let page = if static_page {

@@ -10,6 +10,7 @@
 //! `file://` URLs: the site works opened from disk as well as served. `--static` writes one
 //! self-contained `static_index.html` with everything inlined.
 
+pub mod artifacts;
 pub mod data;
 pub mod layout;
 pub mod load;
@@ -41,11 +42,10 @@ pub struct SiteSummary {
     pub counts: write::WriteCounts,
 }
 
-/// Writes the site into `target` from `site` ([`data::build`] of the artifacts: the loaded
-/// project's, [`data::Artifacts::of_project`], or those in `target/`, [`data::Artifacts::read`]).
+/// Writes the site into `target` from `site` ([`load::site_data`]).
 pub fn write_site(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
     let timer = crate::timing::StageTimer::nested();
-    let nodes = node_count(site);
+    let nodes = site.nodes;
     let assets = target.join(ASSETS_DIR);
     let shards = assets.join("d");
     std::fs::create_dir_all(&shards).map_err(|e| Error::io(&shards, e))?;
@@ -100,16 +100,12 @@ pub fn shard_file(i: usize) -> String {
 /// Writes `static_index.html`: the app, the data and every shard in one file that needs nothing
 /// beside it.
 pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
-    let nodes = node_count(site);
+    let nodes = site.nodes;
     let mut scripts = String::new();
     scripts.push_str("<script>\n");
     scripts.push_str(&escape_script(APP_JS));
     scripts.push_str("\n</script>\n<script>\n");
-    scripts.push_str(&script_safe(&call(
-        "static",
-        None,
-        &serde_json::Value::Null,
-    )));
+    scripts.push_str(&script_safe(&call("static", None, "null")));
     for (i, shard) in site.shards.iter().enumerate() {
         scripts.push_str(&script_safe(&call("shard", Some(i), shard)));
     }
@@ -139,40 +135,24 @@ pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary,
     })
 }
 
-fn node_count(site: &data::SiteData) -> usize {
-    site.graph
-        .get("id")
-        .and_then(serde_json::Value::as_array)
-        .map_or(0, Vec::len)
-}
-
-/// [`call`] as bytes, serialized straight into the buffer.
-fn call_bytes(what: &str, n: Option<usize>, value: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    out.extend_from_slice(b"kilnDocs.");
-    out.extend_from_slice(what.as_bytes());
-    out.push(b'(');
-    if let Some(n) = n {
-        out.extend_from_slice(n.to_string().as_bytes());
-        out.push(b',');
-    }
-    // A Value always serializes (its map keys are strings).
-    let at = out.len();
-    if serde_json::to_writer(&mut out, value).is_err() {
-        out.truncate(at);
-        out.extend_from_slice(b"null");
-    }
-    out.extend_from_slice(b");\n");
-    out
+/// [`call`] as bytes.
+fn call_bytes(what: &str, n: Option<usize>, json: &str) -> Vec<u8> {
+    call(what, n, json).into_bytes()
 }
 
 /// `kilnDocs.<what>([n, ]<json>);` JSON is a JavaScript expression, so the file is a script.
-fn call(what: &str, n: Option<usize>, value: &serde_json::Value) -> String {
-    let json = value.to_string();
-    match n {
-        Some(n) => format!("kilnDocs.{what}({n},{json});\n"),
-        None => format!("kilnDocs.{what}({json});\n"),
+fn call(what: &str, n: Option<usize>, json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + what.len() + 24);
+    out.push_str("kilnDocs.");
+    out.push_str(what);
+    out.push('(');
+    if let Some(n) = n {
+        out.push_str(&n.to_string());
+        out.push(',');
     }
+    out.push_str(json);
+    out.push_str(");\n");
+    out
 }
 
 /// JSON inside an inline `<script>`: `<` only occurs in JSON inside strings, where `\u003c`
@@ -193,22 +173,19 @@ mod tests {
     #[test]
     fn inline_data_cannot_close_its_script() {
         let v = serde_json::json!({"d": "</script><script>alert(1)</script>"});
-        let js = script_safe(&call("graph", None, &v));
+        let js = script_safe(&call("graph", None, &v.to_string()));
         assert!(!js.contains("</script"), "{js}");
         assert!(js.contains("\\u003c/script>"), "{js}");
     }
 
     #[test]
     fn call_bytes_are_the_script_call() {
-        let v = serde_json::json!({"a": [1, "x\"y"], "b": null});
+        let json = serde_json::json!({"a": [1, "x\"y"], "b": null}).to_string();
         assert_eq!(
-            call_bytes("shard", Some(3), &v),
-            call("shard", Some(3), &v).into_bytes()
+            call_bytes("shard", Some(3), &json),
+            b"kilnDocs.shard(3,{\"a\":[1,\"x\\\"y\"],\"b\":null});\n".to_vec()
         );
-        assert_eq!(
-            call_bytes("graph", None, &v),
-            call("graph", None, &v).into_bytes()
-        );
+        assert_eq!(call("graph", None, "null"), "kilnDocs.graph(null);\n");
     }
 
     #[test]
