@@ -12,6 +12,7 @@
 //! serialized from typed structs, shard by shard on every core.
 
 use super::artifacts::{Artifacts, CatalogEntry, ResultRow};
+use crate::error::Error;
 use crate::graph::Graph;
 use crate::project::{ColumnInfo, Compiled, Node, Project, ResourceType};
 use crate::schemas::lineage::{LineageInput, NodeLineage, Transformation};
@@ -31,9 +32,16 @@ pub const SHARD_SIZE: usize = 64;
 pub struct SiteData {
     pub graph: String,
     pub search: String,
-    pub shards: Vec<String>,
+    /// How many detail shards were handed to the [`ShardSink`].
+    pub shards: usize,
     /// Nodes the site shows.
     pub nodes: usize,
+}
+
+/// Where each detail shard's script goes as soon as it is made, from any thread (the shards
+/// are most of the site's bytes: each is written and dropped rather than all held at once).
+pub trait ShardSink: Sync {
+    fn shard(&self, i: usize, script: &[u8]) -> Result<(), Error>;
 }
 
 /// What the site is built from.
@@ -430,8 +438,8 @@ struct Shared<'a> {
 
 const NULL: Value = Value::Null;
 
-/// Builds the site's data.
-pub fn build(inputs: &Inputs<'_>) -> SiteData {
+/// Builds the site's data, each detail shard handed to `sink`.
+pub fn build(inputs: &Inputs<'_>, sink: &dyn ShardSink) -> Result<SiteData, Error> {
     let project = inputs.project;
     // Sources' and exposures' dicts (few), for the fields only their dicts spell.
     let source_dicts: Vec<Value> = project
@@ -444,10 +452,15 @@ pub fn build(inputs: &Inputs<'_>) -> SiteData {
         .iter()
         .map(|(id, e)| crate::schemas::exposure_json(e, inputs.graph.depends_on(id)))
         .collect();
-    build_pages(inputs, &source_dicts, &exposure_dicts)
+    build_pages(inputs, &source_dicts, &exposure_dicts, sink)
 }
 
-fn build_pages(inputs: &Inputs<'_>, source_dicts: &[Value], exposure_dicts: &[Value]) -> SiteData {
+fn build_pages(
+    inputs: &Inputs<'_>,
+    source_dicts: &[Value],
+    exposure_dicts: &[Value],
+    sink: &dyn ShardSink,
+) -> Result<SiteData, Error> {
     let project = inputs.project;
     // The graph's nodes, sorted by unique_id; tests are attached to their nodes instead.
     let mut pages: Vec<Page<'_>> = project
@@ -568,29 +581,52 @@ fn build_pages(inputs: &Inputs<'_>, source_dicts: &[Value], exposure_dicts: &[Va
 
     // Each shard of details, with its nodes' search text (description) and column names, on
     // every core.
-    let parts: Vec<(String, Vec<String>, Vec<String>)> = pages
+    let parts: Vec<(Vec<String>, Vec<String>)> = pages
         .par_chunks(SHARD_SIZE)
-        .map(|chunk| shard_of(chunk, &shared))
-        .collect();
-    let mut shards = Vec::with_capacity(parts.len());
+        .enumerate()
+        .map(|(i, chunk)| shard_of(i, chunk, &shared, sink))
+        .collect::<Result<_, _>>()?;
+    let shards = parts.len();
     let mut desc = Vec::with_capacity(pages.len());
     let mut cols = Vec::with_capacity(pages.len());
-    for (shard, d, c) in parts {
-        shards.push(shard);
+    for (d, c) in parts {
         desc.extend(d);
         cols.extend(c);
     }
-    SiteData {
-        graph: to_json(&graph),
-        search: to_json(&json!({"desc": desc, "cols": cols})),
+    Ok(SiteData {
+        graph: script("graph", None, &graph),
+        search: script("search", None, &json!({"desc": desc, "cols": cols})),
         shards,
         nodes: pages.len(),
+    })
+}
+
+thread_local! {
+    /// Each thread's buffer for the shard it serializes: reused, so the site's bytes are not
+    /// fresh memory shard after shard.
+    static SHARD_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The start of a data script, `kilnDocs.<what>(` and `<n>,` when numbered.
+fn script_start(what: &str, n: Option<usize>) -> String {
+    match n {
+        Some(n) => format!("kilnDocs.{what}({n},"),
+        None => format!("kilnDocs.{what}("),
     }
 }
 
-/// JSON text of `v` (the site's types always serialize: their map keys are strings).
-fn to_json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+/// The end of a data script.
+const SCRIPT_END: &str = ");\n";
+
+/// `kilnDocs.<what>([n, ]<json of v>);` (the site's types always serialize: their map keys
+/// are strings).
+fn script<T: Serialize>(what: &str, n: Option<usize>, v: &T) -> String {
+    let json = serde_json::to_string(v).unwrap_or_else(|_| "null".to_string());
+    let mut out = script_start(what, n);
+    out.reserve(json.len() + SCRIPT_END.len());
+    out.push_str(&json);
+    out.push_str(SCRIPT_END);
+    out
 }
 
 /// Names numbered in the order first seen.
@@ -702,12 +738,20 @@ fn downstream_of(
     downstream
 }
 
-/// One shard's JSON (its nodes' details by unique_id), and its nodes' search texts and column
-/// names.
-fn shard_of(chunk: &[Page<'_>], shared: &Shared<'_>) -> (String, Vec<String>, Vec<String>) {
+/// Shard `i`'s script (its nodes' details by unique_id), handed to `sink`; and its nodes'
+/// search texts and column names.
+fn shard_of(
+    i: usize,
+    chunk: &[Page<'_>],
+    shared: &Shared<'_>,
+    sink: &dyn ShardSink,
+) -> Result<(Vec<String>, Vec<String>), Error> {
     let mut desc = Vec::with_capacity(chunk.len());
     let mut cols = Vec::with_capacity(chunk.len());
-    let mut out = Vec::with_capacity(64 * 1024);
+    let mut out = SHARD_BUFFER.with(std::cell::RefCell::take);
+    out.clear();
+    let start = script_start("shard", Some(i));
+    out.extend_from_slice(start.as_bytes());
     let mut ser = serde_json::Serializer::new(&mut out);
     let written = (|| {
         let mut map = (&mut ser).serialize_map(Some(chunk.len()))?;
@@ -732,11 +776,15 @@ fn shard_of(chunk: &[Page<'_>], shared: &Shared<'_>) -> (String, Vec<String>, Ve
         map.end()
     })();
     // The site's types always serialize (their map keys are strings).
-    let json = match written {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => "null".to_string(),
-    };
-    (json, desc, cols)
+    if written.is_err() {
+        out.truncate(start.len());
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(SCRIPT_END.as_bytes());
+    let sent = sink.shard(i, &out);
+    SHARD_BUFFER.with(|b| b.replace(out));
+    sent?;
+    Ok((desc, cols))
 }
 
 /// A node's columns: the catalog's (the table's real columns and types) in their order when it
@@ -941,5 +989,23 @@ fn detail_of<'a>(
         exposure: &p.exposure,
         source: &p.source,
         stats: catalog.map_or(&NULL, |c| &c.stats),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_file_is_a_script_call() {
+        let v = json!({"a": [1, "x\"y"], "b": null});
+        assert_eq!(
+            script("shard", Some(3), &v),
+            "kilnDocs.shard(3,{\"a\":[1,\"x\\\"y\"],\"b\":null});\n"
+        );
+        assert_eq!(
+            script("graph", None, &Value::Null),
+            "kilnDocs.graph(null);\n"
+        );
     }
 }

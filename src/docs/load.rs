@@ -5,7 +5,7 @@
 //! are read from `target/` ([`super::artifacts`]).
 
 use super::artifacts::Artifacts;
-use super::data::{Inputs, SiteData};
+use super::data::{Inputs, ShardSink, SiteData};
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::project::{Compiled, Project, ResourceType};
@@ -24,13 +24,15 @@ pub struct InMemory<'a> {
 }
 
 /// The site's data for `project`: compiled with `compiled`, lineage and PII from `in_memory`
-/// when given (else lineage.json and pii.json), the other artifacts read from `target`.
+/// when given (else lineage.json and pii.json), the other artifacts read from `target`; each
+/// detail shard handed to `shards` as it is made.
 pub fn site_data(
     project: &Project,
     graph: &Graph,
     compiled: &BTreeMap<String, Compiled>,
     in_memory: Option<InMemory<'_>>,
     target: &Path,
+    shards: &dyn ShardSink,
 ) -> Result<SiteData, Error> {
     let timer = crate::timing::StageTimer::nested();
     let artifacts = Artifacts::read(target, in_memory.is_none())?;
@@ -45,16 +47,19 @@ pub fn site_data(
     let generated_at = chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
-    let data = super::data::build(&Inputs {
-        project,
-        graph,
-        compiled,
-        lineage,
-        pii,
-        artifacts: &artifacts,
-        generated_at: &generated_at,
-    });
-    timer.mark("site data");
+    let data = super::data::build(
+        &Inputs {
+            project,
+            graph,
+            compiled,
+            lineage,
+            pii,
+            artifacts: &artifacts,
+            generated_at: &generated_at,
+        },
+        shards,
+    )?;
+    timer.mark("site data, shards written");
     Ok(data)
 }
 
