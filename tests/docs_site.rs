@@ -15,6 +15,12 @@ mod support;
 #[path = "docs_site/cache.rs"]
 mod cache;
 
+#[path = "docs_site/oracle.rs"]
+mod oracle;
+
+#[path = "docs_site/site_bytes.rs"]
+mod site_bytes;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -404,8 +410,8 @@ fn site_json(site: &Path) -> Value {
 /// The same data built from the manifest.json and the other artifacts in `site` (how the site
 /// was made before it was built from the loaded project).
 fn site_from_manifest(site: &Path) -> Value {
-    let artifacts = kiln::docs::data::Artifacts::read(site).expect("the artifacts");
-    let data = kiln::docs::data::build(&artifacts);
+    let artifacts = oracle::Artifacts::read(site);
+    let data = oracle::build(&artifacts);
     let mut graph = data.graph;
     graph.as_object_mut().map(|g| g.remove("generated_at"));
     serde_json::json!({"graph": graph, "search": data.search, "shards": data.shards})

@@ -46,21 +46,19 @@ pub fn write_site(
             (&on_disk, None)
         }
     };
-    let artifacts = crate::docs::data::Artifacts::of_project(
+    let shards = crate::docs::ShardWriter::new(&target, static_page)?;
+    let data = crate::docs::load::site_data(
         &loaded.project,
         &loaded.graph,
         compiled,
         in_memory,
         &target,
+        &shards,
     )?;
-    let parts = crate::timing::StageTimer::nested();
-    let data = crate::docs::data::build(&artifacts);
-    drop(artifacts);
-    parts.mark("site data");
-    let site = crate::docs::write_site(&target, &data)?;
+    let site = crate::docs::write_site(&target, &data, &shards)?;
     timer.mark("write docs site");
     let page = if static_page {
-        let one = crate::docs::write_static(&target, &data)?;
+        let one = crate::docs::write_static(&target, &data, &shards.kept())?;
         timer.mark("write static page");
         one.index
     } else {

@@ -10,6 +10,7 @@
 //! `file://` URLs: the site works opened from disk as well as served. `--static` writes one
 //! self-contained `static_index.html` with everything inlined.
 
+pub mod artifacts;
 pub mod data;
 pub mod layout;
 pub mod load;
@@ -18,6 +19,8 @@ pub mod write;
 
 use crate::error::Error;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -41,53 +44,87 @@ pub struct SiteSummary {
     pub counts: write::WriteCounts,
 }
 
-/// Writes the site into `target` from `site` ([`data::build`] of the artifacts: the loaded
-/// project's, [`data::Artifacts::of_project`], or those in `target/`, [`data::Artifacts::read`]).
-pub fn write_site(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
-    let timer = crate::timing::StageTimer::nested();
-    let nodes = node_count(site);
-    let assets = target.join(ASSETS_DIR);
-    let shards = assets.join("d");
-    std::fs::create_dir_all(&shards).map_err(|e| Error::io(&shards, e))?;
-    use rayon::prelude::*;
-    // Serialized and written on every core: the shards are most of the bytes.
-    let mut files: Vec<(PathBuf, Vec<u8>)> = site
-        .shards
-        .par_iter()
-        .enumerate()
-        .map(|(i, shard)| {
-            (
-                shards.join(shard_file(i)),
-                call_bytes("shard", Some(i), shard),
-            )
+/// The detail shards' writer: each shard's file written as it is made (only when its bytes
+/// changed, [`write::write_if_changed`]), and kept in memory only for `--static`.
+pub struct ShardWriter {
+    dir: PathBuf,
+    written: AtomicUsize,
+    unchanged: AtomicUsize,
+    kept: Option<Mutex<Vec<(usize, String)>>>,
+}
+
+impl ShardWriter {
+    /// Writes into `target`'s `kiln-docs/d/` (made here); `keep`: also hold each shard for
+    /// [`write_static`].
+    pub fn new(target: &Path, keep: bool) -> Result<Self, Error> {
+        let dir = target.join(ASSETS_DIR).join("d");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(ShardWriter {
+            dir,
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+            kept: keep.then(|| Mutex::new(Vec::new())),
         })
-        .collect();
-    files.extend([
-        (target.join("index.html"), INDEX_HTML.as_bytes().to_vec()),
-        (assets.join("app.js"), APP_JS.as_bytes().to_vec()),
-        (assets.join("app.css"), APP_CSS.as_bytes().to_vec()),
-        (
-            assets.join("graph.js"),
-            call_bytes("graph", None, &site.graph),
-        ),
-        (
-            assets.join("search.js"),
-            call_bytes("search", None, &site.search),
-        ),
-    ]);
-    timer.mark("serialize");
-    // Only what changed is written; the shards of nodes since deleted (or of an earlier,
-    // larger project) must not linger.
+    }
+
+    /// The shards' scripts in order (none unless made with `keep`).
+    pub fn kept(&self) -> Vec<String> {
+        let Some(kept) = &self.kept else {
+            return Vec::new();
+        };
+        let mut list = std::mem::take(&mut *kept.lock().unwrap_or_else(PoisonError::into_inner));
+        list.sort_by_key(|(i, _)| *i);
+        list.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+impl data::ShardSink for ShardWriter {
+    fn shard(&self, i: usize, script: &[u8]) -> Result<(), Error> {
+        let wrote = write::write_if_changed(&self.dir.join(shard_file(i)), script)?;
+        let count = if wrote {
+            &self.written
+        } else {
+            &self.unchanged
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        if let Some(kept) = &self.kept {
+            let text = String::from_utf8_lossy(script).into_owned();
+            kept.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((i, text));
+        }
+        Ok(())
+    }
+}
+
+/// Writes the site into `target` from `site` ([`load::site_data`], whose shards `shards` has
+/// written): the app, graph.js and search.js, and removes the shards it no longer has.
+pub fn write_site(
+    target: &Path,
+    site: &data::SiteData,
+    shards: &ShardWriter,
+) -> Result<SiteSummary, Error> {
+    let timer = crate::timing::StageTimer::nested();
+    let assets = target.join(ASSETS_DIR);
+    let files: [(PathBuf, &[u8]); 5] = [
+        (target.join("index.html"), INDEX_HTML.as_bytes()),
+        (assets.join("app.js"), APP_JS.as_bytes()),
+        (assets.join("app.css"), APP_CSS.as_bytes()),
+        (assets.join("graph.js"), site.graph.as_bytes()),
+        (assets.join("search.js"), site.search.as_bytes()),
+    ];
     let mut counts = write::write_files(&files)?;
-    let keep: std::collections::HashSet<std::ffi::OsString> = (0..site.shards.len())
-        .map(|i| shard_file(i).into())
-        .collect();
-    counts.removed = write::remove_stale(&shards, &keep)?;
+    counts.written += shards.written.load(Ordering::Relaxed);
+    counts.unchanged += shards.unchanged.load(Ordering::Relaxed);
+    // The shards of nodes since deleted (or of an earlier, larger project) must not linger.
+    let keep: std::collections::HashSet<std::ffi::OsString> =
+        (0..site.shards).map(|i| shard_file(i).into()).collect();
+    counts.removed = write::remove_stale(&shards.dir, &keep)?;
     timer.mark("write files");
     Ok(SiteSummary {
         index: target.join("index.html"),
-        nodes,
-        files: files.len(),
+        nodes: site.nodes,
+        files: files.len() + site.shards,
         counts,
     })
 }
@@ -97,24 +134,24 @@ pub fn shard_file(i: usize) -> String {
     format!("{i}.js")
 }
 
-/// Writes `static_index.html`: the app, the data and every shard in one file that needs nothing
-/// beside it.
-pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary, Error> {
-    let nodes = node_count(site);
+/// Writes `static_index.html`: the app, the data and every shard (`shards`, in order: those a
+/// [`ShardWriter`] made with `keep` held) in one file that needs nothing beside it.
+pub fn write_static(
+    target: &Path,
+    site: &data::SiteData,
+    shards: &[String],
+) -> Result<SiteSummary, Error> {
+    let nodes = site.nodes;
     let mut scripts = String::new();
     scripts.push_str("<script>\n");
     scripts.push_str(&escape_script(APP_JS));
     scripts.push_str("\n</script>\n<script>\n");
-    scripts.push_str(&script_safe(&call(
-        "static",
-        None,
-        &serde_json::Value::Null,
-    )));
-    for (i, shard) in site.shards.iter().enumerate() {
-        scripts.push_str(&script_safe(&call("shard", Some(i), shard)));
+    scripts.push_str("kilnDocs.static(null);\n");
+    for shard in shards {
+        scripts.push_str(&script_safe(shard));
     }
-    scripts.push_str(&script_safe(&call("search", None, &site.search)));
-    scripts.push_str(&script_safe(&call("graph", None, &site.graph)));
+    scripts.push_str(&script_safe(&site.search));
+    scripts.push_str(&script_safe(&site.graph));
     scripts.push_str("</script>\n");
     let page = INDEX_HTML
         .replace(
@@ -139,42 +176,6 @@ pub fn write_static(target: &Path, site: &data::SiteData) -> Result<SiteSummary,
     })
 }
 
-fn node_count(site: &data::SiteData) -> usize {
-    site.graph
-        .get("id")
-        .and_then(serde_json::Value::as_array)
-        .map_or(0, Vec::len)
-}
-
-/// [`call`] as bytes, serialized straight into the buffer.
-fn call_bytes(what: &str, n: Option<usize>, value: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    out.extend_from_slice(b"kilnDocs.");
-    out.extend_from_slice(what.as_bytes());
-    out.push(b'(');
-    if let Some(n) = n {
-        out.extend_from_slice(n.to_string().as_bytes());
-        out.push(b',');
-    }
-    // A Value always serializes (its map keys are strings).
-    let at = out.len();
-    if serde_json::to_writer(&mut out, value).is_err() {
-        out.truncate(at);
-        out.extend_from_slice(b"null");
-    }
-    out.extend_from_slice(b");\n");
-    out
-}
-
-/// `kilnDocs.<what>([n, ]<json>);` JSON is a JavaScript expression, so the file is a script.
-fn call(what: &str, n: Option<usize>, value: &serde_json::Value) -> String {
-    let json = value.to_string();
-    match n {
-        Some(n) => format!("kilnDocs.{what}({n},{json});\n"),
-        None => format!("kilnDocs.{what}({json});\n"),
-    }
-}
-
 /// JSON inside an inline `<script>`: `<` only occurs in JSON inside strings, where `\u003c`
 /// means the same and cannot close the script element.
 fn script_safe(js: &str) -> String {
@@ -193,22 +194,9 @@ mod tests {
     #[test]
     fn inline_data_cannot_close_its_script() {
         let v = serde_json::json!({"d": "</script><script>alert(1)</script>"});
-        let js = script_safe(&call("graph", None, &v));
+        let js = script_safe(&format!("kilnDocs.graph({v});\n"));
         assert!(!js.contains("</script"), "{js}");
         assert!(js.contains("\\u003c/script>"), "{js}");
-    }
-
-    #[test]
-    fn call_bytes_are_the_script_call() {
-        let v = serde_json::json!({"a": [1, "x\"y"], "b": null});
-        assert_eq!(
-            call_bytes("shard", Some(3), &v),
-            call("shard", Some(3), &v).into_bytes()
-        );
-        assert_eq!(
-            call_bytes("graph", None, &v),
-            call("graph", None, &v).into_bytes()
-        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub use facts::ProjectFacts;
 pub use macros::macro_json;
 pub use node::{NodeDict, checksum_json, hook_nodes, node_json};
 pub use semantic::{SemanticFacts, semantic_json};
-pub use site::node_site_json;
+pub use site::{page_raw_code, site_config};
 pub use source::source_json;
 pub use unit_test::unit_test_json;
 
