@@ -116,12 +116,20 @@ pub(super) fn write_beside_lineage(
     let meta = meta;
     let (written, lineage) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
-            let timer = super::StageTimer::nested();
-            write_compiled(loaded, &meta.compiled)?;
-            timer.mark("write compiled");
-            let staged = loaded.stage_manifest(&meta);
-            timer.mark("write manifest");
-            staged
+            let write = || {
+                let timer = super::StageTimer::nested();
+                write_compiled(loaded, &meta.compiled)?;
+                timer.mark("write compiled");
+                let staged = loaded.stage_manifest(&meta);
+                timer.mark("write manifest");
+                staged
+            };
+            // On a pool of its own (one thread), not rayon's global pool: the lineage's
+            // parallel work is queued there, and would wait behind thousands of file writes.
+            match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                Ok(pool) => pool.install(write),
+                Err(_) => write(),
+            }
         });
         let lineage = crate::session::lineage::compile_lineage(loaded, &meta.compiled);
         (writer.join(), lineage)
