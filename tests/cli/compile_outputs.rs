@@ -61,7 +61,10 @@ fn a_clean_compile_writes_scrubbed_files_that_a_later_compile_updates() {
     ] {
         assert_eq!(
             m["nodes"][id]["compiled_code"].as_str(),
-            Some(p.read(&format!("target/compiled/shop/models/{file}")).as_str()),
+            Some(
+                p.read(&format!("target/compiled/shop/models/{file}"))
+                    .as_str()
+            ),
             "{id}"
         );
     }
