@@ -124,9 +124,12 @@ pub(super) fn write_beside_lineage(
                 timer.mark("write manifest");
                 staged
             };
-            // On a pool of its own (one thread), not rayon's global pool: the lineage's
-            // parallel work is queued there, and would wait behind thousands of file writes.
-            match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+            // On a pool of its own, not rayon's global pool: the lineage's parallel work is
+            // queued there, and would wait behind thousands of file writes. As many threads as
+            // cores: the system shares them between the two pools, and once the lineage is done
+            // (or waits on its binder) the writes have every core.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
                 Ok(pool) => pool.install(write),
                 Err(_) => write(),
             }
