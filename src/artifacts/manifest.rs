@@ -193,18 +193,65 @@ pub fn write_manifest_file(
     builtin_macros: &[MacroNode],
     meta: &ManifestMeta,
 ) -> Result<(), Error> {
+    stage_manifest_file(path, project, graph, builtin_macros, meta)?.commit()
+}
+
+/// A manifest written to its temporary file, not yet renamed over `manifest.json`
+/// ([`stage_manifest_file`]): [`StagedManifest::commit`] puts it in place; dropped without a
+/// commit, the temporary file is removed and the previous manifest.json stays as it was.
+#[derive(Debug)]
+pub struct StagedManifest {
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    committed: bool,
+}
+
+impl StagedManifest {
+    /// Renames the temporary file over `manifest.json`.
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.committed = true;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            let _ = std::fs::remove_file(&self.tmp);
+            Error::io(&self.path, e)
+        })
+    }
+}
+
+impl Drop for StagedManifest {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// [`write_manifest_file`]'s first half: the manifest serialised into `manifest.json.tmp` beside
+/// `path`, so that it can be written while something else that may still fail the command runs
+/// (the column lineage), and put in place only if that succeeds.
+pub fn stage_manifest_file(
+    path: &Path,
+    project: &Project,
+    graph: &Graph,
+    builtin_macros: &[MacroNode],
+    meta: &ManifestMeta,
+) -> Result<StagedManifest, Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let tmp = path.with_extension("json.tmp");
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let staged = StagedManifest {
+        tmp,
+        path: path.to_path_buf(),
+        committed: false,
+    };
     let file = crate::events::secrets::Redacting::new(file);
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     write_manifest(&mut out, project, graph, builtin_macros, meta)
         .and_then(|()| out.flush())
-        .map_err(|e| Error::io(&tmp, e))?;
+        .map_err(|e| Error::io(&staged.tmp, e))?;
     drop(out);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    Ok(staged)
 }
 
 /// One top-level key's value: built whole, or (for the large maps) produced entry by entry.

@@ -42,6 +42,7 @@ pub fn generate(
     opts: GenerateOptions,
 ) -> Result<(Loaded, Outcome, Option<Generated>), Error> {
     let loaded = load_and_parse(inv, "generate")?;
+    let mut timer = super::StageTimer::new();
     let selected = loaded.select(select)?;
     loaded.found().emit();
     let mut compiled_sql = None;
@@ -76,14 +77,12 @@ pub fn generate(
                     return Err(e);
                 }
             };
-        super::compile::write_compiled(&loaded, &compiled)?;
-        // Column lineage (target/lineage.json, which the docs site reads) and the compile-time
-        // checks, as `kiln compile` has them.
-        let lineage = crate::session::lineage::compile_lineage(&loaded, &compiled)?;
-        loaded.warn(&lineage.warnings)?;
-        let mut meta = loaded.manifest_meta();
-        meta.compiled = compiled;
-        loaded.write_manifest_with(&meta)?;
+        timer.mark("compile render");
+        // The compiled files, the manifest and the column lineage (target/lineage.json, which
+        // the docs site reads) with the compile-time checks, as `kiln compile` has them.
+        let (lineage, meta) = super::compile::write_beside_lineage(&loaded, compiled)?;
+        // Its own marks timed that; the catalog's starts here.
+        timer = super::StageTimer::new();
         let mut errors = lineage.errors;
         errors.extend(lineage.contract_errors);
         compiled_sql = Some(Generated {
@@ -184,6 +183,7 @@ pub fn generate(
     }
     let path = loaded.project.target_dir().join("catalog.json");
     crate::artifacts::write_atomic(&path, to_text(&catalog.json).as_bytes())?;
+    timer.mark("catalog");
     if failed {
         Event::new(
             kinds::WRITE_CATALOG_FAILURE,

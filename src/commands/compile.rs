@@ -1,6 +1,7 @@
 //! `kiln compile`: render the selected nodes to SQL under target/compiled/<project>/ and write the
 //! manifest with compiled code. `--inline` compiles a snippet and prints it.
 
+use crate::artifacts::ManifestMeta;
 use crate::cli::SelectArgs;
 use crate::error::{Error, Outcome};
 use crate::invocation::Invocation;
@@ -56,28 +57,23 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
     let defer = loaded.defer_manifest(select)?;
     let compiled = compile_selected_with(&loaded, &selected, defer.as_ref(), true)?;
     timer.mark("compile render");
-    write_compiled(&loaded, &compiled)?;
-    timer.mark("write compiled");
-    // Column lineage (target/lineage.json) and the compile-time checks: a column or relation a
-    // model names that its upstream lacks, a contract its SQL does not keep (exit 2).
-    let lineage = crate::session::lineage::compile_lineage(&loaded, &compiled)?;
-    loaded.warn(&lineage.warnings)?;
-    let mut meta = loaded.manifest_meta();
+    // The compiled files and the manifest, written beside the column lineage (target/lineage.json)
+    // and the compile-time checks: a column or relation a model names that its upstream lacks,
+    // a contract its SQL does not keep (exit 2).
+    let (lineage, meta) = write_beside_lineage(&loaded, compiled)?;
     let named = named_in_selection(&select.select);
     let shown: Vec<(String, String)> = selected
         .iter()
         .filter_map(|id| loaded.project.nodes.get(id))
         .filter(|n| named.contains(n.name.as_str()))
         .map(|n| {
-            let code = compiled
+            let code = meta
+                .compiled
                 .get(&n.unique_id)
                 .map(|c| c.code.trim().to_string());
             (n.name.clone(), code.unwrap_or_default())
         })
         .collect();
-    meta.compiled = compiled;
-    loaded.write_manifest_with(&meta)?;
-    timer.mark("write manifest");
     let mut errors = lineage.errors;
     errors.extend(lineage.contract_errors);
     errors.extend(lineage.pii_errors);
@@ -97,7 +93,57 @@ pub fn run(inv: &Invocation, select: &SelectArgs, inline: Option<&str>) -> Resul
         inv.output.data(code);
     }
     crate::session::exit_without_freeing(loaded);
+    // The compiled SQL too (tens of thousands of strings), as the project.
+    std::mem::forget(meta);
     Ok(Outcome::Success)
+}
+
+/// What `kiln compile` and `kiln docs generate` do with the SQL they compiled: write it under
+/// target/compiled, compute the column lineage (target/lineage.json, pii.json, the compile-time
+/// checks: [`crate::session::lineage::compile_lineage`]) and write target/manifest.json with the
+/// compiled code. The files and the manifest need only the SQL, so they are written on a thread
+/// of their own while the lineage is computed on this one; the manifest goes to its temporary
+/// file and is put in place only once the lineage succeeded and its warnings were shown, as when
+/// the three ran one after another (a lineage failure leaves the previous manifest.json). An
+/// error writing the files is reported before the lineage's.
+pub(super) fn write_beside_lineage(
+    loaded: &Loaded,
+    compiled: BTreeMap<String, Compiled>,
+) -> Result<(crate::session::lineage::ProjectLineage, ManifestMeta), Error> {
+    let timer = super::StageTimer::new();
+    let mut meta = loaded.manifest_meta();
+    meta.compiled = compiled;
+    let meta = meta;
+    let (written, lineage) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let write = || {
+                let timer = super::StageTimer::nested();
+                write_compiled(loaded, &meta.compiled)?;
+                timer.mark("write compiled");
+                let staged = loaded.stage_manifest(&meta);
+                timer.mark("write manifest");
+                staged
+            };
+            // On a pool of its own, not rayon's global pool: the lineage's parallel work is
+            // queued there, and would wait behind thousands of file writes. As many threads as
+            // cores: the system shares them between the two pools, and once the lineage is done
+            // (or waits on its binder) the writes have every core.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => pool.install(write),
+                Err(_) => write(),
+            }
+        });
+        let lineage = crate::session::lineage::compile_lineage(loaded, &meta.compiled);
+        (writer.join(), lineage)
+    });
+    let staged = written.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let lineage = lineage?;
+    timer.mark("lineage + files, manifest");
+    loaded.warn(&lineage.warnings)?;
+    loaded.commit_manifest(staged)?;
+    timer.mark("manifest in place");
+    Ok((lineage, meta))
 }
 
 /// The bare node names in `--select` values: `+orders+` and `2+orders` name `orders`; methods
@@ -226,11 +272,24 @@ pub(super) fn write_compiled(
             ))
         })
         .collect();
+    // Without target/compiled/ (a clean target), no file is there to compare with: each is
+    // written without trying to read it first.
+    let root = loaded
+        .project
+        .dir
+        .join(loaded.project.config.target_path())
+        .join("compiled");
+    let fresh = !root.exists();
     let dirs: BTreeSet<&std::path::Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
     for dir in dirs {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     files.par_iter().try_for_each(|(path, code)| {
-        crate::session::write_if_changed(path, code.as_bytes()).map_err(|e| Error::io(path, e))
+        if fresh {
+            crate::session::write_new(path, code.as_bytes())
+        } else {
+            crate::session::write_if_changed(path, code.as_bytes())
+        }
+        .map_err(|e| Error::io(path, e))
     })
 }

@@ -131,6 +131,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             loaded.adapter.close();
             let site = docs::write_site(&inv, &loaded, compiled.as_ref(), *static_page);
             crate::session::exit_without_freeing(loaded);
+            // What it compiled, too: the process exits next.
+            std::mem::forget(compiled);
             site?;
             Ok(outcome)
         }
@@ -202,14 +204,31 @@ impl Loaded {
 
     /// Writes target/manifest.json with `meta` (e.g. the nodes a run built).
     pub fn write_manifest_with(&self, meta: &ManifestMeta) -> Result<(), Error> {
+        self.commit_manifest(self.stage_manifest(meta)?)
+    }
+
+    /// target/manifest.json with `meta` serialised into its temporary file, not yet in place:
+    /// [`Loaded::commit_manifest`] finishes what [`Loaded::write_manifest_with`] does.
+    pub fn stage_manifest(
+        &self,
+        meta: &ManifestMeta,
+    ) -> Result<crate::artifacts::manifest::StagedManifest, Error> {
         let path = self.project.target_dir().join("manifest.json");
-        crate::artifacts::manifest::write_manifest_file(
+        crate::artifacts::manifest::stage_manifest_file(
             &path,
             &self.project,
             &self.graph,
             &self.jenv.builtin_macros,
             meta,
-        )?;
+        )
+    }
+
+    /// Puts a [`Loaded::stage_manifest`] in place, and writes semantic_manifest.json.
+    pub fn commit_manifest(
+        &self,
+        staged: crate::artifacts::manifest::StagedManifest,
+    ) -> Result<(), Error> {
+        staged.commit()?;
         crate::artifacts::semantic_manifest::write_semantic_manifest(
             &self.project.target_dir(),
             &self.project,

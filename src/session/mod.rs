@@ -329,6 +329,12 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// [`write_if_changed`] for a file known not to exist yet (its folder was just created): written
+/// without first trying to read it back. Secrets are scrubbed as there.
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, crate::events::secrets::scrub_bytes(bytes).as_ref())
+}
+
 /// `require-dbt-version` of the root project and of each installed package, checked against the
 /// dbt version kiln follows: outside the range, a warning that names it (dbt stops there unless
 /// `--no-version-check`; kiln runs the project and says so).

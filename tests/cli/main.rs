@@ -12,6 +12,7 @@
 //!   errors for files kiln cannot read.
 
 mod commands;
+mod compile_outputs;
 mod errors;
 mod flags;
 mod lineage;
