@@ -459,6 +459,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     // Whether an unbound model's SQL binds (its names then count as the binder's), asked only
     // when a downstream error depends on it.
     let confirm = Confirm::new(compiled);
+    // Stand-in tables created in the binder's database.
+    let mut stand_ins = 0usize;
     // Connections to the binder's database, reused across models and levels (opening one
     // applies the target's settings).
     let pool: std::sync::Mutex<Vec<Box<dyn Connection>>> = std::sync::Mutex::new(Vec::new());
@@ -513,6 +515,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                     pending.into_iter().partition(|(name, _)| read.names(name));
                 pending = later;
                 if !now.is_empty() {
+                    stand_ins += now.len();
                     if setup.conn.is_none() {
                         setup.conn = take();
                     }
@@ -597,6 +600,12 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         "Lineage: {described} of {} models described by the binder,{without} the rest from {}",
         ids.len(),
         cache::KEYS_FILE
+    ))
+    .at(crate::events::Level::Debug)
+    .emit();
+    crate::events::Event::note(format!(
+        "Lineage: {stand_ins} of {} relations created as stand-in tables in the binder's database",
+        known.owners.len()
     ))
     .at(crate::events::Level::Debug)
     .emit();

@@ -16,6 +16,7 @@ mod errors;
 mod flags;
 mod lineage;
 mod lineage_cache;
+mod lineage_guessed;
 mod logs;
 mod parse_cache;
 mod runtime;
