@@ -456,6 +456,7 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     // YAML's: its answer would be built on guessed types).
     let described = std::sync::atomic::AtomicUsize::new(0);
     let unbound = std::sync::atomic::AtomicUsize::new(0);
+    let typed = std::sync::atomic::AtomicUsize::new(0);
     // Whether an unbound model's SQL binds (its names then count as the binder's), asked only
     // when a downstream error depends on it.
     let confirm = Confirm::new(compiled);
@@ -543,6 +544,9 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 if prepared.skipped {
                     unbound.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                if prepared.typed.is_some() {
+                    typed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 let out = read_model(
                     loaded, node, code, &known, prepared, &mut conn, &warehouse, &confirm,
                 );
@@ -591,11 +595,16 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     timer.mark("  lineage: models");
     let described = described.into_inner();
     let unbound = unbound.into_inner();
-    let without = if unbound == 0 {
-        String::new()
-    } else {
-        format!(" {unbound} read without it (an upstream's columns are YAML's),")
-    };
+    let typed = typed.into_inner();
+    let mut without = String::new();
+    if typed > 0 {
+        without.push_str(&format!(" {typed} typed by kiln,"));
+    }
+    if unbound > 0 {
+        without.push_str(&format!(
+            " {unbound} read without it (an upstream's columns are YAML's),"
+        ));
+    }
     crate::events::Event::note(format!(
         "Lineage: {described} of {} models described by the binder,{without} the rest from {}",
         ids.len(),
@@ -1010,6 +1019,9 @@ struct Prepared {
     skipped: bool,
     /// Unbound upstreams an error of this model depends on ([`Confirm`]).
     confirm: Vec<RelationName>,
+    /// Its output columns with DuckDB's types, worked out by kiln ([`engine::types`]): the
+    /// binder is not asked.
+    typed: Option<Vec<engine::types::TypedColumn>>,
 }
 
 /// Reads `node`'s compiled SQL with the lineage engine and decides whether the binder is asked:
@@ -1034,7 +1046,16 @@ fn prepare_model(
         };
         &with_masked
     };
-    let lineage = engine::analyze(&code.code, dialect.as_ref(), &known.schema, options);
+    // Parsed once, for the lineage engine and kiln's typer.
+    let parsed = crate::sql::parse(&code.code, dialect.as_ref())
+        .ok()
+        .filter(|s| s.len() == 1);
+    let lineage = match parsed.as_deref() {
+        Some([statement]) => {
+            engine::analyze_statement(statement, &code.code, &known.schema, options)
+        }
+        _ => engine::analyze(&code.code, dialect.as_ref(), &known.schema, options),
+    };
     let guessed = loaded
         .graph
         .depends_on(&node.unique_id)
@@ -1042,13 +1063,56 @@ fn prepare_model(
         .any(|id| known.declared.contains(id));
     let mut confirm = Vec::new();
     let at_stake = needs_binder(loaded.adapter.as_ref(), node, &lineage, known, &mut confirm);
-    let bind = has_binder && (!guessed || at_stake);
+    // A model whose upstreams the engine typed, whose every expression lies in kiln's verified
+    // domain ([`engine::types`]): its types are the binder's without asking it.
+    let typed = match parsed.as_deref() {
+        Some([statement])
+            if has_binder
+                && !guessed
+                && !at_stake
+                && lineage.is_complete()
+                && lineage.unknown_columns.is_empty()
+                && node.resource_type == ResourceType::Model
+                && !binder_only() =>
+        {
+            engine::types::infer(statement, &EngineTyped(known)).filter(|cols| {
+                cols.len() == lineage.columns.len()
+                    && cols.iter().zip(&lineage.columns).all(|(t, c)| t.name == c.name)
+            })
+        }
+        _ => None,
+    };
+    let bind = has_binder && typed.is_none() && (!guessed || at_stake);
     Prepared {
         lineage,
         guessed,
         bind,
-        skipped: has_binder && !bind,
+        skipped: has_binder && !bind && typed.is_none(),
         confirm,
+        typed,
+    }
+}
+
+/// `KILN_LINEAGE_BINDER_ONLY=1`: every model the binder can describe is described by it, none
+/// typed by kiln (to compare both, in tests, or to check a type kiln reports).
+fn binder_only() -> bool {
+    std::env::var_os("KILN_LINEAGE_BINDER_ONLY").is_some_and(|v| v == "1")
+}
+
+/// The relations whose column types are all the engine's (for kiln's typer): any other is
+/// unknown to it.
+struct EngineTyped<'a>(&'a Known);
+
+impl engine::SchemaProvider for EngineTyped<'_> {
+    fn relation(&self, parts: &[&str]) -> engine::Lookup<'_> {
+        match self.0.schema.relation(parts) {
+            engine::Lookup::Found(name, cols)
+                if self.0.origins.get(name) == Some(&Origin::Engine) =>
+            {
+                engine::Lookup::Found(name, cols)
+            }
+            _ => engine::Lookup::Missing,
+        }
     }
 }
 
@@ -1180,6 +1244,7 @@ fn read_model(
         mut lineage,
         guessed,
         skipped,
+        typed,
         ..
     } = prepared;
     let mut errors = vec![];
@@ -1188,6 +1253,17 @@ fn read_model(
     let bindable = known.bindable(sql);
     let bind_sql = bindable.as_ref();
     let bound: Option<Result<Vec<DbColumn>, String>> = match binder.as_mut() {
+        // Typed by kiln within its verified domain: what the binder would answer.
+        _ if typed.is_some() => typed.map(|cols| {
+            Ok(cols
+                .into_iter()
+                .map(|c| DbColumn {
+                    name: c.name,
+                    data_type: c.data_type,
+                    comment: None,
+                })
+                .collect())
+        }),
         Some(conn) => {
             let mut result = conn.bound_columns(bind_sql).map_err(|e| e.message);
             if result.is_err() && bind_sql != sql {
