@@ -16,14 +16,15 @@
 //! INTEGER; comparisons, `[NOT] IN (...)`, `BETWEEN`, `IS [NOT] NULL`, `AND`/`OR`/`NOT`;
 //! `CAST`/`::` to INTEGER, BIGINT, DOUBLE, DECIMAL/NUMERIC, VARCHAR/TEXT, DATE, TIMESTAMP,
 //! BOOLEAN from a type DuckDB casts from; `lower`, `upper`, `coalesce`, `sum`, `count`, `min`,
-//! `max`, `avg`; non-recursive CTEs, derived tables, inner/left/right/full joins `ON`, cross
+//! `max`, `avg`; `CASE WHEN ... THEN ... [ELSE ...] END` (NULL results allowed); `UNION [ALL]`
+//! of branches whose column types are the same; non-recursive CTEs, derived tables, inner/left/right/full joins `ON`, cross
 //! joins, `DISTINCT`, `GROUP BY` columns or `ALL`, `HAVING`, `LIMIT n`.
 
 use super::schema::{Lookup, SchemaProvider};
 use sqlparser::ast::{
     BinaryOperator, CastKind, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator, LimitClause, Query,
-    Select, SelectFlavor, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value,
+    Select, SelectFlavor, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor, UnaryOperator, Value,
     WildcardAdditionalOptions,
 };
 
@@ -206,6 +207,16 @@ fn max_num(a: Num, b: Num) -> Option<Num> {
     })
 }
 
+/// The width of a numeric class as a DECIMAL operand (INTEGER 10, BIGINT 19).
+fn decimal_width(n: Num) -> Option<u8> {
+    match n {
+        Num::Int(0) => Some(10),
+        Num::Int(1) => Some(19),
+        Num::Decimal(p, _) => Some(p),
+        _ => None,
+    }
+}
+
 /// A relation in a FROM clause: what the query calls it and its columns.
 struct Source {
     name: String,
@@ -295,6 +306,21 @@ impl Typer<'_> {
         match body {
             SetExpr::Select(select) => self.select(select, ctes),
             SetExpr::Query(q) => self.query(q, ctes),
+            // UNION [ALL] of branches whose columns have the same types: the left's names.
+            SetExpr::SetOperation {
+                left,
+                op: SetOperator::Union,
+                set_quantifier: SetQuantifier::All | SetQuantifier::None,
+                right,
+            } => {
+                let l = self.body(left, ctes)?;
+                let r = self.body(right, ctes)?;
+                let same = l.len() == r.len()
+                    && l.iter()
+                        .zip(&r)
+                        .all(|((_, a), (_, b))| a == b && !a.is_literal());
+                same.then_some(l)
+            }
             _ => None,
         }
     }
@@ -687,6 +713,38 @@ impl Typer<'_> {
                 castable(&from, &to).then_some(to)
             }
             Expr::Function(f) => self.function(f, scope, free),
+            // CASE WHEN ... THEN ... [ELSE ...] END: the results' common type (NULL results
+            // take the others').
+            Expr::Case {
+                operand: None,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let mut acc: Option<Ty> = None;
+                let mut results: Vec<&Expr> = Vec::new();
+                for w in conditions {
+                    if self.expr(&w.condition, scope, free)? != Ty::Boolean {
+                        return None;
+                    }
+                    results.push(&w.result);
+                }
+                results.extend(else_result.as_deref());
+                for r in results {
+                    if is_null(r) {
+                        continue;
+                    }
+                    let t = self.expr(r, scope, free)?;
+                    acc = Some(match acc {
+                        None => t,
+                        Some(a) => common(&a, &t)?,
+                    });
+                }
+                match acc? {
+                    Ty::IntLit(_) | Ty::DecLit(..) | Ty::StrLit(_) | Ty::Other(_) => None,
+                    t => Some(t),
+                }
+            }
             _ => None,
         }
     }
@@ -803,6 +861,14 @@ impl Typer<'_> {
     }
 }
 
+fn is_null(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::Null),
+        Expr::Nested(inner) => is_null(inner),
+        _ => false,
+    }
+}
+
 /// `*` without EXCLUDE, REPLACE, RENAME, ILIKE.
 fn plain_wildcard(o: &WildcardAdditionalOptions) -> bool {
     o.opt_ilike.is_none()
@@ -884,6 +950,18 @@ fn has_aggregate(e: &Expr) -> bool {
         Expr::Between {
             expr, low, high, ..
         } => has_aggregate(expr) || has_aggregate(low) || has_aggregate(high),
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.as_deref().is_some_and(has_aggregate)
+                || else_result.as_deref().is_some_and(has_aggregate)
+                || conditions
+                    .iter()
+                    .any(|w| has_aggregate(&w.condition) || has_aggregate(&w.result))
+        }
         _ => false,
     }
 }
@@ -904,8 +982,8 @@ fn number(text: &str) -> Option<Ty> {
             if frac.is_empty() || int.is_empty() || (int.len() > 1 && int.starts_with('0')) {
                 return None;
             }
-            let int_digits = if int == "0" { 0 } else { int.len() };
-            let width = u8::try_from(int_digits + frac.len()).ok()?;
+            // Every digit written counts, a leading `0.` too: 0.25 is DECIMAL(3,2).
+            let width = u8::try_from(int.len() + frac.len()).ok()?;
             let scale = u8::try_from(frac.len()).ok()?;
             (width <= 18 && width >= scale && width > 0).then_some(Ty::DecLit(width, scale))
         }
@@ -1062,8 +1140,18 @@ fn binary(l: &Ty, op: &BinaryOperator, r: &Ty) -> Option<Ty> {
                 }
                 _ => {}
             }
-            match max_num(l.num()?, r.num()?)? {
-                Num::Decimal(p, s) => Some(Ty::Decimal((p + 1).min(38), s)),
+            let (a, b) = (l.num()?, r.num()?);
+            match max_num(a, b)? {
+                // One digit more than both sides need, but not past 18 digits (64 bits) when
+                // neither side is wider than 18, and at most 38.
+                Num::Decimal(p, s) => {
+                    let widest = decimal_width(a)?.max(decimal_width(b)?);
+                    let mut wider = (p + 1).min(38);
+                    if wider > 18 && widest <= 18 {
+                        wider = 18;
+                    }
+                    Some(Ty::Decimal(wider, s))
+                }
                 n => Some(n.ty()),
             }
         }
