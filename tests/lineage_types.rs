@@ -243,6 +243,10 @@ fn binary_rules_equal_duckdb_for_every_pair_of_argument_types() {
             if e.expr(&format!("{x} in ({y}, {y})")).is_some() {
                 typed += 1;
             }
+            let union = format!("select {x} as x from {FROM} union all select {y} as x from {FROM}");
+            if e.check(&union).is_some() {
+                typed += 1;
+            }
         }
     }
     assert!(typed > 1000, "only {typed} expressions typed");
@@ -314,4 +318,73 @@ fn query_shapes_equal_duckdb_and_what_duckdb_rejects_is_never_typed() {
     for sql in &untyped {
         assert_eq!(e.check(sql), None, "kiln should leave it to the binder: {sql}");
     }
+}
+
+/// The generated project's mart: an ephemeral model's CTE (itself with CTEs) unioned with a
+/// model, a seed joined, conditional sums and an average by CASE.
+#[test]
+fn the_generated_projects_mart_shape_equals_duckdb() {
+    let e = Engine::new(&[
+        "create table orders (id integer, customer_id integer, status varchar, payment_method varchar, amount decimal(16,2), created_at timestamp, due_at timestamp, updated_at timestamp)",
+        "create table methods (method varchar, label varchar, is_card boolean)",
+    ]);
+    let o = "\"memory\".\"main\".\"orders\"";
+    let m = "\"memory\".\"main\".\"methods\"";
+    let sql = format!(
+        "with __dbt__cte__eph as (
+with base as (
+    select * from {o}
+),
+related_1 as (
+    select
+        customer_id,
+        sum(amount) as amount
+    from {o}
+    group by customer_id
+),
+final as (
+    select
+        base.id,
+        base.customer_id,
+        base.status,
+        base.payment_method,
+        base.amount + coalesce(related_1.amount, 0) as amount,
+        base.created_at,
+        base.due_at,
+        base.updated_at
+    from base
+    left join related_1 on related_1.customer_id = base.customer_id
+    where base.status in (
+        'placed',
+        'shipped'
+    )
+)
+select * from final
+), orders as (
+    select * from {o}
+    union all
+    select * from __dbt__cte__eph
+),
+methods as (
+    select * from {m}
+),
+final as (
+    select
+        orders.customer_id,
+        sum(case when orders.payment_method = 'credit_card' then orders.amount end) as credit_card_amount,
+        sum(case when methods.is_card then orders.amount else 0 end) as card_amount,
+        sum(orders.amount) as total_amount,
+        case when (count(*)) = 0 then null else (sum(orders.amount)) / (count(*)) end as average_amount,
+        count(*) as order_count,
+        min(orders.created_at) as first_order_at,
+        max(orders.created_at) as last_order_at
+    from orders
+    left join methods on methods.method = orders.payment_method
+    
+    group by orders.customer_id
+)
+select * from final"
+    );
+    let typed = e.check(&sql);
+    assert!(typed.is_some(), "kiln should type the mart");
 }

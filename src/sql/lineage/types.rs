@@ -17,7 +17,7 @@
 //! `CAST`/`::` to INTEGER, BIGINT, DOUBLE, DECIMAL/NUMERIC, VARCHAR/TEXT, DATE, TIMESTAMP,
 //! BOOLEAN from a type DuckDB casts from; `lower`, `upper`, `coalesce`, `sum`, `count`, `min`,
 //! `max`, `avg`; `CASE WHEN ... THEN ... [ELSE ...] END` (NULL results allowed); `UNION [ALL]`
-//! of branches whose column types are the same; non-recursive CTEs, derived tables, inner/left/right/full joins `ON`, cross
+//! (each column the branches' common type); non-recursive CTEs, derived tables, inner/left/right/full joins `ON`, cross
 //! joins, `DISTINCT`, `GROUP BY` columns or `ALL`, `HAVING`, `LIMIT n`.
 
 use super::schema::{Lookup, SchemaProvider};
@@ -306,7 +306,8 @@ impl Typer<'_> {
         match body {
             SetExpr::Select(select) => self.select(select, ctes),
             SetExpr::Query(q) => self.query(q, ctes),
-            // UNION [ALL] of branches whose columns have the same types: the left's names.
+            // UNION [ALL]: the left's names, each column the branches' common type (as
+            // COALESCE's), literals left to the binder.
             SetExpr::SetOperation {
                 left,
                 op: SetOperator::Union,
@@ -315,11 +316,19 @@ impl Typer<'_> {
             } => {
                 let l = self.body(left, ctes)?;
                 let r = self.body(right, ctes)?;
-                let same = l.len() == r.len()
-                    && l.iter()
-                        .zip(&r)
-                        .all(|((_, a), (_, b))| a == b && !a.is_literal());
-                same.then_some(l)
+                if l.len() != r.len() {
+                    return None;
+                }
+                l.into_iter()
+                    .zip(r)
+                    .map(|((name, a), (_, b))| {
+                        if a.is_literal() || b.is_literal() {
+                            return None;
+                        }
+                        let t = if a == b { a } else { common(&a, &b)? };
+                        Some((name, t))
+                    })
+                    .collect()
             }
             _ => None,
         }
