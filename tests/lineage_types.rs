@@ -388,3 +388,48 @@ select * from final"
     let typed = e.check(&sql);
     assert!(typed.is_some(), "kiln should type the mart");
 }
+
+/// Columns typed as a project declares them (a seed's `column_types`: `varchar`, `int`,
+/// `numeric(10,2)`...) are the types DuckDB reports by its own names; a spelling kiln does not
+/// know leaves the relation to the binder.
+#[test]
+fn declared_spellings_are_read_as_duckdb_reports_them() {
+    let spellings = [
+        "varchar", "text", "string", "int", "integer", "int4", "bigint", "int8", "double",
+        "float8", "bool", "boolean", "date", "timestamp", "datetime", "numeric(10,2)",
+        "decimal(38, 4)", "numeric", "hugeint", "SMALLINT", "INTEGER[]", "interval",
+    ];
+    let ddl: Vec<String> = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("c{i} {t}"))
+        .collect();
+    let conn = duckdb::Connection::open_in_memory().expect("DuckDB opens");
+    conn.execute_batch(&format!("create table t ({})", ddl.join(", ")))
+        .expect("the table");
+    let mut schema = Schema::new();
+    schema.add_relation(
+        RelationName::new(["memory", "main", "t"]),
+        spellings
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Column::new(format!("c{i}"), *t))
+            .collect(),
+    );
+    let e = Engine { conn, schema };
+    let ours = e.check(&format!("select * from {FROM}"));
+    assert_eq!(ours.map(|c| c.len()), Some(spellings.len()));
+    // Arithmetic over a declared spelling is DuckDB's too.
+    assert_eq!(e.expr("c15 + c3").as_deref(), Some("DECIMAL(13,2)"));
+    assert_eq!(e.expr("sum(c17)").as_deref(), Some("DECIMAL(38,3)"));
+    // A spelling outside what kiln knows: not typed.
+    let conn = duckdb::Connection::open_in_memory().expect("DuckDB opens");
+    conn.execute_batch("create table t (a smallint)").expect("the table");
+    let mut schema = Schema::new();
+    schema.add_relation(
+        RelationName::new(["memory", "main", "t"]),
+        vec![Column::new("a", "int2")],
+    );
+    let e = Engine { conn, schema };
+    assert_eq!(e.check(&format!("select * from {FROM}")), None);
+}

@@ -98,23 +98,29 @@ impl Num {
 }
 
 impl Ty {
-    /// A type as DuckDB's DESCRIBE spells it.
+    /// An upstream column's type: as DuckDB's DESCRIBE spells it, or as a relation's columns
+    /// were declared (a seed's `column_types`: `varchar`, `int`, `numeric(10,2)`), which DuckDB
+    /// reports by its own name. A type outside the domain is kept only where its text is
+    /// DuckDB's own name for it (passed through as is); else None: the binder decides.
     fn parse(text: &str) -> Option<Ty> {
         let t = text.trim();
-        Some(match t {
+        let upper = t.to_ascii_uppercase();
+        Some(match upper.as_str() {
             "" => return None,
-            "INTEGER" => Ty::Integer,
-            "BIGINT" => Ty::BigInt,
+            "INTEGER" | "INT" | "INT4" | "SIGNED" => Ty::Integer,
+            "BIGINT" | "INT8" | "LONG" => Ty::BigInt,
             "HUGEINT" => Ty::HugeInt,
-            "DOUBLE" => Ty::Double,
-            "VARCHAR" => Ty::Varchar,
-            "BOOLEAN" => Ty::Boolean,
+            "DOUBLE" | "FLOAT8" => Ty::Double,
+            "VARCHAR" | "TEXT" | "STRING" => Ty::Varchar,
+            "BOOLEAN" | "BOOL" | "LOGICAL" => Ty::Boolean,
             "DATE" => Ty::Date,
-            "TIMESTAMP" => Ty::Timestamp,
+            "TIMESTAMP" | "DATETIME" => Ty::Timestamp,
             "INTERVAL" => Ty::Interval,
-            _ => match decimal_args(t, "DECIMAL") {
+            _ => match decimal_args(&upper, "DECIMAL").or_else(|| decimal_args(&upper, "NUMERIC")) {
                 Some(Some((p, s))) => Ty::Decimal(p, s),
-                _ => Ty::Other(t.to_string()),
+                Some(None) => Ty::Decimal(18, 3),
+                None if canonical(t) => Ty::Other(t.to_string()),
+                None => return None,
             },
         })
     }
@@ -165,6 +171,36 @@ impl Ty {
     fn is_literal(&self) -> bool {
         matches!(self, Ty::IntLit(_) | Ty::DecLit(..) | Ty::StrLit(_))
     }
+}
+
+/// A type outside the domain spelled as DuckDB's DESCRIBE spells it (a list of one, too).
+fn canonical(text: &str) -> bool {
+    const NAMES: [&str; 17] = [
+        "TINYINT",
+        "SMALLINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "FLOAT",
+        "TIME",
+        "TIMESTAMP WITH TIME ZONE",
+        "TIMESTAMP_NS",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_S",
+        "BLOB",
+        "UUID",
+        "BIT",
+        "TIME WITH TIME ZONE",
+    ];
+    let base = text.strip_suffix("[]").unwrap_or(text);
+    let known = matches!(
+        base,
+        "INTEGER" | "BIGINT" | "HUGEINT" | "DOUBLE" | "VARCHAR" | "BOOLEAN" | "DATE" | "TIMESTAMP"
+            | "INTERVAL"
+    );
+    NAMES.contains(&base) || known || (base != text && decimal_args(base, "DECIMAL").is_some() && base.starts_with("DECIMAL("))
 }
 
 /// `NAME(p,s)` → Some(Some((p, s))); `NAME` → Some(None); anything else → None.
