@@ -8,6 +8,12 @@
 //!   with its sources built): every model kiln types gets exactly the binder's columns and types
 //!   (lineage.json with the typer and with `KILN_LINEAGE_BINDER_ONLY=1` are equal).
 
+#[path = "cli/support.rs"]
+mod support;
+#[path = "../examples/gen_project.rs"]
+#[allow(dead_code)]
+mod gen_project;
+
 use kiln::sql::lineage::types::{TypedColumn, infer};
 use kiln::sql::lineage::{Column, RelationName, Schema};
 use sqlparser::dialect::DuckDbDialect;
@@ -432,4 +438,80 @@ fn declared_spellings_are_read_as_duckdb_reports_them() {
     );
     let e = Engine { conn, schema };
     assert_eq!(e.check(&format!("select * from {FROM}")), None);
+}
+
+/// lineage.json's nodes after a `kiln compile` from a clean target/, with kiln's typer or
+/// (`KILN_LINEAGE_BINDER_ONLY=1`) the binder alone, and the debug line counting both.
+fn compile_both(p: &support::TestProject, lineage: &str) -> (serde_json::Value, serde_json::Value, String) {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for binder_only in [false, true] {
+        let _ = std::fs::remove_dir_all(p.dir().join(lineage).parent().expect("target/"));
+        let mut cmd = p.kiln(&["compile", "--debug"]);
+        if binder_only {
+            cmd = cmd.env("KILN_LINEAGE_BINDER_ONLY", "1");
+        }
+        let run = cmd.run();
+        run.assert_success();
+        if !binder_only {
+            line = run
+                .stdout
+                .lines()
+                .find_map(|l| l.find("Lineage: ").filter(|_| l.contains("models described")).map(|i| l[i..].to_string()))
+                .expect("the lineage debug line");
+        } else {
+            assert!(!run.stdout.contains("typed by kiln"), "{}", run.stdout);
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&p.read(lineage)).expect("lineage.json is JSON");
+        out.push(v["nodes"].clone());
+    }
+    let binder = out.pop().expect("two runs");
+    let typed = out.pop().expect("two runs");
+    (typed, binder, line)
+}
+
+/// The generated project (examples/gen_project.rs) with its sources built, so every upstream's
+/// types are the engine's: kiln types every model, and lineage.json equals the binder's
+/// (columns, types, inputs) node for node.
+#[test]
+fn the_generated_project_typed_by_kiln_equals_the_binder() {
+    let p = support::TestProject::empty();
+    gen_project::run(vec![
+        "--models".into(),
+        "120".into(),
+        "--out".into(),
+        p.dir().display().to_string(),
+    ])
+    .expect("the project is generated");
+    let conn = duckdb::Connection::open(p.dir().join("bench.duckdb")).expect("the warehouse");
+    conn.execute_batch("create schema raw").expect("schema raw");
+    for i in 1..=50 {
+        conn.execute_batch(&format!(
+            "create table raw.table_{i:02} (id integer, customer_id integer, status varchar, \
+             payment_method varchar, amount_cents integer, created_at timestamp, updated_at timestamp)"
+        ))
+        .expect("a source table");
+    }
+    drop(conn);
+    let (typed, binder, line) = compile_both(&p, "target/lineage.json");
+    assert_eq!(
+        line,
+        "Lineage: 0 of 120 models described by the binder, 120 typed by kiln, the rest from kiln_lineage_cache.json"
+    );
+    let ids: Vec<&String> = typed.as_object().expect("nodes").keys().collect();
+    assert_eq!(ids.len(), 120);
+    for id in ids {
+        assert_eq!(typed[id], binder[id], "{id}");
+        let cols = typed[id]["columns"].as_array().expect("columns");
+        assert!(cols.iter().all(|c| c["type"].is_string()), "{id}: {cols:?}");
+    }
+}
+
+/// The demo project: whatever kiln types equals the binder's lineage, node for node.
+#[test]
+fn the_demo_typed_by_kiln_equals_the_binder() {
+    let p = support::TestProject::demo();
+    let (typed, binder, _) = compile_both(&p, "target/kiln/lineage.json");
+    assert_eq!(typed, binder);
 }
