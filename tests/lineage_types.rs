@@ -8,11 +8,11 @@
 //!   with its sources built): every model kiln types gets exactly the binder's columns and types
 //!   (lineage.json with the typer and with `KILN_LINEAGE_BINDER_ONLY=1` are equal).
 
-#[path = "cli/support.rs"]
-mod support;
 #[path = "../examples/gen_project.rs"]
 #[allow(dead_code)]
 mod gen_project;
+#[path = "cli/support.rs"]
+mod support;
 
 use kiln::sql::lineage::types::{TypedColumn, infer};
 use kiln::sql::lineage::{Column, RelationName, Schema};
@@ -72,7 +72,10 @@ impl Engine {
             }
         }
         for ((schema_name, table), cols) in tables {
-            schema.add_relation(RelationName::new(["memory".to_string(), schema_name, table]), cols);
+            schema.add_relation(
+                RelationName::new(["memory".to_string(), schema_name, table]),
+                cols,
+            );
         }
         Engine { conn, schema }
     }
@@ -91,7 +94,8 @@ impl Engine {
                 })
             })
             .map_err(|e| e.to_string())?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
     }
 
     /// kiln's types for `sql`.
@@ -180,8 +184,19 @@ fn unary_rules_equal_duckdb_for_every_argument_type() {
         }
     }
     let casts = [
-        "int", "integer", "bigint", "double", "numeric", "numeric(16, 2)", "decimal(38,2)",
-        "numeric(10)", "varchar", "text", "date", "timestamp", "boolean",
+        "int",
+        "integer",
+        "bigint",
+        "double",
+        "numeric",
+        "numeric(16, 2)",
+        "decimal(38,2)",
+        "numeric(10)",
+        "varchar",
+        "text",
+        "date",
+        "timestamp",
+        "boolean",
     ];
     for target in casts {
         for x in operands() {
@@ -249,7 +264,8 @@ fn binary_rules_equal_duckdb_for_every_pair_of_argument_types() {
             if e.expr(&format!("{x} in ({y}, {y})")).is_some() {
                 typed += 1;
             }
-            let union = format!("select {x} as x from {FROM} union all select {y} as x from {FROM}");
+            let union =
+                format!("select {x} as x from {FROM} union all select {y} as x from {FROM}");
             if e.check(&union).is_some() {
                 typed += 1;
             }
@@ -283,15 +299,23 @@ fn query_shapes_equal_duckdb_and_what_duckdb_rejects_is_never_typed() {
     let typed = [
         format!("select * from {o}"),
         format!("select o.*, c.name from {o} as o left join {c} as c on c.id = o.customer_id"),
-        format!("select customer_id, sum(amount) as amount, count(*) as n from {o} group by customer_id"),
-        format!("select customer_id, lower(status) as s, sum(amount) as amount from {o} group by all"),
-        format!("select customer_id, sum(amount) as amount from {o} group by customer_id having sum(amount) > 0"),
+        format!(
+            "select customer_id, sum(amount) as amount, count(*) as n from {o} group by customer_id"
+        ),
+        format!(
+            "select customer_id, lower(status) as s, sum(amount) as amount from {o} group by all"
+        ),
+        format!(
+            "select customer_id, sum(amount) as amount from {o} group by customer_id having sum(amount) > 0"
+        ),
         format!(
             "with base as (select * from {o}), related as (select customer_id, sum(amount) as amount from {o} group by customer_id), \
              final as (select base.id, base.amount + coalesce(related.amount, 0) as amount from base \
              left join related on related.customer_id = base.customer_id where base.status in ('placed', 'shipped')) select * from final"
         ),
-        format!("select * from (select id, amount from {o}) as x where x.amount < 500 * 100 limit 5000"),
+        format!(
+            "select * from (select id, amount from {o}) as x where x.amount < 500 * 100 limit 5000"
+        ),
         format!("select id, amount from {o} union all select id, amount from {o}"),
         format!("select distinct status from {o}"),
         format!(
@@ -322,7 +346,11 @@ fn query_shapes_equal_duckdb_and_what_duckdb_rejects_is_never_typed() {
         format!("select id from orders"),
     ];
     for sql in &untyped {
-        assert_eq!(e.check(sql), None, "kiln should leave it to the binder: {sql}");
+        assert_eq!(
+            e.check(sql),
+            None,
+            "kiln should leave it to the binder: {sql}"
+        );
     }
 }
 
@@ -401,9 +429,28 @@ select * from final"
 #[test]
 fn declared_spellings_are_read_as_duckdb_reports_them() {
     let spellings = [
-        "varchar", "text", "string", "int", "integer", "int4", "bigint", "int8", "double",
-        "float8", "bool", "boolean", "date", "timestamp", "datetime", "numeric(10,2)",
-        "decimal(38, 4)", "numeric", "hugeint", "SMALLINT", "INTEGER[]", "interval",
+        "varchar",
+        "text",
+        "string",
+        "int",
+        "integer",
+        "int4",
+        "bigint",
+        "int8",
+        "double",
+        "float8",
+        "bool",
+        "boolean",
+        "date",
+        "timestamp",
+        "datetime",
+        "numeric(10,2)",
+        "decimal(38, 4)",
+        "numeric",
+        "hugeint",
+        "SMALLINT",
+        "INTEGER[]",
+        "interval",
     ];
     let ddl: Vec<String> = spellings
         .iter()
@@ -430,7 +477,8 @@ fn declared_spellings_are_read_as_duckdb_reports_them() {
     assert_eq!(e.expr("sum(c17)").as_deref(), Some("DECIMAL(38,3)"));
     // A spelling outside what kiln knows: not typed.
     let conn = duckdb::Connection::open_in_memory().expect("DuckDB opens");
-    conn.execute_batch("create table t (a smallint)").expect("the table");
+    conn.execute_batch("create table t (a smallint)")
+        .expect("the table");
     let mut schema = Schema::new();
     schema.add_relation(
         RelationName::new(["memory", "main", "t"]),
@@ -442,7 +490,10 @@ fn declared_spellings_are_read_as_duckdb_reports_them() {
 
 /// lineage.json's nodes after a `kiln compile` from a clean target/, with kiln's typer or
 /// (`KILN_LINEAGE_BINDER_ONLY=1`) the binder alone, and the debug line counting both.
-fn compile_both(p: &support::TestProject, lineage: &str) -> (serde_json::Value, serde_json::Value, String) {
+fn compile_both(
+    p: &support::TestProject,
+    lineage: &str,
+) -> (serde_json::Value, serde_json::Value, String) {
     let mut out = Vec::new();
     let mut line = String::new();
     for binder_only in [false, true] {
@@ -457,7 +508,11 @@ fn compile_both(p: &support::TestProject, lineage: &str) -> (serde_json::Value, 
             line = run
                 .stdout
                 .lines()
-                .find_map(|l| l.find("Lineage: ").filter(|_| l.contains("models described")).map(|i| l[i..].to_string()))
+                .find_map(|l| {
+                    l.find("Lineage: ")
+                        .filter(|_| l.contains("models described"))
+                        .map(|i| l[i..].to_string())
+                })
                 .expect("the lineage debug line");
         } else {
             assert!(!run.stdout.contains("typed by kiln"), "{}", run.stdout);

@@ -486,7 +486,8 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 if let Some(hit) = key.as_ref().and_then(|k| old_cache.lookup(id, k)) {
                     return Some((id, key, Step::Cached(Box::new(hit))));
                 }
-                let prepared = prepare_model(loaded, node, code, &known, &options, binder.is_some());
+                let prepared =
+                    prepare_model(loaded, node, code, &known, &options, binder.is_some());
                 Some((id, key, Step::Read(Box::new(prepared))))
             })
             .collect();
@@ -509,8 +510,10 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
                 }
             }
             if !texts.is_empty() {
-                let bindable: Vec<String> =
-                    texts.iter().map(|t| known.bindable(t).into_owned()).collect();
+                let bindable: Vec<String> = texts
+                    .iter()
+                    .map(|t| known.bindable(t).into_owned())
+                    .collect();
                 let read = ReadNames::new(&bindable);
                 let (now, later): (Vec<_>, Vec<_>) =
                     pending.into_iter().partition(|(name, _)| read.names(name));
@@ -1077,7 +1080,10 @@ fn prepare_model(
         {
             engine::types::infer(statement, &EngineTyped(known)).filter(|cols| {
                 cols.len() == lineage.columns.len()
-                    && cols.iter().zip(&lineage.columns).all(|(t, c)| t.name == c.name)
+                    && cols
+                        .iter()
+                        .zip(&lineage.columns)
+                        .all(|(t, c)| t.name == c.name)
             })
         }
         _ => None,
@@ -1137,8 +1143,11 @@ fn needs_binder(
         if u.searched.is_empty() {
             continue;
         }
-        let relations: Vec<&RelationName> =
-            u.searched.iter().filter_map(|s| s.relation.as_ref()).collect();
+        let relations: Vec<&RelationName> = u
+            .searched
+            .iter()
+            .filter_map(|s| s.relation.as_ref())
+            .collect();
         let possible = relations.iter().all(|r| {
             matches!(
                 known.origins.get(*r),
@@ -1173,11 +1182,25 @@ impl<'a> Confirm<'a> {
         }
     }
 
-    fn binds(&self, relation: &RelationName, known: &Known, conn: &mut Box<dyn Connection>) -> bool {
-        if let Some(answer) = self.answers.lock().ok().and_then(|a| a.get(relation).copied()) {
+    fn binds(
+        &self,
+        relation: &RelationName,
+        known: &Known,
+        conn: &mut Box<dyn Connection>,
+    ) -> bool {
+        if let Some(answer) = self
+            .answers
+            .lock()
+            .ok()
+            .and_then(|a| a.get(relation).copied())
+        {
             return answer;
         }
-        let Some(code) = known.owners.get(relation).and_then(|id| self.compiled.get(id)) else {
+        let Some(code) = known
+            .owners
+            .get(relation)
+            .and_then(|id| self.compiled.get(id))
+        else {
             return false;
         };
         let bindable = known.bindable(&code.code);

@@ -170,7 +170,8 @@ fn a_name_missing_from_a_model_whose_sql_does_not_bind_over_guesses_is_no_error(
     run.assert_success();
     // The report is described (an error was at stake), the totals are not.
     assert!(
-        run.stdout.contains("Lineage: 1 of 2 models described by the binder, 1 read without it"),
+        run.stdout
+            .contains("Lineage: 1 of 2 models described by the binder, 1 read without it"),
         "{}",
         run.stdout
     );

@@ -24,8 +24,8 @@ use super::schema::{Lookup, SchemaProvider};
 use sqlparser::ast::{
     BinaryOperator, CastKind, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator, LimitClause, Query,
-    Select, SelectFlavor, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor, UnaryOperator, Value,
-    WildcardAdditionalOptions,
+    Select, SelectFlavor, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor,
+    UnaryOperator, Value, WildcardAdditionalOptions,
 };
 
 /// An output column of a query: its name and DuckDB's type for it, as `DESCRIBE` prints them.
@@ -116,12 +116,14 @@ impl Ty {
             "DATE" => Ty::Date,
             "TIMESTAMP" | "DATETIME" => Ty::Timestamp,
             "INTERVAL" => Ty::Interval,
-            _ => match decimal_args(&upper, "DECIMAL").or_else(|| decimal_args(&upper, "NUMERIC")) {
-                Some(Some((p, s))) => Ty::Decimal(p, s),
-                Some(None) => Ty::Decimal(18, 3),
-                None if canonical(t) => Ty::Other(t.to_string()),
-                None => return None,
-            },
+            _ => {
+                match decimal_args(&upper, "DECIMAL").or_else(|| decimal_args(&upper, "NUMERIC")) {
+                    Some(Some((p, s))) => Ty::Decimal(p, s),
+                    Some(None) => Ty::Decimal(18, 3),
+                    None if canonical(t) => Ty::Other(t.to_string()),
+                    None => return None,
+                }
+            }
         })
     }
 
@@ -197,10 +199,19 @@ fn canonical(text: &str) -> bool {
     let base = text.strip_suffix("[]").unwrap_or(text);
     let known = matches!(
         base,
-        "INTEGER" | "BIGINT" | "HUGEINT" | "DOUBLE" | "VARCHAR" | "BOOLEAN" | "DATE" | "TIMESTAMP"
+        "INTEGER"
+            | "BIGINT"
+            | "HUGEINT"
+            | "DOUBLE"
+            | "VARCHAR"
+            | "BOOLEAN"
+            | "DATE"
+            | "TIMESTAMP"
             | "INTERVAL"
     );
-    NAMES.contains(&base) || known || (base != text && decimal_args(base, "DECIMAL").is_some() && base.starts_with("DECIMAL("))
+    NAMES.contains(&base)
+        || known
+        || (base != text && decimal_args(base, "DECIMAL").is_some() && base.starts_with("DECIMAL("))
 }
 
 /// `NAME(p,s)` → Some(Some((p, s))); `NAME` → Some(None); anything else → None.
@@ -604,11 +615,8 @@ impl Typer<'_> {
                 {
                     return None;
                 }
-                let parts: Vec<&Ident> = name
-                    .0
-                    .iter()
-                    .map(|p| p.as_ident())
-                    .collect::<Option<_>>()?;
+                let parts: Vec<&Ident> =
+                    name.0.iter().map(|p| p.as_ident()).collect::<Option<_>>()?;
                 let alias_name = match alias {
                     Some(a) if a.columns.is_empty() => a.name.value.to_lowercase(),
                     Some(_) => return None,
@@ -794,12 +802,7 @@ impl Typer<'_> {
         }
     }
 
-    fn function(
-        &self,
-        f: &sqlparser::ast::Function,
-        scope: &Scope<'_>,
-        free: bool,
-    ) -> Option<Ty> {
+    fn function(&self, f: &sqlparser::ast::Function, scope: &Scope<'_>, free: bool) -> Option<Ty> {
         let sqlparser::ast::Function {
             name,
             uses_odbc_syntax,
