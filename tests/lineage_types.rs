@@ -343,7 +343,7 @@ fn query_shapes_equal_duckdb_and_what_duckdb_rejects_is_never_typed() {
         format!("select id, row_number() over () as r from {o}"),
         format!("select * from {o} as a join {o} as a on true"),
         format!("select ID from {o}"),
-        format!("select id from orders"),
+        "select id from orders".to_string(),
     ];
     for sql in &untyped {
         assert_eq!(

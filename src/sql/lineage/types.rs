@@ -755,12 +755,12 @@ impl Typer<'_> {
                 (comparable(&t, &lo) && comparable(&t, &hi)).then_some(Ty::Boolean)
             }
             Expr::Cast {
-                kind,
+                kind: CastKind::Cast | CastKind::DoubleColon,
                 expr,
                 data_type,
                 array: false,
                 format: None,
-            } if matches!(kind, CastKind::Cast | CastKind::DoubleColon) => {
+            } => {
                 let from = self.expr(expr, scope, free)?;
                 let to = cast_target(&data_type.to_string())?;
                 castable(&from, &to).then_some(to)
