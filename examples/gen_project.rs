@@ -176,7 +176,7 @@ struct Model {
     variant: usize,
 }
 
-fn run(argv: Vec<String>) -> Result<(), String> {
+pub(crate) fn run(argv: Vec<String>) -> Result<(), String> {
     let args = parse_args(argv)?;
     prepare_out(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let models = plan(args.models, args.seed);

@@ -24,7 +24,10 @@
 //!   is. Ephemeral models are read through the CTEs they compile into, so inputs name the
 //!   relations underneath them, never an ephemeral model.
 //! - `columns` are the node's output columns in order, with the types the database's binder
-//!   gives them (DuckDB: `DESCRIBE`); `type` is null where the binder could not be asked.
+//!   gives them (DuckDB: `DESCRIBE`; for a simple model over engine-typed upstreams, kiln's own
+//!   typing, verified to equal it); `type` is null where neither could answer (an upstream's
+//!   columns are YAML's and the type is neither declared nor passed through from a relation
+//!   the engine typed).
 //!   A snapshot's columns include the `dbt_*` columns it adds (without inputs).
 //! - `transformations` are OpenLineage's (`columnLineage` facet 1-2-0): DIRECT (IDENTITY,
 //!   TRANSFORMATION, AGGREGATION) in a column's inputs; INDIRECT (JOIN, FILTER, GROUP_BY, SORT,

@@ -156,6 +156,11 @@ enum Origin {
     /// YAML's `columns:`, or the lineage engine's reading of SQL the binder rejected: maybe not
     /// every column.
     Declared,
+    /// The lineage engine's complete reading of a model the binder was not asked about because
+    /// an upstream's columns are YAML's (its types would be built on YAML's guesses): its names
+    /// count as the binder's where the binder accepts the model's SQL, which is asked only when a
+    /// downstream error depends on it ([`Confirm`]).
+    Unbound,
 }
 
 /// The relations known so far.
@@ -447,7 +452,16 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     let levels = levels(loaded, &ids);
     let options = masking_options(loaded);
     let mut out = ProjectLineage::default();
+    // Models the binder described, and models read without it (an upstream's columns are
+    // YAML's: its answer would be built on guessed types).
     let described = std::sync::atomic::AtomicUsize::new(0);
+    let unbound = std::sync::atomic::AtomicUsize::new(0);
+    let typed = std::sync::atomic::AtomicUsize::new(0);
+    // Whether an unbound model's SQL binds (its names then count as the binder's), asked only
+    // when a downstream error depends on it.
+    let confirm = Confirm::new(compiled);
+    // Stand-in tables created in the binder's database.
+    let mut stand_ins = 0usize;
     // Connections to the binder's database, reused across models and levels (opening one
     // applies the target's settings).
     let pool: std::sync::Mutex<Vec<Box<dyn Connection>>> = std::sync::Mutex::new(Vec::new());
@@ -461,40 +475,85 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
         }
     };
     for level in levels {
-        // The cache first: the binder's database gets the relations known so far (upstreams'
-        // empty tables) only when a model of this level must be described.
-        let keyed: Vec<(&String, Option<String>, Option<ModelOut>)> = level
+        // The cache first, then the lineage engine's reading, which decides whether the binder
+        // is asked.
+        let keyed: Vec<(&String, Option<String>, Step)> = level
             .par_iter()
             .filter_map(|id| {
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
                 let key = cache_key(loaded, node, code, &known, &cache_env);
-                let hit = key.as_ref().and_then(|k| old_cache.lookup(id, k));
-                Some((id, key, hit))
+                if let Some(hit) = key.as_ref().and_then(|k| old_cache.lookup(id, k)) {
+                    return Some((id, key, Step::Cached(Box::new(hit))));
+                }
+                let prepared =
+                    prepare_model(loaded, node, code, &known, &options, binder.is_some());
+                Some((id, key, Step::Read(Box::new(prepared))))
             })
             .collect();
-        if keyed.iter().any(|(_, _, hit)| hit.is_none()) && !pending.is_empty() {
-            if setup.conn.is_none() {
-                setup.conn = take();
+        // The binder's database gets only the relations this level's described models read
+        // (and the models whose binding an error waits on), each once.
+        if !pending.is_empty() {
+            let mut texts: Vec<&str> = Vec::new();
+            for (id, _, step) in &keyed {
+                if let Step::Read(p) = step
+                    && p.bind
+                {
+                    if let Some(code) = compiled.get(id.as_str()) {
+                        texts.push(&code.code);
+                    }
+                    for r in &p.confirm {
+                        if let Some(code) = known.owners.get(r).and_then(|o| compiled.get(o)) {
+                            texts.push(&code.code);
+                        }
+                    }
+                }
             }
-            create_in_binder(binder.as_deref(), &mut setup.conn, &pending);
-            pending.clear();
+            if !texts.is_empty() {
+                let bindable: Vec<String> = texts
+                    .iter()
+                    .map(|t| known.bindable(t).into_owned())
+                    .collect();
+                let read = ReadNames::new(&bindable);
+                let (now, later): (Vec<_>, Vec<_>) =
+                    pending.into_iter().partition(|(name, _)| read.names(name));
+                pending = later;
+                if !now.is_empty() {
+                    stand_ins += now.len();
+                    if setup.conn.is_none() {
+                        setup.conn = take();
+                    }
+                    create_in_binder(binder.as_deref(), &mut setup.conn, &now);
+                }
+            }
         }
         let results: Vec<(ModelOut, String)> = keyed
             .into_par_iter()
-            .filter_map(|(id, key, hit)| {
-                if let (Some(hit), Some(key)) = (hit, &key) {
-                    return Some((hit, key.clone()));
-                }
+            .filter_map(|(id, key, step)| {
+                let prepared = match step {
+                    Step::Cached(hit) => return Some((*hit, key.unwrap_or_default())),
+                    Step::Read(p) => *p,
+                };
                 let node = project.nodes.get(id.as_str())?;
                 let code = compiled.get(id.as_str())?;
-                let mut conn = take();
+                let mut conn = if prepared.bind { take() } else { None };
                 // Columns not from the binder are kept only when a binder was there to reject
-                // the query (never when its database could not be opened).
-                let asked = conn.is_some();
-                let out = read_model(loaded, node, code, &known, &mut conn, &warehouse, &options);
+                // the query or chose not to be asked (never when its database could not be
+                // opened).
+                let asked = conn.is_some() || prepared.skipped;
+                if conn.is_some() {
+                    described.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if prepared.skipped {
+                    unbound.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if prepared.typed.is_some() {
+                    typed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let out = read_model(
+                    loaded, node, code, &known, prepared, &mut conn, &warehouse, &confirm,
+                );
                 give(conn);
-                described.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let keep = key
                     .filter(|_| {
                         cacheable(loaded, node, &out)
@@ -538,10 +597,27 @@ pub fn project_lineage(loaded: &Loaded, compiled: &BTreeMap<String, Compiled>) -
     drop(setup);
     timer.mark("  lineage: models");
     let described = described.into_inner();
+    let unbound = unbound.into_inner();
+    let typed = typed.into_inner();
+    let mut without = String::new();
+    if typed > 0 {
+        without.push_str(&format!(" {typed} typed by kiln,"));
+    }
+    if unbound > 0 {
+        without.push_str(&format!(
+            " {unbound} read without it (an upstream's columns are YAML's),"
+        ));
+    }
     crate::events::Event::note(format!(
-        "Lineage: {described} of {} models described by the binder, the rest from {}",
+        "Lineage: {described} of {} models described by the binder,{without} the rest from {}",
         ids.len(),
         cache::KEYS_FILE
+    ))
+    .at(crate::events::Level::Debug)
+    .emit();
+    crate::events::Event::note(format!(
+        "Lineage: {stand_ins} of {} relations created as stand-in tables in the binder's database",
+        known.owners.len()
     ))
     .at(crate::events::Level::Debug)
     .emit();
@@ -837,7 +913,8 @@ fn passed_through_type(known: &Known, c: &engine::OutputColumn) -> Option<String
     }
 }
 
-/// YAML's columns, typed where YAML types them (VARCHAR otherwise: the binder needs a type).
+/// YAML's columns, typed where YAML types them (empty otherwise: not known; the binder's
+/// stand-in tables make it VARCHAR, [`GUESSED_TYPE`]).
 fn declared_columns(
     columns: &indexmap::IndexMap<String, crate::project::ColumnInfo>,
 ) -> Vec<DbColumn> {
@@ -845,11 +922,14 @@ fn declared_columns(
         .values()
         .map(|c| DbColumn {
             name: c.name.clone(),
-            data_type: c.data_type.clone().unwrap_or_else(|| "VARCHAR".into()),
+            data_type: c.data_type.clone().unwrap_or_default(),
             comment: None,
         })
         .collect()
 }
+
+/// The type a stand-in table's column gets where its type is not known (the binder needs one).
+const GUESSED_TYPE: &str = "VARCHAR";
 
 /// The binder database's schema of the file sources' stand-in tables.
 const FILE_SCHEMA: &str = "__kiln_file_sources";
@@ -873,7 +953,19 @@ fn create_in_binder(
                 [schema, ident] => ("", schema.as_str(), ident.as_str()),
                 _ => return None,
             };
-            Some(binder.binder_table_sql(db, schema, ident, columns))
+            let typed: Vec<DbColumn> = columns
+                .iter()
+                .map(|c| DbColumn {
+                    name: c.name.clone(),
+                    data_type: if c.data_type.is_empty() {
+                        GUESSED_TYPE.to_string()
+                    } else {
+                        c.data_type.clone()
+                    },
+                    comment: c.comment.clone(),
+                })
+                .collect();
+            Some(binder.binder_table_sql(db, schema, ident, &typed))
         })
         .collect();
     if statements.is_empty() {
@@ -911,19 +1003,42 @@ fn create_in_binder(
     }
 }
 
-/// One model's (or snapshot's) lineage, checks and output columns.
-fn read_model(
+/// A model of a level: its lineage from the cache, or to read.
+enum Step {
+    Cached(Box<ModelOut>),
+    Read(Box<Prepared>),
+}
+
+/// A model read by the lineage engine, before the binder is asked (or not).
+struct Prepared {
+    lineage: engine::Lineage,
+    /// An upstream's columns are YAML's (typed VARCHAR where YAML gives no type), directly or
+    /// through the models that read them: the binder's types would be built on guesses.
+    guessed: bool,
+    /// Ask the binder.
+    bind: bool,
+    /// A binder is there, but not asked: its answer would be built on guesses and nothing the
+    /// user sees depends on it ([`needs_binder`]).
+    skipped: bool,
+    /// Unbound upstreams an error of this model depends on ([`Confirm`]).
+    confirm: Vec<RelationName>,
+    /// Its output columns with DuckDB's types, worked out by kiln ([`engine::types`]): the
+    /// binder is not asked.
+    typed: Option<Vec<engine::types::TypedColumn>>,
+}
+
+/// Reads `node`'s compiled SQL with the lineage engine and decides whether the binder is asked:
+/// always where every upstream's columns are the engine's; where one is YAML's, only when what
+/// the user sees depends on its answer ([`needs_binder`]).
+fn prepare_model(
     loaded: &Loaded,
     node: &Node,
     code: &Compiled,
     known: &Known,
-    binder: &mut Option<Box<dyn Connection>>,
-    warehouse: &WarehouseSchemas,
     options: &Options,
-) -> ModelOut {
-    let adapter = loaded.adapter.as_ref();
-    let dialect = adapter.sql_dialect();
-    let sql = code.code.as_str();
+    has_binder: bool,
+) -> Prepared {
+    let dialect = loaded.adapter.sql_dialect();
     let with_masked;
     let options = if code.masked.is_empty() {
         options
@@ -934,13 +1049,244 @@ fn read_model(
         };
         &with_masked
     };
-    let mut lineage = engine::analyze(sql, dialect.as_ref(), &known.schema, options);
+    // Parsed once, for the lineage engine and kiln's typer.
+    let parsed = crate::sql::parse(&code.code, dialect.as_ref())
+        .ok()
+        .filter(|s| s.len() == 1);
+    let lineage = match parsed.as_deref() {
+        Some([statement]) => {
+            engine::analyze_statement(statement, &code.code, &known.schema, options)
+        }
+        _ => engine::analyze(&code.code, dialect.as_ref(), &known.schema, options),
+    };
+    let guessed = loaded
+        .graph
+        .depends_on(&node.unique_id)
+        .iter()
+        .any(|id| known.declared.contains(id));
+    let mut confirm = Vec::new();
+    let at_stake = needs_binder(loaded.adapter.as_ref(), node, &lineage, known, &mut confirm);
+    // A model whose upstreams the engine typed, whose every expression lies in kiln's verified
+    // domain ([`engine::types`]): its types are the binder's without asking it.
+    let typed = match parsed.as_deref() {
+        Some([statement])
+            if has_binder
+                && !guessed
+                && !at_stake
+                && lineage.is_complete()
+                && lineage.unknown_columns.is_empty()
+                && node.resource_type == ResourceType::Model
+                && !binder_only() =>
+        {
+            engine::types::infer(statement, &EngineTyped(known)).filter(|cols| {
+                cols.len() == lineage.columns.len()
+                    && cols
+                        .iter()
+                        .zip(&lineage.columns)
+                        .all(|(t, c)| t.name == c.name)
+            })
+        }
+        _ => None,
+    };
+    let bind = has_binder && typed.is_none() && (!guessed || at_stake);
+    Prepared {
+        lineage,
+        guessed,
+        bind,
+        skipped: has_binder && !bind && typed.is_none(),
+        confirm,
+        typed,
+    }
+}
+
+/// `KILN_LINEAGE_BINDER_ONLY=1`: every model the binder can describe is described by it, none
+/// typed by kiln (to compare both, in tests, or to check a type kiln reports).
+fn binder_only() -> bool {
+    std::env::var_os("KILN_LINEAGE_BINDER_ONLY").is_some_and(|v| v == "1")
+}
+
+/// The relations whose column types are all the engine's (for kiln's typer): any other is
+/// unknown to it.
+struct EngineTyped<'a>(&'a Known);
+
+impl engine::SchemaProvider for EngineTyped<'_> {
+    fn relation(&self, parts: &[&str]) -> engine::Lookup<'_> {
+        match self.0.schema.relation(parts) {
+            engine::Lookup::Found(name, cols)
+                if self.0.origins.get(name) == Some(&Origin::Engine) =>
+            {
+                engine::Lookup::Found(name, cols)
+            }
+            _ => engine::Lookup::Missing,
+        }
+    }
+}
+
+/// Whether the binder's answer about a model over guessed upstreams can change what the user
+/// sees: an enforced contract (checked as at build), SQL the lineage engine cannot read whole
+/// (the binder's column names then stand), a column named after its expression (the engine
+/// prints it its own way), or a name the upstreams lack where an error may be certain (every
+/// relation searched has the engine's columns, or an unbound model's, collected into
+/// `confirm`). Its types are never used: they would be derived from YAML's guesses.
+fn needs_binder(
+    adapter: &dyn Adapter,
+    node: &Node,
+    lineage: &engine::Lineage,
+    known: &Known,
+    confirm: &mut Vec<RelationName>,
+) -> bool {
+    let mut at_stake = crate::materialize::contract::Contract::of(adapter, node).is_some()
+        || lineage.columns.is_empty()
+        || lineage.columns.iter().any(|c| c.named_by_expression)
+        || lineage.incomplete.len() > lineage.unknown_columns.len();
+    for u in &lineage.unknown_columns {
+        if u.searched.is_empty() {
+            continue;
+        }
+        let relations: Vec<&RelationName> = u
+            .searched
+            .iter()
+            .filter_map(|s| s.relation.as_ref())
+            .collect();
+        let possible = relations.iter().all(|r| {
+            matches!(
+                known.origins.get(*r),
+                Some(Origin::Engine | Origin::Unbound)
+            )
+        });
+        if possible {
+            at_stake = true;
+            for r in relations {
+                if known.origins.get(r) == Some(&Origin::Unbound) && !confirm.contains(r) {
+                    confirm.push(r.clone());
+                }
+            }
+        }
+    }
+    at_stake
+}
+
+/// Whether an unbound model's SQL binds in the binder's database (then its names count as the
+/// binder's, as when it was described): asked once per model, only when a downstream error
+/// depends on it.
+struct Confirm<'a> {
+    compiled: &'a BTreeMap<String, Compiled>,
+    answers: std::sync::Mutex<HashMap<RelationName, bool>>,
+}
+
+impl<'a> Confirm<'a> {
+    fn new(compiled: &'a BTreeMap<String, Compiled>) -> Confirm<'a> {
+        Confirm {
+            compiled,
+            answers: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn binds(
+        &self,
+        relation: &RelationName,
+        known: &Known,
+        conn: &mut Box<dyn Connection>,
+    ) -> bool {
+        if let Some(answer) = self
+            .answers
+            .lock()
+            .ok()
+            .and_then(|a| a.get(relation).copied())
+        {
+            return answer;
+        }
+        let Some(code) = known
+            .owners
+            .get(relation)
+            .and_then(|id| self.compiled.get(id))
+        else {
+            return false;
+        };
+        let bindable = known.bindable(&code.code);
+        let answer = conn.bound_columns(&bindable).is_ok()
+            || (bindable.as_ref() != code.code && conn.bound_columns(&code.code).is_ok());
+        if let Ok(mut a) = self.answers.lock() {
+            a.insert(relation.clone(), answer);
+        }
+        answer
+    }
+}
+
+/// The relation names some SQL texts may read: each identifier's last part as a word of the
+/// texts (case-insensitive), or, for one that is not a plain word, anywhere in them. A superset:
+/// a stand-in table too many costs a little, one too few fails a binding.
+struct ReadNames {
+    words: HashSet<String>,
+    lower: Vec<String>,
+}
+
+impl ReadNames {
+    fn new(texts: &[String]) -> ReadNames {
+        let mut words = HashSet::new();
+        for t in texts {
+            words.extend(
+                t.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase),
+            );
+        }
+        ReadNames {
+            words,
+            lower: texts.iter().map(|t| t.to_lowercase()).collect(),
+        }
+    }
+
+    fn names(&self, relation: &RelationName) -> bool {
+        let Some(ident) = relation.parts().last() else {
+            return true;
+        };
+        let ident = ident.to_lowercase();
+        if ident.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return self.words.contains(&ident);
+        }
+        self.lower.iter().any(|t| t.contains(&ident))
+    }
+}
+
+/// One model's (or snapshot's) lineage, checks and output columns.
+#[allow(clippy::too_many_arguments)]
+fn read_model(
+    loaded: &Loaded,
+    node: &Node,
+    code: &Compiled,
+    known: &Known,
+    prepared: Prepared,
+    binder: &mut Option<Box<dyn Connection>>,
+    warehouse: &WarehouseSchemas,
+    confirm: &Confirm<'_>,
+) -> ModelOut {
+    let adapter = loaded.adapter.as_ref();
+    let sql = code.code.as_str();
+    let Prepared {
+        mut lineage,
+        guessed,
+        skipped,
+        typed,
+        ..
+    } = prepared;
     let mut errors = vec![];
     let mut contract_errors = vec![];
     let mut warnings = vec![];
     let bindable = known.bindable(sql);
     let bind_sql = bindable.as_ref();
     let bound: Option<Result<Vec<DbColumn>, String>> = match binder.as_mut() {
+        // Typed by kiln within its verified domain: what the binder would answer.
+        _ if typed.is_some() => typed.map(|cols| {
+            Ok(cols
+                .into_iter()
+                .map(|c| DbColumn {
+                    name: c.name,
+                    data_type: c.data_type,
+                    comment: None,
+                })
+                .collect())
+        }),
         Some(conn) => {
             let mut result = conn.bound_columns(bind_sql).map_err(|e| e.message);
             if result.is_err() && bind_sql != sql {
@@ -985,19 +1331,23 @@ fn read_model(
         Some(Err(message)) => {
             let certain = !lineage.unknown_columns.is_empty();
             if certain {
+                // An unbound upstream's names count as the binder's where its SQL binds.
+                let mut engine_names = |r: &RelationName| match known.origins.get(r) {
+                    Some(Origin::Engine) => true,
+                    Some(Origin::Unbound) => binder
+                        .as_mut()
+                        .is_some_and(|conn| confirm.binds(r, known, conn)),
+                    _ => false,
+                };
                 for u in &lineage.unknown_columns {
-                    if let Some(d) = unknown_error(loaded, node, code, known, u) {
+                    if let Some(d) = unknown_error(loaded, node, code, known, u, &mut engine_names)
+                    {
                         errors.push(d);
                     }
                 }
             }
             // An upstream whose columns YAML declares (typed VARCHAR where YAML gives no type)
             // can make a sound query fail to bind: the lineage stands, without types.
-            let guessed = loaded
-                .graph
-                .depends_on(&node.unique_id)
-                .iter()
-                .any(|id| known.declared.contains(id));
             if lineage.unknown_columns.is_empty() && !guessed {
                 let first = message.lines().next().unwrap_or_default();
                 lineage.incomplete.push(engine::Incomplete {
@@ -1011,19 +1361,24 @@ fn read_model(
     dedupe(&mut errors);
 
     // The columns of its relation for the models downstream, and the artifact's columns.
+    // Unchecked by a binder, or checked over guessed upstreams: only what is known, YAML's type
+    // or the upstream's for a column passed through from a relation the engine typed.
+    let known_type = |name: &str, column: Option<&engine::OutputColumn>| {
+        yaml_type(node, name).or_else(|| column.and_then(|c| passed_through_type(known, c)))
+    };
     let types: Vec<Option<String>> = match &bound {
-        Some(Ok(cols)) => cols.iter().map(|c| Some(c.data_type.clone())).collect(),
-        // Unchecked by a binder: YAML's type, or the upstream's for a column passed through.
+        Some(Ok(cols)) if !guessed => cols.iter().map(|c| Some(c.data_type.clone())).collect(),
+        Some(Ok(cols)) => {
+            let same = lineage.columns.len() == cols.len();
+            cols.iter()
+                .enumerate()
+                .map(|(i, c)| known_type(&c.name, lineage.columns.get(i).filter(|_| same)))
+                .collect()
+        }
         _ => lineage
             .columns
             .iter()
-            .map(|c| {
-                node.columns
-                    .values()
-                    .find(|d| d.name.eq_ignore_ascii_case(&c.name))
-                    .and_then(|d| d.data_type.clone())
-                    .or_else(|| passed_through_type(known, c))
-            })
+            .map(|c| known_type(&c.name, Some(c)))
             .collect(),
     };
     let mut columns: Vec<ColumnLineage> = lineage
@@ -1042,15 +1397,27 @@ fn read_model(
         // The engine could not read the SQL: the binder's columns, without inputs.
         columns = cols
             .iter()
-            .map(|c| ColumnLineage {
+            .zip(&types)
+            .map(|(c, t)| ColumnLineage {
                 name: c.name.clone(),
-                data_type: Some(c.data_type.clone()),
+                data_type: t.clone(),
                 inputs: vec![],
             })
             .collect();
     }
+    // A type not known is left empty (the binder's stand-in tables make it VARCHAR).
     let mut relation_columns: Option<(Vec<DbColumn>, Origin)> = match &bound {
-        Some(Ok(cols)) => Some((cols.clone(), Origin::Engine)),
+        Some(Ok(cols)) => Some((
+            cols.iter()
+                .zip(&types)
+                .map(|(c, t)| DbColumn {
+                    name: c.name.clone(),
+                    data_type: t.clone().unwrap_or_default(),
+                    comment: None,
+                })
+                .collect(),
+            Origin::Engine,
+        )),
         _ if !lineage.columns.is_empty() => Some((
             lineage
                 .columns
@@ -1058,11 +1425,17 @@ fn read_model(
                 .zip(&types)
                 .map(|(c, t)| DbColumn {
                     name: c.name.clone(),
-                    data_type: t.clone().unwrap_or_else(|| declared_type(node, &c.name)),
+                    data_type: t.clone().unwrap_or_default(),
                     comment: None,
                 })
                 .collect(),
-            Origin::Declared,
+            // Its names are the lineage engine's complete reading where the binder was not
+            // asked only because its types would be guesses.
+            if skipped && lineage.is_complete() {
+                Origin::Unbound
+            } else {
+                Origin::Declared
+            },
         )),
         _ => {
             let d = declared_columns(&node.columns);
@@ -1148,12 +1521,12 @@ fn read_model(
     }
 }
 
-fn declared_type(node: &Node, column: &str) -> String {
+/// The type YAML declares for a node's column, if it does.
+fn yaml_type(node: &Node, column: &str) -> Option<String> {
     node.columns
         .values()
         .find(|c| c.name.eq_ignore_ascii_case(column))
         .and_then(|c| c.data_type.clone())
-        .unwrap_or_else(|| "VARCHAR".into())
 }
 
 /// The columns a snapshot adds, with their types before it is built.
@@ -1209,6 +1582,7 @@ fn unknown_error(
     code: &Compiled,
     known: &Known,
     u: &UnknownColumn,
+    engine_names: &mut dyn FnMut(&RelationName) -> bool,
 ) -> Option<Diagnostic> {
     // A query without a FROM (`select {{ var('x') }} as y`) has no upstream to lack the name.
     if u.searched.is_empty() {
@@ -1219,10 +1593,7 @@ fn unknown_error(
         .iter()
         .filter_map(|s| s.relation.as_ref())
         .collect();
-    if searched_upstreams
-        .iter()
-        .any(|r| known.origins.get(*r) != Some(&Origin::Engine))
-    {
+    if !searched_upstreams.iter().all(|r| engine_names(r)) {
         return None;
     }
     let offset = u.at?.offset;
@@ -1543,7 +1914,7 @@ mod cache {
     use std::path::Path;
 
     pub const KEYS_FILE: &str = "kiln_lineage_cache.json";
-    const FORMAT: u32 = 2;
+    const FORMAT: u32 = 3;
 
     pub fn digest(bytes: &[u8]) -> String {
         Sha256::digest(bytes)
@@ -1648,6 +2019,10 @@ mod cache {
         /// SQL over YAML's columns (maybe not complete): downstream models' checks differ.
         #[serde(default)]
         declared: bool,
+        /// The columns are the lineage engine's complete reading of SQL the binder was not
+        /// asked about (its upstreams' types are YAML's guesses).
+        #[serde(default)]
+        unbound: bool,
     }
 
     #[derive(Debug, Default, Serialize, Deserialize)]
@@ -1711,7 +2086,9 @@ mod cache {
                             comment: None,
                         })
                         .collect();
-                    let origin = if e.declared {
+                    let origin = if e.unbound {
+                        Origin::Unbound
+                    } else if e.declared {
                         Origin::Declared
                     } else {
                         Origin::Engine
@@ -1754,12 +2131,14 @@ mod cache {
                     .collect()
             });
             let declared = matches!(out.relation_columns, Some((_, Origin::Declared)));
+            let unbound = matches!(out.relation_columns, Some((_, Origin::Unbound)));
             self.nodes.insert(
                 out.id.clone(),
                 Entry {
                     key,
                     columns,
                     declared,
+                    unbound,
                 },
             );
         }

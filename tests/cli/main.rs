@@ -17,6 +17,7 @@ mod errors;
 mod flags;
 mod lineage;
 mod lineage_cache;
+mod lineage_guessed;
 mod logs;
 mod parse_cache;
 mod runtime;

@@ -45,6 +45,7 @@ mod scope;
 mod tests;
 #[cfg(test)]
 mod tests_athena;
+pub mod types;
 
 pub use model::{
     Incomplete, InputField, Lineage, OutputColumn, Position, Searched, Subtype, Transformation,
