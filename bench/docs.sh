@@ -79,7 +79,7 @@ rm -rf "$P/target"
 compile_rmrf="$(timed "$KILN" compile --quiet "${KARGS[@]}")" || exit 1
 log "compile from a clean target/: $compile_fresh s fresh, $compile_rmrf s right after rm -rf"
 rm -rf "$TRASH"
-described="$("$KILN" docs generate --empty-catalog --debug "${KARGS[@]}" 2>&1 | grep -o 'Lineage: [0-9]* of [0-9]* models described by the binder[^,]*' | head -1)"
+described="$("$KILN" docs generate --empty-catalog --debug "${KARGS[@]}" 2>&1 | grep -o 'Lineage: [0-9]* of [0-9]* models described by the binder.*' | head -1)"
 stage="$(KILN_TIMINGS=1 "$KILN" docs generate --no-compile --empty-catalog --quiet "${KARGS[@]}" 2>&1 | awk '/write docs site/ {print $(NF-1)}')"
 f="$(printf '%s\n' "${full[@]}" | median)"; s="$(printf '%s\n' "${site[@]}" | median)"; w="$(printf '%s\n' "${warm[@]}" | median)"
 SITE="$P/target"
