@@ -1406,29 +1406,23 @@ fn read_model(
             .collect();
     }
     // A type not known is left empty (the binder's stand-in tables make it VARCHAR).
+    let typed_columns = |names: &mut dyn Iterator<Item = &String>| -> Vec<DbColumn> {
+        names
+            .zip(&types)
+            .map(|(name, t)| DbColumn {
+                name: name.clone(),
+                data_type: t.clone().unwrap_or_default(),
+                comment: None,
+            })
+            .collect()
+    };
     let mut relation_columns: Option<(Vec<DbColumn>, Origin)> = match &bound {
         Some(Ok(cols)) => Some((
-            cols.iter()
-                .zip(&types)
-                .map(|(c, t)| DbColumn {
-                    name: c.name.clone(),
-                    data_type: t.clone().unwrap_or_default(),
-                    comment: None,
-                })
-                .collect(),
+            typed_columns(&mut cols.iter().map(|c| &c.name)),
             Origin::Engine,
         )),
         _ if !lineage.columns.is_empty() => Some((
-            lineage
-                .columns
-                .iter()
-                .zip(&types)
-                .map(|(c, t)| DbColumn {
-                    name: c.name.clone(),
-                    data_type: t.clone().unwrap_or_default(),
-                    comment: None,
-                })
-                .collect(),
+            typed_columns(&mut lineage.columns.iter().map(|c| &c.name)),
             // Its names are the lineage engine's complete reading where the binder was not
             // asked only because its types would be guesses.
             if skipped && lineage.is_complete() {
