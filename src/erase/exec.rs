@@ -221,18 +221,22 @@ pub fn ensure_audit_table(
         "create schema if not exists {db}{}",
         adapter.quote(schema)
     ))?;
-    conn.execute(&adapter.create_table_sql(
-        &audit.relation,
-        &[
-            "erase_id varchar".into(),
-            "subject_hash varchar".into(),
-            "node_id varchar".into(),
-            "relation_name varchar".into(),
-            "rows_deleted bigint".into(),
-            "erased_at timestamp".into(),
-        ],
-    ))
+    let columns: Vec<String> = AUDIT_COLUMNS
+        .iter()
+        .map(|(name, ty)| format!("{name} {ty}"))
+        .collect();
+    conn.execute(&adapter.create_table_sql(&audit.relation, &columns))
 }
+
+/// The audit table's columns and their types.
+pub(super) const AUDIT_COLUMNS: [(&str, &str); 6] = [
+    ("erase_id", "varchar"),
+    ("subject_hash", "varchar"),
+    ("node_id", "varchar"),
+    ("relation_name", "varchar"),
+    ("rows_deleted", "bigint"),
+    ("erased_at", "timestamp"),
+];
 
 pub(super) fn count(conn: &mut dyn Connection, sql: &str) -> Result<i64, DbError> {
     let rows = conn.query(sql)?;

@@ -244,17 +244,9 @@ pub fn create_audit_table(
                 adapter.adapter_type()
             ))
         })?;
-    let columns = [
-        ("erase_id", "varchar"),
-        ("subject_hash", "varchar"),
-        ("node_id", "varchar"),
-        ("relation_name", "varchar"),
-        ("rows_deleted", "bigint"),
-        ("erased_at", "timestamp"),
-    ];
     let select = format!(
         "select\n    {}\nwhere 1 = 0",
-        columns
+        super::exec::AUDIT_COLUMNS
             .iter()
             .map(|(c, t)| format!("{} as {}", adapter.cast_sql("null", t), adapter.quote(c)))
             .collect::<Vec<_>>()

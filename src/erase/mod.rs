@@ -317,11 +317,6 @@ pub fn erase(
         let audit = (opts.apply && holder.kind.deletes()).then_some(&audit);
         let result = if subjects.is_empty() {
             TableResult {
-                unique_id: holder.unique_id.clone(),
-                name: holder.name.clone(),
-                kind: holder.kind,
-                relation: holder.relation.clone(),
-                columns: holder.columns.clone(),
                 status: if opts.apply && holder.kind.deletes() {
                     Status::Deleted
                 } else {
@@ -331,9 +326,7 @@ pub fn erase(
                         _ => Status::WouldDelete,
                     }
                 },
-                rows: 0,
-                subjects: 0,
-                message: None,
+                ..TableResult::of(holder)
             }
         } else {
             match audit {
